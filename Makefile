@@ -1,0 +1,218 @@
+# linkjoin — top-level build.
+#
+#   make              build build/linkjoin and build/entra-sim
+#   make deps         install missing Debian packages (apt-get as root)
+#   make test         deps + build + every test; last line "N passed, N failed"
+#   make demo         deps + build + a simulated device joining entra-sim
+#   make SANITIZE=address,undefined test   the same under ASan/UBSan (build-san/)
+#   make valgrind     integration tests with the agent under valgrind (-O0)
+#   make fuzz         libFuzzer targets (clang) in build-fuzz/
+#   make bench        benchmarks (see README)
+#   V=1               show full commands
+#
+# Sources are found by directory, so adding a module means adding a .c file:
+#   platform/*.c tpm/*.c agent/*.c   -> the agent library; agent/main.c is main()
+#   hw-sim/entra-sim/*.c             -> build/entra-sim (main.c is main())
+#   hw-sim/tools/NAME.c              -> build/NAME (small test helpers)
+#   tests/unit/test_NAME.c           -> build/tests/test_NAME (links the agent lib)
+#   tests/unit/simtest_NAME.c        -> build/tests/simtest_NAME (links the sim lib)
+#   tests/fuzz/fuzz_NAME.c           -> build-fuzz/fuzz_NAME (make fuzz)
+
+SHELL := /bin/bash
+CC ?= gcc
+ifeq ($(CC),cc)
+CC := gcc
+endif
+
+ifneq ($(SANITIZE),)
+BUILD ?= build-san
+else ifneq ($(VALGRIND),)
+BUILD ?= build-vg
+else
+BUILD ?= build
+endif
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# Debian packages: build, run and test time.
+DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libcjson-dev libwolfssl-dev \
+	libtss2-dev libtss2-tcti-swtpm0 libtss2-tcti-device0 libmicrohttpd-dev \
+	libcmocka-dev libinih-dev libxml2-dev swtpm swtpm-tools tpm2-tools openssl \
+	curl iproute2 procps clang libclang-rt-14-dev valgrind \
+	qemu-system-x86 busybox-static cpio kmod
+
+PKGS_AGENT := libcurl libcjson wolfssl tss2-esys tss2-tctildr tss2-mu tss2-rc inih libxml-2.0
+PKGS_SIM   := libmicrohttpd libcjson wolfssl libxml-2.0
+PKGS_TEST  := cmocka
+
+WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wvla -Wpointer-arith -Wno-format-nonliteral
+OPT ?= -O2
+ifneq ($(VALGRIND),)
+OPT := -O0
+endif
+HARDEN := -fstack-protector-strong -fPIE
+ifneq ($(OPT),-O0)
+HARDEN += -D_FORTIFY_SOURCE=2
+endif
+HARDEN_LD := -pie -Wl,-z,relro,-z,now,-z,noexecstack
+
+CPPFLAGS += -D_GNU_SOURCE -I. -MMD -MP
+CFLAGS ?= $(OPT) -g
+CFLAGS += $(WARN) $(HARDEN)
+LDFLAGS += $(HARDEN_LD)
+
+ifneq ($(SANITIZE),)
+CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+CPPFLAGS += -DLJ_SANITIZED=1
+endif
+
+# Test hooks (crash points, clock override) are compiled into every build
+# but honoured only when the binary was built with LJ_TEST_HOOKS and the
+# environment asks for them; release images build with TEST_HOOKS=0.
+TEST_HOOKS ?= 1
+ifeq ($(TEST_HOOKS),1)
+CPPFLAGS += -DLJ_TEST_HOOKS=1
+endif
+
+pc_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
+pc_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
+
+AGENT_CFLAGS := $(call pc_cflags,$(PKGS_AGENT))
+AGENT_LIBS := $(call pc_libs,$(PKGS_AGENT)) -lpthread
+SIM_CFLAGS := $(call pc_cflags,$(PKGS_SIM))
+SIM_LIBS := $(call pc_libs,$(PKGS_SIM)) -lpthread
+TEST_LIBS := $(call pc_libs,$(PKGS_TEST))
+
+# Small generic helpers that the simulator links too (no protocol code).
+COMMON_SRCS := platform/b64.c platform/secmem.c platform/fsutil.c platform/result.c platform/log.c
+
+LIB_SRCS := $(sort $(wildcard platform/*.c) $(wildcard tpm/*.c) $(filter-out agent/main.c,$(wildcard agent/*.c)))
+SIM_SRCS := $(sort $(filter-out hw-sim/entra-sim/main.c,$(wildcard hw-sim/entra-sim/*.c)))
+TOOL_SRCS := $(sort $(wildcard hw-sim/tools/*.c))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+SIMUNIT_SRCS := $(sort $(wildcard tests/unit/simtest_*.c))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIB_OBJS := $(call obj,$(LIB_SRCS))
+SIM_OBJS := $(call obj,$(SIM_SRCS) $(COMMON_SRCS))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+SIMUNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(SIMUNIT_SRCS))
+TOOL_BINS := $(patsubst hw-sim/tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
+
+LINKJOIN := $(BUILD)/linkjoin
+ENTRASIM := $(BUILD)/entra-sim
+
+.PHONY: all deps test unit integration demo bench fuzz valgrind clean \
+	format format-check check-deps sim-device install uninstall
+
+all: $(LINKJOIN) $(ENTRASIM) $(TOOL_BINS)
+
+$(BUILD)/liblinkjoin.a: $(LIB_OBJS)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  AR      $@";)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(LINKJOIN): $(call obj,agent/main.c) $(BUILD)/liblinkjoin.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@";)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
+
+$(ENTRASIM): $(call obj,hw-sim/entra-sim/main.c) $(SIM_OBJS)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@";)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SIM_LIBS)
+
+$(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(BUILD)/liblinkjoin.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@";)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(TEST_LIBS)
+
+$(BUILD)/tests/simtest_%: $(call obj,tests/unit/simtest_%.c) $(SIM_OBJS)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@";)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SIM_LIBS) $(TEST_LIBS)
+
+$(BUILD)/%: $(call obj,hw-sim/tools/%.c) $(call obj,$(COMMON_SRCS))
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@";)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
+
+# Per-directory flags keep library include paths where they belong.
+$(BUILD)/obj/hw-sim/%.o: hw-sim/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<";)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SIM_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/tests/unit/simtest_%.o: tests/unit/simtest_%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<";)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SIM_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<";)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(AGENT_CFLAGS) -c -o $@ $<
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+deps:
+	@tools=(); for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || tools+=($$p); \
+	done; \
+	if [ $${#tools[@]} -eq 0 ]; then echo "deps: all Debian packages present"; exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  echo "deps: missing packages; run as root:"; \
+	  echo "  apt-get update && apt-get install -y --no-install-recommends $${tools[*]}"; exit 1; \
+	fi; \
+	echo "deps: installing $${tools[*]}"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends $${tools[@]} >/dev/null
+
+check-deps:
+	@for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo "missing: $$p"; done
+
+build-tests: all $(UNIT_BINS) $(SIMUNIT_BINS)
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory build-tests
+	$(Q)LJ_BUILD=$(BUILD) tests/run.sh
+
+unit: build-tests
+	$(Q)LJ_BUILD=$(BUILD) tests/run.sh --unit
+
+integration: build-tests
+	$(Q)LJ_BUILD=$(BUILD) tests/run.sh --integration
+
+valgrind: deps
+	$(Q)$(MAKE) --no-print-directory VALGRIND=1 build-tests
+	$(Q)LJ_BUILD=build-vg LJ_VALGRIND=1 tests/run.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)LJ_BUILD=$(BUILD) hw-sim/demo.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)LJ_BUILD=$(BUILD) tests/bench/run.sh
+
+fuzz: deps
+	$(Q)tests/fuzz/build.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-san build-vg build-fuzz
+
+# Keep object files that only pattern rules produce.
+.SECONDARY:

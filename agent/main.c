@@ -1,0 +1,59 @@
+/*
+ * main.c — linkjoin's entry point: dispatches to a subcommand.
+ *
+ * Design note: one binary, one table of subcommands (agent/cmd.h).  Every
+ * command returns an exit code from agent/exitcodes.h.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/cmd.h"
+#include "agent/exitcodes.h"
+#include "agent/version.h"
+
+static const struct lj_cmd commands[] = {
+    {"csr", cmd_csr, "create device keys in the TPM if missing and print a TPM-signed CSR"},
+};
+
+void
+lj_usage(void *fp)
+{
+    FILE *f = fp;
+
+    fprintf(f, "usage: linkjoin COMMAND [OPTIONS]\n"
+               "       linkjoin --help | --version\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'linkjoin COMMAND --help' shows a command's options.\n\n"
+               "exit codes:\n"
+               "   0 ok                 1 unexpected failure    2 usage error\n"
+               "   3 configuration      4 TPM (hardware)        5 network/service unavailable\n"
+               "   6 sign-in failed     7 refused by policy     8 bad service response\n"
+               "   9 cancelled         10 already joined       11 joined, MDM pending\n"
+               "  12 not joined        13 local state unusable\n");
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 2) {
+        lj_usage(stderr);
+        return LJ_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        lj_usage(stdout);
+        return LJ_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("linkjoin %s\n", LJ_VERSION);
+        return LJ_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "linkjoin: unknown command '%s'\n", argv[1]);
+    lj_usage(stderr);
+    return LJ_EXIT_USAGE;
+}

@@ -1,0 +1,4 @@
+#ifndef LJ_AGENT_VERSION_H
+#define LJ_AGENT_VERSION_H
+#define LJ_VERSION "0.1.0"
+#endif

@@ -1,0 +1,36 @@
+/*
+ * log.h — one line per event, key=value fields, to stderr or syslog.
+ *
+ * Lines look like `2026-11-26T17:30:00.123Z linkjoin[42] level=info mod=tpm
+ * event=key_created ...`.  Callers pass key=value text; secrets are never
+ * passed (print "***").  Thread-safe: each line is written with one call.
+ */
+#ifndef LJ_PLATFORM_LOG_H
+#define LJ_PLATFORM_LOG_H
+
+#include <stdbool.h>
+
+enum lj_log_level {
+    LJ_LOG_ERROR = 0,
+    LJ_LOG_WARN = 1,
+    LJ_LOG_INFO = 2,
+    LJ_LOG_DEBUG = 3,
+};
+
+/* Set the threshold; lines above it are dropped.  Default: warn. */
+void lj_log_set_level(enum lj_log_level level);
+enum lj_log_level lj_log_get_level(void);
+
+/* Parse "error"/"warn"/"info"/"debug"; returns false on anything else. */
+bool lj_log_parse_level(const char *s, enum lj_log_level *out);
+
+/* Send lines to syslog (journald) instead of stderr when on is true. */
+void lj_log_use_syslog(bool on, const char *ident);
+
+/* Also append every line to the open fd (tests; -1 turns it off). */
+void lj_log_tee_fd(int fd);
+
+void lj_log(enum lj_log_level level, const char *module, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif
