@@ -8,10 +8,11 @@
 struct lj_cmd {
     const char *name;
     int (*fn)(int argc, char **argv); /* argv[0] is the command name */
-    const char *summary;              /* one line for --help */
+    const char *summary;              /* one line for --help; NULL = hidden */
 };
 
 int cmd_csr(int argc, char **argv);
+int cmd_errors(int argc, char **argv); /* hidden: errors --markdown */
 
 /* Print the usage text (commands, common options, exit codes) to f. */
 void lj_usage(void *f);

@@ -13,6 +13,7 @@
 
 static const struct lj_cmd commands[] = {
     {"csr", cmd_csr, "create device keys in the TPM if missing and print a TPM-signed CSR"},
+    {"errors", cmd_errors, NULL}, /* hidden: prints README's failure table */
 };
 
 void
@@ -23,7 +24,8 @@ lj_usage(void *fp)
     fprintf(f, "usage: linkjoin COMMAND [OPTIONS]\n"
                "       linkjoin --help | --version\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
+        if (commands[i].summary != NULL)
+            fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'linkjoin COMMAND --help' shows a command's options.\n\n"
                "exit codes:\n"
                "   0 ok                 1 unexpected failure    2 usage error\n"
