@@ -83,8 +83,9 @@ enum lj_rc drs_join_body(const struct drs_join_request *r, char **out);
 
 /*
  * The key the issued certificate must carry: either a DER
- * SubjectPublicKeyInfo, or an RSA modulus and public exponent (big-endian,
- * leading zeros ignored).  Set exactly one form.
+ * SubjectPublicKeyInfo (a bare PKCS#1 RSAPublicKey is accepted too), or an
+ * RSA modulus and public exponent (big-endian, leading zeros ignored).  When
+ * spki_der is set the modulus/exponent fields are ignored.
  */
 struct drs_expected_key {
     const unsigned char *spki_der;

@@ -355,11 +355,30 @@ b64url_into(const unsigned char *raw, size_t n, char *dst, size_t dstsz)
 }
 
 enum lj_rc
+oauth_pkce_challenge(const char *verifier, char out[44])
+{
+    unsigned char dig[WC_SHA256_DIGEST_SIZE];
+    size_t n;
+    enum lj_rc rc;
+
+    /* RFC 7636 §4.1: 43..128 unreserved characters. */
+    if (verifier == NULL || out == NULL || (n = strlen(verifier)) < 43 || n > 128 ||
+        !valid_token_chars(verifier, 128, "-._~"))
+        return LJ_ERR_INVAL;
+    /* §4.2: challenge = BASE64URL(SHA256(ASCII(verifier))). */
+    if (wc_Sha256Hash((const unsigned char *)verifier, (word32)n, dig) != 0)
+        return lj_err_set(LJ_ERR_CRYPTO, MOD, "event=sha256_failed");
+    rc = b64url_into(dig, sizeof(dig), out, 44);
+    lj_secure_zero(dig, sizeof(dig));
+    return rc;
+}
+
+enum lj_rc
 oauth_pkce_new(struct oauth_pkce *pk)
 {
     WC_RNG rng;
     bool rng_ok = false;
-    unsigned char raw[32], st[16], dig[WC_SHA256_DIGEST_SIZE];
+    unsigned char raw[32], st[16];
     struct oauth_pkce tmp;
     enum lj_rc rc;
 
@@ -382,12 +401,7 @@ oauth_pkce_new(struct oauth_pkce *pk)
     rc = b64url_into(st, sizeof(st), tmp.state, sizeof(tmp.state));
     if (rc != LJ_OK)
         goto out;
-    /* RFC 7636 §4.2: challenge = BASE64URL(SHA256(ASCII(verifier))). */
-    if (wc_Sha256Hash((const unsigned char *)tmp.verifier, (unsigned)strlen(tmp.verifier), dig) != 0) {
-        rc = lj_err_set(LJ_ERR_CRYPTO, MOD, "event=sha256_failed");
-        goto out;
-    }
-    rc = b64url_into(dig, sizeof(dig), tmp.challenge, sizeof(tmp.challenge));
+    rc = oauth_pkce_challenge(tmp.verifier, tmp.challenge);
     if (rc != LJ_OK)
         goto out;
     *pk = tmp;
@@ -775,8 +789,7 @@ oauth_error_classify(const char *error, unsigned long c, enum oauth_grant grant)
         return OAUTH_ERRC_SLOW_DOWN;
     if (strcmp(e, "expired_token") == 0 || strcmp(e, "code_expired") == 0 || c == 70019)
         return OAUTH_ERRC_EXPIRED;
-    if (strcmp(e, "authorization_declined") == 0 || strcmp(e, "access_denied") == 0 ||
-        c == 65004)
+    if (c == 65004)
         return OAUTH_ERRC_DECLINED;
     if (c == 50126)
         return OAUTH_ERRC_BAD_PASSWORD;
@@ -797,6 +810,9 @@ oauth_error_classify(const char *error, unsigned long c, enum oauth_grant grant)
     if (IN(c, 70008, 700082, 700084, 50173, 70043, 50133) ||
         (grant == OAUTH_GRANT_REFRESH && strcmp(e, "invalid_grant") == 0))
         return OAUTH_ERRC_REFRESH_INVALID;
+    /* After the codes: an authorize redirect says access_denied for a CA block too. */
+    if (strcmp(e, "authorization_declined") == 0 || strcmp(e, "access_denied") == 0)
+        return OAUTH_ERRC_DECLINED;
     return OAUTH_ERRC_OTHER;
 }
 

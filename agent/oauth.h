@@ -102,6 +102,8 @@ struct oauth_pkce {
 
 /* Fill *pk from wolfSSL's RNG.  LJ_ERR_CRYPTO if the RNG fails. */
 enum lj_rc oauth_pkce_new(struct oauth_pkce *pk);
+/* challenge = b64url(SHA-256(verifier)) into out[44].  LJ_ERR_INVAL/LJ_ERR_CRYPTO. */
+enum lj_rc oauth_pkce_challenge(const char *verifier, char out[44]);
 /* Wipe *pk (call when the code is redeemed or abandoned). */
 void oauth_pkce_wipe(struct oauth_pkce *pk);
 

@@ -1,0 +1,330 @@
+/* Unit tests for agent/errors.c: table completeness, classifiers, formatting, README sync. */
+#include <ctype.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "agent/errors.h"
+#include "agent/exitcodes.h"
+#include "platform/fsutil.h"
+
+static bool
+code_well_formed(const char *c)
+{
+    size_t n = strlen(c);
+
+    if (n == 10 && strncmp(c, "0x", 2) == 0) {
+        for (size_t i = 2; i < n; i++)
+            if (!isxdigit((unsigned char)c[i]) || isupper((unsigned char)c[i]))
+                return false;
+        return true;
+    }
+    if (n > 6 && n <= 15 && strncmp(c, "AADSTS", 6) == 0) {
+        for (size_t i = 6; i < n; i++)
+            if (!isdigit((unsigned char)c[i]))
+                return false;
+        return true;
+    }
+    return false;
+}
+
+static const struct lj_error_params full = {"enterpriseregistration.windows.net",
+                                            "the connection timed out", "contoso.example",
+                                            "Contoso Devices", "Link 1", "SN-0001"};
+
+static void
+test_every_entry_complete(void **state)
+{
+    char buf[1024];
+
+    (void)state;
+    for (int i = 0; i < LJ_R_COUNT__; i++) {
+        const struct lj_reason_info *r = lj_reason_get((enum lj_reason)i);
+
+        assert_non_null(r);
+        assert_int_equal(r->id, i);
+        assert_non_null(r->slug);
+        assert_true(strlen(r->slug) > 2);
+        for (const char *s = r->slug; *s; s++)
+            assert_true(islower((unsigned char)*s) || *s == '_');
+        assert_non_null(r->variant);
+        assert_true(r->phase >= 0 && r->phase < LJ_PHASE_COUNT__);
+        assert_true(r->fix_by >= 0 && r->fix_by < LJ_FIX_COUNT__);
+        assert_non_null(r->code);
+        if (!code_well_formed(r->code))
+            fail_msg("%s: code %s", r->slug, r->code);
+        assert_true(r->exit_code >= LJ_EXIT_FAILURE && r->exit_code <= LJ_EXIT_STATE);
+        assert_true(r->exit_code != LJ_EXIT_USAGE && r->exit_code != LJ_EXIT_OK);
+        /* message: one plain sentence */
+        assert_non_null(r->message);
+        assert_true(strlen(r->message) > 20 && strlen(r->message) < 300);
+        assert_true(isupper((unsigned char)r->message[0]));
+        assert_int_equal(r->message[strlen(r->message) - 1], '.');
+        if (strstr(r->message, ". ") != NULL)
+            fail_msg("%s: more than one sentence", r->slug);
+        assert_null(strstr(r->message, "something went wrong"));
+        assert_null(strstr(r->message, "Something went wrong"));
+        assert_null(strchr(r->message, '"'));
+        assert_null(strchr(r->message, '|'));
+        /* every placeholder is known: nothing left after formatting */
+        lj_error_format(r->message, &full, buf, sizeof(buf));
+        if (strchr(buf, '{') || strchr(buf, '}'))
+            fail_msg("%s: unknown placeholder in message", r->slug);
+        assert_non_null(r->admin_action);
+        assert_true(strlen(r->admin_action) > 10);
+        assert_null(strchr(r->admin_action, '|'));
+        lj_error_format(r->admin_action, &full, buf, sizeof(buf));
+        if (strchr(buf, '{') || strchr(buf, '}'))
+            fail_msg("%s: unknown placeholder in admin action", r->slug);
+        /* retryable is consistent with fix_by retry */
+        if (r->fix_by == LJ_FIX_RETRY)
+            assert_true(r->retryable);
+        assert_string_not_equal(lj_phase_name(r->phase), "unknown");
+        assert_string_not_equal(lj_fix_by_name(r->fix_by), "unknown");
+    }
+    assert_null(lj_reason_get(LJ_R_COUNT__));
+    assert_null(lj_reason_get((enum lj_reason)-1));
+}
+
+static void
+test_slugs_unique_and_required(void **state)
+{
+    static const char *const required[] = {
+        "join_not_permitted", "device_quota_reached", "mfa_required",
+        "blocked_by_conditional_access", "wrong_password", "unknown_user", "user_disabled",
+        "account_locked", "password_expired", "tenant_not_found", "signin_expired",
+        "signin_declined", "service_unavailable", "throttled", "auth_rejected",
+        "bad_service_response", "tls_untrusted", "network_unreachable", "clock_wrong",
+        "tpm_unavailable", "tpm_locked", "tpm_keys_lost", "mdm_not_in_scope",
+        "mdm_platform_blocked", "mdm_ownership_blocked", "mdm_device_cap", "mdm_license_missing",
+        "cancelled", "internal", "join_rejected", "signin_rejected", "network_intercepted",
+    };
+
+    (void)state;
+    for (int i = 0; i < LJ_R_COUNT__; i++) {
+        const struct lj_reason_info *a = lj_reason_get((enum lj_reason)i);
+
+        for (int j = 0; j < i; j++) {
+            const struct lj_reason_info *b = lj_reason_get((enum lj_reason)j);
+
+            /* the same slug only as a named variant of the same cause and code */
+            if (strcmp(a->slug, b->slug) == 0) {
+                assert_true(a->variant[0] != '\0');
+                assert_string_equal(a->code, b->code);
+                assert_string_not_equal(a->admin_action, b->admin_action);
+            }
+        }
+    }
+    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+        const struct lj_reason_info *r = lj_reason_by_slug(required[i]);
+
+        if (r == NULL)
+            fail_msg("missing reason %s", required[i]);
+        assert_string_equal(r->variant, "");
+    }
+    assert_null(lj_reason_by_slug("nope"));
+    assert_null(lj_reason_by_slug(NULL));
+    /* the issue's codes */
+    assert_string_equal(lj_reason_by_slug("join_not_permitted")->code, "0x801c0003");
+    assert_string_equal(lj_reason_by_slug("device_quota_reached")->code, "0x801c000e");
+    assert_string_equal(lj_reason_by_slug("mfa_required")->code, "AADSTS50076");
+    assert_string_equal(lj_reason_by_slug("mdm_not_in_scope")->code, "0x8018002b");
+    assert_string_equal(lj_reason_by_slug("mdm_platform_blocked")->code, "0x80180014");
+    assert_string_equal(lj_reason_by_slug("mdm_ownership_blocked")->code, "0x80180014");
+    assert_string_equal(lj_reason_by_slug("mdm_device_cap")->code, "0x80180013");
+    assert_string_equal(lj_reason_by_slug("mdm_license_missing")->code, "0x80180018");
+    assert_non_null(strstr(lj_reason_by_slug("join_not_permitted")->admin_action,
+                           "Users may join devices"));
+    assert_non_null(strstr(lj_reason_get(LJ_R_JOIN_NOT_PERMITTED_GROUP)->admin_action, "group"));
+    assert_non_null(strstr(lj_reason_by_slug("device_quota_reached")->admin_action,
+                           "Maximum number of devices per user"));
+}
+
+static void
+expect_oauth(enum oauth_err_class cls, unsigned long aadsts, const char *slug, const char *code)
+{
+    struct oauth_error e;
+    struct lj_classified c;
+
+    memset(&e, 0, sizeof(e));
+    e.cls = cls;
+    e.aadsts = aadsts;
+    lj_classify_oauth(&e, &c);
+    assert_string_equal(lj_reason_get(c.reason)->slug, slug);
+    assert_string_equal(c.code, code);
+}
+
+static void
+test_classify_oauth(void **state)
+{
+    (void)state;
+    expect_oauth(OAUTH_ERRC_BAD_PASSWORD, 50126, "wrong_password", "AADSTS50126");
+    expect_oauth(OAUTH_ERRC_UNKNOWN_USER, 50034, "unknown_user", "AADSTS50034");
+    expect_oauth(OAUTH_ERRC_DISABLED, 50057, "user_disabled", "AADSTS50057");
+    expect_oauth(OAUTH_ERRC_LOCKED, 50053, "account_locked", "AADSTS50053");
+    expect_oauth(OAUTH_ERRC_PASSWORD_EXPIRED, 50144, "password_expired", "AADSTS50144");
+    expect_oauth(OAUTH_ERRC_UNKNOWN_TENANT, 90002, "tenant_not_found", "AADSTS90002");
+    expect_oauth(OAUTH_ERRC_MFA_REQUIRED, 50079, "mfa_required", "AADSTS50079");
+    expect_oauth(OAUTH_ERRC_MFA_REQUIRED, 0, "mfa_required", "AADSTS50076");
+    expect_oauth(OAUTH_ERRC_CA_BLOCKED, 53003, "blocked_by_conditional_access", "AADSTS53003");
+    expect_oauth(OAUTH_ERRC_EXPIRED, 0, "signin_expired", "AADSTS70019");
+    expect_oauth(OAUTH_ERRC_DECLINED, 0, "signin_declined", "AADSTS65004");
+    expect_oauth(OAUTH_ERRC_REFRESH_INVALID, 70008, "signin_session_expired", "AADSTS70008");
+    expect_oauth(OAUTH_ERRC_OTHER, 700016, "signin_rejected", "AADSTS700016");
+    expect_oauth(OAUTH_ERRC_OTHER, 0, "signin_rejected", "0x80004005");
+}
+
+static void
+expect_drs(enum lj_phase ph, long status, enum drs_body_kind kind, const char *type,
+           const char *msg, enum lj_reason want, const char *code)
+{
+    struct drs_error e;
+    struct lj_classified c;
+
+    memset(&e, 0, sizeof(e));
+    e.http_status = status;
+    e.kind = kind;
+    snprintf(e.error_type, sizeof(e.error_type), "%s", type);
+    snprintf(e.message, sizeof(e.message), "%s", msg);
+    lj_classify_drs(ph, &e, &c);
+    if (c.reason != want)
+        fail_msg("'%s' -> %s, want %s", msg, lj_reason_get(c.reason)->slug, lj_reason_get(want)->slug);
+    assert_string_equal(c.code, code);
+}
+
+static void
+test_classify_drs(void **state)
+{
+    const enum lj_phase J = LJ_PHASE_JOIN;
+
+    (void)state;
+    expect_drs(J, 400, DRS_BODY_JSON, "AuthorizationError",
+               "Administrator policy does not allow user alice@contoso.example to device join",
+               LJ_R_JOIN_NOT_PERMITTED, "0x801c0003");
+    expect_drs(J, 403, DRS_BODY_JSON, "AuthorizationError",
+               "User alice@contoso.example is not in a group allowed to join devices; not allowed to join",
+               LJ_R_JOIN_NOT_PERMITTED_GROUP, "0x801c0003");
+    expect_drs(J, 400, DRS_BODY_JSON, "AuthorizationError",
+               "The user has reached the maximum number of devices allowed", LJ_R_DEVICE_QUOTA_REACHED,
+               "0x801c000e");
+    expect_drs(J, 400, DRS_BODY_JSON, "DeviceQuotaExceeded", "User is not allowed to join more devices",
+               LJ_R_DEVICE_QUOTA_REACHED, "0x801c000e");
+    expect_drs(J, 401, DRS_BODY_JSON, "AuthenticationError", "Invalid JWT token.", LJ_R_AUTH_REJECTED,
+               "0x801c0002");
+    expect_drs(J, 400, DRS_BODY_JSON, "DirectoryError",
+               "Your request is throttled temporarily. Please try after 300 seconds.", LJ_R_THROTTLED,
+               "0x801c03f2");
+    expect_drs(J, 503, DRS_BODY_EMPTY, "", "", LJ_R_SERVICE_UNAVAILABLE, "0x801c0025");
+    expect_drs(J, 429, DRS_BODY_JSON, "DirectoryError", "throttled", LJ_R_SERVICE_UNAVAILABLE,
+               "0x801c0025");
+    expect_drs(J, 200, DRS_BODY_HTML, "", "", LJ_R_NETWORK_INTERCEPTED, "0x8007000d");
+    expect_drs(J, 400, DRS_BODY_OTHER, "", "", LJ_R_BAD_SERVICE_RESPONSE, "0x801c0001");
+    expect_drs(J, 400, DRS_BODY_JSON, "DirectoryError",
+               "The device object by the given id (x) is not found.", LJ_R_JOIN_REJECTED, "0x801c03f2");
+    expect_drs(J, 400, DRS_BODY_JSON, "InvalidParameter",
+               "An Attribute key or value specified is invalid or exceeds length limits (512).",
+               LJ_R_JOIN_REJECTED, "0x801c0006");
+    expect_drs(J, 400, DRS_BODY_JSON, "DirectoryError", "AADSTS90002: Tenant 'x' not found.",
+               LJ_R_DRS_TENANT_NOT_FOUND, "0x801c003a");
+    expect_drs(LJ_PHASE_DISCOVER, 404, DRS_BODY_OTHER, "", "", LJ_R_DRS_TENANT_NOT_FOUND, "0x801c003a");
+    expect_drs(J, 400, DRS_BODY_JSON, "", "", LJ_R_JOIN_REJECTED, "0x801c0006");
+}
+
+static void
+test_classify_rc(void **state)
+{
+    static const struct {
+        enum lj_rc rc;
+        enum lj_reason want;
+    } cases[] = {
+        {LJ_ERR_NET_DNS, LJ_R_NETWORK_UNREACHABLE},  {LJ_ERR_NET_CONNECT, LJ_R_NETWORK_UNREACHABLE},
+        {LJ_ERR_NET_TIMEOUT, LJ_R_NETWORK_UNREACHABLE}, {LJ_ERR_TLS_UNTRUSTED, LJ_R_TLS_UNTRUSTED},
+        {LJ_ERR_TPM_UNREACHABLE, LJ_R_TPM_UNAVAILABLE}, {LJ_ERR_TPM_LOCKOUT, LJ_R_TPM_LOCKED},
+        {LJ_ERR_TPM_KEYS_LOST, LJ_R_TPM_KEYS_LOST},    {LJ_ERR_TPM_WRONG_TPM, LJ_R_TPM_KEYS_LOST},
+        {LJ_ERR_TPM, LJ_R_TPM_FAILED},                 {LJ_ERR_PROTOCOL, LJ_R_BAD_SERVICE_RESPONSE},
+        {LJ_ERR_CANCELLED, LJ_R_CANCELLED},            {LJ_ERR_NOMEM, LJ_R_INTERNAL},
+    };
+    struct lj_classified c;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        lj_classify_rc(cases[i].rc, &c);
+        assert_int_equal(c.reason, cases[i].want);
+        assert_string_equal(c.code, lj_reason_get(cases[i].want)->code);
+    }
+    assert_string_equal(lj_error_net_what(LJ_ERR_NET_DNS), "its name did not resolve");
+}
+
+static void
+test_format(void **state)
+{
+    const struct lj_reason_info *r = lj_reason_by_slug("mdm_ownership_blocked");
+    struct lj_error_params p = full;
+    char buf[512], tiny[8];
+    size_t need;
+
+    (void)state;
+    lj_error_format(r->admin_action, &p, buf, sizeof(buf));
+    assert_string_equal(buf, "Intune admin center > Devices > Enrollment > Corporate device identifiers > "
+                             "Add: manufacturer Contoso Devices, model Link 1, serial number SN-0001");
+    lj_error_format(lj_reason_by_slug("network_unreachable")->message, &p, buf, sizeof(buf));
+    assert_string_equal(buf, "The device could not reach enterpriseregistration.windows.net because the "
+                             "connection timed out; check the network connection and try again.");
+    /* missing values get neutral words */
+    lj_error_format("{host}/{what}/{serial}", NULL, buf, sizeof(buf));
+    assert_string_equal(buf, "the Microsoft service/the connection failed/unknown");
+    /* values cannot inject placeholders or control characters; unknown ones stay literal */
+    p.host = "evil{serial}\n.example";
+    lj_error_format("{host} {nope} {", &p, buf, sizeof(buf));
+    assert_string_equal(buf, "evilserial.example {nope} {");
+    /* truncation reports the full length */
+    need = lj_error_format("{host}", &full, tiny, sizeof(tiny));
+    assert_int_equal(need, strlen("enterpriseregistration.windows.net"));
+    assert_string_equal(tiny, "enterpr");
+}
+
+static void
+test_readme_matches(void **state)
+{
+    char path[512];
+    const char *top = getenv("LJ_TOP");
+    unsigned char *readme = NULL;
+    char *md = NULL;
+    size_t n;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/README.md", top ? top : ".");
+    assert_int_equal(lj_fs_read(path, 1 << 20, &readme, &n), LJ_OK);
+    assert_int_equal(lj_errors_markdown(&md), LJ_OK);
+    assert_non_null(strstr((char *)readme, "\n## Failure reasons\n"));
+    if (strstr((char *)readme, md) == NULL)
+        fail_msg("README.md's failure table differs from agent/errors.c; regenerate it with "
+                 "'build/linkjoin errors --markdown'");
+    /* one row per entry */
+    for (int i = 0; i < LJ_R_COUNT__; i++) {
+        char row[128];
+
+        snprintf(row, sizeof(row), "\n| `%s`", lj_reason_get((enum lj_reason)i)->slug);
+        assert_non_null(strstr(md, row));
+    }
+    free(md);
+    free(readme);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_entry_complete), cmocka_unit_test(test_slugs_unique_and_required),
+        cmocka_unit_test(test_classify_oauth),       cmocka_unit_test(test_classify_drs),
+        cmocka_unit_test(test_classify_rc),          cmocka_unit_test(test_format),
+        cmocka_unit_test(test_readme_matches),
+    };
+    return cmocka_run_group_tests_name("errors", tests, NULL, NULL);
+}
