@@ -145,10 +145,9 @@ void
 drs_guid_from_windows_bytes(const unsigned char b[16], char out[37])
 {
     /* Data1 (4 bytes), Data2 and Data3 (2 each) are little-endian; Data4 as is. */
-    snprintf(out, 37,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[3], b[2],
-             b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[3],
+             b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
 }
 
 static void
@@ -254,8 +253,10 @@ drs_discovery_parse(const char *body, size_t len, const char *drs_base, struct d
         rc = lj_err_set(LJ_ERR_PROTOCOL, MOD, "event=discovery_bad_field field=DeviceJoinService");
         goto out;
     }
-    if ((rc = opt_endpoint(js, "JoinEndpoint", d.join_endpoint, sizeof(d.join_endpoint))) != LJ_OK ||
-        (rc = opt_text(js, "JoinResourceId", d.join_resource_id, sizeof(d.join_resource_id))) != LJ_OK ||
+    if ((rc = opt_endpoint(js, "JoinEndpoint", d.join_endpoint, sizeof(d.join_endpoint))) !=
+            LJ_OK ||
+        (rc = opt_text(js, "JoinResourceId", d.join_resource_id, sizeof(d.join_resource_id))) !=
+            LJ_OK ||
         (rc = opt_version(js, "ServiceVersion", d.join_service_version,
                           sizeof(d.join_service_version))) != LJ_OK)
         goto out;
@@ -290,20 +291,26 @@ drs_discovery_parse(const char *body, size_t len, const char *drs_base, struct d
     ti = pjson_obj(tree, "TenantInfo", true);
     if ((rc = opt_text(ti, "TenantId", d.tenant_id, sizeof(d.tenant_id))) != LJ_OK ||
         (rc = opt_text(ti, "TenantName", d.tenant_name, sizeof(d.tenant_name))) != LJ_OK ||
-        (rc = opt_text(ti, "DisplayName", d.tenant_display_name, sizeof(d.tenant_display_name))) != LJ_OK)
+        (rc = opt_text(ti, "DisplayName", d.tenant_display_name, sizeof(d.tenant_display_name))) !=
+            LJ_OK)
         goto out;
     if (d.tenant_id[0] != '\0' && !drs_is_guid(d.tenant_id)) {
         rc = lj_err_set(LJ_ERR_PROTOCOL, MOD, "event=discovery_bad_field field=TenantId");
         goto out;
     }
     dm = pjson_obj(tree, "DeviceManagementService", true);
-    if ((rc = opt_endpoint(dm, "DeviceManagementEndpoint", d.mdm_endpoint, sizeof(d.mdm_endpoint))) != LJ_OK ||
-        (rc = opt_text(dm, "DeviceManagementResourceId", d.mdm_resource_id, sizeof(d.mdm_resource_id))) != LJ_OK ||
-        (rc = opt_version(dm, "ServiceVersion", d.mdm_service_version, sizeof(d.mdm_service_version))) != LJ_OK)
+    if ((rc = opt_endpoint(dm, "DeviceManagementEndpoint", d.mdm_endpoint,
+                           sizeof(d.mdm_endpoint))) != LJ_OK ||
+        (rc = opt_text(dm, "DeviceManagementResourceId", d.mdm_resource_id,
+                       sizeof(d.mdm_resource_id))) != LJ_OK ||
+        (rc = opt_version(dm, "ServiceVersion", d.mdm_service_version,
+                          sizeof(d.mdm_service_version))) != LJ_OK)
         goto out;
     as = pjson_obj(pjson_obj(tree, "AuthenticationService", true), "OAuth2", true);
-    if ((rc = opt_endpoint(as, "AuthCodeEndpoint", d.auth_code_endpoint, sizeof(d.auth_code_endpoint))) != LJ_OK ||
-        (rc = opt_endpoint(as, "TokenEndpoint", d.token_endpoint, sizeof(d.token_endpoint))) != LJ_OK)
+    if ((rc = opt_endpoint(as, "AuthCodeEndpoint", d.auth_code_endpoint,
+                           sizeof(d.auth_code_endpoint))) != LJ_OK ||
+        (rc = opt_endpoint(as, "TokenEndpoint", d.token_endpoint, sizeof(d.token_endpoint))) !=
+            LJ_OK)
         goto out;
     if (d.join_fallback)
         lj_log(LJ_LOG_WARN, MOD, "event=discovery_fallback join_endpoint=%s version=%s",
@@ -396,20 +403,34 @@ const char *
 drs_reject_name(enum drs_reject r)
 {
     switch (r) {
-    case DRS_REJECT_NONE: return "none";
-    case DRS_REJECT_JSON: return "not_json";
-    case DRS_REJECT_NO_CERTIFICATE: return "no_certificate";
-    case DRS_REJECT_BASE64: return "bad_base64";
-    case DRS_REJECT_X509: return "bad_x509";
-    case DRS_REJECT_KEY_MISMATCH: return "key_mismatch";
-    case DRS_REJECT_CN_NOT_GUID: return "cn_not_guid";
-    case DRS_REJECT_DEVICE_ID_MISMATCH: return "device_id_mismatch";
-    case DRS_REJECT_THUMBPRINT: return "thumbprint_mismatch";
-    case DRS_REJECT_TENANT: return "tenant_mismatch";
-    case DRS_REJECT_ISSUER: return "issuer_mismatch";
-    case DRS_REJECT_VALIDITY: return "bad_validity";
-    case DRS_REJECT_EXTENSION: return "bad_extension";
-    case DRS_REJECT_COUNT__: break;
+    case DRS_REJECT_NONE:
+        return "none";
+    case DRS_REJECT_JSON:
+        return "not_json";
+    case DRS_REJECT_NO_CERTIFICATE:
+        return "no_certificate";
+    case DRS_REJECT_BASE64:
+        return "bad_base64";
+    case DRS_REJECT_X509:
+        return "bad_x509";
+    case DRS_REJECT_KEY_MISMATCH:
+        return "key_mismatch";
+    case DRS_REJECT_CN_NOT_GUID:
+        return "cn_not_guid";
+    case DRS_REJECT_DEVICE_ID_MISMATCH:
+        return "device_id_mismatch";
+    case DRS_REJECT_THUMBPRINT:
+        return "thumbprint_mismatch";
+    case DRS_REJECT_TENANT:
+        return "tenant_mismatch";
+    case DRS_REJECT_ISSUER:
+        return "issuer_mismatch";
+    case DRS_REJECT_VALIDITY:
+        return "bad_validity";
+    case DRS_REJECT_EXTENSION:
+        return "bad_extension";
+    case DRS_REJECT_COUNT__:
+        break;
     }
     return "unknown";
 }
@@ -502,7 +523,8 @@ asn1_time(const WOLFSSL_ASN1_TIME *t, long long *out)
         return false;
     d = t->data;
     n = t->length;
-    if (!((t->type == V_ASN1_UTCTIME && n == 13) || (t->type == V_ASN1_GENERALIZEDTIME && n == 15)) ||
+    if (!((t->type == V_ASN1_UTCTIME && n == 13) ||
+          (t->type == V_ASN1_GENERALIZEDTIME && n == 15)) ||
         d[n - 1] != 'Z')
         return false;
     for (int k = 0; k < n - 1; k++)
@@ -684,14 +706,15 @@ drs_join_response_parse(const char *body, size_t len, const struct drs_join_veri
     }
     if (e == 1)
         r.join_type = payload[0] - '0';
-    if (wolfSSL_X509_NAME_oneline(wolfSSL_X509_get_issuer_name(x), r.issuer, sizeof(r.issuer)) == NULL) {
+    if (wolfSSL_X509_NAME_oneline(wolfSSL_X509_get_issuer_name(x), r.issuer, sizeof(r.issuer)) ==
+        NULL) {
         rej = DRS_REJECT_ISSUER;
         goto out;
     }
     if (v->issuer_cn != NULL) {
         memset(icn, 0, sizeof(icn));
-        if (wolfSSL_X509_NAME_get_text_by_NID(wolfSSL_X509_get_issuer_name(x), NID_commonName,
-                                              icn, sizeof(icn)) <= 0 ||
+        if (wolfSSL_X509_NAME_get_text_by_NID(wolfSSL_X509_get_issuer_name(x), NID_commonName, icn,
+                                              sizeof(icn)) <= 0 ||
             strcmp(icn, v->issuer_cn) != 0) {
             rej = DRS_REJECT_ISSUER;
             goto out;

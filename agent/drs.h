@@ -27,18 +27,18 @@
 enum lj_rc drs_discover_url(const char *drs_base, const char *domain, char **out);
 
 struct drs_discovery {
-    char join_endpoint[512];       /* https, same host as drs_base */
+    char join_endpoint[512]; /* https, same host as drs_base */
     char join_resource_id[256];
     char join_service_version[16]; /* digits and dots */
     char tenant_id[64];            /* TenantInfo; "" when absent */
     char tenant_name[256];
     char tenant_display_name[256];
-    char mdm_endpoint[512];        /* DeviceManagementService; "" when absent */
+    char mdm_endpoint[512]; /* DeviceManagementService; "" when absent */
     char mdm_resource_id[256];
     char mdm_service_version[16];
-    char auth_code_endpoint[512];  /* AuthenticationService.OAuth2; "" when absent */
+    char auth_code_endpoint[512]; /* AuthenticationService.OAuth2; "" when absent */
     char token_endpoint[512];
-    bool join_fallback;            /* DeviceJoinService fields were missing: defaults used */
+    bool join_fallback; /* DeviceJoinService fields were missing: defaults used */
 };
 
 /*
@@ -61,14 +61,14 @@ enum lj_rc drs_join_url(const struct drs_discovery *d, char **out);
 
 /* Inputs of the join body; all borrowed. */
 struct drs_join_request {
-    const unsigned char *csr_der;   /* PKCS#10 DER, at most 8 KiB */
+    const unsigned char *csr_der; /* PKCS#10 DER, at most 8 KiB */
     size_t csr_len;
-    const unsigned char *tk_blob;   /* BCRYPT_RSAPUBLIC_BLOB ("RSA1"), at most 2 KiB */
+    const unsigned char *tk_blob; /* BCRYPT_RSAPUBLIC_BLOB ("RSA1"), at most 2 KiB */
     size_t tk_len;
-    const char *target_domain;      /* required */
-    const char *os_version;         /* required, e.g. "10.0.26100.1" */
-    const char *display_name;       /* required */
-    const char *device_type;        /* NULL = "Windows" */
+    const char *target_domain; /* required */
+    const char *os_version;    /* required, e.g. "10.0.26100.1" */
+    const char *display_name;  /* required */
+    const char *device_type;   /* NULL = "Windows" */
 };
 
 /*
@@ -98,25 +98,25 @@ struct drs_expected_key {
 
 struct drs_join_verify {
     struct drs_expected_key key;
-    const char *tenant_id;  /* optional: must equal extension .284.5 */
-    const char *issuer_cn;  /* optional: issuer CN must equal (e.g. "MS-Organization-Access") */
+    const char *tenant_id; /* optional: must equal extension .284.5 */
+    const char *issuer_cn; /* optional: issuer CN must equal (e.g. "MS-Organization-Access") */
 };
 
 /* Why a join answer was refused; each a distinct, stable name. */
 enum drs_reject {
     DRS_REJECT_NONE = 0,
-    DRS_REJECT_JSON,              /* not JSON / too big / too deep */
-    DRS_REJECT_NO_CERTIFICATE,    /* Certificate.RawBody or Thumbprint missing or not strings */
-    DRS_REJECT_BASE64,            /* RawBody is not strict base64 */
-    DRS_REJECT_X509,              /* not one DER X.509 certificate */
-    DRS_REJECT_KEY_MISMATCH,      /* public key is not the device key */
-    DRS_REJECT_CN_NOT_GUID,       /* subject CN missing or not a GUID */
-    DRS_REJECT_DEVICE_ID_MISMATCH,/* extension .284.2 differs from the CN */
-    DRS_REJECT_THUMBPRINT,        /* Thumbprint != SHA-1(DER) */
-    DRS_REJECT_TENANT,            /* .284.5 malformed or not the expected tenant */
-    DRS_REJECT_ISSUER,            /* issuer CN not the expected one */
-    DRS_REJECT_VALIDITY,          /* notBefore/notAfter unreadable or not ordered */
-    DRS_REJECT_EXTENSION,         /* a Microsoft extension is malformed */
+    DRS_REJECT_JSON,               /* not JSON / too big / too deep */
+    DRS_REJECT_NO_CERTIFICATE,     /* Certificate.RawBody or Thumbprint missing or not strings */
+    DRS_REJECT_BASE64,             /* RawBody is not strict base64 */
+    DRS_REJECT_X509,               /* not one DER X.509 certificate */
+    DRS_REJECT_KEY_MISMATCH,       /* public key is not the device key */
+    DRS_REJECT_CN_NOT_GUID,        /* subject CN missing or not a GUID */
+    DRS_REJECT_DEVICE_ID_MISMATCH, /* extension .284.2 differs from the CN */
+    DRS_REJECT_THUMBPRINT,         /* Thumbprint != SHA-1(DER) */
+    DRS_REJECT_TENANT,             /* .284.5 malformed or not the expected tenant */
+    DRS_REJECT_ISSUER,             /* issuer CN not the expected one */
+    DRS_REJECT_VALIDITY,           /* notBefore/notAfter unreadable or not ordered */
+    DRS_REJECT_EXTENSION,          /* a Microsoft extension is malformed */
     DRS_REJECT_COUNT__
 };
 
@@ -124,16 +124,16 @@ enum drs_reject {
 const char *drs_reject_name(enum drs_reject r);
 
 struct drs_join_result {
-    unsigned char *cert_der;  /* owned: free with drs_join_result_free */
+    unsigned char *cert_der; /* owned: free with drs_join_result_free */
     size_t cert_len;
-    char device_id[37];       /* lower-case GUID from the CN */
-    char tenant_id[37];       /* from .284.5 (Windows GUID byte order); "" when absent */
-    char user_oid[37];        /* from .284.3; "" when absent */
-    int join_type;            /* .284.7: 0 registered, 1 joined; -1 when absent */
-    char thumbprint[41];      /* upper-case hex SHA-1 of the DER */
-    char issuer[256];         /* one-line issuer name */
-    char upn[256];            /* User.Upn; "" when absent */
-    long long not_before;     /* unix seconds */
+    char device_id[37];   /* lower-case GUID from the CN */
+    char tenant_id[37];   /* from .284.5 (Windows GUID byte order); "" when absent */
+    char user_oid[37];    /* from .284.3; "" when absent */
+    int join_type;        /* .284.7: 0 registered, 1 joined; -1 when absent */
+    char thumbprint[41];  /* upper-case hex SHA-1 of the DER */
+    char issuer[256];     /* one-line issuer name */
+    char upn[256];        /* User.Upn; "" when absent */
+    long long not_before; /* unix seconds */
     long long not_after;
 };
 
@@ -149,20 +149,20 @@ void drs_join_result_free(struct drs_join_result *r);
 
 /* What kind of body a DRS error answer had. */
 enum drs_body_kind {
-    DRS_BODY_JSON = 0,   /* a JSON object (ErrorType etc. may still be missing) */
-    DRS_BODY_EMPTY,      /* no body */
-    DRS_BODY_HTML,       /* a web page: proxy, captive portal, load balancer */
-    DRS_BODY_OTHER,      /* anything else (text, broken JSON, binary) */
+    DRS_BODY_JSON = 0, /* a JSON object (ErrorType etc. may still be missing) */
+    DRS_BODY_EMPTY,    /* no body */
+    DRS_BODY_HTML,     /* a web page: proxy, captive portal, load balancer */
+    DRS_BODY_OTHER,    /* anything else (text, broken JSON, binary) */
 };
 
 struct drs_error {
     long http_status;
     enum drs_body_kind kind;
-    char error_type[64];   /* ErrorType */
-    char sub_code[64];     /* ErrorSubCode / SubErrorCode / code, when present */
-    char message[512];     /* Message, control characters blanked */
-    char trace_id[64];     /* TraceId */
-    char time[64];         /* Time */
+    char error_type[64]; /* ErrorType */
+    char sub_code[64];   /* ErrorSubCode / SubErrorCode / code, when present */
+    char message[512];   /* Message, control characters blanked */
+    char trace_id[64];   /* TraceId */
+    char time[64];       /* Time */
 };
 
 /*

@@ -87,10 +87,10 @@ enum lj_reason {
 
 struct lj_reason_info {
     enum lj_reason id;
-    const char *slug;         /* stable, [a-z_] */
-    const char *variant;      /* "" or a short note ("selected groups") */
-    enum lj_phase phase;      /* where it usually happens; results carry the actual phase */
-    const char *code;         /* "0x801c0003" or "AADSTS50076" (default; see lj_classified) */
+    const char *slug;    /* stable, [a-z_] */
+    const char *variant; /* "" or a short note ("selected groups") */
+    enum lj_phase phase; /* where it usually happens; results carry the actual phase */
+    const char *code;    /* "0x801c0003" or "AADSTS50076" (default; see lj_classified) */
     enum lj_fix_by fix_by;
     bool retryable;           /* retrying can help with nobody changing anything */
     int exit_code;            /* enum lj_exit */
@@ -127,8 +127,7 @@ struct lj_error_params {
  * characters, '{' and '}' removed.  Returns the length the full text needs
  * (like snprintf).  Unknown placeholders are copied literally.
  */
-size_t lj_error_format(const char *tmpl, const struct lj_error_params *p, char *out,
-                       size_t outsz);
+size_t lj_error_format(const char *tmpl, const struct lj_error_params *p, char *out, size_t outsz);
 
 /* A plain phrase for a network-layer rc ("the name did not resolve"). */
 const char *lj_error_net_what(enum lj_rc rc);

@@ -222,10 +222,17 @@ oauth_endpoint_url(const struct oauth_params *p, enum oauth_endpoint ep, char **
     if (out == NULL)
         return LJ_ERR_INVAL;
     switch (ep) {
-    case OAUTH_EP_DEVICECODE: name = p->api == OAUTH_V2 ? "devicecode" : "devicecode?api-version=1.0"; break;
-    case OAUTH_EP_TOKEN: name = "token"; break;
-    case OAUTH_EP_AUTHORIZE: name = "authorize"; break;
-    default: return LJ_ERR_INVAL;
+    case OAUTH_EP_DEVICECODE:
+        name = p->api == OAUTH_V2 ? "devicecode" : "devicecode?api-version=1.0";
+        break;
+    case OAUTH_EP_TOKEN:
+        name = "token";
+        break;
+    case OAUTH_EP_AUTHORIZE:
+        name = "authorize";
+        break;
+    default:
+        return LJ_ERR_INVAL;
     }
     auth = p->authority ? p->authority : OAUTH_DEFAULT_AUTHORITY;
     alen = strlen(auth);
@@ -738,7 +745,8 @@ oauth_token_parse(const char *body, size_t len, struct oauth_token *out)
         goto out;
     }
     if ((rc = dup_field(tree, "access_token", OAUTH_MAX_TOKEN, true, &t.access_token)) != LJ_OK ||
-        (rc = dup_field(tree, "refresh_token", OAUTH_MAX_TOKEN, false, &t.refresh_token)) != LJ_OK ||
+        (rc = dup_field(tree, "refresh_token", OAUTH_MAX_TOKEN, false, &t.refresh_token)) !=
+            LJ_OK ||
         (rc = dup_field(tree, "id_token", OAUTH_MAX_TOKEN, false, &t.id_token)) != LJ_OK)
         goto out;
     if (!code_chars_ok(t.access_token) || (t.refresh_token && !code_chars_ok(t.refresh_token))) {
@@ -773,8 +781,8 @@ code_in(unsigned long c, const unsigned long *set, size_t n)
     return false;
 }
 
-#define IN(c, ...)                                                                        \
-    code_in((c), (const unsigned long[]){__VA_ARGS__},                                    \
+#define IN(c, ...)                                                                                 \
+    code_in((c), (const unsigned long[]){__VA_ARGS__},                                             \
             sizeof((const unsigned long[]){__VA_ARGS__}) / sizeof(unsigned long))
 
 enum oauth_err_class
@@ -820,21 +828,36 @@ const char *
 oauth_err_class_name(enum oauth_err_class cls)
 {
     switch (cls) {
-    case OAUTH_ERRC_OTHER: return "other";
-    case OAUTH_ERRC_PENDING: return "pending";
-    case OAUTH_ERRC_SLOW_DOWN: return "slow_down";
-    case OAUTH_ERRC_EXPIRED: return "expired";
-    case OAUTH_ERRC_DECLINED: return "declined";
-    case OAUTH_ERRC_BAD_PASSWORD: return "bad_password";
-    case OAUTH_ERRC_UNKNOWN_USER: return "unknown_user";
-    case OAUTH_ERRC_DISABLED: return "disabled";
-    case OAUTH_ERRC_LOCKED: return "locked";
-    case OAUTH_ERRC_PASSWORD_EXPIRED: return "password_expired";
-    case OAUTH_ERRC_UNKNOWN_TENANT: return "unknown_tenant";
-    case OAUTH_ERRC_MFA_REQUIRED: return "mfa_required";
-    case OAUTH_ERRC_CA_BLOCKED: return "ca_blocked";
-    case OAUTH_ERRC_REFRESH_INVALID: return "refresh_invalid";
-    case OAUTH_ERRC_COUNT__: break;
+    case OAUTH_ERRC_OTHER:
+        return "other";
+    case OAUTH_ERRC_PENDING:
+        return "pending";
+    case OAUTH_ERRC_SLOW_DOWN:
+        return "slow_down";
+    case OAUTH_ERRC_EXPIRED:
+        return "expired";
+    case OAUTH_ERRC_DECLINED:
+        return "declined";
+    case OAUTH_ERRC_BAD_PASSWORD:
+        return "bad_password";
+    case OAUTH_ERRC_UNKNOWN_USER:
+        return "unknown_user";
+    case OAUTH_ERRC_DISABLED:
+        return "disabled";
+    case OAUTH_ERRC_LOCKED:
+        return "locked";
+    case OAUTH_ERRC_PASSWORD_EXPIRED:
+        return "password_expired";
+    case OAUTH_ERRC_UNKNOWN_TENANT:
+        return "unknown_tenant";
+    case OAUTH_ERRC_MFA_REQUIRED:
+        return "mfa_required";
+    case OAUTH_ERRC_CA_BLOCKED:
+        return "ca_blocked";
+    case OAUTH_ERRC_REFRESH_INVALID:
+        return "refresh_invalid";
+    case OAUTH_ERRC_COUNT__:
+        break;
     }
     return "unknown";
 }
@@ -1041,9 +1064,9 @@ oauth_jwt_has_amr(const struct oauth_jwt_claims *c, const char *method)
 static bool
 secret_key(const char *k, size_t n)
 {
-    static const char *const keys[] = {"password", "code", "device_code", "code_verifier",
-                                       "refresh_token", "access_token", "id_token",
-                                       "client_secret", "assertion", "client_assertion"};
+    static const char *const keys[] = {
+        "password",     "code",     "device_code",   "code_verifier", "refresh_token",
+        "access_token", "id_token", "client_secret", "assertion",     "client_assertion"};
 
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         if (strlen(keys[i]) == n && memcmp(keys[i], k, n) == 0)

@@ -43,7 +43,7 @@ struct oauth_params {
     const char *tenant;    /* domain, tenant GUID, or "organizations" */
     const char *client_id; /* NULL = OAUTH_BROKER_CLIENT_ID */
     enum oauth_api api;
-    const char *target;    /* v1: resource URI; v2: space-separated scopes */
+    const char *target; /* v1: resource URI; v2: space-separated scopes */
 };
 
 enum oauth_endpoint {
@@ -58,8 +58,7 @@ enum oauth_endpoint {
  * token,authorize} (v1).  LJ_ERR_INVAL when authority is not https or tenant
  * has characters outside [A-Za-z0-9.-_].  *out: malloc'ed, caller frees.
  */
-enum lj_rc oauth_endpoint_url(const struct oauth_params *p, enum oauth_endpoint ep,
-                              char **out);
+enum lj_rc oauth_endpoint_url(const struct oauth_params *p, enum oauth_endpoint ep, char **out);
 
 /*
  * Form bodies (application/x-www-form-urlencoded, every value %-escaped).
@@ -81,10 +80,8 @@ enum lj_rc oauth_body_devicecode_poll(const struct oauth_params *p, const char *
 enum lj_rc oauth_body_password(const struct oauth_params *p, const char *username,
                                const char *password, char **out);
 enum lj_rc oauth_body_code_redeem(const struct oauth_params *p, const char *code,
-                                  const char *redirect_uri, const char *code_verifier,
-                                  char **out);
-enum lj_rc oauth_body_refresh(const struct oauth_params *p, const char *refresh_token,
-                              char **out);
+                                  const char *redirect_uri, const char *code_verifier, char **out);
+enum lj_rc oauth_body_refresh(const struct oauth_params *p, const char *refresh_token, char **out);
 
 /*
  * %-escape s for a query string or form value (RFC 3986 unreserved kept,
@@ -137,7 +134,7 @@ enum lj_rc oauth_code_check(const struct oauth_pkce *pk, const char *code, const
 /* ---- responses ---- */
 
 struct oauth_device_code {
-    char *device_code;      /* secret; wiped by oauth_device_code_free */
+    char *device_code; /* secret; wiped by oauth_device_code_free */
     char *user_code;
     char *verification_uri; /* https only */
     char *message;          /* may be NULL */
@@ -171,20 +168,20 @@ void oauth_token_free(struct oauth_token *t);
 
 /* What an error response means for the flow. */
 enum oauth_err_class {
-    OAUTH_ERRC_OTHER = 0,          /* anything not below: carry the server text */
-    OAUTH_ERRC_PENDING,            /* authorization_pending, 70016 */
-    OAUTH_ERRC_SLOW_DOWN,          /* slow_down */
-    OAUTH_ERRC_EXPIRED,            /* expired_token, code_expired, 70019 */
-    OAUTH_ERRC_DECLINED,           /* authorization_declined, access_denied, 65004 */
-    OAUTH_ERRC_BAD_PASSWORD,       /* 50126 */
-    OAUTH_ERRC_UNKNOWN_USER,       /* 50034 */
-    OAUTH_ERRC_DISABLED,           /* 50057 */
-    OAUTH_ERRC_LOCKED,             /* 50053 */
-    OAUTH_ERRC_PASSWORD_EXPIRED,   /* 50055, 50144 */
-    OAUTH_ERRC_UNKNOWN_TENANT,     /* 90002, 50128, 50059, 90019 */
-    OAUTH_ERRC_MFA_REQUIRED,       /* 50076, 50079, 50072, 50074 */
-    OAUTH_ERRC_CA_BLOCKED,         /* 53003 */
-    OAUTH_ERRC_REFRESH_INVALID,    /* refresh grant: invalid_grant, 70008, 700082, 50173 */
+    OAUTH_ERRC_OTHER = 0,        /* anything not below: carry the server text */
+    OAUTH_ERRC_PENDING,          /* authorization_pending, 70016 */
+    OAUTH_ERRC_SLOW_DOWN,        /* slow_down */
+    OAUTH_ERRC_EXPIRED,          /* expired_token, code_expired, 70019 */
+    OAUTH_ERRC_DECLINED,         /* authorization_declined, access_denied, 65004 */
+    OAUTH_ERRC_BAD_PASSWORD,     /* 50126 */
+    OAUTH_ERRC_UNKNOWN_USER,     /* 50034 */
+    OAUTH_ERRC_DISABLED,         /* 50057 */
+    OAUTH_ERRC_LOCKED,           /* 50053 */
+    OAUTH_ERRC_PASSWORD_EXPIRED, /* 50055, 50144 */
+    OAUTH_ERRC_UNKNOWN_TENANT,   /* 90002, 50128, 50059, 90019 */
+    OAUTH_ERRC_MFA_REQUIRED,     /* 50076, 50079, 50072, 50074 */
+    OAUTH_ERRC_CA_BLOCKED,       /* 53003 */
+    OAUTH_ERRC_REFRESH_INVALID,  /* refresh grant: invalid_grant, 70008, 700082, 50173 */
     OAUTH_ERRC_COUNT__
 };
 
@@ -196,9 +193,9 @@ enum oauth_grant {
 };
 
 struct oauth_error {
-    char error[64];               /* "invalid_grant" */
-    char description[512];        /* error_description, control chars blanked */
-    unsigned long aadsts;         /* first of error_codes, else from description; 0 = none */
+    char error[64];        /* "invalid_grant" */
+    char description[512]; /* error_description, control chars blanked */
+    unsigned long aadsts;  /* first of error_codes, else from description; 0 = none */
     char trace_id[64];
     char correlation_id[64];
     char timestamp[64];
@@ -224,9 +221,9 @@ const char *oauth_err_class_name(enum oauth_err_class cls);
 /* ---- device-code polling (RFC 8628 §3.5) ---- */
 
 enum oauth_poll_action {
-    OAUTH_POLL_WAIT = 0,     /* sleep *wait_s seconds, then poll again */
-    OAUTH_POLL_EXPIRED,      /* the code expired: report signin_expired */
-    OAUTH_POLL_STOP,         /* any other error: classify and report it */
+    OAUTH_POLL_WAIT = 0, /* sleep *wait_s seconds, then poll again */
+    OAUTH_POLL_EXPIRED,  /* the code expired: report signin_expired */
+    OAUTH_POLL_STOP,     /* any other error: classify and report it */
 };
 
 /*
@@ -253,12 +250,12 @@ enum oauth_poll_action oauth_poll_next(enum oauth_err_class cls, long long now,
  * authorization decision.
  */
 struct oauth_jwt_claims {
-    char aud[256];   /* first audience when aud is an array */
+    char aud[256]; /* first audience when aud is an array */
     char tid[64];
     char oid[64];
-    char upn[256];   /* upn, else preferred_username, else unique_name */
-    char amr[128];   /* space-separated, e.g. "pwd mfa" */
-    long long exp;   /* 0 when absent */
+    char upn[256]; /* upn, else preferred_username, else unique_name */
+    char amr[128]; /* space-separated, e.g. "pwd mfa" */
+    long long exp; /* 0 when absent */
 };
 
 /*

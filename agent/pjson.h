@@ -26,8 +26,7 @@
  * On success *out is a tree the caller frees with cJSON_Delete() or, when it
  * holds secrets, pjson_wipe_delete().  body need not be NUL-terminated.
  */
-enum lj_rc pjson_parse(const char *body, size_t len, size_t max_len,
-                       int max_depth, cJSON **out);
+enum lj_rc pjson_parse(const char *body, size_t len, size_t max_len, int max_depth, cJSON **out);
 
 /* The deepest nesting of objects/arrays in body (strings skipped). */
 int pjson_depth(const char *body, size_t len);
@@ -37,16 +36,15 @@ int pjson_depth(const char *body, size_t len);
  * Missing or null: LJ_ERR_NOT_FOUND (*out untouched).  Wrong type: LJ_ERR_PARSE.
  * Longer than max bytes: LJ_ERR_TOO_BIG.  *out is borrowed from obj.
  */
-enum lj_rc pjson_str(const cJSON *obj, const char *key, bool nocase, size_t max,
-                     const char **out);
+enum lj_rc pjson_str(const cJSON *obj, const char *key, bool nocase, size_t max, const char **out);
 
 /*
  * The integer member key: a JSON number with no fraction, or a decimal
  * string (Entra's v1 endpoints send "expires_in":"3599").  Outside
  * [min, max]: LJ_ERR_PARSE.  Missing: LJ_ERR_NOT_FOUND.
  */
-enum lj_rc pjson_int(const cJSON *obj, const char *key, bool nocase, long long min,
-                     long long max, long long *out);
+enum lj_rc pjson_int(const cJSON *obj, const char *key, bool nocase, long long min, long long max,
+                     long long *out);
 
 /* The object member key, or NULL when missing or not an object. */
 const cJSON *pjson_obj(const cJSON *obj, const char *key, bool nocase);

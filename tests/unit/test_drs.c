@@ -45,7 +45,8 @@ reqvec_load(struct reqvec *v)
     size_t n;
     char *body = load("join-request.json", &n);
     cJSON *j = cJSON_ParseWithLength(body, n);
-    const char *d = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "CertificateRequest"), "Data")->valuestring;
+    const char *d =
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "CertificateRequest"), "Data")->valuestring;
     const char *t = cJSON_GetObjectItem(j, "TransportKey")->valuestring;
     WOLFSSL_X509 *req;
     const unsigned char *p;
@@ -86,7 +87,8 @@ test_discover_url(void **state)
 
     (void)state;
     assert_int_equal(drs_discover_url(NULL, "contoso.example", &u), LJ_OK);
-    assert_string_equal(u, "https://enterpriseregistration.windows.net/contoso.example/Discover?api-version=1.9");
+    assert_string_equal(
+        u, "https://enterpriseregistration.windows.net/contoso.example/Discover?api-version=1.9");
     free(u);
     assert_int_equal(drs_discover_url("https://drs.test:8443/", "x.y", &u), LJ_OK);
     assert_string_equal(u, "https://drs.test:8443/x.y/Discover?api-version=1.9");
@@ -107,19 +109,23 @@ test_discovery_vector(void **state)
 
     (void)state;
     assert_int_equal(drs_discovery_parse(b, n, NULL, &d), LJ_OK);
-    assert_string_equal(d.join_endpoint, "https://enterpriseregistration.windows.net/EnrollmentServer/device/");
+    assert_string_equal(d.join_endpoint,
+                        "https://enterpriseregistration.windows.net/EnrollmentServer/device/");
     assert_string_equal(d.join_resource_id, "urn:ms-drs:enterpriseregistration.windows.net");
     assert_string_equal(d.join_service_version, "2.0");
     assert_string_equal(d.tenant_id, "6b1c2a3e-0f4d-4c55-9a77-1e2f3a4b5c6d");
     assert_string_equal(d.tenant_name, "contoso.example");
     assert_string_equal(d.tenant_display_name, "Contoso");
-    assert_string_equal(d.mdm_endpoint,
-                        "https://enterpriseregistration.windows.net/manage/6b1c2a3e-0f4d-4c55-9a77-1e2f3a4b5c6d/");
-    assert_string_equal(d.token_endpoint,
-                        "https://login.microsoftonline.com/6b1c2a3e-0f4d-4c55-9a77-1e2f3a4b5c6d/oauth2/token");
+    assert_string_equal(
+        d.mdm_endpoint,
+        "https://enterpriseregistration.windows.net/manage/6b1c2a3e-0f4d-4c55-9a77-1e2f3a4b5c6d/");
+    assert_string_equal(
+        d.token_endpoint,
+        "https://login.microsoftonline.com/6b1c2a3e-0f4d-4c55-9a77-1e2f3a4b5c6d/oauth2/token");
     assert_false(d.join_fallback);
     assert_int_equal(drs_join_url(&d, &u), LJ_OK);
-    assert_string_equal(u, "https://enterpriseregistration.windows.net/EnrollmentServer/device/?api-version=2.0");
+    assert_string_equal(
+        u, "https://enterpriseregistration.windows.net/EnrollmentServer/device/?api-version=2.0");
     free(u);
     free(b);
 }
@@ -138,17 +144,21 @@ test_discovery_fallback_and_rejects(void **state)
     assert_string_equal(d.join_resource_id, "urn:ms-drs:enterpriseregistration.windows.net");
     assert_string_equal(d.tenant_id, "");
 #define BAD(body, rc) assert_int_equal(drs_discovery_parse(body, strlen(body), NULL, &d), rc)
-    BAD("{\"DeviceJoinService\":{\"JoinEndpoint\":\"http://enterpriseregistration.windows.net/x/\"}}",
+    BAD("{\"DeviceJoinService\":{\"JoinEndpoint\":\"http://enterpriseregistration.windows.net/x/"
+        "\"}}",
         LJ_ERR_PROTOCOL);
-    BAD("{\"DeviceJoinService\":{\"JoinEndpoint\":\"https://evil.example/EnrollmentServer/device/\"}}",
+    BAD("{\"DeviceJoinService\":{\"JoinEndpoint\":\"https://evil.example/EnrollmentServer/device/"
+        "\"}}",
         LJ_ERR_PROTOCOL);
-    BAD("{\"DeviceJoinService\":{\"JoinEndpoint\":\"https://enterpriseregistration.windows.net/d/?x=1\"}}",
+    BAD("{\"DeviceJoinService\":{\"JoinEndpoint\":\"https://enterpriseregistration.windows.net/d/"
+        "?x=1\"}}",
         LJ_ERR_PROTOCOL);
     BAD("{\"DeviceJoinService\":{\"ServiceVersion\":2.0}}", LJ_ERR_PROTOCOL);
     BAD("{\"DeviceJoinService\":{\"ServiceVersion\":\"2.0; rm\"}}", LJ_ERR_PROTOCOL);
     BAD("{\"DeviceJoinService\":\"https://enterpriseregistration.windows.net/\"}", LJ_ERR_PROTOCOL);
     BAD("{\"TenantInfo\":{\"TenantId\":\"not-a-guid\"}}", LJ_ERR_PROTOCOL);
-    BAD("{\"DeviceManagementService\":{\"DeviceManagementEndpoint\":\"ftp://x/\"}}", LJ_ERR_PROTOCOL);
+    BAD("{\"DeviceManagementService\":{\"DeviceManagementEndpoint\":\"ftp://x/\"}}",
+        LJ_ERR_PROTOCOL);
     BAD("{\"DeviceJoinService\":{", LJ_ERR_PARSE);
     BAD("<html><body>proxy</body></html>", LJ_ERR_PARSE);
 #undef BAD
@@ -219,8 +229,10 @@ make_resp(const unsigned char *der, size_t len, const char *thumb)
         snprintf(hex + 2 * i, 3, "%02X", sha[i]);
     n = strlen(b64) + 200;
     out = malloc(n);
-    snprintf(out, n, "{\"Certificate\":{\"Thumbprint\":\"%s\",\"RawBody\":\"%s\"},\"User\":{\"Upn\":\"u@x\"}}",
-             thumb ? thumb : hex, b64);
+    snprintf(
+        out, n,
+        "{\"Certificate\":{\"Thumbprint\":\"%s\",\"RawBody\":\"%s\"},\"User\":{\"Upn\":\"u@x\"}}",
+        thumb ? thumb : hex, b64);
     free(b64);
     return out;
 }
@@ -376,10 +388,12 @@ test_join_response_rejects(void **state)
     free(b);
     free(c);
     /* JSON-level problems */
-    assert_int_equal(verify("{\"Certificate\":{\"Thumbprint\":\"AA\",\"RawBody\":\"!!!!\"}}", &jv, NULL),
-                     DRS_REJECT_BASE64);
-    assert_int_equal(verify("{\"Certificate\":{\"Thumbprint\":\"AA\",\"RawBody\":\"MIID\"}}", &jv, NULL),
-                     DRS_REJECT_X509);
+    assert_int_equal(
+        verify("{\"Certificate\":{\"Thumbprint\":\"AA\",\"RawBody\":\"!!!!\"}}", &jv, NULL),
+        DRS_REJECT_BASE64);
+    assert_int_equal(
+        verify("{\"Certificate\":{\"Thumbprint\":\"AA\",\"RawBody\":\"MIID\"}}", &jv, NULL),
+        DRS_REJECT_X509);
     assert_int_equal(verify("{\"Certificate\":{\"Thumbprint\":\"AA\",\"RawBody\":5}}", &jv, NULL),
                      DRS_REJECT_NO_CERTIFICATE);
     assert_int_equal(verify("{\"User\":{\"Upn\":\"a\"}}", &jv, NULL), DRS_REJECT_NO_CERTIFICATE);
@@ -423,7 +437,8 @@ test_error_bodies(void **state)
     assert_int_equal(e.kind, DRS_BODY_EMPTY);
     assert_int_equal(drs_error_parse(400, "{\"ErrorType\":\"Dir", 17, &e), LJ_OK);
     assert_int_equal(e.kind, DRS_BODY_OTHER);
-    assert_int_equal(drs_error_parse(400, "{\"ErrorType\":7,\"Message\":\"a\\u0001b\"}", 36, &e), LJ_OK);
+    assert_int_equal(drs_error_parse(400, "{\"ErrorType\":7,\"Message\":\"a\\u0001b\"}", 36, &e),
+                     LJ_OK);
     assert_int_equal(e.kind, DRS_BODY_JSON);
     assert_string_equal(e.error_type, "");
     assert_string_equal(e.message, "a b");

@@ -35,8 +35,11 @@ code_well_formed(const char *c)
 }
 
 static const struct lj_error_params full = {"enterpriseregistration.windows.net",
-                                            "the connection timed out", "contoso.example",
-                                            "Contoso Devices", "Link 1", "SN-0001"};
+                                            "the connection timed out",
+                                            "contoso.example",
+                                            "Contoso Devices",
+                                            "Link 1",
+                                            "SN-0001"};
 
 static void
 test_every_entry_complete(void **state)
@@ -89,21 +92,45 @@ test_every_entry_complete(void **state)
         assert_string_not_equal(lj_fix_by_name(r->fix_by), "unknown");
     }
     assert_null(lj_reason_get(LJ_R_COUNT__));
-    assert_null(lj_reason_get((enum lj_reason)-1));
+    assert_null(lj_reason_get((enum lj_reason) - 1));
 }
 
 static void
 test_slugs_unique_and_required(void **state)
 {
     static const char *const required[] = {
-        "join_not_permitted", "device_quota_reached", "mfa_required",
-        "blocked_by_conditional_access", "wrong_password", "unknown_user", "user_disabled",
-        "account_locked", "password_expired", "tenant_not_found", "signin_expired",
-        "signin_declined", "service_unavailable", "throttled", "auth_rejected",
-        "bad_service_response", "tls_untrusted", "network_unreachable", "clock_wrong",
-        "tpm_unavailable", "tpm_locked", "tpm_keys_lost", "mdm_not_in_scope",
-        "mdm_platform_blocked", "mdm_ownership_blocked", "mdm_device_cap", "mdm_license_missing",
-        "cancelled", "internal", "join_rejected", "signin_rejected", "network_intercepted",
+        "join_not_permitted",
+        "device_quota_reached",
+        "mfa_required",
+        "blocked_by_conditional_access",
+        "wrong_password",
+        "unknown_user",
+        "user_disabled",
+        "account_locked",
+        "password_expired",
+        "tenant_not_found",
+        "signin_expired",
+        "signin_declined",
+        "service_unavailable",
+        "throttled",
+        "auth_rejected",
+        "bad_service_response",
+        "tls_untrusted",
+        "network_unreachable",
+        "clock_wrong",
+        "tpm_unavailable",
+        "tpm_locked",
+        "tpm_keys_lost",
+        "mdm_not_in_scope",
+        "mdm_platform_blocked",
+        "mdm_ownership_blocked",
+        "mdm_device_cap",
+        "mdm_license_missing",
+        "cancelled",
+        "internal",
+        "join_rejected",
+        "signin_rejected",
+        "network_intercepted",
     };
 
     (void)state;
@@ -139,8 +166,8 @@ test_slugs_unique_and_required(void **state)
     assert_string_equal(lj_reason_by_slug("mdm_ownership_blocked")->code, "0x80180014");
     assert_string_equal(lj_reason_by_slug("mdm_device_cap")->code, "0x80180013");
     assert_string_equal(lj_reason_by_slug("mdm_license_missing")->code, "0x80180018");
-    assert_non_null(strstr(lj_reason_by_slug("join_not_permitted")->admin_action,
-                           "Users may join devices"));
+    assert_non_null(
+        strstr(lj_reason_by_slug("join_not_permitted")->admin_action, "Users may join devices"));
     assert_non_null(strstr(lj_reason_get(LJ_R_JOIN_NOT_PERMITTED_GROUP)->admin_action, "group"));
     assert_non_null(strstr(lj_reason_by_slug("device_quota_reached")->admin_action,
                            "Maximum number of devices per user"));
@@ -194,7 +221,8 @@ expect_drs(enum lj_phase ph, long status, enum drs_body_kind kind, const char *t
     snprintf(e.message, sizeof(e.message), "%s", msg);
     lj_classify_drs(ph, &e, &c);
     if (c.reason != want)
-        fail_msg("'%s' -> %s, want %s", msg, lj_reason_get(c.reason)->slug, lj_reason_get(want)->slug);
+        fail_msg("'%s' -> %s, want %s", msg, lj_reason_get(c.reason)->slug,
+                 lj_reason_get(want)->slug);
     assert_string_equal(c.code, code);
 }
 
@@ -207,32 +235,35 @@ test_classify_drs(void **state)
     expect_drs(J, 400, DRS_BODY_JSON, "AuthorizationError",
                "Administrator policy does not allow user alice@contoso.example to device join",
                LJ_R_JOIN_NOT_PERMITTED, "0x801c0003");
-    expect_drs(J, 403, DRS_BODY_JSON, "AuthorizationError",
-               "User alice@contoso.example is not in a group allowed to join devices; not allowed to join",
-               LJ_R_JOIN_NOT_PERMITTED_GROUP, "0x801c0003");
+    expect_drs(
+        J, 403, DRS_BODY_JSON, "AuthorizationError",
+        "User alice@contoso.example is not in a group allowed to join devices; not allowed to join",
+        LJ_R_JOIN_NOT_PERMITTED_GROUP, "0x801c0003");
     expect_drs(J, 400, DRS_BODY_JSON, "AuthorizationError",
-               "The user has reached the maximum number of devices allowed", LJ_R_DEVICE_QUOTA_REACHED,
-               "0x801c000e");
-    expect_drs(J, 400, DRS_BODY_JSON, "DeviceQuotaExceeded", "User is not allowed to join more devices",
+               "The user has reached the maximum number of devices allowed",
                LJ_R_DEVICE_QUOTA_REACHED, "0x801c000e");
-    expect_drs(J, 401, DRS_BODY_JSON, "AuthenticationError", "Invalid JWT token.", LJ_R_AUTH_REJECTED,
-               "0x801c0002");
+    expect_drs(J, 400, DRS_BODY_JSON, "DeviceQuotaExceeded",
+               "User is not allowed to join more devices", LJ_R_DEVICE_QUOTA_REACHED, "0x801c000e");
+    expect_drs(J, 401, DRS_BODY_JSON, "AuthenticationError", "Invalid JWT token.",
+               LJ_R_AUTH_REJECTED, "0x801c0002");
     expect_drs(J, 400, DRS_BODY_JSON, "DirectoryError",
-               "Your request is throttled temporarily. Please try after 300 seconds.", LJ_R_THROTTLED,
-               "0x801c03f2");
+               "Your request is throttled temporarily. Please try after 300 seconds.",
+               LJ_R_THROTTLED, "0x801c03f2");
     expect_drs(J, 503, DRS_BODY_EMPTY, "", "", LJ_R_SERVICE_UNAVAILABLE, "0x801c0025");
     expect_drs(J, 429, DRS_BODY_JSON, "DirectoryError", "throttled", LJ_R_SERVICE_UNAVAILABLE,
                "0x801c0025");
     expect_drs(J, 200, DRS_BODY_HTML, "", "", LJ_R_NETWORK_INTERCEPTED, "0x8007000d");
     expect_drs(J, 400, DRS_BODY_OTHER, "", "", LJ_R_BAD_SERVICE_RESPONSE, "0x801c0001");
     expect_drs(J, 400, DRS_BODY_JSON, "DirectoryError",
-               "The device object by the given id (x) is not found.", LJ_R_JOIN_REJECTED, "0x801c03f2");
+               "The device object by the given id (x) is not found.", LJ_R_JOIN_REJECTED,
+               "0x801c03f2");
     expect_drs(J, 400, DRS_BODY_JSON, "InvalidParameter",
                "An Attribute key or value specified is invalid or exceeds length limits (512).",
                LJ_R_JOIN_REJECTED, "0x801c0006");
     expect_drs(J, 400, DRS_BODY_JSON, "DirectoryError", "AADSTS90002: Tenant 'x' not found.",
                LJ_R_DRS_TENANT_NOT_FOUND, "0x801c003a");
-    expect_drs(LJ_PHASE_DISCOVER, 404, DRS_BODY_OTHER, "", "", LJ_R_DRS_TENANT_NOT_FOUND, "0x801c003a");
+    expect_drs(LJ_PHASE_DISCOVER, 404, DRS_BODY_OTHER, "", "", LJ_R_DRS_TENANT_NOT_FOUND,
+               "0x801c003a");
     expect_drs(J, 400, DRS_BODY_JSON, "", "", LJ_R_JOIN_REJECTED, "0x801c0006");
 }
 
@@ -243,12 +274,18 @@ test_classify_rc(void **state)
         enum lj_rc rc;
         enum lj_reason want;
     } cases[] = {
-        {LJ_ERR_NET_DNS, LJ_R_NETWORK_UNREACHABLE},  {LJ_ERR_NET_CONNECT, LJ_R_NETWORK_UNREACHABLE},
-        {LJ_ERR_NET_TIMEOUT, LJ_R_NETWORK_UNREACHABLE}, {LJ_ERR_TLS_UNTRUSTED, LJ_R_TLS_UNTRUSTED},
-        {LJ_ERR_TPM_UNREACHABLE, LJ_R_TPM_UNAVAILABLE}, {LJ_ERR_TPM_LOCKOUT, LJ_R_TPM_LOCKED},
-        {LJ_ERR_TPM_KEYS_LOST, LJ_R_TPM_KEYS_LOST},    {LJ_ERR_TPM_WRONG_TPM, LJ_R_TPM_KEYS_LOST},
-        {LJ_ERR_TPM, LJ_R_TPM_FAILED},                 {LJ_ERR_PROTOCOL, LJ_R_BAD_SERVICE_RESPONSE},
-        {LJ_ERR_CANCELLED, LJ_R_CANCELLED},            {LJ_ERR_NOMEM, LJ_R_INTERNAL},
+        {LJ_ERR_NET_DNS, LJ_R_NETWORK_UNREACHABLE},
+        {LJ_ERR_NET_CONNECT, LJ_R_NETWORK_UNREACHABLE},
+        {LJ_ERR_NET_TIMEOUT, LJ_R_NETWORK_UNREACHABLE},
+        {LJ_ERR_TLS_UNTRUSTED, LJ_R_TLS_UNTRUSTED},
+        {LJ_ERR_TPM_UNREACHABLE, LJ_R_TPM_UNAVAILABLE},
+        {LJ_ERR_TPM_LOCKOUT, LJ_R_TPM_LOCKED},
+        {LJ_ERR_TPM_KEYS_LOST, LJ_R_TPM_KEYS_LOST},
+        {LJ_ERR_TPM_WRONG_TPM, LJ_R_TPM_KEYS_LOST},
+        {LJ_ERR_TPM, LJ_R_TPM_FAILED},
+        {LJ_ERR_PROTOCOL, LJ_R_BAD_SERVICE_RESPONSE},
+        {LJ_ERR_CANCELLED, LJ_R_CANCELLED},
+        {LJ_ERR_NOMEM, LJ_R_INTERNAL},
     };
     struct lj_classified c;
 
@@ -271,11 +308,13 @@ test_format(void **state)
 
     (void)state;
     lj_error_format(r->admin_action, &p, buf, sizeof(buf));
-    assert_string_equal(buf, "Intune admin center > Devices > Enrollment > Corporate device identifiers > "
-                             "Add: manufacturer Contoso Devices, model Link 1, serial number SN-0001");
+    assert_string_equal(
+        buf, "Intune admin center > Devices > Enrollment > Corporate device identifiers > "
+             "Add: manufacturer Contoso Devices, model Link 1, serial number SN-0001");
     lj_error_format(lj_reason_by_slug("network_unreachable")->message, &p, buf, sizeof(buf));
-    assert_string_equal(buf, "The device could not reach enterpriseregistration.windows.net because the "
-                             "connection timed out; check the network connection and try again.");
+    assert_string_equal(buf,
+                        "The device could not reach enterpriseregistration.windows.net because the "
+                        "connection timed out; check the network connection and try again.");
     /* missing values get neutral words */
     lj_error_format("{host}/{what}/{serial}", NULL, buf, sizeof(buf));
     assert_string_equal(buf, "the Microsoft service/the connection failed/unknown");
@@ -321,9 +360,12 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_entry_complete), cmocka_unit_test(test_slugs_unique_and_required),
-        cmocka_unit_test(test_classify_oauth),       cmocka_unit_test(test_classify_drs),
-        cmocka_unit_test(test_classify_rc),          cmocka_unit_test(test_format),
+        cmocka_unit_test(test_every_entry_complete),
+        cmocka_unit_test(test_slugs_unique_and_required),
+        cmocka_unit_test(test_classify_oauth),
+        cmocka_unit_test(test_classify_drs),
+        cmocka_unit_test(test_classify_rc),
+        cmocka_unit_test(test_format),
         cmocka_unit_test(test_readme_matches),
     };
     return cmocka_run_group_tests_name("errors", tests, NULL, NULL);

@@ -29,11 +29,11 @@ load(const char *name, size_t *len)
     return (char *)buf;
 }
 
-static const struct oauth_params v2_drs = {
-    NULL, "contoso.example", NULL, OAUTH_V2, OAUTH_DRS_SCOPE};
-static const struct oauth_params v1_drs = {
-    "https://login.microsoftonline.com/", "organizations", "1b730954-1685-4b74-9bfd-dac224a7b894",
-    OAUTH_V1, OAUTH_DRS_RESOURCE};
+static const struct oauth_params v2_drs = {NULL, "contoso.example", NULL, OAUTH_V2,
+                                           OAUTH_DRS_SCOPE};
+static const struct oauth_params v1_drs = {"https://login.microsoftonline.com/", "organizations",
+                                           "1b730954-1685-4b74-9bfd-dac224a7b894", OAUTH_V1,
+                                           OAUTH_DRS_RESOURCE};
 
 static void
 expect_url(const struct oauth_params *p, enum oauth_endpoint ep, const char *want)
@@ -60,7 +60,8 @@ test_endpoint_urls(void **state)
                "https://login.microsoftonline.com/contoso.example/oauth2/v2.0/authorize");
     expect_url(&v1_drs, OAUTH_EP_DEVICECODE,
                "https://login.microsoftonline.com/organizations/oauth2/devicecode?api-version=1.0");
-    expect_url(&v1_drs, OAUTH_EP_TOKEN, "https://login.microsoftonline.com/organizations/oauth2/token");
+    expect_url(&v1_drs, OAUTH_EP_TOKEN,
+               "https://login.microsoftonline.com/organizations/oauth2/token");
     bad.authority = "http://login.microsoftonline.com";
     assert_int_equal(oauth_endpoint_url(&bad, OAUTH_EP_TOKEN, &u), LJ_ERR_INVAL);
     bad.authority = "https://login.microsoftonline.com/x?y";
@@ -89,30 +90,35 @@ test_bodies(void **state)
                            "enterpriseregistration.windows.net");
     free(b);
     assert_int_equal(oauth_body_devicecode_poll(&v2_drs, "DC+/=", &b), LJ_OK);
-    assert_string_equal(b, "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&client_id="
-                           "29d9ed98-a469-4536-ade2-f981bc1d605e&device_code=DC%2B%2F%3D");
+    assert_string_equal(
+        b, "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&client_id="
+           "29d9ed98-a469-4536-ade2-f981bc1d605e&device_code=DC%2B%2F%3D");
     lj_secret_free(b);
     assert_int_equal(oauth_body_devicecode_poll(&v1_drs, "DC1", &b), LJ_OK);
-    assert_non_null(strstr(b, "&code=DC1&resource=urn%3Ams-drs%3Aenterpriseregistration.windows.net"));
+    assert_non_null(
+        strstr(b, "&code=DC1&resource=urn%3Ams-drs%3Aenterpriseregistration.windows.net"));
     lj_secret_free(b);
-    assert_int_equal(oauth_body_password(&v2_drs, "alice@contoso.example", "p&ss=w rd+%\xc3\xa9", &b),
-                     LJ_OK);
-    assert_string_equal(b, "grant_type=password&client_id=29d9ed98-a469-4536-ade2-f981bc1d605e&username="
-                           "alice%40contoso.example&password=p%26ss%3Dw%20rd%2B%25%C3%A9&scope=01cb2876-"
-                           "7ebd-4aa4-9cc9-d28bd4d359a9%2F.default%20offline_access");
+    assert_int_equal(
+        oauth_body_password(&v2_drs, "alice@contoso.example", "p&ss=w rd+%\xc3\xa9", &b), LJ_OK);
+    assert_string_equal(
+        b, "grant_type=password&client_id=29d9ed98-a469-4536-ade2-f981bc1d605e&username="
+           "alice%40contoso.example&password=p%26ss%3Dw%20rd%2B%25%C3%A9&scope=01cb2876-"
+           "7ebd-4aa4-9cc9-d28bd4d359a9%2F.default%20offline_access");
     lj_secret_free(b);
     assert_int_equal(oauth_body_code_redeem(&v2_drs, "C0DE", OAUTH_DEFAULT_REDIRECT,
                                             "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", &b),
                      LJ_OK);
-    assert_string_equal(b, "grant_type=authorization_code&client_id=29d9ed98-a469-4536-ade2-f981bc1d605e"
-                           "&code=C0DE&redirect_uri=ms-aadj-redir%3A%2F%2Fauth%2Fdrs&code_verifier="
-                           "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk&scope=01cb2876-7ebd-4aa4-9cc9-"
-                           "d28bd4d359a9%2F.default%20offline_access");
+    assert_string_equal(
+        b, "grant_type=authorization_code&client_id=29d9ed98-a469-4536-ade2-f981bc1d605e"
+           "&code=C0DE&redirect_uri=ms-aadj-redir%3A%2F%2Fauth%2Fdrs&code_verifier="
+           "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk&scope=01cb2876-7ebd-4aa4-9cc9-"
+           "d28bd4d359a9%2F.default%20offline_access");
     lj_secret_free(b);
     mdm.target = OAUTH_MDM_RESOURCE;
     assert_int_equal(oauth_body_refresh(&mdm, "0.AAA-rt", &b), LJ_OK);
-    assert_string_equal(b, "grant_type=refresh_token&client_id=1b730954-1685-4b74-9bfd-dac224a7b894"
-                           "&refresh_token=0.AAA-rt&resource=https%3A%2F%2Fenrollment.manage.microsoft.com%2F");
+    assert_string_equal(
+        b, "grant_type=refresh_token&client_id=1b730954-1685-4b74-9bfd-dac224a7b894"
+           "&refresh_token=0.AAA-rt&resource=https%3A%2F%2Fenrollment.manage.microsoft.com%2F");
     lj_secret_free(b);
     b = NULL;
     assert_int_equal(oauth_body_password(&v2_drs, "alice", "", &b), LJ_ERR_INVAL);
@@ -129,7 +135,8 @@ test_pkce(void **state)
 
     (void)state;
     /* RFC 7636 appendix B. */
-    assert_int_equal(oauth_pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", ch), LJ_OK);
+    assert_int_equal(oauth_pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", ch),
+                     LJ_OK);
     assert_string_equal(ch, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
     assert_int_equal(oauth_pkce_challenge("short", ch), LJ_ERR_INVAL);
     assert_int_equal(oauth_pkce_new(&a), LJ_OK);
@@ -146,12 +153,13 @@ test_pkce(void **state)
     {
         char want[1024];
 
-        snprintf(want, sizeof(want),
-                 "https://login.microsoftonline.com/contoso.example/oauth2/v2.0/authorize?client_id="
-                 "29d9ed98-a469-4536-ade2-f981bc1d605e&response_type=code&redirect_uri=ms-aadj-redir"
-                 "%%3A%%2F%%2Fauth%%2Fdrs&scope=01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9%%2F.default%%20"
-                 "offline_access&state=%s&code_challenge=%s&code_challenge_method=S256",
-                 a.state, a.challenge);
+        snprintf(
+            want, sizeof(want),
+            "https://login.microsoftonline.com/contoso.example/oauth2/v2.0/authorize?client_id="
+            "29d9ed98-a469-4536-ade2-f981bc1d605e&response_type=code&redirect_uri=ms-aadj-redir"
+            "%%3A%%2F%%2Fauth%%2Fdrs&scope=01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9%%2F.default%%20"
+            "offline_access&state=%s&code_challenge=%s&code_challenge_method=S256",
+            a.state, a.challenge);
         assert_string_equal(u, want);
     }
     free(u);
@@ -213,13 +221,15 @@ test_redirect(void **state)
              "ms-aadj-redir://auth/drs?error=access_denied&error_description=AADSTS53003%%3A+"
              "Access+has+been+blocked&state=%s",
              pk.state);
-    assert_int_equal(oauth_redirect_parse(&pk, OAUTH_DEFAULT_REDIRECT, url, &code, &err), LJ_ERR_AUTH);
+    assert_int_equal(oauth_redirect_parse(&pk, OAUTH_DEFAULT_REDIRECT, url, &code, &err),
+                     LJ_ERR_AUTH);
     assert_string_equal(err.error, "access_denied");
     assert_int_equal(err.aadsts, 53003);
     assert_int_equal(err.cls, OAUTH_ERRC_CA_BLOCKED);
     assert_null(code);
     snprintf(url, sizeof(url), "ms-aadj-redir://auth/drs?error=access_denied&state=%s", pk.state);
-    assert_int_equal(oauth_redirect_parse(&pk, OAUTH_DEFAULT_REDIRECT, url, &code, &err), LJ_ERR_AUTH);
+    assert_int_equal(oauth_redirect_parse(&pk, OAUTH_DEFAULT_REDIRECT, url, &code, &err),
+                     LJ_ERR_AUTH);
     assert_int_equal(err.cls, OAUTH_ERRC_DECLINED);
     /* a code and state handed over by the UI */
     assert_int_equal(oauth_code_check(&pk, "0.AXcode", pk.state), LJ_OK);
@@ -269,7 +279,8 @@ test_device_code_malformed(void **state)
 {
     struct oauth_device_code dc;
     char *big, *bomb;
-    const char *ok_tail = "\"user_code\":\"U\",\"verification_uri\":\"https://x/\",\"expires_in\":900}";
+    const char *ok_tail =
+        "\"user_code\":\"U\",\"verification_uri\":\"https://x/\",\"expires_in\":900}";
     char buf[512];
 
     (void)state;
@@ -292,9 +303,10 @@ test_device_code_malformed(void **state)
     expect_dc_fail("{\"device_code\":\"D\",\"user_code\":\"U\",\"verification_uri\":\"https://x/\","
                    "\"expires_in\":\"9x\"}",
                    LJ_ERR_PROTOCOL);
-    expect_dc_fail("{\"device_code\":\"D\",\"user_code\":\"U U\",\"verification_uri\":\"https://x/\","
-                   "\"expires_in\":900}",
-                   LJ_ERR_PROTOCOL); /* space in the code */
+    expect_dc_fail(
+        "{\"device_code\":\"D\",\"user_code\":\"U U\",\"verification_uri\":\"https://x/\","
+        "\"expires_in\":900}",
+        LJ_ERR_PROTOCOL); /* space in the code */
     /* interval: absent -> 5, huge -> 60 */
     assert_int_equal(oauth_device_code_parse("{\"device_code\":\"D\",\"user_code\":\"U\","
                                              "\"verification_uri\":\"https://x/\",\"expires_in\":9,"
@@ -395,10 +407,11 @@ test_error_parse(void **state)
     assert_int_equal(e.cls, OAUTH_ERRC_PENDING);
     free(b);
     assert_int_equal(oauth_error_parse("<html>", 6, OAUTH_GRANT_PASSWORD, &e), LJ_ERR_PARSE);
-    assert_int_equal(oauth_error_parse("{\"error\":7}", 11, OAUTH_GRANT_PASSWORD, &e), LJ_ERR_PARSE);
-    assert_int_equal(oauth_error_parse("{\"error\":\"x\",\"error_codes\":\"no\"}", 32,
-                                       OAUTH_GRANT_PASSWORD, &e),
-                     LJ_OK);
+    assert_int_equal(oauth_error_parse("{\"error\":7}", 11, OAUTH_GRANT_PASSWORD, &e),
+                     LJ_ERR_PARSE);
+    assert_int_equal(
+        oauth_error_parse("{\"error\":\"x\",\"error_codes\":\"no\"}", 32, OAUTH_GRANT_PASSWORD, &e),
+        LJ_OK);
     assert_int_equal(e.aadsts, 0);
     assert_int_equal(e.cls, OAUTH_ERRC_OTHER);
 }
@@ -488,9 +501,10 @@ test_jwt(void **state)
     char *j;
 
     (void)state;
-    j = make_jwt("{\"aud\":\"urn:ms-drs:enterpriseregistration.windows.net\",\"tid\":\"6b1c2a3e-0f4d-"
-                 "4c55-9a77-1e2f3a4b5c6d\",\"oid\":\"3d2c1b0a-1111-4222-8333-444455556666\",\"upn\":"
-                 "\"alice@contoso.example\",\"amr\":[\"pwd\",\"mfa\"],\"exp\":1795000000}");
+    j = make_jwt(
+        "{\"aud\":\"urn:ms-drs:enterpriseregistration.windows.net\",\"tid\":\"6b1c2a3e-0f4d-"
+        "4c55-9a77-1e2f3a4b5c6d\",\"oid\":\"3d2c1b0a-1111-4222-8333-444455556666\",\"upn\":"
+        "\"alice@contoso.example\",\"amr\":[\"pwd\",\"mfa\"],\"exp\":1795000000}");
     assert_int_equal(oauth_jwt_claims_parse(j, &c), LJ_OK);
     assert_string_equal(c.aud, OAUTH_DRS_RESOURCE);
     assert_string_equal(c.tid, "6b1c2a3e-0f4d-4c55-9a77-1e2f3a4b5c6d");
@@ -524,11 +538,12 @@ test_redact(void **state)
     assert_string_equal(oauth_redact("grant_type=password&username=alice&password=hunter2&scope=x",
                                      out, sizeof(out)),
                         "grant_type=password&username=alice&password=***&scope=x");
-    assert_string_equal(oauth_redact("grant_type=refresh_token&refresh_token=0.AAA&client_id=c", out,
-                                     sizeof(out)),
-                        "grant_type=refresh_token&refresh_token=***&client_id=c");
-    assert_string_equal(oauth_redact("ms-aadj-redir://auth/drs?code=SECRET&state=s", out, sizeof(out)),
-                        "ms-aadj-redir://auth/drs?code=***&state=s");
+    assert_string_equal(
+        oauth_redact("grant_type=refresh_token&refresh_token=0.AAA&client_id=c", out, sizeof(out)),
+        "grant_type=refresh_token&refresh_token=***&client_id=c");
+    assert_string_equal(
+        oauth_redact("ms-aadj-redir://auth/drs?code=SECRET&state=s", out, sizeof(out)),
+        "ms-aadj-redir://auth/drs?code=***&state=s");
     assert_string_equal(oauth_redact("device_code=D&code_verifier=V", out, sizeof(out)),
                         "device_code=***&code_verifier=***");
     assert_string_equal(oauth_redact("password=abcdef", out, 8), "passwor");
@@ -539,12 +554,18 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_endpoint_urls),    cmocka_unit_test(test_bodies),
-        cmocka_unit_test(test_pkce),             cmocka_unit_test(test_redirect),
-        cmocka_unit_test(test_device_code_parse), cmocka_unit_test(test_device_code_malformed),
-        cmocka_unit_test(test_token_parse),      cmocka_unit_test(test_error_parse),
-        cmocka_unit_test(test_classify),         cmocka_unit_test(test_poll),
-        cmocka_unit_test(test_jwt),              cmocka_unit_test(test_redact),
+        cmocka_unit_test(test_endpoint_urls),
+        cmocka_unit_test(test_bodies),
+        cmocka_unit_test(test_pkce),
+        cmocka_unit_test(test_redirect),
+        cmocka_unit_test(test_device_code_parse),
+        cmocka_unit_test(test_device_code_malformed),
+        cmocka_unit_test(test_token_parse),
+        cmocka_unit_test(test_error_parse),
+        cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_poll),
+        cmocka_unit_test(test_jwt),
+        cmocka_unit_test(test_redact),
     };
     return cmocka_run_group_tests_name("oauth", tests, NULL, NULL);
 }
