@@ -57,7 +57,7 @@ cmd_csr_parse(int argc, char **argv, struct cmd_csr_opts *o)
         {NULL, 0, NULL, 0},
     };
     enum lj_log_level lvl;
-    int c;
+    int c, idx = -1;
 
     memset(o, 0, sizeof(*o));
     o->state_dir = CMD_CSR_DEFAULT_STATE_DIR;
@@ -65,7 +65,7 @@ cmd_csr_parse(int argc, char **argv, struct cmd_csr_opts *o)
     o->provider = TPM_PROVIDER_TPM;
     optind = 0; /* GNU: full re-initialisation, so parsing can run twice */
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+    while ((idx = -1, c = getopt_long(argc, argv, ":h", longopts, &idx)) != -1) {
         switch (c) {
         case OPT_STATE:
             if (optarg[0] == '\0')
@@ -113,8 +113,8 @@ cmd_csr_parse(int argc, char **argv, struct cmd_csr_opts *o)
     }
     return 0;
 bad_value:
-    fprintf(stderr, "linkjoin csr: bad value '%s' for option '%s'\n", optarg,
-            argv[optind - 1]);
+    fprintf(stderr, "linkjoin csr: bad value '%s' for option '--%s'\n", optarg,
+            idx >= 0 ? longopts[idx].name : "?");
     return LJ_EXIT_USAGE;
 }
 
