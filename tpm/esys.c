@@ -29,6 +29,8 @@
 #include "tpm/internal.h"
 
 #define SRK_PERSISTENT 0x81000001u
+/* tss2's TRANSIENT_FIRST shifts a signed int into the sign bit (UBSan). */
+#define TRANSIENT_FIRST 0x80000000u
 
 struct esys {
     TSS2_TCTI_CONTEXT *tcti;
@@ -152,7 +154,7 @@ flush_stale(struct esys *e)
     unsigned flushed = 0;
 
     r = Esys_GetCapability(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                           TPM2_CAP_HANDLES, TPM2_TRANSIENT_FIRST, TPM2_MAX_CAP_HANDLES,
+                           TPM2_CAP_HANDLES, TRANSIENT_FIRST, TPM2_MAX_CAP_HANDLES,
                            &more, &cap);
     if (r != TSS2_RC_SUCCESS) {
         lj_log(LJ_LOG_WARN, TPM_MOD, "event=stale_scan_failed tss2_rc=0x%x", r);
@@ -161,7 +163,7 @@ flush_stale(struct esys *e)
     for (UINT32 i = 0; i < cap->data.handles.count && i < TPM2_MAX_CAP_HANDLES; i++) {
         ESYS_TR tr = ESYS_TR_NONE;
         TPM2_HANDLE h = cap->data.handles.handle[i];
-        if ((h & 0xff000000u) != TPM2_TRANSIENT_FIRST)
+        if ((h & 0xff000000u) != TRANSIENT_FIRST)
             continue;
         if (Esys_TR_FromTPMPublic(e->ctx, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
                                   &tr) != TSS2_RC_SUCCESS)
