@@ -161,6 +161,23 @@ case_different_tpm() {
   assert_no_transient
 }
 
+case_lockout() {
+  swtpm_start "$CASE/tpm"
+  csr >/dev/null 2>&1 || fail "csr failed"
+  export TPM2TOOLS_TCTI=$TCTI
+  # One failed authorization of a DA-protected object with max-tries 1.
+  tpm2_dictionarylockout -Q -s -n 1 -t 600 -l 600 || fail "dictionarylockout"
+  tpm2_createprimary -Q -C o -p secret -c "$CASE/p.ctx" || fail "createprimary"
+  tpm2_flushcontext -t
+  tpm2_create -Q -C "$CASE/p.ctx" -P wrong -u "$CASE/x.pub" -r "$CASE/x.priv" 2>/dev/null && fail "bad auth accepted"
+  tpm2_flushcontext -t
+  assert_contains "$(tpm2_getcap properties-variable)" "inLockout:                 1"
+  assert_rc 4 csr
+  assert_contains "$OUT" "TPM is in dictionary-attack lockout"
+  assert_contains "$OUT" "rc=tpm_lockout"
+  assert_no_transient
+}
+
 case_unreachable() {
   local p
   p=$(free_port pair) || fail "no port"
@@ -298,6 +315,7 @@ tcase no_transient_handles_left case_no_transient_handles_left
 tcase stale_handles_flushed case_stale_handles_flushed
 tcase persistent_srk_used case_persistent_srk_used
 tcase different_tpm case_different_tpm
+tcase lockout case_lockout
 tcase unreachable case_unreachable
 tcase unreachable_device case_unreachable_device
 tcase truncated_blob case_truncated_blob
