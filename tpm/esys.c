@@ -354,8 +354,6 @@ esys_open(const char *tcti, void **be)
     TSS2_RC r;
     enum lj_rc rc = LJ_OK;
 
-    /* ESAPI prints its own ERROR lines to stderr; we log decoded codes instead. */
-    setenv("TSS2_LOG", "all+none", 0);
     e = calloc(1, sizeof(*e));
     if (e == NULL)
         return LJ_ERR_NOMEM;

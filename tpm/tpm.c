@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "platform/fsutil.h"
 #include "platform/log.h"
@@ -373,6 +374,15 @@ keys_write(struct tpm_ctx *t)
 
 /* ---- jobs (worker thread) ------------------------------------------ */
 
+static long
+ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (long)(t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
 static enum lj_rc
 job_open(struct tpm_ctx *t, void *arg)
 {
@@ -401,8 +411,10 @@ job_ensure(struct tpm_ctx *t, void *arg)
     bool *created = arg;
     char path[PATH_MAX];
     struct record rec;
+    struct timespec t0;
     enum lj_rc rc;
 
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     *created = false;
     if (t->keys_ok)
         return LJ_OK;
@@ -424,8 +436,8 @@ job_ensure(struct tpm_ctx *t, void *arg)
         if (rc == LJ_OK)
             rc = t->ops->validate(t->be, &t->ks);
         if (rc == LJ_OK)
-            lj_log(LJ_LOG_INFO, TPM_MOD, "event=keys_reused provider=%s parent=%s",
-                   t->ops->name, t->ks.parent);
+            lj_log(LJ_LOG_INFO, TPM_MOD, "event=keys_reused provider=%s parent=%s ms=%ld",
+                   t->ops->name, t->ks.parent, ms_since(&t0));
         goto out;
     }
     rc = orphans_aside(t);
@@ -435,8 +447,8 @@ job_ensure(struct tpm_ctx *t, void *arg)
         rc = keys_write(t);
     if (rc == LJ_OK) {
         *created = true;
-        lj_log(LJ_LOG_INFO, TPM_MOD, "event=keys_created provider=%s parent=%s", t->ops->name,
-               t->ks.parent);
+        lj_log(LJ_LOG_INFO, TPM_MOD, "event=keys_created provider=%s parent=%s ms=%ld",
+               t->ops->name, t->ks.parent, ms_since(&t0));
     }
 out:
     if (rc == LJ_OK)
@@ -473,13 +485,17 @@ static enum lj_rc
 job_csr(struct tpm_ctx *t, void *arg)
 {
     struct csr_args *a = arg;
+    struct timespec t0;
     enum lj_rc rc = need_keys(t);
 
     if (rc != LJ_OK)
         return rc;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = tpm_csr_build(&t->ks.dev, a->cn, csr_sign_adapter, t, &a->der, &a->der_len);
     if (rc != LJ_OK)
         return rc;
+    lj_log(LJ_LOG_INFO, TPM_MOD, "event=csr_signed provider=%s der_len=%zu ms=%ld",
+           t->ops->name, a->der_len, ms_since(&t0));
     a->pem = tpm_pem_encode("CERTIFICATE REQUEST", a->der, a->der_len);
     if (a->pem == NULL) {
         free(a->der);
@@ -579,6 +595,13 @@ tpm_open(const struct tpm_open_opts *opts, struct tpm_ctx **out)
     rc = lj_fs_mkdir_private(t->state_dir);
     if (rc != LJ_OK)
         goto out;
+    /*
+     * ESAPI prints its own WARNING/ERROR lines to stderr; we log the decoded
+     * code once instead, unless debugging.  Set before the worker starts:
+     * setenv is not safe while other threads read the environment.
+     */
+    if (lj_log_get_level() < LJ_LOG_DEBUG)
+        setenv("TSS2_LOG", "all+none", 0);
     rc = tpm_wolf_init();
     if (rc != LJ_OK)
         goto out;
