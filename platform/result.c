@@ -85,3 +85,12 @@ lj_err_clear(void)
     err_text[0] = '\0';
     err_code = LJ_OK;
 }
+
+void
+lj_err_adopt(enum lj_rc rc, const char *detail)
+{
+    if (rc == LJ_OK || err_text[0] != '\0' || err_code != LJ_OK)
+        return;
+    snprintf(err_text, sizeof(err_text), "%s", detail != NULL ? detail : "");
+    err_code = rc;
+}

@@ -59,4 +59,12 @@ const char *lj_err_detail(void);
 enum lj_rc lj_err_code(void);
 void lj_err_clear(void);
 
+/*
+ * Adopt an error recorded on another thread (e.g. a worker) as this
+ * thread's first error, without logging it again (it was logged where it
+ * happened).  Does nothing when this thread already holds an error or rc
+ * is LJ_OK.  detail may be NULL.
+ */
+void lj_err_adopt(enum lj_rc rc, const char *detail);
+
 #endif

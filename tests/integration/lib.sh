@@ -80,6 +80,8 @@ _port_busy() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q . ; }
 swtpm_start() {
   local dir=$1 p i
   mkdir -p "$dir"
+  # swtpm --daemon changes to /, so a relative state dir would break it.
+  dir=$(cd "$dir" && pwd)
   for i in 1 2 3 4 5; do
     p=$(free_port pair) || fail "no free port"
     rm -f "$dir/swtpm.pid"

@@ -1,0 +1,287 @@
+/*
+ * Unit tests for tpm/ through the software key provider (no TPM needed):
+ * create/reuse, CSR, signature, OAEP decrypt, RSA1 blob, describe, async
+ * keygen, record checks, remove.  The TPM provider is covered by
+ * tests/integration/test_tpm_csr.sh against swtpm.
+ */
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/asn_public.h>
+#include <wolfssl/wolfcrypt/hash.h>
+#include <wolfssl/wolfcrypt/random.h>
+#include <wolfssl/wolfcrypt/rsa.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "platform/fsutil.h"
+#include "platform/secmem.h"
+#include "tpm/tpm.h"
+
+static char dir[64];
+
+static int
+setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof(dir), "/tmp/lj-soft.XXXXXX");
+    return mkdtemp(dir) == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+    char cmd[128];
+
+    (void)state;
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct tpm_ctx *
+open_soft(void)
+{
+    struct tpm_open_opts o = {.state_dir = dir, .tcti = NULL, .provider = TPM_PROVIDER_SOFT};
+    struct tpm_ctx *t = NULL;
+
+    assert_int_equal(tpm_open(&o, &t), LJ_OK);
+    return t;
+}
+
+/* Keys are created once, reused after reopening, and described as soft. */
+static void
+test_create_then_reuse(void **state)
+{
+    struct tpm_ctx *t;
+    struct tpm_rsa_pub p1, p2;
+    struct tpm_describe d;
+    struct stat st;
+    char path[128];
+    bool created = false;
+
+    (void)state;
+    assert_false(tpm_keys_present(dir));
+    t = open_soft();
+    assert_int_equal(tpm_keys_ensure(t, &created), LJ_OK);
+    assert_true(created);
+    assert_int_equal(tpm_device_pub(t, &p1), LJ_OK);
+    assert_int_equal(p1.n_len, 256);
+    assert_int_equal(p1.e_len, 3);
+    tpm_describe(t, &d);
+    assert_string_equal(d.provider, "soft");
+    assert_false(d.tpm_protected);
+    assert_true(d.keys_loaded);
+    tpm_close(t);
+    assert_true(tpm_keys_present(dir));
+    snprintf(path, sizeof(path), "%s/soft-device.der", dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+
+    t = open_soft();
+    assert_int_equal(tpm_keys_ensure(t, &created), LJ_OK);
+    assert_false(created);
+    assert_int_equal(tpm_device_pub(t, &p2), LJ_OK);
+    assert_memory_equal(p1.n, p2.n, 256);
+    tpm_close(t);
+}
+
+/* Signature over a digest verifies with the public key. */
+static void
+test_sign_verifies(void **state)
+{
+    struct tpm_ctx *t = open_soft();
+    struct tpm_rsa_pub pub;
+    unsigned char digest[32], sig[TPM_RSA_BYTES], plain[512], enc[64];
+    size_t sig_len = 0;
+    word32 enc_len;
+    RsaKey key;
+    int n;
+
+    (void)state;
+    assert_int_equal(tpm_keys_ensure(t, NULL), LJ_OK);
+    assert_int_equal(tpm_device_pub(t, &pub), LJ_OK);
+    memset(digest, 0x5a, sizeof(digest));
+    assert_int_equal(tpm_sign_sha256(t, digest, sig, &sig_len), LJ_OK);
+    assert_int_equal(sig_len, TPM_RSA_BYTES);
+    assert_int_equal(wc_InitRsaKey(&key, NULL), 0);
+    assert_int_equal(wc_RsaPublicKeyDecodeRaw(pub.n, (word32)pub.n_len, pub.e, (word32)pub.e_len,
+                                              &key), 0);
+    n = wc_RsaSSL_Verify(sig, (word32)sig_len, plain, sizeof(plain), &key);
+    enc_len = wc_EncodeSignature(enc, digest, 32, wc_HashGetOID(WC_HASH_TYPE_SHA256));
+    assert_int_equal(n, (int)enc_len);
+    assert_memory_equal(plain, enc, enc_len);
+    wc_FreeRsaKey(&key);
+    tpm_close(t);
+}
+
+/* What a peer OAEP-encrypts to the transport key comes back. */
+static void
+test_oaep_round_trip(void **state)
+{
+    struct tpm_ctx *t = open_soft();
+    struct tpm_rsa_pub pub;
+    unsigned char ct[256], *pt = NULL;
+    size_t pt_len = 0;
+    RsaKey key;
+    WC_RNG rng;
+    int n;
+
+    (void)state;
+    assert_int_equal(tpm_keys_ensure(t, NULL), LJ_OK);
+    assert_int_equal(tpm_transport_pub(t, &pub), LJ_OK);
+    assert_int_equal(wc_InitRng(&rng), 0);
+    assert_int_equal(wc_InitRsaKey(&key, NULL), 0);
+    assert_int_equal(wc_RsaPublicKeyDecodeRaw(pub.n, (word32)pub.n_len, pub.e, (word32)pub.e_len,
+                                              &key), 0);
+    n = wc_RsaPublicEncrypt_ex((const byte *)"session-key", 11, ct, sizeof(ct), &key, &rng,
+                               WC_RSA_OAEP_PAD, WC_HASH_TYPE_SHA256, WC_MGF1SHA256, NULL, 0);
+    assert_int_equal(n, 256);
+    assert_int_equal(tpm_transport_decrypt(t, ct, 256, &pt, &pt_len), LJ_OK);
+    assert_int_equal(pt_len, 11);
+    assert_memory_equal(pt, "session-key", 11);
+    lj_secure_free(pt, pt_len);
+    ct[100] ^= 1;
+    pt = NULL;
+    assert_int_not_equal(tpm_transport_decrypt(t, ct, 256, &pt, &pt_len), LJ_OK);
+    assert_null(pt);
+    wc_FreeRsaKey(&key);
+    wc_FreeRng(&rng);
+    tpm_close(t);
+}
+
+/* CSR parses back (wolfSSL) and carries the device key; blob is 283 bytes. */
+static void
+test_csr_and_blob(void **state)
+{
+    struct tpm_ctx *t = open_soft();
+    struct tpm_rsa_pub dev, tk;
+    unsigned char *der = NULL, *blob = NULL, *spki = NULL;
+    size_t der_len = 0, blob_len = 0, spki_len = 0;
+    char *pem = NULL;
+
+    (void)state;
+    assert_int_equal(tpm_keys_ensure(t, NULL), LJ_OK);
+    assert_int_equal(tpm_csr(t, "7E980AD9-B86D-4306-9425-9AC066FB014A", &der, &der_len, &pem),
+                     LJ_OK);
+    assert_non_null(der);
+    assert_true(der_len > 256);
+    assert_true(strncmp(pem, "-----BEGIN CERTIFICATE REQUEST-----\n", 36) == 0);
+    assert_int_equal(tpm_device_pub(t, &dev), LJ_OK);
+    assert_int_equal(tpm_device_spki(t, &spki, &spki_len), LJ_OK);
+    /* The SPKI is inside the CSR body. */
+    assert_non_null(memmem(der, der_len, spki, spki_len));
+    assert_non_null(memmem(der, der_len, "7E980AD9-B86D-4306-9425-9AC066FB014A", 36));
+    assert_int_equal(tpm_transport_blob(t, &blob, &blob_len), LJ_OK);
+    assert_int_equal(blob_len, 283);
+    assert_memory_equal(blob, "RSA1", 4);
+    assert_int_equal(tpm_transport_pub(t, &tk), LJ_OK);
+    assert_memory_equal(blob + 27, tk.n, 256);
+    free(der);
+    free(pem);
+    free(spki);
+    free(blob);
+    tpm_close(t);
+}
+
+static void
+test_async_keygen(void **state)
+{
+    struct tpm_ctx *t = open_soft();
+    bool created = true;
+
+    (void)state;
+    assert_int_equal(tpm_keys_ensure_start(t), LJ_OK);
+    assert_int_equal(tpm_keys_ensure_start(t), LJ_ERR_INVAL); /* one at a time */
+    lj_err_clear();
+    assert_int_equal(tpm_keys_ensure_wait(t, &created), LJ_OK);
+    assert_false(created); /* made by an earlier test */
+    assert_int_equal(tpm_keys_ensure_wait(t, &created), LJ_ERR_INVAL);
+    lj_err_clear();
+    tpm_close(t);
+}
+
+/* An altered key file is reported, kept, and the error reaches this thread. */
+static void
+test_corrupt_detected(void **state)
+{
+    struct tpm_ctx *t;
+    char path[128];
+    unsigned char *a = NULL, *b = NULL;
+    size_t alen = 0, blen = 0;
+    FILE *f;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/soft-transport.der", dir);
+    f = fopen(path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 40, SEEK_SET), 0);
+    fputc(0x42, f);
+    fclose(f);
+    assert_int_equal(lj_fs_read(path, 8192, &a, &alen), LJ_OK);
+    lj_err_clear();
+    t = open_soft();
+    assert_int_equal(tpm_keys_ensure(t, NULL), LJ_ERR_KEYS_CORRUPT);
+    assert_int_equal(lj_err_code(), LJ_ERR_KEYS_CORRUPT);
+    assert_non_null(strstr(lj_err_detail(), "soft-transport.der"));
+    lj_err_clear();
+    tpm_close(t);
+    assert_int_equal(lj_fs_read(path, 8192, &b, &blen), LJ_OK);
+    assert_int_equal(alen, blen);
+    assert_memory_equal(a, b, alen);
+    free(a);
+    free(b);
+}
+
+static void
+test_remove(void **state)
+{
+    struct tpm_ctx *t;
+    bool created = false;
+
+    (void)state;
+    assert_int_equal(tpm_keys_remove(dir), LJ_OK);
+    assert_false(tpm_keys_present(dir));
+    t = open_soft();
+    assert_int_equal(tpm_keys_ensure(t, &created), LJ_OK);
+    assert_true(created);
+    tpm_close(t);
+}
+
+static void
+test_keys_needed(void **state)
+{
+    struct tpm_open_opts o = {.state_dir = dir, .provider = TPM_PROVIDER_SOFT};
+    struct tpm_ctx *t = NULL;
+    struct tpm_rsa_pub p;
+
+    (void)state;
+    assert_int_equal(tpm_open(&o, &t), LJ_OK);
+    assert_int_equal(tpm_device_pub(t, &p), LJ_ERR_INTERNAL);
+    lj_err_clear();
+    tpm_close(t);
+    tpm_close(NULL);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create_then_reuse),
+        cmocka_unit_test(test_sign_verifies),
+        cmocka_unit_test(test_oaep_round_trip),
+        cmocka_unit_test(test_csr_and_blob),
+        cmocka_unit_test(test_async_keygen),
+        cmocka_unit_test(test_corrupt_detected),
+        cmocka_unit_test(test_remove),
+        cmocka_unit_test(test_keys_needed),
+    };
+    return cmocka_run_group_tests_name("tpm_soft", tests, setup, teardown);
+}

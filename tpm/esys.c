@@ -1,0 +1,613 @@
+/*
+ * esys.c — the TPM key provider over tpm2-tss ESAPI.  The only file that
+ * includes tss2 headers; runs only on the tpm_ctx worker thread.
+ *
+ * Objects: the parent is the persistent SRK 0x81000001 when the TPM has
+ * one, otherwise the ECC P-256 SRK template (restricted decrypt, AES-128-CFB,
+ * empty unique, as `tpm2_createprimary -C o -G ecc256:aes128cfb`) created
+ * transiently (~1 ms on swtpm).  The unique field must never change: it
+ * selects the key.  Children: device key (RSA-2048, sign, RSASSA-SHA256)
+ * and transport key (RSA-2048, decrypt, OAEP-SHA256 fixed, so it is not a
+ * raw RSA oracle).  Neither has an auth value.
+ *
+ * Every operation loads what it needs and flushes it before returning; the
+ * parent is flushed right after Load.  libtpms has 3 object slots and no
+ * resource manager sits behind a direct swtpm TCTI, so stale transient
+ * objects of a crashed run are flushed at open.
+ */
+#include <tss2/tss2_esys.h>
+#include <tss2/tss2_mu.h>
+#include <tss2/tss2_rc.h>
+#include <tss2/tss2_tctildr.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "platform/log.h"
+#include "platform/secmem.h"
+#include "tpm/internal.h"
+
+#define SRK_PERSISTENT 0x81000001u
+/* tss2's TRANSIENT_FIRST shifts a signed int into the sign bit (UBSan). */
+#define TRANSIENT_FIRST 0x80000000u
+
+struct esys {
+    TSS2_TCTI_CONTEXT *tcti;
+    ESYS_CONTEXT *ctx;
+    char tcti_conf[256];
+};
+
+enum { F_DEV_PUB = 0, F_DEV_PRIV, F_TK_PUB, F_TK_PRIV };
+static const char *const esys_files[] = {"device.pub", "device.priv", "transport.pub",
+                                         "transport.priv"};
+
+#define KEY_ATTRS                                                                      \
+    (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | \
+     TPMA_OBJECT_USERWITHAUTH)
+
+static const TPM2B_PUBLIC tmpl_srk_ecc = {
+    .publicArea = {
+        .type = TPM2_ALG_ECC,
+        .nameAlg = TPM2_ALG_SHA256,
+        .objectAttributes = KEY_ATTRS | TPMA_OBJECT_NODA | TPMA_OBJECT_RESTRICTED |
+                            TPMA_OBJECT_DECRYPT,
+        .parameters.eccDetail = {
+            .symmetric = {.algorithm = TPM2_ALG_AES,
+                          .keyBits.aes = 128,
+                          .mode.aes = TPM2_ALG_CFB},
+            .scheme = {.scheme = TPM2_ALG_NULL},
+            .curveID = TPM2_ECC_NIST_P256,
+            .kdf = {.scheme = TPM2_ALG_NULL},
+        },
+    },
+};
+
+static const TPM2B_PUBLIC tmpl_device = {
+    .publicArea = {
+        .type = TPM2_ALG_RSA,
+        .nameAlg = TPM2_ALG_SHA256,
+        .objectAttributes = KEY_ATTRS | TPMA_OBJECT_SIGN_ENCRYPT,
+        .parameters.rsaDetail = {
+            .symmetric = {.algorithm = TPM2_ALG_NULL},
+            .scheme = {.scheme = TPM2_ALG_RSASSA,
+                       .details.rsassa.hashAlg = TPM2_ALG_SHA256},
+            .keyBits = 2048,
+            .exponent = 0,
+        },
+    },
+};
+
+static const TPM2B_PUBLIC tmpl_transport = {
+    .publicArea = {
+        .type = TPM2_ALG_RSA,
+        .nameAlg = TPM2_ALG_SHA256,
+        .objectAttributes = KEY_ATTRS | TPMA_OBJECT_DECRYPT,
+        .parameters.rsaDetail = {
+            .symmetric = {.algorithm = TPM2_ALG_NULL},
+            .scheme = {.scheme = TPM2_ALG_OAEP,
+                       .details.oaep.hashAlg = TPM2_ALG_SHA256},
+            .keyBits = 2048,
+            .exponent = 0,
+        },
+    },
+};
+
+/*
+ * The one place TSS2 codes become enum lj_rc.  `loading` marks Esys_Load of
+ * our blobs, where an integrity failure means "made by another TPM".
+ */
+static enum lj_rc
+esys_rc(TSS2_RC r, const char *op, bool loading)
+{
+    TSS2_RC layer = r & TSS2_RC_LAYER_MASK;
+    TSS2_RC base = r & 0xffffu;
+    TSS2_RC code;
+    const char *text = Tss2_RC_Decode(r);
+
+    if (layer == TSS2_TPM_RC_LAYER || layer == TSS2_RESMGR_TPM_RC_LAYER) {
+        code = (r & TPM2_RC_FMT1) ? (r & (TPM2_RC_FMT1 | 0x3fu)) : (r & 0xfffu);
+        if (loading && (code == TPM2_RC_INTEGRITY || code == TPM2_RC_BINDING))
+            return lj_err_set(LJ_ERR_TPM_WRONG_TPM, TPM_MOD,
+                              "event=%s_failed tss2_rc=0x%x tss2=\"%s\" reason=keys belong "
+                              "to a different TPM (or the TPM was cleared)",
+                              op, r, text);
+        if (code == TPM2_RC_LOCKOUT)
+            return lj_err_set(LJ_ERR_TPM_LOCKOUT, TPM_MOD,
+                              "event=%s_failed tss2_rc=0x%x tss2=\"%s\" reason=TPM is in "
+                              "dictionary-attack lockout", op, r, text);
+        if (code == TPM2_RC_OBJECT_MEMORY || code == TPM2_RC_OBJECT_HANDLES ||
+            code == TPM2_RC_SESSION_MEMORY)
+            return lj_err_set(LJ_ERR_TPM_OBJECT_MEMORY, TPM_MOD,
+                              "event=%s_failed tss2_rc=0x%x tss2=\"%s\" reason=TPM out of "
+                              "object memory", op, r, text);
+    } else if (base == TSS2_BASE_RC_IO_ERROR || base == TSS2_BASE_RC_NO_CONNECTION) {
+        return lj_err_set(LJ_ERR_TPM_UNREACHABLE, TPM_MOD,
+                          "event=%s_failed tss2_rc=0x%x tss2=\"%s\" reason=TPM unreachable",
+                          op, r, text);
+    }
+    return lj_err_set(LJ_ERR_TPM, TPM_MOD, "event=%s_failed tss2_rc=0x%x tss2=\"%s\"", op, r,
+                      text);
+}
+
+static void
+flush(struct esys *e, ESYS_TR *h)
+{
+    TSS2_RC r;
+
+    if (*h == ESYS_TR_NONE)
+        return;
+    r = Esys_FlushContext(e->ctx, *h);
+    if (r != TSS2_RC_SUCCESS)
+        lj_log(LJ_LOG_WARN, TPM_MOD, "event=flush_failed tss2_rc=0x%x tss2=\"%s\"", r,
+               Tss2_RC_Decode(r));
+    *h = ESYS_TR_NONE;
+}
+
+/* Flush transient objects left in the TPM by a crashed run. */
+static void
+flush_stale(struct esys *e)
+{
+    TPMS_CAPABILITY_DATA *cap = NULL;
+    TPMI_YES_NO more = TPM2_NO;
+    TSS2_RC r;
+    unsigned flushed = 0;
+
+    r = Esys_GetCapability(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                           TPM2_CAP_HANDLES, TRANSIENT_FIRST, TPM2_MAX_CAP_HANDLES,
+                           &more, &cap);
+    if (r != TSS2_RC_SUCCESS) {
+        lj_log(LJ_LOG_WARN, TPM_MOD, "event=stale_scan_failed tss2_rc=0x%x", r);
+        return;
+    }
+    for (UINT32 i = 0; i < cap->data.handles.count && i < TPM2_MAX_CAP_HANDLES; i++) {
+        ESYS_TR tr = ESYS_TR_NONE;
+        TPM2_HANDLE h = cap->data.handles.handle[i];
+        if ((h & 0xff000000u) != TRANSIENT_FIRST)
+            continue;
+        if (Esys_TR_FromTPMPublic(e->ctx, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                  &tr) != TSS2_RC_SUCCESS)
+            continue;
+        flush(e, &tr);
+        flushed++;
+    }
+    Esys_Free(cap);
+    if (flushed > 0)
+        lj_log(LJ_LOG_WARN, TPM_MOD, "event=stale_objects_flushed count=%u", flushed);
+}
+
+static bool
+has_persistent_srk(struct esys *e, enum lj_rc *rc)
+{
+    TPMS_CAPABILITY_DATA *cap = NULL;
+    TPMI_YES_NO more = TPM2_NO;
+    TSS2_RC r;
+    bool found = false;
+
+    *rc = LJ_OK;
+    r = Esys_GetCapability(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                           TPM2_CAP_HANDLES, SRK_PERSISTENT, 1, &more, &cap);
+    if (r != TSS2_RC_SUCCESS) {
+        *rc = esys_rc(r, "get_capability", false);
+        return false;
+    }
+    found = cap->data.handles.count >= 1 && cap->data.handles.handle[0] == SRK_PERSISTENT;
+    Esys_Free(cap);
+    return found;
+}
+
+/*
+ * Make the parent named by `parent` usable: *h gets its ESYS_TR and
+ * *transient whether it must be flushed (else Esys_TR_Close'd).
+ */
+static enum lj_rc
+parent_get(struct esys *e, const char *parent, ESYS_TR *h, bool *transient)
+{
+    TPM2B_SENSITIVE_CREATE sens = {0};
+    TPM2B_DATA outside = {0};
+    TPML_PCR_SELECTION pcrs = {0};
+    TPM2B_PUBLIC *opub = NULL;
+    TPM2B_CREATION_DATA *cdata = NULL;
+    TPM2B_DIGEST *chash = NULL;
+    TPMT_TK_CREATION *ctk = NULL;
+    TSS2_RC r;
+    enum lj_rc rc = LJ_OK;
+
+    *h = ESYS_TR_NONE;
+    if (strcmp(parent, TPM_PARENT_ECC_TEMPLATE) == 0) {
+        r = Esys_CreatePrimary(e->ctx, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                               ESYS_TR_NONE, &sens, &tmpl_srk_ecc, &outside, &pcrs, h, &opub,
+                               &cdata, &chash, &ctk);
+        Esys_Free(opub);
+        Esys_Free(cdata);
+        Esys_Free(chash);
+        Esys_Free(ctk);
+        if (r != TSS2_RC_SUCCESS) {
+            *h = ESYS_TR_NONE;
+            return esys_rc(r, "create_primary", false);
+        }
+        *transient = true;
+        return LJ_OK;
+    }
+    if (strcmp(parent, "0x81000001") != 0)
+        return lj_err_set(LJ_ERR_KEYS_CORRUPT, TPM_MOD,
+                          "event=parent_unknown parent=%.31s", parent);
+    if (!has_persistent_srk(e, &rc)) {
+        if (rc != LJ_OK)
+            return rc;
+        return lj_err_set(LJ_ERR_TPM_WRONG_TPM, TPM_MOD,
+                          "event=parent_missing parent=0x81000001 reason=keys belong to a "
+                          "different TPM (or the TPM was cleared)");
+    }
+    r = Esys_TR_FromTPMPublic(e->ctx, SRK_PERSISTENT, ESYS_TR_NONE, ESYS_TR_NONE,
+                              ESYS_TR_NONE, h);
+    if (r != TSS2_RC_SUCCESS) {
+        *h = ESYS_TR_NONE;
+        return esys_rc(r, "srk_open", false);
+    }
+    *transient = false;
+    return LJ_OK;
+}
+
+static void
+parent_put(struct esys *e, ESYS_TR *h, bool transient)
+{
+    if (*h == ESYS_TR_NONE)
+        return;
+    if (transient)
+        flush(e, h);
+    else
+        Esys_TR_Close(e->ctx, h);
+    *h = ESYS_TR_NONE;
+}
+
+/* Strict unmarshal: the whole buffer must be exactly one structure. */
+static bool
+unmarshal_pub(const struct tpm_blob *b, TPM2B_PUBLIC *out)
+{
+    size_t off = 0;
+
+    memset(out, 0, sizeof(*out));
+    return b->data != NULL &&
+           Tss2_MU_TPM2B_PUBLIC_Unmarshal(b->data, b->len, &off, out) == TSS2_RC_SUCCESS &&
+           off == b->len;
+}
+
+static bool
+unmarshal_priv(const struct tpm_blob *b, TPM2B_PRIVATE *out)
+{
+    size_t off = 0;
+
+    memset(out, 0, sizeof(*out));
+    return b->data != NULL &&
+           Tss2_MU_TPM2B_PRIVATE_Unmarshal(b->data, b->len, &off, out) == TSS2_RC_SUCCESS &&
+           off == b->len;
+}
+
+/* The public area must be exactly what our template asks for. */
+static bool
+pub_matches(const TPM2B_PUBLIC *p, const TPM2B_PUBLIC *tmpl)
+{
+    const TPMT_PUBLIC *a = &p->publicArea, *t = &tmpl->publicArea;
+    const TPMS_RSA_PARMS *ar = &a->parameters.rsaDetail, *tr = &t->parameters.rsaDetail;
+
+    return a->type == TPM2_ALG_RSA && a->nameAlg == t->nameAlg &&
+           a->objectAttributes == t->objectAttributes && a->authPolicy.size == 0 &&
+           ar->symmetric.algorithm == TPM2_ALG_NULL && ar->scheme.scheme == tr->scheme.scheme &&
+           ar->scheme.details.anySig.hashAlg == tr->scheme.details.anySig.hashAlg &&
+           ar->keyBits == 2048 && (ar->exponent == 0 || ar->exponent == 65537) &&
+           a->unique.rsa.size == TPM_RSA_BYTES;
+}
+
+static bool
+pub_to_rsa(const TPM2B_PUBLIC *p, struct tpm_rsa_pub *out)
+{
+    UINT32 exp = p->publicArea.parameters.rsaDetail.exponent;
+    unsigned char e[4];
+
+    if (exp == 0)
+        exp = 65537; /* TPM 2.0 Part 2 §12.2.3.5: 0 means 2^16 + 1 */
+    e[0] = (unsigned char)(exp >> 24);
+    e[1] = (unsigned char)(exp >> 16);
+    e[2] = (unsigned char)(exp >> 8);
+    e[3] = (unsigned char)exp;
+    return tpm_rsa_pub_set(out, p->publicArea.unique.rsa.buffer, p->publicArea.unique.rsa.size,
+                           e, sizeof(e));
+}
+
+static enum lj_rc
+blob_marshal_pub(const TPM2B_PUBLIC *p, struct tpm_blob *b)
+{
+    unsigned char buf[sizeof(TPM2B_PUBLIC) + 8];
+    size_t off = 0;
+
+    if (Tss2_MU_TPM2B_PUBLIC_Marshal(p, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS)
+        return lj_err_set(LJ_ERR_INTERNAL, TPM_MOD, "event=marshal_failed what=public");
+    b->data = malloc(off);
+    if (b->data == NULL)
+        return LJ_ERR_NOMEM;
+    memcpy(b->data, buf, off);
+    b->len = off;
+    return LJ_OK;
+}
+
+static enum lj_rc
+blob_marshal_priv(const TPM2B_PRIVATE *p, struct tpm_blob *b)
+{
+    unsigned char buf[sizeof(TPM2B_PRIVATE) + 8];
+    size_t off = 0;
+
+    if (Tss2_MU_TPM2B_PRIVATE_Marshal(p, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS)
+        return lj_err_set(LJ_ERR_INTERNAL, TPM_MOD, "event=marshal_failed what=private");
+    b->data = malloc(off);
+    if (b->data == NULL)
+        return LJ_ERR_NOMEM;
+    memcpy(b->data, buf, off);
+    b->len = off;
+    return LJ_OK;
+}
+
+static enum lj_rc
+esys_open(const char *tcti, void **be)
+{
+    struct esys *e = NULL;
+    TSS2_RC r;
+    enum lj_rc rc = LJ_OK;
+
+    e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return LJ_ERR_NOMEM;
+    snprintf(e->tcti_conf, sizeof(e->tcti_conf), "%s", tcti);
+    r = Tss2_TctiLdr_Initialize(e->tcti_conf, &e->tcti);
+    if (r != TSS2_RC_SUCCESS) {
+        e->tcti = NULL;
+        rc = lj_err_set(LJ_ERR_TPM_UNREACHABLE, TPM_MOD,
+                        "event=tcti_init_failed tcti=\"%s\" tss2_rc=0x%x tss2=\"%s\" "
+                        "reason=TPM unreachable", e->tcti_conf, r, Tss2_RC_Decode(r));
+        goto out;
+    }
+    r = Esys_Initialize(&e->ctx, e->tcti, NULL);
+    if (r != TSS2_RC_SUCCESS) {
+        e->ctx = NULL;
+        rc = esys_rc(r, "esys_init", false);
+        goto out;
+    }
+    flush_stale(e);
+    lj_log(LJ_LOG_INFO, TPM_MOD, "event=tpm_opened tcti=\"%s\"", e->tcti_conf);
+    *be = e;
+    e = NULL;
+out:
+    if (e != NULL) {
+        if (e->ctx != NULL)
+            Esys_Finalize(&e->ctx);
+        if (e->tcti != NULL)
+            Tss2_TctiLdr_Finalize(&e->tcti);
+        free(e);
+    }
+    return rc;
+}
+
+static void
+esys_close(void *be)
+{
+    struct esys *e = be;
+
+    if (e == NULL)
+        return;
+    if (e->ctx != NULL)
+        Esys_Finalize(&e->ctx);
+    if (e->tcti != NULL)
+        Tss2_TctiLdr_Finalize(&e->tcti);
+    free(e);
+}
+
+static enum lj_rc
+create_one(struct esys *e, ESYS_TR parent, const TPM2B_PUBLIC *tmpl, const char *what,
+           struct tpm_blob *pub_b, struct tpm_blob *priv_b, struct tpm_rsa_pub *rsa)
+{
+    TPM2B_SENSITIVE_CREATE sens = {0};
+    TPM2B_DATA outside = {0};
+    TPML_PCR_SELECTION pcrs = {0};
+    TPM2B_PRIVATE *opriv = NULL;
+    TPM2B_PUBLIC *opub = NULL;
+    TPM2B_CREATION_DATA *cdata = NULL;
+    TPM2B_DIGEST *chash = NULL;
+    TPMT_TK_CREATION *ctk = NULL;
+    TSS2_RC r;
+    enum lj_rc rc;
+
+    r = Esys_Create(e->ctx, parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sens, tmpl,
+                    &outside, &pcrs, &opriv, &opub, &cdata, &chash, &ctk);
+    if (r != TSS2_RC_SUCCESS) {
+        rc = esys_rc(r, what, false);
+        goto out;
+    }
+    if (!pub_matches(opub, tmpl) || !pub_to_rsa(opub, rsa)) {
+        rc = lj_err_set(LJ_ERR_TPM, TPM_MOD, "event=%s_failed reason=unexpected_public", what);
+        goto out;
+    }
+    rc = blob_marshal_pub(opub, pub_b);
+    if (rc == LJ_OK)
+        rc = blob_marshal_priv(opriv, priv_b);
+out:
+    Esys_Free(opriv);
+    Esys_Free(opub);
+    Esys_Free(cdata);
+    Esys_Free(chash);
+    Esys_Free(ctk);
+    return rc;
+}
+
+static enum lj_rc
+esys_create(void *be, struct tpm_keyset *ks)
+{
+    struct esys *e = be;
+    ESYS_TR parent = ESYS_TR_NONE;
+    bool transient = true;
+    enum lj_rc rc = LJ_OK;
+
+    if (has_persistent_srk(e, &rc))
+        snprintf(ks->parent, sizeof(ks->parent), "0x%08x", SRK_PERSISTENT);
+    else if (rc != LJ_OK)
+        return rc;
+    else
+        snprintf(ks->parent, sizeof(ks->parent), "%s", TPM_PARENT_ECC_TEMPLATE);
+    rc = parent_get(e, ks->parent, &parent, &transient);
+    if (rc != LJ_OK)
+        goto out;
+    rc = create_one(e, parent, &tmpl_device, "create_device_key", &ks->files[F_DEV_PUB],
+                    &ks->files[F_DEV_PRIV], &ks->dev);
+    if (rc != LJ_OK)
+        goto out;
+    rc = create_one(e, parent, &tmpl_transport, "create_transport_key", &ks->files[F_TK_PUB],
+                    &ks->files[F_TK_PRIV], &ks->tk);
+out:
+    parent_put(e, &parent, transient);
+    return rc;
+}
+
+/* Load one key under its parent (parent flushed at once); *key to flush. */
+static enum lj_rc
+load_key(struct esys *e, const struct tpm_keyset *ks, int pub_i, int priv_i, ESYS_TR *key)
+{
+    TPM2B_PUBLIC pub;
+    TPM2B_PRIVATE priv;
+    ESYS_TR parent = ESYS_TR_NONE;
+    bool transient = true;
+    TSS2_RC r;
+    enum lj_rc rc;
+
+    *key = ESYS_TR_NONE;
+    if (!unmarshal_pub(&ks->files[pub_i], &pub) || !unmarshal_priv(&ks->files[priv_i], &priv))
+        return lj_err_set(LJ_ERR_KEYS_CORRUPT, TPM_MOD, "event=blob_unmarshal_failed file=%s",
+                          esys_files[pub_i]);
+    rc = parent_get(e, ks->parent, &parent, &transient);
+    if (rc != LJ_OK)
+        return rc;
+    r = Esys_Load(e->ctx, parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &priv, &pub,
+                  key);
+    parent_put(e, &parent, transient);
+    if (r != TSS2_RC_SUCCESS) {
+        *key = ESYS_TR_NONE;
+        return esys_rc(r, "load", true);
+    }
+    return LJ_OK;
+}
+
+static enum lj_rc
+esys_validate(void *be, struct tpm_keyset *ks)
+{
+    struct esys *e = be;
+    TPM2B_PUBLIC dev, tk;
+    ESYS_TR key = ESYS_TR_NONE;
+    enum lj_rc rc;
+
+    if (!unmarshal_pub(&ks->files[F_DEV_PUB], &dev) || !pub_matches(&dev, &tmpl_device) ||
+        !pub_to_rsa(&dev, &ks->dev))
+        return lj_err_set(LJ_ERR_KEYS_CORRUPT, TPM_MOD,
+                          "event=blob_invalid file=device.pub");
+    if (!unmarshal_pub(&ks->files[F_TK_PUB], &tk) || !pub_matches(&tk, &tmpl_transport) ||
+        !pub_to_rsa(&tk, &ks->tk))
+        return lj_err_set(LJ_ERR_KEYS_CORRUPT, TPM_MOD,
+                          "event=blob_invalid file=transport.pub");
+    /* Prove both load in this TPM under their parent. */
+    rc = load_key(e, ks, F_DEV_PUB, F_DEV_PRIV, &key);
+    flush(e, &key);
+    if (rc != LJ_OK)
+        return rc;
+    rc = load_key(e, ks, F_TK_PUB, F_TK_PRIV, &key);
+    flush(e, &key);
+    return rc;
+}
+
+static enum lj_rc
+esys_sign(void *be, const struct tpm_keyset *ks, const unsigned char dig[32],
+          unsigned char *sig, size_t *sig_len)
+{
+    struct esys *e = be;
+    TPM2B_DIGEST digest = {.size = 32};
+    TPMT_SIG_SCHEME scheme = {.scheme = TPM2_ALG_RSASSA,
+                              .details.rsassa.hashAlg = TPM2_ALG_SHA256};
+    TPMT_TK_HASHCHECK ticket = {.tag = TPM2_ST_HASHCHECK, .hierarchy = TPM2_RH_NULL};
+    TPMT_SIGNATURE *s = NULL;
+    ESYS_TR key = ESYS_TR_NONE;
+    TSS2_RC r;
+    enum lj_rc rc;
+
+    memcpy(digest.buffer, dig, 32);
+    rc = load_key(e, ks, F_DEV_PUB, F_DEV_PRIV, &key);
+    if (rc != LJ_OK)
+        goto out;
+    r = Esys_Sign(e->ctx, key, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &digest, &scheme,
+                  &ticket, &s);
+    if (r != TSS2_RC_SUCCESS) {
+        rc = esys_rc(r, "sign", false);
+        goto out;
+    }
+    if (s->sigAlg != TPM2_ALG_RSASSA || s->signature.rsassa.sig.size != TPM_RSA_BYTES) {
+        rc = lj_err_set(LJ_ERR_TPM, TPM_MOD, "event=sign_failed reason=unexpected_signature");
+        goto out;
+    }
+    memcpy(sig, s->signature.rsassa.sig.buffer, TPM_RSA_BYTES);
+    *sig_len = TPM_RSA_BYTES;
+out:
+    Esys_Free(s);
+    flush(e, &key);
+    return rc;
+}
+
+static enum lj_rc
+esys_decrypt(void *be, const struct tpm_keyset *ks, const unsigned char *ct, size_t ct_len,
+             unsigned char *pt, size_t *pt_len)
+{
+    struct esys *e = be;
+    TPM2B_PUBLIC_KEY_RSA cipher = {0};
+    TPMT_RSA_DECRYPT scheme = {.scheme = TPM2_ALG_OAEP,
+                               .details.oaep.hashAlg = TPM2_ALG_SHA256};
+    TPM2B_DATA label = {0};
+    TPM2B_PUBLIC_KEY_RSA *msg = NULL;
+    ESYS_TR key = ESYS_TR_NONE;
+    TSS2_RC r;
+    enum lj_rc rc;
+
+    if (ct_len != TPM_RSA_BYTES)
+        return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=decrypt_failed reason=bad_length len=%zu",
+                          ct_len);
+    cipher.size = (UINT16)ct_len;
+    memcpy(cipher.buffer, ct, ct_len);
+    rc = load_key(e, ks, F_TK_PUB, F_TK_PRIV, &key);
+    if (rc != LJ_OK)
+        goto out;
+    r = Esys_RSA_Decrypt(e->ctx, key, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &cipher,
+                         &scheme, &label, &msg);
+    if (r != TSS2_RC_SUCCESS) {
+        rc = esys_rc(r, "decrypt", false);
+        goto out;
+    }
+    if (msg->size > TPM_RSA_BYTES) {
+        rc = lj_err_set(LJ_ERR_TPM, TPM_MOD, "event=decrypt_failed reason=oversize");
+        goto out;
+    }
+    memcpy(pt, msg->buffer, msg->size);
+    *pt_len = msg->size;
+out:
+    if (msg != NULL) {
+        lj_secure_zero(msg, sizeof(*msg));
+        Esys_Free(msg);
+    }
+    flush(e, &key);
+    return rc;
+}
+
+const struct tpm_backend tpm_backend_esys = {
+    .name = "tpm",
+    .tpm_protected = true,
+    .files = esys_files,
+    .nfiles = 4,
+    .open = esys_open,
+    .close = esys_close,
+    .create = esys_create,
+    .validate = esys_validate,
+    .sign = esys_sign,
+    .decrypt = esys_decrypt,
+};

@@ -1,0 +1,217 @@
+/*
+ * soft.c — the software key provider: two wolfSSL RSA-2048 keys kept as
+ * PKCS#1 DER files in the state dir.  FOR UNIT TESTS ONLY: the private keys
+ * are in process memory and on disk.  tpm.c refuses it unless the caller
+ * names it, and every report says TpmProtected=no.
+ *
+ * wolfssl/options.h first (see csr.c).
+ */
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/asn_public.h>
+#include <wolfssl/wolfcrypt/hash.h>
+#include <wolfssl/wolfcrypt/random.h>
+#include <wolfssl/wolfcrypt/rsa.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "platform/log.h"
+#include "platform/secmem.h"
+#include "tpm/internal.h"
+
+enum { F_DEV = 0, F_TK };
+static const char *const soft_files[] = {"soft-device.der", "soft-transport.der"};
+
+#define SOFT_DER_MAX 2048
+
+static enum lj_rc
+soft_open(const char *tcti, void **be)
+{
+    (void)tcti;
+    *be = NULL;
+    lj_log(LJ_LOG_WARN, TPM_MOD,
+           "event=soft_provider_in_use TpmProtected=no note=\"software keys: tests only\"");
+    return LJ_OK;
+}
+
+static void
+soft_close(void *be)
+{
+    (void)be;
+}
+
+static enum lj_rc
+key_load(const struct tpm_blob *b, RsaKey *key)
+{
+    word32 idx = 0;
+
+    if (wc_InitRsaKey(key, NULL) != 0)
+        return lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=rsa_init_failed");
+    if (b->data == NULL || wc_RsaPrivateKeyDecode(b->data, &idx, key, (word32)b->len) != 0 ||
+        idx != b->len) {
+        wc_FreeRsaKey(key);
+        return lj_err_set(LJ_ERR_KEYS_CORRUPT, TPM_MOD, "event=soft_key_invalid");
+    }
+    return LJ_OK;
+}
+
+static enum lj_rc
+key_pub(RsaKey *key, struct tpm_rsa_pub *out)
+{
+    unsigned char n[512], e[8];
+    word32 nsz = sizeof(n), esz = sizeof(e);
+
+    if (wc_RsaFlattenPublicKey(key, e, &esz, n, &nsz) != 0 || nsz != TPM_RSA_BYTES ||
+        !tpm_rsa_pub_set(out, n, nsz, e, esz))
+        return lj_err_set(LJ_ERR_KEYS_CORRUPT, TPM_MOD, "event=soft_key_invalid reason=not_rsa2048");
+    return LJ_OK;
+}
+
+static enum lj_rc
+gen_one(WC_RNG *rng, struct tpm_blob *b, struct tpm_rsa_pub *pub)
+{
+    RsaKey key;
+    unsigned char *der = NULL;
+    int n;
+    enum lj_rc rc = LJ_ERR_CRYPTO;
+
+    if (wc_InitRsaKey(&key, NULL) != 0)
+        return lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=rsa_init_failed");
+    if (wc_MakeRsaKey(&key, 2048, WC_RSA_EXPONENT, rng) != 0) {
+        lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=soft_keygen_failed");
+        goto out;
+    }
+    der = malloc(SOFT_DER_MAX);
+    if (der == NULL) {
+        rc = LJ_ERR_NOMEM;
+        goto out;
+    }
+    n = wc_RsaKeyToDer(&key, der, SOFT_DER_MAX);
+    if (n <= 0) {
+        lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=soft_key_encode_failed err=%d", n);
+        goto out;
+    }
+    rc = key_pub(&key, pub);
+    if (rc != LJ_OK)
+        goto out;
+    b->data = der;
+    b->len = (size_t)n;
+    der = NULL;
+out:
+    if (der != NULL)
+        lj_secure_free(der, SOFT_DER_MAX);
+    wc_FreeRsaKey(&key);
+    return rc;
+}
+
+static enum lj_rc
+soft_create(void *be, struct tpm_keyset *ks)
+{
+    WC_RNG rng;
+    enum lj_rc rc;
+
+    (void)be;
+    if (wc_InitRng(&rng) != 0)
+        return lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=rng_failed");
+    snprintf(ks->parent, sizeof(ks->parent), "none");
+    rc = gen_one(&rng, &ks->files[F_DEV], &ks->dev);
+    if (rc == LJ_OK)
+        rc = gen_one(&rng, &ks->files[F_TK], &ks->tk);
+    wc_FreeRng(&rng);
+    return rc;
+}
+
+static enum lj_rc
+soft_validate(void *be, struct tpm_keyset *ks)
+{
+    RsaKey key;
+    enum lj_rc rc;
+
+    (void)be;
+    rc = key_load(&ks->files[F_DEV], &key);
+    if (rc != LJ_OK)
+        return rc;
+    rc = key_pub(&key, &ks->dev);
+    wc_FreeRsaKey(&key);
+    if (rc != LJ_OK)
+        return rc;
+    rc = key_load(&ks->files[F_TK], &key);
+    if (rc != LJ_OK)
+        return rc;
+    rc = key_pub(&key, &ks->tk);
+    wc_FreeRsaKey(&key);
+    return rc;
+}
+
+static enum lj_rc
+soft_sign(void *be, const struct tpm_keyset *ks, const unsigned char dig[32],
+          unsigned char *sig, size_t *sig_len)
+{
+    RsaKey key;
+    WC_RNG rng;
+    unsigned char enc[64];
+    word32 enc_len;
+    int n;
+    enum lj_rc rc;
+
+    (void)be;
+    rc = key_load(&ks->files[F_DEV], &key);
+    if (rc != LJ_OK)
+        return rc;
+    if (wc_InitRng(&rng) != 0) {
+        wc_FreeRsaKey(&key);
+        return lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=rng_failed");
+    }
+    enc_len = wc_EncodeSignature(enc, dig, 32, wc_HashGetOID(WC_HASH_TYPE_SHA256));
+    n = wc_RsaSSL_Sign(enc, enc_len, sig, TPM_RSA_BYTES, &key, &rng);
+    if (n != TPM_RSA_BYTES)
+        rc = lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=soft_sign_failed err=%d", n);
+    else
+        *sig_len = (size_t)n;
+    wc_FreeRng(&rng);
+    wc_FreeRsaKey(&key);
+    return rc;
+}
+
+static enum lj_rc
+soft_decrypt(void *be, const struct tpm_keyset *ks, const unsigned char *ct, size_t ct_len,
+             unsigned char *pt, size_t *pt_len)
+{
+    RsaKey key;
+    WC_RNG rng;
+    int n;
+    enum lj_rc rc;
+
+    (void)be;
+    rc = key_load(&ks->files[F_TK], &key);
+    if (rc != LJ_OK)
+        return rc;
+    if (wc_InitRng(&rng) != 0) {
+        wc_FreeRsaKey(&key);
+        return lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=rng_failed");
+    }
+    wc_RsaSetRNG(&key, &rng);
+    n = wc_RsaPrivateDecrypt_ex(ct, (word32)ct_len, pt, TPM_RSA_BYTES, &key, WC_RSA_OAEP_PAD,
+                                WC_HASH_TYPE_SHA256, WC_MGF1SHA256, NULL, 0);
+    if (n < 0)
+        rc = lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=soft_decrypt_failed err=%d", n);
+    else
+        *pt_len = (size_t)n;
+    wc_FreeRng(&rng);
+    wc_FreeRsaKey(&key);
+    return rc;
+}
+
+const struct tpm_backend tpm_backend_soft = {
+    .name = "soft",
+    .tpm_protected = false,
+    .files = soft_files,
+    .nfiles = 2,
+    .open = soft_open,
+    .close = soft_close,
+    .create = soft_create,
+    .validate = soft_validate,
+    .sign = soft_sign,
+    .decrypt = soft_decrypt,
+};
