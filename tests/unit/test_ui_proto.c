@@ -1,0 +1,398 @@
+/*
+ * Unit tests for agent/ui_proto.c: every UI->agent message and every
+ * malformed case, the exact JSON of each agent->UI event, polling over a
+ * pipe and a socket (resend on connect), and golden tty renderings
+ * (tests/data/ui/NAME.jsonl -> NAME.txt; LJ_UPDATE_GOLDEN=1 rewrites them).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/ui_proto.h"
+#include "platform/fsutil.h"
+#include "platform/ui.h"
+
+static void
+expect_bad(const char *line, const char *err, const char *problem)
+{
+    struct lj_ui_msg m;
+    char e[32] = "", p[200] = "";
+
+    memset(&m, 0, sizeof(m));
+    assert_int_equal(lj_ui_parse_msg(line, strlen(line), &m, e, sizeof(e), p, sizeof(p)),
+                     LJ_ERR_PARSE);
+    if (strcmp(e, err) != 0 || strstr(p, problem) == NULL)
+        fail_msg("line %s: got error '%s' problem '%s', want '%s' / '%s'", line, e, p, err,
+                 problem);
+    assert_null(m.username);
+    assert_null(m.password);
+}
+
+static void
+test_parse_valid_messages(void **state)
+{
+    struct lj_ui_msg m;
+    char e[32], p[200];
+    static const char cred[] =
+        "{\"type\":\"credentials\",\"username\":\"alice@contoso.com\",\"password\":\"p@ss w\\\"rd\",\"extra\":1}";
+    static const char code[] = "{\"state\":\"st-1\",\"code\":\"0.AAAA-code\",\"type\":\"auth_code\"}";
+    (void)state;
+
+    assert_int_equal(lj_ui_parse_msg(cred, strlen(cred), &m, e, sizeof(e), p, sizeof(p)), LJ_OK);
+    assert_int_equal(m.type, LJ_UI_MSG_CREDENTIALS);
+    assert_string_equal(m.username, "alice@contoso.com");
+    assert_string_equal(m.password, "p@ss w\"rd");
+    lj_ui_msg_clear(&m);
+    assert_null(m.password);
+
+    assert_int_equal(lj_ui_parse_msg(code, strlen(code), &m, e, sizeof(e), p, sizeof(p)), LJ_OK);
+    assert_int_equal(m.type, LJ_UI_MSG_AUTH_CODE);
+    assert_string_equal(m.code, "0.AAAA-code");
+    assert_string_equal(m.state, "st-1");
+    lj_ui_msg_clear(&m);
+
+    assert_int_equal(lj_ui_parse_msg("{\"type\":\"cancel\"}", 17, &m, e, sizeof(e), p, sizeof(p)), LJ_OK);
+    assert_int_equal(m.type, LJ_UI_MSG_CANCEL);
+    lj_ui_msg_clear(&m);
+    assert_int_equal(lj_ui_parse_msg(" {\"type\":\"retry\"} ", 18, &m, e, sizeof(e), p, sizeof(p)), LJ_OK);
+    assert_int_equal(m.type, LJ_UI_MSG_RETRY);
+    lj_ui_msg_clear(&m);
+}
+
+static void
+test_parse_malformed(void **state)
+{
+    char longpw[1100];
+    char line[1300];
+    (void)state;
+    expect_bad("", "bad_json", "not valid JSON: empty document");
+    expect_bad("{", "bad_json", "not valid JSON: malformed JSON");
+    expect_bad("hello", "bad_json", "not valid JSON");
+    expect_bad("{\"type\":\"cancel\"} trailing", "bad_json", "not valid JSON: trailing data");
+    expect_bad("[\"cancel\"]", "bad_json", "a message must be a JSON object");
+    expect_bad("\"cancel\"", "bad_json", "a message must be a JSON object");
+    expect_bad("{\"type\":{\"a\":{\"b\":1}}}", "bad_json", "nesting deeper than 2");
+    expect_bad("{}", "missing_field", "message without a string 'type'");
+    expect_bad("{\"type\":7}", "missing_field", "message without a string 'type'");
+    expect_bad("{\"type\":\"reboot\"}", "unknown_type", "unknown message type 'reboot'");
+    expect_bad("{\"type\":\"evil\\u001b[2J\"}", "unknown_type", "unknown message type 'evil?[2J'");
+    expect_bad("{\"type\":\"credentials\"}", "missing_field", "credentials: missing field 'username'");
+    expect_bad("{\"type\":\"credentials\",\"username\":\"a\"}", "missing_field",
+               "credentials: missing field 'password'");
+    expect_bad("{\"type\":\"credentials\",\"username\":\"a\",\"password\":null}", "missing_field",
+               "credentials: missing field 'password'");
+    expect_bad("{\"type\":\"credentials\",\"username\":\"a\",\"password\":123}", "bad_field",
+               "credentials: field 'password' must be a string");
+    expect_bad("{\"type\":\"credentials\",\"username\":\"\",\"password\":\"x\"}", "bad_field",
+               "credentials: field 'username' must be 1 to 256 bytes");
+    memset(longpw, 'p', sizeof(longpw));
+    longpw[sizeof(longpw) - 1] = '\0';
+    snprintf(line, sizeof(line), "{\"type\":\"credentials\",\"username\":\"a\",\"password\":\"%s\"}", longpw);
+    expect_bad(line, "bad_field", "credentials: field 'password' must be 1 to 1024 bytes");
+    expect_bad("{\"type\":\"auth_code\",\"state\":\"s\"}", "missing_field", "auth_code: missing field 'code'");
+    expect_bad("{\"type\":\"auth_code\",\"code\":\"c\"}", "missing_field", "auth_code: missing field 'state'");
+    expect_bad("{\"type\":\"auth_code\",\"code\":[\"c\"],\"state\":\"s\"}", "bad_field",
+               "auth_code: field 'code' must be a string");
+    {
+        struct lj_ui_msg m;
+        char e[32], p[200];
+        assert_int_equal(lj_ui_parse_msg("x", LJ_UI_MAX_LINE + 1, &m, e, sizeof(e), p, sizeof(p)),
+                         LJ_ERR_PARSE);
+        assert_string_equal(e, "line_too_long");
+    }
+}
+
+/* Read whatever is in the pipe (non-blocking after the first poll). */
+static char *
+drain(int fd)
+{
+    static char buf[8192];
+    size_t n = 0;
+    ssize_t r;
+    struct timeval tv = {0, 200000};
+    fd_set rs;
+
+    FD_ZERO(&rs);
+    FD_SET(fd, &rs);
+    if (select(fd + 1, &rs, NULL, NULL, &tv) <= 0)
+        return (buf[0] = '\0', buf);
+    while (n < sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0) {
+        n += (size_t)r;
+        FD_ZERO(&rs);
+        FD_SET(fd, &rs);
+        tv.tv_sec = 0;
+        tv.tv_usec = 20000;
+        if (select(fd + 1, &rs, NULL, NULL, &tv) <= 0)
+            break;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+static void
+test_event_json(void **state)
+{
+    int out[2];
+    struct lj_ui *ui = NULL;
+    struct lj_identity id;
+    struct lj_error_record e;
+    struct lj_ui_result r;
+    (void)state;
+
+    assert_int_equal(pipe(out), 0);
+    assert_int_equal(lj_ui_open_fds(LJ_UI_STDIO, -1, out[1], &ui), LJ_OK);
+    memset(&id, 0, sizeof(id));
+    snprintf(id.manufacturer, sizeof(id.manufacturer), "Contoso");
+    snprintf(id.model, sizeof(id.model), "Link \"1\"");
+    snprintf(id.serial, sizeof(id.serial), "SN1");
+    snprintf(id.os_name, sizeof(id.os_name), "Debian GNU/Linux");
+    snprintf(id.os_version, sizeof(id.os_version), "12");
+    assert_int_equal(lj_ui_hello(ui, &id), LJ_OK);
+    assert_string_equal(drain(out[0]),
+                        "{\"type\":\"hello\",\"protocol\":1,\"agent\":\"linkjoin 0.1.0\",\"device\":"
+                        "{\"manufacturer\":\"Contoso\",\"model\":\"Link \\\"1\\\"\",\"serial\":\"SN1\","
+                        "\"os_name\":\"Debian GNU/Linux\",\"os_version\":\"12\"}}\n");
+    assert_int_equal(lj_ui_progress(ui, "signin", "Waiting for sign-in", 150), LJ_OK);
+    assert_string_equal(drain(out[0]), "{\"type\":\"progress\",\"phase\":\"signin\",\"step\":"
+                                       "\"Waiting for sign-in\",\"percent\":100}\n");
+    assert_int_equal(lj_ui_prompt_device_code(ui, "ABCD-EFGH", "https://microsoft.com/devicelogin",
+                                              1795714500),
+                     LJ_OK);
+    assert_string_equal(drain(out[0]), "{\"type\":\"prompt\",\"kind\":\"device_code\",\"user_code\":"
+                                       "\"ABCD-EFGH\",\"verification_uri\":\"https://microsoft.com/"
+                                       "devicelogin\",\"expires_at\":\"2026-11-26T17:35:00Z\"}\n");
+    assert_int_equal(lj_ui_prompt_credentials(ui, "alice@contoso.com", NULL), LJ_OK);
+    assert_string_equal(drain(out[0]), "{\"type\":\"prompt\",\"kind\":\"credentials\",\"username\":"
+                                       "\"alice@contoso.com\"}\n");
+    assert_int_equal(lj_ui_prompt_browser(ui, "https://login.example/authorize?x=1", "ms-aadj-redir://auth/drs"),
+                     LJ_OK);
+    assert_string_equal(drain(out[0]), "{\"type\":\"prompt\",\"kind\":\"browser\",\"authorize_url\":"
+                                       "\"https://login.example/authorize?x=1\",\"redirect_uri\":"
+                                       "\"ms-aadj-redir://auth/drs\"}\n");
+    memset(&e, 0, sizeof(e));
+    snprintf(e.phase, sizeof(e.phase), "join");
+    snprintf(e.reason, sizeof(e.reason), "device_quota_reached");
+    snprintf(e.code, sizeof(e.code), "0x801c000e");
+    e.http_status = 400;
+    snprintf(e.error_type, sizeof(e.error_type), "DeviceCapReached");
+    snprintf(e.request_id, sizeof(e.request_id), "req-1");
+    snprintf(e.server_time, sizeof(e.server_time), "2026-11-26T17:31:05Z");
+    memset(&r, 0, sizeof(r));
+    r.status = LJ_UI_FAILED;
+    r.fix_by = "user";
+    r.message = "You have reached the maximum number of devices.";
+    r.admin_action = "Entra admin center > Devices > Device settings > Maximum number of devices per user";
+    r.error = &e;
+    assert_int_equal(lj_ui_result(ui, &r), LJ_OK);
+    assert_string_equal(drain(out[0]),
+                        "{\"type\":\"result\",\"status\":\"failed\",\"phase\":\"join\",\"reason\":"
+                        "\"device_quota_reached\",\"code\":\"0x801c000e\",\"fix_by\":\"user\","
+                        "\"message\":\"You have reached the maximum number of devices.\","
+                        "\"admin_action\":\"Entra admin center > Devices > Device settings > Maximum "
+                        "number of devices per user\",\"retryable\":false,\"server\":{\"http_status\":"
+                        "400,\"error_type\":\"DeviceCapReached\",\"request_id\":\"req-1\",\"time\":"
+                        "\"2026-11-26T17:31:05Z\"}}\n");
+    memset(&r, 0, sizeof(r));
+    r.status = LJ_UI_JOINED;
+    r.device_id = "dev-1";
+    r.tenant_name = "Contoso";
+    assert_int_equal(lj_ui_result(ui, &r), LJ_OK);
+    assert_string_equal(drain(out[0]), "{\"type\":\"result\",\"status\":\"joined\",\"device_id\":"
+                                       "\"dev-1\",\"tenant_name\":\"Contoso\"}\n");
+    assert_int_equal(lj_ui_error(ui, "bad_json", "not valid JSON"), LJ_OK);
+    assert_string_equal(drain(out[0]),
+                        "{\"type\":\"error\",\"error\":\"bad_json\",\"message\":\"not valid JSON\"}\n");
+    lj_ui_free(ui);
+    close(out[0]);
+    close(out[1]);
+}
+
+static void
+test_poll_over_pipe(void **state)
+{
+    int in[2], out[2];
+    struct lj_ui *ui = NULL;
+    struct lj_ui_msg m;
+    char *big;
+    (void)state;
+
+    assert_int_equal(pipe(in), 0);
+    assert_int_equal(pipe(out), 0);
+    assert_int_equal(lj_ui_open_fds(LJ_UI_STDIO, in[0], out[1], &ui), LJ_OK);
+    memset(&m, 0, sizeof(m));
+    assert_int_equal(lj_ui_poll(ui, 0, &m), LJ_ERR_TIMEOUT);
+    assert_int_equal(lj_ui_poll(ui, 20, &m), LJ_ERR_TIMEOUT);
+
+    /* Bad lines are answered with an error event and skipped; the good one comes through. */
+    assert_true(write(in[1], "garbage\n{\"type\":\"nope\"}\n{\"type\":\"cancel\"}\n", 42) == 42);
+    assert_int_equal(lj_ui_poll(ui, 1000, &m), LJ_OK);
+    assert_int_equal(m.type, LJ_UI_MSG_CANCEL);
+    assert_string_equal(drain(out[0]),
+                        "{\"type\":\"error\",\"error\":\"bad_json\",\"message\":\"not valid JSON: "
+                        "malformed JSON at byte 0\"}\n"
+                        "{\"type\":\"error\",\"error\":\"unknown_type\",\"message\":\"unknown message "
+                        "type 'nope'\"}\n");
+    lj_ui_msg_clear(&m);
+
+    /* An oversized line: error event, then the next valid line. */
+    big = malloc(LJ_UI_MAX_LINE + 100);
+    memset(big, 'z', LJ_UI_MAX_LINE + 100);
+    {
+        pid_t pid = fork();
+        if (pid == 0) {
+            ssize_t w = write(in[1], big, LJ_UI_MAX_LINE + 100);
+            w += write(in[1], "\n{\"type\":\"retry\"}\n", 18);
+            _exit(w > 0 ? 0 : 1);
+        }
+        assert_int_equal(lj_ui_poll(ui, 5000, &m), LJ_OK);
+        assert_int_equal(m.type, LJ_UI_MSG_RETRY);
+        assert_non_null(strstr(drain(out[0]), "{\"type\":\"error\",\"error\":\"line_too_long\","
+                                              "\"message\":\"line longer than 65536 bytes (discarded)\"}\n"));
+        waitpid(pid, NULL, 0);
+    }
+    free(big);
+    lj_ui_msg_clear(&m);
+    close(in[1]);
+    assert_int_equal(lj_ui_poll(ui, 50, &m), LJ_ERR_TIMEOUT); /* EOF: nothing more */
+    lj_ui_free(ui);
+    close(in[0]);
+    close(out[0]);
+    close(out[1]);
+}
+
+static void
+test_socket_resend_on_connect(void **state)
+{
+    struct lj_config cfg;
+    struct lj_ui *ui = NULL;
+    struct lj_identity id;
+    struct lj_ui_msg m;
+    struct sockaddr_un sa;
+    char dir[64];
+    int fd;
+    char *got;
+    (void)state;
+
+    snprintf(dir, sizeof(dir), "/tmp/lj-uip.XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    lj_config_defaults(&cfg);
+    snprintf(cfg.ui_socket, sizeof(cfg.ui_socket), "%s/ui.sock", dir);
+    assert_int_equal(lj_ui_open(&cfg, &ui), LJ_OK);
+    memset(&id, 0, sizeof(id));
+    assert_int_equal(lj_ui_hello(ui, &id), LJ_OK);
+    assert_int_equal(lj_ui_progress(ui, "signin", "Waiting", 20), LJ_OK);
+    assert_int_equal(lj_ui_prompt_device_code(ui, "CODE", "https://x.example/d", 1795714500), LJ_OK);
+
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", cfg.ui_socket);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    memset(&m, 0, sizeof(m));
+    assert_int_equal(lj_ui_poll(ui, 200, &m), LJ_ERR_TIMEOUT);
+    got = drain(fd);
+    assert_non_null(strstr(got, "{\"type\":\"hello\""));
+    assert_non_null(strstr(got, "\n{\"type\":\"progress\",\"phase\":\"signin\""));
+    assert_non_null(strstr(got, "\n{\"type\":\"prompt\",\"kind\":\"device_code\",\"user_code\":\"CODE\""));
+    assert_true(write(fd, "{\"type\":\"cancel\"}\n", 18) == 18);
+    assert_int_equal(lj_ui_poll(ui, 1000, &m), LJ_OK);
+    assert_int_equal(m.type, LJ_UI_MSG_CANCEL);
+    close(fd);
+    lj_ui_free(ui);
+    assert_false(lj_fs_exists(cfg.ui_socket));
+    rmdir(dir);
+}
+
+static void
+golden(const char *name)
+{
+    char in_path[256], out_path[256];
+    unsigned char *in = NULL, *want = NULL;
+    size_t in_len = 0, want_len = 0, got_len = 0;
+    char *got = NULL;
+    FILE *f = open_memstream(&got, &got_len);
+    const char *p, *end;
+
+    snprintf(in_path, sizeof(in_path), "tests/data/ui/%s.jsonl", name);
+    snprintf(out_path, sizeof(out_path), "tests/data/ui/%s.txt", name);
+    assert_int_equal(lj_fs_read(in_path, 1 << 20, &in, &in_len), LJ_OK);
+    for (p = (const char *)in; p < (const char *)in + in_len; p = end + 1) {
+        char *text;
+        end = memchr(p, '\n', (size_t)((const char *)in + in_len - p));
+        if (end == NULL)
+            end = (const char *)in + in_len;
+        text = lj_ui_render_tty(p, (size_t)(end - p));
+        if (text == NULL)
+            fail_msg("%s: line did not render: %.*s", name, (int)(end - p), p);
+        fputs(text, f);
+        free(text);
+    }
+    fclose(f);
+    if (getenv("LJ_UPDATE_GOLDEN") != NULL)
+        assert_int_equal(lj_fs_write_atomic(out_path, got, got_len, 0644), LJ_OK);
+    assert_int_equal(lj_fs_read(out_path, 1 << 20, &want, &want_len), LJ_OK);
+    if (want_len != got_len || memcmp(want, got, got_len) != 0)
+        fail_msg("%s: tty rendering differs from %s:\n%s", name, out_path, got);
+    free(in);
+    free(want);
+    free(got);
+}
+
+static void
+test_tty_golden(void **state)
+{
+    (void)state;
+    golden("tty-device-code-joined");
+    golden("tty-join-not-permitted");
+    golden("tty-other-results");
+}
+
+static void
+test_tty_rejects_non_events(void **state)
+{
+    (void)state;
+    assert_null(lj_ui_render_tty("{", 1));
+    assert_null(lj_ui_render_tty("{\"type\":\"bogus\"}", 16));
+    assert_null(lj_ui_render_tty("{\"type\":\"prompt\",\"kind\":\"x\"}", 29));
+}
+
+static void
+test_tty_ui_writes_text(void **state)
+{
+    int out[2];
+    struct lj_ui *ui = NULL;
+    (void)state;
+    assert_int_equal(pipe(out), 0);
+    assert_int_equal(lj_ui_open_fds(LJ_UI_TTY, -1, out[1], &ui), LJ_OK);
+    assert_int_equal(lj_ui_progress(ui, "keys", "Creating device keys", 30), LJ_OK);
+    assert_string_equal(drain(out[0]), "[ 30%] Creating device keys\n");
+    lj_ui_free(ui);
+    close(out[0]);
+    close(out[1]);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_valid_messages),
+        cmocka_unit_test(test_parse_malformed),
+        cmocka_unit_test(test_event_json),
+        cmocka_unit_test(test_poll_over_pipe),
+        cmocka_unit_test(test_socket_resend_on_connect),
+        cmocka_unit_test(test_tty_golden),
+        cmocka_unit_test(test_tty_rejects_non_events),
+        cmocka_unit_test(test_tty_ui_writes_text),
+    };
+    return cmocka_run_group_tests_name("ui_proto", tests, NULL, NULL);
+}
