@@ -14,7 +14,7 @@
 static const struct lj_cmd commands[] = {
     {"csr", cmd_csr, "create device keys in the TPM if missing and print a TPM-signed CSR"},
     {"errors", cmd_errors, NULL}, /* hidden: prints README's failure table */
-    {"config", cmd_config, "check the configuration and print it (--check: errors only)"},
+    {"config", cmd_config, "check the configuration and print it (--check: only report problems)"},
 };
 
 void
