@@ -29,6 +29,8 @@
 # Exit: the guest command's exit status (from "LJSIM: cmd-exit rc=N");
 #       124 timed out; 125 setup failed or a process was left behind;
 #       126 the guest never reported its command's end (crash, panic).
+# Writes WORK/procs ("NAME PID" of swtpm and qemu; swtpm deletes its own pid
+# file when it exits) and WORK/fwd.pids ("PID HOSTPORT" per forwarder).
 # Writes WORK/timings (key=value): seconds from QEMU start to /init seen on
 # the console and to QEMU exit, and the guest's own uptime at those points.
 set -uo pipefail
@@ -78,11 +80,13 @@ sock=$work/swtpm.sock
 
 qpid= spid=
 : >"$work/fwd.pids"
+: >"$work/procs"
 
 # ours PID TEXT: PID is alive and its command line has TEXT (a pid number
 # alone could have been reused by someone else's process by now).
 ours() {
-    [ -n "$1" ] && [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$2"
+    local c
+    [ -n "$1" ] && c=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) && [[ $c == *"$2"* ]]
 }
 stop() {   # stop PID TEXT: TERM, then KILL; fails if it is still there
     local i
@@ -129,6 +133,7 @@ swtpm socket --tpm2 --tpmstate dir="$tpmstate" --ctrl type=unixio,path="$sock" \
 for _ in $(seq 100); do [ -s "$work/swtpm.pid" ] && [ -S "$sock" ] && break; sleep 0.05; done
 spid=$(cat "$work/swtpm.pid" 2>/dev/null)
 [ -n "$spid" ] && [ -S "$sock" ] || die "swtpm did not come up: $(cat "$work/swtpm.err")"
+echo "swtpm $spid" >>"$work/procs"
 
 # User networking: restrict=on lets the guest reach nothing but the guestfwd
 # targets.  Each guest connection runs its own forwarder (a `-tcp:` target
@@ -173,6 +178,7 @@ else
 fi
 qpid=$!
 echo "$qpid" >"$work/qemu.pid"
+echo "qemu $qpid" >>"$work/procs"
 
 timed_out=0 init_ms=
 deadline=$((timeout * 1000))
@@ -197,9 +203,9 @@ cleanup || clean=1
 trap - EXIT
 
 sec() { [ -n "$1" ] && printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
-g_init=$(tr -d '\r' <"$log" | sed -n 's/.*LJSIM: init-start uptime=\([0-9.]*\).*/\1/p' | head -n1)
-g_off=$(tr -d '\r' <"$log" | sed -n 's/.*LJSIM: poweroff uptime=\([0-9.]*\).*/\1/p' | head -n1)
-grc=$(tr -d '\r' <"$log" | sed -n 's/.*LJSIM: cmd-exit rc=\([0-9]*\).*/\1/p' | head -n1)
+g_init=$(tr -d '\r' <"$log" | sed -n 's/.*LJSIM: init-start uptime=\([0-9.]*\).*/\1/p' | awk 'NR == 1')
+g_off=$(tr -d '\r' <"$log" | sed -n 's/.*LJSIM: poweroff uptime=\([0-9.]*\).*/\1/p' | awk 'NR == 1')
+grc=$(tr -d '\r' <"$log" | sed -n 's/.*LJSIM: cmd-exit rc=\([0-9]*\).*/\1/p' | awk 'NR == 1')
 {
     echo "host_to_init_s=$(sec "$init_ms")"
     echo "host_to_qemu_exit_s=$(sec "$exit_ms")"

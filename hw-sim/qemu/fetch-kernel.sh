@@ -47,7 +47,7 @@ if [ -z "$deb" ]; then
         # The image package name carries the kernel ABI (6.1.0-56 today), so it
         # is resolved from the meta package at run time.
         pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
-              sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-cloud-amd64\)$/\1/p' | head -n1)
+              sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-cloud-amd64\)$/\1/p' | awk 'NR == 1' || true)
         [ -n "$pkg" ] || unavailable "apt-cache knows no linux-image-cloud-amd64 dependency (run 'apt-get update'?)"
     fi
     # A private download dir owned by root: tell apt not to drop to _apt, which
@@ -55,7 +55,7 @@ if [ -z "$deb" ]; then
     if ! (cd "$dl" && apt-get download -q -o APT::Sandbox::User=root "$pkg") >"$dl/apt.log" 2>&1; then
         unavailable "'apt-get download $pkg' failed: $(tail -n 2 "$dl/apt.log" | tr '\n' ' ')"
     fi
-    deb=$(ls "$dl"/*.deb 2>/dev/null | head -n1)
+    deb=$(ls "$dl"/*.deb 2>/dev/null | awk 'NR == 1' || true)
     [ -n "$deb" ] || unavailable "apt-get download $pkg produced no .deb"
 fi
 [ -f "$deb" ] || unavailable "no such .deb: $deb"
@@ -64,7 +64,7 @@ name=$(dpkg-deb -f "$deb" Package)
 ver=$(dpkg-deb -f "$deb" Version)
 rm -rf "$out/root" "$out/.complete"
 dpkg -x "$deb" "$out/root"
-vmlinuz=$(ls "$out"/root/boot/vmlinuz-* 2>/dev/null | head -n1)
+vmlinuz=$(ls "$out"/root/boot/vmlinuz-* 2>/dev/null | awk 'NR == 1' || true)
 [ -n "$vmlinuz" ] || unavailable "$name has no /boot/vmlinuz-*"
 kver=${vmlinuz##*/vmlinuz-}
 [ -d "$out/root/lib/modules/$kver" ] || unavailable "$name has no modules for $kver"

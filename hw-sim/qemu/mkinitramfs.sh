@@ -53,8 +53,9 @@ fi
 kver=$(cat "$kdir/kver")
 kroot=$kdir/root
 bb=/bin/busybox
-file -L "$bb" 2>/dev/null | grep -q 'statically linked' ||
-    ldd "$bb" 2>&1 | grep -q 'not a dynamic' || die "$bb is not busybox-static"
+# (no `cmd | grep -q` under pipefail: grep's early exit can fail the pipe)
+t=$(ldd "$bb" 2>&1 || true)
+grep -q 'not a dynamic' <<<"$t" || die "$bb is not busybox-static (install busybox-static)"
 [ -f "$cmd" ] || die "no command script $cmd"
 
 mkdir -p "$(dirname "$out")"
@@ -99,7 +100,7 @@ add_mod() {
 }
 for m in $modules; do
     pat=$(echo "$m" | sed 's/[-_]/[-_]/g')
-    rel=$(grep -oE "^[^:]*/$pat\.ko(\.[a-z]+)?:" "$mdir/modules.dep" | head -n1 | tr -d :) || true
+    rel=$(grep -oE "^[^:]*/$pat\.ko(\.[a-z]+)?:" "$mdir/modules.dep" | awk 'NR == 1' | tr -d :) || true
     if [ -z "$rel" ]; then
         # Built into this kernel: nothing to load.
         grep -qE "/$pat\.ko" "$mdir/modules.builtin" 2>/dev/null || die "module $m neither modular nor built in"
@@ -131,7 +132,7 @@ copy_libs() {   # copy_libs ELF: everything ldd resolves for it
     done < <(awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' <<<"$out")
 }
 find_lib() {    # find_lib SONAME: its path per the host's loader cache
-    ldconfig -p | awk -v n="$1" '$1 == n && /x86-64/ {print $NF; exit}'
+    ldconfig -p | awk -v n="$1" '$1 == n && /x86-64/ && !f {print $NF; f = 1}'
 }
 dlopen_libs=(libtss2-tcti-device.so.0 libtss2-tctildr.so.0)
 for b in "${bins[@]}"; do
