@@ -86,7 +86,7 @@ qpid= spid=
 # alone could have been reused by someone else's process by now).
 ours() {
     local c
-    [ -n "$1" ] && c=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) && [[ $c == *"$2"* ]]
+    [ -n "$1" ] && c=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline") && [[ $c == *"$2"* ]]
 }
 stop() {   # stop PID TEXT: TERM, then KILL; fails if it is still there
     local i
