@@ -101,7 +101,14 @@ t_first_boot() {
         --serial "$SERIAL" --tpm-state "$SH/tpm" --disk "$SH/state.img" \
         --fwd "10.0.2.100:443=$p" \
         --append "lj.probe_url=https://login.microsoftonline.com/nonce.txt lj.connect_to=login.microsoftonline.com:443:10.0.2.100:443 lj.blocked=10.0.2.2:$q,10.0.2.2:$p,10.0.2.100:80" \
-        2>"$SH/w1/boot.err"
+        2>"$SH/w1/boot.err" &
+    bpid=$!
+    track_pid "$bpid"
+    # In the background, the way the join test will run it: the host reads the
+    # console while the guest runs (there: to find the device code's user code).
+    serial_wait "$SH/w1/serial.log" '^LJSIM: cmd-start' "$BOOT_TIMEOUT" >/dev/null ||
+        echo "# no cmd-start marker seen while booting"
+    wait "$bpid"
     rc=$?
     echo "$rc" >"$SH/w1/rc"
     cat "$SH/w1/boot.err"
@@ -202,6 +209,26 @@ t_timeout() {
     done
 }
 
+t_killed_boot_stops_everything() {
+    need_device
+    "$Q/boot.sh" --work "$CASE/w" --kernel "$KDIR" --initrd "$SH/initrd.gz" --timeout "$BOOT_TIMEOUT" \
+        --append lj.cmd=/etc/sim/hang.sh 2>"$CASE/boot.err" &
+    bpid=$!
+    track_pid "$bpid"
+    serial_wait "$CASE/w/serial.log" '^LJSIM: hang' "$BOOT_TIMEOUT" >/dev/null || fail "guest never started hang.sh"
+    kill -TERM "$bpid"
+    wait "$bpid"
+    rc=$?
+    cat "$CASE/boot.err"
+    assert_eq "$rc" 125 "boot.sh stopped by SIGTERM"
+    grep -q '^qemu [0-9]' "$CASE/w/procs" || fail "boot.sh recorded no qemu pid"
+    for p in $(cut -d' ' -f2 "$CASE/w/procs"); do
+        if [ -r "/proc/$p/cmdline" ] && tr '\0' ' ' <"/proc/$p/cmdline" | grep -qE "qemu-system|swtpm"; then
+            fail "process $p still running after boot.sh was stopped"
+        fi
+    done
+}
+
 t_kernel_unavailable() {
     command -v apt-get >/dev/null || skip "no apt-get"
     LJ_KERNEL_PKG=linux-image-0.0.0-0-nonexistent-cloud-amd64 \
@@ -221,6 +248,7 @@ tcase qemu_no_process_left t_nothing_left
 tcase qemu_second_boot_sees_state_disk_and_tpm t_second_boot
 tcase qemu_guest_exit_status_passed_through t_guest_rc
 tcase qemu_boot_timeout_stops_everything t_timeout
+tcase qemu_killed_boot_stops_everything t_killed_boot_stops_everything
 tcase qemu_kernel_unavailable_exits_77 t_kernel_unavailable
 [ -f "$SH/report" ] && cat "$SH/report"
 exit 0
