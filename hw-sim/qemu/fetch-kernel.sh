@@ -27,7 +27,8 @@ report() {
     echo "PKG=$(cat "$out/pkg")"
 }
 
-if [ -f "$out/.complete" ] && [ -f "$out/vmlinuz" ] && [ -z "${LJ_KERNEL_PKG:-}${LJ_KERNEL_DEB:-}" ]; then
+cached() { [ -f "$out/.complete" ] && [ -f "$out/vmlinuz" ] && [ -z "${LJ_KERNEL_PKG:-}${LJ_KERNEL_DEB:-}" ]; }
+if cached; then
     report
     exit 0
 fi
@@ -37,6 +38,13 @@ for t in dpkg depmod apt-get; do
 done
 
 mkdir -p "$out"
+# One fetch at a time per cache dir (make test and make sim-device may race).
+exec 9>"$out/.lock"
+flock 9
+if cached; then
+    report
+    exit 0
+fi
 dl=$(mktemp -d "$out/.dl.XXXXXX")
 trap 'rm -rf "$dl"' EXIT
 
