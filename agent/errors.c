@@ -595,12 +595,10 @@ lj_classify_mdm(const struct mdm_fault *f, struct lj_classified *out)
         }
         return;
     }
-    hr = f->hresult ? f->hresult
-                    : mdm_fault_hresult(f->error_type, f->subcode, f->reason);
+    hr = f->hresult ? f->hresult : mdm_fault_hresult(f->error_type, f->subcode, f->reason);
 #define TXT(s) (has(f->reason, s) || has(f->message, s))
-    text_ownership = TXT("preregistered") || TXT("pre-registered") ||
-                     TXT("corporate identifier") || TXT("personally owned") || TXT("personal") ||
-                     TXT("ownership");
+    text_ownership = TXT("preregistered") || TXT("pre-registered") || TXT("corporate identifier") ||
+                     TXT("personally owned") || TXT("personal") || TXT("ownership");
     if (hr == 0x8018002bUL || TXT("MDM user scope") || TXT("not in scope"))
         set(out, LJ_R_MDM_NOT_IN_SCOPE);
     else if (hr == 0x80180014UL)
@@ -609,13 +607,14 @@ lj_classify_mdm(const struct mdm_fault *f, struct lj_classified *out)
         set(out, LJ_R_MDM_DEVICE_CAP);
     else if (hr == 0x80180018UL || (hr == 0x80180003UL && (TXT("UserValidation") || TXT("licen"))))
         set(out, LJ_R_MDM_LICENSE_MISSING);
-    else if (hr == 0x80180017UL || hr == 0x80180006UL || hr == 0x80180005UL ||
-             hr == 0x80180033UL)
+    else if (hr == 0x80180017UL || hr == 0x80180006UL || hr == 0x80180005UL || hr == 0x80180033UL)
         set(out, LJ_R_JOINED_MDM_PENDING);
     else
         set(out, LJ_R_MDM_REJECTED);
 #undef TXT
-    if (out->reason != LJ_R_MDM_LICENSE_MISSING || hr == 0x80180018UL)
+    /* the server's code, unless the reason came from the text alone */
+    if ((out->reason != LJ_R_MDM_LICENSE_MISSING && out->reason != LJ_R_MDM_NOT_IN_SCOPE) ||
+        hr == 0x80180018UL || hr == 0x8018002bUL)
         snprintf(out->code, sizeof(out->code), "0x%08lx", hr);
 }
 

@@ -24,6 +24,7 @@
  */
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/openssl/x509v3.h>
 #include <wolfssl/wolfcrypt/hash.h>
 #include <wolfssl/wolfcrypt/random.h>
 
@@ -70,9 +71,13 @@
 #define VT_JWT "urn:ietf:params:oauth:token-type:jwt"
 #define VT_PKCS10 NS_PKIENR "#PKCS10"
 #define ENC_B64 NS_WSSE "#base64binary"
-#define TT_ENROLL "http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/DeviceEnrollmentToken"
-#define VT_PROVDOC "http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/DeviceEnrollmentProvisionDoc"
-#define VT_PROVDOC_OLD "http://schemas.microsoft.com/ConfigurationManager/Enrollment/DeviceEnrollmentProvisionDoc"
+#define TT_ENROLL                                                                                  \
+    "http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/DeviceEnrollmentToken"
+#define VT_PROVDOC                                                                                 \
+    "http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/"                        \
+    "DeviceEnrollmentProvisionDoc"
+#define VT_PROVDOC_OLD                                                                             \
+    "http://schemas.microsoft.com/ConfigurationManager/Enrollment/DeviceEnrollmentProvisionDoc"
 #define RT_ISSUE NS_WST "/Issue"
 
 /* The token marker: starts with '<', which escaped text never contains. */
@@ -604,8 +609,8 @@ opt_url(xmlNodePtr parent, const char *name, char *dst, size_t dstsz)
 }
 
 enum lj_rc
-mdm_discover_parse(const char *body, size_t len, const char *message_id,
-                   struct mdm_discovery *out, enum mdm_reject *why)
+mdm_discover_parse(const char *body, size_t len, const char *message_id, struct mdm_discovery *out,
+                   enum mdm_reject *why)
 {
     struct mdm_discovery *d = NULL;
     xmlDocPtr doc = NULL;
@@ -781,8 +786,8 @@ mdm_policy_parse(const char *body, size_t len, const char *message_id, struct md
             if (!num_text(child(o, ns_policy, "oIDReferenceID"), 0, 1000000, &id) || id != ref)
                 continue;
             if (!node_text(child(o, ns_policy, "value"), p.hash_oid, sizeof(p.hash_oid)) ||
-                !all_chars(p.hash_oid, 3, 63, ".") || strspn(p.hash_oid, "0123456789.") !=
-                                                          strlen(p.hash_oid)) {
+                !all_chars(p.hash_oid, 3, 63, ".") ||
+                strspn(p.hash_oid, "0123456789.") != strlen(p.hash_oid)) {
                 r = MDM_REJECT_BAD_VALUE;
                 goto out;
             }
@@ -1002,8 +1007,7 @@ pdoc_walk(xmlDocPtr doc, struct pdoc *d)
                     if (!is_el(q, ns_none, "characteristic") ||
                         (v = attr_raw(q, "type", NULL)) == NULL)
                         continue;
-                    if (d->dm_provider[0] != '\0' ||
-                        xmlStrlen(v) >= (int)sizeof(d->dm_provider))
+                    if (d->dm_provider[0] != '\0' || xmlStrlen(v) >= (int)sizeof(d->dm_provider))
                         return MDM_REJECT_PROVIDER;
                     snprintf(d->dm_provider, sizeof(d->dm_provider), "%s", (const char *)v);
                 }
@@ -1124,8 +1128,8 @@ pdoc_verify(struct pdoc *d, const struct mdm_enroll_verify *v, struct mdm_enroll
     if (wolfSSL_X509_get_pubkey_buffer(client->x, spki, &spkilen) != WOLFSSL_SUCCESS ||
         !drs_key_matches(&v->key, spki, (size_t)spkilen))
         return MDM_REJECT_KEY_MISMATCH;
-    eku = wolfSSL_X509_get_extended_key_usage(client->x);
-    if (eku != 0 && (eku & (EXTKEYUSE_CLIENT_AUTH | EXTKEYUSE_ANY)) == 0)
+    eku = wolfSSL_X509_get_extended_key_usage(client->x); /* XKU_* bits; 0 = no EKU */
+    if (eku != 0 && (eku & (XKU_SSL_CLIENT | XKU_ANYEKU)) == 0)
         return MDM_REJECT_EKU;
     /* client -> issuers -> a self-signed certificate from the Root store */
     for (struct pcert *cur = client;;) {
@@ -1245,7 +1249,8 @@ mdm_enroll_parse(const char *body, size_t len, const struct mdm_enroll_verify *v
         r = MDM_REJECT_PROVDOC;
     if (r != MDM_REJECT_NONE)
         goto out;
-    if ((r = pdoc_walk(pdoc, d)) != MDM_REJECT_NONE || (r = pdoc_verify(d, v, e)) != MDM_REJECT_NONE)
+    if ((r = pdoc_walk(pdoc, d)) != MDM_REJECT_NONE ||
+        (r = pdoc_verify(d, v, e)) != MDM_REJECT_NONE)
         goto out;
     snprintf(e->client_store, sizeof(e->client_store), "%s", d->client_store);
     snprintf(e->mgmt_url, sizeof(e->mgmt_url), "%s", d->addr);
@@ -1542,8 +1547,7 @@ xw_finish(struct xw *x, const char *token, char **xml, size_t *len)
     doc = (const char *)xmlBufferContent(x->buf);
     dlen = (size_t)xmlBufferLength(x->buf);
     mark = strstr(doc, TOKEN_MARK);
-    if ((token != NULL) != (mark != NULL) ||
-        (mark != NULL && strstr(mark + 1, TOKEN_MARK) != NULL))
+    if ((token != NULL) != (mark != NULL) || (mark != NULL && strstr(mark + 1, TOKEN_MARK) != NULL))
         return lj_err_set(LJ_ERR_INTERNAL, MOD, "event=token_marker_mismatch");
     if (token != NULL) {
         tok64 = lj_b64_encode(token, strlen(token), LJ_B64_STD, &tlen);

@@ -141,9 +141,9 @@ struct mdm_policy_request {
 enum lj_rc mdm_policy_build(const struct mdm_policy_request *r, char **xml, size_t *len);
 
 struct mdm_enroll_request {
-    const char *url;          /* EnrollmentServiceUrl (query kept) -> a:To; required */
-    const char *message_id;   /* required */
-    const char *access_token; /* JWT text; secret; required */
+    const char *url;              /* EnrollmentServiceUrl (query kept) -> a:To; required */
+    const char *message_id;       /* required */
+    const char *access_token;     /* JWT text; secret; required */
     const unsigned char *csr_der; /* PKCS#10 DER, 16..MDM_MAX_CSR bytes; required */
     size_t csr_len;
     const char *device_id;    /* Entra device id GUID; required */
@@ -157,8 +157,8 @@ struct mdm_enroll_request {
     const char *manufacturer; /* Manufacturer; NULL or "" = omitted */
     const char *model;        /* DeviceModel; NULL or "" = omitted */
     const char *serial;       /* SerialNumber; NULL or "" = omitted */
-    const char *const *macs;  /* MAC items "XX-XX-XX-XX-XX-XX"; NULL-terminated, <= 8; NULL = none */
-    bool not_in_oobe;         /* NotInOobe: false in OOBE, true for a later retry */
+    const char *const *macs; /* MAC items "XX-XX-XX-XX-XX-XX"; NULL-terminated, <= 8; NULL = none */
+    bool not_in_oobe;        /* NotInOobe: false in OOBE, true for a later retry */
 };
 
 /*
@@ -257,11 +257,11 @@ enum mdm_hash {
  * key is a TPM RSA-2048 key either way.
  */
 struct mdm_policy {
-    unsigned min_key_bits;  /* minimalKeyLength; 0 when absent */
+    unsigned min_key_bits; /* minimalKeyLength; 0 when absent */
     enum mdm_hash hash;
-    char hash_oid[64];      /* dotted OID; "" when absent */
-    long long validity_s;   /* validityPeriodSeconds; 0 when absent */
-    long long renewal_s;    /* renewalPeriodSeconds; 0 when absent */
+    char hash_oid[64];    /* dotted OID; "" when absent */
+    long long validity_s; /* validityPeriodSeconds; 0 when absent */
+    long long renewal_s;  /* renewalPeriodSeconds; 0 when absent */
 };
 
 /* Parse a GetPoliciesResponse; errors as mdm_discover_parse. */
@@ -339,13 +339,13 @@ enum mdm_body_kind {
 struct mdm_fault {
     long http_status;
     enum mdm_body_kind kind;
-    char code[64];        /* s:Code/s:Value text, e.g. "s:Receiver" (1.1: faultcode) */
-    char subcode[128];    /* s:Subcode/s:Value text, e.g. "s:Authorization" */
-    char reason[512];     /* s:Reason/s:Text (1.1: faultstring) */
-    char error_type[64];  /* Detail/DeviceEnrollmentServiceError/ErrorType */
-    char message[512];    /* …/Message */
-    char trace_id[128];   /* …/TraceId */
-    char activity_id[64]; /* header ActivityId */
+    char code[64];         /* s:Code/s:Value text, e.g. "s:Receiver" (1.1: faultcode) */
+    char subcode[128];     /* s:Subcode/s:Value text, e.g. "s:Authorization" */
+    char reason[512];      /* s:Reason/s:Text (1.1: faultstring) */
+    char error_type[64];   /* Detail/DeviceEnrollmentServiceError/ErrorType */
+    char message[512];     /* …/Message */
+    char trace_id[128];    /* …/TraceId */
+    char activity_id[64];  /* header ActivityId */
     unsigned long hresult; /* Windows' code for the fault (table above); 0 when not a fault */
 };
 
