@@ -32,8 +32,8 @@ marker_set(const char *state_dir, const char *name, bool on)
 enum lj_rc
 lj_marker_sync(const char *state_dir, enum lj_journal_state state)
 {
-    bool joined = state == LJ_JS_JOINED || state == LJ_JS_MDM_PENDING ||
-                  state == LJ_JS_MDM_ENROLLED;
+    bool joined =
+        state == LJ_JS_JOINED || state == LJ_JS_MDM_PENDING || state == LJ_JS_MDM_ENROLLED;
     enum lj_rc rc, rc2;
 
     rc = marker_set(state_dir, LJ_MARKER_JOINED, joined);

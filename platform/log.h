@@ -49,8 +49,7 @@ bool lj_log_parse_target(const char *s, enum lj_log_target *out);
  * unset) and the fd that would carry stderr lines.  Pure apart from
  * fstat(fd); never returns AUTO.
  */
-enum lj_log_target lj_log_resolve_target(enum lj_log_target t, const char *journal_stream,
-                                         int fd);
+enum lj_log_target lj_log_resolve_target(enum lj_log_target t, const char *journal_stream, int fd);
 
 /*
  * Resolve t against the environment and fd 2 and apply it (ident names the

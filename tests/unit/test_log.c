@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "agent/cli_log.h"
+#include "agent/config.h"
 #include "agent/exitcodes.h"
 #include "platform/log.h"
 
@@ -141,8 +142,8 @@ test_set_target_uses_env_and_fd2(void **state)
 static void
 test_cli_strips_option(void **state)
 {
-    char *argv[] = {"linkjoin", "--log-target", "stderr", "csr", "--log-target=auto", "--help",
-                    NULL};
+    char *argv[] = {"linkjoin",          "--log-target", "stderr", "csr",
+                    "--log-target=auto", "--help",       NULL};
     int argc = 6;
     (void)state;
     assert_int_equal(lj_cli_log_setup(&argc, argv, stderr), 0);
@@ -198,6 +199,30 @@ test_cli_missing_value(void **state)
     fclose(err);
 }
 
+/* log_level (flag or file) becomes the threshold for every command that reads config. */
+static void
+test_config_applies_log_level(void **state)
+{
+    struct lj_config cfg;
+    char *argv[] = {"config", "--config", "/nonexistent-lj/x.conf", NULL};
+    char *argv2[] = {"config", "--log-level", "debug", "--check", NULL};
+    char *argv3[] = {"config", "--log-level", "error", NULL};
+    char *rest[8];
+    int nrest = 0;
+    (void)state;
+    lj_log_set_level(LJ_LOG_WARN);
+    /* A failing configuration leaves the level alone. */
+    assert_int_equal(lj_config_from_args(&cfg, 3, argv, &nrest, rest), LJ_ERR_CONFIG);
+    assert_int_equal(lj_log_get_level(), LJ_LOG_WARN);
+    assert_int_equal(lj_config_from_args(&cfg, 4, argv2, &nrest, rest), LJ_OK);
+    assert_int_equal(lj_log_get_level(), LJ_LOG_DEBUG);
+    assert_int_equal(nrest, 2);
+    assert_string_equal(rest[1], "--check");
+    assert_int_equal(lj_config_from_args(&cfg, 3, argv3, &nrest, rest), LJ_OK);
+    assert_int_equal(lj_log_get_level(), LJ_LOG_ERROR);
+    lj_log_set_level(LJ_LOG_WARN);
+}
+
 int
 main(void)
 {
@@ -212,6 +237,7 @@ main(void)
         cmocka_unit_test(test_cli_stops_at_double_dash),
         cmocka_unit_test(test_cli_bad_value),
         cmocka_unit_test(test_cli_missing_value),
+        cmocka_unit_test(test_config_applies_log_level),
     };
     return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }
