@@ -242,3 +242,36 @@ sim_join_body() {
 sim_token() {
   sim_ctl POST /control/tokens "{\"upn\":\"$1\",\"mfa\":${2:-false}}" | jq -r .access_token
 }
+
+# sim_req ARGS... — sim_curl that stores the status in HTTP_STATUS, the body
+# in BODY and the response headers in HEADERS (call it directly, not in $()).
+sim_req() {
+  local f=$CASE/.simreq.$$
+  HTTP_STATUS=$(sim_curl -o "$f.body" -D "$f.hdr" -w '%{http_code}' "$@") || HTTP_STATUS=${HTTP_STATUS:-000}
+  BODY=$(cat "$f.body" 2>/dev/null)
+  HEADERS=$(cat "$f.hdr" 2>/dev/null)
+  rm -f "$f.body" "$f.hdr"
+}
+
+# sim_ropc UPN PASSWORD [RESOURCE] — v1 password grant; sets HTTP_STATUS/BODY.
+sim_ropc() {
+  sim_req https://login.microsoftonline.com/contoso.example/oauth2/token \
+    --data-urlencode grant_type=password \
+    --data-urlencode client_id=1b730954-1685-4b74-9bfd-dac224a7b894 \
+    --data-urlencode "resource=${3:-urn:ms-drs:enterpriseregistration.windows.net}" \
+    --data-urlencode "username=$1" --data-urlencode "password=$2"
+}
+
+# sim_join TOKEN BODYFILE [API_VERSION] — POST a join; sets HTTP_STATUS/BODY.
+sim_join() {
+  sim_req "https://enterpriseregistration.windows.net/EnrollmentServer/device/?api-version=${3:-2.0}" \
+    -H "Authorization: Bearer $1" -H 'Content-Type: application/json' --data-binary "@$2"
+}
+
+# jwt_claims TOKEN — the decoded payload of a JWT (JSON).
+jwt_claims() {
+  local p
+  p=$(cut -d. -f2 <<<"$1" | tr '_-' '/+')
+  while [ $(( ${#p} % 4 )) -ne 0 ]; do p="$p="; done
+  base64 -d <<<"$p" 2>/dev/null
+}
