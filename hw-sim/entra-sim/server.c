@@ -514,18 +514,15 @@ srv_aadsts_text(struct sim_req *r, long code, const char *msg)
     return sim_buf_take(&b, NULL);
 }
 
-enum MHD_Result
-srv_oauth_error(struct sim_req *r, unsigned status, const char *error, long code,
-                const char *suberror, const char *fmt, ...)
+static enum MHD_Result
+oauth_error_v(struct sim_req *r, unsigned status, const char *const *hdrs, const char *error,
+              long code, const char *suberror, const char *fmt, va_list ap)
 {
     char msg[1024], t[40], uri[96];
-    va_list ap;
     cJSON *o = cJSON_CreateObject(), *codes;
     char *desc;
 
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     if (o == NULL)
         return MHD_NO;
     desc = srv_aadsts_text(r, code, msg);
@@ -543,7 +540,37 @@ srv_oauth_error(struct sim_req *r, unsigned status, const char *error, long code
     if (suberror != NULL)
         cJSON_AddStringToObject(o, "suberror", suberror);
     free(desc);
-    return srv_reply_json(r, status, o, NULL);
+    return srv_reply_json(r, status, o, hdrs);
+}
+
+enum MHD_Result
+srv_oauth_error(struct sim_req *r, unsigned status, const char *error, long code,
+                const char *suberror, const char *fmt, ...)
+{
+    va_list ap;
+    enum MHD_Result ret;
+
+    va_start(ap, fmt);
+    ret = oauth_error_v(r, status, NULL, error, code, suberror, fmt, ap);
+    va_end(ap);
+    return ret;
+}
+
+static enum MHD_Result
+oauth_error_h(struct sim_req *r, unsigned status, const char *const *hdrs, const char *error,
+              long code, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static enum MHD_Result
+oauth_error_h(struct sim_req *r, unsigned status, const char *const *hdrs, const char *error,
+              long code, const char *fmt, ...)
+{
+    va_list ap;
+    enum MHD_Result ret;
+
+    va_start(ap, fmt);
+    ret = oauth_error_v(r, status, hdrs, error, code, NULL, fmt, ap);
+    va_end(ap);
+    return ret;
 }
 
 /* An error in the shape of the family the path belongs to. */
@@ -577,18 +604,18 @@ family_error(struct sim_req *r, unsigned status, const char *const *hdrs)
     }
     switch (status) {
     case 413:
-        return srv_oauth_error(r, status, "invalid_request", 90023, NULL,
-                               "The request body is too large.");
+        return oauth_error_h(r, status, hdrs, "invalid_request", 90023,
+                             "The request body is too large.");
     case 429:
-        return srv_oauth_error(r, status, "temporarily_unavailable", 50196, NULL,
-                               "The server terminated an operation because it encountered "
-                               "a client request loop. Please try again later.");
+        return oauth_error_h(r, status, hdrs, "temporarily_unavailable", 50196,
+                             "The server terminated an operation because it encountered a "
+                             "client request loop. Please try again later.");
     case 500:
-        return srv_oauth_error(r, status, "server_error", 90033, NULL,
-                               "A transient error has occurred. Please try again.");
+        return oauth_error_h(r, status, hdrs, "server_error", 90033,
+                             "A transient error has occurred. Please try again.");
     default:
-        return srv_oauth_error(r, status, "temporarily_unavailable", 90033, NULL,
-                               "A transient error has occurred. Please try again.");
+        return oauth_error_h(r, status, hdrs, "temporarily_unavailable", 90033,
+                             "A transient error has occurred. Please try again.");
     }
 }
 
