@@ -108,7 +108,33 @@ t_tenant_intune_ok() {
   assert_eq "$(sim_ctl GET /control/device-settings | jq -r .max_devices_per_user)" unlimited
 }
 
+# Traffic through every module, then SIGTERM: exit 0 (under ASan/LSan a
+# leak or error makes the exit status non-zero).
+t_clean_exit_after_traffic() {
+  sim_start "$DEMO" "$CASE/st"
+  sim_keygen "$CASE/k.pem"; sim_join_body "$CASE/k.pem" >"$CASE/b.json"
+  sim_ropc alice@contoso.example 'Demo-Passw0rd!'; assert_eq "$HTTP_STATUS" 200
+  local rt; rt=$(jq -r .refresh_token <<<"$BODY")
+  sim_req https://login.microsoftonline.com/contoso.example/oauth2/token -d grant_type=refresh_token \
+    -d client_id=1b730954-1685-4b74-9bfd-dac224a7b894 --data-urlencode "refresh_token=$rt" -d resource=urn:ms-drs:enterpriseregistration.windows.net
+  sim_join "$(jq -r .access_token <<<"$BODY")" "$CASE/b.json"; assert_eq "$HTTP_STATUS" 200
+  sim_req https://login.microsoftonline.com/contoso.example/oauth2/v2.0/devicecode -d client_id=29d9ed98-a469-4536-ade2-f981bc1d605e -d scope=openid
+  sim_req "https://login.microsoftonline.com/contoso.example/oauth2/authorize?client_id=29d9ed98-a469-4536-ade2-f981bc1d605e&response_type=code&redirect_uri=urn:ietf:wg:oauth:2.0:oob&resource=urn:ms-drs:enterpriseregistration.windows.net"
+  sim_req https://login.microsoftonline.com/devicelogin -d otc=X -d login=a -d passwd=b
+  sim_ctl POST /control/faults '{"path_prefix":"/contoso.example/Discover","kind":"drop"}' >/dev/null
+  sim_curl -o /dev/null "https://enterpriseregistration.windows.net/contoso.example/Discover?api-version=1.9"
+  sim_ctl POST /control/faults '{"path_prefix":"/contoso.example/Discover","kind":"oversized","size":100000}' >/dev/null
+  sim_curl -o /dev/null "https://enterpriseregistration.windows.net/contoso.example/Discover?api-version=1.9"
+  sim_ctl POST /control/users '{"upn":"z@contoso.example","password":"z"}' >/dev/null
+  sim_ctl POST /control/reset >/dev/null
+  sim_stop; local rc=$?
+  assert_eq "$rc" 0 "exit status after traffic"
+  assert_not_contains "$(cat "$SIM_LOG")" "ERROR: AddressSanitizer"
+  assert_not_contains "$(cat "$SIM_LOG")" "runtime error"
+}
+
 tcase sim_ready_line t_ready_line
+tcase sim_clean_exit_after_traffic t_clean_exit_after_traffic
 tcase sim_server_cert_names t_server_cert_names
 tcase sim_state_reused t_state_reused
 tcase sim_sigterm_exit0 t_sigterm_exit0
