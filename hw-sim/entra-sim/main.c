@@ -298,7 +298,7 @@ main(int argc, char **argv)
     enum lj_rc rc;
     bool started = false;
 
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -328,7 +328,6 @@ main(int argc, char **argv)
             usage(stderr);
             return EXIT_USAGE;
         }
-        i++;
     }
     if (tenant_path == NULL || state_dir == NULL) {
         fprintf(stderr, "entra-sim: --tenant and --state-dir are required\n");

@@ -160,7 +160,9 @@ sim_start() {
   fi
   SIM_PID=$!
   track_pid "$SIM_PID"
-  for i in $(seq 600); do
+  local tries=600
+  [ -n "${SIM_VALGRIND:-}" ] && tries=3600
+  for i in $(seq $tries); do
     grep -q '"event":"ready"' "$out" 2>/dev/null && break
     kill -0 "$SIM_PID" 2>/dev/null || fail "entra-sim exited: $(tail -5 "$err")"
     sleep 0.05
