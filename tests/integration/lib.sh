@@ -152,6 +152,7 @@ serial_wait() {
     sleep 0.1
   done
   return 1
+}
 
 # ---- entra-sim helpers ----------------------------------------------------
 #
