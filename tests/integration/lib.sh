@@ -138,3 +138,34 @@ assert_rc() {
   OUT=$("$@" 2>&1); local rc=$?
   [ "$rc" = "$want" ] || fail "exit $rc, expected $want from: $* :: $(head -c 3000 <<<"$OUT")"
 }
+
+# swtpm_manufacture DIR [--ca-dir CA] [--no-ek-cert] — give a TPM in DIR a
+# manufacturing history (hw-sim/swtpm-manufacture.sh: EK + EK certificates
+# from a local CA); start it with `swtpm_start DIR/tpmstate`.  Sets EK_CA to
+# the CA bundle (empty with --no-ek-cert).
+swtpm_manufacture() {
+  local dir=$1; shift
+  EK_CA=$("$LJ_TOP/hw-sim/swtpm-manufacture.sh" "$dir" "$@") || fail "swtpm-manufacture failed"
+  export EK_CA
+}
+
+# Fail when the running swtpm holds transient objects.
+assert_no_transient_handles() {
+  local h
+  h=$(tpm_transient_handles)
+  [ -z "$h" ] || fail "transient handles left in the TPM: $h"
+}
+
+# Put the running swtpm into dictionary-attack lockout: max tries 1, then
+# one failed authorization of a DA-protected object.
+tpm_force_lockout() {
+  local d=${1:-$CASE}
+  export TPM2TOOLS_TCTI=$TCTI
+  tpm2_dictionarylockout -Q -s -n 1 -t 600 -l 600 || fail "dictionarylockout"
+  tpm2_createprimary -Q -C o -p secret -c "$d/lock-p.ctx" || fail "createprimary"
+  tpm2_flushcontext -t
+  tpm2_create -Q -C "$d/lock-p.ctx" -P wrong -u "$d/lock-x.pub" -r "$d/lock-x.priv" 2>/dev/null &&
+    fail "bad auth accepted"
+  tpm2_flushcontext -t
+  tpm2_getcap properties-variable | grep -q "inLockout:                 1" || fail "TPM not in lockout"
+}
