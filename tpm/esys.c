@@ -1024,6 +1024,31 @@ sealed_pub_ok(const TPM2B_PUBLIC *p)
            a->parameters.keyedHashDetail.scheme.scheme == TPM2_ALG_NULL;
 }
 
+/*
+ * An HMAC session salted with the parent key (ECDH with the ECC SRK),
+ * AES-128-CFB parameter encryption: the data key crosses the TPM bus
+ * encrypted (Create's inSensitive, Unseal's outData), not in clear.
+ */
+static enum lj_rc
+session_start(struct esys *e, ESYS_TR salt_key, TPMA_SESSION attrs, ESYS_TR *sess)
+{
+    TPMT_SYM_DEF sym = {.algorithm = TPM2_ALG_AES, .keyBits.aes = 128, .mode.aes = TPM2_ALG_CFB};
+    TSS2_RC r;
+
+    r = Esys_StartAuthSession(e->ctx, salt_key, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                              ESYS_TR_NONE, NULL, TPM2_SE_HMAC, &sym, TPM2_ALG_SHA256, sess);
+    if (r != TSS2_RC_SUCCESS) {
+        *sess = ESYS_TR_NONE;
+        return esys_rc(r, "start_session", false);
+    }
+    r = Esys_TRSess_SetAttributes(e->ctx, *sess, attrs | TPMA_SESSION_CONTINUESESSION, 0xff);
+    if (r != TSS2_RC_SUCCESS) {
+        flush(e, sess);
+        return esys_rc(r, "session_attributes", false);
+    }
+    return LJ_OK;
+}
+
 static enum lj_rc
 esys_seal_key(void *be, const char *state_dir, const unsigned char key[32], char parent[32],
               struct tpm_blob *blob)
@@ -1037,7 +1062,7 @@ esys_seal_key(void *be, const char *state_dir, const unsigned char key[32], char
     TPM2B_CREATION_DATA *cdata = NULL;
     TPM2B_DIGEST *chash = NULL;
     TPMT_TK_CREATION *ctk = NULL;
-    ESYS_TR ph = ESYS_TR_NONE;
+    ESYS_TR ph = ESYS_TR_NONE, sess = ESYS_TR_NONE;
     bool transient = true;
     unsigned char buf[sizeof(TPM2B_PUBLIC) + sizeof(TPM2B_PRIVATE) + 16];
     size_t off = 0;
@@ -1059,7 +1084,10 @@ esys_seal_key(void *be, const char *state_dir, const unsigned char key[32], char
     rc = parent_get(e, parent, &ph, &transient);
     if (rc != LJ_OK)
         goto out;
-    r = Esys_Create(e->ctx, ph, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, sens,
+    rc = session_start(e, ph, TPMA_SESSION_DECRYPT, &sess);
+    if (rc != LJ_OK)
+        goto out;
+    r = Esys_Create(e->ctx, ph, sess, ESYS_TR_NONE, ESYS_TR_NONE, sens,
                     &tmpl_sealed, &outside, &pcrs, &opriv, &opub, &cdata, &chash, &ctk);
     if (r != TSS2_RC_SUCCESS) {
         rc = esys_rc(r, "seal", false);
@@ -1079,6 +1107,7 @@ esys_seal_key(void *be, const char *state_dir, const unsigned char key[32], char
     memcpy(blob->data, buf, off);
     blob->len = off;
 out:
+    flush(e, &sess);
     parent_put(e, &ph, transient);
     lj_secure_free(sens, sizeof(*sens));
     Esys_Free(opriv);
@@ -1097,7 +1126,7 @@ esys_unseal_key(void *be, const char *state_dir, const char *parent,
     TPM2B_PUBLIC pub;
     TPM2B_PRIVATE priv;
     TPM2B_SENSITIVE_DATA *data = NULL;
-    ESYS_TR ph = ESYS_TR_NONE, obj = ESYS_TR_NONE;
+    ESYS_TR ph = ESYS_TR_NONE, obj = ESYS_TR_NONE, sess = ESYS_TR_NONE;
     bool transient = true;
     size_t off = 0;
     TSS2_RC r;
@@ -1116,13 +1145,17 @@ esys_unseal_key(void *be, const char *state_dir, const char *parent,
     if (rc != LJ_OK)
         goto out;
     r = Esys_Load(e->ctx, ph, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &priv, &pub, &obj);
-    parent_put(e, &ph, transient);
     if (r != TSS2_RC_SUCCESS) {
         obj = ESYS_TR_NONE;
         rc = esys_rc(r, "load_sealed", true);
         goto out;
     }
-    r = Esys_Unseal(e->ctx, obj, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &data);
+    /* Salted by the parent, which is flushed before Unseal (3 object slots). */
+    rc = session_start(e, ph, TPMA_SESSION_ENCRYPT, &sess);
+    parent_put(e, &ph, transient);
+    if (rc != LJ_OK)
+        goto out;
+    r = Esys_Unseal(e->ctx, obj, sess, ESYS_TR_NONE, ESYS_TR_NONE, &data);
     if (r != TSS2_RC_SUCCESS) {
         rc = esys_rc(r, "unseal", false);
         goto out;
@@ -1138,6 +1171,7 @@ out:
         lj_secure_zero(data, sizeof(*data));
         Esys_Free(data);
     }
+    flush(e, &sess);
     flush(e, &obj);
     parent_put(e, &ph, transient);
     return rc;

@@ -19,9 +19,9 @@
  *   trailing SHA-256 tells a damaged file (LJ_ERR_KEYS_CORRUPT) from one
  *   that is intact but was sealed by another TPM (LJ_ERR_TPM_WRONG_TPM).
  * - Secrets: the data key, the sealed-object sensitive area and unsealed
- *   plaintext are wiped before their memory is freed.  Not done here: a
- *   salted session encrypting the Create/Unseal parameters on the TPM bus
- *   (see the report of the branch that added this).
+ *   plaintext are wiped before their memory is freed.  On the TPM bus the
+ *   data key travels encrypted: Create and Unseal run in an HMAC session
+ *   salted with the storage root key, with parameter encryption.
  */
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/aes.h>

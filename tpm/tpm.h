@@ -209,7 +209,8 @@ enum lj_rc tpm_preflight(struct tpm_ctx *t, struct tpm_health *out);
  * data object (keyedHash, no sign/decrypt, userWithAuth, fixedTPM,
  * fixedParent, noDA, empty auth) under the storage root key the device
  * keys use; data is AES-256-GCM encrypted under that key.  The file never
- * holds data or the key in clear.  Soft provider (TESTS ONLY): the data key
+ * holds data or the key in clear, and the key crosses the TPM bus only
+ * inside a session salted with the storage root key (parameter encryption).  Soft provider (TESTS ONLY): the data key
  * is wrapped with STATE_DIR/soft-seal.key.  data is not kept; every copy
  * made here is wiped.  Blocks (TPM create: a few ms on swtpm).
  */

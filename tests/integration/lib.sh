@@ -77,6 +77,7 @@ _port_busy() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q . ; }
 
 # swtpm_start DIR — start a swtpm with state in DIR on free loopback ports.
 # Sets SWTPM_PORT, SWTPM_PID, TCTI.  Reuses DIR's state when it exists.
+# SWTPM_LOG_LEVEL=20 makes DIR/swtpm.log hold every command and response.
 swtpm_start() {
   local dir=$1 p i
   mkdir -p "$dir"
@@ -89,7 +90,7 @@ swtpm_start() {
       --server type=tcp,port="$p",bindaddr=127.0.0.1 \
       --ctrl type=tcp,port=$((p + 1)),bindaddr=127.0.0.1 \
       --flags not-need-init,startup-clear --pid file="$dir/swtpm.pid" \
-      --log file="$dir/swtpm.log" --daemon 2>>"$dir/swtpm.err" || continue
+      --log file="$dir/swtpm.log${SWTPM_LOG_LEVEL:+,level=$SWTPM_LOG_LEVEL}" --daemon 2>>"$dir/swtpm.err" || continue
     for _ in $(seq 50); do [ -s "$dir/swtpm.pid" ] && break; sleep 0.02; done
     [ -s "$dir/swtpm.pid" ] || continue
     SWTPM_PID=$(cat "$dir/swtpm.pid")

@@ -153,6 +153,36 @@ case_soft_provider() {
   assert_contains "$OUT" "sealed by the 'soft' provider"
 }
 
+# The data key crosses the TPM bus encrypted: two Unseals of the same
+# object return different outData bytes (salted session, fresh nonces),
+# where a password session would return the key itself both times.
+case_unseal_output_encrypted_on_bus() {
+  SWTPM_LOG_LEVEL=20 swtpm_start "$CASE/tpm"
+  seal refresh_token "$TOKEN" || fail "seal failed"
+  unseal refresh_token >/dev/null || fail "unseal 1 failed"
+  unseal refresh_token >/dev/null || fail "unseal 2 failed"
+  python3 - "$CASE/tpm/swtpm.log" <<'PY' || fail "Unseal responses not encrypted"
+import sys
+blocks, cur = [], None
+for line in open(sys.argv[1]):
+    if line.startswith(" SWTPM_IO_"):
+        cur = [line.split(":")[0].strip(), []]
+        blocks.append(cur)
+    elif cur is not None and all(len(t) == 2 for t in line.split()) and line.strip():
+        cur[1] += [int(t, 16) for t in line.split()]
+outs = []
+for i, (kind, b) in enumerate(blocks):
+    if kind == "SWTPM_IO_Read" and len(b) > 10 and b[6:10] == [0, 0, 1, 0x5E]:
+        rsp = blocks[i + 1][1]
+        assert rsp[6:10] == [0, 0, 0, 0], "unseal failed"
+        # tag, size, rc, parameterSize(4), outData(2 + 32)
+        assert rsp[14:16] == [0, 32], rsp[14:16]
+        outs.append(bytes(rsp[16:48]))
+assert len(outs) == 2, len(outs)
+assert outs[0] != outs[1], "same outData twice: key in clear on the bus"
+PY
+}
+
 case_needs_hook_env() {
   assert_rc 2 env -u LJ_TEST_HOOKS "$LINKJOIN" tpm unseal refresh_token --state-dir "$CASE/state"
 }
@@ -170,4 +200,5 @@ tcase coexists_with_keys case_coexists_with_keys
 tcase unseal_in_lockout case_unseal_in_lockout
 tcase bad_names_and_sizes case_bad_names_and_sizes
 tcase soft_provider case_soft_provider
+tcase unseal_output_encrypted_on_bus case_unseal_output_encrypted_on_bus
 tcase needs_hook_env case_needs_hook_env
