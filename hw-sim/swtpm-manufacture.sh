@@ -3,10 +3,11 @@
 #
 #   hw-sim/swtpm-manufacture.sh WORKDIR [--ca-dir DIR] [--no-ek-cert]
 #
-# Creates WORKDIR/tpmstate (swtpm TPM 2.0 state) with endorsement keys and,
-# unless --no-ek-cert, EK certificates (RSA 0x01c00002, ECC 0x01c0000a... as
-# swtpm_setup writes them) and a platform certificate signed by a local
-# "manufacturer" CA made by swtpm_localca.  Every config file lives in
+# Creates WORKDIR/tpmstate (swtpm TPM 2.0 state) with persistent endorsement
+# keys (RSA 0x81010001, ECC 0x81010016) and, unless --no-ek-cert, EK
+# certificates in NV (swtpm 0.7: RSA-2048 at 0x01c00002, ECC P-384 at
+# 0x01c00016) plus a platform certificate (0x01c08000), signed by a local
+# "manufacturer" CA made by swtpm_localca, NV write-locked.  Every config file lives in
 # WORKDIR (the Debian default /etc/swtpm_setup.conf would write into
 # /var/lib/swtpm-localca).  The CA lives in --ca-dir (default
 # WORKDIR/localca); several TPMs can share one CA by passing the same dir.
