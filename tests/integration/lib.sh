@@ -77,6 +77,7 @@ _port_busy() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q . ; }
 
 # swtpm_start DIR — start a swtpm with state in DIR on free loopback ports.
 # Sets SWTPM_PORT, SWTPM_PID, TCTI.  Reuses DIR's state when it exists.
+# SWTPM_LOG_LEVEL=20 makes DIR/swtpm.log hold every command and response.
 swtpm_start() {
   local dir=$1 p i
   mkdir -p "$dir"
@@ -89,7 +90,7 @@ swtpm_start() {
       --server type=tcp,port="$p",bindaddr=127.0.0.1 \
       --ctrl type=tcp,port=$((p + 1)),bindaddr=127.0.0.1 \
       --flags not-need-init,startup-clear --pid file="$dir/swtpm.pid" \
-      --log file="$dir/swtpm.log" --daemon 2>>"$dir/swtpm.err" || continue
+      --log file="$dir/swtpm.log${SWTPM_LOG_LEVEL:+,level=$SWTPM_LOG_LEVEL}" --daemon 2>>"$dir/swtpm.err" || continue
     for _ in $(seq 50); do [ -s "$dir/swtpm.pid" ] && break; sleep 0.02; done
     [ -s "$dir/swtpm.pid" ] || continue
     SWTPM_PID=$(cat "$dir/swtpm.pid")
@@ -293,4 +294,35 @@ jwt_claims() {
   p=$(cut -d. -f2 <<<"$1" | tr '_-' '/+')
   while [ $(( ${#p} % 4 )) -ne 0 ]; do p="$p="; done
   base64 -d <<<"$p" 2>/dev/null
+}
+
+# swtpm_manufacture DIR [--ca-dir CA] [--no-ek-cert] — give a TPM in DIR a
+# manufacturing history (hw-sim/swtpm-manufacture.sh: EK + EK certificates
+# from a local CA); start it with `swtpm_start DIR/tpmstate`.  Sets EK_CA to
+# the CA bundle (empty with --no-ek-cert).
+swtpm_manufacture() {
+  local dir=$1; shift
+  EK_CA=$("$LJ_TOP/hw-sim/swtpm-manufacture.sh" "$dir" "$@") || fail "swtpm-manufacture failed"
+  export EK_CA
+}
+
+# Fail when the running swtpm holds transient objects.
+assert_no_transient_handles() {
+  local h
+  h=$(tpm_transient_handles)
+  [ -z "$h" ] || fail "transient handles left in the TPM: $h"
+}
+
+# Put the running swtpm into dictionary-attack lockout: max tries 1, then
+# one failed authorization of a DA-protected object.
+tpm_force_lockout() {
+  local d=${1:-$CASE}
+  export TPM2TOOLS_TCTI=$TCTI
+  tpm2_dictionarylockout -Q -s -n 1 -t 600 -l 600 || fail "dictionarylockout"
+  tpm2_createprimary -Q -C o -p secret -c "$d/lock-p.ctx" || fail "createprimary"
+  tpm2_flushcontext -t
+  tpm2_create -Q -C "$d/lock-p.ctx" -P wrong -u "$d/lock-x.pub" -r "$d/lock-x.priv" 2>/dev/null &&
+    fail "bad auth accepted"
+  tpm2_flushcontext -t
+  tpm2_getcap properties-variable | grep -q "inLockout:                 1" || fail "TPM not in lockout"
 }
