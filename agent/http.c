@@ -23,6 +23,7 @@
 
 #include <curl/curl.h>
 
+#include "agent/tls_client.h"
 #include "agent/version.h"
 #include "platform/log.h"
 #include "platform/secmem.h"
@@ -40,6 +41,7 @@ struct lj_http {
     char client_version[32];
     bool (*cancelled)(void *arg);
     void *cancel_arg;
+    struct lj_tls_client *tls; /* client certificate, or NULL */
 };
 
 /* Per-transfer state for the callbacks. */
@@ -361,6 +363,11 @@ lj_http_new(const struct lj_http_config *cfg, struct lj_http **out)
              cfg->client_version ? cfg->client_version : LJ_VERSION);
     h->cancelled = cfg->cancelled;
     h->cancel_arg = cfg->cancel_arg;
+    if (cfg->client_cert != NULL) {
+        rc = lj_tls_client_new(cfg->client_cert, &h->tls);
+        if (rc != LJ_OK)
+            goto out;
+    }
     *out = h;
     h = NULL;
     rc = LJ_OK;
@@ -375,7 +382,8 @@ lj_http_free(struct lj_http *h)
     if (h == NULL)
         return;
     if (h->easy != NULL)
-        curl_easy_cleanup(h->easy);
+        curl_easy_cleanup(h->easy); /* closes connections: their SSL_CTX go first */
+    lj_tls_client_free(h->tls);
     curl_slist_free_all(h->connect_to);
     free(h->ca_file);
     free(h);
@@ -552,6 +560,16 @@ xferinfo_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
     return h->cancelled != NULL && h->cancelled(h->cancel_arg) ? 1 : 0;
 }
 
+/* CURLOPT_SSL_CTX_FUNCTION: runs once per new connection, before SSL_new. */
+static CURLcode
+ssl_ctx_cb(CURL *curl, void *ssl_ctx, void *arg)
+{
+    struct lj_http *h = arg;
+
+    (void)curl;
+    return lj_tls_client_install(h->tls, ssl_ctx) == LJ_OK ? CURLE_OK : CURLE_SSL_CONNECT_ERROR;
+}
+
 /* Options common to requests and probes. */
 static enum lj_rc
 set_common(struct lj_http *h, CURL *c, const char *url, char *errbuf)
@@ -569,7 +587,14 @@ set_common(struct lj_http *h, CURL *c, const char *url, char *errbuf)
     SET(CURLOPT_FOLLOWLOCATION, 0L);
     SET(CURLOPT_SSL_VERIFYPEER, 1L);
     SET(CURLOPT_SSL_VERIFYHOST, 2L);
-    SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    if (h->tls != NULL) {
+        /* Client authentication with the device key: TLS 1.2 only (tls_client.h). */
+        SET(CURLOPT_SSLVERSION, (long)(CURL_SSLVERSION_TLSv1_2 | CURL_SSLVERSION_MAX_TLSv1_2));
+        SET(CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
+        SET(CURLOPT_SSL_CTX_DATA, h);
+    } else {
+        SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    }
     SET(CURLOPT_CONNECTTIMEOUT, h->connect_timeout);
     SET(CURLOPT_TIMEOUT, h->request_timeout);
     SET(CURLOPT_PROXY, ""); /* no proxy from the environment */
@@ -592,15 +617,21 @@ set_common(struct lj_http *h, CURL *c, const char *url, char *errbuf)
 }
 
 static enum lj_rc
-finish_error(CURL *c, CURLcode e, const char *url, const char *errbuf, bool too_big,
-             char *out, size_t osz, const char *event)
+finish_error(struct lj_http *h, CURL *c, CURLcode e, const char *url, const char *errbuf,
+             bool too_big, char *out, size_t osz, const char *event)
 {
     long verify = 0;
     char what[160], hp[300];
-    enum lj_rc rc;
+    enum lj_rc rc, sign_rc = h->tls != NULL ? lj_tls_client_take_sign_error(h->tls) : LJ_OK;
 
     curl_easy_getinfo(c, CURLINFO_SSL_VERIFYRESULT, &verify);
     rc = lj_http__map_error((int)e, verify, errbuf, too_big, what, sizeof(what));
+    if (sign_rc != LJ_OK) {
+        /* The handshake failed because the key could not sign: say that. */
+        rc = sign_rc;
+        snprintf(what, sizeof(what), "the TLS client authentication could not be signed "
+                                     "with the device key (%s)", lj_rc_name(sign_rc));
+    }
     host_port_text(url, hp, sizeof(hp));
     if (out != NULL && osz > 0)
         snprintf(out, osz, "%s: %s", hp, what);
@@ -711,7 +742,7 @@ lj_http_do(struct lj_http *h, const struct lj_http_request *req,
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (e != CURLE_OK) {
         rc = x.nomem ? LJ_ERR_NOMEM
-                     : finish_error(h->easy, e, req->url, errbuf, x.too_big, resp->error,
+                     : finish_error(h, h->easy, e, req->url, errbuf, x.too_big, resp->error,
                                     sizeof(resp->error), "request_failed");
         free(resp->body);
         resp->body = NULL;
@@ -778,7 +809,7 @@ lj_http_probe(struct lj_http *h, const char *url, char *what, size_t wsz)
     if (e == CURLE_OK)
         e = curl_easy_perform(c);
     if (e != CURLE_OK) {
-        rc = finish_error(c, e, url, errbuf, false, what, wsz, "probe_failed");
+        rc = finish_error(h, c, e, url, errbuf, false, what, wsz, "probe_failed");
         goto out;
     }
     {

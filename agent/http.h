@@ -24,11 +24,13 @@
  * An HTTP error status is NOT a failure here: lj_http_do returns LJ_OK
  * with resp->status set, and the protocol modules interpret it.
  *
- * TLS client authentication (later: MDM sessions and `leave`, where the
- * device key's private operation happens in tpm/) will be added as
- *   struct lj_http_client_cert { const unsigned char *cert_der; size_t len;
- *       enum lj_rc (*sign)(void *arg, ...); void *arg; };
- * set on struct lj_http_config.  Not implemented yet.
+ * TLS client authentication (`leave`, later MDM sessions): set
+ * client_cert on struct lj_http_config.  The certificate is presented when
+ * the server asks for one and the handshake signature is made by the
+ * sign callback (the device key in tpm/), so the private key never enters
+ * this process.  Such a client speaks TLS 1.2 with rsa_pkcs1_sha256 only
+ * (agent/tls_client.h says why); the backend-specific part lives in
+ * agent/tls_client.c.
  */
 #ifndef LJ_AGENT_HTTP_H
 #define LJ_AGENT_HTTP_H
@@ -42,6 +44,27 @@
 #define LJ_HTTP_MAX_HEADERS (64 * 1024) /* default response header cap */
 #define LJ_HTTP_MAX_IDS 8
 #define LJ_HTTP_URL_MAX 2048
+
+/*
+ * RSASSA-PKCS1-v1_5 signature over a SHA-256 digest with the private key
+ * of a client certificate; sig has room for 512 bytes, *sig_len gets the
+ * length.  Called during TLS handshakes on the thread running lj_http_do;
+ * may block (a TPM round trip).
+ */
+typedef enum lj_rc (*lj_http_sign_fn)(void *arg, const unsigned char digest[32],
+                                      unsigned char *sig, size_t *sig_len);
+
+/* A TLS client identity whose private key stays outside this process. */
+struct lj_http_client_cert {
+    const unsigned char *cert_der; /* X.509 DER, RSA key; copied by lj_http_new */
+    size_t cert_len;
+    lj_http_sign_fn sign;          /* borrowed, with sign_arg: must outlive the client */
+    void *sign_arg;
+    /* Optional: the signing key's DER SubjectPublicKeyInfo; lj_http_new
+       fails LJ_ERR_STATE when the certificate holds another key. */
+    const unsigned char *key_spki;
+    size_t key_spki_len;
+};
 
 /* Client settings; strings are copied by lj_http_new. */
 struct lj_http_config {
@@ -58,6 +81,8 @@ struct lj_http_config {
     /* Polled during transfers; returning true aborts with LJ_ERR_CANCELLED. */
     bool (*cancelled)(void *arg);
     void *cancel_arg;
+    /* NULL = no client certificate.  Set: TLS 1.2 only, see above. */
+    const struct lj_http_client_cert *client_cert;
 };
 
 struct lj_http_request {

@@ -18,6 +18,8 @@ static const struct lj_cmd commands[] = {
     {"config", cmd_config, "check the configuration and print it (--check: only report problems)"},
     {"factory-test", cmd_factory, "manufacturing-line check: TPM, EK certificate, identity, clock"},
     {"tpm", cmd_tpm, NULL}, /* hidden: tpm health; seal tools in test builds */
+    {"leave", cmd_leave, "delete the device in the cloud (device certificate), then remove local state"},
+    {"factory-reset", cmd_reset, "wipe keys, certificates, journal and MDM state (--clear-tpm --yes)"},
 };
 
 void

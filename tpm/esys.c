@@ -995,6 +995,48 @@ esys_transient_count(void *be, unsigned *n)
     return LJ_OK;
 }
 
+/* ---- TPM2_Clear (factory-reset --clear-tpm) -------------------------- */
+
+/*
+ * TPM2_Clear with lockout authorization (empty on swtpm and on TPMs whose
+ * owner never set one: Windows sets it only when it takes ownership).  Not
+ * retried with the platform hierarchy: firmware disables it before the OS
+ * runs on real devices, and a second wrong-auth attempt would count
+ * against lockoutAuth's own penalty.  TPM2_Clear changes the storage
+ * primary seed, evicts owner persistent objects (0x81000001 included) and
+ * flushes transient ones, so every blob made under the old seed fails to
+ * load from now on (LJ_ERR_TPM_WRONG_TPM).
+ */
+static enum lj_rc
+esys_clear(void *be)
+{
+    struct esys *e = be;
+    TPM2B_AUTH empty = {.size = 0};
+    TSS2_RC r, code;
+
+    r = Esys_TR_SetAuth(e->ctx, ESYS_TR_RH_LOCKOUT, &empty);
+    if (r != TSS2_RC_SUCCESS)
+        return esys_rc(r, "clear", false);
+    r = Esys_Clear(e->ctx, ESYS_TR_RH_LOCKOUT, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE);
+    if (r == TSS2_RC_SUCCESS) {
+        lj_log(LJ_LOG_INFO, TPM_MOD, "event=tpm_cleared auth=lockout");
+        return LJ_OK;
+    }
+    code = (r & TPM2_RC_FMT1) ? (r & (TPM2_RC_FMT1 | 0x3fu)) : (r & 0xfffu);
+    if ((r & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER &&
+        (code == TPM2_RC_BAD_AUTH || code == TPM2_RC_AUTH_FAIL))
+        return lj_err_set(LJ_ERR_AUTH, TPM_MOD,
+                          "event=clear_failed tss2_rc=0x%x tss2=\"%s\" reason=the lockout "
+                          "authorization is set (clear the TPM from the firmware setup)",
+                          r, Tss2_RC_Decode(r));
+    if ((r & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER && code == TPM2_RC_DISABLED)
+        return lj_err_set(LJ_ERR_TPM, TPM_MOD,
+                          "event=clear_failed tss2_rc=0x%x tss2=\"%s\" reason=TPM2_Clear is "
+                          "disabled (disableClear set; clear it from the firmware setup)",
+                          r, Tss2_RC_Decode(r));
+    return esys_rc(r, "clear", false);
+}
+
 /* ---- sealed data key ------------------------------------------------- */
 
 /*
@@ -1196,4 +1238,5 @@ const struct tpm_backend tpm_backend_esys = {
     .transient_count = esys_transient_count,
     .seal_key = esys_seal_key,
     .unseal_key = esys_unseal_key,
+    .clear = esys_clear,
 };

@@ -25,6 +25,7 @@
 #define TPM_MAX_FILES 4
 #define TPM_FILE_MAX 4096 /* ceiling for any key file read from disk */
 #define TPM_PARENT_ECC_TEMPLATE "ecc-srk-template"
+#define TPM_SOFT_SEAL_KEY "soft-seal.key" /* tpm/soft.c: soft provider's wrapping key */
 
 struct tpm_blob {
     unsigned char *data; /* malloc'ed; owned by the keyset */
@@ -79,6 +80,8 @@ struct tpm_backend {
                            char parent[32], struct tpm_blob *blob);
     enum lj_rc (*unseal_key)(void *be, const char *state_dir, const char *parent,
                              const struct tpm_blob *blob, unsigned char key[32]);
+    /* Optional: TPM2_Clear (owner hierarchy), see tpm_clear. */
+    enum lj_rc (*clear)(void *be);
 };
 
 extern const struct tpm_backend tpm_backend_esys;

@@ -32,6 +32,7 @@
 
 #include "tpm/tpm.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,4 +395,59 @@ tpm_sealed_present(const char *state_dir, const char *name)
 
     return state_dir != NULL && name_ok(name) && sealed_path(path, sizeof(path), state_dir, name) &&
            lj_fs_exists(path);
+}
+
+/* True for NAME.sealed with a NAME tpm_seal accepts. */
+static bool
+is_sealed_name(const char *file)
+{
+    size_t n = strlen(file);
+    char name[TPM_SEAL_NAME_MAX + 1];
+
+    if (n <= 7 || n - 7 > TPM_SEAL_NAME_MAX || strcmp(file + n - 7, ".sealed") != 0)
+        return false;
+    memcpy(name, file, n - 7);
+    name[n - 7] = '\0';
+    return name_ok(name);
+}
+
+enum lj_rc
+tpm_sealed_remove_all(const char *state_dir, unsigned *removed)
+{
+    char path[PATH_MAX];
+    DIR *d = NULL;
+    struct dirent *de;
+    unsigned count = 0;
+    enum lj_rc rc = LJ_OK, r;
+
+    if (state_dir == NULL)
+        return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=sealed_remove_failed reason=no_dir");
+    d = opendir(state_dir);
+    if (d == NULL)
+        goto soft_key; /* no directory: nothing sealed */
+    while ((de = readdir(d)) != NULL) {
+        if (!is_sealed_name(de->d_name))
+            continue;
+        if (!lj_path_join(path, sizeof(path), state_dir, de->d_name))
+            continue;
+        r = lj_fs_remove(path);
+        if (r == LJ_OK)
+            count++;
+        else if (rc == LJ_OK)
+            rc = r;
+    }
+    closedir(d);
+soft_key:
+    if (lj_path_join(path, sizeof(path), state_dir, TPM_SOFT_SEAL_KEY) && lj_fs_exists(path)) {
+        r = lj_fs_remove(path);
+        if (r == LJ_OK)
+            count++;
+        else if (rc == LJ_OK)
+            rc = r;
+    }
+    if (removed != NULL)
+        *removed = count;
+    if (count > 0)
+        lj_log(LJ_LOG_INFO, TPM_MOD, "event=sealed_removed dir=%s files=%u", state_dir, count);
+    return rc;
 }

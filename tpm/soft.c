@@ -210,7 +210,7 @@ soft_decrypt(void *be, const struct tpm_keyset *ks, const unsigned char *ct, siz
  * clear in STATE_DIR/soft-seal.key.  Anyone who can read the state dir can
  * read the data: TESTS ONLY, like the rest of this provider.
  */
-#define SOFT_SEAL_KEY "soft-seal.key"
+#define SOFT_SEAL_KEY TPM_SOFT_SEAL_KEY
 #define SOFT_WRAP_LEN (12 + 32 + 16)
 
 static enum lj_rc

@@ -814,6 +814,21 @@ tpm_keys_present(const char *state_dir)
     return lj_path_join(path, sizeof(path), state_dir, REC_NAME) && lj_fs_exists(path);
 }
 
+bool
+tpm_files_present(const char *state_dir)
+{
+    char path[PATH_MAX];
+
+    if (tpm_keys_present(state_dir))
+        return true;
+    for (size_t b = 0; b < sizeof(all_backends) / sizeof(all_backends[0]); b++)
+        for (size_t i = 0; i < all_backends[b]->nfiles; i++)
+            if (lj_path_join(path, sizeof(path), state_dir, all_backends[b]->files[i]) &&
+                lj_fs_exists(path))
+                return true;
+    return lj_path_join(path, sizeof(path), state_dir, TPM_SOFT_SEAL_KEY) && lj_fs_exists(path);
+}
+
 enum lj_rc
 tpm_keys_remove(const char *state_dir)
 {

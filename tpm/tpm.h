@@ -145,6 +145,13 @@ void tpm_describe(struct tpm_ctx *t, struct tpm_describe *out);
 bool tpm_keys_present(const char *state_dir);
 
 /*
+ * True when state_dir holds any key file tpm/ owns: the key record, a key
+ * file of either provider (also orphans of an interrupted creation) or the
+ * soft provider's seal key (leave/reset: "is there anything to wipe").
+ */
+bool tpm_files_present(const char *state_dir);
+
+/*
  * Delete the key record and every key file of either provider from
  * state_dir (leave/reset).  The record goes first, so an interrupted
  * removal never looks like valid keys.  Blocks on the file system.
@@ -233,6 +240,28 @@ enum lj_rc tpm_sealed_remove(const char *state_dir, const char *name);
 
 /* True when STATE_DIR/NAME.sealed exists. */
 bool tpm_sealed_present(const char *state_dir, const char *name);
+
+/*
+ * Delete every sealed file (NAME.sealed) in state_dir and the soft
+ * provider's wrapping key (leave/reset).  Missing files are fine.  Returns
+ * the first failure (LJ_ERR_IO) after trying them all; *removed (optional)
+ * counts the files deleted.  Blocks on the file system.
+ */
+enum lj_rc tpm_sealed_remove_all(const char *state_dir, unsigned *removed);
+
+/* ---- ownership (linkjoin factory-reset --clear-tpm) ----------------- */
+
+/*
+ * TPM2_Clear with the lockout hierarchy's (empty) authorization: a new
+ * storage primary seed, owner persistent and transient objects gone, owner
+ * and endorsement auth reset.  Every key or sealed blob made before no
+ * longer loads (LJ_ERR_TPM_WRONG_TPM).  Needs no state dir.  Errors:
+ * LJ_ERR_AUTH the lockout authorization is set (wrong auth: counts against
+ * the lockout penalty, so it is tried once); LJ_ERR_TPM_LOCKOUT the
+ * lockout hierarchy is itself locked out; LJ_ERR_TPM disableClear set or
+ * another failure; LJ_ERR_UNSUPPORTED the soft provider.  Blocks.
+ */
+enum lj_rc tpm_clear(struct tpm_ctx *t);
 
 /* ---- factory checks (linkjoin factory-test) ------------------------- */
 
