@@ -14,6 +14,8 @@ struct lj_cmd {
 int cmd_csr(int argc, char **argv);
 int cmd_errors(int argc, char **argv); /* hidden: errors --markdown */
 int cmd_config(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 /* Print the usage text (commands, common options, exit codes) to f. */
 void lj_usage(void *f);

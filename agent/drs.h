@@ -172,6 +172,14 @@ struct drs_error {
  */
 enum lj_rc drs_error_parse(long http_status, const char *body, size_t len, struct drs_error *out);
 
+/*
+ * Validity of a DER certificate (e.g. the stored device certificate) as
+ * unix seconds.  LJ_ERR_PARSE when it is not one certificate or its times
+ * are unreadable.  Does not verify anything else.
+ */
+enum lj_rc drs_cert_validity(const unsigned char *der, size_t len, long long *not_before,
+                             long long *not_after);
+
 /* Format 16 bytes in Windows GUID order (Data1-3 little-endian) into out[37]. */
 void drs_guid_from_windows_bytes(const unsigned char b[16], char out[37]);
 
