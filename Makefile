@@ -8,6 +8,7 @@
 #   make valgrind     integration tests with the agent under valgrind (-O0)
 #   make fuzz         libFuzzer targets (clang) in build-fuzz/
 #   make bench        benchmarks (see README)
+#   make sim-device   boot a simulated Link device (QEMU + swtpm, hw-sim/qemu)
 #   V=1               show full commands
 #
 # Sources are found by directory, so adding a module means adding a .c file:
@@ -43,7 +44,7 @@ DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libcjson-dev libwolfssl-dev
 	libtss2-dev libtss2-tcti-swtpm0 libtss2-tcti-device0 libmicrohttpd-dev \
 	libcmocka-dev libinih-dev libxml2-dev swtpm swtpm-tools tpm2-tools openssl \
 	curl iproute2 procps clang libclang-rt-14-dev valgrind \
-	qemu-system-x86 busybox-static cpio kmod
+	qemu-system-x86 busybox-static cpio kmod e2fsprogs
 
 PKGS_AGENT := libcurl libcjson wolfssl tss2-esys tss2-tctildr tss2-mu tss2-rc inih libxml-2.0
 PKGS_SIM   := libmicrohttpd libcjson wolfssl libxml-2.0
@@ -197,6 +198,13 @@ valgrind: deps
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)LJ_BUILD=$(BUILD) hw-sim/demo.sh
+
+# A simulated Link device: Debian's cloud kernel (apt-get download, never
+# installed) + busybox initramfs in QEMU (TCG) with a swtpm TPM; see
+# hw-sim/qemu/README.md.
+sim-device: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)LJ_BUILD=$(BUILD) hw-sim/qemu/demo.sh
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -1,9 +1,10 @@
 /*
  * pjson.c — bounded JSON parsing for protocol bodies.
  *
- * Design note: the depth scan and the size check happen before cJSON runs,
- * because cJSON's own nesting limit (1000) is far above anything a protocol
- * body needs and its recursion is what a hostile body would attack.  Getters
+ * Design note: parsing is agent/json.c's lj_json_parse (size, NUL, depth
+ * pre-scan, trailing data) plus a per-call size ceiling and an object check;
+ * this file adds the protocol getters (case-insensitive lookup, length and
+ * range ceilings, numbers sent as strings by Entra's v1 endpoints).  Getters
  * are deliberately few: string, integer, object.  Protocol modules copy what
  * they keep into their own (often fixed-size) fields.
  */
@@ -13,78 +14,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/json.h"
 #include "platform/secmem.h"
-
-int
-pjson_depth(const char *body, size_t len)
-{
-    int depth = 0, deepest = 0;
-    bool in_str = false, esc = false;
-
-    for (size_t i = 0; i < len; i++) {
-        char c = body[i];
-
-        if (in_str) {
-            if (esc)
-                esc = false;
-            else if (c == '\\')
-                esc = true;
-            else if (c == '"')
-                in_str = false;
-            continue;
-        }
-        if (c == '"') {
-            in_str = true;
-        } else if (c == '{' || c == '[') {
-            if (++depth > deepest)
-                deepest = depth;
-        } else if (c == '}' || c == ']') {
-            depth--;
-        }
-    }
-    return deepest;
-}
 
 enum lj_rc
 pjson_parse(const char *body, size_t len, size_t max_len, int max_depth, cJSON **out)
 {
     cJSON *tree = NULL;
-    const char *end = NULL;
     enum lj_rc rc;
 
     if (body == NULL || out == NULL)
         return LJ_ERR_INVAL;
-    if (len > max_len) {
-        rc = LJ_ERR_TOO_BIG;
-        goto out;
-    }
-    if (memchr(body, '\0', len) != NULL) {
-        rc = LJ_ERR_PARSE;
-        goto out;
-    }
-    if (pjson_depth(body, len) > max_depth) {
-        rc = LJ_ERR_TOO_BIG;
-        goto out;
-    }
-    tree = cJSON_ParseWithLengthOpts(body, len, &end, false);
-    if (tree == NULL || !cJSON_IsObject(tree)) {
-        rc = LJ_ERR_PARSE;
-        goto out;
-    }
-    /* Only whitespace may follow the value. */
-    while (end != NULL && end < body + len) {
-        if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n') {
-            rc = LJ_ERR_PARSE;
-            goto out;
-        }
-        end++;
+    if (len > max_len)
+        return LJ_ERR_TOO_BIG;
+    /* Size, NUL bytes, nesting (pre-scanned) and trailing data: json.c. */
+    rc = lj_json_parse(body, len, max_depth, &tree);
+    if (rc != LJ_OK)
+        return rc;
+    if (!cJSON_IsObject(tree)) {
+        pjson_wipe_delete(tree);
+        return LJ_ERR_PARSE;
     }
     *out = tree;
-    tree = NULL;
-    rc = LJ_OK;
-out:
-    pjson_wipe_delete(tree);
-    return rc;
+    return LJ_OK;
 }
 
 static const cJSON *

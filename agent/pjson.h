@@ -28,9 +28,6 @@
  */
 enum lj_rc pjson_parse(const char *body, size_t len, size_t max_len, int max_depth, cJSON **out);
 
-/* The deepest nesting of objects/arrays in body (strings skipped). */
-int pjson_depth(const char *body, size_t len);
-
 /*
  * The string member key of obj (exact, case-sensitive unless nocase).
  * Missing or null: LJ_ERR_NOT_FOUND (*out untouched).  Wrong type: LJ_ERR_PARSE.

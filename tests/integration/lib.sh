@@ -138,3 +138,18 @@ assert_rc() {
   OUT=$("$@" 2>&1); local rc=$?
   [ "$rc" = "$want" ] || fail "exit $rc, expected $want from: $* :: $(head -c 3000 <<<"$OUT")"
 }
+
+# serial_wait LOG REGEX MAXSECS — wait until a line of a (growing) serial log
+# matches the extended REGEX and print the first such line (\r stripped).
+# Returns 1 when MAXSECS pass first: a bound against hanging, not a timing check.
+serial_wait() {
+  local log=$1 re=$2 max=$3 i line
+  for ((i = 0; i < max * 10; i++)); do
+    if [ -f "$log" ]; then
+      line=$(tr -d '\r' <"$log" | grep -aE -- "$re" | awk 'NR == 1')
+      [ -n "$line" ] && { echo "$line"; return 0; }
+    fi
+    sleep 0.1
+  done
+  return 1
+}
