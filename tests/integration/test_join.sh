@@ -177,11 +177,37 @@ case_status_new_device() {
   assert_eq "$(jq -r .key_provider <<<"$OUT")" none
 }
 
+case_bad_journal_moved_aside() {
+  join_env
+  mkdir -p "$CASE/state" && chmod 700 "$CASE/state"
+  printf '{"version":1,"state":"joi' >"$CASE/state/journal.json"
+  printf 'Demo-Passw0rd!\n' >"$CASE/pw"
+  lj_conf "$CASE/lj.conf" "signin = password" "username = alice@contoso.example" "password_file = $CASE/pw"
+  lj_run_bg --ui stdio
+  lj_wait
+  assert_contains "$(cat "$CASE/out.jsonl")" "kept as $CASE/state/journal.json.bad-"
+  assert_joined
+  ls "$CASE"/state/journal.json.bad-* >/dev/null || fail "bad journal not kept"
+}
+
+# tenant = organizations: the DRS domain comes from the signed-in UPN.
+case_tenant_from_upn() {
+  join_env
+  printf 'Demo-Passw0rd!\n' >"$CASE/pw"
+  lj_conf "$CASE/lj.conf" "signin = password" "username = alice@contoso.example" "password_file = $CASE/pw"
+  lj_run_bg --ui stdio --tenant organizations
+  lj_wait
+  assert_joined
+  assert_ne "$(sim_ctl GET /control/requests | jq '[.[] | select(.path == "/contoso.example/Discover")] | length')" 0 "discovery for the UPN's domain"
+}
+
 tcase device_code_joins case_device_code
 tcase password_file_joins case_password_file
 tcase password_ui_credentials_joins case_password_ui_credentials
 tcase auth_code_joins case_auth_code
 tcase ui_malformed_oversized_then_cancel case_ui_malformed_then_cancel
 tcase sigterm_cancels_cleanly case_sigterm_cancels
+tcase bad_journal_moved_aside_and_joins case_bad_journal_moved_aside
+tcase tenant_organizations_uses_upn_domain case_tenant_from_upn
 tcase config_bad_key_names_file_line case_config_bad_key
 tcase status_new_device case_status_new_device
