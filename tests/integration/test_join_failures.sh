@@ -68,6 +68,7 @@ case_declined() {
   sim_ctl POST /control/devicecode/decline "{\"user_code\":\"$code\"}" >/dev/null || fail decline
   lj_wait
   assert_failed_result signin_declined "$(result_event | jq -r .code)" retry true 6 signin
+  [[ $(result_event | jq -r .code) =~ ^AADSTS ]] || fail "code $(result_event)"
 }
 
 case_unreachable() {
@@ -138,10 +139,89 @@ case_429_clears() {
   assert_eq "$(sim_devices)" 1
 }
 
+# password sign-in helper for the sign-in failure cases: USER PASSWORD
+run_password() {
+  printf '%s\n' "$2" >"$CASE/pw"
+  lj_conf "$CASE/lj.conf" "signin = password" "username = $1" "password_file = $CASE/pw"
+  lj_run_bg --ui stdio
+  lj_wait
+}
+
+case_expired() {
+  local code
+  join_env
+  lj_conf "$CASE/lj.conf"
+  lj_run_bg --ui stdio
+  wait_event '"kind":"device_code"'
+  code=$(grep '"kind":"device_code"' "$CASE/out.jsonl" | jq -r .user_code)
+  sim_ctl POST /control/devicecode/expire "{\"user_code\":\"$code\"}" >/dev/null || fail expire
+  lj_wait
+  assert_failed_result signin_expired "$(result_event | jq -r .code)" retry true 6 signin
+  [[ $(result_event | jq -r .code) =~ ^AADSTS ]] || fail "code $(result_event)"
+}
+
+case_mfa_required_password() {
+  join_env
+  sim_ctl PUT /control/device-settings '{"require_mfa_to_join":true}' >/dev/null || fail policy
+  run_password alice@contoso.example 'Demo-Passw0rd!'
+  assert_failed_result mfa_required "$(result_event | jq -r .code)" admin false 7 signin
+  [[ $(result_event | jq -r .code) =~ ^AADSTS500(76|79)$ ]] || fail "code $(result_event)"
+}
+
+case_mfa_device_code_succeeds() {
+  local code
+  join_env
+  sim_ctl PUT /control/device-settings '{"require_mfa_to_join":true}' >/dev/null || fail policy
+  lj_conf "$CASE/lj.conf"
+  lj_run_bg --ui stdio
+  wait_event '"kind":"device_code"'
+  code=$(grep '"kind":"device_code"' "$CASE/out.jsonl" | jq -r .user_code)
+  sim_ctl POST /control/devicecode/approve "{\"user_code\":\"$code\",\"upn\":\"alice@contoso.example\",\"mfa\":true}" >/dev/null || fail approve
+  lj_wait
+  assert_eq "$LJ_RC" 0 "exit ($(result_event))"
+  assert_eq "$(sim_devices)" 1
+}
+
+case_ca_blocked() {
+  join_env
+  sim_ctl PUT /control/conditional-access '{"register_or_join_devices":"block"}' >/dev/null || fail policy
+  run_password alice@contoso.example 'Demo-Passw0rd!'
+  assert_failed_result blocked_by_conditional_access AADSTS53003 admin false 7 signin
+}
+
+case_unknown_user() {
+  join_env
+  run_password nobody@contoso.example 'x'
+  assert_failed_result unknown_user AADSTS50034 user false 6 signin
+}
+case_disabled_user() {
+  join_env
+  run_password disabled@contoso.example 'Disabled-1!'
+  assert_failed_result user_disabled AADSTS50057 admin false 6 signin
+}
+case_locked_user() {
+  join_env
+  run_password locked@contoso.example 'Locked-1!'
+  assert_failed_result account_locked AADSTS50053 user false 6 signin
+}
+case_password_expired() {
+  join_env
+  run_password expired@contoso.example 'Expired-1!'
+  assert_failed_result password_expired AADSTS50055 user false 6 signin
+}
+
 tcase join_not_permitted case_not_permitted
 tcase device_quota_reached case_quota
 tcase wrong_password case_wrong_password
 tcase signin_declined case_declined
+tcase signin_expired case_expired
+tcase mfa_required_with_password case_mfa_required_password
+tcase mfa_required_device_code_with_mfa_joins case_mfa_device_code_succeeds
+tcase blocked_by_conditional_access case_ca_blocked
+tcase unknown_user case_unknown_user
+tcase user_disabled case_disabled_user
+tcase account_locked case_locked_user
+tcase password_expired case_password_expired
 tcase network_unreachable_names_host case_unreachable
 tcase tls_untrusted_names_proxy case_untrusted_ca
 tcase clock_wrong_before_signin case_clock_wrong
