@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/cli_log.h"
 #include "agent/cmd.h"
 #include "agent/exitcodes.h"
 #include "agent/version.h"
@@ -24,7 +25,7 @@ lj_usage(void *fp)
 {
     FILE *f = fp;
 
-    fprintf(f, "usage: linkjoin COMMAND [OPTIONS]\n"
+    fprintf(f, "usage: linkjoin [--log-target auto|stderr|syslog] COMMAND [OPTIONS]\n"
                "       linkjoin --help | --version\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (commands[i].summary != NULL)
@@ -41,6 +42,9 @@ lj_usage(void *fp)
 int
 main(int argc, char **argv)
 {
+    /* --log-target is global: taken out of argv before dispatch (agent/cli_log.h). */
+    if (lj_cli_log_setup(&argc, argv, stderr) != 0)
+        return LJ_EXIT_USAGE;
     if (argc < 2) {
         lj_usage(stderr);
         return LJ_EXIT_USAGE;
