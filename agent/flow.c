@@ -39,6 +39,7 @@
 #include "agent/exitcodes.h"
 #include "agent/http.h"
 #include "agent/journal.h"
+#include "agent/marker.h"
 #include "agent/oauth.h"
 #include "agent/ui_proto.h"
 #include "agent/version.h"
@@ -794,11 +795,14 @@ display_name(const struct flow *f, char *out, size_t osz)
         copy(out, osz, "LINK-DEVICE");
 }
 
+/* Save the journal and make the systemd marker files follow its state. */
 static enum lj_rc
 journal_save(struct flow *f)
 {
     enum lj_rc rc = lj_journal_save(f->cfg->state_dir, &f->j);
 
+    if (rc == LJ_OK)
+        rc = lj_marker_sync(f->cfg->state_dir, f->j.state);
     if (rc != LJ_OK)
         fail_set(f, LJ_PHASE_JOIN, LJ_R_INTERNAL, NULL, rc);
     return rc;
@@ -1082,6 +1086,8 @@ lj_flow_run(const struct lj_config *cfg)
         r.message = "This device is already joined; nothing was changed.";
         lj_ui_result(f->ui, &r);
         lj_log(LJ_LOG_INFO, MOD, "event=already_joined device_id=%s", f->j.device_id);
+        if (lj_marker_sync(cfg->state_dir, f->j.state) != LJ_OK)
+            lj_log(LJ_LOG_WARN, MOD, "event=marker_sync_failed");
         ex = LJ_EXIT_ALREADY_JOINED;
         goto out;
     }

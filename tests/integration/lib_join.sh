@@ -122,4 +122,5 @@ assert_failed_result() {
     assert_eq "$(sim_devices)" 0 "device objects in the simulator"
   fi
   assert_no_file "$CASE/state/device-cert.der"
+  assert_no_file "$CASE/state/joined"
 }

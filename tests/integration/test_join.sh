@@ -22,6 +22,7 @@ assert_joined() {
   assert_mode "$CASE/state" 700
   assert_mode "$CASE/state/journal.json" 600
   assert_mode "$CASE/state/device-cert.der" 600
+  assert_file "$CASE/state/joined"
   assert_not_contains "$(cat "$CASE/err.log")" "Demo-Passw0rd"
   assert_not_contains "$(cat "$CASE/state/journal.json")" "eyJ"
 }
