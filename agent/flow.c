@@ -62,7 +62,7 @@ struct flow {
     struct lj_ui *ui;
     struct lj_http *http;
     struct tpm_ctx *tpm;
-    enum lj_rc tpm_open_rc;
+    enum lj_rc tpm_open_rc; /* tpm_open (and, later, tpm_preflight) verdict */
     bool keys_started;
     struct lj_identity id;
     struct lj_journal j;
@@ -403,11 +403,6 @@ preflight(struct flow *f)
     lj_ui_progress(f->ui, "preflight", "Checking the device and the network", 5);
     if (f->tpm_open_rc != LJ_OK)
         return fail_rc(f, LJ_PHASE_PREFLIGHT, f->tpm_open_rc);
-    /*
-     * TODO(lead): dictionary-attack lockout check before sign-in.  tpm/ gets
-     * tpm_health() on the tpm branch; until it is merged a locked TPM is
-     * reported when keygen is awaited (reason tpm_locked, phase keys).
-     */
     rc = lj_clock_check(lj_clock_now(), why, sizeof(why));
     if (rc != LJ_OK) {
         copy(f->what, sizeof(f->what), why);
@@ -1098,6 +1093,16 @@ lj_flow_run(const struct lj_config *cfg)
     to.tcti = cfg->tcti[0] != '\0' ? cfg->tcti : NULL;
     to.provider = cfg->key_provider == LJ_KEYS_SOFT ? TPM_PROVIDER_SOFT : TPM_PROVIDER_TPM;
     f->tpm_open_rc = tpm_open(&to, &f->tpm);
+    /*
+     * TODO(lead): the lockout/self-test check goes here, BEFORE keygen is
+     * queued (the TPM worker runs calls in order, so a check queued after
+     * keygen would wait for it):
+     *     if (f->tpm_open_rc == LJ_OK)
+     *         f->tpm_open_rc = tpm_preflight(f->tpm, NULL);
+     * preflight() reports tpm_open_rc before any prompt (LJ_ERR_TPM_LOCKOUT
+     * -> tpm_locked).  tpm_preflight is on the tpm branch; until it is
+     * merged a locked TPM is reported when keygen is awaited (phase keys).
+     */
     if (f->tpm_open_rc == LJ_OK)
         f->keys_started = tpm_keys_ensure_start(f->tpm) == LJ_OK;
 
