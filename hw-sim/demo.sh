@@ -13,8 +13,8 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${LJ_BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
 LINKJOIN=$BUILD/linkjoin
-ENTRASIM=${LJ_DEMO_ENTRASIM:-$BUILD/entra-sim}
-TENANT=${LJ_DEMO_TENANT:-$TOP/hw-sim/tenants/demo.json}
+ENTRASIM=$BUILD/entra-sim
+TENANT=$TOP/hw-sim/tenants/demo.json
 DEMO_USER=alice@contoso.example
 
 TMP=$(mktemp -d /tmp/linkjoin-demo.XXXXXX)

@@ -13,17 +13,9 @@
 #   sim_devices           number of device objects in the simulator
 #   sim_requests          number of requests the simulator has served
 LJ_TENANT_DEMO=$LJ_TOP/hw-sim/tenants/demo.json
-# Development hook until entra-sim is merged: LJ_DEV_SIM=DIR (an export of
-# the sim branch, built) supplies the binary, the tenant and lib.sh's helpers.
-if [ -n "${LJ_DEV_SIM:-}" ] && ! declare -F sim_start >/dev/null; then
-  eval "$(sed -n '/^# ---- entra-sim helpers/,$p' "$LJ_DEV_SIM/tests/integration/lib.sh")"
-  ENTRASIM=$LJ_DEV_SIM/build/entra-sim
-  LJ_TENANT_DEMO=$LJ_DEV_SIM/hw-sim/tenants/demo.json
-fi
 
 need_sim() {
-  declare -F sim_start >/dev/null && [ -x "$ENTRASIM" ] && [ -f "$LJ_TENANT_DEMO" ] ||
-    skip "entra-sim not available (not built or not merged yet)"
+  [ -x "$ENTRASIM" ] && [ -f "$LJ_TENANT_DEMO" ] || fail "entra-sim not built ($ENTRASIM)"
 }
 
 join_env() {
