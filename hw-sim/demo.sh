@@ -49,7 +49,7 @@ port_busy() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
 free_port() {
   local p
   for _ in $(seq 200); do
-    p=$(((RANDOM % 20000) + 20000))
+    p=$(((RANDOM % 12000) + 20000)) # below the ephemeral port range
     port_busy "$p" || port_busy $((p + 1)) || { echo "$p"; return 0; }
   done
   return 1
