@@ -1094,15 +1094,13 @@ lj_flow_run(const struct lj_config *cfg)
     to.provider = cfg->key_provider == LJ_KEYS_SOFT ? TPM_PROVIDER_SOFT : TPM_PROVIDER_TPM;
     f->tpm_open_rc = tpm_open(&to, &f->tpm);
     /*
-     * TODO(lead): the lockout/self-test check goes here, BEFORE keygen is
-     * queued (the TPM worker runs calls in order, so a check queued after
-     * keygen would wait for it):
-     *     if (f->tpm_open_rc == LJ_OK)
-     *         f->tpm_open_rc = tpm_preflight(f->tpm, NULL);
-     * preflight() reports tpm_open_rc before any prompt (LJ_ERR_TPM_LOCKOUT
-     * -> tpm_locked).  tpm_preflight is on the tpm branch; until it is
-     * merged a locked TPM is reported when keygen is awaited (phase keys).
+     * Lockout and self-test are checked BEFORE keygen is queued: the TPM
+     * worker runs calls in order, so a check queued after keygen would wait
+     * for it.  preflight() reports tpm_open_rc before any prompt
+     * (LJ_ERR_TPM_LOCKOUT -> tpm_locked).
      */
+    if (f->tpm_open_rc == LJ_OK)
+        f->tpm_open_rc = tpm_preflight(f->tpm, NULL);
     if (f->tpm_open_rc == LJ_OK)
         f->keys_started = tpm_keys_ensure_start(f->tpm) == LJ_OK;
 

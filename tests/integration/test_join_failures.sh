@@ -120,6 +120,17 @@ case_no_tpm() {
   assert_eq "$(sim_requests)" 0 "requests with no TPM"
 }
 
+case_tpm_locked() {
+  join_env
+  tpm_force_lockout
+  lj_conf "$CASE/lj.conf"
+  lj_run_bg --ui stdio
+  lj_wait
+  assert_failed_result tpm_locked 0x80090031 hardware false 4 preflight
+  assert_eq "$(sim_requests)" 0 "requests with a locked-out TPM"
+  assert_not_contains "$(cat "$CASE/out.jsonl")" '"prompt"' "a prompt was shown before the TPM check"
+}
+
 case_503_persists() {
   join_env
   sim_ctl POST /control/faults '{"path_prefix":"/EnrollmentServer/device","method":"POST","kind":"status","status":503,"retry_after":1,"count":10}' >/dev/null || fail fault
@@ -226,5 +237,6 @@ tcase network_unreachable_names_host case_unreachable
 tcase tls_untrusted_names_proxy case_untrusted_ca
 tcase clock_wrong_before_signin case_clock_wrong
 tcase tpm_unavailable case_no_tpm
+tcase tpm_locked_before_signin case_tpm_locked
 tcase drs_503_retried_then_service_unavailable case_503_persists
 tcase drs_429_retry_after_then_joins case_429_clears
