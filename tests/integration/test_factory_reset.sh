@@ -35,6 +35,7 @@ case_reset_wipes_and_rejoins() {
   assert_state_gone
   assert_file "$CASE/state/keep.me"
   assert_no_file "$CASE/state/joined"
+  assert_rc 12 lj status --config "$CASE/lj.conf"
   # The cloud is not touched by a reset.
   sim_has_device "$old" || fail "reset deleted the cloud object"
   assert_rc 12 lj leave --config "$CASE/lj.conf"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# linkjoin leave against entra-sim + swtpm: the DELETE is authenticated by
+# linkjoin leave against entra-sim + swtpm (devices joined with `linkjoin run`): the DELETE is authenticated by
 # the device certificate as TLS client certificate whose key stays in the
 # TPM (agent/tls_client.c); local state goes only after the cloud said the
 # object is gone, or with --local-only.
@@ -43,6 +43,7 @@ case_leave_deletes_and_rejoins() {
   sim_has_device "$old" && fail "device object $old still in the simulator"
   assert_eq "$(sim_ctl GET /control/devices | jq length)" 0 "device objects left"
   assert_state_gone
+  assert_rc 12 lj status --config "$CASE/lj.conf"
   assert_no_transient_handles
   # The sim logged one DELETE, answered 200, on the public port.
   assert_eq "$(sim_ctl GET '/control/requests?path_prefix=/EnrollmentServer/device/' |
