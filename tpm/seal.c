@@ -51,6 +51,7 @@
 #define SEAL_FILE_MAX                                                                              \
     (SEAL_MAGIC_LEN + 2 + 32 + 2 + SEAL_BLOB_MAX + SEAL_NONCE + 4 + TPM_SEAL_DATA_MAX + SEAL_TAG + \
      SEAL_SUM)
+#define SEALED_SCAN_MAX 4096 /* directory entries looked at by tpm_sealed_remove_all */
 #define PROV_TPM 1
 #define PROV_SOFT 2
 
@@ -417,7 +418,7 @@ tpm_sealed_remove_all(const char *state_dir, unsigned *removed)
     char path[PATH_MAX];
     DIR *d = NULL;
     struct dirent *de;
-    unsigned count = 0;
+    unsigned count = 0, seen = 0;
     enum lj_rc rc = LJ_OK, r;
 
     if (state_dir == NULL)
@@ -425,7 +426,7 @@ tpm_sealed_remove_all(const char *state_dir, unsigned *removed)
     d = opendir(state_dir);
     if (d == NULL)
         goto soft_key; /* no directory: nothing sealed */
-    while ((de = readdir(d)) != NULL) {
+    while ((de = readdir(d)) != NULL && seen++ < SEALED_SCAN_MAX) {
         if (!is_sealed_name(de->d_name))
             continue;
         if (!lj_path_join(path, sizeof(path), state_dir, de->d_name))
