@@ -49,6 +49,9 @@ DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libcjson-dev libwolfssl-dev
 	curl iproute2 procps clang libclang-rt-14-dev valgrind \
 	qemu-system-x86 busybox-static cpio kmod e2fsprogs
 
+# make bench: peak RSS with /usr/bin/time -v.
+DEB_PKGS += time
+
 PKGS_AGENT := libcurl libcjson wolfssl tss2-esys tss2-tctildr tss2-mu tss2-rc inih libxml-2.0
 PKGS_SIM   := libmicrohttpd libcjson wolfssl libxml-2.0
 PKGS_TEST  := cmocka
