@@ -28,6 +28,7 @@ export LJ_BUILD=${LJ_BUILD:-build}
 . tests/integration/lib.sh
 . tests/integration/lib_proxy.sh
 [ -f tests/integration/lib_join.sh ] && . tests/integration/lib_join.sh
+. tests/bench/flow.sh
 
 N=${BENCH_N:-20}
 N_SLOW=${BENCH_N_SLOW:-5}
@@ -250,7 +251,6 @@ bench_flow() {
     pending "person's wait, early vs sequential keygen" "needs linkjoin run --no-early-keygen"
     return 0
   fi
-  . tests/bench/flow.sh
   bench_flow_all
 }
 
@@ -260,7 +260,6 @@ bench_sim_load() {
     pending "N devices joining in parallel" "needs entra-sim and linkjoin run"
     return 0
   fi
-  . tests/bench/flow.sh
   bench_sim_all
 }
 
