@@ -815,3 +815,26 @@ drs_error_parse(long http_status, const char *body, size_t len, struct drs_error
     *out = e;
     return LJ_OK;
 }
+
+enum lj_rc
+drs_cert_validity(const unsigned char *der, size_t len, long long *not_before,
+                  long long *not_after)
+{
+    WOLFSSL_X509 *x;
+    long long nb = 0, na = 0;
+    enum lj_rc rc = LJ_ERR_PARSE;
+
+    if (der == NULL || len == 0 || len > MAX_CERT)
+        return LJ_ERR_PARSE;
+    x = wolfSSL_X509_load_certificate_buffer(der, (int)len, WOLFSSL_FILETYPE_ASN1);
+    if (x == NULL)
+        return LJ_ERR_PARSE;
+    if (asn1_time(wolfSSL_X509_get_notBefore(x), &nb) &&
+        asn1_time(wolfSSL_X509_get_notAfter(x), &na)) {
+        *not_before = nb;
+        *not_after = na;
+        rc = LJ_OK;
+    }
+    wolfSSL_X509_free(x);
+    return rc;
+}

@@ -173,6 +173,14 @@ struct drs_error {
 enum lj_rc drs_error_parse(long http_status, const char *body, size_t len, struct drs_error *out);
 
 /*
+ * Validity of a DER certificate (e.g. the stored device certificate) as
+ * unix seconds.  LJ_ERR_PARSE when it is not one certificate or its times
+ * are unreadable.  Does not verify anything else.
+ */
+enum lj_rc drs_cert_validity(const unsigned char *der, size_t len, long long *not_before,
+                             long long *not_after);
+
+/*
  * Shared with agent/mdm.c: true when the RSA key in cert_spki (DER
  * SubjectPublicKeyInfo as wolfSSL_X509_get_pubkey_buffer gives it) equals
  * *want (compared as modulus and exponent, leading zeros ignored).

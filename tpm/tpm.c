@@ -815,6 +815,48 @@ tpm_keys_present(const char *state_dir)
 }
 
 enum lj_rc
+tpm_keys_describe_dir(const char *state_dir, struct tpm_describe *out)
+{
+    char path[PATH_MAX];
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    enum lj_rc rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!lj_path_join(path, sizeof(path), state_dir, REC_NAME))
+        return LJ_ERR_INVAL;
+    rc = lj_fs_read(path, REC_MAX, &buf, &len);
+    if (rc != LJ_OK)
+        return rc;
+    rc = LJ_ERR_KEYS_CORRUPT;
+    for (char *line = (char *)buf, *end; line < (char *)buf + len; line = end + 1) {
+        end = memchr(line, '\n', (size_t)((char *)buf + len - line));
+        if (end == NULL)
+            break;
+        if (end - line > 9 && memcmp(line, "provider=", 9) == 0) {
+            if ((size_t)(end - line) == 9 + strlen("tpm") &&
+                memcmp(line + 9, "tpm", strlen("tpm")) == 0) {
+                out->provider = "tpm";
+                out->tpm_protected = true;
+                rc = LJ_OK;
+            } else if ((size_t)(end - line) == 9 + strlen("soft") &&
+                       memcmp(line + 9, "soft", strlen("soft")) == 0) {
+                out->provider = "soft";
+                rc = LJ_OK;
+            }
+        } else if (end - line > 7 && memcmp(line, "parent=", 7) == 0 &&
+                   (size_t)(end - line - 7) < sizeof(out->parent)) {
+            memcpy(out->parent, line + 7, (size_t)(end - line - 7));
+            out->parent[end - line - 7] = '\0';
+        }
+    }
+    free(buf);
+    if (rc != LJ_OK)
+        memset(out, 0, sizeof(*out));
+    return rc;
+}
+
+enum lj_rc
 tpm_keys_remove(const char *state_dir)
 {
     char path[PATH_MAX];

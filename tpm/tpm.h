@@ -145,6 +145,15 @@ void tpm_describe(struct tpm_ctx *t, struct tpm_describe *out);
 bool tpm_keys_present(const char *state_dir);
 
 /*
+ * What the key record in state_dir says, without opening the TPM (for
+ * `linkjoin status`): provider ("tpm"/"soft"), tpm_protected, parent;
+ * keys_loaded stays false.  LJ_ERR_NOT_FOUND when there is no record,
+ * LJ_ERR_KEYS_CORRUPT when it names no known provider.  Blocks on one
+ * small file read.
+ */
+enum lj_rc tpm_keys_describe_dir(const char *state_dir, struct tpm_describe *out);
+
+/*
  * Delete the key record and every key file of either provider from
  * state_dir (leave/reset).  The record goes first, so an interrupted
  * removal never looks like valid keys.  Blocks on the file system.

@@ -65,7 +65,9 @@ tcase() {
 free_port() {
   local p tries=0
   while [ $tries -lt 200 ]; do
-    p=$(( (RANDOM % 20000) + 20000 ))
+    # Below the kernel's ephemeral range (32768-60999 by default), so an
+    # outgoing connection or a :0 listener elsewhere cannot take it meanwhile.
+    p=$(( (RANDOM % 12000) + 20000 ))
     tries=$((tries + 1))
     _port_busy "$p" && continue
     [ "${1:-}" = pair ] && _port_busy $((p + 1)) && continue

@@ -1,0 +1,1167 @@
+/*
+ * flow.c — the join flow (see flow.h and architecture.md "The join flow").
+ *
+ * Design note.
+ * - One struct flow holds everything a run owns; every step is a function
+ *   returning enum lj_rc.  A step that fails records WHY exactly once in
+ *   f->err (phase, reason, code, server part) through fail_*(); the runner
+ *   then sends the one `result` event, writes the error record to the
+ *   journal and maps the reason to its exit code.  A step that fails
+ *   without recording (a local bug, out of memory) is classified from its
+ *   rc by lj_classify_rc.
+ * - Order: UI + hello, journal (already joined: stop, no network), TPM open
+ *   + keygen started in the background, preflight (TPM, clock, every
+ *   endpoint's DNS/TCP/TLS) before any prompt, sign-in, discovery, keygen
+ *   awaited, join, MDM hook.
+ * - Cancellation: SIGTERM/SIGINT set a flag; the UI's `cancel` sets
+ *   f->cancel.  Waits poll the UI in short slices and HTTP transfers poll
+ *   both through the cancel hook, so a cancel ends any step with
+ *   LJ_ERR_CANCELLED and the journal stays at its last consistent state.
+ * - Secrets: access and refresh tokens live in f only (wiped at the end;
+ *   lj_secrets_held while held), passwords and codes only as long as the
+ *   request that uses them.
+ */
+#include "agent/flow.h"
+
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/hash.h>
+#include <wolfssl/wolfcrypt/sha256.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent/drs.h"
+#include "agent/errors.h"
+#include "agent/exitcodes.h"
+#include "agent/http.h"
+#include "agent/journal.h"
+#include "agent/marker.h"
+#include "agent/oauth.h"
+#include "agent/ui_proto.h"
+#include "agent/version.h"
+#include "platform/clock.h"
+#include "platform/fsutil.h"
+#include "platform/identity.h"
+#include "platform/log.h"
+#include "platform/secmem.h"
+#include "tpm/tpm.h"
+
+#define MOD "flow"
+#define DRS_APP_ID "01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9"
+#define UI_SLICE_MS 200
+#define PASSWORD_FILE_MAX 1024
+
+static volatile sig_atomic_t g_stop;
+
+struct flow {
+    const struct lj_config *cfg;
+    struct lj_ui *ui;
+    struct lj_http *http;
+    struct tpm_ctx *tpm;
+    enum lj_rc tpm_open_rc; /* tpm_open (and, later, tpm_preflight) verdict */
+    bool keys_started;
+    struct lj_identity id;
+    struct lj_journal j;
+    struct oauth_params op;
+    /* sign-in */
+    char *access_token;  /* secret */
+    char *refresh_token; /* secret; kept for the MDM step */
+    bool secrets_held;
+    struct oauth_jwt_claims claims;
+    bool have_claims;
+    char domain[256];
+    struct drs_discovery disc;
+    /* UI */
+    bool cancel;
+    bool have_pending;
+    struct lj_ui_msg pending; /* a message that arrived during a transfer */
+    /* failure */
+    bool failed;
+    enum lj_reason reason;
+    struct lj_error_record err;
+    char host[256];
+    char what[160];
+};
+
+/* ---- small helpers ---- */
+
+static void
+on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static void
+signals_install(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: waits wake up and look at the flag */
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static long long
+mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Copy src into dst (size dsz), truncating; NULL copies "". */
+static void
+copy(char *dst, size_t dsz, const char *src)
+{
+    size_t n = src != NULL ? strnlen(src, dsz - 1) : 0;
+
+    if (n > 0)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static bool
+stopping(const struct flow *f)
+{
+    return g_stop || f->cancel;
+}
+
+/* Take a UI message: cancel ends the run, others are kept for whoever waits. */
+static void
+ui_take(struct flow *f, struct lj_ui_msg *m)
+{
+    if (m->type == LJ_UI_MSG_CANCEL) {
+        lj_log(LJ_LOG_INFO, MOD, "event=cancel_requested source=ui");
+        f->cancel = true;
+        lj_ui_msg_clear(m);
+        return;
+    }
+    if (m->type == LJ_UI_MSG_RETRY) {
+        lj_log(LJ_LOG_INFO, MOD, "event=retry_ignored reason=\"nothing to retry yet\"");
+        lj_ui_msg_clear(m);
+        return;
+    }
+    lj_ui_msg_clear(&f->pending);
+    f->pending = *m;
+    f->have_pending = true;
+    memset(m, 0, sizeof(*m));
+}
+
+/* curl's progress hook: look at signals and the UI without waiting. */
+static bool
+http_cancelled(void *arg)
+{
+    struct flow *f = arg;
+    struct lj_ui_msg m;
+
+    memset(&m, 0, sizeof(m));
+    if (!stopping(f) && f->ui != NULL && lj_ui_poll(f->ui, 0, &m) == LJ_OK)
+        ui_take(f, &m);
+    return stopping(f);
+}
+
+/*
+ * Wait up to ms for the UI, signals and (when want_msg) a message of type
+ * want.  LJ_OK with *msg filled (caller clears) when that message came,
+ * LJ_ERR_TIMEOUT when the time ran out, LJ_ERR_CANCELLED on cancel.
+ */
+static enum lj_rc
+ui_wait(struct flow *f, long long ms, bool want_msg, enum lj_ui_msg_type want,
+        struct lj_ui_msg *msg)
+{
+    long long end = mono_ms() + ms;
+
+    for (;;) {
+        struct lj_ui_msg m;
+        long long left;
+        enum lj_rc rc;
+
+        if (stopping(f))
+            return LJ_ERR_CANCELLED;
+        if (f->have_pending) {
+            if (want_msg && f->pending.type == want) {
+                *msg = f->pending;
+                memset(&f->pending, 0, sizeof(f->pending));
+                f->have_pending = false;
+                return LJ_OK;
+            }
+            lj_log(LJ_LOG_INFO, MOD, "event=message_ignored type=%d reason=\"not asked for\"",
+                   (int)f->pending.type);
+            lj_ui_msg_clear(&f->pending);
+            f->have_pending = false;
+        }
+        left = end - mono_ms();
+        if (left <= 0)
+            return LJ_ERR_TIMEOUT;
+        memset(&m, 0, sizeof(m));
+        rc = lj_ui_poll(f->ui, left < UI_SLICE_MS ? (int)left : UI_SLICE_MS, &m);
+        if (rc == LJ_OK)
+            ui_take(f, &m);
+        else if (rc != LJ_ERR_TIMEOUT)
+            return rc;
+    }
+}
+
+static void
+hex_lower(const unsigned char *b, size_t n, char *out, size_t osz)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < n && 2 * i + 2 < osz; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+/* ---- failure recording ---- */
+
+static void
+fail_set(struct flow *f, enum lj_phase phase, enum lj_reason r, const char *code, enum lj_rc rc)
+{
+    const struct lj_reason_info *info = lj_reason_get(r);
+
+    if (f->failed)
+        return; /* keep the first */
+    f->failed = true;
+    f->reason = r;
+    copy(f->err.phase, sizeof(f->err.phase), lj_phase_name(phase));
+    copy(f->err.reason, sizeof(f->err.reason), info != NULL ? info->slug : "internal");
+    copy(f->err.code, sizeof(f->err.code),
+         code != NULL && code[0] != '\0' ? code : (info != NULL ? info->code : ""));
+    copy(f->err.rc, sizeof(f->err.rc), lj_rc_name(rc));
+    lj_log(LJ_LOG_WARN, MOD, "event=failed phase=%s reason=%s code=%s rc=%s", f->err.phase,
+           f->err.reason, f->err.code, f->err.rc);
+}
+
+static enum lj_rc
+fail_classified(struct flow *f, enum lj_phase phase, const struct lj_classified *c, enum lj_rc rc)
+{
+    fail_set(f, phase, c->reason, c->code, rc);
+    return rc;
+}
+
+/* A local failure (TPM, network, parse, cancel) named by its rc. */
+static enum lj_rc
+fail_rc(struct flow *f, enum lj_phase phase, enum lj_rc rc)
+{
+    struct lj_classified c;
+
+    lj_classify_rc(rc, &c);
+    return fail_classified(f, phase, &c, rc);
+}
+
+/* A transport failure towards url: names the host and what failed. */
+static enum lj_rc
+fail_net(struct flow *f, enum lj_phase phase, enum lj_rc rc, const char *url, const char *detail)
+{
+    long port = 0;
+
+    if (rc == LJ_ERR_CANCELLED)
+        return fail_rc(f, phase, rc);
+    if (lj_http_url_host(url, f->host, sizeof(f->host), &port) != LJ_OK)
+        copy(f->host, sizeof(f->host), "");
+    copy(f->what, sizeof(f->what), lj_error_net_what(rc));
+    lj_log(LJ_LOG_WARN, MOD, "event=network_failed phase=%s host=%s rc=%s detail=\"%s\"",
+           lj_phase_name(phase), f->host, lj_rc_name(rc), detail != NULL ? detail : "");
+    return fail_rc(f, phase, rc);
+}
+
+/* The ids a help desk needs, from response headers (body ids win when set later). */
+static void
+err_ids_from_resp(struct flow *f, const struct lj_http_response *resp)
+{
+    const char *v;
+
+    f->err.http_status = resp->status;
+    v = lj_http_response_id(resp, "request-id");
+    if (v == NULL)
+        v = lj_http_response_id(resp, "x-ms-request-id");
+    copy(f->err.request_id, sizeof(f->err.request_id), v != NULL ? v : resp->client_request_id);
+    v = lj_http_response_id(resp, "x-ms-trace-id");
+    if (v != NULL)
+        copy(f->err.trace_id, sizeof(f->err.trace_id), v);
+    v = lj_http_response_id(resp, "client-request-id");
+    copy(f->err.correlation_id, sizeof(f->err.correlation_id),
+         v != NULL ? v : resp->client_request_id);
+    copy(f->err.server_time, sizeof(f->err.server_time), resp->date);
+}
+
+/* A token-endpoint error answer (any grant). */
+static enum lj_rc
+fail_oauth(struct flow *f, const struct lj_http_response *resp, enum oauth_grant grant)
+{
+    struct oauth_error e;
+    struct lj_classified c;
+
+    err_ids_from_resp(f, resp);
+    if (resp->body == NULL || oauth_error_parse(resp->body, resp->body_len, grant, &e) != LJ_OK) {
+        if (resp->status == 429 || resp->status >= 500) {
+            fail_set(f, LJ_PHASE_SIGNIN, LJ_R_SERVICE_UNAVAILABLE, NULL, LJ_ERR_HTTP);
+        } else {
+            fail_set(f, LJ_PHASE_SIGNIN, LJ_R_BAD_SERVICE_RESPONSE, NULL, LJ_ERR_HTTP);
+        }
+        return LJ_ERR_HTTP;
+    }
+    lj_classify_oauth(&e, &c);
+    fail_classified(f, LJ_PHASE_SIGNIN, &c, LJ_ERR_AUTH);
+    copy(f->err.error_type, sizeof(f->err.error_type), e.error);
+    if (e.aadsts > 0)
+        snprintf(f->err.error_code, sizeof(f->err.error_code), "AADSTS%lu", e.aadsts);
+    copy(f->err.message, sizeof(f->err.message), e.description);
+    if (e.trace_id[0] != '\0')
+        copy(f->err.trace_id, sizeof(f->err.trace_id), e.trace_id);
+    if (e.correlation_id[0] != '\0')
+        copy(f->err.correlation_id, sizeof(f->err.correlation_id), e.correlation_id);
+    if (e.timestamp[0] != '\0')
+        copy(f->err.server_time, sizeof(f->err.server_time), e.timestamp);
+    return LJ_ERR_AUTH;
+}
+
+/* A DRS error answer (discovery or join). */
+static enum lj_rc
+fail_drs(struct flow *f, enum lj_phase phase, const struct lj_http_response *resp)
+{
+    struct drs_error e;
+    struct lj_classified c;
+    long port;
+
+    drs_error_parse(resp->status, resp->body, resp->body_len, &e);
+    lj_classify_drs(phase, &e, &c);
+    err_ids_from_resp(f, resp);
+    fail_classified(f, phase, &c, LJ_ERR_HTTP);
+    copy(f->err.error_type, sizeof(f->err.error_type), e.error_type);
+    copy(f->err.error_code, sizeof(f->err.error_code), e.sub_code);
+    copy(f->err.message, sizeof(f->err.message), e.message);
+    if (e.trace_id[0] != '\0')
+        copy(f->err.trace_id, sizeof(f->err.trace_id), e.trace_id);
+    if (e.time[0] != '\0')
+        copy(f->err.server_time, sizeof(f->err.server_time), e.time);
+    if (f->host[0] == '\0' &&
+        lj_http_url_host(f->cfg->drs_url, f->host, sizeof(f->host), &port) != LJ_OK)
+        f->host[0] = '\0';
+    return LJ_ERR_HTTP;
+}
+
+/* ---- HTTP ---- */
+
+/*
+ * One request; a transport failure is recorded (naming the host) and
+ * returned.  LJ_OK means an HTTP answer of any status is in *resp.
+ */
+static enum lj_rc
+http(struct flow *f, enum lj_phase phase, const char *url, const char *ctype, const char *body,
+     const char *bearer, struct lj_http_response *resp)
+{
+    struct lj_http_request req;
+    enum lj_rc rc;
+
+    memset(&req, 0, sizeof(req));
+    req.url = url;
+    req.body = body;
+    req.body_len = body != NULL ? strlen(body) : 0;
+    req.content_type = ctype;
+    req.bearer = bearer;
+    rc = lj_http_do(f->http, &req, resp);
+    if (rc != LJ_OK)
+        return fail_net(f, phase, rc, url, resp->error);
+    return LJ_OK;
+}
+
+/* POST a form to the token endpoint. */
+static enum lj_rc
+token_post(struct flow *f, const char *form, struct lj_http_response *resp)
+{
+    char *url = NULL;
+    enum lj_rc rc;
+
+    rc = oauth_endpoint_url(&f->op, OAUTH_EP_TOKEN, &url);
+    if (rc != LJ_OK)
+        return rc;
+    rc = http(f, LJ_PHASE_SIGNIN, url, "application/x-www-form-urlencoded", form, NULL, resp);
+    free(url);
+    return rc;
+}
+
+/* ---- preflight ---- */
+
+static enum lj_rc
+preflight(struct flow *f)
+{
+    const char *urls[3] = {f->cfg->authority, f->cfg->drs_url, f->cfg->mdm_url};
+    char seen[3][300];
+    size_t nseen = 0;
+    char why[160];
+    enum lj_rc rc;
+
+    lj_ui_progress(f->ui, "preflight", "Checking the device and the network", 5);
+    if (f->tpm_open_rc != LJ_OK)
+        return fail_rc(f, LJ_PHASE_PREFLIGHT, f->tpm_open_rc);
+    rc = lj_clock_check(lj_clock_now(), why, sizeof(why));
+    if (rc != LJ_OK) {
+        copy(f->what, sizeof(f->what), why);
+        lj_log(LJ_LOG_WARN, MOD, "event=clock_implausible why=\"%s\"", why);
+        fail_set(f, LJ_PHASE_PREFLIGHT, LJ_R_CLOCK_WRONG, NULL, rc);
+        return rc;
+    }
+    for (size_t i = 0; i < 3; i++) {
+        char host[256], key[300], what[320];
+        long port = 0;
+        bool dup = false;
+
+        if (urls[i][0] == '\0' || lj_http_url_host(urls[i], host, sizeof(host), &port) != LJ_OK)
+            continue;
+        snprintf(key, sizeof(key), "%s:%ld", host, port);
+        for (size_t k = 0; k < nseen; k++)
+            dup = dup || strcmp(seen[k], key) == 0;
+        if (dup)
+            continue;
+        copy(seen[nseen++], sizeof(seen[0]), key);
+        rc = lj_http_probe(f->http, urls[i], what, sizeof(what));
+        if (rc != LJ_OK)
+            return fail_net(f, LJ_PHASE_PREFLIGHT, rc, urls[i], what);
+        lj_log(LJ_LOG_INFO, MOD, "event=probe_ok host=%s port=%ld", host, port);
+    }
+    return LJ_OK;
+}
+
+/* ---- sign-in ---- */
+
+static void
+secrets_drop(struct flow *f)
+{
+    lj_secret_free(f->access_token);
+    lj_secret_free(f->refresh_token);
+    f->access_token = NULL;
+    f->refresh_token = NULL;
+    if (f->secrets_held)
+        lj_secrets_held(false);
+    f->secrets_held = false;
+}
+
+/* A 200 from the token endpoint: keep the tokens, read the claims. */
+static enum lj_rc
+got_token(struct flow *f, const struct lj_http_response *resp)
+{
+    struct oauth_token t;
+    enum lj_rc rc;
+
+    rc = oauth_token_parse(resp->body, resp->body_len, &t);
+    if (rc != LJ_OK) {
+        err_ids_from_resp(f, resp);
+        fail_set(f, LJ_PHASE_SIGNIN, LJ_R_BAD_SERVICE_RESPONSE, NULL, rc);
+        return rc;
+    }
+    secrets_drop(f);
+    f->access_token = t.access_token;
+    f->refresh_token = t.refresh_token;
+    t.access_token = NULL;
+    t.refresh_token = NULL;
+    oauth_token_free(&t);
+    lj_secrets_held(true);
+    f->secrets_held = true;
+    f->have_claims = oauth_jwt_claims_parse(f->access_token, &f->claims) == LJ_OK;
+    if (!f->have_claims) {
+        lj_log(LJ_LOG_WARN, MOD, "event=token_claims_unreadable (opaque access token)");
+    } else if (f->claims.aud[0] != '\0' && strcmp(f->claims.aud, OAUTH_DRS_RESOURCE) != 0 &&
+               strcmp(f->claims.aud, DRS_APP_ID) != 0) {
+        lj_log(LJ_LOG_WARN, MOD, "event=token_wrong_audience aud=%s", f->claims.aud);
+        err_ids_from_resp(f, resp);
+        fail_set(f, LJ_PHASE_SIGNIN, LJ_R_BAD_SERVICE_RESPONSE, NULL, LJ_ERR_PROTOCOL);
+        return LJ_ERR_PROTOCOL;
+    }
+    lj_log(LJ_LOG_INFO, MOD, "event=signed_in upn=%s tid=%s refresh_token=%s",
+           f->have_claims ? f->claims.upn : "", f->have_claims ? f->claims.tid : "",
+           f->refresh_token != NULL ? "***" : "none");
+    return LJ_OK;
+}
+
+static enum lj_rc
+signin_device_code(struct flow *f)
+{
+    struct lj_http_response resp;
+    struct oauth_device_code dc;
+    char *url = NULL, *form = NULL;
+    long long deadline_ms;
+    long interval, wait_s;
+    bool have_dc = false;
+    enum lj_rc rc;
+
+    memset(&resp, 0, sizeof(resp));
+    memset(&dc, 0, sizeof(dc));
+    rc = oauth_endpoint_url(&f->op, OAUTH_EP_DEVICECODE, &url);
+    if (rc == LJ_OK)
+        rc = oauth_body_devicecode_start(&f->op, &form);
+    if (rc != LJ_OK)
+        goto out;
+    rc = http(f, LJ_PHASE_SIGNIN, url, "application/x-www-form-urlencoded", form, NULL, &resp);
+    if (rc != LJ_OK)
+        goto out;
+    if (resp.status != 200) {
+        rc = fail_oauth(f, &resp, OAUTH_GRANT_DEVICE_CODE);
+        goto out;
+    }
+    rc = oauth_device_code_parse(resp.body, resp.body_len, &dc);
+    if (rc != LJ_OK) {
+        err_ids_from_resp(f, &resp);
+        fail_set(f, LJ_PHASE_SIGNIN, LJ_R_BAD_SERVICE_RESPONSE, NULL, rc);
+        goto out;
+    }
+    have_dc = true;
+    lj_http_response_free(&resp);
+    deadline_ms = mono_ms() + (long long)dc.expires_in * 1000;
+    interval = dc.interval;
+    wait_s = interval;
+    lj_log(LJ_LOG_INFO, MOD, "event=device_code user_code=%s expires_in=%ld interval=%ld",
+           dc.user_code, dc.expires_in, dc.interval);
+    rc = lj_ui_prompt_device_code(f->ui, dc.user_code, dc.verification_uri,
+                                  lj_clock_now() + dc.expires_in);
+    if (rc != LJ_OK)
+        goto out;
+    lj_ui_progress(f->ui, "signin", "Waiting for sign-in", 20);
+    for (;;) {
+        struct oauth_error e;
+        enum oauth_poll_action act;
+
+        rc = ui_wait(f, (long long)wait_s * 1000, false, LJ_UI_MSG_CANCEL, NULL);
+        if (rc != LJ_ERR_TIMEOUT) {
+            if (rc == LJ_ERR_CANCELLED)
+                fail_rc(f, LJ_PHASE_SIGNIN, rc);
+            goto out;
+        }
+        lj_secret_free(form);
+        form = NULL;
+        rc = oauth_body_devicecode_poll(&f->op, dc.device_code, &form);
+        if (rc != LJ_OK)
+            goto out;
+        lj_http_response_free(&resp);
+        rc = token_post(f, form, &resp);
+        if (rc != LJ_OK)
+            goto out;
+        if (resp.status == 200) {
+            rc = got_token(f, &resp);
+            goto out;
+        }
+        if (resp.body == NULL ||
+            oauth_error_parse(resp.body, resp.body_len, OAUTH_GRANT_DEVICE_CODE, &e) != LJ_OK) {
+            rc = fail_oauth(f, &resp, OAUTH_GRANT_DEVICE_CODE);
+            goto out;
+        }
+        act = oauth_poll_next(e.cls, mono_ms() / 1000, deadline_ms / 1000, &interval, &wait_s);
+        if (act == OAUTH_POLL_WAIT)
+            continue;
+        if (act == OAUTH_POLL_EXPIRED) {
+            err_ids_from_resp(f, &resp);
+            fail_set(f, LJ_PHASE_SIGNIN, LJ_R_SIGNIN_EXPIRED, NULL, LJ_ERR_TIMEOUT);
+            rc = LJ_ERR_TIMEOUT;
+            goto out;
+        }
+        rc = fail_oauth(f, &resp, OAUTH_GRANT_DEVICE_CODE);
+        goto out;
+    }
+out:
+    if (have_dc)
+        oauth_device_code_free(&dc);
+    lj_http_response_free(&resp);
+    lj_secret_free(form);
+    free(url);
+    return rc;
+}
+
+/* Read password_file (first line) as a secret; caller frees with lj_secret_free. */
+static enum lj_rc
+read_password_file(const char *path, char **out)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    enum lj_rc rc;
+
+    rc = lj_fs_read(path, PASSWORD_FILE_MAX, &buf, &len);
+    if (rc != LJ_OK)
+        return lj_err_set(rc, MOD, "event=password_file_unreadable path=%s rc=%s", path,
+                          lj_rc_name(rc));
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] == '\n' || buf[i] == '\r') {
+            lj_secure_zero(buf + i, len - i);
+            len = i;
+            break;
+        }
+    }
+    *out = (char *)buf;
+    return LJ_OK;
+}
+
+static enum lj_rc
+signin_password(struct flow *f)
+{
+    struct lj_http_response resp;
+    struct lj_ui_msg m;
+    char *password = NULL, *form = NULL;
+    char username[LJ_CONFIG_NAME_MAX];
+    enum lj_rc rc;
+
+    memset(&resp, 0, sizeof(resp));
+    memset(&m, 0, sizeof(m));
+    copy(username, sizeof(username), f->cfg->username);
+    if (f->cfg->password_file[0] != '\0') {
+        rc = read_password_file(f->cfg->password_file, &password);
+        if (rc != LJ_OK) {
+            fail_set(f, LJ_PHASE_SIGNIN, LJ_R_INTERNAL, NULL, rc);
+            goto out;
+        }
+    } else {
+        rc = lj_ui_prompt_credentials(f->ui, username, "Enter the password for your work account");
+        if (rc != LJ_OK)
+            goto out;
+        rc =
+            ui_wait(f, (long long)LJ_FLOW_PROMPT_TIMEOUT_S * 1000, true, LJ_UI_MSG_CREDENTIALS, &m);
+        if (rc == LJ_ERR_TIMEOUT) {
+            fail_set(f, LJ_PHASE_SIGNIN, LJ_R_SIGNIN_EXPIRED, NULL, rc);
+            goto out;
+        }
+        if (rc != LJ_OK) {
+            if (rc == LJ_ERR_CANCELLED)
+                fail_rc(f, LJ_PHASE_SIGNIN, rc);
+            goto out;
+        }
+        if (m.username != NULL && m.username[0] != '\0')
+            copy(username, sizeof(username), m.username);
+        password = m.password;
+        m.password = NULL;
+    }
+    lj_ui_progress(f->ui, "signin", "Signing in", 20);
+    rc = oauth_body_password(&f->op, username, password != NULL ? password : "", &form);
+    lj_secret_free(password);
+    password = NULL;
+    if (rc != LJ_OK)
+        goto out;
+    rc = token_post(f, form, &resp);
+    if (rc != LJ_OK)
+        goto out;
+    rc = resp.status == 200 ? got_token(f, &resp) : fail_oauth(f, &resp, OAUTH_GRANT_PASSWORD);
+out:
+    lj_ui_msg_clear(&m);
+    lj_secret_free(password);
+    lj_secret_free(form);
+    lj_http_response_free(&resp);
+    return rc;
+}
+
+static enum lj_rc
+signin_auth_code(struct flow *f)
+{
+    struct lj_http_response resp;
+    struct oauth_pkce pk;
+    struct lj_ui_msg m;
+    char *url = NULL, *form = NULL;
+    const char *redirect =
+        f->cfg->redirect_uri[0] != '\0' ? f->cfg->redirect_uri : OAUTH_DEFAULT_REDIRECT;
+    long long end;
+    enum lj_rc rc;
+
+    memset(&resp, 0, sizeof(resp));
+    memset(&m, 0, sizeof(m));
+    rc = oauth_pkce_new(&pk);
+    if (rc != LJ_OK)
+        return rc;
+    rc = oauth_authorize_url(&f->op, redirect, &pk, false, &url);
+    if (rc != LJ_OK)
+        goto out;
+    rc = lj_ui_prompt_browser(f->ui, url, redirect);
+    if (rc != LJ_OK)
+        goto out;
+    lj_ui_progress(f->ui, "signin", "Waiting for sign-in in the browser", 20);
+    end = mono_ms() + (long long)LJ_FLOW_PROMPT_TIMEOUT_S * 1000;
+    for (;;) {
+        rc = ui_wait(f, end - mono_ms(), true, LJ_UI_MSG_AUTH_CODE, &m);
+        if (rc == LJ_ERR_TIMEOUT) {
+            fail_set(f, LJ_PHASE_SIGNIN, LJ_R_SIGNIN_EXPIRED, NULL, rc);
+            goto out;
+        }
+        if (rc != LJ_OK) {
+            if (rc == LJ_ERR_CANCELLED)
+                fail_rc(f, LJ_PHASE_SIGNIN, rc);
+            goto out;
+        }
+        if (oauth_code_check(&pk, m.code, m.state) == LJ_OK)
+            break;
+        /* Not the answer to our request (stale page, forged redirect): keep waiting. */
+        lj_log(LJ_LOG_WARN, MOD, "event=auth_code_rejected reason=\"state mismatch or bad code\"");
+        lj_ui_error(f->ui, "bad_field", "auth_code: state does not match this sign-in");
+        lj_ui_msg_clear(&m);
+    }
+    lj_ui_progress(f->ui, "signin", "Signing in", 25);
+    rc = oauth_body_code_redeem(&f->op, m.code, redirect, pk.verifier, &form);
+    lj_ui_msg_clear(&m);
+    if (rc != LJ_OK)
+        goto out;
+    rc = token_post(f, form, &resp);
+    if (rc != LJ_OK)
+        goto out;
+    rc = resp.status == 200 ? got_token(f, &resp) : fail_oauth(f, &resp, OAUTH_GRANT_AUTH_CODE);
+out:
+    oauth_pkce_wipe(&pk);
+    lj_ui_msg_clear(&m);
+    lj_secret_free(form);
+    free(url);
+    lj_http_response_free(&resp);
+    return rc;
+}
+
+static enum lj_rc
+signin(struct flow *f)
+{
+    lj_ui_progress(f->ui, "signin", "Starting sign-in", 10);
+    switch (f->cfg->signin) {
+    case LJ_SIGNIN_PASSWORD:
+        return signin_password(f);
+    case LJ_SIGNIN_AUTH_CODE:
+        return signin_auth_code(f);
+    case LJ_SIGNIN_DEVICE_CODE:
+    default:
+        return signin_device_code(f);
+    }
+}
+
+/* ---- discovery ---- */
+
+static enum lj_rc
+discover(struct flow *f)
+{
+    struct lj_http_response resp;
+    const char *t = f->cfg->tenant, *at;
+    char *url = NULL;
+    enum lj_rc rc;
+
+    memset(&resp, 0, sizeof(resp));
+    lj_ui_progress(f->ui, "discover", "Finding your organization's device registration service",
+                   55);
+    if (strchr(t, '.') != NULL && !drs_is_guid(t)) {
+        copy(f->domain, sizeof(f->domain), t);
+    } else if (f->have_claims && (at = strrchr(f->claims.upn, '@')) != NULL && at[1] != '\0') {
+        copy(f->domain, sizeof(f->domain), at + 1);
+    } else {
+        lj_log(LJ_LOG_WARN, MOD, "event=no_tenant_domain tenant=%s", t);
+        fail_set(f, LJ_PHASE_DISCOVER, LJ_R_DRS_TENANT_NOT_FOUND, NULL, LJ_ERR_NOT_FOUND);
+        return LJ_ERR_NOT_FOUND;
+    }
+    rc = drs_discover_url(f->cfg->drs_url, f->domain, &url);
+    if (rc != LJ_OK) {
+        fail_set(f, LJ_PHASE_DISCOVER, LJ_R_DRS_TENANT_NOT_FOUND, NULL, rc);
+        goto out;
+    }
+    rc = http(f, LJ_PHASE_DISCOVER, url, NULL, NULL, NULL, &resp);
+    if (rc != LJ_OK)
+        goto out;
+    if (resp.status != 200) {
+        rc = fail_drs(f, LJ_PHASE_DISCOVER, &resp);
+        goto out;
+    }
+    rc = drs_discovery_parse(resp.body, resp.body_len, f->cfg->drs_url, &f->disc);
+    if (rc != LJ_OK) {
+        err_ids_from_resp(f, &resp);
+        fail_set(f, LJ_PHASE_DISCOVER, LJ_R_BAD_SERVICE_RESPONSE, NULL, rc);
+        goto out;
+    }
+    lj_log(LJ_LOG_INFO, MOD, "event=discovered domain=%s join=%s version=%s", f->domain,
+           f->disc.join_endpoint, f->disc.join_service_version);
+out:
+    free(url);
+    lj_http_response_free(&resp);
+    return rc;
+}
+
+/* ---- join ---- */
+
+static void
+display_name(const struct flow *f, char *out, size_t osz)
+{
+    if (f->cfg->display_name[0] != '\0')
+        copy(out, osz, f->cfg->display_name);
+    else if (f->id.serial[0] != '\0')
+        snprintf(out, osz, "LINK-%s", f->id.serial);
+    else
+        copy(out, osz, "LINK-DEVICE");
+}
+
+/* Save the journal and make the systemd marker files follow its state. */
+static enum lj_rc
+journal_save(struct flow *f)
+{
+    enum lj_rc rc = lj_journal_save(f->cfg->state_dir, &f->j);
+
+    if (rc == LJ_OK)
+        rc = lj_marker_sync(f->cfg->state_dir, f->j.state);
+    if (rc != LJ_OK)
+        fail_set(f, LJ_PHASE_JOIN, LJ_R_INTERNAL, NULL, rc);
+    return rc;
+}
+
+static enum lj_rc
+keys_await(struct flow *f)
+{
+    bool created = false;
+    enum lj_rc rc;
+
+    lj_ui_progress(f->ui, "keys", "Preparing the device keys", 65);
+    rc = f->keys_started ? tpm_keys_ensure_wait(f->tpm, &created)
+                         : tpm_keys_ensure(f->tpm, &created);
+    f->keys_started = false;
+    if (rc != LJ_OK)
+        return fail_rc(f, LJ_PHASE_KEYS, rc);
+    lj_log(LJ_LOG_INFO, MOD, "event=keys_ready created=%d", created ? 1 : 0);
+    if (f->j.state < LJ_JS_KEYS_READY) {
+        lj_journal_set_state(&f->j, LJ_JS_KEYS_READY);
+        rc = journal_save(f);
+    }
+    return rc;
+}
+
+/* Seconds to wait before the next join attempt, or -1 to stop retrying. */
+static long
+retry_wait(const struct lj_http_response *resp, int attempt, long budget_left)
+{
+    long w =
+        resp->retry_after >= 0 ? resp->retry_after : (long)LJ_FLOW_RETRY_DEFAULT_S << (attempt - 1);
+
+    if (attempt >= LJ_FLOW_JOIN_MAX_ATTEMPTS || w > budget_left)
+        return -1;
+    return w;
+}
+
+static enum lj_rc
+join(struct flow *f)
+{
+    struct lj_http_response resp;
+    struct drs_join_request jr;
+    struct drs_join_verify v;
+    struct drs_join_result res;
+    enum drs_reject why = DRS_REJECT_NONE;
+    unsigned char *csr = NULL, *blob = NULL, *spki = NULL;
+    unsigned char digest[WC_SHA256_DIGEST_SIZE];
+    size_t csr_len = 0, blob_len = 0, spki_len = 0;
+    char *url = NULL, *body = NULL;
+    char name[LJ_CONFIG_NAME_MAX];
+    long budget = LJ_FLOW_RETRY_BUDGET_S;
+    bool have_res = false;
+    enum lj_rc rc;
+
+    memset(&resp, 0, sizeof(resp));
+    memset(&res, 0, sizeof(res));
+    lj_ui_progress(f->ui, "join", "Joining the device to your organization", 75);
+    rc = tpm_csr(f->tpm, LJ_FLOW_CSR_CN, &csr, &csr_len, NULL);
+    if (rc == LJ_OK)
+        rc = tpm_transport_blob(f->tpm, &blob, &blob_len);
+    if (rc == LJ_OK)
+        rc = tpm_device_spki(f->tpm, &spki, &spki_len);
+    if (rc != LJ_OK) {
+        fail_rc(f, LJ_PHASE_KEYS, rc);
+        goto out;
+    }
+    if (wc_Sha256Hash(spki, (word32)spki_len, digest) != 0) {
+        rc = fail_rc(f, LJ_PHASE_JOIN, LJ_ERR_CRYPTO);
+        goto out;
+    }
+    display_name(f, name, sizeof(name));
+    memset(&jr, 0, sizeof(jr));
+    jr.csr_der = csr;
+    jr.csr_len = csr_len;
+    jr.tk_blob = blob;
+    jr.tk_len = blob_len;
+    jr.target_domain = f->domain;
+    jr.os_version = f->id.os_version[0] != '\0' ? f->id.os_version : "0";
+    jr.display_name = name;
+    rc = drs_join_url(&f->disc, &url);
+    if (rc == LJ_OK)
+        rc = drs_join_body(&jr, &body);
+    if (rc != LJ_OK) {
+        fail_rc(f, LJ_PHASE_JOIN, rc);
+        goto out;
+    }
+    /* Journal before the request: a lost answer is retried with this key. */
+    lj_journal_set_state(&f->j, LJ_JS_SIGNED_IN);
+    if (f->have_claims) {
+        copy(f->j.upn, sizeof(f->j.upn), f->claims.upn);
+        copy(f->j.tenant_id, sizeof(f->j.tenant_id), f->claims.tid);
+    }
+    lj_journal_set_state(&f->j, LJ_JS_JOIN_SENT);
+    hex_lower(digest, sizeof(digest), f->j.join_fingerprint, sizeof(f->j.join_fingerprint));
+    for (int attempt = 1;; attempt++) {
+        long w;
+
+        f->j.join_attempts++;
+        rc = journal_save(f);
+        if (rc != LJ_OK)
+            goto out;
+        lj_http_response_free(&resp);
+        rc = http(f, LJ_PHASE_JOIN, url, "application/json", body, f->access_token, &resp);
+        copy(f->j.join_request_id, sizeof(f->j.join_request_id), resp.client_request_id);
+        if (rc != LJ_OK)
+            goto out;
+        lj_log(LJ_LOG_INFO, MOD, "event=join_answer status=%ld attempt=%d", resp.status, attempt);
+        if (resp.status != 503 && resp.status != 429)
+            break;
+        w = retry_wait(&resp, attempt, budget);
+        if (w < 0)
+            break;
+        lj_log(LJ_LOG_INFO, MOD, "event=join_retry wait_s=%ld status=%ld", w, resp.status);
+        lj_ui_progress(f->ui, "join", "The service is busy; trying again", 75);
+        budget -= w;
+        rc = ui_wait(f, w * 1000, false, LJ_UI_MSG_CANCEL, NULL);
+        if (rc != LJ_ERR_TIMEOUT) {
+            if (rc == LJ_ERR_CANCELLED)
+                fail_rc(f, LJ_PHASE_JOIN, rc);
+            goto out;
+        }
+    }
+    if (resp.status != 200) {
+        rc = fail_drs(f, LJ_PHASE_JOIN, &resp);
+        goto out;
+    }
+    memset(&v, 0, sizeof(v));
+    v.key.spki_der = spki;
+    v.key.spki_len = spki_len;
+    v.tenant_id = f->have_claims ? f->claims.tid : NULL;
+    v.issuer_cn = LJ_FLOW_ISSUER_CN;
+    rc = drs_join_response_parse(resp.body, resp.body_len, &v, &res, &why);
+    if (rc != LJ_OK) {
+        lj_log(LJ_LOG_WARN, MOD, "event=join_answer_rejected why=%s", drs_reject_name(why));
+        err_ids_from_resp(f, &resp);
+        fail_set(f, LJ_PHASE_JOIN, LJ_R_BAD_SERVICE_RESPONSE, NULL, rc);
+        copy(f->err.message, sizeof(f->err.message), drs_reject_name(why));
+        goto out;
+    }
+    have_res = true;
+    rc = lj_journal_save_cert(f->cfg->state_dir, res.cert_der, res.cert_len);
+    if (rc != LJ_OK) {
+        fail_rc(f, LJ_PHASE_JOIN, rc);
+        goto out;
+    }
+    copy(f->j.device_id, sizeof(f->j.device_id), res.device_id);
+    if (res.tenant_id[0] != '\0')
+        copy(f->j.tenant_id, sizeof(f->j.tenant_id), res.tenant_id);
+    copy(f->j.tenant_name, sizeof(f->j.tenant_name),
+         f->disc.tenant_display_name[0] != '\0' ? f->disc.tenant_display_name
+         : f->disc.tenant_name[0] != '\0'       ? f->disc.tenant_name
+                                                : f->domain);
+    if (res.upn[0] != '\0')
+        copy(f->j.upn, sizeof(f->j.upn), res.upn);
+    copy(f->j.cert_thumbprint, sizeof(f->j.cert_thumbprint), res.thumbprint);
+    lj_journal_set_state(&f->j, LJ_JS_JOINED);
+    lj_journal_clear_error(&f->j);
+    rc = journal_save(f);
+    if (rc == LJ_OK)
+        lj_log(LJ_LOG_INFO, MOD, "event=joined device_id=%s tenant_id=%s thumbprint=%s",
+               f->j.device_id, f->j.tenant_id, f->j.cert_thumbprint);
+out:
+    if (have_res)
+        drs_join_result_free(&res);
+    lj_http_response_free(&resp);
+    free(csr);
+    free(blob);
+    free(spki);
+    free(url);
+    free(body);
+    return rc;
+}
+
+/* Intune enrollment: issue 6.  Until then the device ends `joined`. */
+static enum lj_rc
+mdm_enroll(struct flow *f)
+{
+    (void)f;
+    lj_log(LJ_LOG_INFO, MOD, "event=mdm_skipped reason=\"not configured\"");
+    return LJ_ERR_UNSUPPORTED;
+}
+
+/* ---- result ---- */
+
+static int
+report_failure(struct flow *f, enum lj_rc rc)
+{
+    const struct lj_reason_info *info;
+    struct lj_error_params p;
+    struct lj_ui_result r;
+    char msg[512], action[512];
+
+    if (!f->failed)
+        fail_rc(f, LJ_PHASE_PREFLIGHT, rc);
+    info = lj_reason_get(f->reason);
+    memset(&p, 0, sizeof(p));
+    p.host = f->host[0] != '\0' ? f->host : NULL;
+    p.what = f->what[0] != '\0' ? f->what : NULL;
+    p.domain = f->domain[0] != '\0' ? f->domain : NULL;
+    p.manufacturer = f->id.manufacturer;
+    p.model = f->id.model;
+    p.serial = f->id.serial;
+    lj_error_format(info->message, &p, msg, sizeof(msg));
+    lj_error_format(info->admin_action, &p, action, sizeof(action));
+    memset(&r, 0, sizeof(r));
+    r.status = f->reason == LJ_R_CANCELLED ? LJ_UI_CANCELLED : LJ_UI_FAILED;
+    r.fix_by = lj_fix_by_name(info->fix_by);
+    r.message = msg;
+    r.admin_action = action;
+    r.retryable = info->retryable;
+    r.error = &f->err;
+    lj_ui_result(f->ui, &r);
+    lj_journal_set_error(&f->j, &f->err);
+    if (lj_journal_save(f->cfg->state_dir, &f->j) != LJ_OK)
+        lj_log(LJ_LOG_ERROR, MOD, "event=journal_error_record_lost");
+    return info->exit_code;
+}
+
+static void
+identity_load(struct flow *f)
+{
+    struct lj_identity ov;
+
+    memset(&ov, 0, sizeof(ov));
+    copy(ov.manufacturer, sizeof(ov.manufacturer), f->cfg->manufacturer);
+    copy(ov.model, sizeof(ov.model), f->cfg->model);
+    copy(ov.serial, sizeof(ov.serial), f->cfg->serial);
+    copy(ov.os_version, sizeof(ov.os_version), f->cfg->os_version);
+    lj_identity_read(&f->id, &ov, NULL);
+}
+
+int
+lj_flow_run(const struct lj_config *cfg)
+{
+    struct flow *f = calloc(1, sizeof(*f));
+    struct lj_journal_report rep;
+    struct lj_http_config hc;
+    struct tpm_open_opts to;
+    const char *ct[LJ_CONFIG_MAX_CONNECT_TO];
+    int ex = LJ_EXIT_FAILURE;
+    enum lj_rc rc;
+
+    if (f == NULL)
+        return LJ_EXIT_FAILURE;
+    g_stop = 0;
+    signals_install();
+    f->cfg = cfg;
+    identity_load(f);
+    rc = lj_ui_open(cfg, &f->ui);
+    if (rc != LJ_OK) {
+        fprintf(stderr, "linkjoin run: cannot open the UI channel (%s): %s\n", lj_rc_name(rc),
+                lj_err_detail());
+        goto out;
+    }
+    lj_ui_hello(f->ui, &f->id);
+    rc = lj_fs_mkdir_private(cfg->state_dir);
+    if (rc == LJ_OK)
+        rc = lj_journal_load(cfg->state_dir, &f->j, &rep);
+    if (rc != LJ_OK) {
+        lj_journal_init(&f->j);
+        report_failure(f, rc);
+        ex = LJ_EXIT_STATE;
+        goto out;
+    }
+    if (rep.moved_aside) {
+        char step[900];
+
+        snprintf(step, sizeof(step),
+                 "The saved progress was unreadable (%s) and was kept as %s; starting again",
+                 rep.reason, rep.aside_path);
+        lj_ui_progress(f->ui, "preflight", step, 1);
+    }
+    if (f->j.state >= LJ_JS_JOINED) {
+        struct lj_ui_result r;
+
+        memset(&r, 0, sizeof(r));
+        r.status = LJ_UI_ALREADY_JOINED;
+        r.device_id = f->j.device_id;
+        r.tenant_name = f->j.tenant_name;
+        r.upn = f->j.upn;
+        r.message = "This device is already joined; nothing was changed.";
+        lj_ui_result(f->ui, &r);
+        lj_log(LJ_LOG_INFO, MOD, "event=already_joined device_id=%s", f->j.device_id);
+        if (lj_marker_sync(cfg->state_dir, f->j.state) != LJ_OK)
+            lj_log(LJ_LOG_WARN, MOD, "event=marker_sync_failed");
+        ex = LJ_EXIT_ALREADY_JOINED;
+        goto out;
+    }
+
+    /* Keygen first, so it overlaps preflight and the user's sign-in. */
+    memset(&to, 0, sizeof(to));
+    to.state_dir = cfg->state_dir;
+    to.tcti = cfg->tcti[0] != '\0' ? cfg->tcti : NULL;
+    to.provider = cfg->key_provider == LJ_KEYS_SOFT ? TPM_PROVIDER_SOFT : TPM_PROVIDER_TPM;
+    f->tpm_open_rc = tpm_open(&to, &f->tpm);
+    /*
+     * Lockout and self-test are checked BEFORE keygen is queued: the TPM
+     * worker runs calls in order, so a check queued after keygen would wait
+     * for it.  preflight() reports tpm_open_rc before any prompt
+     * (LJ_ERR_TPM_LOCKOUT -> tpm_locked).
+     */
+    if (f->tpm_open_rc == LJ_OK)
+        f->tpm_open_rc = tpm_preflight(f->tpm, NULL);
+    if (f->tpm_open_rc == LJ_OK)
+        f->keys_started = tpm_keys_ensure_start(f->tpm) == LJ_OK;
+
+    memset(&hc, 0, sizeof(hc));
+    for (int i = 0; i < cfg->n_connect_to; i++)
+        ct[i] = cfg->connect_to[i];
+    hc.ca_file = cfg->ca_file;
+    hc.connect_to = ct;
+    hc.n_connect_to = (size_t)cfg->n_connect_to;
+    hc.connect_timeout = cfg->connect_timeout;
+    hc.request_timeout = cfg->request_timeout;
+    hc.cancelled = http_cancelled;
+    hc.cancel_arg = f;
+    rc = lj_http_new(&hc, &f->http);
+    if (rc != LJ_OK)
+        goto fail;
+
+    f->op.authority = cfg->authority;
+    f->op.tenant = cfg->tenant;
+    f->op.client_id = cfg->client_id[0] != '\0' ? cfg->client_id : NULL;
+    f->op.api = OAUTH_V1;
+    f->op.target = OAUTH_DRS_RESOURCE;
+
+    rc = preflight(f);
+    if (rc == LJ_OK)
+        rc = signin(f);
+    if (rc == LJ_OK)
+        rc = discover(f);
+    if (rc == LJ_OK)
+        rc = keys_await(f);
+    if (rc == LJ_OK)
+        rc = join(f);
+    if (rc != LJ_OK)
+        goto fail;
+    {
+        struct lj_ui_result r;
+
+        rc = mdm_enroll(f);
+        if (rc != LJ_OK && rc != LJ_ERR_UNSUPPORTED)
+            lj_log(LJ_LOG_WARN, MOD, "event=mdm_failed rc=%s", lj_rc_name(rc));
+        lj_ui_progress(f->ui, "done", "Joined", 100);
+        memset(&r, 0, sizeof(r));
+        r.status = LJ_UI_JOINED;
+        r.device_id = f->j.device_id;
+        r.tenant_name = f->j.tenant_name;
+        r.upn = f->j.upn;
+        lj_ui_result(f->ui, &r);
+        ex = LJ_EXIT_OK;
+        goto out;
+    }
+fail:
+    if (stopping(f) && !f->failed)
+        rc = LJ_ERR_CANCELLED;
+    ex = report_failure(f, rc);
+out:
+    secrets_drop(f);
+    lj_ui_msg_clear(&f->pending);
+    lj_http_free(f->http);
+    tpm_close(f->tpm); /* waits for a keygen still running: keys are kept for the retry */
+    lj_ui_free(f->ui);
+    lj_secure_zero(f, sizeof(*f));
+    free(f);
+    return ex;
+}

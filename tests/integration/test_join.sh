@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# test_join.sh — `linkjoin run` against entra-sim + swtpm: every sign-in
+# method joins, the certificate is ours and verifies, status shows it, a
+# second run is "already joined" without a single request, the UI socket
+# protocol (malformed/oversized lines, cancel), config errors.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_join.sh"
+UI_CLIENT="python3 $LJ_TOP/tests/integration/ui_client.py"
+
+# The checks every successful join gets.
+assert_joined() {
+  local r upn=${1:-alice@contoso.example} did
+  r=$(result_event)
+  assert_eq "$LJ_RC" 0 "exit code ($(tail -5 "$CASE/err.log"))"
+  assert_eq "$(jq -r .status <<<"$r")" joined "status"
+  assert_eq "$(jq -r .upn <<<"$r")" "$upn" "upn"
+  assert_eq "$(jq -r .tenant_name <<<"$r")" Contoso "tenant_name"
+  did=$(jq -r .device_id <<<"$r")
+  [[ $did =~ ^[0-9a-f-]{36}$ ]] || fail "device_id '$did'"
+  assert_eq "$(sim_devices)" 1 "device objects"
+  sim_ctl GET "/control/devices/$did" >/dev/null || fail "device $did not in the simulator"
+  assert_mode "$CASE/state" 700
+  assert_mode "$CASE/state/journal.json" 600
+  assert_mode "$CASE/state/device-cert.der" 600
+  assert_file "$CASE/state/joined"
+  assert_not_contains "$(cat "$CASE/err.log")" "Demo-Passw0rd"
+  assert_not_contains "$(cat "$CASE/state/journal.json")" "eyJ"
+}
+
+case_device_code() {
+  local did sub pub1 pub2 before
+  join_env
+  lj_conf "$CASE/lj.conf"
+  run_device_code
+  assert_joined
+  assert_eq "$(grep -c '"type":"hello"' "$CASE/out.jsonl")" 1 "hello"
+  assert_contains "$(grep '"kind":"device_code"' "$CASE/out.jsonl")" '"verification_uri":"https://microsoft.com/devicelogin"'
+  assert_contains "$(grep '"kind":"device_code"' "$CASE/out.jsonl")" '"expires_at":"'
+  # The certificate verifies against the simulator's MS-Organization-Access CA
+  # and carries the key `linkjoin csr` signs with.
+  openssl x509 -inform DER -in "$CASE/state/device-cert.der" -out "$CASE/cert.pem" || fail "cert parse"
+  openssl verify -CAfile "$SIM_STATE/drs-ca.pem" "$CASE/cert.pem" >/dev/null || fail "openssl verify"
+  pub1=$(openssl x509 -in "$CASE/cert.pem" -pubkey -noout)
+  assert_rc 0 lj csr --state-dir "$CASE/state" --tcti "$TCTI"
+  pub2=$(openssl req -pubkey -noout <<<"$(grep -v '^linkjoin' <<<"$OUT")")
+  assert_eq "$pub1" "$pub2" "certificate key = csr key"
+  did=$(result_event | jq -r .device_id)
+  sub=$(openssl x509 -in "$CASE/cert.pem" -noout -subject)
+  assert_contains "${sub,,}" "$did"
+  # status: every field
+  assert_rc 0 lj status --json --state-dir "$CASE/state"
+  for k in joined state device_id tenant_id tenant_name upn cert_thumbprint cert_not_before \
+    cert_not_after cert_valid key_provider tpm_protected mdm_state last_error; do
+    assert_eq "$(jq "has(\"$k\")" <<<"$OUT")" true "status has $k"
+  done
+  assert_eq "$(jq -r .device_id <<<"$OUT")" "$did"
+  assert_eq "$(jq -r .tenant_id <<<"$OUT")" 6b1c2a3e-0f4d-4c55-9a77-1e2f3a4b5c6d
+  assert_eq "$(jq -r .key_provider <<<"$OUT")" tpm
+  assert_eq "$(jq -r .tpm_protected <<<"$OUT")" true
+  assert_eq "$(jq -r .cert_valid <<<"$OUT")" true
+  assert_eq "$(jq -r .last_error <<<"$OUT")" null
+  assert_eq "$(jq -r .cert_thumbprint <<<"$OUT")" \
+    "$(openssl x509 -in "$CASE/cert.pem" -noout -fingerprint -sha1 | cut -d= -f2 | tr -d :)"
+  assert_rc 0 lj status --state-dir "$CASE/state"
+  assert_contains "$OUT" "EntraJoined : YES"
+  # a second run: already joined, exit 10, not one request
+  before=$(sim_requests)
+  lj_run_bg --ui stdio
+  lj_wait
+  assert_eq "$LJ_RC" 10 "second run exit"
+  assert_eq "$(result_event | jq -r .status)" already_joined
+  assert_eq "$(result_event | jq -r .device_id)" "$did"
+  assert_eq "$(sim_requests)" "$before" "requests made by the second run"
+  assert_eq "$(sim_devices)" 1
+}
+
+case_password_file() {
+  join_env
+  printf 'Demo-Passw0rd!\n' >"$CASE/pw"
+  chmod 600 "$CASE/pw"
+  lj_conf "$CASE/lj.conf" "signin = password" "username = alice@contoso.example" "password_file = $CASE/pw"
+  lj_run_bg --ui stdio
+  lj_wait
+  assert_joined
+}
+
+case_password_ui_credentials() {
+  join_env
+  lj_conf "$CASE/lj.conf" "signin = password" "username = alice@contoso.example" \
+    "ui = socket" "ui_socket = $CASE/ui.sock"
+  lj_run_bg
+  $UI_CLIENT "$CASE/ui.sock" "$CASE/ui.log" expect:prompt:credentials \
+    'send:{"type":"credentials","username":"alice@contoso.example","password":"Demo-Passw0rd!"}' ||
+    fail "ui client: $(cat "$CASE/ui.log")"
+  lj_wait
+  cp "$CASE/ui.log" "$CASE/out.jsonl"
+  assert_joined
+  assert_eq "$(grep -c '"type":"hello"' "$CASE/ui.log")" 1 "hello over the socket"
+}
+
+# Plays the web view: GET/POST the simulator's sign-in form for the
+# authorize_url in $LAST_PROMPT and print the auth_code message.
+cat >"$LJ_SCRIPT_TMP/webview.sh" <<'WV'
+set -eu
+sim_curl() {
+  curl -sS --cacert "$SIM_CA" --connect-to "login.microsoftonline.com:443:127.0.0.1:$SIM_PORT" "$@"
+}
+url=$(jq -r .authorize_url <<<"$LAST_PROMPT")
+sim_curl -o /dev/null "$url"
+sim_curl -o /dev/null -D "$CASE/authz.hdr" --data "${url#*\?}&login=alice%40contoso.example&passwd=Demo-Passw0rd%21" "${url%%\?*}"
+loc=$(grep -i '^location:' "$CASE/authz.hdr" | tr -d '\r' | cut -d' ' -f2-)
+python3 - "$loc" <<'PY'
+import json, sys, urllib.parse
+q = urllib.parse.parse_qs(urllib.parse.urlsplit(sys.argv[1]).query)
+print(json.dumps({"type": "auth_code", "code": q["code"][0], "state": q["state"][0]}))
+PY
+WV
+
+case_auth_code() {
+  join_env
+  lj_conf "$CASE/lj.conf" "signin = auth_code" "ui = socket" "ui_socket = $CASE/ui.sock"
+  lj_run_bg
+  export CASE SIM_PORT SIM_CA
+  $UI_CLIENT "$CASE/ui.sock" "$CASE/ui.log" expect:prompt:browser \
+    'send:{"type":"auth_code","code":"forged","state":"not-ours"}' expect:error \
+    "run:bash $LJ_SCRIPT_TMP/webview.sh" || fail "ui client: $(cat "$CASE/ui.log")"
+  lj_wait
+  assert_contains "$(grep '"kind":"browser"' "$CASE/ui.log")" "code_challenge_method=S256"
+  assert_contains "$(grep '"kind":"browser"' "$CASE/ui.log")" '"redirect_uri":"ms-aadj-redir://auth/drs"'
+  cp "$CASE/ui.log" "$CASE/out.jsonl"
+  assert_joined
+}
+
+case_ui_malformed_then_cancel() {
+  join_env
+  lj_conf "$CASE/lj.conf" "ui = socket" "ui_socket = $CASE/ui.sock"
+  lj_run_bg
+  $UI_CLIENT "$CASE/ui.sock" "$CASE/ui.log" expect:prompt:device_code \
+    'sendraw:{"type":' expect:error \
+    'oversized:70000' expect:error \
+    'send:{"type":"launch_missiles"}' expect:error \
+    'send:{"type":"credentials"}' expect:error \
+    'send:{"type":"cancel"}' expect:result || fail "ui client: $(cat "$CASE/ui.log")"
+  lj_wait
+  assert_eq "$LJ_RC" 9 "exit code"
+  assert_eq "$(grep '"type":"error"' "$CASE/ui.log" | jq -r .error | tr '\n' ' ')" \
+    "bad_json line_too_long unknown_type missing_field " "error events"
+  assert_eq "$(result_event "$CASE/ui.log" | jq -r .status)" cancelled
+  assert_eq "$(sim_devices)" 0
+  assert_rc 12 lj status --json --state-dir "$CASE/state"
+  assert_eq "$(jq -r .last_error.reason <<<"$OUT")" cancelled
+  kill -0 "$SIM_PID" || fail "simulator died"
+}
+
+case_sigterm_cancels() {
+  join_env
+  lj_conf "$CASE/lj.conf"
+  lj_run_bg --ui stdio
+  wait_event '"kind":"device_code"'
+  kill -TERM "$LJ_PID"
+  lj_wait
+  assert_eq "$LJ_RC" 9 "exit code"
+  assert_eq "$(result_event | jq -r .status)" cancelled
+  assert_rc 12 lj status --json --state-dir "$CASE/state"
+  assert_eq "$(jq -r .state <<<"$OUT")" new
+}
+
+case_config_bad_key() {
+  printf 'tenant = contoso.example\nfrobnicate = 1\n' >"$CASE/bad.conf"
+  assert_rc 3 lj run --config "$CASE/bad.conf"
+  assert_contains "$OUT" "$CASE/bad.conf:2:"
+  assert_contains "$OUT" "frobnicate"
+}
+
+case_status_new_device() {
+  assert_rc 12 lj status --json --state-dir "$CASE/state"
+  assert_eq "$(jq -r .joined <<<"$OUT")" false
+  assert_eq "$(jq -r .key_provider <<<"$OUT")" none
+}
+
+case_bad_journal_moved_aside() {
+  join_env
+  mkdir -p "$CASE/state" && chmod 700 "$CASE/state"
+  printf '{"version":1,"state":"joi' >"$CASE/state/journal.json"
+  printf 'Demo-Passw0rd!\n' >"$CASE/pw"
+  lj_conf "$CASE/lj.conf" "signin = password" "username = alice@contoso.example" "password_file = $CASE/pw"
+  lj_run_bg --ui stdio
+  lj_wait
+  assert_contains "$(cat "$CASE/out.jsonl")" "kept as $CASE/state/journal.json.bad-"
+  assert_joined
+  ls "$CASE"/state/journal.json.bad-* >/dev/null || fail "bad journal not kept"
+}
+
+# tenant = organizations: the DRS domain comes from the signed-in UPN.
+case_tenant_from_upn() {
+  join_env
+  printf 'Demo-Passw0rd!\n' >"$CASE/pw"
+  lj_conf "$CASE/lj.conf" "signin = password" "username = alice@contoso.example" "password_file = $CASE/pw"
+  lj_run_bg --ui stdio --tenant organizations
+  lj_wait
+  assert_joined
+  assert_ne "$(sim_ctl GET /control/requests | jq '[.[] | select(.path == "/contoso.example/Discover")] | length')" 0 "discovery for the UPN's domain"
+}
+
+tcase device_code_joins case_device_code
+tcase password_file_joins case_password_file
+tcase password_ui_credentials_joins case_password_ui_credentials
+tcase auth_code_joins case_auth_code
+tcase ui_malformed_oversized_then_cancel case_ui_malformed_then_cancel
+tcase sigterm_cancels_cleanly case_sigterm_cancels
+tcase bad_journal_moved_aside_and_joins case_bad_journal_moved_aside
+tcase tenant_organizations_uses_upn_domain case_tenant_from_upn
+tcase config_bad_key_names_file_line case_config_bad_key
+tcase status_new_device case_status_new_device
