@@ -12,14 +12,15 @@
 #   BENCH_OUT=FILE    also write the summary table (markdown) to FILE
 #
 # Measurements (names): csr_cold csr_warm rss size callgrind; flow (start to
-# first UI event, sign-in finished to joined, cold join, early vs sequential
-# keygen) once `linkjoin run` is there; sim_load when entra-sim and sim-load
-# are built.
+# first UI event, sign-in finished to joined), cold_join, early_vs_seq (the
+# person's wait with keygen during vs after sign-in) once `linkjoin run` and
+# entra-sim are there; sim_load when sim-load is built.
 #
 # Everything started here (swtpm, proxies, entra-sim, agents) is registered
 # with track_pid and killed when its measurement ends, and again at exit
-# (also on Ctrl-C).  Bounded: about 6 minutes with the defaults on the 2-core
-# development machine.
+# (also on Ctrl-C).  Bounded: about 10 minutes with the defaults on the
+# 2-core development machine (early_vs_seq alone ~4: 2 profiles x 2 modes x
+# N_SLOW joins, each with an 8 s sign-in).
 set -u
 cd "$(dirname "$0")/../.."
 LJ_TOP=$PWD
@@ -242,16 +243,30 @@ bench_callgrind() {
 
 # ---- the join flow (needs `linkjoin run`, entra-sim) ----------------------
 
+# The join-flow measurements (tests/bench/flow.sh) need `linkjoin run` and
+# entra-sim.
+flow_ready() {
+  have_run && [ -x "$ENTRASIM" ] && declare -F sim_start >/dev/null
+}
+
 bench_flow() {
-  if ! have_run; then
-    pending "agent start to first UI event" "needs linkjoin run (join flow not merged yet)"
-    pending "sign-in finished to joined (keys ready)" "needs linkjoin run"
+  if ! flow_ready; then
+    pending "agent start to first UI event" "needs linkjoin run and entra-sim"
+    pending "sign-in finished to joined (keys ready)" "needs linkjoin run and entra-sim"
     pending "sign-in finished to enrolled" "needs linkjoin run and Intune enrollment"
-    pending "cold full join (no keys)" "needs linkjoin run"
-    pending "person's wait, early vs sequential keygen" "needs linkjoin run --no-early-keygen"
     return 0
   fi
-  bench_flow_all
+  bench_flow_warm
+}
+
+bench_cold_join() {
+  flow_ready || { pending "cold full join (no keys)" "needs linkjoin run and entra-sim"; return 0; }
+  bench_flow_cold
+}
+
+bench_early_vs_seq() {
+  flow_ready || { pending "person's wait, early vs sequential keygen" "needs linkjoin run and entra-sim"; return 0; }
+  bench_flow_early_vs_seq
 }
 
 bench_sim_load() {
@@ -276,6 +291,8 @@ measure rss bench_rss
 measure size bench_size
 measure callgrind bench_callgrind
 measure flow bench_flow
+measure cold_join bench_cold_join
+measure early_vs_seq bench_early_vs_seq
 measure sim_load bench_sim_load
 echo
 echo "== summary (markdown, for the README)"
