@@ -6,8 +6,10 @@
  * the body is never read); later calls append upload data up to the
  * ceiling (a chunked body that grows past it is discarded, and the
  * connection dropped after 8 MiB); the last call matches faults and
- * dispatches by Host and path.  Responses pass through srv_reply, which
- * applies response faults, adds the request-id headers and writes one log
+ * dispatches by Host and path (Intune requests, r->mdm, get SOAP error
+ * shapes from mdm.c and their own 64 KiB body limit).  Responses pass
+ * through srv_reply, which applies response faults (including the hostile
+ * XML bodies xml_bomb and deep), adds the request-id headers and writes one log
  * line (method, path, status, request id; never bodies, tokens or
  * passwords).
  */

@@ -294,3 +294,17 @@ jwt_claims() {
   while [ $(( ${#p} % 4 )) -ne 0 ]; do p="$p="; done
   base64 -d <<<"$p" 2>/dev/null
 }
+
+# sim_mdm_token UPN — an access token for the Intune enrollment resource
+# (https://enrollment.manage.microsoft.com/) from the control API.
+sim_mdm_token() {
+  sim_ctl POST /control/tokens "{\"upn\":\"$1\",\"aud\":\"https://enrollment.manage.microsoft.com/\"}" |
+    jq -r .access_token
+}
+
+# sim_join_device_id — after a successful sim_join: the device id (the
+# certificate's CN) from $BODY.
+sim_join_device_id() {
+  jq -r .Certificate.RawBody <<<"$BODY" | base64 -d |
+    openssl x509 -inform der -noout -subject -nameopt RFC2253 | sed 's/^subject=CN=//'
+}
