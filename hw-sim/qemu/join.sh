@@ -14,17 +14,18 @@
 #
 # Usage: join.sh --work DIR --sim-port P --sim-ctl C [options] [-- BOOT.SH ARGS]
 #   --upn UPN         user who approves (default alice@contoso.example)
-#   --no-approve      never approve (the code expires or the boot times out)
+#   --decline         decline the code instead (the user said no)
+#   --no-approve      do neither (the code expires or the boot times out)
 #   every boot.sh option (--kernel --initrd --serial --tpm-state --disk
 #   --timeout --console --tpm-if ...) after "--".
-# Writes WORK/join.env (user_code=, approved=yes|no|failed, approve_error=,
+# Writes WORK/join.env (user_code=, approved=yes|declined|no|failed, approve_error=,
 # boot_rc=) besides boot.sh's files; boot.sh's WORK/timings gets
 # mark_code_s (QEMU start -> code on the console) and mark_result_s (-> the
 # join result line on the console).
 # Exit: boot.sh's exit status (the guest command's, i.e. `linkjoin run`'s).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-work= port= ctl= upn=alice@contoso.example approve=1
+work= port= ctl= upn=alice@contoso.example action=approve
 die() { echo "join: $*" >&2; exit 125; }
 while [ $# -gt 0 ]; do
     case $1 in
@@ -32,7 +33,8 @@ while [ $# -gt 0 ]; do
     --sim-port) port=$2; shift 2 ;;
     --sim-ctl) ctl=$2; shift 2 ;;
     --upn) upn=$2; shift 2 ;;
-    --no-approve) approve=0; shift ;;
+    --decline) action=decline; shift ;;
+    --no-approve) action=none; shift ;;
     --) shift; break ;;
     *) die "unknown option $1 (see the comment at the top of $0)" ;;
     esac
@@ -56,13 +58,15 @@ code= approved=no aerr=
 while kill -0 "$bpid" 2>/dev/null; do
     if [ -z "$code" ]; then
         code=$(tr -d '\r' <"$log" | grep -aoE -- "$code_re" | awk 'NR == 1 {print $4}')
-        if [ -n "$code" ] && [ $approve = 1 ]; then
+        if [ -n "$code" ] && [ $action != none ]; then
             body=$(printf '{"user_code":"%s","upn":"%s"}' "$code" "$upn")
+            [ $action = decline ] && body=$(printf '{"user_code":"%s"}' "$code")
             if out=$(curl -sS --max-time 10 -X POST -H 'Content-Type: application/json' \
                 --data-binary "$body" -w '\n%{http_code}' \
-                "http://127.0.0.1:$ctl/control/devicecode/approve" 2>&1) &&
+                "http://127.0.0.1:$ctl/control/devicecode/$action" 2>&1) &&
                 [ "${out##*$'\n'}" -lt 400 ] 2>/dev/null; then
                 approved=yes
+                [ $action = decline ] && approved=declined
             else
                 approved=failed
                 aerr=$(tr '\n' ' ' <<<"$out" | head -c 300)
