@@ -206,8 +206,9 @@ demo: deps
 	$(Q)LJ_BUILD=$(BUILD) hw-sim/demo.sh
 
 # A simulated Link device: Debian's cloud kernel (apt-get download, never
-# installed) + busybox initramfs in QEMU (TCG) with a swtpm TPM; see
-# hw-sim/qemu/README.md.
+# installed) + busybox initramfs with the agent in QEMU (TCG) with a swtpm
+# TPM, joining entra-sim on loopback (the host approves the device code);
+# see hw-sim/qemu/README.md.
 sim-device: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)LJ_BUILD=$(BUILD) hw-sim/qemu/demo.sh
