@@ -46,8 +46,11 @@ endif
 DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libssl-dev libcjson-dev libwolfssl-dev \
 	libtss2-dev libtss2-tcti-swtpm0 libtss2-tcti-device0 libmicrohttpd-dev \
 	libcmocka-dev libinih-dev libxml2-dev libgnutls28-dev swtpm swtpm-tools tpm2-tools openssl \
-	curl jq xxd python3 iproute2 procps clang libclang-rt-14-dev valgrind \
+	curl jq xxd python3 libxml2-utils iproute2 procps clang libclang-rt-14-dev valgrind \
 	qemu-system-x86 busybox-static cpio kmod e2fsprogs
+
+# make bench: peak RSS with /usr/bin/time -v.
+DEB_PKGS += time
 
 PKGS_AGENT := libcurl libssl libcrypto libcjson wolfssl tss2-esys tss2-tctildr tss2-mu tss2-rc inih libxml-2.0
 PKGS_SIM   := libmicrohttpd libcjson wolfssl libxml-2.0 gnutls
@@ -203,8 +206,9 @@ demo: deps
 	$(Q)LJ_BUILD=$(BUILD) hw-sim/demo.sh
 
 # A simulated Link device: Debian's cloud kernel (apt-get download, never
-# installed) + busybox initramfs in QEMU (TCG) with a swtpm TPM; see
-# hw-sim/qemu/README.md.
+# installed) + busybox initramfs with the agent in QEMU (TCG) with a swtpm
+# TPM, joining entra-sim on loopback (the host approves the device code);
+# see hw-sim/qemu/README.md.
 sim-device: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)LJ_BUILD=$(BUILD) hw-sim/qemu/demo.sh

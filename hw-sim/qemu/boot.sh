@@ -26,6 +26,10 @@
 #                        command as LJ_NAME; see init.sh)
 #   --timeout SEC        hard limit for the whole boot (default 120)
 #   --mem MB             (default 256)
+#   --mark NAME=REGEX    record when a console line first matches the extended
+#                        REGEX (repeatable; NAME is [a-z0-9_]): WORK/timings
+#                        gets mark_NAME_s= seconds from QEMU start (empty when
+#                        it never appeared).  Same 50 ms serial poll as init.
 # Exit: the guest command's exit status (from "LJSIM: cmd-exit rc=N");
 #       124 timed out; 125 setup failed or a process was left behind;
 #       126 the guest never reported its command's end (crash, panic).
@@ -39,7 +43,7 @@ export PATH=$PATH:/usr/sbin:/sbin
 work= kdir=$top/build/qemu/kernel initrd=$top/build/qemu/initramfs.cpio.gz
 log= console=0 manu="Microsoft Corporation" product="Windows 365 Link" serial=LJSIM-0001
 tpmstate= tpmif=tis disk= disk_mb=16 append= timeout=120 mem=256
-fwds=()
+fwds=() marks=()
 die() { echo "boot: $*" >&2; exit 125; }
 while [ $# -gt 0 ]; do
     case $1 in
@@ -59,6 +63,7 @@ while [ $# -gt 0 ]; do
     --append) append=$2; shift 2 ;;
     --timeout) timeout=$2; shift 2 ;;
     --mem) mem=$2; shift 2 ;;
+    --mark) marks+=("$2"); shift 2 ;;
     *) die "unknown option $1 (see the comment at the top of $0)" ;;
     esac
 done
@@ -71,6 +76,10 @@ log=${log:-$work/serial.log}
 tpmstate=${tpmstate:-$work/tpm}
 case $tpmif in tis | crb) ;; *) die "--tpm-if must be tis or crb" ;; esac
 [[ $timeout =~ ^[0-9]+$ ]] || die "--timeout must be whole seconds"
+declare -A mark_ms=()
+for m in ${marks[@]+"${marks[@]}"}; do
+    [[ ${m%%=*} =~ ^[a-z0-9_]+$ ]] && [ "${m#*=}" != "$m" ] || die "bad --mark $m (want NAME=REGEX)"
+done
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not installed"
 command -v swtpm >/dev/null || die "swtpm not installed"
 [ -f "$kdir/vmlinuz" ] || die "no kernel at $kdir/vmlinuz (run hw-sim/qemu/fetch-kernel.sh)"
@@ -159,7 +168,7 @@ sm() { printf '%s' "${1//,/,,}"; }
 qemu=(qemu-system-x86_64 -accel tcg -m "$mem" -smp 1 -nodefaults -nographic -no-reboot
     -monitor none -chardev "$serdev" -serial chardev:ser0
     -kernel "$kdir/vmlinuz" -initrd "$initrd"
-    -append "console=ttyS0 quiet loglevel=4 panic=-1 $append"
+    -append "console=ttyS0 quiet loglevel=4 panic=-1 no_timer_check $append"
     -smbios "type=1,manufacturer=$(sm "$manu"),product=$(sm "$product"),serial=$(sm "$serial")"
     -chardev "socket,id=chrtpm,path=$sock" -tpmdev emulator,id=tpm0,chardev=chrtpm
     -device "tpm-$tpmif,tpmdev=tpm0"
@@ -181,10 +190,19 @@ echo "$qpid" >"$work/qemu.pid"
 echo "qemu $qpid" >>"$work/procs"
 
 timed_out=0 init_ms=
+check_marks() {   # check_marks MS: stamp every mark whose line is there now
+    local m n
+    for m in ${marks[@]+"${marks[@]}"}; do
+        n=${m%%=*}
+        [ -z "${mark_ms[$n]:-}" ] && grep -aqE -- "${m#*=}" "$log" 2>/dev/null && mark_ms[$n]=$1
+    done
+    return 0
+}
 deadline=$((timeout * 1000))
 # (kill -0, not `ours`: right after the fork the child may not have exec'd yet)
 while kill -0 "$qpid" 2>/dev/null; do
     if [ -z "$init_ms" ] && grep -q 'LJSIM: init-start' "$log" 2>/dev/null; then init_ms=$(ms); fi
+    check_marks "$(ms)"
     if [ "$(ms)" -ge "$deadline" ]; then timed_out=1; break; fi
     sleep 0.05
 done
@@ -197,6 +215,7 @@ else
     qrc=$?
 fi
 [ -z "$init_ms" ] && grep -q 'LJSIM: init-start' "$log" && init_ms=$exit_ms
+check_marks "$exit_ms"
 
 clean=0
 cleanup || clean=1
@@ -214,6 +233,9 @@ grc=$(tr -d '\r' <"$log" | sed -n 's/.*LJSIM: cmd-exit rc=\([0-9]*\).*/\1/p' | a
     echo "initrd_bytes=$(stat -c %s "$initrd")"
     echo "qemu_rc=$qrc"
     echo "tpm_if=$tpmif"
+    for m in ${marks[@]+"${marks[@]}"}; do
+        echo "mark_${m%%=*}_s=$(sec "${mark_ms[${m%%=*}]:-}")"
+    done
 } >"$work/timings"
 
 if [ $clean != 0 ]; then

@@ -20,6 +20,10 @@
 #   --config FILE    agent config     -> /etc/linkjoin/linkjoin.conf
 #   --file SRC:DEST  any other file (repeatable)
 #   --modules "M..." module names (default "virtio_pci virtio_net virtio_blk virtio_rng")
+#   --full-icu       keep the real libicudata (31 MB); default: when a binary
+#                    pulls it in (linkjoin -> libxml2 -> libicuuc), replace it
+#                    with the empty stub hw-sim/qemu/icudata-stub.c (see there)
+#   --strip          strip --bin binaries (debug info) in the image
 # Prints SIZE=bytes and OUT=path; writes OUT.manifest (one path a line).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -30,6 +34,7 @@ cmd=$here/cmd-default.sh
 modules="virtio_pci virtio_net virtio_blk virtio_rng"
 bins=()
 files=()
+full_icu=0 strip_bins=0
 die() { echo "mkinitramfs: $*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -42,6 +47,8 @@ while [ $# -gt 0 ]; do
     --config) files+=("$2:/etc/linkjoin/linkjoin.conf"); shift 2 ;;
     --file) files+=("$2"); shift 2 ;;
     --modules) modules=$2; shift 2 ;;
+    --full-icu) full_icu=1; shift ;;
+    --strip) strip_bins=1; shift ;;
     *) die "unknown option $1 (see the comment at the top of $0)" ;;
     esac
 done
@@ -139,6 +146,7 @@ for b in "${bins[@]}"; do
     [ -f "$b" ] || die "no such binary $b"
     name=$(basename "$b")
     cp -L "$b" "$r/usr/bin/$name"
+    [ $strip_bins = 1 ] && { strip --strip-debug "$r/usr/bin/$name" || die "strip $b failed"; }
     copy_libs "$b"
     d=$(dirname "$b")
     for l in "$d"/*; do
@@ -152,6 +160,20 @@ if [ ${#bins[@]} -gt 0 ]; then
         copy_path "$p"
         copy_libs "$p"
     done
+fi
+
+# libicudata.so.NN -> the stub (same soname and symbol, no data).
+icu=
+[ $full_icu = 0 ] && icu=$(find "$r" -name 'libicudata.so.[0-9]*' -type f | awk 'NR == 1')
+if [ -n "$icu" ]; then
+    major=${icu##*libicudata.so.}
+    major=${major%%.*}
+    [[ $major =~ ^[0-9]+$ ]] || die "cannot tell the ICU version of $icu"
+    ${CC:-cc} -shared -fPIC -O2 -nostdlib -DLJ_ICU_MAJOR="$major" \
+        -Wl,-soname,"libicudata.so.$major" -o "$work/icustub.so" "$here/icudata-stub.c" ||
+        die "cannot build the ICU data stub (cc; or use --full-icu)"
+    cp "$work/icustub.so" "$icu"
+    echo "ICU_STUB=$icu" | sed "s,$r,,"
 fi
 
 for f in ${files[@]+"${files[@]}"}; do
