@@ -16,6 +16,7 @@ int cmd_errors(int argc, char **argv); /* hidden: errors --markdown */
 int cmd_factory(int argc, char **argv);
 int cmd_tpm(int argc, char **argv); /* hidden: tpm health, test-build seal tools */
 int cmd_config(int argc, char **argv);
+int cmd_mdm_retry(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 
