@@ -81,6 +81,12 @@ struct lj_config {
     char os_version[LJ_CONFIG_NAME_MAX];
     int connect_timeout; /* seconds, 1..300 */
     int request_timeout; /* seconds, 1..3600 */
+    /*
+     * `run --no-early-keygen` (the sequential baseline of make bench):
+     * create the keys after sign-in instead of at start.  A run option,
+     * not a file key; false by default.
+     */
+    bool no_early_keygen;
 
     char config_path[LJ_CONFIG_PATH_MAX]; /* the file read ("" = none) */
     char error[512]; /* on LJ_ERR_CONFIG: "FILE:LINE: ..." or "--flag: ..." */

@@ -1744,7 +1744,7 @@ flow_main(const struct lj_config *cfg, bool retry_cmd)
      */
     if (f->tpm_open_rc == LJ_OK)
         f->tpm_open_rc = tpm_preflight(f->tpm, NULL);
-    if (f->tpm_open_rc == LJ_OK)
+    if (f->tpm_open_rc == LJ_OK && !cfg->no_early_keygen)
         f->keys_started = tpm_keys_ensure_start(f->tpm) == LJ_OK;
 
     memset(&hc, 0, sizeof(hc));

@@ -370,6 +370,46 @@ faults(struct sim_req *r, cJSON *body)
 }
 
 static enum MHD_Result
+enrollments(struct sim_req *r, const char *id)
+{
+    cJSON *out = NULL;
+    bool ok = false;
+
+    if (strcmp(r->method, "GET") == 0) {
+        pthread_mutex_lock(&g_sim.lock);
+        if (id == NULL) {
+            out = cJSON_CreateArray();
+            for (size_t i = 0; out != NULL && i < g_sim.nenr; i++)
+                cJSON_AddItemToArray(out, state_enrollment_json(g_sim.enr[i]));
+            ok = true;
+        } else {
+            for (size_t i = 0; i < g_sim.nenr && !ok; i++) {
+                if (sim_streq_ci(g_sim.enr[i]->id, id) ||
+                    sim_streq_ci(g_sim.enr[i]->device_id, id)) {
+                    out = state_enrollment_json(g_sim.enr[i]);
+                    ok = true;
+                }
+            }
+        }
+        pthread_mutex_unlock(&g_sim.lock);
+        return ok ? ok_json(r, out) : cerr(r, 404, "no such enrollment");
+    }
+    if (strcmp(r->method, "DELETE") != 0)
+        return cerr(r, 405, "use GET or DELETE");
+    pthread_mutex_lock(&g_sim.lock);
+    if (id == NULL) {
+        state_clear_enrollments();
+        ok = true;
+    } else {
+        ok = state_delete_enrollment(id);
+    }
+    pthread_mutex_unlock(&g_sim.lock);
+    if (ok)
+        lj_log(LJ_LOG_INFO, MOD, "event=enrollment_deleted id=%s", id != NULL ? id : "all");
+    return ok ? ok_empty(r) : cerr(r, 404, "no such enrollment");
+}
+
+static enum MHD_Result
 state(struct sim_req *r)
 {
     cJSON *o;
@@ -381,6 +421,7 @@ state(struct sim_req *r)
         cJSON_AddNumberToObject(o, "devices", (double)g_sim.ndev);
         cJSON_AddNumberToObject(o, "device_codes", (double)g_sim.ndc);
         cJSON_AddNumberToObject(o, "refresh_tokens", (double)g_sim.nrt);
+        cJSON_AddNumberToObject(o, "enrollments", (double)g_sim.nenr);
     }
     pthread_mutex_unlock(&g_sim.lock);
     return ok_json(r, o);
@@ -421,6 +462,10 @@ control_handle(struct sim_req *r)
         res = settings(r, body, tenant_apply_ca, "conditional_access", "conditional_access");
     else if (n == 2 && strcmp(seg[1], "login") == 0)
         res = settings(r, body, tenant_apply_login, "login", "login");
+    else if (n == 2 && strcmp(seg[1], "intune") == 0)
+        res = settings(r, body, tenant_apply_intune, "intune", "intune");
+    else if (strcmp(seg[1], "enrollments") == 0 && n <= 3)
+        res = enrollments(r, n == 3 ? seg[2] : NULL);
     else if (strcmp(seg[1], "users") == 0 && n <= 3)
         res = users(r, body, n == 3 ? seg[2] : NULL);
     else if (strcmp(seg[1], "devices") == 0 && n <= 3)

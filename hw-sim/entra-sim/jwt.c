@@ -92,6 +92,11 @@ jwt_mint(struct pki_key *key, const char *kid, const struct jwt_claims *c,
     cJSON_AddStringToObject(p, c->v2 ? "preferred_username" : "unique_name", c->upn);
     cJSON_AddStringToObject(p, "upn", c->upn);
     cJSON_AddStringToObject(p, "ver", c->v2 ? "2.0" : "1.0");
+    if (c->mdm) {
+        cJSON_AddStringToObject(p, "mdm_enrollment_url", JWT_MDM_ENROLLMENT_URL);
+        cJSON_AddStringToObject(p, "mdm_terms_of_use_url", JWT_MDM_TOU_URL);
+        cJSON_AddStringToObject(p, "mdm_compliance_url", JWT_MDM_COMPLIANCE_URL);
+    }
     hb = b64url_json(h);
     pb = b64url_json(p);
     if (hb == NULL || pb == NULL)

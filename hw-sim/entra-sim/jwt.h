@@ -17,6 +17,11 @@
 
 struct pki_key;
 
+/* The Intune MDM URLs Entra puts in tokens of users inside the MDM user scope. */
+#define JWT_MDM_ENROLLMENT_URL "https://enrollment.manage.microsoft.com/EnrollmentServer/Discovery.svc"
+#define JWT_MDM_TOU_URL "https://portal.manage.microsoft.com/TermsofUse.aspx"
+#define JWT_MDM_COMPLIANCE_URL "https://portal.manage.microsoft.com/?portalAction=Compliance"
+
 struct jwt_claims {
     const char *aud;
     const char *tid;
@@ -28,6 +33,7 @@ struct jwt_claims {
     bool mfa;
     bool v2;
     bool id_token; /* id_token shape (aud = client id) */
+    bool mdm;      /* add mdm_enrollment_url / mdm_terms_of_use_url / mdm_compliance_url */
     time_t iat, nbf, exp;
 };
 

@@ -1,7 +1,8 @@
 /*
  * entra-sim — a simulated Entra tenant for tests: login.microsoftonline.com
  * (OAuth2 v1/v2), enterpriseregistration.windows.net (DRS discovery, join,
- * delete) on one HTTPS port, plus a loopback control API.
+ * delete) and enrollment.manage.microsoft.com (Intune MDM enrollment) on one
+ * HTTPS port, plus a loopback control API.
  *
  * Design: main() loads the tenant file, prepares the state directory
  * (keys and certificates, created on first run and reused after; guarded
@@ -9,7 +10,7 @@
  * libmicrohttpd daemons (server.c), prints one JSON "ready" line on stdout
  * and waits for SIGTERM/SIGINT with every signal blocked in the worker
  * threads.  Modules: tenant.c (directory + registry), oauth.c (login),
- * drs.c (device registration), control.c (test API), pki.c/der.c
+ * drs.c (device registration), mdm.c (Intune enrollment), control.c (test API), pki.c/der.c
  * (certificates), jwt.c (tokens), util.c.  It shares no protocol code
  * with agent/.
  */
@@ -178,6 +179,26 @@ make_server(void *ctx, unsigned char **der, size_t *len)
     return pki_make_server(m->ca_key, m->ca_der, m->ca_len, spki, spki_len, der, len);
 }
 
+static enum lj_rc
+make_intermediate(void *ctx, unsigned char **der, size_t *len)
+{
+    struct mk *m = ctx;
+
+    return pki_make_intermediate(m->ca_key, m->ca_der, m->ca_len, m->key,
+                                 "Microsoft Intune MDM Device CA", der, len);
+}
+
+static enum lj_rc
+make_mdm_root(void *ctx, unsigned char **der, size_t *len)
+{
+    struct mk *m = ctx;
+    char cn[64], g[37];
+
+    sim_guid_new(g);
+    snprintf(cn, sizeof(cn), "entra-sim Intune Root CA %.8s", g);
+    return pki_make_root(m->key, cn, false, der, len);
+}
+
 static char *
 read_text(const char *dir, const char *name)
 {
@@ -195,7 +216,7 @@ read_text(const char *dir, const char *name)
 static enum lj_rc
 state_dir_init(const char *dir, struct files *f)
 {
-    struct pki_key *ca_key = NULL, *srv_key = NULL;
+    struct pki_key *ca_key = NULL, *srv_key = NULL, *mdm_root_key = NULL;
     unsigned char *ca_der = NULL, *srv_der = NULL;
     size_t ca_len = 0, srv_len = 0;
     bool fresh = false, made = false, fresh_srv = false;
@@ -246,6 +267,24 @@ state_dir_init(const char *dir, struct files *f)
     rc = key_load_or_make(dir, "other.key", &g_sim.wrong_key, &fresh);
     if (rc != LJ_OK)
         goto out;
+    /* Intune: its own root and the "Microsoft Intune MDM Device CA" under it. */
+    rc = key_load_or_make(dir, "mdm-root.key", &mdm_root_key, &fresh);
+    if (rc != LJ_OK)
+        goto out;
+    m = (struct mk){.key = mdm_root_key};
+    rc = cert_load_or_make(dir, "mdm-root.pem", mdm_root_key, fresh, make_mdm_root, &m,
+                           &g_sim.mdm_root_der, &g_sim.mdm_root_len, &made);
+    if (rc != LJ_OK)
+        goto out;
+    rc = key_load_or_make(dir, "mdm-ca.key", &g_sim.mdm_ca_key, &fresh_srv);
+    if (rc != LJ_OK)
+        goto out;
+    m = (struct mk){.key = g_sim.mdm_ca_key, .ca_key = mdm_root_key,
+                    .ca_der = g_sim.mdm_root_der, .ca_len = g_sim.mdm_root_len};
+    rc = cert_load_or_make(dir, "mdm-ca.pem", g_sim.mdm_ca_key, made || fresh_srv,
+                           make_intermediate, &m, &g_sim.mdm_ca_der, &g_sim.mdm_ca_len, &made);
+    if (rc != LJ_OK)
+        goto out;
     {
         size_t n;
         const unsigned char *spki = pki_key_spki(g_sim.token_key, &n);
@@ -263,6 +302,7 @@ out:
         close(lock_fd);
     pki_key_free(ca_key);
     pki_key_free(srv_key);
+    pki_key_free(mdm_root_key);
     free(ca_der);
     free(srv_der);
     return rc;
@@ -403,7 +443,10 @@ out:
     pki_key_free(g_sim.token_key);
     pki_key_free(g_sim.drs_ca_key);
     pki_key_free(g_sim.wrong_key);
+    pki_key_free(g_sim.mdm_ca_key);
     free(g_sim.drs_ca_der);
+    free(g_sim.mdm_ca_der);
+    free(g_sim.mdm_root_der);
     free(g_sim.tenant_text);
     files_free(&files);
     return ret;

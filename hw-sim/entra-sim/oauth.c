@@ -320,6 +320,8 @@ issue_tokens(struct sim_req *r, const struct ask *a, const struct who *w)
     long at_life, rt_life;
     time_t now = time(NULL);
     cJSON *o = NULL;
+    bool mdm = false;
+    struct sim_user *u;
     enum MHD_Result ret = MHD_NO;
     static const char *const nocache[] = {"Pragma", "no-cache", NULL};
 
@@ -327,6 +329,8 @@ issue_tokens(struct sim_req *r, const struct ask *a, const struct who *w)
     at_life = g_sim.t->at_lifetime;
     rt_life = g_sim.t->rt_lifetime;
     snprintf(tenant_id, sizeof(tenant_id), "%s", g_sim.t->id);
+    u = tenant_user_by_oid(g_sim.t, w->oid);
+    mdm = u != NULL && tenant_mdm_in_scope(g_sim.t, u);
     if (a->want_refresh) {
         struct sim_refresh *ref = calloc(1, sizeof(*ref));
         random_token("0.AS", 48, rt, sizeof(rt));
@@ -362,10 +366,13 @@ issue_tokens(struct sim_req *r, const struct ask *a, const struct who *w)
     c.iat = now;
     c.nbf = now;
     c.exp = now + at_life;
+    /* Users inside the MDM user scope get Entra's MDM URL claims (DRS token, id_token). */
+    c.mdm = mdm && is_drs_aud(a->aud);
     at = jwt_mint(g_sim.token_key, g_sim.token_kid, &c, JWT_GOOD, NULL);
     if (a->want_id) {
         c.aud = a->client_id;
         c.id_token = true;
+        c.mdm = mdm;
         c.scp = NULL;
         idt = jwt_mint(g_sim.token_key, g_sim.token_kid, &c, JWT_GOOD, NULL);
     }
@@ -1401,11 +1408,14 @@ oauth_mint_for_test(const char *upn, const char *aud, bool mfa, long expires_in,
     struct who w;
     char tenant_id[64];
     time_t now = time(NULL);
+    bool mdm = false;
 
     pthread_mutex_lock(&g_sim.lock);
     u = tenant_user_by_upn(g_sim.t, upn);
-    if (u != NULL)
+    if (u != NULL) {
         copy_who(u, mfa, &w);
+        mdm = tenant_mdm_in_scope(g_sim.t, u);
+    }
     snprintf(tenant_id, sizeof(tenant_id), "%s", tid != NULL ? tid : g_sim.t->id);
     pthread_mutex_unlock(&g_sim.lock);
     if (u == NULL) {
@@ -1428,5 +1438,6 @@ oauth_mint_for_test(const char *upn, const char *aud, bool mfa, long expires_in,
     c.iat = now;
     c.nbf = expires_in < 0 ? now + expires_in - 60 : now;
     c.exp = now + expires_in;
+    c.mdm = mdm && is_drs_aud(c.aud);
     return jwt_mint(g_sim.token_key, g_sim.token_kid, &c, forge, g_sim.wrong_key);
 }

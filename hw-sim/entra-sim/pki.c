@@ -568,6 +568,72 @@ out:
     return rc;
 }
 
+enum lj_rc
+pki_make_intermediate(struct pki_key *ca_key, const unsigned char *ca_der, size_t ca_len,
+                      struct pki_key *key, const char *cn, unsigned char **der, size_t *len)
+{
+    struct sim_buf subject = {0}, issuer = {0}, exts = {0}, in = {0}, val = {0};
+    struct der ca_subject, ca_spki;
+    size_t spki_len, cspki_len;
+    const unsigned char *spki = pki_key_spki(key, &spki_len);
+    const unsigned char *cspki = pki_key_spki(ca_key, &cspki_len);
+    static const unsigned char t = 0xff;
+    time_t now = time(NULL);
+    enum lj_rc rc;
+
+    if (!pki_cert_parts(ca_der, ca_len, &ca_subject, &ca_spki))
+        return lj_err_set(LJ_ERR_PARSE, MOD, "event=ca_cert_unreadable");
+    sim_buf_add(&issuer, ca_subject.p, ca_subject.n);
+    name_build(&subject, cn, false);
+    /* basicConstraints CA:TRUE, pathLenConstraint 0 */
+    der_tlv(&in, DER_BOOLEAN, &t, 1);
+    der_small_int(&in, 0);
+    der_wrap(&val, DER_SEQ, &in);
+    ext_add(&exts, "2.5.29.19", true, &val);
+    ext_keyusage(&exts, 0x06, 1); /* keyCertSign | cRLSign */
+    ext_ski(&exts, spki, spki_len);
+    ext_aki(&exts, cspki, cspki_len);
+    rc = cert_build(ca_key, &issuer, &subject, spki, spki_len, now - 3600,
+                    now + 10L * 365 * 86400, &exts, der, len);
+    sim_buf_free(&subject, false);
+    sim_buf_free(&issuer, false);
+    sim_buf_free(&exts, false);
+    sim_buf_free(&in, false);
+    sim_buf_free(&val, false);
+    return rc;
+}
+
+enum lj_rc
+pki_issue_mdm_client(struct pki_key *ca_key, const unsigned char *ca_der, size_t ca_len,
+                     const char *cn, const unsigned char *spki, size_t spki_len,
+                     unsigned char **der, size_t *len)
+{
+    struct sim_buf subject = {0}, issuer = {0}, exts = {0}, rdns = {0};
+    struct der ca_subject, ca_spki;
+    size_t cspki_len;
+    const unsigned char *cspki = pki_key_spki(ca_key, &cspki_len);
+    time_t now = time(NULL);
+    enum lj_rc rc;
+
+    if (!pki_cert_parts(ca_der, ca_len, &ca_subject, &ca_spki))
+        return lj_err_set(LJ_ERR_PARSE, MOD, "event=mdm_ca_cert_unreadable");
+    sim_buf_add(&issuer, ca_subject.p, ca_subject.n);
+    name_attr(&rdns, "2.5.4.3", DER_UTF8, cn);
+    der_wrap(&subject, DER_SEQ, &rdns);
+    ext_basic(&exts, false);
+    ext_keyusage(&exts, 0xa0, 5); /* digitalSignature | keyEncipherment */
+    ext_eku(&exts, "1.3.6.1.5.5.7.3.2", false);
+    ext_ski(&exts, spki, spki_len);
+    ext_aki(&exts, cspki, cspki_len);
+    rc = cert_build(ca_key, &issuer, &subject, spki, spki_len, now - 300,
+                    now + 365L * 86400, &exts, der, len);
+    sim_buf_free(&subject, false);
+    sim_buf_free(&issuer, false);
+    sim_buf_free(&exts, false);
+    sim_buf_free(&rdns, false);
+    return rc;
+}
+
 bool
 pki_cert_parts(const unsigned char *der, size_t len, struct der *subject,
                struct der *spki)
@@ -653,7 +719,9 @@ pki_csr_check(const unsigned char *der, size_t len, const char *want_cn,
         WHY("subjectPublicKeyInfo missing");
     if (!der_get(&cri, 0xa0, &attrs, NULL) || cri.n != 0)
         WHY("attributes [0] missing or trailing data");
-    /* Subject: exactly one RDN with one CN. */
+    /* Subject: exactly one RDN with one CN (any Name when want_cn is NULL). */
+    if (want_cn == NULL)
+        goto key;
     if (!der_get(&name, DER_SET, &rdn, NULL) || name.n != 0)
         WHY("subject must be exactly CN=%s", want_cn);
     if (!der_get(&rdn, DER_SEQ, &atv, NULL) || rdn.n != 0 ||
@@ -663,6 +731,7 @@ pki_csr_check(const unsigned char *der, size_t len, const char *want_cn,
         WHY("subject must be exactly CN=%s", want_cn);
     if (val.n != strlen(want_cn) || strncasecmp((const char *)val.p, want_cn, val.n) != 0)
         WHY("subject CN must be %s", want_cn);
+key:
     /* Key: RSA. */
     if (!der_get(&spki_in, DER_SEQ, &keyalg, NULL) ||
         !der_get(&keyalg, DER_OID, &oid, NULL) || !der_oid_is(&oid, OID_RSA))

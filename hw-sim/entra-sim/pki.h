@@ -78,6 +78,23 @@ enum lj_rc pki_issue_device(struct pki_key *ca_key, const unsigned char *ca_der,
                             const unsigned char *spki, size_t spki_len,
                             unsigned char **der, size_t *len);
 
+/*
+ * Issue an intermediate CA certificate (CN=cn, O=linkjoin entra-sim test,
+ * basicConstraints CA:TRUE pathlen 0, keyCertSign|cRLSign) for key, signed
+ * by ca_key whose certificate is ca_der.  *der is malloc'ed.
+ */
+enum lj_rc pki_make_intermediate(struct pki_key *ca_key, const unsigned char *ca_der,
+                                 size_t ca_len, struct pki_key *key, const char *cn,
+                                 unsigned char **der, size_t *len);
+/*
+ * Issue an MDM client certificate: subject CN=cn only, basicConstraints
+ * CA:FALSE, keyUsage digitalSignature|keyEncipherment, EKU clientAuth,
+ * valid from 5 minutes ago for one year.  *der is malloc'ed.
+ */
+enum lj_rc pki_issue_mdm_client(struct pki_key *ca_key, const unsigned char *ca_der,
+                                size_t ca_len, const char *cn, const unsigned char *spki,
+                                size_t spki_len, unsigned char **der, size_t *len);
+
 /* Subject Name and SPKI TLVs of a certificate (borrowed spans of der). */
 bool pki_cert_parts(const unsigned char *der, size_t len, struct der *subject,
                     struct der *spki);
@@ -90,7 +107,7 @@ enum lj_rc pki_cert_from_pem(const char *pem, size_t pemlen, unsigned char **der
 
 /*
  * Check a PKCS#10 request strictly: DER layout, version 0, subject exactly
- * CN=want_cn, RSA key of 2048..4096 bits, sha256WithRSAEncryption, and
+ * CN=want_cn (want_cn NULL: any subject Name), RSA key of 2048..4096 bits, sha256WithRSAEncryption, and
  * the signature made by the request's own key.  On success *spki points
  * into der.  On failure why gets a short reason.
  */

@@ -6,8 +6,10 @@
  * the body is never read); later calls append upload data up to the
  * ceiling (a chunked body that grows past it is discarded, and the
  * connection dropped after 8 MiB); the last call matches faults and
- * dispatches by Host and path.  Responses pass through srv_reply, which
- * applies response faults, adds the request-id headers and writes one log
+ * dispatches by Host and path (Intune requests, r->mdm, get SOAP error
+ * shapes from mdm.c and their own 64 KiB body limit).  Responses pass
+ * through srv_reply, which applies response faults (including the hostile
+ * XML bodies xml_bomb and deep), adds the request-id headers and writes one log
  * line (method, path, status, request id; never bodies, tokens or
  * passwords).
  */
@@ -34,6 +36,7 @@
 #define MOD "http"
 #define BODY_MAX_DRS (64 * 1024)
 #define BODY_MAX_LOGIN (64 * 1024)
+#define BODY_MAX_MDM (64 * 1024)
 #define BODY_MAX_CONTROL (1024 * 1024)
 #define DISCARD_MAX (8 * 1024 * 1024)
 #define JSON_DEPTH_MAX 32
@@ -52,14 +55,14 @@ static unsigned long fault_seq;
 
 static const char *const fault_names[] = {
     "delay", "status", "drop", "close", "malformed", "oversized", "content_type",
-    "html", "wrong_cert"};
+    "html", "wrong_cert", "xml_bomb", "deep"};
 
 bool
 srv_fault_add(const cJSON *o, char *id, size_t idsz, char *err, size_t errsz)
 {
     static const char *const members[] = {"path_prefix", "method", "count", "kind",
                                           "delay_ms", "status", "retry_after", "size",
-                                          NULL};
+                                          "depth", NULL};
     struct sim_fault f;
     const cJSON *v, *m;
     bool ok = false;
@@ -69,6 +72,7 @@ srv_fault_add(const cJSON *o, char *id, size_t idsz, char *err, size_t errsz)
     f.retry_after = -1;
     f.status = 503;
     f.size = 4u * 1024 * 1024;
+    f.depth = 10000;
     if (!cJSON_IsObject(o)) {
         snprintf(err, errsz, "body must be a JSON object");
         return false;
@@ -120,7 +124,7 @@ srv_fault_add(const cJSON *o, char *id, size_t idsz, char *err, size_t errsz)
     if (!ok) {
         snprintf(err, errsz,
                  "kind must be one of delay, status, drop, close, malformed, oversized, "
-                 "content_type, html, wrong_cert");
+                 "content_type, html, wrong_cert, xml_bomb, deep");
         return false;
     }
     v = cJSON_GetObjectItemCaseSensitive(o, "delay_ms");
@@ -157,6 +161,14 @@ srv_fault_add(const cJSON *o, char *id, size_t idsz, char *err, size_t errsz)
             return false;
         }
         f.size = (size_t)v->valuedouble;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(o, "depth");
+    if (v != NULL) {
+        if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 1000000) {
+            snprintf(err, errsz, "depth must be 1..1000000");
+            return false;
+        }
+        f.depth = (long)v->valuedouble;
     }
     pthread_mutex_lock(&fault_lock);
     if (nfaults >= MAX_FAULTS) {
@@ -328,7 +340,28 @@ struct stream {
     char *body; /* real body (drop) or NULL (oversized) */
     size_t len;
     size_t cut;
+    bool xml; /* oversized: a SOAP envelope instead of JSON */
 };
+
+#define XML_PAD_HEAD "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body><p>"
+#define XML_PAD_TAIL "</p></s:Body></s:Envelope>"
+
+/* Byte pos of the oversized body (len bytes, >= 64). */
+static char
+pad_byte(const struct stream *s, uint64_t p)
+{
+    static const char jhead[] = "{\"pad\":\"", jtail[] = "\"}";
+    static const char xhead[] = XML_PAD_HEAD, xtail[] = XML_PAD_TAIL;
+    const char *head = s->xml ? xhead : jhead, *tail = s->xml ? xtail : jtail;
+    size_t hl = s->xml ? sizeof(xhead) - 1 : sizeof(jhead) - 1;
+    size_t tl = s->xml ? sizeof(xtail) - 1 : sizeof(jtail) - 1;
+
+    if (p < hl)
+        return head[p];
+    if (p >= s->len - tl)
+        return tail[p - (s->len - tl)];
+    return 'a';
+}
 
 static ssize_t
 stream_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -343,20 +376,11 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
         memcpy(buf, s->body + pos, n);
         return (ssize_t)n;
     }
-    /* {"pad":"aaaa...."} of exactly s->len bytes. */
+    /* {"pad":"aaaa...."} (or a SOAP envelope) of exactly s->len bytes. */
     if (pos >= s->len)
         return MHD_CONTENT_READER_END_OF_STREAM;
     while (n < max && pos + n < s->len) {
-        uint64_t p = pos + n;
-        static const char head[] = "{\"pad\":\"";
-        if (p < sizeof(head) - 1)
-            buf[n] = head[p];
-        else if (p == s->len - 2)
-            buf[n] = '"';
-        else if (p == s->len - 1)
-            buf[n] = '}';
-        else
-            buf[n] = 'a';
+        buf[n] = pad_byte(s, pos + n);
         n++;
     }
     return (ssize_t)n;
@@ -371,6 +395,51 @@ stream_free(void *cls)
         return;
     lj_secret_free(s->body);
     free(s);
+}
+
+/* A billion-laughs document: an internal DTD with ten levels of entities. */
+static char *
+xml_bomb(void)
+{
+    struct sim_buf b = {0};
+
+    sim_buf_adds(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+                     "<!DOCTYPE s:Envelope [\n <!ENTITY lol0 \"lol\">\n");
+    for (int i = 1; i <= 9; i++) {
+        sim_buf_addf(&b, " <!ENTITY lol%d \"", i);
+        for (int j = 0; j < 10; j++)
+            sim_buf_addf(&b, "&lol%d;", i - 1);
+        sim_buf_adds(&b, "\">\n");
+    }
+    sim_buf_adds(&b, "]>\n<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\">"
+                     "<s:Body><DiscoverResponse xmlns=\"http://schemas.microsoft.com/windows/"
+                     "management/2012/01/enrollment\"><DiscoverResult><AuthPolicy>&lol9;"
+                     "</AuthPolicy></DiscoverResult></DiscoverResponse></s:Body></s:Envelope>");
+    if (b.err) {
+        sim_buf_free(&b, false);
+        return NULL;
+    }
+    return sim_buf_take(&b, NULL);
+}
+
+/* A SOAP envelope whose body nests depth elements. */
+static char *
+xml_deep(long depth)
+{
+    struct sim_buf b = {0};
+
+    b.max = (size_t)depth * 8 + 4096;
+    sim_buf_adds(&b, "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body>");
+    for (long i = 0; i < depth; i++)
+        sim_buf_add(&b, "<d>", 3);
+    for (long i = 0; i < depth; i++)
+        sim_buf_add(&b, "</d>", 4);
+    sim_buf_adds(&b, "</s:Body></s:Envelope>");
+    if (b.err) {
+        sim_buf_free(&b, false);
+        return NULL;
+    }
+    return sim_buf_take(&b, NULL);
 }
 
 static void
@@ -389,7 +458,7 @@ add_common_headers(struct sim_req *r, struct MHD_Response *resp, const char *cty
     MHD_add_response_header(resp, "x-ms-request-id", r->request_id);
     if (r->client_request_id[0] != '\0')
         MHD_add_response_header(resp, "client-request-id", r->client_request_id);
-    if (!r->control && !is_drs_path(r->path))
+    if (!r->control && !r->mdm && !is_drs_path(r->path))
         MHD_add_response_header(resp, "x-ms-ests-server", "entra-sim");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store, no-cache");
     for (size_t i = 0; hdrs != NULL && hdrs[i] != NULL && hdrs[i + 1] != NULL; i += 2)
@@ -418,6 +487,14 @@ srv_reply(struct sim_req *r, unsigned status, const char *ctype, char *body,
         body[len] = '\0';
     } else if (r->has_fault && fk == SIM_FAULT_CONTENT_TYPE) {
         ctype = "text/html; charset=utf-8";
+    } else if (r->has_fault && (fk == SIM_FAULT_XML_BOMB || fk == SIM_FAULT_DEEP)) {
+        lj_secret_free(body);
+        body = fk == SIM_FAULT_XML_BOMB ? xml_bomb() : xml_deep(r->fault.depth);
+        if (body == NULL)
+            return MHD_NO;
+        len = strlen(body);
+        ctype = "application/soap+xml; charset=utf-8";
+        status = 200;
     } else if (r->has_fault && fk == SIM_FAULT_HTML) {
         lj_secret_free(body);
         body = strdup("<!DOCTYPE html><html><head><title>Network login</title></head>"
@@ -443,9 +520,11 @@ srv_reply(struct sim_req *r, unsigned status, const char *ctype, char *body,
         } else {
             lj_secret_free(body);
             body = NULL;
-            s->len = r->fault.size < 10 ? 10 : r->fault.size;
+            s->xml = r->mdm;
+            s->len = r->fault.size < 64 ? 64 : r->fault.size;
             status = 200;
-            ctype = "application/json; charset=utf-8";
+            ctype = r->mdm ? "application/soap+xml; charset=utf-8"
+                           : "application/json; charset=utf-8";
         }
         resp = MHD_create_response_from_callback(s->len, 16 * 1024, stream_read, s,
                                                  stream_free);
@@ -584,6 +663,8 @@ family_error(struct sim_req *r, unsigned status, const char *const *hdrs)
         cJSON_AddStringToObject(o, "error", status == 413 ? "body too large" : "error");
         return srv_reply_json(r, status, o, hdrs);
     }
+    if (r->mdm)
+        return mdm_status_fault(r, status, hdrs);
     if (is_drs_path(r->path)) {
         switch (status) {
         case 413:
@@ -697,6 +778,8 @@ body_limit(const struct sim_req *r)
 {
     if (r->control)
         return BODY_MAX_CONTROL;
+    if (r->mdm)
+        return BODY_MAX_MDM;
     if (is_drs_path(r->path))
         return BODY_MAX_DRS;
     return BODY_MAX_LOGIN;
@@ -740,6 +823,8 @@ req_new(struct MHD_Connection *c, const char *url, const char *method, bool cont
         snprintf(r->correlation_id, sizeof(r->correlation_id), "%.36s", r->client_request_id);
     else
         sim_guid_new(r->correlation_id);
+    r->mdm = !control && (strcmp(r->host, "enrollment.manage.microsoft.com") == 0 ||
+                          mdm_is_path(r->path));
     r->body.max = body_limit(r);
     return r;
 }
@@ -747,7 +832,7 @@ req_new(struct MHD_Connection *c, const char *url, const char *method, bool cont
 static enum MHD_Result
 not_found(struct sim_req *r)
 {
-    if (!r->control && is_drs_path(r->path))
+    if (!r->control && !r->mdm && is_drs_path(r->path))
         return srv_drs_error(r, 404, "InvalidParameter", NULL,
                              "The requested resource was not found.");
     return srv_reply(r, 404, "text/plain; charset=utf-8", strdup("Not Found\n"), NULL);
@@ -786,6 +871,8 @@ dispatch(struct sim_req *r)
     if ((login_host || any_host) && oauth_route(r, &res))
         return res;
     if ((drs_host || any_host) && drs_route(r, &res))
+        return res;
+    if ((mdm_host || any_host) && mdm_route(r, &res))
         return res;
     return not_found(r);
 }

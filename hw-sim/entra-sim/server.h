@@ -31,6 +31,8 @@ enum sim_fault_kind {
     SIM_FAULT_CONTENT_TYPE,
     SIM_FAULT_HTML,
     SIM_FAULT_WRONG_CERT,
+    SIM_FAULT_XML_BOMB, /* 200 with a billion-laughs document (DOCTYPE + nested entities) */
+    SIM_FAULT_DEEP,     /* 200 with a SOAP envelope nested depth levels deep */
 };
 
 struct sim_fault {
@@ -43,6 +45,7 @@ struct sim_fault {
     unsigned status;
     long retry_after; /* -1 = no header */
     size_t size;
+    long depth;
     long hits;
 };
 
@@ -58,6 +61,7 @@ struct sim_req {
     bool too_big;
     size_t discarded;
     bool control;
+    bool mdm; /* enrollment.manage.microsoft.com or an Intune path: SOAP error shapes */
     bool has_fault;
     struct sim_fault fault;
     long long start_ms;
@@ -119,6 +123,11 @@ void srv_log_clear(void);
 /* Route hooks implemented by the endpoint modules. */
 bool oauth_route(struct sim_req *r, enum MHD_Result *res);
 bool drs_route(struct sim_req *r, enum MHD_Result *res);
+bool mdm_route(struct sim_req *r, enum MHD_Result *res);
+/* An injected status (413, 429, 5xx, ...) as an Intune SOAP fault (mdm.c). */
+enum MHD_Result mdm_status_fault(struct sim_req *r, unsigned status, const char *const *hdrs);
+/* true for the Intune enrollment paths (any host). */
+bool mdm_is_path(const char *path);
 enum MHD_Result control_handle(struct sim_req *r);
 
 #endif

@@ -500,6 +500,263 @@ tenant_apply_login(struct sim_tenant *t, const cJSON *o, const char *path, char 
     return true;
 }
 
+/* ---- Intune ---- */
+
+static const char *const intune_members[] = {
+    "mdm_user_scope", "mdm_user_scope_groups", "windows", "block_personally_owned",
+    "corporate_identifiers", "device_limit", "policy_service", "management_url", NULL};
+
+/* Trimmed span of one part of a corporate identifier line. */
+static bool
+corp_part(const char *s, size_t n, const char **out, size_t *outn)
+{
+    while (n > 0 && (*s == ' ' || *s == '\t')) {
+        s++;
+        n--;
+    }
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (n == 0 || n > SIM_CORP_PART_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return false;
+    *out = s;
+    *outn = n;
+    return true;
+}
+
+/* Split "manufacturer,model,serial" into three trimmed spans. */
+static bool
+corp_split(const char *line, const char *p[3], size_t n[3])
+{
+    const char *c1 = strchr(line, ','), *c2 = c1 != NULL ? strchr(c1 + 1, ',') : NULL;
+
+    if (c1 == NULL || c2 == NULL || strchr(c2 + 1, ',') != NULL)
+        return false;
+    return corp_part(line, (size_t)(c1 - line), &p[0], &n[0]) &&
+           corp_part(c1 + 1, (size_t)(c2 - c1 - 1), &p[1], &n[1]) &&
+           corp_part(c2 + 1, strlen(c2 + 1), &p[2], &n[2]);
+}
+
+static void
+corp_free(char **ids, size_t n)
+{
+    for (size_t i = 0; ids != NULL && i < n; i++)
+        free(ids[i]);
+    free(ids);
+}
+
+bool
+tenant_apply_intune(struct sim_tenant *t, const cJSON *o, const char *path, char *err,
+                    size_t errsz)
+{
+    struct sim_intune *in = &t->intune;
+    enum sim_mdm_scope scope = in->scope;
+    bool blocked = in->windows_blocked, personal = in->block_personal, pol = in->policy_service;
+    long limit = (long)in->device_limit;
+    char *groups[SIM_MAX_GROUPS] = {0};
+    size_t ng = 0, nc = 0;
+    char **corp = NULL;
+    char *url = NULL;
+    const cJSON *v, *e;
+    char p[160];
+    bool ok = false;
+
+    if (!check_members(o, path, intune_members, err, errsz))
+        return false;
+    v = cJSON_GetObjectItemCaseSensitive(o, "mdm_user_scope");
+    if (v != NULL) {
+        snprintf(p, sizeof(p), "%s.mdm_user_scope", path);
+        if (cJSON_IsString(v) && strcmp(v->valuestring, "none") == 0)
+            scope = SIM_MDM_NONE;
+        else if (cJSON_IsString(v) && strcmp(v->valuestring, "some") == 0)
+            scope = SIM_MDM_SOME;
+        else if (cJSON_IsString(v) && strcmp(v->valuestring, "all") == 0)
+            scope = SIM_MDM_ALL;
+        else
+            return fail(err, errsz, p, "must be \"none\", \"some\" or \"all\"");
+    }
+    v = cJSON_GetObjectItemCaseSensitive(o, "windows");
+    if (v != NULL) {
+        snprintf(p, sizeof(p), "%s.windows", path);
+        if (cJSON_IsString(v) && strcmp(v->valuestring, "allowed") == 0)
+            blocked = false;
+        else if (cJSON_IsString(v) && strcmp(v->valuestring, "blocked") == 0)
+            blocked = true;
+        else
+            return fail(err, errsz, p, "must be \"allowed\" or \"blocked\"");
+    }
+    if (!get_bool(o, "block_personally_owned", path, &personal, err, errsz) ||
+        !get_bool(o, "policy_service", path, &pol, err, errsz) ||
+        !get_long(o, "device_limit", path, 1, 15, &limit, err, errsz) ||
+        !get_str(o, "management_url", path, false, 512, &url, err, errsz))
+        return false;
+    if (url != NULL && strncmp(url, "https://", 8) != 0) {
+        snprintf(p, sizeof(p), "%s.management_url", path);
+        fail(err, errsz, p, "must be an https:// URL");
+        goto out;
+    }
+    if (!get_str_array(o, "mdm_user_scope_groups", path, groups, &ng, SIM_MAX_GROUPS, err,
+                       errsz))
+        goto out;
+    for (size_t i = 0; i < ng; i++) {
+        if (!group_exists(t, groups[i])) {
+            snprintf(p, sizeof(p), "%s.mdm_user_scope_groups[%zu]", path, i);
+            fail(err, errsz, p, "unknown group '%s'", groups[i]);
+            goto out;
+        }
+    }
+    if (scope == SIM_MDM_SOME && ng == 0 &&
+        (cJSON_GetObjectItemCaseSensitive(o, "mdm_user_scope_groups") != NULL ||
+         in->nscope_groups == 0)) {
+        snprintf(p, sizeof(p), "%s.mdm_user_scope_groups", path);
+        fail(err, errsz, p, "required when mdm_user_scope is \"some\"");
+        goto out;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(o, "corporate_identifiers");
+    if (v != NULL) {
+        size_t i = 0;
+        snprintf(p, sizeof(p), "%s.corporate_identifiers", path);
+        if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > SIM_MAX_CORP_IDS) {
+            fail(err, errsz, p, "must be an array of at most %d \"manufacturer,model,serial\" "
+                 "strings", SIM_MAX_CORP_IDS);
+            goto out;
+        }
+        corp = calloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(*corp));
+        if (corp == NULL) {
+            fail(err, errsz, p, "out of memory");
+            goto out;
+        }
+        cJSON_ArrayForEach(e, v)
+        {
+            const char *parts[3];
+            size_t lens[3];
+            if (!cJSON_IsString(e) || strlen(e->valuestring) > 3 * SIM_CORP_PART_MAX + 2 ||
+                !corp_split(e->valuestring, parts, lens)) {
+                snprintf(p, sizeof(p), "%s.corporate_identifiers[%zu]", path, i);
+                fail(err, errsz, p, "must be \"manufacturer,model,serial\" (three non-empty "
+                     "parts of at most %d characters)", SIM_CORP_PART_MAX);
+                goto out;
+            }
+            corp[i] = strdup(e->valuestring);
+            if (corp[i] == NULL) {
+                fail(err, errsz, p, "out of memory");
+                goto out;
+            }
+            nc = ++i;
+        }
+    }
+    /* Commit. */
+    in->configured = true;
+    in->scope = scope;
+    in->windows_blocked = blocked;
+    in->block_personal = personal;
+    in->policy_service = pol;
+    in->device_limit = (unsigned long)limit;
+    if (cJSON_GetObjectItemCaseSensitive(o, "mdm_user_scope_groups") != NULL) {
+        for (size_t i = 0; i < in->nscope_groups; i++)
+            free(in->scope_groups[i]);
+        memcpy(in->scope_groups, groups, sizeof(groups));
+        in->nscope_groups = ng;
+        ng = 0;
+    }
+    if (v != NULL) {
+        corp_free(in->corp_ids, in->ncorp_ids);
+        in->corp_ids = corp;
+        in->ncorp_ids = nc;
+        corp = NULL;
+    }
+    if (url != NULL) {
+        free(in->mgmt_url);
+        in->mgmt_url = url;
+        url = NULL;
+    }
+    ok = true;
+out:
+    for (size_t i = 0; i < ng; i++)
+        free(groups[i]);
+    if (corp != NULL)
+        corp_free(corp, nc);
+    free(url);
+    return ok;
+}
+
+bool
+tenant_mdm_in_scope(const struct sim_tenant *t, const struct sim_user *u)
+{
+    const struct sim_intune *in = &t->intune;
+
+    if (!in->configured || in->scope == SIM_MDM_NONE)
+        return false;
+    if (in->scope == SIM_MDM_ALL)
+        return true;
+    for (size_t i = 0; i < in->nscope_groups; i++) {
+        /* A scope group may be named by name or object id; users list names. */
+        for (size_t j = 0; j < t->ngroups; j++) {
+            if ((strcmp(t->groups[j].name, in->scope_groups[i]) == 0 ||
+                 sim_streq_ci(t->groups[j].oid, in->scope_groups[i])) &&
+                (tenant_user_in_group(u, t->groups[j].name) ||
+                 tenant_user_in_group(u, t->groups[j].oid)))
+                return true;
+        }
+    }
+    return false;
+}
+
+static bool
+has_licence(const struct sim_user *u, const char *const *any)
+{
+    for (size_t i = 0; i < u->nlicenses; i++)
+        for (size_t j = 0; any[j] != NULL; j++)
+            if (strcmp(u->licenses[i], any[j]) == 0)
+                return true;
+    return false;
+}
+
+bool
+tenant_mdm_licensed(const struct sim_user *u, const char **missing)
+{
+    /* Microsoft 365 E3/E5 include both; Entra ID P2 includes P1. */
+    static const char *const intune[] = {"intune", "m365_e3", "m365_e5", NULL};
+    static const char *const p1[] = {"entra_p1", "entra_p2", "m365_e3", "m365_e5", NULL};
+
+    if (!has_licence(u, intune)) {
+        *missing = "Microsoft Intune";
+        return false;
+    }
+    if (!has_licence(u, p1)) {
+        *missing = "Microsoft Entra ID P1";
+        return false;
+    }
+    *missing = NULL;
+    return true;
+}
+
+static bool
+part_eq(const char *a, size_t an, const char *b)
+{
+    const char *bp;
+    size_t bn;
+
+    return b != NULL && corp_part(b, strlen(b), &bp, &bn) && an == bn &&
+           strncasecmp(a, bp, an) == 0;
+}
+
+bool
+tenant_corp_id_match(const struct sim_tenant *t, const char *manufacturer, const char *model,
+                     const char *serial)
+{
+    for (size_t i = 0; i < t->intune.ncorp_ids; i++) {
+        const char *p[3];
+        size_t n[3];
+        if (corp_split(t->intune.corp_ids[i], p, n) && part_eq(p[0], n[0], manufacturer) &&
+            part_eq(p[1], n[1], model) && part_eq(p[2], n[2], serial))
+            return true;
+    }
+    return false;
+}
+
 static const char *const top_members[] = {
     "tenant_id", "name", "domains", "region", "users", "groups", "device_settings",
     "conditional_access", "login", "intune", NULL};
@@ -655,16 +912,18 @@ tenant_parse(const char *text, size_t len, struct sim_tenant **out, char *err,
     if (t->verification_uri == NULL &&
         (t->verification_uri = strdup("https://microsoft.com/devicelogin")) == NULL)
         goto out;
+    t->intune.device_limit = 5;
+    t->intune.scope = SIM_MDM_ALL;
+    t->intune.policy_service = true;
     v = cJSON_GetObjectItemCaseSensitive(root, "intune");
-    if (v != NULL) {
-        if (!cJSON_IsObject(v)) {
-            fail(err, errsz, "intune", "must be an object");
-            goto out;
-        }
-        t->intune = cJSON_Duplicate(v, 1);
-        if (t->intune == NULL)
-            goto out;
-    }
+    if (v != NULL && !tenant_apply_intune(t, v, "intune", err, errsz))
+        goto out;
+    if (!t->intune.configured)
+        t->intune.scope = SIM_MDM_NONE;
+    if (t->intune.mgmt_url == NULL &&
+        (t->intune.mgmt_url =
+             strdup("https://r.manage.microsoft.com/devicegatewayproxy/cimhandler.ashx")) == NULL)
+        goto out;
     *out = t;
     t = NULL;
     rc = LJ_OK;
@@ -696,7 +955,10 @@ tenant_free(struct sim_tenant *t)
     for (size_t i = 0; i < t->njoin_groups; i++)
         free(t->join_groups[i]);
     free(t->verification_uri);
-    cJSON_Delete(t->intune);
+    for (size_t i = 0; i < t->intune.nscope_groups; i++)
+        free(t->intune.scope_groups[i]);
+    corp_free(t->intune.corp_ids, t->intune.ncorp_ids);
+    free(t->intune.mgmt_url);
     free(t);
 }
 
@@ -772,7 +1034,7 @@ tenant_settings_json(const struct sim_tenant *t)
 {
     static const char *const join[] = {"all", "selected", "none"};
     static const char *const ca[] = {"none", "require_mfa", "block"};
-    cJSON *o = cJSON_CreateObject(), *ds, *g, *cao, *lo;
+    cJSON *o = cJSON_CreateObject(), *ds, *g, *cao, *lo, *in;
 
     if (o == NULL)
         return NULL;
@@ -805,6 +1067,23 @@ tenant_settings_json(const struct sim_tenant *t)
         cJSON_AddNumberToObject(lo, "refresh_token_lifetime", (double)t->rt_lifetime);
         cJSON_AddStringToObject(lo, "verification_uri", t->verification_uri);
     }
+    in = cJSON_AddObjectToObject(o, "intune");
+    if (in != NULL) {
+        static const char *const scope[] = {"none", "some", "all"};
+        cJSON_AddBoolToObject(in, "configured", t->intune.configured);
+        cJSON_AddStringToObject(in, "mdm_user_scope", scope[t->intune.scope]);
+        g = cJSON_AddArrayToObject(in, "mdm_user_scope_groups");
+        for (size_t i = 0; g != NULL && i < t->intune.nscope_groups; i++)
+            cJSON_AddItemToArray(g, cJSON_CreateString(t->intune.scope_groups[i]));
+        cJSON_AddStringToObject(in, "windows", t->intune.windows_blocked ? "blocked" : "allowed");
+        cJSON_AddBoolToObject(in, "block_personally_owned", t->intune.block_personal);
+        g = cJSON_AddArrayToObject(in, "corporate_identifiers");
+        for (size_t i = 0; g != NULL && i < t->intune.ncorp_ids; i++)
+            cJSON_AddItemToArray(g, cJSON_CreateString(t->intune.corp_ids[i]));
+        cJSON_AddNumberToObject(in, "device_limit", (double)t->intune.device_limit);
+        cJSON_AddBoolToObject(in, "policy_service", t->intune.policy_service);
+        cJSON_AddStringToObject(in, "management_url", t->intune.mgmt_url);
+    }
     return o;
 }
 
@@ -831,6 +1110,7 @@ DEFINE_APPEND(append_dev, struct sim_device)
 DEFINE_APPEND(append_dc, struct sim_devcode)
 DEFINE_APPEND(append_ac, struct sim_authcode)
 DEFINE_APPEND(append_rt, struct sim_refresh)
+DEFINE_APPEND(append_enr, struct sim_enrollment)
 
 void
 state_device_free(struct sim_device *d)
@@ -859,6 +1139,7 @@ state_clear_registry(void)
         secret_struct_free(g_sim.ac[i], sizeof(struct sim_authcode));
     for (size_t i = 0; i < g_sim.nrt; i++)
         secret_struct_free(g_sim.rt[i], sizeof(struct sim_refresh));
+    state_clear_enrollments();
     free(g_sim.dev);
     free(g_sim.dc);
     free(g_sim.ac);
@@ -1060,4 +1341,87 @@ state_revoke_refresh(const char *oid, bool expire_only)
         n++;
     }
     return n;
+}
+
+/* ---- enrollments ---- */
+
+bool
+state_add_enrollment(struct sim_enrollment *e)
+{
+    return append_enr(&g_sim.enr, &g_sim.nenr, &g_sim.capenr, e, SIM_MAX_DEVICES);
+}
+
+struct sim_enrollment *
+state_enrollment_by_device(const char *device_id)
+{
+    for (size_t i = 0; device_id != NULL && i < g_sim.nenr; i++)
+        if (sim_streq_ci(g_sim.enr[i]->device_id, device_id))
+            return g_sim.enr[i];
+    return NULL;
+}
+
+bool
+state_delete_enrollment(const char *id)
+{
+    for (size_t i = 0; id != NULL && i < g_sim.nenr; i++) {
+        if (sim_streq_ci(g_sim.enr[i]->id, id) || sim_streq_ci(g_sim.enr[i]->device_id, id)) {
+            free(g_sim.enr[i]);
+            g_sim.enr[i] = g_sim.enr[--g_sim.nenr];
+            return true;
+        }
+    }
+    return false;
+}
+
+void
+state_clear_enrollments(void)
+{
+    for (size_t i = 0; i < g_sim.nenr; i++)
+        free(g_sim.enr[i]);
+    free(g_sim.enr);
+    g_sim.enr = NULL;
+    g_sim.nenr = g_sim.capenr = 0;
+}
+
+unsigned long
+state_user_enrollments(const char *user_oid, const char *exclude_device_id)
+{
+    unsigned long n = 0;
+
+    for (size_t i = 0; i < g_sim.nenr; i++) {
+        if (!sim_streq_ci(g_sim.enr[i]->user_oid, user_oid))
+            continue;
+        if (exclude_device_id != NULL && sim_streq_ci(g_sim.enr[i]->device_id, exclude_device_id))
+            continue;
+        n++;
+    }
+    return n;
+}
+
+cJSON *
+state_enrollment_json(const struct sim_enrollment *e)
+{
+    char t[32];
+    cJSON *o = cJSON_CreateObject();
+
+    if (o == NULL)
+        return NULL;
+    sim_time_entra(t, sizeof(t), e->created);
+    cJSON_AddStringToObject(o, "id", e->id);
+    cJSON_AddStringToObject(o, "device_id", e->device_id);
+    cJSON_AddStringToObject(o, "upn", e->upn);
+    cJSON_AddStringToObject(o, "user_object_id", e->user_oid);
+    cJSON_AddStringToObject(o, "manufacturer", e->manufacturer);
+    cJSON_AddStringToObject(o, "model", e->model);
+    cJSON_AddStringToObject(o, "serial", e->serial);
+    cJSON_AddStringToObject(o, "os_version", e->os_version);
+    cJSON_AddStringToObject(o, "os_edition", e->os_edition);
+    cJSON_AddStringToObject(o, "device_name", e->device_name);
+    cJSON_AddStringToObject(o, "hw_dev_id", e->hw_dev_id);
+    cJSON_AddStringToObject(o, "ownership", "corporate");
+    cJSON_AddBoolToObject(o, "corporate_identifier", e->corporate);
+    cJSON_AddStringToObject(o, "thumbprint", e->thumbprint);
+    cJSON_AddNumberToObject(o, "enroll_count", (double)e->count);
+    cJSON_AddStringToObject(o, "created", t);
+    return o;
 }

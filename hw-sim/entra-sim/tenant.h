@@ -11,9 +11,10 @@
  *
  * Tenant file (JSON; see hw-sim/entra-sim/README.md for the full schema):
  *   tenant_id, name, domains[], region, users[], groups[], device_settings{},
- *   conditional_access{}, login{}, intune{} (kept for the Intune issue).
+ *   conditional_access{}, login{}, intune{} (MDM user scope, enrollment
+ *   restrictions, corporate identifiers, device limit).
  * Unknown members are errors (typos must not pass silently), except
- * "intune" and members starting with "_" (comments).
+ * members starting with "_" (comments).
  */
 #ifndef LJ_SIM_TENANT_H
 #define LJ_SIM_TENANT_H
@@ -48,6 +49,27 @@ struct sim_user {
     unsigned long devices; /* device objects this user owns */
 };
 
+/* MDM user scope (Entra ID > Mobility (MDM and WIP) > Microsoft Intune). */
+enum sim_mdm_scope { SIM_MDM_NONE = 0, SIM_MDM_SOME = 1, SIM_MDM_ALL = 2 };
+
+#define SIM_MAX_CORP_IDS 1000
+#define SIM_CORP_PART_MAX 128
+
+/* The tenant's Intune settings (tenant file "intune"). */
+struct sim_intune {
+    bool configured; /* false: no "intune" object, MDM scope none */
+    enum sim_mdm_scope scope;
+    char *scope_groups[SIM_MAX_GROUPS];
+    size_t nscope_groups;
+    bool windows_blocked;  /* device platform restriction: Windows (MDM) blocked */
+    bool block_personal;   /* ... personally owned Windows devices blocked */
+    char **corp_ids;       /* "manufacturer,model,serial", as given */
+    size_t ncorp_ids;
+    unsigned long device_limit; /* device limit restriction, 1..15 */
+    bool policy_service;        /* discovery names EnrollmentPolicyServiceUrl */
+    char *mgmt_url;             /* OMA-DM server (APPLICATION ADDR) */
+};
+
 struct sim_group {
     char *name;
     char *oid;
@@ -74,7 +96,7 @@ struct sim_tenant {
     /* sign-in settings */
     long dc_expires_in, dc_interval, at_lifetime, rt_lifetime;
     char *verification_uri;
-    cJSON *intune; /* unparsed; owned */
+    struct sim_intune intune;
 };
 
 struct sim_device {
@@ -130,6 +152,25 @@ struct sim_refresh {
     time_t expires;
 };
 
+/* An Intune enrollment (one per Entra device; re-enrollment replaces it). */
+struct sim_enrollment {
+    char id[37];        /* Intune device id = CN of the MDM client certificate */
+    char device_id[37]; /* Entra device id (AdditionalContext DeviceID) */
+    char user_oid[37];
+    char upn[256];
+    char manufacturer[SIM_CORP_PART_MAX + 1];
+    char model[SIM_CORP_PART_MAX + 1];
+    char serial[SIM_CORP_PART_MAX + 1];
+    char os_version[64];
+    char os_edition[16];
+    char device_name[128];
+    char hw_dev_id[130];
+    char thumbprint[41];
+    bool corporate; /* matched a corporate identifier */
+    time_t created;
+    unsigned long count; /* how many times this device enrolled */
+};
+
 struct pki_key;
 
 struct sim_state {
@@ -146,6 +187,8 @@ struct sim_state {
     size_t nac, capac;
     struct sim_refresh **rt;
     size_t nrt, caprt;
+    struct sim_enrollment **enr;
+    size_t nenr, capenr;
     /* keys (set once at start, read-only afterwards) */
     struct pki_key *token_key;
     char token_kid[64];
@@ -153,6 +196,9 @@ struct sim_state {
     unsigned char *drs_ca_der;
     size_t drs_ca_len;
     struct pki_key *wrong_key; /* lazily made, for the wrong_cert fault */
+    struct pki_key *mdm_ca_key; /* "Microsoft Intune MDM Device CA" (intermediate) */
+    unsigned char *mdm_ca_der, *mdm_root_der; /* its certificate and its root's */
+    size_t mdm_ca_len, mdm_root_len;
     volatile int stopping;
 };
 
@@ -179,6 +225,21 @@ bool tenant_add_user(struct sim_tenant *t, const cJSON *o, char *err, size_t err
 /* Change a user's flags/password/groups (PATCH /control/users/{upn}). */
 bool tenant_patch_user(struct sim_tenant *t, struct sim_user *u, const cJSON *o, char *err,
                        size_t errsz);
+
+/*
+ * Intune settings: partial update from the tenant file or the control API
+ * (PUT /control/intune), with the same field rules.  A successful call marks
+ * the tenant as Intune-configured.
+ */
+bool tenant_apply_intune(struct sim_tenant *t, const cJSON *o, const char *path, char *err,
+                         size_t errsz);
+/* Is u inside the MDM user scope? */
+bool tenant_mdm_in_scope(const struct sim_tenant *t, const struct sim_user *u);
+/* Does u hold the licences Intune auto-enrollment needs (Intune + Entra ID P1)? */
+bool tenant_mdm_licensed(const struct sim_user *u, const char **missing);
+/* Is "manufacturer,model,serial" a corporate identifier (case-insensitive)? */
+bool tenant_corp_id_match(const struct sim_tenant *t, const char *manufacturer,
+                          const char *model, const char *serial);
 
 /* Lookups (lock held).  Domain/id matching is case-insensitive. */
 struct sim_user *tenant_user_by_upn(struct sim_tenant *t, const char *upn);
@@ -214,6 +275,16 @@ bool state_add_refresh(struct sim_refresh *r);
 struct sim_refresh *state_refresh(const char *token);
 /* Revoke refresh tokens of oid (NULL = all); returns how many. */
 size_t state_revoke_refresh(const char *oid, bool expire_only);
+
+/* Enrollments (lock held).  add takes ownership. */
+bool state_add_enrollment(struct sim_enrollment *e);
+struct sim_enrollment *state_enrollment_by_device(const char *device_id);
+/* By Intune id or Entra device id; true when one was removed. */
+bool state_delete_enrollment(const char *id);
+void state_clear_enrollments(void);
+/* Enrollments of a user other than the device exclude_device_id (may be NULL). */
+unsigned long state_user_enrollments(const char *user_oid, const char *exclude_device_id);
+cJSON *state_enrollment_json(const struct sim_enrollment *e);
 
 /* Load the state directory's keys: token key, DRS CA (see main.c). */
 #endif

@@ -159,7 +159,7 @@ sm() { printf '%s' "${1//,/,,}"; }
 qemu=(qemu-system-x86_64 -accel tcg -m "$mem" -smp 1 -nodefaults -nographic -no-reboot
     -monitor none -chardev "$serdev" -serial chardev:ser0
     -kernel "$kdir/vmlinuz" -initrd "$initrd"
-    -append "console=ttyS0 quiet loglevel=4 panic=-1 $append"
+    -append "console=ttyS0 quiet loglevel=4 panic=-1 no_timer_check $append"
     -smbios "type=1,manufacturer=$(sm "$manu"),product=$(sm "$product"),serial=$(sm "$serial")"
     -chardev "socket,id=chrtpm,path=$sock" -tpmdev emulator,id=tpm0,chardev=chrtpm
     -device "tpm-$tpmif,tpmdev=tpm0"

@@ -328,3 +328,17 @@ tpm_force_lockout() {
   tpm2_flushcontext -t
   tpm2_getcap properties-variable | grep -q "inLockout:                 1" || fail "TPM not in lockout"
 }
+
+# sim_mdm_token UPN — an access token for the Intune enrollment resource
+# (https://enrollment.manage.microsoft.com/) from the control API.
+sim_mdm_token() {
+  sim_ctl POST /control/tokens "{\"upn\":\"$1\",\"aud\":\"https://enrollment.manage.microsoft.com/\"}" |
+    jq -r .access_token
+}
+
+# sim_join_device_id — after a successful sim_join: the device id (the
+# certificate's CN) from $BODY.
+sim_join_device_id() {
+  jq -r .Certificate.RawBody <<<"$BODY" | base64 -d |
+    openssl x509 -inform der -noout -subject -nameopt RFC2253 | sed 's/^subject=CN=//'
+}

@@ -103,10 +103,13 @@ t_bad_tenant_unknown_top() { bad_tenant '.colour="blue"' "field 'colour': unknow
 t_bad_tenant_licence() { bad_tenant '.users[0].licenses=["e5"]' "field 'users[0].licenses[0]': unknown licence"; }
 
 t_tenant_intune_ok() {
-  jq '.intune={"mdm_user_scope":"all","anything":[1,2]} | .device_settings.max_devices_per_user="unlimited"' "$DEMO" >"$CASE/t.json"
+  jq '.intune={"mdm_user_scope":"all"} | .device_settings.max_devices_per_user="unlimited"' "$DEMO" >"$CASE/t.json"
   sim_start "$CASE/t.json" "$CASE/st"
   assert_eq "$(sim_ctl GET /control/device-settings | jq -r .max_devices_per_user)" unlimited
 }
+t_bad_tenant_intune_unknown() { bad_tenant '.intune.anything=[1,2]' "field 'intune.anything': unknown member"; }
+t_bad_tenant_intune_scope() { bad_tenant '.intune.mdm_user_scope="selected"' "field 'intune.mdm_user_scope'"; }
+t_bad_tenant_intune_corp_id() { bad_tenant '.intune.corporate_identifiers=["serial-only"]' "field 'intune.corporate_identifiers[0]'"; }
 
 # Traffic through every module, then SIGTERM: exit 0 (under ASan/LSan a
 # leak or error makes the exit status non-zero).
@@ -159,3 +162,6 @@ tcase sim_bad_tenant_ca t_bad_tenant_ca
 tcase sim_bad_tenant_unknown_top t_bad_tenant_unknown_top
 tcase sim_bad_tenant_licence t_bad_tenant_licence
 tcase sim_tenant_intune_ok t_tenant_intune_ok
+tcase sim_bad_tenant_intune_unknown t_bad_tenant_intune_unknown
+tcase sim_bad_tenant_intune_scope t_bad_tenant_intune_scope
+tcase sim_bad_tenant_intune_corp_id t_bad_tenant_intune_corp_id

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -220,6 +221,69 @@ test_tenant_errors(void **state)
     }
 }
 
+/* The Intune object: defaults, scope by group, licences, corporate identifiers. */
+static void
+test_tenant_intune(void **state)
+{
+    static const char base[] =
+        "{\"tenant_id\":\"6b1c2a3e-0f4d-4c55-9a77-1e2f3a4b5c6d\",\"name\":\"n\","
+        "\"domains\":[\"a.b\"],\"groups\":[{\"name\":\"G\"}],"
+        "\"users\":[{\"upn\":\"x@a.b\",\"password\":\"p\",\"groups\":[\"G\"],"
+        "\"licenses\":[\"intune\",\"entra_p2\"]},"
+        "{\"upn\":\"y@a.b\",\"password\":\"p\",\"licenses\":[\"intune\"]}]";
+    char json[1024], err[512];
+    struct sim_tenant *t = NULL;
+    const char *missing = NULL;
+    cJSON *o;
+
+    (void)state;
+    /* No intune object: not configured, nobody in scope. */
+    snprintf(json, sizeof(json), "%s}", base);
+    assert_int_equal(tenant_parse(json, strlen(json), &t, err, sizeof(err)), LJ_OK);
+    assert_false(t->intune.configured);
+    assert_false(tenant_mdm_in_scope(t, &t->users[0]));
+    assert_int_equal(t->intune.device_limit, 5);
+    tenant_free(t);
+    /* Scope "some" by group; corporate identifiers trimmed, case-insensitive. */
+    snprintf(json, sizeof(json),
+             "%s,\"intune\":{\"mdm_user_scope\":\"some\",\"mdm_user_scope_groups\":[\"G\"],"
+             "\"corporate_identifiers\":[\" Microsoft Corporation , Windows 365 Link ,SN-1\"]}}",
+             base);
+    assert_int_equal(tenant_parse(json, strlen(json), &t, err, sizeof(err)), LJ_OK);
+    assert_true(tenant_mdm_in_scope(t, &t->users[0]));
+    assert_false(tenant_mdm_in_scope(t, &t->users[1]));
+    assert_true(tenant_mdm_licensed(&t->users[0], &missing));
+    assert_false(tenant_mdm_licensed(&t->users[1], &missing));
+    assert_string_equal(missing, "Microsoft Entra ID P1");
+    assert_true(tenant_corp_id_match(t, "microsoft corporation", "WINDOWS 365 LINK", "sn-1"));
+    assert_false(tenant_corp_id_match(t, "Microsoft Corporation", "Windows 365 Link", "SN-2"));
+    assert_false(tenant_corp_id_match(t, "Microsoft Corporation", "Windows 365 Link", NULL));
+    assert_false(tenant_corp_id_match(t, "", "", ""));
+    /* A refused partial update leaves everything as it was. */
+    o = cJSON_Parse("{\"windows\":\"blocked\",\"device_limit\":20}");
+    assert_false(tenant_apply_intune(t, o, "intune", err, sizeof(err)));
+    assert_non_null(strstr(err, "'intune.device_limit'"));
+    assert_false(t->intune.windows_blocked);
+    cJSON_Delete(o);
+    tenant_free(t);
+}
+
+/* want_cn NULL (MDM enrollment): any subject, but the key and signature rules stay. */
+static void
+test_csr_any_subject(void **state)
+{
+    size_t n;
+    unsigned char *der = decode(vec_csr, &n);
+    struct der spki;
+    char why[200] = "";
+
+    (void)state;
+    assert_true(pki_csr_check(der, n, NULL, &spki, why, sizeof(why)));
+    der[n - 5] ^= 1;
+    assert_false(pki_csr_check(der, n, NULL, &spki, why, sizeof(why)));
+    free(der);
+}
+
 int
 main(void)
 {
@@ -227,7 +291,8 @@ main(void)
         cmocka_unit_test(test_csr_vector_ok),   cmocka_unit_test(test_rsa1_vector),
         cmocka_unit_test(test_der_reader_strict), cmocka_unit_test(test_guid_windows_order),
         cmocka_unit_test(test_form_parse),      cmocka_unit_test(test_jwt_roundtrip),
-        cmocka_unit_test(test_tenant_errors),
+        cmocka_unit_test(test_tenant_errors),   cmocka_unit_test(test_tenant_intune),
+        cmocka_unit_test(test_csr_any_subject),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
