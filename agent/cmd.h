@@ -18,6 +18,7 @@ int cmd_tpm(int argc, char **argv); /* hidden: tpm health, test-build seal tools
 int cmd_config(int argc, char **argv);
 int cmd_leave(int argc, char **argv);
 int cmd_reset(int argc, char **argv); /* factory-reset */
+int cmd_mdm_retry(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 

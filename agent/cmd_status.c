@@ -2,7 +2,12 @@
  * cmd_status.c — `linkjoin status [--json] [CONFIG FLAGS]`: the join state
  * the way `dsregcmd /status` shows it, from the state directory only (no
  * network, no TPM round trip): journal, stored device certificate, key
- * record.  Exit 0 when joined, LJ_EXIT_NOT_JOINED otherwise.
+ * record.  Exit 0 when joined, LJ_EXIT_MDM_PENDING when joined with the
+ * Intune enrollment pending, LJ_EXIT_NOT_JOINED otherwise.
+ *
+ * mdm_state: "enrolled", "pending", "failed" (joined, and the last error
+ * is an Intune one: refused by policy or a bad answer; last_error says
+ * which) or "not_enrolled".
  *
  * The journal is read, never rewritten or moved aside here (that is run's
  * business); an unreadable journal is shown as such.
@@ -65,6 +70,10 @@ status_read(const char *dir, struct status *s)
         break;
     case LJ_JS_MDM_PENDING:
         s->mdm = "pending";
+        break;
+    case LJ_JS_JOINED:
+        s->mdm = s->j.has_error && strcmp(s->j.last_error.phase, "mdm") == 0 ? "failed"
+                                                                              : "not_enrolled";
         break;
     default:
         s->mdm = "not_enrolled";
@@ -132,6 +141,9 @@ print_json(FILE *o, const struct status *s)
     jkv(o, "key_provider", s->keys ? s->keys_d.provider : "none", true);
     fprintf(o, "\"tpm_protected\":%s,", s->keys && s->keys_d.tpm_protected ? "true" : "false");
     jkv(o, "mdm_state", s->mdm, true);
+    jkv(o, "mdm_server_url", s->j.mdm_server_url, true);
+    jkv(o, "mdm_cert_thumbprint", s->j.mdm_cert_thumbprint, true);
+    jkv(o, "mdm_enrollment_id", s->j.mdm_enrollment_id, true);
     fprintf(o, "\"last_error\":");
     if (!s->j.has_error) {
         fprintf(o, "null}\n");
@@ -193,6 +205,9 @@ print_text(FILE *o, const struct status *s)
     line(o, "KeyProvider", s->keys ? s->keys_d.provider : "none");
     line(o, "TpmProtected", s->keys && s->keys_d.tpm_protected ? "YES" : "NO");
     line(o, "MdmState", s->mdm);
+    line(o, "MdmUrl", s->j.mdm_server_url);
+    line(o, "MdmCertThumbprint", s->j.mdm_cert_thumbprint);
+    line(o, "MdmDeviceId", s->j.mdm_enrollment_id);
     if (!s->j.has_error)
         return;
     fprintf(o, "\n+----------------------------------------------------------------------+\n"
@@ -229,7 +244,8 @@ cmd_status(int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("usage: linkjoin status [--json] [--state-dir DIR] [--config FILE]\n"
                    "Show whether this device is joined (like dsregcmd /status), from the\n"
-                   "state directory only.  Exit 0 when joined, 12 when not.\n");
+                   "state directory only.  Exit 0 when joined, 11 when joined with the\n"
+                   "Intune enrollment pending, 12 when not joined.\n");
             rc = LJ_EXIT_OK;
             goto out;
         }
@@ -253,7 +269,9 @@ cmd_status(int argc, char **argv)
         print_json(stdout, &s);
     else
         print_text(stdout, &s);
-    rc = joined(&s) ? LJ_EXIT_OK : LJ_EXIT_NOT_JOINED;
+    rc = !joined(&s)                           ? LJ_EXIT_NOT_JOINED
+         : s.j.state == LJ_JS_MDM_PENDING ? LJ_EXIT_MDM_PENDING
+                                          : LJ_EXIT_OK;
     if (fflush(stdout) != 0)
         rc = LJ_EXIT_FAILURE;
 out:

@@ -261,6 +261,14 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "device does not recognize; your IT admin can look it up with the details below.",
          "Read the server message and trace id shown with this result, then check Intune admin "
          "center > Troubleshooting + support > Troubleshoot for this user"},
+    [LJ_R_MDM_BAD_SERVICE_RESPONSE] =
+        {LJ_R_MDM_BAD_SERVICE_RESPONSE, "bad_service_response", "device management",
+         LJ_PHASE_MDM, "0x801c0001", LJ_FIX_SUPPORT, false, LJ_EXIT_SERVICE,
+         "The device joined your organization, but the answer from {host} to its device "
+         "management (Intune) enrollment was not valid, so nothing was saved.",
+         "Contact support with the code, trace id and time; if a proxy sits between the device "
+         "and Microsoft, check that it does not alter responses from "
+         "enrollment.manage.microsoft.com"},
     [LJ_R_JOINED_MDM_PENDING] =
         {LJ_R_JOINED_MDM_PENDING, "joined_mdm_pending", "", LJ_PHASE_MDM, "0x80180010",
          LJ_FIX_RETRY, true, LJ_EXIT_MDM_PENDING,

@@ -82,6 +82,7 @@ enum lj_reason {
     LJ_R_MDM_DEVICE_CAP,
     LJ_R_MDM_LICENSE_MISSING,
     LJ_R_MDM_REJECTED,
+    LJ_R_MDM_BAD_SERVICE_RESPONSE, /* slug bad_service_response, after the join */
     LJ_R_JOINED_MDM_PENDING,
     /* us */
     LJ_R_INTERNAL,

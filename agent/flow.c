@@ -20,6 +20,37 @@
  * - Secrets: access and refresh tokens live in f only (wiped at the end;
  *   lj_secrets_held while held), passwords and codes only as long as the
  *   request that uses them.
+ *
+ * Intune (issue 6, after the join; mdm_*() below).
+ * - Scope first: a DRS token whose claims carry no mdm_enrollment_url means
+ *   the user is outside the MDM user scope (mdm-enrollment.md §1.3):
+ *   mdm_not_in_scope without any SOAP.  An unreadable (opaque) token skips
+ *   this check and lets Intune decide.
+ * - Token: refresh grant (v1, resource https://enrollment.manage.microsoft.com/)
+ *   with the sign-in's refresh token: no second prompt.  The newest refresh
+ *   token replaces the old one.
+ * - Then MS-MDE2 Discover at {mdm_url}/EnrollmentServer/Discovery.svc, the
+ *   XCEP policy when discovery names one (key length and hash checked),
+ *   and the WSTEP RST with a PKCS#10 signed by the DEVICE key in the TPM
+ *   (the key Entra already certified: no second slow RSA keygen, and the
+ *   MDM identity stays bound to the same TPM key as the join).
+ *   mdm_enroll_parse checks the certificate's key is ours, the chain and
+ *   validity; only then mdm-cert.der, mdm-chain.pem and the journal
+ *   (server URL, thumbprint, state mdm_enrolled) are written.
+ * - Outcomes: enrolled -> result joined + mdm enrolled, exit 0.
+ *   Pending (Intune 503/429/maintenance, no network, cancel after the
+ *   join) -> the refresh token is SEALED by the TPM (tpm_seal, never on
+ *   disk in clear), journal mdm_pending + marker mdm-pending, result
+ *   joined_mdm_pending, exit 11.  Refused by Intune policy or nonsense
+ *   answer -> the device stays joined: journal joined + last_error (phase
+ *   mdm), result status joined WITH the reason fields and mdm.state
+ *   "failed", exit of the reason (7, 8).  Any other failure after the join
+ *   (TPM, sign-in needed) keeps mdm_pending with its reason's exit code.
+ * - Resume: `run` on a device that is mdm_pending (or joined with an MDM
+ *   error) skips the join, unseals the token and enrolls; when the token
+ *   is missing, expired or revoked it signs the user in again (no
+ *   re-join).  `mdm-retry` does the same without ever prompting and stops
+ *   with signin_session_expired (exit 6) instead.
  */
 #include "agent/flow.h"
 
@@ -33,6 +64,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent/drs.h"
 #include "agent/errors.h"
@@ -40,6 +72,7 @@
 #include "agent/http.h"
 #include "agent/journal.h"
 #include "agent/marker.h"
+#include "agent/mdm.h"
 #include "agent/oauth.h"
 #include "agent/ui_proto.h"
 #include "agent/version.h"
@@ -70,7 +103,15 @@ struct flow {
     /* sign-in */
     char *access_token;  /* secret */
     char *refresh_token; /* secret; kept for the MDM step */
+    char *mdm_token;     /* secret: access token for the Intune enrollment resource */
     bool secrets_held;
+    /* Intune */
+    bool interactive;    /* false in mdm-retry: never prompt */
+    bool resume;         /* the device was joined before this run */
+    bool fresh_signin;   /* claims below come from a DRS token of this run */
+    long mdm_retry_after; /* Retry-After of the last Intune answer, -1 none */
+    struct mdm_enrollment enr;
+    bool have_enr;
     struct oauth_jwt_claims claims;
     bool have_claims;
     char domain[256];
@@ -229,6 +270,25 @@ fail_set(struct flow *f, enum lj_phase phase, enum lj_reason r, const char *code
 
     if (f->failed)
         return; /* keep the first */
+    /*
+     * After the join, anything that a later attempt can get past without
+     * anyone changing anything (no network, Intune busy, cancel) means
+     * "joined, management pending", never a failed join.
+     */
+    if (phase == LJ_PHASE_MDM &&
+        (r == LJ_R_NETWORK_UNREACHABLE || r == LJ_R_TLS_UNTRUSTED ||
+         r == LJ_R_NETWORK_INTERCEPTED || r == LJ_R_SERVICE_UNAVAILABLE || r == LJ_R_THROTTLED ||
+         r == LJ_R_CANCELLED)) {
+        r = LJ_R_JOINED_MDM_PENDING;
+        code = NULL;
+        info = lj_reason_get(r);
+    } else if (phase == LJ_PHASE_MDM && r == LJ_R_BAD_SERVICE_RESPONSE) {
+        /* same slug; the sentence says the device IS joined */
+        if (code != NULL && info != NULL && strcmp(code, info->code) == 0)
+            code = NULL;
+        r = LJ_R_MDM_BAD_SERVICE_RESPONSE;
+        info = lj_reason_get(r);
+    }
     f->failed = true;
     f->reason = r;
     copy(f->err.phase, sizeof(f->err.phase), lj_phase_name(phase));
@@ -293,9 +353,10 @@ err_ids_from_resp(struct flow *f, const struct lj_http_response *resp)
     copy(f->err.server_time, sizeof(f->err.server_time), resp->date);
 }
 
-/* A token-endpoint error answer (any grant). */
+/* A token-endpoint error answer (any grant) during phase. */
 static enum lj_rc
-fail_oauth(struct flow *f, const struct lj_http_response *resp, enum oauth_grant grant)
+fail_oauth_in(struct flow *f, enum lj_phase phase, const struct lj_http_response *resp,
+              enum oauth_grant grant)
 {
     struct oauth_error e;
     struct lj_classified c;
@@ -303,14 +364,14 @@ fail_oauth(struct flow *f, const struct lj_http_response *resp, enum oauth_grant
     err_ids_from_resp(f, resp);
     if (resp->body == NULL || oauth_error_parse(resp->body, resp->body_len, grant, &e) != LJ_OK) {
         if (resp->status == 429 || resp->status >= 500) {
-            fail_set(f, LJ_PHASE_SIGNIN, LJ_R_SERVICE_UNAVAILABLE, NULL, LJ_ERR_HTTP);
+            fail_set(f, phase, LJ_R_SERVICE_UNAVAILABLE, NULL, LJ_ERR_HTTP);
         } else {
-            fail_set(f, LJ_PHASE_SIGNIN, LJ_R_BAD_SERVICE_RESPONSE, NULL, LJ_ERR_HTTP);
+            fail_set(f, phase, LJ_R_BAD_SERVICE_RESPONSE, NULL, LJ_ERR_HTTP);
         }
         return LJ_ERR_HTTP;
     }
     lj_classify_oauth(&e, &c);
-    fail_classified(f, LJ_PHASE_SIGNIN, &c, LJ_ERR_AUTH);
+    fail_classified(f, phase, &c, LJ_ERR_AUTH);
     copy(f->err.error_type, sizeof(f->err.error_type), e.error);
     if (e.aadsts > 0)
         snprintf(f->err.error_code, sizeof(f->err.error_code), "AADSTS%lu", e.aadsts);
@@ -322,6 +383,12 @@ fail_oauth(struct flow *f, const struct lj_http_response *resp, enum oauth_grant
     if (e.timestamp[0] != '\0')
         copy(f->err.server_time, sizeof(f->err.server_time), e.timestamp);
     return LJ_ERR_AUTH;
+}
+
+static enum lj_rc
+fail_oauth(struct flow *f, const struct lj_http_response *resp, enum oauth_grant grant)
+{
+    return fail_oauth_in(f, LJ_PHASE_SIGNIN, resp, grant);
 }
 
 /* A DRS error answer (discovery or join). */
@@ -374,9 +441,10 @@ http(struct flow *f, enum lj_phase phase, const char *url, const char *ctype, co
     return LJ_OK;
 }
 
-/* POST a form to the token endpoint. */
+/* POST a form to the token endpoint (during phase). */
 static enum lj_rc
-token_post(struct flow *f, const char *form, struct lj_http_response *resp)
+token_post_in(struct flow *f, enum lj_phase phase, const char *form,
+              struct lj_http_response *resp)
 {
     char *url = NULL;
     enum lj_rc rc;
@@ -384,9 +452,15 @@ token_post(struct flow *f, const char *form, struct lj_http_response *resp)
     rc = oauth_endpoint_url(&f->op, OAUTH_EP_TOKEN, &url);
     if (rc != LJ_OK)
         return rc;
-    rc = http(f, LJ_PHASE_SIGNIN, url, "application/x-www-form-urlencoded", form, NULL, resp);
+    rc = http(f, phase, url, "application/x-www-form-urlencoded", form, NULL, resp);
     free(url);
     return rc;
+}
+
+static enum lj_rc
+token_post(struct flow *f, const char *form, struct lj_http_response *resp)
+{
+    return token_post_in(f, LJ_PHASE_SIGNIN, form, resp);
 }
 
 /* ---- preflight ---- */
@@ -438,8 +512,10 @@ secrets_drop(struct flow *f)
 {
     lj_secret_free(f->access_token);
     lj_secret_free(f->refresh_token);
+    lj_secret_free(f->mdm_token);
     f->access_token = NULL;
     f->refresh_token = NULL;
+    f->mdm_token = NULL;
     if (f->secrets_held)
         lj_secrets_held(false);
     f->secrets_held = false;
@@ -467,6 +543,7 @@ got_token(struct flow *f, const struct lj_http_response *resp)
     lj_secrets_held(true);
     f->secrets_held = true;
     f->have_claims = oauth_jwt_claims_parse(f->access_token, &f->claims) == LJ_OK;
+    f->fresh_signin = true;
     if (!f->have_claims) {
         lj_log(LJ_LOG_WARN, MOD, "event=token_claims_unreadable (opaque access token)");
     } else if (f->claims.aud[0] != '\0' && strcmp(f->claims.aud, OAUTH_DRS_RESOURCE) != 0 &&
@@ -971,13 +1048,550 @@ out:
     return rc;
 }
 
-/* Intune enrollment: issue 6.  Until then the device ends `joined`. */
+/* ---- Intune enrollment (see the design note at the top) ---- */
+
+/* Forget a failure that a retry or a fresh sign-in is about to get past. */
+static void
+fail_clear(struct flow *f)
+{
+    f->failed = false;
+    f->reason = LJ_R_INTERNAL;
+    memset(&f->err, 0, sizeof(f->err));
+    f->host[0] = '\0';
+    f->what[0] = '\0';
+}
+
+/* An Intune answer that is not the expected 200 SOAP body (fault or not). */
+static enum lj_rc
+fail_mdm_answer(struct flow *f, const struct lj_http_response *resp, const struct mdm_fault *flt)
+{
+    struct lj_classified c;
+    long port;
+
+    lj_classify_mdm(flt, &c);
+    err_ids_from_resp(f, resp);
+    fail_classified(f, LJ_PHASE_MDM, &c, LJ_ERR_HTTP);
+    copy(f->err.error_type, sizeof(f->err.error_type),
+         flt->error_type[0] != '\0' ? flt->error_type : flt->subcode);
+    copy(f->err.error_code, sizeof(f->err.error_code), flt->subcode);
+    copy(f->err.message, sizeof(f->err.message),
+         flt->message[0] != '\0' ? flt->message : flt->reason);
+    if (flt->trace_id[0] != '\0')
+        copy(f->err.trace_id, sizeof(f->err.trace_id), flt->trace_id);
+    if (f->host[0] == '\0' &&
+        lj_http_url_host(f->cfg->mdm_url, f->host, sizeof(f->host), &port) != LJ_OK)
+        f->host[0] = '\0';
+    lj_log(LJ_LOG_WARN, MOD,
+           "event=mdm_refused status=%ld kind=%d subcode=\"%s\" error_type=\"%s\" hresult=0x%08lx "
+           "trace_id=%s reason=%s",
+           resp->status, (int)flt->kind, flt->subcode, flt->error_type, flt->hresult,
+           flt->trace_id, f->err.reason);
+    return LJ_ERR_HTTP;
+}
+
+/* A 200 body that did not pass its parser: bad_service_response, why named. */
+static enum lj_rc
+fail_mdm_parse(struct flow *f, const struct lj_http_response *resp, const char *step,
+               enum mdm_reject why, enum lj_rc rc)
+{
+    lj_log(LJ_LOG_WARN, MOD, "event=mdm_answer_rejected step=%s why=%s", step,
+           mdm_reject_name(why));
+    err_ids_from_resp(f, resp);
+    fail_set(f, LJ_PHASE_MDM, LJ_R_BAD_SERVICE_RESPONSE, NULL, rc);
+    snprintf(f->err.message, sizeof(f->err.message), "%s answer rejected: %s", step,
+             mdm_reject_name(why));
+    return rc;
+}
+
+/*
+ * POST one SOAP request and check the answer is a 200 SOAP body without a
+ * fault (anything else is recorded through lj_classify_mdm).  LJ_OK: the
+ * caller parses resp.
+ */
+static enum lj_rc
+mdm_post(struct flow *f, const char *url, const char *xml, size_t len,
+         struct lj_http_response *resp)
+{
+    static const char *const hdrs[] = {"User-Agent: " MDM_USER_AGENT, NULL};
+    struct lj_http_request req;
+    struct mdm_fault flt;
+    enum lj_rc rc;
+
+    memset(&req, 0, sizeof(req));
+    req.method = "POST";
+    req.url = url;
+    req.headers = hdrs;
+    req.body = xml;
+    req.body_len = len;
+    req.content_type = MDM_CONTENT_TYPE;
+    req.max_body = MDM_MAX_BODY;
+    rc = lj_http_do(f->http, &req, resp);
+    if (rc != LJ_OK)
+        return fail_net(f, LJ_PHASE_MDM, rc, url, resp->error);
+    f->mdm_retry_after = resp->retry_after;
+    mdm_fault_parse(resp->status, resp->body, resp->body_len, &flt);
+    if (resp->status == 200 && flt.kind == MDM_BODY_SOAP)
+        return LJ_OK;
+    return fail_mdm_answer(f, resp, &flt);
+}
+
+/* In scope?  Decided from the DRS token of this run's sign-in (§1.3). */
+static enum lj_rc
+mdm_scope_check(struct flow *f)
+{
+    if (!f->fresh_signin || !f->have_claims)
+        return LJ_OK; /* opaque token or no sign-in in this run: Intune decides */
+    if (f->claims.mdm_enrollment_url[0] != '\0') {
+        lj_log(LJ_LOG_INFO, MOD, "event=mdm_in_scope mdm_enrollment_url=%s",
+               f->claims.mdm_enrollment_url);
+        return LJ_OK;
+    }
+    lj_log(LJ_LOG_WARN, MOD, "event=mdm_not_in_scope upn=%s reason=\"no mdm_enrollment_url "
+           "claim in the sign-in token\"", f->claims.upn);
+    fail_set(f, LJ_PHASE_MDM, LJ_R_MDM_NOT_IN_SCOPE, NULL, LJ_ERR_AUTH);
+    copy(f->err.message, sizeof(f->err.message),
+         "Entra issued no MDM enrollment URL for this user (MDM user scope)");
+    return LJ_ERR_AUTH;
+}
+
+/* Access token for the Intune enrollment resource from the refresh token. */
+static enum lj_rc
+mdm_token_get(struct flow *f)
+{
+    struct oauth_params op = f->op;
+    struct lj_http_response resp;
+    struct oauth_token t;
+    char *form = NULL;
+    enum lj_rc rc;
+
+    memset(&resp, 0, sizeof(resp));
+    if (f->refresh_token == NULL || f->refresh_token[0] == '\0') {
+        lj_log(LJ_LOG_WARN, MOD, "event=mdm_no_refresh_token");
+        fail_set(f, LJ_PHASE_MDM, LJ_R_SIGNIN_SESSION_EXPIRED, "", LJ_ERR_NOT_FOUND);
+        return LJ_ERR_NOT_FOUND;
+    }
+    lj_ui_progress(f->ui, "mdm", "Getting permission to enroll in device management", 88);
+    op.api = OAUTH_V1;
+    op.target = OAUTH_MDM_RESOURCE;
+    rc = oauth_body_refresh(&op, f->refresh_token, &form);
+    if (rc != LJ_OK) {
+        fail_rc(f, LJ_PHASE_MDM, rc);
+        goto out;
+    }
+    rc = token_post_in(f, LJ_PHASE_MDM, form, &resp);
+    if (rc != LJ_OK)
+        goto out;
+    if (resp.status != 200) {
+        rc = fail_oauth_in(f, LJ_PHASE_MDM, &resp, OAUTH_GRANT_REFRESH);
+        goto out;
+    }
+    rc = oauth_token_parse(resp.body, resp.body_len, &t);
+    if (rc != LJ_OK) {
+        err_ids_from_resp(f, &resp);
+        fail_set(f, LJ_PHASE_MDM, LJ_R_BAD_SERVICE_RESPONSE, NULL, rc);
+        goto out;
+    }
+    lj_secret_free(f->mdm_token);
+    f->mdm_token = t.access_token;
+    t.access_token = NULL;
+    if (t.refresh_token != NULL) { /* rotated: keep the newest */
+        lj_secret_free(f->refresh_token);
+        f->refresh_token = t.refresh_token;
+        t.refresh_token = NULL;
+    }
+    oauth_token_free(&t);
+    if (!f->secrets_held)
+        lj_secrets_held(true);
+    f->secrets_held = true;
+    lj_log(LJ_LOG_INFO, MOD, "event=mdm_token resource=%s access_token=*** refresh_token=***",
+           OAUTH_MDM_RESOURCE);
+out:
+    lj_secret_free(form);
+    lj_http_response_free(&resp);
+    return rc;
+}
+
+/* OS version as MS-MDE2 wants it: digits and dots, starting with a digit. */
+static const char *
+mdm_os_version(const struct flow *f)
+{
+    const char *v = f->id.os_version;
+
+    if (v[0] >= '0' && v[0] <= '9' && strspn(v, "0123456789.") == strlen(v) && strlen(v) < 32)
+        return v;
+    return "0";
+}
+
+/* One enrollment sequence: Discover, GetPolicies (when named), RST. */
+static enum lj_rc
+mdm_attempt(struct flow *f, const unsigned char *csr, size_t csr_len, const unsigned char *spki,
+            size_t spki_len)
+{
+    struct lj_http_response resp;
+    struct mdm_discover_request dr;
+    struct mdm_discovery d;
+    struct mdm_policy pol;
+    struct mdm_enroll_verify v;
+    struct mdm_enrollment e;
+    enum mdm_reject why = MDM_REJECT_NONE;
+    char msgid[MDM_MSGID_LEN], url[LJ_CONFIG_URL_MAX + 64], name[LJ_CONFIG_NAME_MAX];
+    const char *upn = f->j.upn[0] != '\0' ? f->j.upn : f->claims.upn;
+    char *xml = NULL;
+    size_t len = 0, blen;
+    enum lj_rc rc;
+
+    memset(&resp, 0, sizeof(resp));
+    memset(&e, 0, sizeof(e));
+    /* Discover: {mdm_url}/EnrollmentServer/Discovery.svc, no authentication. */
+    copy(url, sizeof(url), f->cfg->mdm_url);
+    blen = strlen(url);
+    while (blen > 0 && url[blen - 1] == '/')
+        url[--blen] = '\0';
+    snprintf(url + blen, sizeof(url) - blen, "/EnrollmentServer/Discovery.svc");
+    lj_ui_progress(f->ui, "mdm", "Finding your organization's device management service", 90);
+    memset(&dr, 0, sizeof(dr));
+    dr.url = url;
+    dr.message_id = msgid;
+    dr.upn = upn;
+    dr.os_version = mdm_os_version(f);
+    rc = mdm_message_id(msgid);
+    if (rc == LJ_OK)
+        rc = mdm_discover_build(&dr, &xml, &len);
+    if (rc != LJ_OK) {
+        fail_rc(f, LJ_PHASE_MDM, rc);
+        goto out;
+    }
+    rc = mdm_post(f, url, xml, len, &resp);
+    free(xml);
+    xml = NULL;
+    if (rc != LJ_OK)
+        goto out;
+    rc = mdm_discover_parse(resp.body, resp.body_len, msgid, &d, &why);
+    if (rc != LJ_OK) {
+        fail_mdm_parse(f, &resp, "discovery", why, rc);
+        goto out;
+    }
+    lj_http_response_free(&resp);
+    lj_log(LJ_LOG_INFO, MOD, "event=mdm_discovered auth_policy=%s version=%s enroll=%s policy=%s",
+           d.auth_policy, d.enrollment_version, d.enrollment_service_url,
+           d.enrollment_policy_service_url);
+    /* The certificate policy, when discovery names its service. */
+    if (d.enrollment_policy_service_url[0] != '\0') {
+        struct mdm_policy_request pr = {.url = d.enrollment_policy_service_url,
+                                        .message_id = msgid, .access_token = f->mdm_token};
+
+        lj_ui_progress(f->ui, "mdm", "Reading the device management certificate policy", 92);
+        rc = mdm_message_id(msgid);
+        if (rc == LJ_OK)
+            rc = mdm_policy_build(&pr, &xml, &len);
+        if (rc != LJ_OK) {
+            fail_rc(f, LJ_PHASE_MDM, rc);
+            goto out;
+        }
+        rc = mdm_post(f, pr.url, xml, len, &resp);
+        lj_secret_free(xml);
+        xml = NULL;
+        if (rc != LJ_OK)
+            goto out;
+        rc = mdm_policy_parse(resp.body, resp.body_len, msgid, &pol, &why);
+        if (rc == LJ_OK)
+            rc = mdm_policy_check(&pol, LJ_FLOW_MDM_KEY_BITS, &why);
+        if (rc != LJ_OK) {
+            fail_mdm_parse(f, &resp, "policy", why, rc);
+            goto out;
+        }
+        lj_http_response_free(&resp);
+        lj_log(LJ_LOG_INFO, MOD, "event=mdm_policy min_key_bits=%u hash_oid=%s validity_s=%lld",
+               pol.min_key_bits, pol.hash_oid, pol.validity_s);
+    }
+    /* RequestSecurityToken. */
+    lj_ui_progress(f->ui, "mdm", "Enrolling the device in device management", 95);
+    display_name(f, name, sizeof(name));
+    {
+        struct mdm_enroll_request er = {
+            .url = d.enrollment_service_url,
+            .message_id = msgid,
+            .access_token = f->mdm_token,
+            .csr_der = csr,
+            .csr_len = csr_len,
+            .device_id = f->j.device_id,
+            .tenant_id = f->j.tenant_id,
+            .os_version = mdm_os_version(f),
+            .device_name = name,
+            .manufacturer = f->id.manufacturer,
+            .model = f->id.model,
+            .serial = f->id.serial,
+            .not_in_oobe = f->resume,
+        };
+
+        rc = mdm_message_id(msgid);
+        if (rc == LJ_OK)
+            rc = mdm_enroll_build(&er, &xml, &len);
+        if (rc != LJ_OK) {
+            fail_rc(f, LJ_PHASE_MDM, rc);
+            goto out;
+        }
+        rc = mdm_post(f, er.url, xml, len, &resp);
+        lj_secret_free(xml);
+        xml = NULL;
+        if (rc != LJ_OK)
+            goto out;
+    }
+    memset(&v, 0, sizeof(v));
+    v.key.spki_der = spki;
+    v.key.spki_len = spki_len;
+    v.message_id = msgid;
+    rc = mdm_enroll_parse(resp.body, resp.body_len, &v, &e, &why);
+    if (rc != LJ_OK) {
+        fail_mdm_parse(f, &resp, "enrollment", why, rc);
+        goto out;
+    }
+    f->enr = e;
+    f->have_enr = true;
+    memset(&e, 0, sizeof(e));
+out:
+    lj_secret_free(xml);
+    lj_http_response_free(&resp);
+    return rc;
+}
+
+/* The Intune device id: the CN of the client certificate's subject. */
+static void
+mdm_cn(const char *subject, char *out, size_t osz)
+{
+    const char *p = strstr(subject, "CN=");
+    size_t n;
+
+    out[0] = '\0';
+    if (p == NULL)
+        return;
+    p += 3;
+    n = strcspn(p, "/,");
+    if (n >= osz)
+        n = osz - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+/* Store what enrollment delivered, then journal mdm_enrolled. */
+static enum lj_rc
+mdm_store(struct flow *f)
+{
+    const unsigned char *chain[MDM_MAX_CERTS];
+    size_t chain_len[MDM_MAX_CERTS];
+    enum lj_rc rc;
+
+    for (size_t i = 0; i < f->enr.chain_len; i++) {
+        chain[i] = f->enr.chain[i].der;
+        chain_len[i] = f->enr.chain[i].len;
+    }
+    rc = lj_journal_save_mdm(f->cfg->state_dir, f->enr.client.der, f->enr.client.len, chain,
+                             chain_len, f->enr.chain_len);
+    if (rc != LJ_OK)
+        return fail_rc(f, LJ_PHASE_MDM, rc);
+    copy(f->j.mdm_server_url, sizeof(f->j.mdm_server_url), f->enr.mgmt_url);
+    copy(f->j.mdm_cert_thumbprint, sizeof(f->j.mdm_cert_thumbprint), f->enr.client.thumbprint);
+    mdm_cn(f->enr.client.subject, f->j.mdm_enrollment_id, sizeof(f->j.mdm_enrollment_id));
+    lj_journal_set_state(&f->j, LJ_JS_MDM_ENROLLED);
+    lj_journal_clear_error(&f->j);
+    rc = lj_journal_save(f->cfg->state_dir, &f->j);
+    if (rc == LJ_OK)
+        rc = lj_marker_sync(f->cfg->state_dir, f->j.state);
+    if (rc != LJ_OK)
+        return fail_rc(f, LJ_PHASE_MDM, rc);
+    lj_log(LJ_LOG_INFO, MOD, "event=mdm_enrolled enrollment_id=%s server=%s thumbprint=%s",
+           f->j.mdm_enrollment_id, f->j.mdm_server_url, f->j.mdm_cert_thumbprint);
+    return LJ_OK;
+}
+
+/* Enrollment sequences with the retry bound of flow.h, then store. */
 static enum lj_rc
 mdm_enroll(struct flow *f)
 {
-    (void)f;
-    lj_log(LJ_LOG_INFO, MOD, "event=mdm_skipped reason=\"not configured\"");
-    return LJ_ERR_UNSUPPORTED;
+    unsigned char *csr = NULL, *spki = NULL;
+    size_t csr_len = 0, spki_len = 0;
+    long budget = LJ_FLOW_MDM_RETRY_BUDGET_S;
+    enum lj_rc rc;
+
+    rc = tpm_csr(f->tpm, f->j.device_id, &csr, &csr_len, NULL);
+    if (rc == LJ_OK)
+        rc = tpm_device_spki(f->tpm, &spki, &spki_len);
+    if (rc != LJ_OK) {
+        fail_rc(f, LJ_PHASE_MDM, rc);
+        goto out;
+    }
+    for (int attempt = 1;; attempt++) {
+        long w;
+
+        f->mdm_retry_after = -1;
+        f->j.mdm_attempts++;
+        rc = mdm_attempt(f, csr, csr_len, spki, spki_len);
+        if (rc == LJ_OK || f->reason != LJ_R_JOINED_MDM_PENDING || stopping(f))
+            break;
+        w = f->mdm_retry_after >= 0 ? f->mdm_retry_after
+                                    : (long)LJ_FLOW_RETRY_DEFAULT_S << (attempt - 1);
+        if (attempt >= LJ_FLOW_MDM_MAX_ATTEMPTS || w > budget)
+            break;
+        lj_log(LJ_LOG_INFO, MOD, "event=mdm_retry wait_s=%ld attempt=%d", w, attempt);
+        lj_ui_progress(f->ui, "mdm", "Device management is busy; trying again", 90);
+        budget -= w;
+        rc = ui_wait(f, w * 1000, false, LJ_UI_MSG_CANCEL, NULL);
+        if (rc != LJ_ERR_TIMEOUT) {
+            rc = LJ_ERR_CANCELLED; /* the pending record of the last attempt stays */
+            break;
+        }
+        fail_clear(f);
+    }
+    if (rc == LJ_OK)
+        rc = mdm_store(f);
+out:
+    free(csr);
+    free(spki);
+    return rc;
+}
+
+/* Put the kept (sealed) refresh token into f; false when there is none usable. */
+static bool
+mdm_unseal_token(struct flow *f)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    enum lj_rc rc;
+
+    rc = tpm_unseal(f->tpm, LJ_FLOW_MDM_SEAL_NAME, &data, &len);
+    if (rc != LJ_OK) {
+        lj_log(LJ_LOG_WARN, MOD, "event=mdm_no_kept_signin rc=%s", lj_rc_name(rc));
+        return false;
+    }
+    if (len == 0 || strlen((char *)data) != len) {
+        lj_secure_free(data, len);
+        return false;
+    }
+    secrets_drop(f);
+    f->refresh_token = (char *)data;
+    lj_secrets_held(true);
+    f->secrets_held = true;
+    lj_log(LJ_LOG_INFO, MOD, "event=mdm_kept_signin_unsealed refresh_token=***");
+    return true;
+}
+
+/*
+ * The token step of a resumed enrollment: the sealed refresh token, else
+ * (interactive only) a new sign-in; then the Intune token.
+ */
+static enum lj_rc
+mdm_resume_token(struct flow *f)
+{
+    enum lj_rc rc;
+
+    if (mdm_unseal_token(f)) {
+        rc = mdm_token_get(f);
+        if (rc == LJ_OK || f->reason != LJ_R_SIGNIN_SESSION_EXPIRED)
+            return rc;
+        lj_log(LJ_LOG_INFO, MOD, "event=mdm_kept_signin_expired");
+    } else {
+        fail_set(f, LJ_PHASE_MDM, LJ_R_SIGNIN_SESSION_EXPIRED, "", LJ_ERR_NOT_FOUND);
+    }
+    /* the kept sign-in is useless now */
+    if (tpm_sealed_remove(f->cfg->state_dir, LJ_FLOW_MDM_SEAL_NAME) != LJ_OK)
+        lj_log(LJ_LOG_WARN, MOD, "event=sealed_token_remove_failed");
+    if (!f->interactive)
+        return LJ_ERR_AUTH;
+    fail_clear(f);
+    lj_ui_progress(f->ui, "signin", "Sign in again to finish device management setup", 10);
+    rc = signin(f);
+    if (rc == LJ_OK)
+        rc = mdm_scope_check(f);
+    if (rc == LJ_OK)
+        rc = mdm_token_get(f);
+    return rc;
+}
+
+/*
+ * After the join (or on resume): decide, journal and report the Intune
+ * outcome of rc.  Returns the exit code.
+ */
+static int
+mdm_outcome(struct flow *f, enum lj_rc rc)
+{
+    const struct lj_reason_info *info;
+    struct lj_error_params p;
+    struct lj_ui_result r;
+    char msg[512], action[512];
+    bool refused;
+    int ex;
+
+    memset(&r, 0, sizeof(r));
+    r.device_id = f->j.device_id;
+    r.tenant_name = f->j.tenant_name;
+    r.upn = f->j.upn;
+    if (rc == LJ_OK) {
+        if (tpm_sealed_remove(f->cfg->state_dir, LJ_FLOW_MDM_SEAL_NAME) != LJ_OK)
+            lj_log(LJ_LOG_WARN, MOD, "event=sealed_token_remove_failed");
+        lj_ui_progress(f->ui, "done", "Joined and enrolled in device management", 100);
+        r.status = LJ_UI_JOINED;
+        r.mdm_state = "enrolled";
+        r.mdm_server_url = f->j.mdm_server_url;
+        r.mdm_cert_thumbprint = f->j.mdm_cert_thumbprint;
+        lj_ui_result(f->ui, &r);
+        return LJ_EXIT_OK;
+    }
+    if (!f->failed)
+        fail_rc(f, LJ_PHASE_MDM, rc);
+    info = lj_reason_get(f->reason);
+    refused = f->reason == LJ_R_MDM_NOT_IN_SCOPE || f->reason == LJ_R_MDM_PLATFORM_BLOCKED ||
+              f->reason == LJ_R_MDM_OWNERSHIP_BLOCKED || f->reason == LJ_R_MDM_DEVICE_CAP ||
+              f->reason == LJ_R_MDM_LICENSE_MISSING || f->reason == LJ_R_MDM_REJECTED ||
+              f->reason == LJ_R_MDM_BAD_SERVICE_RESPONSE;
+    if (refused || f->reason == LJ_R_SIGNIN_SESSION_EXPIRED) {
+        /* nothing a later retry with the kept sign-in can change */
+        if (tpm_sealed_remove(f->cfg->state_dir, LJ_FLOW_MDM_SEAL_NAME) != LJ_OK)
+            lj_log(LJ_LOG_WARN, MOD, "event=sealed_token_remove_failed");
+    } else if (f->refresh_token != NULL && f->tpm != NULL) {
+        enum lj_rc src = tpm_seal(f->tpm, LJ_FLOW_MDM_SEAL_NAME,
+                                  (const unsigned char *)f->refresh_token,
+                                  strlen(f->refresh_token));
+
+        lj_log(src == LJ_OK ? LJ_LOG_INFO : LJ_LOG_WARN, MOD,
+               "event=mdm_signin_kept sealed=%s rc=%s", src == LJ_OK ? "yes" : "no",
+               lj_rc_name(src));
+    }
+    lj_journal_set_state(&f->j, refused ? LJ_JS_JOINED : LJ_JS_MDM_PENDING);
+    lj_journal_set_error(&f->j, &f->err);
+    if (lj_journal_save(f->cfg->state_dir, &f->j) != LJ_OK ||
+        lj_marker_sync(f->cfg->state_dir, f->j.state) != LJ_OK)
+        lj_log(LJ_LOG_ERROR, MOD, "event=journal_mdm_record_lost");
+    memset(&p, 0, sizeof(p));
+    p.host = f->host[0] != '\0' ? f->host : NULL;
+    p.what = f->what[0] != '\0' ? f->what : NULL;
+    p.domain = f->domain[0] != '\0' ? f->domain : NULL;
+    p.manufacturer = f->id.manufacturer;
+    p.model = f->id.model;
+    p.serial = f->id.serial;
+    lj_error_format(info->message, &p, msg, sizeof(msg));
+    lj_error_format(info->admin_action, &p, action, sizeof(action));
+    r.status = refused ? LJ_UI_JOINED : LJ_UI_JOINED_MDM_PENDING;
+    r.mdm_state = refused ? "failed" : "pending";
+    r.fix_by = lj_fix_by_name(info->fix_by);
+    r.message = msg;
+    r.admin_action = action;
+    r.retryable = info->retryable;
+    r.error = &f->err;
+    lj_ui_progress(f->ui, "done", refused ? "Joined; device management refused" :
+                                            "Joined; device management pending", 100);
+    lj_ui_result(f->ui, &r);
+    ex = info->exit_code;
+    lj_log(LJ_LOG_INFO, MOD, "event=mdm_outcome state=%s reason=%s exit=%d",
+           lj_journal_state_name(f->j.state), f->err.reason, ex);
+    return ex;
+}
+
+/* Does a joined device still owe an Intune enrollment that `run` should finish? */
+static bool
+mdm_resumable(const struct lj_journal *j)
+{
+    return j->state == LJ_JS_MDM_PENDING ||
+           (j->state == LJ_JS_JOINED && j->has_error && strcmp(j->last_error.phase, "mdm") == 0);
 }
 
 /* ---- result ---- */
@@ -1029,8 +1643,12 @@ identity_load(struct flow *f)
     lj_identity_read(&f->id, &ov, NULL);
 }
 
-int
-lj_flow_run(const struct lj_config *cfg)
+/*
+ * Both entry points.  retry_cmd: `mdm-retry` (no prompts, nothing but a
+ * pending enrollment to do).
+ */
+static int
+flow_main(const struct lj_config *cfg, bool retry_cmd)
 {
     struct flow *f = calloc(1, sizeof(*f));
     struct lj_journal_report rep;
@@ -1045,11 +1663,16 @@ lj_flow_run(const struct lj_config *cfg)
     g_stop = 0;
     signals_install();
     f->cfg = cfg;
+    f->interactive = !retry_cmd;
     identity_load(f);
-    rc = lj_ui_open(cfg, &f->ui);
+    if (retry_cmd)
+        rc = lj_ui_open_fds(cfg->ui == LJ_UI_STDIO ? LJ_UI_STDIO : LJ_UI_TTY, -1, STDOUT_FILENO,
+                            &f->ui);
+    else
+        rc = lj_ui_open(cfg, &f->ui);
     if (rc != LJ_OK) {
-        fprintf(stderr, "linkjoin run: cannot open the UI channel (%s): %s\n", lj_rc_name(rc),
-                lj_err_detail());
+        fprintf(stderr, "linkjoin %s: cannot open the UI channel (%s): %s\n",
+                retry_cmd ? "mdm-retry" : "run", lj_rc_name(rc), lj_err_detail());
         goto out;
     }
     lj_ui_hello(f->ui, &f->id);
@@ -1070,7 +1693,23 @@ lj_flow_run(const struct lj_config *cfg)
                  rep.reason, rep.aside_path);
         lj_ui_progress(f->ui, "preflight", step, 1);
     }
-    if (f->j.state >= LJ_JS_JOINED) {
+    if (retry_cmd && f->j.state < LJ_JS_JOINED) {
+        fprintf(stderr, "linkjoin mdm-retry: this device is not joined (state %s); run "
+                        "'linkjoin run' first\n", lj_journal_state_name(f->j.state));
+        ex = LJ_EXIT_NOT_JOINED;
+        goto out;
+    }
+    if (retry_cmd && f->j.state != LJ_JS_MDM_PENDING) {
+        lj_log(LJ_LOG_INFO, MOD, "event=mdm_nothing_pending state=%s",
+               lj_journal_state_name(f->j.state));
+        printf("linkjoin mdm-retry: no Intune enrollment is pending (state %s)\n",
+               lj_journal_state_name(f->j.state));
+        if (lj_marker_sync(cfg->state_dir, f->j.state) != LJ_OK)
+            lj_log(LJ_LOG_WARN, MOD, "event=marker_sync_failed");
+        ex = LJ_EXIT_OK;
+        goto out;
+    }
+    if (f->j.state >= LJ_JS_JOINED && !mdm_resumable(&f->j)) {
         struct lj_ui_result r;
 
         memset(&r, 0, sizeof(r));
@@ -1086,6 +1725,10 @@ lj_flow_run(const struct lj_config *cfg)
         ex = LJ_EXIT_ALREADY_JOINED;
         goto out;
     }
+    f->resume = f->j.state >= LJ_JS_JOINED;
+    if (f->resume)
+        lj_log(LJ_LOG_INFO, MOD, "event=mdm_resume state=%s device_id=%s",
+               lj_journal_state_name(f->j.state), f->j.device_id);
 
     /* Keygen first, so it overlaps preflight and the user's sign-in. */
     memset(&to, 0, sizeof(to));
@@ -1124,6 +1767,16 @@ lj_flow_run(const struct lj_config *cfg)
     f->op.api = OAUTH_V1;
     f->op.target = OAUTH_DRS_RESOURCE;
 
+    if (f->resume) {
+        /* joined already: every failure from here on is an MDM outcome */
+        rc = f->tpm_open_rc != LJ_OK ? fail_rc(f, LJ_PHASE_MDM, f->tpm_open_rc) : keys_await(f);
+        if (rc == LJ_OK)
+            rc = mdm_resume_token(f);
+        if (rc == LJ_OK)
+            rc = mdm_enroll(f);
+        ex = mdm_outcome(f, rc);
+        goto out;
+    }
     rc = preflight(f);
     if (rc == LJ_OK)
         rc = signin(f);
@@ -1135,27 +1788,20 @@ lj_flow_run(const struct lj_config *cfg)
         rc = join(f);
     if (rc != LJ_OK)
         goto fail;
-    {
-        struct lj_ui_result r;
-
+    rc = mdm_scope_check(f);
+    if (rc == LJ_OK)
+        rc = mdm_token_get(f);
+    if (rc == LJ_OK)
         rc = mdm_enroll(f);
-        if (rc != LJ_OK && rc != LJ_ERR_UNSUPPORTED)
-            lj_log(LJ_LOG_WARN, MOD, "event=mdm_failed rc=%s", lj_rc_name(rc));
-        lj_ui_progress(f->ui, "done", "Joined", 100);
-        memset(&r, 0, sizeof(r));
-        r.status = LJ_UI_JOINED;
-        r.device_id = f->j.device_id;
-        r.tenant_name = f->j.tenant_name;
-        r.upn = f->j.upn;
-        lj_ui_result(f->ui, &r);
-        ex = LJ_EXIT_OK;
-        goto out;
-    }
+    ex = mdm_outcome(f, rc);
+    goto out;
 fail:
     if (stopping(f) && !f->failed)
         rc = LJ_ERR_CANCELLED;
     ex = report_failure(f, rc);
 out:
+    if (f->have_enr)
+        mdm_enrollment_free(&f->enr);
     secrets_drop(f);
     lj_ui_msg_clear(&f->pending);
     lj_http_free(f->http);
@@ -1164,4 +1810,16 @@ out:
     lj_secure_zero(f, sizeof(*f));
     free(f);
     return ex;
+}
+
+int
+lj_flow_run(const struct lj_config *cfg)
+{
+    return flow_main(cfg, false);
+}
+
+int
+lj_flow_mdm_retry(const struct lj_config *cfg)
+{
+    return flow_main(cfg, true);
 }

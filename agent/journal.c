@@ -18,6 +18,7 @@
 #include "platform/clock.h"
 #include "platform/fsutil.h"
 #include "platform/log.h"
+#include "tpm/pem.h"
 
 #define MOD "journal"
 
@@ -108,7 +109,10 @@ lj_journal_to_json(const struct lj_journal *j)
          add_str(root, "join_fingerprint", j->join_fingerprint) &&
          add_str(root, "join_request_id", j->join_request_id) &&
          add_num(root, "join_attempts", j->join_attempts) &&
-         add_str(root, "mdm_enrollment_id", j->mdm_enrollment_id);
+         add_str(root, "mdm_enrollment_id", j->mdm_enrollment_id) &&
+         add_str(root, "mdm_server_url", j->mdm_server_url) &&
+         add_str(root, "mdm_cert_thumbprint", j->mdm_cert_thumbprint) &&
+         (j->mdm_attempts == 0 || add_num(root, "mdm_attempts", j->mdm_attempts));
     if (!ok)
         goto out;
     times = cJSON_AddObjectToObject(root, "times");
@@ -254,9 +258,15 @@ lj_journal_from_json(const char *text, size_t len, struct lj_journal *out, char 
                  wsz) ||
         !get_opt(root, "mdm_enrollment_id", j.mdm_enrollment_id, sizeof(j.mdm_enrollment_id), why,
                  wsz) ||
+        !get_opt(root, "mdm_server_url", j.mdm_server_url, sizeof(j.mdm_server_url), why, wsz) ||
+        !get_opt(root, "mdm_cert_thumbprint", j.mdm_cert_thumbprint,
+                 sizeof(j.mdm_cert_thumbprint), why, wsz) ||
         !get_opt_int(root, "join_attempts", 0, 1000000, &v, why, wsz))
         goto out;
     j.join_attempts = (int)v;
+    if (!get_opt_int(root, "mdm_attempts", 0, 1000000, &v, why, wsz))
+        goto out;
+    j.mdm_attempts = (int)v;
 
     if (lj_json_get_object(root, "times", &times) == LJ_OK) {
         for (int i = 0; i < LJ_JS_COUNT__; i++) {
@@ -406,6 +416,76 @@ lj_journal_load_cert(const char *state_dir, unsigned char **der, size_t *len)
 }
 
 enum lj_rc
+lj_journal_save_mdm(const char *state_dir, const unsigned char *cert, size_t cert_len,
+                    const unsigned char *const *chain, const size_t *chain_len, size_t n)
+{
+    char path[512];
+    char *pem = NULL, *one = NULL;
+    size_t used = 0;
+    enum lj_rc rc;
+
+    if (cert == NULL || cert_len == 0 || cert_len > LJ_JOURNAL_MAX_CERT || (n > 0 && chain == NULL))
+        return lj_err_set(LJ_ERR_INVAL, MOD, "event=mdm_save_failed size=%zu", cert_len);
+    pem = calloc(1, LJ_JOURNAL_MAX_CHAIN + 1);
+    if (pem == NULL)
+        return LJ_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        size_t l;
+
+        one = tpm_pem_encode("CERTIFICATE", chain[i], chain_len[i]);
+        if (one == NULL) {
+            rc = LJ_ERR_NOMEM;
+            goto out;
+        }
+        l = strlen(one);
+        if (used + l > LJ_JOURNAL_MAX_CHAIN) {
+            rc = lj_err_set(LJ_ERR_INVAL, MOD, "event=mdm_save_failed reason=chain_too_big");
+            goto out;
+        }
+        memcpy(pem + used, one, l);
+        used += l;
+        free(one);
+        one = NULL;
+    }
+    rc = lj_fs_mkdir_private(state_dir);
+    if (rc != LJ_OK)
+        goto out;
+    if (!lj_path_join(path, sizeof(path), state_dir, LJ_JOURNAL_MDM_CHAIN_FILE)) {
+        rc = LJ_ERR_INVAL;
+        goto out;
+    }
+    rc = lj_fs_write_atomic(path, pem, used, 0600);
+    if (rc != LJ_OK)
+        goto out;
+    if (!lj_path_join(path, sizeof(path), state_dir, LJ_JOURNAL_MDM_CERT_FILE)) {
+        rc = LJ_ERR_INVAL;
+        goto out;
+    }
+    rc = lj_fs_write_atomic(path, cert, cert_len, 0600);
+out:
+    free(one);
+    free(pem);
+    return rc;
+}
+
+enum lj_rc
+lj_journal_remove_mdm(const char *state_dir)
+{
+    static const char *const files[] = {LJ_JOURNAL_MDM_CERT_FILE, LJ_JOURNAL_MDM_CHAIN_FILE};
+    char path[512];
+    enum lj_rc rc = LJ_OK, r;
+
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        if (!lj_path_join(path, sizeof(path), state_dir, files[i]))
+            return LJ_ERR_INVAL;
+        r = lj_fs_remove(path);
+        if (rc == LJ_OK)
+            rc = r;
+    }
+    return rc;
+}
+
+enum lj_rc
 lj_journal_remove(const char *state_dir)
 {
     char path[512];
@@ -418,5 +498,8 @@ lj_journal_remove(const char *state_dir)
         return rc;
     if (!lj_path_join(path, sizeof(path), state_dir, LJ_JOURNAL_CERT_FILE))
         return LJ_ERR_INVAL;
-    return lj_fs_remove(path);
+    rc = lj_fs_remove(path);
+    if (rc != LJ_OK)
+        return rc;
+    return lj_journal_remove_mdm(state_dir);
 }

@@ -4,7 +4,10 @@
  * One JSON file, STATE_DIR/journal.json (0600, directory 0700), rewritten
  * atomically after every step (platform/fsutil: temp file, fsync, rename,
  * fsync dir), so after power loss it holds the old or the new step.  The
- * device certificate is its own file, STATE_DIR/device-cert.der (0600).
+ * device certificate is its own file, STATE_DIR/device-cert.der (0600); the
+ * Intune (MDM) client certificate is STATE_DIR/mdm-cert.der and its issuer
+ * chain STATE_DIR/mdm-chain.pem (both 0600, written before the journal says
+ * mdm_enrolled).
  * Secrets are never journaled: no tokens, codes or passwords ("signed_in"
  * records only that sign-in finished and who signed in).
  *
@@ -20,7 +23,8 @@
  *   {"version":1,"state":"joined","device_id":"...","tenant_id":"...",
  *    "tenant_name":"...","upn":"...","cert_thumbprint":"...",
  *    "join_fingerprint":"...","join_request_id":"...","join_attempts":1,
- *    "mdm_enrollment_id":"...",
+ *    "mdm_enrollment_id":"...","mdm_server_url":"https://...",
+ *    "mdm_cert_thumbprint":"...","mdm_attempts":2,
  *    "times":{"new":1764177000,"keys_ready":...,"updated":...},
  *    "last_error":{"phase":"join","reason":"device_quota_reached",
  *      "code":"0x801c000e","http_status":400,"error_type":"...",
@@ -42,6 +46,9 @@
 #define LJ_JOURNAL_VERSION 1
 #define LJ_JOURNAL_FILE "journal.json"
 #define LJ_JOURNAL_CERT_FILE "device-cert.der"
+#define LJ_JOURNAL_MDM_CERT_FILE "mdm-cert.der"
+#define LJ_JOURNAL_MDM_CHAIN_FILE "mdm-chain.pem"
+#define LJ_JOURNAL_MAX_CHAIN (128 * 1024)
 #define LJ_JOURNAL_MAX_BYTES (64 * 1024)
 #define LJ_JOURNAL_MAX_CERT (16 * 1024)
 
@@ -85,7 +92,10 @@ struct lj_journal {
     char join_fingerprint[72];  /* hex SHA-256 of the device public key */
     char join_request_id[40];   /* client-request-id of the last join POST */
     int join_attempts;
-    char mdm_enrollment_id[64];
+    char mdm_enrollment_id[64];  /* Intune device id (CN of the MDM certificate) */
+    char mdm_server_url[1024];   /* management server (provisioning document ADDR) */
+    char mdm_cert_thumbprint[48]; /* upper-case hex SHA-1 of mdm-cert.der */
+    int mdm_attempts;            /* enrollment attempts made (all runs) */
     int64_t times[LJ_JS_COUNT__]; /* when each state was reached; 0 = not yet */
     int64_t updated;             /* last save */
     bool has_error;
@@ -152,7 +162,20 @@ enum lj_rc lj_journal_save_cert(const char *state_dir, const unsigned char *der,
  */
 enum lj_rc lj_journal_load_cert(const char *state_dir, unsigned char **der, size_t *len);
 
-/* Remove the journal and the certificate (leave/reset); missing is fine. */
+/*
+ * The Intune client certificate (DER, mdm-cert.der) and its chain (PEM
+ * bundle of the DER certificates chain[0..n-1], mdm-chain.pem), each 0600,
+ * atomically.  LJ_ERR_INVAL for sizes over LJ_JOURNAL_MAX_CERT /
+ * LJ_JOURNAL_MAX_CHAIN.  Blocks.
+ */
+enum lj_rc lj_journal_save_mdm(const char *state_dir, const unsigned char *cert, size_t cert_len,
+                               const unsigned char *const *chain, const size_t *chain_len,
+                               size_t n);
+
+/* Remove mdm-cert.der and mdm-chain.pem (missing is fine).  Blocks. */
+enum lj_rc lj_journal_remove_mdm(const char *state_dir);
+
+/* Remove the journal and the certificates, device and MDM (leave/reset); missing is fine. */
 enum lj_rc lj_journal_remove(const char *state_dir);
 
 #endif

@@ -18,6 +18,7 @@ static const struct lj_cmd commands[] = {
     {"csr", cmd_csr, "create device keys in the TPM if missing and print a TPM-signed CSR"},
     {"errors", cmd_errors, NULL}, /* hidden: prints README's failure table */
     {"config", cmd_config, "check the configuration and print it (--check: only report problems)"},
+    {"mdm-retry", cmd_mdm_retry, "finish a pending Intune enrollment (timer; never prompts)"},
     {"factory-test", cmd_factory, "manufacturing-line check: TPM, EK certificate, identity, clock"},
     {"tpm", cmd_tpm, NULL}, /* hidden: tpm health; seal tools in test builds */
     {"leave", cmd_leave, "delete the device in the cloud (device certificate), then remove local state"},

@@ -1036,6 +1036,9 @@ oauth_jwt_claims_parse(const char *jwt, struct oauth_jwt_claims *out)
     }
     if (pjson_int(tree, "exp", false, 0, 253402300799LL, &v) == LJ_OK)
         c.exp = v;
+    if (pjson_str(tree, "mdm_enrollment_url", false, sizeof(c.mdm_enrollment_url) - 1, &s) ==
+        LJ_OK)
+        pjson_copy_text(c.mdm_enrollment_url, sizeof(c.mdm_enrollment_url), s);
     *out = c;
     rc = LJ_OK;
 out:

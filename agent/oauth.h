@@ -256,6 +256,11 @@ struct oauth_jwt_claims {
     char upn[256]; /* upn, else preferred_username, else unique_name */
     char amr[128]; /* space-separated, e.g. "pwd mfa" */
     long long exp; /* 0 when absent */
+    /*
+     * Entra's MDM URL claim (mdm-enrollment.md §1.3): present only when the
+     * user is inside the tenant's MDM user scope; "" when absent.
+     */
+    char mdm_enrollment_url[512];
 };
 
 /*

@@ -244,7 +244,9 @@ lj_ui_result(struct lj_ui *ui, const struct lj_ui_result *res)
     ok = cJSON_AddStringToObject(ev, "status", lj_ui_status_name(res->status)) != NULL &&
          opt_str(ev, "device_id", res->device_id) && opt_str(ev, "tenant_name", res->tenant_name) &&
          opt_str(ev, "upn", res->upn);
-    if (ok && res->status == LJ_UI_FAILED) {
+    if (ok && (res->status == LJ_UI_FAILED ||
+               (e != NULL &&
+                (res->status == LJ_UI_JOINED || res->status == LJ_UI_JOINED_MDM_PENDING)))) {
         ok = opt_str(ev, "phase", e ? e->phase : NULL) && opt_str(ev, "reason", e ? e->reason : NULL) &&
              opt_str(ev, "code", e ? e->code : NULL) && opt_str(ev, "fix_by", res->fix_by) &&
              opt_str(ev, "message", res->message) && opt_str(ev, "admin_action", res->admin_action) &&
@@ -262,6 +264,13 @@ lj_ui_result(struct lj_ui *ui, const struct lj_ui_result *res)
         }
     } else if (ok) {
         ok = opt_str(ev, "message", res->message);
+    }
+    if (ok && res->mdm_state != NULL) {
+        cJSON *mdm = cJSON_AddObjectToObject(ev, "mdm");
+
+        ok = mdm != NULL && opt_str(mdm, "state", res->mdm_state) &&
+             opt_str(mdm, "server_url", res->mdm_server_url) &&
+             opt_str(mdm, "cert_thumbprint", res->mdm_cert_thumbprint);
     }
     if (!ok)
         ev = fail_null(ev);
@@ -511,15 +520,19 @@ put_field(FILE *f, const char *label, const char *v)
     fputc('\n', f);
 }
 
+static void render_failure_details(FILE *f, const cJSON *ev);
+
 static void
 render_result(FILE *f, const cJSON *ev)
 {
     const char *status = str_or(ev, "status", "");
     const char *tenant = str_or(ev, "tenant_name", NULL);
     const char *dev = str_or(ev, "device_id", NULL);
-    const cJSON *srv = NULL;
-    bool retry = false;
+    const char *mdm_state = NULL;
+    const cJSON *mdm = NULL;
 
+    if (lj_json_get_object(ev, "mdm", &mdm) == LJ_OK)
+        mdm_state = str_or(mdm, "state", NULL);
     if (strcmp(status, "joined") == 0 || strcmp(status, "joined_mdm_pending") == 0) {
         fputs("\nDone: this device is joined", f);
         if (tenant != NULL) {
@@ -529,10 +542,24 @@ render_result(FILE *f, const cJSON *ev)
         fputs(".\n", f);
         put_field(f, "Signed in as:", str_or(ev, "upn", NULL));
         put_field(f, "Device ID:", dev);
-        if (strcmp(status, "joined_mdm_pending") == 0)
+        if (mdm_state != NULL && strcmp(mdm_state, "enrolled") == 0) {
+            fputs("Device management (Intune): enrolled.\n", f);
+            put_field(f, "Managed by:", str_or(mdm, "server_url", NULL));
+            put_field(f, "MDM cert SHA-1:", str_or(mdm, "cert_thumbprint", NULL));
+        }
+        if (strcmp(status, "joined_mdm_pending") == 0) {
             fputs("Device management (Intune) enrollment is not finished yet; it will be "
                   "retried automatically.\n",
                   f);
+            if (str_or(ev, "reason", NULL) != NULL)
+                render_failure_details(f, ev);
+        } else if (str_or(ev, "reason", NULL) != NULL) {
+            /* joined, but Intune refused (or answered nonsense): say so plainly */
+            fputs("\nYour device joined, but Intune enrollment was refused: ", f);
+            put_clean(f, str_or(ev, "message", "no reason was given."));
+            fputc('\n', f);
+            render_failure_details(f, ev);
+        }
         return;
     }
     if (strcmp(status, "already_joined") == 0) {
@@ -547,6 +574,16 @@ render_result(FILE *f, const cJSON *ev)
     fputs("\nSetup could not finish: ", f);
     put_clean(f, str_or(ev, "message", "an unexpected error occurred."));
     fputc('\n', f);
+    render_failure_details(f, ev);
+}
+
+/* Error code, who fixes it, retry, and the admin block of a result with a reason. */
+static void
+render_failure_details(FILE *f, const cJSON *ev)
+{
+    const cJSON *srv = NULL;
+    bool retry = false;
+
     {
         const char *code = str_or(ev, "code", NULL), *reason = str_or(ev, "reason", NULL);
         if (code != NULL || reason != NULL) {

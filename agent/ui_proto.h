@@ -9,7 +9,15 @@
  *    "verification_uri":"https://microsoft.com/devicelogin","expires_at":"2026-11-26T17:45:00Z"}
  *   {"type":"prompt","kind":"credentials","username":"alice@contoso.com","message":".."}
  *   {"type":"prompt","kind":"browser","authorize_url":"https://..","redirect_uri":"ms-aadj-redir://auth/drs"}
- *   {"type":"result","status":"joined","device_id":"..","tenant_name":"..","upn":".."}
+ *   {"type":"result","status":"joined","device_id":"..","tenant_name":"..","upn":"..",
+ *    "mdm":{"state":"enrolled","server_url":"https://..","cert_thumbprint":".."}}
+ *   {"type":"result","status":"joined_mdm_pending",<device fields>,"phase":"mdm",
+ *    "reason":"joined_mdm_pending","code":"0x80180017","fix_by":"retry","message":"..",
+ *    "admin_action":"..","retryable":true,"server":{..},"mdm":{"state":"pending"}}
+ *   {"type":"result","status":"joined",<device fields>,"phase":"mdm",
+ *    "reason":"mdm_platform_blocked",<the failure fields>,"mdm":{"state":"failed"}}
+ *     (joined, but Intune refused the enrollment: the device IS joined, so the
+ *     status is joined; the reason fields say why it is not managed)
  *   {"type":"result","status":"failed","phase":"join","reason":"join_not_permitted",
  *    "code":"0x801c0003","fix_by":"admin","message":"..","admin_action":"..","retryable":false,
  *    "server":{"http_status":403,"error_type":"..","error_code":"..","message":"..",
@@ -60,7 +68,14 @@ struct lj_ui_result {
     const char *device_id;    /* success / already joined */
     const char *tenant_name;
     const char *upn;
-    /* failure (status failed; message also used for cancelled) */
+    /* Intune: mdm_state NULL = no "mdm" object; "enrolled" | "pending" | "failed" */
+    const char *mdm_state;
+    const char *mdm_server_url;
+    const char *mdm_cert_thumbprint;
+    /*
+     * failure (status failed; also joined / joined_mdm_pending when error is
+     * set: why the device is not managed); message also used for cancelled
+     */
     const char *fix_by;       /* user | admin | retry | hardware | support */
     const char *message;      /* one sentence for the person at the device */
     const char *admin_action;

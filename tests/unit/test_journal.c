@@ -75,6 +75,11 @@ fill(struct lj_journal *j)
     snprintf(j->join_fingerprint, sizeof(j->join_fingerprint), "%s", fp);
     snprintf(j->join_request_id, sizeof(j->join_request_id), "11111111-2222-4333-8444-555555555555");
     j->join_attempts = 2;
+    lj_journal_set_state(j, LJ_JS_MDM_PENDING);
+    snprintf(j->mdm_enrollment_id, sizeof(j->mdm_enrollment_id), "d7f62f51-be4b-494c-ae7c-ecef89074c76");
+    snprintf(j->mdm_server_url, sizeof(j->mdm_server_url), "https://r.manage.microsoft.com/x?a=b");
+    snprintf(j->mdm_cert_thumbprint, sizeof(j->mdm_cert_thumbprint), "A94A8FE5CCB19BA61C4C0873D391E987982FBBD3");
+    j->mdm_attempts = 3;
     memset(&e, 0, sizeof(e));
     snprintf(e.phase, sizeof(e.phase), "join");
     snprintf(e.reason, sizeof(e.reason), "service_unavailable");
@@ -280,6 +285,40 @@ test_cert_file(void **state)
 }
 
 static void
+test_mdm_files(void **state)
+{
+    unsigned char cert[200], ca[100], root[120];
+    const unsigned char *chain[2] = {ca, root};
+    size_t chain_len[2] = {sizeof(ca), sizeof(root)};
+    unsigned char *back = NULL;
+    size_t len = 0;
+    char p[256], q[256];
+    (void)state;
+    memset(cert, 0x30, sizeof(cert));
+    memset(ca, 0x31, sizeof(ca));
+    memset(root, 0x32, sizeof(root));
+    assert_int_equal(lj_journal_save_mdm(dir, cert, sizeof(cert), chain, chain_len, 2), LJ_OK);
+    snprintf(p, sizeof(p), "%s/mdm-cert.der", dir);
+    snprintf(q, sizeof(q), "%s/mdm-chain.pem", dir);
+    assert_int_equal(mode_of(p), 0600);
+    assert_int_equal(mode_of(q), 0600);
+    assert_int_equal(lj_fs_read(p, 4096, &back, &len), LJ_OK);
+    assert_int_equal(len, sizeof(cert));
+    free(back);
+    assert_int_equal(lj_fs_read(q, 4096, &back, &len), LJ_OK);
+    assert_non_null(strstr((char *)back, "-----BEGIN CERTIFICATE-----\n"));
+    assert_non_null(strstr(strstr((char *)back, "-----END CERTIFICATE-----\n") + 1,
+                           "-----BEGIN CERTIFICATE-----\n"));
+    free(back);
+    assert_int_equal(lj_journal_save_mdm(dir, cert, 0, chain, chain_len, 2), LJ_ERR_INVAL);
+    /* leave/reset removes them with the rest */
+    assert_int_equal(lj_journal_remove(dir), LJ_OK);
+    assert_false(lj_fs_exists(p));
+    assert_false(lj_fs_exists(q));
+    assert_int_equal(lj_journal_remove_mdm(dir), LJ_OK);
+}
+
+static void
 test_state_names(void **state)
 {
     enum lj_journal_state s;
@@ -307,6 +346,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_unknown_members_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreadable_is_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cert_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mdm_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_names, setup, teardown),
     };
     return cmocka_run_group_tests_name("journal", tests, NULL, NULL);

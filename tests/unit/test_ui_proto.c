@@ -209,6 +209,34 @@ test_event_json(void **state)
     assert_int_equal(lj_ui_result(ui, &r), LJ_OK);
     assert_string_equal(drain(out[0]), "{\"type\":\"result\",\"status\":\"joined\",\"device_id\":"
                                        "\"dev-1\",\"tenant_name\":\"Contoso\"}\n");
+    /* joined and enrolled: the mdm object */
+    r.mdm_state = "enrolled";
+    r.mdm_server_url = "https://r.manage.microsoft.com/x";
+    r.mdm_cert_thumbprint = "ABCD";
+    assert_int_equal(lj_ui_result(ui, &r), LJ_OK);
+    assert_string_equal(drain(out[0]), "{\"type\":\"result\",\"status\":\"joined\",\"device_id\":"
+                                       "\"dev-1\",\"tenant_name\":\"Contoso\",\"mdm\":{\"state\":"
+                                       "\"enrolled\",\"server_url\":\"https://r.manage.microsoft.com/"
+                                       "x\",\"cert_thumbprint\":\"ABCD\"}}\n");
+    /* joined, Intune refused: status joined WITH the reason fields */
+    memset(&r, 0, sizeof(r));
+    memset(&e, 0, sizeof(e));
+    snprintf(e.phase, sizeof(e.phase), "mdm");
+    snprintf(e.reason, sizeof(e.reason), "mdm_platform_blocked");
+    snprintf(e.code, sizeof(e.code), "0x80180014");
+    r.status = LJ_UI_JOINED;
+    r.device_id = "dev-1";
+    r.fix_by = "admin";
+    r.message = "m";
+    r.admin_action = "a";
+    r.error = &e;
+    r.mdm_state = "failed";
+    assert_int_equal(lj_ui_result(ui, &r), LJ_OK);
+    assert_string_equal(drain(out[0]), "{\"type\":\"result\",\"status\":\"joined\",\"device_id\":"
+                                       "\"dev-1\",\"phase\":\"mdm\",\"reason\":\"mdm_platform_blocked\","
+                                       "\"code\":\"0x80180014\",\"fix_by\":\"admin\",\"message\":\"m\","
+                                       "\"admin_action\":\"a\",\"retryable\":false,\"mdm\":{\"state\":"
+                                       "\"failed\"}}\n");
     assert_int_equal(lj_ui_error(ui, "bad_json", "not valid JSON"), LJ_OK);
     assert_string_equal(drain(out[0]),
                         "{\"type\":\"error\",\"error\":\"bad_json\",\"message\":\"not valid JSON\"}\n");
@@ -355,6 +383,7 @@ test_tty_golden(void **state)
     golden("tty-device-code-joined");
     golden("tty-join-not-permitted");
     golden("tty-other-results");
+    golden("tty-mdm-results");
 }
 
 static void
