@@ -5,6 +5,11 @@
 #ifndef LJ_AGENT_CMD_H
 #define LJ_AGENT_CMD_H
 
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "agent/config.h"
+
 struct lj_cmd {
     const char *name;
     int (*fn)(int argc, char **argv); /* argv[0] is the command name */
@@ -21,6 +26,20 @@ int cmd_reset(int argc, char **argv); /* factory-reset */
 int cmd_mdm_retry(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+
+/*
+ * The common front of commands that take configuration flags.  On --help it
+ * calls usage(stdout) and returns LJ_EXIT_OK.  Otherwise it fills *cfg
+ * (defaults, file, flags; a bad one is printed with its FILE:LINE and gives
+ * LJ_EXIT_CONFIG) and matches every remaining argument against opts, a
+ * NULL-terminated list of the command's own boolean options, setting
+ * seen[i] for each found (seen must have one entry per option, false on
+ * entry); anything else is a usage error (LJ_EXIT_USAGE).  Returns -1 when
+ * the command should go on, or the exit code to return.  Blocks only to read
+ * the configuration file.
+ */
+int lj_cmd_args(const char *name, int argc, char **argv, void (*usage)(FILE *f),
+                const char *const *opts, bool *seen, struct lj_config *cfg);
 
 /* Print the usage text (commands, common options, exit codes) to f. */
 void lj_usage(void *f);

@@ -309,36 +309,16 @@ int
 cmd_leave(int argc, char **argv)
 {
     struct leave l;
-    char **rest = calloc((size_t)argc + 1, sizeof(*rest));
-    int nrest = 0, ex;
+    static const char *const opts[] = {"--local-only", NULL};
+    bool seen[1] = {false};
+    int ex;
     bool joined;
 
     memset(&l, 0, sizeof(l));
-    if (rest == NULL)
-        return LJ_EXIT_FAILURE;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            break;
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            leave_usage(stdout);
-            ex = LJ_EXIT_OK;
-            goto out;
-        }
-    }
-    if (lj_config_from_args(&l.cfg, argc, argv, &nrest, rest) != LJ_OK) {
-        fprintf(stderr, "linkjoin: %s\n", l.cfg.error);
-        ex = LJ_EXIT_CONFIG;
-        goto out;
-    }
-    for (int i = 1; i < nrest; i++) {
-        if (strcmp(rest[i], "--local-only") == 0) {
-            l.local_only = true;
-        } else {
-            fprintf(stderr, P "unknown option '%s' (see 'linkjoin leave --help')\n", rest[i]);
-            ex = LJ_EXIT_USAGE;
-            goto out;
-        }
-    }
+    ex = lj_cmd_args("leave", argc, argv, leave_usage, opts, seen, &l.cfg);
+    if (ex >= 0)
+        return ex;
+    l.local_only = seen[0];
     read_state(&l);
     joined = l.journal_ok && l.j.state >= LJ_JS_JOINED;
     if (!joined && l.cert == NULL && l.journal_ok) {
@@ -382,7 +362,6 @@ cmd_leave(int argc, char **argv)
     ex = leave_cloud(&l);
 out:
     free(l.cert);
-    free(rest);
     if (ex == LJ_EXIT_OK && fflush(stdout) != 0)
         ex = LJ_EXIT_FAILURE;
     return ex;

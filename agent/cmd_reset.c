@@ -93,38 +93,16 @@ cmd_reset(int argc, char **argv)
     struct lj_config cfg;
     struct lj_journal j;
     struct lj_wipe_report rep;
-    char **rest = calloc((size_t)argc + 1, sizeof(*rest));
-    int nrest = 0, ex;
-    bool clear = false, yes = false, had;
+    static const char *const opts[] = {"--clear-tpm", "--yes", NULL};
+    bool seen[2] = {false, false};
+    int ex;
+    bool clear, yes, had;
 
-    if (rest == NULL)
-        return LJ_EXIT_FAILURE;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            break;
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            reset_usage(stdout);
-            ex = LJ_EXIT_OK;
-            goto out;
-        }
-    }
-    if (lj_config_from_args(&cfg, argc, argv, &nrest, rest) != LJ_OK) {
-        fprintf(stderr, "linkjoin: %s\n", cfg.error);
-        ex = LJ_EXIT_CONFIG;
-        goto out;
-    }
-    for (int i = 1; i < nrest; i++) {
-        if (strcmp(rest[i], "--clear-tpm") == 0) {
-            clear = true;
-        } else if (strcmp(rest[i], "--yes") == 0) {
-            yes = true;
-        } else {
-            fprintf(stderr, P "unknown option '%s' (see 'linkjoin factory-reset --help')\n",
-                    rest[i]);
-            ex = LJ_EXIT_USAGE;
-            goto out;
-        }
-    }
+    ex = lj_cmd_args("factory-reset", argc, argv, reset_usage, opts, seen, &cfg);
+    if (ex >= 0)
+        return ex;
+    clear = seen[0];
+    yes = seen[1];
     if (clear && !yes) {
         fprintf(stderr, P "--clear-tpm destroys every key in the TPM's owner hierarchy, also\n"
                           "  those of other software; add --yes to confirm. Nothing was done.\n"
@@ -167,7 +145,6 @@ cmd_reset(int argc, char **argv)
     if (ex == LJ_EXIT_OK)
         printf("The next boot starts a fresh setup.\n");
 out:
-    free(rest);
     if (ex == LJ_EXIT_OK && fflush(stdout) != 0)
         ex = LJ_EXIT_FAILURE;
     return ex;

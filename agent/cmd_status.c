@@ -229,41 +229,27 @@ print_text(FILE *o, const struct status *s)
     line(o, "Time", buf);
 }
 
+static void
+status_usage(FILE *f)
+{
+    fprintf(f, "usage: linkjoin status [--json] [--state-dir DIR] [--config FILE]\n"
+               "Show whether this device is joined (like dsregcmd /status), from the\n"
+               "state directory only.  Exit 0 when joined, 11 when joined with the\n"
+               "Intune enrollment pending, 12 when not joined.\n");
+}
+
 int
 cmd_status(int argc, char **argv)
 {
+    static const char *const opts[] = {"--json", NULL};
     struct lj_config cfg;
     struct status s;
-    char **rest = calloc((size_t)argc + 1, sizeof(*rest));
-    int nrest = 0, rc;
-    bool json = false;
+    bool seen[1] = {false};
+    int rc = lj_cmd_args("status", argc, argv, status_usage, opts, seen, &cfg);
+    bool json = seen[0];
 
-    if (rest == NULL)
-        return LJ_EXIT_FAILURE;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: linkjoin status [--json] [--state-dir DIR] [--config FILE]\n"
-                   "Show whether this device is joined (like dsregcmd /status), from the\n"
-                   "state directory only.  Exit 0 when joined, 11 when joined with the\n"
-                   "Intune enrollment pending, 12 when not joined.\n");
-            rc = LJ_EXIT_OK;
-            goto out;
-        }
-    }
-    if (lj_config_from_args(&cfg, argc, argv, &nrest, rest) != LJ_OK) {
-        fprintf(stderr, "linkjoin: %s\n", cfg.error);
-        rc = LJ_EXIT_CONFIG;
-        goto out;
-    }
-    for (int i = 1; i < nrest; i++) {
-        if (strcmp(rest[i], "--json") == 0) {
-            json = true;
-        } else {
-            fprintf(stderr, "linkjoin status: unknown option '%s'\n", rest[i]);
-            rc = LJ_EXIT_USAGE;
-            goto out;
-        }
-    }
+    if (rc >= 0)
+        return rc;
     status_read(cfg.state_dir, &s);
     if (json)
         print_json(stdout, &s);
@@ -274,7 +260,5 @@ cmd_status(int argc, char **argv)
                                           : LJ_EXIT_OK;
     if (fflush(stdout) != 0)
         rc = LJ_EXIT_FAILURE;
-out:
-    free(rest);
     return rc;
 }
