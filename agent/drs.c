@@ -789,7 +789,6 @@ out:
 
 /* ---- error bodies ---- */
 
-
 static void
 err_copy(const cJSON *tree, const char *key, char *dst, size_t dstsz)
 {

@@ -1073,9 +1073,7 @@ report_failure(struct flow *f, enum lj_rc rc)
     p.host = f->host[0] != '\0' ? f->host : NULL;
     p.what = f->what[0] != '\0' ? f->what : NULL;
     /* Before discovery the organization is the configured tenant. */
-    p.domain = f->domain[0] != '\0' ? f->domain
-               : f->cfg->tenant[0] != '\0' ? f->cfg->tenant
-                                            : NULL;
+    p.domain = f->domain[0] != '\0' ? f->domain : f->cfg->tenant;
     p.manufacturer = f->id.manufacturer;
     p.model = f->id.model;
     p.serial = f->id.serial;

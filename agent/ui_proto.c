@@ -562,7 +562,8 @@ render_result(FILE *f, const cJSON *ev)
     }
     put_field(f, "Who can fix it:", who_fixes(str_or(ev, "fix_by", "support")));
     lj_json_get_bool(ev, "retryable", &retry);
-    put_field(f, "Try again:", retry ? "yes, trying again may help" : "only after the cause above is fixed");
+    put_field(f, "Try again:",
+              retry ? "yes, trying again may help" : "only after the cause above is fixed");
 
     fputs("\nFor your IT admin:\n", f);
     put_field(f, "Action:", str_or(ev, "admin_action", NULL));

@@ -140,7 +140,7 @@ case_dns() {
 }
 
 # A loopback port that accepts TCP and never says a word: the TLS handshake
-# times out (connect_timeout bounds the preflight probe).
+# times out (connect_timeout, 2 s here, bounds the preflight probe).
 case_timeout() {
   local r port
   join_env
@@ -158,12 +158,13 @@ while True:
   [ -n "$port" ] || fail "silent listener did not start"
   lj_conf "$CASE/lj.conf"
   lj_conf_set "$CASE/lj.conf" connect_timeout 2
-  sed -i "s|^connect_to = enterpriseregistration.windows.net:443:.*|connect_to = enterpriseregistration.windows.net:443:127.0.0.1:$port|" "$CASE/lj.conf"
+  # the first host probed, so no other handshake runs under the short timeout
+  sed -i "s|^connect_to = login.microsoftonline.com:443:.*|connect_to = login.microsoftonline.com:443:127.0.0.1:$port|" "$CASE/lj.conf"
   lj_run_bg --ui stdio
   lj_wait
   assert_failed_result network_unreachable 0x80072efd user true 5 preflight
   r=$(result_event)
-  assert_contains "$(jq -r .message <<<"$r")" "enterpriseregistration.windows.net"
+  assert_contains "$(jq -r .message <<<"$r")" "login.microsoftonline.com"
   assert_contains "$(jq -r .message <<<"$r")" "timed out"
   assert_not_contains "$(cat "$CASE/out.jsonl")" '"kind":"device_code"'
 }
