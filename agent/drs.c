@@ -27,6 +27,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "agent/http.h"
 #include "agent/pjson.h"
 #include "platform/b64.h"
 #include "platform/log.h"
@@ -441,6 +442,39 @@ drs_reject_name(enum drs_reject r)
     return "unknown";
 }
 
+const char *
+drs_reject_text(enum drs_reject r)
+{
+    switch (r) {
+    case DRS_REJECT_JSON:
+        return "it was cut off or is not valid JSON";
+    case DRS_REJECT_NO_CERTIFICATE:
+        return "it holds no device certificate";
+    case DRS_REJECT_BASE64:
+    case DRS_REJECT_X509:
+        return "the device certificate in it cannot be read";
+    case DRS_REJECT_KEY_MISMATCH:
+        return "the certificate in it is for a key that is not this device's";
+    case DRS_REJECT_CN_NOT_GUID:
+    case DRS_REJECT_DEVICE_ID_MISMATCH:
+        return "the certificate in it has no valid device id";
+    case DRS_REJECT_THUMBPRINT:
+        return "the certificate thumbprint in it does not match the certificate";
+    case DRS_REJECT_TENANT:
+        return "the certificate in it is for a different organization";
+    case DRS_REJECT_ISSUER:
+        return "the certificate in it was not issued by the MS-Organization-Access authority";
+    case DRS_REJECT_VALIDITY:
+        return "the certificate in it has unreadable validity dates";
+    case DRS_REJECT_EXTENSION:
+        return "the certificate in it has a malformed device extension";
+    case DRS_REJECT_NONE:
+    case DRS_REJECT_COUNT__:
+        break;
+    }
+    return "it is not in the expected form";
+}
+
 void
 drs_join_result_free(struct drs_join_result *r)
 {
@@ -755,24 +789,6 @@ out:
 
 /* ---- error bodies ---- */
 
-static bool
-looks_html(const char *body, size_t len)
-{
-    size_t i = 0;
-    char head[16];
-    size_t n;
-
-    while (i < len && isspace((unsigned char)body[i]))
-        i++;
-    if (i >= len || body[i] != '<')
-        return false;
-    n = len - i < sizeof(head) - 1 ? len - i : sizeof(head) - 1;
-    lower_copy(head, body + i, n);
-    return strncmp(head, "<!doctype html", 14) == 0 || strncmp(head, "<html", 5) == 0 ||
-           strncmp(head, "<head", 5) == 0 || strncmp(head, "<body", 5) == 0 ||
-           strncmp(head, "<!--", 4) == 0 || strncmp(head, "<title", 6) == 0;
-}
-
 static void
 err_copy(const cJSON *tree, const char *key, char *dst, size_t dstsz)
 {
@@ -806,7 +822,7 @@ drs_error_parse(long http_status, const char *body, size_t len, struct drs_error
             err_copy(tree, "SubErrorCode", e.sub_code, sizeof(e.sub_code));
         if (e.sub_code[0] == '\0')
             err_copy(tree, "code", e.sub_code, sizeof(e.sub_code));
-    } else if (looks_html(body, len)) {
+    } else if (lj_http_body_is_html(body, len)) {
         e.kind = DRS_BODY_HTML;
     } else {
         e.kind = DRS_BODY_OTHER;

@@ -122,6 +122,12 @@ enum drs_reject {
 
 /* "key_mismatch", "thumbprint_mismatch", ...; never NULL. */
 const char *drs_reject_name(enum drs_reject r);
+/*
+ * The same as a plain clause for people ("the certificate in it is for a key
+ * that is not this device's"); fits "...could not be used because %s".
+ * Static storage, never NULL.
+ */
+const char *drs_reject_text(enum drs_reject r);
 
 struct drs_join_result {
     unsigned char *cert_der; /* owned: free with drs_join_result_free */

@@ -31,8 +31,8 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
     [LJ_R_CLOCK_WRONG] =
         {LJ_R_CLOCK_WRONG, "clock_wrong", "", LJ_PHASE_PREFLIGHT, "0x80072f8f", LJ_FIX_ADMIN, false,
          LJ_EXIT_NETWORK,
-         "The device clock is wrong ({what}), so the device cannot check the security "
-         "certificates of Microsoft's servers.",
+         "The device clock is wrong, so the device cannot check the security certificates of "
+         "Microsoft's servers: {what}.",
          "Let the device reach its time server (NTP, UDP port 123) or correct the time "
          "source in the device configuration"},
     [LJ_R_NETWORK_UNREACHABLE] =
@@ -110,12 +110,12 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "on another device, then sign in again.",
          "Reset the password in " ENTRA_USER " > Reset password"},
     [LJ_R_TENANT_NOT_FOUND] =
-        {LJ_R_TENANT_NOT_FOUND, "tenant_not_found", "", LJ_PHASE_SIGNIN, "AADSTS90002", LJ_FIX_USER,
-         false, LJ_EXIT_SIGNIN,
-         "The organization in the user name was not found; check the part of the user name "
-         "after the @.",
-         "Check the tenant set in the device configuration (tenant =) and that the domain is "
-         "listed in Entra admin center > Identity > Settings > Domain names"},
+        {LJ_R_TENANT_NOT_FOUND, "tenant_not_found", "", LJ_PHASE_SIGNIN, "AADSTS90002",
+         LJ_FIX_ADMIN, false, LJ_EXIT_SIGNIN,
+         "This device is set up for the organization {domain}, which Microsoft's sign-in "
+         "service does not know, so nobody can sign in on it yet.",
+         "Correct tenant = in the device configuration: use the tenant ID or a domain listed in "
+         "Entra admin center > Identity > Settings > Domain names"},
     [LJ_R_MFA_REQUIRED] =
         {LJ_R_MFA_REQUIRED, "mfa_required", "", LJ_PHASE_SIGNIN, "AADSTS50076", LJ_FIX_ADMIN, false,
          LJ_EXIT_POLICY,
@@ -182,16 +182,16 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
     [LJ_R_BAD_SERVICE_RESPONSE] =
         {LJ_R_BAD_SERVICE_RESPONSE, "bad_service_response", "", LJ_PHASE_JOIN, "0x801c0001",
          LJ_FIX_SUPPORT, false, LJ_EXIT_SERVICE,
-         "The answer from {host} was not valid, so nothing was saved and the device was not "
-         "joined.",
+         "The answer from {host} could not be used because {what}, so nothing was saved and the "
+         "device was not joined.",
          "Contact support with the code, request id and time; if a proxy sits between the device "
          "and Microsoft, check that it does not alter responses"},
     [LJ_R_JOIN_NOT_PERMITTED] =
         {LJ_R_JOIN_NOT_PERMITTED, "join_not_permitted", "", LJ_PHASE_JOIN, "0x801c0003",
          LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
          "Your account is not allowed to join devices to your organization.",
-         ENTRA_DEVSET " > Users may join devices to Microsoft Entra: set it to All, or to "
-                      "Selected and include this user"},
+         ENTRA_DEVSET " > Users may join devices to Microsoft Entra: set it to All, or, when it "
+                      "is Selected, add the user to one of the selected groups"},
     [LJ_R_JOIN_NOT_PERMITTED_GROUP] =
         {LJ_R_JOIN_NOT_PERMITTED_GROUP, "join_not_permitted", "selected groups", LJ_PHASE_JOIN,
          "0x801c0003", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
@@ -207,7 +207,7 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "devices, or raise " ENTRA_DEVSET " > Maximum number of devices per user"},
     [LJ_R_AUTH_REJECTED] =
         {LJ_R_AUTH_REJECTED, "auth_rejected", "", LJ_PHASE_JOIN, "0x801c0002", LJ_FIX_RETRY, true,
-         LJ_EXIT_SERVICE,
+         LJ_EXIT_SIGNIN,
          "Microsoft's device registration service did not accept the sign-in; start again and "
          "sign in once more.",
          "If it repeats, look up the trace id in " ENTRA_AUDIT

@@ -71,7 +71,13 @@ enum lj_reason {
     LJ_R_THROTTLED,
     LJ_R_BAD_SERVICE_RESPONSE,
     LJ_R_JOIN_NOT_PERMITTED,
-    LJ_R_JOIN_NOT_PERMITTED_GROUP, /* same slug, admin action for "Selected" groups */
+    /*
+     * Same slug, admin action for "Selected" groups; picked only when the
+     * service's message mentions a group.  The observed message is the
+     * same for None and Selected ("Administrator policy does not allow
+     * user X to device join"), so the base row's action names both fixes.
+     */
+    LJ_R_JOIN_NOT_PERMITTED_GROUP,
     LJ_R_DEVICE_QUOTA_REACHED,
     LJ_R_AUTH_REJECTED,
     LJ_R_JOIN_REJECTED,

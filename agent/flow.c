@@ -171,6 +171,46 @@ copy(char *dst, size_t dsz, const char *src)
     dst[n] = '\0';
 }
 
+/*
+ * The server's message for the error record (dst, size dsz): Entra's
+ * trailer ("Trace ID: .. Correlation ID: .. Timestamp: ..") is dropped, as
+ * those are shown as their own fields; a message too long is cut at a word
+ * and ends in "...".
+ */
+static void
+copy_server_message(char *dst, size_t dsz, const char *src)
+{
+    const char *end, *trailer;
+    size_t n;
+
+    if (dsz < 8) {
+        if (dsz > 0)
+            dst[0] = '\0';
+        return;
+    }
+    if (src == NULL)
+        src = "";
+    end = src + strlen(src);
+    trailer = strstr(src, "Trace ID:");
+    if (trailer != NULL)
+        end = trailer;
+    while (end > src && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    n = (size_t)(end - src);
+    if (n < dsz) {
+        memcpy(dst, src, n);
+        dst[n] = '\0';
+        return;
+    }
+    n = dsz - 4; /* room for "..." and the terminator */
+    while (n > 0 && src[n] != ' ')
+        n--;
+    while (n > 0 && strchr(" ,.;:", src[n - 1]) != NULL)
+        n--;
+    memcpy(dst, src, n);
+    memcpy(dst + n, "...", 4);
+}
+
 static bool
 stopping(const struct flow *f)
 {
@@ -353,6 +393,44 @@ err_ids_from_resp(struct flow *f, const struct lj_http_response *resp)
     copy(f->err.server_time, sizeof(f->err.server_time), resp->date);
 }
 
+/* Remember url's host for the message (the first one named stays). */
+static void
+note_host(struct flow *f, const char *url)
+{
+    long port = 0;
+
+    if (f->host[0] != '\0' || url == NULL || url[0] == '\0')
+        return;
+    if (lj_http_url_host(url, f->host, sizeof(f->host), &port) != LJ_OK)
+        f->host[0] = '\0';
+}
+
+/*
+ * An answer came but cannot be used: a 200 we cannot read, or an error body
+ * that is not the service's shape.  A web page means something on the
+ * network answered instead of the service (network_intercepted); anything
+ * else is bad_service_response, with what (a clause for "could not be used
+ * because ...") saying why.  Returns rc.
+ */
+static enum lj_rc
+fail_answer(struct flow *f, enum lj_phase phase, const char *url,
+            const struct lj_http_response *resp, const char *what, enum lj_rc rc)
+{
+    if (f->failed)
+        return rc;
+    note_host(f, url);
+    err_ids_from_resp(f, resp);
+    if (lj_http_body_is_html(resp->body, resp->body_len)) {
+        lj_log(LJ_LOG_WARN, MOD, "event=answer_is_web_page phase=%s host=%s status=%ld",
+               lj_phase_name(phase), f->host, resp->status);
+        fail_set(f, phase, LJ_R_NETWORK_INTERCEPTED, NULL, rc);
+        return rc;
+    }
+    copy(f->what, sizeof(f->what), what);
+    fail_set(f, phase, LJ_R_BAD_SERVICE_RESPONSE, NULL, rc);
+    return rc;
+}
+
 /* A token-endpoint error answer (any grant) during phase. */
 static enum lj_rc
 fail_oauth_in(struct flow *f, enum lj_phase phase, const struct lj_http_response *resp,
@@ -361,21 +439,23 @@ fail_oauth_in(struct flow *f, enum lj_phase phase, const struct lj_http_response
     struct oauth_error e;
     struct lj_classified c;
 
-    err_ids_from_resp(f, resp);
     if (resp->body == NULL || oauth_error_parse(resp->body, resp->body_len, grant, &e) != LJ_OK) {
         if (resp->status == 429 || resp->status >= 500) {
+            note_host(f, f->cfg->authority);
+            err_ids_from_resp(f, resp);
             fail_set(f, phase, LJ_R_SERVICE_UNAVAILABLE, NULL, LJ_ERR_HTTP);
-        } else {
-            fail_set(f, phase, LJ_R_BAD_SERVICE_RESPONSE, NULL, LJ_ERR_HTTP);
+            return LJ_ERR_HTTP;
         }
-        return LJ_ERR_HTTP;
+        return fail_answer(f, phase, f->cfg->authority, resp,
+                           "it is not a sign-in answer this device can read", LJ_ERR_HTTP);
     }
+    err_ids_from_resp(f, resp);
     lj_classify_oauth(&e, &c);
     fail_classified(f, phase, &c, LJ_ERR_AUTH);
     copy(f->err.error_type, sizeof(f->err.error_type), e.error);
     if (e.aadsts > 0)
         snprintf(f->err.error_code, sizeof(f->err.error_code), "AADSTS%lu", e.aadsts);
-    copy(f->err.message, sizeof(f->err.message), e.description);
+    copy_server_message(f->err.message, sizeof(f->err.message), e.description);
     if (e.trace_id[0] != '\0')
         copy(f->err.trace_id, sizeof(f->err.trace_id), e.trace_id);
     if (e.correlation_id[0] != '\0')
@@ -405,7 +485,7 @@ fail_drs(struct flow *f, enum lj_phase phase, const struct lj_http_response *res
     fail_classified(f, phase, &c, LJ_ERR_HTTP);
     copy(f->err.error_type, sizeof(f->err.error_type), e.error_type);
     copy(f->err.error_code, sizeof(f->err.error_code), e.sub_code);
-    copy(f->err.message, sizeof(f->err.message), e.message);
+    copy_server_message(f->err.message, sizeof(f->err.message), e.message);
     if (e.trace_id[0] != '\0')
         copy(f->err.trace_id, sizeof(f->err.trace_id), e.trace_id);
     if (e.time[0] != '\0')
@@ -529,11 +609,9 @@ got_token(struct flow *f, const struct lj_http_response *resp)
     enum lj_rc rc;
 
     rc = oauth_token_parse(resp->body, resp->body_len, &t);
-    if (rc != LJ_OK) {
-        err_ids_from_resp(f, resp);
-        fail_set(f, LJ_PHASE_SIGNIN, LJ_R_BAD_SERVICE_RESPONSE, NULL, rc);
-        return rc;
-    }
+    if (rc != LJ_OK)
+        return fail_answer(f, LJ_PHASE_SIGNIN, f->cfg->authority, resp,
+                           "it is not a sign-in answer this device can read", rc);
     secrets_drop(f);
     f->access_token = t.access_token;
     f->refresh_token = t.refresh_token;
@@ -549,9 +627,8 @@ got_token(struct flow *f, const struct lj_http_response *resp)
     } else if (f->claims.aud[0] != '\0' && strcmp(f->claims.aud, OAUTH_DRS_RESOURCE) != 0 &&
                strcmp(f->claims.aud, DRS_APP_ID) != 0) {
         lj_log(LJ_LOG_WARN, MOD, "event=token_wrong_audience aud=%s", f->claims.aud);
-        err_ids_from_resp(f, resp);
-        fail_set(f, LJ_PHASE_SIGNIN, LJ_R_BAD_SERVICE_RESPONSE, NULL, LJ_ERR_PROTOCOL);
-        return LJ_ERR_PROTOCOL;
+        return fail_answer(f, LJ_PHASE_SIGNIN, f->cfg->authority, resp,
+                           "its sign-in token is for another service", LJ_ERR_PROTOCOL);
     }
     lj_log(LJ_LOG_INFO, MOD, "event=signed_in upn=%s tid=%s refresh_token=%s",
            f->have_claims ? f->claims.upn : "", f->have_claims ? f->claims.tid : "",
@@ -586,8 +663,7 @@ signin_device_code(struct flow *f)
     }
     rc = oauth_device_code_parse(resp.body, resp.body_len, &dc);
     if (rc != LJ_OK) {
-        err_ids_from_resp(f, &resp);
-        fail_set(f, LJ_PHASE_SIGNIN, LJ_R_BAD_SERVICE_RESPONSE, NULL, rc);
+        fail_answer(f, LJ_PHASE_SIGNIN, url, &resp, "it holds no usable sign-in code", rc);
         goto out;
     }
     have_dc = true;
@@ -842,8 +918,8 @@ discover(struct flow *f)
     }
     rc = drs_discovery_parse(resp.body, resp.body_len, f->cfg->drs_url, &f->disc);
     if (rc != LJ_OK) {
-        err_ids_from_resp(f, &resp);
-        fail_set(f, LJ_PHASE_DISCOVER, LJ_R_BAD_SERVICE_RESPONSE, NULL, rc);
+        fail_answer(f, LJ_PHASE_DISCOVER, url, &resp,
+                    "it does not name the organization's registration service", rc);
         goto out;
     }
     lj_log(LJ_LOG_INFO, MOD, "event=discovered domain=%s join=%s version=%s", f->domain,
@@ -1009,9 +1085,7 @@ join(struct flow *f)
     rc = drs_join_response_parse(resp.body, resp.body_len, &v, &res, &why);
     if (rc != LJ_OK) {
         lj_log(LJ_LOG_WARN, MOD, "event=join_answer_rejected why=%s", drs_reject_name(why));
-        err_ids_from_resp(f, &resp);
-        fail_set(f, LJ_PHASE_JOIN, LJ_R_BAD_SERVICE_RESPONSE, NULL, rc);
-        copy(f->err.message, sizeof(f->err.message), drs_reject_name(why));
+        fail_answer(f, LJ_PHASE_JOIN, url, &resp, drs_reject_text(why), rc);
         goto out;
     }
     have_res = true;
@@ -1608,9 +1682,12 @@ report_failure(struct flow *f, enum lj_rc rc)
         fail_rc(f, LJ_PHASE_PREFLIGHT, rc);
     info = lj_reason_get(f->reason);
     memset(&p, 0, sizeof(p));
+    if (f->reason == LJ_R_BAD_SERVICE_RESPONSE && f->what[0] == '\0')
+        copy(f->what, sizeof(f->what), "it is not in the expected form");
     p.host = f->host[0] != '\0' ? f->host : NULL;
     p.what = f->what[0] != '\0' ? f->what : NULL;
-    p.domain = f->domain[0] != '\0' ? f->domain : NULL;
+    /* Before discovery the organization is the configured tenant. */
+    p.domain = f->domain[0] != '\0' ? f->domain : f->cfg->tenant;
     p.manufacturer = f->id.manufacturer;
     p.model = f->id.model;
     p.serial = f->id.serial;

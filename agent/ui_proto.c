@@ -494,11 +494,11 @@ who_fixes(const char *fix_by)
     if (strcmp(fix_by, "admin") == 0)
         return "your IT admin";
     if (strcmp(fix_by, "retry") == 0)
-        return "nobody - try again later";
+        return "nobody needs to change anything; start again";
     if (strcmp(fix_by, "hardware") == 0)
-        return "the device's hardware needs service";
+        return "a technician (the device's hardware needs attention)";
     if (strcmp(fix_by, "support") == 0)
-        return "support (the service answered something unexpected)";
+        return "support (give your IT help desk the details below)";
     return fix_by;
 }
 
@@ -599,7 +599,8 @@ render_failure_details(FILE *f, const cJSON *ev)
     }
     put_field(f, "Who can fix it:", who_fixes(str_or(ev, "fix_by", "support")));
     lj_json_get_bool(ev, "retryable", &retry);
-    put_field(f, "Try again:", retry ? "yes, trying again may help" : "not until something is changed");
+    put_field(f, "Try again:",
+              retry ? "yes, trying again may help" : "only after the cause above is fixed");
 
     fputs("\nFor your IT admin:\n", f);
     put_field(f, "Action:", str_or(ev, "admin_action", NULL));

@@ -23,8 +23,22 @@ bad_arguments() {
   assert_rc 2 lj errors
   assert_contains "$OUT" "usage: linkjoin errors --markdown"
   assert_rc 2 lj errors --json
+  assert_rc 2 lj errors --render-tty extra
+}
+
+# --render-tty is the tty UI's renderer: the unit goldens come out the same.
+render_tty() {
+  local f
+  for f in "$LJ_TOP"/tests/data/ui/tty-*.jsonl; do
+    lj errors --render-tty <"$f" >got.txt || fail "render $f"
+    diff -u "${f%.jsonl}.txt" got.txt || fail "render of $f differs"
+  done
+  printf '%s\n' '{"type":"result"' | lj errors --render-tty >got.txt 2>err.txt
+  assert_eq "$?" 1 "a line that is not an event"
+  assert_contains "$(cat err.txt)" "line 1: not an agent event"
 }
 
 tcase readme_table_matches readme_table_matches
+tcase errors_render_tty render_tty
 tcase errors_hidden_from_help hidden_from_help
 tcase errors_bad_arguments bad_arguments

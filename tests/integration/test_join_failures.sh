@@ -1,9 +1,22 @@
 #!/usr/bin/env bash
 # test_join_failures.sh — join failures, one case each, with their exact
 # result (reason, code, fix_by, retryable, phase), exit code, status's last
-# error, and nothing half-done (no device object, no certificate).
+# error, the server's ids when it answered, nothing half-done (no device
+# object, no certificate, no joined marker, journal not joined, keys whole)
+# and the tty rendering against tests/data/tty/CASE.txt (LJ_UPDATE_GOLDEN=1
+# rewrites those; see assert_tty_golden in lib_join.sh).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_join.sh"
+
+# lj_conf_set FILE KEY VALUE — replace the line "KEY = ..." (keys may be given once).
+lj_conf_set() {
+  grep -q "^$2 = " "$1" || fail "no $2 in $1"
+  sed -i "s|^$2 = .*|$2 = $3|" "$1"
+}
+
+# A name glibc refuses to look up without sending a query (a label longer
+# than DNS allows), so the DNS failure needs no resolver and no traffic.
+LJ_UNRESOLVABLE=$(printf 'a%.0s' $(seq 70)).invalid
 
 case_not_permitted() {
   local r
@@ -20,8 +33,31 @@ case_not_permitted() {
   assert_rc 12 lj status --json --state-dir "$CASE/state"
   assert_eq "$(jq -r .last_error.http_status <<<"$OUT")" "$(jq -r .server.http_status <<<"$r")"
   assert_ne "$(jq -r .last_error.request_id <<<"$OUT")" "" "status request id"
-  # keys are kept for the retry
-  assert_file "$CASE/state/keys.rec"
+  assert_server_ids request_id trace_id time
+  # the admin changes the setting; the retry joins with the kept keys
+  sim_ctl PUT /control/device-settings '{"users_may_join":"all"}' >/dev/null || fail "policy"
+  assert_retry_joins_with_same_keys
+}
+
+# users may join = Selected and alice is in none of the selected groups.  The
+# service answers exactly as for None (same ErrorType and message), so the
+# admin action names both fixes.
+case_not_permitted_selected() {
+  local r
+  join_env
+  sim_ctl PUT /control/device-settings \
+    '{"users_may_join":"selected","users_may_join_groups":["Frontline"]}' >/dev/null || fail "policy"
+  lj_conf "$CASE/lj.conf"
+  run_device_code
+  assert_failed_result join_not_permitted 0x801c0003 admin false 7 join
+  r=$(result_event)
+  assert_contains "$(jq -r .admin_action <<<"$r")" "Users may join devices"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "add the user to one of the selected groups"
+  assert_eq "$(jq -r .server.error_type <<<"$r")" AuthorizationError
+  assert_server_ids request_id trace_id time
+  sim_ctl PATCH /control/users/alice@contoso.example '{"groups":["Device Joiners","Frontline"]}' \
+    >/dev/null || fail "group"
+  assert_retry_joins_with_same_keys
 }
 
 case_quota() {
@@ -46,6 +82,9 @@ case_quota() {
   assert_no_file "$CASE_STATE2/device-cert.der"
   assert_rc 12 lj status --json --state-dir "$CASE_STATE2"
   assert_eq "$(jq -r .last_error.reason <<<"$OUT")" device_quota_reached
+  assert_ne "$(jq -r .last_error.request_id <<<"$OUT")" "" "status request id"
+  assert_eq "$(jq -r .state "$CASE_STATE2/journal.json")" join_sent
+  assert_tty_golden
 }
 
 case_wrong_password() {
@@ -71,7 +110,7 @@ case_declined() {
   [[ $(result_event | jq -r .code) =~ ^AADSTS ]] || fail "code $(result_event)"
 }
 
-case_unreachable() {
+case_refused() {
   local port r
   join_env
   port=$(free_port)
@@ -86,19 +125,164 @@ case_unreachable() {
   assert_not_contains "$(cat "$CASE/out.jsonl")" '"kind":"device_code"'
 }
 
-case_untrusted_ca() {
+case_dns() {
   local r
   join_env
-  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$CASE/other.key" -out "$CASE/other-ca.pem" \
-    -subj "/CN=Some Other Root" -days 2 2>/dev/null || fail "openssl"
   lj_conf "$CASE/lj.conf"
-  sed -i "s|^ca_file = .*|ca_file = $CASE/other-ca.pem|" "$CASE/lj.conf"
+  sed -i "s|^connect_to = login.microsoftonline.com:443:.*|connect_to = login.microsoftonline.com:443:$LJ_UNRESOLVABLE:443|" "$CASE/lj.conf"
+  lj_run_bg --ui stdio
+  lj_wait
+  assert_failed_result network_unreachable 0x80072efd user true 5 preflight
+  r=$(result_event)
+  assert_contains "$(jq -r .message <<<"$r")" "login.microsoftonline.com"
+  assert_contains "$(jq -r .message <<<"$r")" "name did not resolve"
+  assert_eq "$(sim_requests)" 0 "requests"
+}
+
+# A loopback port that accepts TCP and never says a word: the TLS handshake
+# times out (connect_timeout, 2 s here, bounds the preflight probe).
+case_timeout() {
+  local r port
+  join_env
+  python3 -c '
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+print(s.getsockname()[1], flush=True)
+held = []
+while True:
+    held.append(s.accept()[0])
+' >"$CASE/silent.port" &
+  track_pid $!
+  for _ in $(seq 100); do [ -s "$CASE/silent.port" ] && break; sleep 0.05; done
+  port=$(cat "$CASE/silent.port")
+  [ -n "$port" ] || fail "silent listener did not start"
+  lj_conf "$CASE/lj.conf"
+  lj_conf_set "$CASE/lj.conf" connect_timeout 2
+  # the first host probed, so no other handshake runs under the short timeout
+  sed -i "s|^connect_to = login.microsoftonline.com:443:.*|connect_to = login.microsoftonline.com:443:127.0.0.1:$port|" "$CASE/lj.conf"
+  lj_run_bg --ui stdio
+  lj_wait
+  assert_failed_result network_unreachable 0x80072efd user true 5 preflight
+  r=$(result_event)
+  assert_contains "$(jq -r .message <<<"$r")" "login.microsoftonline.com"
+  assert_contains "$(jq -r .message <<<"$r")" "timed out"
+  assert_not_contains "$(cat "$CASE/out.jsonl")" '"kind":"device_code"'
+}
+
+# A proxy answers the first request with its own web page (HTTP 200, HTML).
+case_html() {
+  local r
+  join_env
+  sim_ctl POST /control/faults '{"path_prefix":"/contoso.example/oauth2/devicecode","kind":"html"}' \
+    >/dev/null || fail fault
+  lj_conf "$CASE/lj.conf"
+  lj_run_bg --ui stdio
+  lj_wait
+  assert_failed_result network_intercepted 0x8007000d admin false 5 signin
+  r=$(result_event)
+  assert_contains "$(jq -r .message <<<"$r")" "login.microsoftonline.com"
+  assert_contains "$(jq -r .message <<<"$r")" "web page"
+  assert_eq "$(jq -r .server.http_status <<<"$r")" 200
+  assert_server_ids request_id time
+}
+
+# tenant = a domain Entra does not know: the sign-in service refuses before
+# any prompt (AADSTS90002), so tenant_not_found (sign-in), not
+# drs_tenant_not_found (discovery, later).  The person typed no tenant: the
+# device configuration is wrong, the admin fixes it.
+case_unknown_tenant() {
+  local r
+  join_env
+  lj_conf "$CASE/lj.conf"
+  lj_conf_set "$CASE/lj.conf" tenant fabrikam.example
+  lj_run_bg --ui stdio
+  lj_wait
+  assert_failed_result tenant_not_found AADSTS90002 admin false 6 signin
+  r=$(result_event)
+  assert_contains "$(jq -r .message <<<"$r")" "fabrikam.example"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "tenant ="
+  assert_not_contains "$(cat "$CASE/out.jsonl")" '"kind":"device_code"'
+  assert_server_ids request_id trace_id time
+}
+
+# DRS refuses the bearer token (401 AuthenticationError): access tokens live
+# one second and discovery is held two, so the token has expired when the
+# join arrives, on any machine speed.
+case_auth_rejected() {
+  local r
+  join_env
+  sim_ctl PATCH /control/login '{"access_token_lifetime":1}' >/dev/null || fail login
+  sim_ctl POST /control/faults \
+    '{"path_prefix":"/contoso.example/Discover","kind":"delay","delay_ms":2000}' >/dev/null || fail fault
+  lj_conf "$CASE/lj.conf"
+  run_device_code
+  assert_failed_result auth_rejected 0x801c0002 retry true 6 join
+  r=$(result_event)
+  assert_eq "$(jq -r .server.http_status <<<"$r")" 401
+  assert_eq "$(jq -r .server.error_type <<<"$r")" AuthenticationError
+  assert_server_ids request_id trace_id time
+  grep -q 'event=token_rejected.*expired' "$SIM_LOG" || fail "the simulator did not reject an expired token"
+  sim_ctl PATCH /control/login '{"access_token_lifetime":3599}' >/dev/null || fail login
+  assert_retry_joins_with_same_keys
+}
+
+# The join answer is cut in half (broken JSON).  The simulator stored the
+# device object before answering; the agent stores nothing, and the retry
+# (same keys, ReuseDevice) gets that same object.
+case_malformed_join() {
+  local r
+  join_env
+  sim_ctl POST /control/faults '{"path_prefix":"/EnrollmentServer/device","method":"POST","kind":"malformed"}' \
+    >/dev/null || fail fault
+  lj_conf "$CASE/lj.conf"
+  run_device_code
+  LJ_EXPECT_SIM_DEVICES=1 assert_failed_result bad_service_response 0x801c0001 support false 8 join
+  r=$(result_event)
+  assert_contains "$(jq -r .message <<<"$r")" "enterpriseregistration.windows.net"
+  assert_contains "$(jq -r .message <<<"$r")" "not valid JSON"
+  assert_eq "$(jq -r .server.http_status <<<"$r")" 200
+  assert_server_ids request_id time
+  assert_retry_joins_with_same_keys
+  assert_eq "$(sim_devices)" 1 "the retry reused the device object"
+}
+
+# The certificate in the join answer is for another public key.
+case_wrong_cert() {
+  local r
+  join_env
+  sim_ctl POST /control/faults '{"path_prefix":"/EnrollmentServer/device","method":"POST","kind":"wrong_cert"}' \
+    >/dev/null || fail fault
+  lj_conf "$CASE/lj.conf"
+  run_device_code
+  LJ_EXPECT_SIM_DEVICES=1 assert_failed_result bad_service_response 0x801c0001 support false 8 join
+  r=$(result_event)
+  assert_contains "$(jq -r .message <<<"$r")" "enterpriseregistration.windows.net"
+  assert_contains "$(jq -r .message <<<"$r")" "not this device's"
+  assert_server_ids request_id time
+  grep -q 'event=join_answer_rejected why=key_mismatch' "$CASE/err.log" || fail "log: $(grep join_answer "$CASE/err.log")"
+}
+
+# The agent trusts the root of a second simulator (own state directory, own
+# CA), the servers it reaches present the first one's certificates.
+case_untrusted_ca() {
+  local r other_ca
+  join_env
+  other_ca=$(
+    sim_start "$LJ_TENANT_DEMO" "$CASE/sim-other"
+    echo "$SIM_CA"
+    sim_stop
+  )
+  [ -f "$other_ca" ] || fail "second simulator CA: $other_ca"
+  cmp -s "$other_ca" "$SIM_CA" && fail "the two simulators share a CA"
+  lj_conf "$CASE/lj.conf"
+  sed -i "s|^ca_file = .*|ca_file = $other_ca|" "$CASE/lj.conf"
   lj_run_bg --ui stdio
   lj_wait
   assert_failed_result tls_untrusted 0x800b0109 admin false 5 preflight
   r=$(result_event)
   assert_contains "$(jq -r .message <<<"$r")" "login.microsoftonline.com"
   assert_contains "$(jq -r .message <<<"$r")" "proxy"
+  assert_eq "$(sim_requests)" 0 "requests over an untrusted connection"
 }
 
 case_clock_wrong() {
@@ -148,6 +332,7 @@ case_429_clears() {
   assert_eq "$LJ_RC" 0 "joins after one 429 ($(tail -5 "$CASE/err.log"))"
   assert_eq "$(result_event | jq -r .status)" joined
   assert_eq "$(sim_devices)" 1
+  assert_tty_golden
 }
 
 # password sign-in helper for the sign-in failure cases: USER PASSWORD
@@ -191,6 +376,8 @@ case_mfa_device_code_succeeds() {
   lj_wait
   assert_eq "$LJ_RC" 0 "exit ($(result_event))"
   assert_eq "$(sim_devices)" 1
+  assert_eq "$(sim_ctl GET /control/devices | jq -r '.[0].owner_upn')" alice@contoso.example
+  assert_tty_golden
 }
 
 case_ca_blocked() {
@@ -222,6 +409,7 @@ case_password_expired() {
 }
 
 tcase join_not_permitted case_not_permitted
+tcase join_not_permitted_selected_groups case_not_permitted_selected
 tcase device_quota_reached case_quota
 tcase wrong_password case_wrong_password
 tcase signin_declined case_declined
@@ -233,7 +421,14 @@ tcase unknown_user case_unknown_user
 tcase user_disabled case_disabled_user
 tcase account_locked case_locked_user
 tcase password_expired case_password_expired
-tcase network_unreachable_names_host case_unreachable
+tcase unknown_tenant case_unknown_tenant
+tcase auth_rejected_expired_token case_auth_rejected
+tcase bad_service_response_malformed_join case_malformed_join
+tcase bad_service_response_wrong_cert case_wrong_cert
+tcase network_unreachable_refused case_refused
+tcase network_unreachable_dns case_dns
+tcase network_unreachable_timeout case_timeout
+tcase network_intercepted_html case_html
 tcase tls_untrusted_names_proxy case_untrusted_ca
 tcase clock_wrong_before_signin case_clock_wrong
 tcase tpm_unavailable case_no_tpm

@@ -399,8 +399,16 @@ test_join_response_rejects(void **state)
     assert_int_equal(verify("{\"User\":{\"Upn\":\"a\"}}", &jv, NULL), DRS_REJECT_NO_CERTIFICATE);
     assert_int_equal(verify("{\"Certificate\":", &jv, NULL), DRS_REJECT_JSON);
     assert_int_equal(verify("<html>502 Bad Gateway</html>", &jv, NULL), DRS_REJECT_JSON);
-    for (int r = 0; r < DRS_REJECT_COUNT__; r++)
+    for (int r = 0; r < DRS_REJECT_COUNT__; r++) {
+        const char *t = drs_reject_text((enum drs_reject)r);
+
         assert_string_not_equal(drs_reject_name((enum drs_reject)r), "unknown");
+        /* a clause for "...could not be used because %s": lower case, no slug */
+        assert_true(t[0] >= 'a' && t[0] <= 'z');
+        assert_null(strchr(t, '_'));
+    }
+    assert_string_equal(drs_reject_text(DRS_REJECT_KEY_MISMATCH),
+                        "the certificate in it is for a key that is not this device's");
     free(der);
     free(okey);
     reqvec_free(&v);

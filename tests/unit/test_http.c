@@ -620,6 +620,24 @@ test_url_helpers(void **state)
     free(e);
 }
 
+static void
+test_body_is_html(void **state)
+{
+    static const char *const pages[] = {
+        "<!DOCTYPE html><html></html>", "  \r\n<HTML><body>", "<head><title>x</title>",
+        "<body>Sign in</body>", "<title>Network login</title>", "<!-- proxy --><html>"};
+    static const char *const not_pages[] = {"", "{\"a\":1}", "<?xml version=\"1.0\"?><s/>",
+                                            "<htm", "text <html>", "<s:Envelope/>"};
+    (void)state;
+    for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
+        assert_true(lj_http_body_is_html(pages[i], strlen(pages[i])));
+    for (size_t i = 0; i < sizeof(not_pages) / sizeof(not_pages[0]); i++)
+        assert_false(lj_http_body_is_html(not_pages[i], strlen(not_pages[i])));
+    assert_false(lj_http_body_is_html(NULL, 0));
+    /* the length bounds the look: no reading past len */
+    assert_false(lj_http_body_is_html("<html>", 4));
+}
+
 int
 main(void)
 {
@@ -640,6 +658,7 @@ main(void)
         cmocka_unit_test(test_bad_ca_file),
         cmocka_unit_test(test_error_mapping_table),
         cmocka_unit_test(test_url_helpers),
+        cmocka_unit_test(test_body_is_html),
     };
     int rc;
 
