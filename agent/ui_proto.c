@@ -554,8 +554,11 @@ render_result(FILE *f, const cJSON *ev)
             if (str_or(ev, "reason", NULL) != NULL)
                 render_failure_details(f, ev);
         } else if (str_or(ev, "reason", NULL) != NULL) {
-            /* joined, but Intune refused (or answered nonsense): say so plainly */
-            fputs("\nYour device joined, but Intune enrollment was refused: ", f);
+            /*
+             * Joined, but Intune refused (or answered nonsense).  The mdm_*
+             * messages of the table already begin "The device joined, but".
+             */
+            fputs("\nDevice management (Intune) enrollment did not succeed.\n", f);
             put_clean(f, str_or(ev, "message", "no reason was given."));
             fputc('\n', f);
             render_failure_details(f, ev);
@@ -597,10 +600,15 @@ render_failure_details(FILE *f, const cJSON *ev)
             fputc('\n', f);
         }
     }
-    put_field(f, "Who can fix it:", who_fixes(str_or(ev, "fix_by", "support")));
-    lj_json_get_bool(ev, "retryable", &retry);
-    put_field(f, "Try again:",
-              retry ? "yes, trying again may help" : "only after the cause above is fixed");
+    /* A pending enrollment is retried by the agent itself: nobody acts. */
+    if (strcmp(str_or(ev, "status", ""), "joined_mdm_pending") == 0) {
+        put_field(f, "Who can fix it:", "nobody needs to act; the device retries by itself");
+    } else {
+        put_field(f, "Who can fix it:", who_fixes(str_or(ev, "fix_by", "support")));
+        lj_json_get_bool(ev, "retryable", &retry);
+        put_field(f, "Try again:",
+                  retry ? "yes, trying again may help" : "only after the cause above is fixed");
+    }
 
     fputs("\nFor your IT admin:\n", f);
     put_field(f, "Action:", str_or(ev, "admin_action", NULL));
