@@ -549,25 +549,17 @@ cfg_ini_handler(void *user, const char *section, const char *name, const char *v
 }
 
 enum lj_rc
-lj_config_load_file(struct lj_config *cfg, const char *path, bool explicit_path)
+lj_config_load_text(struct lj_config *cfg, const char *path, const char *text, size_t len)
 {
-    unsigned char *buf = NULL;
-    size_t len = 0, line_start = 0;
+    const unsigned char *buf = (const unsigned char *)text;
+    size_t line_start = 0;
     struct ini_ctx ctx;
     enum lj_rc rc;
     int line = 1, ini_rc;
     struct lj_config work;
 
-    rc = lj_fs_read(path, LJ_CONFIG_MAX_FILE, &buf, &len);
-    if (rc == LJ_ERR_NOT_FOUND && !explicit_path) {
-        rc = LJ_OK;
-        goto out;
-    }
-    if (rc != LJ_OK) {
-        const char *why = rc == LJ_ERR_NOT_FOUND ? "no such file"
-                          : rc == LJ_ERR_TOO_BIG ? "file too large (max 64 KiB)"
-                                                 : "cannot read the file";
-        rc = cfg_fail(cfg, path, "%s", why);
+    if (len > LJ_CONFIG_MAX_FILE) {
+        rc = cfg_fail(cfg, path, "file too large (max 64 KiB)");
         goto out;
     }
     /* Check lines before libinih sees them: its buffer would split long ones. */
@@ -615,6 +607,30 @@ lj_config_load_file(struct lj_config *cfg, const char *path, bool explicit_path)
     snprintf(work.config_path, sizeof(work.config_path), "%s", path);
     *cfg = work;
     rc = LJ_OK;
+out:
+    return rc;
+}
+
+enum lj_rc
+lj_config_load_file(struct lj_config *cfg, const char *path, bool explicit_path)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    enum lj_rc rc;
+
+    rc = lj_fs_read(path, LJ_CONFIG_MAX_FILE, &buf, &len);
+    if (rc == LJ_ERR_NOT_FOUND && !explicit_path) {
+        rc = LJ_OK;
+        goto out;
+    }
+    if (rc != LJ_OK) {
+        const char *why = rc == LJ_ERR_NOT_FOUND ? "no such file"
+                          : rc == LJ_ERR_TOO_BIG ? "file too large (max 64 KiB)"
+                                                 : "cannot read the file";
+        rc = cfg_fail(cfg, path, "%s", why);
+        goto out;
+    }
+    rc = lj_config_load_text(cfg, path, (const char *)buf, len);
 out:
     free(buf);
     return rc;
