@@ -105,6 +105,12 @@ https_host(const char *url, char *out, size_t outsz)
 static bool
 valid_endpoint(const char *url, size_t max)
 {
+    return drs_url_is_https(url, max);
+}
+
+bool
+drs_url_is_https(const char *url, size_t max)
+{
     char host[256];
 
     if (!printable_str(url, max - 1) || strchr(url, ' ') != NULL || strchr(url, '#') != NULL)
@@ -472,8 +478,9 @@ spki_rsa(const unsigned char *spki, size_t len, unsigned char *n, unsigned int *
     return ok;
 }
 
-static bool
-key_matches(const struct drs_expected_key *want, const unsigned char *cert_spki, size_t cert_len)
+bool
+drs_key_matches(const struct drs_expected_key *want, const unsigned char *cert_spki,
+                size_t cert_len)
 {
     unsigned char cn[1024], ce[1024], wn[1024], we[1024];
     unsigned int cnl = sizeof(cn), cel = sizeof(ce), wnl = sizeof(wn), wel = sizeof(we);
@@ -642,7 +649,7 @@ drs_join_response_parse(const char *body, size_t len, const struct drs_join_veri
         goto out;
     }
     if (wolfSSL_X509_get_pubkey_buffer(x, spki, &spkilen) != WOLFSSL_SUCCESS ||
-        !key_matches(&v->key, spki, (size_t)spkilen)) {
+        !drs_key_matches(&v->key, spki, (size_t)spkilen)) {
         rej = DRS_REJECT_KEY_MISMATCH;
         goto out;
     }

@@ -172,6 +172,21 @@ struct drs_error {
  */
 enum lj_rc drs_error_parse(long http_status, const char *body, size_t len, struct drs_error *out);
 
+/*
+ * Shared with agent/mdm.c: true when the RSA key in cert_spki (DER
+ * SubjectPublicKeyInfo as wolfSSL_X509_get_pubkey_buffer gives it) equals
+ * *want (compared as modulus and exponent, leading zeros ignored).
+ */
+bool drs_key_matches(const struct drs_expected_key *want, const unsigned char *cert_spki,
+                     size_t cert_len);
+
+/*
+ * Shared with agent/mdm.c: true when url is an endpoint we may call:
+ * "https://" + host[:port] of [A-Za-z0-9.-], at most max-1 bytes, no
+ * control characters, spaces or fragment.  A path and query are allowed.
+ */
+bool drs_url_is_https(const char *url, size_t max);
+
 /* Format 16 bytes in Windows GUID order (Data1-3 little-endian) into out[37]. */
 void drs_guid_from_windows_bytes(const unsigned char b[16], char out[37]);
 

@@ -254,6 +254,21 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "The device joined, but your account has no licence for device management (Intune).",
          "Microsoft 365 admin center > Users > Active users > (the user) > Licenses and apps: "
          "assign a licence that includes Microsoft Intune and Microsoft Entra ID P1"},
+    [LJ_R_MDM_REJECTED] =
+        {LJ_R_MDM_REJECTED, "mdm_rejected", "", LJ_PHASE_MDM, "0x80180008", LJ_FIX_SUPPORT, false,
+         LJ_EXIT_POLICY,
+         "The device joined your organization, but Intune refused to enroll it for a reason this "
+         "device does not recognize; your IT admin can look it up with the details below.",
+         "Read the server message and trace id shown with this result, then check Intune admin "
+         "center > Troubleshooting + support > Troubleshoot for this user"},
+    [LJ_R_JOINED_MDM_PENDING] =
+        {LJ_R_JOINED_MDM_PENDING, "joined_mdm_pending", "", LJ_PHASE_MDM, "0x80180010",
+         LJ_FIX_RETRY, true, LJ_EXIT_MDM_PENDING,
+         "The device joined your organization, and its management (Intune) setup will finish "
+         "automatically when the service can be reached.",
+         "No action is needed if it clears; if it lasts, allow HTTPS to "
+         "enrollment.manage.microsoft.com and check Intune admin center > Tenant administration "
+         "> Tenant status > Service health"},
     [LJ_R_INTERNAL] =
         {LJ_R_INTERNAL, "internal", "", LJ_PHASE_PREFLIGHT, "0x8000ffff", LJ_FIX_SUPPORT, false,
          LJ_EXIT_FAILURE,
@@ -554,6 +569,53 @@ lj_classify_drs(enum lj_phase phase, const struct drs_error *e, struct lj_classi
     set(out, LJ_R_JOIN_REJECTED);
     if (strcasecmp(e->error_type, "DirectoryError") == 0)
         snprintf(out->code, sizeof(out->code), "0x801c03f2");
+}
+
+void
+lj_classify_mdm(const struct mdm_fault *f, struct lj_classified *out)
+{
+    bool text_ownership;
+    unsigned long hr;
+
+    if (out == NULL)
+        return;
+    if (f == NULL) {
+        set(out, LJ_R_INTERNAL);
+        return;
+    }
+    if (f->kind != MDM_BODY_FAULT) {
+        if (f->http_status == 429 || (f->http_status >= 500 && f->http_status <= 599))
+            set(out, LJ_R_JOINED_MDM_PENDING);
+        else if (f->kind == MDM_BODY_HTML)
+            set(out, LJ_R_NETWORK_INTERCEPTED);
+        else {
+            set(out, LJ_R_BAD_SERVICE_RESPONSE);
+            if (f->kind == MDM_BODY_EMPTY)
+                snprintf(out->code, sizeof(out->code), "0x80180029");
+        }
+        return;
+    }
+    hr = f->hresult ? f->hresult : mdm_fault_hresult(f->error_type, f->subcode, f->reason);
+#define TXT(s) (has(f->reason, s) || has(f->message, s))
+    text_ownership = TXT("preregistered") || TXT("pre-registered") || TXT("corporate identifier") ||
+                     TXT("personally owned") || TXT("personal") || TXT("ownership");
+    if (hr == 0x8018002bUL || TXT("MDM user scope") || TXT("not in scope"))
+        set(out, LJ_R_MDM_NOT_IN_SCOPE);
+    else if (hr == 0x80180014UL)
+        set(out, text_ownership ? LJ_R_MDM_OWNERSHIP_BLOCKED : LJ_R_MDM_PLATFORM_BLOCKED);
+    else if (hr == 0x80180013UL)
+        set(out, LJ_R_MDM_DEVICE_CAP);
+    else if (hr == 0x80180018UL || (hr == 0x80180003UL && (TXT("UserValidation") || TXT("licen"))))
+        set(out, LJ_R_MDM_LICENSE_MISSING);
+    else if (hr == 0x80180017UL || hr == 0x80180006UL || hr == 0x80180005UL || hr == 0x80180033UL)
+        set(out, LJ_R_JOINED_MDM_PENDING);
+    else
+        set(out, LJ_R_MDM_REJECTED);
+#undef TXT
+    /* the server's code, unless the reason came from the text alone */
+    if ((out->reason != LJ_R_MDM_LICENSE_MISSING && out->reason != LJ_R_MDM_NOT_IN_SCOPE) ||
+        hr == 0x80180018UL || hr == 0x8018002bUL)
+        snprintf(out->code, sizeof(out->code), "0x%08lx", hr);
 }
 
 void

@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "agent/drs.h"
+#include "agent/mdm.h"
 #include "agent/oauth.h"
 #include "platform/result.h"
 
@@ -80,6 +81,8 @@ enum lj_reason {
     LJ_R_MDM_OWNERSHIP_BLOCKED,
     LJ_R_MDM_DEVICE_CAP,
     LJ_R_MDM_LICENSE_MISSING,
+    LJ_R_MDM_REJECTED,
+    LJ_R_JOINED_MDM_PENDING,
     /* us */
     LJ_R_INTERNAL,
     LJ_R_COUNT__
@@ -156,6 +159,15 @@ void lj_classify_oauth(const struct oauth_error *e, struct lj_classified *out);
  * share a reason.
  */
 void lj_classify_drs(enum lj_phase phase, const struct drs_error *e, struct lj_classified *out);
+
+/*
+ * An Intune answer that was not the expected success (read with
+ * mdm_fault_parse) -> reason; the rules and the exact patterns are listed
+ * in agent/mdm.h.  The code is the fault's Windows HRESULT when the server
+ * sent a fault (mdm_ownership_blocked and mdm_platform_blocked both show
+ * 0x80180014), else the table code (0x80180029 for an empty 200).
+ */
+void lj_classify_mdm(const struct mdm_fault *f, struct lj_classified *out);
 
 /* A local failure (network, TLS, TPM, parse, cancel) -> reason. */
 void lj_classify_rc(enum lj_rc rc, struct lj_classified *out);

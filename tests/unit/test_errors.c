@@ -126,6 +126,8 @@ test_slugs_unique_and_required(void **state)
         "mdm_ownership_blocked",
         "mdm_device_cap",
         "mdm_license_missing",
+        "mdm_rejected",
+        "joined_mdm_pending",
         "cancelled",
         "internal",
         "join_rejected",
@@ -166,6 +168,10 @@ test_slugs_unique_and_required(void **state)
     assert_string_equal(lj_reason_by_slug("mdm_ownership_blocked")->code, "0x80180014");
     assert_string_equal(lj_reason_by_slug("mdm_device_cap")->code, "0x80180013");
     assert_string_equal(lj_reason_by_slug("mdm_license_missing")->code, "0x80180018");
+    /* joined but not enrolled: its own exit code, retryable, never a plain failure */
+    assert_int_equal(lj_reason_by_slug("joined_mdm_pending")->exit_code, LJ_EXIT_MDM_PENDING);
+    assert_true(lj_reason_by_slug("joined_mdm_pending")->retryable);
+    assert_int_equal(lj_reason_by_slug("joined_mdm_pending")->fix_by, LJ_FIX_RETRY);
     assert_non_null(
         strstr(lj_reason_by_slug("join_not_permitted")->admin_action, "Users may join devices"));
     assert_non_null(strstr(lj_reason_get(LJ_R_JOIN_NOT_PERMITTED_GROUP)->admin_action, "group"));
@@ -268,6 +274,53 @@ test_classify_drs(void **state)
 }
 
 static void
+expect_mdm(long status, enum mdm_body_kind kind, const char *type, const char *sub,
+           const char *reason, enum lj_reason want, const char *code)
+{
+    struct mdm_fault f;
+    struct lj_classified c;
+
+    memset(&f, 0, sizeof(f));
+    f.http_status = status;
+    f.kind = kind;
+    snprintf(f.error_type, sizeof(f.error_type), "%s", type);
+    snprintf(f.subcode, sizeof(f.subcode), "%s", sub);
+    snprintf(f.reason, sizeof(f.reason), "%s", reason);
+    lj_classify_mdm(&f, &c);
+    if (c.reason != want)
+        fail_msg("'%s/%s' -> %s, want %s", type, sub, lj_reason_get(c.reason)->slug,
+                 lj_reason_get(want)->slug);
+    assert_string_equal(c.code, code);
+}
+
+static void
+test_classify_mdm(void **state)
+{
+    const enum mdm_body_kind F = MDM_BODY_FAULT;
+
+    (void)state;
+    /* Intune's observed personal-device block (mdm-enrollment.md §6.3) */
+    expect_mdm(500, F, "DeviceNotSupported", "s:Authorization",
+               "Device Identifier not preregistered", LJ_R_MDM_OWNERSHIP_BLOCKED, "0x80180014");
+    expect_mdm(500, F, "DeviceNotSupported", "s:Authorization",
+               "Windows (MDM) platform is blocked by an enrollment restriction",
+               LJ_R_MDM_PLATFORM_BLOCKED, "0x80180014");
+    expect_mdm(500, F, "DeviceCapReached", "s:Authorization", "", LJ_R_MDM_DEVICE_CAP,
+               "0x80180013");
+    expect_mdm(500, F, "UserLicense", "s:Authorization", "", LJ_R_MDM_LICENSE_MISSING,
+               "0x80180018");
+    expect_mdm(500, F, "", "s:Authorization", "Failed to issue token: UserValidation",
+               LJ_R_MDM_LICENSE_MISSING, "0x80180018");
+    expect_mdm(500, F, "", "s:MdmNotConfigured", "", LJ_R_MDM_NOT_IN_SCOPE, "0x8018002b");
+    expect_mdm(503, F, "InMaintenance", "s:Receiver", "", LJ_R_JOINED_MDM_PENDING, "0x80180017");
+    expect_mdm(500, F, "", "s:MessageFormat", "", LJ_R_MDM_REJECTED, "0x80180001");
+    expect_mdm(503, MDM_BODY_EMPTY, "", "", "", LJ_R_JOINED_MDM_PENDING, "0x80180010");
+    expect_mdm(200, MDM_BODY_EMPTY, "", "", "", LJ_R_BAD_SERVICE_RESPONSE, "0x80180029");
+    expect_mdm(200, MDM_BODY_HTML, "", "", "", LJ_R_NETWORK_INTERCEPTED, "0x8007000d");
+    expect_mdm(400, MDM_BODY_OTHER, "", "", "", LJ_R_BAD_SERVICE_RESPONSE, "0x801c0001");
+}
+
+static void
 test_classify_rc(void **state)
 {
     static const struct {
@@ -364,6 +417,7 @@ main(void)
         cmocka_unit_test(test_slugs_unique_and_required),
         cmocka_unit_test(test_classify_oauth),
         cmocka_unit_test(test_classify_drs),
+        cmocka_unit_test(test_classify_mdm),
         cmocka_unit_test(test_classify_rc),
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_readme_matches),
