@@ -9,6 +9,9 @@
 #   make fuzz         libFuzzer targets (clang) in build-fuzz/
 #   make bench        benchmarks (see README)
 #   make sim-device   boot a simulated Link device (QEMU + swtpm, hw-sim/qemu)
+#   make install      binary, config, man page, systemd units, sysusers entry
+#                     (PREFIX=/usr/local, DESTDIR=; see "Install" below)
+#   make uninstall    removes exactly what install put there
 #   V=1               show full commands
 #
 # Sources are found by directory, so adding a module means adding a .c file:
@@ -44,12 +47,12 @@ endif
 # Debian packages: build, run and test time.
 DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libcjson-dev libwolfssl-dev \
 	libtss2-dev libtss2-tcti-swtpm0 libtss2-tcti-device0 libmicrohttpd-dev \
-	libcmocka-dev libinih-dev libxml2-dev swtpm swtpm-tools tpm2-tools openssl \
-	curl iproute2 procps clang libclang-rt-14-dev valgrind \
+	libcmocka-dev libinih-dev libxml2-dev libgnutls28-dev swtpm swtpm-tools tpm2-tools openssl \
+	curl jq xxd iproute2 procps clang libclang-rt-14-dev valgrind \
 	qemu-system-x86 busybox-static cpio kmod e2fsprogs
 
 PKGS_AGENT := libcurl libcjson wolfssl tss2-esys tss2-tctildr tss2-mu tss2-rc inih libxml-2.0
-PKGS_SIM   := libmicrohttpd libcjson wolfssl libxml-2.0
+PKGS_SIM   := libmicrohttpd libcjson wolfssl libxml-2.0 gnutls
 PKGS_TEST  := cmocka
 
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -261,6 +264,55 @@ format-check:
 
 clean:
 	rm -rf build build-san build-vg build-fuzz
+
+# ---- Install (issue 11) ----
+# The binary goes to sbin: it is a system service and an administrator's
+# tool (man section 8).  The configuration lives in /etc/linkjoin whatever
+# the PREFIX, because that path is compiled in (LJ_CONFIG_DEFAULT_PATH).
+# An existing linkjoin.conf is never overwritten, and uninstall removes it
+# only when it is still the shipped one.  The state directory
+# (/var/lib/linkjoin) belongs to the device: neither target touches it.
+# Release images build with TEST_HOOKS=0 first (make clean; make TEST_HOOKS=0).
+# On a live system afterwards: systemd-sysusers; systemctl daemon-reload;
+# systemctl enable linkjoin.service linkjoin-mdm-retry.timer
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+CONFDIR := /etc/linkjoin
+DIST := platform/dist
+DIST_UNITS_IN := linkjoin.service linkjoin-mdm-retry.service
+DIST_UNITS := $(DIST_UNITS_IN) linkjoin-mdm-retry.timer
+
+install: $(LINKJOIN)
+	$(Q)install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(CONFDIR)
+	$(Q)install -m 0755 $(LINKJOIN) $(DESTDIR)$(SBINDIR)/linkjoin
+	$(Q)install -m 0644 $(DIST)/linkjoin.8 $(DESTDIR)$(MANDIR)/man8/linkjoin.8
+	$(Q)for u in $(DIST_UNITS_IN); do \
+	  sed 's|@SBINDIR@|$(SBINDIR)|g' $(DIST)/$$u.in >$(DESTDIR)$(UNITDIR)/$$u.tmp && \
+	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+	  mv -f $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	$(Q)install -m 0644 $(DIST)/linkjoin-mdm-retry.timer $(DESTDIR)$(UNITDIR)/linkjoin-mdm-retry.timer
+	$(Q)install -m 0644 $(DIST)/linkjoin.sysusers $(DESTDIR)$(SYSUSERSDIR)/linkjoin.conf
+	$(Q)if [ -e $(DESTDIR)$(CONFDIR)/linkjoin.conf ]; then \
+	  echo "install: keeping existing $(DESTDIR)$(CONFDIR)/linkjoin.conf"; \
+	else \
+	  install -m 0644 $(DIST)/linkjoin.conf $(DESTDIR)$(CONFDIR)/linkjoin.conf; \
+	fi
+	@echo "installed linkjoin into $(DESTDIR)$(PREFIX) and $(DESTDIR)$(CONFDIR)"
+
+uninstall:
+	$(Q)rm -f $(DESTDIR)$(SBINDIR)/linkjoin $(DESTDIR)$(MANDIR)/man8/linkjoin.8 \
+	  $(addprefix $(DESTDIR)$(UNITDIR)/,$(DIST_UNITS)) $(DESTDIR)$(SYSUSERSDIR)/linkjoin.conf
+	$(Q)if cmp -s $(DIST)/linkjoin.conf $(DESTDIR)$(CONFDIR)/linkjoin.conf; then \
+	  rm -f $(DESTDIR)$(CONFDIR)/linkjoin.conf; \
+	elif [ -e $(DESTDIR)$(CONFDIR)/linkjoin.conf ]; then \
+	  echo "uninstall: keeping modified $(DESTDIR)$(CONFDIR)/linkjoin.conf"; \
+	fi
+	$(Q)rmdir $(DESTDIR)$(CONFDIR) 2>/dev/null || true
 
 # Keep object files that only pattern rules produce.
 .SECONDARY:

@@ -13,6 +13,8 @@ struct lj_cmd {
 
 int cmd_csr(int argc, char **argv);
 int cmd_errors(int argc, char **argv); /* hidden: errors --markdown */
+int cmd_factory(int argc, char **argv);
+int cmd_tpm(int argc, char **argv); /* hidden: tpm health, test-build seal tools */
 int cmd_config(int argc, char **argv);
 
 /* Print the usage text (commands, common options, exit codes) to f. */

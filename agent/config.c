@@ -740,7 +740,14 @@ lj_config_from_args(struct lj_config *cfg, int argc, char **argv, int *rest_argc
     }
     rest_argv[nrest] = NULL;
     *rest_argc = nrest;
-    return lj_config_validate(cfg);
+    rc = lj_config_validate(cfg);
+    if (rc == LJ_OK) {
+        /* log_level (file or --log-level) takes effect for every command that reads config. */
+        enum lj_log_level lvl;
+        if (lj_log_parse_level(cfg->log_level, &lvl))
+            lj_log_set_level(lvl);
+    }
+    return rc;
 }
 
 /* ---- output ---- */

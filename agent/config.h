@@ -125,6 +125,7 @@ enum lj_rc lj_config_load_text(struct lj_config *cfg, const char *path, const ch
  * argc+1 entries, NULL-terminated; pointers borrowed from argv) and counted
  * in *rest_argc.  "--" ends flag parsing (it and the rest go to rest_argv).
  * Returns LJ_ERR_CONFIG with cfg->error set on any bad file, key or value.
+ * On success the log threshold is set from cfg->log_level (lj_log_set_level).
  */
 enum lj_rc lj_config_from_args(struct lj_config *cfg, int argc, char **argv,
                                int *rest_argc, char **rest_argv);

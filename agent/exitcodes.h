@@ -21,6 +21,11 @@ enum lj_exit {
     LJ_EXIT_MDM_PENDING = 11,   /* joined, Intune enrollment still pending */
     LJ_EXIT_NOT_JOINED = 12,    /* status: device is not joined */
     LJ_EXIT_STATE = 13,         /* local state unusable (keys lost, journal) */
+    /* factory-test: the first failing group of checks, in this order. */
+    LJ_EXIT_FACTORY_TPM = 14,    /* factory: a TPM check failed (absent, family, self-test,
+                                    lockout, random, ephemeral key) */
+    LJ_EXIT_FACTORY_EK = 15,     /* factory: EK certificate missing, unparsable or wrong CA */
+    LJ_EXIT_FACTORY_DEVICE = 16, /* factory: device identity or clock check failed */
 };
 
 #endif

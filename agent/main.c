@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/cli_log.h"
 #include "agent/cmd.h"
 #include "agent/exitcodes.h"
 #include "agent/version.h"
@@ -15,6 +16,8 @@ static const struct lj_cmd commands[] = {
     {"csr", cmd_csr, "create device keys in the TPM if missing and print a TPM-signed CSR"},
     {"errors", cmd_errors, NULL}, /* hidden: prints README's failure table */
     {"config", cmd_config, "check the configuration and print it (--check: only report problems)"},
+    {"factory-test", cmd_factory, "manufacturing-line check: TPM, EK certificate, identity, clock"},
+    {"tpm", cmd_tpm, NULL}, /* hidden: tpm health; seal tools in test builds */
 };
 
 void
@@ -22,7 +25,7 @@ lj_usage(void *fp)
 {
     FILE *f = fp;
 
-    fprintf(f, "usage: linkjoin COMMAND [OPTIONS]\n"
+    fprintf(f, "usage: linkjoin [--log-target auto|stderr|syslog] COMMAND [OPTIONS]\n"
                "       linkjoin --help | --version\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (commands[i].summary != NULL)
@@ -33,12 +36,17 @@ lj_usage(void *fp)
                "   3 configuration      4 TPM (hardware)        5 network/service unavailable\n"
                "   6 sign-in failed     7 refused by policy     8 bad service response\n"
                "   9 cancelled         10 already joined       11 joined, MDM pending\n"
-               "  12 not joined        13 local state unusable\n");
+               "  12 not joined        13 local state unusable\n"
+               "  14 factory: TPM check failed            15 factory: EK certificate check failed\n"
+               "  16 factory: identity or clock check failed\n");
 }
 
 int
 main(int argc, char **argv)
 {
+    /* --log-target is global: taken out of argv before dispatch (agent/cli_log.h). */
+    if (lj_cli_log_setup(&argc, argv, stderr) != 0)
+        return LJ_EXIT_USAGE;
     if (argc < 2) {
         lj_usage(stderr);
         return LJ_EXIT_USAGE;

@@ -4,9 +4,12 @@
  */
 #include "platform/log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,6 +52,60 @@ lj_log_use_syslog(bool on, const char *ident)
     else if (!on && log_syslog)
         closelog();
     log_syslog = on;
+}
+
+bool
+lj_log_parse_target(const char *s, enum lj_log_target *out)
+{
+    static const char *const names[] = {"auto", "stderr", "syslog"};
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (s != NULL && strcmp(s, names[i]) == 0) {
+            *out = (enum lj_log_target)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* "DEV:INODE", both decimal, as systemd.exec(5) documents JOURNAL_STREAM. */
+static bool
+journal_stream_parse(const char *s, unsigned long long *dev, unsigned long long *ino)
+{
+    char *end = NULL;
+
+    if (s == NULL || strlen(s) > 64 || *s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    *dev = strtoull(s, &end, 10);
+    if (errno != 0 || *end != ':' || end[1] < '0' || end[1] > '9')
+        return false;
+    *ino = strtoull(end + 1, &end, 10);
+    return errno == 0 && *end == '\0';
+}
+
+enum lj_log_target
+lj_log_resolve_target(enum lj_log_target t, const char *journal_stream, int fd)
+{
+    unsigned long long dev, ino;
+    struct stat st;
+
+    if (t != LJ_LOG_TARGET_AUTO)
+        return t;
+    if (!journal_stream_parse(journal_stream, &dev, &ino) || fstat(fd, &st) != 0)
+        return LJ_LOG_TARGET_STDERR;
+    if ((unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino)
+        return LJ_LOG_TARGET_SYSLOG;
+    return LJ_LOG_TARGET_STDERR;
+}
+
+enum lj_log_target
+lj_log_set_target(enum lj_log_target t, const char *ident)
+{
+    enum lj_log_target r = lj_log_resolve_target(t, getenv("JOURNAL_STREAM"), STDERR_FILENO);
+
+    lj_log_use_syslog(r == LJ_LOG_TARGET_SYSLOG, ident);
+    return r;
 }
 
 void

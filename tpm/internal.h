@@ -11,8 +11,12 @@
 #ifndef LJ_TPM_INTERNAL_H
 #define LJ_TPM_INTERNAL_H
 
+#include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
 #include "platform/result.h"
 #include "tpm/tpm.h"
@@ -35,6 +39,13 @@ struct tpm_keyset {
     struct tpm_rsa_pub tk;
 };
 
+/* An ECDSA P-256 signature by an ephemeral TPM key, with its public point. */
+struct tpm_ecc_sig {
+    unsigned char x[32], y[32], r[32], s[32];
+    size_t x_len, y_len, r_len, s_len;
+    long create_ms, sign_ms; /* TPM time of CreatePrimary and Sign */
+};
+
 struct tpm_backend {
     const char *name;
     bool tpm_protected;
@@ -52,10 +63,68 @@ struct tpm_backend {
     /* pt has room for TPM_RSA_BYTES; secret, wiped by the caller. */
     enum lj_rc (*decrypt)(void *be, const struct tpm_keyset *ks, const unsigned char *ct,
                           size_t ct_len, unsigned char *pt, size_t *pt_len);
+    /* Optional (NULL: LJ_ERR_UNSUPPORTED), see tpm.h for each. */
+    enum lj_rc (*health)(void *be, struct tpm_health *out);
+    enum lj_rc (*selftest)(void *be, bool full);
+    enum lj_rc (*random)(void *be, unsigned char *buf, size_t n);
+    enum lj_rc (*ek_certs)(void *be, struct tpm_ek_cert *out, size_t *n);
+    enum lj_rc (*eph_sign)(void *be, const unsigned char dig[32], struct tpm_ecc_sig *out);
+    enum lj_rc (*transient_count)(void *be, unsigned *n);
+    /*
+     * Seal a 32-byte data key: *blob malloc'ed (opaque to tpm/seal.c),
+     * parent names what it is sealed under.  unseal_key reverses it; the
+     * key is secret (wiped by the caller).  state_dir: soft key file.
+     */
+    enum lj_rc (*seal_key)(void *be, const char *state_dir, const unsigned char key[32],
+                           char parent[32], struct tpm_blob *blob);
+    enum lj_rc (*unseal_key)(void *be, const char *state_dir, const char *parent,
+                             const struct tpm_blob *blob, unsigned char key[32]);
 };
 
 extern const struct tpm_backend tpm_backend_esys;
 extern const struct tpm_backend tpm_backend_soft;
+
+/* ---- the context (tpm/tpm.c owns it; other files run jobs on it) ---- */
+
+struct tpm_ctx;
+typedef enum lj_rc (*tpm_job_fn)(struct tpm_ctx *t, void *arg);
+
+struct tpm_job {
+    tpm_job_fn fn;
+    void *arg;
+    enum lj_rc rc;
+    enum lj_rc err_code;
+    char err[512];
+    bool done;
+    struct tpm_job *next;
+};
+
+struct tpm_ctx {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct tpm_job *head, *tail;
+    bool stop;
+    const struct tpm_backend *ops;
+    void *be;
+    bool be_open;
+    char state_dir[PATH_MAX]; /* "" = a context without state */
+    char tcti[256];
+    struct tpm_keyset ks; /* worker-owned */
+    bool keys_ok;         /* worker-owned */
+    struct tpm_job keygen_job;
+    bool keygen_pending;
+    bool keygen_created;
+};
+
+/* tpm/tpm.c: run fn(t, arg) on the worker and wait; the error is adopted. */
+enum lj_rc tpm_run(struct tpm_ctx *t, tpm_job_fn fn, void *arg);
+
+/* Milliseconds since *t0 (CLOCK_MONOTONIC). */
+long tpm_ms_since(const struct timespec *t0);
+
+/* tpm/ek.c: verify an ECDSA P-256 signature over dig with wolfSSL. */
+bool tpm_ecdsa_p256_verify(const struct tpm_ecc_sig *sig, const unsigned char dig[32]);
 
 /* Sign a SHA-256 digest (RSASSA-PKCS1-v1_5) into sig (TPM_RSA_BYTES). */
 typedef enum lj_rc (*tpm_sign_fn)(void *arg, const unsigned char dig[32],

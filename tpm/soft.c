@@ -7,6 +7,7 @@
  * wolfssl/options.h first (see csr.c).
  */
 #include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/aes.h>
 #include <wolfssl/wolfcrypt/asn_public.h>
 #include <wolfssl/wolfcrypt/hash.h>
 #include <wolfssl/wolfcrypt/random.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "platform/fsutil.h"
 #include "platform/log.h"
 #include "platform/secmem.h"
 #include "tpm/internal.h"
@@ -203,6 +205,129 @@ soft_decrypt(void *be, const struct tpm_keyset *ks, const unsigned char *ct, siz
     return rc;
 }
 
+/*
+ * Sealing, soft: the data key is wrapped (AES-256-GCM) with a key kept in
+ * clear in STATE_DIR/soft-seal.key.  Anyone who can read the state dir can
+ * read the data: TESTS ONLY, like the rest of this provider.
+ */
+#define SOFT_SEAL_KEY "soft-seal.key"
+#define SOFT_WRAP_LEN (12 + 32 + 16)
+
+static enum lj_rc
+soft_seal_kek(const char *state_dir, bool create, unsigned char kek[32])
+{
+    char path[PATH_MAX];
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    WC_RNG rng;
+    enum lj_rc rc;
+
+    if (!lj_path_join(path, sizeof(path), state_dir, SOFT_SEAL_KEY))
+        return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=path_too_long");
+    rc = lj_fs_read(path, 64, &buf, &len);
+    if (rc == LJ_OK && len == 32) {
+        memcpy(kek, buf, 32);
+        lj_secure_free(buf, len);
+        return LJ_OK;
+    }
+    if (buf != NULL)
+        lj_secure_free(buf, len);
+    if (rc == LJ_OK || rc == LJ_ERR_TOO_BIG || !create)
+        return lj_err_set(LJ_ERR_KEYS_CORRUPT, TPM_MOD,
+                          "event=soft_seal_key_unusable file=%s reason=%s", path,
+                          rc == LJ_ERR_NOT_FOUND ? "missing" : "wrong size");
+    if (rc != LJ_ERR_NOT_FOUND)
+        return rc;
+    if (wc_InitRng(&rng) != 0)
+        return lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=rng_failed");
+    rc = wc_RNG_GenerateBlock(&rng, kek, 32) == 0 ? LJ_OK : LJ_ERR_CRYPTO;
+    wc_FreeRng(&rng);
+    if (rc == LJ_OK)
+        rc = lj_fs_write_atomic(path, kek, 32, 0600);
+    return rc;
+}
+
+static enum lj_rc
+soft_wrap(bool enc, const unsigned char kek[32], unsigned char *wrap, unsigned char key[32])
+{
+    Aes aes;
+    int r;
+
+    if (wc_AesInit(&aes, NULL, INVALID_DEVID) != 0)
+        return lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=aes_init_failed");
+    r = wc_AesGcmSetKey(&aes, kek, 32);
+    if (r == 0 && enc)
+        r = wc_AesGcmEncrypt(&aes, wrap + 12, key, 32, wrap, 12, wrap + 44, 16, NULL, 0);
+    else if (r == 0)
+        r = wc_AesGcmDecrypt(&aes, key, wrap + 12, 32, wrap, 12, wrap + 44, 16, NULL, 0);
+    wc_AesFree(&aes);
+    lj_secure_zero(&aes, sizeof(aes));
+    if (r != 0)
+        return lj_err_set(enc ? LJ_ERR_CRYPTO : LJ_ERR_TPM_WRONG_TPM, TPM_MOD,
+                          "event=soft_%s_failed err=%d%s", enc ? "seal" : "unseal", r,
+                          enc ? "" : " reason=sealed with another soft-seal.key");
+    return LJ_OK;
+}
+
+static enum lj_rc
+soft_seal_key(void *be, const char *state_dir, const unsigned char key[32], char parent[32],
+              struct tpm_blob *blob)
+{
+    unsigned char kek[32], tmp[32];
+    unsigned char *wrap = NULL;
+    WC_RNG rng;
+    enum lj_rc rc;
+
+    (void)be;
+    rc = soft_seal_kek(state_dir, true, kek);
+    if (rc != LJ_OK)
+        return rc;
+    wrap = malloc(SOFT_WRAP_LEN);
+    if (wrap == NULL) {
+        rc = LJ_ERR_NOMEM;
+        goto out;
+    }
+    if (wc_InitRng(&rng) != 0) {
+        rc = lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=rng_failed");
+        goto out;
+    }
+    rc = wc_RNG_GenerateBlock(&rng, wrap, 12) == 0 ? LJ_OK : LJ_ERR_CRYPTO;
+    wc_FreeRng(&rng);
+    memcpy(tmp, key, 32);
+    if (rc == LJ_OK)
+        rc = soft_wrap(true, kek, wrap, tmp);
+    if (rc != LJ_OK)
+        goto out;
+    snprintf(parent, 32, "%s", SOFT_SEAL_KEY);
+    blob->data = wrap;
+    blob->len = SOFT_WRAP_LEN;
+    wrap = NULL;
+out:
+    lj_secure_zero(kek, sizeof(kek));
+    lj_secure_zero(tmp, sizeof(tmp));
+    free(wrap);
+    return rc;
+}
+
+static enum lj_rc
+soft_unseal_key(void *be, const char *state_dir, const char *parent,
+                const struct tpm_blob *blob, unsigned char key[32])
+{
+    unsigned char kek[32], wrap[SOFT_WRAP_LEN];
+    enum lj_rc rc;
+
+    (void)be;
+    if (strcmp(parent, SOFT_SEAL_KEY) != 0 || blob->len != SOFT_WRAP_LEN)
+        return lj_err_set(LJ_ERR_KEYS_CORRUPT, TPM_MOD, "event=soft_unseal_failed reason=bad_blob");
+    rc = soft_seal_kek(state_dir, false, kek);
+    if (rc != LJ_OK)
+        return rc;
+    memcpy(wrap, blob->data, SOFT_WRAP_LEN);
+    rc = soft_wrap(false, kek, wrap, key);
+    lj_secure_zero(kek, sizeof(kek));
+    return rc;
+}
+
 const struct tpm_backend tpm_backend_soft = {
     .name = "soft",
     .tpm_protected = false,
@@ -214,4 +339,6 @@ const struct tpm_backend tpm_backend_soft = {
     .validate = soft_validate,
     .sign = soft_sign,
     .decrypt = soft_decrypt,
+    .seal_key = soft_seal_key,
+    .unseal_key = soft_unseal_key,
 };

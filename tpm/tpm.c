@@ -47,34 +47,6 @@
 #define REC_FORMAT "linkjoin-keys-1"
 #define REC_MAX 2048
 
-struct tpm_job {
-    enum lj_rc (*fn)(struct tpm_ctx *t, void *arg);
-    void *arg;
-    enum lj_rc rc;
-    enum lj_rc err_code;
-    char err[512];
-    bool done;
-    struct tpm_job *next;
-};
-
-struct tpm_ctx {
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct tpm_job *head, *tail;
-    bool stop;
-    const struct tpm_backend *ops;
-    void *be;
-    bool be_open;
-    char state_dir[PATH_MAX];
-    char tcti[256];
-    struct tpm_keyset ks; /* worker-owned */
-    bool keys_ok;         /* worker-owned */
-    struct tpm_job keygen_job;
-    bool keygen_pending;
-    bool keygen_created;
-};
-
 /* Names of every provider's files, for presence checks and removal. */
 static const struct tpm_backend *const all_backends[] = {&tpm_backend_esys, &tpm_backend_soft};
 
@@ -151,12 +123,18 @@ job_wait(struct tpm_ctx *t, struct tpm_job *j)
 }
 
 static enum lj_rc
-run_sync(struct tpm_ctx *t, enum lj_rc (*fn)(struct tpm_ctx *, void *), void *arg)
+run_sync(struct tpm_ctx *t, tpm_job_fn fn, void *arg)
 {
     struct tpm_job j = {.fn = fn, .arg = arg};
 
     job_post(t, &j);
     return job_wait(t, &j);
+}
+
+enum lj_rc
+tpm_run(struct tpm_ctx *t, tpm_job_fn fn, void *arg)
+{
+    return run_sync(t, fn, arg);
 }
 
 /* ---- key files and the record -------------------------------------- */
@@ -374,8 +352,8 @@ keys_write(struct tpm_ctx *t)
 
 /* ---- jobs (worker thread) ------------------------------------------ */
 
-static long
-ms_since(const struct timespec *t0)
+long
+tpm_ms_since(const struct timespec *t0)
 {
     struct timespec t1;
 
@@ -418,6 +396,8 @@ job_ensure(struct tpm_ctx *t, void *arg)
     *created = false;
     if (t->keys_ok)
         return LJ_OK;
+    if (t->state_dir[0] == '\0')
+        return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=keys_failed reason=no_state_dir");
     keyset_free(&t->ks);
     if (!lj_path_join(path, sizeof(path), t->state_dir, REC_NAME))
         return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=path_too_long");
@@ -437,7 +417,7 @@ job_ensure(struct tpm_ctx *t, void *arg)
             rc = t->ops->validate(t->be, &t->ks);
         if (rc == LJ_OK)
             lj_log(LJ_LOG_INFO, TPM_MOD, "event=keys_reused provider=%s parent=%s ms=%ld",
-                   t->ops->name, t->ks.parent, ms_since(&t0));
+                   t->ops->name, t->ks.parent, tpm_ms_since(&t0));
         goto out;
     }
     rc = orphans_aside(t);
@@ -448,7 +428,7 @@ job_ensure(struct tpm_ctx *t, void *arg)
     if (rc == LJ_OK) {
         *created = true;
         lj_log(LJ_LOG_INFO, TPM_MOD, "event=keys_created provider=%s parent=%s ms=%ld",
-               t->ops->name, t->ks.parent, ms_since(&t0));
+               t->ops->name, t->ks.parent, tpm_ms_since(&t0));
     }
 out:
     if (rc == LJ_OK)
@@ -495,7 +475,7 @@ job_csr(struct tpm_ctx *t, void *arg)
     if (rc != LJ_OK)
         return rc;
     lj_log(LJ_LOG_INFO, TPM_MOD, "event=csr_signed provider=%s der_len=%zu ms=%ld",
-           t->ops->name, a->der_len, ms_since(&t0));
+           t->ops->name, a->der_len, tpm_ms_since(&t0));
     a->pem = tpm_pem_encode("CERTIFICATE REQUEST", a->der, a->der_len);
     if (a->pem == NULL) {
         free(a->der);
@@ -577,24 +557,27 @@ tpm_open(const struct tpm_open_opts *opts, struct tpm_ctx **out)
     bool thread = false, wolf = false;
     enum lj_rc rc;
 
-    if (opts == NULL || opts->state_dir == NULL || out == NULL)
-        return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=open_failed reason=no_state_dir");
+    if (opts == NULL || out == NULL)
+        return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=open_failed reason=no_options");
     t = calloc(1, sizeof(*t));
     if (t == NULL)
         return LJ_ERR_NOMEM;
     pthread_mutex_init(&t->mu, NULL);
     pthread_cond_init(&t->cv, NULL);
     t->ops = opts->provider == TPM_PROVIDER_SOFT ? &tpm_backend_soft : &tpm_backend_esys;
-    if (snprintf(t->state_dir, sizeof(t->state_dir), "%s", opts->state_dir) >=
+    if (snprintf(t->state_dir, sizeof(t->state_dir), "%s",
+                 opts->state_dir != NULL ? opts->state_dir : "") >=
             (int)sizeof(t->state_dir) ||
         snprintf(t->tcti, sizeof(t->tcti), "%s",
                  opts->tcti != NULL ? opts->tcti : TPM_DEFAULT_TCTI) >= (int)sizeof(t->tcti)) {
         rc = lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=open_failed reason=argument_too_long");
         goto out;
     }
-    rc = lj_fs_mkdir_private(t->state_dir);
-    if (rc != LJ_OK)
-        goto out;
+    if (t->state_dir[0] != '\0') {
+        rc = lj_fs_mkdir_private(t->state_dir);
+        if (rc != LJ_OK)
+            goto out;
+    }
     /*
      * ESAPI prints its own WARNING/ERROR lines to stderr; we log the decoded
      * code once instead, unless debugging.  Set before the worker starts:

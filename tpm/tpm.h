@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "platform/result.h"
 
@@ -39,7 +40,9 @@ enum tpm_provider {
 struct tpm_ctx;
 
 struct tpm_open_opts {
-    const char *state_dir;       /* required; created 0700 when missing */
+    const char *state_dir;       /* created 0700 when missing; NULL: a context
+                                    without state (health, factory checks):
+                                    key and seal calls then fail LJ_ERR_INVAL */
     const char *tcti;            /* NULL: TPM_DEFAULT_TCTI */
     enum tpm_provider provider;  /* default TPM; SOFT only when explicitly named */
 };
@@ -150,5 +153,139 @@ enum lj_rc tpm_keys_remove(const char *state_dir);
 
 /* "tpm"/"soft" → provider; false for anything else. */
 bool tpm_provider_parse(const char *s, enum tpm_provider *out);
+
+/* ---- health (join preflight, factory test) -------------------------- */
+
+/* What the TPM says about itself; plain data, strings NUL-terminated. */
+struct tpm_health {
+    bool tpm_protected;      /* false for the soft provider (all else fake) */
+    char family[8];          /* TPM2_PT_FAMILY_INDICATOR: "2.0" */
+    char manufacturer[8];    /* TPM2_PT_MANUFACTURER, 4 chars ("IBM", "IFX", "STM ") */
+    uint32_t manufacturer_id;
+    char vendor[20];         /* TPM2_PT_VENDOR_STRING_1..4 ("SW TPM") */
+    char firmware[32];       /* "A.B.C.D" from FIRMWARE_VERSION_1/2 (16-bit halves) */
+    uint32_t firmware1, firmware2;
+    uint32_t spec_level, spec_revision; /* TPM2_PT_LEVEL, _REVISION (164 = 1.64) */
+    bool self_test_ok;       /* TPM2_GetTestResult said success */
+    uint32_t self_test_rc;   /* its testResult code (0 = success) */
+    bool in_lockout;         /* TPMA_PERMANENT inLockout */
+    bool owner_auth_set;     /* TPMA_PERMANENT ownerAuthSet */
+    uint32_t lockout_counter;  /* TPM2_PT_LOCKOUT_COUNTER */
+    uint32_t max_tries;        /* TPM2_PT_MAX_AUTH_FAIL */
+    uint32_t recovery_s;       /* TPM2_PT_LOCKOUT_INTERVAL: one failure forgiven per */
+    uint32_t lockout_recovery_s; /* TPM2_PT_LOCKOUT_RECOVERY: lockoutAuth retry */
+};
+
+/*
+ * Read identity, firmware, self-test result and dictionary-attack state
+ * (TPM2_GetCapability of TPM2_PT_FIXED and TPM2_PT_VAR properties,
+ * TPM2_GetTestResult).  Read-only: creates no object and does not touch
+ * keys, so it works (and reports) while the TPM is in lockout.  *out is
+ * written on success.  The soft provider fills tpm_protected=false,
+ * family "soft" and never locks out.  Blocks (a few TPM round trips).
+ */
+enum lj_rc tpm_health(struct tpm_ctx *t, struct tpm_health *out);
+
+/*
+ * The join flow's preflight verdict, before sign-in: tpm_health, then
+ * LJ_OK when the TPM is a 2.0 TPM, its self-test result is success and it
+ * is not in dictionary-attack lockout.  LJ_ERR_TPM_LOCKOUT in lockout (the
+ * detail gives counter/max tries/recovery seconds), LJ_ERR_TPM for another
+ * family or a failed self-test.  An absent TPM already fails tpm_open with
+ * LJ_ERR_TPM_UNREACHABLE.  out (optional) gets the health on LJ_OK and on
+ * these verdicts.  Blocks.
+ */
+enum lj_rc tpm_preflight(struct tpm_ctx *t, struct tpm_health *out);
+
+/* ---- sealed data (refresh token kept across runs) ------------------- */
+
+#define TPM_SEAL_NAME_MAX 32   /* [a-z0-9_-], 1..32 chars */
+#define TPM_SEAL_DATA_MAX 16384
+
+/*
+ * Seal len bytes (1..TPM_SEAL_DATA_MAX) under name into
+ * STATE_DIR/NAME.sealed (0600, written atomically: old or new, never a
+ * mix).  TPM provider: a fresh 256-bit data key is sealed in a TPM sealed
+ * data object (keyedHash, no sign/decrypt, userWithAuth, fixedTPM,
+ * fixedParent, noDA, empty auth) under the storage root key the device
+ * keys use; data is AES-256-GCM encrypted under that key.  The file never
+ * holds data or the key in clear, and the key crosses the TPM bus only
+ * inside a session salted with the storage root key (parameter encryption).  Soft provider (TESTS ONLY): the data key
+ * is wrapped with STATE_DIR/soft-seal.key.  data is not kept; every copy
+ * made here is wiped.  Blocks (TPM create: a few ms on swtpm).
+ */
+enum lj_rc tpm_seal(struct tpm_ctx *t, const char *name, const unsigned char *data,
+                    size_t len);
+
+/*
+ * Unseal NAME.sealed.  On success *data (NUL-terminated for convenience;
+ * *len excludes the NUL) is malloc'ed and secret: the caller frees it with
+ * lj_secure_free(*data, *len).  Errors: LJ_ERR_NOT_FOUND no such
+ * sealed file; LJ_ERR_KEYS_CORRUPT file truncated/altered (left in place);
+ * LJ_ERR_TPM_WRONG_TPM sealed by another TPM (or this TPM was cleared);
+ * LJ_ERR_STATE sealed by the other provider; TPM errors as above.  Blocks.
+ */
+enum lj_rc tpm_unseal(struct tpm_ctx *t, const char *name, unsigned char **data,
+                      size_t *len);
+
+/* Delete STATE_DIR/NAME.sealed; a missing file is LJ_OK.  Blocks on the fs. */
+enum lj_rc tpm_sealed_remove(const char *state_dir, const char *name);
+
+/* True when STATE_DIR/NAME.sealed exists. */
+bool tpm_sealed_present(const char *state_dir, const char *name);
+
+/* ---- factory checks (linkjoin factory-test) ------------------------- */
+
+/* TPM2_SelfTest(fullTest), then TPM2_GetTestResult; LJ_ERR_TPM when failed. */
+enum lj_rc tpm_selftest(struct tpm_ctx *t, bool full);
+
+/* n (1..1024) bytes from TPM2_GetRandom into buf.  Blocks. */
+enum lj_rc tpm_random(struct tpm_ctx *t, unsigned char *buf, size_t n);
+
+#define TPM_EK_CERT_MAX 8
+#define TPM_EK_CERT_BYTES 4096 /* ceiling for one NV certificate */
+
+/* One EK certificate found in NV. */
+struct tpm_ek_cert {
+    uint32_t nv_index;     /* 0x01c00002 RSA-2048, 0x01c0000a ECC P-256, ... */
+    const char *kind;      /* "rsa2048", "ecc-p256", "ecc-p384", ... (static) */
+    unsigned char *der;    /* malloc'ed, owned by the array: tpm_ek_certs_free */
+    size_t len;
+};
+
+/*
+ * Read every EK certificate the TCG EK credential profile places in NV
+ * (low range 0x01c00002 RSA, 0x01c0000a ECC; high range 0x01c00012..1e).
+ * Writes *n (0 when the TPM has none: that is LJ_OK) and out[0..n-1];
+ * free with tpm_ek_certs_free(out, n).  Certificates are read, not parsed
+ * (tpm_ek_cert_verify).  Blocks.
+ */
+enum lj_rc tpm_ek_certs(struct tpm_ctx *t, struct tpm_ek_cert out[TPM_EK_CERT_MAX],
+                        size_t *n);
+void tpm_ek_certs_free(struct tpm_ek_cert *c, size_t n);
+
+/*
+ * Parse der as an X.509 certificate (wolfSSL) and, when ca_file (PEM
+ * bundle of the manufacturer's CAs) is given, verify it chains to it.
+ * LJ_OK; LJ_ERR_PARSE not a certificate; LJ_ERR_CRYPTO does not chain
+ * (or is expired); LJ_ERR_NOT_FOUND/LJ_ERR_PARSE for an unusable
+ * ca_file.  detail (size dsz) gets a one-line human summary ("issuer CN=..,
+ * chains to bundle" or why not) in every case.  Pure: no TPM, no logging
+ * beyond the error detail.
+ */
+enum lj_rc tpm_ek_cert_verify(const unsigned char *der, size_t len, const char *ca_file,
+                              char *detail, size_t dsz);
+
+/*
+ * Ephemeral key round trip: create an ECC P-256 signing primary in the
+ * null hierarchy (gone at reset, touches no stored key), sign a random
+ * SHA-256 digest in the TPM, verify the signature with wolfSSL (and check
+ * a changed digest fails), flush the key.  detail (size dsz) gets timings.
+ * Blocks (a few ms on swtpm).
+ */
+enum lj_rc tpm_ephemeral_check(struct tpm_ctx *t, char *detail, size_t dsz);
+
+/* Number of transient objects the TPM shows this connection (tests/factory). */
+enum lj_rc tpm_transient_count(struct tpm_ctx *t, unsigned *n);
 
 #endif

@@ -1,0 +1,219 @@
+/*
+ * tenant.h — the simulated tenant: its directory (users, groups, device
+ * settings, conditional access, sign-in settings) loaded from the tenant
+ * file, and the live registry (devices, device codes, authorization codes,
+ * refresh tokens).
+ *
+ * One global state, g_sim, guarded by g_sim.lock.  Handlers take the lock,
+ * read or change what they need, copy out what they keep, and drop it
+ * before any slow work (signing, sleeping).  Pointers into g_sim (users,
+ * devices) are valid only while the lock is held: a reset replaces them.
+ *
+ * Tenant file (JSON; see hw-sim/entra-sim/README.md for the full schema):
+ *   tenant_id, name, domains[], region, users[], groups[], device_settings{},
+ *   conditional_access{}, login{}, intune{} (kept for the Intune issue).
+ * Unknown members are errors (typos must not pass silently), except
+ * "intune" and members starting with "_" (comments).
+ */
+#ifndef LJ_SIM_TENANT_H
+#define LJ_SIM_TENANT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "platform/result.h"
+
+enum sim_join_policy { SIM_JOIN_ALL = 0, SIM_JOIN_SELECTED = 1, SIM_JOIN_NONE = 2 };
+enum sim_ca_policy { SIM_CA_NONE = 0, SIM_CA_REQUIRE_MFA = 1, SIM_CA_BLOCK = 2 };
+
+#define SIM_MAX_GROUPS 64
+#define SIM_MAX_DOMAINS 16
+#define SIM_MAX_USERS 10000
+#define SIM_MAX_DEVICES 1000000
+
+struct sim_user {
+    char *upn;
+    char *password; /* secret */
+    char *oid;
+    char *display_name;
+    bool enabled, locked, password_expired, mfa_registered;
+    char *groups[SIM_MAX_GROUPS];
+    size_t ngroups;
+    char *licenses[16];
+    size_t nlicenses;
+    unsigned long devices; /* device objects this user owns */
+};
+
+struct sim_group {
+    char *name;
+    char *oid;
+};
+
+struct sim_tenant {
+    char *id;
+    char *name;
+    char *domains[SIM_MAX_DOMAINS];
+    size_t ndomains;
+    char *region;
+    struct sim_user *users;
+    size_t nusers, capusers;
+    struct sim_group groups[SIM_MAX_GROUPS];
+    size_t ngroups;
+    /* device settings */
+    enum sim_join_policy join;
+    char *join_groups[SIM_MAX_GROUPS];
+    size_t njoin_groups;
+    unsigned long max_devices; /* 0 = unlimited */
+    bool require_mfa_to_join;
+    /* conditional access on "register or join devices" */
+    enum sim_ca_policy ca_join;
+    /* sign-in settings */
+    long dc_expires_in, dc_interval, at_lifetime, rt_lifetime;
+    char *verification_uri;
+    cJSON *intune; /* unparsed; owned */
+};
+
+struct sim_device {
+    char id[37];
+    char owner_oid[37];
+    char upn[256];
+    char display_name[513];
+    char device_type[513];
+    char os_version[513];
+    int join_type;
+    unsigned char key_hash[32]; /* SHA-256 of the CSR's SPKI */
+    unsigned char *cert;
+    size_t cert_len;
+    char thumbprint[41];
+    time_t created;
+    bool ready; /* false while its certificate is being issued */
+};
+
+enum sim_dc_state { SIM_DC_PENDING, SIM_DC_APPROVED, SIM_DC_DECLINED, SIM_DC_REDEEMED };
+
+struct sim_devcode {
+    char device_code[128];
+    char user_code[16];
+    char client_id[64];
+    char resource[256];
+    char scope[512];
+    bool v2;
+    time_t created, expires;
+    long long last_poll_ms;
+    long interval;
+    enum sim_dc_state state;
+    char user_oid[37];
+    bool mfa;
+};
+
+struct sim_authcode {
+    char code[128];
+    char client_id[64];
+    char redirect_uri[512];
+    char challenge[128];
+    char resource[256];
+    char scope[512];
+    char user_oid[37];
+    bool v2, mfa, used;
+    time_t expires;
+};
+
+struct sim_refresh {
+    char token[128];
+    char user_oid[37];
+    char client_id[64];
+    bool mfa, revoked;
+    time_t expires;
+};
+
+struct pki_key;
+
+struct sim_state {
+    pthread_mutex_t lock;
+    struct sim_tenant *t;
+    char *tenant_path;
+    char *tenant_text; /* kept for reset */
+    size_t tenant_len;
+    struct sim_device **dev;
+    size_t ndev, capdev;
+    struct sim_devcode **dc;
+    size_t ndc, capdc;
+    struct sim_authcode **ac;
+    size_t nac, capac;
+    struct sim_refresh **rt;
+    size_t nrt, caprt;
+    /* keys (set once at start, read-only afterwards) */
+    struct pki_key *token_key;
+    char token_kid[64];
+    struct pki_key *drs_ca_key;
+    unsigned char *drs_ca_der;
+    size_t drs_ca_len;
+    struct pki_key *wrong_key; /* lazily made, for the wrong_cert fault */
+    volatile int stopping;
+};
+
+extern struct sim_state g_sim;
+
+/*
+ * Parse tenant JSON text.  On success *out is a new tenant (free with
+ * tenant_free).  On failure err gets "field 'users[1].upn': must be ..."
+ * and LJ_ERR_CONFIG is returned.
+ */
+enum lj_rc tenant_parse(const char *text, size_t len, struct sim_tenant **out, char *err,
+                        size_t errsz);
+void tenant_free(struct sim_tenant *t);
+
+/* Partial updates from the control API (same field rules as the file). */
+bool tenant_apply_device_settings(struct sim_tenant *t, const cJSON *o, const char *path,
+                                  char *err, size_t errsz);
+bool tenant_apply_ca(struct sim_tenant *t, const cJSON *o, const char *path, char *err,
+                     size_t errsz);
+bool tenant_apply_login(struct sim_tenant *t, const cJSON *o, const char *path, char *err,
+                        size_t errsz);
+/* Add a user (POST /control/users); fails when the UPN exists. */
+bool tenant_add_user(struct sim_tenant *t, const cJSON *o, char *err, size_t errsz);
+/* Change a user's flags/password/groups (PATCH /control/users/{upn}). */
+bool tenant_patch_user(struct sim_tenant *t, struct sim_user *u, const cJSON *o, char *err,
+                       size_t errsz);
+
+/* Lookups (lock held).  Domain/id matching is case-insensitive. */
+struct sim_user *tenant_user_by_upn(struct sim_tenant *t, const char *upn);
+struct sim_user *tenant_user_by_oid(struct sim_tenant *t, const char *oid);
+bool tenant_has_domain(const struct sim_tenant *t, const char *domain);
+/* true for the tenant id, a verified domain, "common" or "organizations". */
+bool tenant_matches_path(const struct sim_tenant *t, const char *seg);
+bool tenant_user_in_group(const struct sim_user *u, const char *group);
+/* User as JSON without the password (caller deletes). */
+cJSON *tenant_user_json(const struct sim_user *u);
+cJSON *tenant_settings_json(const struct sim_tenant *t);
+
+/* ---- registry (lock held for all of these) ---- */
+
+/* Drop devices, codes and tokens (reset). */
+void state_clear_registry(void);
+/* Store a new device (takes ownership of d). */
+bool state_add_device(struct sim_device *d);
+struct sim_device *state_device_by_id(const char *id);
+/* A ready device owned by oid with this key hash, or NULL. */
+struct sim_device *state_device_by_key(const char *owner_oid, const unsigned char hash[32]);
+/* Remove and free a device; adjusts its owner's count. */
+bool state_delete_device(const char *id);
+void state_device_free(struct sim_device *d);
+cJSON *state_device_json(const struct sim_device *d);
+
+bool state_add_devcode(struct sim_devcode *c);
+struct sim_devcode *state_devcode_by_device_code(const char *code);
+struct sim_devcode *state_devcode_by_user_code(const char *code);
+bool state_add_authcode(struct sim_authcode *c);
+struct sim_authcode *state_authcode(const char *code);
+bool state_add_refresh(struct sim_refresh *r);
+struct sim_refresh *state_refresh(const char *token);
+/* Revoke refresh tokens of oid (NULL = all); returns how many. */
+size_t state_revoke_refresh(const char *oid, bool expire_only);
+
+/* Load the state directory's keys: token key, DRS CA (see main.c). */
+#endif

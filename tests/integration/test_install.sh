@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# make install / uninstall into a temp DESTDIR, the installed files (config,
+# man page, systemd units, sysusers entry), and the documents that must agree
+# with the code: exit codes (exitcodes.h, linkjoin.8, README, --help),
+# configuration keys (config --help, linkjoin.conf, linkjoin.8), commands.
+. "$(dirname "$0")/lib.sh"
+
+DIST=$LJ_TOP/platform/dist
+
+# install_into ROOT [MAKE ARGS...] — make install with this build's binary,
+# never rebuilding it (-o), so sanitizer and valgrind runs install theirs.
+install_into() {
+  local root=$1; shift
+  make -s -C "$LJ_TOP" --no-print-directory LINKJOIN="$LINKJOIN" -o "$LINKJOIN" \
+    DESTDIR="$root" "$@" install >"$CASE/install.out" 2>&1 ||
+    fail "make install failed: $(cat "$CASE/install.out")"
+}
+uninstall_from() {
+  local root=$1; shift
+  make -s -C "$LJ_TOP" --no-print-directory LINKJOIN="$LINKJOIN" -o "$LINKJOIN" \
+    DESTDIR="$root" "$@" uninstall >"$CASE/uninstall.out" 2>&1 ||
+    fail "make uninstall failed: $(cat "$CASE/uninstall.out")"
+}
+# Every non-directory under ROOT as "MODE PATH", sorted.
+tree_of() { (cd "$1" && find . -not -type d -printf '%m %p\n' | sort); }
+
+# man_section FILE NAME — the lines of one section of a man page (after ".SH NAME", up to the next .SH).
+man_section() {
+  awk -v s="$2" '/^\.SH /{on = ($0 == ".SH " s); next} on' "$1"
+}
+
+case_install_tree() {
+  local root=$CASE/root
+  install_into "$root"
+  assert_eq "$(tree_of "$root")" "644 ./etc/linkjoin/linkjoin.conf
+644 ./usr/local/lib/systemd/system/linkjoin-mdm-retry.service
+644 ./usr/local/lib/systemd/system/linkjoin-mdm-retry.timer
+644 ./usr/local/lib/systemd/system/linkjoin.service
+644 ./usr/local/lib/sysusers.d/linkjoin.conf
+644 ./usr/local/share/man/man8/linkjoin.8
+755 ./usr/local/sbin/linkjoin" "installed tree"
+  assert_mode "$root/etc/linkjoin" 755
+  cmp -s "$root/usr/local/sbin/linkjoin" "$LINKJOIN" || fail "installed binary differs from $LINKJOIN"
+  assert_rc 0 "$root/usr/local/sbin/linkjoin" --version
+  assert_contains "$OUT" "linkjoin "
+  # Units name the installed binary, without DESTDIR.
+  assert_contains "$(cat "$root/usr/local/lib/systemd/system/linkjoin.service")" \
+    "ExecStart=/usr/local/sbin/linkjoin run --ui socket"
+  assert_contains "$(cat "$root/usr/local/lib/systemd/system/linkjoin-mdm-retry.service")" \
+    "ExecStart=/usr/local/sbin/linkjoin mdm-retry"
+  assert_not_contains "$(cat "$root"/usr/local/lib/systemd/system/*)" "@SBINDIR@"
+  assert_not_contains "$(cat "$root"/usr/local/lib/systemd/system/*)" "$root"
+}
+
+case_install_prefix_usr() {
+  local root=$CASE/root
+  install_into "$root" PREFIX=/usr
+  assert_file "$root/usr/sbin/linkjoin"
+  assert_file "$root/usr/share/man/man8/linkjoin.8"
+  assert_file "$root/usr/lib/systemd/system/linkjoin.service"
+  assert_file "$root/usr/lib/sysusers.d/linkjoin.conf"
+  assert_file "$root/etc/linkjoin/linkjoin.conf"
+  assert_contains "$(cat "$root/usr/lib/systemd/system/linkjoin.service")" \
+    "ExecStart=/usr/sbin/linkjoin run --ui socket"
+  uninstall_from "$root" PREFIX=/usr
+  assert_eq "$(tree_of "$root")" "" "files left after uninstall"
+}
+
+case_uninstall_leaves_nothing() {
+  local root=$CASE/root
+  install_into "$root"
+  uninstall_from "$root"
+  assert_eq "$(tree_of "$root")" "" "files left after uninstall"
+  assert_no_file "$root/etc/linkjoin"
+  # Only the standard hierarchy's empty directories remain; remove them and nothing is left.
+  find "$root" -depth -mindepth 1 -type d -empty -delete
+  assert_eq "$(ls -A "$root")" "" "entries left after uninstall"
+}
+
+case_modified_config_kept() {
+  local root=$CASE/root conf
+  install_into "$root"
+  conf=$root/etc/linkjoin/linkjoin.conf
+  echo "tenant = contoso.example" >>"$conf"
+  install_into "$root"
+  assert_contains "$(cat "$CASE/install.out")" "keeping existing $conf"
+  assert_contains "$(tail -n1 "$conf")" "tenant = contoso.example" "reinstall overwrote the config"
+  uninstall_from "$root"
+  assert_contains "$(cat "$CASE/uninstall.out")" "keeping modified $conf"
+  assert_eq "$(tree_of "$root")" "644 ./etc/linkjoin/linkjoin.conf" "uninstall left"
+}
+
+# The installed config parses, and uncommenting every '#key = value' line
+# gives exactly the built-in defaults: the file documents the real defaults.
+case_config_parses_and_lists_defaults() {
+  local root=$CASE/root conf key
+  install_into "$root"
+  conf=$root/etc/linkjoin/linkjoin.conf
+  assert_rc 0 "$root/usr/local/sbin/linkjoin" config --check --config "$conf"
+  assert_eq "$OUT" ""
+  sed -E 's/^#([a-z_]+ =)/\1/' "$conf" >"$CASE/uncommented.conf"
+  : >"$CASE/empty.conf"
+  assert_rc 0 lj config --config "$CASE/uncommented.conf"
+  local got=$OUT
+  assert_rc 0 lj config --config "$CASE/empty.conf"
+  assert_eq "$got" "$OUT" "uncommented linkjoin.conf vs built-in defaults"
+  # Every key (one per configuration flag) is in the file, commented out.
+  assert_rc 0 lj config --help
+  for key in $(grep -oE '^  --[a-z-]+' <<<"$OUT" | sed 's/^  --//; s/-/_/g' | grep -vx config); do
+    grep -qE "^#( *)$key =" "$conf" || fail "linkjoin.conf does not list key '$key'"
+  done
+  # Every line fits the parser's line limit.
+  awk 'length($0) > 196 { print FILENAME ":" NR; bad = 1 } END { exit bad }' "$conf" ||
+    fail "linkjoin.conf has lines over 196 characters"
+}
+
+case_man_lists_every_key_and_command() {
+  local key cmd cfg cmds
+  cfg=$(man_section "$DIST/linkjoin.8" CONFIGURATION | sed 's/\\-/-/g')
+  assert_rc 0 lj config --help
+  for key in $(grep -oE '^  --[a-z-]+' <<<"$OUT" | sed 's/^  --//; s/-/_/g' | grep -vx config); do
+    grep -qx "\.B $key" <<<"$cfg" || fail "linkjoin.8 CONFIGURATION does not describe key '$key'"
+  done
+  cmds=$(man_section "$DIST/linkjoin.8" COMMANDS | sed 's/\\-/-/g')
+  assert_rc 0 lj --help
+  for cmd in $(sed -n '/^commands:/,/^$/p' <<<"$OUT" | awk 'NF > 1 { print $1 }') \
+             run status csr config factory-test factory-reset leave mdm-retry; do
+    grep -qE "^\.BR? $cmd( |$)" <<<"$cmds" || fail "linkjoin.8 COMMANDS does not describe '$cmd'"
+  done
+  assert_not_contains "$(cat "$DIST/linkjoin.8")" "not implemented"
+}
+
+# The exit code contract, four places: exitcodes.h, linkjoin.8, README.md, --help.
+case_exit_codes_agree() {
+  local h man readme help
+  h=$(grep -oE 'LJ_EXIT_[A-Z_]+ *= *[0-9]+' "$LJ_TOP/agent/exitcodes.h" | grep -oE '[0-9]+$' | sort -n | tr '\n' ' ')
+  [ -n "$h" ] || fail "no codes found in exitcodes.h"
+  man=$(man_section "$DIST/linkjoin.8" "EXIT STATUS" | awk '/^\.IP [0-9]+/ { print $2 }' | sort -n | tr '\n' ' ')
+  readme=$(awk '/^## /{on = ($0 == "## Exit codes"); next} on' "$LJ_TOP/README.md" |
+    grep -oE '^\| *[0-9]+ *\|' | tr -dc '0-9\n' | sort -n | tr '\n' ' ')
+  assert_rc 0 lj --help
+  help=$(sed -n '/^exit codes:/,$p' <<<"$OUT" | grep -oE '(^| )[0-9]+ [a-zA-Z]' | grep -oE '[0-9]+' | sort -n | tr '\n' ' ')
+  assert_eq "$man" "$h" "linkjoin.8 EXIT STATUS vs agent/exitcodes.h"
+  assert_eq "$readme" "$h" "README.md 'Exit codes' vs agent/exitcodes.h"
+  assert_eq "$help" "$h" "linkjoin --help vs agent/exitcodes.h"
+}
+
+case_man_renders_without_warnings() {
+  command -v groff >/dev/null || skip "groff not installed"
+  local err
+  err=$(groff -man -Tutf8 -ww -z "$DIST/linkjoin.8" 2>&1)
+  assert_eq "$err" "" "groff warnings"
+  if command -v man >/dev/null; then
+    err=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l "$DIST/linkjoin.8" 2>&1 >"$CASE/man.txt")
+    assert_eq "$err" "" "man warnings"
+    assert_contains "$(cat "$CASE/man.txt")" "EXIT STATUS"
+  fi
+  LC_ALL=C grep -nP '[^\x00-\x7f]' "$DIST/linkjoin.8" && fail "linkjoin.8 is not ASCII"
+  true
+}
+
+# systemd-analyze verify needs ExecStart to exist: verify copies of the
+# installed units whose ExecStart points into DESTDIR, with MANPATH there
+# so Documentation=man:linkjoin(8) resolves too.
+verify_copies() {
+  local root=$1 dir=$2 f
+  mkdir -p "$dir"
+  for f in linkjoin.service linkjoin-mdm-retry.service linkjoin-mdm-retry.timer; do
+    sed "s|^ExecStart=/usr/local/sbin/|ExecStart=$root/usr/local/sbin/|" \
+      "$root/usr/local/lib/systemd/system/$f" >"$dir/$f"
+  done
+}
+
+case_units_verify() {
+  command -v systemd-analyze >/dev/null || skip "systemd-analyze not installed"
+  local root=$CASE/root out
+  install_into "$root"
+  verify_copies "$root" "$CASE/verify"
+  out=$(cd "$CASE/verify" && MANPATH=$root/usr/local/share/man systemd-analyze verify \
+    ./linkjoin.service ./linkjoin-mdm-retry.service ./linkjoin-mdm-retry.timer 2>&1) ||
+    fail "systemd-analyze verify failed: $out"
+  assert_eq "$out" "" "systemd-analyze verify output"
+}
+
+case_units_security_exposure() {
+  command -v systemd-analyze >/dev/null || skip "systemd-analyze not installed"
+  local root=$CASE/root u score
+  install_into "$root"
+  verify_copies "$root" "$CASE/verify"
+  for u in linkjoin.service linkjoin-mdm-retry.service; do
+    (cd "$CASE/verify" && systemd-analyze security --offline=true "./$u") >"$CASE/$u.sec" 2>&1 ||
+      fail "systemd-analyze security failed: $(tail -5 "$CASE/$u.sec")"
+    score=$(grep -oE 'Overall exposure level for [^:]+: [0-9.]+' "$CASE/$u.sec" | grep -oE '[0-9.]+$')
+    [ -n "$score" ] || fail "no exposure score: $(tail -3 "$CASE/$u.sec")"
+    echo "# $u exposure $score" >&2
+    # Regression guard: the sandbox as written scores 1.4; 2.0 leaves room for
+    # systemd's weights changing, not for options going missing.
+    awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }' || fail "$u exposure $score > 2.0: $(cat "$CASE/$u.sec")"
+    grep -q '^✗ PrivateDevices=' "$CASE/$u.sec" || fail "PrivateDevices must stay off (it hides /dev/tpmrm0)"
+  done
+}
+
+# Both services run the agent in the same sandbox.
+case_units_same_sandbox() {
+  local a b
+  a=$(sed -n '/^# --- sandbox/,/^# --- end sandbox/p' "$DIST/linkjoin.service.in" | grep -v '^# --- sandbox')
+  b=$(sed -n '/^# --- sandbox/,/^# --- end sandbox/p' "$DIST/linkjoin-mdm-retry.service.in" | grep -v '^# --- sandbox')
+  [ -n "$a" ] || fail "no sandbox block in linkjoin.service.in"
+  assert_eq "$b" "$a" "sandbox blocks differ"
+  assert_contains "$a" "DeviceAllow=/dev/tpmrm0 rw"
+  assert_contains "$a" "DevicePolicy=closed"
+  assert_contains "$a" "StateDirectory=linkjoin"
+  assert_contains "$a" "RuntimeDirectory=linkjoin"
+  assert_contains "$(cat "$DIST/linkjoin.service.in")" "ConditionPathExists=!/var/lib/linkjoin/joined"
+  assert_contains "$(cat "$DIST/linkjoin-mdm-retry.service.in")" "ConditionPathExists=/var/lib/linkjoin/mdm-pending"
+}
+
+case_sysusers_creates_user_in_tss() {
+  command -v systemd-sysusers >/dev/null || skip "systemd-sysusers not installed"
+  local root=$CASE/root sys=$CASE/sysroot out
+  install_into "$root"
+  mkdir -p "$sys/etc"
+  printf 'root:x:0:0:root:/root:/bin/sh\n' >"$sys/etc/passwd"
+  printf 'root:x:0:\n' >"$sys/etc/group"
+  out=$(systemd-sysusers --root="$sys" "$root/usr/local/lib/sysusers.d/linkjoin.conf" 2>&1) ||
+    fail "systemd-sysusers failed: $out"
+  grep -qE '^linkjoin:x:[0-9]+:[0-9]+:[^:]*:/var/lib/linkjoin:/usr/sbin/nologin$' "$sys/etc/passwd" ||
+    fail "no linkjoin user: $(cat "$sys/etc/passwd")"
+  grep -qE '^tss:x:[0-9]+:(.*,)?linkjoin(,.*)?$' "$sys/etc/group" ||
+    fail "linkjoin not in group tss: $(cat "$sys/etc/group")"
+}
+
+# Every command listed by --help answers COMMAND --help with its usage, exit 0.
+case_command_help() {
+  local cmd n=0
+  assert_rc 0 lj --help
+  for cmd in $(sed -n '/^commands:/,/^$/p' <<<"$OUT" | awk 'NF > 1 { print $1 }'); do
+    assert_rc 0 lj "$cmd" --help
+    assert_contains "$OUT" "usage: linkjoin $cmd" "$cmd --help"
+    n=$((n + 1))
+  done
+  [ "$n" -ge 2 ] || fail "found only $n commands in --help"
+}
+
+case_log_target_option() {
+  : >"$CASE/empty.conf"
+  assert_rc 0 lj --log-target stderr config --check --config "$CASE/empty.conf"
+  assert_rc 0 lj config --log-target=syslog --check --config "$CASE/empty.conf"
+  assert_rc 2 lj --log-target journal config --check
+  assert_contains "$OUT" "linkjoin: bad value 'journal' for option '--log-target' (auto, stderr or syslog)"
+  assert_rc 2 lj config --check --log-target
+  assert_contains "$OUT" "option '--log-target' needs a value"
+}
+
+tcase install_tree case_install_tree
+tcase install_prefix_usr case_install_prefix_usr
+tcase install_uninstall_leaves_nothing case_uninstall_leaves_nothing
+tcase install_modified_config_kept case_modified_config_kept
+tcase install_config_parses_and_lists_defaults case_config_parses_and_lists_defaults
+tcase man_lists_every_key_and_command case_man_lists_every_key_and_command
+tcase exit_codes_agree_header_man_readme_help case_exit_codes_agree
+tcase man_renders_without_warnings case_man_renders_without_warnings
+tcase units_systemd_analyze_verify case_units_verify
+tcase units_security_exposure case_units_security_exposure
+tcase units_same_sandbox case_units_same_sandbox
+tcase sysusers_creates_user_in_tss case_sysusers_creates_user_in_tss
+tcase command_help case_command_help
+tcase log_target_option case_log_target_option
