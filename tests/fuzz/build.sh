@@ -17,7 +17,8 @@ make --no-print-directory -j"$JOBS" BUILD="$BUILD" CC=clang OPT="-O1" \
 fail=0
 for bin in "$BUILD"/fuzz_* "$BUILD"/simfuzz_*; do
   [ -x "$bin" ] || continue
-  base=$(basename "$bin"); name=${base#sim}; name=${name#fuzz_}
+  base=$(basename "$bin")
+  case $base in simfuzz_*) name=sim_${base#simfuzz_} ;; *) name=${base#fuzz_} ;; esac
   corpus=tests/fuzz/corpus/$name
   if out=$("$bin" -runs=0 "$corpus" 2>&1); then
     echo "fuzz: $base: $(grep -o 'INITED.*' <<<"$out" | tail -1)"

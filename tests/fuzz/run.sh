@@ -2,6 +2,7 @@
 # tests/fuzz/run.sh — fuzz for real (after `make fuzz`).
 #
 #   tests/fuzz/run.sh [-t SECONDS] [-j PARALLEL] [NAME...]   fuzz (default: all, 600 s each)
+#   NAME is the corpus name: fuzz_NAME, or sim_NAME for simfuzz_NAME.
 #   tests/fuzz/run.sh --merge [NAME...]                      minimize into the seed corpus
 #
 # Each target runs `nice -n 10` with -max_total_time=SECONDS on a working
@@ -29,13 +30,14 @@ names=("$@")
 if [ ${#names[@]} = 0 ]; then
   for bin in "$B"/fuzz_* "$B"/simfuzz_*; do
     [ -x "$bin" ] || continue
-    n=$(basename "$bin"); n=${n#sim}; names+=("${n#fuzz_}")
+    n=$(basename "$bin")
+    case $n in simfuzz_*) names+=("sim_${n#simfuzz_}") ;; *) names+=("${n#fuzz_}") ;; esac
   done
 fi
 
-bin_of() { if [ -x "$B/fuzz_$1" ]; then echo "$B/fuzz_$1"; else echo "$B/simfuzz_$1"; fi; }
+bin_of() { case $1 in sim_*) echo "$B/simfuzz_${1#sim_}" ;; *) echo "$B/fuzz_$1" ;; esac; }
 dict_of() {
-  case $1 in b64|url_host|oauth_jwt|oauth_redirect|config|drs_cert) ;;
+  case $1 in b64|url_host|oauth_jwt|oauth_redirect|config|drs_cert|http_headers|sim_form|sim_csr|sim_rsa1|mdm_*) ;;
     *) echo "-dict=tests/fuzz/json.dict" ;; esac
 }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every fuzz target's seed corpus (tests/fuzz/corpus/NAME) replayed once
+# Every fuzz target's seed corpus (tests/fuzz/corpus/NAME, sim_NAME for
+# simfuzz_NAME) replayed once
 # through its replay driver ($LJ_BUILD/tests/replay/{fuzz,simfuzz}_NAME, the
 # target linked with tests/fuzz/replay.c; built by `make build-tests` with
 # the build's own compiler and sanitizers).  A finding aborts the driver.
@@ -28,7 +29,7 @@ replay() {
 shopt -s nullglob
 for src in "$FUZZ_DIR"/fuzz_*.c "$FUZZ_DIR"/simfuzz_*.c; do
   base=$(basename "$src" .c)
-  name=${base#sim}; name=${name#fuzz_}
+  case $base in simfuzz_*) name=sim_${base#simfuzz_} ;; *) name=${base#fuzz_} ;; esac
   eval "case_$base() { replay '$LJ_BUILD/tests/replay/$base' '$FUZZ_DIR/corpus/$name'; }"
   tcase "replay_$name" "case_$base"
 done
@@ -37,7 +38,7 @@ orphans() {
   local d n
   for d in "$FUZZ_DIR"/corpus/*/; do
     n=$(basename "$d")
-    [ -f "$FUZZ_DIR/fuzz_$n.c" ] || [ -f "$FUZZ_DIR/simfuzz_$n.c" ] || fail "corpus $n has no target"
+    [ -f "$FUZZ_DIR/fuzz_$n.c" ] || [ -f "$FUZZ_DIR/simfuzz_${n#sim_}.c" ] || fail "corpus $n has no target"
   done
 }
 tcase corpus_dirs_have_targets orphans
