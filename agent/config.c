@@ -141,6 +141,28 @@ printable(const char *s)
     return true;
 }
 
+/*
+ * Can `key = value` carry this value through libinih unchanged?  It strips
+ * spaces around the value and takes ';' after whitespace as a comment, so
+ * "key =;x" read ";x" but lj_config_dump's "key = ;x" reads back "" (found by
+ * fuzz_config).  Refusing such values keeps file, flags and dump agreeing.
+ */
+static bool
+ini_safe(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0)
+        return true;
+    if (s[0] == ';' || isspace((unsigned char)s[0]) || isspace((unsigned char)s[n - 1]))
+        return false;
+    for (size_t i = 1; i < n; i++) {
+        if (s[i] == ';' && isspace((unsigned char)s[i - 1]))
+            return false;
+    }
+    return true;
+}
+
 static bool
 hostname_ok(const char *h, size_t n)
 {
@@ -419,6 +441,10 @@ lj_config_set(struct lj_config *cfg, const char *key, const char *value,
                         k->size - 1);
     if (!printable(value))
         return cfg_fail(cfg, origin, "bad value for '%s': contains control characters", key);
+    if (!ini_safe(value))
+        return cfg_fail(cfg, origin,
+                        "bad value for '%s': starts with ';', has ' ;' or leading or "
+                        "trailing spaces (the config file cannot hold it)", key);
 
     switch (k->kind) {
     case K_URL: why = check_https_url(value); break;
