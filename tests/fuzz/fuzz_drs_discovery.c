@@ -32,7 +32,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_TERMINATED(d.mdm_service_version);
     FUZZ_TERMINATED(d.auth_code_endpoint);
     FUZZ_TERMINATED(d.token_endpoint);
-    FUZZ_CHECK(strncmp(d.join_endpoint, "https://", 8) == 0);
+    FUZZ_CHECK(strncasecmp(d.join_endpoint, "https://", 8) == 0);
     if (drs_join_url(&d, &url) == LJ_OK)
         FUZZ_CHECK(url != NULL && strncmp(url, d.join_endpoint, strlen(d.join_endpoint)) == 0);
     free(url);

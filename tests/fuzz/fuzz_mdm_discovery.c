@@ -27,7 +27,7 @@ one(const uint8_t *data, size_t size, const char *msgid)
     FUZZ_TERMINATED(d.enrollment_policy_service_url);
     FUZZ_TERMINATED(d.authentication_service_url);
     FUZZ_TERMINATED(d.activity_id);
-    FUZZ_CHECK(strncmp(d.enrollment_service_url, "https://", 8) == 0);
+    FUZZ_CHECK(strncasecmp(d.enrollment_service_url, "https://", 8) == 0);
 }
 
 int

@@ -37,7 +37,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_TERMINATED(e.client_store);
     FUZZ_TERMINATED(e.provider_id);
     FUZZ_TERMINATED(e.server_name);
-    FUZZ_CHECK(strncmp(e.mgmt_url, "https://", 8) == 0);
+    FUZZ_CHECK(strncasecmp(e.mgmt_url, "https://", 8) == 0);
     FUZZ_CHECK(e.provdoc != NULL && e.provdoc_len <= MDM_MAX_PROVDOC);
     mdm_enrollment_free(&e);
     return 0;

@@ -54,7 +54,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (mdm_enroll_parse(body, n, &v, &e, &why) == LJ_OK) {
         FUZZ_CHECK(why == MDM_REJECT_NONE);
         FUZZ_CHECK(e.provdoc_len == size && memcmp(e.provdoc, data, size) == 0);
-        FUZZ_CHECK(strncmp(e.mgmt_url, "https://", 8) == 0);
+        FUZZ_CHECK(strncasecmp(e.mgmt_url, "https://", 8) == 0);
         mdm_enrollment_free(&e);
     } else {
         FUZZ_CHECK(why > MDM_REJECT_NONE && why < MDM_REJECT_COUNT__);

@@ -16,7 +16,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (oauth_device_code_parse((const char *)data, size, &dc) != LJ_OK)
         return 0;
     FUZZ_CHECK(dc.device_code != NULL && dc.user_code != NULL && dc.verification_uri != NULL);
-    FUZZ_CHECK(strncmp(dc.verification_uri, "https://", 8) == 0);
+    FUZZ_CHECK(strncasecmp(dc.verification_uri, "https://", 8) == 0);
     FUZZ_CHECK(dc.expires_in >= 1 && dc.expires_in <= 86400);
     FUZZ_CHECK(dc.interval >= 1 && dc.interval <= 60);
     (void)strlen(dc.device_code);
