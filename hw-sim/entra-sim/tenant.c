@@ -5,6 +5,7 @@
  */
 #include "hw-sim/entra-sim/tenant.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -517,13 +518,24 @@ tenant_parse(const char *text, size_t len, struct sim_tenant **out, char *err,
     const char *endp = NULL;
 
     err[0] = '\0';
-    /* text is NUL-terminated; trailing garbage or an embedded NUL is an error. */
+    /*
+     * Exactly len bytes are read (text need not be NUL-terminated: reading
+     * text[len] overflowed when it was not, found by simfuzz_tenant); an
+     * embedded NUL or anything but whitespace after the value is an error.
+     */
     if (memchr(text, '\0', len) != NULL) {
         snprintf(err, errsz, "contains a NUL byte");
         goto out;
     }
-    root = cJSON_ParseWithLengthOpts(text, len + 1, &endp, 1);
+    root = cJSON_ParseWithLengthOpts(text, len, &endp, 0);
     if (root == NULL) {
+        snprintf(err, errsz, "not valid JSON near byte %ld",
+                 endp != NULL ? (long)(endp - text) : -1L);
+        goto out;
+    }
+    while (endp != NULL && endp < text + len && isspace((unsigned char)*endp))
+        endp++;
+    if (endp == NULL || endp != text + len) {
         snprintf(err, errsz, "not valid JSON near byte %ld",
                  endp != NULL ? (long)(endp - text) : -1L);
         goto out;
