@@ -441,6 +441,10 @@ lj_config_set(struct lj_config *cfg, const char *key, const char *value,
                         k->size - 1);
     if (!printable(value))
         return cfg_fail(cfg, origin, "bad value for '%s': contains control characters", key);
+    /* lj_config_dump writes "key = value": it must fit a file line (fuzz_config). */
+    if (strlen(key) + 3 + strlen(value) > LJ_CONFIG_MAX_LINE)
+        return cfg_fail(cfg, origin, "bad value for '%s': too long (max %zu characters)", key,
+                        (size_t)LJ_CONFIG_MAX_LINE - strlen(key) - 3);
     if (!ini_safe(value))
         return cfg_fail(cfg, origin,
                         "bad value for '%s': starts with ';', has ' ;' or leading or "

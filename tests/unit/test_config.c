@@ -431,6 +431,16 @@ test_flag_errors(void **state)
         expect_error(NULL, f5, "--display-name: bad value for 'display_name': starts with ';'");
         expect_error(NULL, f6, "--model: bad value for 'model'");
     }
+    {
+        /* "authority = URL" must fit a config line (196): 184 characters is the most. */
+        char url[200], flag[220];
+        const char *f7[] = {flag, NULL};
+        memset(url, 'a', sizeof(url));
+        memcpy(url, "https://", 8);
+        url[185] = '\0';
+        snprintf(flag, sizeof(flag), "--authority=%s", url);
+        expect_error(NULL, f7, "--authority: bad value for 'authority': too long (max 184 characters)");
+    }
 }
 
 static void
