@@ -472,8 +472,15 @@ lj_http__header_line(struct lj_http_response *r, const char *data, size_t len)
     nlen = (size_t)(colon - data);
     if (nlen == 0 || nlen >= sizeof(lname))
         return;
-    for (size_t i = 0; i < nlen; i++)
-        lname[i] = (char)tolower((unsigned char)data[i]);
+    for (size_t i = 0; i < nlen; i++) {
+        unsigned char c = (unsigned char)data[i];
+
+        /* A field name is an RFC 9110 token; anything else is not a header we keep
+           (fuzz_http_headers: a name with byte 0xe5 went into ids unsanitized). */
+        if (!isalnum(c) && (c == 0 || strchr("!#$%&'*+-.^_`|~", c) == NULL))
+            return;
+        lname[i] = (char)tolower(c);
+    }
     lname[nlen] = '\0';
     v = colon + 1;
     while (v < data + len && (*v == ' ' || *v == '\t'))
