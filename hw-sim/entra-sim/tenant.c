@@ -89,10 +89,13 @@ get_long(const cJSON *o, const char *key, const char *path, long min, long max, 
     if (v == NULL)
         return true;
     snprintf(p, sizeof(p), "%s%s%s", path, path[0] != '\0' ? "." : "", key);
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long)v->valuedouble)
+    if (!cJSON_IsNumber(v))
         return fail(err, errsz, p, "must be an integer");
-    if ((long)v->valuedouble < min || (long)v->valuedouble > max)
+    /* Range first: converting a double outside long's range is undefined (simfuzz_tenant). */
+    if (!(v->valuedouble >= (double)min && v->valuedouble <= (double)max))
         return fail(err, errsz, p, "must be between %ld and %ld", min, max);
+    if (v->valuedouble != (double)(long)v->valuedouble)
+        return fail(err, errsz, p, "must be an integer");
     *out = (long)v->valuedouble;
     return true;
 }
