@@ -11,9 +11,10 @@
 # build-fuzz/logs/NAME.log, and the final stats line (execs, exec/s, cov,
 # corpus) is printed.  JSON targets get tests/fuzz/json.dict.  Our log lines
 # (stderr) are dropped with -close_fd_mask=2; libFuzzer's report is not.
-# --merge rewrites tests/fuzz/corpus/NAME as the minimal set (-merge=1) of
-# the seeds plus the working corpus that keeps all coverage: commit it when
-# it grew by something worth keeping (keep the total small).
+# --merge adds to tests/fuzz/corpus/NAME the inputs of the working corpus
+# that reach code edges the seeds do not (-merge=1 -use_counters=0: edges
+# only, so the corpus stays small); existing seeds and regress-* files are
+# kept.  Commit what it added (keep the total to a few hundred KiB).
 set -u
 cd "$(dirname "$0")/../.."
 B=${LJ_FUZZ_BUILD:-build-fuzz}
@@ -60,14 +61,11 @@ one() {
 }
 
 domerge() {
-  local n=$1 bin tmp
+  local n=$1 bin
   bin=$(bin_of "$n")
-  tmp=$(mktemp -d "$B/merge.XXXXXX")
-  "$bin" -merge=1 -close_fd_mask=2 "$tmp" tests/fuzz/corpus/"$n" "$B/corpus/$n" >"$B/logs/$n.merge.log" 2>&1 ||
-    { echo "$n: merge failed (see $B/logs/$n.merge.log)"; rm -rf "$tmp"; return 1; }
-  rm -f tests/fuzz/corpus/"$n"/*
-  cp "$tmp"/* tests/fuzz/corpus/"$n"/
-  rm -rf "$tmp"
+  mkdir -p "$B/logs"
+  "$bin" -merge=1 -use_counters=0 -close_fd_mask=2 tests/fuzz/corpus/"$n" "$B/corpus/$n" \
+    >"$B/logs/$n.merge.log" 2>&1 || { echo "$n: merge failed (see $B/logs/$n.merge.log)"; return 1; }
   echo "$n: seed corpus now $(ls tests/fuzz/corpus/"$n" | wc -l) files $(du -sb tests/fuzz/corpus/"$n" | cut -f1) bytes"
 }
 
