@@ -20,7 +20,9 @@
 #   hw-sim/tools/NAME.c              -> build/NAME (small test helpers)
 #   tests/unit/test_NAME.c           -> build/tests/test_NAME (links the agent lib)
 #   tests/unit/simtest_NAME.c        -> build/tests/simtest_NAME (links the sim lib)
-#   tests/fuzz/fuzz_NAME.c           -> build-fuzz/fuzz_NAME (make fuzz)
+#   tests/fuzz/fuzz_NAME.c           -> build-fuzz/fuzz_NAME (make fuzz; libFuzzer)
+#                                       and $(BUILD)/tests/replay/fuzz_NAME (make test)
+#   tests/fuzz/simfuzz_NAME.c        -> the same, linking the sim objects
 
 SHELL := /bin/bash
 CC ?= gcc
@@ -104,6 +106,8 @@ SIM_SRCS := $(sort $(filter-out hw-sim/entra-sim/main.c,$(wildcard hw-sim/entra-
 TOOL_SRCS := $(sort $(wildcard hw-sim/tools/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 SIMUNIT_SRCS := $(sort $(wildcard tests/unit/simtest_*.c))
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+SIMFUZZ_SRCS := $(sort $(wildcard tests/fuzz/simfuzz_*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -112,11 +116,19 @@ SIM_OBJS := $(call obj,$(SIM_SRCS) $(COMMON_SRCS))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 SIMUNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(SIMUNIT_SRCS))
 TOOL_BINS := $(patsubst hw-sim/tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
+# Fuzz targets: one source, two mains.  $(BUILD)/tests/replay/NAME links
+# tests/fuzz/replay.c (feeds each corpus file once; built by every build so
+# `make test` replays the corpora with gcc, under SANITIZE and valgrind too);
+# $(BUILD)/NAME links libFuzzer's main and is only built by `make fuzz`
+# (tests/fuzz/build.sh: BUILD=build-fuzz CC=clang SANITIZE=fuzzer-no-link,...).
+FUZZ_NAMES := $(basename $(notdir $(FUZZ_SRCS) $(SIMFUZZ_SRCS)))
+REPLAY_BINS := $(addprefix $(BUILD)/tests/replay/,$(FUZZ_NAMES))
+FUZZ_BINS := $(addprefix $(BUILD)/,$(FUZZ_NAMES))
 
 LINKJOIN := $(BUILD)/linkjoin
 ENTRASIM := $(BUILD)/entra-sim
 
-.PHONY: all deps test unit integration demo bench fuzz valgrind clean \
+.PHONY: all deps test unit integration demo bench fuzz fuzz-targets valgrind clean \
 	format format-check check-deps sim-device install uninstall
 
 all: $(LINKJOIN) $(ENTRASIM) $(TOOL_BINS)
@@ -146,6 +158,26 @@ $(BUILD)/tests/simtest_%: $(call obj,tests/unit/simtest_%.c) $(SIM_OBJS)
 	@$(if $(Q),echo "  LD      $@";)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SIM_LIBS) $(TEST_LIBS)
 
+$(BUILD)/tests/replay/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c tests/fuzz/replay.c) $(BUILD)/liblinkjoin.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@";)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
+
+$(BUILD)/tests/replay/simfuzz_%: $(call obj,tests/fuzz/simfuzz_%.c tests/fuzz/replay.c) $(SIM_OBJS)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@";)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SIM_LIBS)
+
+$(BUILD)/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c) $(BUILD)/liblinkjoin.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@";)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(AGENT_LIBS)
+
+$(BUILD)/simfuzz_%: $(call obj,tests/fuzz/simfuzz_%.c) $(SIM_OBJS)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@";)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(SIM_LIBS)
+
 $(BUILD)/%: $(call obj,hw-sim/tools/%.c) $(call obj,$(COMMON_SRCS))
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@";)
@@ -158,6 +190,11 @@ $(BUILD)/obj/hw-sim/%.o: hw-sim/%.c
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SIM_CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj/tests/unit/simtest_%.o: tests/unit/simtest_%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<";)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SIM_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/tests/fuzz/simfuzz_%.o: tests/fuzz/simfuzz_%.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<";)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SIM_CFLAGS) -c -o $@ $<
@@ -185,7 +222,10 @@ deps:
 check-deps:
 	@for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo "missing: $$p"; done
 
-build-tests: all $(UNIT_BINS) $(SIMUNIT_BINS)
+build-tests: all $(UNIT_BINS) $(SIMUNIT_BINS) $(REPLAY_BINS)
+
+# Internal: tests/fuzz/build.sh calls this with the clang/libFuzzer settings.
+fuzz-targets: $(FUZZ_BINS)
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory build-tests

@@ -115,6 +115,15 @@ enum lj_rc lj_config_load_file(struct lj_config *cfg, const char *path,
                                bool explicit_path);
 
 /*
+ * The same over len bytes of file text already in memory (text need not be
+ * NUL-terminated; borrowed, not kept); path only names the file in
+ * cfg->error.  lj_config_load_file reads the file and calls this; the fuzz
+ * target calls it directly.  Does not block.
+ */
+enum lj_rc lj_config_load_text(struct lj_config *cfg, const char *path, const char *text,
+                               size_t len);
+
+/*
  * The whole command line step: defaults, then the file (--config or the
  * default path), then every configuration flag in argv[1..].  Arguments that
  * are not configuration flags (argv[0], the command's own options and

@@ -189,4 +189,12 @@ enum lj_rc lj_http_url_host(const char *url, char *host, size_t hsz, long *port)
 enum lj_rc lj_http__map_error(int curl_code, long verify_result, const char *errbuf,
                               bool too_big, char *what, size_t wsz);
 
+/*
+ * Internal, exposed for the fuzz target: take one response header line as
+ * curl delivers it (data, len; not NUL-terminated, CRLF included) into r's
+ * content_type, location, date, retry_after and ids.  A status line
+ * ("HTTP/...") resets them.  The caller enforces the header size cap.
+ */
+void lj_http__header_line(struct lj_http_response *r, const char *data, size_t len);
+
 #endif

@@ -288,7 +288,9 @@ parse_join(struct sim_req *r, const cJSON *o, struct join_req *j, enum MHD_Resul
         }
     }
     v = cJSON_GetObjectItemCaseSensitive(o, "JoinType");
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble) {
+    /* In int range before the cast (undefined otherwise; the same bug simfuzz_tenant found). */
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= -1e9 && v->valuedouble <= 1e9) ||
+        v->valuedouble != (double)(int)v->valuedouble) {
         *res = srv_drs_error(r, 400, "InvalidParameter", NULL,
                              "JoinType is required and must be an integer.");
         return false;

@@ -5,6 +5,7 @@
  */
 #include "hw-sim/entra-sim/tenant.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,10 +89,13 @@ get_long(const cJSON *o, const char *key, const char *path, long min, long max, 
     if (v == NULL)
         return true;
     snprintf(p, sizeof(p), "%s%s%s", path, path[0] != '\0' ? "." : "", key);
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long)v->valuedouble)
+    if (!cJSON_IsNumber(v))
         return fail(err, errsz, p, "must be an integer");
-    if ((long)v->valuedouble < min || (long)v->valuedouble > max)
+    /* Range first: converting a double outside long's range is undefined (simfuzz_tenant). */
+    if (!(v->valuedouble >= (double)min && v->valuedouble <= (double)max))
         return fail(err, errsz, p, "must be between %ld and %ld", min, max);
+    if (v->valuedouble != (double)(long)v->valuedouble)
+        return fail(err, errsz, p, "must be an integer");
     *out = (long)v->valuedouble;
     return true;
 }
@@ -774,13 +778,24 @@ tenant_parse(const char *text, size_t len, struct sim_tenant **out, char *err,
     const char *endp = NULL;
 
     err[0] = '\0';
-    /* text is NUL-terminated; trailing garbage or an embedded NUL is an error. */
+    /*
+     * Exactly len bytes are read (text need not be NUL-terminated: reading
+     * text[len] overflowed when it was not, found by simfuzz_tenant); an
+     * embedded NUL or anything but whitespace after the value is an error.
+     */
     if (memchr(text, '\0', len) != NULL) {
         snprintf(err, errsz, "contains a NUL byte");
         goto out;
     }
-    root = cJSON_ParseWithLengthOpts(text, len + 1, &endp, 1);
+    root = cJSON_ParseWithLengthOpts(text, len, &endp, 0);
     if (root == NULL) {
+        snprintf(err, errsz, "not valid JSON near byte %ld",
+                 endp != NULL ? (long)(endp - text) : -1L);
+        goto out;
+    }
+    while (endp != NULL && endp < text + len && isspace((unsigned char)*endp))
+        endp++;
+    if (endp == NULL || endp != text + len) {
         snprintf(err, errsz, "not valid JSON near byte %ld",
                  endp != NULL ? (long)(endp - text) : -1L);
         goto out;

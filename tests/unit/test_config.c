@@ -340,6 +340,9 @@ test_bad_values_in_file(void **state)
         {"redirect_uri = http://evil.example/cb\n", ":1: bad value for 'redirect_uri': plain http is allowed only for a loopback redirect"},
         {"redirect_uri = no-scheme\n", ":1: bad value for 'redirect_uri'"},
         {"password = hunter2\n", ":1: key 'password' is not allowed"},
+        /* fuzz_config: ";x" right after '=' is a value, after a space a comment. */
+        {"username =;alice@contoso.example\n", ":1: bad value for 'username': starts with ';'"},
+        {"display_name =;\n", ":1: bad value for 'display_name': starts with ';'"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -419,6 +422,25 @@ test_flag_errors(void **state)
     expect_error(NULL, f1, "--tenant: needs a value");
     expect_error(NULL, f2, "--password: not allowed");
     expect_error(NULL, f3, "--connect-timeout: bad value for 'connect_timeout'");
+    {
+        /* Values a config file could not hold (lj_config_dump must read back). */
+        static const char *const f4[] = {"--display-name", " Kiosk", NULL};
+        static const char *const f5[] = {"--display-name", "Kiosk ; 2", NULL};
+        static const char *const f6[] = {"--model", "Link\t", NULL};
+        expect_error(NULL, f4, "--display-name: bad value for 'display_name': starts with ';'");
+        expect_error(NULL, f5, "--display-name: bad value for 'display_name': starts with ';'");
+        expect_error(NULL, f6, "--model: bad value for 'model'");
+    }
+    {
+        /* "authority = URL" must fit a config line (196): 184 characters is the most. */
+        char url[200], flag[220];
+        const char *f7[] = {flag, NULL};
+        memset(url, 'a', sizeof(url));
+        memcpy(url, "https://", 8);
+        url[185] = '\0';
+        snprintf(flag, sizeof(flag), "--authority=%s", url);
+        expect_error(NULL, f7, "--authority: bad value for 'authority': too long (max 184 characters)");
+    }
 }
 
 static void
