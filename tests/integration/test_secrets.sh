@@ -112,6 +112,7 @@ case_modes() {
 case_no_core_dump() {
   local i
   [ -z "${LJ_VALGRIND:-}" ] || skip "valgrind writes its own vgcore files"
+  ! ldd "$LINKJOIN" | grep -q libasan || skip "ASan turns core dumps off and handles SIGSEGV itself"
   [ "$(cat /proc/sys/kernel/core_pattern)" = core ] || skip "core_pattern is not a plain file name"
   ulimit -c unlimited 2>/dev/null || skip "cannot raise the core size limit"
   # control: an ordinary process does leave a core here
