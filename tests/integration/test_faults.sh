@@ -26,7 +26,7 @@ phase_prefix() {
 # fault name -> control API fault body (path_prefix added by the runner).
 fault_json() {
   case $1 in
-    delay) echo '"kind":"delay","delay_ms":8000' ;;
+    delay) echo "\"kind\":\"delay\",\"delay_ms\":$DELAY_MS" ;;
     drop) echo '"kind":"drop"' ;;
     close) echo '"kind":"close","count":10' ;;
     500) echo '"kind":"status","status":500,"count":10' ;;
@@ -42,8 +42,10 @@ fault_json() {
   esac
 }
 
-BOUND_MUL=1
-[ -z "${LJ_VALGRIND:-}" ] || BOUND_MUL=6
+# Under valgrind everything is ~20x slower: longer timeouts (and a longer
+# delay past them) keep each fault in its phase; the bounds scale too.
+BOUND_MUL=1 CT=2 RT=3 DELAY_MS=8000
+[ -z "${LJ_VALGRIND:-}" ] || { BOUND_MUL=6; CT=20; RT=25; DELAY_MS=60000; }
 
 # run_fault PHASE FAULT REASON CODE EXIT BOUND_S [DEVICES]
 run_fault() {
@@ -59,11 +61,11 @@ run_fault() {
   printf 'Demo-Passw0rd!\n' >"$CASE/pw"
   if [ "$(phase_signin "$phase")" = password ]; then
     lj_conf "$CASE/lj.conf" "signin = password" "username = alice@contoso.example" \
-      "password_file = $CASE/pw" "request_timeout = 3"
+      "password_file = $CASE/pw" "request_timeout = $RT"
   else
-    lj_conf "$CASE/lj.conf" "signin = device_code" "request_timeout = 3"
+    lj_conf "$CASE/lj.conf" "signin = device_code" "request_timeout = $RT"
   fi
-  sed -i 's/^connect_timeout = .*/connect_timeout = 2/' "$CASE/lj.conf"
+  sed -i "s/^connect_timeout = .*/connect_timeout = $CT/" "$CASE/lj.conf"
   sim_ctl POST /control/faults "{\"path_prefix\":\"$(phase_prefix "$phase")\",\"method\":\"$method\",$(fault_json "$fault")}" >/dev/null ||
     fail "fault refused"
   cmd=("$LINKJOIN")
