@@ -1,9 +1,12 @@
 /*
  * cmd_status.c — `linkjoin status [--json] [CONFIG FLAGS]`: the join state
- * the way `dsregcmd /status` shows it, from the state directory only (no
- * network, no TPM round trip): journal, stored device certificate, key
- * record.  Exit 0 when joined, LJ_EXIT_MDM_PENDING when joined with the
- * Intune enrollment pending, LJ_EXIT_NOT_JOINED otherwise.
+ * the way `dsregcmd /status` shows it, from the state directory (no
+ * network): journal, stored device certificate, key record, and (when a
+ * key record exists) whether the TPM still loads the keys (a few TPM
+ * commands; `keys_state` ok | lost | unchecked | none).  Exit 0 when
+ * joined, LJ_EXIT_MDM_PENDING when joined with the Intune enrollment
+ * pending, LJ_EXIT_STATE when the TPM lost the keys (cleared or replaced:
+ * `run` then starts again as a new device), LJ_EXIT_NOT_JOINED otherwise.
  *
  * mdm_state: "enrolled", "pending", "failed" (joined, and the last error
  * is an Intune one: refused by policy or a bad answer; last_error says
@@ -21,8 +24,10 @@
 #include "agent/drs.h"
 #include "agent/exitcodes.h"
 #include "agent/journal.h"
+#include "agent/recover.h"
 #include "platform/clock.h"
 #include "platform/fsutil.h"
+#include "platform/log.h"
 #include "tpm/tpm.h"
 
 struct status {
@@ -33,12 +38,15 @@ struct status {
     long long not_before, not_after;
     bool keys;
     struct tpm_describe keys_d;
+    const char *keys_state;  /* ok, lost, unchecked, none */
+    const char *keys_problem; /* lj_rc_name of the check, "" when ok */
     const char *mdm;
 };
 
 static void
-status_read(const char *dir, struct status *s)
+status_read(const struct lj_config *cfg, struct status *s)
 {
+    const char *dir = cfg->state_dir;
     char path[512];
     unsigned char *buf = NULL, *der = NULL;
     size_t len = 0, der_len = 0;
@@ -64,6 +72,16 @@ status_read(const char *dir, struct status *s)
         s->have_cert = drs_cert_validity(der, der_len, &s->not_before, &s->not_after) == LJ_OK;
     free(der);
     s->keys = tpm_keys_describe_dir(dir, &s->keys_d) == LJ_OK;
+    s->keys_state = "none";
+    s->keys_problem = "";
+    if (s->keys) {
+        bool was = lj_log_set_quiet(true); /* the outcome is reported as keys_state */
+
+        rc = lj_recover_keys_check(cfg, NULL, NULL);
+        lj_log_set_quiet(was);
+        s->keys_state = rc == LJ_OK ? "ok" : rc == LJ_ERR_TPM_KEYS_LOST ? "lost" : "unchecked";
+        s->keys_problem = rc == LJ_OK ? "" : lj_rc_name(rc);
+    }
     switch (s->j.state) {
     case LJ_JS_MDM_ENROLLED:
         s->mdm = "enrolled";
@@ -84,7 +102,7 @@ status_read(const char *dir, struct status *s)
 static bool
 joined(const struct status *s)
 {
-    return s->journal_ok && s->j.state >= LJ_JS_JOINED;
+    return s->journal_ok && s->j.state >= LJ_JS_JOINED && strcmp(s->keys_state, "lost") != 0;
 }
 
 /* A JSON string (quoted, escaped). */
@@ -140,6 +158,8 @@ print_json(FILE *o, const struct status *s)
             s->have_cert && now >= s->not_before && now <= s->not_after ? "true" : "false");
     jkv(o, "key_provider", s->keys ? s->keys_d.provider : "none", true);
     fprintf(o, "\"tpm_protected\":%s,", s->keys && s->keys_d.tpm_protected ? "true" : "false");
+    jkv(o, "keys_state", s->keys_state, true);
+    jkv(o, "keys_problem", s->keys_problem, true);
     jkv(o, "mdm_state", s->mdm, true);
     jkv(o, "mdm_server_url", s->j.mdm_server_url, true);
     jkv(o, "mdm_cert_thumbprint", s->j.mdm_cert_thumbprint, true);
@@ -204,6 +224,9 @@ print_text(FILE *o, const struct status *s)
     }
     line(o, "KeyProvider", s->keys ? s->keys_d.provider : "none");
     line(o, "TpmProtected", s->keys && s->keys_d.tpm_protected ? "YES" : "NO");
+    line(o, "KeyState", s->keys_state);
+    if (s->keys_problem[0] != '\0')
+        line(o, "KeyProblem", s->keys_problem);
     line(o, "MdmState", s->mdm);
     line(o, "MdmUrl", s->j.mdm_server_url);
     line(o, "MdmCertThumbprint", s->j.mdm_cert_thumbprint);
@@ -234,8 +257,9 @@ status_usage(FILE *f)
 {
     fprintf(f, "usage: linkjoin status [--json] [--state-dir DIR] [--config FILE]\n"
                "Show whether this device is joined (like dsregcmd /status), from the\n"
-               "state directory only.  Exit 0 when joined, 11 when joined with the\n"
-               "Intune enrollment pending, 12 when not joined.\n");
+               "state directory (and whether the TPM still loads the keys).  Exit 0 when\n"
+               "joined, 11 when joined with the Intune enrollment pending, 12 when not\n"
+               "joined, 13 when the TPM lost the keys (cleared).\n");
 }
 
 int
@@ -250,12 +274,12 @@ cmd_status(int argc, char **argv)
 
     if (rc >= 0)
         return rc;
-    status_read(cfg.state_dir, &s);
+    status_read(&cfg, &s);
     if (json)
         print_json(stdout, &s);
     else
         print_text(stdout, &s);
-    rc = !joined(&s)                           ? LJ_EXIT_NOT_JOINED
+    rc = !joined(&s) ? (strcmp(s.keys_state, "lost") == 0 ? LJ_EXIT_STATE : LJ_EXIT_NOT_JOINED)
          : s.j.state == LJ_JS_MDM_PENDING ? LJ_EXIT_MDM_PENDING
                                           : LJ_EXIT_OK;
     if (fflush(stdout) != 0)

@@ -504,7 +504,10 @@ lj_classify_oauth(const struct oauth_error *e, struct lj_classified *out)
         r = LJ_R_SIGNIN_EXPIRED;
         break;
     default:
-        r = LJ_R_SIGNIN_REJECTED;
+        /* RFC 6749 5.2 / Entra: the service's own transient trouble (500/503/429). */
+        r = strcmp(e->error, "temporarily_unavailable") == 0 || strcmp(e->error, "server_error") == 0
+                ? LJ_R_SERVICE_UNAVAILABLE
+                : LJ_R_SIGNIN_REJECTED;
         break;
     }
     set(out, r);

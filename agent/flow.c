@@ -74,6 +74,7 @@
 #include "agent/marker.h"
 #include "agent/mdm.h"
 #include "agent/oauth.h"
+#include "agent/recover.h"
 #include "agent/ui_proto.h"
 #include "agent/version.h"
 #include "platform/clock.h"
@@ -81,6 +82,7 @@
 #include "platform/identity.h"
 #include "platform/log.h"
 #include "platform/secmem.h"
+#include "platform/testhook.h"
 #include "tpm/tpm.h"
 
 #define MOD "flow"
@@ -870,16 +872,25 @@ out:
 static enum lj_rc
 signin(struct flow *f)
 {
+    enum lj_rc rc;
+
     lj_ui_progress(f->ui, "signin", "Starting sign-in", 10);
+    /* Passwords, device codes and auth codes are held from here: no core dumps. */
+    lj_secrets_held(true);
     switch (f->cfg->signin) {
     case LJ_SIGNIN_PASSWORD:
-        return signin_password(f);
+        rc = signin_password(f);
+        break;
     case LJ_SIGNIN_AUTH_CODE:
-        return signin_auth_code(f);
+        rc = signin_auth_code(f);
+        break;
     case LJ_SIGNIN_DEVICE_CODE:
     default:
-        return signin_device_code(f);
+        rc = signin_device_code(f);
+        break;
     }
+    lj_secrets_held(false); /* tokens (if any) keep their own hold until secrets_drop */
+    return rc;
 }
 
 /* ---- discovery ---- */
@@ -1054,6 +1065,7 @@ join(struct flow *f)
             goto out;
         lj_http_response_free(&resp);
         rc = http(f, LJ_PHASE_JOIN, url, "application/json", body, f->access_token, &resp);
+        LJ_TEST_CRASH_POINT("join_response"); /* the answer is here, nothing saved yet */
         copy(f->j.join_request_id, sizeof(f->j.join_request_id), resp.client_request_id);
         if (rc != LJ_OK)
             goto out;
@@ -1770,6 +1782,19 @@ flow_main(const struct lj_config *cfg, bool retry_cmd)
                  rep.reason, rep.aside_path);
         lj_ui_progress(f->ui, "preflight", step, 1);
     }
+    /* What the keys, the TPM and a saved certificate prove (issue 7). */
+    {
+        struct lj_recover_report rr;
+
+        rc = lj_recover(cfg, &f->j, &rr);
+        if (rc != LJ_OK) {
+            report_failure(f, rc);
+            ex = LJ_EXIT_STATE;
+            goto out;
+        }
+        if (rr.notice[0] != '\0')
+            lj_ui_progress(f->ui, "preflight", rr.notice, 2);
+    }
     if (retry_cmd && f->j.state < LJ_JS_JOINED) {
         fprintf(stderr, "linkjoin mdm-retry: this device is not joined (state %s); run "
                         "'linkjoin run' first\n", lj_journal_state_name(f->j.state));
@@ -1823,6 +1848,7 @@ flow_main(const struct lj_config *cfg, bool retry_cmd)
         f->tpm_open_rc = tpm_preflight(f->tpm, NULL);
     if (f->tpm_open_rc == LJ_OK && !cfg->no_early_keygen)
         f->keys_started = tpm_keys_ensure_start(f->tpm) == LJ_OK;
+    LJ_TEST_CRASH_POINT("keys_started");
 
     memset(&hc, 0, sizeof(hc));
     for (int i = 0; i < cfg->n_connect_to; i++)

@@ -394,7 +394,7 @@ lj_http_response_free(struct lj_http_response *resp)
 {
     if (resp == NULL)
         return;
-    free(resp->body);
+    lj_secure_free(resp->body, resp->body_len); /* token and device-code answers */
     memset(resp, 0, sizeof(*resp));
     resp->retry_after = -1;
 }
@@ -566,10 +566,15 @@ write_cb(char *data, size_t size, size_t nmemb, void *arg)
             want *= 2;
         if (want > x->cap_body + 1)
             want = x->cap_body + 1;
-        nb = realloc(r->body, want);
+        /* Not realloc: a body may hold tokens, so the old copy is wiped first. */
+        nb = malloc(want);
         if (nb == NULL) {
             x->nomem = true;
             return 0;
+        }
+        if (r->body != NULL) {
+            memcpy(nb, r->body, r->body_len + 1);
+            lj_secure_free(r->body, x->body_alloc);
         }
         r->body = nb;
         x->body_alloc = want;
@@ -777,7 +782,7 @@ lj_http_do(struct lj_http *h, const struct lj_http_request *req,
         rc = x.nomem ? LJ_ERR_NOMEM
                      : finish_error(h, h->easy, e, req->url, errbuf, x.too_big, resp->error,
                                     sizeof(resp->error), "request_failed");
-        free(resp->body);
+        lj_secure_free(resp->body, resp->body_len);
         resp->body = NULL;
         resp->body_len = 0;
         resp->status = 0;

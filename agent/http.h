@@ -104,7 +104,7 @@ struct lj_http_id {
 
 struct lj_http_response {
     long status;                  /* HTTP status; 0 when no response */
-    char *body;                   /* malloc'ed, NUL-terminated (freed by lj_http_response_free) */
+    char *body;                   /* malloc'ed, NUL-terminated (wiped and freed by lj_http_response_free) */
     size_t body_len;
     char content_type[128];       /* "" when absent */
     long retry_after;             /* seconds; -1 when absent or unparseable */

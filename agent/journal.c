@@ -19,6 +19,7 @@
 #include "platform/fsutil.h"
 #include "platform/log.h"
 #include "tpm/pem.h"
+#include "platform/testhook.h"
 
 #define MOD "journal"
 
@@ -386,6 +387,8 @@ lj_journal_save(const char *state_dir, struct lj_journal *j)
     else
         lj_log(LJ_LOG_INFO, MOD, "event=saved state=%s", lj_journal_state_name(j->state));
     free(text);
+    if (rc == LJ_OK)
+        LJ_TEST_CRASH_POINT(lj_journal_state_name(j->state));
     return rc;
 }
 
@@ -402,7 +405,10 @@ lj_journal_save_cert(const char *state_dir, const unsigned char *der, size_t len
     rc = lj_fs_mkdir_private(state_dir);
     if (rc != LJ_OK)
         return rc;
-    return lj_fs_write_atomic(path, der, len, 0600);
+    rc = lj_fs_write_atomic(path, der, len, 0600);
+    if (rc == LJ_OK)
+        LJ_TEST_CRASH_POINT("cert_saved");
+    return rc;
 }
 
 enum lj_rc

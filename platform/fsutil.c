@@ -5,6 +5,7 @@
  */
 #include "platform/fsutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -222,4 +223,64 @@ lj_fs_remove(const char *path)
         return lj_err_set(LJ_ERR_IO, MOD, "event=remove_failed path=%s errno=%s", path,
                           strerror(errno));
     return LJ_OK;
+}
+
+enum lj_rc
+lj_fs_move_files_aside(const char *dir, const char *prefix, char *aside, size_t asz)
+{
+    char sub[PATH_MAX], src[PATH_MAX], dst[PATH_MAX];
+    long now = (long)time(NULL);
+    DIR *d = NULL;
+    struct dirent *e;
+    enum lj_rc rc = LJ_ERR_IO;
+    int n;
+
+    for (n = 0; n < 100; n++) {
+        int w = n == 0 ? snprintf(sub, sizeof(sub), "%s/%s-%ld", dir, prefix, now)
+                       : snprintf(sub, sizeof(sub), "%s/%s-%ld-%d", dir, prefix, now, n);
+        if (w < 0 || (size_t)w >= sizeof(sub))
+            return lj_err_set(LJ_ERR_INVAL, MOD, "event=move_files_aside_failed reason=path_too_long");
+        if (mkdir(sub, 0700) == 0)
+            break;
+        if (errno != EEXIST)
+            return lj_err_set(LJ_ERR_IO, MOD, "event=move_files_aside_failed path=%s errno=%s",
+                              sub, strerror(errno));
+    }
+    if (n == 100)
+        return lj_err_set(LJ_ERR_IO, MOD, "event=move_files_aside_failed reason=too_many");
+    d = opendir(dir);
+    if (d == NULL) {
+        lj_err_set(LJ_ERR_IO, MOD, "event=move_files_aside_failed path=%s errno=%s", dir,
+                   strerror(errno));
+        goto out;
+    }
+    while ((e = readdir(d)) != NULL) {
+        struct stat st;
+
+        if (!lj_path_join(src, sizeof(src), dir, e->d_name) ||
+            !lj_path_join(dst, sizeof(dst), sub, e->d_name)) {
+            lj_err_set(LJ_ERR_INVAL, MOD, "event=move_files_aside_failed reason=path_too_long");
+            goto out;
+        }
+        if (lstat(src, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (rename(src, dst) != 0) {
+            lj_err_set(LJ_ERR_IO, MOD, "event=move_files_aside_failed path=%s errno=%s", src,
+                       strerror(errno));
+            goto out;
+        }
+    }
+    /* fsync_dir_of syncs a path's directory: name any entry in each. */
+    if (!lj_path_join(dst, sizeof(dst), sub, ".") || !lj_path_join(src, sizeof(src), dir, ".") ||
+        fsync_dir_of(dst) != LJ_OK || fsync_dir_of(src) != LJ_OK) {
+        lj_err_set(LJ_ERR_IO, MOD, "event=fsync_dir_failed path=%s", dir);
+        goto out;
+    }
+    if (aside != NULL && asz > 0)
+        snprintf(aside, asz, "%s", sub);
+    rc = LJ_OK;
+out:
+    if (d != NULL)
+        closedir(d);
+    return rc;
 }

@@ -41,6 +41,15 @@ bool lj_fs_exists(const char *path);
  */
 enum lj_rc lj_fs_move_aside(const char *path, char *aside, size_t asz);
 
+/*
+ * Move every regular file directly in dir into a new subdirectory
+ * dir/<prefix>-<unix time>[-n] (0700), never deleting anything; both
+ * directories are fsynced.  Subdirectories and other file types stay.
+ * The subdirectory's path goes to aside (size asz) when given.  Used when
+ * a whole saved state is proven unusable (TPM cleared).  Blocks on the fs.
+ */
+enum lj_rc lj_fs_move_files_aside(const char *dir, const char *prefix, char *aside, size_t asz);
+
 /* Remove a file; a missing file is not an error. */
 enum lj_rc lj_fs_remove(const char *path);
 

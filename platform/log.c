@@ -17,8 +17,18 @@
 static enum lj_log_level log_level = LJ_LOG_WARN;
 static bool log_syslog;
 static int log_tee = -1;
+static bool log_quiet;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+bool
+lj_log_set_quiet(bool quiet)
+{
+    bool was = log_quiet;
+
+    log_quiet = quiet;
+    return was;
+}
 
 void
 lj_log_set_level(enum lj_log_level level)
@@ -124,7 +134,7 @@ lj_log(enum lj_log_level level, const char *module, const char *fmt, ...)
     int r;
     va_list ap;
 
-    if (level > log_level && log_tee < 0)
+    if (log_quiet || (level > log_level && log_tee < 0))
         return;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);

@@ -21,6 +21,13 @@ enum lj_log_level {
 void lj_log_set_level(enum lj_log_level level);
 enum lj_log_level lj_log_get_level(void);
 
+/*
+ * While quiet, every line is dropped (errors too): for a probe whose
+ * outcome the caller reports itself (status's TPM key check).  Returns the
+ * previous setting.  Not for use while other threads log.
+ */
+bool lj_log_set_quiet(bool quiet);
+
 /* Parse "error"/"warn"/"info"/"debug"; returns false on anything else. */
 bool lj_log_parse_level(const char *s, enum lj_log_level *out);
 

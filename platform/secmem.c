@@ -4,6 +4,8 @@
  */
 #include "platform/secmem.h"
 
+#include "platform/log.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -41,10 +43,16 @@ void
 lj_secrets_held(bool held)
 {
     if (held) {
-        if (atomic_fetch_add(&holders, 1) == 0)
+        if (atomic_fetch_add(&holders, 1) == 0) {
             prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+            /* read back, so the log (and the secrets test) shows the kernel's view */
+            lj_log(LJ_LOG_DEBUG, "secmem", "event=dumpable value=%d",
+                   prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
+        }
     } else if (atomic_load(&holders) > 0 && atomic_fetch_sub(&holders, 1) == 1) {
         prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+        lj_log(LJ_LOG_DEBUG, "secmem", "event=dumpable value=%d",
+               prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
     }
 }
 

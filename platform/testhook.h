@@ -1,0 +1,32 @@
+/*
+ * testhook.h — crash points for the crash-resume tests (issue 7).
+ *
+ * LJ_TEST_CRASH_POINT("name") marks a point where a test may kill the agent
+ * the way a power cut would: right after each journal save (the point is
+ * the saved state's name: "keys_ready", "join_sent", "joined", ...), after
+ * the device certificate is saved ("cert_saved"), after the join answer
+ * arrived but before it is saved ("join_response"), and after the
+ * background keygen was queued ("keys_started").
+ *
+ * Only builds with LJ_TEST_HOOKS (TEST_HOOKS=1, the default for
+ * development) contain the hook; release builds (TEST_HOOKS=0) compile the
+ * macro to nothing, so neither the code nor the variable names exist there.
+ * In a test build it acts only when the environment says so:
+ *   LJ_TEST_CRASH_AT=POINT      raise SIGKILL at POINT (no cleanup at all)
+ *   LJ_TEST_CRASH_SIGNAL=stop   raise SIGSTOP instead, so a test can kill
+ *                               the agent and swtpm together, or kill
+ *                               swtpm and let the agent continue (SIGCONT);
+ *                               a point acts once per process
+ */
+#ifndef LJ_PLATFORM_TESTHOOK_H
+#define LJ_PLATFORM_TESTHOOK_H
+
+#if defined(LJ_TEST_HOOKS) && LJ_TEST_HOOKS
+/* Kill (or stop) this process when LJ_TEST_CRASH_AT names point.  Never returns on kill. */
+void lj_test_crash_point(const char *point);
+#define LJ_TEST_CRASH_POINT(p) lj_test_crash_point(p)
+#else
+#define LJ_TEST_CRASH_POINT(p) ((void)0)
+#endif
+
+#endif

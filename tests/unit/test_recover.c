@@ -1,0 +1,166 @@
+/*
+ * Unit tests for agent/recover.c with the software key provider (no TPM):
+ * what the state directory proves decides resume / retry / keys lost, and
+ * lj_fs_move_files_aside keeps every file.  The certificate and TPM-cleared
+ * cases need a real TPM and DRS certificate: tests/integration/test_crash.sh
+ * and test_tpm_faults.sh.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/config.h"
+#include "agent/journal.h"
+#include "agent/recover.h"
+#include "platform/fsutil.h"
+#include "tpm/tpm.h"
+
+static char dir[64];
+static struct lj_config cfg;
+
+static int
+setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof(dir), "/tmp/lj-test-recover.XXXXXX");
+    if (mkdtemp(dir) == NULL)
+        return -1;
+    lj_config_defaults(&cfg);
+    snprintf(cfg.state_dir, sizeof(cfg.state_dir), "%s", dir);
+    cfg.key_provider = LJ_KEYS_SOFT;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    char cmd[128];
+    (void)state;
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void
+make_keys(void)
+{
+    struct tpm_open_opts o = {.state_dir = dir, .provider = TPM_PROVIDER_SOFT};
+    struct tpm_ctx *t = NULL;
+
+    assert_int_equal(tpm_open(&o, &t), LJ_OK);
+    assert_int_equal(tpm_keys_ensure(t, NULL), LJ_OK);
+    tpm_close(t);
+}
+
+static void
+test_fresh_device_nothing_to_say(void **state)
+{
+    struct lj_journal j;
+    struct lj_recover_report r;
+    (void)state;
+    lj_journal_init(&j);
+    assert_int_equal(lj_recover(&cfg, &j, &r), LJ_OK);
+    assert_int_equal(r.action, LJ_RECOVER_NONE);
+    assert_string_equal(r.notice, "");
+}
+
+static void
+test_interrupted_resumes(void **state)
+{
+    struct lj_journal j;
+    struct lj_recover_report r;
+    (void)state;
+    make_keys();
+    assert_int_equal(lj_recover_keys_check(&cfg, NULL, NULL), LJ_OK);
+    lj_journal_init(&j);
+    lj_journal_set_state(&j, LJ_JS_JOIN_SENT);
+    assert_int_equal(lj_recover(&cfg, &j, &r), LJ_OK);
+    assert_int_equal(r.action, LJ_RECOVER_RESUME);
+    assert_non_null(strstr(r.notice, "Resuming after an interrupted setup (saved step: join_sent)"));
+    assert_int_equal(j.state, LJ_JS_JOIN_SENT);
+}
+
+static void
+test_failed_run_retries(void **state)
+{
+    struct lj_journal j;
+    struct lj_recover_report r;
+    struct lj_error_record e;
+    (void)state;
+    make_keys();
+    lj_journal_init(&j);
+    lj_journal_set_state(&j, LJ_JS_KEYS_READY);
+    memset(&e, 0, sizeof(e));
+    snprintf(e.reason, sizeof(e.reason), "service_unavailable");
+    lj_journal_set_error(&j, &e);
+    assert_int_equal(lj_recover(&cfg, &j, &r), LJ_OK);
+    assert_int_equal(r.action, LJ_RECOVER_RETRY);
+    assert_non_null(strstr(r.notice, "service_unavailable"));
+}
+
+/* The journal says keys exist but the key record is gone: everything moves aside. */
+static void
+test_keys_missing_moves_state_aside(void **state)
+{
+    struct lj_journal j;
+    struct lj_recover_report r;
+    char p[600];
+    (void)state;
+    lj_journal_init(&j);
+    lj_journal_set_state(&j, LJ_JS_JOINED);
+    snprintf(j.device_id, sizeof(j.device_id), "0a2c1b3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
+    assert_int_equal(lj_journal_save(dir, &j), LJ_OK);
+    assert_int_equal(lj_journal_save_cert(dir, (const unsigned char *)"x", 1), LJ_OK);
+    assert_int_equal(lj_recover_keys_check(&cfg, NULL, NULL), LJ_ERR_NOT_FOUND);
+    assert_int_equal(lj_recover(&cfg, &j, &r), LJ_OK);
+    assert_int_equal(r.action, LJ_RECOVER_KEYS_LOST);
+    assert_int_equal(j.state, LJ_JS_NEW);
+    assert_non_null(strstr(r.notice, r.aside_dir));
+    snprintf(p, sizeof(p), "%s/journal.json", r.aside_dir);
+    assert_true(lj_fs_exists(p));
+    snprintf(p, sizeof(p), "%s/device-cert.der", r.aside_dir);
+    assert_true(lj_fs_exists(p));
+    snprintf(p, sizeof(p), "%s/journal.json", dir);
+    assert_false(lj_fs_exists(p));
+}
+
+static void
+test_move_files_aside_keeps_dirs(void **state)
+{
+    char sub[512], p[640];
+    FILE *f;
+    (void)state;
+    snprintf(p, sizeof(p), "%s/a", dir);
+    f = fopen(p, "w");
+    assert_non_null(f);
+    fclose(f);
+    snprintf(p, sizeof(p), "%s/d", dir);
+    assert_int_equal(mkdir(p, 0700), 0);
+    assert_int_equal(lj_fs_move_files_aside(dir, "lost", sub, sizeof(sub)), LJ_OK);
+    snprintf(p, sizeof(p), "%s/a", sub);
+    assert_true(lj_fs_exists(p));
+    snprintf(p, sizeof(p), "%s/d", dir);
+    assert_true(lj_fs_exists(p));
+    snprintf(p, sizeof(p), "%s/a", dir);
+    assert_false(lj_fs_exists(p));
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_fresh_device_nothing_to_say, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_interrupted_resumes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_run_retries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keys_missing_moves_state_aside, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_move_files_aside_keeps_dirs, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
