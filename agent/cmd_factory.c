@@ -8,7 +8,8 @@
  *   lockout, EK certificate(s) in NV parse and chain to --ek-ca, TPM random,
  *   an ephemeral ECC P-256 key create/sign/verify (null hierarchy, flushed,
  *   transient handle count unchanged), device identity (platform/identity),
- *   clock (platform/clock), network (optional; not implemented: "not run").
+ *   clock (platform/clock), network (optional, --network: DNS, TCP and TLS
+ *   to the three cloud hosts through agent/http, as run's preflight does).
  *   When the TPM is absent the TPM-dependent checks are "not run" and the
  *   command returns at once.
  * - Nothing is written: the TPM context has no state dir, no key is loaded
@@ -28,7 +29,9 @@
 #include <time.h>
 
 #include "agent/cmd.h"
+#include "agent/config.h"
 #include "agent/exitcodes.h"
+#include "agent/http.h"
 #include "platform/clock.h"
 #include "platform/identity.h"
 #include "platform/log.h"
@@ -65,6 +68,7 @@ struct factory_opts {
     bool json, network, help;
     const char *tcti;
     const char *ek_ca;
+    const char *config; /* --network: endpoints, ca_file, connect_to */
     struct lj_identity ovr;
 };
 
@@ -82,7 +86,8 @@ static void
 factory_usage(FILE *f)
 {
     fprintf(f,
-            "usage: linkjoin factory-test [--json] [--tcti TCTI] [--ek-ca FILE] [--network]\n"
+            "usage: linkjoin factory-test [--json] [--tcti TCTI] [--ek-ca FILE]\n"
+            "                             [--network [--config FILE]]\n"
             "                             [--manufacturer S] [--model S] [--serial S]\n"
             "                             [--log-level LEVEL]\n"
             "\n"
@@ -96,7 +101,10 @@ factory_usage(FILE *f)
             "  --tcti TCTI       TPM connection (default " TPM_DEFAULT_TCTI ")\n"
             "  --ek-ca FILE      PEM bundle of the TPM manufacturer's CAs; without it the\n"
             "                    EK certificate only has to parse\n"
-            "  --network         DNS/TCP/TLS reachability (not implemented: reported 'not run')\n"
+            "  --network         also check DNS, TCP and TLS to the sign-in, registration and\n"
+            "                    Intune hosts (optional check; failing it exits 5)\n"
+            "  --config FILE     with --network: the endpoints, ca_file and connect_to to use\n"
+            "                    (default " LJ_CONFIG_DEFAULT_PATH " when present)\n"
             "  --manufacturer S, --model S, --serial S\n"
             "                    use S instead of DMI (simulated devices, tests)\n"
             "  --log-level LEVEL error, warn (default), info, debug\n"
@@ -105,18 +113,30 @@ factory_usage(FILE *f)
             "  14 a TPM check failed (absent, not 2.0, self-test, lockout, random, key)\n"
             "  15 the EK certificate check failed (missing, unparsable, wrong CA)\n"
             "  16 the device identity or clock check failed\n"
-            "  (several failing: the first of 14, 15, 16).\n");
+            "  5 only --network failed\n"
+            "  (several failing: the first of 14, 15, 16, then 5).\n");
 }
 
 static int
 factory_parse(int argc, char **argv, struct factory_opts *o)
 {
-    enum { OPT_JSON = 1000, OPT_TCTI, OPT_EKCA, OPT_NET, OPT_MANU, OPT_MODEL, OPT_SERIAL, OPT_LOG };
+    enum {
+        OPT_JSON = 1000,
+        OPT_TCTI,
+        OPT_EKCA,
+        OPT_NET,
+        OPT_MANU,
+        OPT_MODEL,
+        OPT_SERIAL,
+        OPT_LOG,
+        OPT_CONFIG
+    };
     static const struct option longopts[] = {
         {"json", no_argument, NULL, OPT_JSON},
         {"tcti", required_argument, NULL, OPT_TCTI},
         {"ek-ca", required_argument, NULL, OPT_EKCA},
         {"network", no_argument, NULL, OPT_NET},
+        {"config", required_argument, NULL, OPT_CONFIG},
         {"manufacturer", required_argument, NULL, OPT_MANU},
         {"model", required_argument, NULL, OPT_MODEL},
         {"serial", required_argument, NULL, OPT_SERIAL},
@@ -148,6 +168,11 @@ factory_parse(int argc, char **argv, struct factory_opts *o)
             break;
         case OPT_NET:
             o->network = true;
+            break;
+        case OPT_CONFIG:
+            if (optarg[0] == '\0' || strlen(optarg) > 1024)
+                goto bad_value;
+            o->config = optarg;
             break;
         case OPT_MANU:
         case OPT_MODEL:
@@ -443,6 +468,69 @@ check_clock(struct factory *f)
             lj_clock_overridden() ? " (LJ_TEST_NOW)" : "", w);
 }
 
+/*
+ * --network: resolve, connect and complete TLS to each cloud host, the way
+ * run's preflight does, with the configuration's endpoints, ca_file and
+ * connect_to.  Nothing is sent beyond the TLS handshake.
+ */
+static void
+check_network(struct factory *f)
+{
+    struct lj_config *cfg = NULL;
+    struct lj_http_config hc;
+    struct lj_http *h = NULL;
+    const char *ct[LJ_CONFIG_MAX_CONNECT_TO];
+    const char *urls[3];
+    char what[320], host[256];
+    long port;
+
+    cfg = calloc(1, sizeof(*cfg));
+    if (cfg == NULL) {
+        set(&f->c[C_NETWORK], ST_FAIL, "out of memory");
+        return;
+    }
+    lj_config_defaults(cfg);
+    if (lj_config_load_file(cfg, f->o.config != NULL ? f->o.config : LJ_CONFIG_DEFAULT_PATH,
+                            f->o.config != NULL) != LJ_OK) {
+        set(&f->c[C_NETWORK], ST_FAIL, "configuration: %s", cfg->error);
+        goto out;
+    }
+    memset(&hc, 0, sizeof(hc));
+    for (int i = 0; i < cfg->n_connect_to; i++)
+        ct[i] = cfg->connect_to[i];
+    hc.ca_file = cfg->ca_file;
+    hc.connect_to = ct;
+    hc.n_connect_to = (size_t)cfg->n_connect_to;
+    hc.connect_timeout = cfg->connect_timeout;
+    hc.request_timeout = cfg->request_timeout;
+    if (lj_http_new(&hc, &h) != LJ_OK) {
+        set(&f->c[C_NETWORK], ST_FAIL, "HTTPS client could not start: %s", lj_err_detail());
+        goto out;
+    }
+    urls[0] = cfg->authority;
+    urls[1] = cfg->drs_url;
+    urls[2] = cfg->mdm_url;
+    for (size_t i = 0; i < 3; i++) {
+        if (lj_http_probe(h, urls[i], what, sizeof(what)) != LJ_OK) {
+            set(&f->c[C_NETWORK], ST_FAIL, "%s", what);
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < 3; i++) {
+        if (lj_http_url_host(urls[i], host, sizeof(host), &port) != LJ_OK)
+            snprintf(host, sizeof(host), "%s", urls[i]);
+        if (i == 0)
+            set(&f->c[C_NETWORK], ST_PASS, "DNS, TCP and TLS ok: %s", host);
+        else
+            snprintf(f->c[C_NETWORK].detail + strlen(f->c[C_NETWORK].detail),
+                     sizeof(f->c[C_NETWORK].detail) - strlen(f->c[C_NETWORK].detail), ", %s",
+                     host);
+    }
+out:
+    lj_http_free(h);
+    free(cfg);
+}
+
 /* Run one check, timed, with a fresh error slot. */
 static void
 run(struct factory *f, int i, void (*fn)(struct factory *))
@@ -482,6 +570,9 @@ exit_code(const struct factory *f)
         for (int i = 0; i < C_COUNT; i++)
             if (f->c[i].group == order[g] && f->c[i].status != ST_PASS)
                 return codes[g];
+    /* The optional network check counts only when it was asked for. */
+    if (f->o.network && f->c[C_NETWORK].status != ST_PASS)
+        return LJ_EXIT_NETWORK;
     return LJ_EXIT_OK;
 }
 
@@ -495,6 +586,8 @@ exit_text(int ex)
         return "TPM check failed";
     case LJ_EXIT_FACTORY_EK:
         return "EK certificate check failed";
+    case LJ_EXIT_NETWORK:
+        return "network check failed";
     default:
         return "device identity or clock check failed";
     }
@@ -621,10 +714,13 @@ cmd_factory(int argc, char **argv)
             continue;
         run(f, i, table[i].fn);
     }
-    f->c[C_NETWORK].status = ST_NOT_RUN;
-    snprintf(f->c[C_NETWORK].detail, sizeof(f->c[C_NETWORK].detail), "%s",
-             f->o.network ? "not run: --network is not implemented in this build"
-                          : "not run (--network not given)");
+    if (f->o.network) {
+        run(f, C_NETWORK, check_network);
+    } else {
+        f->c[C_NETWORK].status = ST_NOT_RUN;
+        snprintf(f->c[C_NETWORK].detail, sizeof(f->c[C_NETWORK].detail), "%s",
+                 "not run (--network not given)");
+    }
     tpm_close(f->t);
     f->t = NULL;
     ex = exit_code(f);

@@ -191,6 +191,48 @@ case_state_untouched() {
   assert_eq "$(ls "$CASE" | grep -v -e '^dev$' -e '^state$' -e '^pids$' -e '^case.log$' -e '^persist$')" "" "stray files"
 }
 
+# --network: DNS/TCP/TLS to the three hosts, mapped to entra-sim by a config.
+net_conf() {
+  local port=$1 h
+  {
+    for h in login.microsoftonline.com enterpriseregistration.windows.net enrollment.manage.microsoft.com; do
+      echo "connect_to = $h:443:127.0.0.1:$port"
+    done
+    echo "ca_file = $SIM_CA"
+    echo "connect_timeout = 5"
+  } >"$CASE/net.conf"
+}
+
+case_network_pass() {
+  good_tpm
+  sim_start "$LJ_TOP/hw-sim/tenants/demo.json"
+  net_conf "$SIM_PORT"
+  assert_rc 0 factory --ek-ca "$EK_CA" --network --config "$CASE/net.conf"
+  grep -qE "^  PASS +network " <<<"$OUT" || fail "network check did not pass: $OUT"
+  assert_contains "$OUT" "DNS, TCP and TLS ok: login.microsoftonline.com, enterpriseregistration.windows.net, enrollment.manage.microsoft.com"
+}
+
+case_network_refused() {
+  good_tpm
+  sim_start "$LJ_TOP/hw-sim/tenants/demo.json"
+  net_conf "$(free_port)"
+  assert_rc 5 factory --ek-ca "$EK_CA" --network --config "$CASE/net.conf"
+  grep -qE "^  FAIL +network " <<<"$OUT" || fail "network check did not fail: $OUT"
+  assert_contains "$OUT" "login.microsoftonline.com"
+  assert_contains "$OUT" "(exit 5: network check failed)"
+  # the required checks still passed
+  grep -qE "^  PASS +ek_certificate " <<<"$OUT" || fail "ek check: $OUT"
+}
+
+case_network_untrusted() {
+  good_tpm
+  sim_start "$LJ_TOP/hw-sim/tenants/demo.json"
+  net_conf "$SIM_PORT"
+  sed -i "s|^ca_file = .*|ca_file = $EK_CA|" "$CASE/net.conf"
+  assert_rc 5 factory --ek-ca "$EK_CA" --network --config "$CASE/net.conf"
+  grep -qE "^  FAIL +network .*login.microsoftonline.com" <<<"$OUT" || fail "untrusted not named: $OUT"
+}
+
 case_usage() {
   assert_rc 2 "$LINKJOIN" factory-test --bogus
   assert_contains "$OUT" "unknown option '--bogus'"
@@ -220,4 +262,7 @@ tcase bad_identity case_bad_identity
 tcase clock_implausible case_clock_implausible
 tcase exit_code_order case_exit_code_order
 tcase state_untouched case_state_untouched
+tcase network_pass case_network_pass
+tcase network_refused case_network_refused
+tcase network_untrusted case_network_untrusted
 tcase usage case_usage
