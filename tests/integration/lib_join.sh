@@ -113,7 +113,7 @@ assert_failed_result() {
   assert_ne "$(jq -r .admin_action <<<"$r")" null "admin_action"
   assert_eq "$(grep -c '"type":"result"' "$CASE/out.jsonl")" 1 "exactly one result"
   assert_eq "$LJ_RC" "$5" "exit code"
-  assert_rc 12 lj status --json --state-dir "$CASE/state"
+  assert_rc 12 lj status ${TCTI:+--tcti "$TCTI"} --json --state-dir "$CASE/state"
   assert_eq "$(jq -r .last_error.reason <<<"$OUT")" "$1" "status last_error.reason"
   assert_eq "$(jq -r .last_error.code <<<"$OUT")" "$2" "status last_error.code"
   assert_eq "$(jq -r .joined <<<"$OUT")" false "status joined"

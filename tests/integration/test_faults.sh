@@ -107,7 +107,7 @@ run_fault() {
   # nothing partial stored
   assert_no_file "$CASE/state/device-cert.der"
   assert_no_file "$CASE/state/joined"
-  assert_rc 12 lj status --json --state-dir "$CASE/state"
+  assert_rc 12 lj status ${TCTI:+--tcti "$TCTI"} --json --state-dir "$CASE/state"
   assert_eq "$(jq -r .joined <<<"$OUT")" false "status joined"
   assert_eq "$(jq -r .last_error.reason <<<"$OUT")" "$want_reason" "status last_error"
   assert_eq "$(sim_devices)" "$want_dev" "device objects"

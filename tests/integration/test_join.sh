@@ -48,7 +48,7 @@ case_device_code() {
   sub=$(openssl x509 -in "$CASE/cert.pem" -noout -subject)
   assert_contains "${sub,,}" "$did"
   # status: every field
-  assert_rc 0 lj status --json --state-dir "$CASE/state"
+  assert_rc 0 lj status ${TCTI:+--tcti "$TCTI"} --json --state-dir "$CASE/state"
   for k in joined state device_id tenant_id tenant_name upn cert_thumbprint cert_not_before \
     cert_not_after cert_valid key_provider tpm_protected mdm_state last_error; do
     assert_eq "$(jq "has(\"$k\")" <<<"$OUT")" true "status has $k"
@@ -57,11 +57,12 @@ case_device_code() {
   assert_eq "$(jq -r .tenant_id <<<"$OUT")" 6b1c2a3e-0f4d-4c55-9a77-1e2f3a4b5c6d
   assert_eq "$(jq -r .key_provider <<<"$OUT")" tpm
   assert_eq "$(jq -r .tpm_protected <<<"$OUT")" true
+  assert_eq "$(jq -r .keys_state <<<"$OUT")" ok "keys_state"
   assert_eq "$(jq -r .cert_valid <<<"$OUT")" true
   assert_eq "$(jq -r .last_error <<<"$OUT")" null
   assert_eq "$(jq -r .cert_thumbprint <<<"$OUT")" \
     "$(openssl x509 -in "$CASE/cert.pem" -noout -fingerprint -sha1 | cut -d= -f2 | tr -d :)"
-  assert_rc 0 lj status --state-dir "$CASE/state"
+  assert_rc 0 lj status ${TCTI:+--tcti "$TCTI"} --state-dir "$CASE/state"
   assert_contains "$OUT" "EntraJoined : YES"
   # a second run: already joined, exit 10, not one request
   before=$(sim_requests)
@@ -147,7 +148,7 @@ case_ui_malformed_then_cancel() {
     "bad_json line_too_long unknown_type missing_field " "error events"
   assert_eq "$(result_event "$CASE/ui.log" | jq -r .status)" cancelled
   assert_eq "$(sim_devices)" 0
-  assert_rc 12 lj status --json --state-dir "$CASE/state"
+  assert_rc 12 lj status ${TCTI:+--tcti "$TCTI"} --json --state-dir "$CASE/state"
   assert_eq "$(jq -r .last_error.reason <<<"$OUT")" cancelled
   kill -0 "$SIM_PID" || fail "simulator died"
 }
@@ -161,7 +162,7 @@ case_sigterm_cancels() {
   lj_wait
   assert_eq "$LJ_RC" 9 "exit code"
   assert_eq "$(result_event | jq -r .status)" cancelled
-  assert_rc 12 lj status --json --state-dir "$CASE/state"
+  assert_rc 12 lj status ${TCTI:+--tcti "$TCTI"} --json --state-dir "$CASE/state"
   assert_eq "$(jq -r .state <<<"$OUT")" new
 }
 
@@ -173,7 +174,7 @@ case_config_bad_key() {
 }
 
 case_status_new_device() {
-  assert_rc 12 lj status --json --state-dir "$CASE/state"
+  assert_rc 12 lj status ${TCTI:+--tcti "$TCTI"} --json --state-dir "$CASE/state"
   assert_eq "$(jq -r .joined <<<"$OUT")" false
   assert_eq "$(jq -r .key_provider <<<"$OUT")" none
 }

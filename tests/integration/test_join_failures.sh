@@ -30,7 +30,7 @@ case_not_permitted() {
   [[ $(jq -r .server.http_status <<<"$r") =~ ^4[0-9][0-9]$ ]] || fail "server.http_status in $r"
   assert_ne "$(jq -r .server.request_id <<<"$r")" null "server request id"
   assert_ne "$(jq -r .server.error_type <<<"$r")" null "server error type"
-  assert_rc 12 lj status --json --state-dir "$CASE/state"
+  assert_rc 12 lj status ${TCTI:+--tcti "$TCTI"} --json --state-dir "$CASE/state"
   assert_eq "$(jq -r .last_error.http_status <<<"$OUT")" "$(jq -r .server.http_status <<<"$r")"
   assert_ne "$(jq -r .last_error.request_id <<<"$OUT")" "" "status request id"
   assert_server_ids request_id trace_id time
@@ -80,7 +80,7 @@ case_quota() {
   assert_contains "$(jq -r .admin_action <<<"$r")" "aximum number of devices"
   assert_eq "$(sim_devices)" 1 "still one device object"
   assert_no_file "$CASE_STATE2/device-cert.der"
-  assert_rc 12 lj status --json --state-dir "$CASE_STATE2"
+  assert_rc 12 lj status ${TCTI:+--tcti "$TCTI"} --json --state-dir "$CASE_STATE2"
   assert_eq "$(jq -r .last_error.reason <<<"$OUT")" device_quota_reached
   assert_ne "$(jq -r .last_error.request_id <<<"$OUT")" "" "status request id"
   assert_eq "$(jq -r .state "$CASE_STATE2/journal.json")" join_sent
