@@ -141,7 +141,7 @@ devicecode 429_no_retry_after   service_unavailable  AADSTS50196 5 30
 devicecode malformed            bad_service_response 0x801c0001  8 30
 devicecode oversized            bad_service_response 0x801c0001  8 30
 devicecode content_type         joined               -           0 30 1
-devicecode html                 bad_service_response 0x801c0001  8 30
+devicecode html network_intercepted  0x8007000d  5 30
 token      delay                network_unreachable  0x80072efd  5 30
 token      drop                 network_unreachable  0x80072efd  5 30
 token      close                network_unreachable  0x80072efd  5 30
@@ -152,7 +152,7 @@ token      429_no_retry_after   service_unavailable  AADSTS50196 5 30
 token      malformed            bad_service_response 0x801c0001  8 30
 token      oversized            bad_service_response 0x801c0001  8 30
 token      content_type         joined               -           0 30 1
-token      html                 bad_service_response 0x801c0001  8 30
+token html network_intercepted  0x8007000d  5 30
 discover   delay                network_unreachable  0x80072efd  5 30
 discover   drop                 network_unreachable  0x80072efd  5 30
 discover   close                network_unreachable  0x80072efd  5 30
@@ -163,7 +163,7 @@ discover   429_no_retry_after   service_unavailable  0x801c0025  5 30
 discover   malformed            bad_service_response 0x801c0001  8 30
 discover   oversized            bad_service_response 0x801c0001  8 30
 discover   content_type         joined               -           0 30 1
-discover   html                 bad_service_response 0x801c0001  8 30
+discover html network_intercepted  0x8007000d  5 30
 join       delay                network_unreachable  0x80072efd  5 60
 join       drop                 network_unreachable  0x80072efd  5 60 1
 join       close                network_unreachable  0x80072efd  5 60
@@ -175,7 +175,7 @@ join       429_no_retry_after   service_unavailable  0x801c0025  5 60
 join       malformed            bad_service_response 0x801c0001  8 60 1
 join       oversized            bad_service_response 0x801c0001  8 60 1
 join       content_type         joined               -           0 60 1
-join       html                 bad_service_response 0x801c0001  8 60 1
+join       html                 network_intercepted  0x8007000d  5 60 1
 join       wrong_cert           bad_service_response 0x801c0001  8 60 1x
 "
 
