@@ -316,6 +316,18 @@ pub_to_rsa(const TPM2B_PUBLIC *p, struct tpm_rsa_pub *out)
                            e, sizeof(e));
 }
 
+/* Copy the first len bytes of a marshalled buffer into b (caller frees b->data). */
+static enum lj_rc
+blob_take(const unsigned char *buf, size_t len, struct tpm_blob *b)
+{
+    b->data = malloc(len);
+    if (b->data == NULL)
+        return LJ_ERR_NOMEM;
+    memcpy(b->data, buf, len);
+    b->len = len;
+    return LJ_OK;
+}
+
 static enum lj_rc
 blob_marshal_pub(const TPM2B_PUBLIC *p, struct tpm_blob *b)
 {
@@ -324,12 +336,7 @@ blob_marshal_pub(const TPM2B_PUBLIC *p, struct tpm_blob *b)
 
     if (Tss2_MU_TPM2B_PUBLIC_Marshal(p, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS)
         return lj_err_set(LJ_ERR_INTERNAL, TPM_MOD, "event=marshal_failed what=public");
-    b->data = malloc(off);
-    if (b->data == NULL)
-        return LJ_ERR_NOMEM;
-    memcpy(b->data, buf, off);
-    b->len = off;
-    return LJ_OK;
+    return blob_take(buf, off, b);
 }
 
 static enum lj_rc
@@ -340,12 +347,7 @@ blob_marshal_priv(const TPM2B_PRIVATE *p, struct tpm_blob *b)
 
     if (Tss2_MU_TPM2B_PRIVATE_Marshal(p, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS)
         return lj_err_set(LJ_ERR_INTERNAL, TPM_MOD, "event=marshal_failed what=private");
-    b->data = malloc(off);
-    if (b->data == NULL)
-        return LJ_ERR_NOMEM;
-    memcpy(b->data, buf, off);
-    b->len = off;
-    return LJ_OK;
+    return blob_take(buf, off, b);
 }
 
 static enum lj_rc
