@@ -83,6 +83,8 @@ static const struct key_def keys[] = {
     {"os_version", K_TEXT_OPT, STR(os_version), 0, 0, "override the OS version"},
     {"connect_timeout", K_INT, NUM(connect_timeout), 1, 300, "TCP+TLS connect timeout, seconds"},
     {"request_timeout", K_INT, NUM(request_timeout), 1, 3600, "whole-request timeout, seconds"},
+    {"retry_wait", K_INT, NUM(retry_wait), 0, 86400,
+     "seconds the UI may send retry after a failure (0: exit at once)"},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -127,6 +129,7 @@ lj_config_defaults(struct lj_config *cfg)
     snprintf(cfg->log_level, sizeof(cfg->log_level), "warn");
     cfg->connect_timeout = 10;
     cfg->request_timeout = 60;
+    cfg->retry_wait = 900;
 }
 
 /* ---- value checks: each returns NULL when fine, else a short reason ---- */

@@ -71,6 +71,7 @@
 #include "agent/exitcodes.h"
 #include "agent/http.h"
 #include "agent/journal.h"
+#include "agent/loopback.h"
 #include "agent/marker.h"
 #include "agent/mdm.h"
 #include "agent/oauth.h"
@@ -231,6 +232,9 @@ ui_take(struct flow *f, struct lj_ui_msg *m)
     }
     if (m->type == LJ_UI_MSG_RETRY) {
         lj_log(LJ_LOG_INFO, MOD, "event=retry_ignored reason=\"nothing to retry yet\"");
+        lj_ui_error(f->ui, "not_expected",
+                    "retry: the agent is still working; retry is taken after a result that "
+                    "is not a success");
         lj_ui_msg_clear(m);
         return;
     }
@@ -433,13 +437,33 @@ fail_answer(struct flow *f, enum lj_phase phase, const char *url,
     return rc;
 }
 
+/* An OAuth error (token answer or authorize redirect) during phase. */
+static enum lj_rc
+fail_oauth_error(struct flow *f, enum lj_phase phase, const struct oauth_error *e)
+{
+    struct lj_classified c;
+
+    lj_classify_oauth(e, &c);
+    fail_classified(f, phase, &c, LJ_ERR_AUTH);
+    copy(f->err.error_type, sizeof(f->err.error_type), e->error);
+    if (e->aadsts > 0)
+        snprintf(f->err.error_code, sizeof(f->err.error_code), "AADSTS%lu", e->aadsts);
+    copy_server_message(f->err.message, sizeof(f->err.message), e->description);
+    if (e->trace_id[0] != '\0')
+        copy(f->err.trace_id, sizeof(f->err.trace_id), e->trace_id);
+    if (e->correlation_id[0] != '\0')
+        copy(f->err.correlation_id, sizeof(f->err.correlation_id), e->correlation_id);
+    if (e->timestamp[0] != '\0')
+        copy(f->err.server_time, sizeof(f->err.server_time), e->timestamp);
+    return LJ_ERR_AUTH;
+}
+
 /* A token-endpoint error answer (any grant) during phase. */
 static enum lj_rc
 fail_oauth_in(struct flow *f, enum lj_phase phase, const struct lj_http_response *resp,
               enum oauth_grant grant)
 {
     struct oauth_error e;
-    struct lj_classified c;
 
     if (resp->body == NULL || oauth_error_parse(resp->body, resp->body_len, grant, &e) != LJ_OK) {
         if (resp->status == 429 || resp->status >= 500) {
@@ -452,19 +476,7 @@ fail_oauth_in(struct flow *f, enum lj_phase phase, const struct lj_http_response
                            "it is not a sign-in answer this device can read", LJ_ERR_HTTP);
     }
     err_ids_from_resp(f, resp);
-    lj_classify_oauth(&e, &c);
-    fail_classified(f, phase, &c, LJ_ERR_AUTH);
-    copy(f->err.error_type, sizeof(f->err.error_type), e.error);
-    if (e.aadsts > 0)
-        snprintf(f->err.error_code, sizeof(f->err.error_code), "AADSTS%lu", e.aadsts);
-    copy_server_message(f->err.message, sizeof(f->err.message), e.description);
-    if (e.trace_id[0] != '\0')
-        copy(f->err.trace_id, sizeof(f->err.trace_id), e.trace_id);
-    if (e.correlation_id[0] != '\0')
-        copy(f->err.correlation_id, sizeof(f->err.correlation_id), e.correlation_id);
-    if (e.timestamp[0] != '\0')
-        copy(f->err.server_time, sizeof(f->err.server_time), e.timestamp);
-    return LJ_ERR_AUTH;
+    return fail_oauth_error(f, phase, &e);
 }
 
 static enum lj_rc
@@ -808,13 +820,51 @@ out:
     return rc;
 }
 
+/*
+ * A redirect the loopback listener caught (url: secret).  LJ_OK with *code
+ * when it is the answer to this sign-in; LJ_ERR_AUTH (recorded) when Entra
+ * redirected with an error; LJ_ERR_PROTOCOL for anything else (answered,
+ * ignored: keep waiting).
+ */
+static enum lj_rc
+loopback_take(struct flow *f, struct lj_loopback *lb, const struct oauth_pkce *pk,
+              const char *redirect, const char *url, char **code)
+{
+    struct oauth_error oe;
+    enum lj_rc rc;
+
+    memset(&oe, 0, sizeof(oe));
+    rc = oauth_redirect_parse(pk, redirect, url, code, &oe);
+    if (rc == LJ_OK) {
+        lj_log(LJ_LOG_INFO, MOD, "event=auth_code_received via=loopback");
+        lj_loopback_reply(lb, true, NULL);
+        return LJ_OK;
+    }
+    if (rc == LJ_ERR_AUTH) {
+        lj_log(LJ_LOG_WARN, MOD, "event=authorize_error via=loopback error=%.60s", oe.error);
+        lj_loopback_reply(lb, false, "The sign-in did not succeed. The device shows why.");
+        return fail_oauth_error(f, LJ_PHASE_SIGNIN, &oe);
+    }
+    lj_log(LJ_LOG_WARN, MOD, "event=auth_code_rejected via=loopback rc=%s", lj_rc_name(rc));
+    lj_loopback_reply(lb, false,
+                      "This is not the answer to the sign-in the device is waiting for. "
+                      "Start the sign-in again from the device.");
+    return LJ_ERR_PROTOCOL;
+}
+
+/*
+ * Authorization code + PKCE.  The UI's web view hands code and state back
+ * (`auth_code`); when redirect_uri is a loopback URI the agent also listens
+ * there itself and takes whichever answer comes first.
+ */
 static enum lj_rc
 signin_auth_code(struct flow *f)
 {
     struct lj_http_response resp;
+    struct lj_loopback *lb = NULL;
     struct oauth_pkce pk;
     struct lj_ui_msg m;
-    char *url = NULL, *form = NULL;
+    char *url = NULL, *form = NULL, *eff = NULL, *code = NULL;
     const char *redirect =
         f->cfg->redirect_uri[0] != '\0' ? f->cfg->redirect_uri : OAUTH_DEFAULT_REDIRECT;
     long long end;
@@ -825,6 +875,14 @@ signin_auth_code(struct flow *f)
     rc = oauth_pkce_new(&pk);
     if (rc != LJ_OK)
         return rc;
+    if (lj_loopback_uri(redirect)) {
+        rc = lj_loopback_open(redirect, &lb, &eff);
+        if (rc != LJ_OK) {
+            fail_set(f, LJ_PHASE_SIGNIN, LJ_R_INTERNAL, NULL, rc);
+            goto out;
+        }
+        redirect = eff;
+    }
     rc = oauth_authorize_url(&f->op, redirect, &pk, false, &url);
     if (rc != LJ_OK)
         goto out;
@@ -833,27 +891,56 @@ signin_auth_code(struct flow *f)
         goto out;
     lj_ui_progress(f->ui, "signin", "Waiting for sign-in in the browser", 20);
     end = mono_ms() + (long long)LJ_FLOW_PROMPT_TIMEOUT_S * 1000;
-    for (;;) {
-        rc = ui_wait(f, end - mono_ms(), true, LJ_UI_MSG_AUTH_CODE, &m);
-        if (rc == LJ_ERR_TIMEOUT) {
-            fail_set(f, LJ_PHASE_SIGNIN, LJ_R_SIGNIN_EXPIRED, NULL, rc);
+    while (code == NULL) {
+        long long left = end - mono_ms();
+        char *got = NULL;
+
+        if (left <= 0) {
+            fail_set(f, LJ_PHASE_SIGNIN, LJ_R_SIGNIN_EXPIRED, NULL, LJ_ERR_TIMEOUT);
+            rc = LJ_ERR_TIMEOUT;
             goto out;
         }
-        if (rc != LJ_OK) {
+        if (lb != NULL && left > UI_SLICE_MS / 2)
+            left = UI_SLICE_MS / 2; /* share the wait with the listener */
+        rc = ui_wait(f, left, true, LJ_UI_MSG_AUTH_CODE, &m);
+        if (rc == LJ_OK) {
+            if (oauth_code_check(&pk, m.code, m.state) == LJ_OK) {
+                lj_log(LJ_LOG_INFO, MOD, "event=auth_code_received via=ui");
+                code = m.code;
+                m.code = NULL;
+                break;
+            }
+            /* Not the answer to our request (stale page, forged redirect): keep waiting. */
+            lj_log(LJ_LOG_WARN, MOD,
+                   "event=auth_code_rejected reason=\"state mismatch or bad code\"");
+            lj_ui_error(f->ui, "bad_field", "auth_code: state does not match this sign-in");
+            lj_ui_msg_clear(&m);
+            continue;
+        }
+        if (rc != LJ_ERR_TIMEOUT) {
             if (rc == LJ_ERR_CANCELLED)
                 fail_rc(f, LJ_PHASE_SIGNIN, rc);
             goto out;
         }
-        if (oauth_code_check(&pk, m.code, m.state) == LJ_OK)
-            break;
-        /* Not the answer to our request (stale page, forged redirect): keep waiting. */
-        lj_log(LJ_LOG_WARN, MOD, "event=auth_code_rejected reason=\"state mismatch or bad code\"");
-        lj_ui_error(f->ui, "bad_field", "auth_code: state does not match this sign-in");
-        lj_ui_msg_clear(&m);
+        if (lb == NULL)
+            continue;
+        rc = lj_loopback_poll(lb, (int)left, &got);
+        if (rc == LJ_ERR_TIMEOUT)
+            continue;
+        if (rc != LJ_OK) {
+            fail_set(f, LJ_PHASE_SIGNIN, LJ_R_INTERNAL, NULL, rc);
+            goto out;
+        }
+        rc = loopback_take(f, lb, &pk, redirect, got, &code);
+        lj_secret_free(got);
+        if (rc != LJ_OK && rc != LJ_ERR_PROTOCOL)
+            goto out;
     }
+    /* One answer is enough: stop listening before redeeming it. */
+    lj_loopback_close(lb);
+    lb = NULL;
     lj_ui_progress(f->ui, "signin", "Signing in", 25);
-    rc = oauth_body_code_redeem(&f->op, m.code, redirect, pk.verifier, &form);
-    lj_ui_msg_clear(&m);
+    rc = oauth_body_code_redeem(&f->op, code, redirect, pk.verifier, &form);
     if (rc != LJ_OK)
         goto out;
     rc = token_post(f, form, &resp);
@@ -863,8 +950,11 @@ signin_auth_code(struct flow *f)
 out:
     oauth_pkce_wipe(&pk);
     lj_ui_msg_clear(&m);
+    lj_secret_free(code);
     lj_secret_free(form);
+    lj_loopback_close(lb);
     free(url);
+    free(eff);
     lj_http_response_free(&resp);
     return rc;
 }
@@ -1719,25 +1809,27 @@ report_failure(struct flow *f, enum lj_rc rc)
     return info->exit_code;
 }
 
+/* The device identity: DMI, with the configured overrides. */
 static void
-identity_load(struct flow *f)
+identity_load(const struct lj_config *cfg, struct lj_identity *id)
 {
     struct lj_identity ov;
 
     memset(&ov, 0, sizeof(ov));
-    copy(ov.manufacturer, sizeof(ov.manufacturer), f->cfg->manufacturer);
-    copy(ov.model, sizeof(ov.model), f->cfg->model);
-    copy(ov.serial, sizeof(ov.serial), f->cfg->serial);
-    copy(ov.os_version, sizeof(ov.os_version), f->cfg->os_version);
-    lj_identity_read(&f->id, &ov, NULL);
+    copy(ov.manufacturer, sizeof(ov.manufacturer), cfg->manufacturer);
+    copy(ov.model, sizeof(ov.model), cfg->model);
+    copy(ov.serial, sizeof(ov.serial), cfg->serial);
+    copy(ov.os_version, sizeof(ov.os_version), cfg->os_version);
+    lj_identity_read(id, &ov, NULL);
 }
 
 /*
- * Both entry points.  retry_cmd: `mdm-retry` (no prompts, nothing but a
- * pending enrollment to do).
+ * One attempt, for both entry points, over an open UI (hello sent by the
+ * caller).  retry_cmd: `mdm-retry` (no prompts, nothing but a pending
+ * enrollment to do).
  */
 static int
-flow_main(const struct lj_config *cfg, bool retry_cmd)
+flow_main(const struct lj_config *cfg, bool retry_cmd, struct lj_ui *ui)
 {
     struct flow *f = calloc(1, sizeof(*f));
     struct lj_journal_report rep;
@@ -1753,18 +1845,8 @@ flow_main(const struct lj_config *cfg, bool retry_cmd)
     signals_install();
     f->cfg = cfg;
     f->interactive = !retry_cmd;
-    identity_load(f);
-    if (retry_cmd)
-        rc = lj_ui_open_fds(cfg->ui == LJ_UI_STDIO ? LJ_UI_STDIO : LJ_UI_TTY, -1, STDOUT_FILENO,
-                            &f->ui);
-    else
-        rc = lj_ui_open(cfg, &f->ui);
-    if (rc != LJ_OK) {
-        fprintf(stderr, "linkjoin %s: cannot open the UI channel (%s): %s\n",
-                retry_cmd ? "mdm-retry" : "run", lj_rc_name(rc), lj_err_detail());
-        goto out;
-    }
-    lj_ui_hello(f->ui, &f->id);
+    f->ui = ui;
+    identity_load(cfg, &f->id);
     rc = lj_fs_mkdir_private(cfg->state_dir);
     if (rc == LJ_OK)
         rc = lj_journal_load(cfg->state_dir, &f->j, &rep);
@@ -1909,20 +1991,132 @@ out:
     lj_ui_msg_clear(&f->pending);
     lj_http_free(f->http);
     tpm_close(f->tpm); /* waits for a keygen still running: keys are kept for the retry */
-    lj_ui_free(f->ui);
     lj_secure_zero(f, sizeof(*f));
     free(f);
     return ex;
 }
 
+/*
+ * After a result that is not a success: wait up to cfg->retry_wait for
+ * the UI's `retry` (true) or `cancel` (*ex = cancelled).  false when the
+ * window ends, a signal comes, or the UI cannot send anything (tty, stdin
+ * closed).
+ */
+static bool
+retry_wanted(const struct lj_config *cfg, struct lj_ui *ui, int *ex)
+{
+    long long end = mono_ms() + (long long)cfg->retry_wait * 1000;
+
+    if (cfg->retry_wait <= 0 || !lj_ui_can_receive(ui)) {
+        lj_log(LJ_LOG_INFO, MOD, "event=retry_not_offered reason=%s",
+               cfg->retry_wait <= 0 ? "retry_wait_0" : "ui_cannot_send");
+        return false;
+    }
+    lj_log(LJ_LOG_INFO, MOD, "event=waiting_for_retry window_s=%d exit=%d", cfg->retry_wait, *ex);
+    for (;;) {
+        struct lj_ui_msg m;
+        long long left = end - mono_ms();
+        enum lj_rc rc;
+
+        if (g_stop) {
+            lj_log(LJ_LOG_INFO, MOD, "event=retry_wait_ended reason=signal");
+            return false;
+        }
+        if (!lj_ui_can_receive(ui)) {
+            lj_log(LJ_LOG_INFO, MOD, "event=retry_wait_ended reason=ui_input_closed");
+            return false;
+        }
+        if (left <= 0) {
+            lj_log(LJ_LOG_INFO, MOD, "event=retry_wait_ended reason=window_over");
+            return false;
+        }
+        memset(&m, 0, sizeof(m));
+        rc = lj_ui_poll(ui, left < UI_SLICE_MS ? (int)left : UI_SLICE_MS, &m);
+        if (rc == LJ_ERR_TIMEOUT)
+            continue;
+        if (rc != LJ_OK) {
+            lj_log(LJ_LOG_WARN, MOD, "event=retry_wait_ended reason=ui_failed rc=%s",
+                   lj_rc_name(rc));
+            return false;
+        }
+        switch (m.type) {
+        case LJ_UI_MSG_RETRY:
+            lj_ui_msg_clear(&m);
+            return true;
+        case LJ_UI_MSG_CANCEL:
+            lj_ui_msg_clear(&m);
+            lj_log(LJ_LOG_INFO, MOD, "event=retry_wait_ended reason=cancel");
+            *ex = LJ_EXIT_CANCELLED;
+            return false;
+        default:
+            lj_ui_msg_clear(&m);
+            lj_ui_error(ui, "not_expected",
+                        "nothing is being asked for now: send retry to try again, or cancel");
+            break;
+        }
+    }
+}
+
+static struct lj_ui *
+ui_open(const struct lj_config *cfg, bool retry_cmd)
+{
+    struct lj_ui *ui = NULL;
+    enum lj_rc rc;
+
+    if (retry_cmd)
+        rc = lj_ui_open_fds(cfg->ui == LJ_UI_STDIO ? LJ_UI_STDIO : LJ_UI_TTY, -1, STDOUT_FILENO,
+                            &ui);
+    else
+        rc = lj_ui_open(cfg, &ui);
+    if (rc != LJ_OK) {
+        fprintf(stderr, "linkjoin %s: cannot open the UI channel (%s): %s\n",
+                retry_cmd ? "mdm-retry" : "run", lj_rc_name(rc), lj_err_detail());
+        return NULL;
+    }
+    return ui;
+}
+
+static void
+hello(const struct lj_config *cfg, struct lj_ui *ui)
+{
+    struct lj_identity id;
+
+    identity_load(cfg, &id);
+    lj_ui_hello(ui, &id);
+}
+
 int
 lj_flow_run(const struct lj_config *cfg)
 {
-    return flow_main(cfg, false);
+    struct lj_ui *ui = ui_open(cfg, false);
+    int ex, attempt = 1;
+
+    if (ui == NULL)
+        return LJ_EXIT_FAILURE;
+    hello(cfg, ui);
+    for (;;) {
+        ex = flow_main(cfg, false, ui);
+        if (ex == LJ_EXIT_OK || ex == LJ_EXIT_ALREADY_JOINED || ex == LJ_EXIT_CANCELLED ||
+            !retry_wanted(cfg, ui, &ex))
+            break;
+        attempt++;
+        lj_log(LJ_LOG_INFO, MOD, "event=retry attempt=%d", attempt);
+        lj_ui_progress(ui, "preflight", "Trying again", 0);
+    }
+    lj_ui_free(ui);
+    return ex;
 }
 
 int
 lj_flow_mdm_retry(const struct lj_config *cfg)
 {
-    return flow_main(cfg, true);
+    struct lj_ui *ui = ui_open(cfg, true);
+    int ex;
+
+    if (ui == NULL)
+        return LJ_EXIT_FAILURE;
+    hello(cfg, ui);
+    ex = flow_main(cfg, true, ui);
+    lj_ui_free(ui);
+    return ex;
 }

@@ -421,6 +421,12 @@ resend_state(struct lj_ui *ui)
     return rc;
 }
 
+bool
+lj_ui_can_receive(const struct lj_ui *ui)
+{
+    return ui != NULL && ui->kind != LJ_UI_TTY && lj_ui_chan_can_read(ui->chan);
+}
+
 enum lj_rc
 lj_ui_poll(struct lj_ui *ui, int timeout_ms, struct lj_ui_msg *msg)
 {

@@ -31,6 +31,16 @@
  * Lines over 64 KiB, malformed JSON, unknown types and missing or mistyped
  * fields get an "error" event (error = line_too_long | bad_json |
  * unknown_type | missing_field | bad_field) and are otherwise ignored.
+ * A valid message that nothing is waiting for (retry while the agent is
+ * still working; credentials while it waits for retry) gets error
+ * not_expected.
+ * Retry: after a result that is not a success (status failed, or
+ * joined_mdm_pending / joined with the failure fields), a socket or stdio
+ * UI may send `retry` within retry_wait seconds (config; default 900): the
+ * agent runs the whole flow again in the same process (progress "Trying
+ * again", new prompts, a new result).  `cancel` then ends it with exit 9;
+ * no message within the window, SIGTERM, or stdin closing ends it with the
+ * failure's exit code.
  * Unknown extra members are ignored (forward compatibility).
  *
  * With --ui tty the same events are rendered as plain text (ASCII) for
@@ -142,6 +152,12 @@ enum lj_rc lj_ui_error(struct lj_ui *ui, const char *error, const char *message)
  * Never blocks past timeout_ms (0 = just look).
  */
 enum lj_rc lj_ui_poll(struct lj_ui *ui, int timeout_ms, struct lj_ui_msg *msg);
+
+/*
+ * Can the UI still send anything?  false for tty (input is not read) and
+ * for stdio once stdin is closed; true for a socket (a UI may reconnect).
+ */
+bool lj_ui_can_receive(const struct lj_ui *ui);
 
 /*
  * Parse one UI line (pure; used by lj_ui_poll).  LJ_OK fills *msg.  On

@@ -169,6 +169,12 @@ lj_ui_chan_connected(const struct lj_ui_chan *c)
     return c->listen_fd < 0 || c->client_fd >= 0;
 }
 
+bool
+lj_ui_chan_can_read(const struct lj_ui_chan *c)
+{
+    return c != NULL && (c->listen_fd >= 0 || (c->in_fd >= 0 && !c->in_eof));
+}
+
 static bool
 peer_allowed(int fd)
 {

@@ -78,4 +78,10 @@ enum lj_rc lj_ui_chan_write(struct lj_ui_chan *c, const char *text, size_t len);
 /* True when a socket client is connected, or for fd channels always. */
 bool lj_ui_chan_connected(const struct lj_ui_chan *c);
 
+/*
+ * Can input still come?  Sockets: always (a client may connect again);
+ * fd channels: while the input fd is open and has not reached EOF.
+ */
+bool lj_ui_chan_can_read(const struct lj_ui_chan *c);
+
 #endif

@@ -56,6 +56,7 @@ lj_run_bg() {
     --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect "$LINKJOIN")
   "${cmd[@]}" run --config "$CASE/lj.conf" "$@" >"$CASE/out.jsonl" 2>"$CASE/err.log" </dev/null &
   LJ_PID=$!
+  export LJ_AGENT_PID=$LJ_PID # ui_client.py stops waiting for the socket when it exits
   track_pid "$LJ_PID"
 }
 

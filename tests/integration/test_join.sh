@@ -132,6 +132,110 @@ case_auth_code() {
   assert_joined
 }
 
+# Plays the system browser for a loopback redirect_uri: signs in at the
+# simulator, then follows the redirect to the agent's own listener (plain
+# http on loopback).  Before that, it sends what a stray local client might:
+# a wrong path, a POST, a redirect with someone else's state.  The agent's
+# pages go to $CASE/page-*.  Prints nothing: no auth_code over the UI.
+cat >"$LJ_SCRIPT_TMP/browser.sh" <<'BR'
+set -eu
+sim_curl() {
+  curl -sS --cacert "$SIM_CA" --connect-to "login.microsoftonline.com:443:127.0.0.1:$SIM_PORT" "$@"
+}
+page() { curl -sS --noproxy '*' -o "$CASE/page-$1.html" -w '%{http_code}' "${@:2}" >"$CASE/page-$1.code"; }
+url=$(jq -r .authorize_url <<<"$LAST_PROMPT")
+redir=$(jq -r .redirect_uri <<<"$LAST_PROMPT")
+page wrongpath "${redir%/*}/favicon.ico"
+page post --data 'code=x&state=y' "$redir"
+page forged "$redir?code=stolen&state=not-ours"
+case ${BROWSER_MODE:-signin} in
+  signin)
+    sim_curl -o /dev/null "$url"
+    sim_curl -o /dev/null -D "$CASE/authz.hdr" --data "${url#*\?}&login=alice%40contoso.example&passwd=Demo-Passw0rd%21" "${url%%\?*}"
+    loc=$(grep -i '^location:' "$CASE/authz.hdr" | tr -d '\r' | cut -d' ' -f2-)
+    case $loc in "$redir?"*) ;; *) echo "redirect '$loc' is not to '$redir'" >&2; exit 1 ;; esac
+    page final "$loc" ;;
+  declined)
+    state=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.parse_qs(urllib.parse.urlsplit(sys.argv[1]).query)["state"][0])' "$url")
+    page final "$redir?error=access_denied&error_description=AADSTS65004%3A+User+declined+to+consent&state=$state" ;;
+esac
+BR
+
+# loopback redirect: run the agent with REDIRECT, play the browser in MODE
+run_loopback() {
+  join_env
+  lj_conf "$CASE/lj.conf" "signin = auth_code" "redirect_uri = $1" "ui = socket" \
+    "ui_socket = $CASE/ui.sock" "retry_wait = 0"
+  lj_run_bg
+  export CASE SIM_PORT SIM_CA BROWSER_MODE=$2
+  $UI_CLIENT "$CASE/ui.sock" "$CASE/ui.log" expect:prompt:browser \
+    "run:bash $LJ_SCRIPT_TMP/browser.sh" || fail "ui client: $(cat "$CASE/ui.log")"
+  lj_wait
+  cp "$CASE/ui.log" "$CASE/out.jsonl"
+  assert_eq "$(cat "$CASE/page-wrongpath.code")" 404 "another path"
+  assert_eq "$(cat "$CASE/page-post.code")" 405 "a POST"
+  assert_eq "$(cat "$CASE/page-forged.code")" 400 "someone else's state"
+  assert_contains "$(cat "$CASE/page-forged.html")" "not the answer to the sign-in"
+  assert_contains "$(cat "$CASE/err.log")" "event=auth_code_rejected via=loopback"
+}
+
+case_auth_code_loopback_any_port() {
+  local redir
+  run_loopback http://127.0.0.1/linkjoin/done signin
+  redir=$(grep '"kind":"browser"' "$CASE/ui.log" | jq -r .redirect_uri)
+  [[ $redir =~ ^http://127\.0\.0\.1:[0-9]+/linkjoin/done$ ]] || fail "redirect_uri with the chosen port: '$redir'"
+  assert_ne "$redir" "http://127.0.0.1:0/linkjoin/done" "a real port"
+  assert_contains "$(grep '"kind":"browser"' "$CASE/ui.log")" "redirect_uri=http%3A%2F%2F127.0.0.1%3A"
+  assert_eq "$(cat "$CASE/page-final.code")" 200 "the redirect page"
+  assert_contains "$(cat "$CASE/page-final.html")" "Go back to the device"
+  assert_not_contains "$(cat "$CASE/page-final.html")" "code="
+  assert_contains "$(cat "$CASE/err.log")" "event=auth_code_received via=loopback"
+  assert_joined
+  # the listener is gone once the code was taken
+  assert_rc 7 curl -sS --noproxy '*' -o /dev/null "$redir?x=1"
+}
+
+case_auth_code_loopback_fixed_port() {
+  local port
+  port=$(free_port)
+  run_loopback "http://localhost:$port/cb" signin
+  assert_contains "$(grep '"kind":"browser"' "$CASE/ui.log")" "\"redirect_uri\":\"http://localhost:$port/cb\""
+  assert_eq "$(cat "$CASE/page-final.code")" 200 "the redirect page"
+  assert_joined
+}
+
+case_auth_code_loopback_declined() {
+  local r
+  run_loopback http://127.0.0.1/cb declined
+  r=$(result_event)
+  assert_eq "$(cat "$CASE/page-final.code")" 400 "the declined redirect's page"
+  assert_contains "$(cat "$CASE/page-final.html")" "The device shows why"
+  assert_eq "$(jq -r .status <<<"$r")" failed "status ($r)"
+  assert_eq "$(jq -r .reason <<<"$r")" signin_declined "reason"
+  assert_eq "$(jq -r .server.error_code <<<"$r")" AADSTS65004 "server error code"
+  assert_eq "$LJ_RC" 6 "exit status"
+  assert_eq "$(sim_devices)" 0 "device objects"
+}
+
+case_auth_code_loopback_port_taken() {
+  local port r
+  join_env
+  port=$(free_port)
+  python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1)
+print("up", flush=True); time.sleep(300)' "$port" >"$CASE/holder.out" &
+  track_pid $!
+  for _ in $(seq 100); do grep -q up "$CASE/holder.out" && break; sleep 0.05; done
+  lj_conf "$CASE/lj.conf" "signin = auth_code" "redirect_uri = http://127.0.0.1:$port/cb"
+  lj_run_bg --ui stdio
+  lj_wait
+  r=$(result_event)
+  assert_eq "$(jq -r .reason <<<"$r")" internal "reason ($r)"
+  assert_eq "$(jq -r .phase <<<"$r")" signin "phase"
+  assert_contains "$(cat "$CASE/err.log")" "event=bind_failed address=127.0.0.1 port=$port errno=Address already in use"
+  assert_eq "$LJ_RC" 1 "exit status"
+}
+
 case_ui_malformed_then_cancel() {
   join_env
   lj_conf "$CASE/lj.conf" "ui = socket" "ui_socket = $CASE/ui.sock"
@@ -207,6 +311,10 @@ tcase device_code_joins case_device_code
 tcase password_file_joins case_password_file
 tcase password_ui_credentials_joins case_password_ui_credentials
 tcase auth_code_joins case_auth_code
+tcase auth_code_loopback_any_port case_auth_code_loopback_any_port
+tcase auth_code_loopback_fixed_port case_auth_code_loopback_fixed_port
+tcase auth_code_loopback_declined case_auth_code_loopback_declined
+tcase auth_code_loopback_port_taken case_auth_code_loopback_port_taken
 tcase ui_malformed_oversized_then_cancel case_ui_malformed_then_cancel
 tcase sigterm_cancels_cleanly case_sigterm_cancels
 tcase bad_journal_moved_aside_and_joins case_bad_journal_moved_aside

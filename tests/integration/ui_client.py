@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """ui_client.py — a stand-in OOBE UI for integration tests.
 
-Connects to the agent's Unix socket (retrying until it exists), logs every
+Connects to the agent's Unix socket (retrying until it exists, or until the
+agent named by $LJ_AGENT_PID has exited), logs every
 line the agent sends to LOG (one JSON object per line), and runs ACTIONS
 in order:
 
@@ -32,6 +33,14 @@ def main():
             s.connect(path)
             break
         except OSError:
+            pid = os.environ.get("LJ_AGENT_PID")
+            if pid:
+                try:
+                    os.kill(int(pid), 0)
+                except OSError:
+                    print("ui_client: the agent (pid", pid, ") exited before its socket came up",
+                          file=sys.stderr)
+                    return 1
             if time.time() > deadline:
                 print("ui_client: cannot connect to", path, file=sys.stderr)
                 return 1

@@ -1,0 +1,178 @@
+/* Unit tests for agent/loopback.c: which URIs, ports, and what each kind of request gets. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/loopback.h"
+#include "platform/secmem.h"
+
+static void
+test_uri_kinds(void **state)
+{
+    (void)state;
+    assert_true(lj_loopback_uri("http://127.0.0.1/cb"));
+    assert_true(lj_loopback_uri("http://127.0.0.1:8400/cb"));
+    assert_true(lj_loopback_uri("http://localhost"));
+    assert_true(lj_loopback_uri("HTTP://LOCALHOST:1/"));
+    assert_true(lj_loopback_uri("http://[::1]:9/x/y"));
+    assert_false(lj_loopback_uri("https://127.0.0.1/cb"));       /* not plain http */
+    assert_false(lj_loopback_uri("ms-aadj-redir://auth/drs"));
+    assert_false(lj_loopback_uri("http://127.0.0.2/cb"));
+    assert_false(lj_loopback_uri("http://localhost.evil.example/cb"));
+    assert_false(lj_loopback_uri("http://127.0.0.1:/cb"));       /* empty port */
+    assert_false(lj_loopback_uri("http://127.0.0.1:65536/cb"));
+    assert_false(lj_loopback_uri("http://127.0.0.1:123456/cb"));
+    assert_false(lj_loopback_uri("http://127.0.0.1/cb?x=1"));    /* own query */
+    assert_false(lj_loopback_uri("http://127.0.0.1/cb#f"));
+    assert_false(lj_loopback_uri("http://127.0.0.1@evil/cb"));
+    assert_false(lj_loopback_uri(NULL));
+}
+
+/* The port the effective URI names (after "http://127.0.0.1:"). */
+static int
+port_of(const char *eff)
+{
+    const char *c = strrchr(eff, ':');
+
+    assert_non_null(c);
+    return (int)strtol(c + 1, NULL, 10);
+}
+
+static int
+connect_to(int port)
+{
+    struct sockaddr_in a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((unsigned short)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    return fd;
+}
+
+/* Send req on a new connection, let the listener look, return the status line's code. */
+static int
+exchange(struct lj_loopback *lb, int port, const char *req, char **url)
+{
+    char buf[2048];
+    ssize_t n;
+    int fd = connect_to(port), code = 0;
+
+    if (req != NULL)
+        assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+    *url = NULL;
+    if (lj_loopback_poll(lb, 1000, url) == LJ_OK)
+        lj_loopback_reply(lb, true, NULL);
+    n = recv(fd, buf, sizeof(buf) - 1, MSG_WAITALL);
+    if (n > 12) {
+        buf[n] = '\0';
+        code = (int)strtol(buf + 9, NULL, 10);
+    }
+    close(fd);
+    return code;
+}
+
+static void
+test_requests(void **state)
+{
+    struct lj_loopback *lb = NULL;
+    char *eff = NULL, *url = NULL, *big;
+    int port;
+
+    (void)state;
+    assert_int_equal(lj_loopback_open("http://127.0.0.1/lj/cb", &lb, &eff), LJ_OK);
+    port = port_of(eff);
+    assert_true(port > 0);
+    assert_string_equal(strchr(eff + 7, '/'), "/lj/cb");
+    assert_int_equal(lj_loopback_fd(lb) >= 0, 1);
+
+    /* nothing pending: a timeout */
+    assert_int_equal(lj_loopback_poll(lb, 10, &url), LJ_ERR_TIMEOUT);
+    assert_null(url);
+
+    assert_int_equal(exchange(lb, port, "GET /other?code=x HTTP/1.1\r\nHost: a\r\n\r\n", &url), 404);
+    assert_null(url);
+    assert_int_equal(exchange(lb, port, "POST /lj/cb HTTP/1.1\r\n\r\n", &url), 405);
+    assert_int_equal(exchange(lb, port, "GET /lj/cb HTTP/1.1\r\n\r\n", &url), 400);   /* no query */
+    assert_int_equal(exchange(lb, port, "GET /lj/cb? HTTP/1.1\r\n\r\n", &url), 400);
+    assert_int_equal(exchange(lb, port, "hello\r\n\r\n", &url), 400);
+    assert_int_equal(exchange(lb, port, "GET lj/cb?code=1 HTTP/1.1\r\n\r\n", &url), 400);
+    assert_int_equal(exchange(lb, port, "GET /lj/cb?code=1 SPDY/9\r\n\r\n", &url), 400);
+    assert_null(url);
+
+    /* a head over the cap gets 431 and is not handed on */
+    big = malloc(LJ_LOOPBACK_HEAD_MAX + 64);
+    assert_non_null(big);
+    memcpy(big, "GET /lj/cb?code=", 16);
+    memset(big + 16, 'a', LJ_LOOPBACK_HEAD_MAX + 40);
+    big[LJ_LOOPBACK_HEAD_MAX + 56] = '\0';
+    assert_int_equal(exchange(lb, port, big, &url), 431);
+    assert_null(url);
+    free(big);
+
+    /* the redirect: handed on as effective URI + query (fragment dropped), answered 200 */
+    assert_int_equal(exchange(lb, port, "GET /lj/cb?code=abc&state=s1#frag HTTP/1.1\r\n\r\n", &url),
+                     200);
+    assert_non_null(url);
+    {
+        char want[128];
+
+        snprintf(want, sizeof(want), "%s?code=abc&state=s1", eff);
+        assert_string_equal(url, want);
+    }
+    lj_secret_free(url);
+    lj_loopback_close(lb);
+    free(eff);
+}
+
+static void
+test_fixed_port_kept_as_written(void **state)
+{
+    struct lj_loopback *lb = NULL, *lb2 = NULL;
+    char *eff = NULL, *eff2 = NULL, uri[64];
+    int port;
+
+    (void)state;
+    /* learn a free port, then ask for it by name */
+    assert_int_equal(lj_loopback_open("http://localhost", &lb, &eff), LJ_OK);
+    port = port_of(eff);
+    lj_loopback_close(lb);
+    free(eff);
+    snprintf(uri, sizeof(uri), "http://LocalHost:%d", port);
+    assert_int_equal(lj_loopback_open(uri, &lb, &eff), LJ_OK);
+    assert_string_equal(eff, uri); /* exactly as configured */
+    /* the same port twice: the second cannot bind */
+    assert_int_equal(lj_loopback_open(uri, &lb2, &eff2), LJ_ERR_IO);
+    assert_null(lb2);
+    assert_null(eff2);
+    lj_loopback_close(lb);
+    free(eff);
+    assert_int_equal(lj_loopback_open("https://localhost/x", &lb, &eff), LJ_ERR_INVAL);
+    lj_loopback_close(NULL);
+    lj_loopback_reply(NULL, true, NULL);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_uri_kinds),
+        cmocka_unit_test(test_requests),
+        cmocka_unit_test(test_fixed_port_kept_as_written),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
