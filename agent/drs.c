@@ -21,6 +21,7 @@
 #include "agent/drs.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -599,36 +600,132 @@ asn1_time(const WOLFSSL_ASN1_TIME *t, long long *out)
 }
 
 /*
- * Find extension oid; *payload points at the value inside the extnValue's
- * OCTET STRING wrapper (drs-protocol.md §4.2).  0 = absent, 1 = found,
- * -1 = present but malformed or duplicated.
+ * A bounded DER reader for the certificate's extensions.  wolfSSL's
+ * X509_get_ext (5.5.4) double-frees on some malformed extension lists
+ * (found by fuzz_drs_cert and fuzz_drs_join), and the certificate comes
+ * from the network, so the extensions are walked here instead.
+ */
+struct der_it {
+    const unsigned char *p;
+    size_t n;
+};
+
+/* Take the next TLV; its tag (0 = any) must match.  Content into *c. */
+static bool
+der_take(struct der_it *it, unsigned char tag, struct der_it *c)
+{
+    size_t len, hl = 2;
+
+    if (it->n < 2 || (tag != 0 && it->p[0] != tag))
+        return false;
+    len = it->p[1];
+    if (len & 0x80) {
+        size_t k = len & 0x7f;
+
+        if (k == 0 || k > 3 || it->n < 2 + k)
+            return false;
+        len = 0;
+        for (size_t i = 0; i < k; i++)
+            len = (len << 8) | it->p[2 + i];
+        hl += k;
+    }
+    if (len > it->n - hl)
+        return false;
+    c->p = it->p + hl;
+    c->n = len;
+    it->p += hl + len;
+    it->n -= hl + len;
+    return true;
+}
+
+/* OID content bytes to dotted text; false when malformed or too long. */
+static bool
+oid_text(const struct der_it *o, char *out, size_t osz)
+{
+    size_t used = 0;
+    unsigned long v = 0;
+    bool first = true;
+
+    if (o->n == 0 || osz == 0)
+        return false;
+    for (size_t i = 0; i < o->n; i++) {
+        int w;
+
+        if (v > (ULONG_MAX >> 8))
+            return false;
+        v = (v << 7) | (o->p[i] & 0x7f);
+        if (o->p[i] & 0x80)
+            continue;
+        if (first)
+            w = snprintf(out + used, osz - used, "%lu.%lu", v < 80 ? v / 40 : 2,
+                         v < 80 ? v % 40 : v - 80);
+        else
+            w = snprintf(out + used, osz - used, ".%lu", v);
+        if (w < 0 || (size_t)w >= osz - used)
+            return false;
+        used += (size_t)w;
+        first = false;
+        v = 0;
+    }
+    return (o->p[o->n - 1] & 0x80) == 0;
+}
+
+/*
+ * Find extension oid in the certificate der; *payload points at the value
+ * inside the extnValue's OCTET STRING wrapper (drs-protocol.md §4.2).
+ * 0 = absent, 1 = found, -1 = present but malformed or duplicated, or the
+ * certificate's structure is not readable.
  */
 static int
-ms_ext(WOLFSSL_X509 *x, const char *oid, const unsigned char **payload, int *plen)
+ms_ext(const unsigned char *der, size_t derlen, const char *oid, const unsigned char **payload,
+       int *plen)
 {
-    int cnt = wolfSSL_X509_get_ext_count(x), found = 0;
+    struct der_it all = {der, derlen}, cert, tbs, f, exts;
+    int found = 0;
 
-    for (int i = 0; i < cnt && i < 64; i++) {
-        WOLFSSL_X509_EXTENSION *ext = wolfSSL_X509_get_ext(x, i);
-        WOLFSSL_ASN1_OBJECT *o = ext ? wolfSSL_X509_EXTENSION_get_object(ext) : NULL;
-        WOLFSSL_ASN1_STRING *data;
-        const unsigned char *p;
+    if (!der_take(&all, 0x30, &cert) || !der_take(&cert, 0x30, &tbs))
+        return -1;
+    if (tbs.n > 0 && tbs.p[0] == 0xa0 && !der_take(&tbs, 0xa0, &f))
+        return -1;
+    /* serial, signature, issuer, validity, subject, subjectPublicKeyInfo */
+    if (!der_take(&tbs, 0x02, &f))
+        return -1;
+    for (int i = 0; i < 5; i++) {
+        if (!der_take(&tbs, 0x30, &f))
+            return -1;
+    }
+    exts.n = 0;
+    while (tbs.n > 0) {
+        unsigned char tag = tbs.p[0];
+
+        if (!der_take(&tbs, 0, &f))
+            return -1;
+        if (tag == 0xa3) {
+            if (!der_take(&f, 0x30, &exts) || f.n != 0)
+                return -1;
+            break;
+        }
+        if (tag != 0x81 && tag != 0x82 && tag != 0xa1 && tag != 0xa2)
+            return -1; /* only the unique ids may come before the extensions */
+    }
+    for (int i = 0; exts.n > 0 && i < 64; i++) {
+        struct der_it e, o, val;
         char txt[64];
-        int n;
 
-        if (o == NULL || wolfSSL_OBJ_obj2txt(txt, sizeof(txt), o, 1) <= 0 || strcmp(txt, oid) != 0)
+        if (!der_take(&exts, 0x30, &e) || !der_take(&e, 0x06, &o))
+            return -1;
+        if (e.n > 0 && e.p[0] == 0x01 && !der_take(&e, 0x01, &val))
+            return -1;
+        if (!der_take(&e, 0x04, &val) || e.n != 0)
+            return -1;
+        if (!oid_text(&o, txt, sizeof(txt)) || strcmp(txt, oid) != 0)
             continue;
         if (found++)
             return -1;
-        data = wolfSSL_X509_EXTENSION_get_data(ext);
-        if (data == NULL)
+        if (val.n < 2 || val.n > 130 || val.p[0] != 0x04 || val.p[1] != val.n - 2)
             return -1;
-        p = wolfSSL_ASN1_STRING_get0_data(data);
-        n = wolfSSL_ASN1_STRING_length(data);
-        if (p == NULL || n < 2 || n > 130 || p[0] != 0x04 || p[1] != n - 2)
-            return -1;
-        *payload = p + 2;
-        *plen = n - 2;
+        *payload = val.p + 2;
+        *plen = (int)val.n - 2;
     }
     return found ? 1 : 0;
 }
@@ -695,7 +792,7 @@ drs_join_response_parse(const char *body, size_t len, const struct drs_join_veri
         goto out;
     }
     lower_copy(r.device_id, cn, 36);
-    e = ms_ext(x, OID_DEVICE_ID, &payload, &plen);
+    e = ms_ext(der, derlen, OID_DEVICE_ID, &payload, &plen);
     if (e < 0 || (e == 1 && plen != 16)) {
         rej = DRS_REJECT_EXTENSION;
         goto out;
@@ -720,7 +817,7 @@ drs_join_response_parse(const char *body, size_t len, const struct drs_join_veri
         rej = DRS_REJECT_THUMBPRINT;
         goto out;
     }
-    e = ms_ext(x, OID_TENANT_ID, &payload, &plen);
+    e = ms_ext(der, derlen, OID_TENANT_ID, &payload, &plen);
     if (e < 0 || (e == 1 && plen != 16)) {
         rej = DRS_REJECT_TENANT;
         goto out;
@@ -732,7 +829,7 @@ drs_join_response_parse(const char *body, size_t len, const struct drs_join_veri
         rej = DRS_REJECT_TENANT;
         goto out;
     }
-    e = ms_ext(x, OID_USER_OID, &payload, &plen);
+    e = ms_ext(der, derlen, OID_USER_OID, &payload, &plen);
     if (e < 0 || (e == 1 && plen != 16)) {
         rej = DRS_REJECT_EXTENSION;
         goto out;
@@ -740,7 +837,7 @@ drs_join_response_parse(const char *body, size_t len, const struct drs_join_veri
     if (e == 1)
         drs_guid_from_windows_bytes(payload, r.user_oid);
     r.join_type = -1;
-    e = ms_ext(x, OID_JOIN_TYPE, &payload, &plen);
+    e = ms_ext(der, derlen, OID_JOIN_TYPE, &payload, &plen);
     if (e < 0 || (e == 1 && (plen != 1 || !isdigit(payload[0])))) {
         rej = DRS_REJECT_EXTENSION;
         goto out;

@@ -2101,6 +2101,7 @@ lj_flow_run(const struct lj_config *cfg)
             break;
         attempt++;
         lj_log(LJ_LOG_INFO, MOD, "event=retry attempt=%d", attempt);
+        lj_ui_new_attempt(ui);
         lj_ui_progress(ui, "preflight", "Trying again", 0);
     }
     lj_ui_free(ui);

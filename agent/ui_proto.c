@@ -421,6 +421,17 @@ resend_state(struct lj_ui *ui)
     return rc;
 }
 
+void
+lj_ui_new_attempt(struct lj_ui *ui)
+{
+    if (ui == NULL)
+        return;
+    lj_secret_free(ui->kept[K_PROMPT]);
+    lj_secret_free(ui->kept[K_RESULT]);
+    ui->kept[K_PROMPT] = NULL;
+    ui->kept[K_RESULT] = NULL;
+}
+
 bool
 lj_ui_can_receive(const struct lj_ui *ui)
 {

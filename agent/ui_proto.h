@@ -160,6 +160,12 @@ enum lj_rc lj_ui_poll(struct lj_ui *ui, int timeout_ms, struct lj_ui_msg *msg);
 bool lj_ui_can_receive(const struct lj_ui *ui);
 
 /*
+ * A new attempt starts (retry): forget the last prompt and result, so a UI
+ * that reconnects is not shown the previous attempt's ones again.
+ */
+void lj_ui_new_attempt(struct lj_ui *ui);
+
+/*
  * Parse one UI line (pure; used by lj_ui_poll).  LJ_OK fills *msg.  On
  * error returns LJ_ERR_PARSE and writes the error slug (err, size esz) and
  * a message (problem, size psz) for the error event.  Secrets in the

@@ -175,6 +175,16 @@ lj_ui_chan_can_read(const struct lj_ui_chan *c)
     return c != NULL && (c->listen_fd >= 0 || (c->in_fd >= 0 && !c->in_eof));
 }
 
+/* Has the peer of a connected socket hung up (EOF with nothing left to read)? */
+static bool
+client_gone(int fd)
+{
+    char b;
+    ssize_t r = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+    return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 static bool
 peer_allowed(int fd)
 {
@@ -270,6 +280,10 @@ lj_ui_chan_poll(struct lj_ui_chan *c, int timeout_ms, enum lj_ui_input *what, ch
             return LJ_OK;
         if (li >= 0 && (p[li].revents & POLLIN)) {
             int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (fd >= 0 && c->client_fd >= 0 && client_gone(c->client_fd)) {
+                /* a restarted UI: its old connection ended, unread by us so far */
+                drop_client(c);
+            }
             if (fd >= 0) {
                 if (c->client_fd >= 0 || !peer_allowed(fd)) {
                     lj_log(LJ_LOG_WARN, MOD, "event=client_refused reason=%s",

@@ -42,6 +42,22 @@ case_retry_after_wrong_password() {
   assert_eq "$(jq -r .state "$CASE/state/journal.json")" mdm_enrolled "journal state"
 }
 
+case_reconnect_after_retry_sees_only_this_attempt() {
+  join_env
+  socket_conf "signin = password" "username = alice@contoso.example"
+  lj_run_bg
+  $UI_CLIENT "$CASE/ui.sock" "$CASE/ui1.log" expect:prompt:credentials "$CRED_BAD" expect:result \
+    'send:{"type":"retry"}' expect:prompt:credentials quit || fail "ui client 1: $(cat "$CASE/ui1.log")"
+  # a restarted UI is sent hello, the last progress and the new prompt, not the old result
+  $UI_CLIENT "$CASE/ui.sock" "$CASE/ui.log" expect:prompt:credentials "$CRED_OK" expect:result ||
+    fail "ui client 2: $(cat "$CASE/ui.log")"
+  lj_wait
+  assert_eq "$(grep -c '"type":"result"' "$CASE/ui.log")" 1 "results shown to the restarted UI"
+  assert_eq "$(jq -r .status <<<"$(nth_result 1)")" joined "its result"
+  assert_eq "$(grep -c '"type":"hello"' "$CASE/ui.log")" 1 "hello again"
+  assert_eq "$LJ_RC" 0 "exit status"
+}
+
 case_retry_after_service_unavailable() {
   local r1
   join_env
@@ -158,6 +174,7 @@ case_stdio_retry() {
 }
 
 tcase retry_after_wrong_password case_retry_after_wrong_password
+tcase reconnect_after_retry_sees_only_this_attempt case_reconnect_after_retry_sees_only_this_attempt
 tcase retry_after_service_unavailable case_retry_after_service_unavailable
 tcase retry_while_working_is_not_expected case_retry_while_working_is_not_expected
 tcase cancel_while_waiting_for_retry case_cancel_while_waiting_for_retry

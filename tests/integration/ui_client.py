@@ -12,6 +12,7 @@ in order:
   expect:TYPE[:KIND] read until an event of that type (prompt kind) arrives
   run:CMD            run CMD in a shell with the last prompt event in
                      $LAST_PROMPT; every stdout line is sent to the agent
+  quit               hang up at once (exit 0), leaving the agent running
 
 After the actions it reads until the agent closes the socket.  Exit 0 when
 a result event was seen, 1 otherwise (timeouts: 120 s per expectation).
@@ -85,6 +86,10 @@ def main():
                     return 1
                 if ev.get("type") == want[0] and (len(want) < 2 or ev.get("kind") == want[1]):
                     break
+        elif kind == "quit":
+            # hang up now (a UI that restarts); the agent keeps running
+            s.close()
+            return 0
         elif kind == "run":
             env = dict(os.environ, LAST_PROMPT=json.dumps(last_prompt))
             out = subprocess.run(arg, shell=True, env=env, stdout=subprocess.PIPE, check=True)
