@@ -24,8 +24,8 @@
 #define LJ_MARKER_MDM_PENDING "mdm-pending"
 
 /*
- * Make the markers in state_dir match state: create (0600, empty, atomic)
- * or remove each one.  Idempotent.  Returns LJ_OK, LJ_ERR_INVAL (path too
+ * Make the markers in state_dir match state: create (0600, empty; only
+ * mdm-pending is fsynced, see marker.c) or remove each one.  Idempotent.  Returns LJ_OK, LJ_ERR_INVAL (path too
  * long) or LJ_ERR_IO (first failure kept; the other marker is still
  * tried).  Blocks on the file system.
  */

@@ -3,7 +3,7 @@
 # loopback (swtpm behind hw-sim/tools/tpm-latency-proxy, entra-sim), printed
 # as median and p95 over N runs, each with the command that produced it and
 # the machine it ran on.  Not a test: nothing here fails on a slow machine;
-# a measurement that cannot run says why and the others go on.
+# a measurement that fails says so and the others go on.
 #
 #   tests/bench/run.sh [NAME...]    only the measurements named (see below)
 #   BENCH_N=20        runs per measurement (at least 20 for the README)
@@ -12,9 +12,9 @@
 #   BENCH_OUT=FILE    also write the summary table (markdown) to FILE
 #
 # Measurements (names): csr_cold csr_warm rss size callgrind; flow (start to
-# first UI event, sign-in finished to joined), cold_join, early_vs_seq (the
-# person's wait with keygen during vs after sign-in) once `linkjoin run` and
-# entra-sim are there; sim_load when sim-load is built.
+# first UI event, sign-in finished to joined and to enrolled, with where the
+# time goes), cold_join, early_vs_seq (the person's wait with keygen during
+# vs after sign-in), sim_load (entra-sim joins/s, N devices at once).
 #
 # Everything started here (swtpm, proxies, entra-sim, agents) is registered
 # with track_pid and killed when its measurement ends, and again at exit
@@ -28,7 +28,7 @@ export LJ_TOP
 export LJ_BUILD=${LJ_BUILD:-build}
 . tests/integration/lib.sh
 . tests/integration/lib_proxy.sh
-[ -f tests/integration/lib_join.sh ] && . tests/integration/lib_join.sh
+. tests/integration/lib_join.sh
 . tests/bench/flow.sh
 
 N=${BENCH_N:-20}
@@ -74,11 +74,6 @@ single() {
   printf '| %s | %s %s | - | 1 | `%s` |\n' "$1" "$2" "$3" "$4" >>"$SUMMARY"
 }
 
-pending() {
-  printf '  %-44s not measured: %s\n' "$1" "$2"
-  printf '| %s | not measured: %s | | | |\n' "$1" "$2" >>"$SUMMARY"
-}
-
 # measure NAME FUNC — run FUNC in a subshell with its own $CASE dir; what it
 # started is killed when it ends.  A failure is reported, the bench goes on.
 measure() {
@@ -98,8 +93,6 @@ measure() {
   _lj_kill_all "$CASE"
   [ $rc = 0 ] || echo "  $name: did not complete (status $rc); see above"
 }
-
-have_run() { "$LINKJOIN" run --help >/dev/null 2>&1; }
 
 # ---- the machine -----------------------------------------------------------
 
@@ -241,46 +234,16 @@ bench_callgrind() {
     sed 's/^/        /'
 }
 
-# ---- the join flow (needs `linkjoin run`, entra-sim) ----------------------
+# ---- the join flow (tests/bench/flow.sh) ----------------------------------
 
-# The join-flow measurements (tests/bench/flow.sh) need `linkjoin run` and
-# entra-sim.
-flow_ready() {
-  have_run && [ -x "$ENTRASIM" ] && declare -F sim_start >/dev/null
-}
-
-bench_flow() {
-  if ! flow_ready; then
-    pending "agent start to first UI event" "needs linkjoin run and entra-sim"
-    pending "sign-in finished to joined (keys ready)" "needs linkjoin run and entra-sim"
-    pending "sign-in finished to enrolled" "needs linkjoin run and Intune enrollment"
-    return 0
-  fi
-  bench_flow_warm
-}
-
-bench_cold_join() {
-  flow_ready || { pending "cold full join (no keys)" "needs linkjoin run and entra-sim"; return 0; }
-  bench_flow_cold
-}
-
-bench_early_vs_seq() {
-  flow_ready || { pending "person's wait, early vs sequential keygen" "needs linkjoin run and entra-sim"; return 0; }
-  bench_flow_early_vs_seq
-}
-
-bench_sim_load() {
-  if [ ! -x "$LJ_BUILD/sim-load" ] || ! declare -F sim_start >/dev/null; then
-    pending "entra-sim joins/s over TLS" "needs entra-sim and build/sim-load (sim branch)"
-    pending "N devices joining in parallel" "needs entra-sim and linkjoin run"
-    return 0
-  fi
-  bench_sim_all
-}
+bench_flow() { bench_flow_warm; }
+bench_cold_join() { bench_flow_cold; }
+bench_early_vs_seq() { bench_flow_early_vs_seq; }
+bench_sim_load() { bench_sim_all; }
 
 # ---- main ---------------------------------------------------------------------
 
-for b in "$LINKJOIN" "$TPM_PROXY"; do
+for b in "$LINKJOIN" "$TPM_PROXY" "$ENTRASIM" "$LJ_BUILD/sim-load"; do
   [ -x "$b" ] || { echo "bench: $b missing; run make first" >&2; exit 1; }
 done
 T0=$(ms_now)

@@ -12,10 +12,18 @@ entra-sim's control API (POST /control/devicecode/approve); at a
 `credentials` prompt it waits S seconds and answers with UPN and PW.
 "Sign-in finished" is the moment that approval (or answer) has been made.
 Prints one JSON line:
-  {"rc", "status", "first_event_ms", "prompt_ms", "signin_done_ms",
-   "result_ms", "wait_ms", "total_ms"}
-where wait_ms = result_ms - signin_done_ms is the person's wait.  Every event
-line goes to FILE with its arrival time.  Bounded: 300 s in all.
+  {"rc", "status", "mdm_state", "first_event_ms", "prompt_ms", "signin_done_ms",
+   "joined_ms", "result_ms", "wait_ms", "joined_wait_ms", "enrolled_wait_ms",
+   "total_ms"}
+where wait_ms = result_ms - signin_done_ms is the person's wait (the result
+comes after the Intune enrollment).  joined_ms is when the device IS joined:
+the first `progress` event of phase "mdm" or "done" after a "join" progress
+(agent/flow.c saves the journal as joined and then, with nothing in
+between, starts Intune with progress phase "mdm"; without Intune the next
+event is "done").  joined_wait_ms = joined_ms - signin_done_ms;
+enrolled_wait_ms = result_ms - signin_done_ms when the result says
+mdm.state "enrolled", else null.  Every event line goes to FILE with its
+arrival time.  Bounded: 300 s in all.
 """
 import argparse
 import json
@@ -55,8 +63,10 @@ def main():
     ap.add_argument("cmd", nargs="+")
     a = ap.parse_args()
 
-    out = {"rc": None, "status": None, "first_event_ms": None, "prompt_ms": None,
-           "signin_done_ms": None, "result_ms": None, "wait_ms": None, "total_ms": None}
+    out = {"rc": None, "status": None, "mdm_state": None, "first_event_ms": None,
+           "prompt_ms": None, "signin_done_ms": None, "joined_ms": None, "result_ms": None,
+           "wait_ms": None, "joined_wait_ms": None, "enrolled_wait_ms": None, "total_ms": None}
+    join_seen = False
     log = open(a.events, "a")
     t0 = time.monotonic()
     p = subprocess.Popen(a.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
@@ -103,9 +113,17 @@ def main():
                         pending = (due, "approve", ev["user_code"])
                     elif ev.get("kind") == "credentials":
                         pending = (due, "credentials", None)
+                if ev.get("type") == "progress":
+                    if ev.get("phase") == "join":
+                        join_seen = True
+                    elif (join_seen and out["joined_ms"] is None
+                          and ev.get("phase") in ("mdm", "done")):
+                        out["joined_ms"] = t
                 if ev.get("type") == "result":
                     out["result_ms"] = t
                     out["status"] = ev.get("status")
+                    if isinstance(ev.get("mdm"), dict):
+                        out["mdm_state"] = ev["mdm"].get("state")
                     if out["status"] == "failed":
                         out["reason"] = ev.get("reason")
     finally:
@@ -121,6 +139,10 @@ def main():
     out["total_ms"] = now_ms(t0) if out["result_ms"] is None else out["result_ms"]
     if out["result_ms"] is not None and out["signin_done_ms"] is not None:
         out["wait_ms"] = out["result_ms"] - out["signin_done_ms"]
+        if out["mdm_state"] == "enrolled":
+            out["enrolled_wait_ms"] = out["wait_ms"]
+    if out["joined_ms"] is not None and out["signin_done_ms"] is not None:
+        out["joined_wait_ms"] = out["joined_ms"] - out["signin_done_ms"]
     for k, v in list(out.items()):
         if isinstance(v, float):
             out[k] = round(v, 2)
