@@ -127,7 +127,7 @@ AGENT_PID=
 
 say "linkjoin status (like dsregcmd /status)"
 echo
-"$LINKJOIN" status --state-dir "$TMP/state"
+"$LINKJOIN" status --config "$TMP/linkjoin.conf"
 
 say "The device object the simulated tenant now holds"
 ctl GET /control/devices | sed 's/,"/,\n    "/g; s/^\[{/    {/; s/}\]$/}/'
