@@ -119,6 +119,23 @@ case_retry_window_over() {
   assert_contains "$(cat "$CASE/err.log")" "event=retry_wait_ended reason=window_over"
 }
 
+case_sigterm_ends_the_wait() {
+  join_env
+  socket_conf "signin = password" "username = alice@contoso.example"
+  lj_run_bg
+  $UI_CLIENT "$CASE/ui.sock" "$CASE/ui.log" expect:prompt:credentials "$CRED_BAD" expect:result quit ||
+    fail "ui client: $(cat "$CASE/ui.log")"
+  for _ in $(seq 100); do
+    grep -q "event=waiting_for_retry" "$CASE/err.log" && break
+    sleep 0.1
+  done
+  kill -TERM "$LJ_PID"
+  lj_wait
+  assert_eq "$LJ_RC" 6 "exit status (the failure's, not cancelled)"
+  assert_contains "$(cat "$CASE/err.log")" "event=retry_wait_ended reason=signal"
+  assert_no_file "$CASE/ui.sock"
+}
+
 case_retry_wait_zero_exits_at_once() {
   join_env
   socket_conf "signin = password" "username = alice@contoso.example" "retry_wait = 0"
@@ -179,6 +196,7 @@ tcase retry_after_service_unavailable case_retry_after_service_unavailable
 tcase retry_while_working_is_not_expected case_retry_while_working_is_not_expected
 tcase cancel_while_waiting_for_retry case_cancel_while_waiting_for_retry
 tcase retry_window_over case_retry_window_over
+tcase sigterm_ends_the_wait case_sigterm_ends_the_wait
 tcase retry_wait_zero_exits_at_once case_retry_wait_zero_exits_at_once
 tcase stdio_closed_ends_the_wait case_stdio_closed_ends_the_wait
 tcase stdio_retry case_stdio_retry
