@@ -24,6 +24,7 @@
 
 #include "platform/fsutil.h"
 #include "platform/log.h"
+#include "tpm/tpm.h"
 
 #define MOD "config"
 
@@ -83,6 +84,7 @@ static const struct key_def keys[] = {
     {"os_version", K_TEXT_OPT, STR(os_version), 0, 0, "override the OS version"},
     {"connect_timeout", K_INT, NUM(connect_timeout), 1, 300, "TCP+TLS connect timeout, seconds"},
     {"request_timeout", K_INT, NUM(request_timeout), 1, 3600, "whole-request timeout, seconds"},
+    {"tpm_timeout", K_INT, NUM(tpm_timeout), 1, 3600, "give up on a TPM command after this many seconds"},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -127,6 +129,7 @@ lj_config_defaults(struct lj_config *cfg)
     snprintf(cfg->log_level, sizeof(cfg->log_level), "warn");
     cfg->connect_timeout = 10;
     cfg->request_timeout = 60;
+    cfg->tpm_timeout = TPM_DEFAULT_TIMEOUT_S;
 }
 
 /* ---- value checks: each returns NULL when fine, else a short reason ---- */

@@ -81,6 +81,7 @@ struct lj_config {
     char os_version[LJ_CONFIG_NAME_MAX];
     int connect_timeout; /* seconds, 1..300 */
     int request_timeout; /* seconds, 1..3600 */
+    int tpm_timeout;     /* seconds, 1..3600: bound on one TPM command (tpm.h) */
     /*
      * `run --no-early-keygen` (the sequential baseline of make bench):
      * create the keys after sign-in instead of at start.  A run option,
