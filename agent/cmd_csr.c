@@ -228,6 +228,7 @@ cmd_csr(int argc, char **argv)
             return LJ_EXIT_USAGE;
         }
     }
+    memset(&to, 0, sizeof(to)); /* timeout_s: the default */
     to.state_dir = o.state_dir;
     to.tcti = o.tcti;
     to.provider = o.provider;

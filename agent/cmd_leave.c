@@ -199,6 +199,7 @@ leave_cloud(struct leave *l)
     to.state_dir = l->cfg.state_dir;
     to.tcti = l->cfg.tcti[0] != '\0' ? l->cfg.tcti : NULL;
     to.provider = l->cfg.key_provider == LJ_KEYS_SOFT ? TPM_PROVIDER_SOFT : TPM_PROVIDER_TPM;
+    to.timeout_s = l->cfg.tpm_timeout;
     rc = tpm_open(&to, &t);
     if (rc == LJ_OK)
         rc = tpm_keys_ensure(t, &created); /* present: loads, never creates */

@@ -56,6 +56,7 @@ clear_tpm(const struct lj_config *cfg)
     to.state_dir = NULL;
     to.tcti = cfg->tcti[0] != '\0' ? cfg->tcti : NULL;
     to.provider = cfg->key_provider == LJ_KEYS_SOFT ? TPM_PROVIDER_SOFT : TPM_PROVIDER_TPM;
+    to.timeout_s = cfg->tpm_timeout;
     rc = tpm_open(&to, &t);
     if (rc == LJ_OK)
         rc = tpm_clear(t);

@@ -24,6 +24,7 @@
 
 #include "platform/fsutil.h"
 #include "platform/log.h"
+#include "tpm/tpm.h"
 
 #define MOD "config"
 
@@ -85,6 +86,7 @@ static const struct key_def keys[] = {
     {"request_timeout", K_INT, NUM(request_timeout), 1, 3600, "whole-request timeout, seconds"},
     {"retry_wait", K_INT, NUM(retry_wait), 0, 86400,
      "seconds the UI may send retry after a failure (0: exit at once)"},
+    {"tpm_timeout", K_INT, NUM(tpm_timeout), 1, 3600, "give up on a TPM command after this many seconds"},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -130,6 +132,7 @@ lj_config_defaults(struct lj_config *cfg)
     cfg->connect_timeout = 10;
     cfg->request_timeout = 60;
     cfg->retry_wait = 900;
+    cfg->tpm_timeout = TPM_DEFAULT_TIMEOUT_S;
 }
 
 /* ---- value checks: each returns NULL when fine, else a short reason ---- */

@@ -82,6 +82,7 @@ struct lj_config {
     int connect_timeout; /* seconds, 1..300 */
     int request_timeout; /* seconds, 1..3600 */
     int retry_wait;      /* seconds a UI may send retry after a failure, 0..86400 */
+    int tpm_timeout;     /* seconds, 1..3600: bound on one TPM command (tpm.h) */
     /*
      * `run --no-early-keygen` (the sequential baseline of make bench):
      * create the keys after sign-in instead of at start.  A run option,

@@ -1919,6 +1919,7 @@ flow_main(const struct lj_config *cfg, bool retry_cmd, struct lj_ui *ui)
     to.state_dir = cfg->state_dir;
     to.tcti = cfg->tcti[0] != '\0' ? cfg->tcti : NULL;
     to.provider = cfg->key_provider == LJ_KEYS_SOFT ? TPM_PROVIDER_SOFT : TPM_PROVIDER_TPM;
+    to.timeout_s = cfg->tpm_timeout;
     f->tpm_open_rc = tpm_open(&to, &f->tpm);
     /*
      * Lockout and self-test are checked BEFORE keygen is queued: the TPM

@@ -57,6 +57,7 @@ lj_recover_keys_check(const struct lj_config *cfg, unsigned char **spki, size_t 
     to.state_dir = cfg->state_dir;
     to.tcti = cfg->tcti[0] != '\0' ? cfg->tcti : NULL;
     to.provider = cfg->key_provider == LJ_KEYS_SOFT ? TPM_PROVIDER_SOFT : TPM_PROVIDER_TPM;
+    to.timeout_s = cfg->tpm_timeout;
     rc = tpm_open(&to, &t);
     if (rc != LJ_OK)
         goto out;

@@ -33,8 +33,23 @@
 /* tss2's TRANSIENT_FIRST shifts a signed int into the sign bit (UBSan). */
 #define TRANSIENT_FIRST 0x80000000u
 
+/*
+ * The TCTI ESAPI talks to: a pass-through to the loaded one that brackets
+ * every transmit and receive with tpm_io_begin/tpm_io_end, so tpm.c can
+ * bound a TPM that never answers (tpm.h "Bounded waits").  A TCTI is a
+ * struct that starts with the common header (tss2_tcti.h), which is all
+ * ESAPI and SAPI use.
+ */
+struct gate_tcti {
+    TSS2_TCTI_CONTEXT_COMMON_V2 common; /* first: ESAPI casts to it */
+    TSS2_TCTI_CONTEXT *inner;
+    struct tpm_ctx *t;
+};
+#define GATE_MAGIC 0x6c6a676174653031ULL /* "ljgate01" */
+
 struct esys {
-    TSS2_TCTI_CONTEXT *tcti;
+    TSS2_TCTI_CONTEXT *tcti; /* the loaded TCTI */
+    struct gate_tcti gate;   /* what ESAPI uses */
     ESYS_CONTEXT *ctx;
     char tcti_conf[256];
 };
@@ -129,6 +144,104 @@ esys_rc(TSS2_RC r, const char *op, bool loading)
     }
     return lj_err_set(LJ_ERR_TPM, TPM_MOD, "event=%s_failed tss2_rc=0x%x tss2=\"%s\"", op, r,
                       text);
+}
+
+static struct gate_tcti *
+gate_of(TSS2_TCTI_CONTEXT *c)
+{
+    struct gate_tcti *g = (struct gate_tcti *)c;
+
+    return g != NULL && g->common.v1.magic == GATE_MAGIC ? g : NULL;
+}
+
+static TSS2_RC
+gate_transmit(TSS2_TCTI_CONTEXT *c, size_t size, const uint8_t *cmd)
+{
+    struct gate_tcti *g = gate_of(c);
+    TSS2_RC r;
+
+    if (g == NULL)
+        return TSS2_TCTI_RC_BAD_REFERENCE;
+    tpm_io_begin(g->t);
+    r = Tss2_Tcti_Transmit(g->inner, size, cmd);
+    tpm_io_end(g->t);
+    return r;
+}
+
+static TSS2_RC
+gate_receive(TSS2_TCTI_CONTEXT *c, size_t *size, uint8_t *resp, int32_t timeout)
+{
+    struct gate_tcti *g = gate_of(c);
+    TSS2_RC r;
+
+    if (g == NULL)
+        return TSS2_TCTI_RC_BAD_REFERENCE;
+    tpm_io_begin(g->t);
+    r = Tss2_Tcti_Receive(g->inner, size, resp, timeout);
+    tpm_io_end(g->t);
+    return r;
+}
+
+static void
+gate_finalize(TSS2_TCTI_CONTEXT *c)
+{
+    (void)c; /* the loaded TCTI is finalized by esys_close */
+}
+
+static TSS2_RC
+gate_cancel(TSS2_TCTI_CONTEXT *c)
+{
+    struct gate_tcti *g = gate_of(c);
+
+    return g != NULL ? Tss2_Tcti_Cancel(g->inner) : TSS2_TCTI_RC_BAD_REFERENCE;
+}
+
+static TSS2_RC
+gate_get_poll_handles(TSS2_TCTI_CONTEXT *c, TSS2_TCTI_POLL_HANDLE *h, size_t *n)
+{
+    struct gate_tcti *g = gate_of(c);
+
+    return g != NULL ? Tss2_Tcti_GetPollHandles(g->inner, h, n) : TSS2_TCTI_RC_BAD_REFERENCE;
+}
+
+static TSS2_RC
+gate_set_locality(TSS2_TCTI_CONTEXT *c, uint8_t locality)
+{
+    struct gate_tcti *g = gate_of(c);
+    TSS2_RC r;
+
+    if (g == NULL)
+        return TSS2_TCTI_RC_BAD_REFERENCE;
+    tpm_io_begin(g->t);
+    r = Tss2_Tcti_SetLocality(g->inner, locality);
+    tpm_io_end(g->t);
+    return r;
+}
+
+static TSS2_RC
+gate_make_sticky(TSS2_TCTI_CONTEXT *c, TPM2_HANDLE *handle, uint8_t sticky)
+{
+    struct gate_tcti *g = gate_of(c);
+
+    return g != NULL ? Tss2_Tcti_MakeSticky(g->inner, handle, sticky)
+                     : TSS2_TCTI_RC_BAD_REFERENCE;
+}
+
+static void
+gate_init(struct gate_tcti *g, TSS2_TCTI_CONTEXT *inner, struct tpm_ctx *t)
+{
+    memset(g, 0, sizeof(*g));
+    g->common.v1.magic = GATE_MAGIC;
+    g->common.v1.version = 2;
+    g->common.v1.transmit = gate_transmit;
+    g->common.v1.receive = gate_receive;
+    g->common.v1.finalize = gate_finalize;
+    g->common.v1.cancel = gate_cancel;
+    g->common.v1.getPollHandles = gate_get_poll_handles;
+    g->common.v1.setLocality = gate_set_locality;
+    g->common.makeSticky = gate_make_sticky;
+    g->inner = inner;
+    g->t = t;
 }
 
 static void
@@ -351,7 +464,7 @@ blob_marshal_priv(const TPM2B_PRIVATE *p, struct tpm_blob *b)
 }
 
 static enum lj_rc
-esys_open(const char *tcti, void **be)
+esys_open(struct tpm_ctx *t, const char *tcti, void **be)
 {
     struct esys *e = NULL;
     TSS2_RC r;
@@ -361,7 +474,10 @@ esys_open(const char *tcti, void **be)
     if (e == NULL)
         return LJ_ERR_NOMEM;
     snprintf(e->tcti_conf, sizeof(e->tcti_conf), "%s", tcti);
+    /* the TCTI's init talks to the TPM too (swtpm: connect, locality) */
+    tpm_io_begin(t);
     r = Tss2_TctiLdr_Initialize(e->tcti_conf, &e->tcti);
+    tpm_io_end(t);
     if (r != TSS2_RC_SUCCESS) {
         e->tcti = NULL;
         rc = lj_err_set(LJ_ERR_TPM_UNREACHABLE, TPM_MOD,
@@ -369,7 +485,8 @@ esys_open(const char *tcti, void **be)
                         "reason=TPM unreachable", e->tcti_conf, r, Tss2_RC_Decode(r));
         goto out;
     }
-    r = Esys_Initialize(&e->ctx, e->tcti, NULL);
+    gate_init(&e->gate, e->tcti, t);
+    r = Esys_Initialize(&e->ctx, (TSS2_TCTI_CONTEXT *)&e->gate, NULL);
     if (r != TSS2_RC_SUCCESS) {
         e->ctx = NULL;
         rc = esys_rc(r, "esys_init", false);

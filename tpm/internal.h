@@ -52,8 +52,12 @@ struct tpm_backend {
     bool tpm_protected;
     const char *const *files; /* file names in the state dir */
     size_t nfiles;
-    /* Connect; *be is backend state freed by close(). */
-    enum lj_rc (*open)(const char *tcti, void **be);
+    /*
+     * Connect; *be is backend state freed by close().  A provider that
+     * talks to a TPM brackets every exchange with tpm_io_begin/tpm_io_end
+     * on t (the bound of tpm.h "Bounded waits").
+     */
+    enum lj_rc (*open)(struct tpm_ctx *t, const char *tcti, void **be);
     void (*close)(void *be);
     /* Create both keys: fill files[], parent, dev, tk. */
     enum lj_rc (*create)(void *be, struct tpm_keyset *ks);
@@ -118,10 +122,24 @@ struct tpm_ctx {
     struct tpm_job keygen_job;
     bool keygen_pending;
     bool keygen_created;
+    /* the bound on one TPM exchange (under mu) */
+    long timeout_ms;
+    bool io_busy;              /* the worker is inside a TCTI call */
+    struct timespec io_start;  /* CLOCK_MONOTONIC, when it entered it */
+    bool hung;                 /* a caller gave up: the worker never runs a job again */
 };
 
 /* tpm/tpm.c: run fn(t, arg) on the worker and wait; the error is adopted. */
 enum lj_rc tpm_run(struct tpm_ctx *t, tpm_job_fn fn, void *arg);
+
+/*
+ * tpm/tpm.c, worker thread only: around each exchange with the TPM (TCTI
+ * init, transmit, receive).  tpm_io_end never returns when a caller gave
+ * up on this exchange meanwhile (t->hung): the worker parks for good, so
+ * it can no longer write into the abandoned job's memory.
+ */
+void tpm_io_begin(struct tpm_ctx *t);
+void tpm_io_end(struct tpm_ctx *t);
 
 /* Milliseconds since *t0 (CLOCK_MONOTONIC). */
 long tpm_ms_since(const struct timespec *t0);

@@ -28,8 +28,9 @@ static const char *const soft_files[] = {"soft-device.der", "soft-transport.der"
 #define SOFT_DER_MAX 2048
 
 static enum lj_rc
-soft_open(const char *tcti, void **be)
+soft_open(struct tpm_ctx *t, const char *tcti, void **be)
 {
+    (void)t;
     (void)tcti;
     *be = NULL;
     lj_log(LJ_LOG_WARN, TPM_MOD,

@@ -10,9 +10,25 @@
  * e.g. a background keygen).  A tpm_ctx may be used from any thread, but
  * not closed while another thread is still calling it.
  *
+ * Bounded waits: a TPM that takes a command and never answers (a hung
+ * chip, a simulator that stopped) would block the worker in the TCTI's
+ * receive forever: tpm2-tss cannot bound it (the synchronous Esys_* calls
+ * force an infinite timeout whatever Esys_SetTimeout says, and the swtpm
+ * and mssim TCTIs refuse any other).  So the bound is kept here: one TPM
+ * command (one TCTI exchange, including the TCTI's own connect) that has
+ * not come back after timeout_s fails the waiting call with
+ * LJ_ERR_TPM_UNREACHABLE, and from then on the context is dead: every
+ * call fails the same way at once, and tpm_close leaves the worker thread
+ * (stuck in the TCTI, or parked if the answer comes late) behind instead
+ * of joining it, so the process can still end.  The bound is per command,
+ * so it must cover the slowest single command (RSA-2048 keygen on a slow
+ * discrete TPM: tens of seconds).
+ *
  * Errors: every call returns enum lj_rc; the first error detail is recorded
  * for the calling thread (lj_err_detail()).  TPM-specific codes:
- *   LJ_ERR_TPM_UNREACHABLE    no TPM at the TCTI (nothing listening, no device)
+ *   LJ_ERR_TPM_UNREACHABLE    no TPM at the TCTI (nothing listening, no device),
+ *                             or it left one command unanswered for longer
+ *                             than tpm_open_opts.timeout_s (see below)
  *   LJ_ERR_TPM_LOCKOUT        dictionary-attack lockout
  *   LJ_ERR_TPM_WRONG_TPM      key blobs were made by a different TPM (or it was cleared)
  *   LJ_ERR_TPM_OBJECT_MEMORY  the TPM has no free object slot
@@ -31,6 +47,8 @@
 
 #define TPM_DEFAULT_TCTI "device:/dev/tpmrm0"
 #define TPM_RSA_BYTES 256 /* RSA-2048 modulus and signature size */
+/* Bound on one TPM command ("Bounded waits"); RSA-2048 keygen on a slow chip takes tens of s. */
+#define TPM_DEFAULT_TIMEOUT_S 120
 
 enum tpm_provider {
     TPM_PROVIDER_TPM = 0,  /* keys inside the TPM (the only one for devices) */
@@ -45,6 +63,7 @@ struct tpm_open_opts {
                                     key and seal calls then fail LJ_ERR_INVAL */
     const char *tcti;            /* NULL: TPM_DEFAULT_TCTI */
     enum tpm_provider provider;  /* default TPM; SOFT only when explicitly named */
+    int timeout_s;               /* bound on one TPM command; <= 0: TPM_DEFAULT_TIMEOUT_S */
 };
 
 /* An RSA public key as big-endian integers without leading zero bytes. */
@@ -71,7 +90,11 @@ struct tpm_describe {
  */
 enum lj_rc tpm_open(const struct tpm_open_opts *opts, struct tpm_ctx **out);
 
-/* Wait for queued work, disconnect, stop the worker and free t.  NULL is fine. */
+/*
+ * Wait for queued work, disconnect, stop the worker and free t.  NULL is
+ * fine.  A context whose TPM stopped answering is not waited for: its
+ * worker is detached and its memory left to the process's end.
+ */
 void tpm_close(struct tpm_ctx *t);
 
 /*

@@ -4,6 +4,9 @@
 # inject, the agent ends in a defined result (the exact reason, code, exit
 # status and phase below) by itself, within a bound, without storing a
 # partial result: no certificate, no `joined` marker, journal below joined.
+# The Intune rows (run_mdm_fault, MDM_MATRIX) fault each Intune step after a
+# successful join: the device stays joined, the result is joined_mdm_pending
+# (exit 11) or joined with mdm.state failed (exit 8), no MDM certificate.
 #
 # Timeouts are short in these tests (connect_timeout = 2, request_timeout =
 # 3) so a delay past them is quick; every run is wrapped in `timeout` with a
@@ -20,6 +23,9 @@ phase_prefix() {
     token) echo /contoso.example/oauth2/token ;;
     discover) echo /contoso.example/Discover ;;
     join) echo /EnrollmentServer/device ;;
+    mdm_discover) echo /EnrollmentServer/Discovery.svc ;;
+    mdm_policy) echo /StatelessEnrollmentService/EnrollmentPolicy.svc ;;
+    mdm_enroll) echo /StatelessEnrollmentService/DeviceEnrollment.svc ;;
   esac
 }
 
@@ -127,6 +133,140 @@ run_fault() {
   fi
 }
 
+# ---- Intune (after a successful join) -------------------------------------
+#
+# The same faults on each Intune step (MS-MDE2 discovery, XCEP policy, WSTEP
+# enrollment), every time the step is asked (count 10: the flow's retries
+# meet the fault too).  The join itself succeeds first; then, per the design
+# note in agent/flow.c (Intune):
+#   pending  transient (transport, 5xx, 429, HTML interception): result
+#            joined_mdm_pending, exit 11, journal mdm_pending, the refresh
+#            token kept sealed, after at most LJ_FLOW_MDM_MAX_ATTEMPTS
+#            enrollment sequences;
+#   failed   a bad answer: result joined with mdm.state failed and the
+#            reason, exit of the reason, journal joined, nothing kept;
+#   enrolled the fault did not stop a correct enrollment.
+# Always: the device stays joined (joined marker, journal, the certificate
+# the join stored, one device object) and no MDM certificate or chain is
+# stored unless enrolled.
+SEALED=mdm-refresh.sealed
+MGMT_URL=https://r.manage.microsoft.com/devicegatewayproxy/cimhandler.ashx
+
+sha_of() { sha256sum <"$1" | cut -c1-64; }
+
+# run_mdm_fault STEP FAULT OUTCOME REASON CODE EXIT BOUND_S ATTEMPTS ENROLLMENTS
+run_mdm_fault() {
+  local phase=$1 fault=$2 outcome=$3 want_reason=$4 want_code=$5 want_exit=$6
+  local bound=$(( $7 * BOUND_MUL )) want_attempts=$8 want_enr=$9 r cmd cert_sha st fj dev enr_id
+  join_env
+  sim_ctl PUT /control/intune "{\"mdm_user_scope\":\"all\",\"windows\":\"allowed\",
+    \"block_personally_owned\":false,\"corporate_identifiers\":[],\"device_limit\":5,
+    \"policy_service\":true,\"management_url\":\"$MGMT_URL\"}" >/dev/null ||
+    fail "cannot set Intune settings"
+  printf 'Demo-Passw0rd!\n' >"$CASE/pw"
+  lj_conf "$CASE/lj.conf" "signin = password" "username = alice@contoso.example" \
+    "password_file = $CASE/pw" "request_timeout = $RT"
+  sed -i "s/^connect_timeout = .*/connect_timeout = $CT/" "$CASE/lj.conf"
+  fj=$(fault_json "$fault" | sed 's/,"count":[0-9]*//')
+  sim_ctl POST /control/faults "{\"path_prefix\":\"$(phase_prefix "$phase")\",\"method\":\"POST\",$fj,\"count\":10}" >/dev/null ||
+    fail "fault refused"
+  cmd=("$LINKJOIN")
+  [ -z "${LJ_VALGRIND:-}" ] || cmd=(valgrind -q --error-exitcode=99 --leak-check=full
+    --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect "$LINKJOIN")
+  timeout -k 5 "$bound" "${cmd[@]}" run --config "$CASE/lj.conf" --ui stdio \
+    >"$CASE/out.jsonl" 2>"$CASE/err.log" </dev/null
+  LJ_RC=$?
+  [ "$LJ_RC" != 124 ] && [ "$LJ_RC" != 137 ] || fail "the agent did not exit by itself within ${bound}s"
+  r=$(result_event)
+  if [ -n "${FAULTS_DISCOVER:-}" ]; then
+    echo "DISCOVER $phase $fault rc=$LJ_RC $(jq -c '{status,phase,reason,code,mdm}' <<<"$r") devices=$(sim_devices) attempts=$(sim_ctl GET "/control/requests?path_prefix=$(phase_prefix "$phase")" | jq length)" >&2
+    exit 1
+  fi
+  assert_eq "$(grep -c '"type":"result"' "$CASE/out.jsonl")" 1 "exactly one result"
+  assert_eq "$LJ_RC" "$want_exit" "exit status ($r $(tail -3 "$CASE/err.log"))"
+  # joined whatever Intune did: marker, journal, the join's certificate
+  assert_file "$CASE/state/joined"
+  assert_file "$CASE/state/device-cert.der"
+  cert_sha=$(sha_of "$CASE/state/device-cert.der")
+  assert_eq "$(jq -r .device_id <<<"$r")" "$(jq -r .device_id "$CASE/state/journal.json")" "device id"
+  assert_eq "$(sim_devices)" 1 "device objects"
+  dev=$(sim_ctl GET "/control/devices/$(jq -r .device_id <<<"$r")") || fail "no device object"
+  assert_eq "$(jq -r .device_id <<<"$dev")" "$(jq -r .device_id <<<"$r")" "the device object is the journal's"
+  assert_eq "$(jq -r .thumbprint <<<"$dev" | tr a-f A-F)" \
+    "$(openssl x509 -inform DER -in "$CASE/state/device-cert.der" -noout -fingerprint -sha1 |
+      cut -d= -f2 | tr -d : | tr a-f A-F)" "the stored certificate is the device object's"
+  kill -0 "$SIM_PID" || fail "simulator died"
+  [ "$want_attempts" = - ] ||
+    assert_eq "$(sim_ctl GET "/control/requests?path_prefix=$(phase_prefix "$phase")" | jq length)" \
+      "$want_attempts" "requests to $(phase_prefix "$phase") (retry bound)"
+  case $outcome in
+    enrolled)
+      assert_eq "$(jq -r .status <<<"$r")" joined "status ($r)"
+      assert_eq "$(jq -r .mdm.state <<<"$r")" enrolled "mdm.state"
+      assert_file "$CASE/state/mdm-cert.der"
+      assert_no_file "$CASE/state/$SEALED"
+      assert_rc 0 lj status --json --state-dir "$CASE/state"
+      assert_eq "$(jq -r .state <<<"$OUT")" mdm_enrolled "journal state"
+      return 0 ;;
+    pending)
+      assert_eq "$(jq -r .status <<<"$r")" joined_mdm_pending "status ($r)"
+      assert_eq "$(jq -r .mdm.state <<<"$r")" pending "mdm.state"
+      assert_eq "$(jq -r .retryable <<<"$r")" true "retryable"
+      st=11 ;;
+    failed)
+      assert_eq "$(jq -r .status <<<"$r")" joined "status ($r)"
+      assert_eq "$(jq -r .mdm.state <<<"$r")" failed "mdm.state"
+      assert_eq "$(jq -r .retryable <<<"$r")" false "retryable"
+      st=0 ;;
+    *) fail "bad outcome $outcome" ;;
+  esac
+  assert_eq "$(jq -r .phase <<<"$r")" mdm "phase"
+  assert_eq "$(jq -r .reason <<<"$r")" "$want_reason" "reason ($r)"
+  assert_eq "$(jq -r .code <<<"$r")" "$want_code" "code"
+  # nothing partial stored
+  assert_no_file "$CASE/state/mdm-cert.der"
+  assert_no_file "$CASE/state/mdm-chain.pem"
+  assert_eq "$(sim_ctl GET /control/enrollments | jq length)" "$want_enr" "sim enrollments"
+  assert_rc "$st" lj status ${TCTI:+--tcti "$TCTI"} --json --state-dir "$CASE/state"
+  assert_eq "$(jq -r .joined <<<"$OUT")" true "status joined"
+  assert_eq "$(jq -r .cert_valid <<<"$OUT")" true "status cert_valid"
+  assert_eq "$(jq -r .keys_state <<<"$OUT")" ok "status keys_state"
+  assert_eq "$(jq -r .last_error.reason <<<"$OUT")" "$want_reason" "status last_error"
+  assert_eq "$(jq -r .last_error.phase <<<"$OUT")" mdm "status last_error.phase"
+  if [ "$outcome" = pending ]; then
+    assert_eq "$(jq -r .state <<<"$OUT")" mdm_pending "journal state"
+    assert_eq "$(jq -r .mdm_state <<<"$OUT")" pending "status mdm_state"
+    assert_file "$CASE/state/mdm-pending"
+    assert_file "$CASE/state/$SEALED"
+  else
+    assert_eq "$(jq -r .state <<<"$OUT")" joined "journal state"
+    assert_eq "$(jq -r .mdm_state <<<"$OUT")" failed "status mdm_state"
+    assert_no_file "$CASE/state/mdm-pending"
+    assert_no_file "$CASE/state/$SEALED"
+  fi
+  assert_eq "$(sha_of "$CASE/state/device-cert.der")" "$cert_sha" "device certificate unchanged"
+  kill -0 "$SIM_PID" || fail "simulator died"
+  # Intune enrolled the device before the fault broke its answer: the next
+  # run (fault gone) enrolls again, without a new join, and Intune keeps
+  # one enrollment with the same Intune device id.
+  if [ "$want_enr" = 1 ]; then
+    enr_id=$(sim_ctl GET /control/enrollments | jq -r '.[0].id')
+    sim_ctl DELETE /control/faults >/dev/null
+    mv "$CASE/out.jsonl" "$CASE/out-fault.jsonl"
+    lj_run_bg --ui stdio
+    lj_wait
+    r=$(result_event)
+    assert_eq "$LJ_RC" 0 "the next run enrolls ($r $(tail -3 "$CASE/err.log"))"
+    assert_eq "$(jq -r .mdm.state <<<"$r")" enrolled "mdm.state of the next run"
+    assert_eq "$(sim_ctl GET /control/enrollments | jq length)" 1 "still one enrollment"
+    assert_eq "$(sim_ctl GET /control/enrollments | jq -r '.[0].id')" "$enr_id" "Intune device id kept"
+    assert_eq "$(openssl x509 -inform DER -in "$CASE/state/mdm-cert.der" -noout -subject -nameopt RFC2253 |
+      sed 's/^subject=CN=//')" "$enr_id" "MDM certificate names the Intune device id"
+    assert_eq "$(sim_devices)" 1 "still one device object"
+    assert_eq "$(sha_of "$CASE/state/device-cert.der")" "$cert_sha" "device certificate unchanged"
+  fi
+}
+
 # phase | fault | reason | code | exit | bound (s) | devices left in the sim
 # (a join the simulator completed before the fault hit leaves its object;
 # the next run reuses it through ReuseDevice, see test_crash.sh)
@@ -188,7 +328,59 @@ if [ -n "${FAULTS_DISCOVER:-}" ]; then
 fi
 while read -r phase fault reason code ex bound dev; do
   [ -n "$phase" ] || continue
+  [ -z "${FAULTS_ONLY:-}" ] || [[ ${phase}_${fault} =~ $FAULTS_ONLY ]] || continue
   case $phase in devicecode|token) phase_want=signin ;; *) phase_want=$phase ;; esac
   eval "case_${phase}_${fault}() { phase_want=$phase_want; run_fault $phase $fault $reason $code $ex $bound ${dev:-0}; }"
   tcase "${phase}_${fault}" "case_${phase}_${fault}"
 done <<<"$MATRIX"
+
+# Intune step | fault | outcome | reason | code (the server's HRESULT when
+# it sent a SOAP fault: InternalServiceFault, InMaintenance, EnrollmentServer;
+# else Windows' 0x80180010) | exit | bound (s) | requests to the step (3 =
+# the retry bound of LJ_FLOW_MDM_MAX_ATTEMPTS sequences; "-": not counted:
+# a delayed request is logged only when it is answered, and libcurl resends
+# a request once on a reused connection closed without an answer) |
+# enrollments Intune holds afterwards (1: it enrolled the device before the
+# fault broke its answer; the next run must then enroll with that record)
+MDM_MATRIX="
+mdm_discover delay                pending  joined_mdm_pending   0x80180010 11 90 - 0
+mdm_discover drop                 pending  joined_mdm_pending   0x80180010 11 90 3 0
+mdm_discover 500                  pending  joined_mdm_pending   0x80180006 11 90 3 0
+mdm_discover 503                  pending  joined_mdm_pending   0x80180017 11 90 3 0
+mdm_discover 429_retry_after      pending  joined_mdm_pending   0x80180005 11 90 3 0
+mdm_discover 429_retry_after_long pending  joined_mdm_pending   0x80180005 11 90 1 0
+mdm_discover malformed            failed   bad_service_response 0x801c0001 8  90 1 0
+mdm_discover oversized            failed   bad_service_response 0x801c0001 8  90 1 0
+mdm_discover html                 pending  joined_mdm_pending   0x80180010 11 90 3 0
+mdm_policy   delay                pending  joined_mdm_pending   0x80180010 11 90 - 0
+mdm_policy   drop                 pending  joined_mdm_pending   0x80180010 11 90 3 0
+mdm_policy   500                  pending  joined_mdm_pending   0x80180006 11 90 3 0
+mdm_policy   503                  pending  joined_mdm_pending   0x80180017 11 90 3 0
+mdm_policy   429_retry_after      pending  joined_mdm_pending   0x80180005 11 90 3 0
+mdm_policy   malformed            failed   bad_service_response 0x801c0001 8  90 1 0
+mdm_policy   oversized            failed   bad_service_response 0x801c0001 8  90 1 0
+mdm_policy   html                 pending  joined_mdm_pending   0x80180010 11 90 3 0
+mdm_enroll   delay                pending  joined_mdm_pending   0x80180010 11 90 - 1
+mdm_enroll   drop                 pending  joined_mdm_pending   0x80180010 11 90 3 1
+mdm_enroll   close                pending  joined_mdm_pending   0x80180010 11 90 - 0
+mdm_enroll   500                  pending  joined_mdm_pending   0x80180006 11 90 3 0
+mdm_enroll   503                  pending  joined_mdm_pending   0x80180017 11 90 3 0
+mdm_enroll   429_retry_after      pending  joined_mdm_pending   0x80180005 11 90 3 0
+mdm_enroll   429_no_retry_after   pending  joined_mdm_pending   0x80180005 11 90 3 0
+mdm_enroll   malformed            failed   bad_service_response 0x801c0001 8  90 1 1
+mdm_enroll   oversized            failed   bad_service_response 0x801c0001 8  90 1 1
+mdm_enroll   content_type         enrolled -                    -          0  90 1 1
+mdm_enroll   html                 pending  joined_mdm_pending   0x80180010 11 90 3 1
+"
+if [ -n "${FAULTS_DISCOVER:-}" ]; then
+  MDM_MATRIX=$(for p in ${FAULTS_MDM_PHASES:-mdm_discover mdm_policy mdm_enroll}; do
+    for f in ${FAULTS_MDM_FAULTS:-delay drop close 500 503 429_retry_after 429_retry_after_long 429_no_retry_after malformed oversized content_type html}; do
+      echo "$p $f x x x 0 120 - 0"
+    done; done)
+fi
+while read -r phase fault outcome reason code ex bound attempts enr; do
+  [ -n "$phase" ] || continue
+  [ -z "${FAULTS_ONLY:-}" ] || [[ ${phase}_${fault} =~ $FAULTS_ONLY ]] || continue
+  eval "case_${phase}_${fault}() { run_mdm_fault $phase $fault $outcome $reason $code $ex $bound $attempts $enr; }"
+  tcase "${phase}_${fault}" "case_${phase}_${fault}"
+done <<<"$MDM_MATRIX"

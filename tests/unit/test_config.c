@@ -97,6 +97,7 @@ test_defaults(void **state)
     assert_string_equal(c.log_level, "warn");
     assert_int_equal(c.connect_timeout, 10);
     assert_int_equal(c.request_timeout, 60);
+    assert_int_equal(c.tpm_timeout, 120);
 }
 
 static const char all_keys_conf[] =
@@ -126,7 +127,8 @@ static const char all_keys_conf[] =
     "serial = SN-0001\n"
     "os_version = 10.0.26100.1\n"
     "connect_timeout = 5\n"
-    "request_timeout = 120\n";
+    "request_timeout = 120\n"
+    "tpm_timeout = 30\n";
 
 static void
 check_all_keys(const struct lj_config *c)
@@ -157,6 +159,7 @@ check_all_keys(const struct lj_config *c)
     assert_string_equal(c->os_version, "10.0.26100.1");
     assert_int_equal(c->connect_timeout, 5);
     assert_int_equal(c->request_timeout, 120);
+    assert_int_equal(c->tpm_timeout, 30);
 }
 
 static void
@@ -199,6 +202,7 @@ test_every_key_from_flags(void **state)
         "--os-version", "10.0.26100.1",
         "--connect-timeout", "5",
         "--request-timeout", "120",
+        "--tpm-timeout", "30",
         NULL};
     struct lj_config c;
     (void)state;
@@ -326,6 +330,7 @@ test_bad_values_in_file(void **state)
         {"connect_timeout = 0\n", ":1: bad value for 'connect_timeout': is out of range (1..300)"},
         {"request_timeout = 12s\n", ":1: bad value for 'request_timeout': must be a whole number"},
         {"connect_timeout = -5\n", ":1: bad value for 'connect_timeout'"},
+        {"tpm_timeout = 0\n", ":1: bad value for 'tpm_timeout': is out of range (1..3600)"},
         {"tenant = not a domain\n", ":1: bad value for 'tenant'"},
         {"tenant = localhost\n", ":1: bad value for 'tenant'"},
         {"client_id = 1234\n", ":1: bad value for 'client_id': must be a GUID"},
