@@ -118,6 +118,9 @@ struct tpm_ctx {
     struct tpm_job keygen_job;
     bool keygen_pending;
     bool keygen_created;
+    struct tpm_job csr_job;  /* tpm_csr_start: a CSR signed in the background */
+    bool csr_pending;
+    struct tpm_csr_bg *csr_bg; /* its arguments and result, owned by the ctx */
 };
 
 /* tpm/tpm.c: run fn(t, arg) on the worker and wait; the error is adopted. */

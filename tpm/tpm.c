@@ -5,8 +5,9 @@
  * - Ownership: a struct tpm_ctx owns one worker thread, and that thread owns
  *   the provider state (the ESAPI context for the TPM provider).  Public
  *   calls put a job on a FIFO queue and wait for it; tpm_keys_ensure_start
- *   queues without waiting, so the join flow can start keygen at boot and
- *   collect it after sign-in.  Errors recorded on the worker are handed to
+ *   and tpm_csr_start queue without waiting, so the join flow can start
+ *   keygen and the join CSR's signature at boot and collect both after
+ *   sign-in.  Errors recorded on the worker are handed to
  *   the caller's thread with lj_err_adopt (logged once, where they happen).
  * - Providers: tpm/esys.c (TPM2 ESAPI; the only file with tss2 headers) and
  *   tpm/soft.c (wolfSSL keys in files, unit tests only; used only when
@@ -110,13 +111,19 @@ job_post(struct tpm_ctx *t, struct tpm_job *j)
     pthread_mutex_unlock(&t->mu);
 }
 
-static enum lj_rc
-job_wait(struct tpm_ctx *t, struct tpm_job *j)
+static void
+job_done_wait(struct tpm_ctx *t, struct tpm_job *j)
 {
     pthread_mutex_lock(&t->mu);
     while (!j->done)
         pthread_cond_wait(&t->cv, &t->mu);
     pthread_mutex_unlock(&t->mu);
+}
+
+static enum lj_rc
+job_wait(struct tpm_ctx *t, struct tpm_job *j)
+{
+    job_done_wait(t, j);
     if (j->rc != LJ_OK)
         lj_err_adopt(j->err_code != LJ_OK ? j->err_code : j->rc, j->err);
     return j->rc;
@@ -485,6 +492,31 @@ job_csr(struct tpm_ctx *t, void *arg)
     return LJ_OK;
 }
 
+/* A CSR signed in the background (tpm_csr_start); owned by the ctx. */
+struct tpm_csr_bg {
+    char cn[65];
+    struct csr_args a;
+};
+
+/* Keys not ensured (keygen failed): nothing to sign, nothing to log twice. */
+static enum lj_rc
+job_csr_bg(struct tpm_ctx *t, void *arg)
+{
+    if (!t->keys_ok)
+        return LJ_ERR_NOT_FOUND;
+    return job_csr(t, arg);
+}
+
+static void
+csr_bg_free(struct tpm_csr_bg *bg)
+{
+    if (bg == NULL)
+        return;
+    free(bg->a.der);
+    free(bg->a.pem);
+    free(bg);
+}
+
 struct pub_args {
     bool transport;
     struct tpm_rsa_pub pub;
@@ -622,6 +654,8 @@ tpm_close(struct tpm_ctx *t)
         return;
     if (t->keygen_pending)
         (void)tpm_keys_ensure_wait(t, NULL);
+    if (t->csr_pending)
+        (void)tpm_csr_wait(t, NULL, NULL, NULL);
     (void)run_sync(t, job_close, NULL);
     pthread_mutex_lock(&t->mu);
     t->stop = true;
@@ -698,6 +732,65 @@ tpm_csr(struct tpm_ctx *t, const char *cn, unsigned char **der, size_t *der_len,
     free(a.der);
     free(a.pem);
     return LJ_OK;
+}
+
+enum lj_rc
+tpm_csr_start(struct tpm_ctx *t, const char *cn)
+{
+    struct tpm_csr_bg *bg;
+
+    if (t->csr_pending)
+        return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=csr_already_pending");
+    bg = calloc(1, sizeof(*bg));
+    if (bg == NULL)
+        return LJ_ERR_NOMEM;
+    if (cn == NULL || snprintf(bg->cn, sizeof(bg->cn), "%s", cn) >= (int)sizeof(bg->cn)) {
+        free(bg);
+        return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=csr_failed reason=cn_too_long");
+    }
+    bg->a.cn = bg->cn;
+    memset(&t->csr_job, 0, sizeof(t->csr_job));
+    t->csr_job.fn = job_csr_bg;
+    t->csr_job.arg = &bg->a;
+    t->csr_bg = bg;
+    t->csr_pending = true;
+    job_post(t, &t->csr_job);
+    return LJ_OK;
+}
+
+enum lj_rc
+tpm_csr_wait(struct tpm_ctx *t, unsigned char **der, size_t *der_len, char **pem)
+{
+    struct tpm_csr_bg *bg = t->csr_bg;
+    enum lj_rc rc;
+
+    if (!t->csr_pending)
+        return LJ_ERR_NOT_FOUND;
+    /* NOT_FOUND (keys were not there) is not an error to hand over. */
+    job_done_wait(t, &t->csr_job);
+    rc = t->csr_job.rc == LJ_ERR_NOT_FOUND ? LJ_ERR_NOT_FOUND : job_wait(t, &t->csr_job);
+    t->csr_pending = false;
+    t->csr_bg = NULL;
+    if (rc == LJ_OK) {
+        if (der != NULL) {
+            *der = bg->a.der;
+            bg->a.der = NULL;
+        }
+        if (der_len != NULL)
+            *der_len = bg->a.der_len;
+        if (pem != NULL) {
+            *pem = bg->a.pem;
+            bg->a.pem = NULL;
+        }
+    }
+    csr_bg_free(bg);
+    return rc;
+}
+
+bool
+tpm_csr_pending(const struct tpm_ctx *t)
+{
+    return t != NULL && t->csr_pending;
 }
 
 enum lj_rc
