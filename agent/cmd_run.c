@@ -19,8 +19,10 @@ run_usage(FILE *f)
                "Sign the user in, create the device keys in the TPM, join the device to\n"
                "the user's Entra tenant and report the result to the OOBE UI (--ui).\n"
                "On a joined device it only reports 'already joined' (exit 10).\n\n"
-               "  --no-early-keygen        create the TPM keys after sign-in instead of at\n"
-               "                           start (the sequential baseline of make bench)\n\n");
+               "  --no-early-keygen        create the TPM keys, sign the join request and\n"
+               "                           find the registration service after sign-in\n"
+               "                           instead of at start (the sequential baseline of\n"
+               "                           make bench)\n\n");
     lj_config_usage(f);
 }
 

@@ -10,9 +10,16 @@
  *   without recording (a local bug, out of memory) is classified from its
  *   rc by lj_classify_rc.
  * - Order: UI + hello, journal (already joined: stop, no network), TPM open
- *   + keygen started in the background, preflight (TPM, clock, every
- *   endpoint's DNS/TCP/TLS) before any prompt, sign-in, discovery, keygen
- *   awaited, join, MDM hook.
+ *   + keygen and then the join CSR's signature started in the background
+ *   (the TPM worker runs them while the person signs in), preflight (TPM,
+ *   clock, every endpoint's DNS/TCP/TLS) before any prompt, DRS discovery
+ *   when the tenant is configured as a domain (it needs no token, so a
+ *   wrong domain or an unreachable DRS ends the run before anyone types a
+ *   credential), sign-in, discovery when the domain comes from the UPN
+ *   (tenant `organizations` or a GUID), keygen awaited, join (with the
+ *   presigned CSR), MDM hook.  `--no-early-keygen` (the sequential
+ *   baseline of make bench) does all of it after sign-in, one step at a
+ *   time: sign-in, discovery, keygen, CSR.
  * - Cancellation: SIGTERM/SIGINT set a flag; the UI's `cancel` sets
  *   f->cancel.  Waits poll the UI in short slices and HTTP transfers poll
  *   both through the cancel hook, so a cancel ends any step with
@@ -100,6 +107,9 @@ struct flow {
     struct tpm_ctx *tpm;
     enum lj_rc tpm_open_rc; /* tpm_open (and, later, tpm_preflight) verdict */
     bool keys_started;
+    bool csr_started;    /* the join CSR is being signed in the background */
+    bool discovered;     /* f->disc holds the DRS discovery answer */
+    bool early_discovery; /* discovering before sign-in (tenant given as a domain) */
     struct lj_identity id;
     struct lj_journal j;
     struct oauth_params op;
@@ -495,6 +505,16 @@ fail_drs(struct flow *f, enum lj_phase phase, const struct lj_http_response *res
 
     drs_error_parse(resp->status, resp->body, resp->body_len, &e);
     lj_classify_drs(phase, &e, &c);
+    /*
+     * Discovery before sign-in for the configured domain: the directory's
+     * AADSTS90002 is the verdict the sign-in service would give a moment
+     * later for the same tenant (tenant_not_found: fix `tenant =`).
+     */
+    if (f->early_discovery && c.reason == LJ_R_DRS_TENANT_NOT_FOUND &&
+        strstr(e.message, "AADSTS90002") != NULL) {
+        c.reason = LJ_R_TENANT_NOT_FOUND;
+        copy(c.code, sizeof(c.code), "AADSTS90002");
+    }
     err_ids_from_resp(f, resp);
     fail_classified(f, phase, &c, LJ_ERR_HTTP);
     copy(f->err.error_type, sizeof(f->err.error_type), e.error_type);
@@ -985,8 +1005,19 @@ signin(struct flow *f)
 
 /* ---- discovery ---- */
 
+/* The tenant names the DRS domain itself (not `organizations`, not a GUID). */
+static bool
+tenant_is_domain(const struct lj_config *cfg)
+{
+    return strchr(cfg->tenant, '.') != NULL && !drs_is_guid(cfg->tenant);
+}
+
+/*
+ * DRS discovery for f->domain (the configured domain, or the UPN's after
+ * sign-in).  pct: the progress percentage (before or after sign-in).
+ */
 static enum lj_rc
-discover(struct flow *f)
+discover(struct flow *f, int pct)
 {
     struct lj_http_response resp;
     const char *t = f->cfg->tenant, *at;
@@ -995,8 +1026,8 @@ discover(struct flow *f)
 
     memset(&resp, 0, sizeof(resp));
     lj_ui_progress(f->ui, "discover", "Finding your organization's device registration service",
-                   55);
-    if (strchr(t, '.') != NULL && !drs_is_guid(t)) {
+                   pct);
+    if (tenant_is_domain(f->cfg)) {
         copy(f->domain, sizeof(f->domain), t);
     } else if (f->have_claims && (at = strrchr(f->claims.upn, '@')) != NULL && at[1] != '\0') {
         copy(f->domain, sizeof(f->domain), at + 1);
@@ -1023,8 +1054,10 @@ discover(struct flow *f)
                     "it does not name the organization's registration service", rc);
         goto out;
     }
-    lj_log(LJ_LOG_INFO, MOD, "event=discovered domain=%s join=%s version=%s", f->domain,
-           f->disc.join_endpoint, f->disc.join_service_version);
+    f->discovered = true;
+    lj_log(LJ_LOG_INFO, MOD, "event=discovered domain=%s join=%s version=%s before_signin=%d",
+           f->domain, f->disc.join_endpoint, f->disc.join_service_version,
+           f->early_discovery ? 1 : 0);
 out:
     free(url);
     lj_http_response_free(&resp);
@@ -1109,7 +1142,19 @@ join(struct flow *f)
     memset(&resp, 0, sizeof(resp));
     memset(&res, 0, sizeof(res));
     lj_ui_progress(f->ui, "join", "Joining the device to your organization", 75);
-    rc = tpm_csr(f->tpm, LJ_FLOW_CSR_CN, &csr, &csr_len, NULL);
+    rc = LJ_ERR_NOT_FOUND;
+    if (f->csr_started) {
+        f->csr_started = false;
+        rc = tpm_csr_wait(f->tpm, &csr, &csr_len, NULL);
+        if (rc == LJ_OK)
+            lj_log(LJ_LOG_INFO, MOD, "event=csr_presigned_used der_len=%zu", csr_len);
+        else
+            lj_log(LJ_LOG_WARN, MOD, "event=csr_presign_failed rc=%s (signing now)",
+                   lj_rc_name(rc));
+    }
+    /* Not started (sequential baseline) or failed: sign now, the error is this one's. */
+    if (rc != LJ_OK)
+        rc = tpm_csr(f->tpm, LJ_FLOW_CSR_CN, &csr, &csr_len, NULL);
     if (rc == LJ_OK)
         rc = tpm_transport_blob(f->tpm, &blob, &blob_len);
     if (rc == LJ_OK)
@@ -1931,6 +1976,13 @@ flow_main(const struct lj_config *cfg, bool retry_cmd, struct lj_ui *ui)
         f->tpm_open_rc = tpm_preflight(f->tpm, NULL);
     if (f->tpm_open_rc == LJ_OK && !cfg->no_early_keygen)
         f->keys_started = tpm_keys_ensure_start(f->tpm) == LJ_OK;
+    /*
+     * The join CSR's subject is a constant, not the user's: it is signed
+     * right after keygen, on the TPM worker, while the person signs in
+     * (a discrete TPM's RSA sign is a few hundred ms off the person's wait).
+     */
+    if (f->keys_started && !f->resume)
+        f->csr_started = tpm_csr_start(f->tpm, LJ_FLOW_CSR_CN) == LJ_OK;
     LJ_TEST_CRASH_POINT("keys_started");
 
     memset(&hc, 0, sizeof(hc));
@@ -1964,10 +2016,14 @@ flow_main(const struct lj_config *cfg, bool retry_cmd, struct lj_ui *ui)
         goto out;
     }
     rc = preflight(f);
+    f->early_discovery = tenant_is_domain(cfg) && !cfg->no_early_keygen;
+    if (rc == LJ_OK && f->early_discovery)
+        rc = discover(f, 7);
+    f->early_discovery = false;
     if (rc == LJ_OK)
         rc = signin(f);
-    if (rc == LJ_OK)
-        rc = discover(f);
+    if (rc == LJ_OK && !f->discovered)
+        rc = discover(f, 55);
     if (rc == LJ_OK)
         rc = keys_await(f);
     if (rc == LJ_OK)

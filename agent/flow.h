@@ -1,6 +1,8 @@
 /*
- * flow.h — the join flow of `linkjoin run`: preflight, sign-in (with TPM
- * keygen in the background), discovery, join, (MDM hook), result.
+ * flow.h — the join flow of `linkjoin run`: preflight, discovery (when the
+ * tenant is a domain), sign-in (with TPM keygen and the join CSR's
+ * signature in the background), discovery (when the domain is the UPN's),
+ * join, (MDM hook), result.
  *
  * The flow owns every resource of one run (UI channel, HTTP client, TPM
  * context, tokens) and releases them before it returns.  It reports to the

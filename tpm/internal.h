@@ -127,6 +127,9 @@ struct tpm_ctx {
     bool io_busy;              /* the worker is inside a TCTI call */
     struct timespec io_start;  /* CLOCK_MONOTONIC, when it entered it */
     bool hung;                 /* a caller gave up: the worker never runs a job again */
+    struct tpm_job csr_job;  /* tpm_csr_start: a CSR signed in the background */
+    bool csr_pending;
+    struct tpm_csr_bg *csr_bg; /* its arguments and result, owned by the ctx */
 };
 
 /* tpm/tpm.c: run fn(t, arg) on the worker and wait; the error is adopted. */

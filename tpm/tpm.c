@@ -5,8 +5,9 @@
  * - Ownership: a struct tpm_ctx owns one worker thread, and that thread owns
  *   the provider state (the ESAPI context for the TPM provider).  Public
  *   calls put a job on a FIFO queue and wait for it; tpm_keys_ensure_start
- *   queues without waiting, so the join flow can start keygen at boot and
- *   collect it after sign-in.  Errors recorded on the worker are handed to
+ *   and tpm_csr_start queue without waiting, so the join flow can start
+ *   keygen and the join CSR's signature at boot and collect both after
+ *   sign-in.  Errors recorded on the worker are handed to
  *   the caller's thread with lj_err_adopt (logged once, where they happen).
  * - Providers: tpm/esys.c (TPM2 ESAPI; the only file with tss2 headers) and
  *   tpm/soft.c (wolfSSL keys in files, unit tests only; used only when
@@ -164,11 +165,15 @@ job_post(struct tpm_ctx *t, struct tpm_job *j)
     pthread_mutex_unlock(&t->mu);
 }
 
-static enum lj_rc
-job_wait(struct tpm_ctx *t, struct tpm_job *j)
+/*
+ * Wait until the worker has finished j, each TPM exchange bounded by the
+ * context's timeout.  false: the TPM did not answer in time (t->hung is
+ * set; j and its memory stay with the worker, which never finishes it).
+ */
+static bool
+job_done_wait(struct tpm_ctx *t, struct tpm_job *j)
 {
     struct timespec now, deadline;
-    enum lj_rc rc;
     bool done;
 
     pthread_mutex_lock(&t->mu);
@@ -194,16 +199,24 @@ job_wait(struct tpm_ctx *t, struct tpm_job *j)
     }
     done = j->done;
     pthread_mutex_unlock(&t->mu);
-    if (!done) {
-        /* j stays with the worker, which never finishes it */
-        rc = lj_err_set(LJ_ERR_TPM_UNREACHABLE, TPM_MOD, HUNG_FMT, t->tcti, t->timeout_ms / 1000,
-                        t->timeout_ms / 1000);
-    } else {
-        rc = j->rc;
-        if (rc != LJ_OK)
-            lj_err_adopt(j->err_code != LJ_OK ? j->err_code : rc, j->err);
-    }
-    return rc;
+    return done;
+}
+
+static enum lj_rc
+hung_error(const struct tpm_ctx *t)
+{
+    return lj_err_set(LJ_ERR_TPM_UNREACHABLE, TPM_MOD, HUNG_FMT, t->tcti, t->timeout_ms / 1000,
+                      t->timeout_ms / 1000);
+}
+
+static enum lj_rc
+job_wait(struct tpm_ctx *t, struct tpm_job *j)
+{
+    if (!job_done_wait(t, j))
+        return hung_error(t); /* j stays with the worker, which never finishes it */
+    if (j->rc != LJ_OK)
+        lj_err_adopt(j->err_code != LJ_OK ? j->err_code : j->rc, j->err);
+    return j->rc;
 }
 
 static enum lj_rc
@@ -569,6 +582,31 @@ job_csr(struct tpm_ctx *t, void *arg)
     return LJ_OK;
 }
 
+/* A CSR signed in the background (tpm_csr_start); owned by the ctx. */
+struct tpm_csr_bg {
+    char cn[65];
+    struct csr_args a;
+};
+
+/* Keys not ensured (keygen failed): nothing to sign, nothing to log twice. */
+static enum lj_rc
+job_csr_bg(struct tpm_ctx *t, void *arg)
+{
+    if (!t->keys_ok)
+        return LJ_ERR_NOT_FOUND;
+    return job_csr(t, arg);
+}
+
+static void
+csr_bg_free(struct tpm_csr_bg *bg)
+{
+    if (bg == NULL)
+        return;
+    free(bg->a.der);
+    free(bg->a.pem);
+    free(bg);
+}
+
 struct pub_args {
     bool transport;
     struct tpm_rsa_pub pub;
@@ -743,6 +781,8 @@ tpm_close(struct tpm_ctx *t)
         return;
     if (t->keygen_pending)
         (void)tpm_keys_ensure_wait(t, NULL);
+    if (t->csr_pending)
+        (void)tpm_csr_wait(t, NULL, NULL, NULL);
     (void)run_sync(t, job_close, NULL);
     if (abandon_if_hung(t)) /* the keygen wait or the close itself hung */
         return;
@@ -821,6 +861,66 @@ tpm_csr(struct tpm_ctx *t, const char *cn, unsigned char **der, size_t *der_len,
     free(a.der);
     free(a.pem);
     return LJ_OK;
+}
+
+enum lj_rc
+tpm_csr_start(struct tpm_ctx *t, const char *cn)
+{
+    struct tpm_csr_bg *bg;
+
+    if (t->csr_pending)
+        return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=csr_already_pending");
+    bg = calloc(1, sizeof(*bg));
+    if (bg == NULL)
+        return LJ_ERR_NOMEM;
+    if (cn == NULL || snprintf(bg->cn, sizeof(bg->cn), "%s", cn) >= (int)sizeof(bg->cn)) {
+        free(bg);
+        return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=csr_failed reason=cn_too_long");
+    }
+    bg->a.cn = bg->cn;
+    memset(&t->csr_job, 0, sizeof(t->csr_job));
+    t->csr_job.fn = job_csr_bg;
+    t->csr_job.arg = &bg->a;
+    t->csr_bg = bg;
+    t->csr_pending = true;
+    job_post(t, &t->csr_job);
+    return LJ_OK;
+}
+
+enum lj_rc
+tpm_csr_wait(struct tpm_ctx *t, unsigned char **der, size_t *der_len, char **pem)
+{
+    struct tpm_csr_bg *bg = t->csr_bg;
+    enum lj_rc rc;
+
+    if (!t->csr_pending)
+        return LJ_ERR_NOT_FOUND;
+    /* NOT_FOUND (keys were not there) is not an error to hand over. */
+    if (!job_done_wait(t, &t->csr_job))
+        return hung_error(t); /* bg stays with the worker; tpm_close abandons t */
+    rc = t->csr_job.rc == LJ_ERR_NOT_FOUND ? LJ_ERR_NOT_FOUND : job_wait(t, &t->csr_job);
+    t->csr_pending = false;
+    t->csr_bg = NULL;
+    if (rc == LJ_OK) {
+        if (der != NULL) {
+            *der = bg->a.der;
+            bg->a.der = NULL;
+        }
+        if (der_len != NULL)
+            *der_len = bg->a.der_len;
+        if (pem != NULL) {
+            *pem = bg->a.pem;
+            bg->a.pem = NULL;
+        }
+    }
+    csr_bg_free(bg);
+    return rc;
+}
+
+bool
+tpm_csr_pending(const struct tpm_ctx *t)
+{
+    return t != NULL && t->csr_pending;
 }
 
 enum lj_rc

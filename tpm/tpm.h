@@ -125,6 +125,25 @@ enum lj_rc tpm_keys_ensure_wait(struct tpm_ctx *t, bool *created);
 enum lj_rc tpm_csr(struct tpm_ctx *t, const char *cn, unsigned char **der,
                    size_t *der_len, char **pem);
 
+/*
+ * tpm_csr in the background: _start queues the signing of a request for cn
+ * (copied; at most 64 bytes) and returns at once.  Queued after
+ * tpm_keys_ensure_start it runs right after keygen, on the worker, while
+ * the caller does other things (the person signs in).  LJ_ERR_INVAL when
+ * one is already pending or cn is too long; LJ_ERR_NOMEM.  _wait blocks
+ * until it is done and returns tpm_csr's result for it, with the same
+ * ownership of *der / *pem (malloc'ed, caller frees; either may be NULL),
+ * LJ_ERR_NOT_FOUND (nothing recorded) when none was started or the keys
+ * were not ensured when its turn came (keygen failed: the caller reports
+ * the keygen's own error).  Other errors are tpm_csr's (recorded).
+ * tpm_close() waits for and frees an uncollected one.
+ */
+enum lj_rc tpm_csr_start(struct tpm_ctx *t, const char *cn);
+enum lj_rc tpm_csr_wait(struct tpm_ctx *t, unsigned char **der, size_t *der_len, char **pem);
+
+/* True while a tpm_csr_start request has not been collected by tpm_csr_wait. */
+bool tpm_csr_pending(const struct tpm_ctx *t);
+
 /* Device key public part (no TPM round trip).  Needs keys ensured. */
 enum lj_rc tpm_device_pub(struct tpm_ctx *t, struct tpm_rsa_pub *out);
 

@@ -177,7 +177,7 @@ bench_flow_cold() {
 bench_flow_early_vs_seq() {
   local p i em sm cmd="python3 tests/bench/ui_timer.py --signin-s $BENCH_SIGNIN_S --signin-jitter 1 -- build/linkjoin run --ui stdio"
   : >"$CASE/ratios.txt"
-  for p in swtpm discrete; do
+  for p in ${BENCH_PROFILES:-swtpm discrete}; do
     (
       flow_env "$p"
       : >"$CASE/early-$p.json"

@@ -10,6 +10,8 @@
 #   BENCH_N_SLOW=5    runs of the slow ones (cold keygen/join under the
 #                     discrete-TPM profile: ~7 s each)
 #   BENCH_OUT=FILE    also write the summary table (markdown) to FILE
+#   BENCH_PROFILES="discrete"  early_vs_seq: only these TPM profiles
+#                     (default "swtpm discrete")
 #
 # Measurements (names): csr_cold csr_warm rss size callgrind; flow (start to
 # first UI event, sign-in finished to joined and to enrolled, with where the

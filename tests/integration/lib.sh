@@ -40,6 +40,9 @@ skip() { echo "# SKIP: $*" >&2; echo "$*" >"$CASE/.skip"; exit 0; }
 
 tcase() {
   local name=$1 fn=$2 rc
+  # LJ_TCASE=PATTERN (a shell glob) runs only the matching cases (debugging).
+  # shellcheck disable=SC2053
+  [ -z "${LJ_TCASE:-}" ] || [[ $name == $LJ_TCASE ]] || return 0
   CASE=$LJ_SCRIPT_TMP/$name
   mkdir -p "$CASE"
   : >"$CASE/pids"

@@ -110,6 +110,11 @@ run_fault() {
   assert_eq "$(jq -r .code <<<"$r")" "$want_code" "code"
   assert_eq "$(jq -r .phase <<<"$r")" "$phase_want" "phase"
   assert_eq "$LJ_RC" "$want_exit" "exit status"
+  # discovery of the configured domain runs before sign-in: nobody was asked
+  # for a credential or a code
+  if [ "$phase" = discover ]; then
+    assert_not_contains "$(cat "$CASE/out.jsonl")" '"type":"prompt"' "a prompt before the discovery failure"
+  fi
   # nothing partial stored
   assert_no_file "$CASE/state/device-cert.der"
   assert_no_file "$CASE/state/joined"

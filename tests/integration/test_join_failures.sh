@@ -186,10 +186,12 @@ case_html() {
   assert_server_ids request_id time
 }
 
-# tenant = a domain Entra does not know: the sign-in service refuses before
-# any prompt (AADSTS90002), so tenant_not_found (sign-in), not
-# drs_tenant_not_found (discovery, later).  The person typed no tenant: the
-# device configuration is wrong, the admin fixes it.
+# tenant = a domain Entra does not know: DRS discovery, which runs before
+# sign-in for a configured domain, answers 404 DirectoryError AADSTS90002
+# before any prompt: tenant_not_found (the directory's verdict, the same the
+# sign-in service would give), phase discover, not drs_tenant_not_found.
+# The person typed no tenant: the device configuration is wrong, the admin
+# fixes it.
 case_unknown_tenant() {
   local r
   join_env
@@ -197,7 +199,7 @@ case_unknown_tenant() {
   lj_conf_set "$CASE/lj.conf" tenant fabrikam.example
   lj_run_bg --ui stdio
   lj_wait
-  assert_failed_result tenant_not_found AADSTS90002 admin false 6 signin
+  assert_failed_result tenant_not_found AADSTS90002 admin false 6 discover
   r=$(result_event)
   assert_contains "$(jq -r .message <<<"$r")" "fabrikam.example"
   assert_contains "$(jq -r .admin_action <<<"$r")" "tenant ="
@@ -207,7 +209,9 @@ case_unknown_tenant() {
 
 # DRS refuses the bearer token (401 AuthenticationError): access tokens live
 # one second and discovery is held two, so the token has expired when the
-# join arrives, on any machine speed.
+# join arrives, on any machine speed.  tenant = organizations: the DRS domain
+# comes from the UPN, so discovery runs after sign-in (with a configured
+# domain it runs before the prompt and could not age the token).
 case_auth_rejected() {
   local r
   join_env
@@ -215,6 +219,7 @@ case_auth_rejected() {
   sim_ctl POST /control/faults \
     '{"path_prefix":"/contoso.example/Discover","kind":"delay","delay_ms":2000}' >/dev/null || fail fault
   lj_conf "$CASE/lj.conf"
+  lj_conf_set "$CASE/lj.conf" tenant organizations
   run_device_code
   assert_failed_result auth_rejected 0x801c0002 retry true 6 join
   r=$(result_event)

@@ -208,6 +208,54 @@ test_async_keygen(void **state)
     tpm_close(t);
 }
 
+/*
+ * The join CSR signed in the background right after keygen: collected
+ * once, the same request a synchronous tpm_csr makes for that key; an
+ * uncollected one is freed by tpm_close (leak checkers); none started is
+ * LJ_ERR_NOT_FOUND with nothing recorded.
+ */
+static void
+test_async_csr(void **state)
+{
+    struct tpm_ctx *t = open_soft();
+    struct tpm_rsa_pub pub;
+    unsigned char *der = NULL;
+    char *pem = NULL;
+    size_t der_len = 0;
+    char cn[80];
+
+    (void)state;
+    lj_err_clear();
+    assert_int_equal(tpm_csr_wait(t, &der, &der_len, &pem), LJ_ERR_NOT_FOUND);
+    assert_int_equal(lj_err_code(), LJ_OK);
+    assert_false(tpm_csr_pending(t));
+    assert_int_equal(tpm_keys_ensure_start(t), LJ_OK);
+    assert_int_equal(tpm_csr_start(t, "7E980AD9-B86D-4306-9425-9AC066FB014A"), LJ_OK);
+    assert_true(tpm_csr_pending(t));
+    assert_int_equal(tpm_csr_start(t, "x"), LJ_ERR_INVAL); /* one at a time */
+    lj_err_clear();
+    assert_int_equal(tpm_keys_ensure_wait(t, NULL), LJ_OK);
+    assert_int_equal(tpm_csr_wait(t, &der, &der_len, &pem), LJ_OK);
+    assert_false(tpm_csr_pending(t));
+    assert_non_null(der);
+    assert_non_null(pem);
+    assert_non_null(memmem(der, der_len, "7E980AD9-B86D-4306-9425-9AC066FB014A", 36));
+    assert_int_equal(tpm_device_pub(t, &pub), LJ_OK);
+    assert_non_null(memmem(der, der_len, pub.n, pub.n_len));
+    assert_int_equal(tpm_csr_wait(t, NULL, NULL, NULL), LJ_ERR_NOT_FOUND);
+    free(der);
+    free(pem);
+    /* A CN over 64 bytes is refused before anything is queued. */
+    memset(cn, 'a', sizeof(cn) - 1);
+    cn[sizeof(cn) - 1] = '\0';
+    assert_int_equal(tpm_csr_start(t, cn), LJ_ERR_INVAL);
+    lj_err_clear();
+    assert_false(tpm_csr_pending(t));
+    /* Started and never collected: tpm_close waits and frees it. */
+    assert_int_equal(tpm_csr_start(t, "uncollected"), LJ_OK);
+    tpm_close(t);
+}
+
 /* An altered key file is reported, kept, and the error reaches this thread. */
 static void
 test_corrupt_detected(void **state)
@@ -284,6 +332,7 @@ main(void)
         cmocka_unit_test(test_oaep_round_trip),
         cmocka_unit_test(test_csr_and_blob),
         cmocka_unit_test(test_async_keygen),
+        cmocka_unit_test(test_async_csr),
         cmocka_unit_test(test_corrupt_detected),
         cmocka_unit_test(test_remove),
         cmocka_unit_test(test_keys_needed),
