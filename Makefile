@@ -239,7 +239,7 @@ integration: build-tests
 
 valgrind: deps
 	$(Q)$(MAKE) --no-print-directory VALGRIND=1 build-tests
-	$(Q)LJ_BUILD=build-vg LJ_VALGRIND=1 tests/run.sh
+	$(Q)LJ_BUILD=build-vg LJ_VALGRIND=1 LJ_SCRIPT_TIMEOUT=5400 tests/run.sh
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
