@@ -28,6 +28,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "agent/cfgmap.h"
 #include "agent/cmd.h"
 #include "agent/config.h"
 #include "agent/exitcodes.h"
@@ -495,14 +496,7 @@ check_network(struct factory *f)
         set(&f->c[C_NETWORK], ST_FAIL, "configuration: %s", cfg->error);
         goto out;
     }
-    memset(&hc, 0, sizeof(hc));
-    for (int i = 0; i < cfg->n_connect_to; i++)
-        ct[i] = cfg->connect_to[i];
-    hc.ca_file = cfg->ca_file;
-    hc.connect_to = ct;
-    hc.n_connect_to = (size_t)cfg->n_connect_to;
-    hc.connect_timeout = cfg->connect_timeout;
-    hc.request_timeout = cfg->request_timeout;
+    lj_cfg_http(cfg, ct, &hc);
     if (lj_http_new(&hc, &h) != LJ_OK) {
         set(&f->c[C_NETWORK], ST_FAIL, "HTTPS client could not start: %s", lj_err_detail());
         goto out;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent/cfgmap.h"
 #include "agent/cmd.h"
 #include "agent/config.h"
 #include "agent/drs.h"
@@ -196,10 +197,7 @@ leave_cloud(struct leave *l)
                 l->cfg.state_dir, l->j.device_id);
         return LJ_EXIT_STATE;
     }
-    to.state_dir = l->cfg.state_dir;
-    to.tcti = l->cfg.tcti[0] != '\0' ? l->cfg.tcti : NULL;
-    to.provider = l->cfg.key_provider == LJ_KEYS_SOFT ? TPM_PROVIDER_SOFT : TPM_PROVIDER_TPM;
-    to.timeout_s = l->cfg.tpm_timeout;
+    lj_cfg_tpm_opts(&l->cfg, true, &to);
     rc = tpm_open(&to, &t);
     if (rc == LJ_OK)
         rc = tpm_keys_ensure(t, &created); /* present: loads, never creates */
@@ -219,14 +217,7 @@ leave_cloud(struct leave *l)
     cc.sign_arg = t;
     cc.key_spki = spki;
     cc.key_spki_len = spki_len;
-    memset(&hc, 0, sizeof(hc));
-    for (int i = 0; i < l->cfg.n_connect_to; i++)
-        ct[i] = l->cfg.connect_to[i];
-    hc.ca_file = l->cfg.ca_file;
-    hc.connect_to = ct;
-    hc.n_connect_to = (size_t)l->cfg.n_connect_to;
-    hc.connect_timeout = l->cfg.connect_timeout;
-    hc.request_timeout = l->cfg.request_timeout;
+    lj_cfg_http(&l->cfg, ct, &hc);
     hc.max_body = 64 * 1024;
     hc.client_cert = &cc;
     rc = lj_http_new(&hc, &h);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/cfgmap.h"
 #include "agent/cmd.h"
 #include "agent/config.h"
 #include "agent/exitcodes.h"
@@ -53,10 +54,7 @@ clear_tpm(const struct lj_config *cfg)
     enum lj_rc rc;
     int ex = LJ_EXIT_OK;
 
-    to.state_dir = NULL;
-    to.tcti = cfg->tcti[0] != '\0' ? cfg->tcti : NULL;
-    to.provider = cfg->key_provider == LJ_KEYS_SOFT ? TPM_PROVIDER_SOFT : TPM_PROVIDER_TPM;
-    to.timeout_s = cfg->tpm_timeout;
+    lj_cfg_tpm_opts(cfg, false, &to);
     rc = tpm_open(&to, &t);
     if (rc == LJ_OK)
         rc = tpm_clear(t);

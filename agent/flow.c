@@ -73,6 +73,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/cfgmap.h"
 #include "agent/drs.h"
 #include "agent/errors.h"
 #include "agent/exitcodes.h"
@@ -1960,11 +1961,7 @@ flow_main(const struct lj_config *cfg, bool retry_cmd, struct lj_ui *ui)
                lj_journal_state_name(f->j.state), f->j.device_id);
 
     /* Keygen first, so it overlaps preflight and the user's sign-in. */
-    memset(&to, 0, sizeof(to));
-    to.state_dir = cfg->state_dir;
-    to.tcti = cfg->tcti[0] != '\0' ? cfg->tcti : NULL;
-    to.provider = cfg->key_provider == LJ_KEYS_SOFT ? TPM_PROVIDER_SOFT : TPM_PROVIDER_TPM;
-    to.timeout_s = cfg->tpm_timeout;
+    lj_cfg_tpm_opts(cfg, true, &to);
     f->tpm_open_rc = tpm_open(&to, &f->tpm);
     /*
      * Lockout and self-test are checked BEFORE keygen is queued: the TPM
@@ -1985,14 +1982,7 @@ flow_main(const struct lj_config *cfg, bool retry_cmd, struct lj_ui *ui)
         f->csr_started = tpm_csr_start(f->tpm, LJ_FLOW_CSR_CN) == LJ_OK;
     LJ_TEST_CRASH_POINT("keys_started");
 
-    memset(&hc, 0, sizeof(hc));
-    for (int i = 0; i < cfg->n_connect_to; i++)
-        ct[i] = cfg->connect_to[i];
-    hc.ca_file = cfg->ca_file;
-    hc.connect_to = ct;
-    hc.n_connect_to = (size_t)cfg->n_connect_to;
-    hc.connect_timeout = cfg->connect_timeout;
-    hc.request_timeout = cfg->request_timeout;
+    lj_cfg_http(cfg, ct, &hc);
     hc.cancelled = http_cancelled;
     hc.cancel_arg = f;
     rc = lj_http_new(&hc, &f->http);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/cfgmap.h"
 #include "agent/drs.h"
 #include "agent/flow.h"
 #include "agent/marker.h"
@@ -53,11 +54,7 @@ lj_recover_keys_check(const struct lj_config *cfg, unsigned char **spki, size_t 
 
     if (!tpm_keys_present(cfg->state_dir))
         return LJ_ERR_NOT_FOUND;
-    memset(&to, 0, sizeof(to));
-    to.state_dir = cfg->state_dir;
-    to.tcti = cfg->tcti[0] != '\0' ? cfg->tcti : NULL;
-    to.provider = cfg->key_provider == LJ_KEYS_SOFT ? TPM_PROVIDER_SOFT : TPM_PROVIDER_TPM;
-    to.timeout_s = cfg->tpm_timeout;
+    lj_cfg_tpm_opts(cfg, true, &to);
     rc = tpm_open(&to, &t);
     if (rc != LJ_OK)
         goto out;
