@@ -15,7 +15,9 @@
 #   V=1               show full commands
 #
 # Sources are found by directory, so adding a module means adding a .c file:
-#   platform/*.c tpm/*.c agent/*.c   -> the agent library; agent/main.c is main()
+#   platform/*.c platform/common/*.c tpm/*.c agent/*/*.c -> the agent library;
+#                                    agent/main.c is main()
+#   platform/common/*.c              -> also linked by entra-sim and hw-sim/tools
 #   hw-sim/entra-sim/*.c             -> build/entra-sim (main.c is main())
 #   hw-sim/tools/NAME.c              -> build/NAME (small test helpers)
 #   tests/unit/test_NAME.c           -> build/tests/test_NAME (links the agent lib)
@@ -99,9 +101,9 @@ SIM_LIBS := $(call pc_libs,$(PKGS_SIM)) -lpthread
 TEST_LIBS := $(call pc_libs,$(PKGS_TEST))
 
 # Small generic helpers that the simulator links too (no protocol code).
-COMMON_SRCS := platform/b64.c platform/secmem.c platform/fsutil.c platform/result.c platform/log.c
+COMMON_SRCS := $(sort $(wildcard platform/common/*.c))
 
-LIB_SRCS := $(sort $(wildcard platform/*.c) $(wildcard tpm/*.c) $(filter-out agent/main.c,$(wildcard agent/*.c)))
+LIB_SRCS := $(sort $(wildcard platform/*.c platform/common/*.c) $(wildcard tpm/*.c) $(wildcard agent/*/*.c))
 SIM_SRCS := $(sort $(filter-out hw-sim/entra-sim/main.c,$(wildcard hw-sim/entra-sim/*.c)))
 TOOL_SRCS := $(sort $(wildcard hw-sim/tools/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -267,7 +269,7 @@ format-check:
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-san build-vg build-fuzz
+	rm -rf build build-san build-vg build-fuzz build-dev build-rel
 
 # ---- Install (issue 11) ----
 # The binary goes to sbin: it is a system service and an administrator's

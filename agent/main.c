@@ -1,16 +1,16 @@
 /*
  * main.c — linkjoin's entry point: dispatches to a subcommand.
  *
- * Design note: one binary, one table of subcommands (agent/cmd.h).  Every
- * command returns an exit code from agent/exitcodes.h.
+ * Design note: one binary, one table of subcommands (agent/cli/cmd.h).  Every
+ * command returns an exit code from agent/core/exitcodes.h.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/cli_log.h"
-#include "agent/cmd.h"
-#include "agent/exitcodes.h"
-#include "agent/version.h"
+#include "agent/cli/cli_log.h"
+#include "agent/cli/cmd.h"
+#include "agent/core/exitcodes.h"
+#include "agent/core/version.h"
 
 static const struct lj_cmd commands[] = {
     {"run", cmd_run, "join this device: sign in, create TPM keys, register with Entra"},
@@ -19,10 +19,10 @@ static const struct lj_cmd commands[] = {
     {"errors", cmd_errors, NULL}, /* hidden: prints README's failure table */
     {"config", cmd_config, "check the configuration and print it (--check: only report problems)"},
     {"mdm-retry", cmd_mdm_retry, "finish a pending Intune enrollment (timer; never prompts)"},
-    {"factory-test", cmd_factory, "manufacturing-line check: TPM, EK certificate, identity, clock"},
+    {"factory-test", cmd_factory_test, "manufacturing-line check: TPM, EK certificate, identity, clock"},
     {"tpm", cmd_tpm, NULL}, /* hidden: tpm health; seal tools in test builds */
     {"leave", cmd_leave, "delete the device in the cloud (device certificate), then remove local state"},
-    {"factory-reset", cmd_reset, "wipe keys, certificates, journal and MDM state (--clear-tpm --yes)"},
+    {"factory-reset", cmd_factory_reset, "wipe keys, certificates, journal and MDM state (--clear-tpm --yes)"},
 };
 
 void
@@ -49,7 +49,7 @@ lj_usage(void *fp)
 int
 main(int argc, char **argv)
 {
-    /* --log-target is global: taken out of argv before dispatch (agent/cli_log.h). */
+    /* --log-target is global: taken out of argv before dispatch (agent/cli/cli_log.h). */
     if (lj_cli_log_setup(&argc, argv, stderr) != 0)
         return LJ_EXIT_USAGE;
     if (argc < 2) {

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "platform/result.h"
+#include "platform/common/result.h"
 
 /* How far past the build date a clock may be and still be believed. */
 #define LJ_CLOCK_MAX_YEARS_AFTER_BUILD 30

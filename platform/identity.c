@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
-#include "platform/fsutil.h"
+#include "platform/common/fsutil.h"
 
 #include <stdlib.h>
 

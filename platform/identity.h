@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "platform/result.h"
+#include "platform/common/result.h"
 
 #define LJ_IDENTITY_MAX 64
 

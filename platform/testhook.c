@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "platform/log.h"
+#include "platform/common/log.h"
 
 void
 lj_test_crash_point(const char *point)

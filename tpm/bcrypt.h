@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "platform/result.h"
+#include "platform/common/result.h"
 
 #define TPM_BCRYPT_RSA1_MAGIC 0x31415352u
 #define TPM_BCRYPT_HDR_LEN 24

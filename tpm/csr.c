@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "platform/log.h"
-#include "tpm/internal.h"
+#include "platform/common/log.h"
+#include "tpm/backend.h"
 
 #define CSR_DEVID 0x4c4a5450 /* "LJTP" */
 #define CSR_DER_MAX 4096

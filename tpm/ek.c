@@ -14,9 +14,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "platform/fsutil.h"
-#include "platform/log.h"
-#include "tpm/internal.h"
+#include "platform/common/fsutil.h"
+#include "platform/common/log.h"
+#include "tpm/backend.h"
 #include "tpm/tpm.h"
 
 #define CA_BUNDLE_MAX (256 * 1024)

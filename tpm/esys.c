@@ -25,9 +25,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "platform/log.h"
-#include "platform/secmem.h"
-#include "tpm/internal.h"
+#include "platform/common/log.h"
+#include "platform/common/secmem.h"
+#include "tpm/backend.h"
 
 #define SRK_PERSISTENT 0x81000001u
 /* tss2's TRANSIENT_FIRST shifts a signed int into the sign bit (UBSan). */

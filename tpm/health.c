@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "platform/log.h"
-#include "platform/secmem.h"
-#include "tpm/internal.h"
+#include "platform/common/log.h"
+#include "platform/common/secmem.h"
+#include "tpm/backend.h"
 
 static enum lj_rc
 unsupported(const struct tpm_ctx *t, const char *what)

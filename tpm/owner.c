@@ -7,8 +7,8 @@
  */
 #include "tpm/tpm.h"
 
-#include "platform/log.h"
-#include "tpm/internal.h"
+#include "platform/common/log.h"
+#include "tpm/backend.h"
 
 static enum lj_rc
 job_clear(struct tpm_ctx *t, void *arg)

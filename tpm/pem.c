@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "platform/b64.h"
+#include "platform/common/b64.h"
 
 #define PEM_LINE 64
 

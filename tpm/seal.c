@@ -37,10 +37,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "platform/fsutil.h"
-#include "platform/log.h"
-#include "platform/secmem.h"
-#include "tpm/internal.h"
+#include "platform/common/fsutil.h"
+#include "platform/common/log.h"
+#include "platform/common/secmem.h"
+#include "tpm/backend.h"
 
 #define SEAL_MAGIC "LJSEAL1\n"
 #define SEAL_MAGIC_LEN 8

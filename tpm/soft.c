@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "platform/fsutil.h"
-#include "platform/log.h"
-#include "platform/secmem.h"
-#include "tpm/internal.h"
+#include "platform/common/fsutil.h"
+#include "platform/common/log.h"
+#include "platform/common/secmem.h"
+#include "tpm/backend.h"
 
 enum { F_DEV = 0, F_TK };
 static const char *const soft_files[] = {"soft-device.der", "soft-transport.der"};

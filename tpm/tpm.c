@@ -50,11 +50,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "platform/fsutil.h"
-#include "platform/log.h"
-#include "platform/secmem.h"
+#include "platform/common/fsutil.h"
+#include "platform/common/log.h"
+#include "platform/common/secmem.h"
 #include "tpm/bcrypt.h"
-#include "tpm/internal.h"
+#include "tpm/backend.h"
 #include "tpm/pem.h"
 
 #define REC_NAME "keys.rec"

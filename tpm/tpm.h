@@ -43,7 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "platform/result.h"
+#include "platform/common/result.h"
 
 #define TPM_DEFAULT_TCTI "device:/dev/tpmrm0"
 #define TPM_RSA_BYTES 256 /* RSA-2048 modulus and signature size */

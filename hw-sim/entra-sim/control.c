@@ -15,8 +15,8 @@
 #include "hw-sim/entra-sim/oauth.h"
 #include "hw-sim/entra-sim/server.h"
 #include "hw-sim/entra-sim/tenant.h"
-#include "platform/log.h"
-#include "platform/secmem.h"
+#include "platform/common/log.h"
+#include "platform/common/secmem.h"
 
 #define MOD "control"
 

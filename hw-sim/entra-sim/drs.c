@@ -29,9 +29,9 @@
 #include "hw-sim/entra-sim/server.h"
 #include "hw-sim/entra-sim/tenant.h"
 #include "hw-sim/entra-sim/util.h"
-#include "platform/b64.h"
-#include "platform/log.h"
-#include "platform/secmem.h"
+#include "platform/common/b64.h"
+#include "platform/common/log.h"
+#include "platform/common/secmem.h"
 
 #define MOD "drs"
 #define DRS_HOST "https://enterpriseregistration.windows.net"

@@ -14,8 +14,8 @@
 
 #include "hw-sim/entra-sim/pki.h"
 #include "hw-sim/entra-sim/util.h"
-#include "platform/b64.h"
-#include "platform/secmem.h"
+#include "platform/common/b64.h"
+#include "platform/common/secmem.h"
 
 #define TOKEN_MAX (16 * 1024)
 

@@ -28,9 +28,9 @@
 #include "hw-sim/entra-sim/pki.h"
 #include "hw-sim/entra-sim/server.h"
 #include "hw-sim/entra-sim/tenant.h"
-#include "platform/fsutil.h"
-#include "platform/log.h"
-#include "platform/secmem.h"
+#include "platform/common/fsutil.h"
+#include "platform/common/log.h"
+#include "platform/common/secmem.h"
 
 #define MOD "main"
 #define TENANT_MAX (4 * 1024 * 1024)

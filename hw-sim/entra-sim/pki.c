@@ -19,8 +19,8 @@
 #include <wolfssl/wolfcrypt/sha256.h>
 #include <wolfssl/wolfcrypt/signature.h>
 
-#include "platform/fsutil.h"
-#include "platform/secmem.h"
+#include "platform/common/fsutil.h"
+#include "platform/common/secmem.h"
 
 #define MOD "pki"
 #define OID_SHA256_RSA "1.2.840.113549.1.1.11"

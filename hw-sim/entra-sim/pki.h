@@ -18,7 +18,7 @@
 
 #include "hw-sim/entra-sim/der.h"
 #include "hw-sim/entra-sim/util.h"
-#include "platform/result.h"
+#include "platform/common/result.h"
 
 /* The placeholder subject every join CSR carries. */
 #define PKI_JOIN_CSR_CN "7E980AD9-B86D-4306-9425-9AC066FB014A"

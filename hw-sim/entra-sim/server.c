@@ -30,8 +30,8 @@
 #include <gnutls/gnutls.h>
 
 #include "hw-sim/entra-sim/tenant.h"
-#include "platform/log.h"
-#include "platform/secmem.h"
+#include "platform/common/log.h"
+#include "platform/common/secmem.h"
 
 #define MOD "http"
 #define BODY_MAX_DRS (64 * 1024)

@@ -19,7 +19,7 @@
 #include <microhttpd.h>
 
 #include "hw-sim/entra-sim/util.h"
-#include "platform/result.h"
+#include "platform/common/result.h"
 
 enum sim_fault_kind {
     SIM_FAULT_DELAY,

@@ -13,7 +13,7 @@
 #include <strings.h>
 
 #include "hw-sim/entra-sim/util.h"
-#include "platform/secmem.h"
+#include "platform/common/secmem.h"
 
 struct sim_state g_sim = {.lock = PTHREAD_MUTEX_INITIALIZER};
 

@@ -26,7 +26,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "platform/result.h"
+#include "platform/common/result.h"
 
 enum sim_join_policy { SIM_JOIN_ALL = 0, SIM_JOIN_SELECTED = 1, SIM_JOIN_NONE = 2 };
 enum sim_ca_policy { SIM_CA_NONE = 0, SIM_CA_REQUIRE_MFA = 1, SIM_CA_BLOCK = 2 };

@@ -16,7 +16,7 @@
 #include <wolfssl/wolfcrypt/hash.h>
 #include <wolfssl/wolfcrypt/sha256.h>
 
-#include "platform/secmem.h"
+#include "platform/common/secmem.h"
 
 #define BUF_DEFAULT_MAX (16u * 1024u * 1024u)
 

@@ -45,7 +45,7 @@ mkdir -p "$work" || die "cannot create $work"
 log=$work/serial.log
 : >"$log"
 
-# The tty UI's prompt line (agent/ui_proto.c lj_ui_render_tty) and its
+# The tty UI's prompt line (agent/ui/ui_proto.c lj_ui_render_tty) and its
 # result lines.
 code_re='enter the code [A-Za-z0-9-]+'
 result_re='Done: this device is joined|This device is already joined|Setup could not finish|^Cancelled'

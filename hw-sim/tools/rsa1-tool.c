@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "platform/b64.h"
+#include "platform/common/b64.h"
 
 static uint32_t
 le32(const unsigned char *p)

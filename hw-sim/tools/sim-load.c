@@ -21,7 +21,7 @@
 
 #include <curl/curl.h>
 
-#include "platform/fsutil.h"
+#include "platform/common/fsutil.h"
 
 #define MAX_CONNS 64
 #define BODY_MAX (64 * 1024)

@@ -6,9 +6,9 @@
   breakdown.py LOG...
 
 Each step is the time from the previous mark to the next, taken from the
-log lines' own millisecond timestamps (platform/log.c), so a step is at
+log lines' own millisecond timestamps (platform/common/log.c), so a step is at
 best 1 ms exact; the table shows the median, min and max over the runs.
-The marks, in the order agent/flow.c passes them after the credentials
+The marks, in the order agent/flow/flow.c passes them after the credentials
 arrive (a mark missing from a run is skipped: its time goes to the next
 step):
   credentials   the UI's credentials line arrived (mod=ui event=message)

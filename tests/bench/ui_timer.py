@@ -18,7 +18,7 @@ Prints one JSON line:
 where wait_ms = result_ms - signin_done_ms is the person's wait (the result
 comes after the Intune enrollment).  joined_ms is when the device IS joined:
 the first `progress` event of phase "mdm" or "done" after a "join" progress
-(agent/flow.c saves the journal as joined and then, with nothing in
+(agent/flow/flow.c saves the journal as joined and then, with nothing in
 between, starts Intune with progress phase "mdm"; without Intune the next
 event is "done").  joined_wait_ms = joined_ms - signin_done_ms;
 enrolled_wait_ms = result_ms - signin_done_ms when the result says

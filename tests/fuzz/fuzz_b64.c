@@ -5,7 +5,7 @@
  */
 #include "tests/fuzz/fuzz.h"
 
-#include "platform/b64.h"
+#include "platform/common/b64.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

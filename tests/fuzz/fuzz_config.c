@@ -9,7 +9,7 @@
 
 #include "tests/fuzz/fuzz.h"
 
-#include "agent/config.h"
+#include "agent/core/config.h"
 
 static char *
 dump(const struct lj_config *cfg, size_t *len)

@@ -13,8 +13,8 @@
 
 #include "tests/fuzz/fuzz.h"
 
-#include "agent/drs.h"
-#include "platform/b64.h"
+#include "agent/proto/drs.h"
+#include "platform/common/b64.h"
 #include "tests/fuzz/vector_key.h"
 
 static void

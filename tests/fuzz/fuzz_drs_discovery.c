@@ -6,7 +6,7 @@
  */
 #include "tests/fuzz/fuzz.h"
 
-#include "agent/drs.h"
+#include "agent/proto/drs.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -6,8 +6,8 @@
  */
 #include "tests/fuzz/fuzz.h"
 
-#include "agent/drs.h"
-#include "agent/errors.h"
+#include "agent/proto/drs.h"
+#include "agent/core/errors.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -8,7 +8,7 @@
  */
 #include "tests/fuzz/fuzz.h"
 
-#include "agent/drs.h"
+#include "agent/proto/drs.h"
 #include "tests/fuzz/vector_key.h"
 
 int

@@ -1,5 +1,5 @@
 /*
- * fuzz_http_headers — the response header reader of agent/http.c
+ * fuzz_http_headers — the response header reader of agent/net/http.c
  * (lj_http__header_line, what curl's header callback calls): the input is
  * a header block, cut into lines after each '\n' as curl delivers them.
  * Afterwards every kept value is terminated and printable ASCII,
@@ -8,7 +8,7 @@
  */
 #include "tests/fuzz/fuzz.h"
 
-#include "agent/http.h"
+#include "agent/net/http.h"
 
 static void
 printable(const char *s, size_t sz)

@@ -6,7 +6,7 @@
  */
 #include "tests/fuzz/fuzz.h"
 
-#include "agent/journal.h"
+#include "agent/state/journal.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,13 +1,13 @@
 /*
- * fuzz_json — agent/json.c: lj_json_parse (size, NUL, depth pre-scan,
+ * fuzz_json — agent/core/json.c: lj_json_parse (size, NUL, depth pre-scan,
  * trailing data) and every typed getter on every member of the result, then
  * lj_json_print and a re-parse of what it printed (must succeed).
  * The first input byte picks max_depth (0..31); the rest is the document.
  */
 #include "tests/fuzz/fuzz.h"
 
-#include "agent/json.h"
-#include "platform/result.h"
+#include "agent/core/json.h"
+#include "platform/common/result.h"
 
 static void
 visit(const cJSON *obj, int depth)

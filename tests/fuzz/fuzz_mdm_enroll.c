@@ -7,7 +7,7 @@
  */
 #include "tests/fuzz/fuzz.h"
 
-#include "agent/mdm.h"
+#include "agent/proto/mdm.h"
 #include "tests/fuzz/mdm_key.h"
 
 int

@@ -6,8 +6,8 @@
  */
 #include "tests/fuzz/fuzz.h"
 
-#include "agent/errors.h"
-#include "agent/mdm.h"
+#include "agent/core/errors.h"
+#include "agent/proto/mdm.h"
 
 static void
 clean(const char *s, size_t sz)

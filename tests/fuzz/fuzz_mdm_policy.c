@@ -4,7 +4,7 @@
  */
 #include "tests/fuzz/fuzz.h"
 
-#include "agent/mdm.h"
+#include "agent/proto/mdm.h"
 
 static void
 one(const uint8_t *data, size_t size, const char *msgid)

@@ -7,8 +7,8 @@
  */
 #include "tests/fuzz/fuzz.h"
 
-#include "agent/mdm.h"
-#include "platform/b64.h"
+#include "agent/proto/mdm.h"
+#include "platform/common/b64.h"
 #include "tests/fuzz/mdm_key.h"
 
 static const char head[] =

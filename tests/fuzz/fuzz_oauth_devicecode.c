@@ -4,7 +4,7 @@
  */
 #include "tests/fuzz/fuzz.h"
 
-#include "agent/oauth.h"
+#include "agent/proto/oauth.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -6,8 +6,8 @@
  */
 #include "tests/fuzz/fuzz.h"
 
-#include "agent/errors.h"
-#include "agent/oauth.h"
+#include "agent/core/errors.h"
+#include "agent/proto/oauth.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -7,8 +7,8 @@
  */
 #include "tests/fuzz/fuzz.h"
 
-#include "agent/oauth.h"
-#include "platform/secmem.h"
+#include "agent/proto/oauth.h"
+#include "platform/common/secmem.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -5,7 +5,7 @@
  */
 #include "tests/fuzz/fuzz.h"
 
-#include "agent/oauth.h"
+#include "agent/proto/oauth.h"
 
 static void
 claims(const char *jwt)

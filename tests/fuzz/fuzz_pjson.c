@@ -1,5 +1,5 @@
 /*
- * fuzz_pjson — agent/pjson.c, the protocol modules' front end: pjson_parse
+ * fuzz_pjson — agent/proto/pjson.c, the protocol modules' front end: pjson_parse
  * with the discovery ceilings (256 KiB, depth 8), then pjson_str /
  * pjson_int / pjson_obj on every member (case-sensitive and not) and
  * pjson_copy_text into a small buffer (must be terminated, without control
@@ -7,8 +7,8 @@
  */
 #include "tests/fuzz/fuzz.h"
 
-#include "agent/pjson.h"
-#include "platform/result.h"
+#include "agent/proto/pjson.h"
+#include "platform/common/result.h"
 
 static void
 check_text(const char *src)

@@ -5,7 +5,7 @@
  */
 #include "tests/fuzz/fuzz.h"
 
-#include "agent/ui_proto.h"
+#include "agent/ui/ui_proto.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

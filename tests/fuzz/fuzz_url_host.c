@@ -6,7 +6,7 @@
  */
 #include "tests/fuzz/fuzz.h"
 
-#include "agent/http.h"
+#include "agent/net/http.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

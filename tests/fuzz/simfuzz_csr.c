@@ -8,7 +8,7 @@
 
 #include "hw-sim/entra-sim/der.h"
 #include "hw-sim/entra-sim/pki.h"
-#include "platform/result.h"
+#include "platform/common/result.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -6,7 +6,7 @@
 #include "tests/fuzz/fuzz.h"
 
 #include "hw-sim/entra-sim/util.h"
-#include "platform/result.h"
+#include "platform/common/result.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

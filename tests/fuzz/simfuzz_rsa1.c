@@ -5,7 +5,7 @@
 #include "tests/fuzz/fuzz.h"
 
 #include "hw-sim/entra-sim/pki.h"
-#include "platform/result.h"
+#include "platform/common/result.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -133,16 +133,16 @@ case_man_lists_every_key_and_command() {
 # The exit code contract, four places: exitcodes.h, linkjoin.8, README.md, --help.
 case_exit_codes_agree() {
   local h man readme help
-  h=$(grep -oE 'LJ_EXIT_[A-Z_]+ *= *[0-9]+' "$LJ_TOP/agent/exitcodes.h" | grep -oE '[0-9]+$' | sort -n | tr '\n' ' ')
+  h=$(grep -oE 'LJ_EXIT_[A-Z_]+ *= *[0-9]+' "$LJ_TOP/agent/core/exitcodes.h" | grep -oE '[0-9]+$' | sort -n | tr '\n' ' ')
   [ -n "$h" ] || fail "no codes found in exitcodes.h"
   man=$(man_section "$DIST/linkjoin.8" "EXIT STATUS" | awk '/^\.IP [0-9]+/ { print $2 }' | sort -n | tr '\n' ' ')
   readme=$(awk '/^## /{on = ($0 == "## Exit codes"); next} on' "$LJ_TOP/README.md" |
     grep -oE '^\| *[0-9]+ *\|' | tr -dc '0-9\n' | sort -n | tr '\n' ' ')
   assert_rc 0 lj --help
   help=$(sed -n '/^exit codes:/,$p' <<<"$OUT" | grep -oE '(^| )[0-9]+ [a-zA-Z]' | grep -oE '[0-9]+' | sort -n | tr '\n' ' ')
-  assert_eq "$man" "$h" "linkjoin.8 EXIT STATUS vs agent/exitcodes.h"
-  assert_eq "$readme" "$h" "README.md 'Exit codes' vs agent/exitcodes.h"
-  assert_eq "$help" "$h" "linkjoin --help vs agent/exitcodes.h"
+  assert_eq "$man" "$h" "linkjoin.8 EXIT STATUS vs agent/core/exitcodes.h"
+  assert_eq "$readme" "$h" "README.md 'Exit codes' vs agent/core/exitcodes.h"
+  assert_eq "$help" "$h" "linkjoin --help vs agent/core/exitcodes.h"
 }
 
 case_man_renders_without_warnings() {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # linkjoin leave against entra-sim + swtpm (devices joined with `linkjoin run`): the DELETE is authenticated by
 # the device certificate as TLS client certificate whose key stays in the
-# TPM (agent/tls_client.c); local state goes only after the cloud said the
+# TPM (agent/net/tls_tpmkey.c); local state goes only after the cloud said the
 # object is gone, or with --local-only.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_leave.sh"

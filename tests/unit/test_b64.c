@@ -1,4 +1,4 @@
-/* Unit tests for platform/b64.c (RFC 4648 §10 vectors and strictness). */
+/* Unit tests for platform/common/b64.c (RFC 4648 §10 vectors and strictness). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "platform/b64.h"
+#include "platform/common/b64.h"
 
 static void
 check_roundtrip(const char *plain, const char *enc, enum lj_b64_alphabet a)

@@ -1,4 +1,4 @@
-/* Unit tests for `linkjoin csr` option parsing (agent/cmd_csr.c). */
+/* Unit tests for `linkjoin csr` option parsing (agent/cli/cmd_csr.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "agent/cmd_csr.h"
-#include "agent/exitcodes.h"
+#include "agent/cli/cmd_csr.h"
+#include "agent/core/exitcodes.h"
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])) - 1)
 

@@ -1,4 +1,4 @@
-/* Unit tests for agent/config.c: defaults, every key via file and flag, errors with file:line. */
+/* Unit tests for agent/core/config.c: defaults, every key via file and flag, errors with file:line. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "agent/config.h"
-#include "platform/result.h"
+#include "agent/core/config.h"
+#include "platform/common/result.h"
 
 static char tmpdir[64];
 static char path[128];

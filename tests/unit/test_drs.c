@@ -1,4 +1,4 @@
-/* Unit tests for agent/drs.c: discovery, join body, join answer verification, error bodies. */
+/* Unit tests for agent/proto/drs.c: discovery, join body, join answer verification, error bodies. */
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 #include <wolfssl/openssl/evp.h>
@@ -15,9 +15,9 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
-#include "agent/drs.h"
-#include "platform/b64.h"
-#include "platform/fsutil.h"
+#include "agent/proto/drs.h"
+#include "platform/common/b64.h"
+#include "platform/common/fsutil.h"
 
 static char *
 load(const char *name, size_t *len)

@@ -1,4 +1,4 @@
-/* Unit tests for agent/errors.c: table completeness, classifiers, formatting, README sync. */
+/* Unit tests for agent/core/errors.c: table completeness, classifiers, formatting, README sync. */
 #include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,9 +10,9 @@
 
 #include <cmocka.h>
 
-#include "agent/errors.h"
-#include "agent/exitcodes.h"
-#include "platform/fsutil.h"
+#include "agent/core/errors.h"
+#include "agent/core/exitcodes.h"
+#include "platform/common/fsutil.h"
 
 static bool
 code_well_formed(const char *c)
@@ -396,7 +396,7 @@ test_readme_matches(void **state)
     assert_int_equal(lj_errors_markdown(&md), LJ_OK);
     assert_non_null(strstr((char *)readme, "\n## Failure reasons\n"));
     if (strstr((char *)readme, md) == NULL)
-        fail_msg("README.md's failure table differs from agent/errors.c; regenerate it with "
+        fail_msg("README.md's failure table differs from agent/core/errors.c; regenerate it with "
                  "'build/linkjoin errors --markdown'");
     /* one row per entry */
     for (int i = 0; i < LJ_R_COUNT__; i++) {

@@ -1,5 +1,5 @@
 /*
- * Unit tests for agent/http.c against a tiny TLS server that runs in a
+ * Unit tests for agent/net/http.c against a tiny TLS server that runs in a
  * thread of this test (wolfSSL, certificates from tests/data/http/), on a
  * free loopback port.  URLs use production-style names mapped with
  * connect_to, the way tests reach entra-sim.
@@ -25,8 +25,8 @@
 #include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/ecc.h>
 
-#include "agent/http.h"
-#include "platform/secmem.h"
+#include "agent/net/http.h"
+#include "platform/common/secmem.h"
 
 #define DATA "tests/data/http/"
 

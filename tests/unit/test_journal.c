@@ -1,4 +1,4 @@
-/* Unit tests for agent/journal.c: round trip, modes, and every kind of bad journal. */
+/* Unit tests for agent/state/journal.c: round trip, modes, and every kind of bad journal. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "agent/journal.h"
-#include "platform/fsutil.h"
+#include "agent/state/journal.h"
+#include "platform/common/fsutil.h"
 
 static char base[64];
 static char dir[128];

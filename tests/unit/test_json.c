@@ -1,4 +1,4 @@
-/* Unit tests for agent/json.c: limits, malformed input, typed getters. */
+/* Unit tests for agent/core/json.c: limits, malformed input, typed getters. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "agent/json.h"
+#include "agent/core/json.h"
 
 static cJSON *
 parse_ok(const char *s)

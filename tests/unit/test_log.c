@@ -1,6 +1,6 @@
 /*
- * Unit tests for platform/log.c's target selection (stderr or syslog) and
- * agent/cli_log.c's global --log-target option.
+ * Unit tests for platform/common/log.c's target selection (stderr or syslog) and
+ * agent/cli/cli_log.c's global --log-target option.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,10 +14,10 @@
 
 #include <cmocka.h>
 
-#include "agent/cli_log.h"
-#include "agent/config.h"
-#include "agent/exitcodes.h"
-#include "platform/log.h"
+#include "agent/cli/cli_log.h"
+#include "agent/core/config.h"
+#include "agent/core/exitcodes.h"
+#include "platform/common/log.h"
 
 /* A temp file and its "DEV:INO" as systemd writes JOURNAL_STREAM. */
 struct tmpstream {

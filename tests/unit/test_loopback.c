@@ -1,4 +1,4 @@
-/* Unit tests for agent/loopback.c: which URIs, ports, and what each kind of request gets. */
+/* Unit tests for agent/net/loopback.c: which URIs, ports, and what each kind of request gets. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "agent/loopback.h"
-#include "platform/secmem.h"
+#include "agent/net/loopback.h"
+#include "platform/common/secmem.h"
 
 static void
 test_uri_kinds(void **state)

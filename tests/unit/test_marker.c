@@ -1,4 +1,4 @@
-/* Unit tests for agent/marker.c: markers follow the journal state. */
+/* Unit tests for agent/state/marker.c: markers follow the journal state. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "agent/marker.h"
-#include "platform/fsutil.h"
+#include "agent/state/marker.h"
+#include "platform/common/fsutil.h"
 
 static char dir[64];
 

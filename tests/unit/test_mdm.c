@@ -1,8 +1,8 @@
 /*
- * Unit tests for agent/mdm.c: the three requests checked with libxml2
+ * Unit tests for agent/proto/mdm.c: the three requests checked with libxml2
  * (names, namespaces, escaping, where the token goes), the answers from
  * tests/data/mdm (made by its gen.sh), every refusal by its own name, XML
- * bombs, and fault classification (agent/errors.c lj_classify_mdm).
+ * bombs, and fault classification (agent/core/errors.c lj_classify_mdm).
  */
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/hash.h>
@@ -20,11 +20,11 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
-#include "agent/errors.h"
-#include "agent/mdm.h"
-#include "platform/b64.h"
-#include "platform/fsutil.h"
-#include "platform/secmem.h"
+#include "agent/core/errors.h"
+#include "agent/proto/mdm.h"
+#include "platform/common/b64.h"
+#include "platform/common/fsutil.h"
+#include "platform/common/secmem.h"
 
 #define MSGID "urn:uuid:0d5a1441-5891-453b-becf-a2e5f6ea3749"
 #define DEVID "2c9a1f3e-7b4d-4e8a-9c1b-5d6e7f8a9b0c"

@@ -1,4 +1,4 @@
-/* Unit tests for agent/oauth.c: URLs, bodies, PKCE, redirects, responses, errors, polling, JWT. */
+/* Unit tests for agent/proto/oauth.c: URLs, bodies, PKCE, redirects, responses, errors, polling, JWT. */
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/sha256.h>
 
@@ -12,10 +12,10 @@
 
 #include <cmocka.h>
 
-#include "agent/oauth.h"
-#include "platform/b64.h"
-#include "platform/fsutil.h"
-#include "platform/secmem.h"
+#include "agent/proto/oauth.h"
+#include "platform/common/b64.h"
+#include "platform/common/fsutil.h"
+#include "platform/common/secmem.h"
 
 static char *
 load(const char *name, size_t *len)

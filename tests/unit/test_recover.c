@@ -1,5 +1,5 @@
 /*
- * Unit tests for agent/recover.c with the software key provider (no TPM):
+ * Unit tests for agent/state/recover.c with the software key provider (no TPM):
  * what the state directory proves decides resume / retry / keys lost, and
  * lj_fs_move_files_aside keeps every file.  The certificate and TPM-cleared
  * cases need a real TPM and DRS certificate: tests/integration/test_crash.sh
@@ -17,10 +17,10 @@
 
 #include <cmocka.h>
 
-#include "agent/config.h"
-#include "agent/journal.h"
-#include "agent/recover.h"
-#include "platform/fsutil.h"
+#include "agent/core/config.h"
+#include "agent/state/journal.h"
+#include "agent/state/recover.h"
+#include "platform/common/fsutil.h"
 #include "tpm/tpm.h"
 
 static char dir[64];

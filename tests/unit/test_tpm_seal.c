@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "platform/fsutil.h"
-#include "platform/secmem.h"
+#include "platform/common/fsutil.h"
+#include "platform/common/secmem.h"
 #include "tpm/tpm.h"
 
 static char dir[64];

@@ -1,5 +1,5 @@
 /*
- * Unit tests for agent/ui_proto.c: every UI->agent message and every
+ * Unit tests for agent/ui/ui_proto.c: every UI->agent message and every
  * malformed case, the exact JSON of each agent->UI event, polling over a
  * pipe and a socket (resend on connect), and golden tty renderings
  * (tests/data/ui/NAME.jsonl -> NAME.txt; LJ_UPDATE_GOLDEN=1 rewrites them).
@@ -18,9 +18,9 @@
 
 #include <cmocka.h>
 
-#include "agent/ui_proto.h"
-#include "platform/fsutil.h"
-#include "platform/ui.h"
+#include "agent/ui/ui_proto.h"
+#include "platform/common/fsutil.h"
+#include "platform/ui_chan.h"
 
 static void
 expect_bad(const char *line, const char *err, const char *problem)

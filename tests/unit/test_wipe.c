@@ -1,4 +1,4 @@
-/* Unit tests for agent/wipe.c: what a leave/reset removes, and what it leaves. */
+/* Unit tests for agent/state/wipe.c: what a leave/reset removes, and what it leaves. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "agent/wipe.h"
-#include "platform/fsutil.h"
+#include "agent/state/wipe.h"
+#include "platform/common/fsutil.h"
 
 static char dir[64];
 

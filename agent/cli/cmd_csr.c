@@ -1,0 +1,274 @@
+/*
+ * cmd_csr.c — `linkjoin csr`: make sure the device keys exist in the TPM
+ * and print a PKCS#10 request signed inside the TPM, or (with
+ * --transport-key-blob) the transport key as base64 BCRYPT RSA1 blob.
+ */
+#include "agent/cli/cmd_csr.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/cli/cmd.h"
+#include "agent/core/exitcodes.h"
+#include "platform/common/b64.h"
+#include "platform/common/log.h"
+#include "platform/common/secmem.h"
+#include "tpm/tpm.h"
+
+#define CT_B64_MAX 1024
+
+static void
+csr_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: linkjoin csr [--state-dir DIR] [--tcti TCTI] [--key-provider tpm|soft]\n"
+            "                    [--transport-key-blob] [--log-level LEVEL]\n"
+            "\n"
+            "Creates the device key and transport key in the TPM when missing (reuses them\n"
+            "otherwise) and prints a PKCS#10 CSR (PEM, CN=" CMD_CSR_CN ")\n"
+            "signed inside the TPM.\n"
+            "\n"
+            "  --state-dir DIR        key blobs live here (default " CMD_CSR_DEFAULT_STATE_DIR ")\n"
+            "  --tcti TCTI            TPM connection (default " TPM_DEFAULT_TCTI ",\n"
+            "                         e.g. swtpm:host=127.0.0.1,port=2321)\n"
+            "  --key-provider P       tpm (default) or soft (software keys: TESTS ONLY)\n"
+            "  --transport-key-blob   print the transport key as base64 BCRYPT RSA1 blob\n"
+            "  --log-level LEVEL      error, warn (default), info, debug\n"
+            "  -h, --help             this text\n"
+            "\n"
+            "exit codes: 0 ok, 1 unexpected failure, 2 usage error, 4 TPM unreachable,\n"
+            "locked out or failing, 13 key files corrupt or made by a different TPM.\n");
+}
+
+int
+cmd_csr_parse(int argc, char **argv, struct cmd_csr_opts *o)
+{
+    enum { OPT_TBLOB = 1000, OPT_PROVIDER, OPT_TCTI, OPT_STATE, OPT_LOG, OPT_TDEC };
+    static const struct option longopts[] = {
+        {"state-dir", required_argument, NULL, OPT_STATE},
+        {"tcti", required_argument, NULL, OPT_TCTI},
+        {"key-provider", required_argument, NULL, OPT_PROVIDER},
+        {"transport-key-blob", no_argument, NULL, OPT_TBLOB},
+        {"log-level", required_argument, NULL, OPT_LOG},
+        {"test-decrypt", no_argument, NULL, OPT_TDEC},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    enum lj_log_level lvl;
+    int c, idx = -1;
+
+    memset(o, 0, sizeof(*o));
+    o->state_dir = CMD_CSR_DEFAULT_STATE_DIR;
+    o->tcti = TPM_DEFAULT_TCTI;
+    o->provider = TPM_PROVIDER_TPM;
+    optind = 0; /* GNU: full re-initialisation, so parsing can run twice */
+    opterr = 0;
+    while ((idx = -1, c = getopt_long(argc, argv, ":h", longopts, &idx)) != -1) {
+        switch (c) {
+        case OPT_STATE:
+            if (optarg[0] == '\0')
+                goto bad_value;
+            o->state_dir = optarg;
+            break;
+        case OPT_TCTI:
+            if (optarg[0] == '\0' || strlen(optarg) > 200)
+                goto bad_value;
+            o->tcti = optarg;
+            break;
+        case OPT_PROVIDER:
+            if (!tpm_provider_parse(optarg, &o->provider))
+                goto bad_value;
+            break;
+        case OPT_TBLOB:
+            o->transport_blob = true;
+            break;
+        case OPT_LOG:
+            if (!lj_log_parse_level(optarg, &lvl))
+                goto bad_value;
+            o->log_level = optarg;
+            break;
+        case OPT_TDEC:
+            o->test_decrypt = true;
+            break;
+        case 'h':
+            o->help = true;
+            break;
+        case ':':
+            fprintf(stderr, "linkjoin csr: option '%s' needs a value\n", argv[optind - 1]);
+            return LJ_EXIT_USAGE;
+        default:
+            fprintf(stderr, "linkjoin csr: unknown option '%s'\n", argv[optind - 1]);
+            return LJ_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "linkjoin csr: unexpected argument '%s'\n", argv[optind]);
+        return LJ_EXIT_USAGE;
+    }
+    if (o->test_decrypt && o->transport_blob) {
+        fprintf(stderr, "linkjoin csr: --test-decrypt and --transport-key-blob exclude each other\n");
+        return LJ_EXIT_USAGE;
+    }
+    return 0;
+bad_value:
+    fprintf(stderr, "linkjoin csr: bad value '%s' for option '--%s'\n", optarg,
+            idx >= 0 ? longopts[idx].name : "?");
+    return LJ_EXIT_USAGE;
+}
+
+/* One line naming the cause, and the exit code for rc. */
+static int
+report(enum lj_rc rc, const struct cmd_csr_opts *o)
+{
+    switch (rc) {
+    case LJ_ERR_TPM_UNREACHABLE:
+        fprintf(stderr, "linkjoin csr: TPM unreachable at '%s' (no TPM device or simulator answering)\n",
+                o->tcti);
+        return LJ_EXIT_TPM;
+    case LJ_ERR_TPM_LOCKOUT:
+        fprintf(stderr, "linkjoin csr: TPM is in dictionary-attack lockout; wait for it to "
+                        "expire or have the owner clear it\n");
+        return LJ_EXIT_TPM;
+    case LJ_ERR_TPM_OBJECT_MEMORY:
+        fprintf(stderr, "linkjoin csr: TPM is out of object memory (too many loaded objects)\n");
+        return LJ_EXIT_TPM;
+    case LJ_ERR_TPM:
+        fprintf(stderr, "linkjoin csr: TPM command failed (details in the log above)\n");
+        return LJ_EXIT_TPM;
+    case LJ_ERR_TPM_WRONG_TPM:
+        fprintf(stderr, "linkjoin csr: keys in %s belong to a different TPM (or this TPM "
+                        "was cleared); files left untouched\n", o->state_dir);
+        return LJ_EXIT_STATE;
+    case LJ_ERR_KEYS_CORRUPT:
+        fprintf(stderr, "linkjoin csr: key files in %s are corrupt (truncated or altered); "
+                        "files left untouched\n", o->state_dir);
+        return LJ_EXIT_STATE;
+    case LJ_ERR_STATE:
+        fprintf(stderr, "linkjoin csr: keys in %s belong to another key provider; "
+                        "files left untouched\n", o->state_dir);
+        return LJ_EXIT_STATE;
+    default:
+        fprintf(stderr, "linkjoin csr: failed: %s (%s)\n", lj_rc_name(rc), lj_err_detail());
+        return LJ_EXIT_FAILURE;
+    }
+}
+
+#if defined(LJ_TEST_HOOKS) && LJ_TEST_HOOKS
+/*
+ * Test hook, honoured only in test builds with LJ_TEST_HOOKS=1 in the
+ * environment: decrypt one base64 OAEP ciphertext from stdin with the
+ * transport key and print the plaintext in hex.  Lets integration tests
+ * prove the TPM decrypts what a peer encrypted to the published blob.
+ */
+static enum lj_rc
+test_decrypt(struct tpm_ctx *t)
+{
+    char in[CT_B64_MAX + 2];
+    unsigned char *ct = NULL, *pt = NULL;
+    size_t n, ct_len = 0, pt_len = 0;
+    enum lj_rc rc = LJ_ERR_INVAL;
+
+    n = fread(in, 1, sizeof(in) - 1, stdin);
+    while (n > 0 && (in[n - 1] == '\n' || in[n - 1] == '\r'))
+        n--;
+    if (n == 0 || n > CT_B64_MAX || !lj_b64_decode(in, n, LJ_B64_STD, &ct, &ct_len)) {
+        fprintf(stderr, "linkjoin csr: --test-decrypt wants base64 on stdin\n");
+        goto out;
+    }
+    rc = tpm_transport_decrypt(t, ct, ct_len, &pt, &pt_len);
+    if (rc != LJ_OK)
+        goto out;
+    for (size_t i = 0; i < pt_len; i++)
+        printf("%02x", pt[i]);
+    printf("\n");
+out:
+    free(ct);
+    lj_secure_free(pt, pt_len);
+    return rc;
+}
+#endif
+
+int
+cmd_csr(int argc, char **argv)
+{
+    struct cmd_csr_opts o;
+    struct tpm_open_opts to;
+    struct tpm_ctx *t = NULL;
+    struct tpm_describe d;
+    unsigned char *blob = NULL;
+    char *pem = NULL, *b64 = NULL;
+    size_t blob_len = 0;
+    bool created = false;
+    enum lj_log_level lvl;
+    int ex;
+    enum lj_rc rc;
+
+    ex = cmd_csr_parse(argc, argv, &o);
+    if (ex != 0) {
+        fprintf(stderr, "(see 'linkjoin csr --help')\n");
+        return ex;
+    }
+    if (o.help) {
+        csr_usage(stdout);
+        return LJ_EXIT_OK;
+    }
+    if (o.log_level != NULL && lj_log_parse_level(o.log_level, &lvl))
+        lj_log_set_level(lvl);
+    if (o.test_decrypt) {
+        const char *env = getenv("LJ_TEST_HOOKS");
+#if defined(LJ_TEST_HOOKS) && LJ_TEST_HOOKS
+        if (env == NULL || strcmp(env, "1") != 0)
+#else
+        (void)env;
+#endif
+        {
+            fprintf(stderr, "linkjoin csr: unknown option '--test-decrypt'\n");
+            return LJ_EXIT_USAGE;
+        }
+    }
+    memset(&to, 0, sizeof(to)); /* timeout_s: the default */
+    to.state_dir = o.state_dir;
+    to.tcti = o.tcti;
+    to.provider = o.provider;
+    rc = tpm_open(&to, &t);
+    if (rc == LJ_OK)
+        rc = tpm_keys_ensure(t, &created);
+    if (rc != LJ_OK)
+        goto out;
+    tpm_describe(t, &d);
+    fprintf(stderr, "linkjoin csr: keys %s provider=%s TpmProtected=%s parent=%s\n",
+            created ? "created" : "reused", d.provider, d.tpm_protected ? "yes" : "NO",
+            d.parent);
+    if (o.transport_blob) {
+        rc = tpm_transport_blob(t, &blob, &blob_len);
+        if (rc != LJ_OK)
+            goto out;
+        b64 = lj_b64_encode(blob, blob_len, LJ_B64_STD, NULL);
+        if (b64 == NULL) {
+            rc = LJ_ERR_NOMEM;
+            goto out;
+        }
+        printf("%s\n", b64);
+    } else if (o.test_decrypt) {
+#if defined(LJ_TEST_HOOKS) && LJ_TEST_HOOKS
+        rc = test_decrypt(t);
+#endif
+    } else {
+        rc = tpm_csr(t, CMD_CSR_CN, NULL, NULL, &pem);
+        if (rc != LJ_OK)
+            goto out;
+        fputs(pem, stdout);
+    }
+out:
+    tpm_close(t);
+    free(pem);
+    free(b64);
+    free(blob);
+    if (rc != LJ_OK)
+        return report(rc, &o);
+    if (fflush(stdout) != 0)
+        return LJ_EXIT_FAILURE;
+    return LJ_EXIT_OK;
+}

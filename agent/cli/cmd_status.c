@@ -1,0 +1,288 @@
+/*
+ * cmd_status.c — `linkjoin status [--json] [CONFIG FLAGS]`: the join state
+ * the way `dsregcmd /status` shows it, from the state directory (no
+ * network): journal, stored device certificate, key record, and (when a
+ * key record exists) whether the TPM still loads the keys (a few TPM
+ * commands; `keys_state` ok | lost | unchecked | none).  Exit 0 when
+ * joined, LJ_EXIT_MDM_PENDING when joined with the Intune enrollment
+ * pending, LJ_EXIT_STATE when the TPM lost the keys (cleared or replaced:
+ * `run` then starts again as a new device), LJ_EXIT_NOT_JOINED otherwise.
+ *
+ * mdm_state: "enrolled", "pending", "failed" (joined, and the last error
+ * is an Intune one: refused by policy or a bad answer; last_error says
+ * which) or "not_enrolled".
+ *
+ * The journal is read, never rewritten or moved aside here (that is run's
+ * business); an unreadable journal is shown as such.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/cli/cmd.h"
+#include "agent/core/config.h"
+#include "agent/proto/drs.h"
+#include "agent/core/exitcodes.h"
+#include "agent/state/journal.h"
+#include "agent/state/recover.h"
+#include "platform/clock.h"
+#include "platform/common/fsutil.h"
+#include "platform/common/log.h"
+#include "tpm/tpm.h"
+
+struct status {
+    bool journal_ok;
+    char journal_problem[200];
+    struct lj_journal j;
+    bool have_cert;
+    long long not_before, not_after;
+    bool keys;
+    struct tpm_describe keys_d;
+    const char *keys_state;  /* ok, lost, unchecked, none */
+    const char *keys_problem; /* lj_rc_name of the check, "" when ok */
+    const char *mdm;
+};
+
+static void
+status_read(const struct lj_config *cfg, struct status *s)
+{
+    const char *dir = cfg->state_dir;
+    char path[512];
+    unsigned char *buf = NULL, *der = NULL;
+    size_t len = 0, der_len = 0;
+    enum lj_rc rc;
+
+    memset(s, 0, sizeof(*s));
+    lj_journal_init(&s->j);
+    if (!lj_path_join(path, sizeof(path), dir, LJ_JOURNAL_FILE)) {
+        snprintf(s->journal_problem, sizeof(s->journal_problem), "path too long");
+    } else if ((rc = lj_fs_read(path, LJ_JOURNAL_MAX_BYTES, &buf, &len)) == LJ_ERR_NOT_FOUND) {
+        s->journal_ok = true; /* a new device */
+    } else if (rc != LJ_OK) {
+        snprintf(s->journal_problem, sizeof(s->journal_problem), "journal unreadable (%s)",
+                 lj_rc_name(rc));
+    } else if (lj_journal_from_json((const char *)buf, len, &s->j, s->journal_problem,
+                                    sizeof(s->journal_problem)) == LJ_OK) {
+        s->journal_ok = true;
+    } else {
+        lj_journal_init(&s->j);
+    }
+    free(buf);
+    if (lj_journal_load_cert(dir, &der, &der_len) == LJ_OK)
+        s->have_cert = drs_cert_validity(der, der_len, &s->not_before, &s->not_after) == LJ_OK;
+    free(der);
+    s->keys = tpm_keys_describe_dir(dir, &s->keys_d) == LJ_OK;
+    s->keys_state = "none";
+    s->keys_problem = "";
+    if (s->keys) {
+        bool was = lj_log_set_quiet(true); /* the outcome is reported as keys_state */
+
+        rc = lj_recover_keys_check(cfg, NULL, NULL);
+        lj_log_set_quiet(was);
+        s->keys_state = rc == LJ_OK ? "ok" : rc == LJ_ERR_TPM_KEYS_LOST ? "lost" : "unchecked";
+        s->keys_problem = rc == LJ_OK ? "" : lj_rc_name(rc);
+    }
+    switch (s->j.state) {
+    case LJ_JS_MDM_ENROLLED:
+        s->mdm = "enrolled";
+        break;
+    case LJ_JS_MDM_PENDING:
+        s->mdm = "pending";
+        break;
+    case LJ_JS_JOINED:
+        s->mdm = s->j.has_error && strcmp(s->j.last_error.phase, "mdm") == 0 ? "failed"
+                                                                              : "not_enrolled";
+        break;
+    default:
+        s->mdm = "not_enrolled";
+        break;
+    }
+}
+
+static bool
+joined(const struct status *s)
+{
+    return s->journal_ok && s->j.state >= LJ_JS_JOINED && strcmp(s->keys_state, "lost") != 0;
+}
+
+/* A JSON string (quoted, escaped). */
+static void
+jstr(FILE *o, const char *v)
+{
+    fputc('"', o);
+    for (const unsigned char *p = (const unsigned char *)v; *p != '\0'; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(o, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(o, "\\u%04x", *p);
+        else
+            fputc(*p, o);
+    }
+    fputc('"', o);
+}
+
+static void
+jkv(FILE *o, const char *k, const char *v, bool comma)
+{
+    jstr(o, k);
+    fputc(':', o);
+    jstr(o, v);
+    if (comma)
+        fputc(',', o);
+}
+
+static void
+print_json(FILE *o, const struct status *s)
+{
+    const struct lj_error_record *e = &s->j.last_error;
+    char nb[32] = "", na[32] = "";
+    int64_t now = lj_clock_now();
+
+    if (s->have_cert) {
+        lj_clock_format(s->not_before, nb, sizeof(nb));
+        lj_clock_format(s->not_after, na, sizeof(na));
+    }
+    fputc('{', o);
+    fprintf(o, "\"joined\":%s,", joined(s) ? "true" : "false");
+    jkv(o, "state", s->journal_ok ? lj_journal_state_name(s->j.state) : "unknown", true);
+    if (!s->journal_ok)
+        jkv(o, "journal_problem", s->journal_problem, true);
+    jkv(o, "device_id", s->j.device_id, true);
+    jkv(o, "tenant_id", s->j.tenant_id, true);
+    jkv(o, "tenant_name", s->j.tenant_name, true);
+    jkv(o, "upn", s->j.upn, true);
+    jkv(o, "cert_thumbprint", s->j.cert_thumbprint, true);
+    jkv(o, "cert_not_before", nb, true);
+    jkv(o, "cert_not_after", na, true);
+    fprintf(o, "\"cert_valid\":%s,",
+            s->have_cert && now >= s->not_before && now <= s->not_after ? "true" : "false");
+    jkv(o, "key_provider", s->keys ? s->keys_d.provider : "none", true);
+    fprintf(o, "\"tpm_protected\":%s,", s->keys && s->keys_d.tpm_protected ? "true" : "false");
+    jkv(o, "keys_state", s->keys_state, true);
+    jkv(o, "keys_problem", s->keys_problem, true);
+    jkv(o, "mdm_state", s->mdm, true);
+    jkv(o, "mdm_server_url", s->j.mdm_server_url, true);
+    jkv(o, "mdm_cert_thumbprint", s->j.mdm_cert_thumbprint, true);
+    jkv(o, "mdm_enrollment_id", s->j.mdm_enrollment_id, true);
+    fprintf(o, "\"last_error\":");
+    if (!s->j.has_error) {
+        fprintf(o, "null}\n");
+        return;
+    }
+    fputc('{', o);
+    jkv(o, "phase", e->phase, true);
+    jkv(o, "reason", e->reason, true);
+    jkv(o, "code", e->code, true);
+    fprintf(o, "\"http_status\":%ld,", e->http_status);
+    jkv(o, "error_type", e->error_type, true);
+    jkv(o, "error_code", e->error_code, true);
+    jkv(o, "message", e->message, true);
+    jkv(o, "request_id", e->request_id, true);
+    jkv(o, "trace_id", e->trace_id, true);
+    jkv(o, "correlation_id", e->correlation_id, true);
+    jkv(o, "server_time", e->server_time, true);
+    {
+        char t[32];
+
+        lj_clock_format(e->time, t, sizeof(t));
+        jkv(o, "time", t, false);
+    }
+    fprintf(o, "}}\n");
+}
+
+static void
+line(FILE *o, const char *k, const char *v)
+{
+    fprintf(o, "%26s : %s\n", k, v != NULL && v[0] != '\0' ? v : "-");
+}
+
+static void
+print_text(FILE *o, const struct status *s)
+{
+    const struct lj_error_record *e = &s->j.last_error;
+    char buf[128];
+
+    fprintf(o, "+----------------------------------------------------------------------+\n"
+               "| Device State                                                         |\n"
+               "+----------------------------------------------------------------------+\n\n");
+    line(o, "EntraJoined", joined(s) ? "YES" : "NO");
+    line(o, "State", s->journal_ok ? lj_journal_state_name(s->j.state) : s->journal_problem);
+    line(o, "DeviceId", s->j.device_id);
+    line(o, "TenantId", s->j.tenant_id);
+    line(o, "TenantName", s->j.tenant_name);
+    line(o, "UserPrincipalName", s->j.upn);
+    line(o, "Thumbprint", s->j.cert_thumbprint);
+    if (s->have_cert) {
+        char nb[32], na[32];
+
+        lj_clock_format(s->not_before, nb, sizeof(nb));
+        lj_clock_format(s->not_after, na, sizeof(na));
+        snprintf(buf, sizeof(buf), "[ %s -- %s ]", nb, na);
+        line(o, "DeviceCertificateValidity", buf);
+    } else {
+        line(o, "DeviceCertificateValidity", NULL);
+    }
+    line(o, "KeyProvider", s->keys ? s->keys_d.provider : "none");
+    line(o, "TpmProtected", s->keys && s->keys_d.tpm_protected ? "YES" : "NO");
+    line(o, "KeyState", s->keys_state);
+    if (s->keys_problem[0] != '\0')
+        line(o, "KeyProblem", s->keys_problem);
+    line(o, "MdmState", s->mdm);
+    line(o, "MdmUrl", s->j.mdm_server_url);
+    line(o, "MdmCertThumbprint", s->j.mdm_cert_thumbprint);
+    line(o, "MdmDeviceId", s->j.mdm_enrollment_id);
+    if (!s->j.has_error)
+        return;
+    fprintf(o, "\n+----------------------------------------------------------------------+\n"
+               "| Last Error                                                           |\n"
+               "+----------------------------------------------------------------------+\n\n");
+    line(o, "Phase", e->phase);
+    line(o, "Reason", e->reason);
+    line(o, "Code", e->code);
+    snprintf(buf, sizeof(buf), "%ld", e->http_status);
+    line(o, "HttpStatus", e->http_status != 0 ? buf : NULL);
+    line(o, "ServerErrorType", e->error_type);
+    line(o, "ServerErrorCode", e->error_code);
+    line(o, "ServerMessage", e->message);
+    line(o, "RequestId", e->request_id);
+    line(o, "TraceId", e->trace_id);
+    line(o, "CorrelationId", e->correlation_id);
+    line(o, "ServerTime", e->server_time);
+    lj_clock_format(e->time, buf, sizeof(buf));
+    line(o, "Time", buf);
+}
+
+static void
+status_usage(FILE *f)
+{
+    fprintf(f, "usage: linkjoin status [--json] [--state-dir DIR] [--config FILE]\n"
+               "Show whether this device is joined (like dsregcmd /status), from the\n"
+               "state directory (and whether the TPM still loads the keys).  Exit 0 when\n"
+               "joined, 11 when joined with the Intune enrollment pending, 12 when not\n"
+               "joined, 13 when the TPM lost the keys (cleared).\n");
+}
+
+int
+cmd_status(int argc, char **argv)
+{
+    static const char *const opts[] = {"--json", NULL};
+    struct lj_config cfg;
+    struct status s;
+    bool seen[1] = {false};
+    int rc = lj_cmd_args("status", argc, argv, status_usage, opts, seen, &cfg);
+    bool json = seen[0];
+
+    if (rc >= 0)
+        return rc;
+    status_read(&cfg, &s);
+    if (json)
+        print_json(stdout, &s);
+    else
+        print_text(stdout, &s);
+    rc = !joined(&s) ? (strcmp(s.keys_state, "lost") == 0 ? LJ_EXIT_STATE : LJ_EXIT_NOT_JOINED)
+         : s.j.state == LJ_JS_MDM_PENDING ? LJ_EXIT_MDM_PENDING
+                                          : LJ_EXIT_OK;
+    if (fflush(stdout) != 0)
+        rc = LJ_EXIT_FAILURE;
+    return rc;
+}

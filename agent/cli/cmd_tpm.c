@@ -1,0 +1,218 @@
+/*
+ * cmd_tpm.c — hidden `linkjoin tpm SUBCOMMAND`: TPM diagnostics for support
+ * and tests.
+ *
+ *   tpm health [--tcti T] [--key-provider P]   health + preflight verdict
+ *   tpm seal|unseal|sealed-remove NAME --state-dir D [--tcti T] [--key-provider P]
+ *
+ * health is read-only and always available.  seal/unseal move a secret
+ * over stdin/stdout, so they exist only in test builds (LJ_TEST_HOOKS)
+ * with LJ_TEST_HOOKS=1 in the environment, like `csr --test-decrypt`.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/cli/cmd.h"
+#include "agent/core/exitcodes.h"
+#include "platform/common/log.h"
+#include "platform/common/secmem.h"
+#include "tpm/tpm.h"
+
+struct tpm_cmd_opts {
+    const char *sub;
+    const char *name;
+    const char *state_dir;
+    const char *tcti;
+    enum tpm_provider provider;
+};
+
+static void
+tpm_cmd_usage(FILE *f)
+{
+    fprintf(f, "usage: linkjoin tpm health [--tcti TCTI] [--key-provider tpm|soft]\n"
+               "       (test builds) linkjoin tpm seal|unseal|sealed-remove NAME --state-dir DIR\n"
+               "                     [--tcti TCTI] [--key-provider tpm|soft]\n"
+               "\n"
+               "health prints what the TPM says about itself and the join preflight verdict;\n"
+               "exit 0 ok, 4 TPM unreachable, locked out or failing.\n");
+}
+
+static bool
+hooks_enabled(void)
+{
+#if defined(LJ_TEST_HOOKS) && LJ_TEST_HOOKS
+    const char *env = getenv("LJ_TEST_HOOKS");
+    return env != NULL && strcmp(env, "1") == 0;
+#else
+    return false;
+#endif
+}
+
+static int
+parse(int argc, char **argv, struct tpm_cmd_opts *o)
+{
+    enum { OPT_STATE = 1000, OPT_TCTI, OPT_PROVIDER, OPT_LOG };
+    static const struct option longopts[] = {
+        {"state-dir", required_argument, NULL, OPT_STATE},
+        {"tcti", required_argument, NULL, OPT_TCTI},
+        {"key-provider", required_argument, NULL, OPT_PROVIDER},
+        {"log-level", required_argument, NULL, OPT_LOG},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    enum lj_log_level lvl;
+    int c;
+
+    memset(o, 0, sizeof(*o));
+    o->tcti = TPM_DEFAULT_TCTI;
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_STATE:
+            o->state_dir = optarg;
+            break;
+        case OPT_TCTI:
+            if (optarg[0] == '\0' || strlen(optarg) > 200)
+                goto bad;
+            o->tcti = optarg;
+            break;
+        case OPT_PROVIDER:
+            if (!tpm_provider_parse(optarg, &o->provider))
+                goto bad;
+            break;
+        case OPT_LOG:
+            if (!lj_log_parse_level(optarg, &lvl))
+                goto bad;
+            lj_log_set_level(lvl);
+            break;
+        case 'h':
+            tpm_cmd_usage(stdout);
+            return -1;
+        default:
+            goto bad;
+        }
+    }
+    if (optind >= argc)
+        goto bad;
+    o->sub = argv[optind++];
+    if (strcmp(o->sub, "health") != 0) {
+        if (!hooks_enabled() || optind >= argc || o->state_dir == NULL)
+            goto bad;
+        o->name = argv[optind++];
+    }
+    if (optind < argc)
+        goto bad;
+    return 0;
+bad:
+    fprintf(stderr, "linkjoin tpm: bad usage\n");
+    tpm_cmd_usage(stderr);
+    return LJ_EXIT_USAGE;
+}
+
+static int
+exit_for(enum lj_rc rc)
+{
+    switch (rc) {
+    case LJ_OK:
+        return LJ_EXIT_OK;
+    case LJ_ERR_TPM_UNREACHABLE:
+    case LJ_ERR_TPM_LOCKOUT:
+    case LJ_ERR_TPM_OBJECT_MEMORY:
+    case LJ_ERR_TPM:
+        return LJ_EXIT_TPM;
+    case LJ_ERR_TPM_WRONG_TPM:
+    case LJ_ERR_KEYS_CORRUPT:
+    case LJ_ERR_STATE:
+        return LJ_EXIT_STATE;
+    default:
+        return LJ_EXIT_FAILURE;
+    }
+}
+
+static void
+print_health(const struct tpm_health *h)
+{
+    printf("tpm_protected=%s\nfamily=%s\nmanufacturer=%s\nmanufacturer_id=0x%08x\nvendor=%s\n"
+           "firmware=%s\nfirmware_raw=0x%08x.0x%08x\nspec=level %u revision %u.%02u\n"
+           "self_test_ok=%s\nin_lockout=%s\nlockout_counter=%u\nmax_tries=%u\nrecovery_s=%u\n"
+           "lockout_recovery_s=%u\n",
+           h->tpm_protected ? "yes" : "no", h->family, h->manufacturer, h->manufacturer_id,
+           h->vendor, h->firmware, h->firmware1, h->firmware2, h->spec_level,
+           h->spec_revision / 100, h->spec_revision % 100, h->self_test_ok ? "yes" : "no",
+           h->in_lockout ? "yes" : "no", h->lockout_counter, h->max_tries, h->recovery_s,
+           h->lockout_recovery_s);
+}
+
+#define SEAL_STDIN_MAX (TPM_SEAL_DATA_MAX + 1)
+
+static enum lj_rc
+do_seal(struct tpm_ctx *t, const struct tpm_cmd_opts *o)
+{
+    unsigned char *buf = NULL, *pt = NULL;
+    size_t n = 0, pt_len = 0;
+    enum lj_rc rc = LJ_OK;
+
+    if (strcmp(o->sub, "seal") == 0) {
+        buf = malloc(SEAL_STDIN_MAX);
+        if (buf == NULL)
+            return LJ_ERR_NOMEM;
+        n = fread(buf, 1, SEAL_STDIN_MAX, stdin);
+        rc = tpm_seal(t, o->name, buf, n);
+        lj_secure_free(buf, SEAL_STDIN_MAX);
+    } else if (strcmp(o->sub, "unseal") == 0) {
+        rc = tpm_unseal(t, o->name, &pt, &pt_len);
+        if (rc == LJ_OK)
+            fwrite(pt, 1, pt_len, stdout);
+        lj_secure_free(pt, pt_len);
+    } else {
+        rc = tpm_sealed_remove(o->state_dir, o->name);
+    }
+    return rc;
+}
+
+int
+cmd_tpm(int argc, char **argv)
+{
+    struct tpm_cmd_opts o;
+    struct tpm_open_opts to;
+    struct tpm_ctx *t = NULL;
+    struct tpm_health h;
+    enum lj_rc rc;
+    int ex = parse(argc, argv, &o);
+
+    if (ex != 0)
+        return ex < 0 ? LJ_EXIT_OK : ex;
+    if (strcmp(o.sub, "sealed-remove") == 0)
+        return exit_for(tpm_sealed_remove(o.state_dir, o.name));
+    if (strcmp(o.sub, "health") != 0 && strcmp(o.sub, "seal") != 0 &&
+        strcmp(o.sub, "unseal") != 0) {
+        fprintf(stderr, "linkjoin tpm: unknown subcommand '%s'\n", o.sub);
+        return LJ_EXIT_USAGE;
+    }
+    memset(&to, 0, sizeof(to));
+    to.state_dir = strcmp(o.sub, "health") == 0 ? NULL : o.state_dir;
+    to.tcti = o.tcti;
+    to.provider = o.provider;
+    rc = tpm_open(&to, &t);
+    if (rc != LJ_OK)
+        goto out;
+    if (strcmp(o.sub, "health") == 0) {
+        memset(&h, 0, sizeof(h));
+        rc = tpm_preflight(t, &h);
+        if (h.family[0] != '\0') {
+            print_health(&h);
+            printf("preflight=%s\n", rc == LJ_OK ? "ok" : lj_rc_name(rc));
+        }
+    } else {
+        rc = do_seal(t, &o);
+    }
+out:
+    tpm_close(t);
+    if (rc != LJ_OK)
+        fprintf(stderr, "linkjoin tpm %s: failed: %s (%s)\n", o.sub, lj_rc_name(rc),
+                lj_err_detail());
+    return exit_for(rc);
+}

@@ -1,0 +1,161 @@
+/*
+ * config.h — linkjoin's configuration: one struct, filled from defaults, then
+ * the INI file, then command-line flags (flags win).
+ *
+ * File format (libinih): `key = value` lines, `#` or `;` comments at the start
+ * of a line, `;` after whitespace starts an inline comment.  Keys may stand
+ * before any section or in a `[linkjoin]` section; any other section is an
+ * error.  Every key may appear once, except connect_to (repeatable, each
+ * occurrence adds a mapping).  An empty value unsets an optional key.
+ * Lines are at most LJ_CONFIG_MAX_LINE characters and the file at most
+ * LJ_CONFIG_MAX_FILE bytes.  Errors name file, line and key:
+ *   /etc/linkjoin/linkjoin.conf:12: unknown key 'foo'
+ *
+ * Flags: every key has `--key-with-hyphens VALUE` or `--key-with-hyphens=VALUE`
+ * (connect_to is `--connect-to`, repeatable; flags replace the file's list).
+ * `--config FILE` picks the file (default /etc/linkjoin/linkjoin.conf; a missing
+ * default file is fine, a missing explicit one is an error).
+ *
+ * Secrets are never configuration: there is no password key or flag (a
+ * `password` key is refused with a hint); password sign-in reads the password
+ * from the UI's `credentials` message or from password_file at use time.
+ */
+#ifndef LJ_AGENT_CONFIG_H
+#define LJ_AGENT_CONFIG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "platform/common/result.h"
+
+#define LJ_CONFIG_DEFAULT_PATH "/etc/linkjoin/linkjoin.conf"
+#define LJ_CONFIG_MAX_FILE (64 * 1024)
+#define LJ_CONFIG_MAX_LINE 196 /* libinih's line buffer is 200 with CR LF NUL */
+#define LJ_CONFIG_MAX_CONNECT_TO 16
+
+#define LJ_CONFIG_URL_MAX 256
+#define LJ_CONFIG_PATH_MAX 256
+#define LJ_CONFIG_NAME_MAX 128
+
+enum lj_signin {
+    LJ_SIGNIN_DEVICE_CODE = 0,
+    LJ_SIGNIN_AUTH_CODE = 1,
+    LJ_SIGNIN_PASSWORD = 2,
+};
+
+enum lj_key_provider {
+    LJ_KEYS_TPM = 0,
+    LJ_KEYS_SOFT = 1, /* software keys: tests only, never a default */
+};
+
+enum lj_ui_kind {
+    LJ_UI_SOCKET = 0,
+    LJ_UI_STDIO = 1,
+    LJ_UI_TTY = 2,
+};
+
+/* Plain data: copy freely, nothing to free. Strings are NUL-terminated; "" = unset. */
+struct lj_config {
+    char authority[LJ_CONFIG_URL_MAX];    /* https URL, no trailing slash */
+    char tenant[LJ_CONFIG_NAME_MAX];      /* domain, GUID or "organizations" */
+    char client_id[40];                   /* GUID */
+    enum lj_signin signin;
+    char redirect_uri[LJ_CONFIG_URL_MAX]; /* custom scheme, https, or http loopback */
+    char drs_url[LJ_CONFIG_URL_MAX];      /* https */
+    char mdm_url[LJ_CONFIG_URL_MAX];      /* https */
+    char state_dir[LJ_CONFIG_PATH_MAX];   /* absolute */
+    char tcti[LJ_CONFIG_PATH_MAX];
+    enum lj_key_provider key_provider;
+    char ca_file[LJ_CONFIG_PATH_MAX];     /* "" = system trust store */
+    char connect_to[LJ_CONFIG_MAX_CONNECT_TO][LJ_CONFIG_URL_MAX];
+    int n_connect_to;
+    enum lj_ui_kind ui;
+    char ui_socket[108];                  /* absolute; fits sun_path */
+    char display_name[LJ_CONFIG_NAME_MAX];
+    char log_level[8];                    /* error|warn|info|debug */
+    char username[LJ_CONFIG_NAME_MAX];    /* password sign-in only */
+    char password_file[LJ_CONFIG_PATH_MAX]; /* absolute; read at use time */
+    char manufacturer[LJ_CONFIG_NAME_MAX]; /* identity overrides ("" = from DMI) */
+    char model[LJ_CONFIG_NAME_MAX];
+    char serial[LJ_CONFIG_NAME_MAX];
+    char os_version[LJ_CONFIG_NAME_MAX];
+    int connect_timeout; /* seconds, 1..300 */
+    int request_timeout; /* seconds, 1..3600 */
+    int retry_wait;      /* seconds a UI may send retry after a failure, 0..86400 */
+    int tpm_timeout;     /* seconds, 1..3600: bound on one TPM command (tpm.h) */
+    /*
+     * `run --no-early-keygen` (the sequential baseline of make bench):
+     * create the keys after sign-in instead of at start.  A run option,
+     * not a file key; false by default.
+     */
+    bool no_early_keygen;
+
+    char config_path[LJ_CONFIG_PATH_MAX]; /* the file read ("" = none) */
+    char error[512]; /* on LJ_ERR_CONFIG: "FILE:LINE: ..." or "--flag: ..." */
+};
+
+/* Fill cfg with the production defaults.  Never fails. */
+void lj_config_defaults(struct lj_config *cfg);
+
+/*
+ * Set one key (file spelling, e.g. "connect_to") from text, validating it.
+ * origin names where the value came from for the error text (e.g.
+ * "/etc/linkjoin/linkjoin.conf:12" or "--tenant"); on failure cfg->error gets
+ * "ORIGIN: ..." and LJ_ERR_CONFIG is returned (cfg otherwise unchanged).
+ * connect_to appends.  Does not block.
+ */
+enum lj_rc lj_config_set(struct lj_config *cfg, const char *key, const char *value,
+                         const char *origin);
+
+/*
+ * Read an INI file into cfg (over what is there).  explicit_path false
+ * means a missing file is fine (LJ_OK, nothing changed).  Errors:
+ * LJ_ERR_CONFIG with cfg->error "PATH:LINE: ..." (or "PATH: ..." when the
+ * file cannot be read).  Blocks on the file system.
+ */
+enum lj_rc lj_config_load_file(struct lj_config *cfg, const char *path,
+                               bool explicit_path);
+
+/*
+ * The same over len bytes of file text already in memory (text need not be
+ * NUL-terminated; borrowed, not kept); path only names the file in
+ * cfg->error.  lj_config_load_file reads the file and calls this; the fuzz
+ * target calls it directly.  Does not block.
+ */
+enum lj_rc lj_config_load_text(struct lj_config *cfg, const char *path, const char *text,
+                               size_t len);
+
+/*
+ * The whole command line step: defaults, then the file (--config or the
+ * default path), then every configuration flag in argv[1..].  Arguments that
+ * are not configuration flags (argv[0], the command's own options and
+ * operands) are copied, in order, to rest_argv (caller's array of at least
+ * argc+1 entries, NULL-terminated; pointers borrowed from argv) and counted
+ * in *rest_argc.  "--" ends flag parsing (it and the rest go to rest_argv).
+ * Returns LJ_ERR_CONFIG with cfg->error set on any bad file, key or value.
+ * On success the log threshold is set from cfg->log_level (lj_log_set_level).
+ */
+enum lj_rc lj_config_from_args(struct lj_config *cfg, int argc, char **argv,
+                               int *rest_argc, char **rest_argv);
+
+/*
+ * Check cross-key rules (e.g. password sign-in needs username).  Returns
+ * LJ_ERR_CONFIG with cfg->error set.  lj_config_from_args calls it.
+ */
+enum lj_rc lj_config_validate(struct lj_config *cfg);
+
+/*
+ * Write every key as `key = value` lines in file order (an INI file that
+ * lj_config_load_file reads back to the same values).  Holds no secrets.
+ */
+void lj_config_dump(const struct lj_config *cfg, FILE *f);
+
+/* Names for the enums ("device_code", "tpm", "socket"); never NULL. */
+const char *lj_signin_name(enum lj_signin s);
+const char *lj_key_provider_name(enum lj_key_provider k);
+const char *lj_ui_kind_name(enum lj_ui_kind u);
+
+/* Help text for the configuration flags (one line each) to f. */
+void lj_config_usage(FILE *f);
+
+#endif

@@ -1,0 +1,729 @@
+/*
+ * errors.c — the failure table and the classifiers that pick a row.
+ *
+ * Design note: the table is the single source of what a person and an admin
+ * are told; UI events, `linkjoin status`, the tty renderer and README.md all
+ * read it.  Rows are indexed by enum lj_reason and checked at start-up by the
+ * unit test (every field present and well formed, README identical).  The
+ * classifiers only choose a row (and, where the server was specific, its own
+ * code); they never invent text.  Windows codes come from
+ * shared/reference/drs-protocol.md §2, §5, §6, §8.
+ */
+#include "agent/core/errors.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "agent/core/exitcodes.h"
+
+#define ENTRA_DEVSET "Entra admin center > Identity > Devices > All devices > Device settings"
+#define ENTRA_SIGNINS "Entra admin center > Identity > Monitoring & health > Sign-in logs"
+#define ENTRA_AUDIT "Entra admin center > Identity > Monitoring & health > Audit logs"
+#define ENTRA_USER "Entra admin center > Identity > Users > All users > (the user)"
+#define MS_HOSTS                                                                                   \
+    "login.microsoftonline.com, enterpriseregistration.windows.net and "                           \
+    "enrollment.manage.microsoft.com"
+
+static const struct lj_reason_info table[LJ_R_COUNT__] = {
+    [LJ_R_CLOCK_WRONG] =
+        {LJ_R_CLOCK_WRONG, "clock_wrong", "", LJ_PHASE_PREFLIGHT, "0x80072f8f", LJ_FIX_ADMIN, false,
+         LJ_EXIT_NETWORK,
+         "The device clock is wrong, so the device cannot check the security certificates of "
+         "Microsoft's servers: {what}.",
+         "Let the device reach its time server (NTP, UDP port 123) or correct the time "
+         "source in the device configuration"},
+    [LJ_R_NETWORK_UNREACHABLE] =
+        {LJ_R_NETWORK_UNREACHABLE, "network_unreachable", "", LJ_PHASE_PREFLIGHT, "0x80072efd",
+         LJ_FIX_USER, true, LJ_EXIT_NETWORK,
+         "The device could not reach {host} because {what}; check the network connection and "
+         "try again.",
+         "Allow HTTPS (TCP 443) from the device to " MS_HOSTS " and make sure DNS resolves them"},
+    [LJ_R_TLS_UNTRUSTED] =
+        {LJ_R_TLS_UNTRUSTED, "tls_untrusted", "", LJ_PHASE_PREFLIGHT, "0x800b0109", LJ_FIX_ADMIN,
+         false, LJ_EXIT_NETWORK,
+         "The secure connection to {host} is not trusted because its certificate comes from an "
+         "unknown authority, which usually means a network proxy is inspecting encrypted "
+         "traffic.",
+         "Exclude " MS_HOSTS " from TLS inspection on the proxy or firewall"},
+    [LJ_R_NETWORK_INTERCEPTED] =
+        {LJ_R_NETWORK_INTERCEPTED, "network_intercepted", "", LJ_PHASE_PREFLIGHT, "0x8007000d",
+         LJ_FIX_ADMIN, false, LJ_EXIT_NETWORK,
+         "The network answered with a web page instead of the Microsoft service at {host}, "
+         "which usually means a captive portal or a proxy sign-in page is in the way.",
+         "Let the device reach " MS_HOSTS " directly, without a captive portal or proxy "
+         "authentication"},
+    [LJ_R_TPM_UNAVAILABLE] =
+        {LJ_R_TPM_UNAVAILABLE, "tpm_unavailable", "", LJ_PHASE_PREFLIGHT, "0x8028400f",
+         LJ_FIX_HARDWARE, false, LJ_EXIT_TPM,
+         "The device's security chip (TPM) did not respond, so this device cannot be joined "
+         "until it is repaired.",
+         "Check that the TPM is enabled in the device firmware settings; if it is, send the "
+         "device for repair"},
+    [LJ_R_TPM_LOCKED] =
+        {LJ_R_TPM_LOCKED, "tpm_locked", "", LJ_PHASE_PREFLIGHT, "0x80090031", LJ_FIX_HARDWARE,
+         false, LJ_EXIT_TPM,
+         "The device's security chip (TPM) has locked itself after too many failed attempts, "
+         "so it must be reset before this device can join.",
+         "Wait for the TPM lockout period to end or clear the TPM in the device firmware "
+         "settings, then restart setup"},
+    [LJ_R_TPM_FAILED] =
+        {LJ_R_TPM_FAILED, "tpm_failed", "", LJ_PHASE_KEYS, "0x80290407", LJ_FIX_HARDWARE, false,
+         LJ_EXIT_TPM, "The device's security chip (TPM) failed while creating the device keys.",
+         "Restart the device and run setup again; if the same code appears, send the device "
+         "for repair"},
+    [LJ_R_TPM_KEYS_LOST] =
+        {LJ_R_TPM_KEYS_LOST, "tpm_keys_lost", "", LJ_PHASE_KEYS, "0x80090016", LJ_FIX_SUPPORT,
+         false, LJ_EXIT_STATE,
+         "The device keys saved by an earlier setup no longer work with this device's security "
+         "chip (TPM), which usually means the TPM was cleared.",
+         "Reset the device to factory settings so setup creates new keys, and delete its old "
+         "device object in Entra admin center > Identity > Devices > All devices"},
+    [LJ_R_WRONG_PASSWORD] =
+        {LJ_R_WRONG_PASSWORD, "wrong_password", "", LJ_PHASE_SIGNIN, "AADSTS50126", LJ_FIX_USER,
+         false, LJ_EXIT_SIGNIN,
+         "The user name or password is not correct; check both and sign in again.",
+         "If the user has forgotten the password, reset it in " ENTRA_USER " > Reset password"},
+    [LJ_R_UNKNOWN_USER] =
+        {LJ_R_UNKNOWN_USER, "unknown_user", "", LJ_PHASE_SIGNIN, "AADSTS50034", LJ_FIX_USER, false,
+         LJ_EXIT_SIGNIN,
+         "There is no account with this user name in the organization; check the spelling of "
+         "the user name.",
+         "Check that the account exists in Entra admin center > Identity > Users > All users"},
+    [LJ_R_USER_DISABLED] = {LJ_R_USER_DISABLED, "user_disabled", "", LJ_PHASE_SIGNIN, "AADSTS50057",
+                            LJ_FIX_ADMIN, false, LJ_EXIT_SIGNIN,
+                            "This account is disabled, so it cannot be used to set up the device.",
+                            ENTRA_USER " > Properties > Settings > Account enabled: turn it on"},
+    [LJ_R_ACCOUNT_LOCKED] =
+        {LJ_R_ACCOUNT_LOCKED, "account_locked", "", LJ_PHASE_SIGNIN, "AADSTS50053", LJ_FIX_USER,
+         false, LJ_EXIT_SIGNIN,
+         "This account is locked for a while after too many sign-in attempts; wait a few "
+         "minutes, then sign in again.",
+         "Review the attempts in " ENTRA_SIGNINS "; the lockout threshold is under Entra admin "
+         "center > Protection > Authentication methods > Password protection"},
+    [LJ_R_PASSWORD_EXPIRED] =
+        {LJ_R_PASSWORD_EXPIRED, "password_expired", "", LJ_PHASE_SIGNIN, "AADSTS50055", LJ_FIX_USER,
+         false, LJ_EXIT_SIGNIN,
+         "The password of this account has expired; change it at https://myaccount.microsoft.com "
+         "on another device, then sign in again.",
+         "Reset the password in " ENTRA_USER " > Reset password"},
+    [LJ_R_TENANT_NOT_FOUND] =
+        {LJ_R_TENANT_NOT_FOUND, "tenant_not_found", "", LJ_PHASE_SIGNIN, "AADSTS90002",
+         LJ_FIX_ADMIN, false, LJ_EXIT_SIGNIN,
+         "This device is set up for the organization {domain}, which Microsoft's sign-in "
+         "service does not know, so nobody can sign in on it yet.",
+         "Correct tenant = in the device configuration: use the tenant ID or a domain listed in "
+         "Entra admin center > Identity > Settings > Domain names"},
+    [LJ_R_MFA_REQUIRED] =
+        {LJ_R_MFA_REQUIRED, "mfa_required", "", LJ_PHASE_SIGNIN, "AADSTS50076", LJ_FIX_ADMIN, false,
+         LJ_EXIT_POLICY,
+         "Your organization requires multi-factor authentication to join devices, and the "
+         "password sign-in set up on this device cannot do that.",
+         "Set signin = device_code (or auth_code) in the device configuration, or "
+         "change " ENTRA_DEVSET
+         " > Require Multifactor Authentication to register or join devices with Microsoft Entra"},
+    [LJ_R_BLOCKED_BY_CA] =
+        {LJ_R_BLOCKED_BY_CA, "blocked_by_conditional_access", "", LJ_PHASE_SIGNIN, "AADSTS53003",
+         LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
+         "A Conditional Access policy of your organization blocked this sign-in.",
+         "Find the policy that blocked it in " ENTRA_SIGNINS " (search for the request id), then "
+         "change it in Entra admin center > Protection > Conditional Access > Policies"},
+    [LJ_R_SIGNIN_EXPIRED] =
+        {LJ_R_SIGNIN_EXPIRED, "signin_expired", "", LJ_PHASE_SIGNIN, "AADSTS70019", LJ_FIX_RETRY,
+         true, LJ_EXIT_SIGNIN,
+         "The sign-in code expired before sign-in was finished; start again to get a new code.",
+         "No admin action is needed: the code must be used within 15 minutes of appearing"},
+    [LJ_R_SIGNIN_DECLINED] =
+        {LJ_R_SIGNIN_DECLINED, "signin_declined", "", LJ_PHASE_SIGNIN, "AADSTS65004", LJ_FIX_RETRY,
+         true, LJ_EXIT_SIGNIN,
+         "The sign-in was declined on the other device; start again and approve it there.",
+         "No admin action is needed unless the user did not start this sign-in; then "
+         "review " ENTRA_SIGNINS},
+    [LJ_R_SIGNIN_SESSION_EXPIRED] =
+        {LJ_R_SIGNIN_SESSION_EXPIRED, "signin_session_expired", "", LJ_PHASE_MDM, "AADSTS70008",
+         LJ_FIX_USER, false, LJ_EXIT_SIGNIN,
+         "The saved sign-in has expired, so you need to sign in again to finish setting up the "
+         "device.",
+         "No admin action is needed; sign-in lifetime follows Entra admin center > Protection > "
+         "Conditional Access > Session > Sign-in frequency"},
+    [LJ_R_SIGNIN_REJECTED] =
+        {LJ_R_SIGNIN_REJECTED, "signin_rejected", "", LJ_PHASE_SIGNIN, "0x80004005", LJ_FIX_ADMIN,
+         false, LJ_EXIT_SIGNIN,
+         "Microsoft's sign-in service refused the sign-in for a reason this device does not "
+         "recognize; your IT admin can look it up with the details below.",
+         "Look up the request id in " ENTRA_SIGNINS " to see why the sign-in was refused"},
+    [LJ_R_CANCELLED] =
+        {LJ_R_CANCELLED, "cancelled", "", LJ_PHASE_SIGNIN, "0x800704c7", LJ_FIX_USER, true,
+         LJ_EXIT_CANCELLED,
+         "Setup was cancelled before the device joined; start again when you are ready.",
+         "No admin action is needed"},
+    [LJ_R_DRS_TENANT_NOT_FOUND] =
+        {LJ_R_DRS_TENANT_NOT_FOUND, "drs_tenant_not_found", "", LJ_PHASE_DISCOVER, "0x801c003a",
+         LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
+         "Microsoft's device registration service found no organization for {domain}.",
+         "Check that the domain is verified in Entra admin center > Identity > Settings > Domain "
+         "names and that the tenant has an active subscription"},
+    [LJ_R_SERVICE_UNAVAILABLE] =
+        {LJ_R_SERVICE_UNAVAILABLE, "service_unavailable", "", LJ_PHASE_JOIN, "0x801c0025",
+         LJ_FIX_RETRY, true, LJ_EXIT_NETWORK,
+         "The Microsoft service at {host} is busy or unavailable right now; try again in a few "
+         "minutes.",
+         "No change is needed on your side; if it lasts, check Microsoft 365 admin center > "
+         "Health > Service health"},
+    [LJ_R_THROTTLED] =
+        {LJ_R_THROTTLED, "throttled", "", LJ_PHASE_JOIN, "0x801c03f2", LJ_FIX_RETRY, true,
+         LJ_EXIT_NETWORK,
+         "Microsoft's device registration service asked this device to wait, so try again in a "
+         "few minutes.",
+         "No change is needed on your side; if many devices join at once, spread the joins out "
+         "over time"},
+    [LJ_R_BAD_SERVICE_RESPONSE] =
+        {LJ_R_BAD_SERVICE_RESPONSE, "bad_service_response", "", LJ_PHASE_JOIN, "0x801c0001",
+         LJ_FIX_SUPPORT, false, LJ_EXIT_SERVICE,
+         "The answer from {host} could not be used because {what}, so nothing was saved and the "
+         "device was not joined.",
+         "Contact support with the code, request id and time; if a proxy sits between the device "
+         "and Microsoft, check that it does not alter responses"},
+    [LJ_R_JOIN_NOT_PERMITTED] =
+        {LJ_R_JOIN_NOT_PERMITTED, "join_not_permitted", "", LJ_PHASE_JOIN, "0x801c0003",
+         LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
+         "Your account is not allowed to join devices to your organization.",
+         ENTRA_DEVSET " > Users may join devices to Microsoft Entra: set it to All, or, when it "
+                      "is Selected, add the user to one of the selected groups"},
+    [LJ_R_JOIN_NOT_PERMITTED_GROUP] =
+        {LJ_R_JOIN_NOT_PERMITTED_GROUP, "join_not_permitted", "selected groups", LJ_PHASE_JOIN,
+         "0x801c0003", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
+         "Your account is not in a group that is allowed to join devices to your organization.",
+         "Add the user to one of the groups selected under " ENTRA_DEVSET
+         " > Users may join devices to Microsoft Entra"},
+    [LJ_R_DEVICE_QUOTA_REACHED] =
+        {LJ_R_DEVICE_QUOTA_REACHED, "device_quota_reached", "", LJ_PHASE_JOIN, "0x801c000e",
+         LJ_FIX_USER, false, LJ_EXIT_POLICY,
+         "Your account already has as many devices as your organization allows; remove one you "
+         "no longer use at https://myaccount.microsoft.com/device-list, then try again.",
+         "Delete the user's stale devices in Entra admin center > Identity > Devices > All "
+         "devices, or raise " ENTRA_DEVSET " > Maximum number of devices per user"},
+    [LJ_R_AUTH_REJECTED] =
+        {LJ_R_AUTH_REJECTED, "auth_rejected", "", LJ_PHASE_JOIN, "0x801c0002", LJ_FIX_RETRY, true,
+         LJ_EXIT_SIGNIN,
+         "Microsoft's device registration service did not accept the sign-in; start again and "
+         "sign in once more.",
+         "If it repeats, look up the trace id in " ENTRA_AUDIT
+         " (service: Device Registration Service) and contact Microsoft support"},
+    [LJ_R_JOIN_REJECTED] =
+        {LJ_R_JOIN_REJECTED, "join_rejected", "", LJ_PHASE_JOIN, "0x801c0006", LJ_FIX_SUPPORT,
+         false, LJ_EXIT_SERVICE,
+         "Microsoft's device registration service refused this device for a reason this device "
+         "does not recognize; your IT admin can look it up with the details below.",
+         "Look up the trace id in " ENTRA_AUDIT " (service: Device Registration Service) and read "
+         "the server message shown with this result"},
+    [LJ_R_MDM_NOT_IN_SCOPE] =
+        {LJ_R_MDM_NOT_IN_SCOPE, "mdm_not_in_scope", "", LJ_PHASE_MDM, "0x8018002b", LJ_FIX_ADMIN,
+         false, LJ_EXIT_POLICY,
+         "The device joined your organization, but your account is not set up for automatic "
+         "device management (Intune).",
+         "Entra admin center > Mobility (MDM and WIP) > Microsoft Intune > MDM user scope: set it "
+         "to All, or to Some and include this user"},
+    [LJ_R_MDM_PLATFORM_BLOCKED] =
+        {LJ_R_MDM_PLATFORM_BLOCKED, "mdm_platform_blocked", "", LJ_PHASE_MDM, "0x80180014",
+         LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
+         "The device joined your organization, but its enrollment restrictions do not allow "
+         "Windows devices to be managed.",
+         "Intune admin center > Devices > Enrollment > Device platform restriction > Windows "
+         "restrictions: allow Windows (MDM) for this user"},
+    [LJ_R_MDM_OWNERSHIP_BLOCKED] =
+        {LJ_R_MDM_OWNERSHIP_BLOCKED, "mdm_ownership_blocked", "", LJ_PHASE_MDM, "0x80180014",
+         LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
+         "The device joined, but Intune blocks personally owned Windows devices and this device "
+         "(manufacturer {manufacturer}, model {model}, serial number {serial}) is not listed as "
+         "corporate-owned.",
+         "Intune admin center > Devices > Enrollment > Corporate device identifiers > Add: "
+         "manufacturer {manufacturer}, model {model}, serial number {serial}"},
+    [LJ_R_MDM_DEVICE_CAP] =
+        {LJ_R_MDM_DEVICE_CAP, "mdm_device_cap", "", LJ_PHASE_MDM, "0x80180013", LJ_FIX_USER, false,
+         LJ_EXIT_POLICY,
+         "The device joined, but your account already has as many managed devices as Intune "
+         "allows; remove one you no longer use, then try again.",
+         "Remove the user's old devices in Intune admin center > Devices > All devices, or raise "
+         "the limit in Intune admin center > Devices > Enrollment > Device limit restrictions"},
+    [LJ_R_MDM_LICENSE_MISSING] =
+        {LJ_R_MDM_LICENSE_MISSING, "mdm_license_missing", "", LJ_PHASE_MDM, "0x80180018",
+         LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
+         "The device joined, but your account has no licence for device management (Intune).",
+         "Microsoft 365 admin center > Users > Active users > (the user) > Licenses and apps: "
+         "assign a licence that includes Microsoft Intune and Microsoft Entra ID P1"},
+    [LJ_R_MDM_REJECTED] =
+        {LJ_R_MDM_REJECTED, "mdm_rejected", "", LJ_PHASE_MDM, "0x80180008", LJ_FIX_SUPPORT, false,
+         LJ_EXIT_POLICY,
+         "The device joined your organization, but Intune refused to enroll it for a reason this "
+         "device does not recognize; your IT admin can look it up with the details below.",
+         "Read the server message and trace id shown with this result, then check Intune admin "
+         "center > Troubleshooting + support > Troubleshoot for this user"},
+    [LJ_R_MDM_BAD_SERVICE_RESPONSE] =
+        {LJ_R_MDM_BAD_SERVICE_RESPONSE, "bad_service_response", "device management",
+         LJ_PHASE_MDM, "0x801c0001", LJ_FIX_SUPPORT, false, LJ_EXIT_SERVICE,
+         "The device joined your organization, but the answer from {host} to its device "
+         "management (Intune) enrollment was not valid, so nothing was saved.",
+         "Contact support with the code, trace id and time; if a proxy sits between the device "
+         "and Microsoft, check that it does not alter responses from "
+         "enrollment.manage.microsoft.com"},
+    [LJ_R_JOINED_MDM_PENDING] =
+        {LJ_R_JOINED_MDM_PENDING, "joined_mdm_pending", "", LJ_PHASE_MDM, "0x80180010",
+         LJ_FIX_RETRY, true, LJ_EXIT_MDM_PENDING,
+         "The device joined your organization, and its management (Intune) setup will finish "
+         "automatically when the service can be reached.",
+         "No action is needed if it clears; if it lasts, allow HTTPS to "
+         "enrollment.manage.microsoft.com and check Intune admin center > Tenant administration "
+         "> Tenant status > Service health"},
+    [LJ_R_INTERNAL] =
+        {LJ_R_INTERNAL, "internal", "", LJ_PHASE_PREFLIGHT, "0x8000ffff", LJ_FIX_SUPPORT, false,
+         LJ_EXIT_FAILURE,
+         "The setup program on this device hit an unexpected error; restarting the device and "
+         "starting again may help.",
+         "Contact support with the code, the time and the device log (journalctl -u linkjoin)"},
+};
+
+const struct lj_reason_info *
+lj_reason_get(enum lj_reason r)
+{
+    if ((int)r < 0 || r >= LJ_R_COUNT__)
+        return NULL;
+    return &table[r];
+}
+
+const struct lj_reason_info *
+lj_reason_by_slug(const char *slug)
+{
+    if (slug == NULL)
+        return NULL;
+    for (size_t i = 0; i < LJ_R_COUNT__; i++)
+        if (strcmp(table[i].slug, slug) == 0)
+            return &table[i];
+    return NULL;
+}
+
+const char *
+lj_phase_name(enum lj_phase p)
+{
+    switch (p) {
+    case LJ_PHASE_PREFLIGHT:
+        return "preflight";
+    case LJ_PHASE_SIGNIN:
+        return "signin";
+    case LJ_PHASE_KEYS:
+        return "keys";
+    case LJ_PHASE_DISCOVER:
+        return "discover";
+    case LJ_PHASE_JOIN:
+        return "join";
+    case LJ_PHASE_MDM:
+        return "mdm";
+    case LJ_PHASE_COUNT__:
+        break;
+    }
+    return "unknown";
+}
+
+const char *
+lj_fix_by_name(enum lj_fix_by f)
+{
+    switch (f) {
+    case LJ_FIX_USER:
+        return "user";
+    case LJ_FIX_ADMIN:
+        return "admin";
+    case LJ_FIX_RETRY:
+        return "retry";
+    case LJ_FIX_HARDWARE:
+        return "hardware";
+    case LJ_FIX_SUPPORT:
+        return "support";
+    case LJ_FIX_COUNT__:
+        break;
+    }
+    return "unknown";
+}
+
+/* ---- formatting ---- */
+
+struct fmt {
+    char *out;
+    size_t outsz, need;
+};
+
+static void
+fmt_put(struct fmt *f, const char *s, size_t n, bool clean)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (clean && (c < 0x20 || c == 0x7f || c == '{' || c == '}'))
+            continue;
+        if (f->outsz > 0 && f->need + 1 < f->outsz)
+            f->out[f->need] = (char)c;
+        f->need++;
+    }
+}
+
+size_t
+lj_error_format(const char *tmpl, const struct lj_error_params *p, char *out, size_t outsz)
+{
+    static const struct lj_error_params none;
+    struct fmt f = {out, outsz, 0};
+    const char *s;
+
+    if (p == NULL)
+        p = &none;
+    for (s = tmpl ? tmpl : ""; *s != '\0';) {
+        const char *close = *s == '{' ? strchr(s, '}') : NULL;
+        const char *val = NULL, *dflt = NULL;
+        size_t kl;
+
+        if (close == NULL) {
+            fmt_put(&f, s, 1, false);
+            s++;
+            continue;
+        }
+        kl = (size_t)(close - s - 1);
+#define KEY(k) (kl == sizeof(k) - 1 && memcmp(s + 1, k, kl) == 0)
+        if (KEY("host")) {
+            val = p->host;
+            dflt = "the Microsoft service";
+        } else if (KEY("what")) {
+            val = p->what;
+            dflt = "the connection failed";
+        } else if (KEY("domain")) {
+            val = p->domain;
+            dflt = "this domain";
+        } else if (KEY("manufacturer")) {
+            val = p->manufacturer;
+            dflt = "unknown";
+        } else if (KEY("model")) {
+            val = p->model;
+            dflt = "unknown";
+        } else if (KEY("serial")) {
+            val = p->serial;
+            dflt = "unknown";
+        }
+#undef KEY
+        if (dflt == NULL) {
+            fmt_put(&f, s, 1, false);
+            s++;
+            continue;
+        }
+        if (val != NULL && val[0] != '\0')
+            fmt_put(&f, val, strnlen(val, 256), true);
+        else
+            fmt_put(&f, dflt, strlen(dflt), false);
+        s = close + 1;
+    }
+    if (outsz > 0)
+        out[f.need < outsz ? f.need : outsz - 1] = '\0';
+    return f.need;
+}
+
+const char *
+lj_error_net_what(enum lj_rc rc)
+{
+    switch (rc) {
+    case LJ_ERR_NET_DNS:
+        return "its name did not resolve";
+    case LJ_ERR_NET_CONNECT:
+        return "the connection was refused or the network is unreachable";
+    case LJ_ERR_NET_TIMEOUT:
+    case LJ_ERR_TIMEOUT:
+        return "the connection timed out";
+    case LJ_ERR_TLS:
+        return "the secure connection could not be set up";
+    case LJ_ERR_TLS_HOSTNAME:
+        return "its certificate is for a different name";
+    default:
+        return "the connection failed";
+    }
+}
+
+/* ---- classification ---- */
+
+static void
+set(struct lj_classified *out, enum lj_reason r)
+{
+    out->reason = r;
+    snprintf(out->code, sizeof(out->code), "%s", table[r].code);
+}
+
+void
+lj_classify_oauth(const struct oauth_error *e, struct lj_classified *out)
+{
+    enum lj_reason r;
+
+    if (out == NULL)
+        return;
+    if (e == NULL) {
+        set(out, LJ_R_INTERNAL);
+        return;
+    }
+    switch (e->cls) {
+    case OAUTH_ERRC_EXPIRED:
+        r = LJ_R_SIGNIN_EXPIRED;
+        break;
+    case OAUTH_ERRC_DECLINED:
+        r = LJ_R_SIGNIN_DECLINED;
+        break;
+    case OAUTH_ERRC_BAD_PASSWORD:
+        r = LJ_R_WRONG_PASSWORD;
+        break;
+    case OAUTH_ERRC_UNKNOWN_USER:
+        r = LJ_R_UNKNOWN_USER;
+        break;
+    case OAUTH_ERRC_DISABLED:
+        r = LJ_R_USER_DISABLED;
+        break;
+    case OAUTH_ERRC_LOCKED:
+        r = LJ_R_ACCOUNT_LOCKED;
+        break;
+    case OAUTH_ERRC_PASSWORD_EXPIRED:
+        r = LJ_R_PASSWORD_EXPIRED;
+        break;
+    case OAUTH_ERRC_UNKNOWN_TENANT:
+        r = LJ_R_TENANT_NOT_FOUND;
+        break;
+    case OAUTH_ERRC_MFA_REQUIRED:
+        r = LJ_R_MFA_REQUIRED;
+        break;
+    case OAUTH_ERRC_CA_BLOCKED:
+        r = LJ_R_BLOCKED_BY_CA;
+        break;
+    case OAUTH_ERRC_REFRESH_INVALID:
+        r = LJ_R_SIGNIN_SESSION_EXPIRED;
+        break;
+    /* pending/slow_down reaching here means the poll loop gave up: expiry. */
+    case OAUTH_ERRC_PENDING:
+    case OAUTH_ERRC_SLOW_DOWN:
+        r = LJ_R_SIGNIN_EXPIRED;
+        break;
+    default:
+        /* RFC 6749 5.2 / Entra: the service's own transient trouble (500/503/429). */
+        r = strcmp(e->error, "temporarily_unavailable") == 0 || strcmp(e->error, "server_error") == 0
+                ? LJ_R_SERVICE_UNAVAILABLE
+                : LJ_R_SIGNIN_REJECTED;
+        break;
+    }
+    set(out, r);
+    if (e->aadsts > 0 && e->aadsts < 100000000UL)
+        snprintf(out->code, sizeof(out->code), "AADSTS%lu", e->aadsts);
+}
+
+/* Case-insensitive substring search. */
+static bool
+has(const char *hay, const char *needle)
+{
+    return hay != NULL && strcasestr(hay, needle) != NULL;
+}
+
+static bool
+any_has(const struct drs_error *e, const char *needle)
+{
+    return has(e->message, needle) || has(e->error_type, needle) || has(e->sub_code, needle);
+}
+
+void
+lj_classify_drs(enum lj_phase phase, const struct drs_error *e, struct lj_classified *out)
+{
+    if (out == NULL)
+        return;
+    if (e == NULL) {
+        set(out, LJ_R_INTERNAL);
+        return;
+    }
+    if (e->http_status == 429 || (e->http_status >= 500 && e->http_status <= 599)) {
+        set(out, LJ_R_SERVICE_UNAVAILABLE);
+        return;
+    }
+    if (e->kind == DRS_BODY_HTML) {
+        set(out, LJ_R_NETWORK_INTERCEPTED);
+        return;
+    }
+    if (e->kind != DRS_BODY_JSON) {
+        set(out, phase == LJ_PHASE_DISCOVER && e->http_status == 404 ? LJ_R_DRS_TENANT_NOT_FOUND
+                                                                     : LJ_R_BAD_SERVICE_RESPONSE);
+        return;
+    }
+    /* Quota first: its messages can also say "not allowed". */
+    if (any_has(e, "quota") || has(e->message, "maximum number of devices") ||
+        has(e->message, "too many devices") || any_has(e, "device limit") ||
+        any_has(e, "devicecap")) {
+        set(out, LJ_R_DEVICE_QUOTA_REACHED);
+        return;
+    }
+    if (has(e->message, "does not allow user") || has(e->message, "not allowed to join") ||
+        has(e->message, "not authorized to join") || has(e->message, "not permitted to join") ||
+        has(e->message, "not allowed to device join")) {
+        set(out,
+            has(e->message, "group") ? LJ_R_JOIN_NOT_PERMITTED_GROUP : LJ_R_JOIN_NOT_PERMITTED);
+        return;
+    }
+    if (strcasecmp(e->error_type, "AuthenticationError") == 0 || e->http_status == 401) {
+        set(out, LJ_R_AUTH_REJECTED);
+        return;
+    }
+    if (has(e->message, "throttled")) {
+        set(out, LJ_R_THROTTLED);
+        return;
+    }
+    if ((has(e->message, "tenant") && has(e->message, "not found")) ||
+        has(e->message, "AADSTS90002") || (phase == LJ_PHASE_DISCOVER && e->http_status == 404)) {
+        set(out, LJ_R_DRS_TENANT_NOT_FOUND);
+        return;
+    }
+    set(out, LJ_R_JOIN_REJECTED);
+    if (strcasecmp(e->error_type, "DirectoryError") == 0)
+        snprintf(out->code, sizeof(out->code), "0x801c03f2");
+}
+
+void
+lj_classify_mdm(const struct mdm_fault *f, struct lj_classified *out)
+{
+    bool text_ownership;
+    unsigned long hr;
+
+    if (out == NULL)
+        return;
+    if (f == NULL) {
+        set(out, LJ_R_INTERNAL);
+        return;
+    }
+    if (f->kind != MDM_BODY_FAULT) {
+        if (f->http_status == 429 || (f->http_status >= 500 && f->http_status <= 599))
+            set(out, LJ_R_JOINED_MDM_PENDING);
+        else if (f->kind == MDM_BODY_HTML)
+            set(out, LJ_R_NETWORK_INTERCEPTED);
+        else {
+            set(out, LJ_R_BAD_SERVICE_RESPONSE);
+            if (f->kind == MDM_BODY_EMPTY)
+                snprintf(out->code, sizeof(out->code), "0x80180029");
+        }
+        return;
+    }
+    hr = f->hresult ? f->hresult : mdm_fault_hresult(f->error_type, f->subcode, f->reason);
+#define TXT(s) (has(f->reason, s) || has(f->message, s))
+    text_ownership = TXT("preregistered") || TXT("pre-registered") || TXT("corporate identifier") ||
+                     TXT("personally owned") || TXT("personal") || TXT("ownership");
+    if (hr == 0x8018002bUL || TXT("MDM user scope") || TXT("not in scope"))
+        set(out, LJ_R_MDM_NOT_IN_SCOPE);
+    else if (hr == 0x80180014UL)
+        set(out, text_ownership ? LJ_R_MDM_OWNERSHIP_BLOCKED : LJ_R_MDM_PLATFORM_BLOCKED);
+    else if (hr == 0x80180013UL)
+        set(out, LJ_R_MDM_DEVICE_CAP);
+    else if (hr == 0x80180018UL || (hr == 0x80180003UL && (TXT("UserValidation") || TXT("licen"))))
+        set(out, LJ_R_MDM_LICENSE_MISSING);
+    else if (hr == 0x80180017UL || hr == 0x80180006UL || hr == 0x80180005UL || hr == 0x80180033UL)
+        set(out, LJ_R_JOINED_MDM_PENDING);
+    else
+        set(out, LJ_R_MDM_REJECTED);
+#undef TXT
+    /* the server's code, unless the reason came from the text alone */
+    if ((out->reason != LJ_R_MDM_LICENSE_MISSING && out->reason != LJ_R_MDM_NOT_IN_SCOPE) ||
+        hr == 0x80180018UL || hr == 0x8018002bUL)
+        snprintf(out->code, sizeof(out->code), "0x%08lx", hr);
+}
+
+void
+lj_classify_rc(enum lj_rc rc, struct lj_classified *out)
+{
+    enum lj_reason r;
+
+    if (out == NULL)
+        return;
+    switch (rc) {
+    case LJ_ERR_NET_DNS:
+    case LJ_ERR_NET_CONNECT:
+    case LJ_ERR_NET_TIMEOUT:
+    case LJ_ERR_TIMEOUT:
+    case LJ_ERR_TLS:
+        r = LJ_R_NETWORK_UNREACHABLE;
+        break;
+    case LJ_ERR_TLS_UNTRUSTED:
+    case LJ_ERR_TLS_HOSTNAME:
+        r = LJ_R_TLS_UNTRUSTED;
+        break;
+    case LJ_ERR_TPM_UNREACHABLE:
+        r = LJ_R_TPM_UNAVAILABLE;
+        break;
+    case LJ_ERR_TPM_LOCKOUT:
+        r = LJ_R_TPM_LOCKED;
+        break;
+    case LJ_ERR_TPM_WRONG_TPM:
+    case LJ_ERR_TPM_KEYS_LOST:
+    case LJ_ERR_KEYS_CORRUPT:
+        r = LJ_R_TPM_KEYS_LOST;
+        break;
+    case LJ_ERR_TPM:
+    case LJ_ERR_TPM_OBJECT_MEMORY:
+        r = LJ_R_TPM_FAILED;
+        break;
+    case LJ_ERR_PARSE:
+    case LJ_ERR_PROTOCOL:
+    case LJ_ERR_HTTP:
+    case LJ_ERR_TOO_BIG:
+        r = LJ_R_BAD_SERVICE_RESPONSE;
+        break;
+    case LJ_ERR_CANCELLED:
+        r = LJ_R_CANCELLED;
+        break;
+    default:
+        r = LJ_R_INTERNAL;
+        break;
+    }
+    set(out, r);
+}
+
+/* ---- README table ---- */
+
+static void
+md_cell(FILE *f, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if (*s == '|')
+            fputs("\\|", f);
+        else
+            fputc(*s, f);
+    }
+}
+
+enum lj_rc
+lj_errors_markdown(char **out)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    if (out == NULL)
+        return LJ_ERR_INVAL;
+    f = open_memstream(&buf, &len);
+    if (f == NULL)
+        return LJ_ERR_NOMEM;
+    fputs("| reason | phase | code | fix by | retryable | exit | message for the person | "
+          "admin action |\n|---|---|---|---|---|---|---|---|\n",
+          f);
+    for (size_t i = 0; i < LJ_R_COUNT__; i++) {
+        const struct lj_reason_info *r = &table[i];
+
+        fprintf(f, "| `%s`", r->slug);
+        if (r->variant[0] != '\0')
+            fprintf(f, " (%s)", r->variant);
+        fprintf(f, " | %s | `%s` | %s | %s | %d | ", lj_phase_name(r->phase), r->code,
+                lj_fix_by_name(r->fix_by), r->retryable ? "yes" : "no", r->exit_code);
+        md_cell(f, r->message);
+        fputs(" | ", f);
+        md_cell(f, r->admin_action);
+        fputs(" |\n", f);
+    }
+    if (fclose(f) != 0 || buf == NULL) {
+        free(buf);
+        return LJ_ERR_NOMEM;
+    }
+    *out = buf;
+    return LJ_OK;
+}

@@ -1,0 +1,188 @@
+/*
+ * errors.h — the failure taxonomy: every way a join can fail, named once.
+ *
+ * One table (agent/core/errors.c) maps each reason to its phase, slug,
+ * Windows-compatible code, who can fix it, the sentence the person at the
+ * device reads, the admin-center path that changes it, whether a plain retry
+ * can help, and the process exit code.  README.md's "Failure reasons" table
+ * is generated from it (`linkjoin errors --markdown`) and a unit test keeps
+ * the two identical.  Slugs are a contract (UI, status, scripts): never
+ * rename one; add new reasons anywhere in the enum, the table order is the
+ * enum order.
+ */
+#ifndef LJ_AGENT_ERRORS_H
+#define LJ_AGENT_ERRORS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "agent/proto/drs.h"
+#include "agent/proto/mdm.h"
+#include "agent/proto/oauth.h"
+#include "platform/common/result.h"
+
+enum lj_phase {
+    LJ_PHASE_PREFLIGHT = 0,
+    LJ_PHASE_SIGNIN,
+    LJ_PHASE_KEYS,
+    LJ_PHASE_DISCOVER,
+    LJ_PHASE_JOIN,
+    LJ_PHASE_MDM,
+    LJ_PHASE_COUNT__
+};
+
+enum lj_fix_by {
+    LJ_FIX_USER = 0,
+    LJ_FIX_ADMIN,
+    LJ_FIX_RETRY,
+    LJ_FIX_HARDWARE,
+    LJ_FIX_SUPPORT,
+    LJ_FIX_COUNT__
+};
+
+enum lj_reason {
+    /* preflight / any network step */
+    LJ_R_CLOCK_WRONG = 0,
+    LJ_R_NETWORK_UNREACHABLE,
+    LJ_R_TLS_UNTRUSTED,
+    LJ_R_NETWORK_INTERCEPTED,
+    /* TPM */
+    LJ_R_TPM_UNAVAILABLE,
+    LJ_R_TPM_LOCKED,
+    LJ_R_TPM_FAILED,
+    LJ_R_TPM_KEYS_LOST,
+    /* sign-in */
+    LJ_R_WRONG_PASSWORD,
+    LJ_R_UNKNOWN_USER,
+    LJ_R_USER_DISABLED,
+    LJ_R_ACCOUNT_LOCKED,
+    LJ_R_PASSWORD_EXPIRED,
+    LJ_R_TENANT_NOT_FOUND,
+    LJ_R_MFA_REQUIRED,
+    LJ_R_BLOCKED_BY_CA,
+    LJ_R_SIGNIN_EXPIRED,
+    LJ_R_SIGNIN_DECLINED,
+    LJ_R_SIGNIN_SESSION_EXPIRED,
+    LJ_R_SIGNIN_REJECTED,
+    LJ_R_CANCELLED,
+    /* DRS */
+    LJ_R_DRS_TENANT_NOT_FOUND,
+    LJ_R_SERVICE_UNAVAILABLE,
+    LJ_R_THROTTLED,
+    LJ_R_BAD_SERVICE_RESPONSE,
+    LJ_R_JOIN_NOT_PERMITTED,
+    /*
+     * Same slug, admin action for "Selected" groups; picked only when the
+     * service's message mentions a group.  The observed message is the
+     * same for None and Selected ("Administrator policy does not allow
+     * user X to device join"), so the base row's action names both fixes.
+     */
+    LJ_R_JOIN_NOT_PERMITTED_GROUP,
+    LJ_R_DEVICE_QUOTA_REACHED,
+    LJ_R_AUTH_REJECTED,
+    LJ_R_JOIN_REJECTED,
+    /* Intune */
+    LJ_R_MDM_NOT_IN_SCOPE,
+    LJ_R_MDM_PLATFORM_BLOCKED,
+    LJ_R_MDM_OWNERSHIP_BLOCKED,
+    LJ_R_MDM_DEVICE_CAP,
+    LJ_R_MDM_LICENSE_MISSING,
+    LJ_R_MDM_REJECTED,
+    LJ_R_MDM_BAD_SERVICE_RESPONSE, /* slug bad_service_response, after the join */
+    LJ_R_JOINED_MDM_PENDING,
+    /* us */
+    LJ_R_INTERNAL,
+    LJ_R_COUNT__
+};
+
+struct lj_reason_info {
+    enum lj_reason id;
+    const char *slug;    /* stable, [a-z_] */
+    const char *variant; /* "" or a short note ("selected groups") */
+    enum lj_phase phase; /* where it usually happens; results carry the actual phase */
+    const char *code;    /* "0x801c0003" or "AADSTS50076" (default; see lj_classified) */
+    enum lj_fix_by fix_by;
+    bool retryable;           /* retrying can help with nobody changing anything */
+    int exit_code;            /* enum lj_exit */
+    const char *message;      /* one sentence for the person; may hold {placeholders} */
+    const char *admin_action; /* admin-center path or setting; may hold {placeholders} */
+};
+
+/* The entry of r; NULL for an out-of-range value.  Static storage. */
+const struct lj_reason_info *lj_reason_get(enum lj_reason r);
+/* The first entry with this slug (the base variant); NULL when unknown. */
+const struct lj_reason_info *lj_reason_by_slug(const char *slug);
+
+/* "preflight", "signin", ...; "user", "admin", ...; never NULL. */
+const char *lj_phase_name(enum lj_phase p);
+const char *lj_fix_by_name(enum lj_fix_by f);
+
+/*
+ * Values for message placeholders.  Any may be NULL; a missing value is
+ * replaced by a neutral phrase (host -> "the Microsoft service").
+ *   {host} {what} {domain} {manufacturer} {model} {serial}
+ */
+struct lj_error_params {
+    const char *host;         /* e.g. enterpriseregistration.windows.net */
+    const char *what;         /* what failed, e.g. lj_error_net_what(rc) */
+    const char *domain;       /* tenant domain */
+    const char *manufacturer; /* device identity (ownership-blocked) */
+    const char *model;
+    const char *serial;
+};
+
+/*
+ * Expand tmpl's placeholders into out (size outsz, always terminated; long
+ * results are truncated).  Parameter values are copied with control
+ * characters, '{' and '}' removed.  Returns the length the full text needs
+ * (like snprintf).  Unknown placeholders are copied literally.
+ */
+size_t lj_error_format(const char *tmpl, const struct lj_error_params *p, char *out, size_t outsz);
+
+/* A plain phrase for a network-layer rc ("the name did not resolve"). */
+const char *lj_error_net_what(enum lj_rc rc);
+
+/* A classification: the reason and the code to show (the server's own when specific). */
+struct lj_classified {
+    enum lj_reason reason;
+    char code[24];
+};
+
+/* An Entra token/authorize error -> reason; code "AADSTS<n>" when the server gave one. */
+void lj_classify_oauth(const struct oauth_error *e, struct lj_classified *out);
+
+/*
+ * A DRS error answer -> reason.  Rules, in order: 429 and 5xx ->
+ * service_unavailable; an HTML body -> network_intercepted; an empty or
+ * non-JSON body -> bad_service_response; quota words in ErrorType, sub-code or
+ * Message ("quota", "maximum number of devices", "too many devices",
+ * "device limit", "DeviceCap") -> device_quota_reached; "does not allow user",
+ * "not allowed to join", "not authorized to join", "not permitted to join" ->
+ * join_not_permitted (the selected-groups variant when the message mentions
+ * a group); ErrorType AuthenticationError or HTTP 401 -> auth_rejected;
+ * "throttled" -> throttled; tenant not found (or discovery 404) ->
+ * drs_tenant_not_found; anything else -> join_rejected with code 0x801c03f2
+ * for DirectoryError, else the table code.  Quota and not-permitted never
+ * share a reason.
+ */
+void lj_classify_drs(enum lj_phase phase, const struct drs_error *e, struct lj_classified *out);
+
+/*
+ * An Intune answer that was not the expected success (read with
+ * mdm_fault_parse) -> reason; the rules and the exact patterns are listed
+ * in agent/proto/mdm.h.  The code is the fault's Windows HRESULT when the server
+ * sent a fault (mdm_ownership_blocked and mdm_platform_blocked both show
+ * 0x80180014), else the table code (0x80180029 for an empty 200).
+ */
+void lj_classify_mdm(const struct mdm_fault *f, struct lj_classified *out);
+
+/* A local failure (network, TLS, TPM, parse, cancel) -> reason. */
+void lj_classify_rc(enum lj_rc rc, struct lj_classified *out);
+
+/*
+ * The README table (header + one row per entry, '\n' line ends).  *out
+ * malloc'ed, caller frees.
+ */
+enum lj_rc lj_errors_markdown(char **out);
+
+#endif

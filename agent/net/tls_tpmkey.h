@@ -1,0 +1,57 @@
+/*
+ * tls_tpmkey.h — TLS client authentication with a key that never enters
+ * this process: the certificate is given as DER, the private operation is
+ * a callback (the device key's RSASSA-PKCS1-v1_5/SHA-256 signature in
+ * tpm/).  The one TLS-backend-specific module (libcurl's OpenSSL backend):
+ * only agent/net/http.c includes this header, and no OpenSSL type crosses it
+ * (the SSL_CTX travels as void *).
+ *
+ * What it installs on a connection (see tls_tpmkey.c for why):
+ *   - the certificate and an OpenSSL key whose sign operation calls back;
+ *   - TLS 1.2 as the highest version, because TLS 1.3 CertificateVerify
+ *     requires RSA-PSS and the device key's scheme is fixed to PKCS#1 v1.5;
+ *   - client signature algorithms limited to rsa_pkcs1_sha256, the one
+ *     signature the device key can make.
+ */
+#ifndef LJ_AGENT_TLS_CLIENT_H
+#define LJ_AGENT_TLS_CLIENT_H
+
+#include <stddef.h>
+
+#include "agent/net/http.h"
+#include "platform/common/result.h"
+
+struct lj_tls_client;
+
+/*
+ * Parse cc->cert_der (an X.509 certificate with an RSA 2048..4096 key) and
+ * build the callback key from its public part.  cc->sign and cc->sign_arg
+ * are borrowed and must outlive the object.  On success *out is owned by
+ * the caller: lj_tls_client_free.  LJ_ERR_PARSE for a certificate that is
+ * not one or has no RSA key, LJ_ERR_STATE when cc->key_spki is set and
+ * differs from the certificate's key, LJ_ERR_NOMEM, LJ_ERR_CRYPTO.  Does not block.
+ */
+enum lj_rc lj_tls_client_new(const struct lj_http_client_cert *cc, struct lj_tls_client **out);
+
+/* Free (NULL is fine).  Every SSL_CTX it was installed on must be gone. */
+void lj_tls_client_free(struct lj_tls_client *c);
+
+/*
+ * Install the identity on an OpenSSL SSL_CTX (from
+ * CURLOPT_SSL_CTX_FUNCTION): certificate, callback key (reference
+ * counted: the SSL_CTX keeps them until it is freed), TLS 1.2 at most,
+ * rsa_pkcs1_sha256 client signatures.  LJ_ERR_TLS when OpenSSL refuses.
+ */
+enum lj_rc lj_tls_client_install(struct lj_tls_client *c, void *ssl_ctx);
+
+/*
+ * The result of the last sign callback made during a handshake (LJ_OK
+ * when none failed), then reset.  http.c asks after a failed transfer so
+ * a TPM failure is reported as such rather than as "TLS handshake failed".
+ */
+enum lj_rc lj_tls_client_take_sign_error(struct lj_tls_client *c);
+
+/* Number of sign callbacks made (tests and the log). */
+unsigned lj_tls_client_sign_count(const struct lj_tls_client *c);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * wipe.h — removing a join's local state: `linkjoin leave` (after the cloud
+ * object is gone, or with --local-only) and `linkjoin factory-reset`.
+ *
+ * What goes, in this order, so a wipe cut short by power loss is finished
+ * by running the command again and never leaves a half-joined device that
+ * the boot service skips:
+ *   1. the systemd markers (joined, mdm-pending; lj_marker_clear): the
+ *      first-boot join service runs again from the next boot on;
+ *   2. journal.json and device-cert.der (lj_journal_remove);
+ *   3. sealed secrets, NAME.sealed (tpm_sealed_remove_all);
+ *   4. the device and transport keys (tpm_keys_remove: record first);
+ *   5. MDM state: every regular file whose name starts with "mdm" (the
+ *      Intune code must name its files so), and leftovers that still name
+ *      the old join: files moved aside (NAME.bad-TIME: old journals,
+ *      orphaned key blobs) and interrupted atomic writes (NAME.tmp).
+ * Anything else in the directory (files linkjoin does not own) is left.
+ * Nothing here talks to the network or the TPM: keys in the TPM are
+ * never persistent, so deleting their blobs deletes the keys.
+ */
+#ifndef LJ_AGENT_WIPE_H
+#define LJ_AGENT_WIPE_H
+
+#include <stdbool.h>
+
+#include "platform/common/result.h"
+
+struct lj_wipe_report {
+    unsigned removed;    /* files deleted */
+    char failed[320];    /* "" or the first file that could not be deleted (and why) */
+};
+
+/*
+ * Remove everything listed above from state_dir (a missing directory is
+ * fine: nothing to do).  Every step is tried even after a failure; the
+ * result is the first failure (LJ_ERR_IO) with rep->failed naming it.
+ * rep (optional) is always written.  Blocks on the file system.
+ */
+enum lj_rc lj_wipe_state(const char *state_dir, struct lj_wipe_report *rep);
+
+/*
+ * True when state_dir holds anything lj_wipe_state would remove (keys,
+ * journal, certificate, sealed files, MDM files, markers, leftovers).
+ */
+bool lj_wipe_anything(const char *state_dir);
+
+#endif

@@ -1,0 +1,286 @@
+/*
+ * fsutil.c — the only place that writes state files.  Writes go to a
+ * temporary name in the same directory, are fsync'ed, renamed and the
+ * directory fsync'ed, so power loss never leaves a half-written file.
+ */
+#include "platform/common/fsutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MOD "fs"
+
+bool
+lj_path_join(char *buf, size_t bufsz, const char *dir, const char *name)
+{
+    int n = snprintf(buf, bufsz, "%s/%s", dir, name);
+    return n >= 0 && (size_t)n < bufsz;
+}
+
+enum lj_rc
+lj_fs_mkdir_private(const char *dir)
+{
+    char tmp[PATH_MAX];
+    size_t len = strlen(dir);
+
+    if (len == 0 || len >= sizeof(tmp))
+        return lj_err_set(LJ_ERR_INVAL, MOD, "event=mkdir_failed path_len=%zu", len);
+    memcpy(tmp, dir, len + 1);
+    for (char *p = tmp + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            return lj_err_set(LJ_ERR_IO, MOD, "event=mkdir_failed path=%s errno=%s",
+                              tmp, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+        return lj_err_set(LJ_ERR_IO, MOD, "event=mkdir_failed path=%s errno=%s", tmp,
+                          strerror(errno));
+    if (chmod(tmp, 0700) != 0)
+        return lj_err_set(LJ_ERR_IO, MOD, "event=chmod_failed path=%s errno=%s", tmp,
+                          strerror(errno));
+    return LJ_OK;
+}
+
+static enum lj_rc
+fsync_dir_of(const char *path)
+{
+    char copy[PATH_MAX];
+    int fd;
+
+    if (strlen(path) >= sizeof(copy))
+        return LJ_ERR_INVAL;
+    memcpy(copy, path, strlen(path) + 1);
+    fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return LJ_ERR_IO;
+    if (fsync(fd) != 0) {
+        close(fd);
+        return LJ_ERR_IO;
+    }
+    close(fd);
+    return LJ_OK;
+}
+
+enum lj_rc
+lj_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+    char tmp[PATH_MAX];
+    const unsigned char *p = data;
+    size_t off = 0;
+    int fd = -1;
+    enum lj_rc rc = LJ_ERR_IO;
+
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        return lj_err_set(LJ_ERR_INVAL, MOD, "event=write_failed reason=path_too_long");
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0) {
+        lj_err_set(LJ_ERR_IO, MOD, "event=write_failed path=%s errno=%s", tmp,
+                   strerror(errno));
+        goto out;
+    }
+    if (fchmod(fd, mode) != 0) {
+        lj_err_set(LJ_ERR_IO, MOD, "event=chmod_failed path=%s errno=%s", tmp,
+                   strerror(errno));
+        goto out;
+    }
+    while (off < len) {
+        ssize_t w = write(fd, p + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            lj_err_set(LJ_ERR_IO, MOD, "event=write_failed path=%s errno=%s", tmp,
+                       strerror(errno));
+            goto out;
+        }
+        off += (size_t)w;
+    }
+    if (fsync(fd) != 0) {
+        lj_err_set(LJ_ERR_IO, MOD, "event=fsync_failed path=%s errno=%s", tmp,
+                   strerror(errno));
+        goto out;
+    }
+    close(fd);
+    fd = -1;
+    if (rename(tmp, path) != 0) {
+        lj_err_set(LJ_ERR_IO, MOD, "event=rename_failed path=%s errno=%s", path,
+                   strerror(errno));
+        goto out;
+    }
+    if (fsync_dir_of(path) != LJ_OK) {
+        lj_err_set(LJ_ERR_IO, MOD, "event=fsync_dir_failed path=%s", path);
+        goto out;
+    }
+    rc = LJ_OK;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc != LJ_OK)
+        unlink(tmp);
+    return rc;
+}
+
+enum lj_rc
+lj_fs_read(const char *path, size_t max, unsigned char **out, size_t *out_len)
+{
+    unsigned char *buf = NULL;
+    struct stat st;
+    size_t off = 0;
+    int fd;
+    enum lj_rc rc = LJ_ERR_IO;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return LJ_ERR_NOT_FOUND;
+        return lj_err_set(LJ_ERR_IO, MOD, "event=read_failed path=%s errno=%s", path,
+                          strerror(errno));
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        lj_err_set(LJ_ERR_IO, MOD, "event=read_failed path=%s reason=not_a_file", path);
+        goto out;
+    }
+    if ((size_t)st.st_size > max) {
+        rc = lj_err_set(LJ_ERR_TOO_BIG, MOD, "event=read_failed path=%s size=%lld max=%zu",
+                        path, (long long)st.st_size, max);
+        goto out;
+    }
+    buf = malloc((size_t)st.st_size + 1);
+    if (buf == NULL) {
+        rc = LJ_ERR_NOMEM;
+        goto out;
+    }
+    while (off < (size_t)st.st_size) {
+        ssize_t r = read(fd, buf + off, (size_t)st.st_size - off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            lj_err_set(LJ_ERR_IO, MOD, "event=read_failed path=%s errno=%s", path,
+                       strerror(errno));
+            goto out;
+        }
+        if (r == 0)
+            break;
+        off += (size_t)r;
+    }
+    buf[off] = '\0';
+    *out = buf;
+    *out_len = off;
+    buf = NULL;
+    rc = LJ_OK;
+out:
+    free(buf);
+    close(fd);
+    return rc;
+}
+
+bool
+lj_fs_exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+enum lj_rc
+lj_fs_move_aside(const char *path, char *aside, size_t asz)
+{
+    char dst[PATH_MAX];
+    long now = (long)time(NULL);
+
+    for (int n = 0; n < 100; n++) {
+        int w = n == 0 ? snprintf(dst, sizeof(dst), "%s.bad-%ld", path, now)
+                       : snprintf(dst, sizeof(dst), "%s.bad-%ld-%d", path, now, n);
+        if (w < 0 || (size_t)w >= sizeof(dst))
+            return LJ_ERR_INVAL;
+        if (lj_fs_exists(dst))
+            continue;
+        if (rename(path, dst) != 0)
+            return lj_err_set(LJ_ERR_IO, MOD, "event=move_aside_failed path=%s errno=%s",
+                              path, strerror(errno));
+        fsync_dir_of(path);
+        if (aside != NULL && asz > 0)
+            snprintf(aside, asz, "%s", dst);
+        return LJ_OK;
+    }
+    return lj_err_set(LJ_ERR_IO, MOD, "event=move_aside_failed path=%s reason=too_many", path);
+}
+
+enum lj_rc
+lj_fs_remove(const char *path)
+{
+    if (unlink(path) != 0 && errno != ENOENT)
+        return lj_err_set(LJ_ERR_IO, MOD, "event=remove_failed path=%s errno=%s", path,
+                          strerror(errno));
+    return LJ_OK;
+}
+
+enum lj_rc
+lj_fs_move_files_aside(const char *dir, const char *prefix, char *aside, size_t asz)
+{
+    char sub[PATH_MAX], src[PATH_MAX], dst[PATH_MAX];
+    long now = (long)time(NULL);
+    DIR *d = NULL;
+    struct dirent *e;
+    enum lj_rc rc = LJ_ERR_IO;
+    int n;
+
+    for (n = 0; n < 100; n++) {
+        int w = n == 0 ? snprintf(sub, sizeof(sub), "%s/%s-%ld", dir, prefix, now)
+                       : snprintf(sub, sizeof(sub), "%s/%s-%ld-%d", dir, prefix, now, n);
+        if (w < 0 || (size_t)w >= sizeof(sub))
+            return lj_err_set(LJ_ERR_INVAL, MOD, "event=move_files_aside_failed reason=path_too_long");
+        if (mkdir(sub, 0700) == 0)
+            break;
+        if (errno != EEXIST)
+            return lj_err_set(LJ_ERR_IO, MOD, "event=move_files_aside_failed path=%s errno=%s",
+                              sub, strerror(errno));
+    }
+    if (n == 100)
+        return lj_err_set(LJ_ERR_IO, MOD, "event=move_files_aside_failed reason=too_many");
+    d = opendir(dir);
+    if (d == NULL) {
+        lj_err_set(LJ_ERR_IO, MOD, "event=move_files_aside_failed path=%s errno=%s", dir,
+                   strerror(errno));
+        goto out;
+    }
+    while ((e = readdir(d)) != NULL) {
+        struct stat st;
+
+        if (!lj_path_join(src, sizeof(src), dir, e->d_name) ||
+            !lj_path_join(dst, sizeof(dst), sub, e->d_name)) {
+            lj_err_set(LJ_ERR_INVAL, MOD, "event=move_files_aside_failed reason=path_too_long");
+            goto out;
+        }
+        if (lstat(src, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (rename(src, dst) != 0) {
+            lj_err_set(LJ_ERR_IO, MOD, "event=move_files_aside_failed path=%s errno=%s", src,
+                       strerror(errno));
+            goto out;
+        }
+    }
+    /* fsync_dir_of syncs a path's directory: name any entry in each. */
+    if (!lj_path_join(dst, sizeof(dst), sub, ".") || !lj_path_join(src, sizeof(src), dir, ".") ||
+        fsync_dir_of(dst) != LJ_OK || fsync_dir_of(src) != LJ_OK) {
+        lj_err_set(LJ_ERR_IO, MOD, "event=fsync_dir_failed path=%s", dir);
+        goto out;
+    }
+    if (aside != NULL && asz > 0)
+        snprintf(aside, asz, "%s", sub);
+    rc = LJ_OK;
+out:
+    if (d != NULL)
+        closedir(d);
+    return rc;
+}

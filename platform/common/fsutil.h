@@ -1,0 +1,59 @@
+/*
+ * fsutil.h — state files: private directories, atomic writes, capped reads.
+ */
+#ifndef LJ_PLATFORM_FSUTIL_H
+#define LJ_PLATFORM_FSUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "platform/common/result.h"
+
+/*
+ * Create dir (and missing parents) with mode 0700; an existing directory is
+ * tightened to 0700.  Blocks on the file system.
+ */
+enum lj_rc lj_fs_mkdir_private(const char *dir);
+
+/*
+ * Write len bytes to path atomically: write path.tmp (mode), fsync, rename
+ * over path, fsync the directory.  After a crash the file holds either the
+ * old or the new content, never a mix.
+ */
+enum lj_rc lj_fs_write_atomic(const char *path, const void *data, size_t len,
+                              mode_t mode);
+
+/*
+ * Read a whole file of at most max bytes.  On success *out is malloc'ed
+ * (caller frees; NUL-terminated, *out_len excludes it).  A missing file is
+ * LJ_ERR_NOT_FOUND, a larger one LJ_ERR_TOO_BIG.
+ */
+enum lj_rc lj_fs_read(const char *path, size_t max, unsigned char **out,
+                      size_t *out_len);
+
+/* true when path exists (any type). */
+bool lj_fs_exists(const char *path);
+
+/*
+ * Move path aside to path.bad-<unix time>[-n] (never deletes); the new name
+ * is written to aside (size asz) when given.
+ */
+enum lj_rc lj_fs_move_aside(const char *path, char *aside, size_t asz);
+
+/*
+ * Move every regular file directly in dir into a new subdirectory
+ * dir/<prefix>-<unix time>[-n] (0700), never deleting anything; both
+ * directories are fsynced.  Subdirectories and other file types stay.
+ * The subdirectory's path goes to aside (size asz) when given.  Used when
+ * a whole saved state is proven unusable (TPM cleared).  Blocks on the fs.
+ */
+enum lj_rc lj_fs_move_files_aside(const char *dir, const char *prefix, char *aside, size_t asz);
+
+/* Remove a file; a missing file is not an error. */
+enum lj_rc lj_fs_remove(const char *path);
+
+/* snprintf into buf that fails (false) instead of truncating. */
+bool lj_path_join(char *buf, size_t bufsz, const char *dir, const char *name);
+
+#endif

@@ -1,0 +1,116 @@
+/*
+ * Unit tests for the client-certificate hook of agent/net/http.c
+ * (agent/net/tls_tpmkey.c): what lj_http_new accepts as a TLS client identity.
+ * The handshake itself (TPM signing, TLS 1.2, rsa_pkcs1_sha256) is tested
+ * against entra-sim in tests/integration/test_leave.sh.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "agent/net/http.h"
+#include "platform/common/fsutil.h"
+
+static unsigned calls;
+
+static enum lj_rc
+never_sign(void *arg, const unsigned char digest[32], unsigned char *sig, size_t *sig_len)
+{
+    (void)arg;
+    (void)digest;
+    (void)sig;
+    (void)sig_len;
+    calls++;
+    return LJ_ERR_TPM;
+}
+
+static enum lj_rc
+make(const char *cert_file, const char *spki_file)
+{
+    unsigned char *cert = NULL, *spki = NULL;
+    size_t cert_len = 0, spki_len = 0;
+    struct lj_http_client_cert cc;
+    struct lj_http_config cfg;
+    struct lj_http *h = NULL;
+    enum lj_rc rc;
+
+    assert_int_equal(lj_fs_read(cert_file, 65536, &cert, &cert_len), LJ_OK);
+    if (spki_file != NULL)
+        assert_int_equal(lj_fs_read(spki_file, 65536, &spki, &spki_len), LJ_OK);
+    memset(&cc, 0, sizeof(cc));
+    cc.cert_der = cert;
+    cc.cert_len = cert_len;
+    cc.sign = never_sign;
+    cc.key_spki = spki;
+    cc.key_spki_len = spki_len;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.client_cert = &cc;
+    rc = lj_http_new(&cfg, &h);
+    assert_true(rc == LJ_OK ? h != NULL : h == NULL);
+    lj_http_free(h);
+    free(cert);
+    free(spki);
+    return rc;
+}
+
+static void
+test_device_cert_accepted(void **state)
+{
+    (void)state;
+    assert_int_equal(make("tests/data/device-cert.der", NULL), LJ_OK);
+    assert_int_equal(make("tests/data/device-cert.der", "tests/data/device-cert.spki.der"), LJ_OK);
+    assert_int_equal(calls, 0); /* nothing is signed before a handshake */
+}
+
+static void
+test_key_mismatch_refused(void **state)
+{
+    (void)state;
+    assert_int_equal(make("tests/data/device-cert.der", "tests/data/other-key.spki.der"),
+                     LJ_ERR_STATE);
+}
+
+static void
+test_not_a_certificate(void **state)
+{
+    (void)state;
+    assert_int_equal(make("tests/data/other-key.spki.der", NULL), LJ_ERR_PARSE);
+    assert_int_equal(make("tests/data/join-request.json", NULL), LJ_ERR_PARSE);
+}
+
+static void
+test_missing_parts(void **state)
+{
+    struct lj_http_client_cert cc;
+    struct lj_http_config cfg;
+    struct lj_http *h = NULL;
+    static const unsigned char one = 0x30;
+    (void)state;
+
+    memset(&cc, 0, sizeof(cc));
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.client_cert = &cc;
+    assert_int_equal(lj_http_new(&cfg, &h), LJ_ERR_INVAL); /* no certificate */
+    cc.cert_der = &one;
+    cc.cert_len = 1;
+    assert_int_equal(lj_http_new(&cfg, &h), LJ_ERR_INVAL); /* no sign callback */
+    assert_null(h);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_device_cert_accepted),
+        cmocka_unit_test(test_key_mismatch_refused),
+        cmocka_unit_test(test_not_a_certificate),
+        cmocka_unit_test(test_missing_parts),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

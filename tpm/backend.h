@@ -1,0 +1,176 @@
+/*
+ * backend.h — shared by the files of tpm/ only (never included outside).
+ *
+ * A key provider ("backend") turns a set of opaque key files into keys:
+ * tpm/esys.c (the TPM, the only file that includes tss2 headers) and
+ * tpm/soft.c (wolfSSL keys in files, tests only).  tpm/tpm.c owns the
+ * files, the record, the worker thread and the public API; tpm/csr.c is the
+ * wolfSSL crypto-callback bridge that builds a CSR with a provider's
+ * sign function.  All backend functions run on the tpm_ctx worker thread.
+ */
+#ifndef LJ_TPM_INTERNAL_H
+#define LJ_TPM_INTERNAL_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "platform/common/result.h"
+#include "tpm/tpm.h"
+
+#define TPM_MOD "tpm"
+#define TPM_MAX_FILES 4
+#define TPM_FILE_MAX 4096 /* ceiling for any key file read from disk */
+#define TPM_PARENT_ECC_TEMPLATE "ecc-srk-template"
+#define TPM_SOFT_SEAL_KEY "soft-seal.key" /* tpm/soft.c: soft provider's wrapping key */
+
+struct tpm_blob {
+    unsigned char *data; /* malloc'ed; owned by the keyset */
+    size_t len;
+};
+
+/* Key material as the provider knows it; files[i] goes to backend->files[i]. */
+struct tpm_keyset {
+    struct tpm_blob files[TPM_MAX_FILES];
+    char parent[32];
+    struct tpm_rsa_pub dev;
+    struct tpm_rsa_pub tk;
+};
+
+/* An ECDSA P-256 signature by an ephemeral TPM key, with its public point. */
+struct tpm_ecc_sig {
+    unsigned char x[32], y[32], r[32], s[32];
+    size_t x_len, y_len, r_len, s_len;
+    long create_ms, sign_ms; /* TPM time of CreatePrimary and Sign */
+};
+
+struct tpm_backend {
+    const char *name;
+    bool tpm_protected;
+    const char *const *files; /* file names in the state dir */
+    size_t nfiles;
+    /*
+     * Connect; *be is backend state freed by close().  A provider that
+     * talks to a TPM brackets every exchange with tpm_io_begin/tpm_io_end
+     * on t (the bound of tpm.h "Bounded waits").
+     */
+    enum lj_rc (*open)(struct tpm_ctx *t, const char *tcti, void **be);
+    void (*close)(void *be);
+    /* Create both keys: fill files[], parent, dev, tk. */
+    enum lj_rc (*create)(void *be, struct tpm_keyset *ks);
+    /* Given files[] and parent from disk: check them, fill dev and tk. */
+    enum lj_rc (*validate)(void *be, struct tpm_keyset *ks);
+    enum lj_rc (*sign)(void *be, const struct tpm_keyset *ks, const unsigned char dig[32],
+                       unsigned char *sig, size_t *sig_len);
+    /* pt has room for TPM_RSA_BYTES; secret, wiped by the caller. */
+    enum lj_rc (*decrypt)(void *be, const struct tpm_keyset *ks, const unsigned char *ct,
+                          size_t ct_len, unsigned char *pt, size_t *pt_len);
+    /* Optional (NULL: LJ_ERR_UNSUPPORTED), see tpm.h for each. */
+    enum lj_rc (*health)(void *be, struct tpm_health *out);
+    enum lj_rc (*selftest)(void *be, bool full);
+    enum lj_rc (*random)(void *be, unsigned char *buf, size_t n);
+    enum lj_rc (*ek_certs)(void *be, struct tpm_ek_cert *out, size_t *n);
+    enum lj_rc (*eph_sign)(void *be, const unsigned char dig[32], struct tpm_ecc_sig *out);
+    enum lj_rc (*transient_count)(void *be, unsigned *n);
+    /*
+     * Seal a 32-byte data key: *blob malloc'ed (opaque to tpm/seal.c),
+     * parent names what it is sealed under.  unseal_key reverses it; the
+     * key is secret (wiped by the caller).  state_dir: soft key file.
+     */
+    enum lj_rc (*seal_key)(void *be, const char *state_dir, const unsigned char key[32],
+                           char parent[32], struct tpm_blob *blob);
+    enum lj_rc (*unseal_key)(void *be, const char *state_dir, const char *parent,
+                             const struct tpm_blob *blob, unsigned char key[32]);
+    /* Optional: TPM2_Clear (owner hierarchy), see tpm_clear. */
+    enum lj_rc (*clear)(void *be);
+};
+
+extern const struct tpm_backend tpm_backend_esys;
+extern const struct tpm_backend tpm_backend_soft;
+
+/* ---- the context (tpm/tpm.c owns it; other files run jobs on it) ---- */
+
+struct tpm_ctx;
+typedef enum lj_rc (*tpm_job_fn)(struct tpm_ctx *t, void *arg);
+
+struct tpm_job {
+    tpm_job_fn fn;
+    void *arg;
+    enum lj_rc rc;
+    enum lj_rc err_code;
+    char err[512];
+    bool done;
+    struct tpm_job *next;
+};
+
+struct tpm_ctx {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct tpm_job *head, *tail;
+    bool stop;
+    const struct tpm_backend *ops;
+    void *be;
+    bool be_open;
+    char state_dir[PATH_MAX]; /* "" = a context without state */
+    char tcti[256];
+    struct tpm_keyset ks; /* worker-owned */
+    bool keys_ok;         /* worker-owned */
+    struct tpm_job keygen_job;
+    bool keygen_pending;
+    bool keygen_created;
+    /* the bound on one TPM exchange (under mu) */
+    long timeout_ms;
+    bool io_busy;              /* the worker is inside a TCTI call */
+    struct timespec io_start;  /* CLOCK_MONOTONIC, when it entered it */
+    bool hung;                 /* a caller gave up: the worker never runs a job again */
+    struct tpm_job csr_job;  /* tpm_csr_start: a CSR signed in the background */
+    bool csr_pending;
+    struct tpm_csr_bg *csr_bg; /* its arguments and result, owned by the ctx */
+};
+
+/* tpm/tpm.c: run fn(t, arg) on the worker and wait; the error is adopted. */
+enum lj_rc tpm_run(struct tpm_ctx *t, tpm_job_fn fn, void *arg);
+
+/*
+ * tpm/tpm.c, worker thread only: around each exchange with the TPM (TCTI
+ * init, transmit, receive).  tpm_io_end never returns when a caller gave
+ * up on this exchange meanwhile (t->hung): the worker parks for good, so
+ * it can no longer write into the abandoned job's memory.
+ */
+void tpm_io_begin(struct tpm_ctx *t);
+void tpm_io_end(struct tpm_ctx *t);
+
+/* Milliseconds since *t0 (CLOCK_MONOTONIC). */
+long tpm_ms_since(const struct timespec *t0);
+
+/* tpm/ek.c: verify an ECDSA P-256 signature over dig with wolfSSL. */
+bool tpm_ecdsa_p256_verify(const struct tpm_ecc_sig *sig, const unsigned char dig[32]);
+
+/* Sign a SHA-256 digest (RSASSA-PKCS1-v1_5) into sig (TPM_RSA_BYTES). */
+typedef enum lj_rc (*tpm_sign_fn)(void *arg, const unsigned char dig[32],
+                                  unsigned char *sig, size_t *sig_len);
+
+/*
+ * tpm/csr.c: build a PKCS#10 request for pub/cn signed through sign().
+ * *der malloc'ed (caller frees).
+ */
+enum lj_rc tpm_csr_build(const struct tpm_rsa_pub *pub, const char *cn, tpm_sign_fn sign,
+                         void *arg, unsigned char **der, size_t *der_len);
+
+/* tpm/csr.c: DER SubjectPublicKeyInfo of pub; *der malloc'ed (caller frees). */
+enum lj_rc tpm_rsa_pub_spki(const struct tpm_rsa_pub *pub, unsigned char **der,
+                            size_t *der_len);
+
+/* tpm/csr.c: wolfCrypt init/cleanup, reference counted. */
+enum lj_rc tpm_wolf_init(void);
+void tpm_wolf_cleanup(void);
+
+/* Store big-endian bytes into out, stripping leading zeros. */
+bool tpm_rsa_pub_set(struct tpm_rsa_pub *out, const unsigned char *n, size_t n_len,
+                     const unsigned char *e, size_t e_len);
+
+#endif
