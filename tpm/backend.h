@@ -144,9 +144,6 @@ enum lj_rc tpm_run(struct tpm_ctx *t, tpm_job_fn fn, void *arg);
 void tpm_io_begin(struct tpm_ctx *t);
 void tpm_io_end(struct tpm_ctx *t);
 
-/* Milliseconds since *t0 (CLOCK_MONOTONIC). */
-long tpm_ms_since(const struct timespec *t0);
-
 /* tpm/ek.c: verify an ECDSA P-256 signature over dig with wolfSSL. */
 bool tpm_ecdsa_p256_verify(const struct tpm_ecc_sig *sig, const unsigned char dig[32]);
 

@@ -28,6 +28,7 @@
 #include "platform/common/log.h"
 #include "platform/common/secmem.h"
 #include "tpm/backend.h"
+#include "platform/common/elapsed.h"
 
 #define SRK_PERSISTENT 0x81000001u
 /* tss2's TRANSIENT_FIRST shifts a signed int into the sign bit (UBSan). */
@@ -1029,11 +1030,6 @@ ecc_param_copy(unsigned char dst[32], size_t *dlen, const TPM2B_ECC_PARAMETER *p
     return true;
 }
 
-static long
-ms_between(const struct timespec *a, const struct timespec *b)
-{
-    return (long)(b->tv_sec - a->tv_sec) * 1000 + (b->tv_nsec - a->tv_nsec) / 1000000;
-}
 
 static enum lj_rc
 esys_eph_sign(void *be, const unsigned char dig[32], struct tpm_ecc_sig *out)
@@ -1082,8 +1078,8 @@ esys_eph_sign(void *be, const unsigned char dig[32], struct tpm_ecc_sig *out)
         rc = lj_err_set(LJ_ERR_TPM, TPM_MOD, "event=sign_ephemeral_failed reason=unexpected_output");
         goto out;
     }
-    out->create_ms = ms_between(&t0, &t1);
-    out->sign_ms = ms_between(&t1, &t2);
+    out->create_ms = lj_ms_between(&t0, &t1);
+    out->sign_ms = lj_ms_between(&t1, &t2);
 out:
     flush(e, &key);
     Esys_Free(opub);

@@ -15,6 +15,7 @@
 #include "platform/common/log.h"
 #include "platform/common/secmem.h"
 #include "tpm/backend.h"
+#include "platform/common/elapsed.h"
 
 static enum lj_rc
 unsupported(const struct tpm_ctx *t, const char *what)
@@ -213,7 +214,7 @@ tpm_ephemeral_check(struct tpm_ctx *t, char *detail, size_t dsz)
         return lj_err_set(LJ_ERR_INTERNAL, TPM_MOD,
                           "event=ephemeral_check_failed reason=verifier accepts any digest");
     }
-    vms = tpm_ms_since(&t0);
+    vms = lj_elapsed_ms(&t0);
     snprintf(detail, dsz,
              "ECC P-256 null-hierarchy key: create %ld ms, sign %ld ms, verify %ld ms; flushed",
              a.sig.create_ms, a.sig.sign_ms, vms);

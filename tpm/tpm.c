@@ -56,6 +56,7 @@
 #include "tpm/bcrypt.h"
 #include "tpm/backend.h"
 #include "tpm/pem.h"
+#include "platform/common/elapsed.h"
 
 #define REC_NAME "keys.rec"
 #define REC_FORMAT "linkjoin-keys-1"
@@ -449,14 +450,6 @@ keys_write(struct tpm_ctx *t)
 
 /* ---- jobs (worker thread) ------------------------------------------ */
 
-long
-tpm_ms_since(const struct timespec *t0)
-{
-    struct timespec t1;
-
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (long)(t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
-}
 
 static enum lj_rc
 job_open(struct tpm_ctx *t, void *arg)
@@ -514,7 +507,7 @@ job_ensure(struct tpm_ctx *t, void *arg)
             rc = t->ops->validate(t->be, &t->ks);
         if (rc == LJ_OK)
             lj_log(LJ_LOG_INFO, TPM_MOD, "event=keys_reused provider=%s parent=%s ms=%ld",
-                   t->ops->name, t->ks.parent, tpm_ms_since(&t0));
+                   t->ops->name, t->ks.parent, lj_elapsed_ms(&t0));
         goto out;
     }
     rc = orphans_aside(t);
@@ -525,7 +518,7 @@ job_ensure(struct tpm_ctx *t, void *arg)
     if (rc == LJ_OK) {
         *created = true;
         lj_log(LJ_LOG_INFO, TPM_MOD, "event=keys_created provider=%s parent=%s ms=%ld",
-               t->ops->name, t->ks.parent, tpm_ms_since(&t0));
+               t->ops->name, t->ks.parent, lj_elapsed_ms(&t0));
     }
 out:
     if (rc == LJ_OK)
@@ -572,7 +565,7 @@ job_csr(struct tpm_ctx *t, void *arg)
     if (rc != LJ_OK)
         return rc;
     lj_log(LJ_LOG_INFO, TPM_MOD, "event=csr_signed provider=%s der_len=%zu ms=%ld",
-           t->ops->name, a->der_len, tpm_ms_since(&t0));
+           t->ops->name, a->der_len, lj_elapsed_ms(&t0));
     a->pem = tpm_pem_encode("CERTIFICATE REQUEST", a->der, a->der_len);
     if (a->pem == NULL) {
         free(a->der);

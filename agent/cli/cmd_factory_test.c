@@ -37,6 +37,7 @@
 #include "platform/identity.h"
 #include "platform/common/log.h"
 #include "tpm/tpm.h"
+#include "platform/common/elapsed.h"
 
 #define DETAIL_MAX 768
 
@@ -215,14 +216,6 @@ bad_value:
 
 /* ---- checks ------------------------------------------------------------ */
 
-static long
-ms_since(const struct timespec *t0)
-{
-    struct timespec t1;
-
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (long)(t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
-}
 
 static void set(struct check *c, enum status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -534,7 +527,7 @@ run(struct factory *f, int i, void (*fn)(struct factory *))
     lj_err_clear();
     clock_gettime(CLOCK_MONOTONIC, &t0);
     fn(f);
-    f->c[i].ms = ms_since(&t0);
+    f->c[i].ms = lj_elapsed_ms(&t0);
 }
 
 /* ---- report ------------------------------------------------------------ */
@@ -719,9 +712,9 @@ cmd_factory_test(int argc, char **argv)
     f->t = NULL;
     ex = exit_code(f);
     if (f->o.json)
-        report_json(f, ex, ms_since(&f->t0));
+        report_json(f, ex, lj_elapsed_ms(&f->t0));
     else
-        report_text(f, ex, ms_since(&f->t0));
+        report_text(f, ex, lj_elapsed_ms(&f->t0));
     if (fflush(stdout) != 0)
         ex = LJ_EXIT_FAILURE;
 out:

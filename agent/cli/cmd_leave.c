@@ -29,6 +29,8 @@
 #include "platform/common/fsutil.h"
 #include "platform/common/log.h"
 #include "tpm/tpm.h"
+#include "platform/common/elapsed.h"
+#include "platform/common/text.h"
 
 #define MOD "leave"
 #define P "linkjoin leave: "
@@ -156,14 +158,6 @@ not_found_answer(const struct lj_http_response *resp, const struct drs_error *e)
            strstr(e->message, "not found") != NULL;
 }
 
-static long
-ms_since(const struct timespec *t0)
-{
-    struct timespec t1;
-
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (long)((t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000);
-}
 
 /* The cloud part: DELETE with the device certificate. */
 static int
@@ -253,7 +247,7 @@ leave_cloud(struct leave *l)
         goto out;
     }
     lj_log(LJ_LOG_INFO, MOD, "event=delete_answered status=%ld device_id=%s ms=%ld", resp.status,
-           l->j.device_id, ms_since(&t0));
+           l->j.device_id, lj_elapsed_ms(&t0));
     drs_error_parse(resp.status, resp.body, resp.body_len, &e);
     if (resp.status == 200 || resp.status == 204) {
         char how[160];
@@ -338,7 +332,7 @@ cmd_leave(int argc, char **argv)
         ex = wipe_and_say(&l, how);
         goto out;
     }
-    if (!joined || l.cert == NULL || !drs_is_guid(l.j.device_id)) {
+    if (!joined || l.cert == NULL || !lj_is_guid(l.j.device_id)) {
         fprintf(stderr,
                 P "the local join state in %s is incomplete (%s), so the cloud object cannot be\n"
                   "  deleted from here. Nothing was removed. `linkjoin leave --local-only`\n"

@@ -25,6 +25,7 @@
 #include "platform/common/fsutil.h"
 #include "platform/common/log.h"
 #include "tpm/tpm.h"
+#include "platform/common/text.h"
 
 #define MOD "config"
 
@@ -268,28 +269,13 @@ check_redirect(const char *v)
     return NULL;
 }
 
-static bool
-is_guid(const char *v)
-{
-    if (strlen(v) != 36)
-        return false;
-    for (int i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (v[i] != '-')
-                return false;
-        } else if (!isxdigit((unsigned char)v[i])) {
-            return false;
-        }
-    }
-    return true;
-}
 
 static const char *
 check_tenant(const char *v)
 {
     size_t n = strlen(v);
 
-    if (strcmp(v, "organizations") == 0 || is_guid(v))
+    if (strcmp(v, "organizations") == 0 || lj_is_guid(v))
         return NULL;
     if (n == 0 || n > 253 || strchr(v, '.') == NULL || !hostname_ok(v, n) || v[0] == '[' ||
         v[n - 1] == '.')
@@ -460,7 +446,7 @@ lj_config_set(struct lj_config *cfg, const char *key, const char *value,
     case K_URL: why = check_https_url(value); break;
     case K_REDIRECT: why = check_redirect(value); break;
     case K_TENANT: why = check_tenant(value); break;
-    case K_GUID: why = is_guid(value) ? NULL : "must be a GUID"; break;
+    case K_GUID: why = lj_is_guid(value) ? NULL : "must be a GUID"; break;
     case K_SIGNIN: why = check_enum(value, signin_names, 3, &iv); break;
     case K_KEYPROV: why = check_enum(value, keyprov_names, 2, &iv); break;
     case K_UI: why = check_enum(value, ui_names, 3, &iv); break;

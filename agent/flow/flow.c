@@ -93,6 +93,8 @@
 #include "platform/common/secmem.h"
 #include "platform/testhook.h"
 #include "tpm/tpm.h"
+#include "platform/common/elapsed.h"
+#include "platform/common/text.h"
 
 #define MOD "flow"
 #define DRS_APP_ID "01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9"
@@ -165,14 +167,6 @@ signals_install(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-static long long
-mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Copy src into dst (size dsz), truncating; NULL copies "". */
 static void
@@ -277,7 +271,7 @@ static enum lj_rc
 ui_wait(struct flow *f, long long ms, bool want_msg, enum lj_ui_msg_type want,
         struct lj_ui_msg *msg)
 {
-    long long end = mono_ms() + ms;
+    long long end = lj_mono_ms() + ms;
 
     for (;;) {
         struct lj_ui_msg m;
@@ -298,7 +292,7 @@ ui_wait(struct flow *f, long long ms, bool want_msg, enum lj_ui_msg_type want,
             lj_ui_msg_clear(&f->pending);
             f->have_pending = false;
         }
-        left = end - mono_ms();
+        left = end - lj_mono_ms();
         if (left <= 0)
             return LJ_ERR_TIMEOUT;
         memset(&m, 0, sizeof(m));
@@ -437,7 +431,7 @@ fail_answer(struct flow *f, enum lj_phase phase, const char *url,
         return rc;
     note_host(f, url);
     err_ids_from_resp(f, resp);
-    if (lj_http_body_is_html(resp->body, resp->body_len)) {
+    if (lj_body_is_html(resp->body, resp->body_len)) {
         lj_log(LJ_LOG_WARN, MOD, "event=answer_is_web_page phase=%s host=%s status=%ld",
                lj_phase_name(phase), f->host, resp->status);
         fail_set(f, phase, LJ_R_NETWORK_INTERCEPTED, NULL, rc);
@@ -703,7 +697,7 @@ signin_device_code(struct flow *f)
     }
     have_dc = true;
     lj_http_response_free(&resp);
-    deadline_ms = mono_ms() + (long long)dc.expires_in * 1000;
+    deadline_ms = lj_mono_ms() + (long long)dc.expires_in * 1000;
     interval = dc.interval;
     wait_s = interval;
     lj_log(LJ_LOG_INFO, MOD, "event=device_code user_code=%s expires_in=%ld interval=%ld",
@@ -741,7 +735,7 @@ signin_device_code(struct flow *f)
             rc = fail_oauth(f, &resp, OAUTH_GRANT_DEVICE_CODE);
             goto out;
         }
-        act = oauth_poll_next(e.cls, mono_ms() / 1000, deadline_ms / 1000, &interval, &wait_s);
+        act = oauth_poll_next(e.cls, lj_mono_ms() / 1000, deadline_ms / 1000, &interval, &wait_s);
         if (act == OAUTH_POLL_WAIT)
             continue;
         if (act == OAUTH_POLL_EXPIRED) {
@@ -911,9 +905,9 @@ signin_auth_code(struct flow *f)
     if (rc != LJ_OK)
         goto out;
     lj_ui_progress(f->ui, "signin", "Waiting for sign-in in the browser", 20);
-    end = mono_ms() + (long long)LJ_FLOW_PROMPT_TIMEOUT_S * 1000;
+    end = lj_mono_ms() + (long long)LJ_FLOW_PROMPT_TIMEOUT_S * 1000;
     while (code == NULL) {
-        long long left = end - mono_ms();
+        long long left = end - lj_mono_ms();
         char *got = NULL;
 
         if (left <= 0) {
@@ -1010,7 +1004,7 @@ signin(struct flow *f)
 static bool
 tenant_is_domain(const struct lj_config *cfg)
 {
-    return strchr(cfg->tenant, '.') != NULL && !drs_is_guid(cfg->tenant);
+    return strchr(cfg->tenant, '.') != NULL && !lj_is_guid(cfg->tenant);
 }
 
 /*
@@ -2052,7 +2046,7 @@ out:
 static bool
 retry_wanted(const struct lj_config *cfg, struct lj_ui *ui, int *ex)
 {
-    long long end = mono_ms() + (long long)cfg->retry_wait * 1000;
+    long long end = lj_mono_ms() + (long long)cfg->retry_wait * 1000;
 
     if (cfg->retry_wait <= 0 || !lj_ui_can_receive(ui)) {
         lj_log(LJ_LOG_INFO, MOD, "event=retry_not_offered reason=%s",
@@ -2062,7 +2056,7 @@ retry_wanted(const struct lj_config *cfg, struct lj_ui *ui, int *ex)
     lj_log(LJ_LOG_INFO, MOD, "event=waiting_for_retry window_s=%d exit=%d", cfg->retry_wait, *ex);
     for (;;) {
         struct lj_ui_msg m;
-        long long left = end - mono_ms();
+        long long left = end - lj_mono_ms();
         enum lj_rc rc;
 
         if (g_stop) {

@@ -399,25 +399,6 @@ lj_http_response_free(struct lj_http_response *resp)
     resp->retry_after = -1;
 }
 
-bool
-lj_http_body_is_html(const char *body, size_t len)
-{
-    static const char *const heads[] = {"<!doctype html", "<html", "<head", "<body", "<title",
-                                        "<!--"};
-    size_t i = 0;
-
-    if (body == NULL)
-        return false;
-    while (i < len && isspace((unsigned char)body[i]))
-        i++;
-    for (size_t k = 0; k < sizeof(heads) / sizeof(heads[0]); k++) {
-        size_t n = strlen(heads[k]);
-
-        if (len - i >= n && strncasecmp(body + i, heads[k], n) == 0)
-            return true;
-    }
-    return false;
-}
 
 const char *
 lj_http_response_id(const struct lj_http_response *resp, const char *name)

@@ -142,13 +142,7 @@ enum lj_rc lj_http_do(struct lj_http *h, const struct lj_http_request *req,
 /* Free what a response owns and reset it; NULL is fine. */
 void lj_http_response_free(struct lj_http_response *resp);
 
-/*
- * True when body (len bytes, need not be terminated) is a web page rather
- * than a service answer: after leading white space it starts with
- * <!doctype html, <html, <head, <body, <title or <!-- (any case).  A proxy,
- * captive portal or load balancer sends these.  Pure.
- */
-bool lj_http_body_is_html(const char *body, size_t len);
+/* An HTML body: lj_body_is_html() in platform/common/text.h. */
 
 /* Value of a captured id header by lower-case name, or NULL. Borrowed. */
 const char *lj_http_response_id(const struct lj_http_response *resp, const char *name);

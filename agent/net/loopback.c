@@ -30,6 +30,7 @@
 
 #include "platform/common/log.h"
 #include "platform/common/secmem.h"
+#include "platform/common/elapsed.h"
 
 #define MOD "loopback"
 #define WRITE_MS 1000
@@ -49,14 +50,6 @@ struct parsed {
     const char *path;    /* "" or starts with '/' */
 };
 
-static long long
-mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool
 parse_uri(const char *uri, struct parsed *p)
@@ -204,7 +197,7 @@ lj_loopback_fd(const struct lj_loopback *lb)
 static void
 send_all(int fd, const char *s, size_t n)
 {
-    long long end = mono_ms() + WRITE_MS;
+    long long end = lj_mono_ms() + WRITE_MS;
 
     while (n > 0) {
         ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
@@ -218,7 +211,7 @@ send_all(int fd, const char *s, size_t n)
         }
         if (w < 0 && errno != EAGAIN && errno != EINTR)
             return;
-        left = end - mono_ms();
+        left = end - lj_mono_ms();
         if (left <= 0)
             return;
         pf.fd = fd;
@@ -287,12 +280,12 @@ respond(int fd, int status, const char *reason, const char *title, const char *t
 static long
 read_head(int fd, char *buf, size_t cap)
 {
-    long long end = mono_ms() + LJ_LOOPBACK_READ_MS;
+    long long end = lj_mono_ms() + LJ_LOOPBACK_READ_MS;
     size_t len = 0;
 
     for (;;) {
         struct pollfd pf;
-        long long left = end - mono_ms();
+        long long left = end - lj_mono_ms();
         ssize_t got;
 
         buf[len] = '\0';
@@ -395,7 +388,7 @@ drain_close(int fd)
 enum lj_rc
 lj_loopback_poll(struct lj_loopback *lb, int timeout_ms, char **url)
 {
-    long long end = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    long long end = lj_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     enum lj_rc rc = LJ_ERR_TIMEOUT;
     char *head = NULL;
 
@@ -407,7 +400,7 @@ lj_loopback_poll(struct lj_loopback *lb, int timeout_ms, char **url)
         return LJ_ERR_NOMEM;
     for (;;) {
         struct pollfd pf;
-        long long left = end - mono_ms();
+        long long left = end - lj_mono_ms();
         long hlen;
         int fd, r;
 
@@ -432,7 +425,7 @@ lj_loopback_poll(struct lj_loopback *lb, int timeout_ms, char **url)
             break;
         }
         drain_close(fd);
-        if (mono_ms() >= end)
+        if (lj_mono_ms() >= end)
             break;
     }
     lj_secure_zero(head, LJ_LOOPBACK_HEAD_MAX);

@@ -28,10 +28,10 @@
 #include <strings.h>
 #include <time.h>
 
-#include "agent/net/http.h"
 #include "agent/proto/pjson.h"
 #include "platform/common/b64.h"
 #include "platform/common/log.h"
+#include "platform/common/text.h"
 
 #define MOD "drs"
 #define MAX_CSR (8u * 1024u)
@@ -133,21 +133,6 @@ valid_version(const char *v)
     return true;
 }
 
-bool
-drs_is_guid(const char *s)
-{
-    if (s == NULL || strlen(s) != 36)
-        return false;
-    for (int i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return false;
-        } else if (!isxdigit((unsigned char)s[i])) {
-            return false;
-        }
-    }
-    return true;
-}
 
 void
 drs_guid_from_windows_bytes(const unsigned char b[16], char out[37])
@@ -302,7 +287,7 @@ drs_discovery_parse(const char *body, size_t len, const char *drs_base, struct d
         (rc = opt_text(ti, "DisplayName", d.tenant_display_name, sizeof(d.tenant_display_name))) !=
             LJ_OK)
         goto out;
-    if (d.tenant_id[0] != '\0' && !drs_is_guid(d.tenant_id)) {
+    if (d.tenant_id[0] != '\0' && !lj_is_guid(d.tenant_id)) {
         rc = lj_err_set(LJ_ERR_PROTOCOL, MOD, "event=discovery_bad_field field=TenantId");
         goto out;
     }
@@ -787,7 +772,7 @@ drs_join_response_parse(const char *body, size_t len, const struct drs_join_veri
     memset(cn, 0, sizeof(cn));
     if (wolfSSL_X509_NAME_get_text_by_NID(wolfSSL_X509_get_subject_name(x), NID_commonName, cn,
                                           sizeof(cn)) != 36 ||
-        !drs_is_guid(cn)) {
+        !lj_is_guid(cn)) {
         rej = DRS_REJECT_CN_NOT_GUID;
         goto out;
     }
@@ -919,7 +904,7 @@ drs_error_parse(long http_status, const char *body, size_t len, struct drs_error
             err_copy(tree, "SubErrorCode", e.sub_code, sizeof(e.sub_code));
         if (e.sub_code[0] == '\0')
             err_copy(tree, "code", e.sub_code, sizeof(e.sub_code));
-    } else if (lj_http_body_is_html(body, len)) {
+    } else if (lj_body_is_html(body, len)) {
         e.kind = DRS_BODY_HTML;
     } else {
         e.kind = DRS_BODY_OTHER;

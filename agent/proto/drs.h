@@ -204,7 +204,6 @@ bool drs_url_is_https(const char *url, size_t max);
 /* Format 16 bytes in Windows GUID order (Data1-3 little-endian) into out[37]. */
 void drs_guid_from_windows_bytes(const unsigned char b[16], char out[37]);
 
-/* true when s is 8-4-4-4-12 hex digits (either case). */
-bool drs_is_guid(const char *s);
+/* lj_is_guid() (platform/common/text.h) checks a GUID's form. */
 
 #endif

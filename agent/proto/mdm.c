@@ -44,6 +44,7 @@
 #include "platform/common/b64.h"
 #include "platform/common/log.h"
 #include "platform/common/secmem.h"
+#include "platform/common/text.h"
 
 #define MOD "mdm"
 #define MAX_FIELD 256u
@@ -169,7 +170,7 @@ ok_digits(const char *v)
 static bool
 ok_msgid(const char *m)
 {
-    return m != NULL && strncmp(m, "urn:uuid:", 9) == 0 && drs_is_guid(m + 9);
+    return m != NULL && strncmp(m, "urn:uuid:", 9) == 0 && lj_is_guid(m + 9);
 }
 
 static bool
@@ -1325,22 +1326,6 @@ mdm_fault_hresult(const char *error_type, const char *subcode, const char *reaso
     return 0x80180008UL;
 }
 
-static bool
-looks_html(const char *body, size_t len)
-{
-    size_t i = 0;
-    static const char *const heads[] = {"<!doctype html", "<html", "<head", "<body", "<title"};
-
-    while (i < len && isspace((unsigned char)body[i]))
-        i++;
-    for (size_t k = 0; k < sizeof(heads) / sizeof(heads[0]); k++) {
-        size_t hl = strlen(heads[k]);
-
-        if (len - i >= hl && strncasecmp(body + i, heads[k], hl) == 0)
-            return true;
-    }
-    return false;
-}
 
 static void
 fault_text(xmlNodePtr n, char *dst, size_t dstsz)
@@ -1383,7 +1368,7 @@ mdm_fault_parse(long http_status, const char *body, size_t len, struct mdm_fault
         f.kind = MDM_BODY_EMPTY;
         goto out;
     }
-    if (looks_html(body, len)) {
+    if (lj_body_is_html(body, len)) {
         f.kind = MDM_BODY_HTML;
         goto out;
     }
@@ -1706,7 +1691,7 @@ mdm_enroll_build(const struct mdm_enroll_request *r, char **xml, size_t *len)
             return lj_err_set(LJ_ERR_INVAL, MOD, "event=bad_enroll_request field=MAC");
     if (!ok_url(r->url) || !ok_msgid(r->message_id) || !ok_jwt(r->access_token) ||
         r->csr_der == NULL || r->csr_len < 16 || r->csr_len > MDM_MAX_CSR ||
-        r->csr_der[0] != 0x30 || !drs_is_guid(r->device_id) || !ok_version(r->os_version) ||
+        r->csr_der[0] != 0x30 || !lj_is_guid(r->device_id) || !ok_version(r->os_version) ||
         !ok_digits(edition) || !all_chars(dtype, 1, 64, "_-") || !all_chars(locale, 2, 16, "-") ||
         (r->device_name != NULL && !ok_text(r->device_name, MAX_FIELD)) ||
         !opt_ok(r->manufacturer) || !opt_ok(r->model) || !opt_ok(r->serial))
@@ -1721,7 +1706,7 @@ mdm_enroll_build(const struct mdm_enroll_request *r, char **xml, size_t *len)
         snprintf(hwid, sizeof(hwid), "%s", r->hw_dev_id);
     } else {
         /* AADInternals' derivation (mdm-enrollment.md §4.5): device id + tenant id */
-        if (!drs_is_guid(r->tenant_id))
+        if (!lj_is_guid(r->tenant_id))
             return lj_err_set(LJ_ERR_INVAL, MOD, "event=bad_enroll_request field=tenant_id");
         guid_hex(r->tenant_id, tid);
         snprintf(hwid, sizeof(hwid), "%s%s", devid, tid);

@@ -54,6 +54,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "platform/common/elapsed.h"
+
 #define MAX_CONNS 64
 #define FRAME_MAX 65536 /* ceiling of one TPM command or response */
 #define HDR_LEN 10
@@ -128,14 +130,6 @@ on_signal(int sig)
     g_stop = 1;
 }
 
-static long long
-now_ms(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 static uint16_t
 be16(const unsigned char *p)
@@ -437,7 +431,7 @@ cmd_step(struct conn *c)
             }
             c->cc = be32(c->buf + 6);
             c->kind = classify(c->buf, c->len, c->cc);
-            c->t_req = now_ms();
+            c->t_req = lj_mono_ms();
             c->deadline = c->t_req + g_hold[c->kind];
             c->off = 0;
             c->st = ST_REQ_SEND;
@@ -446,7 +440,7 @@ cmd_step(struct conn *c)
             r = frame_write(c, c->sfd);
             if (r <= 0)
                 return r == 0;
-            c->t_fwd = now_ms();
+            c->t_fwd = lj_mono_ms();
             c->len = 0;
             c->need = HDR_LEN;
             c->st = ST_RSP_READ;
@@ -467,12 +461,12 @@ cmd_step(struct conn *c)
                         "tpm-latency-proxy: event=command cc=0x%03x kind=%s hold_ms=%u "
                         "tpm_ms=%lld\n",
                         (unsigned)c->cc, kind_names[c->kind], g_hold[c->kind],
-                        now_ms() - c->t_fwd);
+                        lj_mono_ms() - c->t_fwd);
             c->off = 0;
             c->st = ST_RSP_HOLD;
             break;
         case ST_RSP_HOLD:
-            if (now_ms() < c->deadline)
+            if (lj_mono_ms() < c->deadline)
                 return true;
             c->st = ST_RSP_SEND;
             break;
@@ -678,7 +672,7 @@ main(int argc, char **argv)
 
     while (!g_stop) {
         struct timespec ts, *tsp = NULL;
-        long long now = now_ms(), wait = -1;
+        long long now = lj_mono_ms(), wait = -1;
         nfds_t n = 0;
         bool room = false;
         int pr;
@@ -736,7 +730,7 @@ main(int argc, char **argv)
             else
                 ready[owner[k]] = true;
         }
-        now = now_ms();
+        now = lj_mono_ms();
         for (int i = 0; i < MAX_CONNS; i++) {
             struct conn *c = &g_conns[i];
 

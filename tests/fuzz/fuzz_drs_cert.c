@@ -16,6 +16,7 @@
 #include "agent/proto/drs.h"
 #include "platform/common/b64.h"
 #include "tests/fuzz/vector_key.h"
+#include "platform/common/text.h"
 
 static void
 check(const char *body, const struct drs_join_verify *v)
@@ -29,7 +30,7 @@ check(const char *body, const struct drs_join_verify *v)
         return;
     }
     FUZZ_CHECK(why == DRS_REJECT_NONE);
-    FUZZ_CHECK(drs_is_guid(r.device_id));
+    FUZZ_CHECK(lj_is_guid(r.device_id));
     FUZZ_TERMINATED(r.issuer);
     FUZZ_CHECK(r.not_after > r.not_before);
     drs_join_result_free(&r);

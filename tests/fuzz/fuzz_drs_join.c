@@ -10,6 +10,7 @@
 
 #include "agent/proto/drs.h"
 #include "tests/fuzz/vector_key.h"
+#include "platform/common/text.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -40,7 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     FUZZ_CHECK(why == DRS_REJECT_NONE);
     FUZZ_CHECK(r.cert_der != NULL && r.cert_len > 0);
-    FUZZ_CHECK(drs_is_guid(r.device_id));
+    FUZZ_CHECK(lj_is_guid(r.device_id));
     FUZZ_TERMINATED(r.tenant_id);
     FUZZ_TERMINATED(r.user_oid);
     FUZZ_TERMINATED(r.thumbprint);

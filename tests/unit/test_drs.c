@@ -18,6 +18,7 @@
 #include "agent/proto/drs.h"
 #include "platform/common/b64.h"
 #include "platform/common/fsutil.h"
+#include "platform/common/text.h"
 
 static char *
 load(const char *name, size_t *len)
@@ -463,11 +464,11 @@ test_guid_helpers(void **state)
     (void)state;
     drs_guid_from_windows_bytes(b, g);
     assert_string_equal(g, "6b1c2a3e-0f4d-4c55-9a77-1e2f3a4b5c6d");
-    assert_true(drs_is_guid(g));
-    assert_true(drs_is_guid("7E980AD9-B86D-4306-9425-9AC066FB014A"));
-    assert_false(drs_is_guid("7E980AD9-B86D-4306-9425-9AC066FB014"));
-    assert_false(drs_is_guid("7E980AD9xB86D-4306-9425-9AC066FB014A"));
-    assert_false(drs_is_guid("7E980AD9-B86D-4306-9425-9AC066FB014G"));
+    assert_true(lj_is_guid(g));
+    assert_true(lj_is_guid("7E980AD9-B86D-4306-9425-9AC066FB014A"));
+    assert_false(lj_is_guid("7E980AD9-B86D-4306-9425-9AC066FB014"));
+    assert_false(lj_is_guid("7E980AD9xB86D-4306-9425-9AC066FB014A"));
+    assert_false(lj_is_guid("7E980AD9-B86D-4306-9425-9AC066FB014G"));
 }
 
 int

@@ -27,6 +27,7 @@
 
 #include "agent/net/http.h"
 #include "platform/common/secmem.h"
+#include "platform/common/text.h"
 
 #define DATA "tests/data/http/"
 
@@ -630,12 +631,12 @@ test_body_is_html(void **state)
                                             "<htm", "text <html>", "<s:Envelope/>"};
     (void)state;
     for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
-        assert_true(lj_http_body_is_html(pages[i], strlen(pages[i])));
+        assert_true(lj_body_is_html(pages[i], strlen(pages[i])));
     for (size_t i = 0; i < sizeof(not_pages) / sizeof(not_pages[0]); i++)
-        assert_false(lj_http_body_is_html(not_pages[i], strlen(not_pages[i])));
-    assert_false(lj_http_body_is_html(NULL, 0));
+        assert_false(lj_body_is_html(not_pages[i], strlen(not_pages[i])));
+    assert_false(lj_body_is_html(NULL, 0));
     /* the length bounds the look: no reading past len */
-    assert_false(lj_http_body_is_html("<html>", 4));
+    assert_false(lj_body_is_html("<html>", 4));
 }
 
 int

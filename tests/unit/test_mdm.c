@@ -25,6 +25,7 @@
 #include "platform/common/b64.h"
 #include "platform/common/fsutil.h"
 #include "platform/common/secmem.h"
+#include "platform/common/text.h"
 
 #define MSGID "urn:uuid:0d5a1441-5891-453b-becf-a2e5f6ea3749"
 #define DEVID "2c9a1f3e-7b4d-4e8a-9c1b-5d6e7f8a9b0c"
@@ -163,7 +164,7 @@ test_message_id(void **state)
     assert_int_equal(mdm_message_id(b), LJ_OK);
     assert_int_equal(strlen(a), 45);
     assert_memory_equal(a, "urn:uuid:", 9);
-    assert_true(drs_is_guid(a + 9));
+    assert_true(lj_is_guid(a + 9));
     assert_int_equal(a[9 + 14], '4'); /* version 4 */
     assert_string_not_equal(a, b);
 }

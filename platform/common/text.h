@@ -1,0 +1,24 @@
+/*
+ * text.h — small text predicates every layer needs the same answer from.
+ * Generic helper shared by the agent and the simulator (platform/common/).
+ */
+#ifndef LJ_PLATFORM_TEXT_H
+#define LJ_PLATFORM_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * True when body (len bytes, not NUL-terminated, may be NULL) is an HTML page:
+ * after leading white space it starts, case-insensitively, with
+ * "<!doctype html", "<html", "<head", "<body", "<title" or "<!--".  A JSON or
+ * SOAP service never answers with one, so it means a captive portal, a proxy's
+ * block page or a sign-in page is in the way.  One list for OAuth, DRS and
+ * Intune: a portal page that starts with a comment is interception for all.
+ */
+bool lj_body_is_html(const char *body, size_t len);
+
+/* True for a GUID in the 8-4-4-4-12 hex form (either case), no braces. */
+bool lj_is_guid(const char *s);
+
+#endif
