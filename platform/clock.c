@@ -2,7 +2,7 @@
  * clock.c — time source with a test-only override.
  *
  * Design note: the override exists so integration tests can play a device
- * whose RTC is wrong (issue 5: clock_wrong) without touching the host
+ * whose RTC is wrong (the clock_wrong failure) without touching the host
  * clock.  It is compiled in only with LJ_TEST_HOOKS (TEST_HOOKS=0 release
  * builds ignore the variable entirely).
  */

@@ -1,5 +1,5 @@
 /*
- * testhook.h — crash points for the crash-resume tests (issue 7).
+ * testhook.h — crash points for the crash-resume tests (tests/integration/test_crash.sh).
  *
  * LJ_TEST_CRASH_POINT("name") marks a point where a test may kill the agent
  * the way a power cut would: right after each journal save (the point is

@@ -1,5 +1,5 @@
 /*
- * ui.c — line channel to the OOBE UI over a Unix socket or file descriptors.
+ * ui_chan.c — line channel to the OOBE UI over a Unix socket or file descriptors.
  *
  * Design note: one fixed input buffer of LJ_UI_MAX_LINE+1 bytes per channel
  * (a line plus its '\n'); when it fills without a newline the bytes are

@@ -1,5 +1,5 @@
 /*
- * ui.h — the byte channel to the OOBE UI: a Unix stream socket (one client
+ * ui_chan.h — the byte channel to the OOBE UI: a Unix stream socket (one client
  * at a time), or a pair of file descriptors (stdio; tty output).  Line
  * framing only; what the lines mean is agent/ui_proto.
  *

@@ -1,6 +1,7 @@
 /*
  * bcrypt.h — BCRYPT_RSAPUBLIC_BLOB ("RSA1") encoding of an RSA public key,
- * as DRS wants the TransportKey (drs-protocol.md §3.3): six little-endian
+ * as DRS wants the TransportKey (MS-DVRJ 3.1.5.1.1.1 TransportKey; layout
+ * from BCRYPT_RSAKEY_BLOB in the Windows SDK bcrypt.h): six little-endian
  * ULONGs (magic, bit length, cbPublicExp, cbModulus, cbPrime1 = 0,
  * cbPrime2 = 0), then the exponent and modulus big-endian, minimal length.
  * Pure function: no TPM, no allocation.

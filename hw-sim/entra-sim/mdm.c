@@ -1,8 +1,11 @@
 /*
  * mdm.c — the enrollment.manage.microsoft.com side of entra-sim: Intune
  * automatic MDM enrollment after an Entra join (MS-MDE2 discovery, MS-XCEP
- * GetPolicies, MS-WSTEP RequestSecurityToken), written from
- * shared/reference/mdm-enrollment.md (§2-§6, §8) and drs-protocol.md §6.
+ * GetPolicies, MS-WSTEP RequestSecurityToken), written from the specs
+ * (MS-MDE2 3.1.4.1.3 discovery, 2.2.9.1 provisioning schema, 2.2.10 faults;
+ * MS-XCEP; MS-WSTEP) and the public implementations that talk to Intune
+ * (AADInternals MDM_utils.ps1, pytune device/windows.py, fleet's
+ * microsoft_mdm.go), not from the agent.
  *
  * Routes (case-insensitive paths, any query):
  *   GET  /EnrollmentServer/Discovery.svc                   200, empty text/html
@@ -910,7 +913,7 @@ nonce(char *out, size_t outsz)
     free(e);
 }
 
-/* The wap-provisioningdoc (mdm-enrollment.md §5.2). */
+/* The wap-provisioningdoc (MS-MDE2 2.2.9.1 XML Provisioning Schema). */
 static char *
 provdoc(const unsigned char *cert, size_t cert_len, const char *intune_id, const char *upn,
         const char *mgmt_url, const char *device_name)
