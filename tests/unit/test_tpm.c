@@ -1,8 +1,8 @@
 /*
- * Unit tests for tpm/ through the software key provider (no TPM needed):
- * create/reuse, CSR, signature, OAEP decrypt, RSA1 blob, describe, async
- * keygen, record checks, remove.  The TPM provider is covered by
- * tests/integration/test_tpm_csr.sh against swtpm.
+ * Unit tests for tpm/tpm.c (the tpm.h API) through the software key
+ * provider (no TPM needed): create/reuse, CSR, signature, OAEP decrypt, RSA1
+ * blob, describe, async keygen, record checks, remove.  The TPM provider is
+ * covered by tests/integration/test_tpm_csr.sh against swtpm.
  */
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/asn_public.h>
@@ -330,5 +330,5 @@ main(void)
         cmocka_unit_test(test_remove),
         cmocka_unit_test(test_keys_needed),
     };
-    return cmocka_run_group_tests_name("tpm_soft", tests, setup, teardown);
+    return cmocka_run_group_tests_name("tpm", tests, setup, teardown);
 }
