@@ -64,8 +64,8 @@ static void
 test_device_cert_accepted(void **state)
 {
     (void)state;
-    assert_int_equal(make("device-cert.der", NULL), LJ_OK);
-    assert_int_equal(make("device-cert.der", "device-cert.spki.der"), LJ_OK);
+    assert_int_equal(make("drs/device-cert.der", NULL), LJ_OK);
+    assert_int_equal(make("drs/device-cert.der", "drs/device-cert.spki.der"), LJ_OK);
     assert_int_equal(calls, 0); /* nothing is signed before a handshake */
 }
 
@@ -73,15 +73,15 @@ static void
 test_key_mismatch_refused(void **state)
 {
     (void)state;
-    assert_int_equal(make("device-cert.der", "other-key.spki.der"), LJ_ERR_STATE);
+    assert_int_equal(make("drs/device-cert.der", "drs/other-key.spki.der"), LJ_ERR_STATE);
 }
 
 static void
 test_not_a_certificate(void **state)
 {
     (void)state;
-    assert_int_equal(make("other-key.spki.der", NULL), LJ_ERR_PARSE);
-    assert_int_equal(make("join-request.json", NULL), LJ_ERR_PARSE);
+    assert_int_equal(make("drs/other-key.spki.der", NULL), LJ_ERR_PARSE);
+    assert_int_equal(make("drs/join-request.json", NULL), LJ_ERR_PARSE);
 }
 
 static void
