@@ -108,6 +108,8 @@ SIM_SRCS := $(sort $(filter-out hw-sim/entra-sim/main.c,$(wildcard hw-sim/entra-
 TOOL_SRCS := $(sort $(wildcard hw-sim/tools/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 SIMUNIT_SRCS := $(sort $(wildcard tests/unit/simtest_*.c))
+# Helpers linked into every tests/unit/test_* binary (tests/unit/testutil.h).
+TESTUTIL_OBJ = $(call obj,tests/unit/testutil.c)
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 SIMFUZZ_SRCS := $(sort $(wildcard tests/fuzz/simfuzz_*.c))
 
@@ -150,7 +152,7 @@ $(ENTRASIM): $(call obj,hw-sim/entra-sim/main.c) $(SIM_OBJS)
 	@$(if $(Q),echo "  LD      $@";)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SIM_LIBS)
 
-$(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(BUILD)/liblinkjoin.a
+$(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(TESTUTIL_OBJ) $(BUILD)/liblinkjoin.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@";)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(TEST_LIBS)

@@ -1,9 +1,9 @@
 /*
  * vector_key.h — the RSA public key of /work/shared/vectors/device-cert.der
- * (tests/data/device-cert.der), the key fuzz_drs_join expects, so the
+ * (tests/data/drs/device-cert.der), the key fuzz_drs_join expects, so the
  * vector join answer passes the key check and the fuzzer reaches the checks
  * after it.  Made with:
- *   openssl x509 -inform der -in tests/data/device-cert.der -noout -modulus
+ *   openssl x509 -inform der -in tests/data/drs/device-cert.der -noout -modulus
  */
 #ifndef LJ_TESTS_FUZZ_VECTOR_KEY_H
 #define LJ_TESTS_FUZZ_VECTOR_KEY_H

@@ -189,20 +189,11 @@ assert_server_ids() {
     "status last_error.request_id"
 }
 
-# What changes from run to run in a rendering, replaced by placeholders:
-# GUIDs, timestamps (ISO, Entra's, DRS's, HTTP dates), ports, user codes,
-# SHA-1 thumbprints.
-tty_normalise() {
-  sed -E \
-    -e 's/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/<guid>/g' \
-    -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z?/<time>/g' \
-    -e 's/[0-9]{2}-[0-9]{2}-[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}Z?/<time>/g' \
-    -e 's/(Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT/<time>/g' \
-    -e 's/((localhost|[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+|[a-z0-9-]+(\.[a-z0-9-]+)+)):[0-9]{1,5}\b/\1:<port>/g' \
-    -e 's/\b[0-9]{4}-[0-9]{2}-[0-9]{2}\b/<date>/g' \
-    -e 's/code [A-Z0-9]{4}-[A-Z0-9]{4}/code <user-code>/g' \
-    -e 's/\b[0-9A-Fa-f]{40}\b/<sha1>/g'
-}
+# What changes from run to run in a rendering (GUIDs, every time format the
+# agent prints or echoes from a server, ports, user codes, SHA-1 thumbprints)
+# replaced by placeholders: the rules are in normalise.sed, tested by
+# test_normalise.sh.
+tty_normalise() { sed -E -f "$LJ_TOP/tests/integration/normalise.sed"; }
 
 # assert_tty_golden [NAME] — the result event as `--ui tty` shows it
 # (rendered by `linkjoin errors --render-tty`, the tty UI's own renderer),

@@ -12,16 +12,17 @@
 
 #include "agent/core/config.h"
 #include "platform/common/result.h"
+#include "tests/unit/testutil.h"
 
-static char tmpdir[64];
+static char *tmpdir;
 static char path[128];
 
 static int
 setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/lj-cfg.XXXXXX");
-    if (mkdtemp(tmpdir) == NULL)
+    tmpdir = lj_test_tmpdir();
+    if (tmpdir == NULL)
         return -1;
     snprintf(path, sizeof(path), "%s/linkjoin.conf", tmpdir);
     lj_err_clear();
@@ -31,10 +32,13 @@ setup(void **state)
 static int
 teardown(void **state)
 {
+    int rc;
+
     (void)state;
-    unlink(path);
-    rmdir(tmpdir);
-    return 0;
+    rc = lj_test_rmdir(tmpdir);
+    free(tmpdir);
+    tmpdir = NULL;
+    return rc;
 }
 
 static void

@@ -17,20 +17,8 @@
 
 #include "agent/proto/drs.h"
 #include "platform/common/b64.h"
-#include "platform/common/fsutil.h"
 #include "platform/common/text.h"
-
-static char *
-load(const char *name, size_t *len)
-{
-    char path[512];
-    const char *top = getenv("LJ_TOP");
-    unsigned char *buf = NULL;
-
-    snprintf(path, sizeof(path), "%s/tests/data/%s", top ? top : ".", name);
-    assert_int_equal(lj_fs_read(path, 1 << 20, &buf, len), LJ_OK);
-    return (char *)buf;
-}
+#include "tests/unit/testutil.h"
 
 /* The CSR DER and RSA1 blob of join-request.json (same key as the vector certificate). */
 struct reqvec {
@@ -44,7 +32,7 @@ static void
 reqvec_load(struct reqvec *v)
 {
     size_t n;
-    char *body = load("join-request.json", &n);
+    char *body = lj_test_load_data("drs/join-request.json", &n);
     cJSON *j = cJSON_ParseWithLength(body, n);
     const char *d =
         cJSON_GetObjectItem(cJSON_GetObjectItem(j, "CertificateRequest"), "Data")->valuestring;
@@ -106,7 +94,7 @@ test_discovery_vector(void **state)
 {
     struct drs_discovery d;
     size_t n;
-    char *b = load("discover-response.json", &n), *u = NULL;
+    char *b = lj_test_load_data("drs/discover-response.json", &n), *u = NULL;
 
     (void)state;
     assert_int_equal(drs_discovery_parse(b, n, NULL, &d), LJ_OK);
@@ -193,7 +181,7 @@ test_join_body(void **state)
     r.display_name = "LINK-0123";
     assert_int_equal(drs_join_body(&r, &body), LJ_OK);
     /* Same JSON as the reference vector, field for field. */
-    vec = load("join-request.json", &n);
+    vec = lj_test_load_data("drs/join-request.json", &n);
     got = cJSON_Parse(body);
     want = cJSON_ParseWithLength(vec, n);
     assert_non_null(got);
@@ -263,8 +251,8 @@ test_join_response_vector(void **state)
     struct drs_join_verify jv;
     struct drs_join_result r;
     size_t n, dn;
-    char *body = load("join-response.json", &n);
-    unsigned char *der = (unsigned char *)load("device-cert.der", &dn);
+    char *body = lj_test_load_data("drs/join-response.json", &n);
+    unsigned char *der = (unsigned char *)lj_test_load_data("drs/device-cert.der", &dn);
 
     (void)state;
     reqvec_load(&v);
@@ -317,8 +305,8 @@ test_join_response_rejects(void **state)
     struct reqvec v;
     struct drs_join_verify jv, other;
     size_t n, dn, on;
-    unsigned char *der = (unsigned char *)load("device-cert.der", &dn);
-    unsigned char *okey = (unsigned char *)load("other-key.spki.der", &on);
+    unsigned char *der = (unsigned char *)lj_test_load_data("drs/device-cert.der", &dn);
+    unsigned char *okey = (unsigned char *)lj_test_load_data("drs/other-key.spki.der", &on);
     unsigned char *c, *longer;
     char *b;
 
@@ -357,23 +345,23 @@ test_join_response_rejects(void **state)
     free(b);
     free(longer);
     /* CN not a GUID; device-id extension differs from CN; malformed tenant extension */
-    c = (unsigned char *)load("cert-cn-not-guid.der", &n);
+    c = (unsigned char *)lj_test_load_data("drs/cert-cn-not-guid.der", &n);
     b = make_resp(c, n, NULL);
     assert_int_equal(verify(b, &other, NULL), DRS_REJECT_CN_NOT_GUID);
     free(b);
     free(c);
-    c = (unsigned char *)load("cert-devid-mismatch.der", &n);
+    c = (unsigned char *)lj_test_load_data("drs/cert-devid-mismatch.der", &n);
     b = make_resp(c, n, NULL);
     assert_int_equal(verify(b, &other, NULL), DRS_REJECT_DEVICE_ID_MISMATCH);
     free(b);
     free(c);
-    c = (unsigned char *)load("cert-bad-tenant-ext.der", &n);
+    c = (unsigned char *)lj_test_load_data("drs/cert-bad-tenant-ext.der", &n);
     b = make_resp(c, n, NULL);
     assert_int_equal(verify(b, &other, NULL), DRS_REJECT_TENANT);
     free(b);
     free(c);
     /* no Microsoft extensions: accepted, fields empty; an expected tenant then fails */
-    c = (unsigned char *)load("cert-plain-guid.der", &n);
+    c = (unsigned char *)lj_test_load_data("drs/cert-plain-guid.der", &n);
     b = make_resp(c, n, NULL);
     {
         struct drs_join_result r;
@@ -423,7 +411,7 @@ test_error_bodies(void **state)
     char *b;
 
     (void)state;
-    b = load("join-invalid-token.json", &n);
+    b = lj_test_load_data("drs/join-invalid-token.json", &n);
     assert_int_equal(drs_error_parse(401, b, n, &e), LJ_OK);
     assert_int_equal(e.kind, DRS_BODY_JSON);
     assert_int_equal(e.http_status, 401);
@@ -432,12 +420,12 @@ test_error_bodies(void **state)
     assert_string_equal(e.trace_id, "c497222f-2cbe-47a6-8bec-d430e4a4dc61");
     assert_string_equal(e.time, "11-26-2026 16:50:56Z");
     free(b);
-    b = load("drs-error-not-permitted.json", &n); /* has unknown fields */
+    b = lj_test_load_data("drs/drs-error-not-permitted.json", &n); /* has unknown fields */
     assert_int_equal(drs_error_parse(400, b, n, &e), LJ_OK);
     assert_int_equal(e.kind, DRS_BODY_JSON);
     assert_string_equal(e.error_type, "AuthorizationError");
     free(b);
-    b = load("drs-error-proxy.html", &n);
+    b = lj_test_load_data("drs/drs-error-proxy.html", &n);
     assert_int_equal(drs_error_parse(200, b, n, &e), LJ_OK);
     assert_int_equal(e.kind, DRS_BODY_HTML);
     assert_string_equal(e.error_type, "");

@@ -13,6 +13,7 @@
 #include "agent/core/errors.h"
 #include "agent/core/exitcodes.h"
 #include "platform/common/fsutil.h"
+#include "tests/unit/testutil.h"
 
 static bool
 code_well_formed(const char *c)
@@ -385,13 +386,12 @@ static void
 test_readme_matches(void **state)
 {
     char path[512];
-    const char *top = getenv("LJ_TOP");
     unsigned char *readme = NULL;
     char *md = NULL;
     size_t n;
 
     (void)state;
-    snprintf(path, sizeof(path), "%s/README.md", top ? top : ".");
+    snprintf(path, sizeof(path), "%s/README.md", lj_test_top());
     assert_int_equal(lj_fs_read(path, 1 << 20, &readme, &n), LJ_OK);
     assert_int_equal(lj_errors_markdown(&md), LJ_OK);
     assert_non_null(strstr((char *)readme, "\n## Failure reasons\n"));

@@ -12,17 +12,20 @@
 #include <cmocka.h>
 
 #include "platform/identity.h"
+#include "platform/common/fsutil.h"
+#include "tests/unit/testutil.h"
 
-static char root[64];
+static char *root;
 
 static void
 put(const char *rel, const char *text, size_t len)
 {
-    char path[256], cmd[300];
+    char path[256], parent[256];
     FILE *f;
     snprintf(path, sizeof(path), "%s%s", root, rel);
-    snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", path);
-    assert_int_equal(system(cmd), 0);
+    snprintf(parent, sizeof(parent), "%s", path);
+    *strrchr(parent, '/') = '\0';
+    assert_int_equal(lj_fs_mkdir_private(parent), LJ_OK);
     f = fopen(path, "w");
     assert_non_null(f);
     fwrite(text, 1, len, f);
@@ -33,17 +36,19 @@ static int
 setup(void **state)
 {
     (void)state;
-    snprintf(root, sizeof(root), "/tmp/lj-id.XXXXXX");
-    return mkdtemp(root) ? 0 : -1;
+    root = lj_test_tmpdir();
+    return root != NULL ? 0 : -1;
 }
 
 static int
 teardown(void **state)
 {
-    char cmd[128];
+    int rc;
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-    return system(cmd);
+    rc = lj_test_rmdir(root);
+    free(root);
+    root = NULL;
+    return rc;
 }
 
 static void

@@ -13,8 +13,9 @@
 
 #include "agent/state/journal.h"
 #include "platform/common/fsutil.h"
+#include "tests/unit/testutil.h"
 
-static char base[64];
+static char *base;
 static char dir[128];
 static char jpath[192];
 
@@ -24,8 +25,8 @@ static int
 setup(void **state)
 {
     (void)state;
-    snprintf(base, sizeof(base), "/tmp/lj-jr.XXXXXX");
-    if (mkdtemp(base) == NULL)
+    base = lj_test_tmpdir();
+    if (base == NULL)
         return -1;
     snprintf(dir, sizeof(dir), "%s/state", base);
     snprintf(jpath, sizeof(jpath), "%s/journal.json", dir);
@@ -36,11 +37,13 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-    char cmd[128];
+    int rc;
     (void)state;
     unsetenv("LJ_TEST_NOW");
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
-    return system(cmd);
+    rc = lj_test_rmdir(base);
+    free(base);
+    base = NULL;
+    return rc;
 }
 
 static void

@@ -13,27 +13,27 @@
 
 #include "agent/state/marker.h"
 #include "platform/common/fsutil.h"
+#include "tests/unit/testutil.h"
 
-static char dir[64];
+static char *dir;
 
 static int
 setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/lj-test-marker.XXXXXX");
-    return mkdtemp(dir) != NULL ? 0 : -1;
+    dir = lj_test_tmpdir();
+    return dir != NULL ? 0 : -1;
 }
 
 static int
 teardown(void **state)
 {
-    char p[128];
+    int rc;
     (void)state;
-    snprintf(p, sizeof(p), "%s/" LJ_MARKER_JOINED, dir);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s/" LJ_MARKER_MDM_PENDING, dir);
-    unlink(p);
-    return rmdir(dir);
+    rc = lj_test_rmdir(dir);
+    free(dir);
+    dir = NULL;
+    return rc;
 }
 
 static bool

@@ -23,9 +23,9 @@
 #include "agent/core/errors.h"
 #include "agent/proto/mdm.h"
 #include "platform/common/b64.h"
-#include "platform/common/fsutil.h"
 #include "platform/common/secmem.h"
 #include "platform/common/text.h"
+#include "tests/unit/testutil.h"
 
 #define MSGID "urn:uuid:0d5a1441-5891-453b-becf-a2e5f6ea3749"
 #define DEVID "2c9a1f3e-7b4d-4e8a-9c1b-5d6e7f8a9b0c"
@@ -37,20 +37,14 @@
 
 /* ---- helpers ---- */
 
+/* tests/data/mdm/NAME, NUL-terminated (caller frees). */
 static char *
 load(const char *name, size_t *len)
 {
-    char path[512];
-    const char *top = getenv("LJ_TOP");
-    unsigned char *buf = NULL;
-    size_t n = 0;
+    char rel[256];
 
-    snprintf(path, sizeof(path), "%s/tests/data/mdm/%s", top ? top : ".", name);
-    if (lj_fs_read(path, 1 << 20, &buf, &n) != LJ_OK)
-        fail_msg("cannot read %s", path);
-    if (len != NULL)
-        *len = n;
-    return (char *)buf;
+    snprintf(rel, sizeof(rel), "mdm/%s", name);
+    return lj_test_load_data(rel, len);
 }
 
 /* s with the first occurrence of from replaced by to (malloc'ed). */

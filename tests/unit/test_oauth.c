@@ -14,20 +14,8 @@
 
 #include "agent/proto/oauth.h"
 #include "platform/common/b64.h"
-#include "platform/common/fsutil.h"
 #include "platform/common/secmem.h"
-
-static char *
-load(const char *name, size_t *len)
-{
-    char path[512];
-    const char *top = getenv("LJ_TOP");
-    unsigned char *buf = NULL;
-
-    snprintf(path, sizeof(path), "%s/tests/data/%s", top ? top : ".", name);
-    assert_int_equal(lj_fs_read(path, 1 << 20, &buf, len), LJ_OK);
-    return (char *)buf;
-}
+#include "tests/unit/testutil.h"
 
 static const struct oauth_params v2_drs = {NULL, "contoso.example", NULL, OAUTH_V2,
                                            OAUTH_DRS_SCOPE};
@@ -247,7 +235,7 @@ test_device_code_parse(void **state)
     char *b;
 
     (void)state;
-    b = load("devicecode-response.json", &n);
+    b = lj_test_load_data("oauth/devicecode-response.json", &n);
     assert_int_equal(oauth_device_code_parse(b, n, &dc), LJ_OK);
     assert_string_equal(dc.user_code, "GFK7QPLM9");
     assert_string_equal(dc.verification_uri, "https://microsoft.com/devicelogin");
@@ -257,7 +245,7 @@ test_device_code_parse(void **state)
     assert_non_null(dc.message);
     oauth_device_code_free(&dc);
     free(b);
-    b = load("devicecode-response-v1.json", &n);
+    b = lj_test_load_data("oauth/devicecode-response-v1.json", &n);
     assert_int_equal(oauth_device_code_parse(b, n, &dc), LJ_OK);
     assert_string_equal(dc.user_code, "HQ2XWB7RT");
     assert_int_equal(dc.expires_in, 900);
@@ -352,7 +340,7 @@ test_token_parse(void **state)
     char *b;
 
     (void)state;
-    b = load("token-response.json", &n);
+    b = lj_test_load_data("oauth/token-response.json", &n);
     assert_int_equal(oauth_token_parse(b, n, &t), LJ_OK);
     assert_non_null(t.access_token);
     assert_string_equal(t.refresh_token, "0.AAAA-refresh-token-test-value");
@@ -361,7 +349,7 @@ test_token_parse(void **state)
     oauth_token_free(&t);
     assert_null(t.access_token);
     lj_secure_free(b, n);
-    b = load("token-response-v1.json", &n);
+    b = lj_test_load_data("oauth/token-response-v1.json", &n);
     assert_int_equal(oauth_token_parse(b, n, &t), LJ_OK);
     assert_int_equal(t.expires_in, 3599);
     assert_null(t.id_token);
@@ -385,7 +373,7 @@ test_error_parse(void **state)
     char *b;
 
     (void)state;
-    b = load("token-error-50126.json", &n);
+    b = lj_test_load_data("oauth/token-error-50126.json", &n);
     assert_int_equal(oauth_error_parse(b, n, OAUTH_GRANT_PASSWORD, &e), LJ_OK);
     assert_string_equal(e.error, "invalid_grant");
     assert_int_equal(e.aadsts, 50126);
@@ -395,14 +383,14 @@ test_error_parse(void **state)
     assert_string_equal(e.timestamp, "2026-11-26T16:50:56.346117+00:00");
     assert_null(strchr(e.description, '\r'));
     free(b);
-    b = load("token-error-mfa-descr-only.json", &n);
+    b = lj_test_load_data("oauth/token-error-mfa-descr-only.json", &n);
     assert_int_equal(oauth_error_parse(b, n, OAUTH_GRANT_PASSWORD, &e), LJ_OK);
     assert_int_equal(e.aadsts, 50076);
     assert_int_equal(e.cls, OAUTH_ERRC_MFA_REQUIRED);
     assert_string_equal(e.trace_id, "11111111-2222-3333-4444-555555555555");
     assert_string_equal(e.correlation_id, "66666666-7777-8888-9999-000000000000");
     free(b);
-    b = load("token-error-pending.json", &n);
+    b = lj_test_load_data("oauth/token-error-pending.json", &n);
     assert_int_equal(oauth_error_parse(b, n, OAUTH_GRANT_DEVICE_CODE, &e), LJ_OK);
     assert_int_equal(e.cls, OAUTH_ERRC_PENDING);
     free(b);

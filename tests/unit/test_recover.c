@@ -22,16 +22,17 @@
 #include "agent/state/recover.h"
 #include "platform/common/fsutil.h"
 #include "tpm/tpm.h"
+#include "tests/unit/testutil.h"
 
-static char dir[64];
+static char *dir;
 static struct lj_config cfg;
 
 static int
 setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/lj-test-recover.XXXXXX");
-    if (mkdtemp(dir) == NULL)
+    dir = lj_test_tmpdir();
+    if (dir == NULL)
         return -1;
     lj_config_defaults(&cfg);
     snprintf(cfg.state_dir, sizeof(cfg.state_dir), "%s", dir);
@@ -42,19 +43,19 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-    char cmd[128];
+    int rc;
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    rc = lj_test_rmdir(dir);
+    free(dir);
+    dir = NULL;
+    return rc;
 }
 
 static void
 make_keys(void)
 {
-    struct tpm_open_opts o = {.state_dir = dir, .provider = TPM_PROVIDER_SOFT};
-    struct tpm_ctx *t = NULL;
+    struct tpm_ctx *t = lj_test_soft_tpm(dir);
 
-    assert_int_equal(tpm_open(&o, &t), LJ_OK);
     assert_int_equal(tpm_keys_ensure(t, NULL), LJ_OK);
     tpm_close(t);
 }

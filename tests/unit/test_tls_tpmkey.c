@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "agent/net/http.h"
-#include "platform/common/fsutil.h"
+#include "tests/unit/testutil.h"
 
 static unsigned calls;
 
@@ -30,6 +30,7 @@ never_sign(void *arg, const unsigned char digest[32], unsigned char *sig, size_t
     return LJ_ERR_TPM;
 }
 
+/* A client with the certificate tests/data/CERT_FILE and the key SPKI_FILE (or none). */
 static enum lj_rc
 make(const char *cert_file, const char *spki_file)
 {
@@ -40,9 +41,9 @@ make(const char *cert_file, const char *spki_file)
     struct lj_http *h = NULL;
     enum lj_rc rc;
 
-    assert_int_equal(lj_fs_read(cert_file, 65536, &cert, &cert_len), LJ_OK);
+    cert = (unsigned char *)lj_test_load_data(cert_file, &cert_len);
     if (spki_file != NULL)
-        assert_int_equal(lj_fs_read(spki_file, 65536, &spki, &spki_len), LJ_OK);
+        spki = (unsigned char *)lj_test_load_data(spki_file, &spki_len);
     memset(&cc, 0, sizeof(cc));
     cc.cert_der = cert;
     cc.cert_len = cert_len;
@@ -63,8 +64,8 @@ static void
 test_device_cert_accepted(void **state)
 {
     (void)state;
-    assert_int_equal(make("tests/data/device-cert.der", NULL), LJ_OK);
-    assert_int_equal(make("tests/data/device-cert.der", "tests/data/device-cert.spki.der"), LJ_OK);
+    assert_int_equal(make("drs/device-cert.der", NULL), LJ_OK);
+    assert_int_equal(make("drs/device-cert.der", "drs/device-cert.spki.der"), LJ_OK);
     assert_int_equal(calls, 0); /* nothing is signed before a handshake */
 }
 
@@ -72,16 +73,15 @@ static void
 test_key_mismatch_refused(void **state)
 {
     (void)state;
-    assert_int_equal(make("tests/data/device-cert.der", "tests/data/other-key.spki.der"),
-                     LJ_ERR_STATE);
+    assert_int_equal(make("drs/device-cert.der", "drs/other-key.spki.der"), LJ_ERR_STATE);
 }
 
 static void
 test_not_a_certificate(void **state)
 {
     (void)state;
-    assert_int_equal(make("tests/data/other-key.spki.der", NULL), LJ_ERR_PARSE);
-    assert_int_equal(make("tests/data/join-request.json", NULL), LJ_ERR_PARSE);
+    assert_int_equal(make("drs/other-key.spki.der", NULL), LJ_ERR_PARSE);
+    assert_int_equal(make("drs/join-request.json", NULL), LJ_ERR_PARSE);
 }
 
 static void

@@ -19,16 +19,17 @@
 #include "platform/common/fsutil.h"
 #include "platform/common/secmem.h"
 #include "tpm/tpm.h"
+#include "tests/unit/testutil.h"
 
-static char dir[64];
+static char *dir;
 static char path[128];
 
 static int
 setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/lj-seal.XXXXXX");
-    if (mkdtemp(dir) == NULL)
+    dir = lj_test_tmpdir();
+    if (dir == NULL)
         return -1;
     snprintf(path, sizeof(path), "%s/tok.sealed", dir);
     return 0;
@@ -37,21 +38,13 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-    char cmd[128];
+    int rc;
 
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static struct tpm_ctx *
-open_soft(const char *d)
-{
-    struct tpm_open_opts o = {.state_dir = d, .provider = TPM_PROVIDER_SOFT};
-    struct tpm_ctx *t = NULL;
-
-    assert_int_equal(tpm_open(&o, &t), LJ_OK);
-    return t;
+    rc = lj_test_rmdir(dir);
+    free(dir);
+    dir = NULL;
+    return rc;
 }
 
 static const unsigned char secret[] = "0.refresh\0token-with-a-NUL-and-more-bytes-0123456789";
@@ -59,7 +52,7 @@ static const unsigned char secret[] = "0.refresh\0token-with-a-NUL-and-more-byte
 static void
 test_round_trip(void **state)
 {
-    struct tpm_ctx *t = open_soft(dir);
+    struct tpm_ctx *t = lj_test_soft_tpm(dir);
     unsigned char *out = NULL, *file = NULL;
     size_t len = 0, flen = 0;
     struct stat st;
@@ -88,7 +81,7 @@ test_round_trip(void **state)
 static void
 test_corrupt(void **state)
 {
-    struct tpm_ctx *t = open_soft(dir);
+    struct tpm_ctx *t = lj_test_soft_tpm(dir);
     unsigned char *file = NULL, *out = NULL;
     size_t flen = 0, len = 0;
 
@@ -115,7 +108,7 @@ test_corrupt(void **state)
 static void
 test_other_key(void **state)
 {
-    struct tpm_ctx *t = open_soft(dir);
+    struct tpm_ctx *t = lj_test_soft_tpm(dir);
     unsigned char *out = NULL;
     size_t len = 0;
     char kpath[128];
@@ -134,7 +127,7 @@ test_other_key(void **state)
 static void
 test_args(void **state)
 {
-    struct tpm_ctx *t = open_soft(dir), *t2 = NULL;
+    struct tpm_ctx *t = lj_test_soft_tpm(dir), *t2 = NULL;
     unsigned char big[TPM_SEAL_DATA_MAX + 1], *out = NULL;
     size_t len = 0;
 

@@ -15,6 +15,7 @@
 
 #include "platform/common/secmem.h"
 #include "platform/ui_chan.h"
+#include "tests/unit/testutil.h"
 
 static void
 expect_line(struct lj_ui_chan *c, const char *want)
@@ -156,15 +157,15 @@ read_exact(int fd, const char *want)
 static void
 test_socket(void **state)
 {
-    char dir[64], path[128];
+    char *dir, path[128];
     struct lj_ui_chan *c = NULL;
     struct stat st;
     int a, b;
     char ch;
     (void)state;
 
-    snprintf(dir, sizeof(dir), "/tmp/lj-ui.XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    dir = lj_test_tmpdir();
+    assert_non_null(dir);
     snprintf(path, sizeof(path), "%s/run/ui.sock", dir);
     assert_int_equal(lj_ui_chan_listen(path, &c), LJ_OK);
     assert_int_equal(stat(path, &st), 0);
@@ -216,11 +217,8 @@ test_socket(void **state)
         unlink(path);
     }
     assert_int_equal(lj_ui_chan_listen("relative.sock", &c), LJ_ERR_INVAL);
-    {
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        assert_int_equal(system(cmd), 0);
-    }
+    assert_int_equal(lj_test_rmdir(dir), 0);
+    free(dir);
 }
 
 static void

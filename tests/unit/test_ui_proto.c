@@ -21,6 +21,7 @@
 #include "agent/ui/ui_proto.h"
 #include "platform/common/fsutil.h"
 #include "platform/ui_chan.h"
+#include "tests/unit/testutil.h"
 
 static void
 expect_bad(const char *line, const char *err, const char *problem)
@@ -306,13 +307,13 @@ test_socket_resend_on_connect(void **state)
     struct lj_identity id;
     struct lj_ui_msg m;
     struct sockaddr_un sa;
-    char dir[64];
+    char *dir;
     int fd;
     char *got;
     (void)state;
 
-    snprintf(dir, sizeof(dir), "/tmp/lj-uip.XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    dir = lj_test_tmpdir();
+    assert_non_null(dir);
     lj_config_defaults(&cfg);
     snprintf(cfg.ui_socket, sizeof(cfg.ui_socket), "%s/ui.sock", dir);
     assert_int_equal(lj_ui_open(&cfg, &ui), LJ_OK);
@@ -338,21 +339,24 @@ test_socket_resend_on_connect(void **state)
     close(fd);
     lj_ui_free(ui);
     assert_false(lj_fs_exists(cfg.ui_socket));
-    rmdir(dir);
+    assert_int_equal(lj_test_rmdir(dir), 0);
+    free(dir);
 }
 
 static void
 golden(const char *name)
 {
-    char in_path[256], out_path[256];
+    char rel[128], in_path[512], out_path[512];
     unsigned char *in = NULL, *want = NULL;
     size_t in_len = 0, want_len = 0, got_len = 0;
     char *got = NULL;
     FILE *f = open_memstream(&got, &got_len);
     const char *p, *end;
 
-    snprintf(in_path, sizeof(in_path), "tests/data/ui/%s.jsonl", name);
-    snprintf(out_path, sizeof(out_path), "tests/data/ui/%s.txt", name);
+    snprintf(rel, sizeof(rel), "ui/%s.jsonl", name);
+    lj_test_data_path(rel, in_path, sizeof(in_path));
+    snprintf(rel, sizeof(rel), "ui/%s.txt", name);
+    lj_test_data_path(rel, out_path, sizeof(out_path));
     assert_int_equal(lj_fs_read(in_path, 1 << 20, &in, &in_len), LJ_OK);
     for (p = (const char *)in; p < (const char *)in + in_len; p = end + 1) {
         char *text;

@@ -13,8 +13,9 @@
 
 #include "agent/state/wipe.h"
 #include "platform/common/fsutil.h"
+#include "tests/unit/testutil.h"
 
-static char dir[64];
+static char *dir;
 
 static const char *const ours[] = {
     "journal.json", "device-cert.der", "joined", "mdm-pending", "refresh_token.sealed",
@@ -50,26 +51,19 @@ static int
 setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/lj-test-wipe.XXXXXX");
-    return mkdtemp(dir) != NULL ? 0 : -1;
+    dir = lj_test_tmpdir();
+    return dir != NULL ? 0 : -1;
 }
 
 static int
 teardown(void **state)
 {
-    char p[256];
+    int rc;
     (void)state;
-    for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
-        snprintf(p, sizeof(p), "%s/%s", dir, ours[i]);
-        unlink(p);
-    }
-    for (size_t i = 0; i < sizeof(theirs) / sizeof(theirs[0]); i++) {
-        snprintf(p, sizeof(p), "%s/%s", dir, theirs[i]);
-        unlink(p);
-    }
-    snprintf(p, sizeof(p), "%s/mdm-dir", dir);
-    rmdir(p);
-    return rmdir(dir);
+    rc = lj_test_rmdir(dir);
+    free(dir);
+    dir = NULL;
+    return rc;
 }
 
 static void

@@ -1,8 +1,8 @@
 /*
- * Unit tests for tpm/ through the software key provider (no TPM needed):
- * create/reuse, CSR, signature, OAEP decrypt, RSA1 blob, describe, async
- * keygen, record checks, remove.  The TPM provider is covered by
- * tests/integration/test_tpm_csr.sh against swtpm.
+ * Unit tests for tpm/tpm.c (the tpm.h API) through the software key
+ * provider (no TPM needed): create/reuse, CSR, signature, OAEP decrypt, RSA1
+ * blob, describe, async keygen, record checks, remove.  The TPM provider is
+ * covered by tests/integration/test_tpm_csr.sh against swtpm.
  */
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/asn_public.h>
@@ -25,35 +25,28 @@
 #include "platform/common/fsutil.h"
 #include "platform/common/secmem.h"
 #include "tpm/tpm.h"
+#include "tests/unit/testutil.h"
 
-static char dir[64];
+static char *dir;
 
 static int
 setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/lj-soft.XXXXXX");
-    return mkdtemp(dir) == NULL ? -1 : 0;
+    dir = lj_test_tmpdir();
+    return dir != NULL ? 0 : -1;
 }
 
 static int
 teardown(void **state)
 {
-    char cmd[128];
+    int rc;
 
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static struct tpm_ctx *
-open_soft(void)
-{
-    struct tpm_open_opts o = {.state_dir = dir, .tcti = NULL, .provider = TPM_PROVIDER_SOFT};
-    struct tpm_ctx *t = NULL;
-
-    assert_int_equal(tpm_open(&o, &t), LJ_OK);
-    return t;
+    rc = lj_test_rmdir(dir);
+    free(dir);
+    dir = NULL;
+    return rc;
 }
 
 /* Keys are created once, reused after reopening, and described as soft. */
@@ -69,7 +62,7 @@ test_create_then_reuse(void **state)
 
     (void)state;
     assert_false(tpm_keys_present(dir));
-    t = open_soft();
+    t = lj_test_soft_tpm(dir);
     assert_int_equal(tpm_keys_ensure(t, &created), LJ_OK);
     assert_true(created);
     assert_int_equal(tpm_device_pub(t, &p1), LJ_OK);
@@ -85,7 +78,7 @@ test_create_then_reuse(void **state)
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
 
-    t = open_soft();
+    t = lj_test_soft_tpm(dir);
     assert_int_equal(tpm_keys_ensure(t, &created), LJ_OK);
     assert_false(created);
     assert_int_equal(tpm_device_pub(t, &p2), LJ_OK);
@@ -97,7 +90,7 @@ test_create_then_reuse(void **state)
 static void
 test_sign_verifies(void **state)
 {
-    struct tpm_ctx *t = open_soft();
+    struct tpm_ctx *t = lj_test_soft_tpm(dir);
     struct tpm_rsa_pub pub;
     unsigned char digest[32], sig[TPM_RSA_BYTES], plain[512], enc[64];
     size_t sig_len = 0;
@@ -126,7 +119,7 @@ test_sign_verifies(void **state)
 static void
 test_oaep_round_trip(void **state)
 {
-    struct tpm_ctx *t = open_soft();
+    struct tpm_ctx *t = lj_test_soft_tpm(dir);
     struct tpm_rsa_pub pub;
     unsigned char ct[256], *pt = NULL;
     size_t pt_len = 0;
@@ -161,7 +154,7 @@ test_oaep_round_trip(void **state)
 static void
 test_csr_and_blob(void **state)
 {
-    struct tpm_ctx *t = open_soft();
+    struct tpm_ctx *t = lj_test_soft_tpm(dir);
     struct tpm_rsa_pub dev, tk;
     unsigned char *der = NULL, *blob = NULL, *spki = NULL;
     size_t der_len = 0, blob_len = 0, spki_len = 0;
@@ -194,7 +187,7 @@ test_csr_and_blob(void **state)
 static void
 test_async_keygen(void **state)
 {
-    struct tpm_ctx *t = open_soft();
+    struct tpm_ctx *t = lj_test_soft_tpm(dir);
     bool created = true;
 
     (void)state;
@@ -217,7 +210,7 @@ test_async_keygen(void **state)
 static void
 test_async_csr(void **state)
 {
-    struct tpm_ctx *t = open_soft();
+    struct tpm_ctx *t = lj_test_soft_tpm(dir);
     struct tpm_rsa_pub pub;
     unsigned char *der = NULL;
     char *pem = NULL;
@@ -280,7 +273,7 @@ test_corrupt_detected(void **state)
     fclose(f);
     assert_int_equal(lj_fs_read(path, 8192, &a, &alen), LJ_OK);
     lj_err_clear();
-    t = open_soft();
+    t = lj_test_soft_tpm(dir);
     assert_int_equal(tpm_keys_ensure(t, NULL), LJ_ERR_KEYS_CORRUPT);
     assert_int_equal(lj_err_code(), LJ_ERR_KEYS_CORRUPT);
     assert_non_null(strstr(lj_err_detail(), "soft-transport.der"));
@@ -302,7 +295,7 @@ test_remove(void **state)
     (void)state;
     assert_int_equal(tpm_keys_remove(dir), LJ_OK);
     assert_false(tpm_keys_present(dir));
-    t = open_soft();
+    t = lj_test_soft_tpm(dir);
     assert_int_equal(tpm_keys_ensure(t, &created), LJ_OK);
     assert_true(created);
     tpm_close(t);
@@ -337,5 +330,5 @@ main(void)
         cmocka_unit_test(test_remove),
         cmocka_unit_test(test_keys_needed),
     };
-    return cmocka_run_group_tests_name("tpm_soft", tests, setup, teardown);
+    return cmocka_run_group_tests_name("tpm", tests, setup, teardown);
 }
