@@ -26,8 +26,11 @@ trap 'rm -rf "$out"' EXIT
 
 list=()
 if [ "$mode" != integration ]; then
-  for b in "$LJ_BUILD"/tests/test_* "$LJ_BUILD"/tests/simtest_*; do
-    [ -x "$b" ] && [ ! -d "$b" ] && list+=("unit:$b")
+  # One binary per tests/unit source: a stale binary left in the build dir by
+  # a renamed or removed test is not run.
+  for src in tests/unit/test_*.c tests/unit/simtest_*.c; do
+    b="$LJ_BUILD/tests/$(basename "$src" .c)"
+    [ -x "$b" ] && list+=("unit:$b")
   done
 fi
 if [ "$mode" != unit ]; then
