@@ -12,6 +12,7 @@
 
 #include "agent/cli/cmd.h"
 #include "agent/core/exitcodes.h"
+#include "agent/proto/drs.h"
 #include "platform/common/b64.h"
 #include "platform/common/log.h"
 #include "platform/common/secmem.h"
@@ -27,7 +28,7 @@ csr_usage(FILE *f)
             "                    [--transport-key-blob] [--log-level LEVEL]\n"
             "\n"
             "Creates the device key and transport key in the TPM when missing (reuses them\n"
-            "otherwise) and prints a PKCS#10 CSR (PEM, CN=" CMD_CSR_CN ")\n"
+            "otherwise) and prints a PKCS#10 CSR (PEM, CN=" DRS_CSR_CN ")\n"
             "signed inside the TPM.\n"
             "\n"
             "  --state-dir DIR        key blobs live here (default " CMD_CSR_DEFAULT_STATE_DIR ")\n"
@@ -256,7 +257,7 @@ cmd_csr(int argc, char **argv)
         rc = test_decrypt(t);
 #endif
     } else {
-        rc = tpm_csr(t, CMD_CSR_CN, NULL, NULL, &pem);
+        rc = tpm_csr(t, DRS_CSR_CN, NULL, NULL, &pem);
         if (rc != LJ_OK)
             goto out;
         fputs(pem, stdout);

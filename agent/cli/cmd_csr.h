@@ -9,7 +9,6 @@
 #include "tpm/tpm.h"
 
 #define CMD_CSR_DEFAULT_STATE_DIR "/var/lib/linkjoin"
-#define CMD_CSR_CN "7E980AD9-B86D-4306-9425-9AC066FB014A"
 
 struct cmd_csr_opts {
     const char *state_dir;      /* borrowed from argv */
