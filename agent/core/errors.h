@@ -8,7 +8,8 @@
  * is generated from it (`linkjoin errors --markdown`) and a unit test keeps
  * the two identical.  Slugs are a contract (UI, status, scripts): never
  * rename one; add new reasons anywhere in the enum, the table order is the
- * enum order.
+ * enum order.  Server answers are classified in agent/proto/classify.h
+ * (this header sits below the protocol modules and includes none of them).
  */
 #ifndef LJ_AGENT_ERRORS_H
 #define LJ_AGENT_ERRORS_H
@@ -16,9 +17,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "agent/proto/drs.h"
-#include "agent/proto/mdm.h"
-#include "agent/proto/oauth.h"
 #include "platform/common/result.h"
 
 enum lj_phase {
@@ -147,34 +145,6 @@ struct lj_classified {
     enum lj_reason reason;
     char code[24];
 };
-
-/* An Entra token/authorize error -> reason; code "AADSTS<n>" when the server gave one. */
-void lj_classify_oauth(const struct oauth_error *e, struct lj_classified *out);
-
-/*
- * A DRS error answer -> reason.  Rules, in order: 429 and 5xx ->
- * service_unavailable; an HTML body -> network_intercepted; an empty or
- * non-JSON body -> bad_service_response; quota words in ErrorType, sub-code or
- * Message ("quota", "maximum number of devices", "too many devices",
- * "device limit", "DeviceCap") -> device_quota_reached; "does not allow user",
- * "not allowed to join", "not authorized to join", "not permitted to join" ->
- * join_not_permitted (the selected-groups variant when the message mentions
- * a group); ErrorType AuthenticationError or HTTP 401 -> auth_rejected;
- * "throttled" -> throttled; tenant not found (or discovery 404) ->
- * drs_tenant_not_found; anything else -> join_rejected with code 0x801c03f2
- * for DirectoryError, else the table code.  Quota and not-permitted never
- * share a reason.
- */
-void lj_classify_drs(enum lj_phase phase, const struct drs_error *e, struct lj_classified *out);
-
-/*
- * An Intune answer that was not the expected success (read with
- * mdm_fault_parse) -> reason; the rules and the exact patterns are listed
- * in agent/proto/mdm.h.  The code is the fault's Windows HRESULT when the server
- * sent a fault (mdm_ownership_blocked and mdm_platform_blocked both show
- * 0x80180014), else the table code (0x80180029 for an empty 200).
- */
-void lj_classify_mdm(const struct mdm_fault *f, struct lj_classified *out);
 
 /* A local failure (network, TLS, TPM, parse, cancel) -> reason. */
 void lj_classify_rc(enum lj_rc rc, struct lj_classified *out);

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "agent/core/errors.h"
+#include "agent/proto/classify.h"
 #include "agent/core/exitcodes.h"
 #include "platform/common/fsutil.h"
 
