@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "agent/cli/cmd.h"
+#include "agent/cli/exit.h"
 #include "agent/core/exitcodes.h"
 #include "agent/proto/drs.h"
 #include "platform/common/b64.h"
@@ -119,41 +120,42 @@ bad_value:
     return LJ_EXIT_USAGE;
 }
 
-/* One line naming the cause, and the exit code for rc. */
+/*
+ * The taxonomy sentence for rc, then one line of what csr knows about where
+ * (TCTI, state directory); the exit status comes from lj_cli_exit_for.
+ */
 static int
 report(enum lj_rc rc, const struct cmd_csr_opts *o)
 {
+    lj_cli_say(stderr, "csr", rc, NULL);
     switch (rc) {
     case LJ_ERR_TPM_UNREACHABLE:
         fprintf(stderr, "linkjoin csr: TPM unreachable at '%s' (no TPM device or simulator answering)\n",
                 o->tcti);
-        return LJ_EXIT_TPM;
+        break;
     case LJ_ERR_TPM_LOCKOUT:
         fprintf(stderr, "linkjoin csr: TPM is in dictionary-attack lockout; wait for it to "
                         "expire or have the owner clear it\n");
-        return LJ_EXIT_TPM;
+        break;
     case LJ_ERR_TPM_OBJECT_MEMORY:
         fprintf(stderr, "linkjoin csr: TPM is out of object memory (too many loaded objects)\n");
-        return LJ_EXIT_TPM;
-    case LJ_ERR_TPM:
-        fprintf(stderr, "linkjoin csr: TPM command failed (details in the log above)\n");
-        return LJ_EXIT_TPM;
+        break;
     case LJ_ERR_TPM_WRONG_TPM:
         fprintf(stderr, "linkjoin csr: keys in %s belong to a different TPM (or this TPM "
                         "was cleared); files left untouched\n", o->state_dir);
-        return LJ_EXIT_STATE;
+        break;
     case LJ_ERR_KEYS_CORRUPT:
         fprintf(stderr, "linkjoin csr: key files in %s are corrupt (truncated or altered); "
                         "files left untouched\n", o->state_dir);
-        return LJ_EXIT_STATE;
+        break;
     case LJ_ERR_STATE:
         fprintf(stderr, "linkjoin csr: keys in %s belong to another key provider; "
                         "files left untouched\n", o->state_dir);
-        return LJ_EXIT_STATE;
+        break;
     default:
-        fprintf(stderr, "linkjoin csr: failed: %s (%s)\n", lj_rc_name(rc), lj_err_detail());
-        return LJ_EXIT_FAILURE;
+        break;
     }
+    return lj_cli_exit_for(rc);
 }
 
 #if defined(LJ_TEST_HOOKS) && LJ_TEST_HOOKS

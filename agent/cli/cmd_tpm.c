@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "agent/cli/cmd.h"
+#include "agent/cli/exit.h"
 #include "agent/core/exitcodes.h"
 #include "platform/common/log.h"
 #include "platform/common/secmem.h"
@@ -112,26 +113,6 @@ bad:
     return LJ_EXIT_USAGE;
 }
 
-static int
-exit_for(enum lj_rc rc)
-{
-    switch (rc) {
-    case LJ_OK:
-        return LJ_EXIT_OK;
-    case LJ_ERR_TPM_UNREACHABLE:
-    case LJ_ERR_TPM_LOCKOUT:
-    case LJ_ERR_TPM_OBJECT_MEMORY:
-    case LJ_ERR_TPM:
-        return LJ_EXIT_TPM;
-    case LJ_ERR_TPM_WRONG_TPM:
-    case LJ_ERR_KEYS_CORRUPT:
-    case LJ_ERR_STATE:
-        return LJ_EXIT_STATE;
-    default:
-        return LJ_EXIT_FAILURE;
-    }
-}
-
 static void
 print_health(const struct tpm_health *h)
 {
@@ -186,7 +167,7 @@ cmd_tpm(int argc, char **argv)
     if (ex != 0)
         return ex < 0 ? LJ_EXIT_OK : ex;
     if (strcmp(o.sub, "sealed-remove") == 0)
-        return exit_for(tpm_sealed_remove(o.state_dir, o.name));
+        return lj_cli_exit_for(tpm_sealed_remove(o.state_dir, o.name));
     if (strcmp(o.sub, "health") != 0 && strcmp(o.sub, "seal") != 0 &&
         strcmp(o.sub, "unseal") != 0) {
         fprintf(stderr, "linkjoin tpm: unknown subcommand '%s'\n", o.sub);
@@ -211,8 +192,12 @@ cmd_tpm(int argc, char **argv)
     }
 out:
     tpm_close(t);
-    if (rc != LJ_OK)
-        fprintf(stderr, "linkjoin tpm %s: failed: %s (%s)\n", o.sub, lj_rc_name(rc),
-                lj_err_detail());
-    return exit_for(rc);
+    if (rc != LJ_OK) {
+        char cmd[32];
+
+        snprintf(cmd, sizeof(cmd), "tpm %s", o.sub);
+        lj_cli_say(stderr, cmd, rc, NULL);
+        fprintf(stderr, "linkjoin %s: failed: %s\n", cmd, lj_rc_name(rc));
+    }
+    return lj_cli_exit_for(rc);
 }

@@ -482,6 +482,13 @@ lj_classify_rc(enum lj_rc rc, struct lj_classified *out)
     case LJ_ERR_TPM_WRONG_TPM:
     case LJ_ERR_TPM_KEYS_LOST:
     case LJ_ERR_KEYS_CORRUPT:
+    /*
+     * Local state that does not fit this device: keys or sealed data made
+     * by the other key provider, a certificate not for the device key.
+     * Like lost keys, nothing but a factory reset makes it usable, so the
+     * same row (exit 13), never `internal`.
+     */
+    case LJ_ERR_STATE:
         r = LJ_R_TPM_KEYS_LOST;
         break;
     case LJ_ERR_TPM:

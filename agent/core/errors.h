@@ -167,7 +167,12 @@ struct lj_classified {
     char code[24];
 };
 
-/* A local failure (network, TLS, TPM, parse, cancel) -> reason. */
+/*
+ * A local failure (network, TLS, TPM, local state, parse, cancel) -> reason.
+ * LJ_ERR_STATE (keys of another key provider, a certificate not for the
+ * device key) is tpm_keys_lost like LJ_ERR_TPM_WRONG_TPM; an rc with no row
+ * is internal.  agent/cli/exit.h turns the row into the exit status.
+ */
 void lj_classify_rc(enum lj_rc rc, struct lj_classified *out);
 
 /*
