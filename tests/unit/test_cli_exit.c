@@ -1,6 +1,7 @@
 /*
  * Unit tests for agent/cli/exit.c: every lj_rc exits with its taxonomy
- * row's code (the same `run` gives), and the sentence a command prints.
+ * row's code (the same `run` gives), and the sentence a command prints;
+ * and for the exit status table of agent/core/exitcodes.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -110,6 +111,29 @@ test_say(void **state)
     lj_err_clear();
 }
 
+/* Every enum lj_exit value has its row, in order, short enough for --help. */
+static void
+test_exit_table_complete(void **state)
+{
+    char *md = NULL;
+
+    (void)state;
+    for (int code = 0; code < LJ_EXIT_COUNT__; code++) {
+        const struct lj_exit_info *e = lj_exit_get(code);
+
+        assert_non_null(e);
+        assert_int_equal(e->code, code);
+        assert_true(e->meaning[0] != '\0' && strchr(e->meaning, '|') == NULL);
+        assert_true(e->brief[0] != '\0' && strlen(e->brief) <= 40);
+    }
+    assert_null(lj_exit_get(-1));
+    assert_null(lj_exit_get(LJ_EXIT_COUNT__));
+    assert_int_equal(lj_exit_markdown(&md), LJ_OK);
+    assert_non_null(strstr(md, "| code | meaning |\n|---|---|\n| 0 | ok: "));
+    assert_non_null(strstr(md, "\n| 13 | local state unusable ("));
+    free(md);
+}
+
 int
 main(void)
 {
@@ -117,6 +141,7 @@ main(void)
         cmocka_unit_test(test_exit_codes),
         cmocka_unit_test(test_every_rc_through_table),
         cmocka_unit_test(test_say),
+        cmocka_unit_test(test_exit_table_complete),
     };
     return cmocka_run_group_tests_name("cli_exit", tests, NULL, NULL);
 }
