@@ -7,6 +7,7 @@
 #   make SANITIZE=address,undefined test   the same under ASan/UBSan (build-san/)
 #   make valgrind     integration tests with the agent under valgrind (-O0)
 #   make fuzz         libFuzzer targets (clang) in build-fuzz/
+#   make check-layers every #include against the layer order (tools/check-layers.sh)
 #   make bench        benchmarks (see README)
 #   make sim-device   boot a simulated Link device (QEMU + swtpm, hw-sim/qemu)
 #   make install      binary, config, man page, systemd units, sysusers entry
@@ -133,7 +134,7 @@ LINKJOIN := $(BUILD)/linkjoin
 ENTRASIM := $(BUILD)/entra-sim
 
 .PHONY: all deps test unit integration demo bench fuzz fuzz-targets valgrind clean \
-	format format-check check-deps sim-device install uninstall
+	format format-check check-deps check-layers sim-device install uninstall
 
 all: $(LINKJOIN) $(ENTRASIM) $(TOOL_BINS)
 
@@ -231,7 +232,13 @@ build-tests: all $(UNIT_BINS) $(SIMUNIT_BINS) $(REPLAY_BINS)
 # Internal: tests/fuzz/build.sh calls this with the clang/libFuzzer settings.
 fuzz-targets: $(FUZZ_BINS)
 
+# Every #include "..." in agent/, tpm/, platform/ against the layer order
+# (README "Code layout"); `make test` runs it before the tests.
+check-layers:
+	$(Q)tools/check-layers.sh
+
 test: deps
+	$(Q)tools/check-layers.sh
 	$(Q)$(MAKE) --no-print-directory build-tests
 	$(Q)LJ_BUILD=$(BUILD) tests/run.sh
 

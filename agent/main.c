@@ -35,15 +35,19 @@ lj_usage(void *fp)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (commands[i].summary != NULL)
             fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\n'linkjoin COMMAND --help' shows a command's options.\n\n"
-               "exit codes:\n"
-               "   0 ok                 1 unexpected failure    2 usage error\n"
-               "   3 configuration      4 TPM (hardware)        5 network/service unavailable\n"
-               "   6 sign-in failed     7 refused by policy     8 bad service response\n"
-               "   9 cancelled         10 already joined       11 joined, MDM pending\n"
-               "  12 not joined        13 local state unusable\n"
-               "  14 factory: TPM check failed            15 factory: EK certificate check failed\n"
-               "  16 factory: identity or clock check failed\n");
+    fprintf(f, "\n'linkjoin COMMAND --help' shows a command's options.\n\nexit codes:\n");
+    /* Two to a line, from the one table (agent/core/exitcodes.c). */
+    for (int code = 0, col = 0; code < LJ_EXIT_COUNT__; code++) {
+        const struct lj_exit_info *e = lj_exit_get(code);
+
+        if (e == NULL)
+            continue;
+        if (col == 0 && code < LJ_EXIT_COUNT__ - 1)
+            fprintf(f, "  %2d %-36s", e->code, e->brief);
+        else
+            fprintf(f, "%s%2d %s\n", col == 0 ? "  " : " ", e->code, e->brief);
+        col ^= 1;
+    }
 }
 
 int

@@ -42,6 +42,33 @@ int cmd_status(int argc, char **argv);
 int lj_cmd_args(const char *name, int argc, char **argv, void (*usage)(FILE *f),
                 const char *const *opts, bool *seen, struct lj_config *cfg);
 
+/*
+ * The flags of csr, tpm and factory-test that name configuration keys.
+ * NULL / false = not given on the command line.  Strings borrowed.
+ */
+struct lj_cmd_tpm_flags {
+    const char *config;    /* --config FILE */
+    const char *tcti;      /* --tcti */
+    const char *state_dir; /* --state-dir */
+    bool provider_set;     /* --key-provider given: provider */
+    enum lj_key_provider provider;
+    const char *log_level; /* --log-level, already checked */
+};
+
+/*
+ * The configuration front of the commands with their own option parser
+ * that open a TPM (csr, tpm, factory-test), so they read linkjoin.conf like
+ * run: *cfg = defaults, then the file (fl->config, else
+ * LJ_CONFIG_DEFAULT_PATH, where a missing file is fine), then the flags of
+ * fl, which win.  The log level is the file's log_level, then --log-level.
+ * The caller maps *cfg with lj_cfg_tpm_opts (agent/net/cfgmap.h), so
+ * tcti, key_provider, state_dir and tpm_timeout come from one place.
+ * Returns -1 to go on, or the exit code after printing why to stderr:
+ * LJ_EXIT_CONFIG for the file, LJ_EXIT_USAGE for a flag too long to keep.
+ * Blocks only to read the file.
+ */
+int lj_cmd_tpm_config(const char *name, const struct lj_cmd_tpm_flags *fl, struct lj_config *cfg);
+
 /* Print the usage text (commands, common options, exit codes) to f. */
 void lj_usage(void *f);
 

@@ -3,7 +3,9 @@
  * configuration: --help first (so it works even with a broken config file),
  * then defaults + file + flags (agent/core/config.c), then the command's own
  * boolean options.  One place prints the config and usage errors, so every
- * command reports them the same way and with the same exit codes.
+ * command reports them the same way and with the same exit codes.  Also the
+ * configuration front of the TPM commands with their own getopt parser
+ * (csr, tpm, factory-test): the file first, then their flags.
  */
 #include "agent/cli/cmd.h"
 
@@ -11,6 +13,7 @@
 #include <string.h>
 
 #include "agent/core/exitcodes.h"
+#include "platform/common/log.h"
 
 int
 lj_cmd_args(const char *name, int argc, char **argv, void (*usage)(FILE *f),
@@ -51,4 +54,34 @@ lj_cmd_args(const char *name, int argc, char **argv, void (*usage)(FILE *f),
 out:
     free(rest);
     return ex;
+}
+
+int
+lj_cmd_tpm_config(const char *name, const struct lj_cmd_tpm_flags *fl, struct lj_config *cfg)
+{
+    enum lj_log_level lvl;
+    const char *path = fl->config != NULL ? fl->config : LJ_CONFIG_DEFAULT_PATH;
+
+    lj_config_defaults(cfg);
+    if (lj_config_load_file(cfg, path, fl->config != NULL) != LJ_OK) {
+        fprintf(stderr, "linkjoin %s: %s\n", name, cfg->error);
+        return LJ_EXIT_CONFIG;
+    }
+    if (lj_log_parse_level(cfg->log_level, &lvl))
+        lj_log_set_level(lvl);
+    if (fl->log_level != NULL && lj_log_parse_level(fl->log_level, &lvl))
+        lj_log_set_level(lvl);
+    if (fl->tcti != NULL &&
+        (size_t)snprintf(cfg->tcti, sizeof(cfg->tcti), "%s", fl->tcti) >= sizeof(cfg->tcti)) {
+        fprintf(stderr, "linkjoin %s: --tcti is too long\n", name);
+        return LJ_EXIT_USAGE;
+    }
+    if (fl->state_dir != NULL && (size_t)snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s",
+                                                  fl->state_dir) >= sizeof(cfg->state_dir)) {
+        fprintf(stderr, "linkjoin %s: --state-dir is too long\n", name);
+        return LJ_EXIT_USAGE;
+    }
+    if (fl->provider_set)
+        cfg->key_provider = fl->provider;
+    return -1;
 }

@@ -2,6 +2,8 @@
  * cmd_csr.c — `linkjoin csr`: make sure the device keys exist in the TPM
  * and print a PKCS#10 request signed inside the TPM, or (with
  * --transport-key-blob) the transport key as base64 BCRYPT RSA1 blob.
+ * The TPM settings come from linkjoin.conf like run's (tcti, tpm_timeout,
+ * state_dir, key_provider, log_level), the flags winning.
  */
 #include "agent/cli/cmd_csr.h"
 
@@ -11,7 +13,11 @@
 #include <string.h>
 
 #include "agent/cli/cmd.h"
+#include "agent/cli/exit.h"
+#include "agent/core/config.h"
 #include "agent/core/exitcodes.h"
+#include "agent/net/cfgmap.h"
+#include "agent/proto/drs.h"
 #include "platform/common/b64.h"
 #include "platform/common/log.h"
 #include "platform/common/secmem.h"
@@ -23,13 +29,17 @@ static void
 csr_usage(FILE *f)
 {
     fprintf(f,
-            "usage: linkjoin csr [--state-dir DIR] [--tcti TCTI] [--key-provider tpm|soft]\n"
-            "                    [--transport-key-blob] [--log-level LEVEL]\n"
+            "usage: linkjoin csr [--config FILE] [--state-dir DIR] [--tcti TCTI]\n"
+            "                    [--key-provider tpm|soft] [--transport-key-blob]\n"
+            "                    [--log-level LEVEL]\n"
             "\n"
             "Creates the device key and transport key in the TPM when missing (reuses them\n"
-            "otherwise) and prints a PKCS#10 CSR (PEM, CN=" CMD_CSR_CN ")\n"
+            "otherwise) and prints a PKCS#10 CSR (PEM, CN=" DRS_CSR_CN ")\n"
             "signed inside the TPM.\n"
             "\n"
+            "  --config FILE          read tcti, tpm_timeout, state_dir, key_provider and\n"
+            "                         log_level from FILE (default " LJ_CONFIG_DEFAULT_PATH "\n"
+            "                         when present); the flags below win over it\n"
             "  --state-dir DIR        key blobs live here (default " CMD_CSR_DEFAULT_STATE_DIR ")\n"
             "  --tcti TCTI            TPM connection (default " TPM_DEFAULT_TCTI ",\n"
             "                         e.g. swtpm:host=127.0.0.1,port=2321)\n"
@@ -38,15 +48,17 @@ csr_usage(FILE *f)
             "  --log-level LEVEL      error, warn (default), info, debug\n"
             "  -h, --help             this text\n"
             "\n"
-            "exit codes: 0 ok, 1 unexpected failure, 2 usage error, 4 TPM unreachable,\n"
-            "locked out or failing, 13 key files corrupt or made by a different TPM.\n");
+            "exit codes: 0 ok, 1 unexpected failure, 2 usage error, 3 configuration error,\n"
+            "4 TPM unreachable (or no answer within tpm_timeout), locked out or failing,\n"
+            "13 key files corrupt, made by a different TPM or by the other key provider.\n");
 }
 
 int
 cmd_csr_parse(int argc, char **argv, struct cmd_csr_opts *o)
 {
-    enum { OPT_TBLOB = 1000, OPT_PROVIDER, OPT_TCTI, OPT_STATE, OPT_LOG, OPT_TDEC };
+    enum { OPT_TBLOB = 1000, OPT_PROVIDER, OPT_TCTI, OPT_STATE, OPT_LOG, OPT_TDEC, OPT_CONFIG };
     static const struct option longopts[] = {
+        {"config", required_argument, NULL, OPT_CONFIG},
         {"state-dir", required_argument, NULL, OPT_STATE},
         {"tcti", required_argument, NULL, OPT_TCTI},
         {"key-provider", required_argument, NULL, OPT_PROVIDER},
@@ -67,19 +79,27 @@ cmd_csr_parse(int argc, char **argv, struct cmd_csr_opts *o)
     opterr = 0;
     while ((idx = -1, c = getopt_long(argc, argv, ":h", longopts, &idx)) != -1) {
         switch (c) {
+        case OPT_CONFIG:
+            if (optarg[0] == '\0')
+                goto bad_value;
+            o->config = optarg;
+            break;
         case OPT_STATE:
             if (optarg[0] == '\0')
                 goto bad_value;
             o->state_dir = optarg;
+            o->state_dir_set = true;
             break;
         case OPT_TCTI:
             if (optarg[0] == '\0' || strlen(optarg) > 200)
                 goto bad_value;
             o->tcti = optarg;
+            o->tcti_set = true;
             break;
         case OPT_PROVIDER:
             if (!tpm_provider_parse(optarg, &o->provider))
                 goto bad_value;
+            o->provider_set = true;
             break;
         case OPT_TBLOB:
             o->transport_blob = true;
@@ -118,41 +138,43 @@ bad_value:
     return LJ_EXIT_USAGE;
 }
 
-/* One line naming the cause, and the exit code for rc. */
+/*
+ * The taxonomy sentence for rc, then one line of what csr knows about where
+ * (the TCTI and state directory in use); the exit status comes from
+ * lj_cli_exit_for.
+ */
 static int
-report(enum lj_rc rc, const struct cmd_csr_opts *o)
+report(enum lj_rc rc, const struct lj_config *cfg)
 {
+    lj_cli_say(stderr, "csr", rc, NULL);
     switch (rc) {
     case LJ_ERR_TPM_UNREACHABLE:
         fprintf(stderr, "linkjoin csr: TPM unreachable at '%s' (no TPM device or simulator answering)\n",
-                o->tcti);
-        return LJ_EXIT_TPM;
+                cfg->tcti);
+        break;
     case LJ_ERR_TPM_LOCKOUT:
         fprintf(stderr, "linkjoin csr: TPM is in dictionary-attack lockout; wait for it to "
                         "expire or have the owner clear it\n");
-        return LJ_EXIT_TPM;
+        break;
     case LJ_ERR_TPM_OBJECT_MEMORY:
         fprintf(stderr, "linkjoin csr: TPM is out of object memory (too many loaded objects)\n");
-        return LJ_EXIT_TPM;
-    case LJ_ERR_TPM:
-        fprintf(stderr, "linkjoin csr: TPM command failed (details in the log above)\n");
-        return LJ_EXIT_TPM;
+        break;
     case LJ_ERR_TPM_WRONG_TPM:
         fprintf(stderr, "linkjoin csr: keys in %s belong to a different TPM (or this TPM "
-                        "was cleared); files left untouched\n", o->state_dir);
-        return LJ_EXIT_STATE;
+                        "was cleared); files left untouched\n", cfg->state_dir);
+        break;
     case LJ_ERR_KEYS_CORRUPT:
         fprintf(stderr, "linkjoin csr: key files in %s are corrupt (truncated or altered); "
-                        "files left untouched\n", o->state_dir);
-        return LJ_EXIT_STATE;
+                        "files left untouched\n", cfg->state_dir);
+        break;
     case LJ_ERR_STATE:
         fprintf(stderr, "linkjoin csr: keys in %s belong to another key provider; "
-                        "files left untouched\n", o->state_dir);
-        return LJ_EXIT_STATE;
+                        "files left untouched\n", cfg->state_dir);
+        break;
     default:
-        fprintf(stderr, "linkjoin csr: failed: %s (%s)\n", lj_rc_name(rc), lj_err_detail());
-        return LJ_EXIT_FAILURE;
+        break;
     }
+    return lj_cli_exit_for(rc);
 }
 
 #if defined(LJ_TEST_HOOKS) && LJ_TEST_HOOKS
@@ -194,6 +216,8 @@ int
 cmd_csr(int argc, char **argv)
 {
     struct cmd_csr_opts o;
+    struct lj_cmd_tpm_flags fl;
+    struct lj_config cfg;
     struct tpm_open_opts to;
     struct tpm_ctx *t = NULL;
     struct tpm_describe d;
@@ -201,7 +225,6 @@ cmd_csr(int argc, char **argv)
     char *pem = NULL, *b64 = NULL;
     size_t blob_len = 0;
     bool created = false;
-    enum lj_log_level lvl;
     int ex;
     enum lj_rc rc;
 
@@ -214,8 +237,16 @@ cmd_csr(int argc, char **argv)
         csr_usage(stdout);
         return LJ_EXIT_OK;
     }
-    if (o.log_level != NULL && lj_log_parse_level(o.log_level, &lvl))
-        lj_log_set_level(lvl);
+    memset(&fl, 0, sizeof(fl));
+    fl.config = o.config;
+    fl.tcti = o.tcti_set ? o.tcti : NULL;
+    fl.state_dir = o.state_dir_set ? o.state_dir : NULL;
+    fl.provider_set = o.provider_set;
+    fl.provider = o.provider == TPM_PROVIDER_SOFT ? LJ_KEYS_SOFT : LJ_KEYS_TPM;
+    fl.log_level = o.log_level;
+    ex = lj_cmd_tpm_config("csr", &fl, &cfg);
+    if (ex >= 0)
+        return ex;
     if (o.test_decrypt) {
         const char *env = getenv("LJ_TEST_HOOKS");
 #if defined(LJ_TEST_HOOKS) && LJ_TEST_HOOKS
@@ -228,10 +259,7 @@ cmd_csr(int argc, char **argv)
             return LJ_EXIT_USAGE;
         }
     }
-    memset(&to, 0, sizeof(to)); /* timeout_s: the default */
-    to.state_dir = o.state_dir;
-    to.tcti = o.tcti;
-    to.provider = o.provider;
+    lj_cfg_tpm_opts(&cfg, true, &to);
     rc = tpm_open(&to, &t);
     if (rc == LJ_OK)
         rc = tpm_keys_ensure(t, &created);
@@ -256,7 +284,7 @@ cmd_csr(int argc, char **argv)
         rc = test_decrypt(t);
 #endif
     } else {
-        rc = tpm_csr(t, CMD_CSR_CN, NULL, NULL, &pem);
+        rc = tpm_csr(t, DRS_CSR_CN, NULL, NULL, &pem);
         if (rc != LJ_OK)
             goto out;
         fputs(pem, stdout);
@@ -267,7 +295,7 @@ out:
     free(b64);
     free(blob);
     if (rc != LJ_OK)
-        return report(rc, &o);
+        return report(rc, &cfg);
     if (fflush(stdout) != 0)
         return LJ_EXIT_FAILURE;
     return LJ_EXIT_OK;

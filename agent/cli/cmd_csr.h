@@ -9,12 +9,13 @@
 #include "tpm/tpm.h"
 
 #define CMD_CSR_DEFAULT_STATE_DIR "/var/lib/linkjoin"
-#define CMD_CSR_CN "7E980AD9-B86D-4306-9425-9AC066FB014A"
 
 struct cmd_csr_opts {
+    const char *config;         /* --config; NULL = the default file if present */
     const char *state_dir;      /* borrowed from argv */
     const char *tcti;           /* borrowed from argv; default TPM_DEFAULT_TCTI */
     enum tpm_provider provider;
+    bool state_dir_set, tcti_set, provider_set; /* given on the command line (win over the file) */
     bool transport_blob;        /* print the transport key blob, not a CSR */
     bool help;
     bool test_decrypt;          /* test hook; see cmd_csr.c */

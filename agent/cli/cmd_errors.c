@@ -3,6 +3,8 @@
  *   --markdown    prints the failure table from agent/core/errors.c as README.md
  *                 carries it, so the README is regenerated from the code,
  *                 never edited by hand;
+ *   --exit-codes  prints README.md's "Exit codes" table from
+ *                 agent/core/exitcodes.c, the same way;
  *   --render-tty  reads agent events (JSON Lines, as `run --ui stdio` writes
  *                 them) on stdin and prints them as `--ui tty` shows them,
  *                 through the same renderer (lj_ui_render_tty).  A help desk
@@ -70,13 +72,16 @@ cmd_errors(int argc, char **argv)
         ret = render_tty();
         goto out;
     }
-    if (argc != 2 || strcmp(argv[1], "--markdown") != 0) {
+    if (argc != 2 ||
+        (strcmp(argv[1], "--markdown") != 0 && strcmp(argv[1], "--exit-codes") != 0)) {
         fprintf(stderr, "usage: linkjoin errors --markdown\n"
+                        "       linkjoin errors --exit-codes\n"
                         "       linkjoin errors --render-tty < events.jsonl\n");
         ret = LJ_EXIT_USAGE;
         goto out;
     }
-    if (lj_errors_markdown(&md) != LJ_OK)
+    if ((strcmp(argv[1], "--markdown") == 0 ? lj_errors_markdown(&md) : lj_exit_markdown(&md)) !=
+        LJ_OK)
         goto out;
     if (fputs(md, stdout) == EOF || fflush(stdout) != 0)
         goto out;

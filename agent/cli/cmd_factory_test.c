@@ -12,6 +12,10 @@
  *   to the three cloud hosts through agent/http, as run's preflight does).
  *   When the TPM is absent the TPM-dependent checks are "not run" and the
  *   command returns at once.
+ * - Configuration: linkjoin.conf (or --config FILE) like run's; tcti,
+ *   tpm_timeout and log_level apply to the TPM checks (--tcti and
+ *   --log-level win), the endpoints, ca_file, connect_to and timeouts to
+ *   --network.  key_provider does not apply: this checks the TPM itself.
  * - Nothing is written: the TPM context has no state dir, no key is loaded
  *   from or stored to disk, no journal is opened, and the only TPM object
  *   created lives in the null hierarchy and is flushed.
@@ -68,14 +72,16 @@ enum {
 
 struct factory_opts {
     bool json, network, help;
-    const char *tcti;
+    const char *tcti;      /* --tcti; NULL = the configuration's */
     const char *ek_ca;
-    const char *config; /* --network: endpoints, ca_file, connect_to */
+    const char *config;    /* --config; NULL = the default file if present */
+    const char *log_level; /* --log-level; NULL = the configuration's */
     struct lj_identity ovr;
 };
 
 struct factory {
     struct factory_opts o;
+    struct lj_config cfg; /* defaults, file, then --tcti / --log-level */
     struct check c[C_COUNT];
     struct tpm_ctx *t;
     struct tpm_health h;
@@ -88,8 +94,8 @@ static void
 factory_usage(FILE *f)
 {
     fprintf(f,
-            "usage: linkjoin factory-test [--json] [--tcti TCTI] [--ek-ca FILE]\n"
-            "                             [--network [--config FILE]]\n"
+            "usage: linkjoin factory-test [--json] [--config FILE] [--tcti TCTI] [--ek-ca FILE]\n"
+            "                             [--network]\n"
             "                             [--manufacturer S] [--model S] [--serial S]\n"
             "                             [--log-level LEVEL]\n"
             "\n"
@@ -100,18 +106,21 @@ factory_usage(FILE *f)
             "create/sign/verify round trip (flushed); device identity; clock.\n"
             "\n"
             "  --json            JSON report instead of text\n"
+            "  --config FILE     read tcti, tpm_timeout and log_level (and, for --network,\n"
+            "                    the endpoints, ca_file and connect_to) from FILE (default\n"
+            "                    " LJ_CONFIG_DEFAULT_PATH " when present); the flags win\n"
+            "                    over it; key_provider and state_dir do not apply\n"
             "  --tcti TCTI       TPM connection (default " TPM_DEFAULT_TCTI ")\n"
             "  --ek-ca FILE      PEM bundle of the TPM manufacturer's CAs; without it the\n"
             "                    EK certificate only has to parse\n"
             "  --network         also check DNS, TCP and TLS to the sign-in, registration and\n"
             "                    Intune hosts (optional check; failing it exits 5)\n"
-            "  --config FILE     with --network: the endpoints, ca_file and connect_to to use\n"
-            "                    (default " LJ_CONFIG_DEFAULT_PATH " when present)\n"
+
             "  --manufacturer S, --model S, --serial S\n"
             "                    use S instead of DMI (simulated devices, tests)\n"
             "  --log-level LEVEL error, warn (default), info, debug\n"
             "\n"
-            "exit codes: 0 every required check passed, 2 usage error,\n"
+            "exit codes: 0 every required check passed, 2 usage error, 3 configuration error,\n"
             "  14 a TPM check failed (absent, not 2.0, self-test, lockout, random, key)\n"
             "  15 the EK certificate check failed (missing, unparsable, wrong CA)\n"
             "  16 the device identity or clock check failed\n"
@@ -150,7 +159,6 @@ factory_parse(int argc, char **argv, struct factory_opts *o)
     int c, idx;
 
     memset(o, 0, sizeof(*o));
-    o->tcti = TPM_DEFAULT_TCTI;
     optind = 0;
     opterr = 0;
     while ((idx = -1, c = getopt_long(argc, argv, ":h", longopts, &idx)) != -1) {
@@ -190,7 +198,7 @@ factory_parse(int argc, char **argv, struct factory_opts *o)
         case OPT_LOG:
             if (!lj_log_parse_level(optarg, &lvl))
                 goto bad_value;
-            lj_log_set_level(lvl);
+            o->log_level = optarg;
             break;
         case 'h':
             o->help = true;
@@ -243,14 +251,17 @@ why(enum lj_rc rc)
 static void
 check_present(struct factory *f)
 {
-    struct tpm_open_opts to = {.state_dir = NULL, .tcti = f->o.tcti, .provider = TPM_PROVIDER_TPM};
-    enum lj_rc rc = tpm_open(&to, &f->t);
+    struct tpm_open_opts to;
+    enum lj_rc rc;
 
+    lj_cfg_tpm_opts(&f->cfg, false, &to);
+    to.provider = TPM_PROVIDER_TPM; /* the hardware is what is checked */
+    rc = tpm_open(&to, &f->t);
     if (rc == LJ_OK)
-        set(&f->c[C_PRESENT], ST_PASS, "TPM answers at %s", f->o.tcti);
+        set(&f->c[C_PRESENT], ST_PASS, "TPM answers at %s", f->cfg.tcti);
     else
         set(&f->c[C_PRESENT], ST_FAIL, "%s at %s: %s",
-            rc == LJ_ERR_TPM_UNREACHABLE ? "no TPM" : "TPM unusable", f->o.tcti, why(rc));
+            rc == LJ_ERR_TPM_UNREACHABLE ? "no TPM" : "TPM unusable", f->cfg.tcti, why(rc));
 }
 
 static void
@@ -470,7 +481,7 @@ check_clock(struct factory *f)
 static void
 check_network(struct factory *f)
 {
-    struct lj_config *cfg = NULL;
+    const struct lj_config *cfg = &f->cfg;
     struct lj_http_config hc;
     struct lj_http *h = NULL;
     const char *ct[LJ_CONFIG_MAX_CONNECT_TO];
@@ -478,17 +489,6 @@ check_network(struct factory *f)
     char what[320], host[256];
     long port;
 
-    cfg = calloc(1, sizeof(*cfg));
-    if (cfg == NULL) {
-        set(&f->c[C_NETWORK], ST_FAIL, "out of memory");
-        return;
-    }
-    lj_config_defaults(cfg);
-    if (lj_config_load_file(cfg, f->o.config != NULL ? f->o.config : LJ_CONFIG_DEFAULT_PATH,
-                            f->o.config != NULL) != LJ_OK) {
-        set(&f->c[C_NETWORK], ST_FAIL, "configuration: %s", cfg->error);
-        goto out;
-    }
     lj_cfg_http(cfg, ct, &hc);
     if (lj_http_new(&hc, &h) != LJ_OK) {
         set(&f->c[C_NETWORK], ST_FAIL, "HTTPS client could not start: %s", lj_err_detail());
@@ -515,7 +515,6 @@ check_network(struct factory *f)
     }
 out:
     lj_http_free(h);
-    free(cfg);
 }
 
 /* Run one check, timed, with a fresh error slot. */
@@ -604,7 +603,7 @@ report_json(const struct factory *f, int ex, long total)
     fprintf(o, "{\"result\":\"%s\",\"exit_code\":%d,\"summary\":", ex == 0 ? "pass" : "fail", ex);
     json_str(o, exit_text(ex));
     fprintf(o, ",\"ms\":%ld,\"tcti\":", total);
-    json_str(o, f->o.tcti);
+    json_str(o, f->cfg.tcti);
     fprintf(o, ",\"tpm\":");
     if (f->have_health) {
         fprintf(o, "{\"family\":");
@@ -687,6 +686,14 @@ cmd_factory_test(int argc, char **argv)
     if (f->o.help) {
         factory_usage(stdout);
         goto out;
+    }
+    {
+        struct lj_cmd_tpm_flags fl = {
+            .config = f->o.config, .tcti = f->o.tcti, .log_level = f->o.log_level};
+
+        ex = lj_cmd_tpm_config("factory-test", &fl, &f->cfg);
+        if (ex >= 0)
+            goto out;
     }
     clock_gettime(CLOCK_MONOTONIC, &f->t0);
     for (int i = 0; i < C_COUNT; i++) {

@@ -20,6 +20,7 @@
 
 #include "agent/net/cfgmap.h"
 #include "agent/cli/cmd.h"
+#include "agent/cli/exit.h"
 #include "agent/core/config.h"
 #include "agent/proto/drs.h"
 #include "agent/core/exitcodes.h"
@@ -117,36 +118,32 @@ wipe_and_say(struct leave *l, const char *how)
     return LJ_EXIT_OK;
 }
 
-/* Exit code and message for a TPM-side failure before any network traffic. */
+/*
+ * A TPM-side or key-state failure before the DELETE went out: the taxonomy
+ * sentence, what it means for leave, and the exit status (lj_cli_exit_for).
+ */
 static int
 tpm_failed(const struct leave *l, enum lj_rc rc)
 {
     const char *why;
-    int ex = LJ_EXIT_TPM;
 
     switch (rc) {
     case LJ_ERR_TPM_UNREACHABLE: why = "the TPM is unreachable"; break;
     case LJ_ERR_TPM_LOCKOUT: why = "the TPM is in dictionary-attack lockout"; break;
     case LJ_ERR_TPM_WRONG_TPM:
         why = "the device keys belong to a different TPM (or this TPM was cleared)";
-        ex = LJ_EXIT_STATE;
         break;
-    case LJ_ERR_KEYS_CORRUPT:
-        why = "the device key files are corrupt";
-        ex = LJ_EXIT_STATE;
-        break;
-    case LJ_ERR_STATE:
-        why = "the device certificate is not for the device key in the TPM";
-        ex = LJ_EXIT_STATE;
-        break;
+    case LJ_ERR_KEYS_CORRUPT: why = "the device key files are corrupt"; break;
+    case LJ_ERR_STATE: why = "the device certificate is not for the device key in the TPM"; break;
     default: why = "the TPM failed"; break;
     }
+    lj_cli_say(stderr, "leave", rc, NULL);
     fprintf(stderr,
-            P "%s, so the device cannot prove itself to the cloud (%s). Nothing was removed.\n"
+            P "%s, so the device cannot prove itself to the cloud. Nothing was removed.\n"
               "  `linkjoin leave --local-only` removes local state; the device object %s then\n"
               "  remains in the cloud for an administrator to delete.\n",
-            why, lj_err_detail(), l->j.device_id);
-    return ex;
+            why, l->j.device_id);
+    return lj_cli_exit_for(rc);
 }
 
 static bool
@@ -216,10 +213,12 @@ leave_cloud(struct leave *l)
     hc.client_cert = &cc;
     rc = lj_http_new(&hc, &h);
     if (rc != LJ_OK) {
-        if (rc == LJ_ERR_STATE || rc == LJ_ERR_PARSE)
+        if (rc == LJ_ERR_STATE || rc == LJ_ERR_PARSE) {
             ex = tpm_failed(l, LJ_ERR_STATE);
-        else
-            fprintf(stderr, P "failed: %s (%s)\n", lj_rc_name(rc), lj_err_detail());
+        } else {
+            lj_cli_say(stderr, "leave", rc, NULL);
+            ex = lj_cli_exit_for(rc);
+        }
         goto out;
     }
     if ((size_t)snprintf(url, sizeof(url), "%s/EnrollmentServer/device/%s?api-version=1.0",
@@ -234,15 +233,18 @@ leave_cloud(struct leave *l)
     req.url = url;
     rc = lj_http_do(h, &req, &resp);
     if (rc != LJ_OK) {
-        if (rc >= LJ_ERR_TPM_UNREACHABLE && rc <= LJ_ERR_KEYS_CORRUPT) {
+        ex = lj_cli_exit_for(rc);
+        if (ex == LJ_EXIT_TPM || ex == LJ_EXIT_STATE) {
             ex = tpm_failed(l, rc);
         } else {
+            struct lj_error_params ep = {.host = host, .what = lj_error_net_what(rc)};
+
+            lj_cli_say(stderr, "leave", rc, &ep);
             fprintf(stderr,
                     P "cannot reach the cloud: %s. Nothing was removed; the device is still\n"
                       "  joined. Try again when the network is back, or use --local-only\n"
                       "  (the device object %s then remains in the cloud).\n",
                     resp.error, l->j.device_id);
-            ex = LJ_EXIT_NETWORK;
         }
         goto out;
     }

@@ -2,9 +2,11 @@
  * cmd_tpm.c — hidden `linkjoin tpm SUBCOMMAND`: TPM diagnostics for support
  * and tests.
  *
- *   tpm health [--tcti T] [--key-provider P]   health + preflight verdict
- *   tpm seal|unseal|sealed-remove NAME --state-dir D [--tcti T] [--key-provider P]
+ *   tpm health [--config F] [--tcti T] [--key-provider P]   health + preflight verdict
+ *   tpm seal|unseal|sealed-remove NAME [--state-dir D] [--tcti T] [--key-provider P]
  *
+ * The TPM settings come from linkjoin.conf like run's (--config FILE; tcti,
+ * tpm_timeout, state_dir, key_provider, log_level), the flags winning.
  * health is read-only and always available.  seal/unseal move a secret
  * over stdin/stdout, so they exist only in test builds (LJ_TEST_HOOKS)
  * with LJ_TEST_HOOKS=1 in the environment, like `csr --test-decrypt`.
@@ -15,7 +17,10 @@
 #include <string.h>
 
 #include "agent/cli/cmd.h"
+#include "agent/cli/exit.h"
+#include "agent/core/config.h"
 #include "agent/core/exitcodes.h"
+#include "agent/net/cfgmap.h"
 #include "platform/common/log.h"
 #include "platform/common/secmem.h"
 #include "tpm/tpm.h"
@@ -23,20 +28,22 @@
 struct tpm_cmd_opts {
     const char *sub;
     const char *name;
-    const char *state_dir;
-    const char *tcti;
-    enum tpm_provider provider;
+    struct lj_cmd_tpm_flags fl; /* --config, --tcti, --state-dir, --key-provider, --log-level */
 };
 
 static void
 tpm_cmd_usage(FILE *f)
 {
-    fprintf(f, "usage: linkjoin tpm health [--tcti TCTI] [--key-provider tpm|soft]\n"
-               "       (test builds) linkjoin tpm seal|unseal|sealed-remove NAME --state-dir DIR\n"
-               "                     [--tcti TCTI] [--key-provider tpm|soft]\n"
+    fprintf(f, "usage: linkjoin tpm health [--config FILE] [--tcti TCTI] [--key-provider tpm|soft]\n"
+               "                           [--log-level LEVEL]\n"
+               "       (test builds) linkjoin tpm seal|unseal|sealed-remove NAME [--state-dir DIR]\n"
+               "                     [--config FILE] [--tcti TCTI] [--key-provider tpm|soft]\n"
                "\n"
-               "health prints what the TPM says about itself and the join preflight verdict;\n"
-               "exit 0 ok, 4 TPM unreachable, locked out or failing.\n");
+               "health prints what the TPM says about itself and the join preflight verdict.\n"
+               "tcti, tpm_timeout, state_dir, key_provider and log_level come from --config FILE\n"
+               "(default " LJ_CONFIG_DEFAULT_PATH " when present); the flags win over it.\n"
+               "exit 0 ok, 2 usage error, 3 configuration error, 4 TPM unreachable (or no answer\n"
+               "within tpm_timeout), locked out or failing, 13 key or sealed files unusable.\n");
 }
 
 static bool
@@ -53,8 +60,9 @@ hooks_enabled(void)
 static int
 parse(int argc, char **argv, struct tpm_cmd_opts *o)
 {
-    enum { OPT_STATE = 1000, OPT_TCTI, OPT_PROVIDER, OPT_LOG };
+    enum { OPT_STATE = 1000, OPT_TCTI, OPT_PROVIDER, OPT_LOG, OPT_CONFIG };
     static const struct option longopts[] = {
+        {"config", required_argument, NULL, OPT_CONFIG},
         {"state-dir", required_argument, NULL, OPT_STATE},
         {"tcti", required_argument, NULL, OPT_TCTI},
         {"key-provider", required_argument, NULL, OPT_PROVIDER},
@@ -63,30 +71,37 @@ parse(int argc, char **argv, struct tpm_cmd_opts *o)
         {NULL, 0, NULL, 0},
     };
     enum lj_log_level lvl;
+    enum tpm_provider prov;
     int c;
 
     memset(o, 0, sizeof(*o));
-    o->tcti = TPM_DEFAULT_TCTI;
     optind = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
+        case OPT_CONFIG:
+            if (optarg[0] == '\0')
+                goto bad;
+            o->fl.config = optarg;
+            break;
         case OPT_STATE:
-            o->state_dir = optarg;
+            o->fl.state_dir = optarg;
             break;
         case OPT_TCTI:
             if (optarg[0] == '\0' || strlen(optarg) > 200)
                 goto bad;
-            o->tcti = optarg;
+            o->fl.tcti = optarg;
             break;
         case OPT_PROVIDER:
-            if (!tpm_provider_parse(optarg, &o->provider))
+            if (!tpm_provider_parse(optarg, &prov))
                 goto bad;
+            o->fl.provider_set = true;
+            o->fl.provider = prov == TPM_PROVIDER_SOFT ? LJ_KEYS_SOFT : LJ_KEYS_TPM;
             break;
         case OPT_LOG:
             if (!lj_log_parse_level(optarg, &lvl))
                 goto bad;
-            lj_log_set_level(lvl);
+            o->fl.log_level = optarg;
             break;
         case 'h':
             tpm_cmd_usage(stdout);
@@ -99,7 +114,7 @@ parse(int argc, char **argv, struct tpm_cmd_opts *o)
         goto bad;
     o->sub = argv[optind++];
     if (strcmp(o->sub, "health") != 0) {
-        if (!hooks_enabled() || optind >= argc || o->state_dir == NULL)
+        if (!hooks_enabled() || optind >= argc)
             goto bad;
         o->name = argv[optind++];
     }
@@ -110,26 +125,6 @@ bad:
     fprintf(stderr, "linkjoin tpm: bad usage\n");
     tpm_cmd_usage(stderr);
     return LJ_EXIT_USAGE;
-}
-
-static int
-exit_for(enum lj_rc rc)
-{
-    switch (rc) {
-    case LJ_OK:
-        return LJ_EXIT_OK;
-    case LJ_ERR_TPM_UNREACHABLE:
-    case LJ_ERR_TPM_LOCKOUT:
-    case LJ_ERR_TPM_OBJECT_MEMORY:
-    case LJ_ERR_TPM:
-        return LJ_EXIT_TPM;
-    case LJ_ERR_TPM_WRONG_TPM:
-    case LJ_ERR_KEYS_CORRUPT:
-    case LJ_ERR_STATE:
-        return LJ_EXIT_STATE;
-    default:
-        return LJ_EXIT_FAILURE;
-    }
 }
 
 static void
@@ -149,7 +144,7 @@ print_health(const struct tpm_health *h)
 #define SEAL_STDIN_MAX (TPM_SEAL_DATA_MAX + 1)
 
 static enum lj_rc
-do_seal(struct tpm_ctx *t, const struct tpm_cmd_opts *o)
+do_seal(struct tpm_ctx *t, const struct tpm_cmd_opts *o, const char *state_dir)
 {
     unsigned char *buf = NULL, *pt = NULL;
     size_t n = 0, pt_len = 0;
@@ -168,7 +163,7 @@ do_seal(struct tpm_ctx *t, const struct tpm_cmd_opts *o)
             fwrite(pt, 1, pt_len, stdout);
         lj_secure_free(pt, pt_len);
     } else {
-        rc = tpm_sealed_remove(o->state_dir, o->name);
+        rc = tpm_sealed_remove(state_dir, o->name);
     }
     return rc;
 }
@@ -177,6 +172,7 @@ int
 cmd_tpm(int argc, char **argv)
 {
     struct tpm_cmd_opts o;
+    struct lj_config cfg;
     struct tpm_open_opts to;
     struct tpm_ctx *t = NULL;
     struct tpm_health h;
@@ -185,17 +181,17 @@ cmd_tpm(int argc, char **argv)
 
     if (ex != 0)
         return ex < 0 ? LJ_EXIT_OK : ex;
+    ex = lj_cmd_tpm_config("tpm", &o.fl, &cfg);
+    if (ex >= 0)
+        return ex;
     if (strcmp(o.sub, "sealed-remove") == 0)
-        return exit_for(tpm_sealed_remove(o.state_dir, o.name));
+        return lj_cli_exit_for(tpm_sealed_remove(cfg.state_dir, o.name));
     if (strcmp(o.sub, "health") != 0 && strcmp(o.sub, "seal") != 0 &&
         strcmp(o.sub, "unseal") != 0) {
         fprintf(stderr, "linkjoin tpm: unknown subcommand '%s'\n", o.sub);
         return LJ_EXIT_USAGE;
     }
-    memset(&to, 0, sizeof(to));
-    to.state_dir = strcmp(o.sub, "health") == 0 ? NULL : o.state_dir;
-    to.tcti = o.tcti;
-    to.provider = o.provider;
+    lj_cfg_tpm_opts(&cfg, strcmp(o.sub, "health") != 0, &to);
     rc = tpm_open(&to, &t);
     if (rc != LJ_OK)
         goto out;
@@ -207,12 +203,16 @@ cmd_tpm(int argc, char **argv)
             printf("preflight=%s\n", rc == LJ_OK ? "ok" : lj_rc_name(rc));
         }
     } else {
-        rc = do_seal(t, &o);
+        rc = do_seal(t, &o, cfg.state_dir);
     }
 out:
     tpm_close(t);
-    if (rc != LJ_OK)
-        fprintf(stderr, "linkjoin tpm %s: failed: %s (%s)\n", o.sub, lj_rc_name(rc),
-                lj_err_detail());
-    return exit_for(rc);
+    if (rc != LJ_OK) {
+        char cmd[32];
+
+        snprintf(cmd, sizeof(cmd), "tpm %s", o.sub);
+        lj_cli_say(stderr, cmd, rc, NULL);
+        fprintf(stderr, "linkjoin %s: failed: %s\n", cmd, lj_rc_name(rc));
+    }
+    return lj_cli_exit_for(rc);
 }

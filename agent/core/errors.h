@@ -8,17 +8,16 @@
  * is generated from it (`linkjoin errors --markdown`) and a unit test keeps
  * the two identical.  Slugs are a contract (UI, status, scripts): never
  * rename one; add new reasons anywhere in the enum, the table order is the
- * enum order.
+ * enum order.  Server answers are classified in agent/proto/classify.h
+ * (this header sits below the protocol modules and includes none of them).
  */
 #ifndef LJ_AGENT_ERRORS_H
 #define LJ_AGENT_ERRORS_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-#include "agent/proto/drs.h"
-#include "agent/proto/mdm.h"
-#include "agent/proto/oauth.h"
 #include "platform/common/result.h"
 
 enum lj_phase {
@@ -108,6 +107,26 @@ struct lj_reason_info {
     const char *admin_action; /* admin-center path or setting; may hold {placeholders} */
 };
 
+/*
+ * The last failure as the journal, `status` and the UI result carry it: the
+ * taxonomy row (phase, reason, code) plus what the server said.
+ */
+struct lj_error_record {
+    char phase[16];          /* preflight, signin, keys, discover, join, mdm */
+    char reason[48];         /* stable slug, e.g. device_quota_reached */
+    char code[24];           /* 0x801c000e, AADSTS50076, ... */
+    long http_status;        /* 0 = no HTTP answer */
+    char error_type[64];     /* server ErrorType / OAuth error */
+    char error_code[64];     /* server error code (string form) */
+    char message[256];       /* the server's message, as received (sanitized) */
+    char request_id[64];
+    char trace_id[64];
+    char correlation_id[64];
+    char server_time[40];    /* the server's timestamp, as received */
+    int64_t time;            /* our clock when recorded (Unix seconds) */
+    char rc[24];             /* lj_rc_name() of the local result */
+};
+
 /* The entry of r; NULL for an out-of-range value.  Static storage. */
 const struct lj_reason_info *lj_reason_get(enum lj_reason r);
 /* The first entry with this slug (the base variant); NULL when unknown. */
@@ -148,35 +167,12 @@ struct lj_classified {
     char code[24];
 };
 
-/* An Entra token/authorize error -> reason; code "AADSTS<n>" when the server gave one. */
-void lj_classify_oauth(const struct oauth_error *e, struct lj_classified *out);
-
 /*
- * A DRS error answer -> reason.  Rules, in order: 429 and 5xx ->
- * service_unavailable; an HTML body -> network_intercepted; an empty or
- * non-JSON body -> bad_service_response; quota words in ErrorType, sub-code or
- * Message ("quota", "maximum number of devices", "too many devices",
- * "device limit", "DeviceCap") -> device_quota_reached; "does not allow user",
- * "not allowed to join", "not authorized to join", "not permitted to join" ->
- * join_not_permitted (the selected-groups variant when the message mentions
- * a group); ErrorType AuthenticationError or HTTP 401 -> auth_rejected;
- * "throttled" -> throttled; tenant not found (or discovery 404) ->
- * drs_tenant_not_found; anything else -> join_rejected with code 0x801c03f2
- * for DirectoryError, else the table code.  Quota and not-permitted never
- * share a reason.
+ * A local failure (network, TLS, TPM, local state, parse, cancel) -> reason.
+ * LJ_ERR_STATE (keys of another key provider, a certificate not for the
+ * device key) is tpm_keys_lost like LJ_ERR_TPM_WRONG_TPM; an rc with no row
+ * is internal.  agent/cli/exit.h turns the row into the exit status.
  */
-void lj_classify_drs(enum lj_phase phase, const struct drs_error *e, struct lj_classified *out);
-
-/*
- * An Intune answer that was not the expected success (read with
- * mdm_fault_parse) -> reason; the rules and the exact patterns are listed
- * in agent/proto/mdm.h.  The code is the fault's Windows HRESULT when the server
- * sent a fault (mdm_ownership_blocked and mdm_platform_blocked both show
- * 0x80180014), else the table code (0x80180029 for an empty 200).
- */
-void lj_classify_mdm(const struct mdm_fault *f, struct lj_classified *out);
-
-/* A local failure (network, TLS, TPM, parse, cancel) -> reason. */
 void lj_classify_rc(enum lj_rc rc, struct lj_classified *out);
 
 /*

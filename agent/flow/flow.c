@@ -75,7 +75,7 @@
 
 #include "agent/net/cfgmap.h"
 #include "agent/proto/drs.h"
-#include "agent/core/errors.h"
+#include "agent/proto/classify.h"
 #include "agent/core/exitcodes.h"
 #include "agent/net/http.h"
 #include "agent/state/journal.h"

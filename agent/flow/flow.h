@@ -28,6 +28,7 @@
 #define LJ_AGENT_FLOW_H
 
 #include "agent/core/config.h"
+#include "agent/proto/drs.h"
 
 #define LJ_FLOW_JOIN_MAX_ATTEMPTS 3
 #define LJ_FLOW_RETRY_BUDGET_S 30
@@ -35,8 +36,8 @@
 /* How long a prompt (credentials, browser) waits for the UI's answer. */
 #define LJ_FLOW_PROMPT_TIMEOUT_S 1800
 /* The fixed subject of the join CSR (drs-protocol.md §3). */
-#define LJ_FLOW_CSR_CN "7E980AD9-B86D-4306-9425-9AC066FB014A"
-#define LJ_FLOW_ISSUER_CN "MS-Organization-Access"
+#define LJ_FLOW_CSR_CN DRS_CSR_CN
+#define LJ_FLOW_ISSUER_CN DRS_ISSUER_CN
 #define LJ_FLOW_MDM_MAX_ATTEMPTS 3
 #define LJ_FLOW_MDM_RETRY_BUDGET_S 30
 /* The sealed refresh token kept while enrollment is pending (tpm_seal name). */

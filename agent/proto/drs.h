@@ -16,6 +16,12 @@
 
 #define DRS_DEFAULT_BASE "https://enterpriseregistration.windows.net"
 #define DRS_DISCOVERY_API_VERSION "1.9"
+/*
+ * The fixed subject CN of the join CSR, and the CN of the issuer every
+ * device certificate DRS issues must carry (MS-DVRJ).
+ */
+#define DRS_CSR_CN "7E980AD9-B86D-4306-9425-9AC066FB014A"
+#define DRS_ISSUER_CN "MS-Organization-Access"
 /* Ceiling for discovery and join bodies (both are a few KiB). */
 #define DRS_MAX_BODY (256u * 1024u)
 

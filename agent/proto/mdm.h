@@ -11,7 +11,7 @@
  *   1. mdm_message_id() for each request (the parsers check a:RelatesTo).
  *   2. POST mdm_discover_build() to MDM_DISCOVERY_URL (no authentication).
  *   3. For EVERY answer (any HTTP status) call mdm_fault_parse() first: kind
- *      MDM_BODY_FAULT (or a non-200 status) -> lj_classify_mdm() (errors.h).
+ *      MDM_BODY_FAULT (or a non-200 status) -> lj_classify_mdm() (classify.h).
  *      Otherwise parse the 200 body with the matching *_parse function; a
  *      failure there is bad_service_response (lj_classify_rc).
  *   4. When discovery named a policy service: mdm_policy_build() /
@@ -24,7 +24,7 @@
  *   token claims empty) the flow reports mdm_not_in_scope itself
  *   (mdm-enrollment.md §1.3); the fault pattern below is only a safety net.
  *
- * Fault patterns classified (lj_classify_mdm in agent/core/errors.c; the
+ * Fault patterns classified (lj_classify_mdm in agent/proto/classify.c; the
  * simulator should emit Intune's observed shape, mdm-enrollment.md §6.1/§8:
  * SOAP 1.2, no header, s:Code/s:Value s:Receiver, s:Subcode/s:Value
  * "s:<Name>", s:Reason/s:Text, s:Detail/DeviceEnrollmentServiceError

@@ -41,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent/core/errors.h"
 #include "platform/common/result.h"
 
 #define LJ_JOURNAL_VERSION 1
@@ -61,23 +62,6 @@ enum lj_journal_state {
     LJ_JS_MDM_PENDING = 5,
     LJ_JS_MDM_ENROLLED = 6,
     LJ_JS_COUNT__
-};
-
-/* The last failure, as architecture.md's result fields (server part included). */
-struct lj_error_record {
-    char phase[16];          /* preflight, signin, keys, discover, join, mdm */
-    char reason[48];         /* stable slug, e.g. device_quota_reached */
-    char code[24];           /* 0x801c000e, AADSTS50076, ... */
-    long http_status;        /* 0 = no HTTP answer */
-    char error_type[64];     /* server ErrorType / OAuth error */
-    char error_code[64];     /* server error code (string form) */
-    char message[256];       /* the server's message, as received (sanitized) */
-    char request_id[64];
-    char trace_id[64];
-    char correlation_id[64];
-    char server_time[40];    /* the server's timestamp, as received */
-    int64_t time;            /* our clock when recorded (Unix seconds) */
-    char rc[24];             /* lj_rc_name() of the local result */
 };
 
 /* Plain data: copy freely, nothing to free. Strings "" = unset. */

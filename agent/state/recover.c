@@ -21,7 +21,6 @@
 
 #include "agent/net/cfgmap.h"
 #include "agent/proto/drs.h"
-#include "agent/flow/flow.h"
 #include "agent/state/marker.h"
 #include "platform/common/b64.h"
 #include "platform/common/fsutil.h"
@@ -108,7 +107,7 @@ cert_proves_join(const unsigned char *cert, size_t cert_len, const unsigned char
     memset(&v, 0, sizeof(v));
     v.key.spki_der = spki;
     v.key.spki_len = spki_len;
-    v.issuer_cn = LJ_FLOW_ISSUER_CN;
+    v.issuer_cn = DRS_ISSUER_CN;
     rc = drs_join_response_parse(body, strlen(body), &v, res, why);
 out:
     free(b64);

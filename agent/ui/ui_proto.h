@@ -58,7 +58,7 @@
 #include <stdint.h>
 
 #include "agent/core/config.h"
-#include "agent/state/journal.h"
+#include "agent/core/errors.h"
 #include "platform/identity.h"
 #include "platform/common/result.h"
 

@@ -7,7 +7,7 @@
 #include "tests/fuzz/fuzz.h"
 
 #include "agent/proto/drs.h"
-#include "agent/core/errors.h"
+#include "agent/proto/classify.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

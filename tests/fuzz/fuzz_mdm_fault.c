@@ -6,7 +6,7 @@
  */
 #include "tests/fuzz/fuzz.h"
 
-#include "agent/core/errors.h"
+#include "agent/proto/classify.h"
 #include "agent/proto/mdm.h"
 
 static void

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "agent/core/errors.h"
+#include "agent/proto/classify.h"
 #include "agent/core/exitcodes.h"
 #include "platform/common/fsutil.h"
 #include "tests/unit/testutil.h"
@@ -336,6 +336,7 @@ test_classify_rc(void **state)
         {LJ_ERR_TPM_LOCKOUT, LJ_R_TPM_LOCKED},
         {LJ_ERR_TPM_KEYS_LOST, LJ_R_TPM_KEYS_LOST},
         {LJ_ERR_TPM_WRONG_TPM, LJ_R_TPM_KEYS_LOST},
+        {LJ_ERR_STATE, LJ_R_TPM_KEYS_LOST},
         {LJ_ERR_TPM, LJ_R_TPM_FAILED},
         {LJ_ERR_PROTOCOL, LJ_R_BAD_SERVICE_RESPONSE},
         {LJ_ERR_CANCELLED, LJ_R_CANCELLED},

@@ -20,7 +20,7 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
-#include "agent/core/errors.h"
+#include "agent/proto/classify.h"
 #include "agent/proto/mdm.h"
 #include "platform/common/b64.h"
 #include "platform/common/secmem.h"

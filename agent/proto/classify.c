@@ -1,0 +1,197 @@
+/*
+ * classify.c — picks the failure-taxonomy row for a server's error answer
+ * (OAuth 2.0 token/authorize errors as Entra sends them, DRS error bodies,
+ * MS-MDE2 SOAP faults).  See classify.h; the rows are in agent/core/errors.c.
+ */
+#include "agent/proto/classify.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* out = row r with the row's own code. */
+static void
+set(struct lj_classified *out, enum lj_reason r)
+{
+    const struct lj_reason_info *ri = lj_reason_get(r);
+
+    out->reason = r;
+    snprintf(out->code, sizeof(out->code), "%s", ri != NULL ? ri->code : "");
+}
+
+void
+lj_classify_oauth(const struct oauth_error *e, struct lj_classified *out)
+{
+    enum lj_reason r;
+
+    if (out == NULL)
+        return;
+    if (e == NULL) {
+        set(out, LJ_R_INTERNAL);
+        return;
+    }
+    switch (e->cls) {
+    case OAUTH_ERRC_EXPIRED:
+        r = LJ_R_SIGNIN_EXPIRED;
+        break;
+    case OAUTH_ERRC_DECLINED:
+        r = LJ_R_SIGNIN_DECLINED;
+        break;
+    case OAUTH_ERRC_BAD_PASSWORD:
+        r = LJ_R_WRONG_PASSWORD;
+        break;
+    case OAUTH_ERRC_UNKNOWN_USER:
+        r = LJ_R_UNKNOWN_USER;
+        break;
+    case OAUTH_ERRC_DISABLED:
+        r = LJ_R_USER_DISABLED;
+        break;
+    case OAUTH_ERRC_LOCKED:
+        r = LJ_R_ACCOUNT_LOCKED;
+        break;
+    case OAUTH_ERRC_PASSWORD_EXPIRED:
+        r = LJ_R_PASSWORD_EXPIRED;
+        break;
+    case OAUTH_ERRC_UNKNOWN_TENANT:
+        r = LJ_R_TENANT_NOT_FOUND;
+        break;
+    case OAUTH_ERRC_MFA_REQUIRED:
+        r = LJ_R_MFA_REQUIRED;
+        break;
+    case OAUTH_ERRC_CA_BLOCKED:
+        r = LJ_R_BLOCKED_BY_CA;
+        break;
+    case OAUTH_ERRC_REFRESH_INVALID:
+        r = LJ_R_SIGNIN_SESSION_EXPIRED;
+        break;
+    /* pending/slow_down reaching here means the poll loop gave up: expiry. */
+    case OAUTH_ERRC_PENDING:
+    case OAUTH_ERRC_SLOW_DOWN:
+        r = LJ_R_SIGNIN_EXPIRED;
+        break;
+    default:
+        /* RFC 6749 5.2 / Entra: the service's own transient trouble (500/503/429). */
+        r = strcmp(e->error, "temporarily_unavailable") == 0 || strcmp(e->error, "server_error") == 0
+                ? LJ_R_SERVICE_UNAVAILABLE
+                : LJ_R_SIGNIN_REJECTED;
+        break;
+    }
+    set(out, r);
+    if (e->aadsts > 0 && e->aadsts < 100000000UL)
+        snprintf(out->code, sizeof(out->code), "AADSTS%lu", e->aadsts);
+}
+
+/* Case-insensitive substring search. */
+static bool
+has(const char *hay, const char *needle)
+{
+    return hay != NULL && strcasestr(hay, needle) != NULL;
+}
+
+static bool
+any_has(const struct drs_error *e, const char *needle)
+{
+    return has(e->message, needle) || has(e->error_type, needle) || has(e->sub_code, needle);
+}
+
+void
+lj_classify_drs(enum lj_phase phase, const struct drs_error *e, struct lj_classified *out)
+{
+    if (out == NULL)
+        return;
+    if (e == NULL) {
+        set(out, LJ_R_INTERNAL);
+        return;
+    }
+    if (e->http_status == 429 || (e->http_status >= 500 && e->http_status <= 599)) {
+        set(out, LJ_R_SERVICE_UNAVAILABLE);
+        return;
+    }
+    if (e->kind == DRS_BODY_HTML) {
+        set(out, LJ_R_NETWORK_INTERCEPTED);
+        return;
+    }
+    if (e->kind != DRS_BODY_JSON) {
+        set(out, phase == LJ_PHASE_DISCOVER && e->http_status == 404 ? LJ_R_DRS_TENANT_NOT_FOUND
+                                                                     : LJ_R_BAD_SERVICE_RESPONSE);
+        return;
+    }
+    /* Quota first: its messages can also say "not allowed". */
+    if (any_has(e, "quota") || has(e->message, "maximum number of devices") ||
+        has(e->message, "too many devices") || any_has(e, "device limit") ||
+        any_has(e, "devicecap")) {
+        set(out, LJ_R_DEVICE_QUOTA_REACHED);
+        return;
+    }
+    if (has(e->message, "does not allow user") || has(e->message, "not allowed to join") ||
+        has(e->message, "not authorized to join") || has(e->message, "not permitted to join") ||
+        has(e->message, "not allowed to device join")) {
+        set(out,
+            has(e->message, "group") ? LJ_R_JOIN_NOT_PERMITTED_GROUP : LJ_R_JOIN_NOT_PERMITTED);
+        return;
+    }
+    if (strcasecmp(e->error_type, "AuthenticationError") == 0 || e->http_status == 401) {
+        set(out, LJ_R_AUTH_REJECTED);
+        return;
+    }
+    if (has(e->message, "throttled")) {
+        set(out, LJ_R_THROTTLED);
+        return;
+    }
+    if ((has(e->message, "tenant") && has(e->message, "not found")) ||
+        has(e->message, "AADSTS90002") || (phase == LJ_PHASE_DISCOVER && e->http_status == 404)) {
+        set(out, LJ_R_DRS_TENANT_NOT_FOUND);
+        return;
+    }
+    set(out, LJ_R_JOIN_REJECTED);
+    if (strcasecmp(e->error_type, "DirectoryError") == 0)
+        snprintf(out->code, sizeof(out->code), "0x801c03f2");
+}
+
+void
+lj_classify_mdm(const struct mdm_fault *f, struct lj_classified *out)
+{
+    bool text_ownership;
+    unsigned long hr;
+
+    if (out == NULL)
+        return;
+    if (f == NULL) {
+        set(out, LJ_R_INTERNAL);
+        return;
+    }
+    if (f->kind != MDM_BODY_FAULT) {
+        if (f->http_status == 429 || (f->http_status >= 500 && f->http_status <= 599))
+            set(out, LJ_R_JOINED_MDM_PENDING);
+        else if (f->kind == MDM_BODY_HTML)
+            set(out, LJ_R_NETWORK_INTERCEPTED);
+        else {
+            set(out, LJ_R_BAD_SERVICE_RESPONSE);
+            if (f->kind == MDM_BODY_EMPTY)
+                snprintf(out->code, sizeof(out->code), "0x80180029");
+        }
+        return;
+    }
+    hr = f->hresult ? f->hresult : mdm_fault_hresult(f->error_type, f->subcode, f->reason);
+#define TXT(s) (has(f->reason, s) || has(f->message, s))
+    text_ownership = TXT("preregistered") || TXT("pre-registered") || TXT("corporate identifier") ||
+                     TXT("personally owned") || TXT("personal") || TXT("ownership");
+    if (hr == 0x8018002bUL || TXT("MDM user scope") || TXT("not in scope"))
+        set(out, LJ_R_MDM_NOT_IN_SCOPE);
+    else if (hr == 0x80180014UL)
+        set(out, text_ownership ? LJ_R_MDM_OWNERSHIP_BLOCKED : LJ_R_MDM_PLATFORM_BLOCKED);
+    else if (hr == 0x80180013UL)
+        set(out, LJ_R_MDM_DEVICE_CAP);
+    else if (hr == 0x80180018UL || (hr == 0x80180003UL && (TXT("UserValidation") || TXT("licen"))))
+        set(out, LJ_R_MDM_LICENSE_MISSING);
+    else if (hr == 0x80180017UL || hr == 0x80180006UL || hr == 0x80180005UL || hr == 0x80180033UL)
+        set(out, LJ_R_JOINED_MDM_PENDING);
+    else
+        set(out, LJ_R_MDM_REJECTED);
+#undef TXT
+    /* the server's code, unless the reason came from the text alone */
+    if ((out->reason != LJ_R_MDM_LICENSE_MISSING && out->reason != LJ_R_MDM_NOT_IN_SCOPE) ||
+        hr == 0x80180018UL || hr == 0x8018002bUL)
+        snprintf(out->code, sizeof(out->code), "0x%08lx", hr);
+}
