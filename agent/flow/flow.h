@@ -34,7 +34,11 @@
 #define LJ_FLOW_RETRY_DEFAULT_S 2
 /* How long a prompt (credentials, browser) waits for the UI's answer. */
 #define LJ_FLOW_PROMPT_TIMEOUT_S 1800
-/* The fixed subject of the join CSR (drs-protocol.md §3). */
+/*
+ * The fixed subject of the join CSR, the one the reference clients send: a
+ * placeholder, DRS issues the certificate with CN = the new device id.  The
+ * request body is MS-DVRJ 3.1.5.1.1.1.
+ */
 #define LJ_FLOW_CSR_CN "7E980AD9-B86D-4306-9425-9AC066FB014A"
 #define LJ_FLOW_ISSUER_CN "MS-Organization-Access"
 #define LJ_FLOW_MDM_MAX_ATTEMPTS 3
