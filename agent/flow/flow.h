@@ -35,7 +35,10 @@
 #define LJ_FLOW_RETRY_DEFAULT_S 2
 /* How long a prompt (credentials, browser) waits for the UI's answer. */
 #define LJ_FLOW_PROMPT_TIMEOUT_S 1800
-/* The fixed subject of the join CSR (drs-protocol.md §3). */
+/*
+ * The fixed subject of the join CSR and the issuer of the device
+ * certificate (MS-DVRJ 3.1.5.1.1.1 request body); proto/drs.h owns them.
+ */
 #define LJ_FLOW_CSR_CN DRS_CSR_CN
 #define LJ_FLOW_ISSUER_CN DRS_ISSUER_CN
 #define LJ_FLOW_MDM_MAX_ATTEMPTS 3

@@ -1,0 +1,531 @@
+/*
+ * enroll.c — the Intune enrollment after the join (and on resume): scope
+ * check, Intune token, the MS-MDE2 sequence with its retry bound, storing
+ * what it delivered, and the outcome (enrolled, pending, refused).  See the
+ * design note "Intune" in flow.c.
+ */
+#include "agent/flow/flow_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/core/exitcodes.h"
+#include "platform/common/log.h"
+#include "platform/common/secmem.h"
+
+/*
+ * POST one SOAP request and check the answer is a 200 SOAP body without a
+ * fault (anything else is recorded through lj_classify_mdm).  LJ_OK: the
+ * caller parses resp.
+ */
+static enum lj_rc
+mdm_post(struct flow *f, const char *url, const char *xml, size_t len,
+         struct lj_http_response *resp)
+{
+    static const char *const hdrs[] = {"User-Agent: " MDM_USER_AGENT, NULL};
+    struct lj_http_request req;
+    struct mdm_fault flt;
+    enum lj_rc rc;
+
+    memset(&req, 0, sizeof(req));
+    req.method = "POST";
+    req.url = url;
+    req.headers = hdrs;
+    req.body = xml;
+    req.body_len = len;
+    req.content_type = MDM_CONTENT_TYPE;
+    req.max_body = MDM_MAX_BODY;
+    rc = lj_http_do(f->http, &req, resp);
+    if (rc != LJ_OK)
+        return flow_fail_net(f, LJ_PHASE_MDM, rc, url, resp->error);
+    f->mdm_retry_after = resp->retry_after;
+    mdm_fault_parse(resp->status, resp->body, resp->body_len, &flt);
+    if (resp->status == 200 && flt.kind == MDM_BODY_SOAP)
+        return LJ_OK;
+    return flow_fail_mdm_answer(f, resp, &flt);
+}
+
+/*
+ * In scope?  Decided from the DRS token of this run's sign-in: Entra puts
+ * an mdm_enrollment_url claim only in the tokens of users inside the
+ * tenant's MDM user scope.
+ */
+static enum lj_rc
+mdm_scope_check(struct flow *f)
+{
+    if (!f->fresh_signin || !f->have_claims)
+        return LJ_OK; /* opaque token or no sign-in in this run: Intune decides */
+    if (f->claims.mdm_enrollment_url[0] != '\0') {
+        lj_log(LJ_LOG_INFO, MOD, "event=mdm_in_scope mdm_enrollment_url=%s",
+               f->claims.mdm_enrollment_url);
+        return LJ_OK;
+    }
+    lj_log(LJ_LOG_WARN, MOD,
+           "event=mdm_not_in_scope upn=%s reason=\"no mdm_enrollment_url "
+           "claim in the sign-in token\"",
+           f->claims.upn);
+    flow_fail_set(f, LJ_PHASE_MDM, LJ_R_MDM_NOT_IN_SCOPE, NULL, LJ_ERR_AUTH);
+    flow_copy(f->fail.err.message, sizeof(f->fail.err.message),
+              "Entra issued no MDM enrollment URL for this user (MDM user scope)");
+    return LJ_ERR_AUTH;
+}
+
+/* Access token for the Intune enrollment resource from the refresh token. */
+static enum lj_rc
+mdm_token_get(struct flow *f)
+{
+    struct oauth_params op = f->op;
+    struct lj_http_response resp;
+    struct oauth_token t;
+    char *form = NULL;
+    enum lj_rc rc;
+
+    memset(&resp, 0, sizeof(resp));
+    if (f->tok.refresh == NULL || f->tok.refresh[0] == '\0') {
+        lj_log(LJ_LOG_WARN, MOD, "event=mdm_no_refresh_token");
+        flow_fail_set(f, LJ_PHASE_MDM, LJ_R_SIGNIN_SESSION_EXPIRED, "", LJ_ERR_NOT_FOUND);
+        return LJ_ERR_NOT_FOUND;
+    }
+    lj_ui_progress(f->ui, "mdm", "Getting permission to enroll in device management", 88);
+    op.api = OAUTH_V1;
+    op.target = OAUTH_MDM_RESOURCE;
+    rc = oauth_body_refresh(&op, f->tok.refresh, &form);
+    if (rc != LJ_OK) {
+        flow_fail_rc(f, LJ_PHASE_MDM, rc);
+        goto out;
+    }
+    rc = flow_token_post(f, LJ_PHASE_MDM, form, &resp);
+    if (rc != LJ_OK)
+        goto out;
+    if (resp.status != 200) {
+        rc = flow_fail_oauth(f, LJ_PHASE_MDM, &resp, OAUTH_GRANT_REFRESH);
+        goto out;
+    }
+    rc = oauth_token_parse(resp.body, resp.body_len, &t);
+    if (rc != LJ_OK) {
+        flow_err_ids_from_resp(f, &resp);
+        flow_fail_set(f, LJ_PHASE_MDM, LJ_R_BAD_SERVICE_RESPONSE, NULL, rc);
+        goto out;
+    }
+    flow_tokens_set_mdm(f, &t);
+    lj_log(LJ_LOG_INFO, MOD, "event=mdm_token resource=%s access_token=*** refresh_token=***",
+           OAUTH_MDM_RESOURCE);
+out:
+    lj_secret_free(form);
+    lj_http_response_free(&resp);
+    return rc;
+}
+
+/* OS version as MS-MDE2 wants it: digits and dots, starting with a digit. */
+static const char *
+mdm_os_version(const struct flow *f)
+{
+    const char *v = f->id.os_version;
+
+    if (v[0] >= '0' && v[0] <= '9' && strspn(v, "0123456789.") == strlen(v) && strlen(v) < 32)
+        return v;
+    return "0";
+}
+
+/*
+ * MS-MDE2 Discover at {mdm_url}/EnrollmentServer/Discovery.svc (no
+ * authentication).  LJ_OK: *d names the policy and enrollment services.
+ */
+static enum lj_rc
+mdm_discover_step(struct flow *f, struct mdm_discovery *d)
+{
+    struct lj_http_response resp;
+    struct mdm_discover_request dr;
+    enum mdm_reject why = MDM_REJECT_NONE;
+    char msgid[MDM_MSGID_LEN], url[LJ_CONFIG_URL_MAX + 64];
+    char *xml = NULL;
+    size_t len = 0, blen;
+    enum lj_rc rc;
+
+    memset(&resp, 0, sizeof(resp));
+    flow_copy(url, sizeof(url), f->cfg->mdm_url);
+    blen = strlen(url);
+    while (blen > 0 && url[blen - 1] == '/')
+        url[--blen] = '\0';
+    snprintf(url + blen, sizeof(url) - blen, "/EnrollmentServer/Discovery.svc");
+    lj_ui_progress(f->ui, "mdm", "Finding your organization's device management service", 90);
+    memset(&dr, 0, sizeof(dr));
+    dr.url = url;
+    dr.message_id = msgid;
+    dr.upn = f->j.upn[0] != '\0' ? f->j.upn : f->claims.upn;
+    dr.os_version = mdm_os_version(f);
+    rc = mdm_message_id(msgid);
+    if (rc == LJ_OK)
+        rc = mdm_discover_build(&dr, &xml, &len);
+    if (rc != LJ_OK)
+        return flow_fail_rc(f, LJ_PHASE_MDM, rc);
+    rc = mdm_post(f, url, xml, len, &resp);
+    free(xml);
+    if (rc != LJ_OK)
+        goto out;
+    rc = mdm_discover_parse(resp.body, resp.body_len, msgid, d, &why);
+    if (rc != LJ_OK) {
+        flow_fail_mdm_parse(f, &resp, "discovery", why, rc);
+        goto out;
+    }
+    lj_log(LJ_LOG_INFO, MOD, "event=mdm_discovered auth_policy=%s version=%s enroll=%s policy=%s",
+           d->auth_policy, d->enrollment_version, d->enrollment_service_url,
+           d->enrollment_policy_service_url);
+out:
+    lj_http_response_free(&resp);
+    return rc;
+}
+
+/*
+ * MS-XCEP GetPolicies at the policy service discovery named: the
+ * certificate policy must accept our key length and hash.
+ */
+static enum lj_rc
+mdm_policy_step(struct flow *f, const struct mdm_discovery *d)
+{
+    struct lj_http_response resp;
+    struct mdm_policy pol;
+    enum mdm_reject why = MDM_REJECT_NONE;
+    char msgid[MDM_MSGID_LEN];
+    struct mdm_policy_request pr = {
+        .url = d->enrollment_policy_service_url, .message_id = msgid, .access_token = f->tok.mdm};
+    char *xml = NULL;
+    size_t len = 0;
+    enum lj_rc rc;
+
+    memset(&resp, 0, sizeof(resp));
+    lj_ui_progress(f->ui, "mdm", "Reading the device management certificate policy", 92);
+    rc = mdm_message_id(msgid);
+    if (rc == LJ_OK)
+        rc = mdm_policy_build(&pr, &xml, &len);
+    if (rc != LJ_OK)
+        return flow_fail_rc(f, LJ_PHASE_MDM, rc);
+    rc = mdm_post(f, pr.url, xml, len, &resp);
+    lj_secret_free(xml);
+    if (rc != LJ_OK)
+        goto out;
+    rc = mdm_policy_parse(resp.body, resp.body_len, msgid, &pol, &why);
+    if (rc == LJ_OK)
+        rc = mdm_policy_check(&pol, LJ_FLOW_MDM_KEY_BITS, &why);
+    if (rc != LJ_OK) {
+        flow_fail_mdm_parse(f, &resp, "policy", why, rc);
+        goto out;
+    }
+    lj_log(LJ_LOG_INFO, MOD, "event=mdm_policy min_key_bits=%u hash_oid=%s validity_s=%lld",
+           pol.min_key_bits, pol.hash_oid, pol.validity_s);
+out:
+    lj_http_response_free(&resp);
+    return rc;
+}
+
+/*
+ * MS-WSTEP RequestSecurityToken at the enrollment service, with the CSR
+ * signed by the device key; the answer must certify that key (spki).
+ * LJ_OK: the enrollment is in f->enr.
+ */
+static enum lj_rc
+mdm_rst_step(struct flow *f, const struct mdm_discovery *d, const unsigned char *csr,
+             size_t csr_len, const unsigned char *spki, size_t spki_len)
+{
+    struct lj_http_response resp;
+    struct mdm_enroll_verify v;
+    struct mdm_enrollment e;
+    enum mdm_reject why = MDM_REJECT_NONE;
+    char msgid[MDM_MSGID_LEN], name[LJ_CONFIG_NAME_MAX];
+    char *xml = NULL;
+    size_t len = 0;
+    enum lj_rc rc;
+
+    memset(&resp, 0, sizeof(resp));
+    memset(&e, 0, sizeof(e));
+    lj_ui_progress(f->ui, "mdm", "Enrolling the device in device management", 95);
+    flow_display_name(f, name, sizeof(name));
+    {
+        struct mdm_enroll_request er = {
+            .url = d->enrollment_service_url,
+            .message_id = msgid,
+            .access_token = f->tok.mdm,
+            .csr_der = csr,
+            .csr_len = csr_len,
+            .device_id = f->j.device_id,
+            .tenant_id = f->j.tenant_id,
+            .os_version = mdm_os_version(f),
+            .device_name = name,
+            .manufacturer = f->id.manufacturer,
+            .model = f->id.model,
+            .serial = f->id.serial,
+            .not_in_oobe = f->resume,
+        };
+
+        rc = mdm_message_id(msgid);
+        if (rc == LJ_OK)
+            rc = mdm_enroll_build(&er, &xml, &len);
+        if (rc != LJ_OK)
+            return flow_fail_rc(f, LJ_PHASE_MDM, rc);
+        rc = mdm_post(f, er.url, xml, len, &resp);
+        lj_secret_free(xml);
+        if (rc != LJ_OK)
+            goto out;
+    }
+    memset(&v, 0, sizeof(v));
+    v.key.spki_der = spki;
+    v.key.spki_len = spki_len;
+    v.message_id = msgid;
+    rc = mdm_enroll_parse(resp.body, resp.body_len, &v, &e, &why);
+    if (rc != LJ_OK) {
+        flow_fail_mdm_parse(f, &resp, "enrollment", why, rc);
+        goto out;
+    }
+    f->enr = e;
+    f->have_enr = true;
+out:
+    lj_http_response_free(&resp);
+    return rc;
+}
+
+/* One enrollment sequence: Discover, GetPolicies (when discovery names it), RST. */
+static enum lj_rc
+mdm_attempt(struct flow *f, const unsigned char *csr, size_t csr_len, const unsigned char *spki,
+            size_t spki_len)
+{
+    struct mdm_discovery d;
+    enum lj_rc rc;
+
+    rc = mdm_discover_step(f, &d);
+    if (rc == LJ_OK && d.enrollment_policy_service_url[0] != '\0')
+        rc = mdm_policy_step(f, &d);
+    if (rc == LJ_OK)
+        rc = mdm_rst_step(f, &d, csr, csr_len, spki, spki_len);
+    return rc;
+}
+
+/* The Intune device id: the CN of the client certificate's subject. */
+static void
+mdm_cn(const char *subject, char *out, size_t osz)
+{
+    const char *p = strstr(subject, "CN=");
+    size_t n;
+
+    out[0] = '\0';
+    if (p == NULL)
+        return;
+    p += 3;
+    n = strcspn(p, "/,");
+    if (n >= osz)
+        n = osz - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+/* Store what enrollment delivered, then journal mdm_enrolled. */
+static enum lj_rc
+mdm_store(struct flow *f)
+{
+    const unsigned char *chain[MDM_MAX_CERTS];
+    size_t chain_len[MDM_MAX_CERTS];
+    enum lj_rc rc;
+
+    for (size_t i = 0; i < f->enr.chain_len; i++) {
+        chain[i] = f->enr.chain[i].der;
+        chain_len[i] = f->enr.chain[i].len;
+    }
+    rc = lj_journal_save_mdm(f->cfg->state_dir, f->enr.client.der, f->enr.client.len, chain,
+                             chain_len, f->enr.chain_len);
+    if (rc != LJ_OK)
+        return flow_fail_rc(f, LJ_PHASE_MDM, rc);
+    flow_copy(f->j.mdm_server_url, sizeof(f->j.mdm_server_url), f->enr.mgmt_url);
+    flow_copy(f->j.mdm_cert_thumbprint, sizeof(f->j.mdm_cert_thumbprint), f->enr.client.thumbprint);
+    mdm_cn(f->enr.client.subject, f->j.mdm_enrollment_id, sizeof(f->j.mdm_enrollment_id));
+    lj_journal_set_state(&f->j, LJ_JS_MDM_ENROLLED);
+    lj_journal_clear_error(&f->j);
+    rc = flow_journal_save(f, LJ_PHASE_MDM);
+    if (rc != LJ_OK)
+        return rc;
+    lj_log(LJ_LOG_INFO, MOD, "event=mdm_enrolled enrollment_id=%s server=%s thumbprint=%s",
+           f->j.mdm_enrollment_id, f->j.mdm_server_url, f->j.mdm_cert_thumbprint);
+    return LJ_OK;
+}
+
+/* Enrollment sequences with the retry bound of flow.h, then store. */
+static enum lj_rc
+mdm_enroll(struct flow *f)
+{
+    unsigned char *csr = NULL, *spki = NULL;
+    size_t csr_len = 0, spki_len = 0;
+    long waited = 0;
+    enum lj_rc rc;
+
+    rc = tpm_csr(f->tpm, f->j.device_id, &csr, &csr_len, NULL);
+    if (rc == LJ_OK)
+        rc = tpm_device_spki(f->tpm, &spki, &spki_len);
+    if (rc != LJ_OK) {
+        flow_fail_rc(f, LJ_PHASE_MDM, rc);
+        goto out;
+    }
+    for (int attempt = 1;; attempt++) {
+        long w;
+
+        f->mdm_retry_after = -1;
+        f->j.mdm_attempts++;
+        rc = mdm_attempt(f, csr, csr_len, spki, spki_len);
+        if (rc == LJ_OK || f->fail.reason != LJ_R_JOINED_MDM_PENDING || flow_stopping(f))
+            break;
+        w = flow_retry_wait(attempt, f->mdm_retry_after, waited, LJ_FLOW_MDM_MAX_ATTEMPTS,
+                            LJ_FLOW_MDM_RETRY_BUDGET_S);
+        if (w < 0)
+            break;
+        lj_log(LJ_LOG_INFO, MOD, "event=mdm_retry wait_s=%ld attempt=%d", w, attempt);
+        lj_ui_progress(f->ui, "mdm", "Device management is busy; trying again", 90);
+        waited += w;
+        rc = flow_ui_wait(f, w * 1000, false, LJ_UI_MSG_CANCEL, NULL);
+        if (rc != LJ_ERR_TIMEOUT) {
+            rc = LJ_ERR_CANCELLED; /* the pending record of the last attempt stays */
+            break;
+        }
+        flow_fail_clear(f);
+    }
+    if (rc == LJ_OK)
+        rc = mdm_store(f);
+out:
+    free(csr);
+    free(spki);
+    return rc;
+}
+
+/*
+ * The token step of a resumed enrollment: the sealed refresh token, else
+ * (interactive only) a new sign-in; then the Intune token.
+ */
+static enum lj_rc
+mdm_resume_token(struct flow *f)
+{
+    enum lj_rc rc;
+
+    if (flow_tokens_unseal(f)) {
+        rc = mdm_token_get(f);
+        if (rc == LJ_OK || f->fail.reason != LJ_R_SIGNIN_SESSION_EXPIRED)
+            return rc;
+        lj_log(LJ_LOG_INFO, MOD, "event=mdm_kept_signin_expired");
+    } else {
+        flow_fail_set(f, LJ_PHASE_MDM, LJ_R_SIGNIN_SESSION_EXPIRED, "", LJ_ERR_NOT_FOUND);
+    }
+    flow_tokens_forget_sealed(f); /* the kept sign-in is useless now */
+    if (!f->interactive)
+        return LJ_ERR_AUTH;
+    flow_fail_clear(f);
+    lj_ui_progress(f->ui, "signin", "Sign in again to finish device management setup", 10);
+    rc = flow_signin(f);
+    if (rc == LJ_OK)
+        rc = mdm_scope_check(f);
+    if (rc == LJ_OK)
+        rc = mdm_token_get(f);
+    return rc;
+}
+
+/* Right after the join: scope, Intune token, enrollment (records its failure). */
+enum lj_rc
+flow_enroll_fresh(struct flow *f)
+{
+    enum lj_rc rc = mdm_scope_check(f);
+
+    if (rc == LJ_OK)
+        rc = mdm_token_get(f);
+    if (rc == LJ_OK)
+        rc = mdm_enroll(f);
+    return rc;
+}
+
+/*
+ * On a device joined before this run: the kept sign-in (or, interactive, a
+ * new one), the Intune token, enrollment (records its failure).
+ */
+enum lj_rc
+flow_enroll_resume(struct flow *f)
+{
+    enum lj_rc rc = mdm_resume_token(f);
+
+    if (rc == LJ_OK)
+        rc = mdm_enroll(f);
+    return rc;
+}
+
+/*
+ * After the join (or on resume): decide, journal and report the Intune
+ * outcome of rc (see the design note in flow.c).  Returns the exit code.
+ */
+int
+flow_enroll_outcome(struct flow *f, enum lj_rc rc)
+{
+    const struct lj_reason_info *info;
+    struct lj_error_params p;
+    struct lj_ui_result r;
+    char msg[512], action[512];
+    bool refused;
+    int ex;
+
+    memset(&r, 0, sizeof(r));
+    r.device_id = f->j.device_id;
+    r.tenant_name = f->j.tenant_name;
+    r.upn = f->j.upn;
+    if (rc == LJ_OK) {
+        flow_tokens_forget_sealed(f);
+        lj_ui_progress(f->ui, "done", "Joined and enrolled in device management", 100);
+        r.status = LJ_UI_JOINED;
+        r.mdm_state = "enrolled";
+        r.mdm_server_url = f->j.mdm_server_url;
+        r.mdm_cert_thumbprint = f->j.mdm_cert_thumbprint;
+        lj_ui_result(f->ui, &r);
+        return LJ_EXIT_OK;
+    }
+    if (!f->fail.failed)
+        flow_fail_rc(f, LJ_PHASE_MDM, rc);
+    info = lj_reason_get(f->fail.reason);
+    refused =
+        f->fail.reason == LJ_R_MDM_NOT_IN_SCOPE || f->fail.reason == LJ_R_MDM_PLATFORM_BLOCKED ||
+        f->fail.reason == LJ_R_MDM_OWNERSHIP_BLOCKED || f->fail.reason == LJ_R_MDM_DEVICE_CAP ||
+        f->fail.reason == LJ_R_MDM_LICENSE_MISSING || f->fail.reason == LJ_R_MDM_REJECTED ||
+        f->fail.reason == LJ_R_MDM_BAD_SERVICE_RESPONSE;
+    if (refused || f->fail.reason == LJ_R_SIGNIN_SESSION_EXPIRED) {
+        flow_tokens_forget_sealed(f); /* nothing a later retry with it can change */
+    } else if (f->tok.refresh != NULL && f->tpm != NULL) {
+        flow_tokens_seal(f);
+    }
+    lj_journal_set_state(&f->j, refused ? LJ_JS_JOINED : LJ_JS_MDM_PENDING);
+    lj_journal_set_error(&f->j, &f->fail.err);
+    /* the failure is recorded already: flow_journal_save records nothing more */
+    if (flow_journal_save(f, LJ_PHASE_MDM) != LJ_OK)
+        lj_log(LJ_LOG_ERROR, MOD, "event=journal_mdm_record_lost");
+    memset(&p, 0, sizeof(p));
+    p.host = f->fail.host[0] != '\0' ? f->fail.host : NULL;
+    p.what = f->fail.what[0] != '\0' ? f->fail.what : NULL;
+    p.domain = f->domain[0] != '\0' ? f->domain : NULL;
+    p.manufacturer = f->id.manufacturer;
+    p.model = f->id.model;
+    p.serial = f->id.serial;
+    lj_error_format(info->message, &p, msg, sizeof(msg));
+    lj_error_format(info->admin_action, &p, action, sizeof(action));
+    r.status = refused ? LJ_UI_JOINED : LJ_UI_JOINED_MDM_PENDING;
+    r.mdm_state = refused ? "failed" : "pending";
+    r.fix_by = lj_fix_by_name(info->fix_by);
+    r.message = msg;
+    r.admin_action = action;
+    r.retryable = info->retryable;
+    r.error = &f->fail.err;
+    lj_ui_progress(
+        f->ui, "done",
+        refused ? "Joined; device management refused" : "Joined; device management pending", 100);
+    lj_ui_result(f->ui, &r);
+    ex = info->exit_code;
+    lj_log(LJ_LOG_INFO, MOD, "event=mdm_outcome state=%s reason=%s exit=%d",
+           lj_journal_state_name(f->j.state), f->fail.err.reason, ex);
+    return ex;
+}
+
+/* Does a joined device still owe an Intune enrollment that `run` should finish? */
+bool
+flow_enroll_owed(const struct lj_journal *j)
+{
+    return j->state == LJ_JS_MDM_PENDING ||
+           (j->state == LJ_JS_JOINED && j->has_error && strcmp(j->last_error.phase, "mdm") == 0);
+}

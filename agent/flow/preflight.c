@@ -1,0 +1,53 @@
+/*
+ * preflight.c — what is checked before anyone is asked to sign in: the
+ * TPM's verdict (opened, not locked out, self-test passed), a plausible
+ * clock, and DNS/TCP/TLS to every endpoint (each host:port once).
+ */
+#include "agent/flow/flow_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "platform/clock.h"
+#include "platform/common/log.h"
+
+/* The checks above, in that order; the first failure is recorded and returned. */
+enum lj_rc
+flow_preflight(struct flow *f)
+{
+    const char *urls[3] = {f->cfg->authority, f->cfg->drs_url, f->cfg->mdm_url};
+    char seen[3][300];
+    size_t nseen = 0;
+    char why[160];
+    enum lj_rc rc;
+
+    lj_ui_progress(f->ui, "preflight", "Checking the device and the network", 5);
+    if (f->tpm_open_rc != LJ_OK)
+        return flow_fail_rc(f, LJ_PHASE_PREFLIGHT, f->tpm_open_rc);
+    rc = lj_clock_check(lj_clock_now(), why, sizeof(why));
+    if (rc != LJ_OK) {
+        flow_copy(f->fail.what, sizeof(f->fail.what), why);
+        lj_log(LJ_LOG_WARN, MOD, "event=clock_implausible why=\"%s\"", why);
+        flow_fail_set(f, LJ_PHASE_PREFLIGHT, LJ_R_CLOCK_WRONG, NULL, rc);
+        return rc;
+    }
+    for (size_t i = 0; i < 3; i++) {
+        char host[256], key[300], what[320];
+        long port = 0;
+        bool dup = false;
+
+        if (urls[i][0] == '\0' || lj_http_url_host(urls[i], host, sizeof(host), &port) != LJ_OK)
+            continue;
+        snprintf(key, sizeof(key), "%s:%ld", host, port);
+        for (size_t k = 0; k < nseen; k++)
+            dup = dup || strcmp(seen[k], key) == 0;
+        if (dup)
+            continue;
+        flow_copy(seen[nseen++], sizeof(seen[0]), key);
+        rc = lj_http_probe(f->http, urls[i], what, sizeof(what));
+        if (rc != LJ_OK)
+            return flow_fail_net(f, LJ_PHASE_PREFLIGHT, rc, urls[i], what);
+        lj_log(LJ_LOG_INFO, MOD, "event=probe_ok host=%s port=%ld", host, port);
+    }
+    return LJ_OK;
+}
