@@ -280,7 +280,7 @@ format-check:
 clean:
 	rm -rf build build-san build-vg build-fuzz build-dev build-rel
 
-# ---- Install (issue 11) ----
+# ---- Install ----
 # The binary goes to sbin: it is a system service and an administrator's
 # tool (man section 8).  The configuration lives in /etc/linkjoin whatever
 # the PREFIX, because that path is compiled in (LJ_CONFIG_DEFAULT_PATH).

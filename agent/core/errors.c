@@ -7,8 +7,10 @@
  * read it.  Rows are indexed by enum lj_reason and checked at start-up by the
  * unit test (every field present and well formed, README identical).  A
  * classifier only chooses a row (and, where the server was specific, its own
- * code); they never invent text.  Windows codes come from
- * shared/reference/drs-protocol.md §2, §5, §6, §8.
+ * code); they never invent text.  Windows codes (0x801c.... dsreg,
+ * 0x8018.... MDM enrollment) are the ones Microsoft's troubleshooting pages
+ * list: Entra's "Troubleshoot hybrid join" and "dsregcmd" articles, and
+ * Windows' "MDM enrollment error codes" table.
  */
 #include "agent/core/errors.h"
 

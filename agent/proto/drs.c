@@ -133,7 +133,6 @@ valid_version(const char *v)
     return true;
 }
 
-
 void
 drs_guid_from_windows_bytes(const unsigned char b[16], char out[37])
 {
@@ -257,7 +256,7 @@ drs_discovery_parse(const char *body, size_t len, const char *drs_base, struct d
         rc = lj_err_set(LJ_ERR_PROTOCOL, MOD, "event=discovery_bad_endpoint field=JoinEndpoint");
         goto out;
     }
-    /* Fallbacks as himmelblau applies them (drs-protocol.md §2). */
+    /* Fallbacks as himmelblau applies them (libhimmelblau src/discovery.rs). */
     if (d.join_endpoint[0] == '\0') {
         size_t blen = strlen(base);
 
@@ -657,7 +656,8 @@ oid_text(const struct der_it *o, char *out, size_t osz)
 
 /*
  * Find extension oid in the certificate der; *payload points at the value
- * inside the extnValue's OCTET STRING wrapper (drs-protocol.md §4.2).
+ * inside the extnValue's OCTET STRING wrapper (RFC 5280 4.1; the
+ * 1.2.840.113556.1.5.284.x extensions as AADInternals CommonUtils.ps1 reads them).
  * 0 = absent, 1 = found, -1 = present but malformed or duplicated, or the
  * certificate's structure is not readable.
  */
@@ -915,8 +915,7 @@ drs_error_parse(long http_status, const char *body, size_t len, struct drs_error
 }
 
 enum lj_rc
-drs_cert_validity(const unsigned char *der, size_t len, long long *not_before,
-                  long long *not_after)
+drs_cert_validity(const unsigned char *der, size_t len, long long *not_before, long long *not_after)
 {
     WOLFSSL_X509 *x;
     long long nb = 0, na = 0;

@@ -4,7 +4,9 @@
  * (the issued certificate must be for OUR key), and DRS error bodies.
  * No HTTP and no TPM here: the caller passes the CSR DER, the transport key
  * blob and the device public key as bytes, and sends what this builds.
- * Wire formats: shared/reference/drs-protocol.md §2-§5.
+ * Wire formats: MS-DVRD (discovery schema), MS-DVRJ 3.1.5.1.1 (join request,
+ * answer, ErrorDetails), and the public clients that join real tenants
+ * (roadtx deviceauth.py, AADInternals PRT_Utils.ps1, libhimmelblau).
  */
 #ifndef LJ_AGENT_DRS_H
 #define LJ_AGENT_DRS_H
@@ -49,7 +51,7 @@ struct drs_discovery {
 
 /*
  * Parse a discovery answer fetched from drs_base (NULL = default).
- * Fallbacks (drs-protocol.md §2, himmelblau's): a missing DeviceJoinService
+ * Fallbacks (libhimmelblau src/discovery.rs): a missing DeviceJoinService
  * or JoinEndpoint gives {drs_base}/EnrollmentServer/device/; a missing
  * ServiceVersion gives "2.0"; a missing JoinResourceId gives
  * urn:ms-drs:enterpriseregistration.windows.net; join_fallback is set.

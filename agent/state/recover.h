@@ -1,5 +1,5 @@
 /*
- * recover.h — what a run can prove before it continues (issue 7).
+ * recover.h — what a run can prove before it continues.
  *
  * The journal says how far the last run got, but after a power cut, a
  * damaged journal or a cleared TPM it is not the whole truth.  Before the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_crash.sh — crash and power loss at every step of the join (issue 7).
+# test_crash.sh — crash and power loss at every step of the join.
 #
 # The test build's crash hook (platform/testhook.h) kills the agent with
 # SIGKILL right after each journal save, after the certificate is saved and

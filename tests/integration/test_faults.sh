@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_faults.sh — the fault matrix (issue 7): for each phase (sign-in
+# test_faults.sh — the fault matrix: for each phase (sign-in
 # device code, sign-in token, discovery, join) and each fault entra-sim can
 # inject, the agent ends in a defined result (the exact reason, code, exit
 # status and phase below) by itself, within a bound, without storing a

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/integration/test_qemu_device.sh — the simulated Link device (issue 9).
+# tests/integration/test_qemu_device.sh — the simulated Link device.
 #
 # Boots Debian's cloud kernel in QEMU (TCG) with a fresh swtpm, an SMBIOS
 # identity, restrict=on networking whose only way out is a guestfwd to an

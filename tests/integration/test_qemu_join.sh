@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/integration/test_qemu_join.sh — the simulated Link device joins (issue 9).
+# tests/integration/test_qemu_join.sh — the simulated Link device joins.
 #
 # A whole machine: Debian's cloud kernel in QEMU (TCG) with a swtpm TPM, an
 # SMBIOS identity and a persistent state disk; its only way out is guestfwd

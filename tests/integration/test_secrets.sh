@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_secrets.sh — secrets never leave the agent in clear (issue 7).
+# test_secrets.sh — secrets never leave the agent in clear.
 #
 # After full joins (password through the UI socket, password file, device
 # code) with log_level = debug, the password, access/id tokens (JWTs:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_tpm_faults.sh — the TPM failing under the join (issue 7): swtpm
+# test_tpm_faults.sh — the TPM failing under the join: swtpm
 # killed in the middle of keygen and before the CSR is signed, each with
 # its exact result and a clean join once the TPM is back; the TPM cleared
 # after the join (status: keys lost; run: old state kept aside, joins as a

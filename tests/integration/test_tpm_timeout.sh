@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_tpm_timeout.sh — a TPM that takes a command and never answers must
-# not hang `linkjoin run` (issue 7): tpm_timeout bounds one TPM command
+# not hang `linkjoin run`: tpm_timeout bounds one TPM command
 # (tpm/tpm.h "Bounded waits"); past it the run ends with tpm_unavailable
 # (exit 4) and the process exits although the TPM worker thread is still
 # blocked in the TCTI.  A TPM that is slow but answers within the bound

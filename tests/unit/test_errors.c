@@ -300,7 +300,8 @@ test_classify_mdm(void **state)
     const enum mdm_body_kind F = MDM_BODY_FAULT;
 
     (void)state;
-    /* Intune's observed personal-device block (mdm-enrollment.md §6.3) */
+    /* Intune's observed personal-device block (as pytune's author published it: "Bypassing
+     * Enrollment Restrictions") */
     expect_mdm(500, F, "DeviceNotSupported", "s:Authorization",
                "Device Identifier not preregistered", LJ_R_MDM_OWNERSHIP_BLOCKED, "0x80180014");
     expect_mdm(500, F, "DeviceNotSupported", "s:Authorization",

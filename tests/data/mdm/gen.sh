@@ -10,7 +10,7 @@
 #   client-servereku.der  CSR key, EKU serverAuth only (EKU case)
 #   client.spki.der DER SubjectPublicKeyInfo of the CSR key
 #   client.notbefore      client.der's notBefore as unix seconds
-#   provdoc*.xml    wap-provisioningdoc (mdm-enrollment.md §5.2) around them
+#   provdoc*.xml    wap-provisioningdoc (MS-MDE2 2.2.9.1) around them
 #   rstr.xml        RequestSecurityTokenResponseCollection carrying provdoc.xml
 set -euo pipefail
 cd "$(dirname "$0")"
