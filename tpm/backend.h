@@ -2,7 +2,7 @@
  * backend.h — shared by the files of tpm/ only (never included outside).
  *
  * A key provider ("backend") turns a set of opaque key files into keys:
- * tpm/esys.c (the TPM, the only file that includes tss2 headers) and
+ * tpm/esys.c (the TPM; only tpm/esys*.c include tss2 headers) and
  * tpm/soft.c (wolfSSL keys in files, tests only).  tpm/worker.c owns the
  * worker thread and open/close, tpm/keys.c the key files and the record,
  * tpm/tpm.c the operations on the keys; tpm/csr.c is the wolfSSL

@@ -8,9 +8,10 @@
  *   key files, tpm_keys_ensure), this file (what is done with the keys);
  *   health.c, owner.c and seal.c run their jobs on the same worker; csr.c
  *   and ek.c are wolfSSL only.
- * - Providers: tpm/esys.c (TPM2 ESAPI; the only file with tss2 headers) and
- *   tpm/soft.c (wolfSSL keys in files, unit tests only; used only when
- *   named).  A provider sees its key files as opaque blobs.
+ * - Providers: tpm/esys.c (TPM2 ESAPI; only tpm/esys*.c include tss2
+ *   headers, see tpm/esys_int.h) and tpm/soft.c (wolfSSL keys in files,
+ *   unit tests only; used only when named).  A provider sees its key files
+ *   as opaque blobs.
  * - CSR: tpm/csr.c builds it with wolfSSL and its crypto callback sends the
  *   hash to the provider's sign; no private key is ever in process memory
  *   with the TPM provider.
