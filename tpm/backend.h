@@ -2,11 +2,12 @@
  * backend.h — shared by the files of tpm/ only (never included outside).
  *
  * A key provider ("backend") turns a set of opaque key files into keys:
- * tpm/esys.c (the TPM, the only file that includes tss2 headers) and
- * tpm/soft.c (wolfSSL keys in files, tests only).  tpm/tpm.c owns the
- * files, the record, the worker thread and the public API; tpm/csr.c is the
- * wolfSSL crypto-callback bridge that builds a CSR with a provider's
- * sign function.  All backend functions run on the tpm_ctx worker thread.
+ * tpm/esys.c (the TPM; only tpm/esys*.c include tss2 headers) and
+ * tpm/soft.c (wolfSSL keys in files, tests only).  tpm/worker.c owns the
+ * worker thread and open/close, tpm/keys.c the key files and the record,
+ * tpm/tpm.c the operations on the keys; tpm/csr.c is the wolfSSL
+ * crypto-callback bridge that builds a CSR with a provider's sign
+ * function.  All backend functions run on the tpm_ctx worker thread.
  */
 #ifndef LJ_TPM_INTERNAL_H
 #define LJ_TPM_INTERNAL_H
@@ -91,7 +92,7 @@ struct tpm_backend {
 extern const struct tpm_backend tpm_backend_esys;
 extern const struct tpm_backend tpm_backend_soft;
 
-/* ---- the context (tpm/tpm.c owns it; other files run jobs on it) ---- */
+/* ---- the context (tpm/worker.c owns it; other files run jobs on it) ---- */
 
 struct tpm_ctx;
 typedef enum lj_rc (*tpm_job_fn)(struct tpm_ctx *t, void *arg);
@@ -132,11 +133,38 @@ struct tpm_ctx {
     struct tpm_csr_bg *csr_bg; /* its arguments and result, owned by the ctx */
 };
 
-/* tpm/tpm.c: run fn(t, arg) on the worker and wait; the error is adopted. */
+/* tpm/worker.c: run fn(t, arg) on the worker and wait; the error is adopted. */
 enum lj_rc tpm_run(struct tpm_ctx *t, tpm_job_fn fn, void *arg);
 
 /*
- * tpm/tpm.c, worker thread only: around each exchange with the TPM (TCTI
+ * tpm/worker.c: queue j (owned by the caller, which must keep it alive
+ * until tpm_job_wait returns or the context is abandoned) without waiting.
+ * On a hung context j is finished at once with LJ_ERR_TPM_UNREACHABLE.
+ */
+void tpm_job_post(struct tpm_ctx *t, struct tpm_job *j);
+
+/*
+ * tpm/worker.c: wait until the worker has finished j, each TPM exchange
+ * bounded by the context's timeout.  false: the TPM did not answer in time
+ * (t->hung is set; j and its memory stay with the worker, which never
+ * finishes it).
+ */
+bool tpm_job_done_wait(struct tpm_ctx *t, struct tpm_job *j);
+
+/*
+ * tpm/worker.c: tpm_job_done_wait, then j's rc with its error adopted on
+ * the caller's thread; a hung context gives tpm_hung_error().
+ */
+enum lj_rc tpm_job_wait(struct tpm_ctx *t, struct tpm_job *j);
+
+/* tpm/worker.c: set and return LJ_ERR_TPM_UNREACHABLE with the timeout detail. */
+enum lj_rc tpm_hung_error(const struct tpm_ctx *t);
+
+/* tpm/keys.c: wipe and free the key files of ks; ks is zeroed. */
+void tpm_keyset_free(struct tpm_keyset *ks);
+
+/*
+ * tpm/worker.c, worker thread only: around each exchange with the TPM (TCTI
  * init, transmit, receive).  tpm_io_end never returns when a caller gave
  * up on this exchange meanwhile (t->hung): the worker parks for good, so
  * it can no longer write into the abandoned job's memory.

@@ -1,0 +1,216 @@
+/*
+ * mdm_text.c — the value checks every Intune enrollment message uses, the
+ * names of the refusals (mdm_reject) and the rc each maps to, and WS-Addressing
+ * message ids (RFC 4122 version 4 UUIDs).  No XML here.
+ */
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/random.h>
+
+#include "agent/proto/mdm_int.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "platform/common/log.h"
+
+/* Valid UTF-8 (no overlongs, no surrogates) without control characters. */
+bool
+mdm_ok_text(const char *s, size_t max)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n;
+
+    if (s == NULL || (n = strlen(s)) == 0 || n > max)
+        return false;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = p[i];
+        size_t k;
+        unsigned long cp;
+
+        if (c < 0x20 || c == 0x7f)
+            return false;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            k = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            k = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            k = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        for (size_t j = 1; j <= k; j++) {
+            if (i + j >= n || (p[i + j] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i + j] & 0x3f);
+        }
+        if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+            return false;
+        i += k + 1;
+    }
+    return true;
+}
+
+bool
+mdm_all_chars(const char *s, size_t min, size_t max, const char *set)
+{
+    size_t n;
+
+    if (s == NULL || (n = strlen(s)) < min || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && strchr(set, s[i]) == NULL)
+            return false;
+    return true;
+}
+
+bool
+mdm_ok_version(const char *v)
+{
+    return mdm_all_chars(v, 1, 32, ".") && isdigit((unsigned char)v[0]) &&
+           strspn(v, "0123456789.") == strlen(v);
+}
+
+bool
+mdm_ok_url(const char *u)
+{
+    return drs_url_is_https(u, MDM_MAX_URL);
+}
+
+/* Copy at most dstsz-1 bytes, control characters blanked. */
+void
+mdm_copy_text(char *dst, size_t dstsz, const char *src)
+{
+    size_t i = 0;
+
+    if (dstsz == 0)
+        return;
+    for (; src != NULL && src[i] != '\0' && i + 1 < dstsz; i++) {
+        unsigned char c = (unsigned char)src[i];
+
+        dst[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+    }
+    dst[i] = '\0';
+}
+
+const char *
+mdm_reject_name(enum mdm_reject r)
+{
+    switch (r) {
+    case MDM_REJECT_NONE:
+        return "none";
+    case MDM_REJECT_EMPTY:
+        return "empty";
+    case MDM_REJECT_TOO_BIG:
+        return "too_big";
+    case MDM_REJECT_DOCTYPE:
+        return "doctype";
+    case MDM_REJECT_XML:
+        return "bad_xml";
+    case MDM_REJECT_TOO_DEEP:
+        return "too_deep";
+    case MDM_REJECT_NOT_SOAP:
+        return "not_soap";
+    case MDM_REJECT_FAULT:
+        return "fault";
+    case MDM_REJECT_RELATES_TO:
+        return "relates_to_mismatch";
+    case MDM_REJECT_MISSING:
+        return "missing_element";
+    case MDM_REJECT_BAD_VALUE:
+        return "bad_value";
+    case MDM_REJECT_BAD_URL:
+        return "bad_url";
+    case MDM_REJECT_TOKEN_TYPE:
+        return "bad_token_type";
+    case MDM_REJECT_BASE64:
+        return "bad_base64";
+    case MDM_REJECT_PROVDOC:
+        return "bad_provisioning_doc";
+    case MDM_REJECT_NO_CLIENT_CERT:
+        return "no_client_cert";
+    case MDM_REJECT_TOO_MANY_CERTS:
+        return "too_many_certs";
+    case MDM_REJECT_X509:
+        return "bad_x509";
+    case MDM_REJECT_THUMBPRINT:
+        return "thumbprint_mismatch";
+    case MDM_REJECT_KEY_MISMATCH:
+        return "key_mismatch";
+    case MDM_REJECT_CHAIN:
+        return "bad_chain";
+    case MDM_REJECT_VALIDITY:
+        return "bad_validity";
+    case MDM_REJECT_EKU:
+        return "no_client_auth_eku";
+    case MDM_REJECT_PROVIDER:
+        return "bad_provider";
+    case MDM_REJECT_POLICY:
+        return "policy_unusable";
+    case MDM_REJECT_COUNT__:
+        break;
+    }
+    return "unknown";
+}
+
+/* The rc a reject maps to. */
+static enum lj_rc
+reject_rc(enum mdm_reject r)
+{
+    switch (r) {
+    case MDM_REJECT_NONE:
+        return LJ_OK;
+    case MDM_REJECT_TOO_BIG:
+    case MDM_REJECT_TOO_DEEP:
+        return LJ_ERR_TOO_BIG;
+    case MDM_REJECT_XML:
+    case MDM_REJECT_DOCTYPE:
+    case MDM_REJECT_EMPTY:
+        return LJ_ERR_PARSE;
+    default:
+        return LJ_ERR_PROTOCOL;
+    }
+}
+
+/* Log and return the rc for a refusal; *why gets r. */
+enum lj_rc
+mdm_refuse(const char *what, enum mdm_reject r, enum mdm_reject *why)
+{
+    if (why != NULL)
+        *why = r;
+    if (r == MDM_REJECT_NONE)
+        return LJ_OK;
+    return lj_err_set(reject_rc(r), MOD, "event=%s_rejected why=%s", what, mdm_reject_name(r));
+}
+
+enum lj_rc
+mdm_message_id(char out[MDM_MSGID_LEN])
+{
+    WC_RNG rng;
+    unsigned char b[16];
+    int e;
+
+    if (out == NULL)
+        return LJ_ERR_INVAL;
+    if (wc_InitRng(&rng) != 0)
+        return lj_err_set(LJ_ERR_CRYPTO, MOD, "event=rng_init_failed");
+    e = wc_RNG_GenerateBlock(&rng, b, sizeof(b));
+    wc_FreeRng(&rng);
+    if (e != 0)
+        return lj_err_set(LJ_ERR_CRYPTO, MOD, "event=rng_failed");
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* RFC 4122 version 4 */
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, MDM_MSGID_LEN,
+             "urn:uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+    return LJ_OK;
+}

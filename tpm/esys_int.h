@@ -1,0 +1,88 @@
+/*
+ * esys_int.h — private to tpm/esys*.c, the TPM key provider over tpm2-tss
+ * ESAPI: the provider's state and the helpers its files share.  Only
+ * tpm/esys*.c include tss2 headers; nothing else includes this.
+ *
+ * Where each part lives:
+ *   esys.c         open/close, the storage parent (SRK), the device and
+ *                  transport keys: create, load, sign, decrypt; the
+ *                  provider table
+ *   esys_gate.c    the TCTI pass-through that makes every TPM exchange a
+ *                  bounded wait
+ *   esys_health.c  read-only health and factory checks (properties,
+ *                  self-test, random, EK certificates from NV, an
+ *                  ephemeral key) and TPM2_Clear
+ *   esys_seal.c    the sealed data key of tpm/seal.c
+ * All of it runs only on the tpm_ctx worker thread.
+ */
+#ifndef LJ_TPM_ESYS_INT_H
+#define LJ_TPM_ESYS_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <tss2/tss2_esys.h>
+#include <tss2/tss2_tcti.h>
+
+#include "tpm/backend.h"
+
+#define SRK_PERSISTENT 0x81000001u
+/* tss2's TRANSIENT_FIRST shifts a signed int into the sign bit (UBSan). */
+#define TRANSIENT_FIRST 0x80000000u
+
+/*
+ * The TCTI ESAPI talks to (esys_gate.c): a pass-through to the loaded one
+ * that brackets every transmit and receive with tpm_io_begin/tpm_io_end.
+ */
+struct gate_tcti {
+    TSS2_TCTI_CONTEXT_COMMON_V2 common; /* first: ESAPI casts to it */
+    TSS2_TCTI_CONTEXT *inner;
+    struct tpm_ctx *t;
+};
+
+struct esys {
+    TSS2_TCTI_CONTEXT *tcti; /* the loaded TCTI */
+    struct gate_tcti gate;   /* what ESAPI uses */
+    ESYS_CONTEXT *ctx;
+    char tcti_conf[256];
+};
+
+/*
+ * The one place TSS2 codes become enum lj_rc (esys.c).  `loading` marks
+ * Esys_Load of our blobs, where an integrity failure means "made by
+ * another TPM".  Sets and returns the error.
+ */
+enum lj_rc esys_rc(TSS2_RC r, const char *op, bool loading);
+
+/* esys_gate.c: make g the TCTI ESAPI uses, passing through to inner for t. */
+void esys_gate_init(struct gate_tcti *g, TSS2_TCTI_CONTEXT *inner, struct tpm_ctx *t);
+
+/* esys.c: flush the transient object *h (if any); *h becomes ESYS_TR_NONE. */
+void esys_flush(struct esys *e, ESYS_TR *h);
+
+/* esys.c: the TPM has the persistent SRK 0x81000001 (*rc: a failure to ask). */
+bool esys_has_persistent_srk(struct esys *e, enum lj_rc *rc);
+
+/*
+ * esys.c: make the parent named by `parent` usable: *h gets its ESYS_TR and
+ * *transient whether it must be flushed; give it back with esys_parent_put.
+ */
+enum lj_rc esys_parent_get(struct esys *e, const char *parent, ESYS_TR *h, bool *transient);
+void esys_parent_put(struct esys *e, ESYS_TR *h, bool transient);
+
+/* esys_health.c: the optional provider functions (see struct tpm_backend). */
+enum lj_rc esys_health(void *be, struct tpm_health *out);
+enum lj_rc esys_selftest(void *be, bool full);
+enum lj_rc esys_random(void *be, unsigned char *buf, size_t n);
+enum lj_rc esys_ek_certs(void *be, struct tpm_ek_cert *out, size_t *n);
+enum lj_rc esys_eph_sign(void *be, const unsigned char dig[32], struct tpm_ecc_sig *out);
+enum lj_rc esys_transient_count(void *be, unsigned *n);
+enum lj_rc esys_clear(void *be);
+
+/* esys_seal.c: the sealed data key (see struct tpm_backend). */
+enum lj_rc esys_seal_key(void *be, const char *state_dir, const unsigned char key[32],
+                         char parent[32], struct tpm_blob *blob);
+enum lj_rc esys_unseal_key(void *be, const char *state_dir, const char *parent,
+                           const struct tpm_blob *blob, unsigned char key[32]);
+
+#endif
