@@ -4,7 +4,8 @@
  * certificates, an ephemeral key round trip).  None of them loads or
  * touches the device keys; the ephemeral key lives in the null hierarchy
  * and is flushed before the call returns.  Every call runs as a job on the
- * tpm_ctx worker (tpm/tpm.c); the provider does the TPM work (tpm/esys.c).
+ * tpm_ctx worker (tpm/worker.c); the provider does the TPM work
+ * (tpm/esys_health.c).
  */
 #include "tpm/tpm.h"
 

@@ -1,8 +1,8 @@
 /*
  * owner.c — the one operation on the TPM's owner hierarchy as a whole:
  * TPM2_Clear for `linkjoin factory-reset --clear-tpm`.  Runs as a job on
- * the tpm_ctx worker (tpm/tpm.c); the provider does the TPM work
- * (tpm/esys.c: lockout authorization, why no platform retry).  Kept apart
+ * the tpm_ctx worker (tpm/worker.c); the provider does the TPM work
+ * (tpm/esys_health.c: lockout authorization, why no platform retry).  Kept apart
  * from health.c, whose calls are read-only.
  */
 #include "tpm/tpm.h"

@@ -6,7 +6,7 @@
  * - Envelope: a TPM sealed data object holds at most 128 bytes
  *   (MAX_SYM_DATA) and a refresh token is kilobytes, so the TPM seals a
  *   fresh random 256-bit data key per seal (keyedHash sealed object under
- *   the storage root key, tpm/esys.c) and the data is AES-256-GCM
+ *   the storage root key, tpm/esys_seal.c) and the data is AES-256-GCM
  *   encrypted under it here.  Without this TPM the key cannot be unsealed,
  *   so the data cannot be read: the file holds neither in clear.
  * - One file per name, STATE_DIR/NAME.sealed, 0600, written with

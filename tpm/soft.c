@@ -1,7 +1,7 @@
 /*
  * soft.c — the software key provider: two wolfSSL RSA-2048 keys kept as
  * PKCS#1 DER files in the state dir.  FOR UNIT TESTS ONLY: the private keys
- * are in process memory and on disk.  tpm.c refuses it unless the caller
+ * are in process memory and on disk.  worker.c refuses it unless the caller
  * names it, and every report says TpmProtected=no.
  *
  * wolfssl/options.h first (see csr.c).

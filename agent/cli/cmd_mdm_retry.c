@@ -1,6 +1,6 @@
 /*
  * cmd_mdm_retry.c — `linkjoin mdm-retry [CONFIG FLAGS]`: finish a pending
- * Intune enrollment with the sign-in kept sealed by the TPM (agent/flow/flow.c,
+ * Intune enrollment with the sign-in kept sealed by the TPM (agent/flow/,
  * lj_flow_mdm_retry).  Run by linkjoin-mdm-retry.timer; never prompts.
  */
 #include <stdio.h>

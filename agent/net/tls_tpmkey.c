@@ -19,7 +19,7 @@
  *     deprecated in 3.0 yet supported for the whole 3.x series, and it is
  *     contained here (OPENSSL_SUPPRESS_DEPRECATED only in this file).
  *   - TLS 1.3 needs RSA-PSS for CertificateVerify and the device key's
- *     scheme is fixed to RSASSA-PKCS1-v1_5 (tpm/esys.c), so a connection
+ *     scheme is fixed to RSASSA-PKCS1-v1_5 (tpm/esys.c templates), so a connection
  *     that may authenticate is capped at TLS 1.2 and offers only
  *     rsa_pkcs1_sha256; the hook refuses anything but a 32-byte SHA-256
  *     digest, so a misconfiguration fails the handshake instead of

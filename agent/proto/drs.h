@@ -195,7 +195,7 @@ enum lj_rc drs_cert_validity(const unsigned char *der, size_t len, long long *no
                              long long *not_after);
 
 /*
- * Shared with agent/proto/mdm.c: true when the RSA key in cert_spki (DER
+ * Shared with agent/proto/mdm_provdoc.c: true when the RSA key in cert_spki (DER
  * SubjectPublicKeyInfo as wolfSSL_X509_get_pubkey_buffer gives it) equals
  * *want (compared as modulus and exponent, leading zeros ignored).
  */
@@ -203,7 +203,7 @@ bool drs_key_matches(const struct drs_expected_key *want, const unsigned char *c
                      size_t cert_len);
 
 /*
- * Shared with agent/proto/mdm.c: true when url is an endpoint we may call:
+ * Shared with agent/proto/mdm_provdoc.c: true when url is an endpoint we may call:
  * "https://" + host[:port] of [A-Za-z0-9.-], at most max-1 bytes, no
  * control characters, spaces or fragment.  A path and query are allowed.
  */

@@ -5,7 +5,10 @@
  * parser behind hard limits.  No HTTP and no TPM here: the caller passes the
  * access token, the CSR DER and the expected public key as bytes, and sends
  * what this builds (POST, Content-Type MDM_CONTENT_TYPE, User-Agent
- * MDM_USER_AGENT).  Wire formats: shared/reference/mdm-enrollment.md.
+ * MDM_USER_AGENT).  Wire formats: MS-MDE2 (3.1.4.1.3
+ * discovery, 3.4.4.1.1.1.1 RequestSecurityToken, 2.2.9.1 provisioning schema,
+ * 2.2.10 faults), MS-XCEP, MS-WSTEP, and the sample messages on Microsoft
+ * Learn's "Federated authentication device enrollment" page.
  *
  * How the flow uses it:
  *   1. mdm_message_id() for each request (the parsers check a:RelatesTo).
@@ -22,10 +25,12 @@
  *   An out-of-scope user is decided before any SOAP: when Entra gave no MDM
  *   enrollment URL for the user (DRS discovery DeviceManagementService /
  *   token claims empty) the flow reports mdm_not_in_scope itself
- *   (mdm-enrollment.md §1.3); the fault pattern below is only a safety net.
+ *   (Entra's restricted mdm_enrollment_url claim; dsregcmd shows an empty
+ *   MdmUrl for such a user); the fault pattern below is only a safety net.
  *
  * Fault patterns classified (lj_classify_mdm in agent/proto/classify.c; the
- * simulator should emit Intune's observed shape, mdm-enrollment.md §6.1/§8:
+ * simulator should emit Intune's observed shape, MS-MDE2 2.2.10 as the
+ * faults pytune's author published show it:
  * SOAP 1.2, no header, s:Code/s:Value s:Receiver, s:Subcode/s:Value
  * "s:<Name>", s:Reason/s:Text, s:Detail/DeviceEnrollmentServiceError
  * {ErrorType, Message, TraceId} in the enrollment namespace):
@@ -77,7 +82,7 @@
 #define MDM_CONTENT_TYPE "application/soap+xml; charset=utf-8"
 #define MDM_USER_AGENT "ENROLLClient"
 
-/* Ceilings (mdm-enrollment.md §7). */
+/* Ceilings: ours, far above any answer Intune sends. */
 #define MDM_MAX_BODY (256u * 1024u)    /* any SOAP answer */
 #define MDM_MAX_PROVDOC (128u * 1024u) /* decoded wap-provisioningdoc */
 #define MDM_MAX_DEPTH 32               /* element nesting, both documents */
@@ -162,7 +167,7 @@ struct mdm_enroll_request {
 };
 
 /*
- * The MS-WSTEP RequestSecurityToken envelope (mdm-enrollment.md §4.2):
+ * The MS-WSTEP RequestSecurityToken envelope (MS-MDE2 3.4.4.1.1.1.1):
  * header as for Discover with action …/pki/2009/01/enrollment/RST/wstep and
  * wsse:Security (mustUnderstand) / wsse:BinarySecurityToken ValueType
  * urn:ietf:params:oauth:token-type:jwt, EncodingType …#base64binary, text

@@ -18,13 +18,13 @@
 #include "platform/common/result.h"
 
 #define OAUTH_DEFAULT_AUTHORITY "https://login.microsoftonline.com"
-/* Microsoft Authentication Broker (drs-protocol.md §1.2). */
+/* Microsoft Authentication Broker: the client AADInternals and himmelblau join with. */
 #define OAUTH_BROKER_CLIENT_ID "29d9ed98-a469-4536-ade2-f981bc1d605e"
 #define OAUTH_DEFAULT_REDIRECT "ms-aadj-redir://auth/drs"
-/* DRS: v1 resource and v2 scope (drs-protocol.md §1.1). */
+/* DRS: v1 resource and v2 scope (roadtx constants.py, libhimmelblau auth.rs). */
 #define OAUTH_DRS_RESOURCE "urn:ms-drs:enterpriseregistration.windows.net"
 #define OAUTH_DRS_SCOPE "01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9/.default offline_access"
-/* Intune enrollment (drs-protocol.md §6). */
+/* Intune enrollment (AADInternals MDM.ps1, pytune). */
 #define OAUTH_MDM_RESOURCE "https://enrollment.manage.microsoft.com/"
 #define OAUTH_MDM_SCOPE "https://enrollment.manage.microsoft.com/.default offline_access"
 
@@ -257,7 +257,8 @@ struct oauth_jwt_claims {
     char amr[128]; /* space-separated, e.g. "pwd mfa" */
     long long exp; /* 0 when absent */
     /*
-     * Entra's MDM URL claim (mdm-enrollment.md §1.3): present only when the
+     * Entra's MDM URL claim (a restricted claim, Microsoft Learn "claims
+     * mapping"): present only when the
      * user is inside the tenant's MDM user scope; "" when absent.
      */
     char mdm_enrollment_url[512];

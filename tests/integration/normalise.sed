@@ -20,7 +20,7 @@ s/\b[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}[Tt ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)
 #    AM/PM marker, the .NET invariant form other Microsoft services use).
 s#\b[0-9]{1,2}[-/][0-9]{1,2}[-/][0-9]{4} [0-9]{1,2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?( ?[AaPp][Mm])?Z?#<time>#g
 #  - HTTP dates (the Date header is the server time of a failure without a
-#    better one, agent/flow/flow.c): IMF-fixdate, RFC 850 and asctime.
+#    better one, agent/flow/fail.c): IMF-fixdate, RFC 850 and asctime.
 s/\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} [0-9]{1,2}:[0-9]{2}:[0-9]{2} (GMT|UTC|[+-][0-9]{4})/<time>/g
 s/\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), [0-9]{1,2}-(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)-[0-9]{2} [0-9]{1,2}:[0-9]{2}:[0-9]{2} GMT/<time>/g
 s/\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}[0-9]{1,2} [0-9]{1,2}:[0-9]{2}:[0-9]{2} [0-9]{4}/<time>/g

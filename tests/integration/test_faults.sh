@@ -143,7 +143,7 @@ run_fault() {
 # The same faults on each Intune step (MS-MDE2 discovery, XCEP policy, WSTEP
 # enrollment), every time the step is asked (count 10: the flow's retries
 # meet the fault too).  The join itself succeeds first; then, per the design
-# note in agent/flow/flow.c (Intune):
+# note "Intune" in agent/flow/flow.c:
 #   pending  transient (transport, 5xx, 429, HTML interception): result
 #            joined_mdm_pending, exit 11, journal mdm_pending, the refresh
 #            token kept sealed, after at most LJ_FLOW_MDM_MAX_ATTEMPTS

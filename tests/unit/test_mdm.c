@@ -1,8 +1,8 @@
 /*
- * Unit tests for agent/proto/mdm.c: the three requests checked with libxml2
+ * Unit tests for agent/proto/mdm_*.c: the three requests checked with libxml2
  * (names, namespaces, escaping, where the token goes), the answers from
  * tests/data/mdm (made by its gen.sh), every refusal by its own name, XML
- * bombs, and fault classification (agent/core/errors.c lj_classify_mdm).
+ * bombs, and fault classification (agent/proto/classify.c lj_classify_mdm).
  */
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/hash.h>
