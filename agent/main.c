@@ -19,10 +19,13 @@ static const struct lj_cmd commands[] = {
     {"errors", cmd_errors, NULL}, /* hidden: prints README's failure table */
     {"config", cmd_config, "check the configuration and print it (--check: only report problems)"},
     {"mdm-retry", cmd_mdm_retry, "finish a pending Intune enrollment (timer; never prompts)"},
-    {"factory-test", cmd_factory_test, "manufacturing-line check: TPM, EK certificate, identity, clock"},
+    {"factory-test", cmd_factory_test,
+     "manufacturing-line check: TPM, EK certificate, identity, clock"},
     {"tpm", cmd_tpm, NULL}, /* hidden: tpm health; seal tools in test builds */
-    {"leave", cmd_leave, "delete the device in the cloud (device certificate), then remove local state"},
-    {"factory-reset", cmd_factory_reset, "wipe keys, certificates, journal and MDM state (--clear-tpm --yes)"},
+    {"leave", cmd_leave,
+     "delete the device in the cloud (device certificate), then remove local state"},
+    {"factory-reset", cmd_factory_reset,
+     "wipe keys, certificates, journal and MDM state (--clear-tpm --yes)"},
 };
 
 void

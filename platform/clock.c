@@ -73,7 +73,8 @@ lj_clock_build_time(void)
     memset(&tm, 0, sizeof(tm));
     tm.tm_mon = m ? (int)(m - months) / 3 : 0;
     tm.tm_mday = (d[4] == ' ' ? 0 : d[4] - '0') * 10 + (d[5] - '0');
-    tm.tm_year = (d[7] - '0') * 1000 + (d[8] - '0') * 100 + (d[9] - '0') * 10 + (d[10] - '0') - 1900;
+    tm.tm_year =
+        (d[7] - '0') * 1000 + (d[8] - '0') * 100 + (d[9] - '0') * 10 + (d[10] - '0') - 1900;
     return (int64_t)timegm(&tm);
 }
 
@@ -105,7 +106,8 @@ lj_clock_check(int64_t now, char *why, size_t wsz)
     }
     if (now > max) {
         if (why != NULL && wsz > 0)
-            snprintf(why, wsz, "the clock is more than %d years after this software's build date (%s)",
+            snprintf(why, wsz,
+                     "the clock is more than %d years after this software's build date (%s)",
                      LJ_CLOCK_MAX_YEARS_AFTER_BUILD, b);
         return LJ_ERR_STATE;
     }

@@ -110,9 +110,10 @@ lj_identity_read(struct lj_identity *id, const struct lj_identity *overrides, co
         snprintf(id->os_version, sizeof(id->os_version), "%s", id->kernel);
 
     if (overrides != NULL) {
-#define OVR(f) \
-    if (overrides->f[0] != '\0') \
-    lj_identity_sanitize(id->f, sizeof(id->f), overrides->f, strnlen(overrides->f, sizeof(overrides->f)))
+#define OVR(f)                                                                                     \
+    if (overrides->f[0] != '\0')                                                                   \
+    lj_identity_sanitize(id->f, sizeof(id->f), overrides->f,                                       \
+                         strnlen(overrides->f, sizeof(overrides->f)))
         OVR(manufacturer);
         OVR(model);
         OVR(serial);

@@ -90,8 +90,7 @@ lj_ui_chan_listen(const char *path, struct lj_ui_chan **out)
     if (slash != NULL && slash != dir) {
         *slash = '\0';
         if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-            lj_err_set(LJ_ERR_IO, MOD, "event=listen_failed dir=%s errno=%s", dir,
-                       strerror(errno));
+            lj_err_set(LJ_ERR_IO, MOD, "event=listen_failed dir=%s errno=%s", dir, strerror(errno));
             goto out;
         }
     }

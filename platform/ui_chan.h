@@ -26,12 +26,12 @@
 #define LJ_UI_WRITE_TIMEOUT_MS 2000
 
 enum lj_ui_input {
-    LJ_UI_IN_NONE = 0,       /* nothing within the timeout */
-    LJ_UI_IN_LINE = 1,       /* *line holds one line (no '\n') */
-    LJ_UI_IN_OVERSIZED = 2,  /* a line over LJ_UI_MAX_LINE was discarded */
-    LJ_UI_IN_CONNECTED = 3,  /* a socket client connected: (re)send current state */
+    LJ_UI_IN_NONE = 0,         /* nothing within the timeout */
+    LJ_UI_IN_LINE = 1,         /* *line holds one line (no '\n') */
+    LJ_UI_IN_OVERSIZED = 2,    /* a line over LJ_UI_MAX_LINE was discarded */
+    LJ_UI_IN_CONNECTED = 3,    /* a socket client connected: (re)send current state */
     LJ_UI_IN_DISCONNECTED = 4, /* the socket client went away; listening again */
-    LJ_UI_IN_EOF = 5,        /* stdio input closed (no more input will come) */
+    LJ_UI_IN_EOF = 5,          /* stdio input closed (no more input will come) */
 };
 
 struct lj_ui_chan;

@@ -125,10 +125,10 @@ struct tpm_ctx {
     bool keygen_created;
     /* the bound on one TPM exchange (under mu) */
     long timeout_ms;
-    bool io_busy;              /* the worker is inside a TCTI call */
-    struct timespec io_start;  /* CLOCK_MONOTONIC, when it entered it */
-    bool hung;                 /* a caller gave up: the worker never runs a job again */
-    struct tpm_job csr_job;  /* tpm_csr_start: a CSR signed in the background */
+    bool io_busy;             /* the worker is inside a TCTI call */
+    struct timespec io_start; /* CLOCK_MONOTONIC, when it entered it */
+    bool hung;                /* a caller gave up: the worker never runs a job again */
+    struct tpm_job csr_job;   /* tpm_csr_start: a CSR signed in the background */
     bool csr_pending;
     struct tpm_csr_bg *csr_bg; /* its arguments and result, owned by the ctx */
 };
@@ -176,19 +176,18 @@ void tpm_io_end(struct tpm_ctx *t);
 bool tpm_ecdsa_p256_verify(const struct tpm_ecc_sig *sig, const unsigned char dig[32]);
 
 /* Sign a SHA-256 digest (RSASSA-PKCS1-v1_5) into sig (TPM_RSA_BYTES). */
-typedef enum lj_rc (*tpm_sign_fn)(void *arg, const unsigned char dig[32],
-                                  unsigned char *sig, size_t *sig_len);
+typedef enum lj_rc (*tpm_sign_fn)(void *arg, const unsigned char dig[32], unsigned char *sig,
+                                  size_t *sig_len);
 
 /*
  * tpm/csr.c: build a PKCS#10 request for pub/cn signed through sign().
  * *der malloc'ed (caller frees).
  */
-enum lj_rc tpm_csr_build(const struct tpm_rsa_pub *pub, const char *cn, tpm_sign_fn sign,
-                         void *arg, unsigned char **der, size_t *der_len);
+enum lj_rc tpm_csr_build(const struct tpm_rsa_pub *pub, const char *cn, tpm_sign_fn sign, void *arg,
+                         unsigned char **der, size_t *der_len);
 
 /* tpm/csr.c: DER SubjectPublicKeyInfo of pub; *der malloc'ed (caller frees). */
-enum lj_rc tpm_rsa_pub_spki(const struct tpm_rsa_pub *pub, unsigned char **der,
-                            size_t *der_len);
+enum lj_rc tpm_rsa_pub_spki(const struct tpm_rsa_pub *pub, unsigned char **der, size_t *der_len);
 
 /* tpm/csr.c: wolfCrypt init/cleanup, reference counted. */
 enum lj_rc tpm_wolf_init(void);

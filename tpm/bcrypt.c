@@ -25,8 +25,8 @@ strip_zeros(const unsigned char **p, size_t *len)
 }
 
 enum lj_rc
-tpm_bcrypt_rsa1_encode(const unsigned char *n, size_t n_len, const unsigned char *e,
-                       size_t e_len, unsigned char *out, size_t outsz, size_t *out_len)
+tpm_bcrypt_rsa1_encode(const unsigned char *n, size_t n_len, const unsigned char *e, size_t e_len,
+                       unsigned char *out, size_t outsz, size_t *out_len)
 {
     uint32_t bits;
     size_t total;

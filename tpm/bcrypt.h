@@ -22,8 +22,7 @@
  * LJ_ERR_INVAL for a zero modulus or exponent, LJ_ERR_TOO_BIG when out is
  * too small.
  */
-enum lj_rc tpm_bcrypt_rsa1_encode(const unsigned char *n, size_t n_len,
-                                  const unsigned char *e, size_t e_len,
-                                  unsigned char *out, size_t outsz, size_t *out_len);
+enum lj_rc tpm_bcrypt_rsa1_encode(const unsigned char *n, size_t n_len, const unsigned char *e,
+                                  size_t e_len, unsigned char *out, size_t outsz, size_t *out_len);
 
 #endif

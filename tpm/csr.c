@@ -147,8 +147,8 @@ rsa_key_from_pub(RsaKey *key, const struct tpm_rsa_pub *pub, int devId)
 {
     if (wc_InitRsaKey_ex(key, NULL, devId) != 0)
         return lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=rsa_init_failed");
-    if (wc_RsaPublicKeyDecodeRaw(pub->n, (word32)pub->n_len, pub->e, (word32)pub->e_len,
-                                 key) != 0) {
+    if (wc_RsaPublicKeyDecodeRaw(pub->n, (word32)pub->n_len, pub->e, (word32)pub->e_len, key) !=
+        0) {
         wc_FreeRsaKey(key);
         return lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=rsa_decode_failed");
     }
@@ -238,8 +238,8 @@ tpm_csr_build(const struct tpm_rsa_pub *pub, const char *cn, tpm_sign_fn sign, v
         if (cbctx.rc != LJ_OK)
             rc = cbctx.rc; /* the provider's own error (e.g. TPM unreachable) */
         else
-            lj_err_set(LJ_ERR_CRYPTO, TPM_MOD,
-                       "event=csr_failed reason=sign err=%d signs=%d", w, cbctx.signs);
+            lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=csr_failed reason=sign err=%d signs=%d", w,
+                       cbctx.signs);
         goto out;
     }
     *der = buf;

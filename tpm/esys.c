@@ -37,10 +37,12 @@ enum { F_DEV_PUB = 0, F_DEV_PRIV, F_TK_PUB, F_TK_PRIV };
 static const char *const esys_files[] = {"device.pub", "device.priv", "transport.pub",
                                          "transport.priv"};
 
-#define KEY_ATTRS                                                                      \
-    (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | \
+#define KEY_ATTRS                                                                                  \
+    (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |            \
      TPMA_OBJECT_USERWITHAUTH)
 
+/* Templates keep the shape of the structure they fill (not clang-formatted). */
+// clang-format off
 static const TPM2B_PUBLIC tmpl_srk_ecc = {
     .publicArea = {
         .type = TPM2_ALG_ECC,
@@ -87,6 +89,7 @@ static const TPM2B_PUBLIC tmpl_transport = {
         },
     },
 };
+// clang-format on
 
 /*
  * The one place TSS2 codes become enum lj_rc.  `loading` marks Esys_Load of
@@ -110,19 +113,20 @@ esys_rc(TSS2_RC r, const char *op, bool loading)
         if (code == TPM2_RC_LOCKOUT)
             return lj_err_set(LJ_ERR_TPM_LOCKOUT, TPM_MOD,
                               "event=%s_failed tss2_rc=0x%x tss2=\"%s\" reason=TPM is in "
-                              "dictionary-attack lockout", op, r, text);
+                              "dictionary-attack lockout",
+                              op, r, text);
         if (code == TPM2_RC_OBJECT_MEMORY || code == TPM2_RC_OBJECT_HANDLES ||
             code == TPM2_RC_SESSION_MEMORY)
             return lj_err_set(LJ_ERR_TPM_OBJECT_MEMORY, TPM_MOD,
                               "event=%s_failed tss2_rc=0x%x tss2=\"%s\" reason=TPM out of "
-                              "object memory", op, r, text);
+                              "object memory",
+                              op, r, text);
     } else if (base == TSS2_BASE_RC_IO_ERROR || base == TSS2_BASE_RC_NO_CONNECTION) {
         return lj_err_set(LJ_ERR_TPM_UNREACHABLE, TPM_MOD,
-                          "event=%s_failed tss2_rc=0x%x tss2=\"%s\" reason=TPM unreachable",
-                          op, r, text);
+                          "event=%s_failed tss2_rc=0x%x tss2=\"%s\" reason=TPM unreachable", op, r,
+                          text);
     }
-    return lj_err_set(LJ_ERR_TPM, TPM_MOD, "event=%s_failed tss2_rc=0x%x tss2=\"%s\"", op, r,
-                      text);
+    return lj_err_set(LJ_ERR_TPM, TPM_MOD, "event=%s_failed tss2_rc=0x%x tss2=\"%s\"", op, r, text);
 }
 
 void
@@ -148,9 +152,8 @@ flush_stale(struct esys *e)
     TSS2_RC r;
     unsigned flushed = 0;
 
-    r = Esys_GetCapability(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                           TPM2_CAP_HANDLES, TRANSIENT_FIRST, TPM2_MAX_CAP_HANDLES,
-                           &more, &cap);
+    r = Esys_GetCapability(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
+                           TRANSIENT_FIRST, TPM2_MAX_CAP_HANDLES, &more, &cap);
     if (r != TSS2_RC_SUCCESS) {
         lj_log(LJ_LOG_WARN, TPM_MOD, "event=stale_scan_failed tss2_rc=0x%x", r);
         return;
@@ -160,8 +163,8 @@ flush_stale(struct esys *e)
         TPM2_HANDLE h = cap->data.handles.handle[i];
         if ((h & 0xff000000u) != TRANSIENT_FIRST)
             continue;
-        if (Esys_TR_FromTPMPublic(e->ctx, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                  &tr) != TSS2_RC_SUCCESS)
+        if (Esys_TR_FromTPMPublic(e->ctx, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &tr) !=
+            TSS2_RC_SUCCESS)
             continue;
         esys_flush(e, &tr);
         flushed++;
@@ -180,8 +183,8 @@ esys_has_persistent_srk(struct esys *e, enum lj_rc *rc)
     bool found = false;
 
     *rc = LJ_OK;
-    r = Esys_GetCapability(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                           TPM2_CAP_HANDLES, SRK_PERSISTENT, 1, &more, &cap);
+    r = Esys_GetCapability(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
+                           SRK_PERSISTENT, 1, &more, &cap);
     if (r != TSS2_RC_SUCCESS) {
         *rc = esys_rc(r, "get_capability", false);
         return false;
@@ -225,8 +228,8 @@ esys_parent_get(struct esys *e, const char *parent, ESYS_TR *h, bool *transient)
         return LJ_OK;
     }
     if (strcmp(parent, "0x81000001") != 0)
-        return lj_err_set(LJ_ERR_KEYS_CORRUPT, TPM_MOD,
-                          "event=parent_unknown parent=%.31s", parent);
+        return lj_err_set(LJ_ERR_KEYS_CORRUPT, TPM_MOD, "event=parent_unknown parent=%.31s",
+                          parent);
     if (!esys_has_persistent_srk(e, &rc)) {
         if (rc != LJ_OK)
             return rc;
@@ -234,8 +237,7 @@ esys_parent_get(struct esys *e, const char *parent, ESYS_TR *h, bool *transient)
                           "event=parent_missing parent=0x81000001 reason=keys belong to a "
                           "different TPM (or the TPM was cleared)");
     }
-    r = Esys_TR_FromTPMPublic(e->ctx, SRK_PERSISTENT, ESYS_TR_NONE, ESYS_TR_NONE,
-                              ESYS_TR_NONE, h);
+    r = Esys_TR_FromTPMPublic(e->ctx, SRK_PERSISTENT, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, h);
     if (r != TSS2_RC_SUCCESS) {
         *h = ESYS_TR_NONE;
         return esys_rc(r, "srk_open", false);
@@ -306,8 +308,8 @@ pub_to_rsa(const TPM2B_PUBLIC *p, struct tpm_rsa_pub *out)
     e[1] = (unsigned char)(exp >> 16);
     e[2] = (unsigned char)(exp >> 8);
     e[3] = (unsigned char)exp;
-    return tpm_rsa_pub_set(out, p->publicArea.unique.rsa.buffer, p->publicArea.unique.rsa.size,
-                           e, sizeof(e));
+    return tpm_rsa_pub_set(out, p->publicArea.unique.rsa.buffer, p->publicArea.unique.rsa.size, e,
+                           sizeof(e));
 }
 
 /* Copy the first len bytes of a marshalled buffer into b (caller frees b->data). */
@@ -363,7 +365,8 @@ esys_open(struct tpm_ctx *t, const char *tcti, void **be)
         e->tcti = NULL;
         rc = lj_err_set(LJ_ERR_TPM_UNREACHABLE, TPM_MOD,
                         "event=tcti_init_failed tcti=\"%s\" tss2_rc=0x%x tss2=\"%s\" "
-                        "reason=TPM unreachable", e->tcti_conf, r, Tss2_RC_Decode(r));
+                        "reason=TPM unreachable",
+                        e->tcti_conf, r, Tss2_RC_Decode(r));
         goto out;
     }
     esys_gate_init(&e->gate, e->tcti, t);
@@ -485,8 +488,7 @@ load_key(struct esys *e, const struct tpm_keyset *ks, int pub_i, int priv_i, ESY
     rc = esys_parent_get(e, ks->parent, &parent, &transient);
     if (rc != LJ_OK)
         return rc;
-    r = Esys_Load(e->ctx, parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &priv, &pub,
-                  key);
+    r = Esys_Load(e->ctx, parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &priv, &pub, key);
     esys_parent_put(e, &parent, transient);
     if (r != TSS2_RC_SUCCESS) {
         *key = ESYS_TR_NONE;
@@ -505,12 +507,10 @@ esys_validate(void *be, struct tpm_keyset *ks)
 
     if (!unmarshal_pub(&ks->files[F_DEV_PUB], &dev) || !pub_matches(&dev, &tmpl_device) ||
         !pub_to_rsa(&dev, &ks->dev))
-        return lj_err_set(LJ_ERR_KEYS_CORRUPT, TPM_MOD,
-                          "event=blob_invalid file=device.pub");
+        return lj_err_set(LJ_ERR_KEYS_CORRUPT, TPM_MOD, "event=blob_invalid file=device.pub");
     if (!unmarshal_pub(&ks->files[F_TK_PUB], &tk) || !pub_matches(&tk, &tmpl_transport) ||
         !pub_to_rsa(&tk, &ks->tk))
-        return lj_err_set(LJ_ERR_KEYS_CORRUPT, TPM_MOD,
-                          "event=blob_invalid file=transport.pub");
+        return lj_err_set(LJ_ERR_KEYS_CORRUPT, TPM_MOD, "event=blob_invalid file=transport.pub");
     /* Prove both load in this TPM under their parent. */
     rc = load_key(e, ks, F_DEV_PUB, F_DEV_PRIV, &key);
     esys_flush(e, &key);
@@ -522,13 +522,12 @@ esys_validate(void *be, struct tpm_keyset *ks)
 }
 
 static enum lj_rc
-esys_sign(void *be, const struct tpm_keyset *ks, const unsigned char dig[32],
-          unsigned char *sig, size_t *sig_len)
+esys_sign(void *be, const struct tpm_keyset *ks, const unsigned char dig[32], unsigned char *sig,
+          size_t *sig_len)
 {
     struct esys *e = be;
     TPM2B_DIGEST digest = {.size = 32};
-    TPMT_SIG_SCHEME scheme = {.scheme = TPM2_ALG_RSASSA,
-                              .details.rsassa.hashAlg = TPM2_ALG_SHA256};
+    TPMT_SIG_SCHEME scheme = {.scheme = TPM2_ALG_RSASSA, .details.rsassa.hashAlg = TPM2_ALG_SHA256};
     TPMT_TK_HASHCHECK ticket = {.tag = TPM2_ST_HASHCHECK, .hierarchy = TPM2_RH_NULL};
     TPMT_SIGNATURE *s = NULL;
     ESYS_TR key = ESYS_TR_NONE;
@@ -563,8 +562,7 @@ esys_decrypt(void *be, const struct tpm_keyset *ks, const unsigned char *ct, siz
 {
     struct esys *e = be;
     TPM2B_PUBLIC_KEY_RSA cipher = {0};
-    TPMT_RSA_DECRYPT scheme = {.scheme = TPM2_ALG_OAEP,
-                               .details.oaep.hashAlg = TPM2_ALG_SHA256};
+    TPMT_RSA_DECRYPT scheme = {.scheme = TPM2_ALG_OAEP, .details.oaep.hashAlg = TPM2_ALG_SHA256};
     TPM2B_DATA label = {0};
     TPM2B_PUBLIC_KEY_RSA *msg = NULL;
     ESYS_TR key = ESYS_TR_NONE;

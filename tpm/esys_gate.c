@@ -91,8 +91,7 @@ gate_make_sticky(TSS2_TCTI_CONTEXT *c, TPM2_HANDLE *handle, uint8_t sticky)
 {
     struct gate_tcti *g = gate_of(c);
 
-    return g != NULL ? Tss2_Tcti_MakeSticky(g->inner, handle, sticky)
-                     : TSS2_TCTI_RC_BAD_REFERENCE;
+    return g != NULL ? Tss2_Tcti_MakeSticky(g->inner, handle, sticky) : TSS2_TCTI_RC_BAD_REFERENCE;
 }
 
 void

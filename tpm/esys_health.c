@@ -45,8 +45,7 @@ props_read(struct esys *e, TPM2_PT first, UINT32 count, struct props *p)
                                TPM2_CAP_TPM_PROPERTIES, next, count, &more, &cap);
         if (r != TSS2_RC_SUCCESS)
             return esys_rc(r, "get_capability", false);
-        for (UINT32 i = 0; i < cap->data.tpmProperties.count && i < TPM2_MAX_TPM_PROPERTIES;
-             i++) {
+        for (UINT32 i = 0; i < cap->data.tpmProperties.count && i < TPM2_MAX_TPM_PROPERTIES; i++) {
             TPM2_PT pt = cap->data.tpmProperties.tpmProperty[i].property;
             if (pt < first || pt >= first + count || p->n >= 64)
                 continue;
@@ -159,8 +158,7 @@ esys_selftest(void *be, bool full)
     TPM2_RC tres = 0;
     TSS2_RC r;
 
-    r = Esys_SelfTest(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                      full ? TPM2_YES : TPM2_NO);
+    r = Esys_SelfTest(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, full ? TPM2_YES : TPM2_NO);
     if (r != TSS2_RC_SUCCESS)
         return esys_rc(r, "self_test", false);
     r = Esys_GetTestResult(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &tdata, &tres);
@@ -184,8 +182,8 @@ esys_random(void *be, unsigned char *buf, size_t n)
     for (int rounds = 0; off < n && rounds < 1024; rounds++) {
         TPM2B_DIGEST *rnd = NULL;
         size_t want = n - off > 32 ? 32 : n - off;
-        TSS2_RC r = Esys_GetRandom(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                   (UINT16)want, &rnd);
+        TSS2_RC r =
+            Esys_GetRandom(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, (UINT16)want, &rnd);
         if (r != TSS2_RC_SUCCESS)
             return esys_rc(r, "get_random", false);
         if (rnd->size == 0 || rnd->size > want) {
@@ -205,9 +203,9 @@ static const struct {
     TPM2_HANDLE idx;
     const char *kind;
 } ek_indices[TPM_EK_CERT_MAX] = {
-    {0x01c00002u, "rsa2048"},     {0x01c0000au, "ecc-p256"},    {0x01c00012u, "rsa2048"},
-    {0x01c00014u, "ecc-p256"},    {0x01c00016u, "ecc-p384"},    {0x01c00018u, "ecc-p521"},
-    {0x01c0001cu, "rsa3072"},     {0x01c0001eu, "rsa4096"},
+    {0x01c00002u, "rsa2048"},  {0x01c0000au, "ecc-p256"}, {0x01c00012u, "rsa2048"},
+    {0x01c00014u, "ecc-p256"}, {0x01c00016u, "ecc-p384"}, {0x01c00018u, "ecc-p521"},
+    {0x01c0001cu, "rsa3072"},  {0x01c0001eu, "rsa4096"},
 };
 
 static enum lj_rc
@@ -234,8 +232,8 @@ nv_read_all(struct esys *e, TPM2_HANDLE idx, unsigned char **der, size_t *len)
     }
     size = npub->nvPublic.dataSize;
     if (size == 0 || size > TPM_EK_CERT_BYTES) {
-        rc = lj_err_set(LJ_ERR_TOO_BIG, TPM_MOD, "event=nv_read_failed index=0x%08x size=%u",
-                        idx, size);
+        rc = lj_err_set(LJ_ERR_TOO_BIG, TPM_MOD, "event=nv_read_failed index=0x%08x size=%u", idx,
+                        size);
         goto out;
     }
     buf = malloc(size);
@@ -247,8 +245,8 @@ nv_read_all(struct esys *e, TPM2_HANDLE idx, unsigned char **der, size_t *len)
     while (off < size) {
         TPM2B_MAX_NV_BUFFER *chunk = NULL;
         UINT16 want = (UINT16)(size - off > 512 ? 512 : size - off);
-        r = Esys_NV_Read(e->ctx, nv, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, want,
-                         off, &chunk);
+        r = Esys_NV_Read(e->ctx, nv, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, want, off,
+                         &chunk);
         if (r != TSS2_RC_SUCCESS) {
             rc = esys_rc(r, "nv_read", false);
             goto out;
@@ -305,6 +303,8 @@ esys_ek_certs(void *be, struct tpm_ek_cert *out, size_t *n)
     return rc;
 }
 
+/* Templates keep the shape of the structure they fill (not clang-formatted). */
+// clang-format off
 static const TPM2B_PUBLIC tmpl_eph_ecc = {
     .publicArea = {
         .type = TPM2_ALG_ECC,
@@ -320,6 +320,7 @@ static const TPM2B_PUBLIC tmpl_eph_ecc = {
         },
     },
 };
+// clang-format on
 
 static bool
 ecc_param_copy(unsigned char dst[32], size_t *dlen, const TPM2B_ECC_PARAMETER *p)
@@ -330,7 +331,6 @@ ecc_param_copy(unsigned char dst[32], size_t *dlen, const TPM2B_ECC_PARAMETER *p
     *dlen = p->size;
     return true;
 }
-
 
 enum lj_rc
 esys_eph_sign(void *be, const unsigned char dig[32], struct tpm_ecc_sig *out)
@@ -355,9 +355,9 @@ esys_eph_sign(void *be, const unsigned char dig[32], struct tpm_ecc_sig *out)
     memset(out, 0, sizeof(*out));
     memcpy(digest.buffer, dig, 32);
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    r = Esys_CreatePrimary(e->ctx, ESYS_TR_RH_NULL, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                           ESYS_TR_NONE, &sens, &tmpl_eph_ecc, &outside, &pcrs, &key, &opub,
-                           &cdata, &chash, &ctk);
+    r = Esys_CreatePrimary(e->ctx, ESYS_TR_RH_NULL, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                           &sens, &tmpl_eph_ecc, &outside, &pcrs, &key, &opub, &cdata, &chash,
+                           &ctk);
     if (r != TSS2_RC_SUCCESS) {
         key = ESYS_TR_NONE;
         rc = esys_rc(r, "create_ephemeral", false);
@@ -376,7 +376,8 @@ esys_eph_sign(void *be, const unsigned char dig[32], struct tpm_ecc_sig *out)
         !ecc_param_copy(out->y, &out->y_len, &opub->publicArea.unique.ecc.y) ||
         !ecc_param_copy(out->r, &out->r_len, &sig->signature.ecdsa.signatureR) ||
         !ecc_param_copy(out->s, &out->s_len, &sig->signature.ecdsa.signatureS)) {
-        rc = lj_err_set(LJ_ERR_TPM, TPM_MOD, "event=sign_ephemeral_failed reason=unexpected_output");
+        rc =
+            lj_err_set(LJ_ERR_TPM, TPM_MOD, "event=sign_ephemeral_failed reason=unexpected_output");
         goto out;
     }
     out->create_ms = lj_ms_between(&t0, &t1);

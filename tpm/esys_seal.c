@@ -26,6 +26,8 @@
  * noDA: its empty auth cannot be guessed, and a lockout caused elsewhere
  * should not make the refresh token unreadable.
  */
+/* Templates keep the shape of the structure they fill (not clang-formatted). */
+// clang-format off
 static const TPM2B_PUBLIC tmpl_sealed = {
     .publicArea = {
         .type = TPM2_ALG_KEYEDHASH,
@@ -35,6 +37,7 @@ static const TPM2B_PUBLIC tmpl_sealed = {
         .parameters.keyedHashDetail.scheme = {.scheme = TPM2_ALG_NULL},
     },
 };
+// clang-format on
 
 static bool
 sealed_pub_ok(const TPM2B_PUBLIC *p)
@@ -43,8 +46,7 @@ sealed_pub_ok(const TPM2B_PUBLIC *p)
 
     return a->type == TPM2_ALG_KEYEDHASH && a->nameAlg == TPM2_ALG_SHA256 &&
            a->objectAttributes == tmpl_sealed.publicArea.objectAttributes &&
-           a->authPolicy.size == 0 &&
-           a->parameters.keyedHashDetail.scheme.scheme == TPM2_ALG_NULL;
+           a->authPolicy.size == 0 && a->parameters.keyedHashDetail.scheme.scheme == TPM2_ALG_NULL;
 }
 
 /*
@@ -110,8 +112,8 @@ esys_seal_key(void *be, const char *state_dir, const unsigned char key[32], char
     rc = session_start(e, ph, TPMA_SESSION_DECRYPT, &sess);
     if (rc != LJ_OK)
         goto out;
-    r = Esys_Create(e->ctx, ph, sess, ESYS_TR_NONE, ESYS_TR_NONE, sens,
-                    &tmpl_sealed, &outside, &pcrs, &opriv, &opub, &cdata, &chash, &ctk);
+    r = Esys_Create(e->ctx, ph, sess, ESYS_TR_NONE, ESYS_TR_NONE, sens, &tmpl_sealed, &outside,
+                    &pcrs, &opriv, &opub, &cdata, &chash, &ctk);
     if (r != TSS2_RC_SUCCESS) {
         rc = esys_rc(r, "seal", false);
         goto out;
@@ -142,8 +144,8 @@ out:
 }
 
 enum lj_rc
-esys_unseal_key(void *be, const char *state_dir, const char *parent,
-                const struct tpm_blob *blob, unsigned char key[32])
+esys_unseal_key(void *be, const char *state_dir, const char *parent, const struct tpm_blob *blob,
+                unsigned char key[32])
 {
     struct esys *e = be;
     TPM2B_PUBLIC pub;
@@ -159,8 +161,7 @@ esys_unseal_key(void *be, const char *state_dir, const char *parent,
     memset(&pub, 0, sizeof(pub));
     memset(&priv, 0, sizeof(priv));
     if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(blob->data, blob->len, &off, &pub) != TSS2_RC_SUCCESS ||
-        Tss2_MU_TPM2B_PRIVATE_Unmarshal(blob->data, blob->len, &off, &priv) !=
-            TSS2_RC_SUCCESS ||
+        Tss2_MU_TPM2B_PRIVATE_Unmarshal(blob->data, blob->len, &off, &priv) != TSS2_RC_SUCCESS ||
         off != blob->len || !sealed_pub_ok(&pub))
         return lj_err_set(LJ_ERR_KEYS_CORRUPT, TPM_MOD,
                           "event=unseal_failed reason=sealed object malformed");

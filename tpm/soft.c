@@ -67,7 +67,8 @@ key_pub(RsaKey *key, struct tpm_rsa_pub *out)
 
     if (wc_RsaFlattenPublicKey(key, e, &esz, n, &nsz) != 0 || nsz != TPM_RSA_BYTES ||
         !tpm_rsa_pub_set(out, n, nsz, e, esz))
-        return lj_err_set(LJ_ERR_KEYS_CORRUPT, TPM_MOD, "event=soft_key_invalid reason=not_rsa2048");
+        return lj_err_set(LJ_ERR_KEYS_CORRUPT, TPM_MOD,
+                          "event=soft_key_invalid reason=not_rsa2048");
     return LJ_OK;
 }
 
@@ -148,8 +149,8 @@ soft_validate(void *be, struct tpm_keyset *ks)
 }
 
 static enum lj_rc
-soft_sign(void *be, const struct tpm_keyset *ks, const unsigned char dig[32],
-          unsigned char *sig, size_t *sig_len)
+soft_sign(void *be, const struct tpm_keyset *ks, const unsigned char dig[32], unsigned char *sig,
+          size_t *sig_len)
 {
     RsaKey key;
     WC_RNG rng;
@@ -311,8 +312,8 @@ out:
 }
 
 static enum lj_rc
-soft_unseal_key(void *be, const char *state_dir, const char *parent,
-                const struct tpm_blob *blob, unsigned char key[32])
+soft_unseal_key(void *be, const char *state_dir, const char *parent, const struct tpm_blob *blob,
+                unsigned char key[32])
 {
     unsigned char kek[32], wrap[SOFT_WRAP_LEN];
     enum lj_rc rc;

@@ -58,12 +58,12 @@ enum tpm_provider {
 struct tpm_ctx;
 
 struct tpm_open_opts {
-    const char *state_dir;       /* created 0700 when missing; NULL: a context
-                                    without state (health, factory checks):
-                                    key and seal calls then fail LJ_ERR_INVAL */
-    const char *tcti;            /* NULL: TPM_DEFAULT_TCTI */
-    enum tpm_provider provider;  /* default TPM; SOFT only when explicitly named */
-    int timeout_s;               /* bound on one TPM command; <= 0: TPM_DEFAULT_TIMEOUT_S */
+    const char *state_dir;      /* created 0700 when missing; NULL: a context
+                                   without state (health, factory checks):
+                                   key and seal calls then fail LJ_ERR_INVAL */
+    const char *tcti;           /* NULL: TPM_DEFAULT_TCTI */
+    enum tpm_provider provider; /* default TPM; SOFT only when explicitly named */
+    int timeout_s;              /* bound on one TPM command; <= 0: TPM_DEFAULT_TIMEOUT_S */
 };
 
 /* An RSA public key as big-endian integers without leading zero bytes. */
@@ -76,10 +76,10 @@ struct tpm_rsa_pub {
 
 /* What `status`-like reports print about key custody. */
 struct tpm_describe {
-    const char *provider;   /* "tpm" or "soft" (static string) */
-    bool tpm_protected;     /* false for the soft provider */
-    bool keys_loaded;       /* keys ensured in this context */
-    char parent[32];        /* "ecc-srk-template", "0x81000001", "none" or "" */
+    const char *provider; /* "tpm" or "soft" (static string) */
+    bool tpm_protected;   /* false for the soft provider */
+    bool keys_loaded;     /* keys ensured in this context */
+    char parent[32];      /* "ecc-srk-template", "0x81000001", "none" or "" */
 };
 
 /*
@@ -122,8 +122,8 @@ enum lj_rc tpm_keys_ensure_wait(struct tpm_ctx *t, bool *created);
  * (NUL-terminated) are malloc'ed and owned by the caller (free()); either
  * out pointer may be NULL when not wanted.  Blocks (one TPM sign).
  */
-enum lj_rc tpm_csr(struct tpm_ctx *t, const char *cn, unsigned char **der,
-                   size_t *der_len, char **pem);
+enum lj_rc tpm_csr(struct tpm_ctx *t, const char *cn, unsigned char **der, size_t *der_len,
+                   char **pem);
 
 /*
  * tpm_csr in the background: _start queues the signing of a request for cn
@@ -166,16 +166,16 @@ enum lj_rc tpm_transport_blob(struct tpm_ctx *t, unsigned char **blob, size_t *l
  * RSASSA-PKCS1-v1_5 signature over a SHA-256 digest with the device key.
  * sig must hold TPM_RSA_BYTES; *sig_len gets the length.  Blocks.
  */
-enum lj_rc tpm_sign_sha256(struct tpm_ctx *t, const unsigned char digest[32],
-                           unsigned char *sig, size_t *sig_len);
+enum lj_rc tpm_sign_sha256(struct tpm_ctx *t, const unsigned char digest[32], unsigned char *sig,
+                           size_t *sig_len);
 
 /*
  * RSA-OAEP (SHA-256, MGF1-SHA-256, empty label) decryption with the
  * transport key.  On success *pt is malloc'ed and secret: the caller frees
  * it with lj_secure_free(*pt, *pt_len).  Blocks.
  */
-enum lj_rc tpm_transport_decrypt(struct tpm_ctx *t, const unsigned char *ct,
-                                 size_t ct_len, unsigned char **pt, size_t *pt_len);
+enum lj_rc tpm_transport_decrypt(struct tpm_ctx *t, const unsigned char *ct, size_t ct_len,
+                                 unsigned char **pt, size_t *pt_len);
 
 /* Fill *out with the provider and key state (no TPM round trip). */
 void tpm_describe(struct tpm_ctx *t, struct tpm_describe *out);
@@ -216,22 +216,22 @@ bool tpm_provider_parse(const char *s, enum tpm_provider *out);
 
 /* What the TPM says about itself; plain data, strings NUL-terminated. */
 struct tpm_health {
-    bool tpm_protected;      /* false for the soft provider (all else fake) */
-    char family[8];          /* TPM2_PT_FAMILY_INDICATOR: "2.0" */
-    char manufacturer[8];    /* TPM2_PT_MANUFACTURER, 4 chars ("IBM", "IFX", "STM ") */
+    bool tpm_protected;   /* false for the soft provider (all else fake) */
+    char family[8];       /* TPM2_PT_FAMILY_INDICATOR: "2.0" */
+    char manufacturer[8]; /* TPM2_PT_MANUFACTURER, 4 chars ("IBM", "IFX", "STM ") */
     uint32_t manufacturer_id;
-    char vendor[20];         /* TPM2_PT_VENDOR_STRING_1..4 ("SW TPM") */
-    char firmware[32];       /* "A.B.C.D" from FIRMWARE_VERSION_1/2 (16-bit halves) */
+    char vendor[20];   /* TPM2_PT_VENDOR_STRING_1..4 ("SW TPM") */
+    char firmware[32]; /* "A.B.C.D" from FIRMWARE_VERSION_1/2 (16-bit halves) */
     uint32_t firmware1, firmware2;
     uint32_t spec_level, spec_revision; /* TPM2_PT_LEVEL, _REVISION (164 = 1.64) */
-    bool self_test_ok;       /* TPM2_GetTestResult said success */
-    uint32_t self_test_rc;   /* its testResult code (0 = success) */
-    bool in_lockout;         /* TPMA_PERMANENT inLockout */
-    bool owner_auth_set;     /* TPMA_PERMANENT ownerAuthSet */
-    uint32_t lockout_counter;  /* TPM2_PT_LOCKOUT_COUNTER */
-    uint32_t max_tries;        /* TPM2_PT_MAX_AUTH_FAIL */
-    uint32_t recovery_s;       /* TPM2_PT_LOCKOUT_INTERVAL: one failure forgiven per */
-    uint32_t lockout_recovery_s; /* TPM2_PT_LOCKOUT_RECOVERY: lockoutAuth retry */
+    bool self_test_ok;                  /* TPM2_GetTestResult said success */
+    uint32_t self_test_rc;              /* its testResult code (0 = success) */
+    bool in_lockout;                    /* TPMA_PERMANENT inLockout */
+    bool owner_auth_set;                /* TPMA_PERMANENT ownerAuthSet */
+    uint32_t lockout_counter;           /* TPM2_PT_LOCKOUT_COUNTER */
+    uint32_t max_tries;                 /* TPM2_PT_MAX_AUTH_FAIL */
+    uint32_t recovery_s;                /* TPM2_PT_LOCKOUT_INTERVAL: one failure forgiven per */
+    uint32_t lockout_recovery_s;        /* TPM2_PT_LOCKOUT_RECOVERY: lockoutAuth retry */
 };
 
 /*
@@ -257,7 +257,7 @@ enum lj_rc tpm_preflight(struct tpm_ctx *t, struct tpm_health *out);
 
 /* ---- sealed data (refresh token kept across runs) ------------------- */
 
-#define TPM_SEAL_NAME_MAX 32   /* [a-z0-9_-], 1..32 chars */
+#define TPM_SEAL_NAME_MAX 32 /* [a-z0-9_-], 1..32 chars */
 #define TPM_SEAL_DATA_MAX 16384
 
 /*
@@ -268,12 +268,11 @@ enum lj_rc tpm_preflight(struct tpm_ctx *t, struct tpm_health *out);
  * fixedParent, noDA, empty auth) under the storage root key the device
  * keys use; data is AES-256-GCM encrypted under that key.  The file never
  * holds data or the key in clear, and the key crosses the TPM bus only
- * inside a session salted with the storage root key (parameter encryption).  Soft provider (TESTS ONLY): the data key
- * is wrapped with STATE_DIR/soft-seal.key.  data is not kept; every copy
- * made here is wiped.  Blocks (TPM create: a few ms on swtpm).
+ * inside a session salted with the storage root key (parameter encryption).  Soft provider (TESTS
+ * ONLY): the data key is wrapped with STATE_DIR/soft-seal.key.  data is not kept; every copy made
+ * here is wiped.  Blocks (TPM create: a few ms on swtpm).
  */
-enum lj_rc tpm_seal(struct tpm_ctx *t, const char *name, const unsigned char *data,
-                    size_t len);
+enum lj_rc tpm_seal(struct tpm_ctx *t, const char *name, const unsigned char *data, size_t len);
 
 /*
  * Unseal NAME.sealed.  On success *data (NUL-terminated for convenience;
@@ -283,8 +282,7 @@ enum lj_rc tpm_seal(struct tpm_ctx *t, const char *name, const unsigned char *da
  * LJ_ERR_TPM_WRONG_TPM sealed by another TPM (or this TPM was cleared);
  * LJ_ERR_STATE sealed by the other provider; TPM errors as above.  Blocks.
  */
-enum lj_rc tpm_unseal(struct tpm_ctx *t, const char *name, unsigned char **data,
-                      size_t *len);
+enum lj_rc tpm_unseal(struct tpm_ctx *t, const char *name, unsigned char **data, size_t *len);
 
 /* Delete STATE_DIR/NAME.sealed; a missing file is LJ_OK.  Blocks on the fs. */
 enum lj_rc tpm_sealed_remove(const char *state_dir, const char *name);
@@ -327,9 +325,9 @@ enum lj_rc tpm_random(struct tpm_ctx *t, unsigned char *buf, size_t n);
 
 /* One EK certificate found in NV. */
 struct tpm_ek_cert {
-    uint32_t nv_index;     /* 0x01c00002 RSA-2048, 0x01c0000a ECC P-256, ... */
-    const char *kind;      /* "rsa2048", "ecc-p256", "ecc-p384", ... (static) */
-    unsigned char *der;    /* malloc'ed, owned by the array: tpm_ek_certs_free */
+    uint32_t nv_index;  /* 0x01c00002 RSA-2048, 0x01c0000a ECC P-256, ... */
+    const char *kind;   /* "rsa2048", "ecc-p256", "ecc-p384", ... (static) */
+    unsigned char *der; /* malloc'ed, owned by the array: tpm_ek_certs_free */
     size_t len;
 };
 
@@ -340,8 +338,7 @@ struct tpm_ek_cert {
  * free with tpm_ek_certs_free(out, n).  Certificates are read, not parsed
  * (tpm_ek_cert_verify).  Blocks.
  */
-enum lj_rc tpm_ek_certs(struct tpm_ctx *t, struct tpm_ek_cert out[TPM_EK_CERT_MAX],
-                        size_t *n);
+enum lj_rc tpm_ek_certs(struct tpm_ctx *t, struct tpm_ek_cert out[TPM_EK_CERT_MAX], size_t *n);
 void tpm_ek_certs_free(struct tpm_ek_cert *c, size_t n);
 
 /*

@@ -44,8 +44,8 @@ lj_cmd_args(const char *name, int argc, char **argv, void (*usage)(FILE *f),
         while (opts != NULL && opts[k] != NULL && strcmp(rest[i], opts[k]) != 0)
             k++;
         if (opts == NULL || opts[k] == NULL) {
-            fprintf(stderr, "linkjoin %s: unknown option '%s' (see 'linkjoin %s --help')\n",
-                    name, rest[i], name);
+            fprintf(stderr, "linkjoin %s: unknown option '%s' (see 'linkjoin %s --help')\n", name,
+                    rest[i], name);
             ex = LJ_EXIT_USAGE;
             goto out;
         }

@@ -101,20 +101,14 @@ cmd_csr_parse(int argc, char **argv, struct cmd_csr_opts *o)
                 goto bad_value;
             o->provider_set = true;
             break;
-        case OPT_TBLOB:
-            o->transport_blob = true;
-            break;
+        case OPT_TBLOB: o->transport_blob = true; break;
         case OPT_LOG:
             if (!lj_log_parse_level(optarg, &lvl))
                 goto bad_value;
             o->log_level = optarg;
             break;
-        case OPT_TDEC:
-            o->test_decrypt = true;
-            break;
-        case 'h':
-            o->help = true;
-            break;
+        case OPT_TDEC: o->test_decrypt = true; break;
+        case 'h': o->help = true; break;
         case ':':
             fprintf(stderr, "linkjoin csr: option '%s' needs a value\n", argv[optind - 1]);
             return LJ_EXIT_USAGE;
@@ -128,7 +122,8 @@ cmd_csr_parse(int argc, char **argv, struct cmd_csr_opts *o)
         return LJ_EXIT_USAGE;
     }
     if (o->test_decrypt && o->transport_blob) {
-        fprintf(stderr, "linkjoin csr: --test-decrypt and --transport-key-blob exclude each other\n");
+        fprintf(stderr,
+                "linkjoin csr: --test-decrypt and --transport-key-blob exclude each other\n");
         return LJ_EXIT_USAGE;
     }
     return 0;
@@ -149,7 +144,8 @@ report(enum lj_rc rc, const struct lj_config *cfg)
     lj_cli_say(stderr, "csr", rc, NULL);
     switch (rc) {
     case LJ_ERR_TPM_UNREACHABLE:
-        fprintf(stderr, "linkjoin csr: TPM unreachable at '%s' (no TPM device or simulator answering)\n",
+        fprintf(stderr,
+                "linkjoin csr: TPM unreachable at '%s' (no TPM device or simulator answering)\n",
                 cfg->tcti);
         break;
     case LJ_ERR_TPM_LOCKOUT:
@@ -160,19 +156,24 @@ report(enum lj_rc rc, const struct lj_config *cfg)
         fprintf(stderr, "linkjoin csr: TPM is out of object memory (too many loaded objects)\n");
         break;
     case LJ_ERR_TPM_WRONG_TPM:
-        fprintf(stderr, "linkjoin csr: keys in %s belong to a different TPM (or this TPM "
-                        "was cleared); files left untouched\n", cfg->state_dir);
+        fprintf(stderr,
+                "linkjoin csr: keys in %s belong to a different TPM (or this TPM "
+                "was cleared); files left untouched\n",
+                cfg->state_dir);
         break;
     case LJ_ERR_KEYS_CORRUPT:
-        fprintf(stderr, "linkjoin csr: key files in %s are corrupt (truncated or altered); "
-                        "files left untouched\n", cfg->state_dir);
+        fprintf(stderr,
+                "linkjoin csr: key files in %s are corrupt (truncated or altered); "
+                "files left untouched\n",
+                cfg->state_dir);
         break;
     case LJ_ERR_STATE:
-        fprintf(stderr, "linkjoin csr: keys in %s belong to another key provider; "
-                        "files left untouched\n", cfg->state_dir);
+        fprintf(stderr,
+                "linkjoin csr: keys in %s belong to another key provider; "
+                "files left untouched\n",
+                cfg->state_dir);
         break;
-    default:
-        break;
+    default: break;
     }
     return lj_cli_exit_for(rc);
 }
@@ -267,8 +268,7 @@ cmd_csr(int argc, char **argv)
         goto out;
     tpm_describe(t, &d);
     fprintf(stderr, "linkjoin csr: keys %s provider=%s TpmProtected=%s parent=%s\n",
-            created ? "created" : "reused", d.provider, d.tpm_protected ? "yes" : "NO",
-            d.parent);
+            created ? "created" : "reused", d.provider, d.tpm_protected ? "yes" : "NO", d.parent);
     if (o.transport_blob) {
         rc = tpm_transport_blob(t, &blob, &blob_len);
         if (rc != LJ_OK)

@@ -11,15 +11,15 @@
 #define CMD_CSR_DEFAULT_STATE_DIR "/var/lib/linkjoin"
 
 struct cmd_csr_opts {
-    const char *config;         /* --config; NULL = the default file if present */
-    const char *state_dir;      /* borrowed from argv */
-    const char *tcti;           /* borrowed from argv; default TPM_DEFAULT_TCTI */
+    const char *config;    /* --config; NULL = the default file if present */
+    const char *state_dir; /* borrowed from argv */
+    const char *tcti;      /* borrowed from argv; default TPM_DEFAULT_TCTI */
     enum tpm_provider provider;
     bool state_dir_set, tcti_set, provider_set; /* given on the command line (win over the file) */
-    bool transport_blob;        /* print the transport key blob, not a CSR */
+    bool transport_blob;                        /* print the transport key blob, not a CSR */
     bool help;
-    bool test_decrypt;          /* test hook; see cmd_csr.c */
-    const char *log_level;      /* borrowed; NULL = default */
+    bool test_decrypt;     /* test hook; see cmd_csr.c */
+    const char *log_level; /* borrowed; NULL = default */
 };
 
 /*

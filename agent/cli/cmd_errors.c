@@ -72,8 +72,7 @@ cmd_errors(int argc, char **argv)
         ret = render_tty();
         goto out;
     }
-    if (argc != 2 ||
-        (strcmp(argv[1], "--markdown") != 0 && strcmp(argv[1], "--exit-codes") != 0)) {
+    if (argc != 2 || (strcmp(argv[1], "--markdown") != 0 && strcmp(argv[1], "--exit-codes") != 0)) {
         fprintf(stderr, "usage: linkjoin errors --markdown\n"
                         "       linkjoin errors --exit-codes\n"
                         "       linkjoin errors --render-tty < events.jsonl\n");

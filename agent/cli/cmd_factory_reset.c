@@ -64,8 +64,10 @@ clear_tpm(const struct lj_config *cfg)
         printf("TPM owner hierarchy cleared (new storage seed; old TPM keys are gone).\n");
         break;
     case LJ_ERR_TPM_UNREACHABLE:
-        fprintf(stderr, P "the TPM is unreachable at '%s'; files were removed, the TPM was "
-                          "not cleared\n", to.tcti ? to.tcti : TPM_DEFAULT_TCTI);
+        fprintf(stderr,
+                P "the TPM is unreachable at '%s'; files were removed, the TPM was "
+                  "not cleared\n",
+                to.tcti ? to.tcti : TPM_DEFAULT_TCTI);
         ex = LJ_EXIT_TPM;
         break;
     case LJ_ERR_AUTH:

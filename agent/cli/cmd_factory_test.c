@@ -72,7 +72,7 @@ enum {
 
 struct factory_opts {
     bool json, network, help;
-    const char *tcti;      /* --tcti; NULL = the configuration's */
+    const char *tcti; /* --tcti; NULL = the configuration's */
     const char *ek_ca;
     const char *config;    /* --config; NULL = the default file if present */
     const char *log_level; /* --log-level; NULL = the configuration's */
@@ -163,9 +163,7 @@ factory_parse(int argc, char **argv, struct factory_opts *o)
     opterr = 0;
     while ((idx = -1, c = getopt_long(argc, argv, ":h", longopts, &idx)) != -1) {
         switch (c) {
-        case OPT_JSON:
-            o->json = true;
-            break;
+        case OPT_JSON: o->json = true; break;
         case OPT_TCTI:
             if (optarg[0] == '\0' || strlen(optarg) > 200)
                 goto bad_value;
@@ -176,9 +174,7 @@ factory_parse(int argc, char **argv, struct factory_opts *o)
                 goto bad_value;
             o->ek_ca = optarg;
             break;
-        case OPT_NET:
-            o->network = true;
-            break;
+        case OPT_NET: o->network = true; break;
         case OPT_CONFIG:
             if (optarg[0] == '\0' || strlen(optarg) > 1024)
                 goto bad_value;
@@ -200,9 +196,7 @@ factory_parse(int argc, char **argv, struct factory_opts *o)
                 goto bad_value;
             o->log_level = optarg;
             break;
-        case 'h':
-            o->help = true;
-            break;
+        case 'h': o->help = true; break;
         case ':':
             fprintf(stderr, "linkjoin factory-test: option '%s' needs a value\n", argv[optind - 1]);
             return LJ_EXIT_USAGE;
@@ -223,7 +217,6 @@ bad_value:
 }
 
 /* ---- checks ------------------------------------------------------------ */
-
 
 static void set(struct check *c, enum status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -510,8 +503,7 @@ check_network(struct factory *f)
             set(&f->c[C_NETWORK], ST_PASS, "DNS, TCP and TLS ok: %s", host);
         else
             snprintf(f->c[C_NETWORK].detail + strlen(f->c[C_NETWORK].detail),
-                     sizeof(f->c[C_NETWORK].detail) - strlen(f->c[C_NETWORK].detail), ", %s",
-                     host);
+                     sizeof(f->c[C_NETWORK].detail) - strlen(f->c[C_NETWORK].detail), ", %s", host);
     }
 out:
     lj_http_free(h);
@@ -535,14 +527,10 @@ static const char *
 status_name(enum status s)
 {
     switch (s) {
-    case ST_PASS:
-        return "pass";
-    case ST_FAIL:
-        return "fail";
-    case ST_SKIPPED:
-        return "skipped";
-    default:
-        return "not_run";
+    case ST_PASS: return "pass";
+    case ST_FAIL: return "fail";
+    case ST_SKIPPED: return "skipped";
+    default: return "not_run";
     }
 }
 
@@ -566,16 +554,11 @@ static const char *
 exit_text(int ex)
 {
     switch (ex) {
-    case LJ_EXIT_OK:
-        return "every required check passed";
-    case LJ_EXIT_FACTORY_TPM:
-        return "TPM check failed";
-    case LJ_EXIT_FACTORY_EK:
-        return "EK certificate check failed";
-    case LJ_EXIT_NETWORK:
-        return "network check failed";
-    default:
-        return "device identity or clock check failed";
+    case LJ_EXIT_OK: return "every required check passed";
+    case LJ_EXIT_FACTORY_TPM: return "TPM check failed";
+    case LJ_EXIT_FACTORY_EK: return "EK certificate check failed";
+    case LJ_EXIT_NETWORK: return "network check failed";
+    default: return "device identity or clock check failed";
     }
 }
 

@@ -39,22 +39,22 @@
 static void
 leave_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: linkjoin leave [--local-only] [--config FILE] [--state-dir DIR] [CONFIG FLAGS]\n"
-            "\n"
-            "Deletes this device's object in Microsoft Entra (authenticated with the device\n"
-            "certificate; its key stays in the TPM), then removes the local join: device\n"
-            "keys, certificate, journal, sealed tokens, MDM state and the boot markers.\n"
-            "If the cloud cannot be reached nothing is removed.\n"
-            "\n"
-            "  --local-only   remove local state without contacting the cloud; the device\n"
-            "                 object remains (its id is printed for an administrator)\n"
-            "  -h, --help     this text\n"
-            "\n"
-            "exit codes: 0 left (or the cloud object was already gone), 2 usage, 3 configuration,\n"
-            "4 TPM failure, 5 cloud unreachable or busy (nothing removed), 7 the cloud refused\n"
-            "the deletion (nothing removed), 8 unexpected cloud answer, 12 not joined,\n"
-            "13 local state unusable (use --local-only).\n");
+    fprintf(
+        f, "usage: linkjoin leave [--local-only] [--config FILE] [--state-dir DIR] [CONFIG FLAGS]\n"
+           "\n"
+           "Deletes this device's object in Microsoft Entra (authenticated with the device\n"
+           "certificate; its key stays in the TPM), then removes the local join: device\n"
+           "keys, certificate, journal, sealed tokens, MDM state and the boot markers.\n"
+           "If the cloud cannot be reached nothing is removed.\n"
+           "\n"
+           "  --local-only   remove local state without contacting the cloud; the device\n"
+           "                 object remains (its id is printed for an administrator)\n"
+           "  -h, --help     this text\n"
+           "\n"
+           "exit codes: 0 left (or the cloud object was already gone), 2 usage, 3 configuration,\n"
+           "4 TPM failure, 5 cloud unreachable or busy (nothing removed), 7 the cloud refused\n"
+           "the deletion (nothing removed), 8 unexpected cloud answer, 12 not joined,\n"
+           "13 local state unusable (use --local-only).\n");
 }
 
 struct leave {
@@ -82,8 +82,7 @@ read_state(struct leave *l)
     } else if ((rc = lj_fs_read(path, LJ_JOURNAL_MAX_BYTES, &buf, &len)) == LJ_ERR_NOT_FOUND) {
         l->journal_ok = true;
     } else if (rc != LJ_OK) {
-        snprintf(l->journal_problem, sizeof(l->journal_problem), "unreadable (%s)",
-                 lj_rc_name(rc));
+        snprintf(l->journal_problem, sizeof(l->journal_problem), "unreadable (%s)", lj_rc_name(rc));
     } else if (lj_journal_from_json((const char *)buf, len, &l->j, l->journal_problem,
                                     sizeof(l->journal_problem)) == LJ_OK) {
         l->journal_ok = true;
@@ -154,7 +153,6 @@ not_found_answer(const struct lj_http_response *resp, const struct drs_error *e)
     return resp->status == 400 && strcmp(e->error_type, "DirectoryError") == 0 &&
            strstr(e->message, "not found") != NULL;
 }
-
 
 /* The cloud part: DELETE with the device certificate. */
 static int
@@ -271,9 +269,10 @@ leave_cloud(struct leave *l)
         ex = LJ_EXIT_NETWORK;
     } else if (resp.status == 401 || resp.status == 403) {
         fprintf(stderr,
-                P "the cloud refused to delete device %s with this device certificate\n"
-                  "  (HTTP %ld %s: %s). Nothing was removed. An administrator can delete the\n"
-                  "  device in Entra; then `linkjoin leave` (or --local-only) removes local state.\n",
+                P
+                "the cloud refused to delete device %s with this device certificate\n"
+                "  (HTTP %ld %s: %s). Nothing was removed. An administrator can delete the\n"
+                "  device in Entra; then `linkjoin leave` (or --local-only) removes local state.\n",
                 l->j.device_id, resp.status, e.error_type[0] ? e.error_type : "-",
                 e.message[0] ? e.message : "no message");
         ex = LJ_EXIT_POLICY;
@@ -340,10 +339,10 @@ cmd_leave(int argc, char **argv)
                   "  deleted from here. Nothing was removed. `linkjoin leave --local-only`\n"
                   "  removes local state.\n",
                 l.cfg.state_dir,
-                !l.journal_ok ? l.journal_problem
+                !l.journal_ok    ? l.journal_problem
                 : l.cert == NULL ? "device certificate missing"
-                : !joined      ? "the journal does not record a finished join"
-                               : "no device id in the journal");
+                : !joined        ? "the journal does not record a finished join"
+                                 : "no device id in the journal");
         ex = LJ_EXIT_STATE;
         goto out;
     }

@@ -15,15 +15,16 @@
 static void
 mdm_retry_usage(FILE *f)
 {
-    fprintf(f, "usage: linkjoin mdm-retry [configuration flags]\n"
-               "Finish a pending Intune enrollment of this joined device with the sign-in\n"
-               "kept sealed by the TPM: at most %d attempts, %d seconds of waiting in all.\n"
-               "Never asks anyone to sign in.  Output is text (--ui stdio: JSON events).\n\n"
-               "exit: 0 enrolled or nothing pending, 11 still pending (try later),\n"
-               "      6 the kept sign-in expired or is missing ('linkjoin run' signs in\n"
-               "      again), 7 refused by an Intune policy, 8 bad service response,\n"
-               "      12 not joined, 1/3/4/13 as in 'linkjoin --help'.\n\n",
-               LJ_FLOW_MDM_MAX_ATTEMPTS, LJ_FLOW_MDM_RETRY_BUDGET_S);
+    fprintf(f,
+            "usage: linkjoin mdm-retry [configuration flags]\n"
+            "Finish a pending Intune enrollment of this joined device with the sign-in\n"
+            "kept sealed by the TPM: at most %d attempts, %d seconds of waiting in all.\n"
+            "Never asks anyone to sign in.  Output is text (--ui stdio: JSON events).\n\n"
+            "exit: 0 enrolled or nothing pending, 11 still pending (try later),\n"
+            "      6 the kept sign-in expired or is missing ('linkjoin run' signs in\n"
+            "      again), 7 refused by an Intune policy, 8 bad service response,\n"
+            "      12 not joined, 1/3/4/13 as in 'linkjoin --help'.\n\n",
+            LJ_FLOW_MDM_MAX_ATTEMPTS, LJ_FLOW_MDM_RETRY_BUDGET_S);
     lj_config_usage(f);
 }
 

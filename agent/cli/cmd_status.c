@@ -38,7 +38,7 @@ struct status {
     long long not_before, not_after;
     bool keys;
     struct tpm_describe keys_d;
-    const char *keys_state;  /* ok, lost, unchecked, none */
+    const char *keys_state;   /* ok, lost, unchecked, none */
     const char *keys_problem; /* lj_rc_name of the check, "" when ok */
     const char *mdm;
 };
@@ -83,19 +83,13 @@ status_read(const struct lj_config *cfg, struct status *s)
         s->keys_problem = rc == LJ_OK ? "" : lj_rc_name(rc);
     }
     switch (s->j.state) {
-    case LJ_JS_MDM_ENROLLED:
-        s->mdm = "enrolled";
-        break;
-    case LJ_JS_MDM_PENDING:
-        s->mdm = "pending";
-        break;
+    case LJ_JS_MDM_ENROLLED: s->mdm = "enrolled"; break;
+    case LJ_JS_MDM_PENDING: s->mdm = "pending"; break;
     case LJ_JS_JOINED:
-        s->mdm = s->j.has_error && strcmp(s->j.last_error.phase, "mdm") == 0 ? "failed"
-                                                                              : "not_enrolled";
+        s->mdm =
+            s->j.has_error && strcmp(s->j.last_error.phase, "mdm") == 0 ? "failed" : "not_enrolled";
         break;
-    default:
-        s->mdm = "not_enrolled";
-        break;
+    default: s->mdm = "not_enrolled"; break;
     }
 }
 

@@ -34,16 +34,17 @@ struct tpm_cmd_opts {
 static void
 tpm_cmd_usage(FILE *f)
 {
-    fprintf(f, "usage: linkjoin tpm health [--config FILE] [--tcti TCTI] [--key-provider tpm|soft]\n"
-               "                           [--log-level LEVEL]\n"
-               "       (test builds) linkjoin tpm seal|unseal|sealed-remove NAME [--state-dir DIR]\n"
-               "                     [--config FILE] [--tcti TCTI] [--key-provider tpm|soft]\n"
-               "\n"
-               "health prints what the TPM says about itself and the join preflight verdict.\n"
-               "tcti, tpm_timeout, state_dir, key_provider and log_level come from --config FILE\n"
-               "(default " LJ_CONFIG_DEFAULT_PATH " when present); the flags win over it.\n"
-               "exit 0 ok, 2 usage error, 3 configuration error, 4 TPM unreachable (or no answer\n"
-               "within tpm_timeout), locked out or failing, 13 key or sealed files unusable.\n");
+    fprintf(f,
+            "usage: linkjoin tpm health [--config FILE] [--tcti TCTI] [--key-provider tpm|soft]\n"
+            "                           [--log-level LEVEL]\n"
+            "       (test builds) linkjoin tpm seal|unseal|sealed-remove NAME [--state-dir DIR]\n"
+            "                     [--config FILE] [--tcti TCTI] [--key-provider tpm|soft]\n"
+            "\n"
+            "health prints what the TPM says about itself and the join preflight verdict.\n"
+            "tcti, tpm_timeout, state_dir, key_provider and log_level come from --config FILE\n"
+            "(default " LJ_CONFIG_DEFAULT_PATH " when present); the flags win over it.\n"
+            "exit 0 ok, 2 usage error, 3 configuration error, 4 TPM unreachable (or no answer\n"
+            "within tpm_timeout), locked out or failing, 13 key or sealed files unusable.\n");
 }
 
 static bool
@@ -84,9 +85,7 @@ parse(int argc, char **argv, struct tpm_cmd_opts *o)
                 goto bad;
             o->fl.config = optarg;
             break;
-        case OPT_STATE:
-            o->fl.state_dir = optarg;
-            break;
+        case OPT_STATE: o->fl.state_dir = optarg; break;
         case OPT_TCTI:
             if (optarg[0] == '\0' || strlen(optarg) > 200)
                 goto bad;
@@ -103,11 +102,8 @@ parse(int argc, char **argv, struct tpm_cmd_opts *o)
                 goto bad;
             o->fl.log_level = optarg;
             break;
-        case 'h':
-            tpm_cmd_usage(stdout);
-            return -1;
-        default:
-            goto bad;
+        case 'h': tpm_cmd_usage(stdout); return -1;
+        default: goto bad;
         }
     }
     if (optind >= argc)

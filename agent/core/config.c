@@ -71,14 +71,16 @@ static const struct key_def keys[] = {
     {"state_dir", K_ABSPATH, STR(state_dir), 0, 0, "state directory (journal, key blobs)"},
     {"tcti", K_TCTI, STR(tcti), 0, 0, "TPM TCTI (device:/dev/tpmrm0, swtpm:host=...,port=...)"},
     {"key_provider", K_KEYPROV, NUM(key_provider), 0, 0, "tpm | soft (soft: tests only)"},
-    {"ca_file", K_PATH_OPT, STR(ca_file), 0, 0, "PEM CA bundle to trust instead of the system store"},
+    {"ca_file", K_PATH_OPT, STR(ca_file), 0, 0,
+     "PEM CA bundle to trust instead of the system store"},
     {"connect_to", K_CONNECT_TO, 0, 0, 0, 0, "HOST:PORT:HOST:PORT (curl syntax; repeatable)"},
     {"ui", K_UI, NUM(ui), 0, 0, "socket | stdio | tty"},
     {"ui_socket", K_ABSPATH, STR(ui_socket), 0, 0, "Unix socket path for --ui socket"},
     {"display_name", K_TEXT_OPT, STR(display_name), 0, 0, "device display name (default: serial)"},
     {"log_level", K_LOGLEVEL, STR(log_level), 0, 0, "error | warn | info | debug"},
     {"username", K_USERNAME, STR(username), 0, 0, "user name for password sign-in"},
-    {"password_file", K_ABSPATH_OPT, STR(password_file), 0, 0, "file holding the password (read at use time)"},
+    {"password_file", K_ABSPATH_OPT, STR(password_file), 0, 0,
+     "file holding the password (read at use time)"},
     {"manufacturer", K_TEXT_OPT, STR(manufacturer), 0, 0, "override the DMI manufacturer"},
     {"model", K_TEXT_OPT, STR(model), 0, 0, "override the DMI model"},
     {"serial", K_TEXT_OPT, STR(serial), 0, 0, "override the DMI serial number"},
@@ -87,7 +89,8 @@ static const struct key_def keys[] = {
     {"request_timeout", K_INT, NUM(request_timeout), 1, 3600, "whole-request timeout, seconds"},
     {"retry_wait", K_INT, NUM(retry_wait), 0, 86400,
      "seconds the UI may send retry after a failure (0: exit at once)"},
-    {"tpm_timeout", K_INT, NUM(tpm_timeout), 1, 3600, "give up on a TPM command after this many seconds"},
+    {"tpm_timeout", K_INT, NUM(tpm_timeout), 1, 3600,
+     "give up on a TPM command after this many seconds"},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -253,8 +256,7 @@ check_redirect(const char *v)
     if (strncasecmp(v, "http://", 7) == 0) {
         for (size_t i = 0; i < 3; i++) {
             size_t n = strlen(loopback[i]);
-            if (strncasecmp(v, loopback[i], n) == 0 &&
-                (v[n] == '\0' || v[n] == ':' || v[n] == '/'))
+            if (strncasecmp(v, loopback[i], n) == 0 && (v[n] == '\0' || v[n] == ':' || v[n] == '/'))
                 return NULL;
         }
         return "plain http is allowed only for a loopback redirect (http://127.0.0.1:PORT/...)";
@@ -268,7 +270,6 @@ check_redirect(const char *v)
         return "must be SCHEME://...";
     return NULL;
 }
-
 
 static const char *
 check_tenant(const char *v)
@@ -410,8 +411,7 @@ allowed_values(enum key_kind k)
 }
 
 enum lj_rc
-lj_config_set(struct lj_config *cfg, const char *key, const char *value,
-              const char *origin)
+lj_config_set(struct lj_config *cfg, const char *key, const char *value, const char *origin)
 {
     const struct key_def *k = find_key(key);
     const char *why = NULL;
@@ -424,7 +424,8 @@ lj_config_set(struct lj_config *cfg, const char *key, const char *value,
         if (strcmp(key, "password") == 0)
             return cfg_fail(cfg, origin,
                             "key '%s' is not allowed: the password comes from the UI or "
-                            "from password_file", key);
+                            "from password_file",
+                            key);
         return cfg_fail(cfg, origin, "unknown key '%s'", key);
     }
     dst = k->size ? (char *)cfg + k->off : NULL;
@@ -440,7 +441,8 @@ lj_config_set(struct lj_config *cfg, const char *key, const char *value,
     if (!ini_safe(value))
         return cfg_fail(cfg, origin,
                         "bad value for '%s': starts with ';', has ' ;' or leading or "
-                        "trailing spaces (the config file cannot hold it)", key);
+                        "trailing spaces (the config file cannot hold it)",
+                        key);
 
     switch (k->kind) {
     case K_URL: why = check_https_url(value); break;
@@ -464,13 +466,11 @@ lj_config_set(struct lj_config *cfg, const char *key, const char *value,
         if (why == NULL && strlen(value) >= LJ_CONFIG_URL_MAX)
             why = "is too long";
         break;
-    case K_USERNAME:
-        why = strpbrk(value, " \t") == NULL ? NULL : "must not contain spaces";
+    case K_USERNAME: why = strpbrk(value, " \t") == NULL ? NULL : "must not contain spaces"; break;
+    case K_LOGLEVEL:
+        why = lj_log_parse_level(value, &lvl) ? NULL : "is not one of the allowed values";
         break;
-    case K_LOGLEVEL: why = lj_log_parse_level(value, &lvl) ? NULL : "is not one of the allowed values"; break;
-    case K_INT:
-        why = check_int(value, k->min, k->max, &iv);
-        break;
+    case K_INT: why = check_int(value, k->min, k->max, &iv); break;
     }
     if (why != NULL) {
         char msg[200];
@@ -599,8 +599,7 @@ lj_config_load_text(struct lj_config *cfg, const char *path, const char *text, s
             if (n > LJ_CONFIG_MAX_LINE) {
                 char origin[LJ_CONFIG_PATH_MAX + 16];
                 snprintf(origin, sizeof(origin), "%s:%d", path, line);
-                rc = cfg_fail(cfg, origin, "line too long (max %d characters)",
-                              LJ_CONFIG_MAX_LINE);
+                rc = cfg_fail(cfg, origin, "line too long (max %d characters)", LJ_CONFIG_MAX_LINE);
                 goto out;
             }
             line++;
@@ -694,8 +693,7 @@ lj_config_validate(struct lj_config *cfg)
 }
 
 enum lj_rc
-lj_config_from_args(struct lj_config *cfg, int argc, char **argv, int *rest_argc,
-                    char **rest_argv)
+lj_config_from_args(struct lj_config *cfg, int argc, char **argv, int *rest_argc, char **rest_argv)
 {
     const char *path = LJ_CONFIG_DEFAULT_PATH;
     bool explicit_path = false, cleared_connect_to = false, done = false;
@@ -786,7 +784,8 @@ lj_config_dump(const struct lj_config *cfg, FILE *f)
             break;
         case K_UI: fprintf(f, "%s = %s\n", k->name, lj_ui_kind_name(cfg->ui)); break;
         case K_INT:
-            fprintf(f, "%s = %d\n", k->name, *(const int *)(const void *)((const char *)cfg + k->off));
+            fprintf(f, "%s = %d\n", k->name,
+                    *(const int *)(const void *)((const char *)cfg + k->off));
             break;
         case K_CONNECT_TO:
             for (int j = 0; j < cfg->n_connect_to; j++)

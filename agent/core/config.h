@@ -56,9 +56,9 @@ enum lj_ui_kind {
 
 /* Plain data: copy freely, nothing to free. Strings are NUL-terminated; "" = unset. */
 struct lj_config {
-    char authority[LJ_CONFIG_URL_MAX];    /* https URL, no trailing slash */
-    char tenant[LJ_CONFIG_NAME_MAX];      /* domain, GUID or "organizations" */
-    char client_id[40];                   /* GUID */
+    char authority[LJ_CONFIG_URL_MAX]; /* https URL, no trailing slash */
+    char tenant[LJ_CONFIG_NAME_MAX];   /* domain, GUID or "organizations" */
+    char client_id[40];                /* GUID */
     enum lj_signin signin;
     char redirect_uri[LJ_CONFIG_URL_MAX]; /* custom scheme, https, or http loopback */
     char drs_url[LJ_CONFIG_URL_MAX];      /* https */
@@ -66,16 +66,16 @@ struct lj_config {
     char state_dir[LJ_CONFIG_PATH_MAX];   /* absolute */
     char tcti[LJ_CONFIG_PATH_MAX];
     enum lj_key_provider key_provider;
-    char ca_file[LJ_CONFIG_PATH_MAX];     /* "" = system trust store */
+    char ca_file[LJ_CONFIG_PATH_MAX]; /* "" = system trust store */
     char connect_to[LJ_CONFIG_MAX_CONNECT_TO][LJ_CONFIG_URL_MAX];
     int n_connect_to;
     enum lj_ui_kind ui;
-    char ui_socket[108];                  /* absolute; fits sun_path */
+    char ui_socket[108]; /* absolute; fits sun_path */
     char display_name[LJ_CONFIG_NAME_MAX];
-    char log_level[8];                    /* error|warn|info|debug */
-    char username[LJ_CONFIG_NAME_MAX];    /* password sign-in only */
+    char log_level[8];                      /* error|warn|info|debug */
+    char username[LJ_CONFIG_NAME_MAX];      /* password sign-in only */
     char password_file[LJ_CONFIG_PATH_MAX]; /* absolute; read at use time */
-    char manufacturer[LJ_CONFIG_NAME_MAX]; /* identity overrides ("" = from DMI) */
+    char manufacturer[LJ_CONFIG_NAME_MAX];  /* identity overrides ("" = from DMI) */
     char model[LJ_CONFIG_NAME_MAX];
     char serial[LJ_CONFIG_NAME_MAX];
     char os_version[LJ_CONFIG_NAME_MAX];
@@ -91,7 +91,7 @@ struct lj_config {
     bool no_early_keygen;
 
     char config_path[LJ_CONFIG_PATH_MAX]; /* the file read ("" = none) */
-    char error[512]; /* on LJ_ERR_CONFIG: "FILE:LINE: ..." or "--flag: ..." */
+    char error[512];                      /* on LJ_ERR_CONFIG: "FILE:LINE: ..." or "--flag: ..." */
 };
 
 /* Fill cfg with the production defaults.  Never fails. */
@@ -113,8 +113,7 @@ enum lj_rc lj_config_set(struct lj_config *cfg, const char *key, const char *val
  * LJ_ERR_CONFIG with cfg->error "PATH:LINE: ..." (or "PATH: ..." when the
  * file cannot be read).  Blocks on the file system.
  */
-enum lj_rc lj_config_load_file(struct lj_config *cfg, const char *path,
-                               bool explicit_path);
+enum lj_rc lj_config_load_file(struct lj_config *cfg, const char *path, bool explicit_path);
 
 /*
  * The same over len bytes of file text already in memory (text need not be
@@ -135,8 +134,8 @@ enum lj_rc lj_config_load_text(struct lj_config *cfg, const char *path, const ch
  * Returns LJ_ERR_CONFIG with cfg->error set on any bad file, key or value.
  * On success the log threshold is set from cfg->log_level (lj_log_set_level).
  */
-enum lj_rc lj_config_from_args(struct lj_config *cfg, int argc, char **argv,
-                               int *rest_argc, char **rest_argv);
+enum lj_rc lj_config_from_args(struct lj_config *cfg, int argc, char **argv, int *rest_argc,
+                               char **rest_argv);
 
 /*
  * Check cross-key rules (e.g. password sign-in needs username).  Returns

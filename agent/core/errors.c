@@ -311,20 +311,13 @@ const char *
 lj_phase_name(enum lj_phase p)
 {
     switch (p) {
-    case LJ_PHASE_PREFLIGHT:
-        return "preflight";
-    case LJ_PHASE_SIGNIN:
-        return "signin";
-    case LJ_PHASE_KEYS:
-        return "keys";
-    case LJ_PHASE_DISCOVER:
-        return "discover";
-    case LJ_PHASE_JOIN:
-        return "join";
-    case LJ_PHASE_MDM:
-        return "mdm";
-    case LJ_PHASE_COUNT__:
-        break;
+    case LJ_PHASE_PREFLIGHT: return "preflight";
+    case LJ_PHASE_SIGNIN: return "signin";
+    case LJ_PHASE_KEYS: return "keys";
+    case LJ_PHASE_DISCOVER: return "discover";
+    case LJ_PHASE_JOIN: return "join";
+    case LJ_PHASE_MDM: return "mdm";
+    case LJ_PHASE_COUNT__: break;
     }
     return "unknown";
 }
@@ -333,18 +326,12 @@ const char *
 lj_fix_by_name(enum lj_fix_by f)
 {
     switch (f) {
-    case LJ_FIX_USER:
-        return "user";
-    case LJ_FIX_ADMIN:
-        return "admin";
-    case LJ_FIX_RETRY:
-        return "retry";
-    case LJ_FIX_HARDWARE:
-        return "hardware";
-    case LJ_FIX_SUPPORT:
-        return "support";
-    case LJ_FIX_COUNT__:
-        break;
+    case LJ_FIX_USER: return "user";
+    case LJ_FIX_ADMIN: return "admin";
+    case LJ_FIX_RETRY: return "retry";
+    case LJ_FIX_HARDWARE: return "hardware";
+    case LJ_FIX_SUPPORT: return "support";
+    case LJ_FIX_COUNT__: break;
     }
     return "unknown";
 }
@@ -431,19 +418,13 @@ const char *
 lj_error_net_what(enum lj_rc rc)
 {
     switch (rc) {
-    case LJ_ERR_NET_DNS:
-        return "its name did not resolve";
-    case LJ_ERR_NET_CONNECT:
-        return "the connection was refused or the network is unreachable";
+    case LJ_ERR_NET_DNS: return "its name did not resolve";
+    case LJ_ERR_NET_CONNECT: return "the connection was refused or the network is unreachable";
     case LJ_ERR_NET_TIMEOUT:
-    case LJ_ERR_TIMEOUT:
-        return "the connection timed out";
-    case LJ_ERR_TLS:
-        return "the secure connection could not be set up";
-    case LJ_ERR_TLS_HOSTNAME:
-        return "its certificate is for a different name";
-    default:
-        return "the connection failed";
+    case LJ_ERR_TIMEOUT: return "the connection timed out";
+    case LJ_ERR_TLS: return "the secure connection could not be set up";
+    case LJ_ERR_TLS_HOSTNAME: return "its certificate is for a different name";
+    default: return "the connection failed";
     }
 }
 
@@ -468,19 +449,11 @@ lj_classify_rc(enum lj_rc rc, struct lj_classified *out)
     case LJ_ERR_NET_CONNECT:
     case LJ_ERR_NET_TIMEOUT:
     case LJ_ERR_TIMEOUT:
-    case LJ_ERR_TLS:
-        r = LJ_R_NETWORK_UNREACHABLE;
-        break;
+    case LJ_ERR_TLS: r = LJ_R_NETWORK_UNREACHABLE; break;
     case LJ_ERR_TLS_UNTRUSTED:
-    case LJ_ERR_TLS_HOSTNAME:
-        r = LJ_R_TLS_UNTRUSTED;
-        break;
-    case LJ_ERR_TPM_UNREACHABLE:
-        r = LJ_R_TPM_UNAVAILABLE;
-        break;
-    case LJ_ERR_TPM_LOCKOUT:
-        r = LJ_R_TPM_LOCKED;
-        break;
+    case LJ_ERR_TLS_HOSTNAME: r = LJ_R_TLS_UNTRUSTED; break;
+    case LJ_ERR_TPM_UNREACHABLE: r = LJ_R_TPM_UNAVAILABLE; break;
+    case LJ_ERR_TPM_LOCKOUT: r = LJ_R_TPM_LOCKED; break;
     case LJ_ERR_TPM_WRONG_TPM:
     case LJ_ERR_TPM_KEYS_LOST:
     case LJ_ERR_KEYS_CORRUPT:
@@ -490,25 +463,15 @@ lj_classify_rc(enum lj_rc rc, struct lj_classified *out)
      * Like lost keys, nothing but a factory reset makes it usable, so the
      * same row (exit 13), never `internal`.
      */
-    case LJ_ERR_STATE:
-        r = LJ_R_TPM_KEYS_LOST;
-        break;
+    case LJ_ERR_STATE: r = LJ_R_TPM_KEYS_LOST; break;
     case LJ_ERR_TPM:
-    case LJ_ERR_TPM_OBJECT_MEMORY:
-        r = LJ_R_TPM_FAILED;
-        break;
+    case LJ_ERR_TPM_OBJECT_MEMORY: r = LJ_R_TPM_FAILED; break;
     case LJ_ERR_PARSE:
     case LJ_ERR_PROTOCOL:
     case LJ_ERR_HTTP:
-    case LJ_ERR_TOO_BIG:
-        r = LJ_R_BAD_SERVICE_RESPONSE;
-        break;
-    case LJ_ERR_CANCELLED:
-        r = LJ_R_CANCELLED;
-        break;
-    default:
-        r = LJ_R_INTERNAL;
-        break;
+    case LJ_ERR_TOO_BIG: r = LJ_R_BAD_SERVICE_RESPONSE; break;
+    case LJ_ERR_CANCELLED: r = LJ_R_CANCELLED; break;
+    default: r = LJ_R_INTERNAL; break;
     }
     set(out, r);
 }

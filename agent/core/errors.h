@@ -112,19 +112,19 @@ struct lj_reason_info {
  * taxonomy row (phase, reason, code) plus what the server said.
  */
 struct lj_error_record {
-    char phase[16];          /* preflight, signin, keys, discover, join, mdm */
-    char reason[48];         /* stable slug, e.g. device_quota_reached */
-    char code[24];           /* 0x801c000e, AADSTS50076, ... */
-    long http_status;        /* 0 = no HTTP answer */
-    char error_type[64];     /* server ErrorType / OAuth error */
-    char error_code[64];     /* server error code (string form) */
-    char message[256];       /* the server's message, as received (sanitized) */
+    char phase[16];      /* preflight, signin, keys, discover, join, mdm */
+    char reason[48];     /* stable slug, e.g. device_quota_reached */
+    char code[24];       /* 0x801c000e, AADSTS50076, ... */
+    long http_status;    /* 0 = no HTTP answer */
+    char error_type[64]; /* server ErrorType / OAuth error */
+    char error_code[64]; /* server error code (string form) */
+    char message[256];   /* the server's message, as received (sanitized) */
     char request_id[64];
     char trace_id[64];
     char correlation_id[64];
-    char server_time[40];    /* the server's timestamp, as received */
-    int64_t time;            /* our clock when recorded (Unix seconds) */
-    char rc[24];             /* lj_rc_name() of the local result */
+    char server_time[40]; /* the server's timestamp, as received */
+    int64_t time;         /* our clock when recorded (Unix seconds) */
+    char rc[24];          /* lj_rc_name() of the local result */
 };
 
 /* The entry of r; NULL for an out-of-range value.  Static storage. */

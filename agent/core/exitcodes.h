@@ -13,20 +13,20 @@
 #include "platform/common/result.h"
 
 enum lj_exit {
-    LJ_EXIT_OK = 0,             /* done: joined (and enrolled), or command succeeded */
-    LJ_EXIT_FAILURE = 1,        /* unexpected failure (see the log) */
-    LJ_EXIT_USAGE = 2,          /* bad command line */
-    LJ_EXIT_CONFIG = 3,         /* bad configuration file or value */
-    LJ_EXIT_TPM = 4,            /* TPM missing, locked out or failing (hardware) */
-    LJ_EXIT_NETWORK = 5,        /* network or service unavailable; retry later */
-    LJ_EXIT_SIGNIN = 6,         /* sign-in failed (user can fix) */
-    LJ_EXIT_POLICY = 7,         /* refused by tenant policy (admin can fix) */
-    LJ_EXIT_SERVICE = 8,        /* the service answered something invalid (support) */
-    LJ_EXIT_CANCELLED = 9,      /* cancelled by the user or a signal */
+    LJ_EXIT_OK = 0,              /* done: joined (and enrolled), or command succeeded */
+    LJ_EXIT_FAILURE = 1,         /* unexpected failure (see the log) */
+    LJ_EXIT_USAGE = 2,           /* bad command line */
+    LJ_EXIT_CONFIG = 3,          /* bad configuration file or value */
+    LJ_EXIT_TPM = 4,             /* TPM missing, locked out or failing (hardware) */
+    LJ_EXIT_NETWORK = 5,         /* network or service unavailable; retry later */
+    LJ_EXIT_SIGNIN = 6,          /* sign-in failed (user can fix) */
+    LJ_EXIT_POLICY = 7,          /* refused by tenant policy (admin can fix) */
+    LJ_EXIT_SERVICE = 8,         /* the service answered something invalid (support) */
+    LJ_EXIT_CANCELLED = 9,       /* cancelled by the user or a signal */
     LJ_EXIT_ALREADY_JOINED = 10, /* run: already joined, nothing done */
-    LJ_EXIT_MDM_PENDING = 11,   /* joined, Intune enrollment still pending */
-    LJ_EXIT_NOT_JOINED = 12,    /* status: device is not joined */
-    LJ_EXIT_STATE = 13,         /* local state unusable (keys lost or another provider's, journal) */
+    LJ_EXIT_MDM_PENDING = 11,    /* joined, Intune enrollment still pending */
+    LJ_EXIT_NOT_JOINED = 12,     /* status: device is not joined */
+    LJ_EXIT_STATE = 13, /* local state unusable (keys lost or another provider's, journal) */
     /* factory-test: the first failing group of checks, in this order. */
     LJ_EXIT_FACTORY_TPM = 14,    /* factory: a TPM check failed (absent, family, self-test,
                                     lockout, random, ephemeral key) */

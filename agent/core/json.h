@@ -44,7 +44,8 @@ enum lj_rc lj_json_parse(const char *buf, size_t len, int max_depth, cJSON **roo
  * (valid until cJSON_Delete of its root).  They do not log.
  */
 enum lj_rc lj_json_get_string(const cJSON *obj, const char *name, const char **out);
-enum lj_rc lj_json_get_int(const cJSON *obj, const char *name, long long *out); /* integral, |v| <= 2^53 */
+enum lj_rc lj_json_get_int(const cJSON *obj, const char *name,
+                           long long *out); /* integral, |v| <= 2^53 */
 enum lj_rc lj_json_get_bool(const cJSON *obj, const char *name, bool *out);
 enum lj_rc lj_json_get_object(const cJSON *obj, const char *name, const cJSON **out);
 enum lj_rc lj_json_get_array(const cJSON *obj, const char *name, const cJSON **out);

@@ -371,9 +371,7 @@ retry_wanted(const struct lj_config *cfg, struct lj_ui *ui, int *ex)
             return false;
         }
         switch (m.type) {
-        case LJ_UI_MSG_RETRY:
-            lj_ui_msg_clear(&m);
-            return true;
+        case LJ_UI_MSG_RETRY: lj_ui_msg_clear(&m); return true;
         case LJ_UI_MSG_CANCEL:
             lj_ui_msg_clear(&m);
             lj_log(LJ_LOG_INFO, MOD, "event=retry_wait_ended reason=cancel");

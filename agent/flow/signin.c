@@ -344,16 +344,10 @@ flow_signin(struct flow *f)
     /* Passwords, device codes and auth codes are held from here: no core dumps. */
     lj_secrets_held(true);
     switch (f->cfg->signin) {
-    case LJ_SIGNIN_PASSWORD:
-        rc = signin_password(f);
-        break;
-    case LJ_SIGNIN_AUTH_CODE:
-        rc = signin_auth_code(f);
-        break;
+    case LJ_SIGNIN_PASSWORD: rc = signin_password(f); break;
+    case LJ_SIGNIN_AUTH_CODE: rc = signin_auth_code(f); break;
     case LJ_SIGNIN_DEVICE_CODE:
-    default:
-        rc = signin_device_code(f);
-        break;
+    default: rc = signin_device_code(f); break;
     }
     lj_secrets_held(false); /* tokens (if any) keep their own hold until secrets_drop */
     return rc;

@@ -85,10 +85,9 @@ make_request_id(char *out, size_t sz)
     }
     r[6] = (unsigned char)((r[6] & 0x0f) | 0x40); /* version 4 */
     r[8] = (unsigned char)((r[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    snprintf(out, sz,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1],
-             r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
-             r[15]);
+    snprintf(out, sz, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0],
+             r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
+             r[14], r[15]);
 }
 
 enum lj_rc
@@ -202,19 +201,23 @@ mentions_name_mismatch(const char *e)
 {
     return e != NULL &&
            (strstr(e, "subject name") != NULL || strstr(e, "does not match target host") != NULL ||
-            strstr(e, "DOMAIN_NAME_MISMATCH") != NULL || strstr(e, "domain name mismatch") != NULL ||
-            strstr(e, "hostname mismatch") != NULL || strstr(e, "IP address mismatch") != NULL);
+            strstr(e, "DOMAIN_NAME_MISMATCH") != NULL ||
+            strstr(e, "domain name mismatch") != NULL || strstr(e, "hostname mismatch") != NULL ||
+            strstr(e, "IP address mismatch") != NULL);
 }
 
 enum lj_rc
-lj_http__map_error(int curl_code, long verify_result, const char *errbuf, bool too_big,
-                   char *what, size_t wsz)
+lj_http__map_error(int curl_code, long verify_result, const char *errbuf, bool too_big, char *what,
+                   size_t wsz)
 {
     enum lj_rc rc;
     const char *w;
 
     switch ((CURLcode)curl_code) {
-    case CURLE_OK: rc = LJ_OK; w = "ok"; break;
+    case CURLE_OK:
+        rc = LJ_OK;
+        w = "ok";
+        break;
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
         rc = LJ_ERR_NET_DNS;
@@ -236,7 +239,8 @@ lj_http__map_error(int curl_code, long verify_result, const char *errbuf, bool t
             /* X509_V_ERR_CERT_NOT_YET_VALID / _HAS_EXPIRED */
             rc = LJ_ERR_TLS;
             w = "the server certificate is not valid at the current time (check the clock)";
-        } else if (verify_result == 0 && errbuf != NULL && strstr(errbuf, "SSL certificate") == NULL) {
+        } else if (verify_result == 0 && errbuf != NULL &&
+                   strstr(errbuf, "SSL certificate") == NULL) {
             rc = LJ_ERR_TLS_HOSTNAME;
             w = "the server certificate does not name this host";
         } else {
@@ -398,7 +402,6 @@ lj_http_response_free(struct lj_http_response *resp)
     memset(resp, 0, sizeof(*resp));
     resp->retry_after = -1;
 }
-
 
 const char *
 lj_http_response_id(const struct lj_http_response *resp, const char *name)
@@ -567,8 +570,7 @@ write_cb(char *data, size_t size, size_t nmemb, void *arg)
 }
 
 static int
-xferinfo_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-            curl_off_t ulnow)
+xferinfo_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
     struct lj_http *h = arg;
 
@@ -595,8 +597,8 @@ set_common(struct lj_http *h, CURL *c, const char *url, char *errbuf)
 {
     CURLcode e = CURLE_OK;
 
-#define SET(opt, val) \
-    if (e == CURLE_OK) \
+#define SET(opt, val)                                                                              \
+    if (e == CURLE_OK)                                                                             \
     e = curl_easy_setopt(c, opt, val)
     SET(CURLOPT_URL, url);
     SET(CURLOPT_ERRORBUFFER, errbuf);
@@ -648,21 +650,22 @@ finish_error(struct lj_http *h, CURL *c, CURLcode e, const char *url, const char
     if (sign_rc != LJ_OK) {
         /* The handshake failed because the key could not sign: say that. */
         rc = sign_rc;
-        snprintf(what, sizeof(what), "the TLS client authentication could not be signed "
-                                     "with the device key (%s)", lj_rc_name(sign_rc));
+        snprintf(what, sizeof(what),
+                 "the TLS client authentication could not be signed "
+                 "with the device key (%s)",
+                 lj_rc_name(sign_rc));
     }
     host_port_text(url, hp, sizeof(hp));
     if (out != NULL && osz > 0)
         snprintf(out, osz, "%s: %s", hp, what);
-    lj_log(LJ_LOG_DEBUG, "curl", "event=curl_error code=%d verify=%ld text=\"%s\"", (int)e,
-           verify, errbuf);
+    lj_log(LJ_LOG_DEBUG, "curl", "event=curl_error code=%d verify=%ld text=\"%s\"", (int)e, verify,
+           errbuf);
     lj_err_set(rc, MOD, "event=%s host=%s failure=\"%s\" curl_code=%d", event, hp, what, (int)e);
     return rc;
 }
 
 enum lj_rc
-lj_http_do(struct lj_http *h, const struct lj_http_request *req,
-           struct lj_http_response *resp)
+lj_http_do(struct lj_http *h, const struct lj_http_request *req, struct lj_http_response *resp)
 {
     struct curl_slist *hdrs = NULL, *n;
     struct xfer x;
@@ -690,12 +693,12 @@ lj_http_do(struct lj_http *h, const struct lj_http_request *req,
     x.cap_body = req->max_body ? req->max_body : h->max_body;
     x.cap_headers = h->max_headers;
 
-#define ADD(text) \
-    do { \
-        n = curl_slist_append(hdrs, (text)); \
-        if (n == NULL) \
-            goto out; \
-        hdrs = n; \
+#define ADD(text)                                                                                  \
+    do {                                                                                           \
+        n = curl_slist_append(hdrs, (text));                                                       \
+        if (n == NULL)                                                                             \
+            goto out;                                                                              \
+        hdrs = n;                                                                                  \
     } while (0)
     snprintf(line, sizeof(line), "User-Agent: %s", h->user_agent);
     ADD(line);
@@ -727,8 +730,8 @@ lj_http_do(struct lj_http *h, const struct lj_http_request *req,
     rc = set_common(h, h->easy, req->url, errbuf);
     if (rc != LJ_OK)
         goto out;
-#define SET(opt, val) \
-    if (e == CURLE_OK) \
+#define SET(opt, val)                                                                              \
+    if (e == CURLE_OK)                                                                             \
     e = curl_easy_setopt(h->easy, opt, val)
     SET(CURLOPT_HTTPHEADER, hdrs);
     SET(CURLOPT_HEADERFUNCTION, header_cb);

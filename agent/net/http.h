@@ -51,14 +51,14 @@
  * length.  Called during TLS handshakes on the thread running lj_http_do;
  * may block (a TPM round trip).
  */
-typedef enum lj_rc (*lj_http_sign_fn)(void *arg, const unsigned char digest[32],
-                                      unsigned char *sig, size_t *sig_len);
+typedef enum lj_rc (*lj_http_sign_fn)(void *arg, const unsigned char digest[32], unsigned char *sig,
+                                      size_t *sig_len);
 
 /* A TLS client identity whose private key stays outside this process. */
 struct lj_http_client_cert {
     const unsigned char *cert_der; /* X.509 DER, RSA key; copied by lj_http_new */
     size_t cert_len;
-    lj_http_sign_fn sign;          /* borrowed, with sign_arg: must outlive the client */
+    lj_http_sign_fn sign; /* borrowed, with sign_arg: must outlive the client */
     void *sign_arg;
     /* Optional: the signing key's DER SubjectPublicKeyInfo; lj_http_new
        fails LJ_ERR_STATE when the certificate holds another key. */
@@ -68,16 +68,16 @@ struct lj_http_client_cert {
 
 /* Client settings; strings are copied by lj_http_new. */
 struct lj_http_config {
-    const char *ca_file;                /* NULL or "" = system trust store */
-    const char *const *connect_to;      /* curl HOST:PORT:HOST:PORT entries */
+    const char *ca_file;           /* NULL or "" = system trust store */
+    const char *const *connect_to; /* curl HOST:PORT:HOST:PORT entries */
     size_t n_connect_to;
-    long connect_timeout;               /* seconds; 0 = 10 */
-    long request_timeout;               /* seconds, whole request; 0 = 60 */
-    size_t max_body;                    /* 0 = LJ_HTTP_MAX_BODY */
-    size_t max_headers;                 /* 0 = LJ_HTTP_MAX_HEADERS */
-    const char *user_agent;             /* NULL = "linkjoin/VERSION" */
-    const char *client_name;            /* ocp-adrs-client-name; NULL = "linkjoin" */
-    const char *client_version;         /* ocp-adrs-client-version; NULL = VERSION */
+    long connect_timeout;       /* seconds; 0 = 10 */
+    long request_timeout;       /* seconds, whole request; 0 = 60 */
+    size_t max_body;            /* 0 = LJ_HTTP_MAX_BODY */
+    size_t max_headers;         /* 0 = LJ_HTTP_MAX_HEADERS */
+    const char *user_agent;     /* NULL = "linkjoin/VERSION" */
+    const char *client_name;    /* ocp-adrs-client-name; NULL = "linkjoin" */
+    const char *client_version; /* ocp-adrs-client-version; NULL = VERSION */
     /* Polled during transfers; returning true aborts with LJ_ERR_CANCELLED. */
     bool (*cancelled)(void *arg);
     void *cancel_arg;
@@ -86,14 +86,14 @@ struct lj_http_config {
 };
 
 struct lj_http_request {
-    const char *method;           /* NULL = GET, or POST when body is set */
-    const char *url;              /* https://... */
-    const char *const *headers;   /* NULL-terminated "Name: value" lines, or NULL */
-    const void *body;             /* request body, or NULL */
+    const char *method;         /* NULL = GET, or POST when body is set */
+    const char *url;            /* https://... */
+    const char *const *headers; /* NULL-terminated "Name: value" lines, or NULL */
+    const void *body;           /* request body, or NULL */
     size_t body_len;
-    const char *content_type;     /* for body; NULL = none */
-    const char *bearer;           /* access token (secret) or NULL */
-    size_t max_body;              /* 0 = the client's cap */
+    const char *content_type; /* for body; NULL = none */
+    const char *bearer;       /* access token (secret) or NULL */
+    size_t max_body;          /* 0 = the client's cap */
 };
 
 /* A captured trace header (request-id, x-ms-request-id, ...); name lower case. */
@@ -103,17 +103,17 @@ struct lj_http_id {
 };
 
 struct lj_http_response {
-    long status;                  /* HTTP status; 0 when no response */
-    char *body;                   /* malloc'ed, NUL-terminated (wiped and freed by lj_http_response_free) */
+    long status; /* HTTP status; 0 when no response */
+    char *body;  /* malloc'ed, NUL-terminated (wiped and freed by lj_http_response_free) */
     size_t body_len;
-    char content_type[128];       /* "" when absent */
-    long retry_after;             /* seconds; -1 when absent or unparseable */
+    char content_type[128];         /* "" when absent */
+    long retry_after;               /* seconds; -1 when absent or unparseable */
     char location[LJ_HTTP_URL_MAX]; /* Location of a 3xx; "" otherwise */
-    char date[64];                /* the server's Date header, "" when absent */
-    char client_request_id[40];   /* the id we sent */
+    char date[64];                  /* the server's Date header, "" when absent */
+    char client_request_id[40];     /* the id we sent */
     struct lj_http_id ids[LJ_HTTP_MAX_IDS];
     size_t n_ids;
-    char error[320];              /* on failure: "HOST:PORT: what failed" */
+    char error[320]; /* on failure: "HOST:PORT: what failed" */
 };
 
 struct lj_http;
@@ -180,8 +180,8 @@ enum lj_rc lj_http_url_host(const char *url, char *host, size_t hsz, long *port)
  * verification result and curl's error text to an lj_rc, and write a short
  * description of what failed to what.
  */
-enum lj_rc lj_http__map_error(int curl_code, long verify_result, const char *errbuf,
-                              bool too_big, char *what, size_t wsz);
+enum lj_rc lj_http__map_error(int curl_code, long verify_result, const char *errbuf, bool too_big,
+                              char *what, size_t wsz);
 
 /*
  * Internal, exposed for the fuzz target: take one response header line as

@@ -36,20 +36,19 @@
 #define WRITE_MS 1000
 
 struct lj_loopback {
-    int fd;        /* listening socket */
-    int client;    /* held connection (after a redirect), -1 none */
-    char *base;    /* effective redirect URI (no query) */
+    int fd;         /* listening socket */
+    int client;     /* held connection (after a redirect), -1 none */
+    char *base;     /* effective redirect URI (no query) */
     char path[512]; /* its path ("/" when it has none) */
 };
 
 struct parsed {
-    int family;          /* AF_INET | AF_INET6 */
-    const char *host;    /* start of host as written (in uri) */
+    int family;       /* AF_INET | AF_INET6 */
+    const char *host; /* start of host as written (in uri) */
     size_t host_len;
-    long port;           /* 0: none given / kernel picks */
-    const char *path;    /* "" or starts with '/' */
+    long port;        /* 0: none given / kernel picks */
+    const char *path; /* "" or starts with '/' */
 };
-
 
 static bool
 parse_uri(const char *uri, struct parsed *p)
@@ -67,8 +66,7 @@ parse_uri(const char *uri, struct parsed *p)
     for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
         size_t n = strlen(hosts[i].name);
 
-        if (strncasecmp(h, hosts[i].name, n) == 0 &&
-            (h[n] == '\0' || h[n] == ':' || h[n] == '/')) {
+        if (strncasecmp(h, hosts[i].name, n) == 0 && (h[n] == '\0' || h[n] == ':' || h[n] == '/')) {
             p->family = hosts[i].family;
             p->host = h;
             p->host_len = n;
@@ -150,8 +148,8 @@ lj_loopback_open(const char *redirect_uri, struct lj_loopback **out, char **effe
         goto fail;
     }
     if (bind(lb->fd, (struct sockaddr *)&ss, sl) != 0 || listen(lb->fd, 8) != 0) {
-        rc = lj_err_set(LJ_ERR_IO, MOD, "event=bind_failed address=%s port=%ld errno=%s",
-                        hostbuf, p.port, strerror(errno));
+        rc = lj_err_set(LJ_ERR_IO, MOD, "event=bind_failed address=%s port=%ld errno=%s", hostbuf,
+                        p.port, strerror(errno));
         goto fail;
     }
     sl = sizeof(ss);

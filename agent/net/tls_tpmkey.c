@@ -92,8 +92,8 @@ hook_sign(int type, const unsigned char *m, unsigned int m_len, unsigned char *s
     }
     if (sig_len == 0 || sig_len > (size_t)RSA_size(rsa)) {
         if (c->sign_error == LJ_OK)
-            c->sign_error = lj_err_set(LJ_ERR_INTERNAL, MOD, "event=sign_bad_length len=%zu",
-                                       sig_len);
+            c->sign_error =
+                lj_err_set(LJ_ERR_INTERNAL, MOD, "event=sign_bad_length len=%zu", sig_len);
         return 0;
     }
     memcpy(sigret, sig, sig_len);

@@ -32,47 +32,24 @@ lj_classify_oauth(const struct oauth_error *e, struct lj_classified *out)
         return;
     }
     switch (e->cls) {
-    case OAUTH_ERRC_EXPIRED:
-        r = LJ_R_SIGNIN_EXPIRED;
-        break;
-    case OAUTH_ERRC_DECLINED:
-        r = LJ_R_SIGNIN_DECLINED;
-        break;
-    case OAUTH_ERRC_BAD_PASSWORD:
-        r = LJ_R_WRONG_PASSWORD;
-        break;
-    case OAUTH_ERRC_UNKNOWN_USER:
-        r = LJ_R_UNKNOWN_USER;
-        break;
-    case OAUTH_ERRC_DISABLED:
-        r = LJ_R_USER_DISABLED;
-        break;
-    case OAUTH_ERRC_LOCKED:
-        r = LJ_R_ACCOUNT_LOCKED;
-        break;
-    case OAUTH_ERRC_PASSWORD_EXPIRED:
-        r = LJ_R_PASSWORD_EXPIRED;
-        break;
-    case OAUTH_ERRC_UNKNOWN_TENANT:
-        r = LJ_R_TENANT_NOT_FOUND;
-        break;
-    case OAUTH_ERRC_MFA_REQUIRED:
-        r = LJ_R_MFA_REQUIRED;
-        break;
-    case OAUTH_ERRC_CA_BLOCKED:
-        r = LJ_R_BLOCKED_BY_CA;
-        break;
-    case OAUTH_ERRC_REFRESH_INVALID:
-        r = LJ_R_SIGNIN_SESSION_EXPIRED;
-        break;
+    case OAUTH_ERRC_EXPIRED: r = LJ_R_SIGNIN_EXPIRED; break;
+    case OAUTH_ERRC_DECLINED: r = LJ_R_SIGNIN_DECLINED; break;
+    case OAUTH_ERRC_BAD_PASSWORD: r = LJ_R_WRONG_PASSWORD; break;
+    case OAUTH_ERRC_UNKNOWN_USER: r = LJ_R_UNKNOWN_USER; break;
+    case OAUTH_ERRC_DISABLED: r = LJ_R_USER_DISABLED; break;
+    case OAUTH_ERRC_LOCKED: r = LJ_R_ACCOUNT_LOCKED; break;
+    case OAUTH_ERRC_PASSWORD_EXPIRED: r = LJ_R_PASSWORD_EXPIRED; break;
+    case OAUTH_ERRC_UNKNOWN_TENANT: r = LJ_R_TENANT_NOT_FOUND; break;
+    case OAUTH_ERRC_MFA_REQUIRED: r = LJ_R_MFA_REQUIRED; break;
+    case OAUTH_ERRC_CA_BLOCKED: r = LJ_R_BLOCKED_BY_CA; break;
+    case OAUTH_ERRC_REFRESH_INVALID: r = LJ_R_SIGNIN_SESSION_EXPIRED; break;
     /* pending/slow_down reaching here means the poll loop gave up: expiry. */
     case OAUTH_ERRC_PENDING:
-    case OAUTH_ERRC_SLOW_DOWN:
-        r = LJ_R_SIGNIN_EXPIRED;
-        break;
+    case OAUTH_ERRC_SLOW_DOWN: r = LJ_R_SIGNIN_EXPIRED; break;
     default:
         /* RFC 6749 5.2 / Entra: the service's own transient trouble (500/503/429). */
-        r = strcmp(e->error, "temporarily_unavailable") == 0 || strcmp(e->error, "server_error") == 0
+        r = strcmp(e->error, "temporarily_unavailable") == 0 ||
+                    strcmp(e->error, "server_error") == 0
                 ? LJ_R_SERVICE_UNAVAILABLE
                 : LJ_R_SIGNIN_REJECTED;
         break;

@@ -395,34 +395,20 @@ const char *
 drs_reject_name(enum drs_reject r)
 {
     switch (r) {
-    case DRS_REJECT_NONE:
-        return "none";
-    case DRS_REJECT_JSON:
-        return "not_json";
-    case DRS_REJECT_NO_CERTIFICATE:
-        return "no_certificate";
-    case DRS_REJECT_BASE64:
-        return "bad_base64";
-    case DRS_REJECT_X509:
-        return "bad_x509";
-    case DRS_REJECT_KEY_MISMATCH:
-        return "key_mismatch";
-    case DRS_REJECT_CN_NOT_GUID:
-        return "cn_not_guid";
-    case DRS_REJECT_DEVICE_ID_MISMATCH:
-        return "device_id_mismatch";
-    case DRS_REJECT_THUMBPRINT:
-        return "thumbprint_mismatch";
-    case DRS_REJECT_TENANT:
-        return "tenant_mismatch";
-    case DRS_REJECT_ISSUER:
-        return "issuer_mismatch";
-    case DRS_REJECT_VALIDITY:
-        return "bad_validity";
-    case DRS_REJECT_EXTENSION:
-        return "bad_extension";
-    case DRS_REJECT_COUNT__:
-        break;
+    case DRS_REJECT_NONE: return "none";
+    case DRS_REJECT_JSON: return "not_json";
+    case DRS_REJECT_NO_CERTIFICATE: return "no_certificate";
+    case DRS_REJECT_BASE64: return "bad_base64";
+    case DRS_REJECT_X509: return "bad_x509";
+    case DRS_REJECT_KEY_MISMATCH: return "key_mismatch";
+    case DRS_REJECT_CN_NOT_GUID: return "cn_not_guid";
+    case DRS_REJECT_DEVICE_ID_MISMATCH: return "device_id_mismatch";
+    case DRS_REJECT_THUMBPRINT: return "thumbprint_mismatch";
+    case DRS_REJECT_TENANT: return "tenant_mismatch";
+    case DRS_REJECT_ISSUER: return "issuer_mismatch";
+    case DRS_REJECT_VALIDITY: return "bad_validity";
+    case DRS_REJECT_EXTENSION: return "bad_extension";
+    case DRS_REJECT_COUNT__: break;
     }
     return "unknown";
 }
@@ -431,31 +417,23 @@ const char *
 drs_reject_text(enum drs_reject r)
 {
     switch (r) {
-    case DRS_REJECT_JSON:
-        return "it was cut off or is not valid JSON";
-    case DRS_REJECT_NO_CERTIFICATE:
-        return "it holds no device certificate";
+    case DRS_REJECT_JSON: return "it was cut off or is not valid JSON";
+    case DRS_REJECT_NO_CERTIFICATE: return "it holds no device certificate";
     case DRS_REJECT_BASE64:
-    case DRS_REJECT_X509:
-        return "the device certificate in it cannot be read";
+    case DRS_REJECT_X509: return "the device certificate in it cannot be read";
     case DRS_REJECT_KEY_MISMATCH:
         return "the certificate in it is for a key that is not this device's";
     case DRS_REJECT_CN_NOT_GUID:
-    case DRS_REJECT_DEVICE_ID_MISMATCH:
-        return "the certificate in it has no valid device id";
+    case DRS_REJECT_DEVICE_ID_MISMATCH: return "the certificate in it has no valid device id";
     case DRS_REJECT_THUMBPRINT:
         return "the certificate thumbprint in it does not match the certificate";
-    case DRS_REJECT_TENANT:
-        return "the certificate in it is for a different organization";
+    case DRS_REJECT_TENANT: return "the certificate in it is for a different organization";
     case DRS_REJECT_ISSUER:
         return "the certificate in it was not issued by the MS-Organization-Access authority";
-    case DRS_REJECT_VALIDITY:
-        return "the certificate in it has unreadable validity dates";
-    case DRS_REJECT_EXTENSION:
-        return "the certificate in it has a malformed device extension";
+    case DRS_REJECT_VALIDITY: return "the certificate in it has unreadable validity dates";
+    case DRS_REJECT_EXTENSION: return "the certificate in it has a malformed device extension";
     case DRS_REJECT_NONE:
-    case DRS_REJECT_COUNT__:
-        break;
+    case DRS_REJECT_COUNT__: break;
     }
     return "it is not in the expected form";
 }

@@ -105,58 +105,32 @@ const char *
 mdm_reject_name(enum mdm_reject r)
 {
     switch (r) {
-    case MDM_REJECT_NONE:
-        return "none";
-    case MDM_REJECT_EMPTY:
-        return "empty";
-    case MDM_REJECT_TOO_BIG:
-        return "too_big";
-    case MDM_REJECT_DOCTYPE:
-        return "doctype";
-    case MDM_REJECT_XML:
-        return "bad_xml";
-    case MDM_REJECT_TOO_DEEP:
-        return "too_deep";
-    case MDM_REJECT_NOT_SOAP:
-        return "not_soap";
-    case MDM_REJECT_FAULT:
-        return "fault";
-    case MDM_REJECT_RELATES_TO:
-        return "relates_to_mismatch";
-    case MDM_REJECT_MISSING:
-        return "missing_element";
-    case MDM_REJECT_BAD_VALUE:
-        return "bad_value";
-    case MDM_REJECT_BAD_URL:
-        return "bad_url";
-    case MDM_REJECT_TOKEN_TYPE:
-        return "bad_token_type";
-    case MDM_REJECT_BASE64:
-        return "bad_base64";
-    case MDM_REJECT_PROVDOC:
-        return "bad_provisioning_doc";
-    case MDM_REJECT_NO_CLIENT_CERT:
-        return "no_client_cert";
-    case MDM_REJECT_TOO_MANY_CERTS:
-        return "too_many_certs";
-    case MDM_REJECT_X509:
-        return "bad_x509";
-    case MDM_REJECT_THUMBPRINT:
-        return "thumbprint_mismatch";
-    case MDM_REJECT_KEY_MISMATCH:
-        return "key_mismatch";
-    case MDM_REJECT_CHAIN:
-        return "bad_chain";
-    case MDM_REJECT_VALIDITY:
-        return "bad_validity";
-    case MDM_REJECT_EKU:
-        return "no_client_auth_eku";
-    case MDM_REJECT_PROVIDER:
-        return "bad_provider";
-    case MDM_REJECT_POLICY:
-        return "policy_unusable";
-    case MDM_REJECT_COUNT__:
-        break;
+    case MDM_REJECT_NONE: return "none";
+    case MDM_REJECT_EMPTY: return "empty";
+    case MDM_REJECT_TOO_BIG: return "too_big";
+    case MDM_REJECT_DOCTYPE: return "doctype";
+    case MDM_REJECT_XML: return "bad_xml";
+    case MDM_REJECT_TOO_DEEP: return "too_deep";
+    case MDM_REJECT_NOT_SOAP: return "not_soap";
+    case MDM_REJECT_FAULT: return "fault";
+    case MDM_REJECT_RELATES_TO: return "relates_to_mismatch";
+    case MDM_REJECT_MISSING: return "missing_element";
+    case MDM_REJECT_BAD_VALUE: return "bad_value";
+    case MDM_REJECT_BAD_URL: return "bad_url";
+    case MDM_REJECT_TOKEN_TYPE: return "bad_token_type";
+    case MDM_REJECT_BASE64: return "bad_base64";
+    case MDM_REJECT_PROVDOC: return "bad_provisioning_doc";
+    case MDM_REJECT_NO_CLIENT_CERT: return "no_client_cert";
+    case MDM_REJECT_TOO_MANY_CERTS: return "too_many_certs";
+    case MDM_REJECT_X509: return "bad_x509";
+    case MDM_REJECT_THUMBPRINT: return "thumbprint_mismatch";
+    case MDM_REJECT_KEY_MISMATCH: return "key_mismatch";
+    case MDM_REJECT_CHAIN: return "bad_chain";
+    case MDM_REJECT_VALIDITY: return "bad_validity";
+    case MDM_REJECT_EKU: return "no_client_auth_eku";
+    case MDM_REJECT_PROVIDER: return "bad_provider";
+    case MDM_REJECT_POLICY: return "policy_unusable";
+    case MDM_REJECT_COUNT__: break;
     }
     return "unknown";
 }
@@ -166,17 +140,13 @@ static enum lj_rc
 reject_rc(enum mdm_reject r)
 {
     switch (r) {
-    case MDM_REJECT_NONE:
-        return LJ_OK;
+    case MDM_REJECT_NONE: return LJ_OK;
     case MDM_REJECT_TOO_BIG:
-    case MDM_REJECT_TOO_DEEP:
-        return LJ_ERR_TOO_BIG;
+    case MDM_REJECT_TOO_DEEP: return LJ_ERR_TOO_BIG;
     case MDM_REJECT_XML:
     case MDM_REJECT_DOCTYPE:
-    case MDM_REJECT_EMPTY:
-        return LJ_ERR_PARSE;
-    default:
-        return LJ_ERR_PROTOCOL;
+    case MDM_REJECT_EMPTY: return LJ_ERR_PARSE;
+    default: return LJ_ERR_PROTOCOL;
     }
 }
 

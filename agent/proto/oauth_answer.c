@@ -229,36 +229,21 @@ const char *
 oauth_err_class_name(enum oauth_err_class cls)
 {
     switch (cls) {
-    case OAUTH_ERRC_OTHER:
-        return "other";
-    case OAUTH_ERRC_PENDING:
-        return "pending";
-    case OAUTH_ERRC_SLOW_DOWN:
-        return "slow_down";
-    case OAUTH_ERRC_EXPIRED:
-        return "expired";
-    case OAUTH_ERRC_DECLINED:
-        return "declined";
-    case OAUTH_ERRC_BAD_PASSWORD:
-        return "bad_password";
-    case OAUTH_ERRC_UNKNOWN_USER:
-        return "unknown_user";
-    case OAUTH_ERRC_DISABLED:
-        return "disabled";
-    case OAUTH_ERRC_LOCKED:
-        return "locked";
-    case OAUTH_ERRC_PASSWORD_EXPIRED:
-        return "password_expired";
-    case OAUTH_ERRC_UNKNOWN_TENANT:
-        return "unknown_tenant";
-    case OAUTH_ERRC_MFA_REQUIRED:
-        return "mfa_required";
-    case OAUTH_ERRC_CA_BLOCKED:
-        return "ca_blocked";
-    case OAUTH_ERRC_REFRESH_INVALID:
-        return "refresh_invalid";
-    case OAUTH_ERRC_COUNT__:
-        break;
+    case OAUTH_ERRC_OTHER: return "other";
+    case OAUTH_ERRC_PENDING: return "pending";
+    case OAUTH_ERRC_SLOW_DOWN: return "slow_down";
+    case OAUTH_ERRC_EXPIRED: return "expired";
+    case OAUTH_ERRC_DECLINED: return "declined";
+    case OAUTH_ERRC_BAD_PASSWORD: return "bad_password";
+    case OAUTH_ERRC_UNKNOWN_USER: return "unknown_user";
+    case OAUTH_ERRC_DISABLED: return "disabled";
+    case OAUTH_ERRC_LOCKED: return "locked";
+    case OAUTH_ERRC_PASSWORD_EXPIRED: return "password_expired";
+    case OAUTH_ERRC_UNKNOWN_TENANT: return "unknown_tenant";
+    case OAUTH_ERRC_MFA_REQUIRED: return "mfa_required";
+    case OAUTH_ERRC_CA_BLOCKED: return "ca_blocked";
+    case OAUTH_ERRC_REFRESH_INVALID: return "refresh_invalid";
+    case OAUTH_ERRC_COUNT__: break;
     }
     return "unknown";
 }
@@ -365,10 +350,8 @@ oauth_poll_next(enum oauth_err_class cls, long long now, long long expires_at, l
             return OAUTH_POLL_EXPIRED;
         *wait_s = expires_at - now < iv ? (long)(expires_at - now) : iv;
         return OAUTH_POLL_WAIT;
-    case OAUTH_ERRC_EXPIRED:
-        return OAUTH_POLL_EXPIRED;
-    default:
-        return OAUTH_POLL_STOP;
+    case OAUTH_ERRC_EXPIRED: return OAUTH_POLL_EXPIRED;
+    default: return OAUTH_POLL_STOP;
     }
 }
 

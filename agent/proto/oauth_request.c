@@ -207,14 +207,9 @@ oauth_endpoint_url(const struct oauth_params *p, enum oauth_endpoint ep, char **
     case OAUTH_EP_DEVICECODE:
         name = p->api == OAUTH_V2 ? "devicecode" : "devicecode?api-version=1.0";
         break;
-    case OAUTH_EP_TOKEN:
-        name = "token";
-        break;
-    case OAUTH_EP_AUTHORIZE:
-        name = "authorize";
-        break;
-    default:
-        return LJ_ERR_INVAL;
+    case OAUTH_EP_TOKEN: name = "token"; break;
+    case OAUTH_EP_AUTHORIZE: name = "authorize"; break;
+    default: return LJ_ERR_INVAL;
     }
     auth = p->authority ? p->authority : OAUTH_DEFAULT_AUTHORITY;
     alen = strlen(auth);

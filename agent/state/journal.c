@@ -132,9 +132,9 @@ lj_journal_to_json(const struct lj_journal *j)
             goto out;
         ok = add_str(err, "phase", e->phase) && add_str(err, "reason", e->reason) &&
              add_str(err, "code", e->code) && add_num(err, "http_status", (double)e->http_status) &&
-             add_str(err, "error_type", e->error_type) && add_str(err, "error_code", e->error_code) &&
-             add_str(err, "message", e->message) && add_str(err, "request_id", e->request_id) &&
-             add_str(err, "trace_id", e->trace_id) &&
+             add_str(err, "error_type", e->error_type) &&
+             add_str(err, "error_code", e->error_code) && add_str(err, "message", e->message) &&
+             add_str(err, "request_id", e->request_id) && add_str(err, "trace_id", e->trace_id) &&
              add_str(err, "correlation_id", e->correlation_id) &&
              add_str(err, "server_time", e->server_time) && add_num(err, "time", (double)e->time) &&
              add_str(err, "rc", e->rc);
@@ -166,8 +166,8 @@ get_opt(const cJSON *o, const char *name, char *buf, size_t sz, char *why, size_
 }
 
 static bool
-get_opt_int(const cJSON *o, const char *name, long long lo, long long hi, long long *out,
-            char *why, size_t wsz)
+get_opt_int(const cJSON *o, const char *name, long long lo, long long hi, long long *out, char *why,
+            size_t wsz)
 {
     long long v = 0;
     enum lj_rc rc = lj_json_get_int(o, name, &v);
@@ -201,8 +201,7 @@ is_hex(const char *s, size_t n)
 }
 
 enum lj_rc
-lj_journal_from_json(const char *text, size_t len, struct lj_journal *out, char *why,
-                     size_t wsz)
+lj_journal_from_json(const char *text, size_t len, struct lj_journal *out, char *why, size_t wsz)
 {
     cJSON *root = NULL;
     const cJSON *times = NULL, *err = NULL;
@@ -233,8 +232,10 @@ lj_journal_from_json(const char *text, size_t len, struct lj_journal *out, char 
         goto out;
     }
     if (v > LJ_JOURNAL_VERSION) {
-        snprintf(why, wsz, "written by a newer version of linkjoin (journal version %lld, this "
-                           "build reads %d)", v, LJ_JOURNAL_VERSION);
+        snprintf(why, wsz,
+                 "written by a newer version of linkjoin (journal version %lld, this "
+                 "build reads %d)",
+                 v, LJ_JOURNAL_VERSION);
         rc = LJ_ERR_UNSUPPORTED;
         goto out;
     }
@@ -255,13 +256,12 @@ lj_journal_from_json(const char *text, size_t len, struct lj_journal *out, char 
         !get_opt(root, "cert_thumbprint", j.cert_thumbprint, sizeof(j.cert_thumbprint), why, wsz) ||
         !get_opt(root, "join_fingerprint", j.join_fingerprint, sizeof(j.join_fingerprint), why,
                  wsz) ||
-        !get_opt(root, "join_request_id", j.join_request_id, sizeof(j.join_request_id), why,
-                 wsz) ||
+        !get_opt(root, "join_request_id", j.join_request_id, sizeof(j.join_request_id), why, wsz) ||
         !get_opt(root, "mdm_enrollment_id", j.mdm_enrollment_id, sizeof(j.mdm_enrollment_id), why,
                  wsz) ||
         !get_opt(root, "mdm_server_url", j.mdm_server_url, sizeof(j.mdm_server_url), why, wsz) ||
-        !get_opt(root, "mdm_cert_thumbprint", j.mdm_cert_thumbprint,
-                 sizeof(j.mdm_cert_thumbprint), why, wsz) ||
+        !get_opt(root, "mdm_cert_thumbprint", j.mdm_cert_thumbprint, sizeof(j.mdm_cert_thumbprint),
+                 why, wsz) ||
         !get_opt_int(root, "join_attempts", 0, 1000000, &v, why, wsz))
         goto out;
     j.join_attempts = (int)v;

@@ -72,16 +72,16 @@ struct lj_journal {
     char tenant_id[40];
     char tenant_name[128];
     char upn[256];
-    char cert_thumbprint[72];   /* hex as the flow computes it (SHA-1: 40 chars) */
-    char join_fingerprint[72];  /* hex SHA-256 of the device public key */
-    char join_request_id[40];   /* client-request-id of the last join POST */
+    char cert_thumbprint[72];  /* hex as the flow computes it (SHA-1: 40 chars) */
+    char join_fingerprint[72]; /* hex SHA-256 of the device public key */
+    char join_request_id[40];  /* client-request-id of the last join POST */
     int join_attempts;
-    char mdm_enrollment_id[64];  /* Intune device id (CN of the MDM certificate) */
-    char mdm_server_url[1024];   /* management server (provisioning document ADDR) */
+    char mdm_enrollment_id[64];   /* Intune device id (CN of the MDM certificate) */
+    char mdm_server_url[1024];    /* management server (provisioning document ADDR) */
     char mdm_cert_thumbprint[48]; /* upper-case hex SHA-1 of mdm-cert.der */
-    int mdm_attempts;            /* enrollment attempts made (all runs) */
+    int mdm_attempts;             /* enrollment attempts made (all runs) */
     int64_t times[LJ_JS_COUNT__]; /* when each state was reached; 0 = not yet */
-    int64_t updated;             /* last save */
+    int64_t updated;              /* last save */
     bool has_error;
     struct lj_error_record last_error;
 };
@@ -89,8 +89,8 @@ struct lj_journal {
 /* What load found wrong with an existing journal (moved aside, never deleted). */
 struct lj_journal_report {
     bool moved_aside;
-    char aside_path[512];  /* where the old file went */
-    char reason[160];      /* "truncated or malformed JSON (...)", "written by a newer version (2)" */
+    char aside_path[512]; /* where the old file went */
+    char reason[160]; /* "truncated or malformed JSON (...)", "written by a newer version (2)" */
 };
 
 /* Names for states ("keys_ready"); never NULL. Parse returns false on unknown names. */
@@ -134,8 +134,8 @@ char *lj_journal_to_json(const struct lj_journal *j);
  * LJ_ERR_UNSUPPORTED (newer version); why (optional) says what.  *j is
  * written only on LJ_OK.  Does not touch files.
  */
-enum lj_rc lj_journal_from_json(const char *text, size_t len, struct lj_journal *j,
-                                char *why, size_t wsz);
+enum lj_rc lj_journal_from_json(const char *text, size_t len, struct lj_journal *j, char *why,
+                                size_t wsz);
 
 /* Device certificate (DER) as its own 0600 file, atomically. Blocks. */
 enum lj_rc lj_journal_save_cert(const char *state_dir, const unsigned char *der, size_t len);

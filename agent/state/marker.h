@@ -25,9 +25,9 @@
 
 /*
  * Make the markers in state_dir match state: create (0600, empty; only
- * mdm-pending is fsynced, see marker.c) or remove each one.  Idempotent.  Returns LJ_OK, LJ_ERR_INVAL (path too
- * long) or LJ_ERR_IO (first failure kept; the other marker is still
- * tried).  Blocks on the file system.
+ * mdm-pending is fsynced, see marker.c) or remove each one.  Idempotent.  Returns LJ_OK,
+ * LJ_ERR_INVAL (path too long) or LJ_ERR_IO (first failure kept; the other marker is still tried).
+ * Blocks on the file system.
  */
 enum lj_rc lj_marker_sync(const char *state_dir, enum lj_journal_state state);
 

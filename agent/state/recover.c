@@ -180,8 +180,7 @@ lj_recover(const struct lj_config *cfg, struct lj_journal *j, struct lj_recover_
     }
     krc = lj_recover_keys_check(cfg, &spki, &spki_len);
     if (krc == LJ_ERR_TPM_KEYS_LOST) {
-        rc = keys_lost(cfg, j, rep,
-                       "the TPM cannot load them: it was cleared or replaced");
+        rc = keys_lost(cfg, j, rep, "the TPM cannot load them: it was cleared or replaced");
         goto out;
     }
     if (krc != LJ_OK)

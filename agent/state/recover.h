@@ -35,11 +35,11 @@
 #include "platform/common/result.h"
 
 enum lj_recover_action {
-    LJ_RECOVER_NONE = 0,         /* nothing to say */
-    LJ_RECOVER_RESUME = 1,       /* journal mid-join: resuming with the same keys */
-    LJ_RECOVER_RETRY = 2,        /* the last run failed (journal has last_error) */
+    LJ_RECOVER_NONE = 0,             /* nothing to say */
+    LJ_RECOVER_RESUME = 1,           /* journal mid-join: resuming with the same keys */
+    LJ_RECOVER_RETRY = 2,            /* the last run failed (journal has last_error) */
     LJ_RECOVER_JOINED_FROM_CERT = 3, /* journal rebuilt as joined from the certificate */
-    LJ_RECOVER_KEYS_LOST = 4,    /* state moved aside; starting as a new device */
+    LJ_RECOVER_KEYS_LOST = 4,        /* state moved aside; starting as a new device */
 };
 
 struct lj_recover_report {

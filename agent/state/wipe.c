@@ -33,16 +33,15 @@ ends_with(const char *s, const char *suffix)
 static bool
 sweep_name(const char *name)
 {
-    return strncmp(name, "mdm", 3) == 0 || strstr(name, ".bad-") != NULL ||
-           ends_with(name, ".tmp");
+    return strncmp(name, "mdm", 3) == 0 || strstr(name, ".bad-") != NULL || ends_with(name, ".tmp");
 }
 
 /* Files of a join: what lj_wipe_anything looks for. */
 static bool
 join_name(const char *name)
 {
-    static const char *const exact[] = {LJ_JOURNAL_FILE, LJ_JOURNAL_CERT_FILE,
-                                        LJ_MARKER_JOINED, LJ_MARKER_MDM_PENDING};
+    static const char *const exact[] = {LJ_JOURNAL_FILE, LJ_JOURNAL_CERT_FILE, LJ_MARKER_JOINED,
+                                        LJ_MARKER_MDM_PENDING};
 
     for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
         if (strcmp(name, exact[i]) == 0)
@@ -137,8 +136,7 @@ lj_wipe_state(const char *state_dir, struct lj_wipe_report *rep)
         rep->removed = before > after ? before - after : 0;
     }
     lj_log(first == LJ_OK ? LJ_LOG_INFO : LJ_LOG_WARN, MOD,
-           "event=state_wiped dir=%s removed=%u rc=%s", state_dir, rep->removed,
-           lj_rc_name(first));
+           "event=state_wiped dir=%s removed=%u rc=%s", state_dir, rep->removed, lj_rc_name(first));
     return first;
 }
 

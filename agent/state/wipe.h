@@ -26,8 +26,8 @@
 #include "platform/common/result.h"
 
 struct lj_wipe_report {
-    unsigned removed;    /* files deleted */
-    char failed[320];    /* "" or the first file that could not be deleted (and why) */
+    unsigned removed; /* files deleted */
+    char failed[320]; /* "" or the first file that could not be deleted (and why) */
 };
 
 /*

@@ -244,21 +244,25 @@ lj_ui_result(struct lj_ui *ui, const struct lj_ui_result *res)
     ok = cJSON_AddStringToObject(ev, "status", lj_ui_status_name(res->status)) != NULL &&
          opt_str(ev, "device_id", res->device_id) && opt_str(ev, "tenant_name", res->tenant_name) &&
          opt_str(ev, "upn", res->upn);
-    if (ok && (res->status == LJ_UI_FAILED ||
-               (e != NULL &&
-                (res->status == LJ_UI_JOINED || res->status == LJ_UI_JOINED_MDM_PENDING)))) {
-        ok = opt_str(ev, "phase", e ? e->phase : NULL) && opt_str(ev, "reason", e ? e->reason : NULL) &&
+    if (ok &&
+        (res->status == LJ_UI_FAILED ||
+         (e != NULL && (res->status == LJ_UI_JOINED || res->status == LJ_UI_JOINED_MDM_PENDING)))) {
+        ok = opt_str(ev, "phase", e ? e->phase : NULL) &&
+             opt_str(ev, "reason", e ? e->reason : NULL) &&
              opt_str(ev, "code", e ? e->code : NULL) && opt_str(ev, "fix_by", res->fix_by) &&
-             opt_str(ev, "message", res->message) && opt_str(ev, "admin_action", res->admin_action) &&
+             opt_str(ev, "message", res->message) &&
+             opt_str(ev, "admin_action", res->admin_action) &&
              cJSON_AddBoolToObject(ev, "retryable", res->retryable) != NULL;
         if (ok && e != NULL &&
             (e->http_status != 0 || e->request_id[0] || e->trace_id[0] || e->correlation_id[0] ||
              e->error_type[0])) {
             srv = cJSON_AddObjectToObject(ev, "server");
-            ok = srv != NULL && cJSON_AddNumberToObject(srv, "http_status", (double)e->http_status) &&
+            ok = srv != NULL &&
+                 cJSON_AddNumberToObject(srv, "http_status", (double)e->http_status) &&
                  opt_str(srv, "error_type", e->error_type) &&
                  opt_str(srv, "error_code", e->error_code) && opt_str(srv, "message", e->message) &&
-                 opt_str(srv, "request_id", e->request_id) && opt_str(srv, "trace_id", e->trace_id) &&
+                 opt_str(srv, "request_id", e->request_id) &&
+                 opt_str(srv, "trace_id", e->trace_id) &&
                  opt_str(srv, "correlation_id", e->correlation_id) &&
                  opt_str(srv, "time", e->server_time);
         }
@@ -317,8 +321,8 @@ wipe_tree(cJSON *item)
 
 /* Required string field with a length cap; dup'ed into *out. */
 static enum lj_rc
-req_field(const cJSON *root, const char *type, const char *name, size_t max, char **out,
-          char *err, size_t esz, char *problem, size_t psz)
+req_field(const cJSON *root, const char *type, const char *name, size_t max, char **out, char *err,
+          size_t esz, char *problem, size_t psz)
 {
     const char *v = NULL;
     enum lj_rc rc = lj_json_get_string(root, name, &v);
@@ -374,7 +378,8 @@ lj_ui_parse_msg(const char *line, size_t len, struct lj_ui_msg *msg, char *err, 
     }
     if (strcmp(type, "credentials") == 0) {
         m.type = LJ_UI_MSG_CREDENTIALS;
-        rc = req_field(root, type, "username", LJ_UI_MAX_USERNAME, &m.username, err, esz, problem, psz);
+        rc = req_field(root, type, "username", LJ_UI_MAX_USERNAME, &m.username, err, esz, problem,
+                       psz);
         if (rc == LJ_OK)
             rc = req_field(root, type, "password", LJ_UI_MAX_PASSWORD, &m.password, err, esz,
                            problem, psz);
@@ -475,17 +480,14 @@ lj_ui_poll(struct lj_ui *ui, int timeout_ms, struct lj_ui_msg *msg)
                      LJ_UI_MAX_LINE);
             rc = lj_ui_error(ui, "line_too_long", problem);
             break;
-        case LJ_UI_IN_CONNECTED:
-            rc = resend_state(ui);
-            break;
-        default:
-            break;
+        case LJ_UI_IN_CONNECTED: rc = resend_state(ui); break;
+        default: break;
         }
         if (rc != LJ_OK)
             return rc;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        left = timeout_ms - (int)((now.tv_sec - t0.tv_sec) * 1000 +
-                                  (now.tv_nsec - t0.tv_nsec) / 1000000);
+        left = timeout_ms -
+               (int)((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
         if (left <= 0 || what == LJ_UI_IN_NONE)
             return LJ_ERR_TIMEOUT;
     }

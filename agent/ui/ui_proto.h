@@ -75,7 +75,7 @@ enum lj_ui_status {
 /* The final result. Strings may be NULL or "" (omitted). */
 struct lj_ui_result {
     enum lj_ui_status status;
-    const char *device_id;    /* success / already joined */
+    const char *device_id; /* success / already joined */
     const char *tenant_name;
     const char *upn;
     /* Intune: mdm_state NULL = no "mdm" object; "enrolled" | "pending" | "failed" */
@@ -86,8 +86,8 @@ struct lj_ui_result {
      * failure (status failed; also joined / joined_mdm_pending when error is
      * set: why the device is not managed); message also used for cancelled
      */
-    const char *fix_by;       /* user | admin | retry | hardware | support */
-    const char *message;      /* one sentence for the person at the device */
+    const char *fix_by;  /* user | admin | retry | hardware | support */
+    const char *message; /* one sentence for the person at the device */
     const char *admin_action;
     bool retryable;
     const struct lj_error_record *error; /* phase, reason, code, server part; NULL = none */

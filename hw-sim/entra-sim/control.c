@@ -263,9 +263,9 @@ devicecodes_list(struct sim_req *r)
         cJSON_AddStringToObject(o, "user_code", c->user_code);
         cJSON_AddStringToObject(o, "client_id", c->client_id);
         cJSON_AddStringToObject(o, "resource", c->resource);
-        cJSON_AddStringToObject(o, "state", now >= c->expires && c->state == SIM_DC_PENDING
-                                                ? "expired"
-                                                : states[c->state]);
+        cJSON_AddStringToObject(o, "state",
+                                now >= c->expires && c->state == SIM_DC_PENDING ? "expired"
+                                                                                : states[c->state]);
         cJSON_AddNumberToObject(o, "expires_in", (double)(c->expires - now));
         cJSON_AddItemToArray(a, o);
     }
@@ -289,8 +289,9 @@ tokens(struct sim_req *r, cJSON *body)
     if (strcmp(r->method, "POST") != 0)
         return cerr(r, 405, "use POST");
     if (!cJSON_IsObject(body) || (upn = str_member(body, "upn")) == NULL)
-        return cerr(r, 400, "body must be {\"upn\": ..., \"aud\", \"mfa\", \"expires_in\", "
-                            "\"tid\", \"forge\"}");
+        return cerr(r, 400,
+                    "body must be {\"upn\": ..., \"aud\", \"mfa\", \"expires_in\", "
+                    "\"tid\", \"forge\"}");
     v = cJSON_GetObjectItemCaseSensitive(body, "expires_in");
     if (v != NULL) {
         if (!cJSON_IsNumber(v) || v->valuedouble < -86400 || v->valuedouble > 86400)
@@ -335,9 +336,9 @@ refresh_tokens(struct sim_req *r, cJSON *body, const char *action)
     u = upn != NULL ? tenant_user_by_upn(g_sim.t, upn) : NULL;
     if (u != NULL)
         snprintf(oid, sizeof(oid), "%s", u->oid);
-    n = (upn != NULL && u == NULL) ? 0
-                                   : state_revoke_refresh(upn != NULL ? oid : NULL,
-                                                          strcmp(action, "expire") == 0);
+    n = (upn != NULL && u == NULL)
+            ? 0
+            : state_revoke_refresh(upn != NULL ? oid : NULL, strcmp(action, "expire") == 0);
     pthread_mutex_unlock(&g_sim.lock);
     if (upn != NULL && u == NULL)
         return cerr(r, 404, "no such user");
@@ -456,8 +457,7 @@ control_handle(struct sim_req *r)
     else if (n == 2 && strcmp(seg[1], "reset") == 0)
         res = strcmp(r->method, "POST") == 0 ? reset_all(r) : cerr(r, 405, "use POST");
     else if (n == 2 && strcmp(seg[1], "device-settings") == 0)
-        res = settings(r, body, tenant_apply_device_settings, "device_settings",
-                       "device_settings");
+        res = settings(r, body, tenant_apply_device_settings, "device_settings", "device_settings");
     else if (n == 2 && strcmp(seg[1], "conditional-access") == 0)
         res = settings(r, body, tenant_apply_ca, "conditional_access", "conditional_access");
     else if (n == 2 && strcmp(seg[1], "login") == 0)

@@ -79,8 +79,7 @@ discover(struct sim_req *r, const char *domain)
     if (ver == NULL || !(strcmp(ver, "1.6") == 0 || strcmp(ver, "1.7") == 0 ||
                          strcmp(ver, "1.8") == 0 || strcmp(ver, "1.9") == 0))
         return srv_drs_error(r, 400, "InvalidParameter", NULL,
-                             "The api-version '%.32s' is not supported.",
-                             ver != NULL ? ver : "");
+                             "The api-version '%.32s' is not supported.", ver != NULL ? ver : "");
     pthread_mutex_lock(&g_sim.lock);
     found = tenant_has_domain(g_sim.t, domain) || sim_streq_ci(domain, g_sim.t->id);
     snprintf(tid, sizeof(tid), "%s", g_sim.t->id);
@@ -120,8 +119,8 @@ discover(struct sim_req *r, const char *domain)
     snprintf(v, sizeof(v), DRS_HOST "/webauthn/%s/", tid);
     svc3(o, "WebAuthNService", "WebAuthNEndpoint", v, "WebAuthNResourceId", "1.0");
     snprintf(v, sizeof(v), DRS_HOST "/manage/%s/", tid);
-    svc3(o, "DeviceManagementService", "DeviceManagementEndpoint", v,
-         "DeviceManagementResourceId", "1.0");
+    svc3(o, "DeviceManagementService", "DeviceManagementEndpoint", v, "DeviceManagementResourceId",
+         "1.0");
     s = svc(o, "MsaProviderData");
     if (s != NULL) {
         cJSON_AddStringToObject(s, "SiteId", "");
@@ -173,8 +172,8 @@ check_bearer(struct sim_req *r, struct jwt_info *ji, enum MHD_Result *res)
         return true;
     if (auth != NULL && strncasecmp(auth, "Bearer ", 7) != 0)
         snprintf(why, sizeof(why), "Authorization is not a Bearer token");
-    lj_log(LJ_LOG_INFO, MOD, "event=token_rejected request_id=%s reason=\"%s\"",
-           r->request_id, why);
+    lj_log(LJ_LOG_INFO, MOD, "event=token_rejected request_id=%s reason=\"%s\"", r->request_id,
+           why);
     *res = srv_drs_error(r, 401, "AuthenticationError", hdrs, "Invalid JWT token.");
     return false;
 }
@@ -215,14 +214,20 @@ join_req_free(struct join_req *j)
 static bool
 parse_join(struct sim_req *r, const cJSON *o, struct join_req *j, enum MHD_Result *res)
 {
-    static const char *const members[] = {
-        "CertificateRequest", "TransportKey", "TargetDomain", "DeviceType", "OSVersion",
-        "DeviceDisplayName", "JoinType", "Attributes", "AikCertificate", "AttestationData",
-        NULL};
+    static const char *const members[] = {"CertificateRequest",
+                                          "TransportKey",
+                                          "TargetDomain",
+                                          "DeviceType",
+                                          "OSVersion",
+                                          "DeviceDisplayName",
+                                          "JoinType",
+                                          "Attributes",
+                                          "AikCertificate",
+                                          "AttestationData",
+                                          NULL};
     static const char *const names[] = {"TargetDomain", "DeviceType", "OSVersion",
                                         "DeviceDisplayName"};
-    const char **slots[] = {&j->target_domain, &j->device_type, &j->os_version,
-                            &j->display_name};
+    const char **slots[] = {&j->target_domain, &j->device_type, &j->os_version, &j->display_name};
     const cJSON *m, *cr, *v, *attrs;
     const char *err = NULL, *s;
     char why[200];
@@ -248,9 +253,9 @@ parse_join(struct sim_req *r, const cJSON *o, struct join_req *j, enum MHD_Resul
     cJSON_ArrayForEach(m, cr)
     {
         if (strcmp(m->string, "Type") != 0 && strcmp(m->string, "Data") != 0) {
-            *res = srv_drs_error(r, 400, "InvalidParameter", NULL,
-                                 "CertificateRequest contains an unknown member '%.64s'.",
-                                 m->string);
+            *res =
+                srv_drs_error(r, 400, "InvalidParameter", NULL,
+                              "CertificateRequest contains an unknown member '%.64s'.", m->string);
             return false;
         }
     }
@@ -282,8 +287,8 @@ parse_join(struct sim_req *r, const cJSON *o, struct join_req *j, enum MHD_Resul
             return false;
         }
         if (strlen(*slots[i]) > ATTR_MAX) {
-            *res = srv_drs_error(r, 400, "InvalidParameter", NULL,
-                                 "%s exceeds length limits (%d).", names[i], ATTR_MAX);
+            *res = srv_drs_error(r, 400, "InvalidParameter", NULL, "%s exceeds length limits (%d).",
+                                 names[i], ATTR_MAX);
             return false;
         }
     }
@@ -342,8 +347,8 @@ parse_join(struct sim_req *r, const cJSON *o, struct join_req *j, enum MHD_Resul
         return false;
     }
     if (!pki_rsa1_check(j->tkey, j->tkey_len, why, sizeof(why))) {
-        *res = srv_drs_error(r, 400, "InvalidParameter", NULL,
-                             "The transport key is invalid: %s.", why);
+        *res = srv_drs_error(r, 400, "InvalidParameter", NULL, "The transport key is invalid: %s.",
+                             why);
         return false;
     }
     return true;
@@ -425,10 +430,9 @@ join(struct sim_req *r)
 
     memset(&j, 0, sizeof(j));
     if (!api_version_ok(r))
-        return srv_drs_error(r, 400, "InvalidParameter", NULL,
-                             "The api-version '%.32s' is not supported.",
-                             srv_query(r, "api-version") != NULL ? srv_query(r, "api-version")
-                                                                 : "");
+        return srv_drs_error(
+            r, 400, "InvalidParameter", NULL, "The api-version '%.32s' is not supported.",
+            srv_query(r, "api-version") != NULL ? srv_query(r, "api-version") : "");
     if (!check_bearer(r, &ji, &res))
         return res;
     ct = srv_header(r, "Content-Type");
@@ -466,8 +470,7 @@ join(struct sim_req *r)
             verdict = E_MFA;
         else if (j.reuse && (existing = state_device_by_key(u->oid, hash)) != NULL) {
             reused = true;
-            snprintf(existing->display_name, sizeof(existing->display_name), "%s",
-                     j.display_name);
+            snprintf(existing->display_name, sizeof(existing->display_name), "%s", j.display_name);
             snprintf(existing->os_version, sizeof(existing->os_version), "%s", j.os_version);
             cert = malloc(existing->cert_len);
             if (cert != NULL) {
@@ -507,8 +510,7 @@ join(struct sim_req *r)
                             "The user object by the given id (%s) is not found.", ji.oid);
         goto out;
     case E_DISABLED:
-        res = srv_drs_error(r, 401, "AuthenticationError", NULL,
-                            "The user account is disabled.");
+        res = srv_drs_error(r, 401, "AuthenticationError", NULL, "The user account is disabled.");
         goto out;
     case E_POLICY:
         lj_log(LJ_LOG_INFO, MOD, "event=join_refused reason=not_permitted upn=%s", upn);
@@ -532,8 +534,7 @@ join(struct sim_req *r)
         res = srv_drs_error(r, 400, "DirectoryError", NULL,
                             "The directory object quota limit has been reached.");
         goto out;
-    case OK:
-        break;
+    case OK: break;
     }
     if (reused && !(r->has_fault && r->fault.kind == SIM_FAULT_WRONG_CERT)) {
         if (cert == NULL) {
@@ -550,8 +551,8 @@ join(struct sim_req *r)
     spki_len = j.spki.n;
     if (r->has_fault && r->fault.kind == SIM_FAULT_WRONG_CERT && wrong_key() != NULL)
         spki = pki_key_spki(wrong_key(), &spki_len);
-    if (pki_issue_device(g_sim.drs_ca_key, g_sim.drs_ca_der, g_sim.drs_ca_len, dev_id, oid,
-                         tid, jt, region, spki, spki_len, &cert, &cert_len) != LJ_OK) {
+    if (pki_issue_device(g_sim.drs_ca_key, g_sim.drs_ca_der, g_sim.drs_ca_len, dev_id, oid, tid, jt,
+                         region, spki, spki_len, &cert, &cert_len) != LJ_OK) {
         pthread_mutex_lock(&g_sim.lock);
         if (!reused)
             state_delete_device(dev_id);
@@ -573,8 +574,7 @@ join(struct sim_req *r)
             }
         }
         pthread_mutex_unlock(&g_sim.lock);
-        lj_log(LJ_LOG_INFO, MOD, "event=joined device_id=%s upn=%s join_type=%d", dev_id,
-               upn, jt);
+        lj_log(LJ_LOG_INFO, MOD, "event=joined device_id=%s upn=%s join_type=%d", dev_id, upn, jt);
     }
     res = join_answer(r, cert, cert_len, upn, j.return_sid);
 out:
@@ -595,10 +595,9 @@ delete_device(struct sim_req *r, const char *id)
     enum { DEL_OK, DEL_MISSING, DEL_MISMATCH } verdict;
 
     if (!api_version_ok(r))
-        return srv_drs_error(r, 400, "InvalidParameter", NULL,
-                             "The api-version '%.32s' is not supported.",
-                             srv_query(r, "api-version") != NULL ? srv_query(r, "api-version")
-                                                                 : "");
+        return srv_drs_error(
+            r, 400, "InvalidParameter", NULL, "The api-version '%.32s' is not supported.",
+            srv_query(r, "api-version") != NULL ? srv_query(r, "api-version") : "");
     if (!srv_client_cert(r, &der, &len, &trusted))
         return srv_drs_error(r, 401, "AuthenticationError", NULL,
                              "A device certificate is required as the TLS client "
@@ -627,8 +626,7 @@ delete_device(struct sim_req *r, const char *id)
     case DEL_MISMATCH:
         return srv_drs_error(r, 403, "AuthorizationError", NULL,
                              "The client certificate does not belong to device %.40s.", id);
-    case DEL_OK:
-        break;
+    case DEL_OK: break;
     }
     lj_log(LJ_LOG_INFO, MOD, "event=device_deleted device_id=%s ok=%d", id, ok);
     res = srv_reply(r, 200, NULL, NULL, NULL);

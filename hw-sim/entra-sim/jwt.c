@@ -45,8 +45,8 @@ b64url_json(cJSON *o)
 }
 
 char *
-jwt_mint(struct pki_key *key, const char *kid, const struct jwt_claims *c,
-         enum jwt_forge forge, struct pki_key *other_key)
+jwt_mint(struct pki_key *key, const char *kid, const struct jwt_claims *c, enum jwt_forge forge,
+         struct pki_key *other_key)
 {
     cJSON *h = NULL, *p = NULL, *amr;
     char *hb = NULL, *pb = NULL, *sb = NULL, *out = NULL;
@@ -134,10 +134,10 @@ out:
     return out;
 }
 
-#define WHY(...)                                                                        \
-    do {                                                                               \
-        snprintf(why, whysz, __VA_ARGS__);                                             \
-        goto out;                                                                      \
+#define WHY(...)                                                                                   \
+    do {                                                                                           \
+        snprintf(why, whysz, __VA_ARGS__);                                                         \
+        goto out;                                                                                  \
     } while (0)
 
 static bool

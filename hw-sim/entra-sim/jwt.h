@@ -18,7 +18,8 @@
 struct pki_key;
 
 /* The Intune MDM URLs Entra puts in tokens of users inside the MDM user scope. */
-#define JWT_MDM_ENROLLMENT_URL "https://enrollment.manage.microsoft.com/EnrollmentServer/Discovery.svc"
+#define JWT_MDM_ENROLLMENT_URL                                                                     \
+    "https://enrollment.manage.microsoft.com/EnrollmentServer/Discovery.svc"
 #define JWT_MDM_TOU_URL "https://portal.manage.microsoft.com/TermsofUse.aspx"
 #define JWT_MDM_COMPLIANCE_URL "https://portal.manage.microsoft.com/?portalAction=Compliance"
 
@@ -61,9 +62,9 @@ struct jwt_info {
  * NULL-terminated list.  On failure why gets a reason for the log (never
  * shown to clients) and false is returned.
  */
-bool jwt_verify(const unsigned char *spki, size_t spki_len, const char *kid,
-                const char *tok, const char *const *accept_aud, const char *tid,
-                struct jwt_info *out, char *why, size_t whysz);
+bool jwt_verify(const unsigned char *spki, size_t spki_len, const char *kid, const char *tok,
+                const char *const *accept_aud, const char *tid, struct jwt_info *out, char *why,
+                size_t whysz);
 
 /* base64url of SHA-1(SPKI): the kid/x5t the simulator uses. */
 void jwt_kid(const unsigned char *spki, size_t spki_len, char *out, size_t outsz);

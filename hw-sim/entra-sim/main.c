@@ -40,20 +40,19 @@
 static void
 usage(FILE *f)
 {
-    fprintf(f,
-            "usage: entra-sim --tenant FILE --state-dir DIR [--listen ADDR:PORT]\n"
-            "                 [--control ADDR:PORT] [--log-level error|warn|info|debug]\n"
-            "\n"
-            "  --tenant FILE     tenant file (JSON; see hw-sim/entra-sim/README.md)\n"
-            "  --state-dir DIR   keys and certificates; DIR/ca.pem is the CA to trust\n"
-            "                    (created on first run, reused afterwards)\n"
-            "  --listen          public HTTPS address (default 127.0.0.1:0 = free port)\n"
-            "  --control         control API address, loopback only (default 127.0.0.1:0)\n"
-            "\n"
-            "When ready, prints one line on stdout:\n"
-            "  {\"event\":\"ready\",\"port\":P,\"control_port\":C,\"ca\":\"DIR/ca.pem\",...}\n"
-            "SIGTERM or SIGINT stops it (exit 0).  Exit 2: usage, 3: tenant file or\n"
-            "state directory invalid, 1: other failure.\n");
+    fprintf(f, "usage: entra-sim --tenant FILE --state-dir DIR [--listen ADDR:PORT]\n"
+               "                 [--control ADDR:PORT] [--log-level error|warn|info|debug]\n"
+               "\n"
+               "  --tenant FILE     tenant file (JSON; see hw-sim/entra-sim/README.md)\n"
+               "  --state-dir DIR   keys and certificates; DIR/ca.pem is the CA to trust\n"
+               "                    (created on first run, reused afterwards)\n"
+               "  --listen          public HTTPS address (default 127.0.0.1:0 = free port)\n"
+               "  --control         control API address, loopback only (default 127.0.0.1:0)\n"
+               "\n"
+               "When ready, prints one line on stdout:\n"
+               "  {\"event\":\"ready\",\"port\":P,\"control_port\":C,\"ca\":\"DIR/ca.pem\",...}\n"
+               "SIGTERM or SIGINT stops it (exit 0).  Exit 2: usage, 3: tenant file or\n"
+               "state directory invalid, 1: other failure.\n");
 }
 
 struct files {
@@ -232,8 +231,8 @@ state_dir_init(const char *dir, struct files *f)
         return lj_err_set(LJ_ERR_INVAL, MOD, "event=path_too_long");
     lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lock_fd < 0 || flock(lock_fd, LOCK_EX) != 0) {
-        rc = lj_err_set(LJ_ERR_IO, MOD, "event=lock_failed path=%s errno=%s", path,
-                        strerror(errno));
+        rc =
+            lj_err_set(LJ_ERR_IO, MOD, "event=lock_failed path=%s errno=%s", path, strerror(errno));
         goto out;
     }
     /* TLS root and server certificate. */
@@ -248,8 +247,8 @@ state_dir_init(const char *dir, struct files *f)
     if (rc != LJ_OK)
         goto out;
     m = (struct mk){.key = srv_key, .ca_key = ca_key, .ca_der = ca_der, .ca_len = ca_len};
-    rc = cert_load_or_make(dir, "server.pem", srv_key, made || fresh_srv, make_server, &m,
-                           &srv_der, &srv_len, &made);
+    rc = cert_load_or_make(dir, "server.pem", srv_key, made || fresh_srv, make_server, &m, &srv_der,
+                           &srv_len, &made);
     if (rc != LJ_OK)
         goto out;
     /* Device-certificate CA, token-signing key, and a second key for faults. */
@@ -279,8 +278,10 @@ state_dir_init(const char *dir, struct files *f)
     rc = key_load_or_make(dir, "mdm-ca.key", &g_sim.mdm_ca_key, &fresh_srv);
     if (rc != LJ_OK)
         goto out;
-    m = (struct mk){.key = g_sim.mdm_ca_key, .ca_key = mdm_root_key,
-                    .ca_der = g_sim.mdm_root_der, .ca_len = g_sim.mdm_root_len};
+    m = (struct mk){.key = g_sim.mdm_ca_key,
+                    .ca_key = mdm_root_key,
+                    .ca_der = g_sim.mdm_root_der,
+                    .ca_len = g_sim.mdm_root_len};
     rc = cert_load_or_make(dir, "mdm-ca.pem", g_sim.mdm_ca_key, made || fresh_srv,
                            make_intermediate, &m, &g_sim.mdm_ca_der, &g_sim.mdm_ca_len, &made);
     if (rc != LJ_OK)
@@ -409,8 +410,8 @@ main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    rc = srv_start(listen, control, files.server_key, files.server_pem, files.drs_ca_pem,
-                   &port, &ctl_port);
+    rc = srv_start(listen, control, files.server_key, files.server_pem, files.drs_ca_pem, &port,
+                   &ctl_port);
     if (rc != LJ_OK) {
         fprintf(stderr, "entra-sim: cannot start: %s (%s)\n", lj_rc_name(rc), lj_err_detail());
         ret = rc == LJ_ERR_CONFIG ? EXIT_USAGE : 1;

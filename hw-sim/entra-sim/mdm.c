@@ -83,20 +83,22 @@
 #define ACT_RST NS_PKI "/RST/wstep"
 #define ACT_RSTRC NS_PKI "/RSTRC/wstep"
 #define VT_JWT "urn:ietf:params:oauth:token-type:jwt"
-#define VT_USER_TOKEN \
-    "http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/DeviceEnrollmentUserToken"
+#define VT_USER_TOKEN                                                                              \
+    "http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/"                        \
+    "DeviceEnrollmentUserToken"
 #define VT_PKCS10 NS_PKI "#PKCS10"
-#define VT_PROVDOC \
-    "http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/DeviceEnrollmentProvisionDoc"
+#define VT_PROVDOC                                                                                 \
+    "http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/"                        \
+    "DeviceEnrollmentProvisionDoc"
 #define ENC_B64 NS_WSSE "#base64binary"
-#define TT_ENROLL \
+#define TT_ENROLL                                                                                  \
     "http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/DeviceEnrollmentToken"
 #define RT_ISSUE NS_WST "/Issue"
 #define RT_RENEW NS_WST "/Renew"
 
 #define PROVIDER_ID "MS DM Server"
 #define XML_DEPTH_MAX 32
-#define TEXT_MAX 1024            /* any element text we read */
+#define TEXT_MAX 1024             /* any element text we read */
 #define TOKEN_B64_MAX (24 * 1024) /* header BinarySecurityToken text */
 #define CSR_B64_MAX (16 * 1024)
 #define CTX_MAX 64 /* AdditionalContext items */
@@ -108,9 +110,9 @@
  * Queue a SOAP fault.  subcode is "s:Name" or "a:Name" (a = WCF dispatcher
  * namespace); error_type goes into DeviceEnrollmentServiceError.
  */
-static enum MHD_Result
-fault(struct sim_req *r, unsigned status, const char *subcode, const char *error_type,
-      const char *const *hdrs, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static enum MHD_Result fault(struct sim_req *r, unsigned status, const char *subcode,
+                             const char *error_type, const char *const *hdrs, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 
 static enum MHD_Result
 fault(struct sim_req *r, unsigned status, const char *subcode, const char *error_type,
@@ -324,8 +326,8 @@ text_of(const xmlNode *n, char *out, size_t outsz)
     while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
         s++;
     len = strlen(s);
-    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r' ||
-                       s[len - 1] == '\n'))
+    while (len > 0 &&
+           (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r' || s[len - 1] == '\n'))
         len--;
     if (len > 0 && len < outsz) {
         memcpy(out, s, len);
@@ -468,8 +470,7 @@ soap_open(struct sim_req *r, const char *action, const char *path, struct soap *
                      buf);
         goto bad;
     }
-    if (!text_of(child(s->header, NS_ADDR, "MessageID"), s->message_id,
-                 sizeof(s->message_id)) ||
+    if (!text_of(child(s->header, NS_ADDR, "MessageID"), s->message_id, sizeof(s->message_id)) ||
         strncmp(s->message_id, "urn:uuid:", 9) != 0 || !sim_guid_parse(s->message_id + 9, g)) {
         *res = BAD(r, "The WS-Addressing MessageID header must be urn:uuid:<GUID>.");
         goto bad;
@@ -500,8 +501,9 @@ reply_head(struct sim_buf *b, struct sim_req *r, const char *action, const struc
         sim_buf_adds(b, extra_ns);
     sim_buf_adds(b, "><s:Header><a:Action s:mustUnderstand=\"1\">");
     sim_buf_adds(b, action);
-    sim_buf_addf(b, "</a:Action><ActivityId CorrelationId=\"%s\" xmlns=\"" NS_DIAG "\">%s"
-                    "</ActivityId><a:RelatesTo>",
+    sim_buf_addf(b,
+                 "</a:Action><ActivityId CorrelationId=\"%s\" xmlns=\"" NS_DIAG "\">%s"
+                 "</ActivityId><a:RelatesTo>",
                  r->correlation_id, r->request_id);
     sim_html_escape(b, s->message_id);
     sim_buf_adds(b, "</a:RelatesTo>");
@@ -515,8 +517,7 @@ reply_xml(struct sim_req *r, struct sim_buf *b)
         return fault(r, 500, "a:InternalServiceFault", "InternalServiceFault", NULL,
                      "The server was unable to process the request due to an internal error.");
     }
-    return srv_reply(r, 200, "application/soap+xml; charset=utf-8", sim_buf_take(b, NULL),
-                     NULL);
+    return srv_reply(r, 200, "application/soap+xml; charset=utf-8", sim_buf_take(b, NULL), NULL);
 }
 
 /* ---- token ---- */
@@ -592,8 +593,8 @@ check_token(struct sim_req *r, const struct soap *s, bool allow_user_token, stru
 out:
     lj_secret_free((char *)jwt);
     if (!ok) {
-        lj_log(LJ_LOG_INFO, MOD, "event=token_rejected request_id=%s reason=\"%s\"",
-               r->request_id, why);
+        lj_log(LJ_LOG_INFO, MOD, "event=token_rejected request_id=%s reason=\"%s\"", r->request_id,
+               why);
         *res = fault(r, 500, "s:Authentication", "Authentication", NULL,
                      "The security token could not be validated. Sign in again to get a "
                      "token for https://enrollment.manage.microsoft.com/.");
@@ -606,8 +607,8 @@ out:
 static enum MHD_Result
 discovery(struct sim_req *r)
 {
-    static const char *const required[] = {"EmailAddress", "RequestVersion", "DeviceType",
-                                           "ApplicationVersion", "OSEdition", NULL};
+    static const char *const required[] = {"EmailAddress",       "RequestVersion", "DeviceType",
+                                           "ApplicationVersion", "OSEdition",      NULL};
     struct soap s;
     enum MHD_Result res = MHD_NO;
     struct sim_buf b = {0};
@@ -630,8 +631,7 @@ discovery(struct sim_req *r)
     }
     for (size_t i = 0; required[i] != NULL; i++) {
         if (!text_of(child(req, NS_DISC, required[i]), v, 257)) {
-            res = BAD(r, "Discover request element %s is missing, empty or too long.",
-                      required[i]);
+            res = BAD(r, "Discover request element %s is missing, empty or too long.", required[i]);
             goto out;
         }
         if (i == 0 && (strchr(v, '@') == NULL || strchr(v, '<') != NULL)) {
@@ -666,9 +666,10 @@ discovery(struct sim_req *r)
     if (policy)
         sim_buf_adds(&b, "<EnrollmentPolicyServiceUrl>" MDM_BASE PATH_POLICY
                          "</EnrollmentPolicyServiceUrl>");
-    sim_buf_addf(&b, "<EnrollmentServiceUrl>" MDM_BASE PATH_ENROLL "?client-request-id=%s"
-                     "</EnrollmentServiceUrl></DiscoverResult></DiscoverResponse></s:Body>"
-                     "</s:Envelope>",
+    sim_buf_addf(&b,
+                 "<EnrollmentServiceUrl>" MDM_BASE PATH_ENROLL "?client-request-id=%s"
+                 "</EnrollmentServiceUrl></DiscoverResult></DiscoverResponse></s:Body>"
+                 "</s:Envelope>",
                  r->request_id);
     res = reply_xml(r, &b);
 out:
@@ -701,33 +702,32 @@ policies(struct sim_req *r)
     }
     reply_head(&b, r, ACT_POLICY "Response", &s, NULL);
     sim_buf_adds(
-        &b,
-        "</s:Header><s:Body xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
-        "xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\"><GetPoliciesResponse xmlns=\"" NS_XCEP
-        "\"><response><policyID/><policyFriendlyName/><nextUpdateHours xsi:nil=\"true\"/>"
-        "<policiesNotChanged xsi:nil=\"true\"/><policies><policy>"
-        "<policyOIDReference>0</policyOIDReference><cAs xsi:nil=\"true\"/><attributes>"
-        "<commonName>MDMDeviceEnrollment</commonName><policySchema>3</policySchema>"
-        "<certificateValidity><validityPeriodSeconds>31536000</validityPeriodSeconds>"
-        "<renewalPeriodSeconds>3628800</renewalPeriodSeconds></certificateValidity>"
-        "<permission><enroll>true</enroll><autoEnroll>false</autoEnroll></permission>"
-        "<privateKeyAttributes><minimalKeyLength>2048</minimalKeyLength>"
-        "<keySpec xsi:nil=\"true\"/><keyUsageProperty xsi:nil=\"true\"/>"
-        "<permissions xsi:nil=\"true\"/><algorithmOIDReference xsi:nil=\"true\"/>"
-        "<cryptoProviders><provider>Microsoft Platform Crypto Provider</provider>"
-        "<provider>Microsoft Software Key Storage Provider</provider></cryptoProviders>"
-        "</privateKeyAttributes><revision><majorRevision>101</majorRevision>"
-        "<minorRevision>0</minorRevision></revision><supersededPolicies xsi:nil=\"true\"/>"
-        "<privateKeyFlags xsi:nil=\"true\"/><subjectNameFlags xsi:nil=\"true\"/>"
-        "<enrollmentFlags xsi:nil=\"true\"/><generalFlags xsi:nil=\"true\"/>"
-        "<hashAlgorithmOIDReference>0</hashAlgorithmOIDReference>"
-        "<rARequirements xsi:nil=\"true\"/><keyArchivalAttributes xsi:nil=\"true\"/>"
-        "<extensions xsi:nil=\"true\"/></attributes></policy></policies></response>"
-        "<cAs xsi:nil=\"true\"/><oIDs><oID><value>2.16.840.1.101.3.4.2.1</value><group>1"
-        "</group><oIDReferenceID>0</oIDReferenceID><defaultName>szOID_NIST_sha256"
-        "</defaultName></oID><oID><value>1.2.840.113549.1.1.1</value><group>3</group>"
-        "<oIDReferenceID>1</oIDReferenceID><defaultName>szOID_RSA_RSA</defaultName></oID>"
-        "</oIDs></GetPoliciesResponse></s:Body></s:Envelope>");
+        &b, "</s:Header><s:Body xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+            "xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\"><GetPoliciesResponse xmlns=\"" NS_XCEP
+            "\"><response><policyID/><policyFriendlyName/><nextUpdateHours xsi:nil=\"true\"/>"
+            "<policiesNotChanged xsi:nil=\"true\"/><policies><policy>"
+            "<policyOIDReference>0</policyOIDReference><cAs xsi:nil=\"true\"/><attributes>"
+            "<commonName>MDMDeviceEnrollment</commonName><policySchema>3</policySchema>"
+            "<certificateValidity><validityPeriodSeconds>31536000</validityPeriodSeconds>"
+            "<renewalPeriodSeconds>3628800</renewalPeriodSeconds></certificateValidity>"
+            "<permission><enroll>true</enroll><autoEnroll>false</autoEnroll></permission>"
+            "<privateKeyAttributes><minimalKeyLength>2048</minimalKeyLength>"
+            "<keySpec xsi:nil=\"true\"/><keyUsageProperty xsi:nil=\"true\"/>"
+            "<permissions xsi:nil=\"true\"/><algorithmOIDReference xsi:nil=\"true\"/>"
+            "<cryptoProviders><provider>Microsoft Platform Crypto Provider</provider>"
+            "<provider>Microsoft Software Key Storage Provider</provider></cryptoProviders>"
+            "</privateKeyAttributes><revision><majorRevision>101</majorRevision>"
+            "<minorRevision>0</minorRevision></revision><supersededPolicies xsi:nil=\"true\"/>"
+            "<privateKeyFlags xsi:nil=\"true\"/><subjectNameFlags xsi:nil=\"true\"/>"
+            "<enrollmentFlags xsi:nil=\"true\"/><generalFlags xsi:nil=\"true\"/>"
+            "<hashAlgorithmOIDReference>0</hashAlgorithmOIDReference>"
+            "<rARequirements xsi:nil=\"true\"/><keyArchivalAttributes xsi:nil=\"true\"/>"
+            "<extensions xsi:nil=\"true\"/></attributes></policy></policies></response>"
+            "<cAs xsi:nil=\"true\"/><oIDs><oID><value>2.16.840.1.101.3.4.2.1</value><group>1"
+            "</group><oIDReferenceID>0</oIDReferenceID><defaultName>szOID_NIST_sha256"
+            "</defaultName></oID><oID><value>1.2.840.113549.1.1.1</value><group>3</group>"
+            "<oIDReferenceID>1</oIDReferenceID><defaultName>szOID_RSA_RSA</defaultName></oID>"
+            "</oIDs></GetPoliciesResponse></s:Body></s:Envelope>");
     res = reply_xml(r, &b);
 out:
     soap_free(&s);
@@ -818,8 +818,8 @@ read_context(struct sim_req *r, xmlNodePtr rst, struct ctx *c, enum MHD_Result *
         if (it->type != XML_ELEMENT_NODE)
             continue;
         if (!is_el(it, NS_AC, "ContextItem") || ++n > CTX_MAX) {
-            *res = BAD(r, "AdditionalContext must hold at most %d ac:ContextItem elements.",
-                       CTX_MAX);
+            *res =
+                BAD(r, "AdditionalContext must hold at most %d ac:ContextItem elements.", CTX_MAX);
             return false;
         }
         if (!attr_of(it, "Name", NULL, name, sizeof(name)) || name[0] == '\0') {
@@ -837,8 +837,8 @@ read_context(struct sim_req *r, xmlNodePtr rst, struct ctx *c, enum MHD_Result *
             if (t != NULL)
                 xmlFree(t);
             if (too_long) {
-                *res = BAD(r, "ContextItem '%s' is longer than %d characters.", name,
-                           CTX_VALUE_MAX);
+                *res =
+                    BAD(r, "ContextItem '%s' is longer than %d characters.", name, CTX_VALUE_MAX);
                 return false;
             }
         }
@@ -873,7 +873,8 @@ read_context(struct sim_req *r, xmlNodePtr rst, struct ctx *c, enum MHD_Result *
         return false;
     }
     if (strcmp(c->enrollment_type, "Device") != 0) {
-        *res = BAD(r, "EnrollmentType '%s' is not supported for an Entra-joined device; "
+        *res = BAD(r,
+                   "EnrollmentType '%s' is not supported for an Entra-joined device; "
                    "use Device.",
                    c->enrollment_type);
         return false;
@@ -893,8 +894,9 @@ cert_node(struct sim_buf *b, const unsigned char *der, size_t len, bool my)
         return;
     }
     pki_thumbprint(der, len, thumb);
-    sim_buf_addf(b, "<characteristic type=\"%s\"><parm name=\"EncodedCertificate\" value=\"%s\"/>"
-                    "</characteristic>",
+    sim_buf_addf(b,
+                 "<characteristic type=\"%s\"><parm name=\"EncodedCertificate\" value=\"%s\"/>"
+                 "</characteristic>",
                  thumb, e);
     if (my)
         sim_buf_adds(b, "<characteristic type=\"PrivateKeyContainer\"/>");
@@ -923,8 +925,9 @@ provdoc(const unsigned char *cert, size_t cert_len, const char *intune_id, const
 
     nonce(n1, sizeof(n1));
     nonce(n2, sizeof(n2));
-    sim_buf_adds(&b, "<wap-provisioningdoc version=\"1.1\"><characteristic type=\"CertificateStore\">"
-                     "<characteristic type=\"Root\"><characteristic type=\"System\">");
+    sim_buf_adds(&b,
+                 "<wap-provisioningdoc version=\"1.1\"><characteristic type=\"CertificateStore\">"
+                 "<characteristic type=\"Root\"><characteristic type=\"System\">");
     cert_node(&b, g_sim.mdm_root_der, g_sim.mdm_root_len, false);
     sim_buf_adds(&b, "</characteristic></characteristic><characteristic type=\"CA\">"
                      "<characteristic type=\"System\">");
@@ -938,45 +941,48 @@ provdoc(const unsigned char *cert, size_t cert_len, const char *intune_id, const
                      "datatype=\"integer\"/><parm name=\"RetryInterval\" value=\"7\" "
                      "datatype=\"integer\"/></characteristic></characteristic>"
                      "</characteristic></characteristic>");
-    sim_buf_adds(&b, "<characteristic type=\"APPLICATION\"><parm name=\"APPID\" value=\"w7\"/>"
-                     "<parm name=\"PROVIDER-ID\" value=\"" PROVIDER_ID "\"/>"
-                     "<parm name=\"NAME\" value=\"Microsoft Intune\"/><parm name=\"ADDR\" value=\"");
+    sim_buf_adds(&b,
+                 "<characteristic type=\"APPLICATION\"><parm name=\"APPID\" value=\"w7\"/>"
+                 "<parm name=\"PROVIDER-ID\" value=\"" PROVIDER_ID "\"/>"
+                 "<parm name=\"NAME\" value=\"Microsoft Intune\"/><parm name=\"ADDR\" value=\"");
     sim_html_escape(&b, mgmt_url);
-    sim_buf_addf(&b, "\"/><parm name=\"CONNRETRYFREQ\" value=\"6\"/>"
-                     "<parm name=\"INITIALBACKOFFTIME\" value=\"30000\"/>"
-                     "<parm name=\"MAXBACKOFFTIME\" value=\"120000\"/>"
-                     "<parm name=\"BACKCOMPATRETRYDISABLED\"/>"
-                     "<parm name=\"DEFAULTENCODING\" value=\"application/vnd.syncml.dm+xml\"/>"
-                     "<parm name=\"SSLCLIENTCERTSEARCHCRITERIA\" value=\"Subject=CN%%3D%s&amp;"
-                     "Stores=MY%%5CSystem\"/>"
-                     "<characteristic type=\"APPAUTH\"><parm name=\"AAUTHLEVEL\" value=\"CLIENT\"/>"
-                     "<parm name=\"AAUTHTYPE\" value=\"DIGEST\"/><parm name=\"AAUTHSECRET\" "
-                     "value=\"dummy\"/><parm name=\"AAUTHDATA\" value=\"%s\"/></characteristic>"
-                     "<characteristic type=\"APPAUTH\"><parm name=\"AAUTHLEVEL\" value=\"APPSRV\"/>"
-                     "<parm name=\"AAUTHTYPE\" value=\"BASIC\"/><parm name=\"AAUTHNAME\" "
-                     "value=\"dummy\"/><parm name=\"AAUTHSECRET\" value=\"dummy\"/>"
-                     "<parm name=\"AAUTHDATA\" value=\"%s\"/></characteristic></characteristic>",
+    sim_buf_addf(&b,
+                 "\"/><parm name=\"CONNRETRYFREQ\" value=\"6\"/>"
+                 "<parm name=\"INITIALBACKOFFTIME\" value=\"30000\"/>"
+                 "<parm name=\"MAXBACKOFFTIME\" value=\"120000\"/>"
+                 "<parm name=\"BACKCOMPATRETRYDISABLED\"/>"
+                 "<parm name=\"DEFAULTENCODING\" value=\"application/vnd.syncml.dm+xml\"/>"
+                 "<parm name=\"SSLCLIENTCERTSEARCHCRITERIA\" value=\"Subject=CN%%3D%s&amp;"
+                 "Stores=MY%%5CSystem\"/>"
+                 "<characteristic type=\"APPAUTH\"><parm name=\"AAUTHLEVEL\" value=\"CLIENT\"/>"
+                 "<parm name=\"AAUTHTYPE\" value=\"DIGEST\"/><parm name=\"AAUTHSECRET\" "
+                 "value=\"dummy\"/><parm name=\"AAUTHDATA\" value=\"%s\"/></characteristic>"
+                 "<characteristic type=\"APPAUTH\"><parm name=\"AAUTHLEVEL\" value=\"APPSRV\"/>"
+                 "<parm name=\"AAUTHTYPE\" value=\"BASIC\"/><parm name=\"AAUTHNAME\" "
+                 "value=\"dummy\"/><parm name=\"AAUTHSECRET\" value=\"dummy\"/>"
+                 "<parm name=\"AAUTHDATA\" value=\"%s\"/></characteristic></characteristic>",
                  intune_id, n1, n2);
     sim_buf_adds(&b, "<characteristic type=\"DMClient\"><characteristic type=\"Provider\">"
                      "<characteristic type=\"" PROVIDER_ID "\"><parm name=\"UPN\" value=\"");
     sim_html_escape(&b, upn);
     sim_buf_adds(&b, "\" datatype=\"string\"/><parm name=\"EntDeviceName\" value=\"");
     sim_html_escape(&b, device_name);
-    sim_buf_adds(&b, "\" datatype=\"string\"/><parm name=\"AADResourceID\" "
-                     "value=\"https://manage.microsoft.com/\" datatype=\"string\"/>"
-                     "<characteristic type=\"Poll\">"
-                     "<parm name=\"NumberOfFirstRetries\" value=\"8\" datatype=\"integer\"/>"
-                     "<parm name=\"IntervalForFirstSetOfRetries\" value=\"3\" datatype=\"integer\"/>"
-                     "<parm name=\"NumberOfSecondRetries\" value=\"5\" datatype=\"integer\"/>"
-                     "<parm name=\"IntervalForSecondSetOfRetries\" value=\"15\" "
-                     "datatype=\"integer\"/>"
-                     "<parm name=\"NumberOfRemainingScheduledRetries\" value=\"0\" "
-                     "datatype=\"integer\"/>"
-                     "<parm name=\"IntervalForRemainingScheduledRetries\" value=\"480\" "
-                     "datatype=\"integer\"/>"
-                     "<parm name=\"PollOnLogin\" value=\"true\" datatype=\"boolean\"/>"
-                     "</characteristic></characteristic></characteristic></characteristic>"
-                     "</wap-provisioningdoc>");
+    sim_buf_adds(&b,
+                 "\" datatype=\"string\"/><parm name=\"AADResourceID\" "
+                 "value=\"https://manage.microsoft.com/\" datatype=\"string\"/>"
+                 "<characteristic type=\"Poll\">"
+                 "<parm name=\"NumberOfFirstRetries\" value=\"8\" datatype=\"integer\"/>"
+                 "<parm name=\"IntervalForFirstSetOfRetries\" value=\"3\" datatype=\"integer\"/>"
+                 "<parm name=\"NumberOfSecondRetries\" value=\"5\" datatype=\"integer\"/>"
+                 "<parm name=\"IntervalForSecondSetOfRetries\" value=\"15\" "
+                 "datatype=\"integer\"/>"
+                 "<parm name=\"NumberOfRemainingScheduledRetries\" value=\"0\" "
+                 "datatype=\"integer\"/>"
+                 "<parm name=\"IntervalForRemainingScheduledRetries\" value=\"480\" "
+                 "datatype=\"integer\"/>"
+                 "<parm name=\"PollOnLogin\" value=\"true\" datatype=\"boolean\"/>"
+                 "</characteristic></characteristic></characteristic></characteristic>"
+                 "</wap-provisioningdoc>");
     if (b.err) {
         sim_buf_free(&b, false);
         return NULL;
@@ -1061,8 +1067,9 @@ enroll(struct sim_req *r)
         attr_of(bst, "EncodingType", NS_WSSE, enc, sizeof(enc));
     }
     if (bst == NULL || strcmp(vt, VT_PKCS10) != 0 || strcmp(enc, ENC_B64) != 0) {
-        res = BAD(r, "The certificate request must be a wsse:BinarySecurityToken with "
-                     "ValueType %s and EncodingType %s.",
+        res = BAD(r,
+                  "The certificate request must be a wsse:BinarySecurityToken with "
+                  "ValueType %s and EncodingType %s.",
                   VT_PKCS10, ENC_B64);
         goto out;
     }
@@ -1157,8 +1164,7 @@ enroll(struct sim_req *r)
                     w.upn, limit);
         goto out;
     case V_FULL:
-    case V_OK:
-        break;
+    case V_OK: break;
     }
     if (intune_id[0] == '\0')
         sim_guid_new(intune_id);
@@ -1209,7 +1215,8 @@ enroll(struct sim_req *r)
                     "The server was unable to process the request due to an internal error.");
         goto out;
     }
-    lj_log(LJ_LOG_INFO, MOD, "event=enrolled intune_id=%s device_id=%s upn=%s reenroll=%d "
+    lj_log(LJ_LOG_INFO, MOD,
+           "event=enrolled intune_id=%s device_id=%s upn=%s reenroll=%d "
            "corporate=%d",
            intune_id, c.device_id, w.upn, reenroll, corporate);
     doc = provdoc(cert, cert_len, intune_id, w.upn, mgmt,
@@ -1223,14 +1230,15 @@ enroll(struct sim_req *r)
     iso_time(tstamp, sizeof(tstamp), now);
     iso_time(texp, sizeof(texp), now + 300);
     reply_head(&b, r, ACT_RSTRC, &s, " xmlns:u=\"" NS_WSU "\"");
-    sim_buf_addf(&b, "<o:Security s:mustUnderstand=\"1\" xmlns:o=\"" NS_WSSE "\">"
-                     "<u:Timestamp u:Id=\"_0\"><u:Created>%s</u:Created><u:Expires>%s"
-                     "</u:Expires></u:Timestamp></o:Security></s:Header><s:Body>"
-                     "<RequestSecurityTokenResponseCollection xmlns=\"" NS_WST "\">"
-                     "<RequestSecurityTokenResponse><TokenType>" TT_ENROLL "</TokenType>"
-                     "<DispositionMessage xmlns=\"" NS_PKI "\"/><RequestedSecurityToken>"
-                     "<BinarySecurityToken ValueType=\"" VT_PROVDOC "\" EncodingType=\"" ENC_B64
-                     "\" xmlns=\"" NS_WSSE "\">",
+    sim_buf_addf(&b,
+                 "<o:Security s:mustUnderstand=\"1\" xmlns:o=\"" NS_WSSE "\">"
+                 "<u:Timestamp u:Id=\"_0\"><u:Created>%s</u:Created><u:Expires>%s"
+                 "</u:Expires></u:Timestamp></o:Security></s:Header><s:Body>"
+                 "<RequestSecurityTokenResponseCollection xmlns=\"" NS_WST "\">"
+                 "<RequestSecurityTokenResponse><TokenType>" TT_ENROLL "</TokenType>"
+                 "<DispositionMessage xmlns=\"" NS_PKI "\"/><RequestedSecurityToken>"
+                 "<BinarySecurityToken ValueType=\"" VT_PROVDOC "\" EncodingType=\"" ENC_B64
+                 "\" xmlns=\"" NS_WSSE "\">",
                  tstamp, texp);
     sim_buf_adds(&b, doc64);
     sim_buf_adds(&b, "</BinarySecurityToken></RequestedSecurityToken><RequestID xmlns=\"" NS_PKI

@@ -84,9 +84,8 @@ reply_fail(struct sim_req *r, const struct fail *f)
     return srv_oauth_error(r, f->status, f->error, f->code, f->suberror, "%s", f->msg);
 }
 
-static void
-set_fail(struct fail *f, unsigned status, const char *error, long code, const char *sub,
-         const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void set_fail(struct fail *f, unsigned status, const char *error, long code, const char *sub,
+                     const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 static void
 set_fail(struct fail *f, unsigned status, const char *error, long code, const char *sub,
@@ -236,8 +235,7 @@ authenticate(const char *username, const char *password, struct fail *f)
         return NULL;
     }
     if (u->password_expired) {
-        set_fail(f, 400, "invalid_grant", 50055, "password_expired",
-                 "The password is expired.");
+        set_fail(f, 400, "invalid_grant", 50055, "password_expired", "The password is expired.");
         return NULL;
     }
     return u;
@@ -414,8 +412,8 @@ issue_tokens(struct sim_req *r, const struct ask *a, const struct who *w)
         if (ci != NULL)
             cJSON_AddStringToObject(o, "client_info", ci);
     }
-    lj_log(LJ_LOG_INFO, MOD, "event=token_issued upn=%s aud=%s mfa=%d v2=%d refresh=%d",
-           w->upn, a->aud, w->mfa, a->v2, rt[0] != '\0');
+    lj_log(LJ_LOG_INFO, MOD, "event=token_issued upn=%s aud=%s mfa=%d v2=%d refresh=%d", w->upn,
+           a->aud, w->mfa, a->v2, rt[0] != '\0');
     ret = srv_reply_json(r, 200, o, nocache);
     o = NULL;
 out:
@@ -600,8 +598,7 @@ grant_auth_code(struct sim_req *r, const struct sim_form *form, struct ask *a)
                  "authorization request.");
     } else if ((u = tenant_user_by_oid(g_sim.t, c->user_oid)) == NULL) {
         set_fail(&f, 400, "invalid_grant", 50034, NULL,
-                 "The user account {EUII Hidden} does not exist in the %s directory.",
-                 g_sim.t->id);
+                 "The user account {EUII Hidden} does not exist in the %s directory.", g_sim.t->id);
     } else {
         c->used = true;
         if (policy_ok(u, c->resource, c->mfa, &f)) {
@@ -649,8 +646,7 @@ grant_refresh(struct sim_req *r, const struct sim_form *form, struct ask *a)
                  "The refresh token has expired due to inactivity.");
     } else if ((u = tenant_user_by_oid(g_sim.t, ref->user_oid)) == NULL) {
         set_fail(&f, 400, "invalid_grant", 50034, NULL,
-                 "The user account {EUII Hidden} does not exist in the %s directory.",
-                 g_sim.t->id);
+                 "The user account {EUII Hidden} does not exist in the %s directory.", g_sim.t->id);
     } else if (u->locked) {
         set_fail(&f, 400, "invalid_grant", 50053, NULL,
                  "Your account is locked because you've tried to sign in too many times "
@@ -857,16 +853,19 @@ page_error(struct sim_buf *b, struct sim_req *r, long code, const char *msg)
 }
 
 static const char *const authz_params[] = {
-    "client_id", "response_type", "redirect_uri", "resource", "scope", "state",
-    "code_challenge", "code_challenge_method", "response_mode", "prompt", "nonce", NULL};
+    "client_id",      "response_type",         "redirect_uri",  "resource", "scope", "state",
+    "code_challenge", "code_challenge_method", "response_mode", "prompt",   "nonce", NULL};
 
 static bool
 redirect_allowed(const char *u)
 {
     static const char *const fixed[] = {
-        "ms-aadj-redir://auth/drs", "ms-aadj-redir://auth/mdm", "urn:ietf:wg:oauth:2.0:oob",
+        "ms-aadj-redir://auth/drs",
+        "ms-aadj-redir://auth/mdm",
+        "urn:ietf:wg:oauth:2.0:oob",
         "https://login.microsoftonline.com/common/oauth2/nativeclient",
-        "ms-appx-web://Microsoft.AAD.BrokerPlugin/DRS", NULL};
+        "ms-appx-web://Microsoft.AAD.BrokerPlugin/DRS",
+        NULL};
 
     for (size_t i = 0; fixed[i] != NULL; i++)
         if (strcmp(u, fixed[i]) == 0)
@@ -942,8 +941,8 @@ authorize_endpoint(struct sim_req *r, bool v2)
     memset(&params, 0, sizeof(params));
     if (post) {
         if (!form_body(r, &params))
-            return srv_reply(r, 400, "text/plain; charset=utf-8",
-                             strdup("malformed form body\n"), NULL);
+            return srv_reply(r, 400, "text/plain; charset=utf-8", strdup("malformed form body\n"),
+                             NULL);
     } else if (strcmp(r->method, "GET") == 0) {
         for (size_t i = 0; authz_params[i] != NULL; i++) {
             const char *v = srv_query(r, authz_params[i]);
@@ -954,8 +953,7 @@ authorize_endpoint(struct sim_req *r, bool v2)
             }
         }
     } else {
-        return srv_reply(r, 405, "text/plain; charset=utf-8", strdup("method not allowed\n"),
-                         NULL);
+        return srv_reply(r, 405, "text/plain; charset=utf-8", strdup("method not allowed\n"), NULL);
     }
     sim_buf_adds(&b, page_head);
     if (!parse_ask(&params, v2, &a, &f)) {
@@ -980,8 +978,8 @@ authorize_endpoint(struct sim_req *r, bool v2)
     }
     if (rt == NULL || strcmp(rt, "code") != 0) {
         char *d = srv_aadsts_text(r, 700054, "response_type must be 'code'.");
-        const char *kv[] = {"error", "unsupported_response_type", "error_description", d,
-                            "state", state, NULL};
+        const char *kv[] = {
+            "error", "unsupported_response_type", "error_description", d, "state", state, NULL};
         ret = redirect_to(r, redir, kv);
         free(d);
         goto out;
@@ -991,8 +989,8 @@ authorize_endpoint(struct sim_req *r, bool v2)
         char *d = srv_aadsts_text(r, 501491,
                                   "Invalid code_challenge_method or code_challenge: only "
                                   "S256 with a 43-character challenge is accepted.");
-        const char *kv[] = {"error", "invalid_request", "error_description", d, "state",
-                            state, NULL};
+        const char *kv[] = {"error", "invalid_request", "error_description", d, "state", state,
+                            NULL};
         ret = redirect_to(r, redir, kv);
         free(d);
         goto out;
@@ -1055,8 +1053,8 @@ authorize_endpoint(struct sim_req *r, bool v2)
         }
         if (f.code == 53003) {
             char *d = srv_aadsts_text(r, f.code, f.msg);
-            const char *kv[] = {"error", "access_denied", "error_description", d, "state",
-                                state, NULL};
+            const char *kv[] = {"error", "access_denied", "error_description", d, "state", state,
+                                NULL};
             ret = redirect_to(r, redir, kv);
             free(d);
             goto out;
@@ -1111,8 +1109,9 @@ devicelogin_page(struct sim_req *r)
     if (c == NULL || c->state != SIM_DC_PENDING) {
         page_error(&b, r, 70018, "That code didn't work. Check the code and try again.");
     } else if (time(NULL) >= c->expires) {
-        page_error(&b, r, 70019, "The code you entered has expired. Get a new code from "
-                                 "the device you're trying to sign in to and try again.");
+        page_error(&b, r, 70019,
+                   "The code you entered has expired. Get a new code from "
+                   "the device you're trying to sign in to and try again.");
     } else if (action != NULL && strcmp(action, "decline") == 0) {
         c->state = SIM_DC_DECLINED;
         result = "You have declined to sign in to the application on your device. You may "
@@ -1265,8 +1264,7 @@ split_path(const char *path, char *buf, size_t bufsz, char **seg, size_t max)
     char *save = NULL, *tok;
 
     snprintf(buf, bufsz, "%s", path);
-    for (tok = strtok_r(buf, "/", &save); tok != NULL && n < max;
-         tok = strtok_r(NULL, "/", &save))
+    for (tok = strtok_r(buf, "/", &save); tok != NULL && n < max; tok = strtok_r(NULL, "/", &save))
         seg[n++] = tok;
     return tok == NULL ? n : max + 1;
 }
@@ -1324,8 +1322,7 @@ oauth_route(struct sim_req *r, enum MHD_Result *res)
         *res = openid_config(r, s[0], true);
         return true;
     }
-    if (n == 3 && strcmp(s[1], ".well-known") == 0 &&
-        strcmp(s[2], "openid-configuration") == 0) {
+    if (n == 3 && strcmp(s[1], ".well-known") == 0 && strcmp(s[2], "openid-configuration") == 0) {
         *res = openid_config(r, s[0], false);
         return true;
     }
@@ -1400,8 +1397,8 @@ out:
 }
 
 char *
-oauth_mint_for_test(const char *upn, const char *aud, bool mfa, long expires_in,
-                    const char *tid, enum jwt_forge forge, char *err, size_t errsz)
+oauth_mint_for_test(const char *upn, const char *aud, bool mfa, long expires_in, const char *tid,
+                    enum jwt_forge forge, char *err, size_t errsz)
 {
     struct jwt_claims c;
     struct sim_user *u;

@@ -21,8 +21,8 @@
  * or without MFA), decline, or expire it now.  Takes g_sim.lock.  On
  * failure err says why and *status is the HTTP status to answer.
  */
-bool oauth_devcode_decide(const char *user_code, const char *action, const char *upn,
-                          bool mfa, char *err, size_t errsz, unsigned *status);
+bool oauth_devcode_decide(const char *user_code, const char *action, const char *upn, bool mfa,
+                          char *err, size_t errsz, unsigned *status);
 
 /*
  * Mint an access token for upn directly (tests of the DRS token checks).

@@ -108,8 +108,7 @@ pki_key_load(const char *path, struct pki_key **out)
         goto out;
     rc = LJ_ERR_PARSE;
     n = wc_KeyPemToDer(pem, (int)pemlen, der, (int)pemlen, NULL);
-    if (n <= 0 || wc_RsaPrivateKeyDecode(der, &idx, &k->rsa, (word32)n) != 0 ||
-        !key_fill_spki(k)) {
+    if (n <= 0 || wc_RsaPrivateKeyDecode(der, &idx, &k->rsa, (word32)n) != 0 || !key_fill_spki(k)) {
         lj_err_set(LJ_ERR_PARSE, MOD, "event=key_load_failed path=%s", path);
         goto out;
     }
@@ -170,15 +169,14 @@ pki_key_spki(const struct pki_key *k, size_t *len)
 }
 
 enum lj_rc
-pki_key_sign(struct pki_key *k, const void *data, size_t n, unsigned char *sig,
-             size_t *siglen)
+pki_key_sign(struct pki_key *k, const void *data, size_t n, unsigned char *sig, size_t *siglen)
 {
     word32 sl = (word32)*siglen;
     int ret;
 
     pthread_mutex_lock(&k->lock);
-    ret = wc_SignatureGenerate(WC_HASH_TYPE_SHA256, WC_SIGNATURE_TYPE_RSA_W_ENC, data,
-                               (word32)n, sig, &sl, &k->rsa, sizeof(k->rsa), &k->rng);
+    ret = wc_SignatureGenerate(WC_HASH_TYPE_SHA256, WC_SIGNATURE_TYPE_RSA_W_ENC, data, (word32)n,
+                               sig, &sl, &k->rsa, sizeof(k->rsa), &k->rng);
     pthread_mutex_unlock(&k->lock);
     if (ret != 0)
         return lj_err_set(LJ_ERR_CRYPTO, MOD, "event=sign_failed wolfssl=%d", ret);
@@ -200,16 +198,16 @@ pki_rs256_verify(const unsigned char *spki, size_t spki_len, const void *data, s
         goto out;
     if (siglen != (size_t)wc_RsaEncryptSize(&key))
         goto out;
-    ok = wc_SignatureVerify(WC_HASH_TYPE_SHA256, WC_SIGNATURE_TYPE_RSA_W_ENC, data,
-                            (word32)n, sig, (word32)siglen, &key, sizeof(key)) == 0;
+    ok = wc_SignatureVerify(WC_HASH_TYPE_SHA256, WC_SIGNATURE_TYPE_RSA_W_ENC, data, (word32)n, sig,
+                            (word32)siglen, &key, sizeof(key)) == 0;
 out:
     wc_FreeRsaKey(&key);
     return ok;
 }
 
 bool
-pki_spki_rsa(const unsigned char *spki, size_t spki_len, unsigned char *mod,
-             size_t *modlen, unsigned char *exp, size_t *explen)
+pki_spki_rsa(const unsigned char *spki, size_t spki_len, unsigned char *mod, size_t *modlen,
+             unsigned char *exp, size_t *explen)
 {
     RsaKey key;
     word32 idx = 0, ml = 1024, el = 16;
@@ -392,12 +390,11 @@ ext_aki(struct sim_buf *exts, const unsigned char *spki, size_t spki_len)
  */
 static enum lj_rc
 cert_build(struct pki_key *issuer, const struct sim_buf *issuer_name,
-           const struct sim_buf *subject_name, const unsigned char *spki,
-           size_t spki_len, time_t nb, time_t na, const struct sim_buf *exts,
-           unsigned char **der, size_t *len)
+           const struct sim_buf *subject_name, const unsigned char *spki, size_t spki_len,
+           time_t nb, time_t na, const struct sim_buf *exts, unsigned char **der, size_t *len)
 {
-    struct sim_buf tbs_in = {0}, tbs = {0}, alg = {0}, validity = {0}, extseq = {0},
-                   ext0 = {0}, cert_in = {0}, cert = {0};
+    struct sim_buf tbs_in = {0}, tbs = {0}, alg = {0}, validity = {0}, extseq = {0}, ext0 = {0},
+                   cert_in = {0}, cert = {0};
     unsigned char serial[16], sig[1024], bits[1025];
     size_t siglen = sizeof(sig);
     static const unsigned char v3[] = {0x02, 0x01, 0x02};
@@ -456,8 +453,7 @@ out:
 }
 
 enum lj_rc
-pki_make_root(struct pki_key *key, const char *cn, bool msorg, unsigned char **der,
-              size_t *len)
+pki_make_root(struct pki_key *key, const char *cn, bool msorg, unsigned char **der, size_t *len)
 {
     struct sim_buf name = {0}, exts = {0};
     size_t spki_len;
@@ -469,8 +465,8 @@ pki_make_root(struct pki_key *key, const char *cn, bool msorg, unsigned char **d
     ext_basic(&exts, true);
     ext_keyusage(&exts, 0x06, 1); /* keyCertSign | cRLSign */
     ext_ski(&exts, spki, spki_len);
-    rc = cert_build(key, &name, &name, spki, spki_len, now - 3600,
-                    now + 20L * 365 * 86400, &exts, der, len);
+    rc = cert_build(key, &name, &name, spki, spki_len, now - 3600, now + 20L * 365 * 86400, &exts,
+                    der, len);
     sim_buf_free(&name, false);
     sim_buf_free(&exts, false);
     return rc;
@@ -478,8 +474,7 @@ pki_make_root(struct pki_key *key, const char *cn, bool msorg, unsigned char **d
 
 enum lj_rc
 pki_make_server(struct pki_key *ca_key, const unsigned char *ca_der, size_t ca_len,
-                const unsigned char *srv_spki, size_t spki_len, unsigned char **der,
-                size_t *len)
+                const unsigned char *srv_spki, size_t spki_len, unsigned char **der, size_t *len)
 {
     static const char *const dns[] = {"login.microsoftonline.com",
                                       "enterpriseregistration.windows.net",
@@ -520,9 +515,9 @@ pki_make_server(struct pki_key *ca_key, const unsigned char *ca_der, size_t ca_l
 
 enum lj_rc
 pki_issue_device(struct pki_key *ca_key, const unsigned char *ca_der, size_t ca_len,
-                 const char *device_id, const char *user_oid, const char *tenant_id,
-                 int join_type, const char *region, const unsigned char *spki,
-                 size_t spki_len, unsigned char **der, size_t *len)
+                 const char *device_id, const char *user_oid, const char *tenant_id, int join_type,
+                 const char *region, const unsigned char *spki, size_t spki_len,
+                 unsigned char **der, size_t *len)
 {
     struct sim_buf subject = {0}, issuer = {0}, exts = {0};
     struct der ca_subject, ca_spki;
@@ -557,8 +552,8 @@ pki_issue_device(struct pki_key *ca_key, const unsigned char *ca_der, size_t ca_
     ext_add_octets(&exts, "1.2.840.113556.1.5.284.5", w, 16);
     ext_add_octets(&exts, "1.2.840.113556.1.5.284.7", &jt, 1);
     ext_add_octets(&exts, "1.2.840.113556.1.5.284.8", region, strlen(region));
-    rc = cert_build(ca_key, &issuer, &subject, spki, spki_len, now - 300,
-                    now + 10L * 365 * 86400, &exts, der, len);
+    rc = cert_build(ca_key, &issuer, &subject, spki, spki_len, now - 300, now + 10L * 365 * 86400,
+                    &exts, der, len);
 out:
     if (rc == LJ_ERR_INVAL)
         lj_err_set(rc, MOD, "event=device_cert_bad_guid");
@@ -593,8 +588,8 @@ pki_make_intermediate(struct pki_key *ca_key, const unsigned char *ca_der, size_
     ext_keyusage(&exts, 0x06, 1); /* keyCertSign | cRLSign */
     ext_ski(&exts, spki, spki_len);
     ext_aki(&exts, cspki, cspki_len);
-    rc = cert_build(ca_key, &issuer, &subject, spki, spki_len, now - 3600,
-                    now + 10L * 365 * 86400, &exts, der, len);
+    rc = cert_build(ca_key, &issuer, &subject, spki, spki_len, now - 3600, now + 10L * 365 * 86400,
+                    &exts, der, len);
     sim_buf_free(&subject, false);
     sim_buf_free(&issuer, false);
     sim_buf_free(&exts, false);
@@ -625,8 +620,8 @@ pki_issue_mdm_client(struct pki_key *ca_key, const unsigned char *ca_der, size_t
     ext_eku(&exts, "1.3.6.1.5.5.7.3.2", false);
     ext_ski(&exts, spki, spki_len);
     ext_aki(&exts, cspki, cspki_len);
-    rc = cert_build(ca_key, &issuer, &subject, spki, spki_len, now - 300,
-                    now + 365L * 86400, &exts, der, len);
+    rc = cert_build(ca_key, &issuer, &subject, spki, spki_len, now - 300, now + 365L * 86400, &exts,
+                    der, len);
     sim_buf_free(&subject, false);
     sim_buf_free(&issuer, false);
     sim_buf_free(&exts, false);
@@ -635,14 +630,12 @@ pki_issue_mdm_client(struct pki_key *ca_key, const unsigned char *ca_der, size_t
 }
 
 bool
-pki_cert_parts(const unsigned char *der, size_t len, struct der *subject,
-               struct der *spki)
+pki_cert_parts(const unsigned char *der, size_t len, struct der *subject, struct der *spki)
 {
     struct der it = {der, len}, cert, tbs;
     unsigned char tag;
 
-    if (!der_get(&it, DER_SEQ, &cert, NULL) || it.n != 0 ||
-        !der_get(&cert, DER_SEQ, &tbs, NULL))
+    if (!der_get(&it, DER_SEQ, &cert, NULL) || it.n != 0 || !der_get(&cert, DER_SEQ, &tbs, NULL))
         return false;
     if (der_peek(&tbs, &tag) && tag == 0xa0 && !der_get(&tbs, 0xa0, NULL, NULL))
         return false;
@@ -687,18 +680,18 @@ pki_cert_from_pem(const char *pem, size_t pemlen, unsigned char **der, size_t *l
     return LJ_OK;
 }
 
-#define WHY(...)                                                                        \
-    do {                                                                               \
-        snprintf(why, whysz, __VA_ARGS__);                                             \
-        goto out;                                                                      \
+#define WHY(...)                                                                                   \
+    do {                                                                                           \
+        snprintf(why, whysz, __VA_ARGS__);                                                         \
+        goto out;                                                                                  \
     } while (0)
 
 bool
-pki_csr_check(const unsigned char *der, size_t len, const char *want_cn,
-              struct der *spki_out, char *why, size_t whysz)
+pki_csr_check(const unsigned char *der, size_t len, const char *want_cn, struct der *spki_out,
+              char *why, size_t whysz)
 {
-    struct der it = {der, len}, csr, cri, cri_whole, ver, name, rdn, atv, oid, val, spki,
-               spki_in, keyalg, alg, algoid, sig, attrs;
+    struct der it = {der, len}, csr, cri, cri_whole, ver, name, rdn, atv, oid, val, spki, spki_in,
+               keyalg, alg, algoid, sig, attrs;
     unsigned char tag, mod[1024], exp[16];
     size_t ml = 0, el = 0;
     bool ok = false;
@@ -724,17 +717,16 @@ pki_csr_check(const unsigned char *der, size_t len, const char *want_cn,
         goto key;
     if (!der_get(&name, DER_SET, &rdn, NULL) || name.n != 0)
         WHY("subject must be exactly CN=%s", want_cn);
-    if (!der_get(&rdn, DER_SEQ, &atv, NULL) || rdn.n != 0 ||
-        !der_get(&atv, DER_OID, &oid, NULL) || !der_oid_is(&oid, "2.5.4.3") ||
-        !der_peek(&atv, &tag) || (tag != DER_UTF8 && tag != DER_PRINTABLE) ||
-        !der_get(&atv, tag, &val, NULL) || atv.n != 0)
+    if (!der_get(&rdn, DER_SEQ, &atv, NULL) || rdn.n != 0 || !der_get(&atv, DER_OID, &oid, NULL) ||
+        !der_oid_is(&oid, "2.5.4.3") || !der_peek(&atv, &tag) ||
+        (tag != DER_UTF8 && tag != DER_PRINTABLE) || !der_get(&atv, tag, &val, NULL) || atv.n != 0)
         WHY("subject must be exactly CN=%s", want_cn);
     if (val.n != strlen(want_cn) || strncasecmp((const char *)val.p, want_cn, val.n) != 0)
         WHY("subject CN must be %s", want_cn);
 key:
     /* Key: RSA. */
-    if (!der_get(&spki_in, DER_SEQ, &keyalg, NULL) ||
-        !der_get(&keyalg, DER_OID, &oid, NULL) || !der_oid_is(&oid, OID_RSA))
+    if (!der_get(&spki_in, DER_SEQ, &keyalg, NULL) || !der_get(&keyalg, DER_OID, &oid, NULL) ||
+        !der_oid_is(&oid, OID_RSA))
         WHY("public key must be RSA");
     if (!pki_spki_rsa(spki.p, spki.n, mod, &ml, exp, &el))
         WHY("public key unreadable");
@@ -758,8 +750,7 @@ out:
 static uint32_t
 le32(const unsigned char *p)
 {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 bool

@@ -53,16 +53,16 @@ static struct sim_fault faults[MAX_FAULTS];
 static size_t nfaults;
 static unsigned long fault_seq;
 
-static const char *const fault_names[] = {
-    "delay", "status", "drop", "close", "malformed", "oversized", "content_type",
-    "html", "wrong_cert", "xml_bomb", "deep"};
+static const char *const fault_names[] = {"delay",      "status",    "drop",         "close",
+                                          "malformed",  "oversized", "content_type", "html",
+                                          "wrong_cert", "xml_bomb",  "deep"};
 
 bool
 srv_fault_add(const cJSON *o, char *id, size_t idsz, char *err, size_t errsz)
 {
-    static const char *const members[] = {"path_prefix", "method", "count", "kind",
-                                          "delay_ms", "status", "retry_after", "size",
-                                          "depth", NULL};
+    static const char *const members[] = {"path_prefix", "method", "count",       "kind",
+                                          "delay_ms",    "status", "retry_after", "size",
+                                          "depth",       NULL};
     struct sim_fault f;
     const cJSON *v, *m;
     bool ok = false;
@@ -263,10 +263,11 @@ log_request(struct sim_req *r, unsigned status)
     long ms = (long)(sim_now_ms() - r->start_ms);
     const char *fault = r->has_fault ? fault_names[r->fault.kind] : "";
 
-    lj_log(LJ_LOG_INFO, MOD, "event=request %smethod=%s host=%s path=%s status=%u "
+    lj_log(LJ_LOG_INFO, MOD,
+           "event=request %smethod=%s host=%s path=%s status=%u "
            "request_id=%s ms=%ld%s%s",
-           r->control ? "control=1 " : "", r->method, r->host, r->path, status,
-           r->request_id, ms, fault[0] != '\0' ? " fault=" : "", fault);
+           r->control ? "control=1 " : "", r->method, r->host, r->path, status, r->request_id, ms,
+           fault[0] != '\0' ? " fault=" : "", fault);
     pthread_mutex_lock(&log_lock);
     e = &ring[ring_next];
     ring_next = (ring_next + 1) % LOG_RING;
@@ -332,8 +333,7 @@ srv_log_clear(void)
 static bool
 is_drs_path(const char *path)
 {
-    return strncasecmp(path, "/EnrollmentServer", 17) == 0 ||
-           strcasestr(path, "/discover") != NULL;
+    return strncasecmp(path, "/EnrollmentServer", 17) == 0 || strcasestr(path, "/discover") != NULL;
 }
 
 struct stream {
@@ -523,11 +523,10 @@ srv_reply(struct sim_req *r, unsigned status, const char *ctype, char *body,
             s->xml = r->mdm;
             s->len = r->fault.size < 64 ? 64 : r->fault.size;
             status = 200;
-            ctype = r->mdm ? "application/soap+xml; charset=utf-8"
-                           : "application/json; charset=utf-8";
+            ctype =
+                r->mdm ? "application/soap+xml; charset=utf-8" : "application/json; charset=utf-8";
         }
-        resp = MHD_create_response_from_callback(s->len, 16 * 1024, stream_read, s,
-                                                 stream_free);
+        resp = MHD_create_response_from_callback(s->len, 16 * 1024, stream_read, s, stream_free);
         if (resp == NULL)
             stream_free(s);
     } else {
@@ -557,8 +556,8 @@ srv_reply_json(struct sim_req *r, unsigned status, cJSON *o, const char *const *
 }
 
 enum MHD_Result
-srv_drs_error(struct sim_req *r, unsigned status, const char *type,
-              const char *const *hdrs, const char *fmt, ...)
+srv_drs_error(struct sim_req *r, unsigned status, const char *type, const char *const *hdrs,
+              const char *fmt, ...)
 {
     char msg[1024], t[40];
     va_list ap;
@@ -584,8 +583,8 @@ srv_aadsts_text(struct sim_req *r, long code, const char *msg)
     char t[40];
 
     sim_time_entra(t, sizeof(t), time(NULL));
-    sim_buf_addf(&b, "AADSTS%ld: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s",
-                 code, msg, r->request_id, r->correlation_id, t);
+    sim_buf_addf(&b, "AADSTS%ld: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s", code,
+                 msg, r->request_id, r->correlation_id, t);
     if (b.err) {
         sim_buf_free(&b, false);
         return NULL;
@@ -635,9 +634,9 @@ srv_oauth_error(struct sim_req *r, unsigned status, const char *error, long code
     return ret;
 }
 
-static enum MHD_Result
-oauth_error_h(struct sim_req *r, unsigned status, const char *const *hdrs, const char *error,
-              long code, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static enum MHD_Result oauth_error_h(struct sim_req *r, unsigned status, const char *const *hdrs,
+                                     const char *error, long code, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 
 static enum MHD_Result
 oauth_error_h(struct sim_req *r, unsigned status, const char *const *hdrs, const char *error,
@@ -823,8 +822,8 @@ req_new(struct MHD_Connection *c, const char *url, const char *method, bool cont
         snprintf(r->correlation_id, sizeof(r->correlation_id), "%.36s", r->client_request_id);
     else
         sim_guid_new(r->correlation_id);
-    r->mdm = !control && (strcmp(r->host, "enrollment.manage.microsoft.com") == 0 ||
-                          mdm_is_path(r->path));
+    r->mdm = !control &&
+             (strcmp(r->host, "enrollment.manage.microsoft.com") == 0 || mdm_is_path(r->path));
     r->body.max = body_limit(r);
     return r;
 }
@@ -848,20 +847,15 @@ dispatch(struct sim_req *r)
         return control_handle(r);
     if (fault_match(r)) {
         switch (r->fault.kind) {
-        case SIM_FAULT_DELAY:
-            sim_sleep_ms(r->fault.delay_ms, &g_sim.stopping);
-            break;
+        case SIM_FAULT_DELAY: sim_sleep_ms(r->fault.delay_ms, &g_sim.stopping); break;
         case SIM_FAULT_STATUS: {
             char ra[24];
             const char *hdrs[] = {"Retry-After", ra, NULL};
             snprintf(ra, sizeof(ra), "%ld", r->fault.retry_after);
             return family_error(r, r->fault.status, r->fault.retry_after >= 0 ? hdrs : NULL);
         }
-        case SIM_FAULT_CLOSE:
-            log_request(r, 0);
-            return MHD_NO;
-        default:
-            break;
+        case SIM_FAULT_CLOSE: log_request(r, 0); return MHD_NO;
+        default: break;
         }
     }
     login_host = strcmp(r->host, "login.microsoftonline.com") == 0;
@@ -1009,8 +1003,7 @@ listen_on(const char *spec, bool loopback_only, int *port_out)
     freeaddrinfo(ai);
     return fd;
 sys:
-    lj_err_set(LJ_ERR_IO, MOD, "event=listen_failed addr=%s errno=%s", spec,
-               strerror(errno));
+    lj_err_set(LJ_ERR_IO, MOD, "event=listen_failed addr=%s errno=%s", spec, strerror(errno));
     if (fd >= 0)
         close(fd);
     freeaddrinfo(ai);
@@ -1023,13 +1016,12 @@ bad:
 }
 
 enum lj_rc
-srv_start(const char *listen, const char *control, const char *key_pem,
-          const char *cert_pem, const char *trust_pem, int *port, int *ctl_port)
+srv_start(const char *listen, const char *control, const char *key_pem, const char *cert_pem,
+          const char *trust_pem, int *port, int *ctl_port)
 {
     int pfd, cfd;
-    const unsigned int flags = MHD_USE_THREAD_PER_CONNECTION |
-                               MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-                               MHD_USE_ERROR_LOG;
+    const unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                               MHD_USE_POLL | MHD_USE_ERROR_LOG;
 
     pfd = listen_on(listen, false, port);
     if (pfd < 0)
@@ -1040,12 +1032,11 @@ srv_start(const char *listen, const char *control, const char *key_pem,
         return lj_err_code();
     }
     pub_daemon = MHD_start_daemon(
-        flags | MHD_USE_TLS, 0, NULL, NULL, access_handler, &pub_marker,
-        MHD_OPTION_LISTEN_SOCKET, pfd, MHD_OPTION_HTTPS_MEM_KEY, key_pem,
-        MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_HTTPS_MEM_TRUST, trust_pem,
-        MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)1000, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+        flags | MHD_USE_TLS, 0, NULL, NULL, access_handler, &pub_marker, MHD_OPTION_LISTEN_SOCKET,
+        pfd, MHD_OPTION_HTTPS_MEM_KEY, key_pem, MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
+        MHD_OPTION_HTTPS_MEM_TRUST, trust_pem, MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)120, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
         MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_END);
     if (pub_daemon == NULL) {
         close(pfd);

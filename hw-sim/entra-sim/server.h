@@ -82,8 +82,8 @@ void srv_stop(void);
  * wipe); hdrs is a NULL-terminated list of name, value pairs (may be
  * NULL).  Applies response faults, adds request-id headers, logs.
  */
-enum MHD_Result srv_reply(struct sim_req *r, unsigned status, const char *ctype,
-                          char *body, const char *const *hdrs);
+enum MHD_Result srv_reply(struct sim_req *r, unsigned status, const char *ctype, char *body,
+                          const char *const *hdrs);
 /* Same with a JSON object (taken). */
 enum MHD_Result srv_reply_json(struct sim_req *r, unsigned status, cJSON *o,
                                const char *const *hdrs);
@@ -92,8 +92,8 @@ enum MHD_Result srv_drs_error(struct sim_req *r, unsigned status, const char *ty
                               const char *const *hdrs, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 /* Entra token-endpoint error body (error, error_description "AADSTSn: ..."). */
-enum MHD_Result srv_oauth_error(struct sim_req *r, unsigned status, const char *error,
-                                long code, const char *suberror, const char *fmt, ...)
+enum MHD_Result srv_oauth_error(struct sim_req *r, unsigned status, const char *error, long code,
+                                const char *suberror, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 /* The Entra-shaped error description text (caller frees). */
 char *srv_aadsts_text(struct sim_req *r, long code, const char *msg);

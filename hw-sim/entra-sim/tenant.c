@@ -19,8 +19,7 @@ struct sim_state g_sim = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 #define STR_MAX 256
 
-static bool
-fail(char *err, size_t errsz, const char *path, const char *fmt, ...)
+static bool fail(char *err, size_t errsz, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static bool
@@ -38,8 +37,8 @@ fail(char *err, size_t errsz, const char *path, const char *fmt, ...)
 
 /* Read an optional string member; *out is replaced (old value freed). */
 static bool
-get_str(const cJSON *o, const char *key, const char *path, bool required, size_t max,
-        char **out, char *err, size_t errsz)
+get_str(const cJSON *o, const char *key, const char *path, bool required, size_t max, char **out,
+        char *err, size_t errsz)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     char p[128];
@@ -64,8 +63,7 @@ get_str(const cJSON *o, const char *key, const char *path, bool required, size_t
 }
 
 static bool
-get_bool(const cJSON *o, const char *key, const char *path, bool *out, char *err,
-         size_t errsz)
+get_bool(const cJSON *o, const char *key, const char *path, bool *out, char *err, size_t errsz)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     char p[128];
@@ -102,8 +100,7 @@ get_long(const cJSON *o, const char *key, const char *path, long min, long max, 
 
 /* Check that o is an object whose members are all in allowed[]. */
 static bool
-check_members(const cJSON *o, const char *path, const char *const *allowed, char *err,
-              size_t errsz)
+check_members(const cJSON *o, const char *path, const char *const *allowed, char *err, size_t errsz)
 {
     const cJSON *m;
 
@@ -126,8 +123,8 @@ check_members(const cJSON *o, const char *path, const char *const *allowed, char
 
 /* A string array into arr (replacing its content). */
 static bool
-get_str_array(const cJSON *o, const char *key, const char *path, char **arr, size_t *n,
-              size_t max, char *err, size_t errsz)
+get_str_array(const cJSON *o, const char *key, const char *path, char **arr, size_t *n, size_t max,
+              char *err, size_t errsz)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key), *e;
     char p[128];
@@ -143,8 +140,7 @@ get_str_array(const cJSON *o, const char *key, const char *path, char **arr, siz
         return fail(err, errsz, p, "more than %zu entries", max);
     cJSON_ArrayForEach(e, v)
     {
-        if (!cJSON_IsString(e) || e->valuestring[0] == '\0' ||
-            strlen(e->valuestring) > STR_MAX) {
+        if (!cJSON_IsString(e) || e->valuestring[0] == '\0' || strlen(e->valuestring) > STR_MAX) {
             char q[160];
             snprintf(q, sizeof(q), "%s[%zu]", p, k);
             for (size_t i = 0; i < k; i++)
@@ -190,8 +186,9 @@ user_clear(struct sim_user *u)
 }
 
 static const char *const user_members[] = {
-    "upn", "password", "object_id", "display_name", "enabled", "locked",
-    "password_expired", "mfa_registered", "groups", "licenses", "licences", NULL};
+    "upn",     "password", "object_id",        "display_name",
+    "enabled", "locked",   "password_expired", "mfa_registered",
+    "groups",  "licenses", "licences",         NULL};
 
 /* Apply user fields from o onto u (creating == all rules for a new user). */
 static bool
@@ -212,8 +209,7 @@ user_apply(struct sim_tenant *t, struct sim_user *u, const cJSON *o, const char 
         if (at == NULL || at == u->upn || strchr(at + 1, '@') != NULL)
             return fail(err, errsz, p, "must look like user@domain");
         if (!tenant_has_domain(t, at + 1))
-            return fail(err, errsz, p, "domain '%s' is not one of the tenant's domains",
-                        at + 1);
+            return fail(err, errsz, p, "domain '%s' is not one of the tenant's domains", at + 1);
         if (tenant_user_by_upn(t, u->upn) != NULL)
             return fail(err, errsz, p, "duplicate user '%s'", u->upn);
         u->enabled = true;
@@ -254,8 +250,7 @@ user_apply(struct sim_tenant *t, struct sim_user *u, const cJSON *o, const char 
                 return fail(err, errsz, path, "out of memory");
         }
     }
-    if (!get_str_array(o, "groups", path, u->groups, &u->ngroups, SIM_MAX_GROUPS, err,
-                       errsz) ||
+    if (!get_str_array(o, "groups", path, u->groups, &u->ngroups, SIM_MAX_GROUPS, err, errsz) ||
         !get_str_array(o, "licenses", path, u->licenses, &u->nlicenses, 16, err, errsz) ||
         !get_str_array(o, "licences", path, u->licenses, &u->nlicenses, 16, err, errsz))
         return false;
@@ -266,8 +261,8 @@ user_apply(struct sim_tenant *t, struct sim_user *u, const cJSON *o, const char 
         }
     }
     for (size_t i = 0; i < u->nlicenses; i++) {
-        static const char *const known[] = {"entra_p1", "entra_p2", "intune", "m365_e3",
-                                            "m365_e5", "windows365", NULL};
+        static const char *const known[] = {"entra_p1", "entra_p2",   "intune", "m365_e3",
+                                            "m365_e5",  "windows365", NULL};
         bool ok = false;
         for (size_t j = 0; known[j] != NULL; j++)
             ok = ok || strcmp(known[j], u->licenses[i]) == 0;
@@ -316,8 +311,7 @@ tenant_add_user(struct sim_tenant *t, const cJSON *o, char *err, size_t errsz)
 }
 
 bool
-tenant_patch_user(struct sim_tenant *t, struct sim_user *u, const cJSON *o, char *err,
-                  size_t errsz)
+tenant_patch_user(struct sim_tenant *t, struct sim_user *u, const cJSON *o, char *err, size_t errsz)
 {
     /* Apply to a copy of the scalar flags first so a bad patch changes nothing. */
     struct sim_user copy = *u;
@@ -380,12 +374,11 @@ tenant_patch_user(struct sim_tenant *t, struct sim_user *u, const cJSON *o, char
 }
 
 static const char *const ds_members[] = {"users_may_join", "users_may_join_groups",
-                                         "max_devices_per_user", "require_mfa_to_join",
-                                         NULL};
+                                         "max_devices_per_user", "require_mfa_to_join", NULL};
 
 bool
-tenant_apply_device_settings(struct sim_tenant *t, const cJSON *o, const char *path,
-                             char *err, size_t errsz)
+tenant_apply_device_settings(struct sim_tenant *t, const cJSON *o, const char *path, char *err,
+                             size_t errsz)
 {
     const cJSON *v;
     char p[128];
@@ -418,8 +411,7 @@ tenant_apply_device_settings(struct sim_tenant *t, const cJSON *o, const char *p
             maxdev = 0;
         } else {
             long l = 0;
-            if (!get_long(o, "max_devices_per_user", path, 1, SIM_MAX_DEVICES, &l, err,
-                          errsz))
+            if (!get_long(o, "max_devices_per_user", path, 1, SIM_MAX_DEVICES, &l, err, errsz))
                 return fail(err, errsz, p, "must be an integer 1..%d or \"unlimited\"",
                             SIM_MAX_DEVICES);
             maxdev = (unsigned long)l;
@@ -427,8 +419,7 @@ tenant_apply_device_settings(struct sim_tenant *t, const cJSON *o, const char *p
     }
     if (!get_bool(o, "require_mfa_to_join", path, &mfa, err, errsz))
         return false;
-    if (!get_str_array(o, "users_may_join_groups", path, groups, &ng, SIM_MAX_GROUPS, err,
-                       errsz))
+    if (!get_str_array(o, "users_may_join_groups", path, groups, &ng, SIM_MAX_GROUPS, err, errsz))
         return false;
     for (size_t i = 0; i < ng; i++) {
         if (!group_exists(t, groups[i])) {
@@ -452,8 +443,7 @@ tenant_apply_device_settings(struct sim_tenant *t, const cJSON *o, const char *p
 }
 
 bool
-tenant_apply_ca(struct sim_tenant *t, const cJSON *o, const char *path, char *err,
-                size_t errsz)
+tenant_apply_ca(struct sim_tenant *t, const cJSON *o, const char *path, char *err, size_t errsz)
 {
     static const char *const members[] = {"register_or_join_devices", NULL};
     const cJSON *v;
@@ -477,12 +467,11 @@ tenant_apply_ca(struct sim_tenant *t, const cJSON *o, const char *path, char *er
 }
 
 bool
-tenant_apply_login(struct sim_tenant *t, const cJSON *o, const char *path, char *err,
-                   size_t errsz)
+tenant_apply_login(struct sim_tenant *t, const cJSON *o, const char *path, char *err, size_t errsz)
 {
     static const char *const members[] = {"device_code_expires_in", "device_code_interval",
-                                          "access_token_lifetime", "refresh_token_lifetime",
-                                          "verification_uri", NULL};
+                                          "access_token_lifetime",  "refresh_token_lifetime",
+                                          "verification_uri",       NULL};
     long a = t->dc_expires_in, b = t->dc_interval, c = t->at_lifetime, d = t->rt_lifetime;
     char *vu = NULL;
 
@@ -507,8 +496,9 @@ tenant_apply_login(struct sim_tenant *t, const cJSON *o, const char *path, char 
 /* ---- Intune ---- */
 
 static const char *const intune_members[] = {
-    "mdm_user_scope", "mdm_user_scope_groups", "windows", "block_personally_owned",
-    "corporate_identifiers", "device_limit", "policy_service", "management_url", NULL};
+    "mdm_user_scope",         "mdm_user_scope_groups", "windows",
+    "block_personally_owned", "corporate_identifiers", "device_limit",
+    "policy_service",         "management_url",        NULL};
 
 /* Trimmed span of one part of a corporate identifier line. */
 static bool
@@ -552,8 +542,7 @@ corp_free(char **ids, size_t n)
 }
 
 bool
-tenant_apply_intune(struct sim_tenant *t, const cJSON *o, const char *path, char *err,
-                    size_t errsz)
+tenant_apply_intune(struct sim_tenant *t, const cJSON *o, const char *path, char *err, size_t errsz)
 {
     struct sim_intune *in = &t->intune;
     enum sim_mdm_scope scope = in->scope;
@@ -601,8 +590,7 @@ tenant_apply_intune(struct sim_tenant *t, const cJSON *o, const char *path, char
         fail(err, errsz, p, "must be an https:// URL");
         goto out;
     }
-    if (!get_str_array(o, "mdm_user_scope_groups", path, groups, &ng, SIM_MAX_GROUPS, err,
-                       errsz))
+    if (!get_str_array(o, "mdm_user_scope_groups", path, groups, &ng, SIM_MAX_GROUPS, err, errsz))
         goto out;
     for (size_t i = 0; i < ng; i++) {
         if (!group_exists(t, groups[i])) {
@@ -623,8 +611,10 @@ tenant_apply_intune(struct sim_tenant *t, const cJSON *o, const char *path, char
         size_t i = 0;
         snprintf(p, sizeof(p), "%s.corporate_identifiers", path);
         if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > SIM_MAX_CORP_IDS) {
-            fail(err, errsz, p, "must be an array of at most %d \"manufacturer,model,serial\" "
-                 "strings", SIM_MAX_CORP_IDS);
+            fail(err, errsz, p,
+                 "must be an array of at most %d \"manufacturer,model,serial\" "
+                 "strings",
+                 SIM_MAX_CORP_IDS);
             goto out;
         }
         corp = calloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(*corp));
@@ -639,8 +629,10 @@ tenant_apply_intune(struct sim_tenant *t, const cJSON *o, const char *path, char
             if (!cJSON_IsString(e) || strlen(e->valuestring) > 3 * SIM_CORP_PART_MAX + 2 ||
                 !corp_split(e->valuestring, parts, lens)) {
                 snprintf(p, sizeof(p), "%s.corporate_identifiers[%zu]", path, i);
-                fail(err, errsz, p, "must be \"manufacturer,model,serial\" (three non-empty "
-                     "parts of at most %d characters)", SIM_CORP_PART_MAX);
+                fail(err, errsz, p,
+                     "must be \"manufacturer,model,serial\" (three non-empty "
+                     "parts of at most %d characters)",
+                     SIM_CORP_PART_MAX);
                 goto out;
             }
             corp[i] = strdup(e->valuestring);
@@ -762,12 +754,11 @@ tenant_corp_id_match(const struct sim_tenant *t, const char *manufacturer, const
 }
 
 static const char *const top_members[] = {
-    "tenant_id", "name", "domains", "region", "users", "groups", "device_settings",
-    "conditional_access", "login", "intune", NULL};
+    "tenant_id",          "name",  "domains", "region", "users", "groups", "device_settings",
+    "conditional_access", "login", "intune",  NULL};
 
 enum lj_rc
-tenant_parse(const char *text, size_t len, struct sim_tenant **out, char *err,
-             size_t errsz)
+tenant_parse(const char *text, size_t len, struct sim_tenant **out, char *err, size_t errsz)
 {
     cJSON *root = NULL;
     const cJSON *v, *e;
@@ -834,8 +825,7 @@ tenant_parse(const char *text, size_t len, struct sim_tenant **out, char *err,
         fail(err, errsz, "domains", "must be a non-empty array of domain names");
         goto out;
     }
-    if (!get_str_array(root, "domains", "", t->domains, &t->ndomains, SIM_MAX_DOMAINS, err,
-                       errsz))
+    if (!get_str_array(root, "domains", "", t->domains, &t->ndomains, SIM_MAX_DOMAINS, err, errsz))
         goto out;
     for (i = 0; i < t->ndomains; i++) {
         if (strchr(t->domains[i], '.') == NULL || strchr(t->domains[i], '/') != NULL ||
@@ -849,8 +839,7 @@ tenant_parse(const char *text, size_t len, struct sim_tenant **out, char *err,
     v = cJSON_GetObjectItemCaseSensitive(root, "groups");
     if (v != NULL) {
         if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > SIM_MAX_GROUPS) {
-            fail(err, errsz, "groups", "must be an array of at most %d groups",
-                 SIM_MAX_GROUPS);
+            fail(err, errsz, "groups", "must be an array of at most %d groups", SIM_MAX_GROUPS);
             goto out;
         }
         i = 0;
@@ -1007,8 +996,8 @@ tenant_has_domain(const struct sim_tenant *t, const char *domain)
 bool
 tenant_matches_path(const struct sim_tenant *t, const char *seg)
 {
-    return sim_streq_ci(seg, t->id) || tenant_has_domain(t, seg) ||
-           strcmp(seg, "common") == 0 || strcmp(seg, "organizations") == 0;
+    return sim_streq_ci(seg, t->id) || tenant_has_domain(t, seg) || strcmp(seg, "common") == 0 ||
+           strcmp(seg, "organizations") == 0;
 }
 
 bool
@@ -1105,21 +1094,21 @@ tenant_settings_json(const struct sim_tenant *t)
 /* ---- registry ---- */
 
 /* Typed append helpers for the registry arrays (no void** aliasing). */
-#define DEFINE_APPEND(name, type)                                                       \
-    static bool name(type ***arr, size_t *n, size_t *cap, type *p, size_t max)          \
-    {                                                                                  \
-        if (*n >= max)                                                                 \
-            return false;                                                              \
-        if (*n == *cap) {                                                              \
-            size_t nc = *cap != 0 ? *cap * 2 : 64;                                     \
-            type **na = realloc(*arr, nc * sizeof(type *));                            \
-            if (na == NULL)                                                            \
-                return false;                                                          \
-            *arr = na;                                                                 \
-            *cap = nc;                                                                 \
-        }                                                                              \
-        (*arr)[(*n)++] = p;                                                            \
-        return true;                                                                   \
+#define DEFINE_APPEND(name, type)                                                                  \
+    static bool name(type ***arr, size_t *n, size_t *cap, type *p, size_t max)                     \
+    {                                                                                              \
+        if (*n >= max)                                                                             \
+            return false;                                                                          \
+        if (*n == *cap) {                                                                          \
+            size_t nc = *cap != 0 ? *cap * 2 : 64;                                                 \
+            type **na = realloc(*arr, nc * sizeof(type *));                                        \
+            if (na == NULL)                                                                        \
+                return false;                                                                      \
+            *arr = na;                                                                             \
+            *cap = nc;                                                                             \
+        }                                                                                          \
+        (*arr)[(*n)++] = p;                                                                        \
+        return true;                                                                               \
     }
 DEFINE_APPEND(append_dev, struct sim_device)
 DEFINE_APPEND(append_dc, struct sim_devcode)
@@ -1190,8 +1179,7 @@ state_device_by_key(const char *owner_oid, const unsigned char hash[32])
 {
     for (size_t i = 0; i < g_sim.ndev; i++) {
         struct sim_device *d = g_sim.dev[i];
-        if (d->ready && strcmp(d->owner_oid, owner_oid) == 0 &&
-            memcmp(d->key_hash, hash, 32) == 0)
+        if (d->ready && strcmp(d->owner_oid, owner_oid) == 0 && memcmp(d->key_hash, hash, 32) == 0)
             return d;
     }
     return NULL;
@@ -1204,8 +1192,7 @@ state_delete_device(const char *id)
         struct sim_device *d = g_sim.dev[i];
         if (!sim_streq_ci(d->id, id))
             continue;
-        struct sim_user *u = g_sim.t != NULL ? tenant_user_by_oid(g_sim.t, d->owner_oid)
-                                             : NULL;
+        struct sim_user *u = g_sim.t != NULL ? tenant_user_by_oid(g_sim.t, d->owner_oid) : NULL;
         if (u != NULL && u->devices > 0)
             u->devices--;
         state_device_free(d);

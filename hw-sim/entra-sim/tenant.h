@@ -61,9 +61,9 @@ struct sim_intune {
     enum sim_mdm_scope scope;
     char *scope_groups[SIM_MAX_GROUPS];
     size_t nscope_groups;
-    bool windows_blocked;  /* device platform restriction: Windows (MDM) blocked */
-    bool block_personal;   /* ... personally owned Windows devices blocked */
-    char **corp_ids;       /* "manufacturer,model,serial", as given */
+    bool windows_blocked; /* device platform restriction: Windows (MDM) blocked */
+    bool block_personal;  /* ... personally owned Windows devices blocked */
+    char **corp_ids;      /* "manufacturer,model,serial", as given */
     size_t ncorp_ids;
     unsigned long device_limit; /* device limit restriction, 1..15 */
     bool policy_service;        /* discovery names EnrollmentPolicyServiceUrl */
@@ -195,8 +195,8 @@ struct sim_state {
     struct pki_key *drs_ca_key;
     unsigned char *drs_ca_der;
     size_t drs_ca_len;
-    struct pki_key *wrong_key; /* lazily made, for the wrong_cert fault */
-    struct pki_key *mdm_ca_key; /* "Microsoft Intune MDM Device CA" (intermediate) */
+    struct pki_key *wrong_key;                /* lazily made, for the wrong_cert fault */
+    struct pki_key *mdm_ca_key;               /* "Microsoft Intune MDM Device CA" (intermediate) */
     unsigned char *mdm_ca_der, *mdm_root_der; /* its certificate and its root's */
     size_t mdm_ca_len, mdm_root_len;
     volatile int stopping;
@@ -214,8 +214,8 @@ enum lj_rc tenant_parse(const char *text, size_t len, struct sim_tenant **out, c
 void tenant_free(struct sim_tenant *t);
 
 /* Partial updates from the control API (same field rules as the file). */
-bool tenant_apply_device_settings(struct sim_tenant *t, const cJSON *o, const char *path,
-                                  char *err, size_t errsz);
+bool tenant_apply_device_settings(struct sim_tenant *t, const cJSON *o, const char *path, char *err,
+                                  size_t errsz);
 bool tenant_apply_ca(struct sim_tenant *t, const cJSON *o, const char *path, char *err,
                      size_t errsz);
 bool tenant_apply_login(struct sim_tenant *t, const cJSON *o, const char *path, char *err,
@@ -238,8 +238,8 @@ bool tenant_mdm_in_scope(const struct sim_tenant *t, const struct sim_user *u);
 /* Does u hold the licences Intune auto-enrollment needs (Intune + Entra ID P1)? */
 bool tenant_mdm_licensed(const struct sim_user *u, const char **missing);
 /* Is "manufacturer,model,serial" a corporate identifier (case-insensitive)? */
-bool tenant_corp_id_match(const struct sim_tenant *t, const char *manufacturer,
-                          const char *model, const char *serial);
+bool tenant_corp_id_match(const struct sim_tenant *t, const char *manufacturer, const char *model,
+                          const char *serial);
 
 /* Lookups (lock held).  Domain/id matching is case-insensitive. */
 struct sim_user *tenant_user_by_upn(struct sim_tenant *t, const char *upn);

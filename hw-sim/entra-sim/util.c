@@ -232,8 +232,8 @@ sim_guid_sid(const char *guid, char *out, size_t outsz)
     }
     sim_guid_windows_bytes(g, w);
     for (int i = 0; i < 4; i++)
-        v[i] = (uint32_t)w[4 * i] | (uint32_t)w[4 * i + 1] << 8 |
-               (uint32_t)w[4 * i + 2] << 16 | (uint32_t)w[4 * i + 3] << 24;
+        v[i] = (uint32_t)w[4 * i] | (uint32_t)w[4 * i + 1] << 8 | (uint32_t)w[4 * i + 2] << 16 |
+               (uint32_t)w[4 * i + 3] << 24;
     snprintf(out, outsz, "S-1-12-1-%u-%u-%u-%u", v[0], v[1], v[2], v[3]);
 }
 
@@ -253,8 +253,8 @@ sim_time_drs(char *buf, size_t n, time_t t)
     struct tm tm;
 
     gmtime_r(&t, &tm);
-    snprintf(buf, n, "%02d-%02d-%04d %d:%02d:%02dZ", tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    snprintf(buf, n, "%02d-%02d-%04d %d:%02d:%02dZ", tm.tm_mon + 1, tm.tm_mday, tm.tm_year + 1900,
+             tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 void
@@ -334,8 +334,7 @@ sim_form_parse(const char *s, size_t len, struct sim_form *f)
                 if (s[j] == '%' && j + 2 >= end)
                     goto bad;
             f->key[f->n] = url_decode(s + i, eq - i);
-            f->val[f->n] = url_decode(s + (eq < end ? eq + 1 : end),
-                                      eq < end ? end - eq - 1 : 0);
+            f->val[f->n] = url_decode(s + (eq < end ? eq + 1 : end), eq < end ? end - eq - 1 : 0);
             f->n++;
             if (f->key[f->n - 1] == NULL || f->val[f->n - 1] == NULL)
                 goto bad;

@@ -25,8 +25,7 @@ struct sim_buf {
 
 void sim_buf_add(struct sim_buf *b, const void *data, size_t n);
 void sim_buf_adds(struct sim_buf *b, const char *s);
-void sim_buf_addf(struct sim_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void sim_buf_addf(struct sim_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Release the memory (wiped first when wipe is true); b is reusable. */
 void sim_buf_free(struct sim_buf *b, bool wipe);
 /* Hand the bytes to the caller (caller frees with free()); b is emptied. */

@@ -37,9 +37,20 @@ struct icu_data_header {
 
 /* Exported: libicuuc resolves it at load time. */
 __attribute__((visibility("default"))) const struct icu_data_header LJ_SYM(LJ_ICU_MAJOR) = {
-    32, 0xda, 0x27,                /* header size, magic */
-    20, 0, 0, 0, 2, 0,             /* UDataInfo: size, LE, ASCII, sizeof(UChar) */
-    {0x54, 0x6f, 0x43, 0x50},      /* "ToCP": a table of contents */
-    {1, 0, 0, 0}, {0, 0, 0, 0},
-    {0}, 0, 0,                     /* padding, count = 0 entries */
-    {0, 0}, {0, 0, 0, 0}};
+    32,
+    0xda,
+    0x27, /* header size, magic */
+    20,
+    0,
+    0,
+    0,
+    2,
+    0,                        /* UDataInfo: size, LE, ASCII, sizeof(UChar) */
+    {0x54, 0x6f, 0x43, 0x50}, /* "ToCP": a table of contents */
+    {1, 0, 0, 0},
+    {0, 0, 0, 0},
+    {0},
+    0,
+    0, /* padding, count = 0 entries */
+    {0, 0},
+    {0, 0, 0, 0}};

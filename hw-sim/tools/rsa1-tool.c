@@ -84,8 +84,8 @@ main(int argc, char **argv)
     bits = le32(blob + 4);
     elen = le32(blob + 8);
     nlen = le32(blob + 12);
-    if (le32(blob) != 0x31415352u || le32(blob + 16) != 0 || le32(blob + 20) != 0 ||
-        elen == 0 || elen > 8 || nlen == 0 || nlen > 512 || blen != 24u + elen + nlen) {
+    if (le32(blob) != 0x31415352u || le32(blob + 16) != 0 || le32(blob + 20) != 0 || elen == 0 ||
+        elen > 8 || nlen == 0 || nlen > 512 || blen != 24u + elen + nlen) {
         fprintf(stderr, "rsa1-tool: not an RSA1 public blob\n");
         goto out;
     }
@@ -105,8 +105,7 @@ main(int argc, char **argv)
         goto out;
     }
     wolfCrypt_Init();
-    if (wc_InitRsaKey(&key, NULL) != 0 ||
-        wc_RsaPublicKeyDecodeRaw(n, nlen, e, elen, &key) != 0)
+    if (wc_InitRsaKey(&key, NULL) != 0 || wc_RsaPublicKeyDecodeRaw(n, nlen, e, elen, &key) != 0)
         goto out;
     if (strcmp(argv[1], "pem") == 0) {
         w = wc_RsaKeyToPublicDer(&key, der, sizeof(der));
@@ -120,8 +119,8 @@ main(int argc, char **argv)
     } else if (strcmp(argv[1], "encrypt") == 0) {
         if (unhex(argv[3], msg, sizeof(msg), &mlen) != 0 || wc_InitRng(&rng) != 0)
             goto free_key;
-        w = wc_RsaPublicEncrypt_ex(msg, (word32)mlen, ct, sizeof(ct), &key, &rng,
-                                   WC_RSA_OAEP_PAD, WC_HASH_TYPE_SHA256, WC_MGF1SHA256, NULL, 0);
+        w = wc_RsaPublicEncrypt_ex(msg, (word32)mlen, ct, sizeof(ct), &key, &rng, WC_RSA_OAEP_PAD,
+                                   WC_HASH_TYPE_SHA256, WC_MGF1SHA256, NULL, 0);
         wc_FreeRng(&rng);
         if (w > 0) {
             char *b = lj_b64_encode(ct, (size_t)w, LJ_B64_STD, NULL);

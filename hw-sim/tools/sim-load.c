@@ -145,9 +145,9 @@ main(int argc, char **argv)
             return 2;
         }
     }
-    if (port <= 0 || port > 65535 || g_ca == NULL || body_path == NULL ||
-        token_path == NULL || conns < 1 || conns > MAX_CONNS || g_count < 1 ||
-        g_count > 10000000 || g_seconds <= 0 || g_seconds > 3600) {
+    if (port <= 0 || port > 65535 || g_ca == NULL || body_path == NULL || token_path == NULL ||
+        conns < 1 || conns > MAX_CONNS || g_count < 1 || g_count > 10000000 || g_seconds <= 0 ||
+        g_seconds > 3600) {
         usage();
         return 2;
     }

@@ -130,7 +130,6 @@ on_signal(int sig)
     g_stop = 1;
 }
 
-
 static uint16_t
 be16(const unsigned char *p)
 {
@@ -224,12 +223,9 @@ classify(const unsigned char *f, size_t n, uint32_t cc)
         if (t == ALG_ECC)
             return KIND_ECC_KEYGEN;
         return KIND_OTHER;
-    case CC_SIGN:
-        return KIND_SIGN;
-    case CC_RSA_DECRYPT:
-        return KIND_DECRYPT;
-    default:
-        return KIND_OTHER;
+    case CC_SIGN: return KIND_SIGN;
+    case CC_RSA_DECRYPT: return KIND_DECRYPT;
+    default: return KIND_OTHER;
     }
 }
 
@@ -419,8 +415,10 @@ cmd_step(struct conn *c)
         case ST_REQ_READ:
             r = frame_read(c, c->cfd, &eof);
             if (r < 0 && eof && c->len > 0)
-                fprintf(stderr, "tpm-latency-proxy: event=client_closed_mid_command "
-                                "bytes=%zu\n", c->len);
+                fprintf(stderr,
+                        "tpm-latency-proxy: event=client_closed_mid_command "
+                        "bytes=%zu\n",
+                        c->len);
             if (r <= 0)
                 return r == 0;
             if (c->need == HDR_LEN) {
@@ -558,29 +556,23 @@ want(const struct conn *c, bool client)
         return e;
     }
     switch (c->st) {
-    case ST_REQ_READ:
-        return client ? POLLIN : 0;
-    case ST_REQ_SEND:
-        return client ? 0 : POLLOUT;
-    case ST_RSP_READ:
-        return client ? 0 : POLLIN;
-    case ST_RSP_SEND:
-        return client ? POLLOUT : 0;
-    default:
-        return 0;
+    case ST_REQ_READ: return client ? POLLIN : 0;
+    case ST_REQ_SEND: return client ? 0 : POLLOUT;
+    case ST_RSP_READ: return client ? 0 : POLLIN;
+    case ST_RSP_SEND: return client ? POLLOUT : 0;
+    default: return 0;
     }
 }
 
 static void
 usage(FILE *f)
 {
-    fprintf(f,
-            "usage: tpm-latency-proxy --listen PORT --upstream PORT [--profile swtpm|discrete]\n"
-            "                         [--delay KIND=MS]... [--verbose]\n"
-            "Proxies 127.0.0.1:PORT and PORT+1 to a swtpm on 127.0.0.1:UPSTREAM and\n"
-            "UPSTREAM+1, holding each TPM response until the profile's time for that\n"
-            "command has passed.  KIND: rsa-keygen ecc-keygen sign decrypt other.\n"
-            "Stops on SIGTERM/SIGINT.  Exit 0 stopped, 1 failure, 2 usage.\n");
+    fprintf(f, "usage: tpm-latency-proxy --listen PORT --upstream PORT [--profile swtpm|discrete]\n"
+               "                         [--delay KIND=MS]... [--verbose]\n"
+               "Proxies 127.0.0.1:PORT and PORT+1 to a swtpm on 127.0.0.1:UPSTREAM and\n"
+               "UPSTREAM+1, holding each TPM response until the profile's time for that\n"
+               "command has passed.  KIND: rsa-keygen ecc-keygen sign decrypt other.\n"
+               "Stops on SIGTERM/SIGINT.  Exit 0 stopped, 1 failure, 2 usage.\n");
 }
 
 int
@@ -659,12 +651,12 @@ main(int argc, char **argv)
     lfd[0] = listen_on(listen_port);
     lfd[1] = listen_on(listen_port + 1);
     if (lfd[0] < 0 || lfd[1] < 0) {
-        fprintf(stderr, "tpm-latency-proxy: cannot listen on 127.0.0.1:%d/%d: %s\n",
-                listen_port, listen_port + 1, strerror(errno));
+        fprintf(stderr, "tpm-latency-proxy: cannot listen on 127.0.0.1:%d/%d: %s\n", listen_port,
+                listen_port + 1, strerror(errno));
         goto out;
     }
-    printf("tpm-latency-proxy: listening port=%d ctl_port=%d upstream=%d profile=%s",
-           listen_port, listen_port + 1, g_upstream, profile);
+    printf("tpm-latency-proxy: listening port=%d ctl_port=%d upstream=%d profile=%s", listen_port,
+           listen_port + 1, g_upstream, profile);
     for (int k = 0; k < KIND_N; k++)
         printf(" %s=%u", kind_names[k], g_hold[k]);
     printf("\n");
@@ -749,7 +741,7 @@ out:
     for (int l = 0; l < 2; l++)
         if (lfd[l] >= 0)
             close(lfd[l]);
-    fprintf(stderr, "tpm-latency-proxy: stop connections=%lu commands=%lu refused=%lu\n",
-            g_n_conns, g_n_cmds, g_n_refused);
+    fprintf(stderr, "tpm-latency-proxy: stop connections=%lu commands=%lu refused=%lu\n", g_n_conns,
+            g_n_cmds, g_n_refused);
     return rc;
 }

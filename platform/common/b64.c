@@ -7,14 +7,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-static const char std_chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-static const char url_chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char std_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char url_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 char *
-lj_b64_encode(const void *data, size_t len, enum lj_b64_alphabet alph,
-              size_t *out_len)
+lj_b64_encode(const void *data, size_t len, enum lj_b64_alphabet alph, size_t *out_len)
 {
     const unsigned char *in = data;
     const char *tab = alph == LJ_B64_URL ? url_chars : std_chars;
@@ -81,8 +78,8 @@ b64_value(char c, enum lj_b64_alphabet alph)
 }
 
 bool
-lj_b64_decode(const char *s, size_t len, enum lj_b64_alphabet alph,
-              unsigned char **out, size_t *out_len)
+lj_b64_decode(const char *s, size_t len, enum lj_b64_alphabet alph, unsigned char **out,
+              size_t *out_len)
 {
     unsigned char *buf = NULL;
     size_t pad = 0, n, o = 0;

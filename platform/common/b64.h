@@ -17,8 +17,7 @@ enum lj_b64_alphabet {
  * Encode len bytes.  Returns a NUL-terminated string the caller frees with
  * free(), or NULL when out of memory.  *out_len (optional) gets strlen.
  */
-char *lj_b64_encode(const void *data, size_t len, enum lj_b64_alphabet alph,
-                    size_t *out_len);
+char *lj_b64_encode(const void *data, size_t len, enum lj_b64_alphabet alph, size_t *out_len);
 
 /*
  * Decode len characters.  Strict: characters outside the alphabet, bad
@@ -26,7 +25,7 @@ char *lj_b64_encode(const void *data, size_t len, enum lj_b64_alphabet alph,
  * or without padding.  Returns true and a malloc'ed buffer (caller frees,
  * NUL-terminated for convenience, *out_len excludes the NUL) on success.
  */
-bool lj_b64_decode(const char *s, size_t len, enum lj_b64_alphabet alph,
-                   unsigned char **out, size_t *out_len);
+bool lj_b64_decode(const char *s, size_t len, enum lj_b64_alphabet alph, unsigned char **out,
+                   size_t *out_len);
 
 #endif

@@ -40,8 +40,8 @@ lj_fs_mkdir_private(const char *dir)
             continue;
         *p = '\0';
         if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return lj_err_set(LJ_ERR_IO, MOD, "event=mkdir_failed path=%s errno=%s",
-                              tmp, strerror(errno));
+            return lj_err_set(LJ_ERR_IO, MOD, "event=mkdir_failed path=%s errno=%s", tmp,
+                              strerror(errno));
         *p = '/';
     }
     if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
@@ -86,13 +86,11 @@ lj_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
         return lj_err_set(LJ_ERR_INVAL, MOD, "event=write_failed reason=path_too_long");
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0) {
-        lj_err_set(LJ_ERR_IO, MOD, "event=write_failed path=%s errno=%s", tmp,
-                   strerror(errno));
+        lj_err_set(LJ_ERR_IO, MOD, "event=write_failed path=%s errno=%s", tmp, strerror(errno));
         goto out;
     }
     if (fchmod(fd, mode) != 0) {
-        lj_err_set(LJ_ERR_IO, MOD, "event=chmod_failed path=%s errno=%s", tmp,
-                   strerror(errno));
+        lj_err_set(LJ_ERR_IO, MOD, "event=chmod_failed path=%s errno=%s", tmp, strerror(errno));
         goto out;
     }
     while (off < len) {
@@ -100,22 +98,19 @@ lj_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            lj_err_set(LJ_ERR_IO, MOD, "event=write_failed path=%s errno=%s", tmp,
-                       strerror(errno));
+            lj_err_set(LJ_ERR_IO, MOD, "event=write_failed path=%s errno=%s", tmp, strerror(errno));
             goto out;
         }
         off += (size_t)w;
     }
     if (fsync(fd) != 0) {
-        lj_err_set(LJ_ERR_IO, MOD, "event=fsync_failed path=%s errno=%s", tmp,
-                   strerror(errno));
+        lj_err_set(LJ_ERR_IO, MOD, "event=fsync_failed path=%s errno=%s", tmp, strerror(errno));
         goto out;
     }
     close(fd);
     fd = -1;
     if (rename(tmp, path) != 0) {
-        lj_err_set(LJ_ERR_IO, MOD, "event=rename_failed path=%s errno=%s", path,
-                   strerror(errno));
+        lj_err_set(LJ_ERR_IO, MOD, "event=rename_failed path=%s errno=%s", path, strerror(errno));
         goto out;
     }
     if (fsync_dir_of(path) != LJ_OK) {
@@ -152,8 +147,8 @@ lj_fs_read(const char *path, size_t max, unsigned char **out, size_t *out_len)
         goto out;
     }
     if ((size_t)st.st_size > max) {
-        rc = lj_err_set(LJ_ERR_TOO_BIG, MOD, "event=read_failed path=%s size=%lld max=%zu",
-                        path, (long long)st.st_size, max);
+        rc = lj_err_set(LJ_ERR_TOO_BIG, MOD, "event=read_failed path=%s size=%lld max=%zu", path,
+                        (long long)st.st_size, max);
         goto out;
     }
     buf = malloc((size_t)st.st_size + 1);
@@ -166,8 +161,7 @@ lj_fs_read(const char *path, size_t max, unsigned char **out, size_t *out_len)
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            lj_err_set(LJ_ERR_IO, MOD, "event=read_failed path=%s errno=%s", path,
-                       strerror(errno));
+            lj_err_set(LJ_ERR_IO, MOD, "event=read_failed path=%s errno=%s", path, strerror(errno));
             goto out;
         }
         if (r == 0)
@@ -206,8 +200,8 @@ lj_fs_move_aside(const char *path, char *aside, size_t asz)
         if (lj_fs_exists(dst))
             continue;
         if (rename(path, dst) != 0)
-            return lj_err_set(LJ_ERR_IO, MOD, "event=move_aside_failed path=%s errno=%s",
-                              path, strerror(errno));
+            return lj_err_set(LJ_ERR_IO, MOD, "event=move_aside_failed path=%s errno=%s", path,
+                              strerror(errno));
         fsync_dir_of(path);
         if (aside != NULL && asz > 0)
             snprintf(aside, asz, "%s", dst);
@@ -239,12 +233,13 @@ lj_fs_move_files_aside(const char *dir, const char *prefix, char *aside, size_t 
         int w = n == 0 ? snprintf(sub, sizeof(sub), "%s/%s-%ld", dir, prefix, now)
                        : snprintf(sub, sizeof(sub), "%s/%s-%ld-%d", dir, prefix, now, n);
         if (w < 0 || (size_t)w >= sizeof(sub))
-            return lj_err_set(LJ_ERR_INVAL, MOD, "event=move_files_aside_failed reason=path_too_long");
+            return lj_err_set(LJ_ERR_INVAL, MOD,
+                              "event=move_files_aside_failed reason=path_too_long");
         if (mkdir(sub, 0700) == 0)
             break;
         if (errno != EEXIST)
-            return lj_err_set(LJ_ERR_IO, MOD, "event=move_files_aside_failed path=%s errno=%s",
-                              sub, strerror(errno));
+            return lj_err_set(LJ_ERR_IO, MOD, "event=move_files_aside_failed path=%s errno=%s", sub,
+                              strerror(errno));
     }
     if (n == 100)
         return lj_err_set(LJ_ERR_IO, MOD, "event=move_files_aside_failed reason=too_many");

@@ -21,16 +21,14 @@ enum lj_rc lj_fs_mkdir_private(const char *dir);
  * over path, fsync the directory.  After a crash the file holds either the
  * old or the new content, never a mix.
  */
-enum lj_rc lj_fs_write_atomic(const char *path, const void *data, size_t len,
-                              mode_t mode);
+enum lj_rc lj_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
 /*
  * Read a whole file of at most max bytes.  On success *out is malloc'ed
  * (caller frees; NUL-terminated, *out_len excludes it).  A missing file is
  * LJ_ERR_NOT_FOUND, a larger one LJ_ERR_TOO_BIG.
  */
-enum lj_rc lj_fs_read(const char *path, size_t max, unsigned char **out,
-                      size_t *out_len);
+enum lj_rc lj_fs_read(const char *path, size_t max, unsigned char **out, size_t *out_len);
 
 /* true when path exists (any type). */
 bool lj_fs_exists(const char *path);

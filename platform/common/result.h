@@ -11,35 +11,35 @@
 
 enum lj_rc {
     LJ_OK = 0,
-    LJ_ERR_NOMEM = 1,          /* allocation failed */
-    LJ_ERR_INVAL = 2,          /* bad argument or bad input value */
-    LJ_ERR_IO = 3,             /* file system or OS call failed */
-    LJ_ERR_PARSE = 4,          /* input (file, JSON, DER, XML) malformed */
-    LJ_ERR_TOO_BIG = 5,        /* input over its ceiling */
-    LJ_ERR_NOT_FOUND = 6,      /* a file, key or object that should exist */
-    LJ_ERR_TPM_UNREACHABLE = 7,  /* TCTI could not connect to a TPM */
-    LJ_ERR_TPM_LOCKOUT = 8,      /* dictionary-attack lockout */
-    LJ_ERR_TPM_WRONG_TPM = 9,    /* blobs belong to a different TPM */
+    LJ_ERR_NOMEM = 1,              /* allocation failed */
+    LJ_ERR_INVAL = 2,              /* bad argument or bad input value */
+    LJ_ERR_IO = 3,                 /* file system or OS call failed */
+    LJ_ERR_PARSE = 4,              /* input (file, JSON, DER, XML) malformed */
+    LJ_ERR_TOO_BIG = 5,            /* input over its ceiling */
+    LJ_ERR_NOT_FOUND = 6,          /* a file, key or object that should exist */
+    LJ_ERR_TPM_UNREACHABLE = 7,    /* TCTI could not connect to a TPM */
+    LJ_ERR_TPM_LOCKOUT = 8,        /* dictionary-attack lockout */
+    LJ_ERR_TPM_WRONG_TPM = 9,      /* blobs belong to a different TPM */
     LJ_ERR_TPM_OBJECT_MEMORY = 10, /* TPM out of object slots */
-    LJ_ERR_TPM = 11,             /* any other TPM failure (detail logged) */
-    LJ_ERR_KEYS_CORRUPT = 12,    /* key blobs on disk unreadable */
-    LJ_ERR_CRYPTO = 13,          /* wolfSSL failure */
-    LJ_ERR_NET_DNS = 14,         /* name did not resolve */
-    LJ_ERR_NET_CONNECT = 15,     /* TCP connect refused/unreachable */
-    LJ_ERR_NET_TIMEOUT = 16,     /* connect or transfer timed out */
-    LJ_ERR_TLS_UNTRUSTED = 17,   /* server certificate not trusted */
-    LJ_ERR_TLS = 18,             /* other TLS failure */
-    LJ_ERR_HTTP = 19,            /* HTTP-level failure (status, body) */
-    LJ_ERR_PROTOCOL = 20,        /* the peer broke the protocol */
-    LJ_ERR_CANCELLED = 21,       /* the user or a signal cancelled */
-    LJ_ERR_CONFIG = 22,          /* configuration invalid */
-    LJ_ERR_STATE = 23,           /* journal/state inconsistent */
-    LJ_ERR_UNSUPPORTED = 24,     /* not supported here */
-    LJ_ERR_INTERNAL = 25,        /* a bug: should not happen */
-    LJ_ERR_TLS_HOSTNAME = 26,    /* certificate does not name the host */
-    LJ_ERR_AUTH = 27,            /* authentication/authorization refused */
-    LJ_ERR_TPM_KEYS_LOST = 28,   /* key blobs exist but the TPM lost the seed */
-    LJ_ERR_TIMEOUT = 29,         /* a bounded wait expired */
+    LJ_ERR_TPM = 11,               /* any other TPM failure (detail logged) */
+    LJ_ERR_KEYS_CORRUPT = 12,      /* key blobs on disk unreadable */
+    LJ_ERR_CRYPTO = 13,            /* wolfSSL failure */
+    LJ_ERR_NET_DNS = 14,           /* name did not resolve */
+    LJ_ERR_NET_CONNECT = 15,       /* TCP connect refused/unreachable */
+    LJ_ERR_NET_TIMEOUT = 16,       /* connect or transfer timed out */
+    LJ_ERR_TLS_UNTRUSTED = 17,     /* server certificate not trusted */
+    LJ_ERR_TLS = 18,               /* other TLS failure */
+    LJ_ERR_HTTP = 19,              /* HTTP-level failure (status, body) */
+    LJ_ERR_PROTOCOL = 20,          /* the peer broke the protocol */
+    LJ_ERR_CANCELLED = 21,         /* the user or a signal cancelled */
+    LJ_ERR_CONFIG = 22,            /* configuration invalid */
+    LJ_ERR_STATE = 23,             /* journal/state inconsistent */
+    LJ_ERR_UNSUPPORTED = 24,       /* not supported here */
+    LJ_ERR_INTERNAL = 25,          /* a bug: should not happen */
+    LJ_ERR_TLS_HOSTNAME = 26,      /* certificate does not name the host */
+    LJ_ERR_AUTH = 27,              /* authentication/authorization refused */
+    LJ_ERR_TPM_KEYS_LOST = 28,     /* key blobs exist but the TPM lost the seed */
+    LJ_ERR_TIMEOUT = 29,           /* a bounded wait expired */
     LJ_RC_COUNT__
 };
 

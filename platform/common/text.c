@@ -10,8 +10,8 @@
 bool
 lj_body_is_html(const char *body, size_t len)
 {
-    static const char *const heads[] = {"<!doctype html", "<html", "<head", "<body", "<title",
-                                        "<!--"};
+    static const char *const heads[] = {"<!doctype html", "<html",  "<head",
+                                        "<body",          "<title", "<!--"};
     size_t i = 0;
 
     if (body == NULL)

@@ -37,13 +37,13 @@ fuzz_cstr(const uint8_t *data, size_t size)
 }
 
 /* Stop with a message naming the broken property (a crash for libFuzzer). */
-#define FUZZ_CHECK(cond)                                                                   \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            printf("fuzz check failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);          \
-            fflush(stdout);                                                                \
-            abort();                                                                       \
-        }                                                                                  \
+#define FUZZ_CHECK(cond)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            printf("fuzz check failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);                  \
+            fflush(stdout);                                                                        \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 /* Every byte of a fixed-size string field is NUL-terminated within it. */

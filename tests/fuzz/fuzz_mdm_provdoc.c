@@ -23,9 +23,10 @@ static const char head[] =
     "DeviceEnrollmentProvisionDoc\" EncodingType=\"http://docs.oasis-open.org/wss/2004/01/"
     "oasis-200401-wss-wssecurity-secext-1.0.xsd#base64binary\" "
     "xmlns=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\">";
-static const char tail[] = "</BinarySecurityToken></RequestedSecurityToken>"
-                           "</RequestSecurityTokenResponse></RequestSecurityTokenResponseCollection>"
-                           "</s:Body></s:Envelope>";
+static const char tail[] =
+    "</BinarySecurityToken></RequestedSecurityToken>"
+    "</RequestSecurityTokenResponse></RequestSecurityTokenResponseCollection>"
+    "</s:Body></s:Envelope>";
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -17,15 +17,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lj_err_clear();
     memset(&m, 0, sizeof(m));
     err[0] = problem[0] = '\0';
-    if (lj_ui_parse_msg((const char *)data, size, &m, err, sizeof(err), problem,
-                        sizeof(problem)) != LJ_OK) {
+    if (lj_ui_parse_msg((const char *)data, size, &m, err, sizeof(err), problem, sizeof(problem)) !=
+        LJ_OK) {
         FUZZ_CHECK(strcmp(err, "line_too_long") == 0 || strcmp(err, "bad_json") == 0 ||
                    strcmp(err, "unknown_type") == 0 || strcmp(err, "missing_field") == 0 ||
                    strcmp(err, "bad_field") == 0);
         FUZZ_CHECK(problem[0] != '\0');
         FUZZ_TERMINATED(problem);
-        FUZZ_CHECK(m.username == NULL && m.password == NULL && m.code == NULL &&
-                   m.state == NULL);
+        FUZZ_CHECK(m.username == NULL && m.password == NULL && m.code == NULL && m.state == NULL);
         return 0;
     }
     switch (m.type) {
@@ -38,11 +37,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(m.state != NULL && strlen(m.state) <= LJ_UI_MAX_STATE);
         break;
     case LJ_UI_MSG_CANCEL:
-    case LJ_UI_MSG_RETRY:
-        FUZZ_CHECK(m.username == NULL && m.code == NULL);
-        break;
-    default:
-        FUZZ_CHECK(!"unknown message type returned");
+    case LJ_UI_MSG_RETRY: FUZZ_CHECK(m.username == NULL && m.code == NULL); break;
+    default: FUZZ_CHECK(!"unknown message type returned");
     }
     lj_ui_msg_clear(&m);
     FUZZ_CHECK(m.username == NULL && m.password == NULL && m.code == NULL && m.state == NULL);

@@ -22,8 +22,25 @@
 #include "platform/common/b64.h"
 #include "platform/common/secmem.h"
 
-static const char vec_csr[] = "MIICdDCCAVwCAQAwLzEtMCsGA1UEAwwkN0U5ODBBRDktQjg2RC00MzA2LTk0MjUtOUFDMDY2RkIwMTRBMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAzWaZCT8anJfHJMkTcn0/BPU5n69I4KTlhLrAr6u1afcG6LwUffgxgTJ+tTxnJ/nY+Qy74VhTvqGwjpE2cT6qpnYrNIqKAlVhExtzdP/qYhmP4wvlMZmPCD/OPxsjJb+QpkLvKwmdVLe5OZ60RQzBPORyiyXhyPzRxXbVQubVRz63/08VKUUO7AhsRVkyQMx0Fd8idBjZ9JbvhrrIJlDuoDDgWVSSRUZw5NWYHP5jZubXPTrUSKvKu9hqStvkvB8X1ryY19YVP+AmlWaWbAGulnViZmiYWdocjo0tV52cpSJCjSlJtMuljKifdglQOEMqYbWhcTmbm3lvxOePyOoP+QIDAQABoAAwDQYJKoZIhvcNAQELBQADggEBAKFq6NNUGeejREjpQKcFdvZqkyl+xJouSirDGsENbMMcVPCSZPaA8AfCyYPMXVRfXZk9yKvacCHsdUoOw3BrPF+PAKRFeRCNgnNq65oPXd6C1j5RMFLSSjQLmK9rM+EB9VaRRl4TS1i9EidNDAw3k5MeVSCqn1u1jOSutzrPNM7abWXJWvwo9RxLMt6Ni8TU683C/MSyG7HnWylQxOG4hG5h7QQjTeWEPjsnKtjfgh6YYqrW0ErStUwjQnAptdIAG1g9q5hwLWPz5/WSVvUZvuLWhzhhJZwJK//HnfhY5VJyC1/B7bx06mWEPwHxLMncHgMAkSk8+SYL3/1sU45gxrM=";
-static const char vec_tkey[] = "UlNBMQAIAAADAAAAAAEAAAAAAAAAAAAAAQABzWaZCT8anJfHJMkTcn0/BPU5n69I4KTlhLrAr6u1afcG6LwUffgxgTJ+tTxnJ/nY+Qy74VhTvqGwjpE2cT6qpnYrNIqKAlVhExtzdP/qYhmP4wvlMZmPCD/OPxsjJb+QpkLvKwmdVLe5OZ60RQzBPORyiyXhyPzRxXbVQubVRz63/08VKUUO7AhsRVkyQMx0Fd8idBjZ9JbvhrrIJlDuoDDgWVSSRUZw5NWYHP5jZubXPTrUSKvKu9hqStvkvB8X1ryY19YVP+AmlWaWbAGulnViZmiYWdocjo0tV52cpSJCjSlJtMuljKifdglQOEMqYbWhcTmbm3lvxOePyOoP+Q==";
+static const char vec_csr[] =
+    "MIICdDCCAVwCAQAwLzEtMCsGA1UEAwwkN0U5ODBBRDktQjg2RC00MzA2LTk0MjUtOUFDMDY2RkIwMTRBMIIBIjANBgkqhk"
+    "iG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAzWaZCT8anJfHJMkTcn0/BPU5n69I4KTlhLrAr6u1afcG6LwUffgxgTJ+tTxnJ/"
+    "nY+Qy74VhTvqGwjpE2cT6qpnYrNIqKAlVhExtzdP/qYhmP4wvlMZmPCD/"
+    "OPxsjJb+QpkLvKwmdVLe5OZ60RQzBPORyiyXhyPzRxXbVQubVRz63/"
+    "08VKUUO7AhsRVkyQMx0Fd8idBjZ9JbvhrrIJlDuoDDgWVSSRUZw5NWYHP5jZubXPTrUSKvKu9hqStvkvB8X1ryY19YVP+"
+    "AmlWaWbAGulnViZmiYWdocjo0tV52cpSJCjSlJtMuljKifdglQOEMqYbWhcTmbm3lvxOePyOoP+"
+    "QIDAQABoAAwDQYJKoZIhvcNAQELBQADggEBAKFq6NNUGeejREjpQKcFdvZqkyl+"
+    "xJouSirDGsENbMMcVPCSZPaA8AfCyYPMXVRfXZk9yKvacCHsdUoOw3BrPF+"
+    "PAKRFeRCNgnNq65oPXd6C1j5RMFLSSjQLmK9rM+"
+    "EB9VaRRl4TS1i9EidNDAw3k5MeVSCqn1u1jOSutzrPNM7abWXJWvwo9RxLMt6Ni8TU683C/"
+    "MSyG7HnWylQxOG4hG5h7QQjTeWEPjsnKtjfgh6YYqrW0ErStUwjQnAptdIAG1g9q5hwLWPz5/WSVvUZvuLWhzhhJZwJK//"
+    "HnfhY5VJyC1/B7bx06mWEPwHxLMncHgMAkSk8+SYL3/1sU45gxrM=";
+static const char vec_tkey[] =
+    "UlNBMQAIAAADAAAAAAEAAAAAAAAAAAAAAQABzWaZCT8anJfHJMkTcn0/"
+    "BPU5n69I4KTlhLrAr6u1afcG6LwUffgxgTJ+tTxnJ/nY+Qy74VhTvqGwjpE2cT6qpnYrNIqKAlVhExtzdP/"
+    "qYhmP4wvlMZmPCD/OPxsjJb+QpkLvKwmdVLe5OZ60RQzBPORyiyXhyPzRxXbVQubVRz63/"
+    "08VKUUO7AhsRVkyQMx0Fd8idBjZ9JbvhrrIJlDuoDDgWVSSRUZw5NWYHP5jZubXPTrUSKvKu9hqStvkvB8X1ryY19YVP+"
+    "AmlWaWbAGulnViZmiYWdocjo0tV52cpSJCjSlJtMuljKifdglQOEMqYbWhcTmbm3lvxOePyOoP+Q==";
 
 static unsigned char *
 decode(const char *b64, size_t *n)
@@ -150,8 +167,8 @@ test_jwt_roundtrip(void **state)
 {
     struct pki_key *k = NULL, *other = NULL;
     const char *const auds[] = {"aud1", NULL};
-    struct jwt_claims c = {.aud = "aud1", .tid = "t1", .oid = "o1", .upn = "u@x",
-                           .appid = "app", .mfa = true};
+    struct jwt_claims c = {
+        .aud = "aud1", .tid = "t1", .oid = "o1", .upn = "u@x", .appid = "app", .mfa = true};
     struct jwt_info ji;
     char kid[64], why[160];
     size_t n;
@@ -198,13 +215,19 @@ test_tenant_errors(void **state)
     } cases[] = {
         {"{", "not valid JSON"},
         {"[]", "must be an object"},
-        {"{\"tenant_id\":\"x\",\"name\":\"n\",\"domains\":[\"a.b\"]}", "'tenant_id': must be a GUID"},
+        {"{\"tenant_id\":\"x\",\"name\":\"n\",\"domains\":[\"a.b\"]}",
+         "'tenant_id': must be a GUID"},
         {"{\"tenant_id\":\"6b1c2a3e-0f4d-4c55-9a77-1e2f3a4b5c6d\",\"name\":\"n\"}", "'domains'"},
-        {"{\"tenant_id\":\"6b1c2a3e-0f4d-4c55-9a77-1e2f3a4b5c6d\",\"name\":\"n\",\"domains\":[\"a.b\"],"
-         "\"users\":[{\"upn\":\"x@a.b\"}]}", "'users[0].password': is required"},
-        {"{\"tenant_id\":\"6b1c2a3e-0f4d-4c55-9a77-1e2f3a4b5c6d\",\"name\":\"n\",\"domains\":[\"a.b\"],"
-         "\"device_settings\":{\"max_devices_per_user\":-1}}", "'device_settings.max_devices_per_user'"},
-        {"{\"tenant_id\":\"6b1c2a3e-0f4d-4c55-9a77-1e2f3a4b5c6d\",\"name\":\"n\",\"domains\":[\"a.b\"]} x",
+        {"{\"tenant_id\":\"6b1c2a3e-0f4d-4c55-9a77-1e2f3a4b5c6d\",\"name\":\"n\",\"domains\":[\"a."
+         "b\"],"
+         "\"users\":[{\"upn\":\"x@a.b\"}]}",
+         "'users[0].password': is required"},
+        {"{\"tenant_id\":\"6b1c2a3e-0f4d-4c55-9a77-1e2f3a4b5c6d\",\"name\":\"n\",\"domains\":[\"a."
+         "b\"],"
+         "\"device_settings\":{\"max_devices_per_user\":-1}}",
+         "'device_settings.max_devices_per_user'"},
+        {"{\"tenant_id\":\"6b1c2a3e-0f4d-4c55-9a77-1e2f3a4b5c6d\",\"name\":\"n\",\"domains\":[\"a."
+         "b\"]} x",
          "not valid JSON"},
     };
     char err[512];
@@ -288,10 +311,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_csr_vector_ok),   cmocka_unit_test(test_rsa1_vector),
+        cmocka_unit_test(test_csr_vector_ok),     cmocka_unit_test(test_rsa1_vector),
         cmocka_unit_test(test_der_reader_strict), cmocka_unit_test(test_guid_windows_order),
-        cmocka_unit_test(test_form_parse),      cmocka_unit_test(test_jwt_roundtrip),
-        cmocka_unit_test(test_tenant_errors),   cmocka_unit_test(test_tenant_intune),
+        cmocka_unit_test(test_form_parse),        cmocka_unit_test(test_jwt_roundtrip),
+        cmocka_unit_test(test_tenant_errors),     cmocka_unit_test(test_tenant_intune),
         cmocka_unit_test(test_csr_any_subject),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

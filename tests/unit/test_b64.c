@@ -65,13 +65,13 @@ test_rejects_bad_input(void **state)
     size_t n;
 
     (void)state;
-    assert_false(lj_b64_decode("Zg=", 3, LJ_B64_STD, &out, &n));      /* bad length */
-    assert_false(lj_b64_decode("Zg", 2, LJ_B64_STD, &out, &n));       /* no padding */
-    assert_false(lj_b64_decode("Z!==", 4, LJ_B64_STD, &out, &n));     /* bad char */
-    assert_false(lj_b64_decode("Zh==", 4, LJ_B64_STD, &out, &n));     /* non-canonical */
-    assert_false(lj_b64_decode("-__-", 4, LJ_B64_STD, &out, &n));     /* url chars in std */
-    assert_false(lj_b64_decode("+//+", 4, LJ_B64_URL, &out, &n));     /* std chars in url */
-    assert_false(lj_b64_decode("Z", 1, LJ_B64_URL, &out, &n));        /* impossible length */
+    assert_false(lj_b64_decode("Zg=", 3, LJ_B64_STD, &out, &n));  /* bad length */
+    assert_false(lj_b64_decode("Zg", 2, LJ_B64_STD, &out, &n));   /* no padding */
+    assert_false(lj_b64_decode("Z!==", 4, LJ_B64_STD, &out, &n)); /* bad char */
+    assert_false(lj_b64_decode("Zh==", 4, LJ_B64_STD, &out, &n)); /* non-canonical */
+    assert_false(lj_b64_decode("-__-", 4, LJ_B64_STD, &out, &n)); /* url chars in std */
+    assert_false(lj_b64_decode("+//+", 4, LJ_B64_URL, &out, &n)); /* std chars in url */
+    assert_false(lj_b64_decode("Z", 1, LJ_B64_URL, &out, &n));    /* impossible length */
     assert_null(out);
 }
 

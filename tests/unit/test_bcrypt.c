@@ -113,8 +113,7 @@ test_rejects(void **state)
     (void)state;
     memset(n, 0xff, sizeof(n));
     assert_int_equal(tpm_bcrypt_rsa1_encode(zero, 4, e, 3, out, sizeof(out), &len), LJ_ERR_INVAL);
-    assert_int_equal(tpm_bcrypt_rsa1_encode(n, 256, zero, 4, out, sizeof(out), &len),
-                     LJ_ERR_INVAL);
+    assert_int_equal(tpm_bcrypt_rsa1_encode(n, 256, zero, 4, out, sizeof(out), &len), LJ_ERR_INVAL);
     assert_int_equal(tpm_bcrypt_rsa1_encode(n, 256, e, 3, out, 282, &len), LJ_ERR_TOO_BIG);
     assert_int_equal(tpm_bcrypt_rsa1_encode(n, 256, e, 3, out, 283, &len), LJ_OK);
     assert_int_equal(tpm_bcrypt_rsa1_encode(NULL, 256, e, 3, out, 283, &len), LJ_ERR_INVAL);
@@ -124,10 +123,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_small_hand_vector),
-        cmocka_unit_test(test_leading_zeros_stripped),
-        cmocka_unit_test(test_rsa2048_fields),
-        cmocka_unit_test(test_bitlength_from_top_byte),
+        cmocka_unit_test(test_small_hand_vector), cmocka_unit_test(test_leading_zeros_stripped),
+        cmocka_unit_test(test_rsa2048_fields),    cmocka_unit_test(test_bitlength_from_top_byte),
         cmocka_unit_test(test_rejects),
     };
     return cmocka_run_group_tests_name("bcrypt", tests, NULL, NULL);

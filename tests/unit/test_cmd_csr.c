@@ -32,8 +32,15 @@ test_defaults(void **state)
 static void
 test_all_options(void **state)
 {
-    char *argv[] = {"csr", "--state-dir", "/tmp/x", "--tcti=swtpm:host=127.0.0.1,port=2321",
-                    "--key-provider", "soft", "--transport-key-blob", "--log-level", "debug",
+    char *argv[] = {"csr",
+                    "--state-dir",
+                    "/tmp/x",
+                    "--tcti=swtpm:host=127.0.0.1,port=2321",
+                    "--key-provider",
+                    "soft",
+                    "--transport-key-blob",
+                    "--log-level",
+                    "debug",
                     NULL};
     struct cmd_csr_opts o;
 

@@ -1,4 +1,5 @@
-/* Unit tests for agent/core/config.c: defaults, every key via file and flag, errors with file:line. */
+/* Unit tests for agent/core/config.c: defaults, every key via file and flag, errors with file:line.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -104,6 +105,7 @@ test_defaults(void **state)
     assert_int_equal(c.tpm_timeout, 120);
 }
 
+// clang-format off
 static const char all_keys_conf[] =
     "# every key\n"
     "[linkjoin]\n"
@@ -133,6 +135,7 @@ static const char all_keys_conf[] =
     "connect_timeout = 5\n"
     "request_timeout = 120\n"
     "tpm_timeout = 30\n";
+// clang-format on
 
 static void
 check_all_keys(const struct lj_config *c)
@@ -180,6 +183,7 @@ test_every_key_from_file(void **state)
 static void
 test_every_key_from_flags(void **state)
 {
+    // clang-format off
     static const char *const flags[] = {
         "--authority", "https://login.example.test/",
         "--tenant=contoso.example",
@@ -208,6 +212,7 @@ test_every_key_from_flags(void **state)
         "--request-timeout", "120",
         "--tpm-timeout", "30",
         NULL};
+    // clang-format on
     struct lj_config c;
     (void)state;
     write_conf("");
@@ -218,8 +223,15 @@ test_every_key_from_flags(void **state)
 static void
 test_flags_override_file_and_rest_args(void **state)
 {
-    static const char *const flags[] = {"--json", "--tenant", "fabrikam.example", "--connect-to",
-                                        "a.test:443:127.0.0.1:1", "extra", "--", "--tenant", NULL};
+    static const char *const flags[] = {"--json",
+                                        "--tenant",
+                                        "fabrikam.example",
+                                        "--connect-to",
+                                        "a.test:443:127.0.0.1:1",
+                                        "extra",
+                                        "--",
+                                        "--tenant",
+                                        NULL};
     char *argv[16], *rest[16];
     int argc = 0, nrest = 0;
     struct lj_config c;
@@ -327,7 +339,8 @@ test_bad_values_in_file(void **state)
     static const struct {
         const char *conf, *msg;
     } cases[] = {
-        {"signin = sms\n", ":1: bad value for 'signin': is not one of the allowed values (device_code, auth_code or password)"},
+        {"signin = sms\n", ":1: bad value for 'signin': is not one of the allowed values "
+                           "(device_code, auth_code or password)"},
         {"\nkey_provider = hsm\n", ":2: bad value for 'key_provider'"},
         {"ui = web\n", ":1: bad value for 'ui'"},
         {"log_level = loud\n", ":1: bad value for 'log_level'"},
@@ -338,15 +351,19 @@ test_bad_values_in_file(void **state)
         {"tenant = not a domain\n", ":1: bad value for 'tenant'"},
         {"tenant = localhost\n", ":1: bad value for 'tenant'"},
         {"client_id = 1234\n", ":1: bad value for 'client_id': must be a GUID"},
-        {"state_dir = var/lib/linkjoin\n", ":1: bad value for 'state_dir': must be an absolute path"},
+        {"state_dir = var/lib/linkjoin\n",
+         ":1: bad value for 'state_dir': must be an absolute path"},
         {"ui_socket = ui.sock\n", ":1: bad value for 'ui_socket'"},
         {"password_file = pw.txt\n", ":1: bad value for 'password_file'"},
         {"tcti = bogus:x\n", ":1: bad value for 'tcti'"},
-        {"authority = ftp://login.example\n", ":1: bad value for 'authority': must be an https:// URL"},
+        {"authority = ftp://login.example\n",
+         ":1: bad value for 'authority': must be an https:// URL"},
         {"authority = https://\n", ":1: bad value for 'authority': has no valid host name"},
-        {"authority = https://login.example:99999\n", ":1: bad value for 'authority': has a bad port"},
+        {"authority = https://login.example:99999\n",
+         ":1: bad value for 'authority': has a bad port"},
         {"authority = https://login.example/?x=1\n", ":1: bad value for 'authority'"},
-        {"redirect_uri = http://evil.example/cb\n", ":1: bad value for 'redirect_uri': plain http is allowed only for a loopback redirect"},
+        {"redirect_uri = http://evil.example/cb\n",
+         ":1: bad value for 'redirect_uri': plain http is allowed only for a loopback redirect"},
         {"redirect_uri = no-scheme\n", ":1: bad value for 'redirect_uri'"},
         {"password = hunter2\n", ":1: key 'password' is not allowed"},
         /* fuzz_config: ";x" right after '=' is a value, after a space a comment. */
@@ -369,7 +386,8 @@ test_http_refused(void **state)
     static const char *const f3[] = {"--mdm-url", "http://enrollment.manage.microsoft.com", NULL};
     char want[256];
     (void)state;
-    snprintf(want, sizeof(want), "%s:1: bad value for 'authority': plain http is not allowed", path);
+    snprintf(want, sizeof(want), "%s:1: bad value for 'authority': plain http is not allowed",
+             path);
     expect_error("authority = http://login.microsoftonline.com\n", NULL, want);
     snprintf(want, sizeof(want), "%s:1: bad value for 'drs_url': plain http", path);
     expect_error("drs_url = http://x.example\n", NULL, want);
@@ -384,12 +402,21 @@ test_http_refused(void **state)
 static void
 test_connect_to_validation(void **state)
 {
-    static const char *const good[] = {
-        "login.microsoftonline.com:443:127.0.0.1:8443", "::127.0.0.1:8443",
-        "a.test:443:[::1]:8443", "[::1]:443:localhost:", ":443::8443", "a.test::b.test:"};
-    static const char *const bad[] = {
-        "login.microsoftonline.com:443:127.0.0.1", "a:443:b:8443:9", "a:443:b:99999",
-        "a:https:b:1", "a:443::", "a b:443:c:1", "[::1:443:c:1", "", "a:443:b:-1"};
+    static const char *const good[] = {"login.microsoftonline.com:443:127.0.0.1:8443",
+                                       "::127.0.0.1:8443",
+                                       "a.test:443:[::1]:8443",
+                                       "[::1]:443:localhost:",
+                                       ":443::8443",
+                                       "a.test::b.test:"};
+    static const char *const bad[] = {"login.microsoftonline.com:443:127.0.0.1",
+                                      "a:443:b:8443:9",
+                                      "a:443:b:99999",
+                                      "a:https:b:1",
+                                      "a:443::",
+                                      "a b:443:c:1",
+                                      "[::1:443:c:1",
+                                      "",
+                                      "a:443:b:-1"};
     (void)state;
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         struct lj_config c;
@@ -448,7 +475,8 @@ test_flag_errors(void **state)
         memcpy(url, "https://", 8);
         url[185] = '\0';
         snprintf(flag, sizeof(flag), "--authority=%s", url);
-        expect_error(NULL, f7, "--authority: bad value for 'authority': too long (max 184 characters)");
+        expect_error(NULL, f7,
+                     "--authority: bad value for 'authority': too long (max 184 characters)");
     }
 }
 

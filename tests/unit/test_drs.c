@@ -1,4 +1,5 @@
-/* Unit tests for agent/proto/drs.c: discovery, join body, join answer verification, error bodies. */
+/* Unit tests for agent/proto/drs.c: discovery, join body, join answer verification, error bodies.
+ */
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 #include <wolfssl/openssl/evp.h>

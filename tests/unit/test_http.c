@@ -32,8 +32,8 @@
 #define DATA "tests/data/http/"
 
 enum srv_mode {
-    SRV_RESPOND,     /* TLS, read the request, send the canned response */
-    SRV_SILENT,      /* listen, never accept (TLS handshake never completes) */
+    SRV_RESPOND, /* TLS, read the request, send the canned response */
+    SRV_SILENT,  /* listen, never accept (TLS handshake never completes) */
 };
 
 struct srv {
@@ -77,8 +77,7 @@ srv_main(void *arg)
     struct srv *s = arg;
     WOLFSSL_CTX *ctx = wolfSSL_CTX_new(wolfSSLv23_server_method());
 
-    if (ctx == NULL ||
-        wolfSSL_CTX_use_certificate_chain_file(ctx, s->cert) != WOLFSSL_SUCCESS ||
+    if (ctx == NULL || wolfSSL_CTX_use_certificate_chain_file(ctx, s->cert) != WOLFSSL_SUCCESS ||
         wolfSSL_CTX_use_PrivateKey_file(ctx, s->key, WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS) {
         fprintf(stderr, "test server: cannot load %s\n", s->cert);
         if (ctx)
@@ -221,7 +220,8 @@ test_get_ok_headers_and_ids(void **state)
     assert_string_equal(r.content_type, "application/json; charset=utf-8");
     assert_int_equal(r.retry_after, 7);
     assert_string_equal(r.date, "Thu, 26 Nov 2026 17:30:00 GMT");
-    assert_string_equal(lj_http_response_id(&r, "request-id"), "11111111-aaaa-bbbb-cccc-000000000001");
+    assert_string_equal(lj_http_response_id(&r, "request-id"),
+                        "11111111-aaaa-bbbb-cccc-000000000001");
     assert_string_equal(lj_http_response_id(&r, "x-ms-request-id"),
                         "22222222-aaaa-bbbb-cccc-000000000002");
     assert_non_null(lj_http_response_id(&r, "x-ms-ags-diagnostic"));
@@ -253,13 +253,14 @@ test_post_form(void **state)
     struct lj_http *h;
     struct lj_http_response r;
     struct lj_http_request q = {0};
-    static const char *const kv[] = {"grant_type", "password", "username", "a@b.example",
-                                     "password", "p&ss=w rd%", NULL};
+    static const char *const kv[] = {"grant_type", "password",   "username", "a@b.example",
+                                     "password",   "p&ss=w rd%", NULL};
     char *form;
     (void)state;
 
     form = lj_http_form_encode(kv);
-    assert_string_equal(form, "grant_type=password&username=a%40b.example&password=p%26ss%3Dw%20rd%25");
+    assert_string_equal(form,
+                        "grant_type=password&username=a%40b.example&password=p%26ss%3Dw%20rd%25");
     srv_start(&s, SRV_RESPOND, DATA "server.pem", DATA "server-key.pem",
               "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
     h = client(s.port, DATA "ca.pem", 10, 0);
@@ -409,7 +410,8 @@ test_untrusted_ca(void **state)
     q.url = "https://login.linkjoin.test/x";
     q.bearer = "TOKEN";
     assert_int_equal(lj_http_do(h, &q, &r), LJ_ERR_TLS_UNTRUSTED);
-    assert_non_null(strstr(r.error, "login.linkjoin.test:443: the server certificate is not trusted"));
+    assert_non_null(
+        strstr(r.error, "login.linkjoin.test:443: the server certificate is not trusted"));
     assert_int_equal(lj_http_probe(h, "https://login.linkjoin.test/", what, sizeof(what)),
                      LJ_ERR_TLS_UNTRUSTED);
     assert_non_null(strstr(what, "login.linkjoin.test:443"));
@@ -434,7 +436,8 @@ test_hostname_mismatch(void **state)
     h = client(s.port, DATA "ca.pem", 10, 0);
     q.url = "https://wrong.linkjoin.test/x";
     assert_int_equal(lj_http_do(h, &q, &r), LJ_ERR_TLS_HOSTNAME);
-    assert_non_null(strstr(r.error, "wrong.linkjoin.test:443: the server certificate does not name"));
+    assert_non_null(
+        strstr(r.error, "wrong.linkjoin.test:443: the server certificate does not name"));
     assert_int_equal(lj_http_probe(h, "https://wrong.linkjoin.test/", what, sizeof(what)),
                      LJ_ERR_TLS_HOSTNAME);
     srv_stop(&s);
@@ -583,13 +586,20 @@ test_error_mapping_table(void **state)
     assert_string_equal(w, "the name did not resolve (DNS)");
     assert_int_equal(lj_http__map_error(7, 0, "", false, w, sizeof(w)), LJ_ERR_NET_CONNECT);
     assert_int_equal(lj_http__map_error(28, 0, "", false, w, sizeof(w)), LJ_ERR_NET_TIMEOUT);
-    assert_int_equal(lj_http__map_error(60, 20, "SSL certificate problem: unable to get local issuer certificate", false, w, sizeof(w)),
+    assert_int_equal(lj_http__map_error(
+                         60, 20, "SSL certificate problem: unable to get local issuer certificate",
+                         false, w, sizeof(w)),
                      LJ_ERR_TLS_UNTRUSTED);
-    assert_int_equal(lj_http__map_error(60, 0, "SSL: no alternative certificate subject name matches target host name 'x'", false, w, sizeof(w)),
-                     LJ_ERR_TLS_HOSTNAME);
-    assert_int_equal(lj_http__map_error(60, 10, "SSL certificate problem: certificate has expired", false, w, sizeof(w)),
+    assert_int_equal(
+        lj_http__map_error(
+            60, 0, "SSL: no alternative certificate subject name matches target host name 'x'",
+            false, w, sizeof(w)),
+        LJ_ERR_TLS_HOSTNAME);
+    assert_int_equal(lj_http__map_error(60, 10, "SSL certificate problem: certificate has expired",
+                                        false, w, sizeof(w)),
                      LJ_ERR_TLS);
-    assert_int_equal(lj_http__map_error(35, 0, "handshake failure", false, w, sizeof(w)), LJ_ERR_TLS);
+    assert_int_equal(lj_http__map_error(35, 0, "handshake failure", false, w, sizeof(w)),
+                     LJ_ERR_TLS);
     assert_int_equal(lj_http__map_error(35, 0, "DOMAIN_NAME_MISMATCH", false, w, sizeof(w)),
                      LJ_ERR_TLS_HOSTNAME);
     assert_int_equal(lj_http__map_error(23, 0, "", true, w, sizeof(w)), LJ_ERR_TOO_BIG);
@@ -609,7 +619,9 @@ test_url_helpers(void **state)
     long port = 0;
     char *e;
     (void)state;
-    assert_int_equal(lj_http_url_host("https://login.microsoftonline.com/x?y", host, sizeof(host), &port), LJ_OK);
+    assert_int_equal(
+        lj_http_url_host("https://login.microsoftonline.com/x?y", host, sizeof(host), &port),
+        LJ_OK);
     assert_string_equal(host, "login.microsoftonline.com");
     assert_int_equal(port, 443);
     assert_int_equal(lj_http_url_host("https://a.example:8443", host, sizeof(host), &port), LJ_OK);
@@ -624,10 +636,10 @@ test_url_helpers(void **state)
 static void
 test_body_is_html(void **state)
 {
-    static const char *const pages[] = {
-        "<!DOCTYPE html><html></html>", "  \r\n<HTML><body>", "<head><title>x</title>",
-        "<body>Sign in</body>", "<title>Network login</title>", "<!-- proxy --><html>"};
-    static const char *const not_pages[] = {"", "{\"a\":1}", "<?xml version=\"1.0\"?><s/>",
+    static const char *const pages[] = {"<!DOCTYPE html><html></html>", "  \r\n<HTML><body>",
+                                        "<head><title>x</title>",       "<body>Sign in</body>",
+                                        "<title>Network login</title>", "<!-- proxy --><html>"};
+    static const char *const not_pages[] = {"",     "{\"a\":1}",   "<?xml version=\"1.0\"?><s/>",
                                             "<htm", "text <html>", "<s:Envelope/>"};
     (void)state;
     for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)

@@ -74,14 +74,18 @@ fill(struct lj_journal *j)
     snprintf(j->tenant_id, sizeof(j->tenant_id), "72f988bf-86f1-41af-91ab-2d7cd011db47");
     snprintf(j->tenant_name, sizeof(j->tenant_name), "Contoso \"Ltd\"");
     snprintf(j->upn, sizeof(j->upn), "alice@contoso.example");
-    snprintf(j->cert_thumbprint, sizeof(j->cert_thumbprint), "a94a8fe5ccb19ba61c4c0873d391e987982fbbd3");
+    snprintf(j->cert_thumbprint, sizeof(j->cert_thumbprint),
+             "a94a8fe5ccb19ba61c4c0873d391e987982fbbd3");
     snprintf(j->join_fingerprint, sizeof(j->join_fingerprint), "%s", fp);
-    snprintf(j->join_request_id, sizeof(j->join_request_id), "11111111-2222-4333-8444-555555555555");
+    snprintf(j->join_request_id, sizeof(j->join_request_id),
+             "11111111-2222-4333-8444-555555555555");
     j->join_attempts = 2;
     lj_journal_set_state(j, LJ_JS_MDM_PENDING);
-    snprintf(j->mdm_enrollment_id, sizeof(j->mdm_enrollment_id), "d7f62f51-be4b-494c-ae7c-ecef89074c76");
+    snprintf(j->mdm_enrollment_id, sizeof(j->mdm_enrollment_id),
+             "d7f62f51-be4b-494c-ae7c-ecef89074c76");
     snprintf(j->mdm_server_url, sizeof(j->mdm_server_url), "https://r.manage.microsoft.com/x?a=b");
-    snprintf(j->mdm_cert_thumbprint, sizeof(j->mdm_cert_thumbprint), "A94A8FE5CCB19BA61C4C0873D391E987982FBBD3");
+    snprintf(j->mdm_cert_thumbprint, sizeof(j->mdm_cert_thumbprint),
+             "A94A8FE5CCB19BA61C4C0873D391E987982FBBD3");
     j->mdm_attempts = 3;
     memset(&e, 0, sizeof(e));
     snprintf(e.phase, sizeof(e.phase), "join");
@@ -195,12 +199,20 @@ test_corrupt(void **state)
     (void)state;
     expect_moved_aside(junk, sizeof(junk) - 1, "truncated or malformed JSON");
     expect_moved_aside("[1,2,3]", sizeof("[1,2,3]") - 1, "not a JSON object");
-    expect_moved_aside("{\"version\":1}", sizeof("{\"version\":1}") - 1, "missing or unknown state");
-    expect_moved_aside("{\"version\":1,\"state\":\"flying\"}", sizeof("{\"version\":1,\"state\":\"flying\"}") - 1, "missing or unknown state");
-    expect_moved_aside("{\"state\":\"new\"}", sizeof("{\"state\":\"new\"}") - 1, "no valid version");
-    expect_moved_aside("{\"version\":0,\"state\":\"new\"}", sizeof("{\"version\":0,\"state\":\"new\"}") - 1, "bad journal version 0");
-    expect_moved_aside("{\"version\":1,\"state\":\"new\",\"upn\":5}", sizeof("{\"version\":1,\"state\":\"new\",\"upn\":5}") - 1, "field 'upn' is not a string");
-    expect_moved_aside("{\"version\":1,\"state\":\"new\",\"times\":{\"new\":-1}}", sizeof("{\"version\":1,\"state\":\"new\",\"times\":{\"new\":-1}}") - 1,
+    expect_moved_aside("{\"version\":1}", sizeof("{\"version\":1}") - 1,
+                       "missing or unknown state");
+    expect_moved_aside("{\"version\":1,\"state\":\"flying\"}",
+                       sizeof("{\"version\":1,\"state\":\"flying\"}") - 1,
+                       "missing or unknown state");
+    expect_moved_aside("{\"state\":\"new\"}", sizeof("{\"state\":\"new\"}") - 1,
+                       "no valid version");
+    expect_moved_aside("{\"version\":0,\"state\":\"new\"}",
+                       sizeof("{\"version\":0,\"state\":\"new\"}") - 1, "bad journal version 0");
+    expect_moved_aside("{\"version\":1,\"state\":\"new\",\"upn\":5}",
+                       sizeof("{\"version\":1,\"state\":\"new\",\"upn\":5}") - 1,
+                       "field 'upn' is not a string");
+    expect_moved_aside("{\"version\":1,\"state\":\"new\",\"times\":{\"new\":-1}}",
+                       sizeof("{\"version\":1,\"state\":\"new\",\"times\":{\"new\":-1}}") - 1,
                        "field 'new' is out of range");
 }
 
@@ -209,8 +221,9 @@ test_newer_version(void **state)
 {
     static const char v2[] = "{\"version\":2,\"state\":\"joined\",\"new_field\":{}}";
     (void)state;
-    expect_moved_aside(v2, sizeof(v2) - 1,
-                       "written by a newer version of linkjoin (journal version 2, this build reads 1)");
+    expect_moved_aside(
+        v2, sizeof(v2) - 1,
+        "written by a newer version of linkjoin (journal version 2, this build reads 1)");
 }
 
 static void
@@ -218,7 +231,8 @@ test_inconsistent_states(void **state)
 {
     char t[300];
     (void)state;
-    expect_moved_aside("{\"version\":1,\"state\":\"join_sent\"}", sizeof("{\"version\":1,\"state\":\"join_sent\"}") - 1,
+    expect_moved_aside("{\"version\":1,\"state\":\"join_sent\"}",
+                       sizeof("{\"version\":1,\"state\":\"join_sent\"}") - 1,
                        "state join_sent without a valid join_fingerprint");
     snprintf(t, sizeof(t), "{\"version\":1,\"state\":\"joined\",\"join_fingerprint\":\"%s\"}", fp);
     expect_moved_aside(t, strlen(t), "state joined without device_id and tenant_id");

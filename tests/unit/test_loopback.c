@@ -25,14 +25,14 @@ test_uri_kinds(void **state)
     assert_true(lj_loopback_uri("http://localhost"));
     assert_true(lj_loopback_uri("HTTP://LOCALHOST:1/"));
     assert_true(lj_loopback_uri("http://[::1]:9/x/y"));
-    assert_false(lj_loopback_uri("https://127.0.0.1/cb"));       /* not plain http */
+    assert_false(lj_loopback_uri("https://127.0.0.1/cb")); /* not plain http */
     assert_false(lj_loopback_uri("ms-aadj-redir://auth/drs"));
     assert_false(lj_loopback_uri("http://127.0.0.2/cb"));
     assert_false(lj_loopback_uri("http://localhost.evil.example/cb"));
-    assert_false(lj_loopback_uri("http://127.0.0.1:/cb"));       /* empty port */
+    assert_false(lj_loopback_uri("http://127.0.0.1:/cb")); /* empty port */
     assert_false(lj_loopback_uri("http://127.0.0.1:65536/cb"));
     assert_false(lj_loopback_uri("http://127.0.0.1:123456/cb"));
-    assert_false(lj_loopback_uri("http://127.0.0.1/cb?x=1"));    /* own query */
+    assert_false(lj_loopback_uri("http://127.0.0.1/cb?x=1")); /* own query */
     assert_false(lj_loopback_uri("http://127.0.0.1/cb#f"));
     assert_false(lj_loopback_uri("http://127.0.0.1@evil/cb"));
     assert_false(lj_loopback_uri(NULL));
@@ -103,10 +103,11 @@ test_requests(void **state)
     assert_int_equal(lj_loopback_poll(lb, 10, &url), LJ_ERR_TIMEOUT);
     assert_null(url);
 
-    assert_int_equal(exchange(lb, port, "GET /other?code=x HTTP/1.1\r\nHost: a\r\n\r\n", &url), 404);
+    assert_int_equal(exchange(lb, port, "GET /other?code=x HTTP/1.1\r\nHost: a\r\n\r\n", &url),
+                     404);
     assert_null(url);
     assert_int_equal(exchange(lb, port, "POST /lj/cb HTTP/1.1\r\n\r\n", &url), 405);
-    assert_int_equal(exchange(lb, port, "GET /lj/cb HTTP/1.1\r\n\r\n", &url), 400);   /* no query */
+    assert_int_equal(exchange(lb, port, "GET /lj/cb HTTP/1.1\r\n\r\n", &url), 400); /* no query */
     assert_int_equal(exchange(lb, port, "GET /lj/cb? HTTP/1.1\r\n\r\n", &url), 400);
     assert_int_equal(exchange(lb, port, "hello\r\n\r\n", &url), 400);
     assert_int_equal(exchange(lb, port, "GET lj/cb?code=1 HTTP/1.1\r\n\r\n", &url), 400);

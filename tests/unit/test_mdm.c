@@ -641,14 +641,11 @@ rc_for(enum mdm_reject r)
 {
     switch (r) {
     case MDM_REJECT_TOO_DEEP:
-    case MDM_REJECT_TOO_BIG:
-        return LJ_ERR_TOO_BIG;
+    case MDM_REJECT_TOO_BIG: return LJ_ERR_TOO_BIG;
     case MDM_REJECT_XML:
     case MDM_REJECT_DOCTYPE:
-    case MDM_REJECT_EMPTY:
-        return LJ_ERR_PARSE;
-    default:
-        return LJ_ERR_PROTOCOL;
+    case MDM_REJECT_EMPTY: return LJ_ERR_PARSE;
+    default: return LJ_ERR_PROTOCOL;
     }
 }
 

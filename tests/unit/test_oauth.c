@@ -1,4 +1,5 @@
-/* Unit tests for agent/proto/oauth_*.c: URLs, bodies, PKCE, redirects, responses, errors, polling, JWT. */
+/* Unit tests for agent/proto/oauth_*.c: URLs, bodies, PKCE, redirects, responses, errors, polling,
+ * JWT. */
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/sha256.h>
 

@@ -84,7 +84,8 @@ test_interrupted_resumes(void **state)
     lj_journal_set_state(&j, LJ_JS_JOIN_SENT);
     assert_int_equal(lj_recover(&cfg, &j, &r), LJ_OK);
     assert_int_equal(r.action, LJ_RECOVER_RESUME);
-    assert_non_null(strstr(r.notice, "Resuming after an interrupted setup (saved step: join_sent)"));
+    assert_non_null(
+        strstr(r.notice, "Resuming after an interrupted setup (saved step: join_sent)"));
     assert_int_equal(j.state, LJ_JS_JOIN_SENT);
 }
 

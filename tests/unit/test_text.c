@@ -15,12 +15,12 @@
 static void
 test_html_pages(void **state)
 {
-    static const char *const pages[] = {
-        "<!DOCTYPE html><html></html>", "  \r\n<html lang=en>", "<HEAD><title>x</title>",
-        "<body>blocked</body>", "<title>Portal</title>",
-        /* A captive portal that opens with a comment is a page for every
-         * protocol (sign-in, DRS and Intune alike). */
-        "<!-- portal v2 --><html>", "\n\t<!--x-->"};
+    static const char *const pages[] = {"<!DOCTYPE html><html></html>", "  \r\n<html lang=en>",
+                                        "<HEAD><title>x</title>", "<body>blocked</body>",
+                                        "<title>Portal</title>",
+                                        /* A captive portal that opens with a comment is a page for
+                                         * every protocol (sign-in, DRS and Intune alike). */
+                                        "<!-- portal v2 --><html>", "\n\t<!--x-->"};
     (void)state;
     for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
         assert_true(lj_body_is_html(pages[i], strlen(pages[i])));
@@ -29,9 +29,14 @@ test_html_pages(void **state)
 static void
 test_html_not_pages(void **state)
 {
-    static const char *const answers[] = {
-        "{\"error\":\"x\"}", "<?xml version=\"1.0\"?><s:Envelope/>", "<s:Envelope>", "", "   ",
-        "<htm", "<!-", "text <html>"};
+    static const char *const answers[] = {"{\"error\":\"x\"}",
+                                          "<?xml version=\"1.0\"?><s:Envelope/>",
+                                          "<s:Envelope>",
+                                          "",
+                                          "   ",
+                                          "<htm",
+                                          "<!-",
+                                          "text <html>"};
     (void)state;
     for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++)
         assert_false(lj_body_is_html(answers[i], strlen(answers[i])));

@@ -105,8 +105,8 @@ test_sign_verifies(void **state)
     assert_int_equal(tpm_sign_sha256(t, digest, sig, &sig_len), LJ_OK);
     assert_int_equal(sig_len, TPM_RSA_BYTES);
     assert_int_equal(wc_InitRsaKey(&key, NULL), 0);
-    assert_int_equal(wc_RsaPublicKeyDecodeRaw(pub.n, (word32)pub.n_len, pub.e, (word32)pub.e_len,
-                                              &key), 0);
+    assert_int_equal(
+        wc_RsaPublicKeyDecodeRaw(pub.n, (word32)pub.n_len, pub.e, (word32)pub.e_len, &key), 0);
     n = wc_RsaSSL_Verify(sig, (word32)sig_len, plain, sizeof(plain), &key);
     enc_len = wc_EncodeSignature(enc, digest, 32, wc_HashGetOID(WC_HASH_TYPE_SHA256));
     assert_int_equal(n, (int)enc_len);
@@ -132,8 +132,8 @@ test_oaep_round_trip(void **state)
     assert_int_equal(tpm_transport_pub(t, &pub), LJ_OK);
     assert_int_equal(wc_InitRng(&rng), 0);
     assert_int_equal(wc_InitRsaKey(&key, NULL), 0);
-    assert_int_equal(wc_RsaPublicKeyDecodeRaw(pub.n, (word32)pub.n_len, pub.e, (word32)pub.e_len,
-                                              &key), 0);
+    assert_int_equal(
+        wc_RsaPublicKeyDecodeRaw(pub.n, (word32)pub.n_len, pub.e, (word32)pub.e_len, &key), 0);
     n = wc_RsaPublicEncrypt_ex((const byte *)"session-key", 11, ct, sizeof(ct), &key, &rng,
                                WC_RSA_OAEP_PAD, WC_HASH_TYPE_SHA256, WC_MGF1SHA256, NULL, 0);
     assert_int_equal(n, 256);
@@ -320,14 +320,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_create_then_reuse),
-        cmocka_unit_test(test_sign_verifies),
-        cmocka_unit_test(test_oaep_round_trip),
-        cmocka_unit_test(test_csr_and_blob),
-        cmocka_unit_test(test_async_keygen),
-        cmocka_unit_test(test_async_csr),
-        cmocka_unit_test(test_corrupt_detected),
-        cmocka_unit_test(test_remove),
+        cmocka_unit_test(test_create_then_reuse), cmocka_unit_test(test_sign_verifies),
+        cmocka_unit_test(test_oaep_round_trip),   cmocka_unit_test(test_csr_and_blob),
+        cmocka_unit_test(test_async_keygen),      cmocka_unit_test(test_async_csr),
+        cmocka_unit_test(test_corrupt_detected),  cmocka_unit_test(test_remove),
         cmocka_unit_test(test_keys_needed),
     };
     return cmocka_run_group_tests_name("tpm", tests, setup, teardown);

@@ -44,9 +44,10 @@ test_parse_valid_messages(void **state)
 {
     struct lj_ui_msg m;
     char e[32], p[200];
-    static const char cred[] =
-        "{\"type\":\"credentials\",\"username\":\"alice@contoso.com\",\"password\":\"p@ss w\\\"rd\",\"extra\":1}";
-    static const char code[] = "{\"state\":\"st-1\",\"code\":\"0.AAAA-code\",\"type\":\"auth_code\"}";
+    static const char cred[] = "{\"type\":\"credentials\",\"username\":\"alice@contoso.com\","
+                               "\"password\":\"p@ss w\\\"rd\",\"extra\":1}";
+    static const char code[] =
+        "{\"state\":\"st-1\",\"code\":\"0.AAAA-code\",\"type\":\"auth_code\"}";
     (void)state;
 
     assert_int_equal(lj_ui_parse_msg(cred, strlen(cred), &m, e, sizeof(e), p, sizeof(p)), LJ_OK);
@@ -62,10 +63,12 @@ test_parse_valid_messages(void **state)
     assert_string_equal(m.state, "st-1");
     lj_ui_msg_clear(&m);
 
-    assert_int_equal(lj_ui_parse_msg("{\"type\":\"cancel\"}", 17, &m, e, sizeof(e), p, sizeof(p)), LJ_OK);
+    assert_int_equal(lj_ui_parse_msg("{\"type\":\"cancel\"}", 17, &m, e, sizeof(e), p, sizeof(p)),
+                     LJ_OK);
     assert_int_equal(m.type, LJ_UI_MSG_CANCEL);
     lj_ui_msg_clear(&m);
-    assert_int_equal(lj_ui_parse_msg(" {\"type\":\"retry\"} ", 18, &m, e, sizeof(e), p, sizeof(p)), LJ_OK);
+    assert_int_equal(lj_ui_parse_msg(" {\"type\":\"retry\"} ", 18, &m, e, sizeof(e), p, sizeof(p)),
+                     LJ_OK);
     assert_int_equal(m.type, LJ_UI_MSG_RETRY);
     lj_ui_msg_clear(&m);
 }
@@ -87,7 +90,8 @@ test_parse_malformed(void **state)
     expect_bad("{\"type\":7}", "missing_field", "message without a string 'type'");
     expect_bad("{\"type\":\"reboot\"}", "unknown_type", "unknown message type 'reboot'");
     expect_bad("{\"type\":\"evil\\u001b[2J\"}", "unknown_type", "unknown message type 'evil?[2J'");
-    expect_bad("{\"type\":\"credentials\"}", "missing_field", "credentials: missing field 'username'");
+    expect_bad("{\"type\":\"credentials\"}", "missing_field",
+               "credentials: missing field 'username'");
     expect_bad("{\"type\":\"credentials\",\"username\":\"a\"}", "missing_field",
                "credentials: missing field 'password'");
     expect_bad("{\"type\":\"credentials\",\"username\":\"a\",\"password\":null}", "missing_field",
@@ -98,10 +102,13 @@ test_parse_malformed(void **state)
                "credentials: field 'username' must be 1 to 256 bytes");
     memset(longpw, 'p', sizeof(longpw));
     longpw[sizeof(longpw) - 1] = '\0';
-    snprintf(line, sizeof(line), "{\"type\":\"credentials\",\"username\":\"a\",\"password\":\"%s\"}", longpw);
+    snprintf(line, sizeof(line),
+             "{\"type\":\"credentials\",\"username\":\"a\",\"password\":\"%s\"}", longpw);
     expect_bad(line, "bad_field", "credentials: field 'password' must be 1 to 1024 bytes");
-    expect_bad("{\"type\":\"auth_code\",\"state\":\"s\"}", "missing_field", "auth_code: missing field 'code'");
-    expect_bad("{\"type\":\"auth_code\",\"code\":\"c\"}", "missing_field", "auth_code: missing field 'state'");
+    expect_bad("{\"type\":\"auth_code\",\"state\":\"s\"}", "missing_field",
+               "auth_code: missing field 'code'");
+    expect_bad("{\"type\":\"auth_code\",\"code\":\"c\"}", "missing_field",
+               "auth_code: missing field 'state'");
     expect_bad("{\"type\":\"auth_code\",\"code\":[\"c\"],\"state\":\"s\"}", "bad_field",
                "auth_code: field 'code' must be a string");
     {
@@ -159,27 +166,31 @@ test_event_json(void **state)
     snprintf(id.os_name, sizeof(id.os_name), "Debian GNU/Linux");
     snprintf(id.os_version, sizeof(id.os_version), "12");
     assert_int_equal(lj_ui_hello(ui, &id), LJ_OK);
-    assert_string_equal(drain(out[0]),
-                        "{\"type\":\"hello\",\"protocol\":1,\"agent\":\"linkjoin 0.1.0\",\"device\":"
-                        "{\"manufacturer\":\"Contoso\",\"model\":\"Link \\\"1\\\"\",\"serial\":\"SN1\","
-                        "\"os_name\":\"Debian GNU/Linux\",\"os_version\":\"12\"}}\n");
+    assert_string_equal(
+        drain(out[0]),
+        "{\"type\":\"hello\",\"protocol\":1,\"agent\":\"linkjoin 0.1.0\",\"device\":"
+        "{\"manufacturer\":\"Contoso\",\"model\":\"Link \\\"1\\\"\",\"serial\":\"SN1\","
+        "\"os_name\":\"Debian GNU/Linux\",\"os_version\":\"12\"}}\n");
     assert_int_equal(lj_ui_progress(ui, "signin", "Waiting for sign-in", 150), LJ_OK);
     assert_string_equal(drain(out[0]), "{\"type\":\"progress\",\"phase\":\"signin\",\"step\":"
                                        "\"Waiting for sign-in\",\"percent\":100}\n");
-    assert_int_equal(lj_ui_prompt_device_code(ui, "ABCD-EFGH", "https://microsoft.com/devicelogin",
-                                              1795714500),
-                     LJ_OK);
-    assert_string_equal(drain(out[0]), "{\"type\":\"prompt\",\"kind\":\"device_code\",\"user_code\":"
-                                       "\"ABCD-EFGH\",\"verification_uri\":\"https://microsoft.com/"
-                                       "devicelogin\",\"expires_at\":\"2026-11-26T17:35:00Z\"}\n");
+    assert_int_equal(
+        lj_ui_prompt_device_code(ui, "ABCD-EFGH", "https://microsoft.com/devicelogin", 1795714500),
+        LJ_OK);
+    assert_string_equal(drain(out[0]),
+                        "{\"type\":\"prompt\",\"kind\":\"device_code\",\"user_code\":"
+                        "\"ABCD-EFGH\",\"verification_uri\":\"https://microsoft.com/"
+                        "devicelogin\",\"expires_at\":\"2026-11-26T17:35:00Z\"}\n");
     assert_int_equal(lj_ui_prompt_credentials(ui, "alice@contoso.com", NULL), LJ_OK);
     assert_string_equal(drain(out[0]), "{\"type\":\"prompt\",\"kind\":\"credentials\",\"username\":"
                                        "\"alice@contoso.com\"}\n");
-    assert_int_equal(lj_ui_prompt_browser(ui, "https://login.example/authorize?x=1", "ms-aadj-redir://auth/drs"),
-                     LJ_OK);
-    assert_string_equal(drain(out[0]), "{\"type\":\"prompt\",\"kind\":\"browser\",\"authorize_url\":"
-                                       "\"https://login.example/authorize?x=1\",\"redirect_uri\":"
-                                       "\"ms-aadj-redir://auth/drs\"}\n");
+    assert_int_equal(
+        lj_ui_prompt_browser(ui, "https://login.example/authorize?x=1", "ms-aadj-redir://auth/drs"),
+        LJ_OK);
+    assert_string_equal(drain(out[0]),
+                        "{\"type\":\"prompt\",\"kind\":\"browser\",\"authorize_url\":"
+                        "\"https://login.example/authorize?x=1\",\"redirect_uri\":"
+                        "\"ms-aadj-redir://auth/drs\"}\n");
     memset(&e, 0, sizeof(e));
     snprintf(e.phase, sizeof(e.phase), "join");
     snprintf(e.reason, sizeof(e.reason), "device_quota_reached");
@@ -192,17 +203,19 @@ test_event_json(void **state)
     r.status = LJ_UI_FAILED;
     r.fix_by = "user";
     r.message = "You have reached the maximum number of devices.";
-    r.admin_action = "Entra admin center > Devices > Device settings > Maximum number of devices per user";
+    r.admin_action =
+        "Entra admin center > Devices > Device settings > Maximum number of devices per user";
     r.error = &e;
     assert_int_equal(lj_ui_result(ui, &r), LJ_OK);
-    assert_string_equal(drain(out[0]),
-                        "{\"type\":\"result\",\"status\":\"failed\",\"phase\":\"join\",\"reason\":"
-                        "\"device_quota_reached\",\"code\":\"0x801c000e\",\"fix_by\":\"user\","
-                        "\"message\":\"You have reached the maximum number of devices.\","
-                        "\"admin_action\":\"Entra admin center > Devices > Device settings > Maximum "
-                        "number of devices per user\",\"retryable\":false,\"server\":{\"http_status\":"
-                        "400,\"error_type\":\"DeviceCapReached\",\"request_id\":\"req-1\",\"time\":"
-                        "\"2026-11-26T17:31:05Z\"}}\n");
+    assert_string_equal(
+        drain(out[0]),
+        "{\"type\":\"result\",\"status\":\"failed\",\"phase\":\"join\",\"reason\":"
+        "\"device_quota_reached\",\"code\":\"0x801c000e\",\"fix_by\":\"user\","
+        "\"message\":\"You have reached the maximum number of devices.\","
+        "\"admin_action\":\"Entra admin center > Devices > Device settings > Maximum "
+        "number of devices per user\",\"retryable\":false,\"server\":{\"http_status\":"
+        "400,\"error_type\":\"DeviceCapReached\",\"request_id\":\"req-1\",\"time\":"
+        "\"2026-11-26T17:31:05Z\"}}\n");
     memset(&r, 0, sizeof(r));
     r.status = LJ_UI_JOINED;
     r.device_id = "dev-1";
@@ -215,10 +228,11 @@ test_event_json(void **state)
     r.mdm_server_url = "https://r.manage.microsoft.com/x";
     r.mdm_cert_thumbprint = "ABCD";
     assert_int_equal(lj_ui_result(ui, &r), LJ_OK);
-    assert_string_equal(drain(out[0]), "{\"type\":\"result\",\"status\":\"joined\",\"device_id\":"
-                                       "\"dev-1\",\"tenant_name\":\"Contoso\",\"mdm\":{\"state\":"
-                                       "\"enrolled\",\"server_url\":\"https://r.manage.microsoft.com/"
-                                       "x\",\"cert_thumbprint\":\"ABCD\"}}\n");
+    assert_string_equal(drain(out[0]),
+                        "{\"type\":\"result\",\"status\":\"joined\",\"device_id\":"
+                        "\"dev-1\",\"tenant_name\":\"Contoso\",\"mdm\":{\"state\":"
+                        "\"enrolled\",\"server_url\":\"https://r.manage.microsoft.com/"
+                        "x\",\"cert_thumbprint\":\"ABCD\"}}\n");
     /* joined, Intune refused: status joined WITH the reason fields */
     memset(&r, 0, sizeof(r));
     memset(&e, 0, sizeof(e));
@@ -233,14 +247,16 @@ test_event_json(void **state)
     r.error = &e;
     r.mdm_state = "failed";
     assert_int_equal(lj_ui_result(ui, &r), LJ_OK);
-    assert_string_equal(drain(out[0]), "{\"type\":\"result\",\"status\":\"joined\",\"device_id\":"
-                                       "\"dev-1\",\"phase\":\"mdm\",\"reason\":\"mdm_platform_blocked\","
-                                       "\"code\":\"0x80180014\",\"fix_by\":\"admin\",\"message\":\"m\","
-                                       "\"admin_action\":\"a\",\"retryable\":false,\"mdm\":{\"state\":"
-                                       "\"failed\"}}\n");
-    assert_int_equal(lj_ui_error(ui, "bad_json", "not valid JSON"), LJ_OK);
     assert_string_equal(drain(out[0]),
-                        "{\"type\":\"error\",\"error\":\"bad_json\",\"message\":\"not valid JSON\"}\n");
+                        "{\"type\":\"result\",\"status\":\"joined\",\"device_id\":"
+                        "\"dev-1\",\"phase\":\"mdm\",\"reason\":\"mdm_platform_blocked\","
+                        "\"code\":\"0x80180014\",\"fix_by\":\"admin\",\"message\":\"m\","
+                        "\"admin_action\":\"a\",\"retryable\":false,\"mdm\":{\"state\":"
+                        "\"failed\"}}\n");
+    assert_int_equal(lj_ui_error(ui, "bad_json", "not valid JSON"), LJ_OK);
+    assert_string_equal(
+        drain(out[0]),
+        "{\"type\":\"error\",\"error\":\"bad_json\",\"message\":\"not valid JSON\"}\n");
     lj_ui_free(ui);
     close(out[0]);
     close(out[1]);
@@ -266,11 +282,12 @@ test_poll_over_pipe(void **state)
     assert_true(write(in[1], "garbage\n{\"type\":\"nope\"}\n{\"type\":\"cancel\"}\n", 42) == 42);
     assert_int_equal(lj_ui_poll(ui, 1000, &m), LJ_OK);
     assert_int_equal(m.type, LJ_UI_MSG_CANCEL);
-    assert_string_equal(drain(out[0]),
-                        "{\"type\":\"error\",\"error\":\"bad_json\",\"message\":\"not valid JSON: "
-                        "malformed JSON at byte 0\"}\n"
-                        "{\"type\":\"error\",\"error\":\"unknown_type\",\"message\":\"unknown message "
-                        "type 'nope'\"}\n");
+    assert_string_equal(
+        drain(out[0]),
+        "{\"type\":\"error\",\"error\":\"bad_json\",\"message\":\"not valid JSON: "
+        "malformed JSON at byte 0\"}\n"
+        "{\"type\":\"error\",\"error\":\"unknown_type\",\"message\":\"unknown message "
+        "type 'nope'\"}\n");
     lj_ui_msg_clear(&m);
 
     /* An oversized line: error event, then the next valid line. */
@@ -285,8 +302,9 @@ test_poll_over_pipe(void **state)
         }
         assert_int_equal(lj_ui_poll(ui, 5000, &m), LJ_OK);
         assert_int_equal(m.type, LJ_UI_MSG_RETRY);
-        assert_non_null(strstr(drain(out[0]), "{\"type\":\"error\",\"error\":\"line_too_long\","
-                                              "\"message\":\"line longer than 65536 bytes (discarded)\"}\n"));
+        assert_non_null(strstr(drain(out[0]),
+                               "{\"type\":\"error\",\"error\":\"line_too_long\","
+                               "\"message\":\"line longer than 65536 bytes (discarded)\"}\n"));
         waitpid(pid, NULL, 0);
     }
     free(big);
@@ -320,7 +338,8 @@ test_socket_resend_on_connect(void **state)
     memset(&id, 0, sizeof(id));
     assert_int_equal(lj_ui_hello(ui, &id), LJ_OK);
     assert_int_equal(lj_ui_progress(ui, "signin", "Waiting", 20), LJ_OK);
-    assert_int_equal(lj_ui_prompt_device_code(ui, "CODE", "https://x.example/d", 1795714500), LJ_OK);
+    assert_int_equal(lj_ui_prompt_device_code(ui, "CODE", "https://x.example/d", 1795714500),
+                     LJ_OK);
 
     fd = socket(AF_UNIX, SOCK_STREAM, 0);
     memset(&sa, 0, sizeof(sa));
@@ -332,7 +351,8 @@ test_socket_resend_on_connect(void **state)
     got = drain(fd);
     assert_non_null(strstr(got, "{\"type\":\"hello\""));
     assert_non_null(strstr(got, "\n{\"type\":\"progress\",\"phase\":\"signin\""));
-    assert_non_null(strstr(got, "\n{\"type\":\"prompt\",\"kind\":\"device_code\",\"user_code\":\"CODE\""));
+    assert_non_null(
+        strstr(got, "\n{\"type\":\"prompt\",\"kind\":\"device_code\",\"user_code\":\"CODE\""));
     assert_true(write(fd, "{\"type\":\"cancel\"}\n", 18) == 18);
     assert_int_equal(lj_ui_poll(ui, 1000, &m), LJ_OK);
     assert_int_equal(m.type, LJ_UI_MSG_CANCEL);

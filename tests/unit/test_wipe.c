@@ -18,10 +18,23 @@
 static char *dir;
 
 static const char *const ours[] = {
-    "journal.json", "device-cert.der", "joined", "mdm-pending", "refresh_token.sealed",
-    "soft-seal.key", "keys.rec", "device.pub", "device.priv", "transport.pub",
-    "transport.priv", "soft-device.der", "soft-transport.der", "mdm-state.json",
-    "mdm-cert.der", "journal.json.bad-1764177000", "device.pub.bad-1764177000-1",
+    "journal.json",
+    "device-cert.der",
+    "joined",
+    "mdm-pending",
+    "refresh_token.sealed",
+    "soft-seal.key",
+    "keys.rec",
+    "device.pub",
+    "device.priv",
+    "transport.pub",
+    "transport.priv",
+    "soft-device.der",
+    "soft-transport.der",
+    "mdm-state.json",
+    "mdm-cert.der",
+    "journal.json.bad-1764177000",
+    "device.pub.bad-1764177000-1",
     "journal.json.tmp",
 };
 static const char *const theirs[] = {"linkjoin.conf", "notes.txt", "Bad.Sealed"};
