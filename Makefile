@@ -8,6 +8,7 @@
 #   make valgrind     integration tests with the agent under valgrind (-O0)
 #   make fuzz         libFuzzer targets (clang) in build-fuzz/
 #   make check-layers every #include against the layer order (tools/check-layers.sh)
+#   make check-sources file size, opening comment, no outside notes (tools/check-sources.sh)
 #   make bench        benchmarks (see README)
 #   make sim-device   boot a simulated Link device (QEMU + swtpm, hw-sim/qemu)
 #   make install      binary, config, man page, systemd units, sysusers entry
@@ -51,7 +52,7 @@ endif
 DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libssl-dev libcjson-dev libwolfssl-dev \
 	libtss2-dev libtss2-tcti-swtpm0 libtss2-tcti-device0 libmicrohttpd-dev \
 	libcmocka-dev libinih-dev libxml2-dev libgnutls28-dev swtpm swtpm-tools tpm2-tools openssl \
-	curl jq xxd python3 libxml2-utils iproute2 procps clang libclang-rt-14-dev valgrind \
+	curl jq xxd python3 libxml2-utils clang-format iproute2 procps clang libclang-rt-14-dev valgrind \
 	qemu-system-x86 busybox-static cpio kmod e2fsprogs
 
 # make bench: peak RSS with /usr/bin/time -v.
@@ -134,7 +135,7 @@ LINKJOIN := $(BUILD)/linkjoin
 ENTRASIM := $(BUILD)/entra-sim
 
 .PHONY: all deps test unit integration demo bench fuzz fuzz-targets valgrind clean \
-	format format-check check-deps check-layers sim-device install uninstall
+	format format-check check-deps check-layers check-sources sim-device install uninstall
 
 all: $(LINKJOIN) $(ENTRASIM) $(TOOL_BINS)
 
@@ -237,8 +238,14 @@ fuzz-targets: $(FUZZ_BINS)
 check-layers:
 	$(Q)tools/check-layers.sh
 
+# Files at most 1,000 lines, each .c opening with its job, no outside notes
+# cited (tools/check-sources.sh); `make test` runs it before the tests.
+check-sources:
+	$(Q)tools/check-sources.sh
+
 test: deps
 	$(Q)tools/check-layers.sh
+	$(Q)tools/check-sources.sh
 	$(Q)$(MAKE) --no-print-directory build-tests
 	$(Q)LJ_BUILD=$(BUILD) tests/run.sh
 

@@ -1,4 +1,6 @@
-/* cfgmap.c — configuration to tpm_open_opts and lj_http_config (see cfgmap.h). */
+/*
+ * cfgmap.c — configuration to tpm_open_opts and lj_http_config (see cfgmap.h).
+ */
 #include "agent/net/cfgmap.h"
 
 #include <string.h>
