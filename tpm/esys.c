@@ -556,13 +556,47 @@ out:
     return rc;
 }
 
+/*
+ * Did RSA_Decrypt fail because the ciphertext does not decode (wrong
+ * hash, altered, another key) rather than because the TPM failed?  The
+ * TCG reference code (CryptRsa.c, OaepDecode) answers TPM_RC_VALUE;
+ * libtpms (stefanberger/libtpms, crypto/openssl/CryptRsa.c,
+ * CryptRsaDecrypt) answers TPM_RC_FAILURE when OpenSSL's OAEP check fails,
+ * without entering failure mode.  So TPM_RC_FAILURE counts as a refusal
+ * only when the TPM then serves GetRandom, which a TPM in failure mode
+ * refuses (Part 1, "Failure Mode").
+ */
+static bool
+decrypt_refused(struct esys *e, TSS2_RC r)
+{
+    TPM2B_DIGEST *rnd = NULL;
+    TSS2_RC r2;
+
+    if ((r & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER)
+        return false;
+    if ((r & TPM2_RC_FMT1) != 0)
+        return (r & (TPM2_RC_FMT1 | 0x3fu)) == TPM2_RC_VALUE;
+    if ((r & 0xfffu) != TPM2_RC_FAILURE)
+        return false;
+    r2 = Esys_GetRandom(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, 1, &rnd);
+    Esys_Free(rnd);
+    return r2 == TSS2_RC_SUCCESS;
+}
+
+/*
+ * TPM 2.0 Library Part 3, RSA_Decrypt: with the key's scheme NULL the
+ * inScheme given here decides; OAEP uses its hashAlg for both the label
+ * hash and MGF1 (Part 1, OAEP).  The label is empty.
+ */
 static enum lj_rc
-esys_decrypt(void *be, const struct tpm_keyset *ks, const unsigned char *ct, size_t ct_len,
-             unsigned char *pt, size_t *pt_len)
+esys_decrypt(void *be, const struct tpm_keyset *ks, enum tpm_oaep_hash hash,
+             const unsigned char *ct, size_t ct_len, unsigned char *pt, size_t *pt_len)
 {
     struct esys *e = be;
     TPM2B_PUBLIC_KEY_RSA cipher = {0};
-    TPMT_RSA_DECRYPT scheme = {.scheme = TPM2_ALG_OAEP, .details.oaep.hashAlg = TPM2_ALG_SHA256};
+    TPMT_RSA_DECRYPT scheme = {.scheme = TPM2_ALG_OAEP,
+                               .details.oaep.hashAlg =
+                                   hash == TPM_OAEP_SHA1 ? TPM2_ALG_SHA1 : TPM2_ALG_SHA256};
     TPM2B_DATA label = {0};
     TPM2B_PUBLIC_KEY_RSA *msg = NULL;
     ESYS_TR key = ESYS_TR_NONE;
@@ -579,6 +613,13 @@ esys_decrypt(void *be, const struct tpm_keyset *ks, const unsigned char *ct, siz
         goto out;
     r = Esys_RSA_Decrypt(e->ctx, key, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &cipher,
                          &scheme, &label, &msg);
+    if (r != TSS2_RC_SUCCESS && decrypt_refused(e, r)) {
+        rc = lj_err_set(LJ_ERR_CRYPTO, TPM_MOD,
+                        "event=decrypt_failed tss2_rc=0x%x oaep=%s reason=does not decrypt "
+                        "under this key and hash",
+                        r, hash == TPM_OAEP_SHA1 ? "sha1" : "sha256");
+        goto out;
+    }
     if (r != TSS2_RC_SUCCESS) {
         rc = esys_rc(r, "decrypt", false);
         goto out;

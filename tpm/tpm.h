@@ -170,12 +170,30 @@ enum lj_rc tpm_sign_sha256(struct tpm_ctx *t, const unsigned char digest[32], un
                            size_t *sig_len);
 
 /*
- * RSA-OAEP (SHA-256, MGF1-SHA-256, empty label) decryption with the
- * transport key.  On success *pt is malloc'ed and secret: the caller frees
- * it with lj_secure_free(*pt, *pt_len).  Blocks.
+ * The hash of an RSA-OAEP decryption (PKCS #1 v2.2, RFC 8017 7.1): the
+ * label hash and MGF1 both use it.  SHA-1 is what Entra ID uses for the
+ * session key of a Primary Refresh Token ([MS-OAPXBC] 3.1.5.1.2.3, JWE
+ * "alg":"RSA-OAEP"); SHA-256 is there for peers that ask for it.
  */
-enum lj_rc tpm_transport_decrypt(struct tpm_ctx *t, const unsigned char *ct, size_t ct_len,
-                                 unsigned char **pt, size_t *pt_len);
+enum tpm_oaep_hash {
+    TPM_OAEP_SHA1 = 1,   /* OAEP-SHA1 with MGF1-SHA1 */
+    TPM_OAEP_SHA256 = 2, /* OAEP-SHA256 with MGF1-SHA256 */
+};
+
+/*
+ * RSA-OAEP decryption with the transport key, the hash chosen per call
+ * (the key itself has scheme NULL, TPM 2.0 Library Part 3 RSA_Decrypt:
+ * the caller's inScheme applies); the label is empty.  ct must be
+ * TPM_RSA_BYTES long (else LJ_ERR_INVAL).  A ciphertext that does not
+ * decrypt under that hash (wrong hash, altered, another key) is
+ * LJ_ERR_CRYPTO; a hash value not in the enum LJ_ERR_INVAL.  On success
+ * *pt is malloc'ed and secret: the caller frees it with
+ * lj_secure_free(*pt, *pt_len); on failure *pt is untouched.  Blocks (one
+ * TPM load and decrypt).
+ */
+enum lj_rc tpm_transport_decrypt(struct tpm_ctx *t, enum tpm_oaep_hash hash,
+                                 const unsigned char *ct, size_t ct_len, unsigned char **pt,
+                                 size_t *pt_len);
 
 /* Fill *out with the provider and key state (no TPM round trip). */
 void tpm_describe(struct tpm_ctx *t, struct tpm_describe *out);

@@ -115,38 +115,111 @@ test_sign_verifies(void **state)
     tpm_close(t);
 }
 
-/* What a peer OAEP-encrypts to the transport key comes back. */
+/* ct gets RSA-OAEP(hash, MGF1 with the same hash, empty label) of msg to pub. */
 static void
-test_oaep_round_trip(void **state)
+oaep_encrypt(const struct tpm_rsa_pub *pub, enum wc_HashType ht, int mgf, const char *msg,
+             unsigned char ct[256])
+{
+    RsaKey key;
+    WC_RNG rng;
+
+    assert_int_equal(wc_InitRng(&rng), 0);
+    assert_int_equal(wc_InitRsaKey(&key, NULL), 0);
+    assert_int_equal(
+        wc_RsaPublicKeyDecodeRaw(pub->n, (word32)pub->n_len, pub->e, (word32)pub->e_len, &key), 0);
+    assert_int_equal(wc_RsaPublicEncrypt_ex((const byte *)msg, (word32)strlen(msg), ct, 256, &key,
+                                            &rng, WC_RSA_OAEP_PAD, ht, mgf, NULL, 0),
+                     256);
+    wc_FreeRsaKey(&key);
+    wc_FreeRng(&rng);
+}
+
+/* What a peer encrypts with OAEP-SHA256 to the transport key comes back. */
+static void
+test_oaep_sha256_round_trip(void **state)
 {
     struct tpm_ctx *t = lj_test_soft_tpm(dir);
     struct tpm_rsa_pub pub;
     unsigned char ct[256], *pt = NULL;
     size_t pt_len = 0;
-    RsaKey key;
-    WC_RNG rng;
-    int n;
 
     (void)state;
     assert_int_equal(tpm_keys_ensure(t, NULL), LJ_OK);
     assert_int_equal(tpm_transport_pub(t, &pub), LJ_OK);
-    assert_int_equal(wc_InitRng(&rng), 0);
-    assert_int_equal(wc_InitRsaKey(&key, NULL), 0);
-    assert_int_equal(
-        wc_RsaPublicKeyDecodeRaw(pub.n, (word32)pub.n_len, pub.e, (word32)pub.e_len, &key), 0);
-    n = wc_RsaPublicEncrypt_ex((const byte *)"session-key", 11, ct, sizeof(ct), &key, &rng,
-                               WC_RSA_OAEP_PAD, WC_HASH_TYPE_SHA256, WC_MGF1SHA256, NULL, 0);
-    assert_int_equal(n, 256);
-    assert_int_equal(tpm_transport_decrypt(t, ct, 256, &pt, &pt_len), LJ_OK);
+    oaep_encrypt(&pub, WC_HASH_TYPE_SHA256, WC_MGF1SHA256, "session-key", ct);
+    assert_int_equal(tpm_transport_decrypt(t, TPM_OAEP_SHA256, ct, 256, &pt, &pt_len), LJ_OK);
     assert_int_equal(pt_len, 11);
     assert_memory_equal(pt, "session-key", 11);
     lj_secure_free(pt, pt_len);
     ct[100] ^= 1;
     pt = NULL;
-    assert_int_not_equal(tpm_transport_decrypt(t, ct, 256, &pt, &pt_len), LJ_OK);
+    assert_int_equal(tpm_transport_decrypt(t, TPM_OAEP_SHA256, ct, 256, &pt, &pt_len),
+                     LJ_ERR_CRYPTO);
     assert_null(pt);
-    wc_FreeRsaKey(&key);
-    wc_FreeRng(&rng);
+    lj_err_clear();
+    tpm_close(t);
+}
+
+/*
+ * OAEP-SHA1 with MGF1-SHA1, what Entra ID uses for a PRT session key
+ * ([MS-OAPXBC] 3.1.5.1.2.3): a 32-byte key comes back.
+ */
+static void
+test_oaep_sha1_round_trip(void **state)
+{
+    static const char key32[] = "0123456789abcdef0123456789ABCDEF";
+    struct tpm_ctx *t = lj_test_soft_tpm(dir);
+    struct tpm_rsa_pub pub;
+    unsigned char ct[256], *pt = NULL;
+    size_t pt_len = 0;
+
+    (void)state;
+    assert_int_equal(tpm_keys_ensure(t, NULL), LJ_OK);
+    assert_int_equal(tpm_transport_pub(t, &pub), LJ_OK);
+    oaep_encrypt(&pub, WC_HASH_TYPE_SHA, WC_MGF1SHA1, key32, ct);
+    assert_int_equal(tpm_transport_decrypt(t, TPM_OAEP_SHA1, ct, 256, &pt, &pt_len), LJ_OK);
+    assert_int_equal(pt_len, 32);
+    assert_memory_equal(pt, key32, 32);
+    lj_secure_free(pt, pt_len);
+    tpm_close(t);
+}
+
+/* The wrong hash, a short ciphertext, an unknown hash: each its own lj_rc. */
+static void
+test_oaep_wrong_hash_fails(void **state)
+{
+    struct tpm_ctx *t = lj_test_soft_tpm(dir);
+    struct tpm_rsa_pub pub;
+    unsigned char ct[256], *pt = NULL;
+    size_t pt_len = 0;
+
+    (void)state;
+    assert_int_equal(tpm_keys_ensure(t, NULL), LJ_OK);
+    assert_int_equal(tpm_transport_pub(t, &pub), LJ_OK);
+    oaep_encrypt(&pub, WC_HASH_TYPE_SHA, WC_MGF1SHA1, "sha1-ciphertext", ct);
+    lj_err_clear();
+    assert_int_equal(tpm_transport_decrypt(t, TPM_OAEP_SHA256, ct, 256, &pt, &pt_len),
+                     LJ_ERR_CRYPTO);
+    assert_null(pt);
+    assert_int_equal(lj_err_code(), LJ_ERR_CRYPTO);
+    assert_non_null(strstr(lj_err_detail(), "event=decrypt_failed"));
+    assert_non_null(strstr(lj_err_detail(), "oaep=sha256"));
+    lj_err_clear();
+    oaep_encrypt(&pub, WC_HASH_TYPE_SHA256, WC_MGF1SHA256, "sha256-ciphertext", ct);
+    assert_int_equal(tpm_transport_decrypt(t, TPM_OAEP_SHA1, ct, 256, &pt, &pt_len), LJ_ERR_CRYPTO);
+    assert_null(pt);
+    lj_err_clear();
+    assert_int_equal(tpm_transport_decrypt(t, TPM_OAEP_SHA1, ct, 255, &pt, &pt_len), LJ_ERR_INVAL);
+    lj_err_clear();
+    assert_int_equal(tpm_transport_decrypt(t, (enum tpm_oaep_hash)7, ct, 256, &pt, &pt_len),
+                     LJ_ERR_INVAL);
+    assert_null(pt);
+    lj_err_clear();
+    /* the key still works after the failures */
+    assert_int_equal(tpm_transport_decrypt(t, TPM_OAEP_SHA256, ct, 256, &pt, &pt_len), LJ_OK);
+    assert_int_equal(pt_len, 17);
+    assert_memory_equal(pt, "sha256-ciphertext", 17);
+    lj_secure_free(pt, pt_len);
     tpm_close(t);
 }
 
@@ -320,10 +393,16 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_create_then_reuse), cmocka_unit_test(test_sign_verifies),
-        cmocka_unit_test(test_oaep_round_trip),   cmocka_unit_test(test_csr_and_blob),
-        cmocka_unit_test(test_async_keygen),      cmocka_unit_test(test_async_csr),
-        cmocka_unit_test(test_corrupt_detected),  cmocka_unit_test(test_remove),
+        cmocka_unit_test(test_create_then_reuse),
+        cmocka_unit_test(test_sign_verifies),
+        cmocka_unit_test(test_oaep_sha256_round_trip),
+        cmocka_unit_test(test_oaep_sha1_round_trip),
+        cmocka_unit_test(test_oaep_wrong_hash_fails),
+        cmocka_unit_test(test_csr_and_blob),
+        cmocka_unit_test(test_async_keygen),
+        cmocka_unit_test(test_async_csr),
+        cmocka_unit_test(test_corrupt_detected),
+        cmocka_unit_test(test_remove),
         cmocka_unit_test(test_keys_needed),
     };
     return cmocka_run_group_tests_name("tpm", tests, setup, teardown);
