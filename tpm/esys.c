@@ -9,8 +9,16 @@
  * empty unique, as `tpm2_createprimary -C o -G ecc256:aes128cfb`) created
  * transiently (~1 ms on swtpm).  The unique field must never change: it
  * selects the key.  Children: device key (RSA-2048, sign, RSASSA-SHA256)
- * and transport key (RSA-2048, decrypt, OAEP-SHA256 fixed, so it is not a
- * raw RSA oracle).  Neither has an auth value.
+ * and transport key (RSA-2048, decrypt only, unrestricted, scheme NULL:
+ * the OAEP hash is chosen per RSA_Decrypt, SHA-1 for the PRT session key
+ * of [MS-OAPXBC] 3.1.5.1.2.3, as himmelblau's msoapxbc_rsa_key_create and
+ * msoapxbc_rsa_decipher_session_key do).  This file only ever passes
+ * inScheme OAEP, never a raw decryption.  Neither key has an auth value,
+ * and both are noDA (TPM 2.0 Library Part 1, "Dictionary Attack
+ * Protection"): an empty auth cannot be guessed, and a DA-protected object
+ * is counted after every non-orderly shutdown that follows its use, so
+ * power cuts or another process's wrong passwords would lock the device
+ * key out of signing.
  *
  * Every operation loads what it needs and flushes it before returning; the
  * parent is flushed right after Load.  libtpms has 3 object slots and no
@@ -37,9 +45,10 @@ enum { F_DEV_PUB = 0, F_DEV_PRIV, F_TK_PUB, F_TK_PRIV };
 static const char *const esys_files[] = {"device.pub", "device.priv", "transport.pub",
                                          "transport.priv"};
 
+/* Every object here; the key record version changes with these templates (tpm.h). */
 #define KEY_ATTRS                                                                                  \
     (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |            \
-     TPMA_OBJECT_USERWITHAUTH)
+     TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA)
 
 /* Templates keep the shape of the structure they fill (not clang-formatted). */
 // clang-format off
@@ -82,8 +91,7 @@ static const TPM2B_PUBLIC tmpl_transport = {
         .objectAttributes = KEY_ATTRS | TPMA_OBJECT_DECRYPT,
         .parameters.rsaDetail = {
             .symmetric = {.algorithm = TPM2_ALG_NULL},
-            .scheme = {.scheme = TPM2_ALG_OAEP,
-                       .details.oaep.hashAlg = TPM2_ALG_SHA256},
+            .scheme = {.scheme = TPM2_ALG_NULL},
             .keyBits = 2048,
             .exponent = 0,
         },

@@ -169,6 +169,13 @@ report(enum lj_rc rc, const struct lj_config *cfg)
                 "was cleared); files left untouched\n",
                 cfg->state_dir);
         break;
+    case LJ_ERR_TPM_KEYS_LOST:
+        fprintf(stderr,
+                "linkjoin csr: keys in %s were made by an older version with key settings "
+                "that can no longer be used; files left untouched (`linkjoin run` moves "
+                "them aside and joins again)\n",
+                cfg->state_dir);
+        break;
     case LJ_ERR_KEYS_CORRUPT:
         fprintf(stderr,
                 "linkjoin csr: key files in %s are corrupt (truncated or altered); "

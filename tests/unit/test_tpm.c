@@ -389,6 +389,81 @@ test_keys_needed(void **state)
     tpm_close(NULL);
 }
 
+/* Replace the format line of dir/keys.rec with fmt (the checksums cover only the key files). */
+static void
+set_record_format(const char *d, const char *fmt)
+{
+    char path[600], text[2048];
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    char *nl;
+    int n;
+
+    snprintf(path, sizeof(path), "%s/keys.rec", d);
+    assert_int_equal(lj_fs_read(path, 4096, &buf, &len), LJ_OK);
+    assert_true(len > 7 && memcmp(buf, "format=", 7) == 0);
+    nl = memchr(buf, '\n', len);
+    assert_non_null(nl);
+    n = snprintf(text, sizeof(text), "format=%s%.*s", fmt, (int)(len - (size_t)(nl - (char *)buf)),
+                 nl);
+    assert_true(n > 0 && (size_t)n < sizeof(text));
+    assert_int_equal(lj_fs_write_atomic(path, text, (size_t)n, 0600), LJ_OK);
+    free(buf);
+}
+
+/*
+ * Keys made under key record version 1 (transport key fixed to
+ * OAEP-SHA256, no noDA) are lost keys, with the reason in the error and
+ * every file left as it was; version 2 is what is written now; an unknown
+ * (newer) version is a corrupt record.
+ */
+static void
+test_old_record_version_is_lost(void **state)
+{
+    char sub[600], path[700];
+    unsigned char *a = NULL, *b = NULL;
+    size_t alen = 0, blen = 0;
+    struct tpm_ctx *t;
+
+    (void)state;
+    snprintf(sub, sizeof(sub), "%s/old-version", dir);
+    t = lj_test_soft_tpm(sub);
+    assert_int_equal(tpm_keys_ensure(t, NULL), LJ_OK);
+    tpm_close(t);
+    snprintf(path, sizeof(path), "%s/keys.rec", sub);
+    assert_int_equal(lj_fs_read(path, 4096, &a, &alen), LJ_OK);
+    assert_true(alen > 24 && memcmp(a, "format=linkjoin-keys-2\n", 23) == 0);
+    free(a);
+    a = NULL;
+    assert_false(tpm_keys_record_old(sub));
+
+    set_record_format(sub, "linkjoin-keys-1");
+    assert_true(tpm_keys_record_old(sub));
+    assert_int_equal(lj_fs_read(path, 4096, &a, &alen), LJ_OK);
+    lj_err_clear();
+    t = lj_test_soft_tpm(sub);
+    assert_int_equal(tpm_keys_ensure(t, NULL), LJ_ERR_TPM_KEYS_LOST);
+    assert_int_equal(lj_err_code(), LJ_ERR_TPM_KEYS_LOST);
+    assert_non_null(strstr(lj_err_detail(), "event=keys_record_old_version"));
+    assert_non_null(strstr(lj_err_detail(), "version=1 current=2"));
+    lj_err_clear();
+    tpm_close(t);
+    assert_int_equal(lj_fs_read(path, 4096, &b, &blen), LJ_OK);
+    assert_int_equal(alen, blen);
+    assert_memory_equal(a, b, alen);
+    snprintf(path, sizeof(path), "%s/soft-transport.der", sub);
+    assert_true(lj_fs_exists(path));
+
+    set_record_format(sub, "linkjoin-keys-3");
+    assert_false(tpm_keys_record_old(sub));
+    t = lj_test_soft_tpm(sub);
+    assert_int_equal(tpm_keys_ensure(t, NULL), LJ_ERR_KEYS_CORRUPT);
+    lj_err_clear();
+    tpm_close(t);
+    free(a);
+    free(b);
+}
+
 int
 main(void)
 {
@@ -404,6 +479,7 @@ main(void)
         cmocka_unit_test(test_corrupt_detected),
         cmocka_unit_test(test_remove),
         cmocka_unit_test(test_keys_needed),
+        cmocka_unit_test(test_old_record_version_is_lost),
     };
     return cmocka_run_group_tests_name("tpm", tests, setup, teardown);
 }
