@@ -66,9 +66,14 @@ struct tpm_backend {
     enum lj_rc (*validate)(void *be, struct tpm_keyset *ks);
     enum lj_rc (*sign)(void *be, const struct tpm_keyset *ks, const unsigned char dig[32],
                        unsigned char *sig, size_t *sig_len);
-    /* pt has room for TPM_RSA_BYTES; secret, wiped by the caller. */
-    enum lj_rc (*decrypt)(void *be, const struct tpm_keyset *ks, const unsigned char *ct,
-                          size_t ct_len, unsigned char *pt, size_t *pt_len);
+    /*
+     * RSA-OAEP with hash (both label hash and MGF1), empty label; a
+     * ciphertext that does not decrypt is LJ_ERR_CRYPTO.  pt has room for
+     * TPM_RSA_BYTES; secret, wiped by the caller.
+     */
+    enum lj_rc (*decrypt)(void *be, const struct tpm_keyset *ks, enum tpm_oaep_hash hash,
+                          const unsigned char *ct, size_t ct_len, unsigned char *pt,
+                          size_t *pt_len);
     /* Optional (NULL: LJ_ERR_UNSUPPORTED), see tpm.h for each. */
     enum lj_rc (*health)(void *be, struct tpm_health *out);
     enum lj_rc (*selftest)(void *be, bool full);

@@ -9,8 +9,16 @@
  * empty unique, as `tpm2_createprimary -C o -G ecc256:aes128cfb`) created
  * transiently (~1 ms on swtpm).  The unique field must never change: it
  * selects the key.  Children: device key (RSA-2048, sign, RSASSA-SHA256)
- * and transport key (RSA-2048, decrypt, OAEP-SHA256 fixed, so it is not a
- * raw RSA oracle).  Neither has an auth value.
+ * and transport key (RSA-2048, decrypt only, unrestricted, scheme NULL:
+ * the OAEP hash is chosen per RSA_Decrypt, SHA-1 for the PRT session key
+ * of [MS-OAPXBC] 3.1.5.1.2.3, as himmelblau's msoapxbc_rsa_key_create and
+ * msoapxbc_rsa_decipher_session_key do).  This file only ever passes
+ * inScheme OAEP, never a raw decryption.  Neither key has an auth value,
+ * and both are noDA (TPM 2.0 Library Part 1, "Dictionary Attack
+ * Protection"): an empty auth cannot be guessed, and a DA-protected object
+ * is counted after every non-orderly shutdown that follows its use, so
+ * power cuts or another process's wrong passwords would lock the device
+ * key out of signing.
  *
  * Every operation loads what it needs and flushes it before returning; the
  * parent is flushed right after Load.  libtpms has 3 object slots and no
@@ -37,9 +45,10 @@ enum { F_DEV_PUB = 0, F_DEV_PRIV, F_TK_PUB, F_TK_PRIV };
 static const char *const esys_files[] = {"device.pub", "device.priv", "transport.pub",
                                          "transport.priv"};
 
+/* Every object here; the key record version changes with these templates (tpm.h). */
 #define KEY_ATTRS                                                                                  \
     (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |            \
-     TPMA_OBJECT_USERWITHAUTH)
+     TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA)
 
 /* Templates keep the shape of the structure they fill (not clang-formatted). */
 // clang-format off
@@ -82,8 +91,7 @@ static const TPM2B_PUBLIC tmpl_transport = {
         .objectAttributes = KEY_ATTRS | TPMA_OBJECT_DECRYPT,
         .parameters.rsaDetail = {
             .symmetric = {.algorithm = TPM2_ALG_NULL},
-            .scheme = {.scheme = TPM2_ALG_OAEP,
-                       .details.oaep.hashAlg = TPM2_ALG_SHA256},
+            .scheme = {.scheme = TPM2_ALG_NULL},
             .keyBits = 2048,
             .exponent = 0,
         },
@@ -556,13 +564,47 @@ out:
     return rc;
 }
 
+/*
+ * Did RSA_Decrypt fail because the ciphertext does not decode (wrong
+ * hash, altered, another key) rather than because the TPM failed?  The
+ * TCG reference code (CryptRsa.c, OaepDecode) answers TPM_RC_VALUE;
+ * libtpms (stefanberger/libtpms, crypto/openssl/CryptRsa.c,
+ * CryptRsaDecrypt) answers TPM_RC_FAILURE when OpenSSL's OAEP check fails,
+ * without entering failure mode.  So TPM_RC_FAILURE counts as a refusal
+ * only when the TPM then serves GetRandom, which a TPM in failure mode
+ * refuses (Part 1, "Failure Mode").
+ */
+static bool
+decrypt_refused(struct esys *e, TSS2_RC r)
+{
+    TPM2B_DIGEST *rnd = NULL;
+    TSS2_RC r2;
+
+    if ((r & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER)
+        return false;
+    if ((r & TPM2_RC_FMT1) != 0)
+        return (r & (TPM2_RC_FMT1 | 0x3fu)) == TPM2_RC_VALUE;
+    if ((r & 0xfffu) != TPM2_RC_FAILURE)
+        return false;
+    r2 = Esys_GetRandom(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, 1, &rnd);
+    Esys_Free(rnd);
+    return r2 == TSS2_RC_SUCCESS;
+}
+
+/*
+ * TPM 2.0 Library Part 3, RSA_Decrypt: with the key's scheme NULL the
+ * inScheme given here decides; OAEP uses its hashAlg for both the label
+ * hash and MGF1 (Part 1, OAEP).  The label is empty.
+ */
 static enum lj_rc
-esys_decrypt(void *be, const struct tpm_keyset *ks, const unsigned char *ct, size_t ct_len,
-             unsigned char *pt, size_t *pt_len)
+esys_decrypt(void *be, const struct tpm_keyset *ks, enum tpm_oaep_hash hash,
+             const unsigned char *ct, size_t ct_len, unsigned char *pt, size_t *pt_len)
 {
     struct esys *e = be;
     TPM2B_PUBLIC_KEY_RSA cipher = {0};
-    TPMT_RSA_DECRYPT scheme = {.scheme = TPM2_ALG_OAEP, .details.oaep.hashAlg = TPM2_ALG_SHA256};
+    TPMT_RSA_DECRYPT scheme = {.scheme = TPM2_ALG_OAEP,
+                               .details.oaep.hashAlg =
+                                   hash == TPM_OAEP_SHA1 ? TPM2_ALG_SHA1 : TPM2_ALG_SHA256};
     TPM2B_DATA label = {0};
     TPM2B_PUBLIC_KEY_RSA *msg = NULL;
     ESYS_TR key = ESYS_TR_NONE;
@@ -579,6 +621,13 @@ esys_decrypt(void *be, const struct tpm_keyset *ks, const unsigned char *ct, siz
         goto out;
     r = Esys_RSA_Decrypt(e->ctx, key, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &cipher,
                          &scheme, &label, &msg);
+    if (r != TSS2_RC_SUCCESS && decrypt_refused(e, r)) {
+        rc = lj_err_set(LJ_ERR_CRYPTO, TPM_MOD,
+                        "event=decrypt_failed tss2_rc=0x%x oaep=%s reason=does not decrypt "
+                        "under this key and hash",
+                        r, hash == TPM_OAEP_SHA1 ? "sha1" : "sha256");
+        goto out;
+    }
     if (r != TSS2_RC_SUCCESS) {
         rc = esys_rc(r, "decrypt", false);
         goto out;

@@ -12,6 +12,11 @@
  * a file that is intact but does not load is a TPM verdict (another TPM,
  * lockout, ...).  Without a record, leftover key files of an interrupted
  * creation are moved aside (never deleted) before creating.
+ *
+ * The record's format line carries TPM_KEYS_RECORD_VERSION.  Keys of an
+ * older version were made with templates this version no longer uses
+ * (tpm.h); they are reported as lost (LJ_ERR_TPM_KEYS_LOST, files left
+ * untouched) and the caller moves them aside like keys a cleared TPM lost.
  */
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/hash.h>
@@ -31,7 +36,10 @@
 #include "platform/common/secmem.h"
 
 #define REC_NAME "keys.rec"
-#define REC_FORMAT "linkjoin-keys-1"
+#define REC_FORMAT_PREFIX "linkjoin-keys-"
+#define REC_STR2(x) #x
+#define REC_STR(x) REC_STR2(x)
+#define REC_FORMAT REC_FORMAT_PREFIX REC_STR(TPM_KEYS_RECORD_VERSION)
 #define REC_MAX 2048
 
 /* Names of every provider's files, for presence checks and removal. */
@@ -65,6 +73,7 @@ sha256_hex(const unsigned char *data, size_t len, char hex[65])
 }
 
 struct record {
+    unsigned version; /* from the format line; TPM_KEYS_RECORD_VERSION or older */
     char provider[16];
     char parent[32];
     char sums[TPM_MAX_FILES][65];
@@ -89,6 +98,19 @@ field_set(char *dst, size_t dsz, const char *v, size_t vlen)
             return false;
     memcpy(dst, v, vlen);
     dst[vlen] = '\0';
+    return true;
+}
+
+/* "linkjoin-keys-N", 1 <= N <= TPM_KEYS_RECORD_VERSION (one digit). */
+static bool
+format_version(const char *v, size_t vlen, unsigned *version)
+{
+    size_t plen = strlen(REC_FORMAT_PREFIX);
+
+    if (vlen != plen + 1 || memcmp(v, REC_FORMAT_PREFIX, plen) != 0 || v[plen] < '1' ||
+        v[plen] > '0' + TPM_KEYS_RECORD_VERSION)
+        return false;
+    *version = (unsigned)(v[plen] - '0');
     return true;
 }
 
@@ -129,7 +151,7 @@ record_read(struct tpm_ctx *t, struct record *r)
         val = eq + 1;
         vlen = (size_t)(end - val);
         if (klen == 6 && memcmp(line, "format", 6) == 0) {
-            have_format = ok = vlen == strlen(REC_FORMAT) && memcmp(val, REC_FORMAT, vlen) == 0;
+            have_format = ok = format_version(val, vlen, &r->version);
         } else if (klen == 8 && memcmp(line, "provider", 8) == 0) {
             ok = field_set(r->provider, sizeof(r->provider), val, vlen);
         } else if (klen == 6 && memcmp(line, "parent", 6) == 0) {
@@ -273,6 +295,14 @@ job_ensure(struct tpm_ctx *t, void *arg)
         rc = record_read(t, &rec);
         if (rc != LJ_OK)
             goto out;
+        if (rec.version < TPM_KEYS_RECORD_VERSION) {
+            rc = lj_err_set(LJ_ERR_TPM_KEYS_LOST, TPM_MOD,
+                            "event=keys_record_old_version dir=%s version=%u current=%u "
+                            "reason=keys made with older key templates (transport key fixed to "
+                            "OAEP-SHA256, no noDA) are treated as lost (files left untouched)",
+                            t->state_dir, rec.version, (unsigned)TPM_KEYS_RECORD_VERSION);
+            goto out;
+        }
         if (strcmp(rec.provider, t->ops->name) != 0) {
             rc = lj_err_set(LJ_ERR_STATE, TPM_MOD,
                             "event=provider_mismatch dir=%s keys_provider=%s requested=%s "
@@ -412,6 +442,32 @@ tpm_keys_describe_dir(const char *state_dir, struct tpm_describe *out)
     if (rc != LJ_OK)
         memset(out, 0, sizeof(*out));
     return rc;
+}
+
+bool
+tpm_keys_record_old(const char *state_dir)
+{
+    char path[PATH_MAX];
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    unsigned version = 0;
+    bool old = false;
+
+    if (!lj_path_join(path, sizeof(path), state_dir, REC_NAME) ||
+        lj_fs_read(path, REC_MAX, &buf, &len) != LJ_OK)
+        return false;
+    for (char *line = (char *)buf, *end; line < (char *)buf + len; line = end + 1) {
+        end = memchr(line, '\n', (size_t)((char *)buf + len - line));
+        if (end == NULL)
+            break;
+        if (end - line > 7 && memcmp(line, "format=", 7) == 0) {
+            old = format_version(line + 7, (size_t)(end - line - 7), &version) &&
+                  version < TPM_KEYS_RECORD_VERSION;
+            break;
+        }
+    }
+    free(buf);
+    return old;
 }
 
 enum lj_rc

@@ -178,16 +178,25 @@ soft_sign(void *be, const struct tpm_keyset *ks, const unsigned char dig[32], un
     return rc;
 }
 
+/*
+ * RSA-OAEP as the TPM does it for a scheme-NULL key given inScheme OAEP:
+ * the label hash and MGF1 both use the hash asked for, empty label.
+ */
 static enum lj_rc
-soft_decrypt(void *be, const struct tpm_keyset *ks, const unsigned char *ct, size_t ct_len,
-             unsigned char *pt, size_t *pt_len)
+soft_decrypt(void *be, const struct tpm_keyset *ks, enum tpm_oaep_hash hash,
+             const unsigned char *ct, size_t ct_len, unsigned char *pt, size_t *pt_len)
 {
     RsaKey key;
     WC_RNG rng;
+    enum wc_HashType ht = hash == TPM_OAEP_SHA1 ? WC_HASH_TYPE_SHA : WC_HASH_TYPE_SHA256;
+    int mgf = hash == TPM_OAEP_SHA1 ? WC_MGF1SHA1 : WC_MGF1SHA256;
     int n;
     enum lj_rc rc;
 
     (void)be;
+    if (ct_len != TPM_RSA_BYTES)
+        return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=decrypt_failed reason=bad_length len=%zu",
+                          ct_len);
     rc = key_load(&ks->files[F_TK], &key);
     if (rc != LJ_OK)
         return rc;
@@ -196,10 +205,13 @@ soft_decrypt(void *be, const struct tpm_keyset *ks, const unsigned char *ct, siz
         return lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=rng_failed");
     }
     wc_RsaSetRNG(&key, &rng);
-    n = wc_RsaPrivateDecrypt_ex(ct, (word32)ct_len, pt, TPM_RSA_BYTES, &key, WC_RSA_OAEP_PAD,
-                                WC_HASH_TYPE_SHA256, WC_MGF1SHA256, NULL, 0);
+    n = wc_RsaPrivateDecrypt_ex(ct, (word32)ct_len, pt, TPM_RSA_BYTES, &key, WC_RSA_OAEP_PAD, ht,
+                                mgf, NULL, 0);
     if (n < 0)
-        rc = lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=soft_decrypt_failed err=%d", n);
+        rc = lj_err_set(LJ_ERR_CRYPTO, TPM_MOD,
+                        "event=decrypt_failed err=%d oaep=%s reason=does not decrypt under this "
+                        "key and hash",
+                        n, hash == TPM_OAEP_SHA1 ? "sha1" : "sha256");
     else
         *pt_len = (size_t)n;
     wc_FreeRng(&rng);

@@ -150,6 +150,7 @@ job_sign(struct tpm_ctx *t, void *arg)
 }
 
 struct decrypt_args {
+    enum tpm_oaep_hash hash;
     const unsigned char *ct;
     size_t ct_len;
     unsigned char pt[TPM_RSA_BYTES];
@@ -163,7 +164,7 @@ job_decrypt(struct tpm_ctx *t, void *arg)
     enum lj_rc rc = need_keys(t);
 
     if (rc == LJ_OK)
-        rc = t->ops->decrypt(t->be, &t->ks, a->ct, a->ct_len, a->pt, &a->pt_len);
+        rc = t->ops->decrypt(t->be, &t->ks, a->hash, a->ct, a->ct_len, a->pt, &a->pt_len);
     return rc;
 }
 
@@ -335,16 +336,20 @@ tpm_sign_sha256(struct tpm_ctx *t, const unsigned char digest[32], unsigned char
 }
 
 enum lj_rc
-tpm_transport_decrypt(struct tpm_ctx *t, const unsigned char *ct, size_t ct_len, unsigned char **pt,
-                      size_t *pt_len)
+tpm_transport_decrypt(struct tpm_ctx *t, enum tpm_oaep_hash hash, const unsigned char *ct,
+                      size_t ct_len, unsigned char **pt, size_t *pt_len)
 {
     struct decrypt_args *a = NULL;
     unsigned char *buf = NULL;
     enum lj_rc rc;
 
+    if (hash != TPM_OAEP_SHA1 && hash != TPM_OAEP_SHA256)
+        return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=decrypt_failed reason=unknown_hash hash=%d",
+                          (int)hash);
     a = calloc(1, sizeof(*a));
     if (a == NULL)
         return LJ_ERR_NOMEM;
+    a->hash = hash;
     a->ct = ct;
     a->ct_len = ct_len;
     rc = tpm_run(t, job_decrypt, a);

@@ -31,6 +31,9 @@
  *                             than tpm_open_opts.timeout_s (see below)
  *   LJ_ERR_TPM_LOCKOUT        dictionary-attack lockout
  *   LJ_ERR_TPM_WRONG_TPM      key blobs were made by a different TPM (or it was cleared)
+ *   LJ_ERR_TPM_KEYS_LOST      the key record is of an older version, made with key
+ *                             templates this version no longer uses (see
+ *                             tpm_keys_ensure); the keys are treated as lost
  *   LJ_ERR_TPM_OBJECT_MEMORY  the TPM has no free object slot
  *   LJ_ERR_TPM                any other TPM failure (decoded TSS2 text in the log)
  *   LJ_ERR_KEYS_CORRUPT       key files unreadable/altered; they are left untouched
@@ -49,6 +52,13 @@
 #define TPM_RSA_BYTES 256 /* RSA-2048 modulus and signature size */
 /* Bound on one TPM command ("Bounded waits"); RSA-2048 keygen on a slow chip takes tens of s. */
 #define TPM_DEFAULT_TIMEOUT_S 120
+/*
+ * Version of the key record (keys.rec "format=linkjoin-keys-N").  2: the
+ * transport key has scheme NULL (OAEP hash chosen per call) and both keys
+ * are noDA.  Records of version 1 (transport key fixed to OAEP-SHA256,
+ * keys subject to dictionary-attack lockout) are treated as lost keys.
+ */
+#define TPM_KEYS_RECORD_VERSION 2
 
 enum tpm_provider {
     TPM_PROVIDER_TPM = 0,  /* keys inside the TPM (the only one for devices) */
@@ -100,7 +110,10 @@ void tpm_close(struct tpm_ctx *t);
 /*
  * Make sure the device key and transport key exist: load and validate the
  * blobs in the state dir (reused), or create both when none exist (created).
- * Corrupt or foreign blobs are an error and are never overwritten.
+ * Corrupt or foreign blobs are an error and are never overwritten.  A
+ * record of an older version (TPM_KEYS_RECORD_VERSION) is
+ * LJ_ERR_TPM_KEYS_LOST (logged as event=keys_record_old_version), files
+ * untouched: the caller recovers it like keys a cleared TPM lost.
  * *created (optional) is written on success.  Blocks (RSA keygen: up to
  * seconds on a hardware TPM).
  */
@@ -170,12 +183,30 @@ enum lj_rc tpm_sign_sha256(struct tpm_ctx *t, const unsigned char digest[32], un
                            size_t *sig_len);
 
 /*
- * RSA-OAEP (SHA-256, MGF1-SHA-256, empty label) decryption with the
- * transport key.  On success *pt is malloc'ed and secret: the caller frees
- * it with lj_secure_free(*pt, *pt_len).  Blocks.
+ * The hash of an RSA-OAEP decryption (PKCS #1 v2.2, RFC 8017 7.1): the
+ * label hash and MGF1 both use it.  SHA-1 is what Entra ID uses for the
+ * session key of a Primary Refresh Token ([MS-OAPXBC] 3.1.5.1.2.3, JWE
+ * "alg":"RSA-OAEP"); SHA-256 is there for peers that ask for it.
  */
-enum lj_rc tpm_transport_decrypt(struct tpm_ctx *t, const unsigned char *ct, size_t ct_len,
-                                 unsigned char **pt, size_t *pt_len);
+enum tpm_oaep_hash {
+    TPM_OAEP_SHA1 = 1,   /* OAEP-SHA1 with MGF1-SHA1 */
+    TPM_OAEP_SHA256 = 2, /* OAEP-SHA256 with MGF1-SHA256 */
+};
+
+/*
+ * RSA-OAEP decryption with the transport key, the hash chosen per call
+ * (the key itself has scheme NULL, TPM 2.0 Library Part 3 RSA_Decrypt:
+ * the caller's inScheme applies); the label is empty.  ct must be
+ * TPM_RSA_BYTES long (else LJ_ERR_INVAL).  A ciphertext that does not
+ * decrypt under that hash (wrong hash, altered, another key) is
+ * LJ_ERR_CRYPTO; a hash value not in the enum LJ_ERR_INVAL.  On success
+ * *pt is malloc'ed and secret: the caller frees it with
+ * lj_secure_free(*pt, *pt_len); on failure *pt is untouched.  Blocks (one
+ * TPM load and decrypt).
+ */
+enum lj_rc tpm_transport_decrypt(struct tpm_ctx *t, enum tpm_oaep_hash hash,
+                                 const unsigned char *ct, size_t ct_len, unsigned char **pt,
+                                 size_t *pt_len);
 
 /* Fill *out with the provider and key state (no TPM round trip). */
 void tpm_describe(struct tpm_ctx *t, struct tpm_describe *out);
@@ -201,6 +232,14 @@ bool tpm_files_present(const char *state_dir);
  * small file read.
  */
 enum lj_rc tpm_keys_describe_dir(const char *state_dir, struct tpm_describe *out);
+
+/*
+ * True when state_dir holds a key record of an older version than
+ * TPM_KEYS_RECORD_VERSION (keys made with older templates, which
+ * tpm_keys_ensure reports as LJ_ERR_TPM_KEYS_LOST).  Reads one small file,
+ * no TPM; false when there is no record or it cannot be read.
+ */
+bool tpm_keys_record_old(const char *state_dir);
 
 /*
  * Delete the key record and every key file of either provider from

@@ -64,7 +64,7 @@ cmd_csr_parse(int argc, char **argv, struct cmd_csr_opts *o)
         {"key-provider", required_argument, NULL, OPT_PROVIDER},
         {"transport-key-blob", no_argument, NULL, OPT_TBLOB},
         {"log-level", required_argument, NULL, OPT_LOG},
-        {"test-decrypt", no_argument, NULL, OPT_TDEC},
+        {"test-decrypt", optional_argument, NULL, OPT_TDEC},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -107,7 +107,15 @@ cmd_csr_parse(int argc, char **argv, struct cmd_csr_opts *o)
                 goto bad_value;
             o->log_level = optarg;
             break;
-        case OPT_TDEC: o->test_decrypt = true; break;
+        case OPT_TDEC:
+            o->test_decrypt = true;
+            if (optarg == NULL || strcmp(optarg, "sha256") == 0)
+                o->test_decrypt_hash = TPM_OAEP_SHA256;
+            else if (strcmp(optarg, "sha1") == 0)
+                o->test_decrypt_hash = TPM_OAEP_SHA1;
+            else
+                goto bad_value;
+            break;
         case 'h': o->help = true; break;
         case ':':
             fprintf(stderr, "linkjoin csr: option '%s' needs a value\n", argv[optind - 1]);
@@ -161,6 +169,13 @@ report(enum lj_rc rc, const struct lj_config *cfg)
                 "was cleared); files left untouched\n",
                 cfg->state_dir);
         break;
+    case LJ_ERR_TPM_KEYS_LOST:
+        fprintf(stderr,
+                "linkjoin csr: keys in %s were made by an older version with key settings "
+                "that can no longer be used; files left untouched (`linkjoin run` moves "
+                "them aside and joins again)\n",
+                cfg->state_dir);
+        break;
     case LJ_ERR_KEYS_CORRUPT:
         fprintf(stderr,
                 "linkjoin csr: key files in %s are corrupt (truncated or altered); "
@@ -182,11 +197,12 @@ report(enum lj_rc rc, const struct lj_config *cfg)
 /*
  * Test hook, honoured only in test builds with LJ_TEST_HOOKS=1 in the
  * environment: decrypt one base64 OAEP ciphertext from stdin with the
- * transport key and print the plaintext in hex.  Lets integration tests
- * prove the TPM decrypts what a peer encrypted to the published blob.
+ * transport key (--test-decrypt=sha1 or =sha256, the default) and print
+ * the plaintext in hex.  Lets integration tests prove the TPM decrypts
+ * what a peer encrypted to the published blob.
  */
 static enum lj_rc
-test_decrypt(struct tpm_ctx *t)
+test_decrypt(struct tpm_ctx *t, enum tpm_oaep_hash hash)
 {
     char in[CT_B64_MAX + 2];
     unsigned char *ct = NULL, *pt = NULL;
@@ -200,7 +216,7 @@ test_decrypt(struct tpm_ctx *t)
         fprintf(stderr, "linkjoin csr: --test-decrypt wants base64 on stdin\n");
         goto out;
     }
-    rc = tpm_transport_decrypt(t, ct, ct_len, &pt, &pt_len);
+    rc = tpm_transport_decrypt(t, hash, ct, ct_len, &pt, &pt_len);
     if (rc != LJ_OK)
         goto out;
     for (size_t i = 0; i < pt_len; i++)
@@ -281,7 +297,7 @@ cmd_csr(int argc, char **argv)
         printf("%s\n", b64);
     } else if (o.test_decrypt) {
 #if defined(LJ_TEST_HOOKS) && LJ_TEST_HOOKS
-        rc = test_decrypt(t);
+        rc = test_decrypt(t, o.test_decrypt_hash);
 #endif
     } else {
         rc = tpm_csr(t, DRS_CSR_CN, NULL, NULL, &pem);

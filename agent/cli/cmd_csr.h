@@ -18,8 +18,9 @@ struct cmd_csr_opts {
     bool state_dir_set, tcti_set, provider_set; /* given on the command line (win over the file) */
     bool transport_blob;                        /* print the transport key blob, not a CSR */
     bool help;
-    bool test_decrypt;     /* test hook; see cmd_csr.c */
-    const char *log_level; /* borrowed; NULL = default */
+    bool test_decrypt;                    /* test hook; see cmd_csr.c */
+    enum tpm_oaep_hash test_decrypt_hash; /* --test-decrypt[=sha1|sha256] */
+    const char *log_level;                /* borrowed; NULL = default */
 };
 
 /*

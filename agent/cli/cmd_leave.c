@@ -132,6 +132,9 @@ tpm_failed(const struct leave *l, enum lj_rc rc)
     case LJ_ERR_TPM_WRONG_TPM:
         why = "the device keys belong to a different TPM (or this TPM was cleared)";
         break;
+    case LJ_ERR_TPM_KEYS_LOST:
+        why = "the device keys were made by an older version and can no longer be used";
+        break;
     case LJ_ERR_KEYS_CORRUPT: why = "the device key files are corrupt"; break;
     case LJ_ERR_STATE: why = "the device certificate is not for the device key in the TPM"; break;
     default: why = "the TPM failed"; break;

@@ -180,7 +180,11 @@ lj_recover(const struct lj_config *cfg, struct lj_journal *j, struct lj_recover_
     }
     krc = lj_recover_keys_check(cfg, &spki, &spki_len);
     if (krc == LJ_ERR_TPM_KEYS_LOST) {
-        rc = keys_lost(cfg, j, rep, "the TPM cannot load them: it was cleared or replaced");
+        rc = keys_lost(cfg, j, rep,
+                       tpm_keys_record_old(cfg->state_dir)
+                           ? "they were made by an older version with key settings that can no "
+                             "longer be used"
+                           : "the TPM cannot load them: it was cleared or replaced");
         goto out;
     }
     if (krc != LJ_OK)

@@ -15,7 +15,9 @@
  *     certificate (device id = CN, tenant = extension .284.5, thumbprint).
  *   - certificate present but not for this key: moved aside (.bad-TIME).
  *   - the TPM cannot load the keys any more (LJ_ERR_TPM_WRONG_TPM /
- *     LJ_ERR_TPM_KEYS_LOST: cleared or replaced TPM), or the journal says
+ *     LJ_ERR_TPM_KEYS_LOST: cleared or replaced TPM), the key record is of
+ *     an older version (older key templates: LJ_ERR_TPM_KEYS_LOST too), or
+ *     the journal says
  *     keys exist but the key record is gone: every file of the state
  *     directory is moved into STATE_DIR/lost-TIME/ (nothing deleted) and
  *     the run starts again as a new device.  The old device object stays
@@ -65,10 +67,10 @@ enum lj_rc lj_recover(const struct lj_config *cfg, struct lj_journal *j,
 /*
  * Do the saved keys still work with this TPM?  LJ_OK yes; LJ_ERR_NOT_FOUND
  * there is no key record; LJ_ERR_TPM_KEYS_LOST the TPM cannot load them
- * (cleared or replaced); any other rc: could not tell (TPM unreachable,
- * locked out, key files corrupt; detail logged).  With spki non-NULL and
- * LJ_OK, *spki (DER SubjectPublicKeyInfo of the device key) is malloc'ed
- * for the caller (free()).  Opens and closes its own TPM context.  Blocks.
+ * (cleared or replaced) or the record is of an older version; any other rc: could not tell (TPM
+ * unreachable, locked out, key files corrupt; detail logged).  With spki non-NULL and LJ_OK, *spki
+ * (DER SubjectPublicKeyInfo of the device key) is malloc'ed for the caller (free()).  Opens and
+ * closes its own TPM context.  Blocks.
  */
 enum lj_rc lj_recover_keys_check(const struct lj_config *cfg, unsigned char **spki,
                                  size_t *spki_len);

@@ -88,6 +88,13 @@ case_csr_key_is_tpm_key() {
   assert_no_transient
 }
 
+# oaep_ct MD TEXT — base64 of RSA-OAEP(MD, MGF1-MD, empty label) of TEXT to
+# $CASE/tk.pem, made by OpenSSL.
+oaep_ct() {
+  printf '%s' "$2" | openssl pkeyutl -encrypt -pubin -inkey "$CASE/tk.pem" \
+    -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:"$1" -pkeyopt rsa_mgf1_md:"$1" | base64 -w0
+}
+
 case_oaep_decrypts_in_tpm() {
   local b64 ct out
   swtpm_start "$CASE/tpm"
@@ -96,13 +103,64 @@ case_oaep_decrypts_in_tpm() {
   ct=$("$RSA1TOOL" encrypt "$b64" 6c696e6b6a6f696e2d7365637265742d31) || fail "encrypt failed"
   out=$(LJ_TEST_HOOKS=1 csr --test-decrypt <<<"$ct" 2>"$CASE/err") || fail "decrypt: $(cat "$CASE/err")"
   assert_eq "$out" "6c696e6b6a6f696e2d7365637265742d31" "wolfSSL OAEP round trip"
-  # OpenSSL too, with OAEP SHA-256 / MGF1 SHA-256.
+  # OpenSSL too, with OAEP SHA-256 / MGF1 SHA-256, the hash named per call.
   "$RSA1TOOL" pem "$b64" >"$CASE/tk.pem" || fail "pem failed"
-  ct=$(printf 'hello-tpm' | openssl pkeyutl -encrypt -pubin -inkey "$CASE/tk.pem" \
-        -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 | base64 -w0)
-  out=$(LJ_TEST_HOOKS=1 csr --test-decrypt <<<"$ct" 2>/dev/null) || fail "decrypt (openssl ct) failed"
-  assert_eq "$out" "68656c6c6f2d74706d" "OpenSSL OAEP round trip"
+  ct=$(oaep_ct sha256 hello-tpm)
+  out=$(LJ_TEST_HOOKS=1 csr --test-decrypt=sha256 <<<"$ct" 2>/dev/null) || fail "decrypt (openssl ct) failed"
+  assert_eq "$out" "68656c6c6f2d74706d" "OpenSSL OAEP-SHA256 round trip"
   assert_no_transient
+}
+
+# The PRT session key is RSA-OAEP with SHA-1 and MGF1-SHA1 ([MS-OAPXBC]
+# 3.1.5.1.2.3): the same TPM key decrypts it when the call asks for SHA-1.
+case_oaep_sha1_decrypts_in_tpm() {
+  local b64 ct out
+  swtpm_start "$CASE/tpm"
+  b64=$(csr --transport-key-blob 2>/dev/null) || fail "blob failed"
+  "$RSA1TOOL" pem "$b64" >"$CASE/tk.pem" || fail "pem failed"
+  ct=$(oaep_ct sha1 0123456789abcdef0123456789ABCDEF)
+  out=$(LJ_TEST_HOOKS=1 csr --test-decrypt=sha1 <<<"$ct" 2>"$CASE/err") || fail "decrypt: $(cat "$CASE/err")"
+  assert_eq "$out" "3031323334353637383961626364656630313233343536373839414243444546" "OpenSSL OAEP-SHA1 round trip"
+  assert_no_transient
+}
+
+# A SHA-1 ciphertext asked for as SHA-256 (and the reverse) is refused by
+# the TPM's padding check: a clean failure, no handle left, key still good.
+case_oaep_wrong_hash_refused() {
+  local b64 ct out
+  swtpm_start "$CASE/tpm"
+  b64=$(csr --transport-key-blob 2>/dev/null) || fail "blob failed"
+  "$RSA1TOOL" pem "$b64" >"$CASE/tk.pem" || fail "pem failed"
+  ct=$(oaep_ct sha1 hello-tpm)
+  LJ_TEST_HOOKS=1 assert_rc 1 csr --test-decrypt=sha256 <<<"$ct"
+  assert_contains "$OUT" "event=decrypt_failed"
+  assert_contains "$OUT" "oaep=sha256 reason=does not decrypt under this key and hash"
+  assert_contains "$OUT" "rc=crypto"
+  ct=$(oaep_ct sha256 hello-tpm)
+  LJ_TEST_HOOKS=1 assert_rc 1 csr --test-decrypt=sha1 <<<"$ct"
+  assert_contains "$OUT" "oaep=sha1 reason=does not decrypt under this key and hash"
+  assert_no_transient
+  out=$(LJ_TEST_HOOKS=1 csr --test-decrypt=sha256 <<<"$ct" 2>/dev/null) || fail "decrypt after refusals failed"
+  assert_eq "$out" "68656c6c6f2d74706d" "the key still decrypts"
+  assert_rc 2 csr --test-decrypt=md5
+  assert_contains "$OUT" "bad value 'md5' for option '--test-decrypt'"
+}
+
+# The key templates: both keys noDA with an empty auth; the transport key
+# decrypt-only with scheme NULL, the device key sign-only RSASSA-SHA256.
+case_key_templates() {
+  local dev tk
+  swtpm_start "$CASE/tpm"
+  csr >/dev/null 2>&1 || fail "csr failed"
+  assert_contains "$(cat "$CASE/state/keys.rec")" "format=linkjoin-keys-2"
+  # tpm2_print's YAML on one line: "attributes: value: ... scheme: value: ..."
+  dev=$(tpm2_print -t TPM2B_PUBLIC "$CASE/state/device.pub" | tr -s ' \n' ' ') || fail "tpm2_print device.pub"
+  tk=$(tpm2_print -t TPM2B_PUBLIC "$CASE/state/transport.pub" | tr -s ' \n' ' ') || fail "tpm2_print transport.pub"
+  assert_contains "$dev" "attributes: value: fixedtpm|fixedparent|sensitivedataorigin|userwithauth|noda|sign raw: 0x40472"
+  assert_contains "$dev" "scheme: value: rsassa raw: 0x14 scheme-halg: value: sha256"
+  assert_contains "$tk" "attributes: value: fixedtpm|fixedparent|sensitivedataorigin|userwithauth|noda|decrypt raw: 0x20472"
+  assert_contains "$tk" "scheme: value: null raw: 0x10 scheme-halg: value: (null) raw: 0x0 sym-alg"
+  assert_contains "$tk" "bits: 2048"
 }
 
 case_test_decrypt_needs_hook_env() {
@@ -161,20 +219,39 @@ case_different_tpm() {
   assert_no_transient
 }
 
+# Dictionary-attack lockout (another TPM user failed its own auth with
+# max-tries 1) does not touch the noDA keys: csr still signs with the
+# existing keys, and keys are still created in a fresh state dir.
 case_lockout() {
+  local txt
   swtpm_start "$CASE/tpm"
   csr >/dev/null 2>&1 || fail "csr failed"
-  export TPM2TOOLS_TCTI=$TCTI
-  # One failed authorization of a DA-protected object with max-tries 1.
-  tpm2_dictionarylockout -Q -s -n 1 -t 600 -l 600 || fail "dictionarylockout"
-  tpm2_createprimary -Q -C o -p secret -c "$CASE/p.ctx" || fail "createprimary"
-  tpm2_flushcontext -t
-  tpm2_create -Q -C "$CASE/p.ctx" -P wrong -u "$CASE/x.pub" -r "$CASE/x.priv" 2>/dev/null && fail "bad auth accepted"
-  tpm2_flushcontext -t
-  assert_contains "$(tpm2_getcap properties-variable)" "inLockout:                 1"
-  assert_rc 4 csr
-  assert_contains "$OUT" "TPM is in dictionary-attack lockout"
-  assert_contains "$OUT" "rc=tpm_lockout"
+  tpm_force_lockout
+  csr >"$CASE/csr.pem" 2>"$CASE/err" || fail "csr in lockout: $(cat "$CASE/err")"
+  assert_contains "$(cat "$CASE/err")" "keys reused provider=tpm"
+  txt=$(openssl req -in "$CASE/csr.pem" -verify -noout 2>&1) || fail "openssl: $txt"
+  assert_contains "$txt" "verify OK"
+  assert_rc 0 lj csr --state-dir "$CASE/state2" --tcti "$TCTI"
+  assert_contains "$OUT" "keys created provider=tpm"
+  assert_contains "$(TPM2TOOLS_TCTI=$TCTI tpm2_getcap properties-variable)" "inLockout:                 1"
+  assert_no_transient
+}
+
+# The security review's reproduction: csr, then swtpm stopped without
+# TPM2_Shutdown, three times (MAX_AUTH_FAIL 3).  With DA-protected keys the
+# third restart put the TPM in lockout and csr failed; noDA keys are not
+# counted, so the counter stays 0 and csr signs.
+case_unclean_restarts_no_lockout() {
+  local i
+  swtpm_start "$CASE/tpm"
+  for i in 1 2 3; do
+    csr >/dev/null 2>"$CASE/err" || fail "csr $i: $(cat "$CASE/err")"
+    swtpm_stop
+    swtpm_start "$CASE/tpm"
+  done
+  assert_contains "$(TPM2TOOLS_TCTI=$TCTI tpm2_getcap properties-variable)" "TPM2_PT_LOCKOUT_COUNTER: 0x0"
+  assert_rc 0 csr
+  assert_contains "$OUT" "-----BEGIN CERTIFICATE REQUEST-----"
   assert_no_transient
 }
 
@@ -310,12 +387,16 @@ tcase restart_reuses_keys case_restart_reuses_keys
 tcase csr_verifies case_csr_verifies
 tcase csr_key_is_tpm_key case_csr_key_is_tpm_key
 tcase oaep_decrypts_in_tpm case_oaep_decrypts_in_tpm
+tcase oaep_sha1_decrypts_in_tpm case_oaep_sha1_decrypts_in_tpm
+tcase oaep_wrong_hash_refused case_oaep_wrong_hash_refused
+tcase key_templates case_key_templates
 tcase test_decrypt_needs_hook_env case_test_decrypt_needs_hook_env
 tcase no_transient_handles_left case_no_transient_handles_left
 tcase stale_handles_flushed case_stale_handles_flushed
 tcase persistent_srk_used case_persistent_srk_used
 tcase different_tpm case_different_tpm
 tcase lockout case_lockout
+tcase unclean_restarts_no_lockout case_unclean_restarts_no_lockout
 tcase unreachable case_unreachable
 tcase unreachable_device case_unreachable_device
 tcase truncated_blob case_truncated_blob

@@ -3,7 +3,8 @@
 # killed in the middle of keygen and before the CSR is signed, each with
 # its exact result and a clean join once the TPM is back; the TPM cleared
 # after the join (status: keys lost; run: old state kept aside, joins as a
-# new device).  Dictionary-attack lockout: test_join_failures.sh
+# new device); keys of an older key record version, likewise.
+# Dictionary-attack lockout: test_join_failures.sh
 # (tpm_locked_before_signin).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_join.sh"
@@ -115,6 +116,52 @@ case_cleared_after_join() {
   assert_no_transient_handles
 }
 
+# Keys made by a version with the older key templates (key record version
+# 1: transport key fixed to OAEP-SHA256, no noDA) are lost keys like those
+# of a cleared TPM: status says so, run keeps the old state aside and joins
+# as a new device.  The record's version line is what tells them apart; the
+# checksums in it cover only the key files.
+case_old_key_record_rejoins() {
+  local did1 did2 pub1 pub2 aside
+  join_env
+  pw_conf
+  lj_run_bg --ui stdio
+  lj_wait
+  assert_eq "$LJ_RC" 0 "first join"
+  did1=$(result_event | jq -r .device_id)
+  pub1=$(openssl x509 -inform DER -in "$CASE/state/device-cert.der" -pubkey -noout)
+  assert_eq "$(head -1 "$CASE/state/keys.rec")" "format=linkjoin-keys-2" "record version"
+  sed -i '1s/^format=linkjoin-keys-2$/format=linkjoin-keys-1/' "$CASE/state/keys.rec"
+  assert_rc 13 lj status --json --state-dir "$CASE/state" --tcti "$TCTI"
+  assert_eq "$(jq -r .keys_state <<<"$OUT")" lost "keys_state"
+  assert_eq "$(jq -r .keys_problem <<<"$OUT")" tpm_keys_lost "keys_problem"
+  assert_eq "$(jq -r .joined <<<"$OUT")" false "joined"
+  assert_rc 13 lj csr --state-dir "$CASE/state" --tcti "$TCTI"
+  assert_contains "$OUT" "event=keys_record_old_version"
+  assert_contains "$OUT" "version=1 current=2"
+  assert_contains "$OUT" "were made by an older version"
+  lj_run_bg --ui stdio --log-level info
+  lj_wait
+  assert_eq "$LJ_RC" 0 "rejoin ($(tail -5 "$CASE/err.log"))"
+  assert_contains "$(cat "$CASE/err.log")" "event=keys_record_old_version"
+  assert_contains "$(grep '"type":"progress"' "$CASE/out.jsonl")" "can no longer be used (they were made by an older version with key settings that can no longer be used)"
+  did2=$(result_event | jq -r .device_id)
+  assert_ne "$did2" "$did1" "a new device object"
+  assert_eq "$(sim_devices)" 2 "the old object stays for the admin to delete"
+  aside=$(ls -d "$CASE"/state/lost-* | head -1)
+  [ -n "$aside" ] || fail "no lost-* directory"
+  for f in journal.json device-cert.der keys.rec device.priv transport.pub joined; do assert_file "$aside/$f"; done
+  assert_eq "$(head -1 "$aside/keys.rec")" "format=linkjoin-keys-1" "old record kept aside"
+  assert_eq "$(head -1 "$CASE/state/keys.rec")" "format=linkjoin-keys-2" "new record"
+  pub2=$(openssl x509 -inform DER -in "$CASE/state/device-cert.der" -pubkey -noout)
+  assert_ne "$pub2" "$pub1" "new device key"
+  assert_rc 0 lj status --json --state-dir "$CASE/state" --tcti "$TCTI"
+  assert_eq "$(jq -r .device_id <<<"$OUT")" "$did2"
+  assert_eq "$(jq -r .keys_state <<<"$OUT")" ok
+  assert_no_transient_handles
+}
+
 tcase swtpm_killed_during_keygen case_killed_during_keygen
 tcase swtpm_killed_before_csr case_killed_before_csr
 tcase tpm_cleared_after_join_rejoins case_cleared_after_join
+tcase old_key_record_rejoins case_old_key_record_rejoins

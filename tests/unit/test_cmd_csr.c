@@ -53,6 +53,27 @@ test_all_options(void **state)
     assert_string_equal(o.log_level, "debug");
 }
 
+/* The test hook's OAEP hash: SHA-256 unless =sha1 is named; anything else refused. */
+static void
+test_test_decrypt_hash(void **state)
+{
+    char *a1[] = {"csr", "--test-decrypt", NULL};
+    char *a2[] = {"csr", "--test-decrypt=sha1", NULL};
+    char *a3[] = {"csr", "--test-decrypt=sha256", NULL};
+    char *a4[] = {"csr", "--test-decrypt=md5", NULL};
+    struct cmd_csr_opts o;
+
+    (void)state;
+    assert_int_equal(cmd_csr_parse(ARGC(a1), a1, &o), 0);
+    assert_true(o.test_decrypt);
+    assert_int_equal(o.test_decrypt_hash, TPM_OAEP_SHA256);
+    assert_int_equal(cmd_csr_parse(ARGC(a2), a2, &o), 0);
+    assert_int_equal(o.test_decrypt_hash, TPM_OAEP_SHA1);
+    assert_int_equal(cmd_csr_parse(ARGC(a3), a3, &o), 0);
+    assert_int_equal(o.test_decrypt_hash, TPM_OAEP_SHA256);
+    assert_int_equal(cmd_csr_parse(ARGC(a4), a4, &o), LJ_EXIT_USAGE);
+}
+
 static void
 test_usage_errors(void **state)
 {
@@ -92,6 +113,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_all_options),
+        cmocka_unit_test(test_test_decrypt_hash),
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_help),
     };

@@ -133,6 +133,49 @@ test_keys_missing_moves_state_aside(void **state)
     assert_false(lj_fs_exists(p));
 }
 
+/*
+ * A key record of version 1 (older key templates) is recovered as lost
+ * keys: status sees tpm_keys_lost, the run moves the state aside and
+ * names the reason.
+ */
+static void
+test_old_record_version_moves_state_aside(void **state)
+{
+    struct lj_journal j;
+    struct lj_recover_report r;
+    char p[600], text[2048];
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int n;
+    (void)state;
+    make_keys();
+    snprintf(p, sizeof(p), "%s/keys.rec", dir);
+    assert_int_equal(lj_fs_read(p, 4096, &buf, &len), LJ_OK);
+    assert_true(len > 23 && memcmp(buf, "format=linkjoin-keys-2\n", 23) == 0);
+    n = snprintf(text, sizeof(text), "format=linkjoin-keys-1\n%.*s", (int)(len - 23),
+                 (const char *)buf + 23);
+    assert_true(n > 0 && (size_t)n < sizeof(text));
+    assert_int_equal(lj_fs_write_atomic(p, text, (size_t)n, 0600), LJ_OK);
+    free(buf);
+    lj_journal_init(&j);
+    lj_journal_set_state(&j, LJ_JS_JOINED);
+    snprintf(j.device_id, sizeof(j.device_id), "0a2c1b3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
+    assert_int_equal(lj_journal_save(dir, &j), LJ_OK);
+    assert_int_equal(lj_recover_keys_check(&cfg, NULL, NULL), LJ_ERR_TPM_KEYS_LOST);
+    assert_int_equal(lj_recover(&cfg, &j, &r), LJ_OK);
+    assert_int_equal(r.action, LJ_RECOVER_KEYS_LOST);
+    assert_int_equal(j.state, LJ_JS_NEW);
+    assert_non_null(strstr(r.notice, "can no longer be used (they were made by an older version "
+                                     "with key settings that can no longer be used)"));
+    snprintf(p, sizeof(p), "%s/keys.rec", r.aside_dir);
+    assert_true(lj_fs_exists(p));
+    snprintf(p, sizeof(p), "%s/soft-transport.der", r.aside_dir);
+    assert_true(lj_fs_exists(p));
+    snprintf(p, sizeof(p), "%s/keys.rec", dir);
+    assert_false(lj_fs_exists(p));
+    assert_false(tpm_keys_present(dir));
+}
+
 static void
 test_move_files_aside_keeps_dirs(void **state)
 {
@@ -162,6 +205,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_interrupted_resumes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_run_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keys_missing_moves_state_aside, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_old_record_version_moves_state_aside, setup, teardown),
         cmocka_unit_test_setup_teardown(test_move_files_aside_keeps_dirs, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

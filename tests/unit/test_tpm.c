@@ -115,38 +115,111 @@ test_sign_verifies(void **state)
     tpm_close(t);
 }
 
-/* What a peer OAEP-encrypts to the transport key comes back. */
+/* ct gets RSA-OAEP(hash, MGF1 with the same hash, empty label) of msg to pub. */
 static void
-test_oaep_round_trip(void **state)
+oaep_encrypt(const struct tpm_rsa_pub *pub, enum wc_HashType ht, int mgf, const char *msg,
+             unsigned char ct[256])
+{
+    RsaKey key;
+    WC_RNG rng;
+
+    assert_int_equal(wc_InitRng(&rng), 0);
+    assert_int_equal(wc_InitRsaKey(&key, NULL), 0);
+    assert_int_equal(
+        wc_RsaPublicKeyDecodeRaw(pub->n, (word32)pub->n_len, pub->e, (word32)pub->e_len, &key), 0);
+    assert_int_equal(wc_RsaPublicEncrypt_ex((const byte *)msg, (word32)strlen(msg), ct, 256, &key,
+                                            &rng, WC_RSA_OAEP_PAD, ht, mgf, NULL, 0),
+                     256);
+    wc_FreeRsaKey(&key);
+    wc_FreeRng(&rng);
+}
+
+/* What a peer encrypts with OAEP-SHA256 to the transport key comes back. */
+static void
+test_oaep_sha256_round_trip(void **state)
 {
     struct tpm_ctx *t = lj_test_soft_tpm(dir);
     struct tpm_rsa_pub pub;
     unsigned char ct[256], *pt = NULL;
     size_t pt_len = 0;
-    RsaKey key;
-    WC_RNG rng;
-    int n;
 
     (void)state;
     assert_int_equal(tpm_keys_ensure(t, NULL), LJ_OK);
     assert_int_equal(tpm_transport_pub(t, &pub), LJ_OK);
-    assert_int_equal(wc_InitRng(&rng), 0);
-    assert_int_equal(wc_InitRsaKey(&key, NULL), 0);
-    assert_int_equal(
-        wc_RsaPublicKeyDecodeRaw(pub.n, (word32)pub.n_len, pub.e, (word32)pub.e_len, &key), 0);
-    n = wc_RsaPublicEncrypt_ex((const byte *)"session-key", 11, ct, sizeof(ct), &key, &rng,
-                               WC_RSA_OAEP_PAD, WC_HASH_TYPE_SHA256, WC_MGF1SHA256, NULL, 0);
-    assert_int_equal(n, 256);
-    assert_int_equal(tpm_transport_decrypt(t, ct, 256, &pt, &pt_len), LJ_OK);
+    oaep_encrypt(&pub, WC_HASH_TYPE_SHA256, WC_MGF1SHA256, "session-key", ct);
+    assert_int_equal(tpm_transport_decrypt(t, TPM_OAEP_SHA256, ct, 256, &pt, &pt_len), LJ_OK);
     assert_int_equal(pt_len, 11);
     assert_memory_equal(pt, "session-key", 11);
     lj_secure_free(pt, pt_len);
     ct[100] ^= 1;
     pt = NULL;
-    assert_int_not_equal(tpm_transport_decrypt(t, ct, 256, &pt, &pt_len), LJ_OK);
+    assert_int_equal(tpm_transport_decrypt(t, TPM_OAEP_SHA256, ct, 256, &pt, &pt_len),
+                     LJ_ERR_CRYPTO);
     assert_null(pt);
-    wc_FreeRsaKey(&key);
-    wc_FreeRng(&rng);
+    lj_err_clear();
+    tpm_close(t);
+}
+
+/*
+ * OAEP-SHA1 with MGF1-SHA1, what Entra ID uses for a PRT session key
+ * ([MS-OAPXBC] 3.1.5.1.2.3): a 32-byte key comes back.
+ */
+static void
+test_oaep_sha1_round_trip(void **state)
+{
+    static const char key32[] = "0123456789abcdef0123456789ABCDEF";
+    struct tpm_ctx *t = lj_test_soft_tpm(dir);
+    struct tpm_rsa_pub pub;
+    unsigned char ct[256], *pt = NULL;
+    size_t pt_len = 0;
+
+    (void)state;
+    assert_int_equal(tpm_keys_ensure(t, NULL), LJ_OK);
+    assert_int_equal(tpm_transport_pub(t, &pub), LJ_OK);
+    oaep_encrypt(&pub, WC_HASH_TYPE_SHA, WC_MGF1SHA1, key32, ct);
+    assert_int_equal(tpm_transport_decrypt(t, TPM_OAEP_SHA1, ct, 256, &pt, &pt_len), LJ_OK);
+    assert_int_equal(pt_len, 32);
+    assert_memory_equal(pt, key32, 32);
+    lj_secure_free(pt, pt_len);
+    tpm_close(t);
+}
+
+/* The wrong hash, a short ciphertext, an unknown hash: each its own lj_rc. */
+static void
+test_oaep_wrong_hash_fails(void **state)
+{
+    struct tpm_ctx *t = lj_test_soft_tpm(dir);
+    struct tpm_rsa_pub pub;
+    unsigned char ct[256], *pt = NULL;
+    size_t pt_len = 0;
+
+    (void)state;
+    assert_int_equal(tpm_keys_ensure(t, NULL), LJ_OK);
+    assert_int_equal(tpm_transport_pub(t, &pub), LJ_OK);
+    oaep_encrypt(&pub, WC_HASH_TYPE_SHA, WC_MGF1SHA1, "sha1-ciphertext", ct);
+    lj_err_clear();
+    assert_int_equal(tpm_transport_decrypt(t, TPM_OAEP_SHA256, ct, 256, &pt, &pt_len),
+                     LJ_ERR_CRYPTO);
+    assert_null(pt);
+    assert_int_equal(lj_err_code(), LJ_ERR_CRYPTO);
+    assert_non_null(strstr(lj_err_detail(), "event=decrypt_failed"));
+    assert_non_null(strstr(lj_err_detail(), "oaep=sha256"));
+    lj_err_clear();
+    oaep_encrypt(&pub, WC_HASH_TYPE_SHA256, WC_MGF1SHA256, "sha256-ciphertext", ct);
+    assert_int_equal(tpm_transport_decrypt(t, TPM_OAEP_SHA1, ct, 256, &pt, &pt_len), LJ_ERR_CRYPTO);
+    assert_null(pt);
+    lj_err_clear();
+    assert_int_equal(tpm_transport_decrypt(t, TPM_OAEP_SHA1, ct, 255, &pt, &pt_len), LJ_ERR_INVAL);
+    lj_err_clear();
+    assert_int_equal(tpm_transport_decrypt(t, (enum tpm_oaep_hash)7, ct, 256, &pt, &pt_len),
+                     LJ_ERR_INVAL);
+    assert_null(pt);
+    lj_err_clear();
+    /* the key still works after the failures */
+    assert_int_equal(tpm_transport_decrypt(t, TPM_OAEP_SHA256, ct, 256, &pt, &pt_len), LJ_OK);
+    assert_int_equal(pt_len, 17);
+    assert_memory_equal(pt, "sha256-ciphertext", 17);
+    lj_secure_free(pt, pt_len);
     tpm_close(t);
 }
 
@@ -316,15 +389,97 @@ test_keys_needed(void **state)
     tpm_close(NULL);
 }
 
+/* Replace the format line of dir/keys.rec with fmt (the checksums cover only the key files). */
+static void
+set_record_format(const char *d, const char *fmt)
+{
+    char path[600], text[2048];
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    char *nl;
+    int n;
+
+    snprintf(path, sizeof(path), "%s/keys.rec", d);
+    assert_int_equal(lj_fs_read(path, 4096, &buf, &len), LJ_OK);
+    assert_true(len > 7 && memcmp(buf, "format=", 7) == 0);
+    nl = memchr(buf, '\n', len);
+    assert_non_null(nl);
+    n = snprintf(text, sizeof(text), "format=%s%.*s", fmt, (int)(len - (size_t)(nl - (char *)buf)),
+                 nl);
+    assert_true(n > 0 && (size_t)n < sizeof(text));
+    assert_int_equal(lj_fs_write_atomic(path, text, (size_t)n, 0600), LJ_OK);
+    free(buf);
+}
+
+/*
+ * Keys made under key record version 1 (transport key fixed to
+ * OAEP-SHA256, no noDA) are lost keys, with the reason in the error and
+ * every file left as it was; version 2 is what is written now; an unknown
+ * (newer) version is a corrupt record.
+ */
+static void
+test_old_record_version_is_lost(void **state)
+{
+    char sub[600], path[700];
+    unsigned char *a = NULL, *b = NULL;
+    size_t alen = 0, blen = 0;
+    struct tpm_ctx *t;
+
+    (void)state;
+    snprintf(sub, sizeof(sub), "%s/old-version", dir);
+    t = lj_test_soft_tpm(sub);
+    assert_int_equal(tpm_keys_ensure(t, NULL), LJ_OK);
+    tpm_close(t);
+    snprintf(path, sizeof(path), "%s/keys.rec", sub);
+    assert_int_equal(lj_fs_read(path, 4096, &a, &alen), LJ_OK);
+    assert_true(alen > 24 && memcmp(a, "format=linkjoin-keys-2\n", 23) == 0);
+    free(a);
+    a = NULL;
+    assert_false(tpm_keys_record_old(sub));
+
+    set_record_format(sub, "linkjoin-keys-1");
+    assert_true(tpm_keys_record_old(sub));
+    assert_int_equal(lj_fs_read(path, 4096, &a, &alen), LJ_OK);
+    lj_err_clear();
+    t = lj_test_soft_tpm(sub);
+    assert_int_equal(tpm_keys_ensure(t, NULL), LJ_ERR_TPM_KEYS_LOST);
+    assert_int_equal(lj_err_code(), LJ_ERR_TPM_KEYS_LOST);
+    assert_non_null(strstr(lj_err_detail(), "event=keys_record_old_version"));
+    assert_non_null(strstr(lj_err_detail(), "version=1 current=2"));
+    lj_err_clear();
+    tpm_close(t);
+    assert_int_equal(lj_fs_read(path, 4096, &b, &blen), LJ_OK);
+    assert_int_equal(alen, blen);
+    assert_memory_equal(a, b, alen);
+    snprintf(path, sizeof(path), "%s/soft-transport.der", sub);
+    assert_true(lj_fs_exists(path));
+
+    set_record_format(sub, "linkjoin-keys-3");
+    assert_false(tpm_keys_record_old(sub));
+    t = lj_test_soft_tpm(sub);
+    assert_int_equal(tpm_keys_ensure(t, NULL), LJ_ERR_KEYS_CORRUPT);
+    lj_err_clear();
+    tpm_close(t);
+    free(a);
+    free(b);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_create_then_reuse), cmocka_unit_test(test_sign_verifies),
-        cmocka_unit_test(test_oaep_round_trip),   cmocka_unit_test(test_csr_and_blob),
-        cmocka_unit_test(test_async_keygen),      cmocka_unit_test(test_async_csr),
-        cmocka_unit_test(test_corrupt_detected),  cmocka_unit_test(test_remove),
+        cmocka_unit_test(test_create_then_reuse),
+        cmocka_unit_test(test_sign_verifies),
+        cmocka_unit_test(test_oaep_sha256_round_trip),
+        cmocka_unit_test(test_oaep_sha1_round_trip),
+        cmocka_unit_test(test_oaep_wrong_hash_fails),
+        cmocka_unit_test(test_csr_and_blob),
+        cmocka_unit_test(test_async_keygen),
+        cmocka_unit_test(test_async_csr),
+        cmocka_unit_test(test_corrupt_detected),
+        cmocka_unit_test(test_remove),
         cmocka_unit_test(test_keys_needed),
+        cmocka_unit_test(test_old_record_version_is_lost),
     };
     return cmocka_run_group_tests_name("tpm", tests, setup, teardown);
 }
