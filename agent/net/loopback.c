@@ -6,7 +6,7 @@
  * - This is not a web server: it reads one request head at a time
  *   (bounded in size and time), answers it and closes the connection.  The
  *   only request it hands on is a GET on the redirect path with a query;
- *   the flow checks state and code (oauth_redirect_parse) and then answers
+ *   the flow checks state first, then code or error (oauth_redirect_parse), and answers
  *   through lj_loopback_reply, so the page the person sees says whether the
  *   device took the sign-in.
  * - The socket is bound to the loopback address itself (localhost means

@@ -135,7 +135,8 @@ case_auth_code() {
 # Plays the system browser for a loopback redirect_uri: signs in at the
 # simulator, then follows the redirect to the agent's own listener (plain
 # http on loopback).  Before that, it sends what a stray local client might:
-# a wrong path, a POST, a redirect with someone else's state.  The agent's
+# a wrong path, a POST, a redirect with someone else's state, and error=
+# redirects without a state or with a wrong one (RFC 6749 §4.1.2.1).  The agent's
 # pages go to $CASE/page-*.  Prints nothing: no auth_code over the UI.
 cat >"$LJ_SCRIPT_TMP/browser.sh" <<'BR'
 set -eu
@@ -148,6 +149,8 @@ redir=$(jq -r .redirect_uri <<<"$LAST_PROMPT")
 page wrongpath "${redir%/*}/favicon.ico"
 page post --data 'code=x&state=y' "$redir"
 page forged "$redir?code=stolen&state=not-ours"
+page evilnostate "$redir?error=access_denied&error_description=EVIL"
+page evilwrongstate "$redir?error=access_denied&error_description=EVIL&state=not-ours"
 case ${BROWSER_MODE:-signin} in
   signin)
     sim_curl -o /dev/null "$url"
@@ -177,6 +180,11 @@ run_loopback() {
   assert_eq "$(cat "$CASE/page-forged.code")" 400 "someone else's state"
   assert_contains "$(cat "$CASE/page-forged.html")" "not the answer to the sign-in"
   assert_contains "$(cat "$CASE/err.log")" "event=auth_code_rejected via=loopback"
+  # error= without our state: 400, the agent keeps waiting, nothing of it kept
+  assert_eq "$(cat "$CASE/page-evilnostate.code")" 400 "error= without a state"
+  assert_eq "$(cat "$CASE/page-evilwrongstate.code")" 400 "error= with someone else's state"
+  assert_not_contains "$(cat "$CASE/out.jsonl" "$CASE/err.log" "$CASE/state/journal.json" 2>/dev/null)" \
+    EVIL "text of an unauthenticated redirect"
 }
 
 case_auth_code_loopback_any_port() {
