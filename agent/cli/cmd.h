@@ -72,4 +72,12 @@ int lj_cmd_tpm_config(const char *name, const struct lj_cmd_tpm_flags *fl, struc
 /* Print the usage text (commands, common options, exit codes) to f. */
 void lj_usage(void *f);
 
+struct lj_wipe_report;
+/*
+ * Print, one line each on stdout, the device objects of earlier joins a
+ * wipe found in lost-* (rep->orphans), but not current_id (NULL: none),
+ * which the caller names itself.  Defined in cmd_factory_reset.c.
+ */
+void lj_cmd_print_orphans(const struct lj_wipe_report *rep, const char *current_id);
+
 #endif

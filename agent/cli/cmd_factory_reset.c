@@ -4,7 +4,8 @@
  * OOBE; with --clear-tpm also TPM2_Clear the owner hierarchy (tpm_clear).
  *
  * Design note: a reset never talks to the cloud (that is `leave`): a
- * joined device's object stays in Entra and its id is printed.  The TPM is
+ * joined device's object stays in Entra and its id is printed, as are
+ * those of earlier joins kept aside in lost-* when the TPM lost their keys.  The TPM is
  * cleared after the files are gone, so an interrupted reset is finished by
  * running it again; clearing first would leave blobs that no longer load.
  * --clear-tpm destroys every key under the owner hierarchy, also those of
@@ -33,9 +34,10 @@ reset_usage(FILE *f)
             "usage: linkjoin factory-reset [--clear-tpm --yes] [--config FILE] [--state-dir DIR]\n"
             "                              [--tcti TCTI] [CONFIG FLAGS]\n"
             "\n"
-            "Wipes the local join: device keys, certificates, journal, sealed tokens, MDM state\n"
-            "and the boot markers, so the next boot starts a fresh setup (OOBE). The device\n"
-            "object in the cloud is not touched (use `linkjoin leave` first for that).\n"
+            "Wipes the local join: device keys, certificates, journal, sealed tokens, MDM state,\n"
+            "the boot markers and earlier joins kept aside after a TPM clear (lost-*), so the\n"
+            "next boot starts a fresh setup (OOBE). The device objects in the cloud are not\n"
+            "touched (use `linkjoin leave` first for that); their ids are printed.\n"
             "\n"
             "  --clear-tpm    also clear the TPM's owner hierarchy (TPM2_Clear with the empty\n"
             "                 lockout authorization): every TPM key of every program is gone\n"
@@ -44,6 +46,23 @@ reset_usage(FILE *f)
             "\n"
             "exit codes: 0 reset, 1 files could not be removed, 2 usage (--clear-tpm without\n"
             "--yes), 3 configuration, 4 TPM unreachable or the clear refused.\n");
+}
+
+void
+lj_cmd_print_orphans(const struct lj_wipe_report *rep, const char *current_id)
+{
+    for (unsigned i = 0; i < rep->n_orphans; i++) {
+        const struct lj_wipe_orphan *o = &rep->orphans[i];
+
+        if (current_id != NULL && strcmp(o->device_id, current_id) == 0)
+            continue;
+        printf("An earlier join of this device left device object %s in the cloud (tenant %s): "
+               "an administrator can delete it in Entra.\n",
+               o->device_id, o->tenant_id[0] ? o->tenant_id : "unknown");
+    }
+    if (rep->more_orphans > 0)
+        printf("%u more device objects of earlier joins remain in the cloud (see the log).\n",
+               rep->more_orphans);
 }
 
 static int
@@ -142,6 +161,7 @@ cmd_factory_reset(int argc, char **argv)
         printf("The device object %s remains in the cloud (tenant %s): an administrator can "
                "delete it in Entra.\n",
                j.device_id, j.tenant_id[0] ? j.tenant_id : "unknown");
+    lj_cmd_print_orphans(&rep, j.device_id[0] != '\0' ? j.device_id : NULL);
     ex = clear ? clear_tpm(&cfg) : LJ_EXIT_OK;
     if (ex == LJ_EXIT_OK)
         printf("The next boot starts a fresh setup.\n");

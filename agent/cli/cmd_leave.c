@@ -114,6 +114,7 @@ wipe_and_say(struct leave *l, const char *how)
     }
     printf("%s; local join state removed from %s (%u files).\n", how, l->cfg.state_dir,
            rep.removed);
+    lj_cmd_print_orphans(&rep, l->j.device_id[0] != '\0' ? l->j.device_id : NULL);
     return LJ_EXIT_OK;
 }
 
