@@ -45,7 +45,8 @@ reset_usage(FILE *f)
             "  -h, --help     this text\n"
             "\n"
             "exit codes: 0 reset, 1 files could not be removed, 2 usage (--clear-tpm without\n"
-            "--yes), 3 configuration, 4 TPM unreachable or the clear refused.\n");
+            "--yes), 3 configuration, 4 TPM unreachable or the clear refused, 17 another\n"
+            "linkjoin command is using the state directory (nothing done).\n");
 }
 
 void
@@ -115,7 +116,7 @@ cmd_factory_reset(int argc, char **argv)
     struct lj_wipe_report rep;
     static const char *const opts[] = {"--clear-tpm", "--yes", NULL};
     bool seen[2] = {false, false};
-    int ex;
+    int ex, lock = -1;
     bool clear, yes, had;
 
     ex = lj_cmd_args("factory-reset", argc, argv, reset_usage, opts, seen, &cfg);
@@ -135,6 +136,9 @@ cmd_factory_reset(int argc, char **argv)
         ex = LJ_EXIT_USAGE;
         goto out;
     }
+    ex = lj_cmd_lock_state("factory-reset", cfg.state_dir, false, &lock);
+    if (ex >= 0)
+        goto out;
     /* The device id, to say what remains in the cloud (read-only load). */
     lj_journal_init(&j);
     had = lj_wipe_anything(cfg.state_dir);
@@ -166,6 +170,7 @@ cmd_factory_reset(int argc, char **argv)
     if (ex == LJ_EXIT_OK)
         printf("The next boot starts a fresh setup.\n");
 out:
+    lj_fs_unlock_dir(lock);
     if (ex == LJ_EXIT_OK && fflush(stdout) != 0)
         ex = LJ_EXIT_FAILURE;
     return ex;

@@ -54,7 +54,8 @@ leave_usage(FILE *f)
            "exit codes: 0 left (or the cloud object was already gone), 2 usage, 3 configuration,\n"
            "4 TPM failure, 5 cloud unreachable or busy (nothing removed), 7 the cloud refused\n"
            "the deletion (nothing removed), 8 unexpected cloud answer, 12 not joined,\n"
-           "13 local state unusable (use --local-only).\n");
+           "13 local state unusable (use --local-only), 17 another linkjoin command is using\n"
+           "the state directory (nothing done).\n");
 }
 
 struct leave {
@@ -299,7 +300,7 @@ cmd_leave(int argc, char **argv)
     struct leave l;
     static const char *const opts[] = {"--local-only", NULL};
     bool seen[1] = {false};
-    int ex;
+    int ex, lock = -1;
     bool joined;
 
     memset(&l, 0, sizeof(l));
@@ -307,6 +308,9 @@ cmd_leave(int argc, char **argv)
     if (ex >= 0)
         return ex;
     l.local_only = seen[0];
+    ex = lj_cmd_lock_state("leave", l.cfg.state_dir, false, &lock);
+    if (ex >= 0)
+        goto out;
     read_state(&l);
     joined = l.journal_ok && l.j.state >= LJ_JS_JOINED;
     if (!joined && l.cert == NULL && l.journal_ok) {
@@ -349,6 +353,7 @@ cmd_leave(int argc, char **argv)
     }
     ex = leave_cloud(&l);
 out:
+    lj_fs_unlock_dir(lock);
     free(l.cert);
     if (ex == LJ_EXIT_OK && fflush(stdout) != 0)
         ex = LJ_EXIT_FAILURE;

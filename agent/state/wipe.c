@@ -37,7 +37,8 @@ ends_with(const char *s, const char *suffix)
 static bool
 sweep_name(const char *name)
 {
-    return strncmp(name, "mdm", 3) == 0 || strstr(name, ".bad-") != NULL || ends_with(name, ".tmp");
+    return strncmp(name, "mdm", 3) == 0 || strstr(name, ".bad-") != NULL ||
+           strstr(name, LJ_FS_TMP_MARK) != NULL || ends_with(name, ".tmp");
 }
 
 /* Files of a join: what lj_wipe_anything looks for. */

@@ -13,7 +13,8 @@
  *   5. MDM state: every regular file whose name starts with "mdm" (the
  *      Intune code must name its files so), and leftovers that still name
  *      the old join: files moved aside (NAME.bad-TIME: old journals,
- *      orphaned key blobs) and interrupted atomic writes (NAME.tmp);
+ *      orphaned key blobs) and interrupted atomic writes
+ *      (NAME.tmp-XXXXXX; NAME.tmp of older versions);
  *   6. earlier joins kept aside when their keys were lost (lost-TIME/: old
  *      journal, certificates, key blobs, sealed tokens): each such
  *      directory's files (symlinks removed, never followed; its
