@@ -72,4 +72,23 @@ int lj_cmd_tpm_config(const char *name, const struct lj_cmd_tpm_flags *fl, struc
 /* Print the usage text (commands, common options, exit codes) to f. */
 void lj_usage(void *f);
 
+/*
+ * Take the state directory's lock (lj_fs_lock_dir) for command name, which
+ * writes state_dir.  create: make the directory first (0700) when it is
+ * missing; else a missing directory needs no lock (*fd = -1, go on).
+ * Returns -1 to go on, holding the lock in *fd (release with
+ * lj_fs_unlock_dir, or let the process end), or the exit code after saying
+ * why on stderr: LJ_EXIT_BUSY when another command holds it, LJ_EXIT_FAILURE
+ * when the directory cannot be made or opened.  Never waits.
+ */
+int lj_cmd_lock_state(const char *name, const char *state_dir, bool create, int *fd);
+
+struct lj_wipe_report;
+/*
+ * Print, one line each on stdout, the device objects of earlier joins a
+ * wipe found in lost-* (rep->orphans), but not current_id (NULL: none),
+ * which the caller names itself.  Defined in cmd_factory_reset.c.
+ */
+void lj_cmd_print_orphans(const struct lj_wipe_report *rep, const char *current_id);
+
 #endif

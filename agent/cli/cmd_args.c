@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "agent/core/exitcodes.h"
+#include "platform/common/fsutil.h"
 #include "platform/common/log.h"
 
 int
@@ -84,4 +85,32 @@ lj_cmd_tpm_config(const char *name, const struct lj_cmd_tpm_flags *fl, struct lj
     if (fl->provider_set)
         cfg->key_provider = fl->provider;
     return -1;
+}
+
+int
+lj_cmd_lock_state(const char *name, const char *state_dir, bool create, int *fd)
+{
+    bool busy = false;
+    enum lj_rc rc;
+
+    *fd = -1;
+    if (create && lj_fs_mkdir_private(state_dir) != LJ_OK) {
+        fprintf(stderr, "linkjoin %s: cannot create the state directory %s (%s)\n", name, state_dir,
+                lj_err_detail());
+        return LJ_EXIT_FAILURE;
+    }
+    rc = lj_fs_lock_dir(state_dir, fd, &busy);
+    if (rc == LJ_OK || (rc == LJ_ERR_NOT_FOUND && !create))
+        return -1;
+    if (busy) {
+        fprintf(stderr,
+                "linkjoin %s: another linkjoin command is using the state directory %s "
+                "(run, mdm-retry, leave, factory-reset, csr or tpm seal); nothing was done. "
+                "Try again when it has finished.\n",
+                name, state_dir);
+        return LJ_EXIT_BUSY;
+    }
+    fprintf(stderr, "linkjoin %s: cannot lock the state directory %s (%s)\n", name, state_dir,
+            lj_err_detail());
+    return LJ_EXIT_FAILURE;
 }

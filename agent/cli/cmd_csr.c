@@ -22,6 +22,7 @@
 #include "platform/common/log.h"
 #include "platform/common/secmem.h"
 #include "tpm/tpm.h"
+#include "platform/common/fsutil.h"
 
 #define CT_B64_MAX 1024
 
@@ -242,7 +243,7 @@ cmd_csr(int argc, char **argv)
     char *pem = NULL, *b64 = NULL;
     size_t blob_len = 0;
     bool created = false;
-    int ex;
+    int ex, lock = -1;
     enum lj_rc rc;
 
     ex = cmd_csr_parse(argc, argv, &o);
@@ -276,6 +277,10 @@ cmd_csr(int argc, char **argv)
             return LJ_EXIT_USAGE;
         }
     }
+    /* tpm_keys_ensure may create the keys: a writer of the state directory */
+    ex = lj_cmd_lock_state("csr", cfg.state_dir, true, &lock);
+    if (ex >= 0)
+        return ex;
     lj_cfg_tpm_opts(&cfg, true, &to);
     rc = tpm_open(&to, &t);
     if (rc == LJ_OK)
@@ -307,6 +312,7 @@ cmd_csr(int argc, char **argv)
     }
 out:
     tpm_close(t);
+    lj_fs_unlock_dir(lock);
     free(pem);
     free(b64);
     free(blob);

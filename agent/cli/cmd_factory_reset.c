@@ -4,7 +4,8 @@
  * OOBE; with --clear-tpm also TPM2_Clear the owner hierarchy (tpm_clear).
  *
  * Design note: a reset never talks to the cloud (that is `leave`): a
- * joined device's object stays in Entra and its id is printed.  The TPM is
+ * joined device's object stays in Entra and its id is printed, as are
+ * those of earlier joins kept aside in lost-* when the TPM lost their keys.  The TPM is
  * cleared after the files are gone, so an interrupted reset is finished by
  * running it again; clearing first would leave blobs that no longer load.
  * --clear-tpm destroys every key under the owner hierarchy, also those of
@@ -33,9 +34,10 @@ reset_usage(FILE *f)
             "usage: linkjoin factory-reset [--clear-tpm --yes] [--config FILE] [--state-dir DIR]\n"
             "                              [--tcti TCTI] [CONFIG FLAGS]\n"
             "\n"
-            "Wipes the local join: device keys, certificates, journal, sealed tokens, MDM state\n"
-            "and the boot markers, so the next boot starts a fresh setup (OOBE). The device\n"
-            "object in the cloud is not touched (use `linkjoin leave` first for that).\n"
+            "Wipes the local join: device keys, certificates, journal, sealed tokens, MDM state,\n"
+            "the boot markers and earlier joins kept aside after a TPM clear (lost-*), so the\n"
+            "next boot starts a fresh setup (OOBE). The device objects in the cloud are not\n"
+            "touched (use `linkjoin leave` first for that); their ids are printed.\n"
             "\n"
             "  --clear-tpm    also clear the TPM's owner hierarchy (TPM2_Clear with the empty\n"
             "                 lockout authorization): every TPM key of every program is gone\n"
@@ -43,7 +45,25 @@ reset_usage(FILE *f)
             "  -h, --help     this text\n"
             "\n"
             "exit codes: 0 reset, 1 files could not be removed, 2 usage (--clear-tpm without\n"
-            "--yes), 3 configuration, 4 TPM unreachable or the clear refused.\n");
+            "--yes), 3 configuration, 4 TPM unreachable or the clear refused, 17 another\n"
+            "linkjoin command is using the state directory (nothing done).\n");
+}
+
+void
+lj_cmd_print_orphans(const struct lj_wipe_report *rep, const char *current_id)
+{
+    for (unsigned i = 0; i < rep->n_orphans; i++) {
+        const struct lj_wipe_orphan *o = &rep->orphans[i];
+
+        if (current_id != NULL && strcmp(o->device_id, current_id) == 0)
+            continue;
+        printf("An earlier join of this device left device object %s in the cloud (tenant %s): "
+               "an administrator can delete it in Entra.\n",
+               o->device_id, o->tenant_id[0] ? o->tenant_id : "unknown");
+    }
+    if (rep->more_orphans > 0)
+        printf("%u more device objects of earlier joins remain in the cloud (see the log).\n",
+               rep->more_orphans);
 }
 
 static int
@@ -96,7 +116,7 @@ cmd_factory_reset(int argc, char **argv)
     struct lj_wipe_report rep;
     static const char *const opts[] = {"--clear-tpm", "--yes", NULL};
     bool seen[2] = {false, false};
-    int ex;
+    int ex, lock = -1;
     bool clear, yes, had;
 
     ex = lj_cmd_args("factory-reset", argc, argv, reset_usage, opts, seen, &cfg);
@@ -116,6 +136,9 @@ cmd_factory_reset(int argc, char **argv)
         ex = LJ_EXIT_USAGE;
         goto out;
     }
+    ex = lj_cmd_lock_state("factory-reset", cfg.state_dir, false, &lock);
+    if (ex >= 0)
+        goto out;
     /* The device id, to say what remains in the cloud (read-only load). */
     lj_journal_init(&j);
     had = lj_wipe_anything(cfg.state_dir);
@@ -142,10 +165,12 @@ cmd_factory_reset(int argc, char **argv)
         printf("The device object %s remains in the cloud (tenant %s): an administrator can "
                "delete it in Entra.\n",
                j.device_id, j.tenant_id[0] ? j.tenant_id : "unknown");
+    lj_cmd_print_orphans(&rep, j.device_id[0] != '\0' ? j.device_id : NULL);
     ex = clear ? clear_tpm(&cfg) : LJ_EXIT_OK;
     if (ex == LJ_EXIT_OK)
         printf("The next boot starts a fresh setup.\n");
 out:
+    lj_fs_unlock_dir(lock);
     if (ex == LJ_EXIT_OK && fflush(stdout) != 0)
         ex = LJ_EXIT_FAILURE;
     return ex;

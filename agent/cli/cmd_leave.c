@@ -54,7 +54,8 @@ leave_usage(FILE *f)
            "exit codes: 0 left (or the cloud object was already gone), 2 usage, 3 configuration,\n"
            "4 TPM failure, 5 cloud unreachable or busy (nothing removed), 7 the cloud refused\n"
            "the deletion (nothing removed), 8 unexpected cloud answer, 12 not joined,\n"
-           "13 local state unusable (use --local-only).\n");
+           "13 local state unusable (use --local-only), 17 another linkjoin command is using\n"
+           "the state directory (nothing done).\n");
 }
 
 struct leave {
@@ -114,6 +115,7 @@ wipe_and_say(struct leave *l, const char *how)
     }
     printf("%s; local join state removed from %s (%u files).\n", how, l->cfg.state_dir,
            rep.removed);
+    lj_cmd_print_orphans(&rep, l->j.device_id[0] != '\0' ? l->j.device_id : NULL);
     return LJ_EXIT_OK;
 }
 
@@ -301,7 +303,7 @@ cmd_leave(int argc, char **argv)
     struct leave l;
     static const char *const opts[] = {"--local-only", NULL};
     bool seen[1] = {false};
-    int ex;
+    int ex, lock = -1;
     bool joined;
 
     memset(&l, 0, sizeof(l));
@@ -309,6 +311,9 @@ cmd_leave(int argc, char **argv)
     if (ex >= 0)
         return ex;
     l.local_only = seen[0];
+    ex = lj_cmd_lock_state("leave", l.cfg.state_dir, false, &lock);
+    if (ex >= 0)
+        goto out;
     read_state(&l);
     joined = l.journal_ok && l.j.state >= LJ_JS_JOINED;
     if (!joined && l.cert == NULL && l.journal_ok) {
@@ -351,6 +356,7 @@ cmd_leave(int argc, char **argv)
     }
     ex = leave_cloud(&l);
 out:
+    lj_fs_unlock_dir(lock);
     free(l.cert);
     if (ex == LJ_EXIT_OK && fflush(stdout) != 0)
         ex = LJ_EXIT_FAILURE;

@@ -11,6 +11,7 @@
 #include "agent/core/config.h"
 #include "agent/core/exitcodes.h"
 #include "agent/flow/flow.h"
+#include "platform/common/fsutil.h"
 
 static void
 mdm_retry_usage(FILE *f)
@@ -23,7 +24,8 @@ mdm_retry_usage(FILE *f)
             "exit: 0 enrolled or nothing pending, 11 still pending (try later),\n"
             "      6 the kept sign-in expired or is missing ('linkjoin run' signs in\n"
             "      again), 7 refused by an Intune policy, 8 bad service response,\n"
-            "      12 not joined, 1/3/4/13 as in 'linkjoin --help'.\n\n",
+            "      12 not joined, 17 another linkjoin command is using the state\n"
+            "      directory (nothing done), 1/3/4/13 as in 'linkjoin --help'.\n\n",
             LJ_FLOW_MDM_MAX_ATTEMPTS, LJ_FLOW_MDM_RETRY_BUDGET_S);
     lj_config_usage(f);
 }
@@ -32,9 +34,15 @@ int
 cmd_mdm_retry(int argc, char **argv)
 {
     struct lj_config cfg;
+    int lock = -1;
     int ex = lj_cmd_args("mdm-retry", argc, argv, mdm_retry_usage, NULL, NULL, &cfg);
 
     if (ex >= 0)
         return ex;
-    return lj_flow_mdm_retry(&cfg);
+    ex = lj_cmd_lock_state("mdm-retry", cfg.state_dir, true, &lock);
+    if (ex >= 0)
+        return ex;
+    ex = lj_flow_mdm_retry(&cfg);
+    lj_fs_unlock_dir(lock);
+    return ex;
 }

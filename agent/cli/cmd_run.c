@@ -11,6 +11,7 @@
 #include "agent/core/exitcodes.h"
 #include "agent/flow/flow.h"
 #include "platform/common/log.h"
+#include "platform/common/fsutil.h"
 
 static void
 run_usage(FILE *f)
@@ -33,6 +34,7 @@ cmd_run(int argc, char **argv)
     struct lj_config cfg;
     enum lj_log_level lvl;
     bool seen[1] = {false};
+    int lock = -1;
     int rc = lj_cmd_args("run", argc, argv, run_usage, opts, seen, &cfg);
 
     if (rc >= 0)
@@ -50,5 +52,10 @@ cmd_run(int argc, char **argv)
     }
     if (lj_log_parse_level(cfg.log_level, &lvl))
         lj_log_set_level(lvl);
-    return lj_flow_run(&cfg);
+    rc = lj_cmd_lock_state("run", cfg.state_dir, true, &lock);
+    if (rc >= 0)
+        return rc;
+    rc = lj_flow_run(&cfg);
+    lj_fs_unlock_dir(lock);
+    return rc;
 }

@@ -24,6 +24,7 @@
 #include "platform/common/log.h"
 #include "platform/common/secmem.h"
 #include "tpm/tpm.h"
+#include "platform/common/fsutil.h"
 
 struct tpm_cmd_opts {
     const char *sub;
@@ -173,6 +174,7 @@ cmd_tpm(int argc, char **argv)
     struct tpm_ctx *t = NULL;
     struct tpm_health h;
     enum lj_rc rc;
+    int lock = -1;
     int ex = parse(argc, argv, &o);
 
     if (ex != 0)
@@ -180,8 +182,19 @@ cmd_tpm(int argc, char **argv)
     ex = lj_cmd_tpm_config("tpm", &o.fl, &cfg);
     if (ex >= 0)
         return ex;
-    if (strcmp(o.sub, "sealed-remove") == 0)
-        return lj_cli_exit_for(tpm_sealed_remove(cfg.state_dir, o.name));
+    if (strcmp(o.sub, "seal") == 0 || strcmp(o.sub, "sealed-remove") == 0) {
+        char cmd[32];
+
+        snprintf(cmd, sizeof(cmd), "tpm %s", o.sub);
+        ex = lj_cmd_lock_state(cmd, cfg.state_dir, strcmp(o.sub, "seal") == 0, &lock);
+        if (ex >= 0)
+            return ex;
+    }
+    if (strcmp(o.sub, "sealed-remove") == 0) {
+        rc = tpm_sealed_remove(cfg.state_dir, o.name);
+        lj_fs_unlock_dir(lock);
+        return lj_cli_exit_for(rc);
+    }
     if (strcmp(o.sub, "health") != 0 && strcmp(o.sub, "seal") != 0 &&
         strcmp(o.sub, "unseal") != 0) {
         fprintf(stderr, "linkjoin tpm: unknown subcommand '%s'\n", o.sub);
@@ -203,6 +216,7 @@ cmd_tpm(int argc, char **argv)
     }
 out:
     tpm_close(t);
+    lj_fs_unlock_dir(lock);
     if (rc != LJ_OK) {
         char cmd[32];
 

@@ -41,6 +41,11 @@ static const struct lj_exit_info exits[LJ_EXIT_COUNT__] = {
     [LJ_EXIT_FACTORY_DEVICE] = {LJ_EXIT_FACTORY_DEVICE,
                                 "`factory-test`: device identity or clock check failed",
                                 "factory: identity or clock check failed"},
+    [LJ_EXIT_BUSY] = {LJ_EXIT_BUSY,
+                      "another linkjoin command (`run`, `mdm-retry`, `leave`, `factory-reset`, "
+                      "`csr`, `tpm seal`) is using the state directory; nothing was done, try "
+                      "again later",
+                      "state directory busy: try again"},
 };
 
 const struct lj_exit_info *

@@ -32,6 +32,7 @@ enum lj_exit {
                                     lockout, random, ephemeral key) */
     LJ_EXIT_FACTORY_EK = 15,     /* factory: EK certificate missing, unparsable or wrong CA */
     LJ_EXIT_FACTORY_DEVICE = 16, /* factory: device identity or clock check failed */
+    LJ_EXIT_BUSY = 17,           /* another command holds the state directory: nothing done */
     LJ_EXIT_COUNT__
 };
 

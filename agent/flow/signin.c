@@ -194,8 +194,9 @@ out:
 /*
  * A redirect the loopback listener caught (url: secret).  LJ_OK with *code
  * when it is the answer to this sign-in; LJ_ERR_AUTH (recorded) when Entra
- * redirected with an error; LJ_ERR_PROTOCOL for anything else (answered,
- * ignored: keep waiting).
+ * redirected with an error and our state; LJ_ERR_PROTOCOL for anything else,
+ * an error= without our state included (answered 400, nothing of it kept:
+ * keep waiting).
  */
 static enum lj_rc
 loopback_take(struct flow *f, struct lj_loopback *lb, const struct oauth_pkce *pk,

@@ -6,11 +6,13 @@
  * - This is not a web server: it reads one request head at a time
  *   (bounded in size and time), answers it and closes the connection.  The
  *   only request it hands on is a GET on the redirect path with a query;
- *   the flow checks state and code (oauth_redirect_parse) and then answers
+ *   the flow checks state first, then code or error (oauth_redirect_parse), and answers
  *   through lj_loopback_reply, so the page the person sees says whether the
  *   device took the sign-in.
- * - The socket is bound to the loopback address itself (localhost means
- *   127.0.0.1), never to a wildcard, so nothing off the device can reach it.
+ * - The socket is bound to the loopback address itself, never to a
+ *   wildcard, so nothing off the device can reach it.  localhost means
+ *   both 127.0.0.1 and [::1] on one port (RFC 8252 §7.3): a browser may try
+ *   either, so a port someone else holds on one of them is refused.
  * - The request head holds the authorization code: it is wiped after use
  *   and only its method and path length reach the log.
  */
@@ -37,13 +39,14 @@
 
 struct lj_loopback {
     int fd;         /* listening socket */
+    int fd6;        /* localhost: the [::1] one beside fd (127.0.0.1), else -1 */
     int client;     /* held connection (after a redirect), -1 none */
     char *base;     /* effective redirect URI (no query) */
     char path[512]; /* its path ("/" when it has none) */
 };
 
 struct parsed {
-    int family;       /* AF_INET | AF_INET6 */
+    int family;       /* AF_INET | AF_INET6 | AF_UNSPEC (localhost: both) */
     const char *host; /* start of host as written (in uri) */
     size_t host_len;
     long port;        /* 0: none given / kernel picks */
@@ -56,7 +59,7 @@ parse_uri(const char *uri, struct parsed *p)
     static const struct {
         const char *name;
         int family;
-    } hosts[] = {{"127.0.0.1", AF_INET}, {"localhost", AF_INET}, {"[::1]", AF_INET6}};
+    } hosts[] = {{"127.0.0.1", AF_INET}, {"localhost", AF_UNSPEC}, {"[::1]", AF_INET6}};
     const char *h, *q;
 
     memset(p, 0, sizeof(*p));
@@ -103,16 +106,99 @@ lj_loopback_uri(const char *uri)
     return parse_uri(uri, &p);
 }
 
+/*
+ * A listening socket on the loopback address of family at port (0: the
+ * kernel picks).  Returns the fd and sets *bound to the port, or -1 with
+ * errno set.  An IPv6 socket is IPV6_V6ONLY so it never covers 127.0.0.1.
+ */
+static int
+listen_on(int family, long port, long *bound)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    int fd, one = 1, e;
+
+    memset(&ss, 0, sizeof(ss));
+    if (family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+        a->sin_family = AF_INET;
+        a->sin_port = htons((unsigned short)port);
+        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        sl = sizeof(*a);
+    } else {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((unsigned short)port);
+        a->sin6_addr = in6addr_loopback;
+        sl = sizeof(*a);
+    }
+    fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -1;
+    if ((family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
+        bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 8) != 0)
+        goto fail;
+    sl = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+        goto fail;
+    *bound = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                     : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    return fd;
+fail:
+    e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+}
+
+/* Tries for a port free on both 127.0.0.1 and [::1] (localhost, no port). */
+#define BOTH_TRIES 8
+
+/*
+ * Listen for localhost: 127.0.0.1 and [::1] on the same port.  localhost
+ * may resolve to either and a browser may try ::1 first, so a port held by
+ * someone else on the other address would hand them the code (RFC 8252
+ * §7.3 asks clients to bind both, §8.3 says why localhost is risky).  A
+ * host without IPv6 loopback has nothing to squat there: IPv4 alone then.
+ */
+static enum lj_rc
+listen_localhost(struct lj_loopback *lb, long want, long *port)
+{
+    for (int i = 0; i < BOTH_TRIES; i++) {
+        long got4 = 0, got6 = 0;
+
+        lb->fd = listen_on(AF_INET, want, &got4);
+        if (lb->fd < 0)
+            return lj_err_set(LJ_ERR_IO, MOD,
+                              "event=bind_failed address=127.0.0.1 port=%ld errno=%s", want,
+                              strerror(errno));
+        *port = got4;
+        lb->fd6 = listen_on(AF_INET6, got4, &got6);
+        if (lb->fd6 >= 0)
+            return LJ_OK;
+        if (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL) {
+            lj_log(LJ_LOG_INFO, MOD, "event=no_ipv6_loopback errno=%s", strerror(errno));
+            return LJ_OK;
+        }
+        if (errno != EADDRINUSE || want != 0 || i + 1 == BOTH_TRIES)
+            return lj_err_set(LJ_ERR_IO, MOD, "event=bind_failed address=[::1] port=%ld errno=%s",
+                              got4, strerror(errno));
+        /* the kernel's pick is taken on [::1]: try another */
+        close(lb->fd);
+        lb->fd = -1;
+    }
+    return LJ_ERR_IO;
+}
+
 enum lj_rc
 lj_loopback_open(const char *redirect_uri, struct lj_loopback **out, char **effective)
 {
     struct lj_loopback *lb = NULL;
-    struct sockaddr_storage ss;
-    socklen_t sl;
     struct parsed p;
-    char hostbuf[16];
     size_t blen;
-    long port;
+    long port = 0;
     enum lj_rc rc;
 
     *out = NULL;
@@ -123,42 +209,20 @@ lj_loopback_open(const char *redirect_uri, struct lj_loopback **out, char **effe
     if (lb == NULL)
         return LJ_ERR_NOMEM;
     lb->fd = -1;
+    lb->fd6 = -1;
     lb->client = -1;
-    memset(&ss, 0, sizeof(ss));
-    if (p.family == AF_INET) {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-
-        a->sin_family = AF_INET;
-        a->sin_port = htons((unsigned short)p.port);
-        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        sl = sizeof(*a);
-        snprintf(hostbuf, sizeof(hostbuf), "127.0.0.1");
+    if (p.family == AF_UNSPEC) {
+        rc = listen_localhost(lb, p.port, &port);
+        if (rc != LJ_OK)
+            goto fail;
     } else {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons((unsigned short)p.port);
-        a->sin6_addr = in6addr_loopback;
-        sl = sizeof(*a);
-        snprintf(hostbuf, sizeof(hostbuf), "[::1]");
+        lb->fd = listen_on(p.family, p.port, &port);
+        if (lb->fd < 0) {
+            rc = lj_err_set(LJ_ERR_IO, MOD, "event=bind_failed address=%s port=%ld errno=%s",
+                            p.family == AF_INET ? "127.0.0.1" : "[::1]", p.port, strerror(errno));
+            goto fail;
+        }
     }
-    lb->fd = socket(p.family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (lb->fd < 0) {
-        rc = lj_err_set(LJ_ERR_IO, MOD, "event=socket_failed errno=%s", strerror(errno));
-        goto fail;
-    }
-    if (bind(lb->fd, (struct sockaddr *)&ss, sl) != 0 || listen(lb->fd, 8) != 0) {
-        rc = lj_err_set(LJ_ERR_IO, MOD, "event=bind_failed address=%s port=%ld errno=%s", hostbuf,
-                        p.port, strerror(errno));
-        goto fail;
-    }
-    sl = sizeof(ss);
-    if (getsockname(lb->fd, (struct sockaddr *)&ss, &sl) != 0) {
-        rc = lj_err_set(LJ_ERR_IO, MOD, "event=getsockname_failed errno=%s", strerror(errno));
-        goto fail;
-    }
-    port = ntohs(p.family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-                                     : ((struct sockaddr_in6 *)&ss)->sin6_port);
     snprintf(lb->path, sizeof(lb->path), "%s", p.path[0] != '\0' ? p.path : "/");
     if (p.port != 0) {
         /* as configured: the URL handed on must start with it byte for byte */
@@ -175,8 +239,12 @@ lj_loopback_open(const char *redirect_uri, struct lj_loopback **out, char **effe
         rc = LJ_ERR_NOMEM;
         goto fail;
     }
-    lj_log(LJ_LOG_INFO, MOD, "event=listening address=%s port=%ld path_len=%zu", hostbuf, port,
-           strlen(lb->path));
+    lj_log(LJ_LOG_INFO, MOD, "event=listening address=%s port=%ld path_len=%zu",
+           p.family == AF_INET    ? "127.0.0.1"
+           : p.family == AF_INET6 ? "[::1]"
+           : lb->fd6 >= 0         ? "127.0.0.1,[::1]"
+                                  : "127.0.0.1",
+           port, strlen(lb->path));
     *out = lb;
     return LJ_OK;
 fail:
@@ -397,21 +465,26 @@ lj_loopback_poll(struct lj_loopback *lb, int timeout_ms, char **url)
     if (head == NULL)
         return LJ_ERR_NOMEM;
     for (;;) {
-        struct pollfd pf;
+        struct pollfd pf[2];
         long long left = end - lj_mono_ms();
         long hlen;
         int fd, r;
 
-        pf.fd = lb->fd;
-        pf.events = POLLIN;
-        r = poll(&pf, 1, left > 0 ? (int)left : 0);
+        pf[0].fd = lb->fd;
+        pf[0].events = POLLIN;
+        pf[0].revents = 0;
+        pf[1].fd = lb->fd6; /* -1: ignored by poll */
+        pf[1].events = POLLIN;
+        pf[1].revents = 0;
+        r = poll(pf, 2, left > 0 ? (int)left : 0);
         if (r < 0 && errno != EINTR) {
             rc = lj_err_set(LJ_ERR_IO, MOD, "event=poll_failed errno=%s", strerror(errno));
             break;
         }
         if (r <= 0)
             break;
-        fd = accept4(lb->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        fd = accept4(pf[0].revents != 0 ? lb->fd : lb->fd6, NULL, NULL,
+                     SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd < 0)
             continue;
         hlen = read_head(fd, head, LJ_LOOPBACK_HEAD_MAX);
@@ -456,6 +529,8 @@ lj_loopback_close(struct lj_loopback *lb)
         close(lb->client);
     if (lb->fd >= 0)
         close(lb->fd);
+    if (lb->fd6 >= 0)
+        close(lb->fd6);
     free(lb->base);
     free(lb);
 }

@@ -9,6 +9,10 @@
  *
  * - No port (or port 0): the kernel picks a free one and the redirect URI
  *   sent to Entra names it (Entra allows any port for loopback redirects).
+ * - localhost is both 127.0.0.1 and [::1], on the same port (RFC 8252 §7.3):
+ *   the port taken on either one is an error, so nobody else can hold the
+ *   address a browser tries first.  A host without IPv6 loopback listens on
+ *   127.0.0.1 alone.
  * - One request at a time, each bounded (head at most 8 KiB, 3 s to send
  *   it).  GET on the redirect path with a query is handed to the caller;
  *   any other path gets 404, anything else 400 or 405, and is not.
@@ -34,12 +38,13 @@ bool lj_loopback_uri(const char *uri);
  * Listen where redirect_uri says.  *effective (malloc'ed, caller frees)
  * is the redirect URI to send: redirect_uri itself, or with the chosen
  * port filled in.  LJ_ERR_INVAL: not a loopback URI or a bad port/path;
- * LJ_ERR_IO: the address cannot be bound (detail names it and errno).
+ * LJ_ERR_IO: the address cannot be bound, for localhost either of the two
+ * (detail names it and errno).
  * *out is freed with lj_loopback_close.
  */
 enum lj_rc lj_loopback_open(const char *redirect_uri, struct lj_loopback **out, char **effective);
 
-/* The listening fd (for poll), or -1. */
+/* The listening fd (127.0.0.1's for localhost), or -1. */
 int lj_loopback_fd(const struct lj_loopback *lb);
 
 /*

@@ -114,13 +114,20 @@ enum lj_rc oauth_authorize_url(const struct oauth_params *p, const char *redirec
 
 struct oauth_error;
 
+/* The longest error_description kept from an authorize redirect. */
+#define OAUTH_REDIRECT_DESC_MAX 200
+
 /*
  * Check a redirect the web view (or loopback listener) caught: its
  * scheme/host/path must equal redirect_uri exactly, its query must carry
- * state equal to pk->state (constant time) and a code.  An error=... redirect
- * fills *err (when given) and returns LJ_ERR_AUTH; a state mismatch or a
- * missing code is LJ_ERR_PROTOCOL.  On success *code is malloc'ed (secret:
- * lj_secret_free).  url at most 16 KiB.
+ * state equal to pk->state (constant time) and a code.  State is checked
+ * first: a missing or wrong state is LJ_ERR_PROTOCOL whatever else the
+ * query holds (an error= included), and *err is not touched.  An error=...
+ * redirect with our state (RFC 6749 §4.1.2.1) fills *err (when given) and
+ * returns LJ_ERR_AUTH: error and error_description keep only the characters
+ * that section allows (others become spaces), the description at most
+ * OAUTH_REDIRECT_DESC_MAX bytes.  A missing code is LJ_ERR_PROTOCOL.  On
+ * success *code is malloc'ed (secret: lj_secret_free).  url at most 16 KiB.
  */
 enum lj_rc oauth_redirect_parse(const struct oauth_pkce *pk, const char *redirect_uri,
                                 const char *url, char **code, struct oauth_error *err);

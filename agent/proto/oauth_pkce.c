@@ -211,6 +211,33 @@ oauth_code_check(const struct oauth_pkce *pk, const char *code, const char *stat
     return LJ_OK;
 }
 
+/* Is state (NULL: none) the one this sign-in sent?  Constant time. */
+static bool
+state_ok(const struct oauth_pkce *pk, const char *state)
+{
+    size_t sl = strlen(pk->state);
+
+    return state != NULL && sl > 0 && strlen(state) == sl && lj_secure_equal(state, pk->state, sl);
+}
+
+/*
+ * Copy src (NULL: "") into dst[dstsz], keeping only the characters
+ * RFC 6749 §4.1.2.1 allows in error and error_description (%x20-21 /
+ * %x23-5B / %x5D-7E); any other byte becomes a space.  Cut at dstsz - 1.
+ */
+static void
+copy_nqschar(char *dst, size_t dstsz, const char *src)
+{
+    size_t n = 0;
+
+    for (; src != NULL && src[n] != '\0' && n + 1 < dstsz; n++) {
+        unsigned char c = (unsigned char)src[n];
+
+        dst[n] = (c < 0x20 || c > 0x7e || c == '"' || c == '\\') ? ' ' : (char)c;
+    }
+    dst[n] = '\0';
+}
+
 enum lj_rc
 oauth_redirect_parse(const struct oauth_pkce *pk, const char *redirect_uri, const char *url,
                      char **code_out, struct oauth_error *err)
@@ -268,22 +295,33 @@ oauth_redirect_parse(const struct oauth_pkce *pk, const char *redirect_uri, cons
         }
         q = pe + (pe < end ? 1 : 0);
     }
+    /*
+     * State first, for an error as for a code: RFC 6749 §4.1.2.1 returns
+     * state with an error, and without ours the request may come from any
+     * local process or web page (RFC 8252 §8.1).  Nothing of such a request
+     * is kept or logged.
+     */
+    if (!state_ok(pk, state)) {
+        rc = lj_err_set(LJ_ERR_PROTOCOL, MOD, "event=%s",
+                        state == NULL ? "redirect_without_state" : "state_mismatch");
+        goto out;
+    }
     if (error != NULL) {
         if (err != NULL) {
             const char *a;
 
             memset(err, 0, sizeof(*err));
-            pjson_copy_text(err->error, sizeof(err->error), error);
-            pjson_copy_text(err->description, sizeof(err->description), desc);
-            a = desc ? strstr(desc, "AADSTS") : NULL;
+            copy_nqschar(err->error, sizeof(err->error), error);
+            copy_nqschar(err->description, OAUTH_REDIRECT_DESC_MAX + 1, desc);
+            a = strstr(err->description, "AADSTS");
             if (a != NULL)
                 err->aadsts = strtoul(a + 6, NULL, 10);
             err->cls = oauth_error_classify(err->error, err->aadsts, OAUTH_GRANT_AUTH_CODE);
         }
-        rc = lj_err_set(LJ_ERR_AUTH, MOD, "event=authorize_error error=%.60s", error);
+        rc = lj_err_set(LJ_ERR_AUTH, MOD, "event=authorize_error");
         goto out;
     }
-    if (state == NULL || code == NULL) {
+    if (code == NULL) {
         rc = lj_err_set(LJ_ERR_PROTOCOL, MOD, "event=redirect_incomplete");
         goto out;
     }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -80,15 +81,18 @@ lj_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
     const unsigned char *p = data;
     size_t off = 0;
     int fd = -1;
+    bool made = false;
     enum lj_rc rc = LJ_ERR_IO;
 
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+    /* A name of its own (O_EXCL): two writers never share a temporary file. */
+    if (snprintf(tmp, sizeof(tmp), "%s" LJ_FS_TMP_MARK "XXXXXX", path) >= (int)sizeof(tmp))
         return lj_err_set(LJ_ERR_INVAL, MOD, "event=write_failed reason=path_too_long");
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+    fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
-        lj_err_set(LJ_ERR_IO, MOD, "event=write_failed path=%s errno=%s", tmp, strerror(errno));
+        lj_err_set(LJ_ERR_IO, MOD, "event=write_failed path=%s errno=%s", path, strerror(errno));
         goto out;
     }
+    made = true;
     if (fchmod(fd, mode) != 0) {
         lj_err_set(LJ_ERR_IO, MOD, "event=chmod_failed path=%s errno=%s", tmp, strerror(errno));
         goto out;
@@ -121,7 +125,7 @@ lj_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 out:
     if (fd >= 0)
         close(fd);
-    if (rc != LJ_OK)
+    if (rc != LJ_OK && made)
         unlink(tmp);
     return rc;
 }
@@ -278,4 +282,38 @@ out:
     if (d != NULL)
         closedir(d);
     return rc;
+}
+
+enum lj_rc
+lj_fs_lock_dir(const char *dir, int *fd_out, bool *busy)
+{
+    int fd;
+
+    *fd_out = -1;
+    *busy = false;
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return lj_err_set(errno == ENOENT ? LJ_ERR_NOT_FOUND : LJ_ERR_IO, MOD,
+                          "event=lock_open_failed path=%s errno=%s", dir, strerror(errno));
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+
+        if (e == EINTR)
+            continue;
+        close(fd);
+        if (e == EWOULDBLOCK) {
+            *busy = true;
+            return lj_err_set(LJ_ERR_IO, MOD, "event=lock_busy path=%s", dir);
+        }
+        return lj_err_set(LJ_ERR_IO, MOD, "event=lock_failed path=%s errno=%s", dir, strerror(e));
+    }
+    *fd_out = fd;
+    return LJ_OK;
+}
+
+void
+lj_fs_unlock_dir(int fd)
+{
+    if (fd >= 0)
+        close(fd);
 }

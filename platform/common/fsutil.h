@@ -16,10 +16,14 @@
  */
 enum lj_rc lj_fs_mkdir_private(const char *dir);
 
+/* Temporary files of lj_fs_write_atomic are named PATH LJ_FS_TMP_MARK XXXXXX. */
+#define LJ_FS_TMP_MARK ".tmp-"
+
 /*
- * Write len bytes to path atomically: write path.tmp (mode), fsync, rename
- * over path, fsync the directory.  After a crash the file holds either the
- * old or the new content, never a mix.
+ * Write len bytes to path atomically: write a new temporary file of its
+ * own (path.tmp-XXXXXX, created exclusively, mode), fsync, rename over
+ * path, fsync the directory.  After a crash the file holds either the old
+ * or the new content, never a mix; two writers never share the temporary.
  */
 enum lj_rc lj_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
@@ -50,6 +54,21 @@ enum lj_rc lj_fs_move_files_aside(const char *dir, const char *prefix, char *asi
 
 /* Remove a file; a missing file is not an error. */
 enum lj_rc lj_fs_remove(const char *path);
+
+/*
+ * Take the exclusive lock of directory dir itself (flock(2) on an O_CLOEXEC
+ * descriptor of the directory, without waiting): the lock every command that
+ * writes a state directory holds, so two never write it at once.  A
+ * directory, not a lock file in it, so nothing is left behind by a wipe and
+ * nothing is moved aside with the files.  The kernel drops the lock when the
+ * process ends however it ends.  LJ_OK: *fd_out holds the lock until
+ * lj_fs_unlock_dir.  Held by another process: LJ_ERR_IO with *busy true.
+ * A missing dir: LJ_ERR_NOT_FOUND.  Never blocks.
+ */
+enum lj_rc lj_fs_lock_dir(const char *dir, int *fd_out, bool *busy);
+
+/* Release a lock of lj_fs_lock_dir (-1: nothing). */
+void lj_fs_unlock_dir(int fd);
 
 /* snprintf into buf that fails (false) instead of truncating. */
 bool lj_path_join(char *buf, size_t bufsz, const char *dir, const char *name);

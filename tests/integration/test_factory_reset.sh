@@ -45,6 +45,32 @@ case_reset_wipes_and_rejoins() {
   assert_no_transient_handles
 }
 
+# A TPM-cleared re-join keeps the old join in lost-*/ (journal with UPN,
+# tenant and device id, certificates, key blobs): a reset removes it and
+# names the old device object, still registered in Entra, for the admin.
+case_reset_removes_lost_join() {
+  local old new
+  leave_env
+  join_device
+  old=$DEVICE_ID
+  swtpm_stop
+  rm -rf "$CASE/tpm"
+  swtpm_start "$CASE/tpm"
+  sed -i "s|^tcti = .*|tcti = $TCTI|" "$CASE/lj.conf"
+  join_device
+  new=$DEVICE_ID
+  assert_ne "$new" "$old" "device id after the TPM was cleared"
+  ls -d "$CASE"/state/lost-* >/dev/null 2>&1 || fail "no lost-* directory after the re-join"
+  ln -s "$CASE/keep.me" "$CASE/state/$(basename "$(ls -d "$CASE"/state/lost-* | head -1)")/link"
+  echo 'not ours' >"$CASE/keep.me"
+  assert_rc 0 lj factory-reset --config "$CASE/lj.conf"
+  assert_contains "$OUT" "The device object $new remains in the cloud"
+  assert_contains "$OUT" "An earlier join of this device left device object $old in the cloud"
+  assert_state_gone
+  assert_eq "$(cat "$CASE/keep.me")" "not ours" "a symlink's target"
+  assert_rc 12 lj status --config "$CASE/lj.conf"
+}
+
 case_reset_not_joined() {
   assert_rc 0 lj factory-reset --state-dir "$CASE/state"
   assert_contains "$OUT" "No local join state in $CASE/state"
@@ -114,6 +140,7 @@ case_reset_usage() {
 }
 
 tcase reset_wipes_and_rejoins case_reset_wipes_and_rejoins
+tcase reset_removes_lost_join case_reset_removes_lost_join
 tcase reset_not_joined case_reset_not_joined
 tcase reset_clear_tpm_needs_yes case_reset_clear_tpm_needs_yes
 tcase reset_clear_tpm case_reset_clear_tpm

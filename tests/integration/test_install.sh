@@ -210,7 +210,12 @@ case_units_same_sandbox() {
   assert_contains "$a" "DeviceAllow=/dev/tpmrm0 rw"
   assert_contains "$a" "DevicePolicy=closed"
   assert_contains "$a" "StateDirectory=linkjoin"
-  assert_contains "$a" "RuntimeDirectory=linkjoin"
+  # /run/linkjoin (the UI socket) belongs to linkjoin.service alone: systemd
+  # removes a unit's RuntimeDirectory= when that unit stops (systemd.exec(5)),
+  # so mdm-retry declaring it too would delete the socket under a running join.
+  assert_contains "$(cat "$DIST/linkjoin.service.in")" "RuntimeDirectory=linkjoin"
+  assert_not_contains "$(grep -v '^#' "$DIST/linkjoin-mdm-retry.service.in")" "RuntimeDirectory"
+  assert_contains "$(cat "$DIST/linkjoin-mdm-retry.service.in")" "SuccessExitStatus=11 17"
   assert_contains "$(cat "$DIST/linkjoin.service.in")" "ConditionPathExists=!/var/lib/linkjoin/joined"
   assert_contains "$(cat "$DIST/linkjoin-mdm-retry.service.in")" "ConditionPathExists=/var/lib/linkjoin/mdm-pending"
 }

@@ -135,7 +135,8 @@ case_auth_code() {
 # Plays the system browser for a loopback redirect_uri: signs in at the
 # simulator, then follows the redirect to the agent's own listener (plain
 # http on loopback).  Before that, it sends what a stray local client might:
-# a wrong path, a POST, a redirect with someone else's state.  The agent's
+# a wrong path, a POST, a redirect with someone else's state, and error=
+# redirects without a state or with a wrong one (RFC 6749 §4.1.2.1).  The agent's
 # pages go to $CASE/page-*.  Prints nothing: no auth_code over the UI.
 cat >"$LJ_SCRIPT_TMP/browser.sh" <<'BR'
 set -eu
@@ -148,6 +149,8 @@ redir=$(jq -r .redirect_uri <<<"$LAST_PROMPT")
 page wrongpath "${redir%/*}/favicon.ico"
 page post --data 'code=x&state=y' "$redir"
 page forged "$redir?code=stolen&state=not-ours"
+page evilnostate "$redir?error=access_denied&error_description=EVIL"
+page evilwrongstate "$redir?error=access_denied&error_description=EVIL&state=not-ours"
 case ${BROWSER_MODE:-signin} in
   signin)
     sim_curl -o /dev/null "$url"
@@ -177,6 +180,11 @@ run_loopback() {
   assert_eq "$(cat "$CASE/page-forged.code")" 400 "someone else's state"
   assert_contains "$(cat "$CASE/page-forged.html")" "not the answer to the sign-in"
   assert_contains "$(cat "$CASE/err.log")" "event=auth_code_rejected via=loopback"
+  # error= without our state: 400, the agent keeps waiting, nothing of it kept
+  assert_eq "$(cat "$CASE/page-evilnostate.code")" 400 "error= without a state"
+  assert_eq "$(cat "$CASE/page-evilwrongstate.code")" 400 "error= with someone else's state"
+  assert_not_contains "$(cat "$CASE/out.jsonl" "$CASE/err.log" "$CASE/state/journal.json" 2>/dev/null)" \
+    EVIL "text of an unauthenticated redirect"
 }
 
 case_auth_code_loopback_any_port() {
@@ -215,6 +223,39 @@ case_auth_code_loopback_declined() {
   assert_eq "$(jq -r .server.error_code <<<"$r")" AADSTS65004 "server error code"
   assert_eq "$LJ_RC" 6 "exit status"
   assert_eq "$(sim_devices)" 0 "device objects"
+}
+
+# Another user holds [::1]:PORT: a localhost redirect on PORT must not start
+# (a browser may try ::1 first and hand that user the code; RFC 8252 §8.3).
+case_auth_code_loopback_localhost_v6_taken() {
+  local port r
+  python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null ||
+    skip "no IPv6 loopback on this host"
+  join_env
+  port=$(free_port)
+  python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET6); s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+s.bind(("::1", int(sys.argv[1]))); s.listen(1)
+print("up", flush=True); time.sleep(300)' "$port" >"$CASE/holder.out" &
+  track_pid $!
+  for _ in $(seq 100); do grep -q up "$CASE/holder.out" && break; sleep 0.05; done
+  lj_conf "$CASE/lj.conf" "signin = auth_code" "redirect_uri = http://localhost:$port/cb"
+  lj_run_bg --ui stdio
+  for _ in $(seq 400); do
+    kill -0 "$LJ_PID" 2>/dev/null || break
+    if grep -q '"kind":"browser"' "$CASE/out.jsonl"; then
+      kill "$LJ_PID"
+      fail "the agent waits for the browser on 127.0.0.1 while [::1]:$port is someone else's"
+    fi
+    sleep 0.05
+  done
+  lj_wait
+  r=$(result_event)
+  assert_eq "$(jq -r .reason <<<"$r")" internal "reason ($r)"
+  assert_eq "$(jq -r .phase <<<"$r")" signin "phase"
+  assert_contains "$(cat "$CASE/err.log")" "event=bind_failed address=[::1] port=$port errno=Address already in use"
+  assert_not_contains "$(cat "$CASE/out.jsonl")" '"kind":"browser"' "a browser prompt"
+  assert_eq "$LJ_RC" 1 "exit status"
 }
 
 case_auth_code_loopback_port_taken() {
@@ -315,6 +356,7 @@ tcase auth_code_loopback_any_port case_auth_code_loopback_any_port
 tcase auth_code_loopback_fixed_port case_auth_code_loopback_fixed_port
 tcase auth_code_loopback_declined case_auth_code_loopback_declined
 tcase auth_code_loopback_port_taken case_auth_code_loopback_port_taken
+tcase auth_code_loopback_localhost_v6_taken case_auth_code_loopback_localhost_v6_taken
 tcase ui_malformed_oversized_then_cancel case_ui_malformed_then_cancel
 tcase sigterm_cancels_cleanly case_sigterm_cancels
 tcase bad_journal_moved_aside_and_joins case_bad_journal_moved_aside

@@ -273,6 +273,29 @@ case_pending_then_run() {
   assert_enrolled
 }
 
+# run and mdm-retry on one state directory at once: run holds the state
+# directory's lock (its enrollment slowed by 3 s), mdm-retry ends at once
+# with exit 17 and says why; status still reads; one enrollment request,
+# one MDM certificate.
+case_pending_run_and_mdm_retry_at_once() {
+  local enr
+  pending_run
+  sim_ctl POST /control/faults '{"path_prefix":"/StatelessEnrollmentService/DeviceEnrollment.svc","kind":"delay","delay_ms":3000,"count":1}' >/dev/null
+  lj_run_bg --ui stdio
+  for _ in $(seq 200); do grep -q 'mod=mdm' "$CASE/err.log" && break; sleep 0.05; done
+  kill -0 "$LJ_PID" 2>/dev/null || fail "run ended before mdm-retry started"
+  assert_rc 17 lj mdm-retry --config "$CASE/lj.conf"
+  assert_contains "$OUT" "linkjoin mdm-retry: another linkjoin command is using the state directory $CASE/state"
+  assert_rc 11 lj status --json --state-dir "$CASE/state"
+  lj_wait
+  assert_enrolled
+  enr=$(sim_ctl GET '/control/requests?path_prefix=/StatelessEnrollmentService/DeviceEnrollment.svc' | jq length)
+  assert_eq "$enr" 4 "enrollment requests (3 while pending, then one)"
+  assert_eq "$(sim_enrollments | jq length)" 1 "sim enrollments"
+  # and the other way round: mdm-retry holds it, run waits for nobody
+  assert_rc 0 lj mdm-retry --config "$CASE/lj.conf"
+}
+
 case_pending_mdm_retry_text() {
   pending_run
   sim_ctl POST /control/faults '{"path_prefix":"/StatelessEnrollmentService/DeviceEnrollment.svc","kind":"status","status":503,"count":1000}' >/dev/null
@@ -333,6 +356,7 @@ tcase mdm_device_cap case_device_cap
 tcase mdm_license_missing case_no_licence
 tcase mdm_503_pending_then_mdm_retry_no_prompt case_pending_then_mdm_retry
 tcase mdm_503_pending_then_run_no_prompt case_pending_then_run
+tcase mdm_pending_run_and_mdm_retry_at_once case_pending_run_and_mdm_retry_at_once
 tcase mdm_retry_still_pending_text case_pending_mdm_retry_text
 tcase mdm_pending_revoked_signin_asks_again case_pending_revoked_signin
 tcase mdm_malformed_soap case_malformed_soap

@@ -96,6 +96,7 @@ case_reseal_replaces() {
   out=$(unseal refresh_token) || fail "unseal failed"
   assert_eq "$out" "second-$TOKEN" "unsealed data"
   assert_no_file "$CASE/state/refresh_token.sealed.tmp"
+  ! ls "$CASE/state/refresh_token.sealed.tmp-"* >/dev/null 2>&1 || fail "a temporary file was left"
 }
 
 case_remove() {

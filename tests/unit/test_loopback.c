@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -166,6 +167,108 @@ test_fixed_port_kept_as_written(void **state)
     lj_loopback_reply(NULL, true, NULL);
 }
 
+static int
+connect6_to(int port)
+{
+    struct sockaddr_in6 a;
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    memset(&a, 0, sizeof(a));
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons((unsigned short)port);
+    a.sin6_addr = in6addr_loopback;
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Can this host bind [::1] at all?  (Without it nobody can squat there.) */
+static bool
+have_ipv6_loopback(void)
+{
+    struct sockaddr_in6 a;
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    bool ok;
+
+    if (fd < 0)
+        return false;
+    memset(&a, 0, sizeof(a));
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    close(fd);
+    return ok;
+}
+
+/*
+ * localhost names both loopback addresses (a browser may try ::1 first):
+ * the listener holds the port on 127.0.0.1 and on [::1], and a redirect
+ * on either is taken (RFC 8252 §7.3, §8.3).
+ */
+static void
+test_localhost_listens_on_both(void **state)
+{
+    struct lj_loopback *lb = NULL;
+    char *eff = NULL, *url = NULL, buf[512];
+    const char *req = "GET /cb?code=abc&state=s1 HTTP/1.1\r\n\r\n";
+    ssize_t n;
+    int port, fd;
+
+    (void)state;
+    if (!have_ipv6_loopback())
+        skip();
+    assert_int_equal(lj_loopback_open("http://localhost/cb", &lb, &eff), LJ_OK);
+    port = port_of(eff);
+    fd = connect6_to(port);
+    assert_true(fd >= 0);
+    assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+    assert_int_equal(lj_loopback_poll(lb, 1000, &url), LJ_OK);
+    lj_loopback_reply(lb, true, NULL);
+    n = recv(fd, buf, sizeof(buf) - 1, MSG_WAITALL);
+    assert_true(n > 12);
+    buf[n] = '\0';
+    assert_int_equal(strtol(buf + 9, NULL, 10), 200);
+    close(fd);
+    lj_secret_free(url);
+    /* and on 127.0.0.1 as before */
+    assert_int_equal(exchange(lb, port, "GET /cb?code=x HTTP/1.1\r\n\r\n", &url), 200);
+    lj_secret_free(url);
+    lj_loopback_close(lb);
+    free(eff);
+}
+
+/* Someone else on [::1]:PORT: a localhost listener on PORT refuses to start. */
+static void
+test_localhost_v6_taken(void **state)
+{
+    struct lj_loopback *lb = NULL;
+    struct sockaddr_in6 a;
+    socklen_t sl = sizeof(a);
+    char *eff = NULL, uri[64];
+    int one = 1, fd;
+
+    (void)state;
+    if (!have_ipv6_loopback())
+        skip();
+    fd = socket(AF_INET6, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)), 0);
+    memset(&a, 0, sizeof(a));
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(fd, 1), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &sl), 0);
+    snprintf(uri, sizeof(uri), "http://localhost:%d/cb", ntohs(a.sin6_port));
+    assert_int_equal(lj_loopback_open(uri, &lb, &eff), LJ_ERR_IO);
+    assert_null(lb);
+    assert_null(eff);
+    close(fd);
+}
+
 int
 main(void)
 {
@@ -173,6 +276,8 @@ main(void)
         cmocka_unit_test(test_uri_kinds),
         cmocka_unit_test(test_requests),
         cmocka_unit_test(test_fixed_port_kept_as_written),
+        cmocka_unit_test(test_localhost_listens_on_both),
+        cmocka_unit_test(test_localhost_v6_taken),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

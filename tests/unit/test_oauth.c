@@ -228,6 +228,69 @@ test_redirect(void **state)
     oauth_pkce_wipe(&pk);
 }
 
+/* Every byte is one RFC 6749 §4.1.2.1 allows in error and error_description. */
+static void
+assert_nqschar(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        assert_true(c >= 0x20 && c <= 0x7e && c != '"' && c != '\\');
+    }
+}
+
+/*
+ * An error= redirect is acted on only with our state (RFC 6749 §4.1.2.1
+ * returns state with errors); without it nothing of it is kept, and with
+ * it the text is bounded and holds only the characters the RFC allows.
+ */
+static void
+test_redirect_error_needs_state(void **state)
+{
+    struct oauth_pkce pk;
+    struct oauth_error err;
+    char url[4096], longdesc[1201];
+    char *code = NULL;
+
+    (void)state;
+    assert_int_equal(oauth_pkce_new(&pk), LJ_OK);
+    memset(&err, 0, sizeof(err));
+    snprintf(url, sizeof(url),
+             "ms-aadj-redir://auth/drs?error=access_denied&error_description=AADSTS53003%%3A+EVIL");
+    assert_int_equal(oauth_redirect_parse(&pk, OAUTH_DEFAULT_REDIRECT, url, &code, &err),
+                     LJ_ERR_PROTOCOL);
+    assert_string_equal(err.error, "");
+    assert_string_equal(err.description, "");
+    assert_int_equal(err.aadsts, 0);
+    snprintf(url, sizeof(url),
+             "ms-aadj-redir://auth/drs?error=access_denied&error_description=EVIL"
+             "&state=AAAAAAAAAAAAAAAAAAAAAA");
+    assert_int_equal(oauth_redirect_parse(&pk, OAUTH_DEFAULT_REDIRECT, url, &code, &err),
+                     LJ_ERR_PROTOCOL);
+    assert_string_equal(err.description, "");
+    snprintf(url, sizeof(url), "ms-aadj-redir://auth/drs?state=%.10s&error=access_denied",
+             pk.state);
+    assert_int_equal(oauth_redirect_parse(&pk, OAUTH_DEFAULT_REDIRECT, url, &code, &err),
+                     LJ_ERR_PROTOCOL);
+    assert_string_equal(err.error, "");
+    /* our state: acted on, the text bounded and cleaned */
+    memset(longdesc, 'A', sizeof(longdesc) - 1);
+    longdesc[sizeof(longdesc) - 1] = '\0';
+    snprintf(url, sizeof(url),
+             "ms-aadj-redir://auth/drs?state=%s&error=access%%0A%%22denied%%5C"
+             "&error_description=AADSTS65004%%3A+x%%0D%%0Ay%%22%%5C%%E2%%82%%AC%%7F+%s",
+             pk.state, longdesc);
+    assert_int_equal(oauth_redirect_parse(&pk, OAUTH_DEFAULT_REDIRECT, url, &code, &err),
+                     LJ_ERR_AUTH);
+    assert_null(code);
+    assert_nqschar(err.error);
+    assert_nqschar(err.description);
+    assert_true(strlen(err.description) <= OAUTH_REDIRECT_DESC_MAX);
+    assert_true(strncmp(err.description, "AADSTS65004: x", 14) == 0);
+    assert_int_equal(err.aadsts, 65004);
+    oauth_pkce_wipe(&pk);
+}
+
 static void
 test_device_code_parse(void **state)
 {
@@ -547,6 +610,7 @@ main(void)
         cmocka_unit_test(test_bodies),
         cmocka_unit_test(test_pkce),
         cmocka_unit_test(test_redirect),
+        cmocka_unit_test(test_redirect_error_needs_state),
         cmocka_unit_test(test_device_code_parse),
         cmocka_unit_test(test_device_code_malformed),
         cmocka_unit_test(test_token_parse),

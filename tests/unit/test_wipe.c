@@ -36,6 +36,7 @@ static const char *const ours[] = {
     "journal.json.bad-1764177000",
     "device.pub.bad-1764177000-1",
     "journal.json.tmp",
+    "journal.json.tmp-a1B2c3",
 };
 static const char *const theirs[] = {"linkjoin.conf", "notes.txt", "Bad.Sealed"};
 

@@ -1,0 +1,121 @@
+/* Unit tests for platform/common/fsutil.c: temporary names of atomic writes, the state directory
+ * lock. */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "platform/common/fsutil.h"
+#include "tests/unit/testutil.h"
+
+static char *base;
+
+static int
+setup(void **state)
+{
+    (void)state;
+    base = lj_test_tmpdir();
+    return base == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+    int rc;
+
+    (void)state;
+    rc = lj_test_rmdir(base);
+    free(base);
+    base = NULL;
+    return rc;
+}
+
+/* Entries of dir whose name starts with prefix. */
+static int
+count_prefixed(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL)
+        if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+/*
+ * An atomic write uses a temporary file of its own: a file another writer
+ * left at the old fixed name PATH.tmp is neither truncated nor renamed, and
+ * no temporary is left behind.
+ */
+static void
+test_write_atomic_own_temp_name(void **state)
+{
+    char path[256], tmp[272];
+    unsigned char *got = NULL;
+    size_t len = 0;
+
+    (void)state;
+    assert_true(lj_path_join(path, sizeof(path), base, "journal.json"));
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    assert_int_equal(lj_fs_write_atomic(tmp, "other writer", 12, 0600), LJ_OK);
+    assert_int_equal(lj_fs_write_atomic(path, "mine", 4, 0600), LJ_OK);
+    assert_int_equal(lj_fs_read(path, 64, &got, &len), LJ_OK);
+    assert_string_equal((char *)got, "mine");
+    free(got);
+    assert_int_equal(lj_fs_read(tmp, 64, &got, &len), LJ_OK);
+    assert_string_equal((char *)got, "other writer");
+    free(got);
+    assert_int_equal(count_prefixed(base, "journal.json" LJ_FS_TMP_MARK), 0);
+}
+
+/* One holder at a time; the lock is free again once released; never waits. */
+static void
+test_lock_dir(void **state)
+{
+    char missing[256];
+    int a = -1, b = -1;
+    bool busy = true;
+
+    (void)state;
+    assert_int_equal(lj_fs_lock_dir(base, &a, &busy), LJ_OK);
+    assert_false(busy);
+    assert_true(a >= 0);
+    /* another open description of the directory (as another process has) */
+    assert_int_equal(lj_fs_lock_dir(base, &b, &busy), LJ_ERR_IO);
+    assert_true(busy);
+    assert_int_equal(b, -1);
+    lj_fs_unlock_dir(a);
+    assert_int_equal(lj_fs_lock_dir(base, &b, &busy), LJ_OK);
+    assert_false(busy);
+    lj_fs_unlock_dir(b);
+    /* nothing left in the directory by locking it */
+    assert_int_equal(count_prefixed(base, "."), 2);
+    assert_true(lj_path_join(missing, sizeof(missing), base, "nope"));
+    assert_int_equal(lj_fs_lock_dir(missing, &a, &busy), LJ_ERR_NOT_FOUND);
+    assert_false(busy);
+    assert_int_equal(a, -1);
+    lj_fs_unlock_dir(-1);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_write_atomic_own_temp_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_dir, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
