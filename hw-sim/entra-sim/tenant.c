@@ -495,10 +495,16 @@ tenant_apply_login(struct sim_tenant *t, const cJSON *o, const char *path, char 
 
 /* ---- Intune ---- */
 
-static const char *const intune_members[] = {
-    "mdm_user_scope",         "mdm_user_scope_groups", "windows",
-    "block_personally_owned", "corporate_identifiers", "device_limit",
-    "policy_service",         "management_url",        NULL};
+static const char *const intune_members[] = {"mdm_user_scope",
+                                             "mdm_user_scope_groups",
+                                             "windows",
+                                             "block_personally_owned",
+                                             "corporate_identifiers",
+                                             "device_limit",
+                                             "policy_service",
+                                             "management_url",
+                                             "fault_detail",
+                                             NULL};
 
 /* Trimmed span of one part of a corporate identifier line. */
 static bool
@@ -547,6 +553,7 @@ tenant_apply_intune(struct sim_tenant *t, const cJSON *o, const char *path, char
     struct sim_intune *in = &t->intune;
     enum sim_mdm_scope scope = in->scope;
     bool blocked = in->windows_blocked, personal = in->block_personal, pol = in->policy_service;
+    bool wdetail = in->windows_fault_detail;
     long limit = (long)in->device_limit;
     char *groups[SIM_MAX_GROUPS] = {0};
     size_t ng = 0, nc = 0;
@@ -579,6 +586,19 @@ tenant_apply_intune(struct sim_tenant *t, const cJSON *o, const char *path, char
             blocked = true;
         else
             return fail(err, errsz, p, "must be \"allowed\" or \"blocked\"");
+    }
+    v = cJSON_GetObjectItemCaseSensitive(o, "fault_detail");
+    if (v != NULL) {
+        snprintf(p, sizeof(p), "%s.fault_detail", path);
+        if (cJSON_IsString(v) && strcmp(v->valuestring, "DeviceEnrollmentServiceError") == 0)
+            wdetail = false;
+        else if (cJSON_IsString(v) &&
+                 strcmp(v->valuestring, "WindowsDeviceEnrollmentServiceError") == 0)
+            wdetail = true;
+        else
+            return fail(err, errsz, p,
+                        "must be \"DeviceEnrollmentServiceError\" or "
+                        "\"WindowsDeviceEnrollmentServiceError\"");
     }
     if (!get_bool(o, "block_personally_owned", path, &personal, err, errsz) ||
         !get_bool(o, "policy_service", path, &pol, err, errsz) ||
@@ -649,6 +669,7 @@ tenant_apply_intune(struct sim_tenant *t, const cJSON *o, const char *path, char
     in->windows_blocked = blocked;
     in->block_personal = personal;
     in->policy_service = pol;
+    in->windows_fault_detail = wdetail;
     in->device_limit = (unsigned long)limit;
     if (cJSON_GetObjectItemCaseSensitive(o, "mdm_user_scope_groups") != NULL) {
         for (size_t i = 0; i < in->nscope_groups; i++)
@@ -1087,6 +1108,10 @@ tenant_settings_json(const struct sim_tenant *t)
         cJSON_AddNumberToObject(in, "device_limit", (double)t->intune.device_limit);
         cJSON_AddBoolToObject(in, "policy_service", t->intune.policy_service);
         cJSON_AddStringToObject(in, "management_url", t->intune.mgmt_url);
+        cJSON_AddStringToObject(in, "fault_detail",
+                                t->intune.windows_fault_detail
+                                    ? "WindowsDeviceEnrollmentServiceError"
+                                    : "DeviceEnrollmentServiceError");
     }
     return o;
 }

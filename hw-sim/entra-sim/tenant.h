@@ -68,6 +68,7 @@ struct sim_intune {
     unsigned long device_limit; /* device limit restriction, 1..15 */
     bool policy_service;        /* discovery names EnrollmentPolicyServiceUrl */
     char *mgmt_url;             /* OMA-DM server (APPLICATION ADDR) */
+    bool windows_fault_detail;  /* faults name WindowsDeviceEnrollmentServiceError */
 };
 
 struct sim_group {

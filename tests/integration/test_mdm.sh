@@ -176,6 +176,24 @@ case_platform_blocked() {
   assert_eq "$(sim_enrollments | jq length)" 0 "sim enrollments"
 }
 
+# The fault's s:Detail element under either name: Intune's
+# DeviceEnrollmentServiceError (pytune's author's captures, windows-itpro-docs
+# mobile-device-enrollment.md) or MS-DVRE 3.1.4.1.2.1 / MS-WSTEP's
+# WindowsDeviceEnrollmentServiceError.  Only the detail carries ErrorType
+# DeviceNotSupported (the Subcode is s:Authorization, 0x80180003), so the
+# exact result proves the detail was read.
+platform_blocked_detail() {
+  mdm_env "{\"windows\":\"blocked\",\"fault_detail\":\"$1\"}"
+  assert_eq "$(sim_ctl GET /control/intune | jq -r .fault_detail)" "$1" "sim fault_detail"
+  run_device_code
+  assert_mdm_refused mdm_platform_blocked 0x80180014 admin 7
+  assert_eq "$(result_event | jq -r .server.error_type)" DeviceNotSupported "server.error_type"
+  assert_contains "$(cat "$CASE/err.log")" "subcode=s:Authorization error_type=DeviceNotSupported hresult=0x80180014"
+  assert_eq "$(sim_enrollments | jq length)" 0 "sim enrollments"
+}
+case_fault_detail_intune() { platform_blocked_detail DeviceEnrollmentServiceError; }
+case_fault_detail_windows() { platform_blocked_detail WindowsDeviceEnrollmentServiceError; }
+
 case_ownership_blocked() {
   local r
   mdm_env '{"block_personally_owned":true,"corporate_identifiers":["Microsoft Corporation,Windows 365 Link,OTHER-SERIAL"]}'
@@ -327,6 +345,8 @@ tcase mdm_enrolled case_enrolled
 tcase mdm_enrolled_without_policy_service case_enrolled_without_policy_service
 tcase mdm_not_in_scope case_not_in_scope
 tcase mdm_platform_blocked case_platform_blocked
+tcase mdm_fault_detail_DeviceEnrollmentServiceError case_fault_detail_intune
+tcase mdm_fault_detail_WindowsDeviceEnrollmentServiceError case_fault_detail_windows
 tcase mdm_ownership_blocked_names_identity case_ownership_blocked
 tcase mdm_ownership_corporate_identifier_enrolls case_ownership_corporate_enrolls
 tcase mdm_device_cap case_device_cap
