@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -250,6 +251,8 @@ struct log_entry {
     long ms;
     char fault[16];
     bool control;
+    char user_agent[128];
+    unsigned user_agents;
 };
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -283,6 +286,8 @@ log_request(struct sim_req *r, unsigned status)
     e->ms = ms;
     snprintf(e->fault, sizeof(e->fault), "%s", fault);
     e->control = r->control;
+    memcpy(e->user_agent, r->user_agent, sizeof(e->user_agent));
+    e->user_agents = r->user_agents;
     pthread_mutex_unlock(&log_lock);
 }
 
@@ -313,6 +318,8 @@ srv_log_json(const char *prefix)
         cJSON_AddNumberToObject(o, "ms", (double)e->ms);
         if (e->fault[0] != '\0')
             cJSON_AddStringToObject(o, "fault", e->fault);
+        cJSON_AddStringToObject(o, "user_agent", e->user_agent);
+        cJSON_AddNumberToObject(o, "user_agents", (double)e->user_agents);
         cJSON_AddItemToArray(a, o);
     }
     pthread_mutex_unlock(&log_lock);
@@ -784,6 +791,24 @@ body_limit(const struct sim_req *r)
     return BODY_MAX_LOGIN;
 }
 
+/* MHD header iterator: count User-Agent lines, keep the first (printable). */
+static enum MHD_Result
+user_agent_cb(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct sim_req *r = cls;
+
+    (void)kind;
+    if (key == NULL || strcasecmp(key, "User-Agent") != 0)
+        return MHD_YES;
+    if (r->user_agents++ == 0 && value != NULL) {
+        snprintf(r->user_agent, sizeof(r->user_agent), "%s", value);
+        for (char *p = r->user_agent; *p != '\0'; p++)
+            if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+                *p = '?';
+    }
+    return MHD_YES;
+}
+
 static struct sim_req *
 req_new(struct MHD_Connection *c, const char *url, const char *method, bool control)
 {
@@ -822,6 +847,7 @@ req_new(struct MHD_Connection *c, const char *url, const char *method, bool cont
         snprintf(r->correlation_id, sizeof(r->correlation_id), "%.36s", r->client_request_id);
     else
         sim_guid_new(r->correlation_id);
+    MHD_get_connection_values(c, MHD_HEADER_KIND, user_agent_cb, r);
     r->mdm = !control &&
              (strcmp(r->host, "enrollment.manage.microsoft.com") == 0 || mdm_is_path(r->path));
     r->body.max = body_limit(r);
@@ -845,6 +871,16 @@ dispatch(struct sim_req *r)
 
     if (r->control)
         return control_handle(r);
+    if (r->user_agents > 1) {
+        /* RFC 9110 5.3: a sender must not repeat a field that is not
+         * list-valued, and User-Agent is one value (10.1.5).  A strict front
+         * end may refuse such a request before any service sees it; the
+         * simulator does, so a client is held to one User-Agent. */
+        lj_log(LJ_LOG_INFO, MOD, "event=refused reason=repeated_user_agent count=%u",
+               r->user_agents);
+        return srv_reply(r, 400, "text/plain; charset=utf-8",
+                         strdup("Bad Request: repeated User-Agent header\n"), NULL);
+    }
     if (fault_match(r)) {
         switch (r->fault.kind) {
         case SIM_FAULT_DELAY: sim_sleep_ms(r->fault.delay_ms, &g_sim.stopping); break;

@@ -57,6 +57,8 @@ struct sim_req {
     char request_id[37];
     char correlation_id[37];
     char client_request_id[80];
+    char user_agent[128]; /* the first User-Agent (printable, cut), "" if none */
+    unsigned user_agents; /* how many User-Agent header lines came */
     struct sim_buf body;
     bool too_big;
     size_t discarded;

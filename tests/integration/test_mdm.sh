@@ -153,6 +153,26 @@ case_enrolled() {
   assert_contains "$OUT" "no Intune enrollment is pending"
 }
 
+# Exactly one User-Agent on every request (RFC 9110 5.3, 10.1.5: not a list):
+# linkjoin/VERSION to login and DRS; ENROLLClient, the one Windows sends
+# (fleetdm's captured Windows enrollment; AADInternals MDM_utils.ps1), to Intune.
+case_one_user_agent() {
+  local log ua
+  mdm_env
+  run_device_code
+  assert_enrolled
+  ua="linkjoin/$(sed -n 's/^#define LJ_VERSION "\(.*\)"$/\1/p' "$LJ_TOP/agent/core/version.h")"
+  log=$(sim_ctl GET /control/requests)
+  assert_eq "$(jq '[.[] | select(.user_agents != 1)] | length' <<<"$log")" 0 "requests without exactly one User-Agent: $(jq -c '[.[] | select(.user_agents != 1)]' <<<"$log")"
+  for p in /contoso.example/Discover /contoso.example/oauth2/devicecode /contoso.example/oauth2/token /EnrollmentServer/device/; do
+    assert_eq "$(jq -r --arg p "$p" '[.[] | select(.path == $p) | .user_agent] | unique | join(",")' <<<"$log")" "$ua" "User-Agent on $p"
+  done
+  for p in /EnrollmentServer/Discovery.svc /StatelessEnrollmentService/EnrollmentPolicy.svc /StatelessEnrollmentService/DeviceEnrollment.svc; do
+    assert_eq "$(jq -r --arg p "$p" '[.[] | select(.path == $p) | .user_agent] | unique | join(",")' <<<"$log")" ENROLLClient "User-Agent on $p"
+    assert_eq "$(jq --arg p "$p" '[.[] | select(.path == $p)] | length' <<<"$log")" 1 "one request to $p"
+  done
+}
+
 case_enrolled_without_policy_service() {
   mdm_env '{"policy_service":false}'
   run_device_code
@@ -342,6 +362,7 @@ case_deep_discovery() {
 }
 
 tcase mdm_enrolled case_enrolled
+tcase mdm_one_user_agent_per_request case_one_user_agent
 tcase mdm_enrolled_without_policy_service case_enrolled_without_policy_service
 tcase mdm_not_in_scope case_not_in_scope
 tcase mdm_platform_blocked case_platform_blocked
