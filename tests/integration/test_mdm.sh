@@ -180,6 +180,30 @@ case_enrolled_without_policy_service() {
   assert_eq "$(sim_ctl GET '/control/requests?path_prefix=/StatelessEnrollmentService/EnrollmentPolicy.svc' | jq length)" 0 "no GetPolicies"
 }
 
+# GetPolicies (MS-XCEP) is best effort: the policy service is optional (MS-MDE2
+# 3.1.4.1.3.2) and AADInternals (MDM_utils.ps1 Enroll-DeviceToMDM) and pytune
+# (device/windows.py) enroll with Intune without it, RSA-2048 / SHA-256.  A
+# fault or an unreadable answer is logged and the RST goes on.
+policy_best_effort() {
+  mdm_env
+  sim_ctl POST /control/faults "{\"path_prefix\":\"/StatelessEnrollmentService/EnrollmentPolicy.svc\",$1,\"count\":10}" >/dev/null ||
+    fail "fault refused"
+  run_device_code
+  assert_enrolled
+  assert_eq "$(sim_ctl GET '/control/requests?path_prefix=/StatelessEnrollmentService/EnrollmentPolicy.svc' | jq -c '[.[] | .status]')" "[$2]" "one GetPolicies, answered $2"
+  assert_eq "$(sim_ctl GET '/control/requests?path_prefix=/StatelessEnrollmentService/DeviceEnrollment.svc' | jq -c '[.[] | .status]')" "[200]" "one RST"
+  assert_contains "$(cat "$CASE/err.log")" "$3"
+}
+case_policy_fault_enrolls() {
+  policy_best_effort '"kind":"status","status":400' 400 \
+    "event=mdm_policy_unavailable reason=fault http=400 subcode=s:MessageFormat error_type=MessageFormat hresult=0x80180001 "
+  assert_contains "$(cat "$CASE/err.log")" " then=rsa2048_sha256"
+}
+case_policy_unreadable_enrolls() {
+  policy_best_effort '"kind":"malformed"' 200 \
+    "event=mdm_policy_unavailable reason=unreadable http=200 why=bad_xml then=rsa2048_sha256"
+}
+
 case_not_in_scope() {
   mdm_env '{"mdm_user_scope":"none"}'
   run_device_code
@@ -364,6 +388,8 @@ case_deep_discovery() {
 tcase mdm_enrolled case_enrolled
 tcase mdm_one_user_agent_per_request case_one_user_agent
 tcase mdm_enrolled_without_policy_service case_enrolled_without_policy_service
+tcase mdm_policy_fault_enrolls case_policy_fault_enrolls
+tcase mdm_policy_unreadable_enrolls case_policy_unreadable_enrolls
 tcase mdm_not_in_scope case_not_in_scope
 tcase mdm_platform_blocked case_platform_blocked
 tcase mdm_fault_detail_DeviceEnrollmentServiceError case_fault_detail_intune
