@@ -63,7 +63,7 @@ srv_fault_add(const cJSON *o, char *id, size_t idsz, char *err, size_t errsz)
 {
     static const char *const members[] = {"path_prefix", "method", "count",       "kind",
                                           "delay_ms",    "status", "retry_after", "size",
-                                          "depth",       NULL};
+                                          "depth",       "body",   NULL};
     struct sim_fault f;
     const cJSON *v, *m;
     bool ok = false;
@@ -162,6 +162,17 @@ srv_fault_add(const cJSON *o, char *id, size_t idsz, char *err, size_t errsz)
             return false;
         }
         f.size = (size_t)v->valuedouble;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(o, "body");
+    if (v != NULL) {
+        if (!cJSON_IsString(v) || strlen(v->valuestring) >= sizeof(f.body) ||
+            f.kind != SIM_FAULT_STATUS) {
+            snprintf(err, errsz, "body must be a string of at most %zu bytes, for kind status",
+                     sizeof(f.body) - 1);
+            return false;
+        }
+        memcpy(f.body, v->valuestring, strlen(v->valuestring) + 1);
+        f.has_body = true;
     }
     v = cJSON_GetObjectItemCaseSensitive(o, "depth");
     if (v != NULL) {
@@ -888,6 +899,11 @@ dispatch(struct sim_req *r)
             char ra[24];
             const char *hdrs[] = {"Retry-After", ra, NULL};
             snprintf(ra, sizeof(ra), "%ld", r->fault.retry_after);
+            if (r->fault.has_body)
+                return srv_reply(r, r->fault.status,
+                                 r->fault.body[0] == '{' ? "application/json; charset=utf-8"
+                                                         : "text/plain; charset=utf-8",
+                                 strdup(r->fault.body), r->fault.retry_after >= 0 ? hdrs : NULL);
             return family_error(r, r->fault.status, r->fault.retry_after >= 0 ? hdrs : NULL);
         }
         case SIM_FAULT_CLOSE: log_request(r, 0); return MHD_NO;

@@ -47,6 +47,8 @@ struct sim_fault {
     size_t size;
     long depth;
     long hits;
+    bool has_body; /* status: answer with body instead of the service's shape */
+    char body[4096];
 };
 
 struct sim_req {
