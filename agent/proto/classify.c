@@ -32,6 +32,19 @@ lj_classify_oauth(const struct oauth_error *e, struct lj_classified *out)
         return;
     }
     switch (e->cls) {
+    case OAUTH_ERRC_OTHER:
+        /* AADSTS50011: the redirect_uri is not registered for the client
+         * (Microsoft Learn entra reference-error-codes, InvalidReplyTo): the
+         * device's configuration is wrong, not the user's sign-in. */
+        if (e->aadsts == 50011) {
+            r = LJ_R_REDIRECT_NOT_REGISTERED;
+            break;
+        }
+        r = strcmp(e->error, "temporarily_unavailable") == 0 ||
+                    strcmp(e->error, "server_error") == 0
+                ? LJ_R_SERVICE_UNAVAILABLE
+                : LJ_R_SIGNIN_REJECTED;
+        break;
     case OAUTH_ERRC_EXPIRED: r = LJ_R_SIGNIN_EXPIRED; break;
     case OAUTH_ERRC_DECLINED: r = LJ_R_SIGNIN_DECLINED; break;
     case OAUTH_ERRC_BAD_PASSWORD: r = LJ_R_WRONG_PASSWORD; break;
@@ -112,8 +125,8 @@ not_permitted(const struct drs_error *e)
  * troubleshoot-hybrid-join-windows-current.md); [MS-DVRE] 3.1.4.1.4.1 lists
  * the ErrorType values (AuthenticationError, AuthorizationError,
  * DirectoryAccountError, InvalidParameter, ...).  The bodies Azure DRS sends
- * are {ErrorType, Message, TraceId, Time} (Gerenios/AADInternals #40;
- * dirkjanm/ROADtools deviceauth.py prints the same members).  A 401 is the
+ * are {ErrorType, Message, TraceId, Time} (Gerenios/AADInternals issues #40
+ * and #119 quote them).  A 401 is the
  * bearer token refused whatever the body (RFC 6750 3.1), so it is
  * auth_rejected even when empty.
  */

@@ -211,6 +211,9 @@ test_classify_oauth(void **state)
     expect_oauth(OAUTH_ERRC_DECLINED, 0, "signin_declined", "AADSTS65004");
     expect_oauth(OAUTH_ERRC_REFRESH_INVALID, 70008, "signin_session_expired", "AADSTS70008");
     expect_oauth(OAUTH_ERRC_OTHER, 700016, "signin_rejected", "AADSTS700016");
+    /* AADSTS50011 (redirect URI not registered for the client): configuration */
+    expect_oauth(OAUTH_ERRC_OTHER, 50011, "redirect_uri_not_registered", "AADSTS50011");
+    assert_int_equal(lj_reason_get(LJ_R_REDIRECT_NOT_REGISTERED)->exit_code, LJ_EXIT_CONFIG);
     expect_oauth(OAUTH_ERRC_OTHER, 0, "signin_rejected", "0x80004005");
 }
 
