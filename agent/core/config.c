@@ -122,7 +122,7 @@ lj_config_defaults(struct lj_config *cfg)
     memset(cfg, 0, sizeof(*cfg));
     snprintf(cfg->authority, sizeof(cfg->authority), "https://login.microsoftonline.com");
     snprintf(cfg->tenant, sizeof(cfg->tenant), "organizations");
-    snprintf(cfg->client_id, sizeof(cfg->client_id), "29d9ed98-a469-4536-ade2-f981bc1d605e");
+    snprintf(cfg->client_id, sizeof(cfg->client_id), "%s", LJ_CONFIG_BROKER_CLIENT_ID);
     cfg->signin = LJ_SIGNIN_DEVICE_CODE;
     snprintf(cfg->redirect_uri, sizeof(cfg->redirect_uri), "ms-aadj-redir://auth/drs");
     snprintf(cfg->drs_url, sizeof(cfg->drs_url), "https://enterpriseregistration.windows.net");
@@ -243,10 +243,23 @@ check_https_url(const char *v)
     return NULL;
 }
 
+/* true for an http loopback redirect (RFC 8252 7.3): 127.0.0.1, localhost, [::1]. */
+static bool
+is_loopback_redirect(const char *v)
+{
+    static const char *const loopback[] = {"http://127.0.0.1", "http://localhost", "http://[::1]"};
+
+    for (size_t i = 0; i < 3; i++) {
+        size_t n = strlen(loopback[i]);
+        if (strncasecmp(v, loopback[i], n) == 0 && (v[n] == '\0' || v[n] == ':' || v[n] == '/'))
+            return true;
+    }
+    return false;
+}
+
 static const char *
 check_redirect(const char *v)
 {
-    static const char *const loopback[] = {"http://127.0.0.1", "http://localhost", "http://[::1]"};
     const char *p = v;
 
     if (!printable(v) || strpbrk(v, " \t") != NULL)
@@ -254,11 +267,8 @@ check_redirect(const char *v)
     if (strncasecmp(v, "https://", 8) == 0)
         return check_https_url(v);
     if (strncasecmp(v, "http://", 7) == 0) {
-        for (size_t i = 0; i < 3; i++) {
-            size_t n = strlen(loopback[i]);
-            if (strncasecmp(v, loopback[i], n) == 0 && (v[n] == '\0' || v[n] == ':' || v[n] == '/'))
-                return NULL;
-        }
+        if (is_loopback_redirect(v))
+            return NULL;
         return "plain http is allowed only for a loopback redirect (http://127.0.0.1:PORT/...)";
     }
     /* A custom scheme such as ms-aadj-redir:// (RFC 3986 scheme syntax). */
@@ -689,6 +699,24 @@ lj_config_validate(struct lj_config *cfg)
         return cfg_fail(cfg, origin, "signin = password needs 'username'");
     if (cfg->signin != LJ_SIGNIN_PASSWORD && cfg->password_file[0] != '\0')
         return cfg_fail(cfg, origin, "'password_file' is used only with signin = password");
+    /*
+     * The broker app has no loopback redirect registered: its redirect URIs
+     * are the ms-aadj-redir://auth/{drs,mdm}, ms-appx-web BrokerPlugin,
+     * CloudDomainJoin and urn:ietf:wg:oauth:2.0:oob ones (dirkjanm/ROADtools
+     * roadtx firstpartyscopes.json), and Entra answers an unregistered
+     * redirect with AADSTS50011 (Microsoft Learn, reply URL / redirect URI
+     * restrictions; its loopback port exception applies only to a registered
+     * localhost URI).  A loopback redirect needs a client_id of one's own
+     * app registration that lists it.
+     */
+    if (is_loopback_redirect(cfg->redirect_uri) &&
+        strcasecmp(cfg->client_id, LJ_CONFIG_BROKER_CLIENT_ID) == 0)
+        return cfg_fail(cfg, origin,
+                        "redirect_uri %s: client_id %s (Microsoft Authentication Broker, the "
+                        "default) has no loopback redirect registered, so Entra refuses it "
+                        "(AADSTS50011); use ms-aadj-redir://auth/drs, or a client_id of your own "
+                        "app registration that lists this redirect",
+                        cfg->redirect_uri, cfg->client_id);
     return LJ_OK;
 }
 

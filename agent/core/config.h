@@ -36,6 +36,8 @@
 #define LJ_CONFIG_URL_MAX 256
 #define LJ_CONFIG_PATH_MAX 256
 #define LJ_CONFIG_NAME_MAX 128
+/* Microsoft Authentication Broker, the default client_id (the Windows join client). */
+#define LJ_CONFIG_BROKER_CLIENT_ID "29d9ed98-a469-4536-ade2-f981bc1d605e"
 
 enum lj_signin {
     LJ_SIGNIN_DEVICE_CODE = 0,

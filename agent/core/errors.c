@@ -157,6 +157,20 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "Microsoft's sign-in service refused the sign-in for a reason this device does not "
          "recognize; your IT admin can look it up with the details below.",
          "Look up the request id in " ENTRA_SIGNINS " to see why the sign-in was refused"},
+    /* AADSTS50011 (Microsoft Learn entra reference-error-codes, InvalidReplyTo;
+     * the "does not match the reply URLs configured for the application" page,
+     * e.g. microsoftgraph/microsoft-graph-explorer-v4 #540): the redirect_uri is
+     * not one the app named by client_id registered.  A configuration error. */
+    [LJ_R_REDIRECT_NOT_REGISTERED] =
+        {LJ_R_REDIRECT_NOT_REGISTERED, "redirect_uri_not_registered", "",
+         LJ_PHASE_SIGNIN, "AADSTS50011", LJ_FIX_ADMIN, false, LJ_EXIT_CONFIG,
+         "This device is set up to finish sign-in at an address its sign-in app does not "
+         "allow, so Microsoft's sign-in service refused the sign-in.",
+         "Set redirect_uri = ms-aadj-redir://auth/drs in the device configuration, or add the "
+         "configured redirect_uri to the app named by client_id in Entra admin center > Identity "
+         "> Applications > App registrations > Authentication (the default client_id "
+         "29d9ed98-a469-4536-ade2-f981bc1d605e, Microsoft Authentication Broker, has no loopback "
+         "redirect)"},
     [LJ_R_CANCELLED] =
         {LJ_R_CANCELLED, "cancelled", "", LJ_PHASE_SIGNIN, "0x800704c7", LJ_FIX_USER, true,
          LJ_EXIT_CANCELLED,

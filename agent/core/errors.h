@@ -63,6 +63,7 @@ enum lj_reason {
     LJ_R_SIGNIN_DECLINED,
     LJ_R_SIGNIN_SESSION_EXPIRED,
     LJ_R_SIGNIN_REJECTED,
+    LJ_R_REDIRECT_NOT_REGISTERED, /* AADSTS50011: a configuration error */
     LJ_R_CANCELLED,
     /* DRS */
     LJ_R_DRS_TENANT_NOT_FOUND,

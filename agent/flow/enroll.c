@@ -15,17 +15,16 @@
 #include "platform/common/secmem.h"
 
 /*
- * POST one SOAP request and check the answer is a 200 SOAP body without a
- * fault (anything else is recorded through lj_classify_mdm).  LJ_OK: the
- * caller parses resp.
+ * POST one SOAP request; *flt is what the answer is (a fault, SOAP, ...).
+ * LJ_OK: an HTTP answer is in resp (any status).  A transport failure is
+ * recorded in the MDM phase.
  */
 static enum lj_rc
-mdm_post(struct flow *f, const char *url, const char *xml, size_t len,
-         struct lj_http_response *resp)
+mdm_send(struct flow *f, const char *url, const char *xml, size_t len,
+         struct lj_http_response *resp, struct mdm_fault *flt)
 {
     static const char *const hdrs[] = {"User-Agent: " MDM_USER_AGENT, NULL};
     struct lj_http_request req;
-    struct mdm_fault flt;
     enum lj_rc rc;
 
     memset(&req, 0, sizeof(req));
@@ -40,7 +39,25 @@ mdm_post(struct flow *f, const char *url, const char *xml, size_t len,
     if (rc != LJ_OK)
         return flow_fail_net(f, LJ_PHASE_MDM, rc, url, resp->error);
     f->mdm_retry_after = resp->retry_after;
-    mdm_fault_parse(resp->status, resp->body, resp->body_len, &flt);
+    mdm_fault_parse(resp->status, resp->body, resp->body_len, flt);
+    return LJ_OK;
+}
+
+/*
+ * POST one SOAP request and check the answer is a 200 SOAP body without a
+ * fault (anything else is recorded through lj_classify_mdm).  LJ_OK: the
+ * caller parses resp.
+ */
+static enum lj_rc
+mdm_post(struct flow *f, const char *url, const char *xml, size_t len,
+         struct lj_http_response *resp)
+{
+    struct mdm_fault flt;
+    enum lj_rc rc;
+
+    rc = mdm_send(f, url, xml, len, resp, &flt);
+    if (rc != LJ_OK)
+        return rc;
     if (resp->status == 200 && flt.kind == MDM_BODY_SOAP)
         return LJ_OK;
     return flow_fail_mdm_answer(f, resp, &flt);
@@ -177,15 +194,25 @@ out:
     return rc;
 }
 
+/* The certificate the RST asks for when GetPolicies gave no usable policy. */
+#define MDM_DEFAULT_POLICY "rsa2048_sha256"
+
 /*
- * MS-XCEP GetPolicies at the policy service discovery named: the
- * certificate policy must accept our key length and hash.
+ * MS-XCEP GetPolicies at the policy service discovery named.  Best effort:
+ * the policy service is optional (MS-MDE2 3.1.4.1.3.2, EnrollmentPolicyServiceUrl
+ * minOccurs 0) and clients that never call it enroll with Intune using an
+ * RSA-2048 / SHA-256 CSR (AADInternals MDM_utils.ps1 Enroll-DeviceToMDM,
+ * pytune device/windows.py send_enroll_request).  So a fault, another
+ * status or an answer that cannot be read is logged and the enrollment
+ * goes on with RSA-2048 / SHA-256; only a transport failure, or a policy that
+ * was read and refuses that key or hash, ends it.
  */
 static enum lj_rc
 mdm_policy_step(struct flow *f, const struct mdm_discovery *d)
 {
     struct lj_http_response resp;
     struct mdm_policy pol;
+    struct mdm_fault flt;
     enum mdm_reject why = MDM_REJECT_NONE;
     char msgid[MDM_MSGID_LEN];
     struct mdm_policy_request pr = {
@@ -201,13 +228,29 @@ mdm_policy_step(struct flow *f, const struct mdm_discovery *d)
         rc = mdm_policy_build(&pr, &xml, &len);
     if (rc != LJ_OK)
         return flow_fail_rc(f, LJ_PHASE_MDM, rc);
-    rc = mdm_post(f, pr.url, xml, len, &resp);
+    rc = mdm_send(f, pr.url, xml, len, &resp, &flt);
     lj_secret_free(xml);
     if (rc != LJ_OK)
         goto out;
+    if (resp.status != 200 || flt.kind == MDM_BODY_FAULT) {
+        lj_log(LJ_LOG_WARN, MOD,
+               "event=mdm_policy_unavailable reason=%s http=%ld subcode=%s error_type=%s "
+               "hresult=0x%08lx trace_id=%s then=" MDM_DEFAULT_POLICY,
+               flt.kind == MDM_BODY_FAULT ? "fault" : "status", resp.status,
+               flt.subcode[0] ? flt.subcode : "-", flt.error_type[0] ? flt.error_type : "-",
+               flt.hresult, flt.trace_id[0] ? flt.trace_id : "-");
+        goto out;
+    }
     rc = mdm_policy_parse(resp.body, resp.body_len, msgid, &pol, &why);
-    if (rc == LJ_OK)
-        rc = mdm_policy_check(&pol, LJ_FLOW_MDM_KEY_BITS, &why);
+    if (rc != LJ_OK) {
+        lj_log(LJ_LOG_WARN, MOD,
+               "event=mdm_policy_unavailable reason=unreadable http=%ld why=%s "
+               "then=" MDM_DEFAULT_POLICY,
+               resp.status, mdm_reject_name(why));
+        rc = LJ_OK;
+        goto out;
+    }
+    rc = mdm_policy_check(&pol, LJ_FLOW_MDM_KEY_BITS, &why);
     if (rc != LJ_OK) {
         flow_fail_mdm_parse(f, &resp, "policy", why, rc);
         goto out;

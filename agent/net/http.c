@@ -664,6 +664,18 @@ finish_error(struct lj_http *h, CURL *c, CURLcode e, const char *url, const char
     return rc;
 }
 
+/* true when req->headers has a "Name:" line for name (case-insensitive). */
+static bool
+req_names_header(const struct lj_http_request *req, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (const char *const *p = req->headers; p != NULL && *p != NULL; p++)
+        if (strncasecmp(*p, name, n) == 0 && (*p)[n] == ':')
+            return true;
+    return false;
+}
+
 enum lj_rc
 lj_http_do(struct lj_http *h, const struct lj_http_request *req, struct lj_http_response *resp)
 {
@@ -700,17 +712,28 @@ lj_http_do(struct lj_http *h, const struct lj_http_request *req, struct lj_http_
             goto out;                                                                              \
         hdrs = n;                                                                                  \
     } while (0)
-    snprintf(line, sizeof(line), "User-Agent: %s", h->user_agent);
-    ADD(line);
-    snprintf(line, sizeof(line), "ocp-adrs-client-name: %s", h->client_name);
-    ADD(line);
-    snprintf(line, sizeof(line), "ocp-adrs-client-version: %s", h->client_version);
-    ADD(line);
+    /* A header the request names replaces the default of that name: RFC 9110
+     * 10.1.5 makes User-Agent a single value (not a list), Windows' enrollment
+     * client sends one "User-Agent: ENROLLClient" (fleetdm's captured Windows
+     * requests; AADInternals MDM_utils.ps1), and a strict front end refuses
+     * two. */
+    if (!req_names_header(req, "User-Agent")) {
+        snprintf(line, sizeof(line), "User-Agent: %s", h->user_agent);
+        ADD(line);
+    }
+    if (!req_names_header(req, "ocp-adrs-client-name")) {
+        snprintf(line, sizeof(line), "ocp-adrs-client-name: %s", h->client_name);
+        ADD(line);
+    }
+    if (!req_names_header(req, "ocp-adrs-client-version")) {
+        snprintf(line, sizeof(line), "ocp-adrs-client-version: %s", h->client_version);
+        ADD(line);
+    }
     snprintf(line, sizeof(line), "client-request-id: %s", resp->client_request_id);
     ADD(line);
     ADD("return-client-request-id: true");
     ADD("Expect:");
-    if (req->content_type != NULL) {
+    if (req->content_type != NULL && !req_names_header(req, "Content-Type")) {
         snprintf(line, sizeof(line), "Content-Type: %s", req->content_type);
         ADD(line);
     }

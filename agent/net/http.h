@@ -88,7 +88,9 @@ struct lj_http_config {
 struct lj_http_request {
     const char *method;         /* NULL = GET, or POST when body is set */
     const char *url;            /* https://... */
-    const char *const *headers; /* NULL-terminated "Name: value" lines, or NULL */
+    const char *const *headers; /* NULL-terminated "Name: value" lines, or NULL; a name
+                                 * given here replaces the default header of that
+                                 * name (User-Agent, ocp-adrs-client-*, Content-Type) */
     const void *body;           /* request body, or NULL */
     size_t body_len;
     const char *content_type; /* for body; NULL = none */

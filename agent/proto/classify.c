@@ -32,6 +32,19 @@ lj_classify_oauth(const struct oauth_error *e, struct lj_classified *out)
         return;
     }
     switch (e->cls) {
+    case OAUTH_ERRC_OTHER:
+        /* AADSTS50011: the redirect_uri is not registered for the client
+         * (Microsoft Learn entra reference-error-codes, InvalidReplyTo): the
+         * device's configuration is wrong, not the user's sign-in. */
+        if (e->aadsts == 50011) {
+            r = LJ_R_REDIRECT_NOT_REGISTERED;
+            break;
+        }
+        r = strcmp(e->error, "temporarily_unavailable") == 0 ||
+                    strcmp(e->error, "server_error") == 0
+                ? LJ_R_SERVICE_UNAVAILABLE
+                : LJ_R_SIGNIN_REJECTED;
+        break;
     case OAUTH_ERRC_EXPIRED: r = LJ_R_SIGNIN_EXPIRED; break;
     case OAUTH_ERRC_DECLINED: r = LJ_R_SIGNIN_DECLINED; break;
     case OAUTH_ERRC_BAD_PASSWORD: r = LJ_R_WRONG_PASSWORD; break;
@@ -72,15 +85,63 @@ any_has(const struct drs_error *e, const char *needle)
     return has(e->message, needle) || has(e->error_type, needle) || has(e->sub_code, needle);
 }
 
+/* The text hints: quota first (its messages can also say "not allowed"). */
+static bool
+text_quota(const struct drs_error *e)
+{
+    return any_has(e, "quota") || has(e->message, "maximum number of devices") ||
+           has(e->message, "too many devices") || any_has(e, "device limit") ||
+           any_has(e, "devicecap");
+}
+
+static bool
+text_not_permitted(const struct drs_error *e)
+{
+    /* The one public server text: "Administrator policy does not allow user
+     * <upn> to device join" (MicrosoftDocs/windows-itpro-docs #4737,
+     * himmelblau-idm/himmelblau #1050). */
+    return has(e->message, "does not allow user") || has(e->message, "not allowed to join") ||
+           has(e->message, "not authorized to join") || has(e->message, "not permitted to join") ||
+           has(e->message, "not allowed to device join");
+}
+
+static bool
+text_tenant_not_found(const struct drs_error *e)
+{
+    return (has(e->message, "tenant") && has(e->message, "not found")) ||
+           has(e->message, "AADSTS90002");
+}
+
+static enum lj_reason
+not_permitted(const struct drs_error *e)
+{
+    return has(e->message, "group") ? LJ_R_JOIN_NOT_PERMITTED_GROUP : LJ_R_JOIN_NOT_PERMITTED;
+}
+
+/*
+ * Order: the HTTP status, then ErrorType, then the Message text as a hint.
+ * Windows maps the DRS ErrorType, not the text: DirectoryError -> 0x801c03f2,
+ * AuthenticationError -> 0x801c0002 (MicrosoftDocs/entra-docs
+ * troubleshoot-hybrid-join-windows-current.md); [MS-DVRE] 3.1.4.1.4.1 lists
+ * the ErrorType values (AuthenticationError, AuthorizationError,
+ * DirectoryAccountError, InvalidParameter, ...).  The bodies Azure DRS sends
+ * are {ErrorType, Message, TraceId, Time} (Gerenios/AADInternals issues #40
+ * and #119 quote them).  A 401 is the
+ * bearer token refused whatever the body (RFC 6750 3.1), so it is
+ * auth_rejected even when empty.
+ */
 void
 lj_classify_drs(enum lj_phase phase, const struct drs_error *e, struct lj_classified *out)
 {
+    enum lj_reason r;
+
     if (out == NULL)
         return;
     if (e == NULL) {
         set(out, LJ_R_INTERNAL);
         return;
     }
+    /* 1. the status */
     if (e->http_status == 429 || (e->http_status >= 500 && e->http_status <= 599)) {
         set(out, LJ_R_SERVICE_UNAVAILABLE);
         return;
@@ -89,41 +150,63 @@ lj_classify_drs(enum lj_phase phase, const struct drs_error *e, struct lj_classi
         set(out, LJ_R_NETWORK_INTERCEPTED);
         return;
     }
-    if (e->kind != DRS_BODY_JSON) {
-        set(out, phase == LJ_PHASE_DISCOVER && e->http_status == 404 ? LJ_R_DRS_TENANT_NOT_FOUND
-                                                                     : LJ_R_BAD_SERVICE_RESPONSE);
-        return;
-    }
-    /* Quota first: its messages can also say "not allowed". */
-    if (any_has(e, "quota") || has(e->message, "maximum number of devices") ||
-        has(e->message, "too many devices") || any_has(e, "device limit") ||
-        any_has(e, "devicecap")) {
-        set(out, LJ_R_DEVICE_QUOTA_REACHED);
-        return;
-    }
-    if (has(e->message, "does not allow user") || has(e->message, "not allowed to join") ||
-        has(e->message, "not authorized to join") || has(e->message, "not permitted to join") ||
-        has(e->message, "not allowed to device join")) {
-        set(out,
-            has(e->message, "group") ? LJ_R_JOIN_NOT_PERMITTED_GROUP : LJ_R_JOIN_NOT_PERMITTED);
-        return;
-    }
-    if (strcasecmp(e->error_type, "AuthenticationError") == 0 || e->http_status == 401) {
+    if (e->http_status == 401) {
         set(out, LJ_R_AUTH_REJECTED);
         return;
     }
-    if (has(e->message, "throttled")) {
-        set(out, LJ_R_THROTTLED);
+    if (e->kind != DRS_BODY_JSON) {
+        if (phase == LJ_PHASE_DISCOVER && e->http_status == 404)
+            set(out, LJ_R_DRS_TENANT_NOT_FOUND);
+        else if (e->http_status == 403)
+            set(out, LJ_R_JOIN_NOT_PERMITTED);
+        else
+            set(out, LJ_R_BAD_SERVICE_RESPONSE);
         return;
     }
-    if ((has(e->message, "tenant") && has(e->message, "not found")) ||
-        has(e->message, "AADSTS90002") || (phase == LJ_PHASE_DISCOVER && e->http_status == 404)) {
-        set(out, LJ_R_DRS_TENANT_NOT_FOUND);
+    /* 2. ErrorType (quota text still refines an authorization refusal) */
+    if (strcasecmp(e->error_type, "AuthenticationError") == 0) {
+        set(out, LJ_R_AUTH_REJECTED);
         return;
     }
-    set(out, LJ_R_JOIN_REJECTED);
-    if (strcasecmp(e->error_type, "DirectoryError") == 0)
-        snprintf(out->code, sizeof(out->code), "0x801c03f2");
+    if (strcasecmp(e->error_type, "AuthorizationError") == 0) {
+        if (text_quota(e))
+            r = LJ_R_DEVICE_QUOTA_REACHED;
+        else if (has(e->message, "multi-factor"))
+            r = LJ_R_MFA_REQUIRED;
+        else
+            r = not_permitted(e);
+        set(out, r);
+        return;
+    }
+    if (strcasecmp(e->error_type, "DirectoryError") == 0) {
+        if (has(e->message, "throttled"))
+            r = LJ_R_THROTTLED;
+        else if (text_tenant_not_found(e) || (phase == LJ_PHASE_DISCOVER && e->http_status == 404))
+            r = LJ_R_DRS_TENANT_NOT_FOUND;
+        else if (text_quota(e))
+            r = LJ_R_DEVICE_QUOTA_REACHED;
+        else {
+            set(out, LJ_R_JOIN_REJECTED);
+            snprintf(out->code, sizeof(out->code), "0x801c03f2");
+            return;
+        }
+        set(out, r);
+        return;
+    }
+    /* 3. the text, as a hint (InvalidParameter, an unknown or no ErrorType) */
+    if (text_quota(e))
+        r = LJ_R_DEVICE_QUOTA_REACHED;
+    else if (text_not_permitted(e))
+        r = not_permitted(e);
+    else if (has(e->message, "throttled"))
+        r = LJ_R_THROTTLED;
+    else if (text_tenant_not_found(e) || (phase == LJ_PHASE_DISCOVER && e->http_status == 404))
+        r = LJ_R_DRS_TENANT_NOT_FOUND;
+    else if (e->http_status == 403)
+        r = LJ_R_JOIN_NOT_PERMITTED;
+    else
+        r = LJ_R_JOIN_REJECTED;
+    set(out, r);
 }
 
 void

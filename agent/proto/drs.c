@@ -858,6 +858,33 @@ err_copy(const cJSON *tree, const char *key, char *dst, size_t dstsz)
         pjson_copy_text(dst, dstsz, s);
 }
 
+/* dst = the first bytes of body, each outside printable ASCII as '?', runs
+ * of white space as one space, trimmed; "..." marks a cut. */
+static void
+err_verbatim(const char *body, size_t len, char *dst, size_t dstsz)
+{
+    size_t o = 0, i;
+
+    if (dstsz < 4)
+        return;
+    for (i = 0; i < len && o + 4 < dstsz; i++) {
+        unsigned char c = (unsigned char)body[i];
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+            if (o > 0 && dst[o - 1] != ' ')
+                dst[o++] = ' ';
+            continue;
+        }
+        dst[o++] = (c > 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    while (o > 0 && dst[o - 1] == ' ')
+        o--;
+    if (i < len) {
+        memcpy(dst + o, "...", 3);
+        o += 3;
+    }
+    dst[o] = '\0';
+}
+
 enum lj_rc
 drs_error_parse(long http_status, const char *body, size_t len, struct drs_error *out)
 {
@@ -887,6 +914,12 @@ drs_error_parse(long http_status, const char *body, size_t len, struct drs_error
     } else {
         e.kind = DRS_BODY_OTHER;
     }
+    /* A body of no known shape (not JSON, or JSON without ErrorType and
+     * Message) is kept verbatim for the admin: its first bytes, printable
+     * ASCII only. */
+    if (e.kind == DRS_BODY_OTHER ||
+        (e.kind == DRS_BODY_JSON && e.error_type[0] == '\0' && e.message[0] == '\0'))
+        err_verbatim(body, len, e.message, sizeof(e.message));
     cJSON_Delete(tree);
     *out = e;
     return LJ_OK;

@@ -33,10 +33,14 @@
  * faults pytune's author published show it:
  * SOAP 1.2, no header, s:Code/s:Value s:Receiver, s:Subcode/s:Value
  * "s:<Name>", s:Reason/s:Text, s:Detail/DeviceEnrollmentServiceError
- * {ErrorType, Message, TraceId} in the enrollment namespace):
+ * {ErrorType, Message, TraceId} in the enrollment namespace; MS-DVRE
+ * 3.1.4.1.2.1 and MS-WSTEP call the same element
+ * WindowsDeviceEnrollmentServiceError, which is read too):
  *   The key is ErrorType when present, else the Subcode's local name; it is
  *   mapped to a Windows HRESULT by case-insensitive substring, first hit
- *   wins, in Windows' order (mdm_fault_hresult):
+ *   wins, in Windows' order (mdm_fault_hresult).  A generic ErrorType
+ *   (0x80180001..0x80180008, e.g. MS-DVRE 4.1.3's AuthorizationError) yields
+ *   to a Subcode naming a specific condition (s:DeviceCapReached):
  *     NotEligibleToRenew (also in the reason text) 0x80180016,
  *     MessageFormat 0x80180001, Authentication|FailedAuthentication
  *     0x80180002, Authorization 0x80180003, CertificateRequest|

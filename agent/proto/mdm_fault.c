@@ -50,6 +50,22 @@ mdm_fault_hresult(const char *error_type, const char *subcode, const char *reaso
     };
     const char *key = (error_type != NULL && error_type[0] != '\0') ? error_type : subcode;
     const char *colon;
+    unsigned long hr, sub_hr;
+
+    /* MS-DVRE 4.1.3 (its WindowsDeviceEnrollmentServiceError example) pairs
+     * the class-wide ErrorType AuthorizationError with the specific Subcode
+     * s:DeviceCapReached; Intune's captures (pytune's author's blog,
+     * windows-itpro-docs mobile-device-enrollment.md) pair s:Authorization with
+     * the specific ErrorType DeviceNotSupported.  The specific name wins: a
+     * generic ErrorType (one of the 0x80180001-0x80180008 classes) yields to a
+     * Subcode that names a specific condition. */
+    if (key != subcode && subcode != NULL && subcode[0] != '\0') {
+        hr = mdm_fault_hresult(error_type, NULL, reason);
+        sub_hr = mdm_fault_hresult(NULL, subcode, reason);
+        if (hr <= 0x80180008UL && sub_hr > 0x80180008UL)
+            return sub_hr;
+        return hr;
+    }
 
     if (key != NULL && (colon = strrchr(key, ':')) != NULL)
         key = colon + 1; /* the Subcode's prefix (s:, a:) is not part of the name */
@@ -140,7 +156,13 @@ mdm_fault_parse(long http_status, const char *body, size_t len, struct mdm_fault
         fault_text(mdm_child_any_ns(fault, "faultstring"), f.reason, sizeof(f.reason));
         det = mdm_child_any_ns(fault, "detail");
     }
+    /* Intune names the detail DeviceEnrollmentServiceError (pytune's author's
+     * fault captures; windows-itpro-docs mobile-device-enrollment.md); MS-WSTEP
+     * and MS-DVRE 3.1.4.1.2.1 / 4.1.3 define WindowsDeviceEnrollmentServiceError
+     * with the same ErrorType / Message / TraceId children.  Either is read. */
     n = mdm_child_any_ns(det, "DeviceEnrollmentServiceError");
+    if (n == NULL)
+        n = mdm_child_any_ns(det, "WindowsDeviceEnrollmentServiceError");
     fault_text(mdm_child_any_ns(n, "ErrorType"), f.error_type, sizeof(f.error_type));
     fault_text(mdm_child_any_ns(n, "Message"), f.message, sizeof(f.message));
     fault_text(mdm_child_any_ns(n, "TraceId"), f.trace_id, sizeof(f.trace_id));

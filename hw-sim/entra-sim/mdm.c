@@ -120,8 +120,17 @@ fault(struct sim_req *r, unsigned status, const char *subcode, const char *error
 {
     struct sim_buf b = {0};
     char msg[1024];
+    const char *detail;
     va_list ap;
 
+    /* Intune names the detail element DeviceEnrollmentServiceError (pytune's
+     * author's captures; windows-itpro-docs mobile-device-enrollment.md);
+     * MS-DVRE 3.1.4.1.2.1 / 4.1.3 and MS-WSTEP name it
+     * WindowsDeviceEnrollmentServiceError.  The tenant chooses. */
+    pthread_mutex_lock(&g_sim.lock);
+    detail = g_sim.t->intune.windows_fault_detail ? "WindowsDeviceEnrollmentServiceError"
+                                                  : "DeviceEnrollmentServiceError";
+    pthread_mutex_unlock(&g_sim.lock);
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
@@ -135,15 +144,17 @@ fault(struct sim_req *r, unsigned status, const char *subcode, const char *error
     sim_html_escape(&b, subcode);
     sim_buf_adds(&b, "</s:Value></s:Subcode></s:Code><s:Reason><s:Text xml:lang=\"en-US\">");
     sim_html_escape(&b, msg);
-    sim_buf_adds(&b, "</s:Text></s:Reason><s:Detail><DeviceEnrollmentServiceError xmlns=\"" NS_PKI
-                     "\"><ErrorType>");
+    sim_buf_adds(&b, "</s:Text></s:Reason><s:Detail><");
+    sim_buf_adds(&b, detail);
+    sim_buf_adds(&b, " xmlns=\"" NS_PKI "\"><ErrorType>");
     sim_html_escape(&b, error_type);
     sim_buf_adds(&b, "</ErrorType><Message>");
     sim_html_escape(&b, msg);
     sim_buf_adds(&b, "</Message><TraceId>");
     sim_buf_adds(&b, r->request_id);
-    sim_buf_adds(&b, "</TraceId></DeviceEnrollmentServiceError></s:Detail></s:Fault></s:Body>"
-                     "</s:Envelope>");
+    sim_buf_adds(&b, "</TraceId></");
+    sim_buf_adds(&b, detail);
+    sim_buf_adds(&b, "></s:Detail></s:Fault></s:Body></s:Envelope>");
     if (b.err) {
         sim_buf_free(&b, false);
         return MHD_NO;

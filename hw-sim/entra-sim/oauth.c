@@ -553,6 +553,25 @@ pkce_ok(const char *verifier, const char *challenge)
     return ok;
 }
 
+/* The AADSTS50011 text Entra shows (its error page; e.g. the captures in
+ * microsoftgraph/microsoft-graph-explorer-v4 #540 and MicrosoftDocs issues). */
+#define REDIRECT_MISMATCH_FMT                                                                      \
+    "The redirect URI '%.300s' specified in the request does not match the redirect URIs "         \
+    "configured for the application '%s'. Make sure the redirect URI sent in the request "         \
+    "matches one added to your application in the Azure portal. Navigate to "                      \
+    "https://aka.ms/redirectUriMismatchError to learn more about how to fix this."
+
+static bool
+redirect_allowed(const char *client_id, const char *u)
+{
+    bool ok;
+
+    pthread_mutex_lock(&g_sim.lock);
+    ok = tenant_redirect_allowed(g_sim.t, client_id, u);
+    pthread_mutex_unlock(&g_sim.lock);
+    return ok;
+}
+
 static enum MHD_Result
 grant_auth_code(struct sim_req *r, const struct sim_form *form, struct ask *a)
 {
@@ -573,6 +592,9 @@ grant_auth_code(struct sim_req *r, const struct sim_form *form, struct ask *a)
         return srv_oauth_error(r, 400, "invalid_request", 900144, NULL,
                                "The request body must contain the following parameter: "
                                "'redirect_uri'.");
+    if (strlen(redir) >= 512 || !redirect_allowed(a->client_id, redir))
+        return srv_oauth_error(r, 400, "invalid_request", 50011, NULL, REDIRECT_MISMATCH_FMT, redir,
+                               a->client_id);
     pthread_mutex_lock(&g_sim.lock);
     c = state_authcode(code);
     if (c == NULL || strcmp(c->client_id, a->client_id) != 0) {
@@ -856,24 +878,6 @@ static const char *const authz_params[] = {
     "client_id",      "response_type",         "redirect_uri",  "resource", "scope", "state",
     "code_challenge", "code_challenge_method", "response_mode", "prompt",   "nonce", NULL};
 
-static bool
-redirect_allowed(const char *u)
-{
-    static const char *const fixed[] = {
-        "ms-aadj-redir://auth/drs",
-        "ms-aadj-redir://auth/mdm",
-        "urn:ietf:wg:oauth:2.0:oob",
-        "https://login.microsoftonline.com/common/oauth2/nativeclient",
-        "ms-appx-web://Microsoft.AAD.BrokerPlugin/DRS",
-        NULL};
-
-    for (size_t i = 0; fixed[i] != NULL; i++)
-        if (strcmp(u, fixed[i]) == 0)
-            return true;
-    return strncmp(u, "http://localhost:", 17) == 0 || strncmp(u, "http://localhost/", 17) == 0 ||
-           strncmp(u, "http://127.0.0.1:", 17) == 0 || strncmp(u, "http://127.0.0.1/", 17) == 0;
-}
-
 static enum MHD_Result
 redirect_to(struct sim_req *r, const char *uri, const char *const *kv)
 {
@@ -966,12 +970,9 @@ authorize_endpoint(struct sim_req *r, bool v2)
     ccm = sim_form_get(&params, "code_challenge_method");
     cc = sim_form_get(&params, "code_challenge");
     state = sim_form_get(&params, "state");
-    if (redir == NULL || !redirect_allowed(redir) || strlen(redir) >= 512) {
-        char msg[700];
-        snprintf(msg, sizeof(msg),
-                 "The redirect URI '%.300s' specified in the request does not match the "
-                 "redirect URIs configured for the application '%s'.",
-                 redir != NULL ? redir : "", a.client_id);
+    if (redir == NULL || strlen(redir) >= 512 || !redirect_allowed(a.client_id, redir)) {
+        char msg[900];
+        snprintf(msg, sizeof(msg), REDIRECT_MISMATCH_FMT, redir != NULL ? redir : "", a.client_id);
         page_error(&b, r, 50011, msg);
         ret = page(r, 400, &b);
         goto out;

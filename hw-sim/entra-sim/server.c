@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -62,7 +63,7 @@ srv_fault_add(const cJSON *o, char *id, size_t idsz, char *err, size_t errsz)
 {
     static const char *const members[] = {"path_prefix", "method", "count",       "kind",
                                           "delay_ms",    "status", "retry_after", "size",
-                                          "depth",       NULL};
+                                          "depth",       "body",   NULL};
     struct sim_fault f;
     const cJSON *v, *m;
     bool ok = false;
@@ -162,6 +163,17 @@ srv_fault_add(const cJSON *o, char *id, size_t idsz, char *err, size_t errsz)
         }
         f.size = (size_t)v->valuedouble;
     }
+    v = cJSON_GetObjectItemCaseSensitive(o, "body");
+    if (v != NULL) {
+        if (!cJSON_IsString(v) || strlen(v->valuestring) >= sizeof(f.body) ||
+            f.kind != SIM_FAULT_STATUS) {
+            snprintf(err, errsz, "body must be a string of at most %zu bytes, for kind status",
+                     sizeof(f.body) - 1);
+            return false;
+        }
+        memcpy(f.body, v->valuestring, strlen(v->valuestring) + 1);
+        f.has_body = true;
+    }
     v = cJSON_GetObjectItemCaseSensitive(o, "depth");
     if (v != NULL) {
         if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 1000000) {
@@ -250,6 +262,8 @@ struct log_entry {
     long ms;
     char fault[16];
     bool control;
+    char user_agent[128];
+    unsigned user_agents;
 };
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -283,6 +297,8 @@ log_request(struct sim_req *r, unsigned status)
     e->ms = ms;
     snprintf(e->fault, sizeof(e->fault), "%s", fault);
     e->control = r->control;
+    memcpy(e->user_agent, r->user_agent, sizeof(e->user_agent));
+    e->user_agents = r->user_agents;
     pthread_mutex_unlock(&log_lock);
 }
 
@@ -313,6 +329,8 @@ srv_log_json(const char *prefix)
         cJSON_AddNumberToObject(o, "ms", (double)e->ms);
         if (e->fault[0] != '\0')
             cJSON_AddStringToObject(o, "fault", e->fault);
+        cJSON_AddStringToObject(o, "user_agent", e->user_agent);
+        cJSON_AddNumberToObject(o, "user_agents", (double)e->user_agents);
         cJSON_AddItemToArray(a, o);
     }
     pthread_mutex_unlock(&log_lock);
@@ -784,6 +802,24 @@ body_limit(const struct sim_req *r)
     return BODY_MAX_LOGIN;
 }
 
+/* MHD header iterator: count User-Agent lines, keep the first (printable). */
+static enum MHD_Result
+user_agent_cb(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct sim_req *r = cls;
+
+    (void)kind;
+    if (key == NULL || strcasecmp(key, "User-Agent") != 0)
+        return MHD_YES;
+    if (r->user_agents++ == 0 && value != NULL) {
+        snprintf(r->user_agent, sizeof(r->user_agent), "%s", value);
+        for (char *p = r->user_agent; *p != '\0'; p++)
+            if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+                *p = '?';
+    }
+    return MHD_YES;
+}
+
 static struct sim_req *
 req_new(struct MHD_Connection *c, const char *url, const char *method, bool control)
 {
@@ -822,6 +858,7 @@ req_new(struct MHD_Connection *c, const char *url, const char *method, bool cont
         snprintf(r->correlation_id, sizeof(r->correlation_id), "%.36s", r->client_request_id);
     else
         sim_guid_new(r->correlation_id);
+    MHD_get_connection_values(c, MHD_HEADER_KIND, user_agent_cb, r);
     r->mdm = !control &&
              (strcmp(r->host, "enrollment.manage.microsoft.com") == 0 || mdm_is_path(r->path));
     r->body.max = body_limit(r);
@@ -845,6 +882,16 @@ dispatch(struct sim_req *r)
 
     if (r->control)
         return control_handle(r);
+    if (r->user_agents > 1) {
+        /* RFC 9110 5.3: a sender must not repeat a field that is not
+         * list-valued, and User-Agent is one value (10.1.5).  A strict front
+         * end may refuse such a request before any service sees it; the
+         * simulator does, so a client is held to one User-Agent. */
+        lj_log(LJ_LOG_INFO, MOD, "event=refused reason=repeated_user_agent count=%u",
+               r->user_agents);
+        return srv_reply(r, 400, "text/plain; charset=utf-8",
+                         strdup("Bad Request: repeated User-Agent header\n"), NULL);
+    }
     if (fault_match(r)) {
         switch (r->fault.kind) {
         case SIM_FAULT_DELAY: sim_sleep_ms(r->fault.delay_ms, &g_sim.stopping); break;
@@ -852,6 +899,11 @@ dispatch(struct sim_req *r)
             char ra[24];
             const char *hdrs[] = {"Retry-After", ra, NULL};
             snprintf(ra, sizeof(ra), "%ld", r->fault.retry_after);
+            if (r->fault.has_body)
+                return srv_reply(r, r->fault.status,
+                                 r->fault.body[0] == '{' ? "application/json; charset=utf-8"
+                                                         : "text/plain; charset=utf-8",
+                                 strdup(r->fault.body), r->fault.retry_after >= 0 ? hdrs : NULL);
             return family_error(r, r->fault.status, r->fault.retry_after >= 0 ? hdrs : NULL);
         }
         case SIM_FAULT_CLOSE: log_request(r, 0); return MHD_NO;

@@ -47,6 +47,8 @@ struct sim_fault {
     size_t size;
     long depth;
     long hits;
+    bool has_body; /* status: answer with body instead of the service's shape */
+    char body[4096];
 };
 
 struct sim_req {
@@ -57,6 +59,8 @@ struct sim_req {
     char request_id[37];
     char correlation_id[37];
     char client_request_id[80];
+    char user_agent[128]; /* the first User-Agent (printable, cut), "" if none */
+    unsigned user_agents; /* how many User-Agent header lines came */
     struct sim_buf body;
     bool too_big;
     size_t discarded;

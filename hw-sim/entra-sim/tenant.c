@@ -495,10 +495,16 @@ tenant_apply_login(struct sim_tenant *t, const cJSON *o, const char *path, char 
 
 /* ---- Intune ---- */
 
-static const char *const intune_members[] = {
-    "mdm_user_scope",         "mdm_user_scope_groups", "windows",
-    "block_personally_owned", "corporate_identifiers", "device_limit",
-    "policy_service",         "management_url",        NULL};
+static const char *const intune_members[] = {"mdm_user_scope",
+                                             "mdm_user_scope_groups",
+                                             "windows",
+                                             "block_personally_owned",
+                                             "corporate_identifiers",
+                                             "device_limit",
+                                             "policy_service",
+                                             "management_url",
+                                             "fault_detail",
+                                             NULL};
 
 /* Trimmed span of one part of a corporate identifier line. */
 static bool
@@ -547,6 +553,7 @@ tenant_apply_intune(struct sim_tenant *t, const cJSON *o, const char *path, char
     struct sim_intune *in = &t->intune;
     enum sim_mdm_scope scope = in->scope;
     bool blocked = in->windows_blocked, personal = in->block_personal, pol = in->policy_service;
+    bool wdetail = in->windows_fault_detail;
     long limit = (long)in->device_limit;
     char *groups[SIM_MAX_GROUPS] = {0};
     size_t ng = 0, nc = 0;
@@ -579,6 +586,19 @@ tenant_apply_intune(struct sim_tenant *t, const cJSON *o, const char *path, char
             blocked = true;
         else
             return fail(err, errsz, p, "must be \"allowed\" or \"blocked\"");
+    }
+    v = cJSON_GetObjectItemCaseSensitive(o, "fault_detail");
+    if (v != NULL) {
+        snprintf(p, sizeof(p), "%s.fault_detail", path);
+        if (cJSON_IsString(v) && strcmp(v->valuestring, "DeviceEnrollmentServiceError") == 0)
+            wdetail = false;
+        else if (cJSON_IsString(v) &&
+                 strcmp(v->valuestring, "WindowsDeviceEnrollmentServiceError") == 0)
+            wdetail = true;
+        else
+            return fail(err, errsz, p,
+                        "must be \"DeviceEnrollmentServiceError\" or "
+                        "\"WindowsDeviceEnrollmentServiceError\"");
     }
     if (!get_bool(o, "block_personally_owned", path, &personal, err, errsz) ||
         !get_bool(o, "policy_service", path, &pol, err, errsz) ||
@@ -649,6 +669,7 @@ tenant_apply_intune(struct sim_tenant *t, const cJSON *o, const char *path, char
     in->windows_blocked = blocked;
     in->block_personal = personal;
     in->policy_service = pol;
+    in->windows_fault_detail = wdetail;
     in->device_limit = (unsigned long)limit;
     if (cJSON_GetObjectItemCaseSensitive(o, "mdm_user_scope_groups") != NULL) {
         for (size_t i = 0; i < in->nscope_groups; i++)
@@ -753,9 +774,143 @@ tenant_corp_id_match(const struct sim_tenant *t, const char *manufacturer, const
     return false;
 }
 
+/* ---- app registrations ---- */
+
+#define BROKER_CLIENT_ID "29d9ed98-a469-4536-ade2-f981bc1d605e"
+
+static const char *const app_members[] = {"client_id", "name", "redirect_uris", NULL};
+
+static bool
+app_apply(struct sim_tenant *t, struct sim_app *a, const cJSON *o, const char *path, char *err,
+          size_t errsz)
+{
+    unsigned char g[16];
+    char p[96];
+
+    if (!cJSON_IsObject(o))
+        return fail(err, errsz, path, "must be an object");
+    if (!check_members(o, path, app_members, err, errsz) ||
+        !get_str(o, "client_id", path, true, 36, &a->client_id, err, errsz) ||
+        !get_str(o, "name", path, true, 128, &a->name, err, errsz) ||
+        !get_str_array(o, "redirect_uris", path, a->redirect_uris, &a->nredirect, SIM_MAX_REDIRECTS,
+                       err, errsz))
+        return false;
+    snprintf(p, sizeof(p), "%s.client_id", path);
+    if (!sim_guid_parse(a->client_id, g))
+        return fail(err, errsz, p, "must be a GUID");
+    for (char *q = a->client_id; *q != '\0'; q++)
+        if (*q >= 'A' && *q <= 'F')
+            *q = (char)(*q - 'A' + 'a');
+    if (strcmp(a->client_id, BROKER_CLIENT_ID) == 0)
+        return fail(err, errsz, p, "is the Microsoft Authentication Broker, a first-party app");
+    for (size_t i = 0; i < t->napps; i++)
+        if (strcmp(t->apps[i].client_id, a->client_id) == 0)
+            return fail(err, errsz, p, "is listed twice");
+    if (a->nredirect == 0) {
+        snprintf(p, sizeof(p), "%s.redirect_uris", path);
+        return fail(err, errsz, p, "needs at least one redirect URI");
+    }
+    return true;
+}
+
+static void
+app_clear(struct sim_app *a)
+{
+    free(a->client_id);
+    free(a->name);
+    for (size_t i = 0; i < a->nredirect; i++)
+        free(a->redirect_uris[i]);
+    memset(a, 0, sizeof(*a));
+}
+
+/* "http://127.0.0.1", "http://localhost" or "http://[::1]", then ':' port, '/' or end:
+ * the length of the part before the port, else 0. */
+static size_t
+loopback_prefix(const char *u)
+{
+    static const char *const hosts[] = {"http://127.0.0.1", "http://localhost", "http://[::1]"};
+
+    for (size_t i = 0; i < 3; i++) {
+        size_t n = strlen(hosts[i]);
+        if (strncasecmp(u, hosts[i], n) == 0 && (u[n] == '\0' || u[n] == ':' || u[n] == '/'))
+            return n;
+    }
+    return 0;
+}
+
+/* The path (and query) after host[:port]. */
+static const char *
+after_port(const char *u, size_t n)
+{
+    u += n;
+    if (*u == ':')
+        while (*++u >= '0' && *u <= '9')
+            ;
+    return u;
+}
+
+/* A registered loopback URI matches whatever port the request names. */
+static bool
+redirect_matches(const char *registered, const char *asked)
+{
+    size_t nr = loopback_prefix(registered), na = loopback_prefix(asked);
+
+    if (nr != 0 && na != 0)
+        return nr == na && strncasecmp(registered, asked, nr) == 0 &&
+               strcmp(after_port(registered, nr), after_port(asked, na)) == 0;
+    return strcmp(registered, asked) == 0;
+}
+
+bool
+tenant_redirect_allowed(const struct sim_tenant *t, const char *client_id, const char *redirect_uri)
+{
+    /* dirkjanm/ROADtools roadtx firstpartyscopes.json, app 29d9ed98 (the
+     * Android/Apple broker URIs left out) */
+    static const char *const broker[] = {
+        "ms-aadj-redir://auth/drs",
+        "ms-aadj-redir://auth/mdm",
+        "urn:ietf:wg:oauth:2.0:oob",
+        "ms-appx-web://Microsoft.AAD.BrokerPlugin/DRS",
+        "ms-appx-web://Microsoft.AAD.BrokerPlugin/DRSFF",
+        "ms-appx-web://Microsoft.AAD.BrokerPlugin/MDM",
+        "ms-appx-web://Microsoft.AAD.BrokerPlugin",
+        "msauth://Microsoft.AAD.BrokerPlugin",
+        "https://login.microsoftonline.com/WebApp/CloudDomainJoin/3",
+        "https://login.microsoftonline.com/WebApp/CloudDomainJoin/4",
+        "https://login.microsoftonline.com/WebApp/CloudDomainJoin/6",
+        "https://login.microsoftonline.com/WebApp/CloudDomainJoin/8",
+        NULL};
+    static const char *const native[] = {
+        "ms-aadj-redir://auth/drs",
+        "ms-aadj-redir://auth/mdm",
+        "urn:ietf:wg:oauth:2.0:oob",
+        "https://login.microsoftonline.com/common/oauth2/nativeclient",
+        "ms-appx-web://Microsoft.AAD.BrokerPlugin/DRS",
+        NULL};
+
+    if (strcasecmp(client_id, BROKER_CLIENT_ID) == 0) {
+        for (size_t i = 0; broker[i] != NULL; i++)
+            if (strcmp(redirect_uri, broker[i]) == 0)
+                return true;
+        return false;
+    }
+    for (size_t i = 0; i < t->napps; i++) {
+        if (strcasecmp(t->apps[i].client_id, client_id) != 0)
+            continue;
+        for (size_t j = 0; j < t->apps[i].nredirect; j++)
+            if (redirect_matches(t->apps[i].redirect_uris[j], redirect_uri))
+                return true;
+        return false;
+    }
+    for (size_t i = 0; native[i] != NULL; i++)
+        if (strcmp(redirect_uri, native[i]) == 0)
+            return true;
+    return loopback_prefix(redirect_uri) != 0;
+}
+
 static const char *const top_members[] = {
-    "tenant_id",          "name",  "domains", "region", "users", "groups", "device_settings",
-    "conditional_access", "login", "intune",  NULL};
+    "tenant_id",          "name",  "domains", "region",       "users", "groups", "device_settings",
+    "conditional_access", "login", "intune",  "applications", NULL};
 
 enum lj_rc
 tenant_parse(const char *text, size_t len, struct sim_tenant **out, char *err, size_t errsz)
@@ -916,6 +1071,26 @@ tenant_parse(const char *text, size_t len, struct sim_tenant **out, char *err, s
     if (t->verification_uri == NULL &&
         (t->verification_uri = strdup("https://microsoft.com/devicelogin")) == NULL)
         goto out;
+    v = cJSON_GetObjectItemCaseSensitive(root, "applications");
+    if (v != NULL) {
+        if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > SIM_MAX_APPS) {
+            fail(err, errsz, "applications", "must be an array of at most %d app registrations",
+                 SIM_MAX_APPS);
+            goto out;
+        }
+        i = 0;
+        cJSON_ArrayForEach(e, v)
+        {
+            char p[64];
+            snprintf(p, sizeof(p), "applications[%zu]", i);
+            if (!app_apply(t, &t->apps[t->napps], e, p, err, errsz)) {
+                app_clear(&t->apps[t->napps]);
+                goto out;
+            }
+            t->napps++;
+            i++;
+        }
+    }
     t->intune.device_limit = 5;
     t->intune.scope = SIM_MDM_ALL;
     t->intune.policy_service = true;
@@ -963,6 +1138,8 @@ tenant_free(struct sim_tenant *t)
         free(t->intune.scope_groups[i]);
     corp_free(t->intune.corp_ids, t->intune.ncorp_ids);
     free(t->intune.mgmt_url);
+    for (size_t i = 0; i < t->napps; i++)
+        app_clear(&t->apps[i]);
     free(t);
 }
 
@@ -1087,6 +1264,10 @@ tenant_settings_json(const struct sim_tenant *t)
         cJSON_AddNumberToObject(in, "device_limit", (double)t->intune.device_limit);
         cJSON_AddBoolToObject(in, "policy_service", t->intune.policy_service);
         cJSON_AddStringToObject(in, "management_url", t->intune.mgmt_url);
+        cJSON_AddStringToObject(in, "fault_detail",
+                                t->intune.windows_fault_detail
+                                    ? "WindowsDeviceEnrollmentServiceError"
+                                    : "DeviceEnrollmentServiceError");
     }
     return o;
 }

@@ -68,11 +68,23 @@ struct sim_intune {
     unsigned long device_limit; /* device limit restriction, 1..15 */
     bool policy_service;        /* discovery names EnrollmentPolicyServiceUrl */
     char *mgmt_url;             /* OMA-DM server (APPLICATION ADDR) */
+    bool windows_fault_detail;  /* faults name WindowsDeviceEnrollmentServiceError */
 };
 
 struct sim_group {
     char *name;
     char *oid;
+};
+
+#define SIM_MAX_APPS 16
+#define SIM_MAX_REDIRECTS 16
+
+/* An app registration of the tenant (tenant file "applications"). */
+struct sim_app {
+    char *client_id; /* GUID, lower case */
+    char *name;
+    char *redirect_uris[SIM_MAX_REDIRECTS];
+    size_t nredirect;
 };
 
 struct sim_tenant {
@@ -97,6 +109,8 @@ struct sim_tenant {
     long dc_expires_in, dc_interval, at_lifetime, rt_lifetime;
     char *verification_uri;
     struct sim_intune intune;
+    struct sim_app apps[SIM_MAX_APPS];
+    size_t napps;
 };
 
 struct sim_device {
@@ -287,4 +301,16 @@ unsigned long state_user_enrollments(const char *user_oid, const char *exclude_d
 cJSON *state_enrollment_json(const struct sim_enrollment *e);
 
 /* Load the state directory's keys: token key, DRS CA (see main.c). */
+/*
+ * May client_id send redirect_uri to the authorize endpoint?  The broker
+ * client (29d9ed98-…) has its fixed list (roadtx firstpartyscopes.json: no
+ * loopback URI); an app of the tenant file its redirect_uris, where a loopback
+ * http://127.0.0.1 / localhost / [::1] URI matches any port (Microsoft Learn,
+ * redirect URI restrictions: localhost exceptions); any other client the
+ * well-known native-client URIs and loopback (the simulator's leniency).
+ * Caller holds g_sim.lock.
+ */
+bool tenant_redirect_allowed(const struct sim_tenant *t, const char *client_id,
+                             const char *redirect_uri);
+
 #endif

@@ -38,7 +38,21 @@ case_password_never_on_argv() {
   assert_contains "$OUT" "--password: not allowed"
 }
 
+# A loopback redirect_uri with the default client_id (Microsoft Authentication
+# Broker, 29d9ed98: no loopback redirect registered, roadtx
+# firstpartyscopes.json; Entra answers AADSTS50011) is refused by
+# `config --check`, naming the client; with a client_id of one's own app
+# registration it is accepted.
+case_loopback_redirect_needs_own_client() {
+  printf '[linkjoin]\nsignin = auth_code\nredirect_uri = http://127.0.0.1/cb\n' >"$CASE/lj.conf"
+  assert_rc 3 lj config --config "$CASE/lj.conf" --check
+  assert_contains "$OUT" "redirect_uri http://127.0.0.1/cb: client_id 29d9ed98-a469-4536-ade2-f981bc1d605e (Microsoft Authentication Broker, the default) has no loopback redirect registered, so Entra refuses it (AADSTS50011)"
+  assert_rc 0 lj config --config "$CASE/lj.conf" --check --client-id 4b8f2d1c-6a3e-4c5f-9d7b-2e1a0f3c5b7d
+  assert_rc 0 lj config --config "$CASE/lj.conf" --check --redirect-uri ms-aadj-redir://auth/drs
+}
+
 tcase config_bad_key_names_file_line case_bad_key_names_file_line
+tcase config_loopback_redirect_needs_own_client case_loopback_redirect_needs_own_client
 tcase config_http_authority_refused case_http_authority_refused
 tcase config_missing_explicit_file case_missing_explicit_file
 tcase config_flags_override_file_and_dump case_flags_override_file_and_dump

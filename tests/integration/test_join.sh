@@ -164,10 +164,16 @@ case ${BROWSER_MODE:-signin} in
 esac
 BR
 
+# The broker client (29d9ed98, the default client_id) has no loopback
+# redirect registered (roadtx firstpartyscopes.json) and Entra answers
+# AADSTS50011, so `config --check` refuses that pair; a loopback redirect
+# needs an app registration of one's own: the demo tenant's (hw-sim/tenants/demo.json).
+LOOPBACK_CLIENT=4b8f2d1c-6a3e-4c5f-9d7b-2e1a0f3c5b7d
+
 # loopback redirect: run the agent with REDIRECT, play the browser in MODE
 run_loopback() {
   join_env
-  lj_conf "$CASE/lj.conf" "signin = auth_code" "redirect_uri = $1" "ui = socket" \
+  lj_conf "$CASE/lj.conf" "signin = auth_code" "redirect_uri = $1" "client_id = $LOOPBACK_CLIENT" "ui = socket" \
     "ui_socket = $CASE/ui.sock" "retry_wait = 0"
   lj_run_bg
   export CASE SIM_PORT SIM_CA BROWSER_MODE=$2
@@ -267,7 +273,8 @@ s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1)
 print("up", flush=True); time.sleep(300)' "$port" >"$CASE/holder.out" &
   track_pid $!
   for _ in $(seq 100); do grep -q up "$CASE/holder.out" && break; sleep 0.05; done
-  lj_conf "$CASE/lj.conf" "signin = auth_code" "redirect_uri = http://127.0.0.1:$port/cb"
+  lj_conf "$CASE/lj.conf" "signin = auth_code" "redirect_uri = http://127.0.0.1:$port/cb" \
+    "client_id = $LOOPBACK_CLIENT"
   lj_run_bg --ui stdio
   lj_wait
   r=$(result_event)

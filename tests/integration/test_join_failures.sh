@@ -231,6 +231,67 @@ case_auth_rejected() {
   assert_retry_joins_with_same_keys
 }
 
+# DRS classification: the HTTP status first, then ErrorType ([MS-DVRE]
+# 3.1.4.1.4.1; Windows maps ErrorType, not the text: MicrosoftDocs/entra-docs
+# troubleshoot-hybrid-join-windows-current.md), then the Message text as a
+# hint.  entra-sim answers the join with the given status and body.
+drs_join_answer() {
+  local fault
+  join_env
+  fault=$(jq -nc --argjson st "$1" --arg b "$2" \
+    '{path_prefix:"/EnrollmentServer/device",method:"POST",kind:"status",status:$st,body:$b}')
+  sim_ctl POST /control/faults "$fault" >/dev/null || fail fault
+  lj_conf "$CASE/lj.conf"
+  run_device_code
+}
+# 401 with an empty body (a front end that refused the bearer token): the
+# status decides (RFC 6750 3.1), not bad_service_response.
+case_drs_401_empty() {
+  local r
+  drs_join_answer 401 ""
+  assert_failed_result auth_rejected 0x801c0002 retry true 6 join
+  r=$(result_event)
+  assert_eq "$(jq -r .server.http_status <<<"$r")" 401
+  assert_eq "$(jq -r '.server.message // ""' <<<"$r")" "" "no server text"
+}
+# 401 with a body of no known shape: auth_rejected, the body shown verbatim
+# (printable ASCII, white space folded) to the admin.
+case_drs_401_unknown_body() {
+  local r
+  drs_join_answer 401 $'Unauthorized:\r\n  the token was not accepted (front end 7)\n'
+  assert_failed_result auth_rejected 0x801c0002 retry true 6 join
+  r=$(result_event)
+  assert_eq "$(jq -r .server.message <<<"$r")" "Unauthorized: the token was not accepted (front end 7)" "server.message"
+}
+# 403 with a known ErrorType: AuthorizationError -> join_not_permitted.
+case_drs_403_authorization_error() {
+  local r
+  drs_join_answer 403 '{"ErrorType":"AuthorizationError","Message":"User is not authorized to join devices to this tenant.","TraceId":"5a9e2b3c-1d4f-4e6a-8b7c-9d0e1f2a3b4c","Time":"12-03-2026 10:00:00Z"}'
+  assert_failed_result join_not_permitted 0x801c0003 admin false 7 join
+  r=$(result_event)
+  assert_eq "$(jq -r .server.http_status <<<"$r")" 403
+  assert_eq "$(jq -r .server.error_type <<<"$r")" AuthorizationError
+  assert_eq "$(jq -r .server.trace_id <<<"$r")" 5a9e2b3c-1d4f-4e6a-8b7c-9d0e1f2a3b4c
+}
+# An ErrorType nobody has published, with a quota text: the text is the hint.
+case_drs_unknown_type_quota_text() {
+  local r
+  drs_join_answer 400 '{"ErrorType":"DeviceQuotaPolicyError","Message":"User alice@contoso.example has reached the maximum number of devices allowed.","TraceId":"6b0f3c4d-2e5a-4f7b-9c8d-0e1f2a3b4c5d","Time":"12-03-2026 10:00:00Z"}'
+  assert_failed_result device_quota_reached 0x801c000e user false 7 join
+  r=$(result_event)
+  assert_eq "$(jq -r .server.error_type <<<"$r")" DeviceQuotaPolicyError
+  assert_eq "$(jq -r .server.message <<<"$r")" "User alice@contoso.example has reached the maximum number of devices allowed."
+}
+# An unknown ErrorType whose text matches nothing: join_rejected, the text shown.
+case_drs_unknown_type_unknown_text() {
+  local r
+  drs_join_answer 400 '{"ErrorType":"SomethingNew","Message":"The request was refused by rule 42.","TraceId":"7c1a4d5e-3f6b-4a8c-8d9e-1f2a3b4c5d6e","Time":"12-03-2026 10:00:00Z"}'
+  assert_failed_result join_rejected 0x801c0006 support false 8 join
+  r=$(result_event)
+  assert_eq "$(jq -r .server.error_type <<<"$r")" SomethingNew
+  assert_eq "$(jq -r .server.message <<<"$r")" "The request was refused by rule 42."
+}
+
 # The join answer is cut in half (broken JSON).  The simulator stored the
 # device object before answering; the agent stores nothing, and the retry
 # (same keys, ReuseDevice) gets that same object.
@@ -428,6 +489,11 @@ tcase account_locked case_locked_user
 tcase password_expired case_password_expired
 tcase unknown_tenant case_unknown_tenant
 tcase auth_rejected_expired_token case_auth_rejected
+tcase drs_401_empty_body_auth_rejected case_drs_401_empty
+tcase drs_401_unknown_body_auth_rejected case_drs_401_unknown_body
+tcase drs_403_authorization_error_not_permitted case_drs_403_authorization_error
+tcase drs_unknown_error_type_quota_text case_drs_unknown_type_quota_text
+tcase drs_unknown_error_type_unknown_text case_drs_unknown_type_unknown_text
 tcase bad_service_response_malformed_join case_malformed_join
 tcase bad_service_response_wrong_cert case_wrong_cert
 tcase network_unreachable_refused case_refused

@@ -153,11 +153,55 @@ case_enrolled() {
   assert_contains "$OUT" "no Intune enrollment is pending"
 }
 
+# Exactly one User-Agent on every request (RFC 9110 5.3, 10.1.5: not a list):
+# linkjoin/VERSION to login and DRS; ENROLLClient, the one Windows sends
+# (fleetdm's captured Windows enrollment; AADInternals MDM_utils.ps1), to Intune.
+case_one_user_agent() {
+  local log ua
+  mdm_env
+  run_device_code
+  assert_enrolled
+  ua="linkjoin/$(sed -n 's/^#define LJ_VERSION "\(.*\)"$/\1/p' "$LJ_TOP/agent/core/version.h")"
+  log=$(sim_ctl GET /control/requests)
+  assert_eq "$(jq '[.[] | select(.user_agents != 1)] | length' <<<"$log")" 0 "requests without exactly one User-Agent: $(jq -c '[.[] | select(.user_agents != 1)]' <<<"$log")"
+  for p in /contoso.example/Discover /contoso.example/oauth2/devicecode /contoso.example/oauth2/token /EnrollmentServer/device/; do
+    assert_eq "$(jq -r --arg p "$p" '[.[] | select(.path == $p) | .user_agent] | unique | join(",")' <<<"$log")" "$ua" "User-Agent on $p"
+  done
+  for p in /EnrollmentServer/Discovery.svc /StatelessEnrollmentService/EnrollmentPolicy.svc /StatelessEnrollmentService/DeviceEnrollment.svc; do
+    assert_eq "$(jq -r --arg p "$p" '[.[] | select(.path == $p) | .user_agent] | unique | join(",")' <<<"$log")" ENROLLClient "User-Agent on $p"
+    assert_eq "$(jq --arg p "$p" '[.[] | select(.path == $p)] | length' <<<"$log")" 1 "one request to $p"
+  done
+}
+
 case_enrolled_without_policy_service() {
   mdm_env '{"policy_service":false}'
   run_device_code
   assert_enrolled
   assert_eq "$(sim_ctl GET '/control/requests?path_prefix=/StatelessEnrollmentService/EnrollmentPolicy.svc' | jq length)" 0 "no GetPolicies"
+}
+
+# GetPolicies (MS-XCEP) is best effort: the policy service is optional (MS-MDE2
+# 3.1.4.1.3.2) and AADInternals (MDM_utils.ps1 Enroll-DeviceToMDM) and pytune
+# (device/windows.py) enroll with Intune without it, RSA-2048 / SHA-256.  A
+# fault or an unreadable answer is logged and the RST goes on.
+policy_best_effort() {
+  mdm_env
+  sim_ctl POST /control/faults "{\"path_prefix\":\"/StatelessEnrollmentService/EnrollmentPolicy.svc\",$1,\"count\":10}" >/dev/null ||
+    fail "fault refused"
+  run_device_code
+  assert_enrolled
+  assert_eq "$(sim_ctl GET '/control/requests?path_prefix=/StatelessEnrollmentService/EnrollmentPolicy.svc' | jq -c '[.[] | .status]')" "[$2]" "one GetPolicies, answered $2"
+  assert_eq "$(sim_ctl GET '/control/requests?path_prefix=/StatelessEnrollmentService/DeviceEnrollment.svc' | jq -c '[.[] | .status]')" "[200]" "one RST"
+  assert_contains "$(cat "$CASE/err.log")" "$3"
+}
+case_policy_fault_enrolls() {
+  policy_best_effort '"kind":"status","status":400' 400 \
+    "event=mdm_policy_unavailable reason=fault http=400 subcode=s:MessageFormat error_type=MessageFormat hresult=0x80180001 "
+  assert_contains "$(cat "$CASE/err.log")" " then=rsa2048_sha256"
+}
+case_policy_unreadable_enrolls() {
+  policy_best_effort '"kind":"malformed"' 200 \
+    "event=mdm_policy_unavailable reason=unreadable http=200 why=bad_xml then=rsa2048_sha256"
 }
 
 case_not_in_scope() {
@@ -175,6 +219,24 @@ case_platform_blocked() {
   assert_contains "$(result_event | jq -r .server.error_type)" DeviceNotSupported
   assert_eq "$(sim_enrollments | jq length)" 0 "sim enrollments"
 }
+
+# The fault's s:Detail element under either name: Intune's
+# DeviceEnrollmentServiceError (pytune's author's captures, windows-itpro-docs
+# mobile-device-enrollment.md) or MS-DVRE 3.1.4.1.2.1 / MS-WSTEP's
+# WindowsDeviceEnrollmentServiceError.  Only the detail carries ErrorType
+# DeviceNotSupported (the Subcode is s:Authorization, 0x80180003), so the
+# exact result proves the detail was read.
+platform_blocked_detail() {
+  mdm_env "{\"windows\":\"blocked\",\"fault_detail\":\"$1\"}"
+  assert_eq "$(sim_ctl GET /control/intune | jq -r .fault_detail)" "$1" "sim fault_detail"
+  run_device_code
+  assert_mdm_refused mdm_platform_blocked 0x80180014 admin 7
+  assert_eq "$(result_event | jq -r .server.error_type)" DeviceNotSupported "server.error_type"
+  assert_contains "$(cat "$CASE/err.log")" "subcode=s:Authorization error_type=DeviceNotSupported hresult=0x80180014"
+  assert_eq "$(sim_enrollments | jq length)" 0 "sim enrollments"
+}
+case_fault_detail_intune() { platform_blocked_detail DeviceEnrollmentServiceError; }
+case_fault_detail_windows() { platform_blocked_detail WindowsDeviceEnrollmentServiceError; }
 
 case_ownership_blocked() {
   local r
@@ -347,9 +409,14 @@ case_deep_discovery() {
 }
 
 tcase mdm_enrolled case_enrolled
+tcase mdm_one_user_agent_per_request case_one_user_agent
 tcase mdm_enrolled_without_policy_service case_enrolled_without_policy_service
+tcase mdm_policy_fault_enrolls case_policy_fault_enrolls
+tcase mdm_policy_unreadable_enrolls case_policy_unreadable_enrolls
 tcase mdm_not_in_scope case_not_in_scope
 tcase mdm_platform_blocked case_platform_blocked
+tcase mdm_fault_detail_DeviceEnrollmentServiceError case_fault_detail_intune
+tcase mdm_fault_detail_WindowsDeviceEnrollmentServiceError case_fault_detail_windows
 tcase mdm_ownership_blocked_names_identity case_ownership_blocked
 tcase mdm_ownership_corporate_identifier_enrolls case_ownership_corporate_enrolls
 tcase mdm_device_cap case_device_cap

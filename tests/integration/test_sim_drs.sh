@@ -40,6 +40,18 @@ t_discover_17_lowercase() {
   sim_req "$E/CONTOSO.example/discover?api-version=1.7"
   assert_eq "$HTTP_STATUS" 200
 }
+# Two User-Agent lines: refused (400) before any route, as a strict front end
+# would (RFC 9110 5.3, 10.1.5); the request log keeps the first and the count.
+t_repeated_user_agent() {
+  sim_start "$DEMO"
+  sim_req -H 'User-Agent: linkjoin/0.1.0' -H 'User-Agent: ENROLLClient' "$E/contoso.example/Discover?api-version=1.9"
+  assert_eq "$HTTP_STATUS" 400 "two User-Agent headers"
+  assert_eq "$BODY" "Bad Request: repeated User-Agent header"
+  sim_req -H 'User-Agent: ENROLLClient' "$E/contoso.example/Discover?api-version=1.9"
+  assert_eq "$HTTP_STATUS" 200 "one User-Agent header"
+  assert_eq "$(sim_ctl GET '/control/requests?path_prefix=/contoso.example/Discover' | jq -c '[.[] | [.status, .user_agents, .user_agent]]')" \
+    '[[400,2,"linkjoin/0.1.0"],[200,1,"ENROLLClient"]]' "request log"
+}
 t_discover_unknown_tenant() { sim_start "$DEMO"; sim_req "$E/nope.example/Discover?api-version=1.9"; assert_drs 404 DirectoryError "AADSTS90002"; }
 t_discover_bad_version() { sim_start "$DEMO"; sim_req "$E/contoso.example/Discover?api-version=3.0"; assert_drs 400 InvalidParameter "api-version"; }
 t_discover_wrong_host() {
@@ -303,7 +315,7 @@ t_control_delete_device() {
   ! sim_ctl GET "/control/devices/$id" >/dev/null || fail "still there"
 }
 
-for t in t_discover_19 t_discover_17_lowercase t_discover_unknown_tenant t_discover_bad_version \
+for t in t_discover_19 t_repeated_user_agent t_discover_17_lowercase t_discover_unknown_tenant t_discover_bad_version \
   t_discover_wrong_host t_join_ok t_join_api_v1 t_join_bad_api_version t_join_reuse_same_device \
   t_join_no_reuse_new_device t_join_reuse_other_user t_join_quota t_join_not_permitted_none \
   t_join_selected_groups t_join_mfa_required t_join_register_type4 t_token_missing t_token_garbage \

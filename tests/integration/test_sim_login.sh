@@ -304,11 +304,29 @@ t_authcode_plain_pkce_refused() {
   assert_eq "$HTTP_STATUS" 302
   assert_contains "$HEADERS" "error=invalid_request"
 }
+# The broker client 29d9ed98 has no loopback redirect registered (roadtx
+# firstpartyscopes.json): AADSTS50011, on the authorize page and at the token
+# endpoint (JSON, the token-error shape).  The demo tenant's own app
+# registration lists http://127.0.0.1/cb, which matches any port (Microsoft
+# Learn, redirect URI restrictions: localhost exceptions).
 t_authcode_loopback_redirect() {
   sim_start "$DEMO"; pkce_pair
   REDIR=http://127.0.0.1:8400/cb authorize -d login=alice@contoso.example --data-urlencode 'passwd=Demo-Passw0rd!'
-  assert_eq "$HTTP_STATUS" 302
+  assert_eq "$HTTP_STATUS" 400 "broker client with a loopback redirect"
+  assert_contains "$BODY" "AADSTS50011: The redirect URI &#39;http://127.0.0.1:8400/cb&#39; specified in the request does not match the redirect URIs configured for the application &#39;$CID&#39;"
+  sim_req "$L/contoso.example/oauth2/token" -d grant_type=authorization_code -d client_id=$CID \
+    -d code=whatever --data-urlencode "redirect_uri=http://127.0.0.1:8400/cb" -d code_verifier=x -d resource=$DRS
+  assert_eq "$HTTP_STATUS" 400 "token endpoint"
+  assert_eq "$(jq -r .error <<<"$BODY")" invalid_request
+  assert_eq "$(jq -c .error_codes <<<"$BODY")" "[50011]"
+  assert_contains "$(jq -r .error_description <<<"$BODY")" "AADSTS50011: The redirect URI 'http://127.0.0.1:8400/cb' specified in the request does not match the redirect URIs configured for the application '$CID'."
+  [ "$(jq -r .trace_id <<<"$BODY")" != null ] || fail "no trace_id"
+  CID=4b8f2d1c-6a3e-4c5f-9d7b-2e1a0f3c5b7d REDIR=http://127.0.0.1:8400/cb authorize -d login=alice@contoso.example --data-urlencode 'passwd=Demo-Passw0rd!'
+  assert_eq "$HTTP_STATUS" 302 "the tenant's own app"
   assert_contains "$LOCATION" "http://127.0.0.1:8400/cb?code="
+  CID=4b8f2d1c-6a3e-4c5f-9d7b-2e1a0f3c5b7d REDIR=http://127.0.0.1:8400/other authorize -d login=alice@contoso.example
+  assert_eq "$HTTP_STATUS" 400 "a path the app did not register"
+  assert_contains "$BODY" "AADSTS50011"
 }
 
 t_refresh_enrollment() {

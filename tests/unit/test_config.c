@@ -489,6 +489,29 @@ test_cross_key_rules(void **state)
     write_conf("");
     expect_error(NULL, f1, "signin = password needs 'username'");
     expect_error(NULL, f2, "'password_file' is used only with signin = password");
+    /* The broker client has no loopback redirect registered (roadtx
+     * firstpartyscopes.json; Entra answers AADSTS50011): refused, naming it;
+     * a client_id of one's own app registration may use one. */
+    {
+        static const char *const f3[] = {"--redirect-uri", "http://127.0.0.1:8400/cb", NULL};
+        static const char *const f4[] = {"--redirect-uri", "http://localhost/cb", "--client-id",
+                                         "29D9ED98-A469-4536-ADE2-F981BC1D605E", NULL};
+        static const char *const f5[] = {"--redirect-uri", "http://[::1]:8400/cb", "--client-id",
+                                         "11111111-2222-3333-4444-555555555555", NULL};
+        struct lj_config cfg;
+
+        expect_error(NULL, f3,
+                     "redirect_uri http://127.0.0.1:8400/cb: client_id "
+                     "29d9ed98-a469-4536-ade2-f981bc1d605e (Microsoft Authentication Broker, the "
+                     "default) has no loopback redirect registered, so Entra refuses it "
+                     "(AADSTS50011)");
+        expect_error(NULL, f4, "has no loopback redirect registered");
+        expect_error("redirect_uri = http://127.0.0.1/cb\n", NULL,
+                     "client_id 29d9ed98-a469-4536-ade2-f981bc1d605e");
+        write_conf("");
+        assert_int_equal(load(&cfg, f5), LJ_OK);
+        assert_string_equal(cfg.redirect_uri, "http://[::1]:8400/cb");
+    }
 }
 
 static void

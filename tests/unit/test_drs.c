@@ -435,6 +435,22 @@ test_error_bodies(void **state)
     assert_int_equal(e.kind, DRS_BODY_EMPTY);
     assert_int_equal(drs_error_parse(400, "{\"ErrorType\":\"Dir", 17, &e), LJ_OK);
     assert_int_equal(e.kind, DRS_BODY_OTHER);
+    /* a body of no known shape is kept verbatim, sanitised and bounded */
+    assert_string_equal(e.message, "{\"ErrorType\":\"Dir");
+    assert_int_equal(drs_error_parse(401, "Unauthorized:\r\n\tbad \x01token\xc3\xa9  \n", 31, &e),
+                     LJ_OK);
+    assert_int_equal(e.kind, DRS_BODY_OTHER);
+    assert_string_equal(e.message, "Unauthorized: bad ?token??");
+    assert_int_equal(drs_error_parse(400, "{\"error\":\"nope\"}", 16, &e), LJ_OK);
+    assert_int_equal(e.kind, DRS_BODY_JSON);
+    assert_string_equal(e.message, "{\"error\":\"nope\"}");
+    {
+        char big[2000];
+        memset(big, 'A', sizeof(big));
+        assert_int_equal(drs_error_parse(400, big, sizeof(big), &e), LJ_OK);
+        assert_int_equal(strlen(e.message), sizeof(e.message) - 1);
+        assert_string_equal(e.message + sizeof(e.message) - 4, "...");
+    }
     assert_int_equal(drs_error_parse(400, "{\"ErrorType\":7,\"Message\":\"a\\u0001b\"}", 36, &e),
                      LJ_OK);
     assert_int_equal(e.kind, DRS_BODY_JSON);

@@ -211,6 +211,9 @@ test_classify_oauth(void **state)
     expect_oauth(OAUTH_ERRC_DECLINED, 0, "signin_declined", "AADSTS65004");
     expect_oauth(OAUTH_ERRC_REFRESH_INVALID, 70008, "signin_session_expired", "AADSTS70008");
     expect_oauth(OAUTH_ERRC_OTHER, 700016, "signin_rejected", "AADSTS700016");
+    /* AADSTS50011 (redirect URI not registered for the client): configuration */
+    expect_oauth(OAUTH_ERRC_OTHER, 50011, "redirect_uri_not_registered", "AADSTS50011");
+    assert_int_equal(lj_reason_get(LJ_R_REDIRECT_NOT_REGISTERED)->exit_code, LJ_EXIT_CONFIG);
     expect_oauth(OAUTH_ERRC_OTHER, 0, "signin_rejected", "0x80004005");
 }
 
@@ -272,6 +275,30 @@ test_classify_drs(void **state)
     expect_drs(LJ_PHASE_DISCOVER, 404, DRS_BODY_OTHER, "", "", LJ_R_DRS_TENANT_NOT_FOUND,
                "0x801c003a");
     expect_drs(J, 400, DRS_BODY_JSON, "", "", LJ_R_JOIN_REJECTED, "0x801c0006");
+    /* the HTTP status first: a 401 is the bearer token refused whatever the
+     * body (RFC 6750 3.1) */
+    expect_drs(J, 401, DRS_BODY_EMPTY, "", "", LJ_R_AUTH_REJECTED, "0x801c0002");
+    expect_drs(J, 401, DRS_BODY_OTHER, "", "Unauthorized", LJ_R_AUTH_REJECTED, "0x801c0002");
+    expect_drs(J, 401, DRS_BODY_JSON, "SomethingNew", "maximum number of devices",
+               LJ_R_AUTH_REJECTED, "0x801c0002");
+    expect_drs(J, 403, DRS_BODY_EMPTY, "", "", LJ_R_JOIN_NOT_PERMITTED, "0x801c0003");
+    /* then ErrorType ([MS-DVRE] 3.1.4.1.4.1 values) */
+    expect_drs(J, 403, DRS_BODY_JSON, "AuthorizationError", "User is not authorized.",
+               LJ_R_JOIN_NOT_PERMITTED, "0x801c0003");
+    expect_drs(J, 400, DRS_BODY_JSON, "AuthenticationError", "does not allow user x to device join",
+               LJ_R_AUTH_REJECTED, "0x801c0002");
+    expect_drs(J, 400, DRS_BODY_JSON, "AuthorizationError",
+               "Administrator policy requires multi-factor authentication for user x to device "
+               "join.",
+               LJ_R_MFA_REQUIRED, lj_reason_get(LJ_R_MFA_REQUIRED)->code);
+    /* then the text, as a hint, for an unknown ErrorType */
+    expect_drs(J, 400, DRS_BODY_JSON, "DeviceRegistrationQuotaExceeded",
+               "User x has reached the maximum number of devices (5) allowed",
+               LJ_R_DEVICE_QUOTA_REACHED, "0x801c000e");
+    expect_drs(J, 400, DRS_BODY_JSON, "SomethingNew", "Something no one has seen before.",
+               LJ_R_JOIN_REJECTED, "0x801c0006");
+    expect_drs(J, 403, DRS_BODY_JSON, "SomethingNew", "Something no one has seen before.",
+               LJ_R_JOIN_NOT_PERMITTED, "0x801c0003");
 }
 
 static void

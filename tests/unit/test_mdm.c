@@ -1022,6 +1022,31 @@ test_faults(void **state)
     expect_fault_file(500, "fault-custom.xml", "mdm_rejected", "0x80180032");
     expect_fault_file(200, "fault-lowercase.xml", "mdm_device_cap", "0x80180013");
     expect_fault_file(500, "fault-soap11.xml", "joined_mdm_pending", "0x80180006");
+    /* MS-DVRE 3.1.4.1.2.1 names the detail WindowsDeviceEnrollmentServiceError
+     * (Intune: DeviceEnrollmentServiceError); both are read */
+    expect_fault_file(500, "fault-platform-windows.xml", "mdm_platform_blocked", "0x80180014");
+    b = load("fault-platform-windows.xml", &n);
+    assert_int_equal(mdm_fault_parse(500, b, n, &f), LJ_OK);
+    assert_string_equal(f.subcode, "s:Authorization");
+    assert_string_equal(f.error_type, "DeviceNotSupported");
+    assert_int_equal(f.hresult, 0x80180014UL);
+    free(b);
+    /* MS-DVRE 4.1.3: the generic ErrorType AuthorizationError yields to the
+     * specific Subcode s:DeviceCapReached */
+    expect_fault_file(500, "fault-dvre-windows.xml", "mdm_device_cap", "0x80180013");
+    b = load("fault-dvre-windows.xml", &n);
+    assert_int_equal(mdm_fault_parse(500, b, n, &f), LJ_OK);
+    assert_string_equal(f.subcode, "s:DeviceCapReached");
+    assert_string_equal(f.error_type, "AuthorizationError");
+    assert_string_equal(f.message, "DeviceCapReached");
+    assert_string_equal(f.activity_id, "0174f3f9-58e1-4a44-9a1c-3d15089efc9b");
+    assert_int_equal(f.hresult, 0x80180013UL);
+    free(b);
+    assert_int_equal(mdm_fault_hresult("AuthorizationError", "s:DeviceCapReached", NULL),
+                     0x80180013UL);
+    assert_int_equal(mdm_fault_hresult("DeviceNotSupported", "s:Authorization", NULL),
+                     0x80180014UL);
+    assert_int_equal(mdm_fault_hresult("EnrollmentServer", "s:Receiver", NULL), 0x80180005UL);
     /* a fault beats the HTTP status */
     expect_fault_file(503, "fault-devicecap.xml", "mdm_device_cap", "0x80180013");
 
