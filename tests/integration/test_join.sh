@@ -245,7 +245,8 @@ s.bind(("::1", int(sys.argv[1]))); s.listen(1)
 print("up", flush=True); time.sleep(300)' "$port" >"$CASE/holder.out" &
   track_pid $!
   for _ in $(seq 100); do grep -q up "$CASE/holder.out" && break; sleep 0.05; done
-  lj_conf "$CASE/lj.conf" "signin = auth_code" "redirect_uri = http://localhost:$port/cb"
+  lj_conf "$CASE/lj.conf" "signin = auth_code" "redirect_uri = http://localhost:$port/cb" \
+    "client_id = $LOOPBACK_CLIENT"
   lj_run_bg --ui stdio
   for _ in $(seq 400); do
     kill -0 "$LJ_PID" 2>/dev/null || break
