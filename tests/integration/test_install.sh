@@ -103,6 +103,39 @@ case_installed_has_no_test_hooks() {
   grep -qE '^  FAIL +clock .*2001-01-01T00:00:00Z \(LJ_TEST_NOW\)' <<<"$OUT" || fail "clock check: $OUT"
 }
 
+# A release build refuses the software key provider and a TPM simulator TCTI
+# at configuration time (exit 3, saying which build accepts them); the test
+# build accepts both.
+case_release_refuses_soft_and_simulator() {
+  local root=$CASE/root inst tcti
+  install_into "$root"
+  inst=$root/usr/local/sbin/linkjoin
+  : >"$CASE/empty.conf"
+  assert_rc 3 "$inst" config --check --config "$CASE/empty.conf" --key-provider soft
+  assert_contains "$OUT" "key_provider = soft is for tests only"
+  assert_contains "$OUT" "only a test build (make TEST_HOOKS=1) accepts it"
+  printf 'key_provider = soft\n' >"$CASE/soft.conf"
+  assert_rc 3 "$inst" config --check --config "$CASE/soft.conf"
+  assert_contains "$OUT" "$CASE/soft.conf: key_provider = soft is for tests only"
+  assert_rc 3 "$inst" csr --config "$CASE/empty.conf" --key-provider soft --state-dir "$CASE/rel"
+  assert_contains "$OUT" "linkjoin csr: $CASE/empty.conf: key_provider = soft is for tests only"
+  assert_no_file "$CASE/rel"
+  for tcti in swtpm:host=127.0.0.1,port=2321 mssim:host=127.0.0.1,port=2321 libtpms; do
+    assert_rc 3 "$inst" config --check --config "$CASE/empty.conf" --tcti "$tcti"
+    assert_contains "$OUT" "tcti $tcti is a TPM simulator, for tests only; only a test build (make TEST_HOOKS=1) accepts it"
+    assert_rc 3 "$inst" tpm health --config "$CASE/empty.conf" --tcti "$tcti"
+    assert_contains "$OUT" "is a TPM simulator, for tests only"
+    assert_rc 3 "$inst" factory-test --config "$CASE/empty.conf" --tcti "$tcti"
+    assert_contains "$OUT" "is a TPM simulator, for tests only"
+  done
+  assert_rc 0 "$inst" config --check --config "$CASE/empty.conf" --tcti device:/dev/tpmrm0 --key-provider tpm
+  assert_rc 0 "$inst" config --check --config "$CASE/empty.conf" --tcti tabrmd:
+  # The test build accepts both.
+  assert_rc 0 lj config --check --config "$CASE/empty.conf" --key-provider soft \
+    --tcti swtpm:host=127.0.0.1,port=2321
+  assert_eq "$OUT" ""
+}
+
 case_install_prefix_usr() {
   local root=$CASE/root
   install_into "$root" PREFIX=/usr
@@ -310,6 +343,7 @@ case_log_target_option() {
 
 tcase install_tree case_install_tree
 tcase installed_has_no_test_hooks case_installed_has_no_test_hooks
+tcase release_refuses_soft_and_simulator case_release_refuses_soft_and_simulator
 tcase install_prefix_usr case_install_prefix_usr
 tcase install_uninstall_leaves_nothing case_uninstall_leaves_nothing
 tcase install_modified_config_kept case_modified_config_kept
