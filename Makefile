@@ -11,8 +11,9 @@
 #   make check-sources file size, opening comment, no outside notes (tools/check-sources.sh)
 #   make bench        benchmarks (see README)
 #   make sim-device   boot a simulated Link device (QEMU + swtpm, hw-sim/qemu)
-#   make install      binary, config, man page, systemd units, sysusers entry
-#                     (PREFIX=/usr/local, DESTDIR=; see "Install" below)
+#   make release      build-rel/linkjoin without test hooks (TEST_HOOKS=0)
+#   make install      that binary, config, man page, systemd units, sysusers
+#                     entry (PREFIX=/usr/local, DESTDIR=; see "Install" below)
 #   make uninstall    removes exactly what install put there
 #   V=1               show full commands
 #
@@ -85,9 +86,15 @@ LDFLAGS += -fsanitize=$(SANITIZE)
 CPPFLAGS += -DLJ_SANITIZED=1
 endif
 
-# Test hooks (crash points, clock override) are compiled into every build
-# but honoured only when the binary was built with LJ_TEST_HOOKS and the
-# environment asks for them; release images build with TEST_HOOKS=0.
+# Test hooks (crash points, the LJ_TEST_NOW clock, `tpm unseal`,
+# `csr --test-decrypt`, the soft key provider and simulator TCTIs) exist only
+# in builds with TEST_HOOKS=1 (LJ_TEST_HOOKS, platform/testhook.h), the
+# default for development and tests.  `make install` builds and installs
+# $(REL_BUILD)/linkjoin, always built with TEST_HOOKS=0.
+REL_BUILD := build-rel
+ifeq ($(BUILD),$(REL_BUILD))
+override TEST_HOOKS := 0
+endif
 TEST_HOOKS ?= 1
 ifeq ($(TEST_HOOKS),1)
 CPPFLAGS += -DLJ_TEST_HOOKS=1
@@ -135,7 +142,8 @@ LINKJOIN := $(BUILD)/linkjoin
 ENTRASIM := $(BUILD)/entra-sim
 
 .PHONY: all deps test unit integration demo bench fuzz fuzz-targets valgrind clean \
-	format format-check check-deps check-layers check-sources sim-device install uninstall
+	format format-check check-deps check-layers check-sources sim-device install uninstall \
+	release
 
 all: $(LINKJOIN) $(ENTRASIM) $(TOOL_BINS)
 
@@ -294,7 +302,9 @@ clean:
 # An existing linkjoin.conf is never overwritten, and uninstall removes it
 # only when it is still the shipped one.  The state directory
 # (/var/lib/linkjoin) belongs to the device: neither target touches it.
-# Release images build with TEST_HOOKS=0 first (make clean; make TEST_HOOKS=0).
+# The installed binary is $(REL_BUILD)/linkjoin, built without test hooks in
+# its own directory (`make release`), so the test build in $(BUILD) and its
+# objects are untouched.
 # On a live system afterwards: systemd-sysusers; systemctl daemon-reload;
 # systemctl enable linkjoin.service linkjoin-mdm-retry.timer
 PREFIX ?= /usr/local
@@ -307,10 +317,13 @@ DIST := platform/dist
 DIST_UNITS_IN := linkjoin.service linkjoin-mdm-retry.service
 DIST_UNITS := $(DIST_UNITS_IN) linkjoin-mdm-retry.timer
 
-install: $(LINKJOIN)
+release:
+	+$(Q)$(MAKE) --no-print-directory BUILD=$(REL_BUILD) SANITIZE= VALGRIND= $(REL_BUILD)/linkjoin
+
+install: release
 	$(Q)install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
 	  $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(CONFDIR)
-	$(Q)install -m 0755 $(LINKJOIN) $(DESTDIR)$(SBINDIR)/linkjoin
+	$(Q)install -m 0755 $(REL_BUILD)/linkjoin $(DESTDIR)$(SBINDIR)/linkjoin
 	$(Q)install -m 0644 $(DIST)/linkjoin.8 $(DESTDIR)$(MANDIR)/man8/linkjoin.8
 	$(Q)for u in $(DIST_UNITS_IN); do \
 	  sed 's|@SBINDIR@|$(SBINDIR)|g' $(DIST)/$$u.in >$(DESTDIR)$(UNITDIR)/$$u.tmp && \

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "platform/testhook.h"
+
 static _Thread_local bool last_overridden;
 
 bool
@@ -43,7 +45,7 @@ lj_clock_parse(const char *s, int64_t *out)
 int64_t
 lj_clock_now(void)
 {
-#ifdef LJ_TEST_HOOKS
+#if LJ_TEST_HOOKS_BUILT
     const char *o = getenv("LJ_TEST_NOW");
     int64_t t;
 

@@ -1,16 +1,27 @@
 /*
- * testhook.c — see testhook.h.  Everything here exists only in test builds.
+ * testhook.c — see testhook.h.  Everything but lj_test_hooks_enabled() exists only
+ * in test builds.
  */
 #include "platform/testhook.h"
 
-#if defined(LJ_TEST_HOOKS) && LJ_TEST_HOOKS
-
 #include <signal.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "platform/common/log.h"
+
+bool
+lj_test_hooks_enabled(void)
+{
+#if LJ_TEST_HOOKS_BUILT
+    const char *env = getenv("LJ_TEST_HOOKS");
+    return env != NULL && strcmp(env, "1") == 0;
+#else
+    return false;
+#endif
+}
+
+#if LJ_TEST_HOOKS_BUILT
 
 void
 lj_test_crash_point(const char *point)
@@ -29,6 +40,4 @@ lj_test_crash_point(const char *point)
     raise(stop ? SIGSTOP : SIGKILL);
 }
 
-#else
-typedef int lj_testhook_empty_unit; /* ISO C wants at least one declaration */
 #endif

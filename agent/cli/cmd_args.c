@@ -84,6 +84,10 @@ lj_cmd_tpm_config(const char *name, const struct lj_cmd_tpm_flags *fl, struct lj
     }
     if (fl->provider_set)
         cfg->key_provider = fl->provider;
+    if (lj_config_validate_build(cfg) != LJ_OK) {
+        fprintf(stderr, "linkjoin %s: %s\n", name, cfg->error);
+        return LJ_EXIT_CONFIG;
+    }
     return -1;
 }
 

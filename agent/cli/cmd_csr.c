@@ -23,6 +23,7 @@
 #include "platform/common/secmem.h"
 #include "tpm/tpm.h"
 #include "platform/common/fsutil.h"
+#include "platform/testhook.h"
 
 #define CT_B64_MAX 1024
 
@@ -194,7 +195,7 @@ report(enum lj_rc rc, const struct lj_config *cfg)
     return lj_cli_exit_for(rc);
 }
 
-#if defined(LJ_TEST_HOOKS) && LJ_TEST_HOOKS
+#if LJ_TEST_HOOKS_BUILT
 /*
  * Test hook, honoured only in test builds with LJ_TEST_HOOKS=1 in the
  * environment: decrypt one base64 OAEP ciphertext from stdin with the
@@ -265,17 +266,9 @@ cmd_csr(int argc, char **argv)
     ex = lj_cmd_tpm_config("csr", &fl, &cfg);
     if (ex >= 0)
         return ex;
-    if (o.test_decrypt) {
-        const char *env = getenv("LJ_TEST_HOOKS");
-#if defined(LJ_TEST_HOOKS) && LJ_TEST_HOOKS
-        if (env == NULL || strcmp(env, "1") != 0)
-#else
-        (void)env;
-#endif
-        {
-            fprintf(stderr, "linkjoin csr: unknown option '--test-decrypt'\n");
-            return LJ_EXIT_USAGE;
-        }
+    if (o.test_decrypt && !lj_test_hooks_enabled()) {
+        fprintf(stderr, "linkjoin csr: unknown option '--test-decrypt'\n");
+        return LJ_EXIT_USAGE;
     }
     /* tpm_keys_ensure may create the keys: a writer of the state directory */
     ex = lj_cmd_lock_state("csr", cfg.state_dir, true, &lock);
@@ -301,7 +294,7 @@ cmd_csr(int argc, char **argv)
         }
         printf("%s\n", b64);
     } else if (o.test_decrypt) {
-#if defined(LJ_TEST_HOOKS) && LJ_TEST_HOOKS
+#if LJ_TEST_HOOKS_BUILT
         rc = test_decrypt(t, o.test_decrypt_hash);
 #endif
     } else {

@@ -8,7 +8,7 @@
  * The TPM settings come from linkjoin.conf like run's (--config FILE; tcti,
  * tpm_timeout, state_dir, key_provider, log_level), the flags winning.
  * health is read-only and always available.  seal/unseal move a secret
- * over stdin/stdout, so they exist only in test builds (LJ_TEST_HOOKS)
+ * over stdin/stdout, so they exist only in test builds (LJ_TEST_HOOKS_BUILT)
  * with LJ_TEST_HOOKS=1 in the environment, like `csr --test-decrypt`.
  */
 #include <getopt.h>
@@ -25,6 +25,7 @@
 #include "platform/common/secmem.h"
 #include "tpm/tpm.h"
 #include "platform/common/fsutil.h"
+#include "platform/testhook.h"
 
 struct tpm_cmd_opts {
     const char *sub;
@@ -37,26 +38,18 @@ tpm_cmd_usage(FILE *f)
 {
     fprintf(f,
             "usage: linkjoin tpm health [--config FILE] [--tcti TCTI] [--key-provider tpm|soft]\n"
-            "                           [--log-level LEVEL]\n"
+            "                           [--log-level LEVEL]\n");
+#if LJ_TEST_HOOKS_BUILT
+    fprintf(f,
             "       (test builds) linkjoin tpm seal|unseal|sealed-remove NAME [--state-dir DIR]\n"
-            "                     [--config FILE] [--tcti TCTI] [--key-provider tpm|soft]\n"
-            "\n"
-            "health prints what the TPM says about itself and the join preflight verdict.\n"
-            "tcti, tpm_timeout, state_dir, key_provider and log_level come from --config FILE\n"
-            "(default " LJ_CONFIG_DEFAULT_PATH " when present); the flags win over it.\n"
-            "exit 0 ok, 2 usage error, 3 configuration error, 4 TPM unreachable (or no answer\n"
-            "within tpm_timeout), locked out or failing, 13 key or sealed files unusable.\n");
-}
-
-static bool
-hooks_enabled(void)
-{
-#if defined(LJ_TEST_HOOKS) && LJ_TEST_HOOKS
-    const char *env = getenv("LJ_TEST_HOOKS");
-    return env != NULL && strcmp(env, "1") == 0;
-#else
-    return false;
+            "                     [--config FILE] [--tcti TCTI] [--key-provider tpm|soft]\n");
 #endif
+    fprintf(f, "\n"
+               "health prints what the TPM says about itself and the join preflight verdict.\n"
+               "tcti, tpm_timeout, state_dir, key_provider and log_level come from --config FILE\n"
+               "(default " LJ_CONFIG_DEFAULT_PATH " when present); the flags win over it.\n"
+               "exit 0 ok, 2 usage error, 3 configuration error, 4 TPM unreachable (or no answer\n"
+               "within tpm_timeout), locked out or failing, 13 key or sealed files unusable.\n");
 }
 
 static int
@@ -111,7 +104,7 @@ parse(int argc, char **argv, struct tpm_cmd_opts *o)
         goto bad;
     o->sub = argv[optind++];
     if (strcmp(o->sub, "health") != 0) {
-        if (!hooks_enabled() || optind >= argc)
+        if (!lj_test_hooks_enabled() || optind >= argc)
             goto bad;
         o->name = argv[optind++];
     }

@@ -26,6 +26,7 @@
 #include "platform/common/log.h"
 #include "tpm/tpm.h"
 #include "platform/common/text.h"
+#include "platform/testhook.h"
 
 #define MOD "config"
 
@@ -70,7 +71,7 @@ static const struct key_def keys[] = {
     {"mdm_url", K_URL, STR(mdm_url), 0, 0, "https URL of the MDM (Intune) enrollment service"},
     {"state_dir", K_ABSPATH, STR(state_dir), 0, 0, "state directory (journal, key blobs)"},
     {"tcti", K_TCTI, STR(tcti), 0, 0, "TPM TCTI (device:/dev/tpmrm0, swtpm:host=...,port=...)"},
-    {"key_provider", K_KEYPROV, NUM(key_provider), 0, 0, "tpm | soft (soft: tests only)"},
+    {"key_provider", K_KEYPROV, NUM(key_provider), 0, 0, "tpm | soft (soft: test builds only)"},
     {"ca_file", K_PATH_OPT, STR(ca_file), 0, 0,
      "PEM CA bundle to trust instead of the system store"},
     {"connect_to", K_CONNECT_TO, 0, 0, 0, 0, "HOST:PORT:HOST:PORT (curl syntax; repeatable)"},
@@ -690,11 +691,49 @@ flag_to_key(const char *arg, char *key, size_t ksz, const char **inline_value)
     return true;
 }
 
+/* A TCTI of a TPM simulator (tpm2-tss tcti-swtpm, tcti-mssim: TCP; tcti-libtpms: in-process). */
+static bool
+tcti_is_simulator(const char *v)
+{
+    static const char *const sims[] = {"swtpm", "mssim", "libtpms"};
+    size_t n = strcspn(v, ":");
+
+    for (size_t i = 0; i < sizeof(sims) / sizeof(sims[0]); i++) {
+        if (strlen(sims[i]) == n && strncmp(v, sims[i], n) == 0)
+            return true;
+    }
+    return false;
+}
+
+enum lj_rc
+lj_config_validate_build(struct lj_config *cfg)
+{
+    const char *origin = cfg->config_path[0] ? cfg->config_path : "configuration";
+
+    if (lj_test_hooks_built())
+        return LJ_OK;
+    if (cfg->key_provider == LJ_KEYS_SOFT)
+        return cfg_fail(cfg, origin,
+                        "key_provider = soft is for tests only (the device keys would be files, "
+                        "not TPM keys); only a test build (make TEST_HOOKS=1) accepts it, this "
+                        "release build needs key_provider = tpm");
+    if (tcti_is_simulator(cfg->tcti))
+        return cfg_fail(cfg, origin,
+                        "tcti %s is a TPM simulator, for tests only; only a test build (make "
+                        "TEST_HOOKS=1) accepts it, this release build needs device:PATH or "
+                        "tabrmd:...",
+                        cfg->tcti);
+    return LJ_OK;
+}
+
 enum lj_rc
 lj_config_validate(struct lj_config *cfg)
 {
     const char *origin = cfg->config_path[0] ? cfg->config_path : "configuration";
+    enum lj_rc rc = lj_config_validate_build(cfg);
 
+    if (rc != LJ_OK)
+        return rc;
     if (cfg->signin == LJ_SIGNIN_PASSWORD && cfg->username[0] == '\0')
         return cfg_fail(cfg, origin, "signin = password needs 'username'");
     if (cfg->signin != LJ_SIGNIN_PASSWORD && cfg->password_file[0] != '\0')

@@ -146,6 +146,14 @@ enum lj_rc lj_config_from_args(struct lj_config *cfg, int argc, char **argv, int
 enum lj_rc lj_config_validate(struct lj_config *cfg);
 
 /*
+ * The part of lj_config_validate that depends on the build: a release build
+ * (TEST_HOOKS=0) refuses key_provider = soft and a simulator TCTI (swtpm,
+ * mssim, libtpms), which only test builds accept.  The TPM commands (csr,
+ * tpm, factory-test) call it after applying their own flags.
+ */
+enum lj_rc lj_config_validate_build(struct lj_config *cfg);
+
+/*
  * Write every key as `key = value` lines in file order (an INI file that
  * lj_config_load_file reads back to the same values).  Holds no secrets.
  */

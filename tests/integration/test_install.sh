@@ -6,19 +6,30 @@
 . "$(dirname "$0")/lib.sh"
 
 DIST=$LJ_TOP/platform/dist
+# make install installs the release binary (TEST_HOOKS=0), built by `make
+# release` in its own directory; the tests' own binary ($LINKJOIN) keeps the hooks.
+REL=$LJ_TOP/build-rel/linkjoin
 
-# install_into ROOT [MAKE ARGS...] — make install with this build's binary,
-# never rebuilding it (-o), so sanitizer and valgrind runs install theirs.
+# release_build — `make release` once per script (only the agent binary; make
+# reuses what is up to date), so each install below does not rebuild (-o release).
+release_build() {
+  [ -f "$LJ_SCRIPT_TMP/release.built" ] && return 0
+  make -s -j2 -C "$LJ_TOP" --no-print-directory release >"$LJ_SCRIPT_TMP/release.out" 2>&1 ||
+    fail "make release failed: $(tail -20 "$LJ_SCRIPT_TMP/release.out")"
+  : >"$LJ_SCRIPT_TMP/release.built"
+}
+
+# install_into ROOT [MAKE ARGS...] — make install of the release binary.
 install_into() {
   local root=$1; shift
-  make -s -C "$LJ_TOP" --no-print-directory LINKJOIN="$LINKJOIN" -o "$LINKJOIN" \
+  release_build
+  make -s -C "$LJ_TOP" --no-print-directory -o release \
     DESTDIR="$root" "$@" install >"$CASE/install.out" 2>&1 ||
     fail "make install failed: $(cat "$CASE/install.out")"
 }
 uninstall_from() {
   local root=$1; shift
-  make -s -C "$LJ_TOP" --no-print-directory LINKJOIN="$LINKJOIN" -o "$LINKJOIN" \
-    DESTDIR="$root" "$@" uninstall >"$CASE/uninstall.out" 2>&1 ||
+  make -s -C "$LJ_TOP" --no-print-directory DESTDIR="$root" "$@" uninstall >"$CASE/uninstall.out" 2>&1 ||
     fail "make uninstall failed: $(cat "$CASE/uninstall.out")"
 }
 # Every non-directory under ROOT as "MODE PATH", sorted.
@@ -40,7 +51,7 @@ case_install_tree() {
 644 ./usr/local/share/man/man8/linkjoin.8
 755 ./usr/local/sbin/linkjoin" "installed tree"
   assert_mode "$root/etc/linkjoin" 755
-  cmp -s "$root/usr/local/sbin/linkjoin" "$LINKJOIN" || fail "installed binary differs from $LINKJOIN"
+  cmp -s "$root/usr/local/sbin/linkjoin" "$REL" || fail "installed binary differs from $REL"
   assert_rc 0 "$root/usr/local/sbin/linkjoin" --version
   assert_contains "$OUT" "linkjoin "
   # Units name the installed binary, without DESTDIR.
@@ -50,6 +61,79 @@ case_install_tree() {
     "ExecStart=/usr/local/sbin/linkjoin mdm-retry"
   assert_not_contains "$(cat "$root"/usr/local/lib/systemd/system/*)" "@SBINDIR@"
   assert_not_contains "$(cat "$root"/usr/local/lib/systemd/system/*)" "$root"
+}
+
+# The installed binary is built without test hooks: the environment variables
+# are not in it, and the hidden test commands and the clock override are gone,
+# while the tests' own build ($LINKJOIN) has them.
+case_installed_has_no_test_hooks() {
+  local root=$CASE/root inst
+  install_into "$root"
+  inst=$root/usr/local/sbin/linkjoin
+  : >"$CASE/empty.conf"
+  assert_eq "$(strings "$inst" | grep -xE 'LJ_TEST_[A-Z_]+' | sort | tr '\n' ' ')" "" \
+    "test-hook variables in the installed binary"
+  assert_eq "$(strings "$LINKJOIN" | grep -xE 'LJ_TEST_[A-Z_]+' | sort | tr '\n' ' ')" \
+    "LJ_TEST_CRASH_AT LJ_TEST_CRASH_SIGNAL LJ_TEST_HOOKS LJ_TEST_NOW " "test-hook variables in $LINKJOIN"
+  # csr --test-decrypt: an unknown option, whatever the environment says.
+  export LJ_TEST_HOOKS=1
+  assert_rc 2 "$inst" csr --config "$CASE/empty.conf" --state-dir "$CASE/rel" --test-decrypt </dev/null
+  assert_contains "$OUT" "linkjoin csr: unknown option '--test-decrypt'"
+  assert_no_file "$CASE/rel"
+  assert_rc 1 lj csr --config "$CASE/empty.conf" --key-provider soft --state-dir "$CASE/test" \
+    --test-decrypt </dev/null
+  assert_contains "$OUT" "--test-decrypt wants base64 on stdin"
+  # tpm seal|unseal|sealed-remove: not offered, and bad usage.
+  for sub in seal unseal sealed-remove; do
+    assert_rc 2 "$inst" tpm "$sub" refresh_token --config "$CASE/empty.conf" --state-dir "$CASE/rel" </dev/null
+    assert_contains "$OUT" "linkjoin tpm: bad usage"
+  done
+  assert_rc 0 "$inst" tpm --help
+  assert_not_contains "$OUT" "unseal"
+  assert_rc 0 lj tpm --help
+  assert_contains "$OUT" "linkjoin tpm seal|unseal|sealed-remove"
+  assert_rc 1 lj tpm unseal refresh_token --key-provider soft --config "$CASE/empty.conf" --state-dir "$CASE/test"
+  assert_contains "$OUT" "reason=no sealed data"
+  # LJ_TEST_NOW: ignored (factory-test prints the clock it uses even without a TPM).
+  export LJ_TEST_NOW=2001-01-01T00:00:00Z
+  assert_rc 14 "$inst" factory-test --config "$CASE/empty.conf" --tcti device:/nonexistent
+  grep -qE '^  PASS +clock ' <<<"$OUT" || fail "clock check: $OUT"
+  assert_not_contains "$OUT" "2001-01-01"
+  assert_rc 14 lj factory-test --config "$CASE/empty.conf" --tcti device:/nonexistent
+  grep -qE '^  FAIL +clock .*2001-01-01T00:00:00Z \(LJ_TEST_NOW\)' <<<"$OUT" || fail "clock check: $OUT"
+}
+
+# A release build refuses the software key provider and a TPM simulator TCTI
+# at configuration time (exit 3, saying which build accepts them); the test
+# build accepts both.
+case_release_refuses_soft_and_simulator() {
+  local root=$CASE/root inst tcti
+  install_into "$root"
+  inst=$root/usr/local/sbin/linkjoin
+  : >"$CASE/empty.conf"
+  assert_rc 3 "$inst" config --check --config "$CASE/empty.conf" --key-provider soft
+  assert_contains "$OUT" "key_provider = soft is for tests only"
+  assert_contains "$OUT" "only a test build (make TEST_HOOKS=1) accepts it"
+  printf 'key_provider = soft\n' >"$CASE/soft.conf"
+  assert_rc 3 "$inst" config --check --config "$CASE/soft.conf"
+  assert_contains "$OUT" "$CASE/soft.conf: key_provider = soft is for tests only"
+  assert_rc 3 "$inst" csr --config "$CASE/empty.conf" --key-provider soft --state-dir "$CASE/rel"
+  assert_contains "$OUT" "linkjoin csr: $CASE/empty.conf: key_provider = soft is for tests only"
+  assert_no_file "$CASE/rel"
+  for tcti in swtpm:host=127.0.0.1,port=2321 mssim:host=127.0.0.1,port=2321 libtpms; do
+    assert_rc 3 "$inst" config --check --config "$CASE/empty.conf" --tcti "$tcti"
+    assert_contains "$OUT" "tcti $tcti is a TPM simulator, for tests only; only a test build (make TEST_HOOKS=1) accepts it"
+    assert_rc 3 "$inst" tpm health --config "$CASE/empty.conf" --tcti "$tcti"
+    assert_contains "$OUT" "is a TPM simulator, for tests only"
+    assert_rc 3 "$inst" factory-test --config "$CASE/empty.conf" --tcti "$tcti"
+    assert_contains "$OUT" "is a TPM simulator, for tests only"
+  done
+  assert_rc 0 "$inst" config --check --config "$CASE/empty.conf" --tcti device:/dev/tpmrm0 --key-provider tpm
+  assert_rc 0 "$inst" config --check --config "$CASE/empty.conf" --tcti tabrmd:
+  # The test build accepts both.
+  assert_rc 0 lj config --check --config "$CASE/empty.conf" --key-provider soft \
+    --tcti swtpm:host=127.0.0.1,port=2321
+  assert_eq "$OUT" ""
 }
 
 case_install_prefix_usr() {
@@ -258,6 +342,8 @@ case_log_target_option() {
 }
 
 tcase install_tree case_install_tree
+tcase installed_has_no_test_hooks case_installed_has_no_test_hooks
+tcase release_refuses_soft_and_simulator case_release_refuses_soft_and_simulator
 tcase install_prefix_usr case_install_prefix_usr
 tcase install_uninstall_leaves_nothing case_uninstall_leaves_nothing
 tcase install_modified_config_kept case_modified_config_kept
