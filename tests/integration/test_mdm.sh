@@ -164,7 +164,7 @@ case_one_user_agent() {
   ua="linkjoin/$(sed -n 's/^#define LJ_VERSION "\(.*\)"$/\1/p' "$LJ_TOP/agent/core/version.h")"
   log=$(sim_ctl GET /control/requests)
   assert_eq "$(jq '[.[] | select(.user_agents != 1)] | length' <<<"$log")" 0 "requests without exactly one User-Agent: $(jq -c '[.[] | select(.user_agents != 1)]' <<<"$log")"
-  for p in /contoso.example/Discover /contoso.example/oauth2/devicecode /contoso.example/oauth2/token /EnrollmentServer/device/; do
+  for p in /contoso.example/discover /contoso.example/oauth2/devicecode /contoso.example/oauth2/token /EnrollmentServer/device/; do
     assert_eq "$(jq -r --arg p "$p" '[.[] | select(.path == $p) | .user_agent] | unique | join(",")' <<<"$log")" "$ua" "User-Agent on $p"
   done
   for p in /EnrollmentServer/Discovery.svc /StatelessEnrollmentService/EnrollmentPolicy.svc /StatelessEnrollmentService/DeviceEnrollment.svc; do
