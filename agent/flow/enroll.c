@@ -276,6 +276,7 @@ mdm_rst_step(struct flow *f, const struct mdm_discovery *d, const unsigned char 
     struct mdm_enrollment e;
     enum mdm_reject why = MDM_REJECT_NONE;
     char msgid[MDM_MSGID_LEN], name[LJ_CONFIG_NAME_MAX];
+    char url[MDM_MAX_URL];
     char *xml = NULL;
     size_t len = 0;
     enum lj_rc rc;
@@ -284,9 +285,14 @@ mdm_rst_step(struct flow *f, const struct mdm_discovery *d, const unsigned char 
     memset(&e, 0, sizeof(e));
     lj_ui_progress(f->ui, "mdm", "Enrolling the device in device management", 95);
     flow_display_name(f, name, sizeof(name));
+    /* client-request-id in the query as Windows and AADInternals send it
+     * (mdm_enroll_url); the discovery's ActivityId when it is a GUID. */
+    rc = mdm_enroll_url(d->enrollment_service_url, d->activity_id, url, sizeof(url));
+    if (rc != LJ_OK)
+        return flow_fail_rc(f, LJ_PHASE_MDM, rc);
     {
         struct mdm_enroll_request er = {
-            .url = d->enrollment_service_url,
+            .url = url,
             .message_id = msgid,
             .access_token = f->tok.mdm,
             .csr_der = csr,

@@ -117,6 +117,9 @@ enum lj_rc flow_ui_wait(struct flow *f, long long ms, bool want_msg, enum lj_ui_
  */
 enum lj_rc flow_http(struct flow *f, enum lj_phase phase, const char *url, const char *ctype,
                      const char *body, const char *bearer, struct lj_http_response *resp);
+/* As flow_http, for a request the caller filled (extra headers). */
+enum lj_rc flow_http_req(struct flow *f, enum lj_phase phase, const struct lj_http_request *req,
+                         struct lj_http_response *resp);
 /* POST a form (secret; not kept) to the token endpoint during phase; as flow_http. */
 enum lj_rc flow_token_post(struct flow *f, enum lj_phase phase, const char *form,
                            struct lj_http_response *resp);

@@ -148,7 +148,6 @@ flow_http(struct flow *f, enum lj_phase phase, const char *url, const char *ctyp
           const char *bearer, struct lj_http_response *resp)
 {
     struct lj_http_request req;
-    enum lj_rc rc;
 
     memset(&req, 0, sizeof(req));
     req.url = url;
@@ -156,9 +155,17 @@ flow_http(struct flow *f, enum lj_phase phase, const char *url, const char *ctyp
     req.body_len = body != NULL ? strlen(body) : 0;
     req.content_type = ctype;
     req.bearer = bearer;
-    rc = lj_http_do(f->http, &req, resp);
+    return flow_http_req(f, phase, &req, resp);
+}
+
+enum lj_rc
+flow_http_req(struct flow *f, enum lj_phase phase, const struct lj_http_request *req,
+              struct lj_http_response *resp)
+{
+    enum lj_rc rc = lj_http_do(f->http, req, resp);
+
     if (rc != LJ_OK)
-        return flow_fail_net(f, phase, rc, url, resp->error);
+        return flow_fail_net(f, phase, rc, req->url, resp->error);
     return LJ_OK;
 }
 

@@ -33,9 +33,12 @@ flow_tenant_is_domain(const struct lj_config *cfg)
 enum lj_rc
 flow_discover(struct flow *f, int pct)
 {
+    static const char *const hdrs[] = {DRS_DISCOVERY_ACCEPT, NULL};
+    struct lj_http_request req;
     struct lj_http_response resp;
     const char *t = f->cfg->tenant, *at;
     char *url = NULL;
+    bool authed;
     enum lj_rc rc;
 
     memset(&resp, 0, sizeof(resp));
@@ -50,12 +53,27 @@ flow_discover(struct flow *f, int pct)
         flow_fail_set(f, LJ_PHASE_DISCOVER, LJ_R_DRS_TENANT_NOT_FOUND, NULL, LJ_ERR_NOT_FOUND);
         return LJ_ERR_NOT_FOUND;
     }
-    rc = drs_discover_url(f->cfg->drs_url, f->domain, &url);
+    /*
+     * Before sign-in there is no token: ask as Windows' dsreg does, api-version
+     * 1.7 without Authorization (Azure-Samples/DSRegTool DSRegTool.ps1).  After
+     * sign-in ask as libhimmelblau does, api-version 1.9 and managed=True with
+     * the DRS access token as bearer (himmelblau-idm/libhimmelblau
+     * src/discovery.rs Services::new).  Both send Accept: application/json;
+     * the ocp-adrs-client-name/-version pair comes from the HTTP client.
+     */
+    authed = f->tok.access != NULL && f->tok.access[0] != '\0';
+    rc = drs_discover_url(f->cfg->drs_url, f->domain, authed, &url);
     if (rc != LJ_OK) {
         flow_fail_set(f, LJ_PHASE_DISCOVER, LJ_R_DRS_TENANT_NOT_FOUND, NULL, rc);
         goto out;
     }
-    rc = flow_http(f, LJ_PHASE_DISCOVER, url, NULL, NULL, NULL, &resp);
+    memset(&req, 0, sizeof(req));
+    req.url = url;
+    req.headers = hdrs;
+    req.bearer = authed ? f->tok.access : NULL;
+    lj_log(LJ_LOG_INFO, MOD, "event=discover url=%s authorization=%s", url,
+           authed ? "bearer" : "none");
+    rc = flow_http_req(f, LJ_PHASE_DISCOVER, &req, &resp);
     if (rc != LJ_OK)
         goto out;
     if (resp.status != 200) {

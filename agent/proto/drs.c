@@ -153,9 +153,14 @@ lower_copy(char *dst, const char *src, size_t n)
 /* ---- discovery ---- */
 
 enum lj_rc
-drs_discover_url(const char *drs_base, const char *domain, char **out)
+drs_discover_url(const char *drs_base, const char *domain, bool authenticated, char **out)
 {
     const char *base = drs_base ? drs_base : DRS_DEFAULT_BASE;
+    /* dsreg spells the path and query as DSRegTool.ps1 does; libhimmelblau
+     * (src/discovery.rs) as Services::new does. */
+    const char *tail = authenticated ? "Discover?api-version=" DRS_DISCOVERY_API_VERSION_AUTH
+                                       "&managed=True"
+                                     : "discover?api-version=" DRS_DISCOVERY_API_VERSION_ANON;
     char host[256];
     size_t blen, need;
     char *u;
@@ -166,12 +171,11 @@ drs_discover_url(const char *drs_base, const char *domain, char **out)
     blen = strlen(base);
     if (base[blen - 1] == '/')
         blen--;
-    need = blen + 1 + strlen(domain) + sizeof("/Discover?api-version=" DRS_DISCOVERY_API_VERSION);
+    need = blen + 1 + strlen(domain) + 1 + strlen(tail) + 1;
     u = malloc(need);
     if (u == NULL)
         return LJ_ERR_NOMEM;
-    snprintf(u, need, "%.*s/%s/Discover?api-version=%s", (int)blen, base, domain,
-             DRS_DISCOVERY_API_VERSION);
+    snprintf(u, need, "%.*s/%s/%s", (int)blen, base, domain, tail);
     *out = u;
     return LJ_OK;
 }

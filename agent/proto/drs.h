@@ -17,7 +17,14 @@
 #include "platform/common/result.h"
 
 #define DRS_DEFAULT_BASE "https://enterpriseregistration.windows.net"
-#define DRS_DISCOVERY_API_VERSION "1.9"
+/*
+ * Discovery API versions.  Before sign-in Windows' dsreg asks anonymously
+ * with 1.7 (Azure-Samples/DSRegTool DSRegTool.ps1, its enterpriseregistration
+ * probe); with a DRS access token libhimmelblau asks with 1.9 and
+ * managed=True (himmelblau-idm/libhimmelblau src/discovery.rs Services::new).
+ */
+#define DRS_DISCOVERY_API_VERSION_ANON "1.7"
+#define DRS_DISCOVERY_API_VERSION_AUTH "1.9"
 /*
  * The fixed subject CN of the join CSR, and the CN of the issuer every
  * device certificate DRS issues must carry (MS-DVRJ).
@@ -28,11 +35,19 @@
 #define DRS_MAX_BODY (256u * 1024u)
 
 /*
- * {drs_base}/{domain}/Discover?api-version=1.9.  drs_base NULL = default;
- * it must be https://host[:port].  domain: [A-Za-z0-9.-_], 1..253 chars.
- * *out malloc'ed, caller frees.
+ * The discovery URL.  authenticated false (no token yet, sent without
+ * Authorization): {drs_base}/{domain}/discover?api-version=1.7, as dsreg;
+ * true (sent with the DRS access token as bearer):
+ * {drs_base}/{domain}/Discover?api-version=1.9&managed=True, as
+ * libhimmelblau.  Either is sent with Accept: application/json
+ * (DRS_DISCOVERY_ACCEPT).  drs_base NULL = default; it must be
+ * https://host[:port].  domain: [A-Za-z0-9.-_], 1..253 chars.  *out
+ * malloc'ed, caller frees.  LJ_ERR_INVAL on bad arguments.
  */
-enum lj_rc drs_discover_url(const char *drs_base, const char *domain, char **out);
+enum lj_rc drs_discover_url(const char *drs_base, const char *domain, bool authenticated,
+                            char **out);
+/* The Accept header of the discovery request (DSRegTool, libhimmelblau). */
+#define DRS_DISCOVERY_ACCEPT "Accept: application/json"
 
 struct drs_discovery {
     char join_endpoint[512]; /* https, same host as drs_base */

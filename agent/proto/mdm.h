@@ -106,6 +106,22 @@
  */
 enum lj_rc mdm_message_id(char out[MDM_MSGID_LEN]);
 
+/*
+ * The URL the RST goes to (and its a:To): the EnrollmentServiceUrl from
+ * discovery with "client-request-id=<request_id>" appended when its query
+ * has no client-request-id parameter ('?' or '&' as the query needs; an
+ * existing query is kept as it is).  The URL Intune gives Windows carries
+ * one (Intune's DiscoverResponse in the OutOfTune capture) and
+ * AADInternals MDM_utils.ps1 appends
+ * ?client-request-id=<ActivityId> when it is missing, so Intune's logs can
+ * be matched to the request.  request_id: the DiscoverResponse ActivityId,
+ * as AADInternals uses it; when NULL, "" or not a GUID (8-4-4-4-12 hex) a
+ * fresh random GUID is used.  url: https, no fragment.  out (osz bytes) is
+ * written on success.  LJ_ERR_INVAL on a bad url or out, LJ_ERR_TOO_BIG
+ * when it does not fit, LJ_ERR_CRYPTO when the RNG fails.
+ */
+enum lj_rc mdm_enroll_url(const char *url, const char *request_id, char *out, size_t osz);
+
 /* ---- requests ---- */
 
 /*

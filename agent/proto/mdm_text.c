@@ -1,7 +1,8 @@
 /*
  * mdm_text.c — the value checks every Intune enrollment message uses, the
- * names of the refusals (mdm_reject) and the rc each maps to, and WS-Addressing
- * message ids (RFC 4122 version 4 UUIDs).  No XML here.
+ * names of the refusals (mdm_reject) and the rc each maps to, WS-Addressing
+ * message ids (RFC 4122 version 4 UUIDs) and the enrollment URL's
+ * client-request-id.  No XML here.
  */
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/random.h>
@@ -11,8 +12,10 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "platform/common/log.h"
+#include "platform/common/text.h"
 
 /* Valid UTF-8 (no overlongs, no surrogates) without control characters. */
 bool
@@ -182,5 +185,58 @@ mdm_message_id(char out[MDM_MSGID_LEN])
              "urn:uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
              b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
              b[14], b[15]);
+    return LJ_OK;
+}
+
+/* Does the query q (after '?', no fragment) have a client-request-id parameter? */
+static bool
+has_request_id(const char *q)
+{
+    static const char name[] = "client-request-id";
+    const size_t n = sizeof(name) - 1;
+
+    for (const char *p = q; p != NULL && *p != '\0'; p = strchr(p, '&'), p = p ? p + 1 : NULL)
+        if (strncasecmp(p, name, n) == 0 && (p[n] == '=' || p[n] == '&' || p[n] == '\0'))
+            return true;
+    return false;
+}
+
+enum lj_rc
+mdm_enroll_url(const char *url, const char *request_id, char *out, size_t osz)
+{
+    char fresh[MDM_MSGID_LEN];
+    const char *q, *sep;
+    size_t len;
+    enum lj_rc rc;
+    int n;
+
+    if (url == NULL || out == NULL || osz == 0 || strncasecmp(url, "https://", 8) != 0 ||
+        strchr(url, '#') != NULL || !mdm_ok_text(url, MDM_MAX_URL - 1))
+        return lj_err_set(LJ_ERR_INVAL, MOD, "event=bad_enroll_url");
+    if (request_id == NULL || !lj_is_guid(request_id)) {
+        rc = mdm_message_id(fresh);
+        if (rc != LJ_OK)
+            return rc;
+        request_id = fresh + strlen("urn:uuid:");
+    }
+    q = strchr(url, '?');
+    len = strlen(url);
+    if (q != NULL && has_request_id(q + 1)) {
+        if (len >= osz)
+            return lj_err_set(LJ_ERR_TOO_BIG, MOD, "event=enroll_url_too_long");
+        memcpy(out, url, len + 1);
+        return LJ_OK;
+    }
+    if (q == NULL)
+        sep = "?";
+    else if (url[len - 1] == '?' || url[len - 1] == '&')
+        sep = "";
+    else
+        sep = "&";
+    n = snprintf(out, osz, "%s%sclient-request-id=%s", url, sep, request_id);
+    if (n < 0 || (size_t)n >= osz) {
+        out[0] = '\0';
+        return lj_err_set(LJ_ERR_TOO_BIG, MOD, "event=enroll_url_too_long");
+    }
     return LJ_OK;
 }

@@ -65,6 +65,8 @@ svc3(cJSON *o, const char *name, const char *ep_key, const char *ep, const char 
     cJSON_AddStringToObject(s, "ServiceVersion", version);
 }
 
+static bool check_bearer(struct sim_req *r, struct jwt_info *ji, enum MHD_Result *res);
+
 static enum MHD_Result
 discover(struct sim_req *r, const char *domain)
 {
@@ -76,10 +78,27 @@ discover(struct sim_req *r, const char *domain)
     if (strcmp(r->method, "GET") != 0)
         return srv_drs_error(r, 405, "InvalidParameter", NULL,
                              "The HTTP method %s is not supported.", r->method);
-    if (ver == NULL || !(strcmp(ver, "1.6") == 0 || strcmp(ver, "1.7") == 0 ||
-                         strcmp(ver, "1.8") == 0 || strcmp(ver, "1.9") == 0))
+    /*
+     * Only the two versions public clients are seen to use: 1.7 anonymous
+     * (Azure-Samples/DSRegTool DSRegTool.ps1) and 1.9 with managed=True and
+     * a DRS bearer (himmelblau-idm/libhimmelblau src/discovery.rs).  What
+     * DRS answers to another version, or to 1.9 without a token, is not
+     * public: the simulator refuses both (README, "Strict where unknown").
+     */
+    if (ver == NULL || !(strcmp(ver, "1.7") == 0 || strcmp(ver, "1.9") == 0))
         return srv_drs_error(r, 400, "InvalidParameter", NULL,
                              "The api-version '%.32s' is not supported.", ver != NULL ? ver : "");
+    if (strcmp(ver, "1.9") == 0) {
+        const char *managed = srv_query(r, "managed");
+        struct jwt_info ji;
+        enum MHD_Result res;
+
+        if (managed == NULL || strcasecmp(managed, "true") != 0)
+            return srv_drs_error(r, 400, "InvalidParameter", NULL,
+                                 "The api-version '1.9' requires managed=True.");
+        if (!check_bearer(r, &ji, &res))
+            return res;
+    }
     pthread_mutex_lock(&g_sim.lock);
     found = tenant_has_domain(g_sim.t, domain) || sim_streq_ci(domain, g_sim.t->id);
     snprintf(tid, sizeof(tid), "%s", g_sim.t->id);

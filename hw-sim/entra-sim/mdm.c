@@ -625,7 +625,7 @@ discovery(struct sim_req *r)
     struct sim_buf b = {0};
     xmlNodePtr req, pols;
     char v[TEXT_MAX];
-    bool federated = false, policy;
+    bool federated = false, policy, crid;
 
     if (strcmp(r->method, "GET") == 0)
         return srv_reply(r, 200, "text/html", NULL, NULL);
@@ -669,6 +669,7 @@ discovery(struct sim_req *r)
     }
     pthread_mutex_lock(&g_sim.lock);
     policy = g_sim.t->intune.policy_service;
+    crid = g_sim.t->intune.enroll_url_crid;
     pthread_mutex_unlock(&g_sim.lock);
     reply_head(&b, r, ACT_DISCOVER "Response", &s, NULL);
     sim_buf_adds(&b, "</s:Header><s:Body><DiscoverResponse xmlns=\"" NS_DISC "\"><DiscoverResult>"
@@ -677,11 +678,16 @@ discovery(struct sim_req *r)
     if (policy)
         sim_buf_adds(&b, "<EnrollmentPolicyServiceUrl>" MDM_BASE PATH_POLICY
                          "</EnrollmentPolicyServiceUrl>");
-    sim_buf_addf(&b,
-                 "<EnrollmentServiceUrl>" MDM_BASE PATH_ENROLL "?client-request-id=%s"
-                 "</EnrollmentServiceUrl></DiscoverResult></DiscoverResponse></s:Body>"
-                 "</s:Envelope>",
-                 r->request_id);
+    /* Intune's URL carries ?client-request-id= (the OutOfTune capture,
+     * AADInternals MDM_utils.ps1); intune.enrollment_url_request_id false
+     * leaves it out, to exercise a client that adds one. */
+    if (crid)
+        sim_buf_addf(&b, "<EnrollmentServiceUrl>" MDM_BASE PATH_ENROLL "?client-request-id=%s",
+                     r->request_id);
+    else
+        sim_buf_adds(&b, "<EnrollmentServiceUrl>" MDM_BASE PATH_ENROLL);
+    sim_buf_adds(&b, "</EnrollmentServiceUrl></DiscoverResult></DiscoverResponse></s:Body>"
+                     "</s:Envelope>");
     res = reply_xml(r, &b);
 out:
     soap_free(&s);

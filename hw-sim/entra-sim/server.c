@@ -257,6 +257,11 @@ struct log_entry {
     char method[12];
     char host[64];
     char path[256];
+    char query[512];
+    char accept[128];
+    char auth_scheme[16];
+    char adrs_name[64];
+    char adrs_version[32];
     unsigned status;
     char request_id[37];
     long ms;
@@ -298,6 +303,11 @@ log_request(struct sim_req *r, unsigned status)
     snprintf(e->fault, sizeof(e->fault), "%s", fault);
     e->control = r->control;
     memcpy(e->user_agent, r->user_agent, sizeof(e->user_agent));
+    memcpy(e->query, r->query, sizeof(e->query));
+    memcpy(e->accept, r->accept, sizeof(e->accept));
+    memcpy(e->auth_scheme, r->auth_scheme, sizeof(e->auth_scheme));
+    memcpy(e->adrs_name, r->adrs_name, sizeof(e->adrs_name));
+    memcpy(e->adrs_version, r->adrs_version, sizeof(e->adrs_version));
     e->user_agents = r->user_agents;
     pthread_mutex_unlock(&log_lock);
 }
@@ -324,6 +334,7 @@ srv_log_json(const char *prefix)
         cJSON_AddStringToObject(o, "method", e->method);
         cJSON_AddStringToObject(o, "host", e->host);
         cJSON_AddStringToObject(o, "path", e->path);
+        cJSON_AddStringToObject(o, "query", e->query);
         cJSON_AddNumberToObject(o, "status", e->status);
         cJSON_AddStringToObject(o, "request_id", e->request_id);
         cJSON_AddNumberToObject(o, "ms", (double)e->ms);
@@ -331,6 +342,10 @@ srv_log_json(const char *prefix)
             cJSON_AddStringToObject(o, "fault", e->fault);
         cJSON_AddStringToObject(o, "user_agent", e->user_agent);
         cJSON_AddNumberToObject(o, "user_agents", (double)e->user_agents);
+        cJSON_AddStringToObject(o, "accept", e->accept);
+        cJSON_AddStringToObject(o, "authorization", e->auth_scheme);
+        cJSON_AddStringToObject(o, "ocp_adrs_client_name", e->adrs_name);
+        cJSON_AddStringToObject(o, "ocp_adrs_client_version", e->adrs_version);
         cJSON_AddItemToArray(a, o);
     }
     pthread_mutex_unlock(&log_lock);
@@ -820,6 +835,62 @@ user_agent_cb(void *cls, enum MHD_ValueKind kind, const char *key, const char *v
     return MHD_YES;
 }
 
+/* Replace what is not printable ASCII in s with '?'. */
+static void
+make_printable(char *s)
+{
+    for (char *p = s; *p != '\0'; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+            *p = '?';
+}
+
+/* Copy src into dst (dsz), printable ASCII only, cut to fit. */
+static void
+copy_printable(char *dst, size_t dsz, const char *src)
+{
+    snprintf(dst, dsz, "%s", src != NULL ? src : "");
+    make_printable(dst);
+}
+
+/* MHD query iterator: append "k=v" to r->query, '&' between, cut to fit. */
+static enum MHD_Result
+query_cb(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct sim_req *r = cls;
+    size_t used = strlen(r->query);
+
+    (void)kind;
+    if (key == NULL)
+        return MHD_YES;
+    snprintf(r->query + used, sizeof(r->query) - used, "%s%s%s%s", used > 0 ? "&" : "", key,
+             value != NULL ? "=" : "", value != NULL ? value : "");
+    make_printable(r->query);
+    return MHD_YES;
+}
+
+/* The request's headers and query as the request log keeps them. */
+static void
+req_log_fields(struct sim_req *r, struct MHD_Connection *c)
+{
+    const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    size_t n = 0;
+
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_cb, r);
+    copy_printable(r->accept, sizeof(r->accept),
+                   MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept"));
+    copy_printable(r->adrs_name, sizeof(r->adrs_name),
+                   MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ocp-adrs-client-name"));
+    copy_printable(r->adrs_version, sizeof(r->adrs_version),
+                   MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ocp-adrs-client-version"));
+    /* The scheme only: the credential stays out of the log. */
+    while (a != NULL && a[n] != '\0' && a[n] != ' ' && n + 1 < sizeof(r->auth_scheme))
+        n++;
+    if (a != NULL)
+        memcpy(r->auth_scheme, a, n);
+    r->auth_scheme[n] = '\0';
+    make_printable(r->auth_scheme);
+}
+
 static struct sim_req *
 req_new(struct MHD_Connection *c, const char *url, const char *method, bool control)
 {
@@ -859,6 +930,7 @@ req_new(struct MHD_Connection *c, const char *url, const char *method, bool cont
     else
         sim_guid_new(r->correlation_id);
     MHD_get_connection_values(c, MHD_HEADER_KIND, user_agent_cb, r);
+    req_log_fields(r, c);
     r->mdm = !control &&
              (strcmp(r->host, "enrollment.manage.microsoft.com") == 0 || mdm_is_path(r->path));
     r->body.max = body_limit(r);

@@ -61,6 +61,14 @@ struct sim_req {
     char client_request_id[80];
     char user_agent[128]; /* the first User-Agent (printable, cut), "" if none */
     unsigned user_agents; /* how many User-Agent header lines came */
+    /* For the request log (printable, cut): the query as "k=v&k=v" (values
+     * decoded), Accept, the Authorization scheme only (never the token),
+     * ocp-adrs-client-name and -version. */
+    char query[512];
+    char accept[128];
+    char auth_scheme[16];
+    char adrs_name[64];
+    char adrs_version[32];
     struct sim_buf body;
     bool too_big;
     size_t discarded;

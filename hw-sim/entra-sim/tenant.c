@@ -502,6 +502,7 @@ static const char *const intune_members[] = {"mdm_user_scope",
                                              "corporate_identifiers",
                                              "device_limit",
                                              "policy_service",
+                                             "enrollment_url_request_id",
                                              "management_url",
                                              "fault_detail",
                                              NULL};
@@ -553,6 +554,7 @@ tenant_apply_intune(struct sim_tenant *t, const cJSON *o, const char *path, char
     struct sim_intune *in = &t->intune;
     enum sim_mdm_scope scope = in->scope;
     bool blocked = in->windows_blocked, personal = in->block_personal, pol = in->policy_service;
+    bool crid = in->enroll_url_crid;
     bool wdetail = in->windows_fault_detail;
     long limit = (long)in->device_limit;
     char *groups[SIM_MAX_GROUPS] = {0};
@@ -602,6 +604,7 @@ tenant_apply_intune(struct sim_tenant *t, const cJSON *o, const char *path, char
     }
     if (!get_bool(o, "block_personally_owned", path, &personal, err, errsz) ||
         !get_bool(o, "policy_service", path, &pol, err, errsz) ||
+        !get_bool(o, "enrollment_url_request_id", path, &crid, err, errsz) ||
         !get_long(o, "device_limit", path, 1, 15, &limit, err, errsz) ||
         !get_str(o, "management_url", path, false, 512, &url, err, errsz))
         return false;
@@ -669,6 +672,7 @@ tenant_apply_intune(struct sim_tenant *t, const cJSON *o, const char *path, char
     in->windows_blocked = blocked;
     in->block_personal = personal;
     in->policy_service = pol;
+    in->enroll_url_crid = crid;
     in->windows_fault_detail = wdetail;
     in->device_limit = (unsigned long)limit;
     if (cJSON_GetObjectItemCaseSensitive(o, "mdm_user_scope_groups") != NULL) {
@@ -1094,6 +1098,7 @@ tenant_parse(const char *text, size_t len, struct sim_tenant **out, char *err, s
     t->intune.device_limit = 5;
     t->intune.scope = SIM_MDM_ALL;
     t->intune.policy_service = true;
+    t->intune.enroll_url_crid = true;
     v = cJSON_GetObjectItemCaseSensitive(root, "intune");
     if (v != NULL && !tenant_apply_intune(t, v, "intune", err, errsz))
         goto out;
@@ -1263,6 +1268,7 @@ tenant_settings_json(const struct sim_tenant *t)
             cJSON_AddItemToArray(g, cJSON_CreateString(t->intune.corp_ids[i]));
         cJSON_AddNumberToObject(in, "device_limit", (double)t->intune.device_limit);
         cJSON_AddBoolToObject(in, "policy_service", t->intune.policy_service);
+        cJSON_AddBoolToObject(in, "enrollment_url_request_id", t->intune.enroll_url_crid);
         cJSON_AddStringToObject(in, "management_url", t->intune.mgmt_url);
         cJSON_AddStringToObject(in, "fault_detail",
                                 t->intune.windows_fault_detail

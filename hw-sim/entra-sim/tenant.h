@@ -67,6 +67,7 @@ struct sim_intune {
     size_t ncorp_ids;
     unsigned long device_limit; /* device limit restriction, 1..15 */
     bool policy_service;        /* discovery names EnrollmentPolicyServiceUrl */
+    bool enroll_url_crid;       /* EnrollmentServiceUrl carries ?client-request-id= */
     char *mgmt_url;             /* OMA-DM server (APPLICATION ADDR) */
     bool windows_fault_detail;  /* faults name WindowsDeviceEnrollmentServiceError */
 };

@@ -21,7 +21,7 @@ phase_prefix() {
   case $1 in
     devicecode) echo /contoso.example/oauth2/devicecode ;;
     token) echo /contoso.example/oauth2/token ;;
-    discover) echo /contoso.example/Discover ;;
+    discover) echo /contoso.example/discover ;;
     join) echo /EnrollmentServer/device ;;
     mdm_discover) echo /EnrollmentServer/Discovery.svc ;;
     mdm_policy) echo /StatelessEnrollmentService/EnrollmentPolicy.svc ;;

@@ -83,6 +83,12 @@ case_password_file() {
   lj_run_bg --ui stdio
   lj_wait
   assert_joined
+  # A domain tenant is discovered before sign-in, once, as Windows' dsreg asks
+  # (Azure-Samples/DSRegTool DSRegTool.ps1): api-version 1.7, Accept JSON, the
+  # ocp-adrs-client pair, no Authorization.
+  assert_eq "$(sim_ctl GET /control/requests | jq -c --arg v "$(sed -n 's/^#define LJ_VERSION "\(.*\)"$/\1/p' "$LJ_TOP/agent/core/version.h")" '[.[] | select(.path | ascii_downcase | endswith("/discover")) |
+    [.method, .path, .query, .accept, .authorization, .ocp_adrs_client_name, (.ocp_adrs_client_version == $v)]]')" \
+    '[["GET","/contoso.example/discover","api-version=1.7","application/json","","linkjoin",true]]' "discovery before sign-in"
 }
 
 case_password_ui_credentials() {
@@ -353,7 +359,11 @@ case_tenant_from_upn() {
   lj_run_bg --ui stdio --tenant organizations
   lj_wait
   assert_joined
-  assert_ne "$(sim_ctl GET /control/requests | jq '[.[] | select(.path == "/contoso.example/Discover")] | length')" 0 "discovery for the UPN's domain"
+  # After sign-in, as libhimmelblau asks (src/discovery.rs Services::new):
+  # api-version 1.9 and managed=True with the DRS token as bearer, Accept JSON.
+  assert_eq "$(sim_ctl GET /control/requests | jq -c '[.[] | select(.path | ascii_downcase | endswith("/discover")) |
+    [.method, .path, .query, .accept, .authorization, .ocp_adrs_client_name, .status]]')" \
+    '[["GET","/contoso.example/Discover","api-version=1.9&managed=True","application/json","Bearer","linkjoin",200]]' "discovery for the UPN's domain"
 }
 
 tcase device_code_joins case_device_code

@@ -208,16 +208,16 @@ case_unknown_tenant() {
 }
 
 # DRS refuses the bearer token (401 AuthenticationError): access tokens live
-# one second and discovery is held two, so the token has expired when the
-# join arrives, on any machine speed.  tenant = organizations: the DRS domain
-# comes from the UPN, so discovery runs after sign-in (with a configured
-# domain it runs before the prompt and could not age the token).
+# one second and the join is held two before entra-sim checks it, so the
+# token has expired when the join is checked, on any machine speed.  tenant =
+# organizations: discovery runs after sign-in with the same token (api-version
+# 1.9), which is still fresh then.
 case_auth_rejected() {
   local r
   join_env
   sim_ctl PATCH /control/login '{"access_token_lifetime":1}' >/dev/null || fail login
   sim_ctl POST /control/faults \
-    '{"path_prefix":"/contoso.example/Discover","kind":"delay","delay_ms":2000}' >/dev/null || fail fault
+    '{"path_prefix":"/EnrollmentServer/device","method":"POST","kind":"delay","delay_ms":2000,"count":1}' >/dev/null || fail fault
   lj_conf "$CASE/lj.conf"
   lj_conf_set "$CASE/lj.conf" tenant organizations
   run_device_code

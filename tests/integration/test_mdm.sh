@@ -164,13 +164,39 @@ case_one_user_agent() {
   ua="linkjoin/$(sed -n 's/^#define LJ_VERSION "\(.*\)"$/\1/p' "$LJ_TOP/agent/core/version.h")"
   log=$(sim_ctl GET /control/requests)
   assert_eq "$(jq '[.[] | select(.user_agents != 1)] | length' <<<"$log")" 0 "requests without exactly one User-Agent: $(jq -c '[.[] | select(.user_agents != 1)]' <<<"$log")"
-  for p in /contoso.example/Discover /contoso.example/oauth2/devicecode /contoso.example/oauth2/token /EnrollmentServer/device/; do
+  for p in /contoso.example/discover /contoso.example/oauth2/devicecode /contoso.example/oauth2/token /EnrollmentServer/device/; do
     assert_eq "$(jq -r --arg p "$p" '[.[] | select(.path == $p) | .user_agent] | unique | join(",")' <<<"$log")" "$ua" "User-Agent on $p"
   done
   for p in /EnrollmentServer/Discovery.svc /StatelessEnrollmentService/EnrollmentPolicy.svc /StatelessEnrollmentService/DeviceEnrollment.svc; do
     assert_eq "$(jq -r --arg p "$p" '[.[] | select(.path == $p) | .user_agent] | unique | join(",")' <<<"$log")" ENROLLClient "User-Agent on $p"
     assert_eq "$(jq --arg p "$p" '[.[] | select(.path == $p)] | length' <<<"$log")" 1 "one request to $p"
   done
+}
+
+# The RST goes to EnrollmentServiceUrl with client-request-id in its query,
+# as Windows' and AADInternals' (MDM_utils.ps1) do.  rst_query_is_activity_id:
+# the one RST's query is exactly client-request-id=<the DiscoverResponse
+# ActivityId> (entra-sim's ActivityId is the discovery's request_id).
+rst_query_is_activity_id() {
+  local q d
+  d=$(sim_ctl GET '/control/requests?path_prefix=/EnrollmentServer/Discovery.svc' | jq -r '[.[] | select(.method == "POST")][0].request_id')
+  q=$(sim_ctl GET '/control/requests?path_prefix=/StatelessEnrollmentService/DeviceEnrollment.svc' | jq -r '[.[].query] | join(" ")')
+  [[ "$d" =~ ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$ ]] || fail "discovery request id '$d'"
+  assert_eq "$q" "client-request-id=$d" "RST query"
+}
+# Intune's URL carries one: kept as it is, nothing added.
+case_enroll_url_request_id_kept() {
+  mdm_env
+  run_device_code
+  assert_enrolled
+  rst_query_is_activity_id
+}
+# The URL has none: the agent appends the ActivityId (as AADInternals).
+case_enroll_url_request_id_added() {
+  mdm_env '{"enrollment_url_request_id":false}'
+  run_device_code
+  assert_enrolled
+  rst_query_is_activity_id
 }
 
 case_enrolled_without_policy_service() {
@@ -411,6 +437,8 @@ case_deep_discovery() {
 tcase mdm_enrolled case_enrolled
 tcase mdm_one_user_agent_per_request case_one_user_agent
 tcase mdm_enrolled_without_policy_service case_enrolled_without_policy_service
+tcase mdm_enroll_url_client_request_id_kept case_enroll_url_request_id_kept
+tcase mdm_enroll_url_client_request_id_added case_enroll_url_request_id_added
 tcase mdm_policy_fault_enrolls case_policy_fault_enrolls
 tcase mdm_policy_unreadable_enrolls case_policy_unreadable_enrolls
 tcase mdm_not_in_scope case_not_in_scope

@@ -64,7 +64,7 @@ case_retry_after_service_unavailable() {
   printf 'Demo-Passw0rd!\n' >"$CASE/pw"
   socket_conf "signin = password" "username = alice@contoso.example" "password_file = $CASE/pw"
   sim_ctl POST /control/faults \
-    '{"path_prefix":"/contoso.example/Discover","method":"GET","kind":"status","status":503,"count":1}' \
+    '{"path_prefix":"/contoso.example/discover","method":"GET","kind":"status","status":503,"count":1}' \
     >/dev/null || fail "fault refused"
   lj_run_bg
   $UI_CLIENT "$CASE/ui.sock" "$CASE/ui.log" expect:result 'send:{"type":"retry"}' expect:result ||
@@ -168,7 +168,7 @@ case_stdio_retry() {
   lj_conf "$CASE/lj.conf" "signin = password" "username = alice@contoso.example" \
     "password_file = $CASE/pw"
   sim_ctl POST /control/faults \
-    '{"path_prefix":"/contoso.example/Discover","method":"GET","kind":"status","status":503,"count":1}' \
+    '{"path_prefix":"/contoso.example/discover","method":"GET","kind":"status","status":503,"count":1}' \
     >/dev/null || fail "fault refused"
   mkfifo "$CASE/in"
   "$LINKJOIN" run --config "$CASE/lj.conf" --ui stdio <"$CASE/in" >"$CASE/out.jsonl" \

@@ -200,7 +200,7 @@ case_redirect_not_followed() {
   printf 'subjectAltName=DNS:other.example\n' >"$CASE/o.ext"
   openssl x509 -req -in "$CASE/o.csr" -CA "$SIM_STATE/ca.pem" -CAkey "$SIM_STATE/ca.key" \
     -CAcreateserial -days 2 -extfile "$CASE/o.ext" -out "$CASE/o.pem" 2>/dev/null || fail "sign"
-  sim_curl -o "$CASE/discover.json" "https://enterpriseregistration.windows.net/contoso.example/Discover?api-version=1.9" || fail discover
+  sim_curl -o "$CASE/discover.json" "https://enterpriseregistration.windows.net/contoso.example/Discover?api-version=1.7" || fail discover
   p1=$(free_port) && p2=$(free_port)
   start_py "$p2" "$CASE/o.pem" "$CASE/o.key" - - "$CASE/other.log"
   start_py "$p1" "$SIM_STATE/server.pem" "$SIM_STATE/server.key" "$CASE/discover.json" \

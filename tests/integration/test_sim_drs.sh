@@ -21,9 +21,11 @@ tok() { sim_token "${1:-alice@contoso.example}" "${2:-false}"; }
 # mutate JQ-FILTER — body1 changed by a jq filter, into $CASE/b.json.
 mutate() { jq "$1" "$BODY1" >"$CASE/b.json"; }
 
+# 1.9 with managed=True and a DRS bearer, as libhimmelblau
+# (src/discovery.rs Services::new).
 t_discover_19() {
   sim_start "$DEMO"
-  sim_req "$E/contoso.example/Discover?api-version=1.9"
+  sim_req -H "Authorization: Bearer $(tok)" -H 'Accept: application/json' "$E/contoso.example/Discover?api-version=1.9&managed=True"
   assert_eq "$HTTP_STATUS" 200
   assert_eq "$(jq -r .DeviceJoinService.JoinEndpoint <<<"$BODY")" "$E/EnrollmentServer/device/"
   assert_eq "$(jq -r .DeviceJoinService.ServiceVersion <<<"$BODY")" 2.0
@@ -35,28 +37,60 @@ t_discover_19() {
   # Same member set as the reference sample.
   assert_eq "$(jq -c 'keys' <<<"$BODY")" '["AuthenticationService","AzureRbacService","DeviceJoinResourceService","DeviceJoinService","DeviceManagementService","DeviceRegistrationService","IdentityProviderService","KeyProvisioningService","MsaProviderData","NonceService","PrecreateService","TenantInfo","WebAuthNService"]'
 }
+# 1.7 anonymous, as Windows' dsreg (Azure-Samples/DSRegTool DSRegTool.ps1);
+# the request log keeps the query and the headers the agent tests check.
 t_discover_17_lowercase() {
   sim_start "$DEMO"
-  sim_req "$E/CONTOSO.example/discover?api-version=1.7"
+  sim_req -H 'Accept: application/json' -H 'ocp-adrs-client-name: dsreg' -H 'ocp-adrs-client-version: 10' \
+    "$E/CONTOSO.example/discover?api-version=1.7"
   assert_eq "$HTTP_STATUS" 200
+  assert_eq "$(sim_ctl GET '/control/requests?path_prefix=/CONTOSO.example/discover' |
+    jq -c '[.[] | [.status, .query, .accept, .authorization, .ocp_adrs_client_name, .ocp_adrs_client_version]]')" \
+    '[[200,"api-version=1.7","application/json","","dsreg","10"]]' "request log"
+}
+# 1.9 without a bearer, or with one that does not verify: 401 with the DRS
+# error body (AuthenticationError "Invalid JWT token.", as the join answers).
+t_discover_19_no_bearer() {
+  sim_start "$DEMO"
+  sim_req "$E/contoso.example/Discover?api-version=1.9&managed=True"
+  assert_drs 401 AuthenticationError "Invalid JWT token."
+  sim_req -H 'Authorization: Bearer not.a.jwt' "$E/contoso.example/Discover?api-version=1.9&managed=True"
+  assert_drs 401 AuthenticationError "Invalid JWT token."
+  assert_eq "$(sim_ctl GET '/control/requests?path_prefix=/contoso.example/Discover' | jq -c '[.[] | [.status, .authorization]]')" \
+    '[[401,""],[401,"Bearer"]]' "request log (the scheme, never the token)"
+}
+# 1.9 without managed=True: refused (strict; no public source shows DRS's answer).
+t_discover_19_not_managed() {
+  sim_start "$DEMO"
+  sim_req -H "Authorization: Bearer $(tok)" "$E/contoso.example/Discover?api-version=1.9"
+  assert_drs 400 InvalidParameter "managed=True"
 }
 # Two User-Agent lines: refused (400) before any route, as a strict front end
 # would (RFC 9110 5.3, 10.1.5); the request log keeps the first and the count.
 t_repeated_user_agent() {
   sim_start "$DEMO"
-  sim_req -H 'User-Agent: linkjoin/0.1.0' -H 'User-Agent: ENROLLClient' "$E/contoso.example/Discover?api-version=1.9"
+  sim_req -H 'User-Agent: linkjoin/0.1.0' -H 'User-Agent: ENROLLClient' "$E/contoso.example/Discover?api-version=1.7"
   assert_eq "$HTTP_STATUS" 400 "two User-Agent headers"
   assert_eq "$BODY" "Bad Request: repeated User-Agent header"
-  sim_req -H 'User-Agent: ENROLLClient' "$E/contoso.example/Discover?api-version=1.9"
+  sim_req -H 'User-Agent: ENROLLClient' "$E/contoso.example/Discover?api-version=1.7"
   assert_eq "$HTTP_STATUS" 200 "one User-Agent header"
   assert_eq "$(sim_ctl GET '/control/requests?path_prefix=/contoso.example/Discover' | jq -c '[.[] | [.status, .user_agents, .user_agent]]')" \
     '[[400,2,"linkjoin/0.1.0"],[200,1,"ENROLLClient"]]' "request log"
 }
-t_discover_unknown_tenant() { sim_start "$DEMO"; sim_req "$E/nope.example/Discover?api-version=1.9"; assert_drs 404 DirectoryError "AADSTS90002"; }
-t_discover_bad_version() { sim_start "$DEMO"; sim_req "$E/contoso.example/Discover?api-version=3.0"; assert_drs 400 InvalidParameter "api-version"; }
+t_discover_unknown_tenant() { sim_start "$DEMO"; sim_req "$E/nope.example/discover?api-version=1.7"; assert_drs 404 DirectoryError "AADSTS90002"; }
+# Only 1.7 and 1.9 (the versions public clients use); anything else is 400.
+t_discover_bad_version() {
+  sim_start "$DEMO"
+  local v
+  for v in 3.0 1.6 1.8 ""; do
+    sim_req -H "Authorization: Bearer $(tok)" "$E/contoso.example/Discover?api-version=$v&managed=True"
+    assert_drs 400 InvalidParameter "api-version"
+  done
+  sim_req "$E/contoso.example/Discover"; assert_drs 400 InvalidParameter "api-version"
+}
 t_discover_wrong_host() {
   sim_start "$DEMO"
-  sim_req "https://login.microsoftonline.com/contoso.example/Discover?api-version=1.9"
+  sim_req "https://login.microsoftonline.com/contoso.example/discover?api-version=1.7"
   assert_eq "$HTTP_STATUS" 404 "DRS paths are not served on the login host"
 }
 
@@ -262,7 +296,7 @@ t_body_too_big() {
   sim_req "$E/EnrollmentServer/device/?api-version=2.0" -H "Authorization: Bearer $(tok)" -H 'Content-Type: application/json' \
     -H 'Transfer-Encoding: chunked' --data-binary "@$CASE/big.json"
   assert_drs 413 InvalidParameter "too large"
-  sim_req "$E/contoso.example/Discover?api-version=1.9"; assert_eq "$HTTP_STATUS" 200
+  sim_req "$E/contoso.example/discover?api-version=1.7"; assert_eq "$HTTP_STATUS" 200
 }
 t_body_huge_declared() {
   sim_start "$DEMO"
@@ -315,7 +349,8 @@ t_control_delete_device() {
   ! sim_ctl GET "/control/devices/$id" >/dev/null || fail "still there"
 }
 
-for t in t_discover_19 t_repeated_user_agent t_discover_17_lowercase t_discover_unknown_tenant t_discover_bad_version \
+for t in t_discover_19 t_repeated_user_agent t_discover_17_lowercase t_discover_19_no_bearer t_discover_19_not_managed \
+  t_discover_unknown_tenant t_discover_bad_version \
   t_discover_wrong_host t_join_ok t_join_api_v1 t_join_bad_api_version t_join_reuse_same_device \
   t_join_no_reuse_new_device t_join_reuse_other_user t_join_quota t_join_not_permitted_none \
   t_join_selected_groups t_join_mfa_required t_join_register_type4 t_token_missing t_token_garbage \

@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 DEMO=$LJ_TOP/hw-sim/tenants/demo.json
 E=https://enterpriseregistration.windows.net
-DISC="$E/contoso.example/Discover?api-version=1.9"
+DISC="$E/contoso.example/Discover?api-version=1.7"
 K1=$LJ_SCRIPT_TMP/k1.pem
 sim_keygen "$K1"
 sim_join_body "$K1" >"$LJ_SCRIPT_TMP/body1.json"

@@ -125,9 +125,9 @@ t_clean_exit_after_traffic() {
   sim_req "https://login.microsoftonline.com/contoso.example/oauth2/authorize?client_id=29d9ed98-a469-4536-ade2-f981bc1d605e&response_type=code&redirect_uri=urn:ietf:wg:oauth:2.0:oob&resource=urn:ms-drs:enterpriseregistration.windows.net"
   sim_req https://login.microsoftonline.com/devicelogin -d otc=X -d login=a -d passwd=b
   sim_ctl POST /control/faults '{"path_prefix":"/contoso.example/Discover","kind":"drop"}' >/dev/null
-  sim_curl -o /dev/null "https://enterpriseregistration.windows.net/contoso.example/Discover?api-version=1.9"
+  sim_curl -o /dev/null "https://enterpriseregistration.windows.net/contoso.example/Discover?api-version=1.7"
   sim_ctl POST /control/faults '{"path_prefix":"/contoso.example/Discover","kind":"oversized","size":100000}' >/dev/null
-  sim_curl -o /dev/null "https://enterpriseregistration.windows.net/contoso.example/Discover?api-version=1.9"
+  sim_curl -o /dev/null "https://enterpriseregistration.windows.net/contoso.example/Discover?api-version=1.7"
   sim_ctl POST /control/users '{"upn":"z@contoso.example","password":"z"}' >/dev/null
   sim_ctl POST /control/reset >/dev/null
   sim_stop; local rc=$?

@@ -76,17 +76,27 @@ test_discover_url(void **state)
     char *u = NULL;
 
     (void)state;
-    assert_int_equal(drs_discover_url(NULL, "contoso.example", &u), LJ_OK);
+    /* Before sign-in, no token: as dsreg (DSRegTool.ps1). */
+    assert_int_equal(drs_discover_url(NULL, "contoso.example", false, &u), LJ_OK);
     assert_string_equal(
-        u, "https://enterpriseregistration.windows.net/contoso.example/Discover?api-version=1.9");
+        u, "https://enterpriseregistration.windows.net/contoso.example/discover?api-version=1.7");
     free(u);
-    assert_int_equal(drs_discover_url("https://drs.test:8443/", "x.y", &u), LJ_OK);
-    assert_string_equal(u, "https://drs.test:8443/x.y/Discover?api-version=1.9");
+    /* With the DRS token: as libhimmelblau (src/discovery.rs). */
+    assert_int_equal(drs_discover_url(NULL, "contoso.example", true, &u), LJ_OK);
+    assert_string_equal(u, "https://enterpriseregistration.windows.net/contoso.example/"
+                           "Discover?api-version=1.9&managed=True");
+    free(u);
+    assert_int_equal(drs_discover_url("https://drs.test:8443/", "x.y", false, &u), LJ_OK);
+    assert_string_equal(u, "https://drs.test:8443/x.y/discover?api-version=1.7");
+    free(u);
+    assert_int_equal(drs_discover_url("https://drs.test:8443", "x.y", true, &u), LJ_OK);
+    assert_string_equal(u, "https://drs.test:8443/x.y/Discover?api-version=1.9&managed=True");
     free(u);
     u = NULL;
-    assert_int_equal(drs_discover_url(NULL, "a/b", &u), LJ_ERR_INVAL);
-    assert_int_equal(drs_discover_url(NULL, "", &u), LJ_ERR_INVAL);
-    assert_int_equal(drs_discover_url("http://drs.test", "x", &u), LJ_ERR_INVAL);
+    assert_int_equal(drs_discover_url(NULL, "a/b", false, &u), LJ_ERR_INVAL);
+    assert_int_equal(drs_discover_url(NULL, "", true, &u), LJ_ERR_INVAL);
+    assert_int_equal(drs_discover_url("http://drs.test", "x", false, &u), LJ_ERR_INVAL);
+    assert_int_equal(drs_discover_url("https://drs.test/?a=b", "x", true, &u), LJ_ERR_INVAL);
     assert_null(u);
 }
 

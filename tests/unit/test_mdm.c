@@ -163,6 +163,58 @@ test_message_id(void **state)
     assert_string_not_equal(a, b);
 }
 
+/* EnrollmentServiceUrl + client-request-id (AADInternals MDM_utils.ps1). */
+static void
+test_enroll_url(void **state)
+{
+    static const char id[] = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9";
+    static const char svc[] =
+        "https://fef.msua01.manage.microsoft.com/StatelessEnrollmentService/DeviceEnrollment.svc";
+    char out[MDM_MAX_URL], small[40];
+
+    (void)state;
+    /* No query: ?client-request-id=<id>. */
+    assert_int_equal(mdm_enroll_url(svc, id, out, sizeof(out)), LJ_OK);
+    assert_string_equal(out, "https://fef.msua01.manage.microsoft.com/StatelessEnrollmentService/"
+                             "DeviceEnrollment.svc?client-request-id="
+                             "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9");
+    /* An existing query is kept; the id is appended with '&'. */
+    assert_int_equal(
+        mdm_enroll_url("https://h.example/e.svc?os=Windows&v=10", id, out, sizeof(out)), LJ_OK);
+    assert_string_equal(out, "https://h.example/e.svc?os=Windows&v=10&client-request-id="
+                             "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9");
+    assert_int_equal(mdm_enroll_url("https://h.example/e.svc?", id, out, sizeof(out)), LJ_OK);
+    assert_string_equal(
+        out, "https://h.example/e.svc?client-request-id=0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9");
+    /* One already there (Intune's own, with :443): the URL as it is. */
+    assert_int_equal(mdm_enroll_url("https://fef.x.manage.microsoft.com:443/S/DeviceEnrollment.svc"
+                                    "?client-request-id=11111111-2222-4333-8444-555555555555",
+                                    id, out, sizeof(out)),
+                     LJ_OK);
+    assert_string_equal(out, "https://fef.x.manage.microsoft.com:443/S/DeviceEnrollment.svc"
+                             "?client-request-id=11111111-2222-4333-8444-555555555555");
+    assert_int_equal(
+        mdm_enroll_url("https://h.example/e?a=1&Client-Request-Id=x", id, out, sizeof(out)), LJ_OK);
+    assert_string_equal(out, "https://h.example/e?a=1&Client-Request-Id=x");
+    /* A parameter whose name only starts the same is not it. */
+    assert_int_equal(
+        mdm_enroll_url("https://h.example/e?client-request-idx=1", id, out, sizeof(out)), LJ_OK);
+    assert_string_equal(out, "https://h.example/e?client-request-idx=1&client-request-id="
+                             "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9");
+    /* No usable ActivityId: a fresh GUID. */
+    assert_int_equal(mdm_enroll_url("https://h.example/e", NULL, out, sizeof(out)), LJ_OK);
+    assert_memory_equal(out, "https://h.example/e?client-request-id=", 38);
+    assert_true(lj_is_guid(out + 38));
+    assert_int_equal(mdm_enroll_url("https://h.example/e", "not-a-guid", out, sizeof(out)), LJ_OK);
+    assert_true(lj_is_guid(out + 38));
+    /* Refused. */
+    assert_int_equal(mdm_enroll_url("http://h.example/e", id, out, sizeof(out)), LJ_ERR_INVAL);
+    assert_int_equal(mdm_enroll_url("https://h.example/e#f", id, out, sizeof(out)), LJ_ERR_INVAL);
+    assert_int_equal(mdm_enroll_url(NULL, id, out, sizeof(out)), LJ_ERR_INVAL);
+    assert_int_equal(mdm_enroll_url("https://h.example/e", id, small, sizeof(small)),
+                     LJ_ERR_TOO_BIG);
+}
+
 static void
 test_discover_build(void **state)
 {
@@ -1137,6 +1189,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_message_id),
+        cmocka_unit_test(test_enroll_url),
         cmocka_unit_test(test_discover_build),
         cmocka_unit_test(test_discover_build_rejects),
         cmocka_unit_test(test_enroll_build),
