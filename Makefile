@@ -306,7 +306,7 @@ clean:
 # its own directory (`make release`), so the test build in $(BUILD) and its
 # objects are untouched.
 # On a live system afterwards: systemd-sysusers; systemctl daemon-reload;
-# systemctl enable linkjoin.service linkjoin-mdm-retry.timer
+# systemctl enable linkjoin.service linkjoin-mdm-retry.timer linkjoin-prt-renew.timer
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
@@ -314,8 +314,9 @@ UNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 CONFDIR := /etc/linkjoin
 DIST := platform/dist
-DIST_UNITS_IN := linkjoin.service linkjoin-mdm-retry.service
-DIST_UNITS := $(DIST_UNITS_IN) linkjoin-mdm-retry.timer
+DIST_UNITS_IN := linkjoin.service linkjoin-mdm-retry.service linkjoin-prt-renew.service
+DIST_TIMERS := linkjoin-mdm-retry.timer linkjoin-prt-renew.timer
+DIST_UNITS := $(DIST_UNITS_IN) $(DIST_TIMERS)
 
 release:
 	+$(Q)$(MAKE) --no-print-directory BUILD=$(REL_BUILD) SANITIZE= VALGRIND= $(REL_BUILD)/linkjoin
@@ -330,7 +331,7 @@ install: release
 	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \
 	  mv -f $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
-	$(Q)install -m 0644 $(DIST)/linkjoin-mdm-retry.timer $(DESTDIR)$(UNITDIR)/linkjoin-mdm-retry.timer
+	$(Q)for t in $(DIST_TIMERS); do install -m 0644 $(DIST)/$$t $(DESTDIR)$(UNITDIR)/$$t || exit 1; done
 	$(Q)install -m 0644 $(DIST)/linkjoin.sysusers $(DESTDIR)$(SYSUSERSDIR)/linkjoin.conf
 	$(Q)if [ -e $(DESTDIR)$(CONFDIR)/linkjoin.conf ]; then \
 	  echo "install: keeping existing $(DESTDIR)$(CONFDIR)/linkjoin.conf"; \

@@ -19,6 +19,8 @@ static const struct lj_cmd commands[] = {
     {"errors", cmd_errors, NULL}, /* hidden: prints README's failure table */
     {"config", cmd_config, "check the configuration and print it (--check: only report problems)"},
     {"mdm-retry", cmd_mdm_retry, "finish a pending Intune enrollment (timer; never prompts)"},
+    {"token", cmd_token, "print an access token got with the device's PRT (root/group linkjoin)"},
+    {"prt-renew", cmd_prt_renew, "renew the device's Primary Refresh Token when due (timer)"},
     {"factory-test", cmd_factory_test,
      "manufacturing-line check: TPM, EK certificate, identity, clock"},
     {"tpm", cmd_tpm, NULL}, /* hidden: tpm health; seal tools in test builds */

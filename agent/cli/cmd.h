@@ -27,6 +27,8 @@ int cmd_factory_reset(int argc, char **argv);
 int cmd_mdm_retry(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_token(int argc, char **argv);
+int cmd_prt_renew(int argc, char **argv);
 
 /*
  * The common front of commands that take configuration flags.  On --help it

@@ -23,6 +23,7 @@
 #include "agent/core/config.h"
 #include "agent/proto/drs.h"
 #include "agent/core/exitcodes.h"
+#include "agent/flow/flow.h"
 #include "agent/state/journal.h"
 #include "agent/state/recover.h"
 #include "platform/clock.h"
@@ -41,6 +42,7 @@ struct status {
     const char *keys_state;   /* ok, lost, unchecked, none */
     const char *keys_problem; /* lj_rc_name of the check, "" when ok */
     const char *mdm;
+    bool prt; /* a PRT is kept (sealed, session key in the TPM) and not expired */
 };
 
 static void
@@ -82,6 +84,9 @@ status_read(const struct lj_config *cfg, struct status *s)
         s->keys_state = rc == LJ_OK ? "ok" : rc == LJ_ERR_TPM_KEYS_LOST ? "lost" : "unchecked";
         s->keys_problem = rc == LJ_OK ? "" : lj_rc_name(rc);
     }
+    s->prt = s->journal_ok && s->j.state >= LJ_JS_JOINED &&
+             tpm_sealed_present(dir, LJ_FLOW_PRT_SEAL_NAME) &&
+             tpm_hmac_key_present(dir, LJ_FLOW_PRT_KEY_NAME) && s->j.prt_expires > lj_clock_now();
     switch (s->j.state) {
     case LJ_JS_MDM_ENROLLED: s->mdm = "enrolled"; break;
     case LJ_JS_MDM_PENDING: s->mdm = "pending"; break;
@@ -125,6 +130,29 @@ jkv(FILE *o, const char *k, const char *v, bool comma)
         fputc(',', o);
 }
 
+/* A time for status, "" when unknown. */
+static void
+status_time(int64_t t, char *out, size_t osz)
+{
+    out[0] = '\0';
+    if (t > 0)
+        lj_clock_format(t, out, osz);
+}
+
+/* "sso": the Primary Refresh Token like dsregcmd's SSO State (AzureAdPrt). */
+static void
+print_json_sso(FILE *o, const struct status *s)
+{
+    char up[32], ex[32];
+
+    status_time(s->j.prt_updated, up, sizeof(up));
+    status_time(s->j.prt_expires, ex, sizeof(ex));
+    fprintf(o, "\"sso\":{\"azure_ad_prt\":%s,", s->prt ? "true" : "false");
+    jkv(o, "prt_update_time", up, true);
+    jkv(o, "prt_expiry_time", ex, false);
+    fprintf(o, "},");
+}
+
 static void
 print_json(FILE *o, const struct status *s)
 {
@@ -158,6 +186,7 @@ print_json(FILE *o, const struct status *s)
     jkv(o, "mdm_server_url", s->j.mdm_server_url, true);
     jkv(o, "mdm_cert_thumbprint", s->j.mdm_cert_thumbprint, true);
     jkv(o, "mdm_enrollment_id", s->j.mdm_enrollment_id, true);
+    print_json_sso(o, s);
     fprintf(o, "\"last_error\":");
     if (!s->j.has_error) {
         fprintf(o, "null}\n");
@@ -225,6 +254,14 @@ print_text(FILE *o, const struct status *s)
     line(o, "MdmUrl", s->j.mdm_server_url);
     line(o, "MdmCertThumbprint", s->j.mdm_cert_thumbprint);
     line(o, "MdmDeviceId", s->j.mdm_enrollment_id);
+    fprintf(o, "\n+----------------------------------------------------------------------+\n"
+               "| SSO State                                                            |\n"
+               "+----------------------------------------------------------------------+\n\n");
+    line(o, "AzureAdPrt", s->prt ? "YES" : "NO");
+    status_time(s->j.prt_updated, buf, sizeof(buf));
+    line(o, "AzureAdPrtUpdateTime", buf);
+    status_time(s->j.prt_expires, buf, sizeof(buf));
+    line(o, "AzureAdPrtExpiryTime", buf);
     if (!s->j.has_error)
         return;
     fprintf(o, "\n+----------------------------------------------------------------------+\n"

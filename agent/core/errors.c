@@ -294,6 +294,36 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "No action is needed if it clears; if it lasts, allow HTTPS to "
          "enrollment.manage.microsoft.com and check Intune admin center > Tenant administration "
          "> Tenant status > Service health"},
+    [LJ_R_DEVICE_AUTH_PENDING] =
+        {LJ_R_DEVICE_AUTH_PENDING, "device_auth_pending", "", LJ_PHASE_MDM, "AADSTS50155",
+         LJ_FIX_RETRY, true, LJ_EXIT_MDM_PENDING,
+         "The device joined your organization; Microsoft's sign-in service does not recognize it "
+         "yet, so its management (Intune) setup will finish automatically in a few minutes.",
+         "No action is needed if it clears within an hour: a new device takes a while to reach "
+         "every Entra region. If it lasts, check that the device is listed and enabled in Entra "
+         "admin center > Identity > Devices > All devices"},
+    [LJ_R_DEVICE_DISABLED] =
+        {LJ_R_DEVICE_DISABLED, "device_disabled", "", LJ_PHASE_MDM, "AADSTS135011", LJ_FIX_ADMIN,
+         false, LJ_EXIT_POLICY,
+         "The device joined your organization, but it has been disabled there, so it cannot "
+         "sign in or be managed until an administrator enables it.",
+         "Entra admin center > Identity > Devices > All devices > (search for the device id "
+         "below) > Enable, then run `linkjoin mdm-retry` or restart the device"},
+    [LJ_R_DEVICE_NOT_FOUND] =
+        {LJ_R_DEVICE_NOT_FOUND, "device_not_found", "", LJ_PHASE_MDM, "AADSTS700003",
+         LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
+         "This device was removed from your organization, so it cannot sign in or be managed; "
+         "it must be reset and set up again.",
+         "Check Entra admin center > Identity > Monitoring & health > Audit logs (activity: "
+         "Delete device) for who removed it; reset the device to factory settings to join it "
+         "again"},
+    [LJ_R_PRT_REFUSED] =
+        {LJ_R_PRT_REFUSED, "prt_refused", "", LJ_PHASE_MDM, "0xc000006d", LJ_FIX_SUPPORT, false,
+         LJ_EXIT_SERVICE,
+         "The device joined your organization, but Microsoft's sign-in service refused the "
+         "device's own sign-in, so single sign-on and device management cannot start.",
+         "Look up the request id in " ENTRA_SIGNINS " (filter: the device id below); if the "
+         "device is listed and enabled, contact Microsoft support with the trace id"},
     [LJ_R_INTERNAL] =
         {LJ_R_INTERNAL, "internal", "", LJ_PHASE_PREFLIGHT, "0x8000ffff", LJ_FIX_SUPPORT, false,
          LJ_EXIT_FAILURE,

@@ -90,6 +90,11 @@ enum lj_reason {
     LJ_R_MDM_REJECTED,
     LJ_R_MDM_BAD_SERVICE_RESPONSE, /* slug bad_service_response, after the join */
     LJ_R_JOINED_MDM_PENDING,
+    /* device authentication after the join (the PRT and the tokens it signs) */
+    LJ_R_DEVICE_AUTH_PENDING, /* AADSTS50155 right after a join: retried like pending */
+    LJ_R_DEVICE_DISABLED,     /* AADSTS135011 */
+    LJ_R_DEVICE_NOT_FOUND,    /* AADSTS700003: the device object was deleted */
+    LJ_R_PRT_REFUSED,         /* the PRT request or a PRT-signed request refused otherwise */
     /* us */
     LJ_R_INTERNAL,
     LJ_R_COUNT__

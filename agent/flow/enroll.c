@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "agent/core/exitcodes.h"
+#include "agent/proto/prt.h"
 #include "platform/common/log.h"
 #include "platform/common/secmem.h"
 
@@ -64,74 +66,100 @@ mdm_post(struct flow *f, const char *url, const char *xml, size_t len,
 }
 
 /*
- * In scope?  Decided from the DRS token of this run's sign-in: Entra puts
- * an mdm_enrollment_url claim only in the tokens of users inside the
- * tenant's MDM user scope.
+ * Where Intune discovery goes.  Entra puts mdm_enrollment_url (with the
+ * terms-of-use and compliance URLs) into the sign-in's id_token for users
+ * inside the tenant's MDM user scope (Learn "How device registration
+ * works", phase D).  Present: its discovery URL is used.  Absent (an
+ * opaque token, a resumed enrollment, a tenant that leaves it out): never
+ * a verdict by itself; discovery goes to the configured mdm_url and
+ * Intune's answer decides (AADInternals, pytune and himmelblau call Intune
+ * and classify its answer).  url gets the full Discovery.svc URL.
  */
-static enum lj_rc
-mdm_scope_check(struct flow *f)
+static void
+mdm_discovery_url(struct flow *f, char *url, size_t usz)
 {
-    if (!f->fresh_signin || !f->have_claims)
-        return LJ_OK; /* opaque token or no sign-in in this run: Intune decides */
-    if (f->claims.mdm_enrollment_url[0] != '\0') {
-        lj_log(LJ_LOG_INFO, MOD, "event=mdm_in_scope mdm_enrollment_url=%s",
-               f->claims.mdm_enrollment_url);
-        return LJ_OK;
+    const char *claim = f->have_id_claims ? f->id_claims.mdm_enrollment_url : "";
+    char host[256];
+    long port;
+    size_t blen;
+
+    if (claim[0] != '\0' && strncmp(claim, "https://", 8) == 0 &&
+        lj_http_url_host(claim, host, sizeof(host), &port) == LJ_OK && strlen(claim) < usz) {
+        lj_log(LJ_LOG_INFO, MOD, "event=mdm_scope_claim present=yes mdm_enrollment_url=%s", claim);
+        flow_copy(url, usz, claim);
+        return;
     }
-    lj_log(LJ_LOG_WARN, MOD,
-           "event=mdm_not_in_scope upn=%s reason=\"no mdm_enrollment_url "
-           "claim in the sign-in token\"",
-           f->claims.upn);
-    flow_fail_set(f, LJ_PHASE_MDM, LJ_R_MDM_NOT_IN_SCOPE, NULL, LJ_ERR_AUTH);
-    flow_copy(f->fail.err.message, sizeof(f->fail.err.message),
-              "Entra issued no MDM enrollment URL for this user (MDM user scope)");
-    return LJ_ERR_AUTH;
+    lj_log(LJ_LOG_INFO, MOD, "event=mdm_scope_claim present=no source=%s then=%s",
+           f->fresh_signin ? (f->have_id_claims ? "id_token" : "no_id_token") : "no_signin",
+           f->cfg->mdm_url);
+    flow_copy(url, usz, f->cfg->mdm_url);
+    blen = strlen(url);
+    while (blen > 0 && url[blen - 1] == '/')
+        url[--blen] = '\0';
+    snprintf(url + blen, usz - blen, "/EnrollmentServer/Discovery.svc");
 }
 
-/* Access token for the Intune enrollment resource from the refresh token. */
+/*
+ * The PRT for the Intune token: the one in memory, the kept one, else a new
+ * one from the sign-in's refresh token (kept sealed while pending).
+ */
+static enum lj_rc
+mdm_prt_ready(struct flow *f)
+{
+    enum lj_rc rc = flow_prt_load(f);
+
+    if (rc == LJ_OK)
+        return LJ_OK;
+    if (rc != LJ_ERR_NOT_FOUND)
+        lj_log(LJ_LOG_WARN, MOD, "event=prt_kept_unusable rc=%s then=new_prt", lj_rc_name(rc));
+    return flow_prt_acquire(f);
+}
+
+/*
+ * Access token for the Intune enrollment resource, device-authenticated:
+ * a PRT-signed request (client 29d9ed98, resource
+ * https://enrollment.manage.microsoft.com/, redirect ms-aadj-redir://auth/mdm:
+ * pytune device/windows.py get_enrollment_token).  Intune needs the
+ * token's deviceid claim (AADInternals MDM.ps1 Join-DeviceToIntune refuses
+ * to enroll without it), so it is checked against the joined device id
+ * before any RST is sent.
+ */
 static enum lj_rc
 mdm_token_get(struct flow *f)
 {
-    struct oauth_params op = f->op;
-    struct lj_http_response resp;
+    struct prt_hs256_req r;
     struct oauth_token t;
-    char *form = NULL;
+    struct oauth_jwt_claims c;
     enum lj_rc rc;
 
-    memset(&resp, 0, sizeof(resp));
-    if (f->tok.refresh == NULL || f->tok.refresh[0] == '\0') {
-        lj_log(LJ_LOG_WARN, MOD, "event=mdm_no_refresh_token");
-        flow_fail_set(f, LJ_PHASE_MDM, LJ_R_SIGNIN_SESSION_EXPIRED, "", LJ_ERR_NOT_FOUND);
-        return LJ_ERR_NOT_FOUND;
-    }
-    lj_ui_progress(f->ui, "mdm", "Getting permission to enroll in device management", 88);
-    op.api = OAUTH_V1;
-    op.target = OAUTH_MDM_RESOURCE;
-    rc = oauth_body_refresh(&op, f->tok.refresh, &form);
-    if (rc != LJ_OK) {
-        flow_fail_rc(f, LJ_PHASE_MDM, rc);
-        goto out;
-    }
-    rc = flow_token_post(f, LJ_PHASE_MDM, form, &resp);
+    rc = mdm_prt_ready(f);
     if (rc != LJ_OK)
-        goto out;
-    if (resp.status != 200) {
-        rc = flow_fail_oauth(f, LJ_PHASE_MDM, &resp, OAUTH_GRANT_REFRESH);
-        goto out;
-    }
-    rc = oauth_token_parse(resp.body, resp.body_len, &t);
-    if (rc != LJ_OK) {
-        flow_err_ids_from_resp(f, &resp);
-        flow_fail_set(f, LJ_PHASE_MDM, LJ_R_BAD_SERVICE_RESPONSE, NULL, rc);
-        goto out;
+        return rc;
+    lj_ui_progress(f->ui, "mdm", "Getting permission to enroll in device management", 88);
+    memset(&r, 0, sizeof(r));
+    r.client_id = OAUTH_BROKER_CLIENT_ID;
+    r.resource = OAUTH_MDM_RESOURCE;
+    r.redirect_uri = OAUTH_MDM_REDIRECT;
+    rc = flow_prt_token(f, LJ_PHASE_MDM, &r, &t);
+    if (rc != LJ_OK)
+        return rc;
+    if (oauth_jwt_claims_parse(t.access_token, &c) != LJ_OK || c.deviceid[0] == '\0' ||
+        strcasecmp(c.deviceid, f->j.device_id) != 0) {
+        bool none = c.deviceid[0] == '\0';
+
+        lj_log(LJ_LOG_WARN, MOD, "event=mdm_token_not_device_bound deviceid=%s expected=%s",
+               none ? "none" : c.deviceid, f->j.device_id);
+        oauth_token_free(&t);
+        flow_fail_set(f, LJ_PHASE_MDM, LJ_R_BAD_SERVICE_RESPONSE, NULL, LJ_ERR_PROTOCOL);
+        flow_copy(f->fail.what, sizeof(f->fail.what),
+                  none ? "its Intune token does not name this device"
+                       : "its Intune token names another device");
+        return LJ_ERR_PROTOCOL;
     }
     flow_tokens_set_mdm(f, &t);
-    lj_log(LJ_LOG_INFO, MOD, "event=mdm_token resource=%s access_token=*** refresh_token=***",
-           OAUTH_MDM_RESOURCE);
-out:
-    lj_secret_free(form);
-    lj_http_response_free(&resp);
-    return rc;
+    lj_log(LJ_LOG_INFO, MOD, "event=mdm_token resource=%s deviceid=%s access_token=***",
+           OAUTH_MDM_RESOURCE, c.deviceid);
+    return LJ_OK;
 }
 
 /* OS version as MS-MDE2 wants it: digits and dots, starting with a digit. */
@@ -157,15 +185,11 @@ mdm_discover_step(struct flow *f, struct mdm_discovery *d)
     enum mdm_reject why = MDM_REJECT_NONE;
     char msgid[MDM_MSGID_LEN], url[LJ_CONFIG_URL_MAX + 64];
     char *xml = NULL;
-    size_t len = 0, blen;
+    size_t len = 0;
     enum lj_rc rc;
 
     memset(&resp, 0, sizeof(resp));
-    flow_copy(url, sizeof(url), f->cfg->mdm_url);
-    blen = strlen(url);
-    while (blen > 0 && url[blen - 1] == '/')
-        url[--blen] = '\0';
-    snprintf(url + blen, sizeof(url) - blen, "/EnrollmentServer/Discovery.svc");
+    mdm_discovery_url(f, url, sizeof(url));
     lj_ui_progress(f->ui, "mdm", "Finding your organization's device management service", 90);
     memset(&dr, 0, sizeof(dr));
     dr.url = url;
@@ -451,6 +475,19 @@ mdm_resume_token(struct flow *f)
 {
     enum lj_rc rc;
 
+    /* A kept PRT needs no sign-in; one the service no longer takes is dropped. */
+    if (flow_prt_load(f) == LJ_OK) {
+        rc = mdm_token_get(f);
+        if (rc == LJ_OK || (f->fail.reason != LJ_R_SIGNIN_SESSION_EXPIRED &&
+                            f->fail.reason != LJ_R_PRT_REFUSED))
+            return rc;
+        lj_log(LJ_LOG_INFO, MOD, "event=prt_kept_refused reason=%s then=kept_signin",
+               f->fail.err.reason);
+        flow_prt_forget(f);
+        lj_secret_free(f->tok.prt);
+        f->tok.prt = NULL;
+        flow_fail_clear(f);
+    }
     if (flow_tokens_unseal(f)) {
         rc = mdm_token_get(f);
         if (rc == LJ_OK || f->fail.reason != LJ_R_SIGNIN_SESSION_EXPIRED)
@@ -466,20 +503,16 @@ mdm_resume_token(struct flow *f)
     lj_ui_progress(f->ui, "signin", "Sign in again to finish device management setup", 10);
     rc = flow_signin(f);
     if (rc == LJ_OK)
-        rc = mdm_scope_check(f);
-    if (rc == LJ_OK)
         rc = mdm_token_get(f);
     return rc;
 }
 
-/* Right after the join: scope, Intune token, enrollment (records its failure). */
+/* Right after the join: PRT, Intune token, enrollment (records its failure). */
 enum lj_rc
 flow_enroll_fresh(struct flow *f)
 {
-    enum lj_rc rc = mdm_scope_check(f);
+    enum lj_rc rc = mdm_token_get(f);
 
-    if (rc == LJ_OK)
-        rc = mdm_token_get(f);
     if (rc == LJ_OK)
         rc = mdm_enroll(f);
     return rc;
@@ -534,8 +567,13 @@ flow_enroll_outcome(struct flow *f, enum lj_rc rc)
         f->fail.reason == LJ_R_MDM_NOT_IN_SCOPE || f->fail.reason == LJ_R_MDM_PLATFORM_BLOCKED ||
         f->fail.reason == LJ_R_MDM_OWNERSHIP_BLOCKED || f->fail.reason == LJ_R_MDM_DEVICE_CAP ||
         f->fail.reason == LJ_R_MDM_LICENSE_MISSING || f->fail.reason == LJ_R_MDM_REJECTED ||
-        f->fail.reason == LJ_R_MDM_BAD_SERVICE_RESPONSE;
-    if (refused || f->fail.reason == LJ_R_SIGNIN_SESSION_EXPIRED) {
+        f->fail.reason == LJ_R_MDM_BAD_SERVICE_RESPONSE || f->fail.reason == LJ_R_DEVICE_DISABLED ||
+        f->fail.reason == LJ_R_DEVICE_NOT_FOUND || f->fail.reason == LJ_R_PRT_REFUSED;
+    if (f->fail.reason == LJ_R_DEVICE_NOT_FOUND)
+        flow_prt_forget(f); /* the device object is gone: its PRT with it */
+    /* A disabled device can be enabled again: its sign-in is kept for mdm-retry. */
+    if ((refused && f->fail.reason != LJ_R_DEVICE_DISABLED) ||
+        f->fail.reason == LJ_R_SIGNIN_SESSION_EXPIRED) {
         flow_tokens_forget_sealed(f); /* nothing a later retry with it can change */
     } else if (f->tok.refresh != NULL && f->tpm != NULL) {
         flow_tokens_seal(f);

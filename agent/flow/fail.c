@@ -307,6 +307,24 @@ flow_fail_mdm_parse(struct flow *f, const struct lj_http_response *resp, const c
     return rc;
 }
 
+/*
+ * The recorded failure is r instead (a step that knows better than the
+ * classifier what a generic refusal means there).  The server's own AADSTS
+ * code stays; a default code becomes r's.
+ */
+void
+flow_fail_reason_set(struct flow *f, enum lj_reason r)
+{
+    const struct lj_reason_info *old = lj_reason_get(f->fail.reason), *info = lj_reason_get(r);
+
+    if (!f->fail.failed || info == NULL)
+        return;
+    if (old != NULL && strcmp(f->fail.err.code, old->code) == 0)
+        flow_copy(f->fail.err.code, sizeof(f->fail.err.code), info->code);
+    f->fail.reason = r;
+    flow_copy(f->fail.err.reason, sizeof(f->fail.err.reason), info->slug);
+}
+
 /* Forget a failure that a retry or a fresh sign-in is about to get past. */
 void
 flow_fail_clear(struct flow *f)

@@ -32,13 +32,13 @@
  *   the request that uses them.
  *
  * Intune (after the join; enroll.c).
- * - Scope first: a DRS token whose claims carry no mdm_enrollment_url means
- *   the user is outside the tenant's MDM user scope (Entra issues that
- *   claim only inside it): mdm_not_in_scope without any SOAP.  An
- *   unreadable (opaque) token skips this check and lets Intune decide.
- * - Token: refresh grant (v1, resource https://enrollment.manage.microsoft.com/)
- *   with the sign-in's refresh token: no second prompt.  The newest refresh
- *   token replaces the old one.
+ * - PRT first (prt.c): right after the join the device takes a Primary
+ *   Refresh Token with its own keys; the session key stays in the TPM.
+ * - Token: a PRT-signed request for https://enrollment.manage.microsoft.com/;
+ *   its deviceid claim must name the joined device before any SOAP.
+ *   AADSTS50155 right after the join is device_auth_pending (retried).
+ * - Scope: the sign-in id_token's mdm_enrollment_url, when present, is the
+ *   discovery URL; a missing claim decides nothing (Intune's answer does).
  * - Then MS-MDE2 Discover at {mdm_url}/EnrollmentServer/Discovery.svc, the
  *   MS-XCEP policy when discovery names one (key length and hash checked),
  *   and the MS-WSTEP RequestSecurityToken with a PKCS#10 signed by the
@@ -81,8 +81,8 @@
 #include "platform/testhook.h"
 
 /* The device identity: DMI, with the configured overrides. */
-static void
-identity_load(const struct lj_config *cfg, struct lj_identity *id)
+void
+flow_identity_load(const struct lj_config *cfg, struct lj_identity *id)
 {
     struct lj_identity ov;
 
@@ -306,7 +306,7 @@ flow_main(const struct lj_config *cfg, bool retry_cmd, struct lj_ui *ui)
     f->cfg = cfg;
     f->interactive = !retry_cmd;
     f->ui = ui;
-    identity_load(cfg, &f->id);
+    flow_identity_load(cfg, &f->id);
     rc = state_load(f);
     if (rc != LJ_OK) {
         flow_report_failure(f, rc);
@@ -410,7 +410,7 @@ hello(const struct lj_config *cfg, struct lj_ui *ui)
 {
     struct lj_identity id;
 
-    identity_load(cfg, &id);
+    flow_identity_load(cfg, &id);
     lj_ui_hello(ui, &id);
 }
 

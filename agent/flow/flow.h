@@ -27,6 +27,10 @@
 #ifndef LJ_AGENT_FLOW_H
 #define LJ_AGENT_FLOW_H
 
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
 #include "agent/core/config.h"
 #include "agent/proto/drs.h"
 
@@ -45,6 +49,9 @@
 #define LJ_FLOW_MDM_RETRY_BUDGET_S 30
 /* The sealed refresh token kept while enrollment is pending (tpm_seal name). */
 #define LJ_FLOW_MDM_SEAL_NAME "mdm-refresh"
+/* The sealed Primary Refresh Token and its session key in the TPM (tpm/ names). */
+#define LJ_FLOW_PRT_SEAL_NAME "prt"
+#define LJ_FLOW_PRT_KEY_NAME "prt-session"
 /* Device key size (tpm/): what the MDM certificate policy is checked against. */
 #define LJ_FLOW_MDM_KEY_BITS 2048
 
@@ -68,5 +75,41 @@ int lj_flow_run(const struct lj_config *cfg);
  * LJ_EXIT_NOT_JOINED, or the exit code of another failure's reason.
  */
 int lj_flow_mdm_retry(const struct lj_config *cfg);
+
+/* The PRT is renewed when this old (Windows' CloudAP renews every 4 hours). */
+#define LJ_FLOW_PRT_RENEW_S (4 * 3600)
+
+/* What `linkjoin token` asks for: exactly one of resource and scope. */
+struct lj_flow_token_ask {
+    const char *resource;  /* v1 resource URI, e.g. https://graph.microsoft.com */
+    const char *scope;     /* or a scope, e.g. "https://www.microsoft.com/.default" */
+    const char *client_id; /* NULL: the broker client 29d9ed98-... */
+};
+
+/*
+ * `linkjoin token`: a PRT-signed request for ask, the access token written
+ * to out as one JSON line ({"token_type","access_token","expires_in",
+ * "expires_on","resource"|"scope","client_id"}).  Needs a joined device
+ * holding a PRT; never prompts.  Failures are told on stderr.  Returns the
+ * exit code (0, 6 no PRT, 12 not joined, the taxonomy's for a refusal).
+ * Blocks (two round trips, two TPM HMACs).
+ */
+int lj_flow_token(const struct lj_config *cfg, const struct lj_flow_token_ask *ask, FILE *out);
+
+/*
+ * Is a PRT issued (or renewed) at updated, expiring at expires, due for
+ * renewal at now?  When LJ_FLOW_PRT_RENEW_S old, or a third of its life
+ * or less is left, or the times are unknown.
+ */
+bool lj_flow_prt_due(int64_t now, int64_t updated, int64_t expires);
+
+/*
+ * `linkjoin prt-renew`: renew the kept PRT when due (always with force);
+ * with none kept, or one the service refuses, get a new one from the kept
+ * sign-in.  Says what it did on out.  The caller holds the state lock.
+ * Returns the exit code (0 renewed or not due, 6 nothing to renew with,
+ * 12 not joined, the taxonomy's for a refusal).  Blocks.
+ */
+int lj_flow_prt_renew(const struct lj_config *cfg, bool force, FILE *out);
 
 #endif

@@ -36,6 +36,7 @@ struct flow_tokens {
     char *access;  /* DRS access token */
     char *refresh; /* kept for the Intune step (sealed while pending) */
     char *mdm;     /* access token for the Intune enrollment resource */
+    char *prt;     /* the Primary Refresh Token (sealed as prt.sealed) */
     bool held;     /* this run holds lj_secrets_held(true) for them */
 };
 
@@ -78,11 +79,19 @@ struct flow {
     bool have_enr;
     struct oauth_jwt_claims claims;
     bool have_claims;
+    /* the sign-in's id_token: Entra's MDM URL claims live there */
+    struct oauth_jwt_claims id_claims;
+    bool have_id_claims;
     char domain[256];
     struct drs_discovery disc;
     struct flow_inbox inbox;
     struct flow_failure fail;
 };
+
+/* ---- flow.c ---- */
+
+/* The device identity (DMI) with the configured overrides. */
+void flow_identity_load(const struct lj_config *cfg, struct lj_identity *id);
 
 /* ---- io.c ---- */
 
@@ -175,6 +184,8 @@ enum lj_rc flow_fail_mdm_answer(struct flow *f, const struct lj_http_response *r
 /* An Intune 200 body its parser rejected at step (why).  Returns rc. */
 enum lj_rc flow_fail_mdm_parse(struct flow *f, const struct lj_http_response *resp,
                                const char *step, enum mdm_reject why, enum lj_rc rc);
+/* Change the reason of the recorded failure (slug, default code) to r. */
+void flow_fail_reason_set(struct flow *f, enum lj_reason r);
 /* Forget the recorded failure (a retry or a fresh sign-in is about to get past it). */
 void flow_fail_clear(struct flow *f);
 /*
@@ -198,6 +209,36 @@ bool flow_tokens_unseal(struct flow *f);
 void flow_tokens_seal(struct flow *f);
 /* Remove the sealed refresh token (logged, not fatal). */
 void flow_tokens_forget_sealed(const struct flow *f);
+
+/* ---- prt.c: the Primary Refresh Token (each records its failure) ---- */
+
+struct prt_hs256_req;
+
+/*
+ * Right after the join (or when none is kept): the PRT from f->tok.refresh,
+ * signed by the device key; session key into the TPM, PRT sealed, times
+ * journaled, f->tok.prt set.  Blocks (two round trips, a TPM sign, a TPM
+ * decrypt and import).
+ */
+enum lj_rc flow_prt_acquire(struct flow *f);
+/*
+ * The kept PRT into f->tok.prt (no-op when set).  LJ_ERR_NOT_FOUND when
+ * none is kept; unseal errors as tpm_unseal.  Records no failure.
+ */
+enum lj_rc flow_prt_load(struct flow *f);
+/*
+ * One PRT-signed request (nonce, PRT and win_ver filled in here) and its
+ * decrypted answer: *plain (secret, lj_secure_free(*plain, *plain_len)).
+ */
+enum lj_rc flow_prt_request(struct flow *f, enum lj_phase ph, const struct prt_hs256_req *req,
+                            char **plain, size_t *plain_len);
+/* flow_prt_request for an access token, parsed into *out (oauth_token_free). */
+enum lj_rc flow_prt_token(struct flow *f, enum lj_phase ph, const struct prt_hs256_req *req,
+                          struct oauth_token *out);
+/* Renew the PRT (ROADtools renew_prt): new PRT sealed and journaled. */
+enum lj_rc flow_prt_renew(struct flow *f);
+/* Remove the sealed PRT and its session key (logged, not fatal). */
+void flow_prt_forget(const struct flow *f);
 
 /* ---- the steps: each records its failure and returns its rc ---- */
 

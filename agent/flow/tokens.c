@@ -21,9 +21,11 @@ flow_tokens_drop(struct flow *f)
     lj_secret_free(f->tok.access);
     lj_secret_free(f->tok.refresh);
     lj_secret_free(f->tok.mdm);
+    lj_secret_free(f->tok.prt);
     f->tok.access = NULL;
     f->tok.refresh = NULL;
     f->tok.mdm = NULL;
+    f->tok.prt = NULL;
     if (f->tok.held)
         lj_secrets_held(false);
     f->tok.held = false;
@@ -48,6 +50,10 @@ flow_got_token(struct flow *f, const struct lj_http_response *resp)
     f->tok.refresh = t.refresh_token;
     t.access_token = NULL;
     t.refresh_token = NULL;
+    /* Entra's MDM URL claims are in the id_token (Learn "How device
+     * registration works", phase D: mdm_tou_url read from the ID token). */
+    f->have_id_claims =
+        t.id_token != NULL && oauth_jwt_claims_parse(t.id_token, &f->id_claims) == LJ_OK;
     oauth_token_free(&t);
     lj_secrets_held(true);
     f->tok.held = true;
@@ -84,9 +90,10 @@ flow_tokens_unseal(struct flow *f)
         lj_secure_free(data, len);
         return false;
     }
-    flow_tokens_drop(f);
+    lj_secret_free(f->tok.refresh);
     f->tok.refresh = (char *)data;
-    lj_secrets_held(true);
+    if (!f->tok.held)
+        lj_secrets_held(true);
     f->tok.held = true;
     lj_log(LJ_LOG_INFO, MOD, "event=mdm_kept_signin_unsealed refresh_token=***");
     return true;

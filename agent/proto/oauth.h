@@ -21,6 +21,8 @@
 /* Microsoft Authentication Broker: the client AADInternals and himmelblau join with. */
 #define OAUTH_BROKER_CLIENT_ID "29d9ed98-a469-4536-ade2-f981bc1d605e"
 #define OAUTH_DEFAULT_REDIRECT "ms-aadj-redir://auth/drs"
+/* The Intune enrollment token's redirect (pytune get_enrollment_token, ROADtools firstpartyscopes). */
+#define OAUTH_MDM_REDIRECT "ms-aadj-redir://auth/mdm"
 /* DRS: v1 resource and v2 scope (roadtx constants.py, libhimmelblau auth.rs). */
 #define OAUTH_DRS_RESOURCE "urn:ms-drs:enterpriseregistration.windows.net"
 #define OAUTH_DRS_SCOPE "01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9/.default offline_access"
@@ -269,6 +271,12 @@ struct oauth_jwt_claims {
      * user is inside the tenant's MDM user scope; "" when absent.
      */
     char mdm_enrollment_url[512];
+    /*
+     * The Entra device id of a device-authenticated token (claim
+     * "deviceid"; AADInternals MDM.ps1 Join-DeviceToIntune and pytune
+     * get_enrollment_token read it); "" when absent.
+     */
+    char deviceid[64];
 };
 
 /*

@@ -422,6 +422,7 @@ oauth_jwt_claims_parse(const char *jwt, struct oauth_jwt_claims *out)
         c.exp = v;
     if (pjson_str(tree, "mdm_enrollment_url", false, sizeof(c.mdm_enrollment_url) - 1, &s) == LJ_OK)
         pjson_copy_text(c.mdm_enrollment_url, sizeof(c.mdm_enrollment_url), s);
+    copy_opt(tree, "deviceid", 64, c.deviceid, sizeof(c.deviceid));
     *out = c;
     rc = LJ_OK;
 out:

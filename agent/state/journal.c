@@ -113,7 +113,9 @@ lj_journal_to_json(const struct lj_journal *j)
          add_str(root, "mdm_enrollment_id", j->mdm_enrollment_id) &&
          add_str(root, "mdm_server_url", j->mdm_server_url) &&
          add_str(root, "mdm_cert_thumbprint", j->mdm_cert_thumbprint) &&
-         (j->mdm_attempts == 0 || add_num(root, "mdm_attempts", j->mdm_attempts));
+         (j->mdm_attempts == 0 || add_num(root, "mdm_attempts", j->mdm_attempts)) &&
+         (j->prt_updated == 0 || add_num(root, "prt_updated", (double)j->prt_updated)) &&
+         (j->prt_expires == 0 || add_num(root, "prt_expires", (double)j->prt_expires));
     if (!ok)
         goto out;
     times = cJSON_AddObjectToObject(root, "times");
@@ -268,6 +270,12 @@ lj_journal_from_json(const char *text, size_t len, struct lj_journal *out, char 
     if (!get_opt_int(root, "mdm_attempts", 0, 1000000, &v, why, wsz))
         goto out;
     j.mdm_attempts = (int)v;
+    if (!get_opt_int(root, "prt_updated", 0, INT64_C(1) << 40, &v, why, wsz))
+        goto out;
+    j.prt_updated = v;
+    if (!get_opt_int(root, "prt_expires", 0, INT64_C(1) << 40, &v, why, wsz))
+        goto out;
+    j.prt_expires = v;
 
     if (lj_json_get_object(root, "times", &times) == LJ_OK) {
         for (int i = 0; i < LJ_JS_COUNT__; i++) {

@@ -80,6 +80,13 @@ struct lj_journal {
     char mdm_server_url[1024];    /* management server (provisioning document ADDR) */
     char mdm_cert_thumbprint[48]; /* upper-case hex SHA-1 of mdm-cert.der */
     int mdm_attempts;             /* enrollment attempts made (all runs) */
+    /*
+     * The Primary Refresh Token (sealed as prt.sealed, its session key in
+     * the TPM): when it was issued or last renewed and when it expires, in
+     * seconds since the epoch; 0 = none.  No secret: what `status` shows.
+     */
+    int64_t prt_updated;
+    int64_t prt_expires;
     int64_t times[LJ_JS_COUNT__]; /* when each state was reached; 0 = not yet */
     int64_t updated;              /* last save */
     bool has_error;

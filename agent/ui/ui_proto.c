@@ -121,6 +121,10 @@ emit(struct lj_ui *ui, cJSON *ev, int slot)
 
     if (ev == NULL)
         return LJ_ERR_NOMEM;
+    if (ui == NULL) { /* a command without a UI (token, prt-renew): nothing to tell */
+        cJSON_Delete(ev);
+        return LJ_OK;
+    }
     line = cJSON_PrintUnformatted(ev);
     cJSON_Delete(ev);
     if (line == NULL)

@@ -46,6 +46,8 @@ case_install_tree() {
   assert_eq "$(tree_of "$root")" "644 ./etc/linkjoin/linkjoin.conf
 644 ./usr/local/lib/systemd/system/linkjoin-mdm-retry.service
 644 ./usr/local/lib/systemd/system/linkjoin-mdm-retry.timer
+644 ./usr/local/lib/systemd/system/linkjoin-prt-renew.service
+644 ./usr/local/lib/systemd/system/linkjoin-prt-renew.timer
 644 ./usr/local/lib/systemd/system/linkjoin.service
 644 ./usr/local/lib/sysusers.d/linkjoin.conf
 644 ./usr/local/share/man/man8/linkjoin.8
@@ -249,7 +251,8 @@ case_man_renders_without_warnings() {
 verify_copies() {
   local root=$1 dir=$2 f
   mkdir -p "$dir"
-  for f in linkjoin.service linkjoin-mdm-retry.service linkjoin-mdm-retry.timer; do
+  for f in linkjoin.service linkjoin-mdm-retry.service linkjoin-mdm-retry.timer \
+    linkjoin-prt-renew.service linkjoin-prt-renew.timer; do
     sed "s|^ExecStart=/usr/local/sbin/|ExecStart=$root/usr/local/sbin/|" \
       "$root/usr/local/lib/systemd/system/$f" >"$dir/$f"
   done
@@ -261,7 +264,8 @@ case_units_verify() {
   install_into "$root"
   verify_copies "$root" "$CASE/verify"
   out=$(cd "$CASE/verify" && MANPATH=$root/usr/local/share/man systemd-analyze verify \
-    ./linkjoin.service ./linkjoin-mdm-retry.service ./linkjoin-mdm-retry.timer 2>&1) ||
+    ./linkjoin.service ./linkjoin-mdm-retry.service ./linkjoin-mdm-retry.timer \
+    ./linkjoin-prt-renew.service ./linkjoin-prt-renew.timer 2>&1) ||
     fail "systemd-analyze verify failed: $out"
   assert_eq "$out" "" "systemd-analyze verify output"
 }
@@ -271,7 +275,7 @@ case_units_security_exposure() {
   local root=$CASE/root u score
   install_into "$root"
   verify_copies "$root" "$CASE/verify"
-  for u in linkjoin.service linkjoin-mdm-retry.service; do
+  for u in linkjoin.service linkjoin-mdm-retry.service linkjoin-prt-renew.service; do
     (cd "$CASE/verify" && systemd-analyze security --offline=true "./$u") >"$CASE/$u.sec" 2>&1 ||
       fail "systemd-analyze security failed: $(tail -5 "$CASE/$u.sec")"
     score=$(grep -oE 'Overall exposure level for [^:]+: [0-9.]+' "$CASE/$u.sec" | grep -oE '[0-9.]+$')

@@ -332,6 +332,99 @@ test_token_endpoint_busy_is_service_unavailable(void **state)
     assert_failure(&x->f, LJ_R_JOINED_MDM_PENDING, "mdm", "joined_mdm_pending", "0x80180010");
 }
 
+/* ---- device authentication after the join (PRT) ---- */
+
+/* An Entra error body with AADSTS code n. */
+static void
+device_error(struct lj_http_response *r, char *buf, size_t bsz, unsigned n)
+{
+    snprintf(buf, bsz,
+             "{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS%u: device says no."
+             "\",\"error_codes\":[%u],\"trace_id\":\"t-1\",\"correlation_id\":\"c-1\"}",
+             n, n);
+    resp_with(r, 400, buf);
+}
+
+static void
+test_mdm_device_auth_failed_is_device_auth_pending(void **state)
+{
+    struct fixture *x = *state;
+    struct lj_http_response r;
+    char body[512];
+
+    device_error(&r, body, sizeof(body), 50155);
+    assert_int_equal(flow_fail_oauth(&x->f, LJ_PHASE_MDM, &r, OAUTH_GRANT_REFRESH), LJ_ERR_AUTH);
+    assert_failure(&x->f, LJ_R_DEVICE_AUTH_PENDING, "mdm", "device_auth_pending", "AADSTS50155");
+    assert_true(lj_reason_get(LJ_R_DEVICE_AUTH_PENDING)->retryable);
+    assert_int_equal(lj_reason_get(LJ_R_DEVICE_AUTH_PENDING)->exit_code, LJ_EXIT_MDM_PENDING);
+}
+
+static void
+test_mdm_device_disabled_is_named(void **state)
+{
+    struct fixture *x = *state;
+    struct lj_http_response r;
+    char body[512];
+
+    device_error(&r, body, sizeof(body), 135011);
+    flow_fail_oauth(&x->f, LJ_PHASE_MDM, &r, OAUTH_GRANT_REFRESH);
+    assert_failure(&x->f, LJ_R_DEVICE_DISABLED, "mdm", "device_disabled", "AADSTS135011");
+    assert_int_equal(lj_reason_get(LJ_R_DEVICE_DISABLED)->exit_code, LJ_EXIT_POLICY);
+}
+
+static void
+test_mdm_device_not_found_is_named(void **state)
+{
+    struct fixture *x = *state;
+    struct lj_http_response r;
+    char body[512];
+
+    device_error(&r, body, sizeof(body), 700003);
+    flow_fail_oauth(&x->f, LJ_PHASE_MDM, &r, OAUTH_GRANT_REFRESH);
+    assert_failure(&x->f, LJ_R_DEVICE_NOT_FOUND, "mdm", "device_not_found", "AADSTS700003");
+}
+
+static void
+test_reason_set_keeps_server_code(void **state)
+{
+    struct fixture *x = *state;
+
+    /* a default code becomes the new reason's */
+    flow_fail_set(&x->f, LJ_PHASE_MDM, LJ_R_SIGNIN_REJECTED, NULL, LJ_ERR_AUTH);
+    flow_fail_reason_set(&x->f, LJ_R_PRT_REFUSED);
+    assert_failure(&x->f, LJ_R_PRT_REFUSED, "mdm", "prt_refused", "0xc000006d");
+    /* the server's own code stays */
+    flow_fail_clear(&x->f);
+    flow_fail_set(&x->f, LJ_PHASE_MDM, LJ_R_SIGNIN_REJECTED, "AADSTS5000611", LJ_ERR_AUTH);
+    flow_fail_reason_set(&x->f, LJ_R_PRT_REFUSED);
+    assert_failure(&x->f, LJ_R_PRT_REFUSED, "mdm", "prt_refused", "AADSTS5000611");
+    /* nothing recorded: nothing to change */
+    flow_fail_clear(&x->f);
+    flow_fail_reason_set(&x->f, LJ_R_PRT_REFUSED);
+    assert_false(x->f.fail.failed);
+}
+
+static void
+test_prt_renewal_due(void **state)
+{
+    const int64_t t0 = 1800000000, life = 14 * 86400;
+
+    (void)state;
+    /* fresh: not due */
+    assert_false(lj_flow_prt_due(t0 + 60, t0, t0 + life));
+    /* 4 hours old: due (Windows' cadence) */
+    assert_false(lj_flow_prt_due(t0 + LJ_FLOW_PRT_RENEW_S - 1, t0, t0 + life));
+    assert_true(lj_flow_prt_due(t0 + LJ_FLOW_PRT_RENEW_S, t0, t0 + life));
+    /* a short-lived PRT: due when a third of its life is left, before 4 h */
+    assert_false(lj_flow_prt_due(t0 + 3599, t0, t0 + 3 * 3600));
+    assert_true(lj_flow_prt_due(t0 + 2 * 3600, t0, t0 + 3 * 3600));
+    /* expired, unknown times or a clock before the issue time */
+    assert_true(lj_flow_prt_due(t0 + life + 1, t0, t0 + life));
+    assert_true(lj_flow_prt_due(t0, 0, 0));
+    assert_true(lj_flow_prt_due(t0, t0, t0));
+    assert_false(lj_flow_prt_due(t0 - 100, t0, t0 + life));
+}
+
 /* ---- DRS errors ---- */
 
 #define TENANT_404                                                                                 \
@@ -527,6 +620,11 @@ main(void)
         T(test_web_page_answer_is_interception),
         T(test_unreadable_answer_says_why),
         T(test_token_endpoint_busy_is_service_unavailable),
+        T(test_mdm_device_auth_failed_is_device_auth_pending),
+        T(test_mdm_device_disabled_is_named),
+        T(test_mdm_device_not_found_is_named),
+        T(test_reason_set_keeps_server_code),
+        T(test_prt_renewal_due),
         T(test_aadsts90002_in_early_discovery_is_tenant_not_found),
         T(test_aadsts90002_after_signin_is_drs_tenant_not_found),
         T(test_drs_busy_join_is_service_unavailable),
