@@ -56,6 +56,10 @@ lj_classify_oauth(const struct oauth_error *e, struct lj_classified *out)
     case OAUTH_ERRC_MFA_REQUIRED: r = LJ_R_MFA_REQUIRED; break;
     case OAUTH_ERRC_CA_BLOCKED: r = LJ_R_BLOCKED_BY_CA; break;
     case OAUTH_ERRC_REFRESH_INVALID: r = LJ_R_SIGNIN_SESSION_EXPIRED; break;
+    /* device authentication (PRT and PRT-signed requests, after the join) */
+    case OAUTH_ERRC_DEVICE_AUTH_FAILED: r = LJ_R_DEVICE_AUTH_PENDING; break;
+    case OAUTH_ERRC_DEVICE_DISABLED: r = LJ_R_DEVICE_DISABLED; break;
+    case OAUTH_ERRC_DEVICE_NOT_FOUND: r = LJ_R_DEVICE_NOT_FOUND; break;
     /* pending/slow_down reaching here means the poll loop gave up: expiry. */
     case OAUTH_ERRC_PENDING:
     case OAUTH_ERRC_SLOW_DOWN: r = LJ_R_SIGNIN_EXPIRED; break;
