@@ -189,6 +189,10 @@ enum oauth_err_class {
     OAUTH_ERRC_MFA_REQUIRED,     /* 50076, 50079, 50072, 50074 */
     OAUTH_ERRC_CA_BLOCKED,       /* 53003 */
     OAUTH_ERRC_REFRESH_INVALID,  /* refresh grant: invalid_grant, 70008, 700082, 50173 */
+    /* Device authentication (PRT requests; Microsoft Learn reference-error-codes): */
+    OAUTH_ERRC_DEVICE_AUTH_FAILED, /* 50155, 50097: not (yet) accepted, e.g. right after a join */
+    OAUTH_ERRC_DEVICE_DISABLED,    /* 135011: the device object is disabled */
+    OAUTH_ERRC_DEVICE_NOT_FOUND,   /* 700003: the device object is gone (deleted) */
     OAUTH_ERRC_COUNT__
 };
 

@@ -216,6 +216,17 @@ oauth_error_classify(const char *error, unsigned long c, enum oauth_grant grant)
         return OAUTH_ERRC_MFA_REQUIRED;
     if (c == 53003)
         return OAUTH_ERRC_CA_BLOCKED;
+    /* Device authentication (Microsoft Learn reference-error-codes: 50155
+     * DeviceAuthenticationFailed, 50097 DeviceAuthenticationRequired, 135011
+     * device disabled, 700003 DeviceNotFound).  PRT grants answer
+     * invalid_grant with these, so they come before the generic branch below;
+     * 50155 right after a join is usually transient (the new device object). */
+    if (IN(c, 50155, 50097))
+        return OAUTH_ERRC_DEVICE_AUTH_FAILED;
+    if (c == 135011)
+        return OAUTH_ERRC_DEVICE_DISABLED;
+    if (c == 700003)
+        return OAUTH_ERRC_DEVICE_NOT_FOUND;
     if (IN(c, 70008, 700082, 700084, 50173, 70043, 50133) ||
         (grant == OAUTH_GRANT_REFRESH && strcmp(e, "invalid_grant") == 0))
         return OAUTH_ERRC_REFRESH_INVALID;
@@ -243,6 +254,9 @@ oauth_err_class_name(enum oauth_err_class cls)
     case OAUTH_ERRC_MFA_REQUIRED: return "mfa_required";
     case OAUTH_ERRC_CA_BLOCKED: return "ca_blocked";
     case OAUTH_ERRC_REFRESH_INVALID: return "refresh_invalid";
+    case OAUTH_ERRC_DEVICE_AUTH_FAILED: return "device_auth_failed";
+    case OAUTH_ERRC_DEVICE_DISABLED: return "device_disabled";
+    case OAUTH_ERRC_DEVICE_NOT_FOUND: return "device_not_found";
     case OAUTH_ERRC_COUNT__: break;
     }
     return "unknown";

@@ -499,6 +499,12 @@ test_classify(void **state)
         {"invalid_grant", 0, OAUTH_GRANT_PASSWORD, OAUTH_ERRC_OTHER},
         {"invalid_client", 700016, OAUTH_GRANT_PASSWORD, OAUTH_ERRC_OTHER},
         {NULL, 0, OAUTH_GRANT_PASSWORD, OAUTH_ERRC_OTHER},
+        /* Device authentication: before the refresh grant's generic invalid_grant. */
+        {"invalid_grant", 50155, OAUTH_GRANT_REFRESH, OAUTH_ERRC_DEVICE_AUTH_FAILED},
+        {"invalid_grant", 50097, OAUTH_GRANT_REFRESH, OAUTH_ERRC_DEVICE_AUTH_FAILED},
+        {"invalid_grant", 135011, OAUTH_GRANT_REFRESH, OAUTH_ERRC_DEVICE_DISABLED},
+        {"invalid_grant", 700003, OAUTH_GRANT_REFRESH, OAUTH_ERRC_DEVICE_NOT_FOUND},
+        {"invalid_grant", 50155, OAUTH_GRANT_PASSWORD, OAUTH_ERRC_DEVICE_AUTH_FAILED},
     };
 
     (void)state;
@@ -507,6 +513,60 @@ test_classify(void **state)
                          cases[i].want);
     for (int c = 0; c < OAUTH_ERRC_COUNT__; c++)
         assert_string_not_equal(oauth_err_class_name((enum oauth_err_class)c), "unknown");
+    assert_string_equal(oauth_err_class_name(OAUTH_ERRC_DEVICE_AUTH_FAILED), "device_auth_failed");
+    assert_string_equal(oauth_err_class_name(OAUTH_ERRC_DEVICE_DISABLED), "device_disabled");
+    assert_string_equal(oauth_err_class_name(OAUTH_ERRC_DEVICE_NOT_FOUND), "device_not_found");
+}
+
+/* The PRT error bodies of the wire contract: code from error_codes, else the description. */
+static void
+expect_device_error(const char *body, unsigned long code, enum oauth_err_class want)
+{
+    struct oauth_error e;
+
+    assert_int_equal(oauth_error_parse(body, strlen(body), OAUTH_GRANT_REFRESH, &e), LJ_OK);
+    assert_string_equal(e.error, "invalid_grant");
+    assert_int_equal(e.aadsts, code);
+    assert_int_equal(e.cls, want);
+}
+
+static void
+test_error_device_auth_failed(void **state)
+{
+    (void)state;
+    expect_device_error("{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS50155: "
+                        "Device authentication failed for user.\",\"error_codes\":[50155],"
+                        "\"trace_id\":\"t\",\"correlation_id\":\"c\"}",
+                        50155, OAUTH_ERRC_DEVICE_AUTH_FAILED);
+}
+
+static void
+test_error_device_auth_required(void **state)
+{
+    (void)state;
+    expect_device_error("{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS50097: "
+                        "Device authentication is required.\"}",
+                        50097, OAUTH_ERRC_DEVICE_AUTH_FAILED);
+}
+
+static void
+test_error_device_disabled(void **state)
+{
+    (void)state;
+    expect_device_error("{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS135011: "
+                        "Device used during the authentication is disabled.\","
+                        "\"error_codes\":[135011]}",
+                        135011, OAUTH_ERRC_DEVICE_DISABLED);
+}
+
+static void
+test_error_device_not_found(void **state)
+{
+    (void)state;
+    expect_device_error("{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS700003: "
+                        "Device object was not found in the tenant directory.\","
+                        "\"error_codes\":[700003]}",
+                        700003, OAUTH_ERRC_DEVICE_NOT_FOUND);
 }
 
 static void
@@ -616,6 +676,10 @@ main(void)
         cmocka_unit_test(test_token_parse),
         cmocka_unit_test(test_error_parse),
         cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_error_device_auth_failed),
+        cmocka_unit_test(test_error_device_auth_required),
+        cmocka_unit_test(test_error_device_disabled),
+        cmocka_unit_test(test_error_device_not_found),
         cmocka_unit_test(test_poll),
         cmocka_unit_test(test_jwt),
         cmocka_unit_test(test_redact),
