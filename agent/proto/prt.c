@@ -243,7 +243,8 @@ prt_rs256_signing_input(const struct prt_rs256_req *r, char **input)
     }
     f[n++] = (struct kv){"win_ver", wv};
 
-    /* x5c as an array of standard base64 DER (RFC 7515 §4.1.6, [MS-OAPXBC] 4.x example). */
+    /* x5c: an array of standard base64 DER (RFC 7515 §4.1.6; libhimmelblau sends an
+     * array, ROADtools a plain string). */
     x5c = lj_b64_encode(r->cert_der, r->cert_der_len, LJ_B64_STD, NULL);
     if (x5c == NULL) {
         rc = LJ_ERR_NOMEM;
@@ -338,18 +339,20 @@ prt_kdf_input(int kdf_ver, const unsigned char ctx[PRT_CTX_LEN], const char *pay
     size_t clen = PRT_CTX_LEN, n = 0;
 
     if (ctx == NULL || out == NULL || out_len == NULL || outsz < PRT_KDF_INPUT_MAX ||
-        (kdf_ver != 1 && kdf_ver != 2) || (kdf_ver == 2 && payload == NULL))
+        (kdf_ver != 1 && kdf_ver != 2) || (kdf_ver == 2 && payload == NULL) ||
+        payload_len > PRT_MAX_BODY)
         return lj_err_set(LJ_ERR_INVAL, MOD, "event=kdf_bad_args");
     if (kdf_ver == 2) {
         wc_Sha256 sha;
         int ok = wc_InitSha256(&sha) == 0;
 
-        /* [MS-OAPXBC] 3.1.5.2.1.3; ROADtools calculate_derived_key_v2. */
+        /* [MS-OAPXBC] 3.1.5.2.1.3; ROADtools calculate_derived_key_v2 (the v1
+         * layout below is AADInternals Get-PRTDerivedKey). */
         ok = ok && wc_Sha256Update(&sha, ctx, PRT_CTX_LEN) == 0 &&
              wc_Sha256Update(&sha, (const unsigned char *)payload, (word32)payload_len) == 0 &&
              wc_Sha256Final(&sha, digest) == 0;
         wc_Sha256Free(&sha);
-        if (!ok || payload_len > 0xffffffffu)
+        if (!ok)
             return lj_err_set(LJ_ERR_CRYPTO, MOD, "event=kdf_sha256_failed");
         context = digest;
         clen = sizeof(digest);

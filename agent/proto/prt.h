@@ -15,7 +15,8 @@
  * Checked against ROADtools (roadlib deviceauth.py get_prt_with_refresh_token,
  * get_prt_with_password, renew_prt, aad_brokerplugin_prt_auth,
  * decrypt_jwe_with_transport_key; auth.py calculate_derived_key(_v2),
- * decrypt_auth_response) and AADInternals (PRT_Utils.ps1).
+ * decrypt_auth_response) and AADInternals (PRT_Utils.ps1 Get-PRTDerivedKey,
+ * Sign-JWT; Decrypt-JWE).
  *
  * Secrets: refresh tokens, PRTs, passwords, request JWTs and form bodies that
  * hold one, decrypted answers.  They are marked "secret" below: the caller
@@ -175,7 +176,8 @@ enum lj_rc prt_session_key_jwe_parse(const char *jwe, unsigned char ek[PRT_EK_LE
  * be NULL for kdf_ver 1).  The derived key is HMAC-SHA256(session key,
  * out[0..*out_len)), computed by the caller (the TPM holds the session key).
  * outsz >= PRT_KDF_INPUT_MAX.  LJ_ERR_INVAL (kdf_ver not 1 or 2, outsz too
- * small, payload missing for v2), LJ_ERR_CRYPTO (SHA-256 failed).  Not
+ * small, payload missing for v2 or over PRT_MAX_BODY), LJ_ERR_CRYPTO
+ * (SHA-256 failed).  Not
  * secret (ctx and payload are sent in clear).
  */
 enum lj_rc prt_kdf_input(int kdf_ver, const unsigned char ctx[PRT_CTX_LEN], const char *payload,

@@ -10,7 +10,7 @@
  * (the PRT, the decrypted answer) are copied out of the cJSON tree, which
  * is wiped before it is freed.  Checked against ROADtools (auth.py
  * decrypt_auth_response, deviceauth.py decrypt_jwe_with_transport_key) and
- * AADInternals (PRT_Utils.ps1 Decrypt-JWE).
+ * AADInternals (Decrypt-JWE).
  */
 #include "agent/proto/prt_int.h"
 
