@@ -1328,6 +1328,31 @@ test_jwe_ctx_wrong_length(void **state)
     free(jwe);
 }
 
+/* No error detail (which lj_err_set also logs) carries a token, password or plaintext. */
+static void
+test_no_secret_in_details(void **state)
+{
+    struct prt_rs256_req r = {cert_der, 5, "N", PRT_GRANT_PASSWORD, NULL, "u", "SECRETPW", "x"};
+    char *jwe = lj_test_load_data("prt/response.jwe", NULL);
+    unsigned char key[32] = {0};
+    struct prt_answer a;
+
+    (void)state;
+    assert_int_equal(rs256(&r), LJ_ERR_INVAL);
+    assert_null(strstr(lj_err_detail(), "SECRETPW"));
+    assert_int_equal(answer("{\"token_type\":\"pop\",\"refresh_token\":\"SECRETPRT\"}", &a),
+                     LJ_ERR_PROTOCOL);
+    assert_null(strstr(lj_err_detail(), "SECRETPRT"));
+    assert_int_equal(answer("{\"token_type\":\"pop\",\"refresh_token\":\"SECRET PRT\","
+                            "\"session_key_jwe\":\"j\"}",
+                            &a),
+                     LJ_ERR_PROTOCOL);
+    assert_null(strstr(lj_err_detail(), "SECRET"));
+    assert_int_equal(decrypt(jwe, key), LJ_ERR_CRYPTO);
+    assert_null(strstr(lj_err_detail(), "refresh"));
+    free(jwe);
+}
+
 int
 main(void)
 {
@@ -1407,6 +1432,7 @@ main(void)
         cmocka_unit_test(test_jwe_plain_json),
         cmocka_unit_test(test_jwe_ctx_missing),
         cmocka_unit_test(test_jwe_ctx_wrong_length),
+        cmocka_unit_test(test_no_secret_in_details),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
