@@ -299,7 +299,7 @@ bool oauth_jwt_has_amr(const struct oauth_jwt_claims *c, const char *method);
  * Copy a URL, query or form body into out (size outsz, always terminated)
  * with the values of secret keys (password, code, device_code,
  * code_verifier, refresh_token, access_token, id_token, client_secret,
- * assertion, client_assertion) replaced by "***".  Returns out.
+ * assertion, client_assertion, request) replaced by "***".  Returns out.
  */
 char *oauth_redact(const char *in, char *out, size_t outsz);
 

@@ -326,8 +326,10 @@ static bool
 secret_key(const char *k, size_t n)
 {
     static const char *const keys[] = {
-        "password",     "code",     "device_code",   "code_verifier", "refresh_token",
-        "access_token", "id_token", "client_secret", "assertion",     "client_assertion"};
+        "password", "code", "device_code", "code_verifier", "refresh_token", "access_token",
+        "id_token", "client_secret", "assertion", "client_assertion",
+        /* The PRT grants' signed JWT carries a refresh token, PRT or password. */
+        "request"};
 
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         if (strlen(keys[i]) == n && memcmp(keys[i], k, n) == 0)

@@ -7,7 +7,8 @@
  * byte scan BEFORE cJSON sees the text, so a nesting bomb never reaches the
  * recursive parser.  Field getters check the JSON type and a length or
  * range ceiling; nothing is converted silently.  cJSON types stay inside
- * agent/proto/pjson.c, agent/proto/oauth_*.c and agent/proto/drs.c
+ * agent/proto/pjson.c, agent/proto/oauth_*.c, agent/proto/prt*.c and
+ * agent/proto/drs.c
  * (core/json.c, state/journal.c and ui/ui_proto.c use cJSON on their own).
  */
 #ifndef LJ_AGENT_PJSON_H

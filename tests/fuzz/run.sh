@@ -38,7 +38,7 @@ fi
 
 bin_of() { case $1 in sim_*) echo "$B/simfuzz_${1#sim_}" ;; *) echo "$B/fuzz_$1" ;; esac; }
 dict_of() {
-  case $1 in b64|url_host|oauth_jwt|oauth_redirect|config|drs_cert|http_headers|sim_form|sim_csr|sim_rsa1|mdm_*) ;;
+  case $1 in b64|url_host|oauth_jwt|oauth_redirect|prt_jwe|config|drs_cert|http_headers|sim_form|sim_csr|sim_rsa1|mdm_*) ;;
     *) echo "-dict=tests/fuzz/json.dict" ;; esac
 }
 

@@ -658,6 +658,13 @@ test_redact(void **state)
         "ms-aadj-redir://auth/drs?code=***&state=s");
     assert_string_equal(oauth_redact("device_code=D&code_verifier=V", out, sizeof(out)),
                         "device_code=***&code_verifier=***");
+    /* The PRT requests' jwt-bearer form (prt_body_jwt_bearer). */
+    assert_string_equal(
+        oauth_redact("windows_api_version=2.0&grant_type=urn%3Aietf%3Aparams%3Aoauth"
+                     "%3Agrant-type%3Ajwt-bearer&request=eyJh.eyJy.c2ln&client_info=1",
+                     out, sizeof(out)),
+        "windows_api_version=2.0&grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type"
+        "%3Ajwt-bearer&request=***&client_info=1");
     assert_string_equal(oauth_redact("password=abcdef", out, 8), "passwor");
     assert_string_equal(oauth_redact(NULL, out, sizeof(out)), "");
 }
