@@ -49,6 +49,8 @@
 
 /* The session key's length ([MS-OAPXBC] 3.1.5.1.2.3; AADInternals' example). */
 #define PRT_SESSION_KEY_LEN 32
+/* A PRT answer without refresh_token_expires_in: Entra's 14 days (Learn "What is a PRT"). */
+#define PRT_DEFAULT_LIFE_S (14LL * 86400)
 
 /*
  * POST form to the v1 token endpoint of the device's tenant (the PRT
@@ -164,7 +166,7 @@ prt_journal(struct flow *f, enum lj_phase ph, long long expires_in)
     int64_t now = lj_clock_now();
 
     f->j.prt_updated = now;
-    f->j.prt_expires = expires_in > 0 ? now + expires_in : 0;
+    f->j.prt_expires = now + (expires_in > 0 ? expires_in : PRT_DEFAULT_LIFE_S);
     return flow_journal_save(f, ph);
 }
 

@@ -20,6 +20,7 @@
 
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/hmac.h>
+#include <wolfssl/wolfcrypt/random.h>
 #include <wolfssl/wolfcrypt/sha256.h>
 
 #include <stdbool.h>
@@ -326,6 +327,36 @@ prt_body_jwt_bearer(const char *jwt, char **form)
 }
 
 /* ---- KDF ---- */
+
+enum lj_rc
+prt_sha256(const char *data, size_t len, unsigned char digest[32])
+{
+    wc_Sha256 sha;
+    int ok;
+
+    if (data == NULL || digest == NULL || len > 0xffffffffu)
+        return lj_err_set(LJ_ERR_INVAL, MOD, "event=sha256_bad_args");
+    ok = wc_InitSha256(&sha) == 0 &&
+         wc_Sha256Update(&sha, (const unsigned char *)data, (word32)len) == 0 &&
+         wc_Sha256Final(&sha, digest) == 0;
+    wc_Sha256Free(&sha);
+    return ok ? LJ_OK : lj_err_set(LJ_ERR_CRYPTO, MOD, "event=sha256_failed");
+}
+
+enum lj_rc
+prt_ctx_new(unsigned char ctx[PRT_CTX_LEN])
+{
+    WC_RNG rng;
+    int e;
+
+    if (ctx == NULL)
+        return lj_err_set(LJ_ERR_INVAL, MOD, "event=ctx_bad_args");
+    if (wc_InitRng(&rng) != 0)
+        return lj_err_set(LJ_ERR_CRYPTO, MOD, "event=rng_init_failed");
+    e = wc_RNG_GenerateBlock(&rng, ctx, PRT_CTX_LEN);
+    wc_FreeRng(&rng);
+    return e == 0 ? LJ_OK : lj_err_set(LJ_ERR_CRYPTO, MOD, "event=rng_failed");
+}
 
 enum lj_rc
 prt_kdf_input(int kdf_ver, const unsigned char ctx[PRT_CTX_LEN], const char *payload,

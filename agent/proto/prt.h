@@ -183,6 +183,18 @@ enum lj_rc prt_session_key_jwe_parse(const char *jwe, unsigned char ek[PRT_EK_LE
 enum lj_rc prt_kdf_input(int kdf_ver, const unsigned char ctx[PRT_CTX_LEN], const char *payload,
                          size_t payload_len, unsigned char *out, size_t outsz, size_t *out_len);
 
+/*
+ * SHA-256 of data (the RS256 signing input, which the TPM then signs as a
+ * digest).  LJ_ERR_INVAL / LJ_ERR_CRYPTO.
+ */
+enum lj_rc prt_sha256(const char *data, size_t len, unsigned char digest[32]);
+
+/*
+ * PRT_CTX_LEN fresh random bytes (wolfSSL's DRBG) for a request header's
+ * ctx: the KDF context, new for every request.  LJ_ERR_CRYPTO.
+ */
+enum lj_rc prt_ctx_new(unsigned char ctx[PRT_CTX_LEN]);
+
 /* ---- requests signed with the session key (HS256) ---- */
 
 enum prt_hs256_kind {
