@@ -13,7 +13,8 @@
  * with rlen=llen=4, counter before the fixed input, the same label).  kdf v1:
  * context = ctx; v2: context = SHA-256(ctx || payload bytes).  The vectors
  * were computed with python3-cryptography's KBKDFHMAC.
- * LJ_BENCH_HKEY=N adds a timing loop (N imports, N HMACs) that only prints.
+ * LJ_BENCH_HKEY=N (with LJ_TEST_TCTI) adds a timing loop, N imports then N
+ * HMACs on each provider, that only prints (tests/bench/run.sh hkey).
  */
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/hmac.h>
@@ -515,6 +516,24 @@ cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* LJ_BENCH_HKEY_OUT=DIR: the per-call times into DIR/PROVIDER-WHAT.ms, one a line (make bench). */
+static void
+bench_save(const char *what, enum tpm_provider p, const double *ms, int n)
+{
+    const char *d = getenv("LJ_BENCH_HKEY_OUT");
+    char fp[512];
+    FILE *f;
+
+    if (d == NULL || d[0] == '\0')
+        return;
+    snprintf(fp, sizeof(fp), "%s/%s-%s.ms", d, p == TPM_PROVIDER_TPM ? "tpm" : "soft", what);
+    f = fopen(fp, "w");
+    assert_non_null(f);
+    for (int i = 0; i < n; i++)
+        fprintf(f, "%.3f\n", ms[i]);
+    assert_int_equal(fclose(f), 0);
+}
+
 /* Not a test: LJ_BENCH_HKEY=N prints median/p95 of N imports and N HMACs. */
 static void
 bench(void **state)
@@ -547,6 +566,8 @@ bench(void **state)
         assert_int_equal(tpm_hmac_sha256(t, "bench", in, sizeof(in), out), LJ_OK);
         mac[i] = ms_since(&a);
     }
+    bench_save("import", prov(state), imp, n);
+    bench_save("hmac", prov(state), mac, n);
     qsort(imp, (size_t)n, sizeof(double), cmp_double);
     qsort(mac, (size_t)n, sizeof(double), cmp_double);
     print_message("bench provider=%s n=%d import_ms median=%.2f p95=%.2f hmac_ms median=%.2f "
