@@ -17,8 +17,10 @@
  *   the name, so a damaged or renamed file is LJ_ERR_KEYS_CORRUPT, told
  *   apart from an intact one that another TPM made (LJ_ERR_TPM_WRONG_TPM,
  *   found when the TPM refuses to load it).
- * - Secrets: the caller's key and the HMAC result only pass through
- *   buffers that are wiped before they are freed or returned from.
+ * - Secrets: every buffer of tpm/ that holds the caller's key or an HMAC
+ *   result (here, tpm/esys_hmac.c, tpm/soft.c) is wiped before it is freed
+ *   or its function returns.  On the TPM provider both cross the bus only
+ *   encrypted; the key is never kept outside the TPM's wrapped blob.
  */
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/sha256.h>
