@@ -92,6 +92,19 @@ struct tpm_backend {
                              const struct tpm_blob *blob, unsigned char key[32]);
     /* Optional: TPM2_Clear (owner hierarchy), see tpm_clear. */
     enum lj_rc (*clear)(void *be);
+    /*
+     * Optional: keyed-hash keys (tpm/hkey.c).  hmac_import makes an
+     * HMAC-SHA256 key of key (TPM_HKEY_KEY_MIN..MAX bytes, secret, not
+     * kept): *blob malloc'ed (opaque to tpm/hkey.c; the caller frees it),
+     * parent names what it lives under.  hmac computes HMAC-SHA256 of msg
+     * (1..TPM_HKEY_MSG_MAX bytes) with such a blob into out (secret, wiped
+     * by the caller).  state_dir: the soft provider's wrapping key.
+     */
+    enum lj_rc (*hmac_import)(void *be, const char *state_dir, const unsigned char *key, size_t len,
+                              char parent[32], struct tpm_blob *blob);
+    enum lj_rc (*hmac)(void *be, const char *state_dir, const char *parent,
+                       const struct tpm_blob *blob, const unsigned char *msg, size_t len,
+                       unsigned char out[32]);
 };
 
 extern const struct tpm_backend tpm_backend_esys;
@@ -164,6 +177,19 @@ enum lj_rc tpm_job_wait(struct tpm_ctx *t, struct tpm_job *j);
 
 /* tpm/worker.c: set and return LJ_ERR_TPM_UNREACHABLE with the timeout detail. */
 enum lj_rc tpm_hung_error(const struct tpm_ctx *t);
+
+/* tpm/hkey.c: a name tpm_seal and tpm_hmac_key_import accept ([a-z0-9_-], 1..TPM_SEAL_NAME_MAX). */
+bool tpm_object_name_ok(const char *name);
+
+/* tpm/hkey.c: state_dir holds a NAME.hkey file (tpm_files_present). */
+bool tpm_hkey_any(const char *state_dir);
+
+/*
+ * tpm/hkey.c: delete every NAME.hkey in state_dir (tpm_keys_remove).  A
+ * missing directory is LJ_OK; the first failure (LJ_ERR_IO) is returned
+ * after trying them all.  Blocks on the file system.
+ */
+enum lj_rc tpm_hkey_remove_all(const char *state_dir);
 
 /* tpm/keys.c: wipe and free the key files of ks; ks is zeroed. */
 void tpm_keyset_free(struct tpm_keyset *ks);

@@ -667,4 +667,6 @@ const struct tpm_backend tpm_backend_esys = {
     .seal_key = esys_seal_key,
     .unseal_key = esys_unseal_key,
     .clear = esys_clear,
+    .hmac_import = esys_hmac_import,
+    .hmac = esys_hmac,
 };

@@ -12,7 +12,8 @@
  *   esys_health.c  read-only health and factory checks (properties,
  *                  self-test, random, EK certificates from NV, an
  *                  ephemeral key) and TPM2_Clear
- *   esys_seal.c    the sealed data key of tpm/seal.c
+ *   esys_seal.c    the sealed data key of tpm/seal.c, the salted session
+ *   esys_hmac.c    the keyed-hash (HMAC-SHA256) keys of tpm/hkey.c
  * All of it runs only on the tpm_ctx worker thread.
  */
 #ifndef LJ_TPM_ESYS_INT_H
@@ -84,5 +85,21 @@ enum lj_rc esys_seal_key(void *be, const char *state_dir, const unsigned char ke
                          char parent[32], struct tpm_blob *blob);
 enum lj_rc esys_unseal_key(void *be, const char *state_dir, const char *parent,
                            const struct tpm_blob *blob, unsigned char key[32]);
+
+/*
+ * esys_seal.c: start an HMAC session salted with salt_key (a loaded
+ * storage key), AES-128-CFB parameter encryption in the direction(s) of
+ * attrs (TPMA_SESSION_DECRYPT: the command's first parameter,
+ * TPMA_SESSION_ENCRYPT: the response's); *sess is flushed by the caller
+ * (esys_flush).
+ */
+enum lj_rc esys_salted_session(struct esys *e, ESYS_TR salt_key, TPMA_SESSION attrs, ESYS_TR *sess);
+
+/* esys_hmac.c: the keyed-hash keys (see struct tpm_backend). */
+enum lj_rc esys_hmac_import(void *be, const char *state_dir, const unsigned char *key, size_t len,
+                            char parent[32], struct tpm_blob *blob);
+enum lj_rc esys_hmac(void *be, const char *state_dir, const char *parent,
+                     const struct tpm_blob *blob, const unsigned char *msg, size_t len,
+                     unsigned char out[32]);
 
 #endif

@@ -75,6 +75,12 @@ session_start(struct esys *e, ESYS_TR salt_key, TPMA_SESSION attrs, ESYS_TR *ses
 }
 
 enum lj_rc
+esys_salted_session(struct esys *e, ESYS_TR salt_key, TPMA_SESSION attrs, ESYS_TR *sess)
+{
+    return session_start(e, salt_key, attrs, sess);
+}
+
+enum lj_rc
 esys_seal_key(void *be, const char *state_dir, const unsigned char key[32], char parent[32],
               struct tpm_blob *blob)
 {

@@ -399,6 +399,8 @@ tpm_files_present(const char *state_dir)
             if (lj_path_join(path, sizeof(path), state_dir, all_backends[b]->files[i]) &&
                 lj_fs_exists(path))
                 return true;
+    if (tpm_hkey_any(state_dir))
+        return true;
     return lj_path_join(path, sizeof(path), state_dir, TPM_SOFT_SEAL_KEY) && lj_fs_exists(path);
 }
 
@@ -486,6 +488,8 @@ tpm_keys_remove(const char *state_dir)
             rc = lj_fs_remove(path);
         }
     }
+    if (rc == LJ_OK)
+        rc = tpm_hkey_remove_all(state_dir);
     if (rc == LJ_OK)
         lj_log(LJ_LOG_INFO, TPM_MOD, "event=keys_removed dir=%s", state_dir);
     return rc;

@@ -10,6 +10,7 @@
 #include <wolfssl/wolfcrypt/aes.h>
 #include <wolfssl/wolfcrypt/asn_public.h>
 #include <wolfssl/wolfcrypt/hash.h>
+#include <wolfssl/wolfcrypt/hmac.h>
 #include <wolfssl/wolfcrypt/random.h>
 #include <wolfssl/wolfcrypt/rsa.h>
 
@@ -342,6 +343,126 @@ soft_unseal_key(void *be, const char *state_dir, const char *parent, const struc
     return rc;
 }
 
+/*
+ * Keyed-hash keys, soft: the key is wrapped like the sealed data key
+ * (AES-256-GCM under soft-seal.key), blob = nonce[12] | len u8 | ct | tag[16],
+ * and the HMAC is wolfSSL's.  TESTS ONLY.
+ */
+#define SOFT_HKEY_AAD "linkjoin soft hkey"
+#define SOFT_HKEY_BLOB_MAX (12 + 1 + TPM_HKEY_KEY_MAX + 16)
+
+/* Wrap (enc) key[0..len) into blob, or unwrap blob into key; len from the blob when !enc. */
+static enum lj_rc
+soft_hkey_wrap(bool enc, const unsigned char kek[32], unsigned char *blob, unsigned char *key,
+               size_t len)
+{
+    Aes aes;
+    int r;
+
+    if (wc_AesInit(&aes, NULL, INVALID_DEVID) != 0)
+        return lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=aes_init_failed");
+    r = wc_AesGcmSetKey(&aes, kek, 32);
+    if (r == 0 && enc)
+        r = wc_AesGcmEncrypt(&aes, blob + 13, key, (word32)len, blob, 12, blob + 13 + len, 16,
+                             (const byte *)SOFT_HKEY_AAD, sizeof(SOFT_HKEY_AAD) - 1);
+    else if (r == 0)
+        r = wc_AesGcmDecrypt(&aes, key, blob + 13, (word32)len, blob, 12, blob + 13 + len, 16,
+                             (const byte *)SOFT_HKEY_AAD, sizeof(SOFT_HKEY_AAD) - 1);
+    wc_AesFree(&aes);
+    lj_secure_zero(&aes, sizeof(aes));
+    if (r != 0)
+        return lj_err_set(enc ? LJ_ERR_CRYPTO : LJ_ERR_TPM_WRONG_TPM, TPM_MOD,
+                          "event=soft_hkey_%s_failed err=%d%s", enc ? "wrap" : "unwrap", r,
+                          enc ? "" : " reason=wrapped with another soft-seal.key");
+    return LJ_OK;
+}
+
+static enum lj_rc
+soft_hmac_import(void *be, const char *state_dir, const unsigned char *key, size_t len,
+                 char parent[32], struct tpm_blob *blob)
+{
+    unsigned char kek[32], tmp[TPM_HKEY_KEY_MAX];
+    unsigned char *wrap = NULL;
+    size_t wlen = 12 + 1 + len + 16;
+    WC_RNG rng;
+    enum lj_rc rc;
+
+    (void)be;
+    if (len == 0 || len > TPM_HKEY_KEY_MAX)
+        return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=hkey_import_failed reason=bad_length");
+    rc = soft_seal_kek(state_dir, true, kek);
+    if (rc != LJ_OK)
+        return rc;
+    wrap = malloc(wlen);
+    if (wrap == NULL) {
+        rc = LJ_ERR_NOMEM;
+        goto out;
+    }
+    if (wc_InitRng(&rng) != 0) {
+        rc = lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=rng_failed");
+        goto out;
+    }
+    rc = wc_RNG_GenerateBlock(&rng, wrap, 12) == 0 ? LJ_OK : LJ_ERR_CRYPTO;
+    wc_FreeRng(&rng);
+    wrap[12] = (unsigned char)len;
+    memcpy(tmp, key, len);
+    if (rc == LJ_OK)
+        rc = soft_hkey_wrap(true, kek, wrap, tmp, len);
+    if (rc != LJ_OK)
+        goto out;
+    snprintf(parent, 32, "%s", SOFT_SEAL_KEY);
+    blob->data = wrap;
+    blob->len = wlen;
+    wrap = NULL;
+out:
+    lj_secure_zero(kek, sizeof(kek));
+    lj_secure_zero(tmp, sizeof(tmp));
+    free(wrap);
+    return rc;
+}
+
+static enum lj_rc
+soft_hmac(void *be, const char *state_dir, const char *parent, const struct tpm_blob *blob,
+          const unsigned char *msg, size_t len, unsigned char out[32])
+{
+    unsigned char kek[32], key[TPM_HKEY_KEY_MAX], wrap[SOFT_HKEY_BLOB_MAX];
+    size_t klen;
+    Hmac hmac;
+    int r;
+    enum lj_rc rc;
+
+    (void)be;
+    if (strcmp(parent, SOFT_SEAL_KEY) != 0 || blob->len < 12 + 1 + 16 ||
+        blob->len > SOFT_HKEY_BLOB_MAX || blob->data[12] < TPM_HKEY_KEY_MIN ||
+        blob->data[12] > TPM_HKEY_KEY_MAX || blob->len != 12 + 1 + (size_t)blob->data[12] + 16)
+        return lj_err_set(LJ_ERR_KEYS_CORRUPT, TPM_MOD, "event=soft_hmac_failed reason=bad_blob");
+    klen = blob->data[12];
+    rc = soft_seal_kek(state_dir, false, kek);
+    if (rc != LJ_OK)
+        return rc;
+    memcpy(wrap, blob->data, blob->len);
+    rc = soft_hkey_wrap(false, kek, wrap, key, klen);
+    lj_secure_zero(kek, sizeof(kek));
+    if (rc != LJ_OK)
+        goto out;
+    if (wc_HmacInit(&hmac, NULL, INVALID_DEVID) != 0) {
+        rc = lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=hmac_init_failed");
+        goto out;
+    }
+    r = wc_HmacSetKey(&hmac, WC_SHA256, key, (word32)klen);
+    if (r == 0)
+        r = wc_HmacUpdate(&hmac, msg, (word32)len);
+    if (r == 0)
+        r = wc_HmacFinal(&hmac, out);
+    wc_HmacFree(&hmac);
+    lj_secure_zero(&hmac, sizeof(hmac));
+    if (r != 0)
+        rc = lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=soft_hmac_failed err=%d", r);
+out:
+    lj_secure_zero(key, sizeof(key));
+    return rc;
+}
+
 const struct tpm_backend tpm_backend_soft = {
     .name = "soft",
     .tpm_protected = false,
@@ -355,4 +476,6 @@ const struct tpm_backend tpm_backend_soft = {
     .decrypt = soft_decrypt,
     .seal_key = soft_seal_key,
     .unseal_key = soft_unseal_key,
+    .hmac_import = soft_hmac_import,
+    .hmac = soft_hmac,
 };

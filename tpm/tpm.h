@@ -219,8 +219,9 @@ bool tpm_keys_present(const char *state_dir);
 
 /*
  * True when state_dir holds any key file tpm/ owns: the key record, a key
- * file of either provider (also orphans of an interrupted creation) or the
- * soft provider's seal key (leave/reset: "is there anything to wipe").
+ * file of either provider (also orphans of an interrupted creation), a
+ * keyed-hash key (NAME.hkey) or the soft provider's seal key (leave/reset:
+ * "is there anything to wipe").
  */
 bool tpm_files_present(const char *state_dir);
 
@@ -242,9 +243,11 @@ enum lj_rc tpm_keys_describe_dir(const char *state_dir, struct tpm_describe *out
 bool tpm_keys_record_old(const char *state_dir);
 
 /*
- * Delete the key record and every key file of either provider from
- * state_dir (leave/reset).  The record goes first, so an interrupted
- * removal never looks like valid keys.  Blocks on the file system.
+ * Delete the key record, every key file of either provider and every
+ * keyed-hash key (NAME.hkey) from state_dir (leave/reset).  The record goes
+ * first, so an interrupted removal never looks like valid keys; the
+ * NAME.hkey files go last (tpm_files_present still sees them when cut
+ * short).  Blocks on the file system.
  */
 enum lj_rc tpm_keys_remove(const char *state_dir);
 
@@ -336,6 +339,58 @@ bool tpm_sealed_present(const char *state_dir, const char *name);
  * counts the files deleted.  Blocks on the file system.
  */
 enum lj_rc tpm_sealed_remove_all(const char *state_dir, unsigned *removed);
+
+/* ---- keyed-hash keys (the PRT session key) -------------------------- */
+
+#define TPM_HKEY_KEY_MIN 16
+#define TPM_HKEY_KEY_MAX 64   /* one SHA-256 block: the TPM uses it as is */
+#define TPM_HKEY_MSG_MAX 1024 /* TPM2B_MAX_BUFFER: one TPM2_HMAC command */
+
+/*
+ * Import key (TPM_HKEY_KEY_MIN..TPM_HKEY_KEY_MAX bytes) as an HMAC-SHA256
+ * key under name (the rules of TPM_SEAL_NAME_MAX) into
+ * STATE_DIR/NAME.hkey (0600, written atomically: old or new, never a mix;
+ * an existing key of that name is replaced).  TPM provider: TPM2_Create of
+ * a keyedHash object (sign, userWithAuth, fixedTPM, fixedParent, noDA,
+ * sensitiveDataOrigin clear, empty auth, scheme HMAC/SHA-256) whose
+ * sensitive data is key, under the storage root key the device keys use;
+ * key crosses the TPM bus only inside a session salted with that storage
+ * root key (parameter encryption), and the file holds only the TPM's
+ * public and wrapped private areas, never key.  Soft provider (TESTS
+ * ONLY): key wrapped with STATE_DIR/soft-seal.key like tpm_seal's data
+ * key.  key is not kept; every copy made here is wiped.  Errors:
+ * LJ_ERR_INVAL bad name or length, or a context without a state dir;
+ * TPM errors as above; LJ_ERR_IO writing the file.  Blocks (parent,
+ * salted session, TPM2_Create: ~11 ms on swtpm; `make bench` hkey).
+ */
+enum lj_rc tpm_hmac_key_import(struct tpm_ctx *t, const char *name, const unsigned char *key,
+                               size_t len);
+
+/*
+ * HMAC-SHA256 of msg (1..TPM_HKEY_MSG_MAX bytes) with the key NAME.hkey,
+ * computed inside the TPM (TPM provider: TPM2_HMAC, the 32-byte result
+ * leaving the TPM encrypted by a salted session).  On success out gets
+ * the 32 bytes, which are secret: the caller wipes them after use
+ * (lj_secure_zero); on failure out is untouched.  Errors: LJ_ERR_INVAL
+ * bad name or length; LJ_ERR_NOT_FOUND no such key file;
+ * LJ_ERR_KEYS_CORRUPT file truncated, altered or renamed (left in place);
+ * LJ_ERR_TPM_WRONG_TPM imported by another TPM (or this TPM was cleared);
+ * LJ_ERR_STATE imported by the other provider; TPM errors as above.
+ * Blocks (parent, load, salted session, TPM2_HMAC: ~9 ms on swtpm, most of
+ * it the parent's CreatePrimary on a discrete TPM).
+ */
+enum lj_rc tpm_hmac_sha256(struct tpm_ctx *t, const char *name, const unsigned char *msg,
+                           size_t len, unsigned char out[32]);
+
+/* True when STATE_DIR/NAME.hkey exists (whether it still loads is tpm_hmac_sha256's business). */
+bool tpm_hmac_key_present(const char *state_dir, const char *name);
+
+/*
+ * Delete STATE_DIR/NAME.hkey; a missing file is LJ_OK; LJ_ERR_INVAL bad
+ * name.  The key is gone with its file (it was never persistent in the
+ * TPM).  tpm_keys_remove deletes every NAME.hkey too.  Blocks on the fs.
+ */
+enum lj_rc tpm_hmac_key_remove(const char *state_dir, const char *name);
 
 /* ---- ownership (linkjoin factory-reset --clear-tpm) ----------------- */
 

@@ -9,7 +9,8 @@
  *      first-boot join service runs again from the next boot on;
  *   2. journal.json and device-cert.der (lj_journal_remove);
  *   3. sealed secrets, NAME.sealed (tpm_sealed_remove_all);
- *   4. the device and transport keys (tpm_keys_remove: record first);
+ *   4. the device and transport keys, then the keyed-hash keys such as
+ *      the PRT session key, NAME.hkey (tpm_keys_remove: record first);
  *   5. MDM state: every regular file whose name starts with "mdm" (the
  *      Intune code must name its files so), and leftovers that still name
  *      the old join: files moved aside (NAME.bad-TIME: old journals,

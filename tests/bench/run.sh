@@ -13,7 +13,8 @@
 #   BENCH_PROFILES="discrete"  early_vs_seq: only these TPM profiles
 #                     (default "swtpm discrete")
 #
-# Measurements (names): csr_cold csr_warm rss size callgrind; flow (start to
+# Measurements (names): csr_cold csr_warm hkey (the PRT session key: import,
+# one HMAC) rss size callgrind; flow (start to
 # first UI event, sign-in finished to joined and to enrolled, with where the
 # time goes), cold_join, early_vs_seq (the person's wait with keygen during
 # vs after sign-in), sim_load (entra-sim joins/s, N devices at once).
@@ -162,6 +163,35 @@ bench_csr_warm() {
     "$cmd  # proxy --profile discrete"
 }
 
+# ---- the PRT session key in the TPM (tests/unit/test_tpm_hkey.c) -----------
+
+# hkey_series PROFILE — N imports and N HMACs through a proxy of PROFILE.
+hkey_series() {
+  local profile=$1
+  swtpm_start "$CASE/tpm-$profile"
+  tpm_proxy_start "$profile"
+  mkdir -p "$CASE/$profile"
+  LJ_BENCH_HKEY=$N LJ_BENCH_HKEY_OUT=$CASE/$profile LJ_TEST_TCTI=$PROXY_TCTI \
+    CMOCKA_MESSAGE_OUTPUT=TAP "$LJ_BUILD/tests/test_tpm_hkey" >"$CASE/$profile.log" 2>&1 ||
+    fail "test_tpm_hkey failed: $(grep -m3 'not ok' "$CASE/$profile.log")"
+  tpm_proxy_stop
+  swtpm_stop
+}
+
+bench_hkey() {
+  local cmd='LJ_BENCH_HKEY=N LJ_TEST_TCTI=swtpm:host=127.0.0.1,port=PROXY build/tests/test_tpm_hkey'
+  hkey_series swtpm
+  report "hkey import, one call (swtpm)" ms "$CASE/swtpm/tpm-import.ms" "$cmd  # --profile swtpm" \
+    "TPM2_Create of a keyedHash under the SRK template, salted session"
+  report "hkey HMAC-SHA256, one call (swtpm)" ms "$CASE/swtpm/tpm-hmac.ms" \
+    "$cmd  # --profile swtpm" "one PRT derived key: CreatePrimary, Load, salted session, HMAC, flushes"
+  hkey_series discrete
+  report "hkey import, one call (discrete TPM profile)" ms "$CASE/discrete/tpm-import.ms" \
+    "$cmd  # --profile discrete"
+  report "hkey HMAC-SHA256, one call (discrete TPM profile)" ms "$CASE/discrete/tpm-hmac.ms" \
+    "$cmd  # --profile discrete"
+}
+
 # ---- peak RSS, size, instructions -----------------------------------------
 
 bench_rss() {
@@ -252,6 +282,7 @@ T0=$(ms_now)
 machine
 measure csr_cold bench_csr_cold
 measure csr_warm bench_csr_warm
+measure hkey bench_hkey
 measure rss bench_rss
 measure size bench_size
 measure callgrind bench_callgrind

@@ -8,10 +8,12 @@
 
 export LJ_TEST_HOOKS=1
 
-# Extra state a join accumulates: a sealed token, MDM state, a journal moved aside.
+# Extra state a join accumulates: a sealed token, the PRT session key (a
+# NAME.hkey: only its name matters to a wipe), MDM state, a journal moved aside.
 add_extras() {
   printf 'refresh-token-xyz' | lj tpm seal refresh_token --state-dir "$CASE/state" --tcti "$TCTI" ||
     fail "seal failed"
+  printf 'LJHKEY1\n' >"$CASE/state/prt_session.hkey"
   echo '{"enrollment":"x"}' >"$CASE/state/mdm-state.json"
   : >"$CASE/state/mdm-pending"
   echo '{}' >"$CASE/state/journal.json.bad-1764177000"
@@ -66,6 +68,7 @@ case_leave_sim_down_network_exit() {
   assert_contains "$OUT" "Nothing was removed"
   assert_state_kept
   assert_file "$CASE/state/refresh_token.sealed"
+  assert_file "$CASE/state/prt_session.hkey"
   assert_file "$CASE/state/mdm-state.json"
   assert_no_transient_handles
 }

@@ -24,6 +24,7 @@ static const char *const ours[] = {
     "mdm-pending",
     "refresh_token.sealed",
     "soft-seal.key",
+    "prt_session.hkey",
     "keys.rec",
     "device.pub",
     "device.priv",
@@ -38,7 +39,7 @@ static const char *const ours[] = {
     "journal.json.tmp",
     "journal.json.tmp-a1B2c3",
 };
-static const char *const theirs[] = {"linkjoin.conf", "notes.txt", "Bad.Sealed"};
+static const char *const theirs[] = {"linkjoin.conf", "notes.txt", "Bad.Sealed", "Bad.Hkey"};
 
 static void
 touch(const char *name)
