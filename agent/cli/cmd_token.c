@@ -23,21 +23,22 @@
 static void
 token_usage(FILE *f)
 {
-    fprintf(f, "usage: linkjoin token (--resource URI | --scope SCOPE) [--client-id ID]\n"
-               "                      [configuration flags]\n"
-               "Print an access token for URI (or SCOPE) as one JSON line on stdout,\n"
-               "got with this device's Primary Refresh Token: {\"token_type\":\"Bearer\",\n"
-               "\"access_token\":...,\"expires_in\":...,\"expires_on\":...,\"resource\"|\"scope\":...,\n"
-               "\"client_id\":...}.  Client ID: the Microsoft Authentication Broker\n"
-               "(29d9ed98-a469-4536-ade2-f981bc1d605e) unless --client-id names another\n"
-               "first-party client.  Only root and members of the group '" TOKEN_GROUP
-               "' may run it.\n"
-               "Never asks anyone to sign in.\n\n"
-               "exit: 0 token printed, 1 not allowed or failed, 2 usage, 5 no network,\n"
-               "      6 no PRT on this device ('linkjoin prt-renew' or 'linkjoin run'),\n"
-               "      7 the device is disabled or deleted in Entra, 8 bad service answer,\n"
-               "      11 the cloud does not recognize the device yet (try later),\n"
-               "      12 not joined, 3/4/13 as in 'linkjoin --help'.\n\n");
+    fprintf(
+        f,
+        "usage: linkjoin token (--resource URI | --scope SCOPE) [--client-id ID]\n"
+        "                      [configuration flags]\n"
+        "Print an access token for URI (or SCOPE) as one JSON line on stdout,\n"
+        "got with this device's Primary Refresh Token: {\"token_type\":\"Bearer\",\n"
+        "\"access_token\":...,\"expires_in\":...,\"expires_on\":...,\"resource\"|\"scope\":...,\n"
+        "\"client_id\":...}.  Client ID: the Microsoft Authentication Broker\n"
+        "(29d9ed98-a469-4536-ade2-f981bc1d605e) unless --client-id names another\n"
+        "first-party client.  Only root and members of the group '" TOKEN_GROUP "' may run it.\n"
+        "Never asks anyone to sign in.\n\n"
+        "exit: 0 token printed, 1 not allowed or failed, 2 usage, 5 no network,\n"
+        "      6 no PRT on this device ('linkjoin prt-renew' or 'linkjoin run'),\n"
+        "      7 the device is disabled or deleted in Entra, 8 bad service answer,\n"
+        "      11 the cloud does not recognize the device yet (try later),\n"
+        "      12 not joined, 3/4/13 as in 'linkjoin --help'.\n\n");
     lj_config_usage(f);
 }
 

@@ -310,8 +310,8 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "Entra admin center > Identity > Devices > All devices > (search for the device id "
          "below) > Enable, then run `linkjoin mdm-retry` or restart the device"},
     [LJ_R_DEVICE_NOT_FOUND] =
-        {LJ_R_DEVICE_NOT_FOUND, "device_not_found", "", LJ_PHASE_MDM, "AADSTS700003",
-         LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
+        {LJ_R_DEVICE_NOT_FOUND, "device_not_found", "", LJ_PHASE_MDM, "AADSTS700003", LJ_FIX_ADMIN,
+         false, LJ_EXIT_POLICY,
          "This device was removed from your organization, so it cannot sign in or be managed; "
          "it must be reset and set up again.",
          "Check Entra admin center > Identity > Monitoring & health > Audit logs (activity: "

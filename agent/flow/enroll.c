@@ -478,8 +478,8 @@ mdm_resume_token(struct flow *f)
     /* A kept PRT needs no sign-in; one the service no longer takes is dropped. */
     if (flow_prt_load(f) == LJ_OK) {
         rc = mdm_token_get(f);
-        if (rc == LJ_OK || (f->fail.reason != LJ_R_SIGNIN_SESSION_EXPIRED &&
-                            f->fail.reason != LJ_R_PRT_REFUSED))
+        if (rc == LJ_OK ||
+            (f->fail.reason != LJ_R_SIGNIN_SESSION_EXPIRED && f->fail.reason != LJ_R_PRT_REFUSED))
             return rc;
         lj_log(LJ_LOG_INFO, MOD, "event=prt_kept_refused reason=%s then=kept_signin",
                f->fail.err.reason);

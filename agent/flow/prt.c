@@ -293,8 +293,8 @@ prt_derive(struct flow *f, int kdf_ver, const unsigned char ctx[PRT_CTX_LEN], co
     size_t in_len = 0;
     enum lj_rc rc;
 
-    rc = prt_kdf_input(kdf_ver, ctx, payload, payload != NULL ? strlen(payload) : 0, in,
-                       sizeof(in), &in_len);
+    rc = prt_kdf_input(kdf_ver, ctx, payload, payload != NULL ? strlen(payload) : 0, in, sizeof(in),
+                       &in_len);
     if (rc == LJ_OK)
         rc = tpm_hmac_sha256(f->tpm, LJ_FLOW_PRT_KEY_NAME, in, in_len, key);
     lj_secure_zero(in, sizeof(in));
@@ -325,8 +325,8 @@ prt_signed_by_session(struct flow *f, enum lj_phase ph, struct prt_hs256_req *r,
 
 /* Decrypt a PRT-signed request's 200 answer into *plain (secret). */
 static enum lj_rc
-prt_open_answer(struct flow *f, enum lj_phase ph, const struct lj_http_response *resp,
-                char **plain, size_t *plain_len)
+prt_open_answer(struct flow *f, enum lj_phase ph, const struct lj_http_response *resp, char **plain,
+                size_t *plain_len)
 {
     unsigned char ctx[PRT_CTX_LEN], key[32];
     enum lj_rc rc;

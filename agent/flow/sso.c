@@ -46,8 +46,7 @@ sso_open(const struct lj_config *cfg, struct flow *f, const char *name, int *ex)
     if (rc == LJ_OK && rep.moved_aside)
         rc = LJ_ERR_STATE;
     if (rc == LJ_ERR_NOT_FOUND || (rc == LJ_OK && f->j.state < LJ_JS_JOINED)) {
-        fprintf(stderr, "linkjoin %s: this device is not joined; run 'linkjoin run' first\n",
-                name);
+        fprintf(stderr, "linkjoin %s: this device is not joined; run 'linkjoin run' first\n", name);
         *ex = LJ_EXIT_NOT_JOINED;
         return LJ_ERR_NOT_FOUND;
     }
@@ -158,10 +157,9 @@ lj_flow_token(const struct lj_config *cfg, const struct lj_flow_token_ask *ask, 
         goto out;
     rc = flow_prt_load(&f);
     if (rc == LJ_ERR_NOT_FOUND) {
-        fprintf(stderr,
-                "linkjoin token: this device holds no Primary Refresh Token; "
-                "'linkjoin prt-renew' gets one from the kept sign-in, or 'linkjoin run' "
-                "signs in again\n");
+        fprintf(stderr, "linkjoin token: this device holds no Primary Refresh Token; "
+                        "'linkjoin prt-renew' gets one from the kept sign-in, or 'linkjoin run' "
+                        "signs in again\n");
         ex = LJ_EXIT_SIGNIN;
         goto out;
     }
@@ -178,8 +176,8 @@ lj_flow_token(const struct lj_config *cfg, const struct lj_flow_token_ask *ask, 
     rc = sso_token_json(out, &t, ask, r.client_id, lj_clock_now());
     oauth_token_free(&t);
     ex = rc == LJ_OK ? LJ_EXIT_OK : LJ_EXIT_FAILURE;
-    lj_log(LJ_LOG_INFO, MOD, "event=token_issued client_id=%s %s=%s access_token=***",
-           r.client_id, ask->resource != NULL ? "resource" : "scope",
+    lj_log(LJ_LOG_INFO, MOD, "event=token_issued client_id=%s %s=%s access_token=***", r.client_id,
+           ask->resource != NULL ? "resource" : "scope",
            ask->resource != NULL ? ask->resource : ask->scope);
 out:
     sso_close(&f);
@@ -215,8 +213,8 @@ lj_flow_prt_renew(const struct lj_config *cfg, bool force, FILE *out)
     }
     if (rc == LJ_OK) {
         rc = flow_prt_renew(&f);
-        if (rc != LJ_OK && (f.fail.reason == LJ_R_PRT_REFUSED ||
-                            f.fail.reason == LJ_R_SIGNIN_SESSION_EXPIRED)) {
+        if (rc != LJ_OK &&
+            (f.fail.reason == LJ_R_PRT_REFUSED || f.fail.reason == LJ_R_SIGNIN_SESSION_EXPIRED)) {
             lj_log(LJ_LOG_INFO, MOD, "event=prt_renew_refused then=kept_signin");
             flow_fail_clear(&f);
             lj_secret_free(f.tok.prt);
@@ -229,9 +227,8 @@ lj_flow_prt_renew(const struct lj_config *cfg, bool force, FILE *out)
         bool created = false;
 
         if (!flow_tokens_unseal(&f)) {
-            fprintf(stderr,
-                    "linkjoin prt-renew: there is no Primary Refresh Token and no kept "
-                    "sign-in; 'linkjoin run' signs in again\n");
+            fprintf(stderr, "linkjoin prt-renew: there is no Primary Refresh Token and no kept "
+                            "sign-in; 'linkjoin run' signs in again\n");
             ex = LJ_EXIT_SIGNIN;
             goto out;
         }

@@ -21,7 +21,8 @@
 /* Microsoft Authentication Broker: the client AADInternals and himmelblau join with. */
 #define OAUTH_BROKER_CLIENT_ID "29d9ed98-a469-4536-ade2-f981bc1d605e"
 #define OAUTH_DEFAULT_REDIRECT "ms-aadj-redir://auth/drs"
-/* The Intune enrollment token's redirect (pytune get_enrollment_token, ROADtools firstpartyscopes). */
+/* The Intune enrollment token's redirect (pytune get_enrollment_token, ROADtools firstpartyscopes).
+ */
 #define OAUTH_MDM_REDIRECT "ms-aadj-redir://auth/mdm"
 /* DRS: v1 resource and v2 scope (roadtx constants.py, libhimmelblau auth.rs). */
 #define OAUTH_DRS_RESOURCE "urn:ms-drs:enterpriseregistration.windows.net"

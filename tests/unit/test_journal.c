@@ -87,6 +87,8 @@ fill(struct lj_journal *j)
     snprintf(j->mdm_cert_thumbprint, sizeof(j->mdm_cert_thumbprint),
              "A94A8FE5CCB19BA61C4C0873D391E987982FBBD3");
     j->mdm_attempts = 3;
+    j->prt_updated = 1764170000;
+    j->prt_expires = 1765379600;
     memset(&e, 0, sizeof(e));
     snprintf(e.phase, sizeof(e.phase), "join");
     snprintf(e.reason, sizeof(e.reason), "service_unavailable");
@@ -153,6 +155,12 @@ test_exact_json(void **state)
     free(s);
     lj_journal_clear_error(&j);
     assert_false(j.has_error);
+    /* the PRT's times appear only once there is a PRT */
+    j.prt_updated = 1764177000;
+    j.prt_expires = 1765386600;
+    s = lj_journal_to_json(&j);
+    assert_non_null(strstr(s, "\"prt_updated\":1764177000,\"prt_expires\":1765386600,"));
+    free(s);
 }
 
 static void
