@@ -214,8 +214,7 @@ oaep_to_rsa1(const unsigned char *blob, size_t bl, const unsigned char *data, si
     if (blob == NULL || bl < 24)
         return false;
     ce = (size_t)blob[8] | (size_t)blob[9] << 8 | (size_t)blob[10] << 16 | (size_t)blob[11] << 24;
-    cm = (size_t)blob[12] | (size_t)blob[13] << 8 | (size_t)blob[14] << 16 |
-         (size_t)blob[15] << 24;
+    cm = (size_t)blob[12] | (size_t)blob[13] << 8 | (size_t)blob[14] << 16 | (size_t)blob[15] << 24;
     if (ce > 8 || cm > 512 || 24 + ce + cm != bl)
         return false;
     if (wc_InitRsaKey(&k, NULL) != 0)
@@ -377,8 +376,8 @@ static bool
 device_gate(struct sim_device *d, const char *device_id, struct verdict *v)
 {
     if (d == NULL) {
-        set_v(v, "invalid_grant", 700003, "Device object was not found in the tenant '%s' directory.",
-              g_sim.t->id);
+        set_v(v, "invalid_grant", 700003,
+              "Device object was not found in the tenant '%s' directory.", g_sim.t->id);
         return false;
     }
     (void)device_id;
@@ -483,8 +482,7 @@ prt_user(const cJSON *p, bool *mfa, struct verdict *v)
                   "The user account {EUII Hidden} does not exist in the %s directory. To sign "
                   "into this application, the account must be added to the directory.",
                   g_sim.t->id);
-        } else if (pw == NULL || a != strlen(u->password) ||
-                   !lj_secure_equal(pw, u->password, a)) {
+        } else if (pw == NULL || a != strlen(u->password) || !lj_secure_equal(pw, u->password, a)) {
             set_v(v, "invalid_grant", 50126,
                   "Error validating credentials due to invalid username or password.");
             u = NULL;
@@ -604,8 +602,8 @@ new_prt(const struct who *w, const unsigned char skey[32], char tok[128])
 /* The answer to a device-key request: ROADtools get_prt_with_refresh_token reads
  * refresh_token and session_key_jwe; AADInternals Get-AADIntUserPRTToken the same. */
 static enum MHD_Result
-answer_prt(struct sim_req *r, const struct who *w, const char *client_id,
-           const unsigned char *tkey, size_t tkey_len)
+answer_prt(struct sim_req *r, const struct who *w, const char *client_id, const unsigned char *tkey,
+           size_t tkey_len)
 {
     unsigned char skey[32], ek[512];
     size_t eklen = 0;
@@ -765,6 +763,22 @@ pick_audience(const cJSON *p, char *aud, size_t audsz)
     return false;
 }
 
+/* Is word one of the space-separated scopes? */
+static bool
+scope_has(const char *scope, const char *word)
+{
+    size_t n = strlen(word);
+
+    for (const char *p = scope; p != NULL && *p != '\0';) {
+        const char *e = strchr(p, ' ');
+        size_t len = e != NULL ? (size_t)(e - p) : strlen(p);
+        if (len == n && strncmp(p, word, n) == 0)
+            return true;
+        p = e != NULL ? e + 1 : NULL;
+    }
+    return false;
+}
+
 /* Encrypt the JSON answer for a session-key request (ROADtools decrypt_auth_response). */
 static enum MHD_Result
 reply_jwe(struct sim_req *r, const unsigned char skey[32], cJSON *o)
@@ -805,12 +819,15 @@ session_key_request(struct sim_req *r, struct jws *j, const char *tok)
     struct sim_user *u;
     struct who w;
     char aud[256] = "", prt[128] = "", rt[128] = "";
-    bool ok = false, renew;
+    bool ok = false, renew, have_aud;
     cJSON *o;
     char *at = NULL, *idt = NULL;
 
     memset(skey, 0, sizeof(skey));
-    renew = jstr(j->p, "previous_refresh_token") != NULL;
+    /* A new PRT is asked for by previous_refresh_token (ROADtools renew_prt) or by the "aza"
+     * scope (ROADtools aad_brokerplugin_prt_auth with renew_prt: scope "openid aza"). */
+    renew = jstr(j->p, "previous_refresh_token") != NULL || scope_has(scope, "aza");
+    have_aud = pick_audience(j->p, aud, sizeof(aud));
     if (ctx64 == NULL || !lj_b64_decode(ctx64, strlen(ctx64), LJ_B64_STD, &ctx, &ctxlen) ||
         ctxlen != CTX_LEN) {
         set_v(&v, "invalid_request", 9002313, "Invalid request. Request is malformed or invalid.");
@@ -829,7 +846,7 @@ session_key_request(struct sim_req *r, struct jws *j, const char *tok)
               "The request body must contain the following parameter: 'client_id'.");
         goto fail;
     }
-    if (!renew && !pick_audience(j->p, aud, sizeof(aud))) {
+    if (!renew && !have_aud) {
         set_v(&v, "invalid_resource", 500011,
               "The resource principal named %.200s was not found in the tenant. This can happen "
               "if the application has not been installed by the administrator of the tenant or "
@@ -879,12 +896,26 @@ session_key_request(struct sim_req *r, struct jws *j, const char *tok)
     if (o == NULL || idt == NULL)
         goto oom;
     cJSON_AddStringToObject(o, "token_type", "Bearer");
+    if (have_aud) {
+        at = mint(&w, aud, client_id, false, true);
+        if (at == NULL)
+            goto oom;
+        add_num_str(o, "expires_in", w.at_life);
+        add_num_str(o, "ext_expires_in", w.at_life);
+        add_num_str(o, "expires_on", (long long)time(NULL) + w.at_life);
+        cJSON_AddStringToObject(o, "resource", aud);
+        cJSON_AddStringToObject(o, "access_token", at);
+        lj_log(LJ_LOG_INFO, MOD, "event=prt_token_issued device_id=%s upn=%s aud=%s", w.device_id,
+               w.upn, aud);
+    } else {
+        add_num_str(o, "expires_in", w.at_life);
+    }
     if (renew) {
         /* ROADtools renew_prt: the new PRT in refresh_token; the session key stays. */
         if (!new_prt(&w, skey, prt))
             goto oom;
-        cJSON_AddStringToObject(o, "scope", scope != NULL ? scope : "openid aza ugs");
-        add_num_str(o, "expires_in", w.at_life);
+        if (scope != NULL)
+            cJSON_AddStringToObject(o, "scope", scope);
         cJSON_AddStringToObject(o, "refresh_token", prt);
         add_num_str(o, "refresh_token_expires_in", w.prt_life - 1);
         lj_log(LJ_LOG_INFO, MOD, "event=prt_renewed device_id=%s upn=%s", w.device_id, w.upn);
@@ -892,10 +923,9 @@ session_key_request(struct sim_req *r, struct jws *j, const char *tok)
         struct sim_refresh *ref = calloc(1, sizeof(*ref));
         unsigned char raw[48];
         char *b;
-        at = mint(&w, aud, client_id, false, true);
         sim_random(raw, sizeof(raw));
         b = b64u(raw, sizeof(raw));
-        if (at == NULL || ref == NULL || b == NULL) {
+        if (ref == NULL || b == NULL) {
             free(ref);
             lj_secret_free(b);
             goto oom;
@@ -913,15 +943,8 @@ session_key_request(struct sim_req *r, struct jws *j, const char *tok)
             rt[0] = '\0';
         }
         pthread_mutex_unlock(&g_sim.lock);
-        add_num_str(o, "expires_in", w.at_life);
-        add_num_str(o, "ext_expires_in", w.at_life);
-        add_num_str(o, "expires_on", (long long)time(NULL) + w.at_life);
-        cJSON_AddStringToObject(o, "resource", aud);
-        cJSON_AddStringToObject(o, "access_token", at);
         if (rt[0] != '\0')
             cJSON_AddStringToObject(o, "refresh_token", rt);
-        lj_log(LJ_LOG_INFO, MOD, "event=prt_token_issued device_id=%s upn=%s aud=%s", w.device_id,
-               w.upn, aud);
     }
     cJSON_AddStringToObject(o, "id_token", idt);
     add_client_info(o, &w);

@@ -12,7 +12,7 @@ Secrets (refresh token, PRT, session key) come in through the environment
         OPTIONS: x5c_string, bad_sig, no_nonce, password (LJ_UPN, LJ_PW instead of LJ_RT)
   unwrap TKEY.pem < JWE          -> session key (hex), after checking alg/enc and 256 bytes
   hs256 NONCE MODE [kdf1] [bad_sig]        (LJ_SKEY, LJ_PRT)
-        MODE: intune | graph | renew
+        MODE: intune | graph | graph_aza | renew
   decrypt < JWE                  -> the plaintext (JSON)   (LJ_SKEY)
 """
 import base64
@@ -112,6 +112,11 @@ def hs256(argv):
         if mode == "intune":
             body["resource"] = INTUNE
             body["redirect_uri"] = "ms-aadj-redir://auth/mdm"
+        elif mode == "graph_aza":
+            # ROADtools aad_brokerplugin_prt_auth(renew_prt=True): a token plus a new PRT.
+            body["resource"] = "https://graph.microsoft.com"
+            body["scope"] = "openid aza"
+            body["redirect_uri"] = "ms-appx-web://Microsoft.AAD.BrokerPlugin/" + BROKER
         else:
             body["scope"] = "https://graph.microsoft.com/.default openid"
             body["redirect_uri"] = "ms-appx-web://Microsoft.AAD.BrokerPlugin/" + BROKER

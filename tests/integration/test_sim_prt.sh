@@ -140,6 +140,18 @@ t_prt_renew() {
   assert_eq "$HTTP_STATUS" 200 "$BODY"
   assert_eq "$(jwt_claims "$(jq -r .access_token <<<"$PLAIN")" | jq -r .deviceid)" "$DEV"
 }
+t_prt_broker_aza() {
+  # resource + scope "openid aza": an access token and a new PRT (ROADtools aad_brokerplugin_prt_auth).
+  setup; get_prt
+  local old=$LJ_PRT
+  prt_call graph_aza
+  assert_eq "$HTTP_STATUS" 200 "$BODY"
+  assert_eq "$(jwt_claims "$(jq -r .access_token <<<"$PLAIN")" | jq -r .deviceid)" "$DEV"
+  LJ_PRT=$(jq -r .refresh_token <<<"$PLAIN")
+  assert_ne "$LJ_PRT" "$old" "a new PRT"
+  prt_call intune
+  assert_eq "$HTTP_STATUS" 200 "the new PRT works ($BODY)"
+}
 t_api_version_22() {
   setup; nonce
   bearer "$(pc rs256 "$K1" "$CERT" "$NONCE")" 2.2
@@ -261,6 +273,7 @@ tcase prt_x5c_string t_prt_x5c_string
 tcase prt_password t_prt_password
 tcase prt_graph_kdf1 t_prt_graph_kdf1
 tcase prt_renew t_prt_renew
+tcase prt_broker_aza t_prt_broker_aza
 tcase prt_api_version_22 t_api_version_22
 tcase prt_bad_signature t_bad_signature
 tcase prt_foreign_certificate t_foreign_certificate

@@ -24,8 +24,8 @@ struct kdf_vec {
 };
 
 #define PAYLOAD(n)                                                                                 \
-    "{\"client_id\":\"29d9ed98-a469-4536-ade2-f981bc1d605e\",\"grant_type\":\"refresh_token\","  \
-    "\"request_nonce\":\"AwABAAAA-nonce-" n "\",\"resource\":\"https://"                          \
+    "{\"client_id\":\"29d9ed98-a469-4536-ade2-f981bc1d605e\",\"grant_type\":\"refresh_token\","    \
+    "\"request_nonce\":\"AwABAAAA-nonce-" n "\",\"resource\":\"https://"                           \
     "enrollment.manage.microsoft.com/\"}"
 
 static const struct kdf_vec vecs[] = {
