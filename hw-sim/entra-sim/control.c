@@ -173,7 +173,7 @@ users(struct sim_req *r, cJSON *body, const char *upn)
 }
 
 static enum MHD_Result
-devices(struct sim_req *r, const char *id)
+devices(struct sim_req *r, cJSON *body, const char *id)
 {
     cJSON *out = NULL;
     bool ok;
@@ -206,8 +206,23 @@ devices(struct sim_req *r, const char *id)
             return cerr(r, 404, "no such device");
         return ok_json(r, out);
     }
+    if (strcmp(r->method, "PATCH") == 0 || strcmp(r->method, "PUT") == 0) {
+        struct sim_device *d;
+        char err[256] = "";
+        if (!cJSON_IsObject(body))
+            return cerr(r, 400, "body must be {\"enabled\": ..., \"auth_not_ready\": ...}");
+        pthread_mutex_lock(&g_sim.lock);
+        d = state_device_by_id(id);
+        ok = d != NULL && state_patch_device(d, body, err, sizeof(err));
+        out = ok ? state_device_json(d) : NULL;
+        pthread_mutex_unlock(&g_sim.lock);
+        if (!ok)
+            return err[0] != '\0' ? cerr(r, 400, err) : cerr(r, 404, "no such device");
+        lj_log(LJ_LOG_INFO, MOD, "event=device_changed device_id=%.40s", id);
+        return ok_json(r, out);
+    }
     if (strcmp(r->method, "DELETE") != 0)
-        return cerr(r, 405, "use GET or DELETE");
+        return cerr(r, 405, "use GET, PATCH or DELETE");
     pthread_mutex_lock(&g_sim.lock);
     ok = state_delete_device(id);
     pthread_mutex_unlock(&g_sim.lock);
@@ -291,7 +306,7 @@ tokens(struct sim_req *r, cJSON *body)
     if (!cJSON_IsObject(body) || (upn = str_member(body, "upn")) == NULL)
         return cerr(r, 400,
                     "body must be {\"upn\": ..., \"aud\", \"mfa\", \"expires_in\", "
-                    "\"tid\", \"forge\"}");
+                    "\"tid\", \"deviceid\", \"forge\"}");
     v = cJSON_GetObjectItemCaseSensitive(body, "expires_in");
     if (v != NULL) {
         if (!cJSON_IsNumber(v) || v->valuedouble < -86400 || v->valuedouble > 86400)
@@ -307,9 +322,9 @@ tokens(struct sim_req *r, cJSON *body)
     }
     if (forge != NULL && !found)
         return cerr(r, 400, "forge must be none, bad_signature, other_key or alg_none");
-    tok = oauth_mint_for_test(upn, str_member(body, "aud"),
-                              cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "mfa")),
-                              expires_in, str_member(body, "tid"), f, err, sizeof(err));
+    tok = oauth_mint_for_test(
+        upn, str_member(body, "aud"), cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "mfa")),
+        expires_in, str_member(body, "tid"), str_member(body, "deviceid"), f, err, sizeof(err));
     if (tok == NULL)
         return cerr(r, 400, err);
     o = cJSON_CreateObject();
@@ -464,12 +479,14 @@ control_handle(struct sim_req *r)
         res = settings(r, body, tenant_apply_login, "login", "login");
     else if (n == 2 && strcmp(seg[1], "intune") == 0)
         res = settings(r, body, tenant_apply_intune, "intune", "intune");
+    else if (n == 2 && strcmp(seg[1], "prt") == 0)
+        res = settings(r, body, tenant_apply_prt, "prt", "prt");
     else if (strcmp(seg[1], "enrollments") == 0 && n <= 3)
         res = enrollments(r, n == 3 ? seg[2] : NULL);
     else if (strcmp(seg[1], "users") == 0 && n <= 3)
         res = users(r, body, n == 3 ? seg[2] : NULL);
     else if (strcmp(seg[1], "devices") == 0 && n <= 3)
-        res = devices(r, n == 3 ? seg[2] : NULL);
+        res = devices(r, body, n == 3 ? seg[2] : NULL);
     else if (n == 2 && strcmp(seg[1], "devicecodes") == 0)
         res = devicecodes_list(r);
     else if (n == 3 && strcmp(seg[1], "devicecode") == 0)

@@ -497,6 +497,11 @@ join(struct sim_req *r)
                 cert_len = existing->cert_len;
             }
             snprintf(dev_id, sizeof(dev_id), "%s", existing->id);
+            if (existing->tkey == NULL) {
+                existing->tkey = j.tkey;
+                existing->tkey_len = j.tkey_len;
+                j.tkey = NULL;
+            }
         } else if (max != 0 && u->devices >= max) {
             verdict = E_QUOTA;
         } else if ((d = calloc(1, sizeof(*d))) == NULL || !state_add_device(d)) {
@@ -513,6 +518,12 @@ join(struct sim_req *r)
             d->join_type = j.join_type;
             memcpy(d->key_hash, hash, sizeof(hash));
             d->created = time(NULL);
+            /* Kept for the PRT's session_key_jwe ([MS-OAPXBC] 3.2.5.1.2: the session key
+             * is encrypted to the transport key the device registered). */
+            d->tkey = j.tkey;
+            d->tkey_len = j.tkey_len;
+            j.tkey = NULL;
+            d->auth_pending = (unsigned long)t->prt.not_ready_joined;
             u->devices++;
             snprintf(dev_id, sizeof(dev_id), "%s", d->id);
         }

@@ -92,6 +92,8 @@ jwt_mint(struct pki_key *key, const char *kid, const struct jwt_claims *c, enum 
     cJSON_AddStringToObject(p, c->v2 ? "preferred_username" : "unique_name", c->upn);
     cJSON_AddStringToObject(p, "upn", c->upn);
     cJSON_AddStringToObject(p, "ver", c->v2 ? "2.0" : "1.0");
+    if (c->deviceid != NULL)
+        cJSON_AddStringToObject(p, "deviceid", c->deviceid);
     if (c->mdm) {
         cJSON_AddStringToObject(p, "mdm_enrollment_url", JWT_MDM_ENROLLMENT_URL);
         cJSON_AddStringToObject(p, "mdm_terms_of_use_url", JWT_MDM_TOU_URL);
@@ -203,6 +205,9 @@ jwt_verify(const unsigned char *spki, size_t spki_len, const char *kid, const ch
     if (!copy_str(p, "oid", info.oid, sizeof(info.oid)) ||
         !copy_str(p, "upn", info.upn, sizeof(info.upn)))
         WHY("oid/upn missing");
+    v = cJSON_GetObjectItemCaseSensitive(p, "deviceid");
+    if (v != NULL && !copy_str(p, "deviceid", info.deviceid, sizeof(info.deviceid)))
+        WHY("deviceid not a string");
     v = cJSON_GetObjectItemCaseSensitive(p, "exp");
     if (!cJSON_IsNumber(v))
         WHY("exp missing");

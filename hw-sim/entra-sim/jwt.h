@@ -33,8 +33,9 @@ struct jwt_claims {
     const char *scp; /* NULL: none */
     bool mfa;
     bool v2;
-    bool id_token; /* id_token shape (aud = client id) */
-    bool mdm;      /* add mdm_enrollment_url / mdm_terms_of_use_url / mdm_compliance_url */
+    bool id_token;        /* id_token shape (aud = client id) */
+    bool mdm;             /* mdm_enrollment_url / mdm_terms_of_use_url / mdm_compliance_url */
+    const char *deviceid; /* device-authenticated (PRT) tokens: the Entra device id; else NULL */
     time_t iat, nbf, exp;
 };
 
@@ -53,6 +54,7 @@ struct jwt_info {
     char tid[64];
     char oid[64];
     char upn[256];
+    char deviceid[64]; /* "" when the token has no deviceid claim */
     bool mfa;
     time_t exp;
 };

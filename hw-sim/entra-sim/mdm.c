@@ -536,6 +536,7 @@ reply_xml(struct sim_req *r, struct sim_buf *b)
 struct who {
     char oid[37];
     char upn[256];
+    char deviceid[64]; /* the token's deviceid claim, "" when it has none */
 };
 
 /*
@@ -594,6 +595,7 @@ check_token(struct sim_req *r, const struct soap *s, bool allow_user_token, stru
     if (u != NULL) {
         snprintf(w->oid, sizeof(w->oid), "%.36s", u->oid);
         snprintf(w->upn, sizeof(w->upn), "%s", u->upn);
+        snprintf(w->deviceid, sizeof(w->deviceid), "%s", ji.deviceid);
     }
     pthread_mutex_unlock(&g_sim.lock);
     if (!user_ok) {
@@ -1018,6 +1020,8 @@ iso_time(char *buf, size_t n, time_t t)
 
 enum verdict {
     V_OK,
+    V_NO_DEVICE_CLAIM,
+    V_OTHER_DEVICE,
     V_NO_DEVICE,
     V_NOT_JOINED,
     V_USER,
@@ -1110,7 +1114,11 @@ enroll(struct sim_req *r)
         limit = t->intune.device_limit;
         snprintf(mgmt, sizeof(mgmt), "%s", t->intune.mgmt_url);
         corporate = tenant_corp_id_match(t, c.manufacturer, c.model, c.serial);
-        if (d == NULL || !d->ready)
+        if (t->intune.require_device_claim && w.deviceid[0] == '\0')
+            verdict = V_NO_DEVICE_CLAIM;
+        else if (t->intune.require_device_claim && !sim_streq_ci(w.deviceid, c.device_id))
+            verdict = V_OTHER_DEVICE;
+        else if (d == NULL || !d->ready)
             verdict = V_NO_DEVICE;
         else if (d->join_type != 0)
             verdict = V_NOT_JOINED;
@@ -1133,6 +1141,25 @@ enroll(struct sim_req *r)
     }
     pthread_mutex_unlock(&g_sim.lock);
     switch (verdict) {
+    /*
+     * The token must be device-authenticated: AADInternals Join-DeviceToIntune refuses to
+     * enroll without a deviceid claim, and pytune gets its Intune token through the PRT.
+     * What Intune answers to a token without one has no public capture; this is the
+     * closest MS-MDE2 fault (Authentication, 0x80180002: the server failed to
+     * authenticate the caller).
+     */
+    case V_NO_DEVICE_CLAIM:
+        res = fault(r, 500, "s:Authentication", "Authentication", NULL,
+                    "The security token is not device-authenticated: it has no deviceid claim. "
+                    "Get the token for https://enrollment.manage.microsoft.com/ with the "
+                    "device's Primary Refresh Token.");
+        goto out;
+    case V_OTHER_DEVICE:
+        res = fault(r, 500, "s:Authentication", "Authentication", NULL,
+                    "The security token was issued to device %s, not to the device %s named "
+                    "in the request.",
+                    w.deviceid, c.device_id);
+        goto out;
     case V_NO_DEVICE:
         res = fault(r, 500, "s:Authorization", "Authorization", NULL,
                     "The device %s is not registered in Microsoft Entra ID for this tenant.",

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "hw-sim/entra-sim/pki.h"
+#include "hw-sim/entra-sim/prt.h"
 #include "hw-sim/entra-sim/server.h"
 #include "hw-sim/entra-sim/tenant.h"
 #include "hw-sim/entra-sim/util.h"
@@ -318,7 +319,7 @@ issue_tokens(struct sim_req *r, const struct ask *a, const struct who *w)
     long at_life, rt_life;
     time_t now = time(NULL);
     cJSON *o = NULL;
-    bool mdm = false;
+    bool mdm = false, mdm_at = false;
     struct sim_user *u;
     enum MHD_Result ret = MHD_NO;
     static const char *const nocache[] = {"Pragma", "no-cache", NULL};
@@ -329,6 +330,7 @@ issue_tokens(struct sim_req *r, const struct ask *a, const struct who *w)
     snprintf(tenant_id, sizeof(tenant_id), "%s", g_sim.t->id);
     u = tenant_user_by_oid(g_sim.t, w->oid);
     mdm = u != NULL && tenant_mdm_in_scope(g_sim.t, u);
+    mdm_at = mdm && g_sim.t->intune.mdm_claims_in_at;
     if (a->want_refresh) {
         struct sim_refresh *ref = calloc(1, sizeof(*ref));
         random_token("0.AS", 48, rt, sizeof(rt));
@@ -364,8 +366,10 @@ issue_tokens(struct sim_req *r, const struct ask *a, const struct who *w)
     c.iat = now;
     c.nbf = now;
     c.exp = now + at_life;
-    /* Users inside the MDM user scope get Entra's MDM URL claims (DRS token, id_token). */
-    c.mdm = mdm && is_drs_aud(a->aud);
+    /* Users inside the MDM user scope get Entra's MDM URL claims in the sign-in's id_token
+     * (Learn, "How it works: Device registration", phase D reads mdm_tou_url from the ID
+     * token); DRS access tokens carry none unless intune.mdm_claims_in_access_token. */
+    c.mdm = mdm_at && is_drs_aud(a->aud);
     at = jwt_mint(g_sim.token_key, g_sim.token_kid, &c, JWT_GOOD, NULL);
     if (a->want_id) {
         c.aud = a->client_id;
@@ -718,6 +722,15 @@ token_endpoint(struct sim_req *r, bool v2)
         ret = srv_oauth_error(r, 400, "invalid_request", 900144, NULL,
                               "The request body must contain the following parameter: "
                               "'grant_type'.");
+        goto out;
+    }
+    /* Device-authenticated grants of the v1 endpoint ([MS-OAPXBC] 3.1.5.1, 3.2.5.1): prt.c. */
+    if (!v2 && strcmp(gt, "srv_challenge") == 0) {
+        ret = prt_srv_challenge(r);
+        goto out;
+    }
+    if (!v2 && strcmp(gt, PRT_GRANT_JWT_BEARER) == 0) {
+        ret = prt_jwt_bearer(r, &form);
         goto out;
     }
     if (strcmp(gt, "password") != 0 && strcmp(gt, "refresh_token") != 0 &&
@@ -1399,7 +1412,7 @@ out:
 
 char *
 oauth_mint_for_test(const char *upn, const char *aud, bool mfa, long expires_in, const char *tid,
-                    enum jwt_forge forge, char *err, size_t errsz)
+                    const char *deviceid, enum jwt_forge forge, char *err, size_t errsz)
 {
     struct jwt_claims c;
     struct sim_user *u;
@@ -1412,7 +1425,7 @@ oauth_mint_for_test(const char *upn, const char *aud, bool mfa, long expires_in,
     u = tenant_user_by_upn(g_sim.t, upn);
     if (u != NULL) {
         copy_who(u, mfa, &w);
-        mdm = tenant_mdm_in_scope(g_sim.t, u);
+        mdm = tenant_mdm_in_scope(g_sim.t, u) && g_sim.t->intune.mdm_claims_in_at;
     }
     snprintf(tenant_id, sizeof(tenant_id), "%s", tid != NULL ? tid : g_sim.t->id);
     pthread_mutex_unlock(&g_sim.lock);
@@ -1437,5 +1450,6 @@ oauth_mint_for_test(const char *upn, const char *aud, bool mfa, long expires_in,
     c.nbf = expires_in < 0 ? now + expires_in - 60 : now;
     c.exp = now + expires_in;
     c.mdm = mdm && is_drs_aud(c.aud);
+    c.deviceid = deviceid;
     return jwt_mint(g_sim.token_key, g_sim.token_kid, &c, forge, g_sim.wrong_key);
 }

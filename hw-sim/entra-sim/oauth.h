@@ -27,9 +27,11 @@ bool oauth_devcode_decide(const char *user_code, const char *action, const char 
 /*
  * Mint an access token for upn directly (tests of the DRS token checks).
  * aud NULL = the DRS resource; expires_in may be negative; tid NULL = the
- * tenant's.  Returns a secret string (lj_secret_free) or NULL with err set.
+ * tenant's; deviceid NULL = no deviceid claim.  Returns a secret string (lj_secret_free) or NULL
+ * with err set.
  */
 char *oauth_mint_for_test(const char *upn, const char *aud, bool mfa, long expires_in,
-                          const char *tid, enum jwt_forge forge, char *err, size_t errsz);
+                          const char *tid, const char *deviceid, enum jwt_forge forge, char *err,
+                          size_t errsz);
 
 #endif

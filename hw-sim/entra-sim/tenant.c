@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hw-sim/entra-sim/prt.h"
 #include "hw-sim/entra-sim/util.h"
 #include "platform/common/secmem.h"
 
@@ -493,6 +494,24 @@ tenant_apply_login(struct sim_tenant *t, const cJSON *o, const char *path, char 
     return true;
 }
 
+bool
+tenant_apply_prt(struct sim_tenant *t, const cJSON *o, const char *path, char *err, size_t errsz)
+{
+    static const char *const members[] = {"nonce_lifetime_s", "lifetime_s",
+                                          "auth_not_ready_after_join", NULL};
+    long a = t->prt.nonce_lifetime, b = t->prt.lifetime, c = t->prt.not_ready_joined;
+
+    if (!check_members(o, path, members, err, errsz) ||
+        !get_long(o, "nonce_lifetime_s", path, 0, 86400, &a, err, errsz) ||
+        !get_long(o, "lifetime_s", path, 1, 365L * 86400, &b, err, errsz) ||
+        !get_long(o, "auth_not_ready_after_join", path, 0, 1000, &c, err, errsz))
+        return false;
+    t->prt.nonce_lifetime = a;
+    t->prt.lifetime = b;
+    t->prt.not_ready_joined = c;
+    return true;
+}
+
 /* ---- Intune ---- */
 
 static const char *const intune_members[] = {"mdm_user_scope",
@@ -505,6 +524,8 @@ static const char *const intune_members[] = {"mdm_user_scope",
                                              "enrollment_url_request_id",
                                              "management_url",
                                              "fault_detail",
+                                             "require_device_claim",
+                                             "mdm_claims_in_access_token",
                                              NULL};
 
 /* Trimmed span of one part of a corporate identifier line. */
@@ -556,6 +577,7 @@ tenant_apply_intune(struct sim_tenant *t, const cJSON *o, const char *path, char
     bool blocked = in->windows_blocked, personal = in->block_personal, pol = in->policy_service;
     bool crid = in->enroll_url_crid;
     bool wdetail = in->windows_fault_detail;
+    bool devclaim = in->require_device_claim, mdm_at = in->mdm_claims_in_at;
     long limit = (long)in->device_limit;
     char *groups[SIM_MAX_GROUPS] = {0};
     size_t ng = 0, nc = 0;
@@ -605,6 +627,8 @@ tenant_apply_intune(struct sim_tenant *t, const cJSON *o, const char *path, char
     if (!get_bool(o, "block_personally_owned", path, &personal, err, errsz) ||
         !get_bool(o, "policy_service", path, &pol, err, errsz) ||
         !get_bool(o, "enrollment_url_request_id", path, &crid, err, errsz) ||
+        !get_bool(o, "require_device_claim", path, &devclaim, err, errsz) ||
+        !get_bool(o, "mdm_claims_in_access_token", path, &mdm_at, err, errsz) ||
         !get_long(o, "device_limit", path, 1, 15, &limit, err, errsz) ||
         !get_str(o, "management_url", path, false, 512, &url, err, errsz))
         return false;
@@ -674,6 +698,8 @@ tenant_apply_intune(struct sim_tenant *t, const cJSON *o, const char *path, char
     in->policy_service = pol;
     in->enroll_url_crid = crid;
     in->windows_fault_detail = wdetail;
+    in->require_device_claim = devclaim;
+    in->mdm_claims_in_at = mdm_at;
     in->device_limit = (unsigned long)limit;
     if (cJSON_GetObjectItemCaseSensitive(o, "mdm_user_scope_groups") != NULL) {
         for (size_t i = 0; i < in->nscope_groups; i++)
@@ -914,7 +940,7 @@ tenant_redirect_allowed(const struct sim_tenant *t, const char *client_id, const
 
 static const char *const top_members[] = {
     "tenant_id",          "name",  "domains", "region",       "users", "groups", "device_settings",
-    "conditional_access", "login", "intune",  "applications", NULL};
+    "conditional_access", "login", "intune",  "applications", "prt",   NULL};
 
 enum lj_rc
 tenant_parse(const char *text, size_t len, struct sim_tenant **out, char *err, size_t errsz)
@@ -1099,6 +1125,12 @@ tenant_parse(const char *text, size_t len, struct sim_tenant **out, char *err, s
     t->intune.scope = SIM_MDM_ALL;
     t->intune.policy_service = true;
     t->intune.enroll_url_crid = true;
+    t->intune.require_device_claim = true;
+    t->prt.nonce_lifetime = 300;
+    t->prt.lifetime = 1209600;
+    v = cJSON_GetObjectItemCaseSensitive(root, "prt");
+    if (v != NULL && !tenant_apply_prt(t, v, "prt", err, errsz))
+        goto out;
     v = cJSON_GetObjectItemCaseSensitive(root, "intune");
     if (v != NULL && !tenant_apply_intune(t, v, "intune", err, errsz))
         goto out;
@@ -1253,6 +1285,12 @@ tenant_settings_json(const struct sim_tenant *t)
         cJSON_AddNumberToObject(lo, "refresh_token_lifetime", (double)t->rt_lifetime);
         cJSON_AddStringToObject(lo, "verification_uri", t->verification_uri);
     }
+    lo = cJSON_AddObjectToObject(o, "prt");
+    if (lo != NULL) {
+        cJSON_AddNumberToObject(lo, "nonce_lifetime_s", (double)t->prt.nonce_lifetime);
+        cJSON_AddNumberToObject(lo, "lifetime_s", (double)t->prt.lifetime);
+        cJSON_AddNumberToObject(lo, "auth_not_ready_after_join", (double)t->prt.not_ready_joined);
+    }
     in = cJSON_AddObjectToObject(o, "intune");
     if (in != NULL) {
         static const char *const scope[] = {"none", "some", "all"};
@@ -1269,6 +1307,8 @@ tenant_settings_json(const struct sim_tenant *t)
         cJSON_AddNumberToObject(in, "device_limit", (double)t->intune.device_limit);
         cJSON_AddBoolToObject(in, "policy_service", t->intune.policy_service);
         cJSON_AddBoolToObject(in, "enrollment_url_request_id", t->intune.enroll_url_crid);
+        cJSON_AddBoolToObject(in, "require_device_claim", t->intune.require_device_claim);
+        cJSON_AddBoolToObject(in, "mdm_claims_in_access_token", t->intune.mdm_claims_in_at);
         cJSON_AddStringToObject(in, "management_url", t->intune.mgmt_url);
         cJSON_AddStringToObject(in, "fault_detail",
                                 t->intune.windows_fault_detail
@@ -1309,6 +1349,7 @@ state_device_free(struct sim_device *d)
     if (d == NULL)
         return;
     free(d->cert);
+    free(d->tkey);
     free(d);
 }
 
@@ -1331,6 +1372,7 @@ state_clear_registry(void)
     for (size_t i = 0; i < g_sim.nrt; i++)
         secret_struct_free(g_sim.rt[i], sizeof(struct sim_refresh));
     state_clear_enrollments();
+    prt_clear();
     free(g_sim.dev);
     free(g_sim.dc);
     free(g_sim.ac);
@@ -1407,7 +1449,26 @@ state_device_json(const struct sim_device *d)
     cJSON_AddNumberToObject(o, "join_type", d->join_type);
     cJSON_AddStringToObject(o, "thumbprint", d->thumbprint);
     cJSON_AddStringToObject(o, "created", t);
+    cJSON_AddBoolToObject(o, "enabled", !d->disabled);
+    cJSON_AddNumberToObject(o, "auth_not_ready", (double)d->auth_pending);
+    cJSON_AddBoolToObject(o, "transport_key", d->tkey != NULL);
     return o;
+}
+
+bool
+state_patch_device(struct sim_device *d, const cJSON *o, char *err, size_t errsz)
+{
+    static const char *const members[] = {"enabled", "auth_not_ready", NULL};
+    bool enabled = !d->disabled;
+    long pending = (long)d->auth_pending;
+
+    if (!check_members(o, "device", members, err, errsz) ||
+        !get_bool(o, "enabled", "device", &enabled, err, errsz) ||
+        !get_long(o, "auth_not_ready", "device", 0, 1000000, &pending, err, errsz))
+        return false;
+    d->disabled = !enabled;
+    d->auth_pending = (unsigned long)pending;
+    return true;
 }
 
 /* Drop device codes, auth codes and refresh tokens that are long dead. */

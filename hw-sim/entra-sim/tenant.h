@@ -70,6 +70,15 @@ struct sim_intune {
     bool enroll_url_crid;       /* EnrollmentServiceUrl carries ?client-request-id= */
     char *mgmt_url;             /* OMA-DM server (APPLICATION ADDR) */
     bool windows_fault_detail;  /* faults name WindowsDeviceEnrollmentServiceError */
+    bool require_device_claim;  /* the RST's token must carry deviceid = the DeviceID item */
+    bool mdm_claims_in_at;      /* compatibility: MDM URL claims in DRS access tokens too */
+};
+
+/* Primary Refresh Token settings (tenant file "prt"). */
+struct sim_prt_settings {
+    long nonce_lifetime;   /* srv_challenge nonces are valid this many seconds (300) */
+    long lifetime;         /* PRT lifetime in seconds (1209600 = 14 days) */
+    long not_ready_joined; /* a new device's first N device-authenticated requests: 50155 (0) */
 };
 
 struct sim_group {
@@ -110,6 +119,7 @@ struct sim_tenant {
     long dc_expires_in, dc_interval, at_lifetime, rt_lifetime;
     char *verification_uri;
     struct sim_intune intune;
+    struct sim_prt_settings prt;
     struct sim_app apps[SIM_MAX_APPS];
     size_t napps;
 };
@@ -128,6 +138,11 @@ struct sim_device {
     char thumbprint[41];
     time_t created;
     bool ready; /* false while its certificate is being issued */
+    /* The transport key of the join (BCRYPT_RSAPUBLIC_BLOB), for session_key_jwe. */
+    unsigned char *tkey;
+    size_t tkey_len;
+    bool disabled;              /* Entra accountEnabled = false: AADSTS135011 */
+    unsigned long auth_pending; /* the next N device-authenticated requests get AADSTS50155 */
 };
 
 enum sim_dc_state { SIM_DC_PENDING, SIM_DC_APPROVED, SIM_DC_DECLINED, SIM_DC_REDEEMED };
@@ -248,6 +263,12 @@ bool tenant_patch_user(struct sim_tenant *t, struct sim_user *u, const cJSON *o,
  */
 bool tenant_apply_intune(struct sim_tenant *t, const cJSON *o, const char *path, char *err,
                          size_t errsz);
+/* PRT settings (tenant file "prt", PUT /control/prt): nonce_lifetime_s, lifetime_s,
+ * auth_not_ready_after_join. */
+bool tenant_apply_prt(struct sim_tenant *t, const cJSON *o, const char *path, char *err,
+                      size_t errsz);
+/* Device changes from the control API (PATCH /control/devices/{id}): enabled, auth_not_ready. */
+bool state_patch_device(struct sim_device *d, const cJSON *o, char *err, size_t errsz);
 /* Is u inside the MDM user scope? */
 bool tenant_mdm_in_scope(const struct sim_tenant *t, const struct sim_user *u);
 /* Does u hold the licences Intune auto-enrollment needs (Intune + Entra ID P1)? */

@@ -35,9 +35,10 @@ join_dev() {
   DEV=$(jq -r .Certificate.RawBody <<<"$BODY" | base64 -d |
     openssl x509 -inform der -noout -subject -nameopt RFC2253 | sed 's/^subject=CN=//')
 }
-# mdm_token [UPN] [EXTRA JSON MEMBERS] — an access token for the enrollment resource.
+# mdm_token [UPN] [EXTRA JSON MEMBERS] — an access token for the enrollment resource,
+# device-authenticated (deviceid = $DEV) once a device is joined, as a PRT-based one is.
 mdm_token() {
-  sim_ctl POST /control/tokens "{\"upn\":\"${1:-alice@contoso.example}\",\"aud\":\"$MDM_AUD\"${2:-}}" |
+  sim_ctl POST /control/tokens "{\"upn\":\"${1:-alice@contoso.example}\",\"aud\":\"$MDM_AUD\"${DEV:+,\"deviceid\":\"$DEV\"}${2:-}}" |
     jq -r .access_token
 }
 # setup — simulator + joined device + Intune token: DEV, TOKB64 (base64 of the JWT).
@@ -372,6 +373,51 @@ t_mdm_claims_in_scope() {
   assert_eq "$(jq -r .mdm_terms_of_use_url <<<"$c")" https://portal.manage.microsoft.com/TermsofUse.aspx
   assert_eq "$(jq -r .mdm_compliance_url <<<"$c")" "https://portal.manage.microsoft.com/?portalAction=Compliance"
   assert_eq "$(jwt_claims "$(jq -r .access_token <<<"$BODY")" | jq -r .mdm_enrollment_url)" "$DISC" "DRS access token"
+}
+t_mdm_claims_not_in_access_token() {
+  # The real service: MDM URLs only in the sign-in's id_token (Learn, device registration
+  # phase D), never in DRS access tokens (demo.json turns them on for the agent's tests).
+  sim_start "$DEMO"
+  sim_ctl PUT /control/intune '{"mdm_claims_in_access_token":false}' >/dev/null
+  sim_ropc alice@contoso.example 'Demo-Passw0rd!'; assert_eq "$HTTP_STATUS" 200
+  assert_eq "$(jwt_claims "$(jq -r .id_token <<<"$BODY")" | jq -r .mdm_enrollment_url)" "$DISC"
+  assert_eq "$(jwt_claims "$(jq -r .access_token <<<"$BODY")" | jq -c '[.mdm_enrollment_url,.mdm_terms_of_use_url,.mdm_compliance_url]')" '[null,null,null]'
+  assert_eq "$(jwt_claims "$(sim_token alice@contoso.example)" | jq -r .mdm_enrollment_url)" null "control token"
+}
+# intune.require_device_claim (the real behaviour): the RST's token must name the device.
+real_rst_setup() {
+  setup
+  sim_ctl PUT /control/intune '{"require_device_claim":true}' >/dev/null
+}
+t_rst_device_claim_ok() {
+  real_rst_setup
+  assert_eq "$(jwt_claims "$(base64 -d <<<"$TOKB64")" | jq -r .deviceid)" "$DEV"
+  rst; assert_eq "$HTTP_STATUS" 200 "$BODY"
+}
+t_rst_device_claim_missing() {
+  real_rst_setup
+  TOKB64=$(sim_ctl POST /control/tokens "{\"upn\":\"alice@contoso.example\",\"aud\":\"$MDM_AUD\"}" | jq -r .access_token | tr -d '\n' | base64 -w0)
+  rst; assert_fault 500 s:Authentication Authentication "no deviceid claim"
+  assert_eq "$(sim_ctl GET /control/enrollments | jq length)" 0
+}
+t_rst_device_claim_other() {
+  real_rst_setup
+  local other; other=$(uuid)
+  TOKB64=$(sim_ctl POST /control/tokens "{\"upn\":\"alice@contoso.example\",\"aud\":\"$MDM_AUD\",\"deviceid\":\"$other\"}" | jq -r .access_token | tr -d '\n' | base64 -w0)
+  rst; assert_fault 500 s:Authentication Authentication "was issued to device $other, not to the device $DEV"
+}
+t_rst_refresh_token_refused() {
+  # A plain refresh-token grant gives no deviceid: real Intune would refuse the enrollment.
+  real_rst_setup
+  sim_ropc alice@contoso.example 'Demo-Passw0rd!'; assert_eq "$HTTP_STATUS" 200
+  local rt; rt=$(jq -r .refresh_token <<<"$BODY")
+  sim_req https://login.microsoftonline.com/contoso.example/oauth2/token -d grant_type=refresh_token \
+    -d client_id=1b730954-1685-4b74-9bfd-dac224a7b894 --data-urlencode "refresh_token=$rt" \
+    --data-urlencode "resource=$MDM_AUD"
+  assert_eq "$HTTP_STATUS" 200 "$BODY"
+  assert_eq "$(jwt_claims "$(jq -r .access_token <<<"$BODY")" | jq -r .deviceid)" null
+  TOKB64=$(jq -r .access_token <<<"$BODY" | tr -d '\n' | base64 -w0)
+  rst; assert_fault 500 s:Authentication Authentication "no deviceid claim"
 }
 t_mdm_claims_out_of_scope() {
   sim_start "$DEMO"
@@ -793,6 +839,11 @@ tcase mdm_policy_bad_token t_policy_bad_token
 tcase mdm_enroll_ok t_enroll_ok
 tcase mdm_enroll_guid_device_id_wsse_attrs t_enroll_guid_device_id_and_wsse_attrs
 tcase mdm_enroll_token_by_refresh t_enroll_token_by_refresh
+tcase mdm_claims_not_in_access_token t_mdm_claims_not_in_access_token
+tcase mdm_rst_device_claim_ok t_rst_device_claim_ok
+tcase mdm_rst_device_claim_missing t_rst_device_claim_missing
+tcase mdm_rst_device_claim_other t_rst_device_claim_other
+tcase mdm_rst_refresh_token_refused t_rst_refresh_token_refused
 tcase mdm_claims_in_scope t_mdm_claims_in_scope
 tcase mdm_claims_out_of_scope t_mdm_claims_out_of_scope
 tcase mdm_reenroll_no_quota t_reenroll_no_quota

@@ -1,0 +1,52 @@
+/*
+ * prt.h — device-authenticated sign-in of entra-sim: the Primary Refresh
+ * Token (PRT) grants of the v1 token endpoint ([MS-OAPXBC] 3.1.5.1 and
+ * 3.2.5.1; ROADtools roadlib deviceauth.py, AADInternals PRT.ps1).
+ *
+ *   grant_type=srv_challenge                     -> {"Nonce": ...}
+ *   grant_type=urn:...:jwt-bearer, RS256 request  -> a new PRT, its session
+ *       key encrypted to the device's transport key (session_key_jwe)
+ *   grant_type=urn:...:jwt-bearer, HS256 request  -> an access token with
+ *       deviceid (or a renewed PRT), as a JWE under a key derived from the
+ *       session key
+ *
+ * Nonces and PRTs live in memory beside the registry of tenant.h, guarded
+ * by g_sim.lock.
+ */
+#ifndef LJ_SIM_PRT_H
+#define LJ_SIM_PRT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "hw-sim/entra-sim/server.h"
+#include "hw-sim/entra-sim/util.h"
+
+#define PRT_GRANT_JWT_BEARER "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+/* Answer grant_type=srv_challenge: a new nonce, remembered with its issue time. */
+enum MHD_Result prt_srv_challenge(struct sim_req *r);
+/* Answer grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer (form parsed by oauth.c). */
+enum MHD_Result prt_jwt_bearer(struct sim_req *r, const struct sim_form *form);
+
+/* Forget every nonce and PRT (reset).  Caller holds g_sim.lock. */
+void prt_clear(void);
+
+/*
+ * NIST SP 800-108 counter-mode KDF with HMAC-SHA256, one 32-byte block, as
+ * [MS-OAPXBC] 3.1.5.2.1.3 uses it:
+ *   HMAC-SHA256(key, 00000001 || "AzureAD-SecureConversation" || 00 || context || 00000100)
+ */
+void prt_kdf(const unsigned char *key, size_t keylen, const unsigned char *context, size_t clen,
+             unsigned char out[32]);
+/*
+ * The signing/encryption key of a PRT-bound JWT: kdf_ver 1 derives from
+ * context = ctx; kdf_ver 2 from context = SHA-256(ctx || payload), payload
+ * being the exact JSON bytes of the JWT body (ROADtools
+ * calculate_derived_key_v2).  false for another kdf_ver.
+ */
+bool prt_derive(const unsigned char *session_key, size_t sklen, const unsigned char *ctx,
+                size_t ctxlen, const unsigned char *payload, size_t plen, int kdf_ver,
+                unsigned char out[32]);
+
+#endif
