@@ -233,7 +233,9 @@ tpm_hmac_key_import(struct tpm_ctx *t, const char *name, const unsigned char *ke
 
     if (!tpm_object_name_ok(name))
         return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=hkey_import_failed reason=bad_name");
-    if (key == NULL || len < TPM_HKEY_KEY_MIN || len > TPM_HKEY_KEY_MAX)
+    if (key == NULL)
+        return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=hkey_import_failed reason=no_key");
+    if (len < TPM_HKEY_KEY_MIN || len > TPM_HKEY_KEY_MAX)
         return lj_err_set(LJ_ERR_INVAL, TPM_MOD,
                           "event=hkey_import_failed reason=bad_length len=%zu", len);
     if (t->state_dir[0] == '\0')
@@ -250,7 +252,9 @@ tpm_hmac_sha256(struct tpm_ctx *t, const char *name, const unsigned char *msg, s
 
     if (!tpm_object_name_ok(name))
         return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=hmac_failed reason=bad_name");
-    if (msg == NULL || out == NULL || len == 0 || len > TPM_HKEY_MSG_MAX)
+    if (msg == NULL || out == NULL)
+        return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=hmac_failed reason=no_buffer");
+    if (len == 0 || len > TPM_HKEY_MSG_MAX)
         return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=hmac_failed reason=bad_length len=%zu",
                           len);
     if (t->state_dir[0] == '\0')

@@ -83,6 +83,19 @@ print("commands checked: %d TPM2_Create, %d TPM2_HMAC, %d blocks" % (creates, hm
 PY
 }
 
+# The key is noDA (like the sealed token): a dictionary-attack lockout
+# caused elsewhere stops neither import nor HMAC.
+case_in_lockout() {
+  swtpm_start "$CASE/tpm"
+  tpm_force_lockout
+  LJ_TEST_TCTI=$TCTI run_unit
+  assert_contains "$OUT" "# ok - tpm"
+  TPM2TOOLS_TCTI=$TCTI tpm2_getcap properties-variable | grep -q "inLockout:                 1" ||
+    fail "TPM no longer in lockout"
+  assert_no_transient_handles
+}
+
 tcase tpm_provider case_tpm_provider
+tcase in_lockout case_in_lockout
 tcase nothing_secret_on_bus case_nothing_secret_on_bus
 tcase wrong_tpm case_wrong_tpm
