@@ -65,6 +65,17 @@ token_allowed(void)
     return false;
 }
 
+/* --help or -h before any "--". */
+static bool
+token_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    }
+    return false;
+}
+
 /* Take "--NAME VALUE" out of argv (kept for lj_cmd_args: the rest). */
 static int
 token_take(const char *name, int *argc, char **argv, const char **val)
@@ -103,6 +114,12 @@ cmd_token(int argc, char **argv)
         token_take("--scope", &argc, argv, &ask.scope) != 0 ||
         token_take("--client-id", &argc, argv, &ask.client_id) != 0)
         return LJ_EXIT_USAGE;
+    /* who may ask, before anything is read (--help is for everyone) */
+    if (!token_help(argc, argv) && !token_allowed()) {
+        fprintf(stderr, "linkjoin token: only root and members of the group '" TOKEN_GROUP
+                        "' may get tokens of this device; nothing was done\n");
+        return LJ_EXIT_FAILURE;
+    }
     ex = lj_cmd_args("token", argc, argv, token_usage, NULL, NULL, &cfg);
     if (ex >= 0)
         return ex;
@@ -110,11 +127,6 @@ cmd_token(int argc, char **argv)
         fprintf(stderr, "linkjoin token: give exactly one of --resource and --scope "
                         "(see 'linkjoin token --help')\n");
         return LJ_EXIT_USAGE;
-    }
-    if (!token_allowed()) {
-        fprintf(stderr, "linkjoin token: only root and members of the group '" TOKEN_GROUP
-                        "' may get tokens of this device; nothing was done\n");
-        return LJ_EXIT_FAILURE;
     }
     return lj_flow_token(&cfg, &ask, stdout);
 }

@@ -306,9 +306,9 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
         {LJ_R_DEVICE_DISABLED, "device_disabled", "", LJ_PHASE_MDM, "AADSTS135011", LJ_FIX_ADMIN,
          false, LJ_EXIT_POLICY,
          "The device joined your organization, but it has been disabled there, so it cannot "
-         "sign in or be managed until an administrator enables it.",
+         "sign in or be managed until an administrator enables it; setup then finishes by itself.",
          "Entra admin center > Identity > Devices > All devices > (search for the device id "
-         "below) > Enable, then run `linkjoin mdm-retry` or restart the device"},
+         "below) > Enable; device management setup then finishes by itself within 30 minutes"},
     [LJ_R_DEVICE_NOT_FOUND] =
         {LJ_R_DEVICE_NOT_FOUND, "device_not_found", "", LJ_PHASE_MDM, "AADSTS700003", LJ_FIX_ADMIN,
          false, LJ_EXIT_POLICY,

@@ -567,13 +567,16 @@ flow_enroll_outcome(struct flow *f, enum lj_rc rc)
         f->fail.reason == LJ_R_MDM_NOT_IN_SCOPE || f->fail.reason == LJ_R_MDM_PLATFORM_BLOCKED ||
         f->fail.reason == LJ_R_MDM_OWNERSHIP_BLOCKED || f->fail.reason == LJ_R_MDM_DEVICE_CAP ||
         f->fail.reason == LJ_R_MDM_LICENSE_MISSING || f->fail.reason == LJ_R_MDM_REJECTED ||
-        f->fail.reason == LJ_R_MDM_BAD_SERVICE_RESPONSE || f->fail.reason == LJ_R_DEVICE_DISABLED ||
-        f->fail.reason == LJ_R_DEVICE_NOT_FOUND || f->fail.reason == LJ_R_PRT_REFUSED;
+        f->fail.reason == LJ_R_MDM_BAD_SERVICE_RESPONSE || f->fail.reason == LJ_R_DEVICE_NOT_FOUND ||
+        f->fail.reason == LJ_R_PRT_REFUSED;
+    /*
+     * A disabled device (device_disabled) is not refused for good: an admin
+     * enables it and the retry timer finishes the enrollment with the kept
+     * sign-in, so it stays pending (with its own exit code).
+     */
     if (f->fail.reason == LJ_R_DEVICE_NOT_FOUND)
         flow_prt_forget(f); /* the device object is gone: its PRT with it */
-    /* A disabled device can be enabled again: its sign-in is kept for mdm-retry. */
-    if ((refused && f->fail.reason != LJ_R_DEVICE_DISABLED) ||
-        f->fail.reason == LJ_R_SIGNIN_SESSION_EXPIRED) {
+    if (refused || f->fail.reason == LJ_R_SIGNIN_SESSION_EXPIRED) {
         flow_tokens_forget_sealed(f); /* nothing a later retry with it can change */
     } else if (f->tok.refresh != NULL && f->tpm != NULL) {
         flow_tokens_seal(f);

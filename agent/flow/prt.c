@@ -71,6 +71,27 @@ prt_post(struct flow *f, enum lj_phase ph, const char *form, struct lj_http_resp
     return rc;
 }
 
+/*
+ * The AADSTS codes that mean the refresh token (or PRT) itself is expired
+ * or revoked, so a new sign-in is what helps (Learn reference-error-codes:
+ * 70008 ExpiredOrRevokedGrant, 700082 inactivity, 50173 FreshTokenNeeded,
+ * 700084 SPA token lifetime).  Any other invalid_grant of a PRT exchange
+ * (a stale nonce, a signature the service cannot verify) is the device's
+ * request being refused, not the person's session.
+ */
+static bool
+prt_session_code(const char *code)
+{
+    static const char *const codes[] = {"AADSTS70008", "AADSTS700082", "AADSTS50173",
+                                        "AADSTS700084", NULL};
+
+    for (size_t i = 0; codes[i] != NULL; i++) {
+        if (strcmp(code, codes[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* What a failed PRT exchange becomes, from the OAuth error recorded for it. */
 static enum lj_rc
 prt_fail(struct flow *f, enum lj_phase ph, const struct lj_http_response *resp, bool with_prt)
@@ -83,7 +104,8 @@ prt_fail(struct flow *f, enum lj_phase ph, const struct lj_http_response *resp, 
      * revoked sign-in refresh token stays signin_session_expired; an
      * expired PRT is the same for the person: sign in again.
      */
-    if (f->fail.reason == LJ_R_SIGNIN_REJECTED)
+    if (f->fail.reason == LJ_R_SIGNIN_REJECTED ||
+        (f->fail.reason == LJ_R_SIGNIN_SESSION_EXPIRED && !prt_session_code(f->fail.err.code)))
         flow_fail_reason_set(f, LJ_R_PRT_REFUSED);
     lj_log(LJ_LOG_WARN, MOD, "event=prt_refused step=%s http=%ld reason=%s code=%s",
            with_prt ? "prt_signed_request" : "prt_request", resp->status, f->fail.err.reason,
