@@ -73,6 +73,17 @@ static size_t g_nonce_next;
 static struct prt_entry **g_prt;
 static size_t g_nprt, g_capprt;
 
+size_t
+prt_count(void)
+{
+    size_t n = 0;
+    time_t now = time(NULL);
+
+    for (size_t i = 0; i < g_nprt; i++)
+        n += g_prt[i]->expires > now;
+    return n;
+}
+
 void
 prt_clear(void)
 {
@@ -373,14 +384,13 @@ prt_srv_challenge(struct sim_req *r)
  * (the control API's / tenant's "not ready" countdown, else 50155).
  */
 static bool
-device_gate(struct sim_device *d, const char *device_id, struct verdict *v)
+device_gate(struct sim_device *d, struct verdict *v)
 {
     if (d == NULL) {
         set_v(v, "invalid_grant", 700003,
               "Device object was not found in the tenant '%s' directory.", g_sim.t->id);
         return false;
     }
-    (void)device_id;
     if (d->disabled) {
         set_v(v, "invalid_grant", 135011, "Device used during the authentication is disabled.");
         return false;
@@ -698,7 +708,7 @@ device_key_request(struct sim_req *r, struct jws *j, const char *tok)
             if (g_sim.dev[i]->ready && g_sim.dev[i]->cert_len == der_len &&
                 memcmp(g_sim.dev[i]->cert, der, der_len) == 0)
                 d = g_sim.dev[i];
-        if (device_gate(d, NULL, &v) && (u = prt_user(j->p, &mfa, &v)) != NULL) {
+        if (device_gate(d, &v) && (u = prt_user(j->p, &mfa, &v)) != NULL) {
             copy_who(u, mfa, d->id, &w);
             if (d->tkey != NULL && (tkey = malloc(d->tkey_len)) != NULL) {
                 memcpy(tkey, d->tkey, d->tkey_len);
@@ -871,7 +881,7 @@ session_key_request(struct sim_req *r, struct jws *j, const char *tok)
         set_v(&v, "invalid_grant", 140000,
               "InvalidRequestNonce - Request nonce is not valid or has expired. Get a new "
               "nonce with grant_type=srv_challenge.");
-    } else if (device_gate(state_device_by_id(e->device_id), e->device_id, &v)) {
+    } else if (device_gate(state_device_by_id(e->device_id), &v)) {
         u = tenant_user_by_oid(g_sim.t, e->user_oid);
         if (u == NULL) {
             set_v(&v, "invalid_grant", 50034,

@@ -31,6 +31,8 @@ enum MHD_Result prt_jwt_bearer(struct sim_req *r, const struct sim_form *form);
 
 /* Forget every nonce and PRT (reset).  Caller holds g_sim.lock. */
 void prt_clear(void);
+/* How many PRTs are live (GET /control/state).  Caller holds g_sim.lock. */
+size_t prt_count(void);
 
 /*
  * NIST SP 800-108 counter-mode KDF with HMAC-SHA256, one 32-byte block, as

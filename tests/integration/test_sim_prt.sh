@@ -83,6 +83,7 @@ t_nonce() {
   nonce; local a=$NONCE
   nonce common; local b=$NONCE
   assert_ne "$a" "$b" "nonces are fresh"
+  nonce Common # AADInternals Get-AADIntUserPRTToken spells it so
   assert_contains "$HEADERS" "application/json"
 }
 t_prt_and_intune_token() {
@@ -257,6 +258,13 @@ t_device_deleted_by_drs() {
   assert_eq "$HTTP_STATUS" 200 "DRS delete ($BODY)"
   prt_call intune; assert_aadsts 700003
 }
+t_reset_drops_prt() {
+  setup; get_prt
+  assert_eq "$(sim_ctl GET /control/state | jq -r .prts)" 1
+  sim_ctl POST /control/reset >/dev/null
+  assert_eq "$(sim_ctl GET /control/state | jq -r .prts)" 0
+  prt_call intune; assert_aadsts 9002313
+}
 t_control_prt_settings() {
   sim_start "$REAL"
   assert_eq "$(sim_ctl GET /control/prt | jq -c .)" '{"nonce_lifetime_s":300,"lifetime_s":1209600,"auth_not_ready_after_join":0}'
@@ -288,4 +296,5 @@ tcase prt_not_ready_per_device t_not_ready_per_device
 tcase prt_device_disabled t_device_disabled
 tcase prt_device_deleted t_device_deleted
 tcase prt_device_deleted_by_drs t_device_deleted_by_drs
+tcase prt_reset_drops_prt t_reset_drops_prt
 tcase prt_control_settings t_control_prt_settings
