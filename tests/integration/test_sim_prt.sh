@@ -265,6 +265,18 @@ t_reset_drops_prt() {
   assert_eq "$(sim_ctl GET /control/state | jq -r .prts)" 0
   prt_call intune; assert_aadsts 9002313
 }
+t_clean_exit_after_prt_traffic() {
+  # Every PRT path once, then a clean exit (SIM_VALGRIND=1: no leak or memory error).
+  setup; get_prt; prt_call intune; prt_call renew; prt_call graph kdf1 bad_sig
+  nonce; bearer "$(pc rs256 "$K1" "$CERT" "$NONCE" bad_sig)"
+  bearer "not.a-jws"
+  sim_ctl PATCH "/control/devices/$DEV" '{"enabled":false}' >/dev/null; prt_call intune
+  sim_ctl DELETE "/control/devices/$DEV" >/dev/null; prt_call intune
+  sim_stop; local rc=$?
+  assert_eq "$rc" 0 "exit status after traffic"
+  assert_not_contains "$(cat "$SIM_LOG")" "ERROR: AddressSanitizer"
+  assert_not_contains "$(cat "$SIM_LOG")" "runtime error"
+}
 t_control_prt_settings() {
   sim_start "$REAL"
   assert_eq "$(sim_ctl GET /control/prt | jq -c .)" '{"nonce_lifetime_s":300,"lifetime_s":1209600,"auth_not_ready_after_join":0}'
@@ -298,3 +310,4 @@ tcase prt_device_deleted t_device_deleted
 tcase prt_device_deleted_by_drs t_device_deleted_by_drs
 tcase prt_reset_drops_prt t_reset_drops_prt
 tcase prt_control_settings t_control_prt_settings
+tcase prt_clean_exit_after_traffic t_clean_exit_after_prt_traffic
