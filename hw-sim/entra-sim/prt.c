@@ -997,10 +997,8 @@ prt_jwt_bearer(struct sim_req *r, const struct sim_form *form)
                                "The request body must contain the following parameter: "
                                "'windows_api_version'.");
     if (strcmp(wav, "2.0") != 0 && strcmp(wav, "2.2") != 0)
-        return srv_oauth_error(r, 400, "invalid_request", 90014, NULL,
-                               "The value '%.16s' of the parameter 'windows_api_version' is not "
-                               "supported.",
-                               wav);
+        return srv_oauth_error(r, 400, "invalid_request", 9002313, NULL,
+                               "Invalid request. Request is malformed or invalid.");
     if (req == NULL || req[0] == '\0')
         return srv_oauth_error(r, 400, "invalid_request", 900144, NULL,
                                "The request body must contain the following parameter: "

@@ -196,6 +196,10 @@ t_missing_api_version() {
   bearer "$(pc rs256 "$K1" "$CERT" "$NONCE")" -
   assert_aadsts 900144 invalid_request
   assert_contains "$(jq -r .error_description <<<"$BODY")" "'windows_api_version'"
+  bearer "$(pc rs256 "$K1" "$CERT" "$NONCE")" 1.0
+  assert_aadsts 9002313 invalid_request
+  bearer "not.a-jws"
+  assert_aadsts 9002313 invalid_request
 }
 t_unknown_prt() {
   setup; get_prt
