@@ -13,6 +13,7 @@
 
 #include "hw-sim/entra-sim/jwt.h"
 #include "hw-sim/entra-sim/oauth.h"
+#include "hw-sim/entra-sim/prt.h"
 #include "hw-sim/entra-sim/server.h"
 #include "hw-sim/entra-sim/tenant.h"
 #include "platform/common/log.h"
@@ -437,6 +438,7 @@ state(struct sim_req *r)
         cJSON_AddNumberToObject(o, "devices", (double)g_sim.ndev);
         cJSON_AddNumberToObject(o, "device_codes", (double)g_sim.ndc);
         cJSON_AddNumberToObject(o, "refresh_tokens", (double)g_sim.nrt);
+        cJSON_AddNumberToObject(o, "prts", (double)prt_count());
         cJSON_AddNumberToObject(o, "enrollments", (double)g_sim.nenr);
     }
     pthread_mutex_unlock(&g_sim.lock);

@@ -30,13 +30,7 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
-#include <wolfssl/options.h>
-#include <wolfssl/wolfcrypt/aes.h>
-#include <wolfssl/wolfcrypt/hmac.h>
-#include <wolfssl/wolfcrypt/random.h>
-#include <wolfssl/wolfcrypt/rsa.h>
 
-#include "hw-sim/entra-sim/der.h"
 #include "hw-sim/entra-sim/jwt.h"
 #include "hw-sim/entra-sim/pki.h"
 #include "hw-sim/entra-sim/tenant.h"
@@ -73,6 +67,17 @@ static size_t g_nonce_next;
 static struct prt_entry **g_prt;
 static size_t g_nprt, g_capprt;
 
+size_t
+prt_count(void)
+{
+    size_t n = 0;
+    time_t now = time(NULL);
+
+    for (size_t i = 0; i < g_nprt; i++)
+        n += g_prt[i]->expires > now;
+    return n;
+}
+
 void
 prt_clear(void)
 {
@@ -85,172 +90,10 @@ prt_clear(void)
     g_nonce_next = 0;
 }
 
-/* ---- crypto ---- */
-
-static bool
-hmac256(const unsigned char *key, size_t keylen, const void *a, size_t an, const void *b, size_t bn,
-        unsigned char out[32])
-{
-    Hmac h;
-    bool ok;
-
-    if (wc_HmacInit(&h, NULL, INVALID_DEVID) != 0)
-        return false;
-    ok = wc_HmacSetKey(&h, WC_SHA256, key, (word32)keylen) == 0 &&
-         wc_HmacUpdate(&h, a, (word32)an) == 0 &&
-         (bn == 0 || wc_HmacUpdate(&h, b, (word32)bn) == 0) && wc_HmacFinal(&h, out) == 0;
-    wc_HmacFree(&h);
-    return ok;
-}
-
-void
-prt_kdf(const unsigned char *key, size_t keylen, const unsigned char *context, size_t clen,
-        unsigned char out[32])
-{
-    static const char label[] = "AzureAD-SecureConversation";
-    struct sim_buf in = {0};
-    static const unsigned char one[4] = {0, 0, 0, 1}, zero = 0, bits[4] = {0, 0, 1, 0};
-
-    sim_buf_add(&in, one, 4);
-    sim_buf_add(&in, label, sizeof(label) - 1);
-    sim_buf_add(&in, &zero, 1);
-    sim_buf_add(&in, context, clen);
-    sim_buf_add(&in, bits, 4);
-    if (in.err || !hmac256(key, keylen, in.p, in.len, NULL, 0, out))
-        sim_random(out, 32); /* never a predictable key */
-    sim_buf_free(&in, true);
-}
-
-bool
-prt_derive(const unsigned char *session_key, size_t sklen, const unsigned char *ctx, size_t ctxlen,
-           const unsigned char *payload, size_t plen, int kdf_ver, unsigned char out[32])
-{
-    unsigned char h[32];
-    struct sim_buf b = {0};
-
-    if (kdf_ver == 1) {
-        prt_kdf(session_key, sklen, ctx, ctxlen, out);
-        return true;
-    }
-    if (kdf_ver != 2)
-        return false;
-    sim_buf_add(&b, ctx, ctxlen);
-    sim_buf_add(&b, payload, plen);
-    if (b.err) {
-        sim_buf_free(&b, true);
-        return false;
-    }
-    pki_sha256(b.p, b.len, h);
-    sim_buf_free(&b, true);
-    prt_kdf(session_key, sklen, h, sizeof(h), out);
-    return true;
-}
-
 static char *
 b64u(const void *p, size_t n)
 {
     return lj_b64_encode(p, n, LJ_B64_URL, NULL);
-}
-
-/*
- * Compact JWE with AES-256-GCM content encryption: b64u(hdr).b64u(ek).b64u(iv).b64u(ct).b64u(tag),
- * AAD = the ASCII of the first segment (RFC 7516 5.1).  ek may be empty (alg dir).
- */
-static char *
-jwe_gcm(const char *hdr, const unsigned char *ek, size_t eklen, const unsigned char key[32],
-        const char *pt)
-{
-    size_t ptlen = strlen(pt);
-    unsigned char iv[12], tag[16], *ct = malloc(ptlen + 1);
-    char *h = b64u(hdr, strlen(hdr)), *e = NULL, *i = NULL, *c = NULL, *t = NULL, *out = NULL;
-    struct sim_buf b = {0};
-    Aes aes;
-
-    sim_random(iv, sizeof(iv));
-    if (ct == NULL || h == NULL || wc_AesInit(&aes, NULL, INVALID_DEVID) != 0)
-        goto done;
-    if (wc_AesGcmSetKey(&aes, key, 32) != 0 ||
-        wc_AesGcmEncrypt(&aes, ct, (const byte *)pt, (word32)ptlen, iv, sizeof(iv), tag,
-                         sizeof(tag), (const byte *)h, (word32)strlen(h)) != 0) {
-        wc_AesFree(&aes);
-        goto done;
-    }
-    wc_AesFree(&aes);
-    e = eklen > 0 ? b64u(ek, eklen) : strdup("");
-    i = b64u(iv, sizeof(iv));
-    c = b64u(ct, ptlen);
-    t = b64u(tag, sizeof(tag));
-    if (e == NULL || i == NULL || c == NULL || t == NULL)
-        goto done;
-    sim_buf_addf(&b, "%s.%s.%s.%s.%s", h, e, i, c, t);
-    if (!b.err)
-        out = sim_buf_take(&b, NULL);
-done:
-    sim_buf_free(&b, true);
-    if (ct != NULL)
-        lj_secure_free(ct, ptlen + 1);
-    free(h);
-    free(e);
-    free(i);
-    lj_secret_free(c);
-    free(t);
-    return out;
-}
-
-/*
- * RSA-OAEP with SHA-1 and MGF1-SHA-1, empty label (JWE "RSA-OAEP", RFC 7518 4.3), of data
- * under the RSA key of a BCRYPT_RSAPUBLIC_BLOB (checked at join: RSA1, exponent then
- * modulus, big-endian).  out must hold 512 bytes.
- */
-static bool
-oaep_to_rsa1(const unsigned char *blob, size_t bl, const unsigned char *data, size_t n,
-             unsigned char *out, size_t *outlen)
-{
-    RsaKey k;
-    WC_RNG rng;
-    size_t ce, cm;
-    int ret = -1;
-
-    if (blob == NULL || bl < 24)
-        return false;
-    ce = (size_t)blob[8] | (size_t)blob[9] << 8 | (size_t)blob[10] << 16 | (size_t)blob[11] << 24;
-    cm = (size_t)blob[12] | (size_t)blob[13] << 8 | (size_t)blob[14] << 16 | (size_t)blob[15] << 24;
-    if (ce > 8 || cm > 512 || 24 + ce + cm != bl)
-        return false;
-    if (wc_InitRsaKey(&k, NULL) != 0)
-        return false;
-    if (wc_InitRng(&rng) != 0) {
-        wc_FreeRsaKey(&k);
-        return false;
-    }
-    if (wc_RsaPublicKeyDecodeRaw(blob + 24 + ce, (word32)cm, blob + 24, (word32)ce, &k) == 0)
-        ret = wc_RsaPublicEncrypt_ex(data, (word32)n, out, 512, &k, &rng, WC_RSA_OAEP_PAD,
-                                     WC_HASH_TYPE_SHA, WC_MGF1SHA1, NULL, 0);
-    wc_FreeRng(&rng);
-    wc_FreeRsaKey(&k);
-    if (ret <= 0)
-        return false;
-    *outlen = (size_t)ret;
-    return true;
-}
-
-/* Is der a certificate signed (sha256WithRSAEncryption) by the DRS device CA? */
-static bool
-cert_by_drs_ca(const unsigned char *der, size_t len)
-{
-    struct der all = {der, len}, cert, tbs, tbs_whole, alg, oid, sig;
-    size_t spki_len;
-    const unsigned char *spki = pki_key_spki(g_sim.drs_ca_key, &spki_len);
-
-    if (!der_get(&all, DER_SEQ, &cert, NULL) || all.n != 0 ||
-        !der_get(&cert, DER_SEQ, &tbs, &tbs_whole) || !der_get(&cert, DER_SEQ, &alg, NULL) ||
-        !der_get(&cert, DER_BITSTRING, &sig, NULL) || cert.n != 0)
-        return false;
-    if (!der_get(&alg, DER_OID, &oid, NULL) || !der_oid_is(&oid, "1.2.840.113549.1.1.11"))
-        return false;
-    if (sig.n < 2 || sig.p[0] != 0)
-        return false;
-    return pki_rs256_verify(spki, spki_len, tbs_whole.p, tbs_whole.n, sig.p + 1, sig.n - 1);
 }
 
 /* ---- nonces and PRTs (g_sim.lock held) ---- */
@@ -373,14 +216,13 @@ prt_srv_challenge(struct sim_req *r)
  * (the control API's / tenant's "not ready" countdown, else 50155).
  */
 static bool
-device_gate(struct sim_device *d, const char *device_id, struct verdict *v)
+device_gate(struct sim_device *d, struct verdict *v)
 {
     if (d == NULL) {
         set_v(v, "invalid_grant", 700003,
               "Device object was not found in the tenant '%s' directory.", g_sim.t->id);
         return false;
     }
-    (void)device_id;
     if (d->disabled) {
         set_v(v, "invalid_grant", 135011, "Device used during the authentication is disabled.");
         return false;
@@ -614,8 +456,8 @@ answer_prt(struct sim_req *r, const struct who *w, const char *client_id, const 
     static const char *const nocache[] = {"Pragma", "no-cache", NULL};
 
     sim_random(skey, sizeof(skey));
-    if (!oaep_to_rsa1(tkey, tkey_len, skey, sizeof(skey), ek, &eklen) ||
-        (jwe = jwe_gcm("{\"enc\":\"A256GCM\",\"alg\":\"RSA-OAEP\"}", ek, eklen, skey, "{}")) ==
+    if (!prt_oaep_to_rsa1(tkey, tkey_len, skey, sizeof(skey), ek, &eklen) ||
+        (jwe = prt_jwe_gcm("{\"enc\":\"A256GCM\",\"alg\":\"RSA-OAEP\"}", ek, eklen, skey, "{}")) ==
             NULL ||
         (idt = mint(w, NULL, client_id, true, false)) == NULL || !new_prt(w, skey, prt) ||
         (o = cJSON_CreateObject()) == NULL) {
@@ -652,6 +494,8 @@ device_key_request(struct sim_req *r, struct jws *j, const char *tok)
     unsigned char *der = NULL, *tkey = NULL;
     size_t der_len = 0, tkey_len = 0;
     struct der subject, spki;
+    size_t ca_spki_len;
+    const unsigned char *ca_spki = pki_key_spki(g_sim.drs_ca_key, &ca_spki_len);
     struct verdict v = {0};
     struct sim_device *d = NULL;
     struct sim_user *u;
@@ -670,7 +514,8 @@ device_key_request(struct sim_req *r, struct jws *j, const char *tok)
         set_v(&v, "invalid_request", 9002313, "Invalid request. Request is malformed or invalid.");
         goto fail;
     }
-    if (!cert_by_drs_ca(der, der_len) || !pki_cert_parts(der, der_len, &subject, &spki)) {
+    if (!prt_cert_issued_by(der, der_len, ca_spki, ca_spki_len) ||
+        !pki_cert_parts(der, der_len, &subject, &spki)) {
         lj_log(LJ_LOG_INFO, MOD, "event=prt_device_auth reason=\"x5c not issued by the DRS CA\"");
         set_v(&v, "invalid_grant", 50155, "Device authentication failed for this user.");
         goto fail;
@@ -698,7 +543,7 @@ device_key_request(struct sim_req *r, struct jws *j, const char *tok)
             if (g_sim.dev[i]->ready && g_sim.dev[i]->cert_len == der_len &&
                 memcmp(g_sim.dev[i]->cert, der, der_len) == 0)
                 d = g_sim.dev[i];
-        if (device_gate(d, NULL, &v) && (u = prt_user(j->p, &mfa, &v)) != NULL) {
+        if (device_gate(d, &v) && (u = prt_user(j->p, &mfa, &v)) != NULL) {
             copy_who(u, mfa, d->id, &w);
             if (d->tkey != NULL && (tkey = malloc(d->tkey_len)) != NULL) {
                 memcpy(tkey, d->tkey, d->tkey_len);
@@ -794,7 +639,7 @@ reply_jwe(struct sim_req *r, const unsigned char skey[32], cJSON *o)
     if (ctx64 != NULL && pt != NULL) {
         snprintf(hdr, sizeof(hdr), "{\"alg\":\"dir\",\"enc\":\"A256GCM\",\"ctx\":\"%s\"}", ctx64);
         prt_kdf(skey, 32, ctx, sizeof(ctx), key);
-        jwe = jwe_gcm(hdr, NULL, 0, key, pt);
+        jwe = prt_jwe_gcm(hdr, NULL, 0, key, pt);
         lj_secure_zero(key, sizeof(key));
     }
     free(ctx64);
@@ -862,7 +707,7 @@ session_key_request(struct sim_req *r, struct jws *j, const char *tok)
     } else if (time(NULL) >= e->expires) {
         set_v(&v, "invalid_grant", 700082, "The refresh token has expired due to inactivity.");
     } else if (!prt_derive(e->skey, 32, ctx, ctxlen, j->pbytes, j->plen, kdf, key) ||
-               !hmac256(key, 32, tok, j->signed_len, NULL, 0, mac) || j->slen != 32 ||
+               !prt_hmac256(key, 32, tok, j->signed_len, NULL, 0, mac) || j->slen != 32 ||
                !lj_secure_equal(mac, j->sig, 32)) {
         set_v(&v, "invalid_grant", 140001, "InvalidSessionKey - The session key isn't valid.");
     } else if (jstr(j->p, "request_nonce") == NULL) {
@@ -871,7 +716,7 @@ session_key_request(struct sim_req *r, struct jws *j, const char *tok)
         set_v(&v, "invalid_grant", 140000,
               "InvalidRequestNonce - Request nonce is not valid or has expired. Get a new "
               "nonce with grant_type=srv_challenge.");
-    } else if (device_gate(state_device_by_id(e->device_id), e->device_id, &v)) {
+    } else if (device_gate(state_device_by_id(e->device_id), &v)) {
         u = tenant_user_by_oid(g_sim.t, e->user_oid);
         if (u == NULL) {
             set_v(&v, "invalid_grant", 50034,
@@ -987,10 +832,8 @@ prt_jwt_bearer(struct sim_req *r, const struct sim_form *form)
                                "The request body must contain the following parameter: "
                                "'windows_api_version'.");
     if (strcmp(wav, "2.0") != 0 && strcmp(wav, "2.2") != 0)
-        return srv_oauth_error(r, 400, "invalid_request", 90014, NULL,
-                               "The value '%.16s' of the parameter 'windows_api_version' is not "
-                               "supported.",
-                               wav);
+        return srv_oauth_error(r, 400, "invalid_request", 9002313, NULL,
+                               "Invalid request. Request is malformed or invalid.");
     if (req == NULL || req[0] == '\0')
         return srv_oauth_error(r, 400, "invalid_request", 900144, NULL,
                                "The request body must contain the following parameter: "

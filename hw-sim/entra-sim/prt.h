@@ -31,6 +31,8 @@ enum MHD_Result prt_jwt_bearer(struct sim_req *r, const struct sim_form *form);
 
 /* Forget every nonce and PRT (reset).  Caller holds g_sim.lock. */
 void prt_clear(void);
+/* How many PRTs are live (GET /control/state).  Caller holds g_sim.lock. */
+size_t prt_count(void);
 
 /*
  * NIST SP 800-108 counter-mode KDF with HMAC-SHA256, one 32-byte block, as
@@ -48,5 +50,28 @@ void prt_kdf(const unsigned char *key, size_t keylen, const unsigned char *conte
 bool prt_derive(const unsigned char *session_key, size_t sklen, const unsigned char *ctx,
                 size_t ctxlen, const unsigned char *payload, size_t plen, int kdf_ver,
                 unsigned char out[32]);
+
+/* ---- prt_crypto.c ---- */
+
+/* HMAC-SHA256 over a || b (b may be empty). */
+bool prt_hmac256(const unsigned char *key, size_t keylen, const void *a, size_t an, const void *b,
+                 size_t bn, unsigned char out[32]);
+/*
+ * Compact JWE with AES-256-GCM content encryption of pt under key:
+ * b64u(hdr).b64u(ek).b64u(iv).b64u(ct).b64u(tag), AAD = the first segment
+ * (RFC 7516 5.1); ek may be empty (alg dir).  A secret string (caller frees
+ * with lj_secret_free) or NULL.
+ */
+char *prt_jwe_gcm(const char *hdr, const unsigned char *ek, size_t eklen,
+                  const unsigned char key[32], const char *pt);
+/*
+ * RSA-OAEP with SHA-1 and MGF1-SHA-1, empty label (JWE "RSA-OAEP", RFC 7518
+ * 4.3), of data under the key of a BCRYPT_RSAPUBLIC_BLOB; out holds 512 bytes.
+ */
+bool prt_oaep_to_rsa1(const unsigned char *blob, size_t bl, const unsigned char *data, size_t n,
+                      unsigned char *out, size_t *outlen);
+/* Is der a certificate signed (sha256WithRSAEncryption) by the key of ca_spki? */
+bool prt_cert_issued_by(const unsigned char *der, size_t len, const unsigned char *ca_spki,
+                        size_t ca_spki_len);
 
 #endif

@@ -1210,8 +1210,9 @@ tenant_has_domain(const struct sim_tenant *t, const char *domain)
 bool
 tenant_matches_path(const struct sim_tenant *t, const char *seg)
 {
-    return sim_streq_ci(seg, t->id) || tenant_has_domain(t, seg) || strcmp(seg, "common") == 0 ||
-           strcmp(seg, "organizations") == 0;
+    /* Case-insensitive like Entra's: AADInternals asks for its nonce on /Common/oauth2/token. */
+    return sim_streq_ci(seg, t->id) || tenant_has_domain(t, seg) || sim_streq_ci(seg, "common") ||
+           sim_streq_ci(seg, "organizations");
 }
 
 bool

@@ -83,6 +83,7 @@ t_nonce() {
   nonce; local a=$NONCE
   nonce common; local b=$NONCE
   assert_ne "$a" "$b" "nonces are fresh"
+  nonce Common # AADInternals Get-AADIntUserPRTToken spells it so
   assert_contains "$HEADERS" "application/json"
 }
 t_prt_and_intune_token() {
@@ -195,6 +196,10 @@ t_missing_api_version() {
   bearer "$(pc rs256 "$K1" "$CERT" "$NONCE")" -
   assert_aadsts 900144 invalid_request
   assert_contains "$(jq -r .error_description <<<"$BODY")" "'windows_api_version'"
+  bearer "$(pc rs256 "$K1" "$CERT" "$NONCE")" 1.0
+  assert_aadsts 9002313 invalid_request
+  bearer "not.a-jws"
+  assert_aadsts 9002313 invalid_request
 }
 t_unknown_prt() {
   setup; get_prt
@@ -257,6 +262,25 @@ t_device_deleted_by_drs() {
   assert_eq "$HTTP_STATUS" 200 "DRS delete ($BODY)"
   prt_call intune; assert_aadsts 700003
 }
+t_reset_drops_prt() {
+  setup; get_prt
+  assert_eq "$(sim_ctl GET /control/state | jq -r .prts)" 1
+  sim_ctl POST /control/reset >/dev/null
+  assert_eq "$(sim_ctl GET /control/state | jq -r .prts)" 0
+  prt_call intune; assert_aadsts 9002313
+}
+t_clean_exit_after_prt_traffic() {
+  # Every PRT path once, then a clean exit (SIM_VALGRIND=1: no leak or memory error).
+  setup; get_prt; prt_call intune; prt_call renew; prt_call graph kdf1 bad_sig
+  nonce; bearer "$(pc rs256 "$K1" "$CERT" "$NONCE" bad_sig)"
+  bearer "not.a-jws"
+  sim_ctl PATCH "/control/devices/$DEV" '{"enabled":false}' >/dev/null; prt_call intune
+  sim_ctl DELETE "/control/devices/$DEV" >/dev/null; prt_call intune
+  sim_stop; local rc=$?
+  assert_eq "$rc" 0 "exit status after traffic"
+  assert_not_contains "$(cat "$SIM_LOG")" "ERROR: AddressSanitizer"
+  assert_not_contains "$(cat "$SIM_LOG")" "runtime error"
+}
 t_control_prt_settings() {
   sim_start "$REAL"
   assert_eq "$(sim_ctl GET /control/prt | jq -c .)" '{"nonce_lifetime_s":300,"lifetime_s":1209600,"auth_not_ready_after_join":0}'
@@ -288,4 +312,6 @@ tcase prt_not_ready_per_device t_not_ready_per_device
 tcase prt_device_disabled t_device_disabled
 tcase prt_device_deleted t_device_deleted
 tcase prt_device_deleted_by_drs t_device_deleted_by_drs
+tcase prt_reset_drops_prt t_reset_drops_prt
 tcase prt_control_settings t_control_prt_settings
+tcase prt_clean_exit_after_traffic t_clean_exit_after_prt_traffic
