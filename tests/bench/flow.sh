@@ -275,3 +275,57 @@ bench_parallel_devices() {
     "$n x build/linkjoin run --signin password --password-file F (own swtpm each, no keys), in parallel" \
     "$ok of $n joined and enrolled; all $n done in $((t1 - t0)) ms = $(awk -v n="$ok" -v t=$((t1 - t0)) 'BEGIN { printf "%.1f", n * 1000 / t }') joins/s (keygen included, 2 cores shared with swtpm)"
 }
+
+# ---- the PRT's cost: sign-in finished to enrolled, before and after ---------
+
+# The last commit whose agent took the Intune token with a plain refresh
+# grant (no PRT): built once into build/bench-base-REF from `git archive`,
+# then both agents enroll against the same simulator, one after the other.
+BENCH_PRT_BASE=${BENCH_PRT_BASE:-2e4d307}
+
+# prt_base_build — BASE_BIN: the baseline agent, built when missing; 1 when
+# the commit is not in this clone (a shallow clone): the "before" is skipped.
+prt_base_build() {
+  local dir=$LJ_TOP/build/bench-base-$BENCH_PRT_BASE
+  BASE_BIN=$dir/build/linkjoin
+  [ -x "$BASE_BIN" ] && return 0
+  git -C "$LJ_TOP" cat-file -e "$BENCH_PRT_BASE^{commit}" 2>/dev/null || return 1
+  rm -rf "$dir" && mkdir -p "$dir" &&
+    git -C "$LJ_TOP" archive "$BENCH_PRT_BASE" | tar -x -C "$dir" &&
+    make -C "$dir" -j2 build/linkjoin >"$dir.log" 2>&1
+}
+
+bench_flow_prt() {
+  local i have_base=1 saved=$LINKJOIN
+  local cmd="python3 tests/bench/ui_timer.py --signin-s 0 -- LINKJOIN run --ui stdio --signin password"
+  prt_base_build || { have_base=0; echo "      baseline $BENCH_PRT_BASE not available: only the PRT agent"; }
+  flow_env swtpm
+  keys_template
+  : >"$CASE/before.json"
+  : >"$CASE/after.json"
+  for i in $(seq "$N"); do
+    if [ "$have_base" = 1 ]; then
+      # what the old agent needs: Intune takes a token without deviceid and
+      # the MDM claims in the DRS token (the simulator's compatibility switches)
+      sim_ctl PUT /control/intune '{"require_device_claim":false,"mdm_claims_in_access_token":true}' >/dev/null
+      LINKJOIN=$BASE_BIN
+      fresh_with_keys "$CASE/st-b-$i"
+      flow_once "$CASE/before.json" "$CASE/st-b-$i" 0 -- --signin password --username "$UPN"
+    fi
+    sim_ctl PUT /control/intune '{"require_device_claim":true,"mdm_claims_in_access_token":false}' >/dev/null
+    LINKJOIN=$saved
+    fresh_with_keys "$CASE/st-a-$i"
+    flow_once "$CASE/after.json" "$CASE/st-a-$i" 0 -- --signin password --username "$UPN"
+  done
+  LINKJOIN=$saved
+  if [ "$have_base" = 1 ]; then
+    field "$CASE/before.json" enrolled_wait_ms >"$CASE/before.ms"
+    report "sign-in finished to enrolled, before the PRT ($BENCH_PRT_BASE, password, swtpm)" ms \
+      "$CASE/before.ms" "${cmd/LINKJOIN/build/bench-base-$BENCH_PRT_BASE/build/linkjoin}" \
+      "Intune token by a plain refresh grant (no deviceid: the real Intune refuses it)"
+  fi
+  field "$CASE/after.json" enrolled_wait_ms >"$CASE/after.ms"
+  report "sign-in finished to enrolled, with the PRT (password, swtpm)" ms "$CASE/after.ms" \
+    "${cmd/LINKJOIN/build/linkjoin}" \
+    "adds: 2 nonces, the PRT request (one TPM sign), session key decrypt + import, 2 TPM HMACs; interleaved with the runs above; target <= 80 ms"
+}

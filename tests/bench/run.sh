@@ -14,7 +14,8 @@
 #                     (default "swtpm discrete")
 #
 # Measurements (names): csr_cold csr_warm hkey (the PRT session key: import,
-# one HMAC) rss size callgrind; flow (start to
+# one HMAC) rss size callgrind; prt (sign-in finished to enrolled before and
+# after the PRT, in one run); flow (start to
 # first UI event, sign-in finished to joined and to enrolled, with where the
 # time goes), cold_join, early_vs_seq (the person's wait with keygen during
 # vs after sign-in), sim_load (entra-sim joins/s, N devices at once).
@@ -272,6 +273,7 @@ bench_flow() { bench_flow_warm; }
 bench_cold_join() { bench_flow_cold; }
 bench_early_vs_seq() { bench_flow_early_vs_seq; }
 bench_sim_load() { bench_sim_all; }
+bench_prt() { bench_flow_prt; }
 
 # ---- main ---------------------------------------------------------------------
 
@@ -287,6 +289,7 @@ measure rss bench_rss
 measure size bench_size
 measure callgrind bench_callgrind
 measure flow bench_flow
+measure prt bench_prt
 measure cold_join bench_cold_join
 measure early_vs_seq bench_early_vs_seq
 measure sim_load bench_sim_load

@@ -354,8 +354,12 @@ t_enroll_guid_device_id_and_wsse_attrs() {
   assert_eq "$HTTP_STATUS" 200 "$BODY"
 }
 t_enroll_token_by_refresh() {
-  # A token for the enrollment resource from the sign-in's refresh token.
+  # A token for the enrollment resource from the sign-in's refresh token (no
+  # deviceid) is taken only with the compatibility switch for older agents
+  # (intune.require_device_claim false); mdm_rst_refresh_token_refused is the
+  # real behaviour.
   sim_start "$DEMO"; join_dev "$LJ_SCRIPT_TMP/jb1.json"
+  sim_ctl PUT /control/intune '{"require_device_claim":false}' >/dev/null
   sim_ropc alice@contoso.example 'Demo-Passw0rd!'; assert_eq "$HTTP_STATUS" 200
   local rt; rt=$(jq -r .refresh_token <<<"$BODY")
   sim_req https://login.microsoftonline.com/contoso.example/oauth2/token -d grant_type=refresh_token \
@@ -372,13 +376,15 @@ t_mdm_claims_in_scope() {
   assert_eq "$(jq -r .mdm_enrollment_url <<<"$c")" "$DISC"
   assert_eq "$(jq -r .mdm_terms_of_use_url <<<"$c")" https://portal.manage.microsoft.com/TermsofUse.aspx
   assert_eq "$(jq -r .mdm_compliance_url <<<"$c")" "https://portal.manage.microsoft.com/?portalAction=Compliance"
+  # the compatibility switch for older agents also puts them in the DRS access token
+  sim_ctl PUT /control/intune '{"mdm_claims_in_access_token":true}' >/dev/null
+  sim_ropc alice@contoso.example 'Demo-Passw0rd!'; assert_eq "$HTTP_STATUS" 200
   assert_eq "$(jwt_claims "$(jq -r .access_token <<<"$BODY")" | jq -r .mdm_enrollment_url)" "$DISC" "DRS access token"
 }
 t_mdm_claims_not_in_access_token() {
   # The real service: MDM URLs only in the sign-in's id_token (Learn, device registration
-  # phase D), never in DRS access tokens (demo.json turns them on for the agent's tests).
+  # phase D), never in DRS access tokens (the default; a compatibility switch turns them on).
   sim_start "$DEMO"
-  sim_ctl PUT /control/intune '{"mdm_claims_in_access_token":false}' >/dev/null
   sim_ropc alice@contoso.example 'Demo-Passw0rd!'; assert_eq "$HTTP_STATUS" 200
   assert_eq "$(jwt_claims "$(jq -r .id_token <<<"$BODY")" | jq -r .mdm_enrollment_url)" "$DISC"
   assert_eq "$(jwt_claims "$(jq -r .access_token <<<"$BODY")" | jq -c '[.mdm_enrollment_url,.mdm_terms_of_use_url,.mdm_compliance_url]')" '[null,null,null]'
@@ -444,6 +450,7 @@ t_device_cap() {
   local first=$DEV
   join_dev "$LJ_SCRIPT_TMP/jb2.json"
   assert_ne "$DEV" "$first"
+  TOKB64=$(printf %s "$(mdm_token)" | base64 -w0) # the second device's own token
   rst
   assert_fault 500 s:DeviceCapReached DeviceCapReached "maximum number of devices (1)"
   assert_eq "$(sim_ctl GET /control/enrollments | jq length)" 1
@@ -521,7 +528,7 @@ t_token_wrong_audience() {
 }
 t_token_app_id_audience() {
   setup
-  TOKB64=$(sim_ctl POST /control/tokens '{"upn":"alice@contoso.example","aud":"0000000a-0000-0000-c000-000000000000"}' | jq -r .access_token | tr -d '\n' | base64 -w0)
+  TOKB64=$(sim_ctl POST /control/tokens "{\"upn\":\"alice@contoso.example\",\"aud\":\"0000000a-0000-0000-c000-000000000000\",\"deviceid\":\"$DEV\"}" | jq -r .access_token | tr -d '\n' | base64 -w0)
   rst; assert_eq "$HTTP_STATUS" 200 "Intune app id audience: $BODY"
 }
 t_token_expired() {
@@ -572,6 +579,7 @@ t_device_registered_only() {
   setup
   jq '.JoinType=4' "$LJ_SCRIPT_TMP/jb2.json" >"$CASE/jb4.json"
   join_dev "$CASE/jb4.json"
+  TOKB64=$(printf %s "$(mdm_token)" | base64 -w0)
   rst; assert_fault 500 s:Authorization Authorization "not Microsoft Entra joined"
 }
 t_enrollment_type_full() { setup; ETYPE=Full rst; assert_fault 500 s:MessageFormat MessageFormat "EnrollmentType 'Full'"; }
