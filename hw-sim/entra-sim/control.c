@@ -173,6 +173,20 @@ users(struct sim_req *r, cJSON *body, const char *upn)
     return ok_json(r, out);
 }
 
+/* GET /control/prt/secrets: the keys the simulator made or derived lately (tests). */
+static enum MHD_Result
+prt_secrets(struct sim_req *r)
+{
+    cJSON *o;
+
+    if (strcmp(r->method, "GET") != 0)
+        return cerr(r, 405, "use GET");
+    pthread_mutex_lock(&g_sim.lock);
+    o = prt_secrets_json();
+    pthread_mutex_unlock(&g_sim.lock);
+    return ok_json(r, o);
+}
+
 static enum MHD_Result
 devices(struct sim_req *r, cJSON *body, const char *id)
 {
@@ -355,6 +369,9 @@ refresh_tokens(struct sim_req *r, cJSON *body, const char *action)
     n = (upn != NULL && u == NULL)
             ? 0
             : state_revoke_refresh(upn != NULL ? oid : NULL, strcmp(action, "expire") == 0);
+    /* revoking a user's sessions also revokes their PRTs (Graph user-revokesigninsessions) */
+    if (strcmp(action, "revoke") == 0 && (upn == NULL || u != NULL))
+        prt_revoke_user(upn != NULL ? oid : NULL);
     pthread_mutex_unlock(&g_sim.lock);
     if (upn != NULL && u == NULL)
         return cerr(r, 404, "no such user");
@@ -481,6 +498,8 @@ control_handle(struct sim_req *r)
         res = settings(r, body, tenant_apply_login, "login", "login");
     else if (n == 2 && strcmp(seg[1], "intune") == 0)
         res = settings(r, body, tenant_apply_intune, "intune", "intune");
+    else if (n == 3 && strcmp(seg[1], "prt") == 0 && strcmp(seg[2], "secrets") == 0)
+        res = prt_secrets(r);
     else if (n == 2 && strcmp(seg[1], "prt") == 0)
         res = settings(r, body, tenant_apply_prt, "prt", "prt");
     else if (strcmp(seg[1], "enrollments") == 0 && n <= 3)

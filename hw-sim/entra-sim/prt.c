@@ -58,8 +58,20 @@ struct prt_entry {
     char user_oid[37];
     unsigned char skey[32];
     bool mfa;
+    bool revoked; /* the user's sign-in sessions were revoked */
     time_t expires;
 };
+
+/*
+ * The keys this simulator made or derived lately (session keys, kdf keys),
+ * for tests that prove the agent never lets one out (GET
+ * /control/prt/secrets).  A simulator of the cloud side may show its own
+ * keys; the device never could.
+ */
+#define SEEN_RING 64
+static unsigned char g_seen[SEEN_RING][32];
+static bool g_seen_session[SEEN_RING];
+static size_t g_seen_next, g_seen_n;
 
 /* All guarded by g_sim.lock. */
 static struct nonce g_nonces[NONCE_RING];
@@ -88,6 +100,52 @@ prt_clear(void)
     g_nprt = g_capprt = 0;
     lj_secure_zero(g_nonces, sizeof(g_nonces));
     g_nonce_next = 0;
+    lj_secure_zero(g_seen, sizeof(g_seen));
+    g_seen_next = g_seen_n = 0;
+}
+
+/* Remember key (32 bytes) for /control/prt/secrets (g_sim.lock held). */
+static void
+seen_add(const unsigned char key[32], bool session)
+{
+    memcpy(g_seen[g_seen_next], key, 32);
+    g_seen_session[g_seen_next] = session;
+    g_seen_next = (g_seen_next + 1) % SEEN_RING;
+    if (g_seen_n < SEEN_RING)
+        g_seen_n++;
+}
+
+cJSON *
+prt_secrets_json(void)
+{
+    cJSON *o = cJSON_CreateObject(), *sk, *dk;
+    char hex[65];
+
+    if (o == NULL)
+        return NULL;
+    sk = cJSON_AddArrayToObject(o, "session_keys");
+    dk = cJSON_AddArrayToObject(o, "derived_keys");
+    for (size_t i = 0; sk != NULL && dk != NULL && i < g_seen_n; i++) {
+        for (size_t k = 0; k < 32; k++)
+            snprintf(hex + 2 * k, 3, "%02x", g_seen[i][k]);
+        cJSON_AddItemToArray(g_seen_session[i] ? sk : dk, cJSON_CreateString(hex));
+    }
+    lj_secure_zero(hex, sizeof(hex));
+    return o;
+}
+
+size_t
+prt_revoke_user(const char *oid)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < g_nprt; i++) {
+        if (oid != NULL && !sim_streq_ci(g_prt[i]->user_oid, oid))
+            continue;
+        g_prt[i]->revoked = true;
+        n++;
+    }
+    return n;
 }
 
 static char *
@@ -435,6 +493,7 @@ new_prt(const struct who *w, const unsigned char skey[32], char tok[128])
     e.expires = time(NULL) + w->prt_life;
     pthread_mutex_lock(&g_sim.lock);
     ok = prt_store(&e);
+    seen_add(skey, true);
     pthread_mutex_unlock(&g_sim.lock);
     memcpy(tok, e.token, sizeof(e.token));
     lj_secure_zero(&e, sizeof(e));
@@ -624,6 +683,17 @@ scope_has(const char *scope, const char *word)
     return false;
 }
 
+/* prt_derive for a request, the key remembered for /control/prt/secrets (lock held). */
+static bool
+derive_seen(const unsigned char skey[32], const unsigned char *ctx, size_t ctxlen,
+            const struct jws *j, int kdf, unsigned char key[32])
+{
+    if (!prt_derive(skey, 32, ctx, ctxlen, j->pbytes, j->plen, kdf, key))
+        return false;
+    seen_add(key, false);
+    return true;
+}
+
 /* Encrypt the JSON answer for a session-key request (ROADtools decrypt_auth_response). */
 static enum MHD_Result
 reply_jwe(struct sim_req *r, const unsigned char skey[32], cJSON *o)
@@ -639,6 +709,9 @@ reply_jwe(struct sim_req *r, const unsigned char skey[32], cJSON *o)
     if (ctx64 != NULL && pt != NULL) {
         snprintf(hdr, sizeof(hdr), "{\"alg\":\"dir\",\"enc\":\"A256GCM\",\"ctx\":\"%s\"}", ctx64);
         prt_kdf(skey, 32, ctx, sizeof(ctx), key);
+        pthread_mutex_lock(&g_sim.lock);
+        seen_add(key, false);
+        pthread_mutex_unlock(&g_sim.lock);
         jwe = prt_jwe_gcm(hdr, NULL, 0, key, pt);
         lj_secure_zero(key, sizeof(key));
     }
@@ -706,7 +779,12 @@ session_key_request(struct sim_req *r, struct jws *j, const char *tok)
         set_v(&v, "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.");
     } else if (time(NULL) >= e->expires) {
         set_v(&v, "invalid_grant", 700082, "The refresh token has expired due to inactivity.");
-    } else if (!prt_derive(e->skey, 32, ctx, ctxlen, j->pbytes, j->plen, kdf, key) ||
+    } else if (e->revoked) {
+        /* Graph user-revokesigninsessions: every refresh token of the user, the PRT too */
+        set_v(&v, "invalid_grant", 50173,
+              "The provided grant has expired due to it being revoked, a fresh auth token is "
+              "needed. The user might have changed or reset their password.");
+    } else if (!derive_seen(e->skey, ctx, ctxlen, j, kdf, key) ||
                !prt_hmac256(key, 32, tok, j->signed_len, NULL, 0, mac) || j->slen != 32 ||
                !lj_secure_equal(mac, j->sig, 32)) {
         set_v(&v, "invalid_grant", 140001, "InvalidSessionKey - The session key isn't valid.");

@@ -35,6 +35,21 @@ void prt_clear(void);
 size_t prt_count(void);
 
 /*
+ * Mark every PRT of the user oid (NULL: everyone) revoked, as revoking the
+ * user's sign-in sessions revokes all their refresh tokens (Graph
+ * user-revokesigninsessions).  g_sim.lock held.  Returns how many.
+ */
+size_t prt_revoke_user(const char *oid);
+
+/*
+ * {"session_keys":[hex...],"derived_keys":[hex...]}: the last 64 keys this
+ * simulator made or derived, for tests proving the agent never lets one
+ * out.  g_sim.lock held.  NULL on ENOMEM; caller cJSON_Delete()s.
+ */
+struct cJSON;
+struct cJSON *prt_secrets_json(void);
+
+/*
  * NIST SP 800-108 counter-mode KDF with HMAC-SHA256, one 32-byte block, as
  * [MS-OAPXBC] 3.1.5.2.1.3 uses it:
  *   HMAC-SHA256(key, 00000001 || "AzureAD-SecureConversation" || 00 || context || 00000100)
