@@ -43,6 +43,37 @@ positive_control() {
   grep -qE -- "$DC_RE" <<<"$(jq -r .device_code <<<"$BODY")" || fail "device code pattern does not match: $BODY"
 }
 
+PRT_RE='0\.AS\.PRT[A-Za-z0-9_-]{20,}'
+
+# assert_no_keys KEYS_JSON FILES... — none of the simulator's session or
+# derived keys (GET /control/prt/secrets) in any file: raw bytes, hex,
+# base64 and base64url.
+assert_no_keys() {
+  local keys=$1
+  shift
+  python3 - "$keys" "$@" <<'PY' || fail "a PRT key in clear (see above)"
+import base64, json, sys
+keys = json.loads(sys.argv[1])
+forms = []
+for h in keys["session_keys"] + keys["derived_keys"]:
+    raw = bytes.fromhex(h)
+    forms += [raw, h.encode(), h.upper().encode(), base64.b64encode(raw).rstrip(b"="),
+              base64.urlsafe_b64encode(raw).rstrip(b"=")]
+bad = 0
+for f in sys.argv[2:]:
+    try:
+        data = open(f, "rb").read()
+    except OSError:
+        continue
+    for x in forms:
+        if x in data:
+            print("# key material in", f, file=sys.stderr)
+            bad = 1
+            break
+sys.exit(bad)
+PY
+}
+
 debug_log() { sed -i 's/^log_level = .*/log_level = debug/' "$CASE/lj.conf"; }
 state_files() { find "$CASE/state" -type f; }
 
@@ -91,6 +122,46 @@ case_device_code() {
   [ -n "$first_nd" ] && [ -n "$first_dc" ] && [ "$first_nd" -lt "$first_dc" ] ||
     fail "not undumpable before the device code arrived"
   assert_contains "$last_d" "value=1" "dumpable again once the secrets are gone"
+}
+
+# The PRT, its session key, the keys derived from it and the signed request
+# JWTs: nowhere in logs, the UI transcript or the state directory (the PRT
+# only sealed), through a join with enrollment, `linkjoin token` and
+# `linkjoin prt-renew`; the agent is non-dumpable while it holds them.
+case_prt() {
+  local keys files
+  join_env
+  printf '%s\n' "$PASSWORD" >"$CASE/pw"
+  lj_conf "$CASE/lj.conf" "signin = password" "username = alice@contoso.example" \
+    "password_file = $CASE/pw"
+  debug_log
+  lj_run_bg --ui stdio
+  lj_wait
+  assert_eq "$LJ_RC" 0 "joined and enrolled ($(tail -3 "$CASE/err.log"))"
+  assert_contains "$(cat "$CASE/err.log")" "event=prt_acquired"
+  lj token --resource https://graph.microsoft.com --config "$CASE/lj.conf" \
+    >"$CASE/token.out" 2>"$CASE/token.err" || fail "token: $(cat "$CASE/token.err")"
+  lj prt-renew --force --config "$CASE/lj.conf" >"$CASE/renew.out" 2>"$CASE/renew.err" ||
+    fail "prt-renew: $(cat "$CASE/renew.err")"
+  keys=$(sim_ctl GET /control/prt/secrets)
+  # positive controls: the simulator issued a session key and derived keys
+  [ "$(jq '.session_keys | length' <<<"$keys")" -ge 1 ] || fail "no session key issued: $keys"
+  [ "$(jq '.derived_keys | length' <<<"$keys")" -ge 4 ] || fail "too few derived keys: $keys"
+  # the simulator's PRT form (entra-sim prt.c new_prt: "0.AS.PRT" + base64url)
+  grep -qE -- "$PRT_RE" <<<"0.AS.PRTabcdefghijklmnopqrstuvwxyz" ||
+    fail "PRT pattern does not match"
+  files="$CASE/err.log $CASE/out.jsonl $CASE/token.err $CASE/renew.out $CASE/renew.err $(state_files)"
+  # shellcheck disable=SC2086
+  assert_clean $files
+  # shellcheck disable=SC2086
+  assert_no_keys "$keys" $files "$CASE/token.out"
+  for f in $files "$CASE/token.out"; do
+    ! grep -aqE -- "$PRT_RE" "$f" || fail "the PRT in clear in $f"
+  done
+  assert_file "$CASE/state/prt.sealed"
+  # token and prt-renew were not dumpable while they held the PRT
+  grep -q "mod=secmem event=dumpable value=0" "$CASE/token.err" || fail "token: no dumpable=0"
+  grep -q "mod=secmem event=dumpable value=0" "$CASE/renew.err" || fail "prt-renew: no dumpable=0"
 }
 
 # State dir 0700, every file 0600, even with a permissive umask.
@@ -241,6 +312,7 @@ case_wrong_hostname() {
 tcase secrets_password_ui_socket case_password_socket
 tcase secrets_password_file case_password_file
 tcase secrets_device_code case_device_code
+tcase secrets_prt case_prt
 tcase state_modes_0700_0600_any_umask case_modes
 tcase no_core_dump_while_secrets_held case_no_core_dump
 tcase http_authority_refused case_http_refused
