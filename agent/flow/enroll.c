@@ -567,8 +567,8 @@ flow_enroll_outcome(struct flow *f, enum lj_rc rc)
         f->fail.reason == LJ_R_MDM_NOT_IN_SCOPE || f->fail.reason == LJ_R_MDM_PLATFORM_BLOCKED ||
         f->fail.reason == LJ_R_MDM_OWNERSHIP_BLOCKED || f->fail.reason == LJ_R_MDM_DEVICE_CAP ||
         f->fail.reason == LJ_R_MDM_LICENSE_MISSING || f->fail.reason == LJ_R_MDM_REJECTED ||
-        f->fail.reason == LJ_R_MDM_BAD_SERVICE_RESPONSE || f->fail.reason == LJ_R_DEVICE_NOT_FOUND ||
-        f->fail.reason == LJ_R_PRT_REFUSED;
+        f->fail.reason == LJ_R_MDM_BAD_SERVICE_RESPONSE ||
+        f->fail.reason == LJ_R_DEVICE_NOT_FOUND || f->fail.reason == LJ_R_PRT_REFUSED;
     /*
      * A disabled device (device_disabled) is not refused for good: an admin
      * enables it and the retry timer finishes the enrollment with the kept

@@ -24,8 +24,8 @@
 #include "platform/common/secmem.h"
 
 bool
-prt_hmac256(const unsigned char *key, size_t keylen, const void *a, size_t an, const void *b, size_t bn,
-        unsigned char out[32])
+prt_hmac256(const unsigned char *key, size_t keylen, const void *a, size_t an, const void *b,
+            size_t bn, unsigned char out[32])
 {
     Hmac h;
     bool ok;
@@ -82,18 +82,18 @@ prt_derive(const unsigned char *session_key, size_t sklen, const unsigned char *
     return true;
 }
 
-
 /*
  * Compact JWE with AES-256-GCM content encryption: b64u(hdr).b64u(ek).b64u(iv).b64u(ct).b64u(tag),
  * AAD = the ASCII of the first segment (RFC 7516 5.1).  ek may be empty (alg dir).
  */
 char *
 prt_jwe_gcm(const char *hdr, const unsigned char *ek, size_t eklen, const unsigned char key[32],
-        const char *pt)
+            const char *pt)
 {
     size_t ptlen = strlen(pt);
     unsigned char iv[12], tag[16], *ct = malloc(ptlen + 1);
-    char *h = lj_b64_encode(hdr, strlen(hdr), LJ_B64_URL, NULL), *e = NULL, *i = NULL, *c = NULL, *t = NULL, *out = NULL;
+    char *h = lj_b64_encode(hdr, strlen(hdr), LJ_B64_URL, NULL), *e = NULL, *i = NULL, *c = NULL,
+         *t = NULL, *out = NULL;
     struct sim_buf b = {0};
     Aes aes;
 
@@ -135,7 +135,7 @@ done:
  */
 bool
 prt_oaep_to_rsa1(const unsigned char *blob, size_t bl, const unsigned char *data, size_t n,
-             unsigned char *out, size_t *outlen)
+                 unsigned char *out, size_t *outlen)
 {
     RsaKey k;
     WC_RNG rng;
