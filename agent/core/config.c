@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -47,6 +48,7 @@ enum key_kind {
     K_USERNAME,
     K_LOGLEVEL,
     K_INT,
+    K_BOOL, /* yes | no */
 };
 
 struct key_def {
@@ -81,7 +83,9 @@ static const struct key_def keys[] = {
     {"log_level", K_LOGLEVEL, STR(log_level), 0, 0, "error | warn | info | debug"},
     {"username", K_USERNAME, STR(username), 0, 0, "user name for password sign-in"},
     {"password_file", K_ABSPATH_OPT, STR(password_file), 0, 0,
-     "file holding the password (read at use time)"},
+     "file holding the password (read at use time; 0600/0400, owned by linkjoin's user)"},
+    {"password_file_remove", K_BOOL, NUM(password_file_remove), 0, 0,
+     "yes: delete password_file once Entra answered the sign-in"},
     {"manufacturer", K_TEXT_OPT, STR(manufacturer), 0, 0, "override the DMI manufacturer"},
     {"model", K_TEXT_OPT, STR(model), 0, 0, "override the DMI model"},
     {"serial", K_TEXT_OPT, STR(serial), 0, 0, "override the DMI serial number"},
@@ -417,6 +421,7 @@ allowed_values(enum key_kind k)
     case K_KEYPROV: return " (tpm or soft)";
     case K_UI: return " (socket, stdio or tty)";
     case K_LOGLEVEL: return " (error, warn, info or debug)";
+    case K_BOOL: return " (yes or no)";
     default: return "";
     }
 }
@@ -482,6 +487,10 @@ lj_config_set(struct lj_config *cfg, const char *key, const char *value, const c
         why = lj_log_parse_level(value, &lvl) ? NULL : "is not one of the allowed values";
         break;
     case K_INT: why = check_int(value, k->min, k->max, &iv); break;
+    case K_BOOL:
+        iv = strcmp(value, "yes") == 0;
+        why = iv || strcmp(value, "no") == 0 ? NULL : "must be yes or no";
+        break;
     }
     if (why != NULL) {
         char msg[200];
@@ -498,6 +507,7 @@ lj_config_set(struct lj_config *cfg, const char *key, const char *value, const c
     case K_KEYPROV: cfg->key_provider = (enum lj_key_provider)iv; break;
     case K_UI: cfg->ui = (enum lj_ui_kind)iv; break;
     case K_INT: *(int *)(void *)((char *)cfg + k->off) = iv; break;
+    case K_BOOL: *(bool *)(void *)((char *)cfg + k->off) = iv != 0; break;
     case K_CONNECT_TO:
         snprintf(cfg->connect_to[cfg->n_connect_to], LJ_CONFIG_URL_MAX, "%s", value);
         cfg->n_connect_to++;
@@ -760,6 +770,37 @@ lj_config_validate(struct lj_config *cfg)
 }
 
 enum lj_rc
+lj_config_check_files(struct lj_config *cfg)
+{
+    const char *origin = cfg->config_path[0] ? cfg->config_path : "configuration";
+    struct lj_fs_private pf;
+    enum lj_rc rc;
+
+    if (cfg->password_file[0] == '\0')
+        return LJ_OK;
+    memset(&pf, 0, sizeof(pf));
+    rc = lj_fs_check_private(cfg->password_file, &pf);
+    if (rc == LJ_OK || rc == LJ_ERR_NOT_FOUND) /* read at use time: may come later */
+        return LJ_OK;
+    if (rc != LJ_ERR_INVAL)
+        return cfg_fail(cfg, origin, "%s cannot be read", cfg->password_file);
+    if (pf.not_regular)
+        return cfg_fail(cfg, origin,
+                        "password_file %s is a symbolic link or not a regular file: write the "
+                        "password to a plain file (mode 0600)",
+                        cfg->password_file);
+    if (pf.uid != (unsigned long)geteuid())
+        return cfg_fail(cfg, origin,
+                        "password_file %s is owned by uid %lu, not by uid %lu that linkjoin runs "
+                        "as: give it to that user, mode 0600 or 0400",
+                        cfg->password_file, pf.uid, (unsigned long)geteuid());
+    return cfg_fail(cfg, origin,
+                    "password_file %s is mode %04o (group or others may read it): make it 0600 or "
+                    "0400, owned by uid %lu that linkjoin runs as",
+                    cfg->password_file, pf.mode, (unsigned long)geteuid());
+}
+
+enum lj_rc
 lj_config_from_args(struct lj_config *cfg, int argc, char **argv, int *rest_argc, char **rest_argv)
 {
     const char *path = LJ_CONFIG_DEFAULT_PATH;
@@ -853,6 +894,10 @@ lj_config_dump(const struct lj_config *cfg, FILE *f)
         case K_INT:
             fprintf(f, "%s = %d\n", k->name,
                     *(const int *)(const void *)((const char *)cfg + k->off));
+            break;
+        case K_BOOL:
+            fprintf(f, "%s = %s\n", k->name,
+                    *(const bool *)(const void *)((const char *)cfg + k->off) ? "yes" : "no");
             break;
         case K_CONNECT_TO:
             for (int j = 0; j < cfg->n_connect_to; j++)

@@ -77,6 +77,7 @@ struct lj_config {
     char log_level[8];                      /* error|warn|info|debug */
     char username[LJ_CONFIG_NAME_MAX];      /* password sign-in only */
     char password_file[LJ_CONFIG_PATH_MAX]; /* absolute; read at use time */
+    bool password_file_remove;              /* delete it once Entra answered the grant */
     char manufacturer[LJ_CONFIG_NAME_MAX];  /* identity overrides ("" = from DMI) */
     char model[LJ_CONFIG_NAME_MAX];
     char serial[LJ_CONFIG_NAME_MAX];
@@ -125,6 +126,17 @@ enum lj_rc lj_config_load_file(struct lj_config *cfg, const char *path, bool exp
  */
 enum lj_rc lj_config_load_text(struct lj_config *cfg, const char *path, const char *text,
                                size_t len);
+
+/*
+ * Check the files the configuration names that must be private to the
+ * agent's user (password_file: a regular file, no symlink, owned by the
+ * effective uid, mode 0600 or 0400; a missing one passes, it is read at use
+ * time).  LJ_ERR_CONFIG with cfg->error naming the file and its mode or
+ * owner.  Called by `run` before anything is sent and by `config --check`
+ * (not by every command: `status` run by root must not fail on it).
+ * Blocks on the file system.
+ */
+enum lj_rc lj_config_check_files(struct lj_config *cfg);
 
 /*
  * The whole command line step: defaults, then the file (--config or the
