@@ -174,6 +174,7 @@ esys_unseal_key(void *be, const char *state_dir, const char *parent, const struc
         rc = esys_rc(r, "load_sealed", true);
         goto out;
     }
+    esys_track(e, obj);
     /* Salted by the parent, which is flushed before Unseal (3 object slots). */
     rc = session_start(e, ph, TPMA_SESSION_ENCRYPT, &sess);
     esys_parent_put(e, &ph, transient);

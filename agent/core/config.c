@@ -73,6 +73,8 @@ static const struct key_def keys[] = {
     {"mdm_url", K_URL, STR(mdm_url), 0, 0, "https URL of the MDM (Intune) enrollment service"},
     {"state_dir", K_ABSPATH, STR(state_dir), 0, 0, "state directory (journal, key blobs)"},
     {"tcti", K_TCTI, STR(tcti), 0, 0, "TPM TCTI (device:/dev/tpmrm0, swtpm:host=...,port=...)"},
+    {"tpm_raw_device", K_BOOL, NUM(tpm_raw_device), 0, 0,
+     "yes: allow tcti = device:/dev/tpmN (no resource manager)"},
     {"key_provider", K_KEYPROV, NUM(key_provider), 0, 0, "tpm | soft (soft: test builds only)"},
     {"ca_file", K_PATH_OPT, STR(ca_file), 0, 0,
      "PEM CA bundle to trust instead of the system store"},
@@ -736,6 +738,31 @@ lj_config_validate_build(struct lj_config *cfg)
     return LJ_OK;
 }
 
+/*
+ * A device TCTI naming a raw TPM character device (/dev/tpmN; "device"
+ * alone means /dev/tpm0 in tpm2-tss tcti-device) rather than the kernel's
+ * resource manager /dev/tpmrmN.
+ */
+static bool
+tcti_is_raw_device(const char *v)
+{
+    const char *path, *base;
+
+    if (strcmp(v, "device") == 0 || strcmp(v, "device:") == 0)
+        return true;
+    if (strncmp(v, "device:", 7) != 0)
+        return false;
+    path = v + 7;
+    base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
+    if (strncmp(base, "tpm", 3) != 0 || base[3] == '\0')
+        return false;
+    for (const char *c = base + 3; *c != '\0'; c++) {
+        if (*c < '0' || *c > '9')
+            return false;
+    }
+    return true;
+}
+
 enum lj_rc
 lj_config_validate(struct lj_config *cfg)
 {
@@ -748,6 +775,14 @@ lj_config_validate(struct lj_config *cfg)
         return cfg_fail(cfg, origin, "signin = password needs 'username'");
     if (cfg->signin != LJ_SIGNIN_PASSWORD && cfg->password_file[0] != '\0')
         return cfg_fail(cfg, origin, "'password_file' is used only with signin = password");
+    if (tcti_is_raw_device(cfg->tcti) && !cfg->tpm_raw_device)
+        return cfg_fail(cfg, origin,
+                        "tcti %s is the TPM without the kernel's resource manager: its few object "
+                        "slots are shared with every other process, which a crashed run's or "
+                        "another program's objects can fill; use device:/dev/tpmrm0 (the "
+                        "default), or set tpm_raw_device = yes where the kernel has no "
+                        "/dev/tpmrm0",
+                        cfg->tcti);
     /*
      * The broker app has no loopback redirect registered: its redirect URIs
      * are the ms-aadj-redir://auth/{drs,mdm}, ms-appx-web BrokerPlugin,

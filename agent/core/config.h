@@ -67,6 +67,7 @@ struct lj_config {
     char mdm_url[LJ_CONFIG_URL_MAX];      /* https */
     char state_dir[LJ_CONFIG_PATH_MAX];   /* absolute */
     char tcti[LJ_CONFIG_PATH_MAX];
+    bool tpm_raw_device; /* allow tcti = device:/dev/tpmN (no resource manager) */
     enum lj_key_provider key_provider;
     char ca_file[LJ_CONFIG_PATH_MAX]; /* "" = system trust store */
     char connect_to[LJ_CONFIG_MAX_CONNECT_TO][LJ_CONFIG_URL_MAX];

@@ -83,6 +83,20 @@ case_password_file_private() {
   assert_contains "$OUT" "password_file_remove = yes"
 }
 
+# The device TCTI must be the kernel's resource manager (/dev/tpmrm0): a raw
+# /dev/tpmN (or "device" alone, whose default is /dev/tpm0) is refused unless
+# tpm_raw_device = yes says so.
+case_raw_tpm_device_needs_switch() {
+  : >"$CASE/lj.conf"
+  assert_rc 3 lj config --config "$CASE/lj.conf" --check --tcti device:/dev/tpm0
+  assert_contains "$OUT" "tcti device:/dev/tpm0 is the TPM without the kernel's resource manager"
+  assert_contains "$OUT" "tpm_raw_device = yes"
+  assert_rc 3 lj config --config "$CASE/lj.conf" --check --tcti device
+  assert_rc 0 lj config --config "$CASE/lj.conf" --check --tcti device:/dev/tpm0 --tpm-raw-device yes
+  assert_rc 0 lj config --config "$CASE/lj.conf" --check --tcti device:/dev/tpmrm0
+  assert_rc 0 lj config --config "$CASE/lj.conf" --check
+}
+
 tcase config_bad_key_names_file_line case_bad_key_names_file_line
 tcase config_loopback_redirect_needs_own_client case_loopback_redirect_needs_own_client
 tcase config_http_authority_refused case_http_authority_refused
@@ -90,3 +104,4 @@ tcase config_missing_explicit_file case_missing_explicit_file
 tcase config_flags_override_file_and_dump case_flags_override_file_and_dump
 tcase config_password_never_on_argv case_password_never_on_argv
 tcase config_password_file_private case_password_file_private
+tcase config_raw_tpm_device_needs_switch case_raw_tpm_device_needs_switch
