@@ -64,8 +64,8 @@ track_save(struct esys *e)
         char nh[2 * sizeof(e->tracked[i].name) + 1];
 
         hex(nh, e->tracked[i].name, e->tracked[i].name_len);
-        off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%08x %s\n", e->tracked[i].handle,
-                                nh);
+        off +=
+            (size_t)snprintf(buf + off, sizeof(buf) - off, "%08x %s\n", e->tracked[i].handle, nh);
     }
     rc = lj_fs_write_atomic(e->track_path, buf, off, 0600);
     if (rc != LJ_OK)

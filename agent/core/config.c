@@ -98,6 +98,8 @@ static const struct key_def keys[] = {
      "seconds the UI may send retry after a failure (0: exit at once)"},
     {"tpm_timeout", K_INT, NUM(tpm_timeout), 1, 3600,
      "give up on a TPM command after this many seconds"},
+    {"sealed_max_age_days", K_INT, NUM(sealed_max_age_days), 1, 90,
+     "days a kept (TPM-sealed) sign-in may be used for the Intune retry"},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -144,6 +146,7 @@ lj_config_defaults(struct lj_config *cfg)
     cfg->request_timeout = 60;
     cfg->retry_wait = 900;
     cfg->tpm_timeout = TPM_DEFAULT_TIMEOUT_S;
+    cfg->sealed_max_age_days = (int)(TPM_SEAL_MAX_AGE_DEFAULT_S / 86400);
 }
 
 /* ---- value checks: each returns NULL when fine, else a short reason ---- */

@@ -83,10 +83,11 @@ struct lj_config {
     char model[LJ_CONFIG_NAME_MAX];
     char serial[LJ_CONFIG_NAME_MAX];
     char os_version[LJ_CONFIG_NAME_MAX];
-    int connect_timeout; /* seconds, 1..300 */
-    int request_timeout; /* seconds, 1..3600 */
-    int retry_wait;      /* seconds a UI may send retry after a failure, 0..86400 */
-    int tpm_timeout;     /* seconds, 1..3600: bound on one TPM command (tpm.h) */
+    int connect_timeout;     /* seconds, 1..300 */
+    int request_timeout;     /* seconds, 1..3600 */
+    int retry_wait;          /* seconds a UI may send retry after a failure, 0..86400 */
+    int tpm_timeout;         /* seconds, 1..3600: bound on one TPM command (tpm.h) */
+    int sealed_max_age_days; /* 1..90: a kept (sealed) sign-in older than this is dropped */
     /*
      * `run --no-early-keygen` (the sequential baseline of make bench):
      * create the keys after sign-in instead of at start.  A run option,
