@@ -54,7 +54,7 @@ DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libssl-dev libcjson-dev lib
 	libtss2-dev libtss2-tcti-swtpm0 libtss2-tcti-device0 libmicrohttpd-dev \
 	libcmocka-dev libinih-dev libxml2-dev libgnutls28-dev swtpm swtpm-tools tpm2-tools openssl \
 	curl jq xxd python3 python3-cryptography libxml2-utils clang-format iproute2 procps clang libclang-rt-14-dev valgrind \
-	qemu-system-x86 busybox-static cpio kmod e2fsprogs
+	qemu-system-x86 busybox-static cpio kmod e2fsprogs gdb
 
 # make bench: peak RSS with /usr/bin/time -v.
 DEB_PKGS += time

@@ -4,6 +4,7 @@
  * Design note: one binary, one table of subcommands (agent/cli/cmd.h).  Every
  * command returns an exit code from agent/core/exitcodes.h.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include "agent/cli/cmd.h"
 #include "agent/core/exitcodes.h"
 #include "agent/core/version.h"
+#include "platform/heapguard.h"
 
 static const struct lj_cmd commands[] = {
     {"run", cmd_run, "join this device: sign in, create TPM keys, register with Entra"},
@@ -55,9 +57,27 @@ lj_usage(void *fp)
     }
 }
 
+/* Does this command line run a command that handles secrets (run, mdm-retry)? */
+static bool
+handles_secrets(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "run") == 0 || strcmp(argv[i], "mdm-retry") == 0)
+            return true;
+        if (strcmp(argv[i], "--log-target") == 0)
+            i++; /* and its value */
+        else if (argv[i][0] != '-')
+            return false; /* another command */
+    }
+    return false;
+}
+
 int
 main(int argc, char **argv)
 {
+    /* Freed heap wiped (platform/heapguard.h): may re-exec, with argv as given. */
+    if (handles_secrets(argc, argv))
+        lj_heap_guard(argv);
     /* --log-target is global: taken out of argv before dispatch (agent/cli/cli_log.h). */
     if (lj_cli_log_setup(&argc, argv, stderr) != 0)
         return LJ_EXIT_USAGE;

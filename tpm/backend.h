@@ -135,6 +135,7 @@ struct tpm_ctx {
     void *be;
     bool be_open;
     char state_dir[PATH_MAX]; /* "" = a context without state */
+    long seal_max_age_s;      /* tpm_unseal: older sealed files are absent */
     char tcti[256];
     struct tpm_keyset ks; /* worker-owned */
     bool keys_ok;         /* worker-owned */

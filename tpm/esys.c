@@ -144,42 +144,12 @@ esys_flush(struct esys *e, ESYS_TR *h)
 
     if (*h == ESYS_TR_NONE)
         return;
+    esys_untrack(e, *h);
     r = Esys_FlushContext(e->ctx, *h);
     if (r != TSS2_RC_SUCCESS)
         lj_log(LJ_LOG_WARN, TPM_MOD, "event=flush_failed tss2_rc=0x%x tss2=\"%s\"", r,
                Tss2_RC_Decode(r));
     *h = ESYS_TR_NONE;
-}
-
-/* Flush transient objects left in the TPM by a crashed run. */
-static void
-flush_stale(struct esys *e)
-{
-    TPMS_CAPABILITY_DATA *cap = NULL;
-    TPMI_YES_NO more = TPM2_NO;
-    TSS2_RC r;
-    unsigned flushed = 0;
-
-    r = Esys_GetCapability(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
-                           TRANSIENT_FIRST, TPM2_MAX_CAP_HANDLES, &more, &cap);
-    if (r != TSS2_RC_SUCCESS) {
-        lj_log(LJ_LOG_WARN, TPM_MOD, "event=stale_scan_failed tss2_rc=0x%x", r);
-        return;
-    }
-    for (UINT32 i = 0; i < cap->data.handles.count && i < TPM2_MAX_CAP_HANDLES; i++) {
-        ESYS_TR tr = ESYS_TR_NONE;
-        TPM2_HANDLE h = cap->data.handles.handle[i];
-        if ((h & 0xff000000u) != TRANSIENT_FIRST)
-            continue;
-        if (Esys_TR_FromTPMPublic(e->ctx, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &tr) !=
-            TSS2_RC_SUCCESS)
-            continue;
-        esys_flush(e, &tr);
-        flushed++;
-    }
-    Esys_Free(cap);
-    if (flushed > 0)
-        lj_log(LJ_LOG_WARN, TPM_MOD, "event=stale_objects_flushed count=%u", flushed);
 }
 
 bool
@@ -232,6 +202,7 @@ esys_parent_get(struct esys *e, const char *parent, ESYS_TR *h, bool *transient)
             *h = ESYS_TR_NONE;
             return esys_rc(r, "create_primary", false);
         }
+        esys_track(e, *h);
         *transient = true;
         return LJ_OK;
     }
@@ -384,8 +355,9 @@ esys_open(struct tpm_ctx *t, const char *tcti, void **be)
         rc = esys_rc(r, "esys_init", false);
         goto out;
     }
-    flush_stale(e);
-    lj_log(LJ_LOG_INFO, TPM_MOD, "event=tpm_opened tcti=\"%s\"", e->tcti_conf);
+    esys_track_open(e, t->state_dir);
+    lj_log(LJ_LOG_INFO, TPM_MOD, "event=tpm_opened tcti=\"%s\" resource_manager=%s", e->tcti_conf,
+           e->rm ? "yes" : "no");
     *be = e;
     e = NULL;
 out:
@@ -502,6 +474,7 @@ load_key(struct esys *e, const struct tpm_keyset *ks, int pub_i, int priv_i, ESY
         *key = ESYS_TR_NONE;
         return esys_rc(r, "load", true);
     }
+    esys_track(e, *key);
     return LJ_OK;
 }
 

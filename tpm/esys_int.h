@@ -14,6 +14,8 @@
  *                  ephemeral key) and TPM2_Clear
  *   esys_seal.c    the sealed data key of tpm/seal.c, the salted session
  *   esys_hmac.c    the keyed-hash (HMAC-SHA256) keys of tpm/hkey.c
+ *   esys_track.c   the transient objects loaded, so a crashed run's own
+ *                  (and only those) are flushed at the next start
  * All of it runs only on the tpm_ctx worker thread.
  */
 #ifndef LJ_TPM_ESYS_INT_H
@@ -41,11 +43,24 @@ struct gate_tcti {
     struct tpm_ctx *t;
 };
 
+#define ESYS_TRACK_MAX 8
+
+/* A transient object this process loaded (esys_track.c). */
+struct esys_tracked {
+    TPM2_HANDLE handle;
+    unsigned char name[sizeof(((TPM2B_NAME *)0)->name)];
+    size_t name_len;
+};
+
 struct esys {
     TSS2_TCTI_CONTEXT *tcti; /* the loaded TCTI */
     struct gate_tcti gate;   /* what ESAPI uses */
     ESYS_CONTEXT *ctx;
     char tcti_conf[256];
+    bool rm;               /* behind a resource manager: nothing recorded */
+    char track_path[4096]; /* STATE_DIR/tpm-objects, "" = memory only */
+    struct esys_tracked tracked[ESYS_TRACK_MAX];
+    unsigned ntracked;
 };
 
 /*
@@ -60,6 +75,17 @@ void esys_gate_init(struct gate_tcti *g, TSS2_TCTI_CONTEXT *inner, struct tpm_ct
 
 /* esys.c: flush the transient object *h (if any); *h becomes ESYS_TR_NONE. */
 void esys_flush(struct esys *e, ESYS_TR *h);
+
+/*
+ * esys_track.c: the transient objects this process loads.  esys_track_open
+ * (at open) flushes a crashed run's recorded objects still there with
+ * their recorded names (never another process's; nothing behind a resource
+ * manager); esys_track records h after every Load/CreatePrimary;
+ * esys_flush calls esys_untrack.
+ */
+void esys_track_open(struct esys *e, const char *state_dir);
+void esys_track(struct esys *e, ESYS_TR h);
+void esys_untrack(struct esys *e, ESYS_TR h);
 
 /* esys.c: the TPM has the persistent SRK 0x81000001 (*rc: a failure to ask). */
 bool esys_has_persistent_srk(struct esys *e, enum lj_rc *rc);

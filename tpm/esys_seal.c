@@ -4,6 +4,17 @@
  * an HMAC session salted with the parent and with parameter encryption, so
  * the key never crosses the TPM bus in clear (TPM 2.0 Library Part 1
  * sessions, Part 3 TPM2_Create and TPM2_Unseal).
+ *
+ * The object has no userWithAuth: only a policy session unseals it (Part 1
+ * 19.7 "Enhanced Authorization"), so stock tools with a password session
+ * cannot.  Its policy is PolicyPCR on PCR 7, the Secure Boot state (TCG PC
+ * Client Platform Firmware Profile: the Secure Boot variables and
+ * authorities are measured there), when the platform measures it (PCR 7
+ * not all zero): another OS or Secure Boot turned off cannot unseal.  A
+ * platform that never extends PCR 7 gets the fallback, PolicyAuthValue
+ * with a random 32-byte auth value kept in the blob: this only stops a
+ * plain tpm2_unseal, not someone who reads the file (logged as such).
+ * Blob: TPM2B_PUBLIC | TPM2B_PRIVATE | mode u8 | (authvalue mode) auth[32].
  */
 #include "tpm/esys_int.h"
 
@@ -20,11 +31,16 @@
 
 /* ---- sealed data key ------------------------------------------------- */
 
+#define MODE_PCR7 1
+#define MODE_AUTHVALUE 2
+#define AUTH_LEN 32
+
 /*
  * A sealed data object: keyedHash with no scheme, neither sign nor decrypt
- * (so the TPM only ever returns its data through TPM2_Unseal), empty auth.
- * noDA: its empty auth cannot be guessed, and a lockout caused elsewhere
- * should not make the refresh token unreadable.
+ * (so the TPM only ever returns its data through TPM2_Unseal), authPolicy
+ * set at seal time, no userWithAuth (a policy session only).  noDA: a
+ * lockout caused elsewhere should not make the refresh token unreadable,
+ * and its auth value (fallback) is 256 random bits.
  */
 /* Templates keep the shape of the structure they fill (not clang-formatted). */
 // clang-format off
@@ -32,10 +48,15 @@ static const TPM2B_PUBLIC tmpl_sealed = {
     .publicArea = {
         .type = TPM2_ALG_KEYEDHASH,
         .nameAlg = TPM2_ALG_SHA256,
-        .objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
-                            TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA,
+        .objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_NODA,
         .parameters.keyedHashDetail.scheme = {.scheme = TPM2_ALG_NULL},
     },
+};
+
+/* PCR 7 of the SHA-256 bank. */
+static const TPML_PCR_SELECTION pcr7_sel = {
+    .count = 1,
+    .pcrSelections = {{.hash = TPM2_ALG_SHA256, .sizeofSelect = 3, .pcrSelect = {0x80, 0, 0}}},
 };
 // clang-format on
 
@@ -46,7 +67,93 @@ sealed_pub_ok(const TPM2B_PUBLIC *p)
 
     return a->type == TPM2_ALG_KEYEDHASH && a->nameAlg == TPM2_ALG_SHA256 &&
            a->objectAttributes == tmpl_sealed.publicArea.objectAttributes &&
-           a->authPolicy.size == 0 && a->parameters.keyedHashDetail.scheme.scheme == TPM2_ALG_NULL;
+           a->authPolicy.size == 32 && a->parameters.keyedHashDetail.scheme.scheme == TPM2_ALG_NULL;
+}
+
+/* Has PCR 7 (SHA-256) ever been extended on this boot? */
+static enum lj_rc
+pcr7_extended(struct esys *e, bool *ext)
+{
+    UINT32 upd = 0;
+    TPML_PCR_SELECTION *sel = NULL;
+    TPML_DIGEST *vals = NULL;
+    TSS2_RC r;
+
+    *ext = false;
+    r = Esys_PCR_Read(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pcr7_sel, &upd, &sel,
+                      &vals);
+    if (r != TSS2_RC_SUCCESS)
+        return esys_rc(r, "pcr_read", false);
+    if (vals->count == 1) {
+        for (UINT16 i = 0; i < vals->digests[0].size && i < sizeof(vals->digests[0].buffer); i++)
+            *ext = *ext || vals->digests[0].buffer[i] != 0;
+    }
+    Esys_Free(sel);
+    Esys_Free(vals);
+    return LJ_OK;
+}
+
+/*
+ * A policy session of type (TRIAL to compute the digest, POLICY to use it)
+ * with mode's assertion run.  A POLICY session is salted with salt_key and
+ * encrypts the response parameter (Unseal's outData) with AES-128-CFB.
+ */
+static enum lj_rc
+policy_session(struct esys *e, TPM2_SE type, ESYS_TR salt_key, int mode, ESYS_TR *sess)
+{
+    TPMT_SYM_DEF sym = {.algorithm = TPM2_ALG_AES, .keyBits.aes = 128, .mode.aes = TPM2_ALG_CFB};
+    TPMT_SYM_DEF none = {.algorithm = TPM2_ALG_NULL};
+    TPM2B_DIGEST empty = {0};
+    TSS2_RC r;
+
+    r = Esys_StartAuthSession(e->ctx, type == TPM2_SE_POLICY ? salt_key : ESYS_TR_NONE,
+                              ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, NULL, type,
+                              type == TPM2_SE_POLICY ? &sym : &none, TPM2_ALG_SHA256, sess);
+    if (r != TSS2_RC_SUCCESS) {
+        *sess = ESYS_TR_NONE;
+        return esys_rc(r, "start_policy_session", false);
+    }
+    if (mode == MODE_PCR7)
+        r = Esys_PolicyPCR(e->ctx, *sess, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &empty,
+                           &pcr7_sel);
+    else
+        r = Esys_PolicyAuthValue(e->ctx, *sess, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE);
+    if (r == TSS2_RC_SUCCESS && type == TPM2_SE_POLICY)
+        r = Esys_TRSess_SetAttributes(e->ctx, *sess,
+                                      TPMA_SESSION_ENCRYPT | TPMA_SESSION_CONTINUESESSION, 0xff);
+    if (r != TSS2_RC_SUCCESS) {
+        esys_flush(e, sess);
+        return esys_rc(r, "policy", false);
+    }
+    return LJ_OK;
+}
+
+/* The policy digest of mode, for the template's authPolicy. */
+static enum lj_rc
+policy_digest(struct esys *e, int mode, TPM2B_DIGEST *out)
+{
+    ESYS_TR trial = ESYS_TR_NONE;
+    TPM2B_DIGEST *d = NULL;
+    TSS2_RC r;
+    enum lj_rc rc = policy_session(e, TPM2_SE_TRIAL, ESYS_TR_NONE, mode, &trial);
+
+    if (rc != LJ_OK)
+        return rc;
+    r = Esys_PolicyGetDigest(e->ctx, trial, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &d);
+    esys_flush(e, &trial);
+    if (r != TSS2_RC_SUCCESS)
+        return esys_rc(r, "policy_digest", false);
+    *out = *d;
+    Esys_Free(d);
+    return LJ_OK;
+}
+
+/* TPM_RC_POLICY_FAIL (format 1, any session number): the policy did not match. */
+static bool
+is_policy_fail(TSS2_RC r)
+{
+    return (r & 0xffff0000u) == 0 && (r & TPM2_RC_FMT1) != 0 &&
+           (r & 0xbfu) == (TPM2_RC_POLICY_FAIL & 0xbfu);
 }
 
 /*
@@ -86,6 +193,7 @@ esys_seal_key(void *be, const char *state_dir, const unsigned char key[32], char
 {
     struct esys *e = be;
     TPM2B_SENSITIVE_CREATE *sens = NULL;
+    TPM2B_PUBLIC tmpl = tmpl_sealed;
     TPM2B_DATA outside = {0};
     TPML_PCR_SELECTION pcrs = {0};
     TPM2B_PRIVATE *opriv = NULL;
@@ -93,10 +201,12 @@ esys_seal_key(void *be, const char *state_dir, const unsigned char key[32], char
     TPM2B_CREATION_DATA *cdata = NULL;
     TPM2B_DIGEST *chash = NULL;
     TPMT_TK_CREATION *ctk = NULL;
+    TPM2B_DIGEST *rnd = NULL;
     ESYS_TR ph = ESYS_TR_NONE, sess = ESYS_TR_NONE;
-    bool transient = true;
-    unsigned char buf[sizeof(TPM2B_PUBLIC) + sizeof(TPM2B_PRIVATE) + 16];
+    bool transient = true, measured = false;
+    unsigned char buf[sizeof(TPM2B_PUBLIC) + sizeof(TPM2B_PRIVATE) + 1 + AUTH_LEN];
     size_t off = 0;
+    int mode;
     TSS2_RC r;
     enum lj_rc rc = LJ_OK;
 
@@ -107,28 +217,57 @@ esys_seal_key(void *be, const char *state_dir, const unsigned char key[32], char
         return rc;
     else
         snprintf(parent, 32, "%s", TPM_PARENT_ECC_TEMPLATE);
+    rc = pcr7_extended(e, &measured);
+    if (rc != LJ_OK)
+        return rc;
+    mode = measured ? MODE_PCR7 : MODE_AUTHVALUE;
+    if (measured)
+        lj_log(LJ_LOG_INFO, TPM_MOD, "event=seal_policy policy=pcr7");
+    else
+        lj_log(LJ_LOG_WARN, TPM_MOD,
+               "event=seal_policy policy=authvalue reason=pcr7_unextended "
+               "note=\"no measured boot: bound to this TPM only, not to the boot state\"");
+    rc = policy_digest(e, mode, &tmpl.publicArea.authPolicy);
+    if (rc != LJ_OK)
+        return rc;
     sens = calloc(1, sizeof(*sens));
     if (sens == NULL)
         return LJ_ERR_NOMEM;
     sens->sensitive.data.size = 32;
     memcpy(sens->sensitive.data.buffer, key, 32);
+    if (mode == MODE_AUTHVALUE) {
+        r = Esys_GetRandom(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, AUTH_LEN, &rnd);
+        if (r != TSS2_RC_SUCCESS || rnd->size != AUTH_LEN) {
+            rc = r != TSS2_RC_SUCCESS ? esys_rc(r, "get_random", false)
+                                      : lj_err_set(LJ_ERR_TPM, TPM_MOD, "event=random_short");
+            goto out;
+        }
+        sens->sensitive.userAuth.size = AUTH_LEN;
+        memcpy(sens->sensitive.userAuth.buffer, rnd->buffer, AUTH_LEN);
+    }
     rc = esys_parent_get(e, parent, &ph, &transient);
     if (rc != LJ_OK)
         goto out;
     rc = session_start(e, ph, TPMA_SESSION_DECRYPT, &sess);
     if (rc != LJ_OK)
         goto out;
-    r = Esys_Create(e->ctx, ph, sess, ESYS_TR_NONE, ESYS_TR_NONE, sens, &tmpl_sealed, &outside,
-                    &pcrs, &opriv, &opub, &cdata, &chash, &ctk);
+    r = Esys_Create(e->ctx, ph, sess, ESYS_TR_NONE, ESYS_TR_NONE, sens, &tmpl, &outside, &pcrs,
+                    &opriv, &opub, &cdata, &chash, &ctk);
     if (r != TSS2_RC_SUCCESS) {
         rc = esys_rc(r, "seal", false);
         goto out;
     }
     if (!sealed_pub_ok(opub) ||
         Tss2_MU_TPM2B_PUBLIC_Marshal(opub, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS ||
-        Tss2_MU_TPM2B_PRIVATE_Marshal(opriv, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS) {
+        Tss2_MU_TPM2B_PRIVATE_Marshal(opriv, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS ||
+        off + 1 + AUTH_LEN > sizeof(buf)) {
         rc = lj_err_set(LJ_ERR_TPM, TPM_MOD, "event=seal_failed reason=unexpected_output");
         goto out;
+    }
+    buf[off++] = (unsigned char)mode;
+    if (mode == MODE_AUTHVALUE) {
+        memcpy(buf + off, sens->sensitive.userAuth.buffer, AUTH_LEN);
+        off += AUTH_LEN;
     }
     blob->data = malloc(off);
     if (blob->data == NULL) {
@@ -138,9 +277,14 @@ esys_seal_key(void *be, const char *state_dir, const unsigned char key[32], char
     memcpy(blob->data, buf, off);
     blob->len = off;
 out:
+    lj_secure_zero(buf, sizeof(buf));
     esys_flush(e, &sess);
     esys_parent_put(e, &ph, transient);
     lj_secure_free(sens, sizeof(*sens));
+    if (rnd != NULL) {
+        lj_secure_zero(rnd, sizeof(*rnd));
+        Esys_Free(rnd);
+    }
     Esys_Free(opriv);
     Esys_Free(opub);
     Esys_Free(cdata);
@@ -156,19 +300,32 @@ esys_unseal_key(void *be, const char *state_dir, const char *parent, const struc
     struct esys *e = be;
     TPM2B_PUBLIC pub;
     TPM2B_PRIVATE priv;
+    TPM2B_AUTH auth = {0};
     TPM2B_SENSITIVE_DATA *data = NULL;
     ESYS_TR ph = ESYS_TR_NONE, obj = ESYS_TR_NONE, sess = ESYS_TR_NONE;
     bool transient = true;
     size_t off = 0;
+    int mode = 0;
     TSS2_RC r;
     enum lj_rc rc;
 
     (void)state_dir;
     memset(&pub, 0, sizeof(pub));
     memset(&priv, 0, sizeof(priv));
-    if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(blob->data, blob->len, &off, &pub) != TSS2_RC_SUCCESS ||
-        Tss2_MU_TPM2B_PRIVATE_Unmarshal(blob->data, blob->len, &off, &priv) != TSS2_RC_SUCCESS ||
-        off != blob->len || !sealed_pub_ok(&pub))
+    if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(blob->data, blob->len, &off, &pub) == TSS2_RC_SUCCESS &&
+        Tss2_MU_TPM2B_PRIVATE_Unmarshal(blob->data, blob->len, &off, &priv) == TSS2_RC_SUCCESS &&
+        off < blob->len)
+        mode = blob->data[off++];
+    if ((mode == MODE_AUTHVALUE && off + AUTH_LEN == blob->len) ||
+        (mode == MODE_PCR7 && off == blob->len)) {
+        if (mode == MODE_AUTHVALUE) {
+            auth.size = AUTH_LEN;
+            memcpy(auth.buffer, blob->data + off, AUTH_LEN);
+        }
+    } else {
+        mode = 0;
+    }
+    if (mode == 0 || !sealed_pub_ok(&pub))
         return lj_err_set(LJ_ERR_KEYS_CORRUPT, TPM_MOD,
                           "event=unseal_failed reason=sealed object malformed");
     rc = esys_parent_get(e, parent, &ph, &transient);
@@ -180,12 +337,24 @@ esys_unseal_key(void *be, const char *state_dir, const char *parent, const struc
         rc = esys_rc(r, "load_sealed", true);
         goto out;
     }
+    esys_track(e, obj);
+    if (mode == MODE_AUTHVALUE && Esys_TR_SetAuth(e->ctx, obj, &auth) != TSS2_RC_SUCCESS) {
+        rc = lj_err_set(LJ_ERR_INTERNAL, TPM_MOD, "event=unseal_failed reason=set_auth");
+        goto out;
+    }
     /* Salted by the parent, which is flushed before Unseal (3 object slots). */
-    rc = session_start(e, ph, TPMA_SESSION_ENCRYPT, &sess);
+    rc = policy_session(e, TPM2_SE_POLICY, ph, mode, &sess);
     esys_parent_put(e, &ph, transient);
     if (rc != LJ_OK)
         goto out;
     r = Esys_Unseal(e->ctx, obj, sess, ESYS_TR_NONE, ESYS_TR_NONE, &data);
+    if (r != TSS2_RC_SUCCESS && is_policy_fail(r)) {
+        rc = lj_err_set(LJ_ERR_AUTH, TPM_MOD,
+                        "event=unseal_refused reason=\"boot state changed: PCR 7 is not what it "
+                        "was when sealed\" tss2_rc=0x%x",
+                        r);
+        goto out;
+    }
     if (r != TSS2_RC_SUCCESS) {
         rc = esys_rc(r, "unseal", false);
         goto out;
@@ -197,6 +366,7 @@ esys_unseal_key(void *be, const char *state_dir, const char *parent, const struc
     }
     memcpy(key, data->buffer, 32);
 out:
+    lj_secure_zero(&auth, sizeof(auth));
     if (data != NULL) {
         lj_secure_zero(data, sizeof(*data));
         Esys_Free(data);

@@ -11,10 +11,15 @@
  *   so the data cannot be read: the file holds neither in clear.
  * - One file per name, STATE_DIR/NAME.sealed, 0600, written with
  *   lj_fs_write_atomic (old or new content after a crash, never a mix):
- *       "LJSEAL1\n" | provider u8 | parent_len u8 | parent
+ *       "LJSEAL2\n" | provider u8 | parent_len u8 | parent
+ *       | sealed_at u64 (unix seconds) | reserved u64 (0)
  *       | blob_len u16 | blob (provider's sealed key) | nonce[12]
  *       | ct_len u32 | ct | tag[16] | SHA-256 of all the above
- *   integers big-endian.  The GCM AAD is everything up to the blob's end
+ *   integers big-endian.  A file older than the context's seal_max_age_s
+ *   (config sealed_max_age_days) is treated as absent and removed: a kept
+ *   refresh token lives that long at most.  A file of the older format
+ *   LJSEAL1 (sealed without a policy, tpm/esys_seal.c) is treated as absent
+ *   and removed too.  The GCM AAD is everything up to the blob's end
  *   plus the name, so a file renamed to another name does not open.  The
  *   trailing SHA-256 tells a damaged file (LJ_ERR_KEYS_CORRUPT) from one
  *   that is intact but was sealed by another TPM (LJ_ERR_TPM_WRONG_TPM).
@@ -33,24 +38,28 @@
 #include "tpm/tpm.h"
 
 #include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "platform/clock.h"
 #include "platform/common/fsutil.h"
 #include "platform/common/log.h"
 #include "platform/common/secmem.h"
 #include "tpm/backend.h"
 
-#define SEAL_MAGIC "LJSEAL1\n"
+#define SEAL_MAGIC "LJSEAL2\n"
+#define SEAL_MAGIC_OLD "LJSEAL1\n"
+#define SEAL_TIME 16 /* sealed_at u64 + reserved u64 */
 #define SEAL_MAGIC_LEN 8
 #define SEAL_BLOB_MAX 2048
 #define SEAL_NONCE 12
 #define SEAL_TAG 16
 #define SEAL_SUM 32
 #define SEAL_FILE_MAX                                                                              \
-    (SEAL_MAGIC_LEN + 2 + 32 + 2 + SEAL_BLOB_MAX + SEAL_NONCE + 4 + TPM_SEAL_DATA_MAX + SEAL_TAG + \
-     SEAL_SUM)
+    (SEAL_MAGIC_LEN + 2 + 32 + SEAL_TIME + 2 + SEAL_BLOB_MAX + SEAL_NONCE + 4 +                    \
+     TPM_SEAL_DATA_MAX + SEAL_TAG + SEAL_SUM)
 #define SEALED_SCAN_MAX 4096 /* directory entries looked at by tpm_sealed_remove_all */
 #define PROV_TPM 1
 #define PROV_SOFT 2
@@ -89,11 +98,37 @@ sealed_corrupt(const char *path, const char *why)
                       "event=sealed_corrupt file=%s reason=%s (file left untouched)", path, why);
 }
 
+/* A sealed file that no longer counts (expired, old format): removed, absent. */
+static enum lj_rc
+sealed_absent(const char *path, const char *event, const char *why)
+{
+    (void)lj_fs_remove(path);
+    return lj_err_set(LJ_ERR_NOT_FOUND, TPM_MOD, "event=%s file=%s reason=\"%s\" action=removed",
+                      event, path, why);
+}
+
 static void
 put16(unsigned char *p, size_t v)
 {
     p[0] = (unsigned char)(v >> 8);
     p[1] = (unsigned char)v;
+}
+
+static void
+put64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (56 - 8 * i));
+}
+
+static uint64_t
+get64(const unsigned char *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
 }
 
 static void
@@ -188,7 +223,8 @@ job_seal(struct tpm_ctx *t, void *arg)
         rc = lj_err_set(LJ_ERR_INTERNAL, TPM_MOD, "event=seal_failed reason=bad_blob");
         goto out;
     }
-    cap = SEAL_MAGIC_LEN + 2 + plen + 2 + blob.len + SEAL_NONCE + 4 + a->len + SEAL_TAG + SEAL_SUM;
+    cap = SEAL_MAGIC_LEN + 2 + plen + SEAL_TIME + 2 + blob.len + SEAL_NONCE + 4 + a->len +
+          SEAL_TAG + SEAL_SUM;
     file = malloc(cap);
     if (file == NULL) {
         rc = LJ_ERR_NOMEM;
@@ -200,6 +236,9 @@ job_seal(struct tpm_ctx *t, void *arg)
     file[off++] = (unsigned char)plen;
     memcpy(file + off, parent, plen);
     off += plen;
+    put64(file + off, (uint64_t)lj_clock_now());
+    put64(file + off + 8, 0);
+    off += SEAL_TIME;
     put16(file + off, blob.len);
     off += 2;
     memcpy(file + off, blob.data, blob.len);
@@ -247,6 +286,7 @@ job_unseal(struct tpm_ctx *t, void *arg)
     size_t len = 0, off, plen, aad_len = 0, ct_len;
     struct tpm_blob blob;
     const unsigned char *nonce, *ct, *tag;
+    int64_t sealed_at, age;
     unsigned prov;
     enum lj_rc rc;
 
@@ -272,6 +312,11 @@ job_unseal(struct tpm_ctx *t, void *arg)
         goto out;
     }
     len -= SEAL_SUM;
+    if (memcmp(file, SEAL_MAGIC_OLD, SEAL_MAGIC_LEN) == 0) {
+        rc = sealed_absent(path, "sealed_old_format",
+                           "sealed by an older version without a boot-state policy");
+        goto out;
+    }
     if (memcmp(file, SEAL_MAGIC, SEAL_MAGIC_LEN) != 0) {
         rc = sealed_corrupt(path, "not a sealed file");
         goto out;
@@ -286,6 +331,21 @@ job_unseal(struct tpm_ctx *t, void *arg)
     memcpy(parent, file + off, plen);
     parent[plen] = '\0';
     off += plen;
+    if (off + SEAL_TIME + 2 > len) {
+        rc = sealed_corrupt(path, "bad header");
+        goto out;
+    }
+    sealed_at = (int64_t)get64(file + off);
+    off += SEAL_TIME;
+    age = lj_clock_now() - sealed_at;
+    if (age > t->seal_max_age_s) {
+        char why[96];
+
+        snprintf(why, sizeof(why), "sealed %lld days ago, the limit is %ld (sealed_max_age_days)",
+                 (long long)(age / 86400), t->seal_max_age_s / 86400);
+        rc = sealed_absent(path, "sealed_expired", why);
+        goto out;
+    }
     blob.len = ((size_t)file[off] << 8) | file[off + 1];
     off += 2;
     if (blob.len == 0 || blob.len > SEAL_BLOB_MAX || off + blob.len + SEAL_NONCE + 4 > len) {

@@ -74,6 +74,7 @@ struct tpm_open_opts {
     const char *tcti;           /* NULL: TPM_DEFAULT_TCTI */
     enum tpm_provider provider; /* default TPM; SOFT only when explicitly named */
     int timeout_s;              /* bound on one TPM command; <= 0: TPM_DEFAULT_TIMEOUT_S */
+    long seal_max_age_s;        /* tpm_unseal refuses older; <= 0: TPM_SEAL_MAX_AGE_DEFAULT_S */
 };
 
 /* An RSA public key as big-endian integers without leading zero bytes. */
@@ -301,14 +302,17 @@ enum lj_rc tpm_preflight(struct tpm_ctx *t, struct tpm_health *out);
 
 #define TPM_SEAL_NAME_MAX 32 /* [a-z0-9_-], 1..32 chars */
 #define TPM_SEAL_DATA_MAX 16384
+#define TPM_SEAL_MAX_AGE_DEFAULT_S (14L * 86400) /* sealed_max_age_days default */
 
 /*
  * Seal len bytes (1..TPM_SEAL_DATA_MAX) under name into
  * STATE_DIR/NAME.sealed (0600, written atomically: old or new, never a
  * mix).  TPM provider: a fresh 256-bit data key is sealed in a TPM sealed
- * data object (keyedHash, no sign/decrypt, userWithAuth, fixedTPM,
- * fixedParent, noDA, empty auth) under the storage root key the device
- * keys use; data is AES-256-GCM encrypted under that key.  The file never
+ * data object (keyedHash, no sign/decrypt, fixedTPM, fixedParent, noDA, no
+ * userWithAuth: a policy session only; PolicyPCR on PCR 7 where the
+ * platform measures it, else PolicyAuthValue, see tpm/esys_seal.c) under
+ * the storage root key the device keys use; data is AES-256-GCM encrypted
+ * under that key, and the file records when it was sealed.  The file never
  * holds data or the key in clear, and the key crosses the TPM bus only
  * inside a session salted with the storage root key (parameter encryption).  Soft provider (TESTS
  * ONLY): the data key is wrapped with STATE_DIR/soft-seal.key.  data is not kept; every copy made
@@ -320,9 +324,12 @@ enum lj_rc tpm_seal(struct tpm_ctx *t, const char *name, const unsigned char *da
  * Unseal NAME.sealed.  On success *data (NUL-terminated for convenience;
  * *len excludes the NUL) is malloc'ed and secret: the caller frees it with
  * lj_secure_free(*data, *len).  Errors: LJ_ERR_NOT_FOUND no such
- * sealed file; LJ_ERR_KEYS_CORRUPT file truncated/altered (left in place);
- * LJ_ERR_TPM_WRONG_TPM sealed by another TPM (or this TPM was cleared);
- * LJ_ERR_STATE sealed by the other provider; TPM errors as above.  Blocks.
+ * sealed file, or one sealed longer ago than the context's seal_max_age_s
+ * (event=sealed_expired) or of an older file format (event=sealed_old_format),
+ * both removed; LJ_ERR_AUTH the TPM refused the policy (PCR 7, the boot
+ * state, changed since sealing; file kept); LJ_ERR_KEYS_CORRUPT file truncated/altered (left in
+ * place); LJ_ERR_TPM_WRONG_TPM sealed by another TPM (or this TPM was cleared); LJ_ERR_STATE sealed
+ * by the other provider; TPM errors as above.  Blocks.
  */
 enum lj_rc tpm_unseal(struct tpm_ctx *t, const char *name, unsigned char **data, size_t *len);
 

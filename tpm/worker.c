@@ -262,6 +262,8 @@ tpm_open(const struct tpm_open_opts *opts, struct tpm_ctx **out)
     pthread_cond_init(&t->cv, &ca);
     pthread_condattr_destroy(&ca);
     t->timeout_ms = 1000L * (opts->timeout_s > 0 ? opts->timeout_s : TPM_DEFAULT_TIMEOUT_S);
+    t->seal_max_age_s =
+        opts->seal_max_age_s > 0 ? opts->seal_max_age_s : TPM_SEAL_MAX_AGE_DEFAULT_S;
     t->ops = opts->provider == TPM_PROVIDER_SOFT ? &tpm_backend_soft : &tpm_backend_esys;
     if (snprintf(t->state_dir, sizeof(t->state_dir), "%s",
                  opts->state_dir != NULL ? opts->state_dir : "") >= (int)sizeof(t->state_dir) ||

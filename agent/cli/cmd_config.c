@@ -30,6 +30,10 @@ cmd_config(int argc, char **argv)
 
     if (ex >= 0)
         return ex;
+    if (seen[0] && lj_config_check_files(&cfg) != LJ_OK) {
+        fprintf(stderr, "linkjoin config: %s\n", cfg.error);
+        return LJ_EXIT_CONFIG;
+    }
     if (!seen[0])
         lj_config_dump(&cfg, stdout);
     return LJ_EXIT_OK;

@@ -150,15 +150,6 @@ tpm_failed(const struct leave *l, enum lj_rc rc)
     return lj_cli_exit_for(rc);
 }
 
-static bool
-not_found_answer(const struct lj_http_response *resp, const struct drs_error *e)
-{
-    if (resp->status == 404)
-        return true;
-    return resp->status == 400 && strcmp(e->error_type, "DirectoryError") == 0 &&
-           strstr(e->message, "not found") != NULL;
-}
-
 /* The cloud part: DELETE with the device certificate. */
 static int
 leave_cloud(struct leave *l)
@@ -258,7 +249,9 @@ leave_cloud(struct leave *l)
         char how[160];
         snprintf(how, sizeof(how), "device %s deleted from the cloud", l->j.device_id);
         ex = wipe_and_say(l, how);
-    } else if (not_found_answer(&resp, &e)) {
+    } else if (drs_device_not_found(&e, l->j.device_id)) {
+        /* Only DRS's own "device not found" for this id: any other 404 (a
+         * wrong drs_url path, a front end) keeps the keys (exit 8 below). */
         char how[200];
         snprintf(how, sizeof(how),
                  "the cloud has no device object %s (already deleted), so there was nothing "
@@ -287,6 +280,10 @@ leave_cloud(struct leave *l)
                   "  removed.\n",
                 host, port, resp.status, e.error_type[0] ? e.error_type : "-",
                 e.message[0] ? e.message : "no message");
+        if (resp.status == 404)
+            fprintf(stderr, P "a 404 that is not DRS's \"device not found\" answer for this "
+                              "device: check\n  drs_url. The device object may still exist; "
+                              "the keys were kept.\n");
         ex = LJ_EXIT_SERVICE;
     }
 out:

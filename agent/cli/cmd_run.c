@@ -50,6 +50,10 @@ cmd_run(int argc, char **argv)
                         "(--ui socket or stdio)\n");
         return LJ_EXIT_CONFIG;
     }
+    if (lj_config_check_files(&cfg) != LJ_OK) {
+        fprintf(stderr, "linkjoin run: %s\n", cfg.error);
+        return LJ_EXIT_CONFIG;
+    }
     if (lj_log_parse_level(cfg.log_level, &lvl))
         lj_log_set_level(lvl);
     rc = lj_cmd_lock_state("run", cfg.state_dir, true, &lock);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -47,6 +48,7 @@ enum key_kind {
     K_USERNAME,
     K_LOGLEVEL,
     K_INT,
+    K_BOOL, /* yes | no */
 };
 
 struct key_def {
@@ -71,6 +73,8 @@ static const struct key_def keys[] = {
     {"mdm_url", K_URL, STR(mdm_url), 0, 0, "https URL of the MDM (Intune) enrollment service"},
     {"state_dir", K_ABSPATH, STR(state_dir), 0, 0, "state directory (journal, key blobs)"},
     {"tcti", K_TCTI, STR(tcti), 0, 0, "TPM TCTI (device:/dev/tpmrm0, swtpm:host=...,port=...)"},
+    {"tpm_raw_device", K_BOOL, NUM(tpm_raw_device), 0, 0,
+     "yes: allow tcti = device:/dev/tpmN (no resource manager)"},
     {"key_provider", K_KEYPROV, NUM(key_provider), 0, 0, "tpm | soft (soft: test builds only)"},
     {"ca_file", K_PATH_OPT, STR(ca_file), 0, 0,
      "PEM CA bundle to trust instead of the system store"},
@@ -81,7 +85,9 @@ static const struct key_def keys[] = {
     {"log_level", K_LOGLEVEL, STR(log_level), 0, 0, "error | warn | info | debug"},
     {"username", K_USERNAME, STR(username), 0, 0, "user name for password sign-in"},
     {"password_file", K_ABSPATH_OPT, STR(password_file), 0, 0,
-     "file holding the password (read at use time)"},
+     "file holding the password (read at use time; 0600/0400, owned by linkjoin's user)"},
+    {"password_file_remove", K_BOOL, NUM(password_file_remove), 0, 0,
+     "yes: delete password_file once Entra answered the sign-in"},
     {"manufacturer", K_TEXT_OPT, STR(manufacturer), 0, 0, "override the DMI manufacturer"},
     {"model", K_TEXT_OPT, STR(model), 0, 0, "override the DMI model"},
     {"serial", K_TEXT_OPT, STR(serial), 0, 0, "override the DMI serial number"},
@@ -92,6 +98,8 @@ static const struct key_def keys[] = {
      "seconds the UI may send retry after a failure (0: exit at once)"},
     {"tpm_timeout", K_INT, NUM(tpm_timeout), 1, 3600,
      "give up on a TPM command after this many seconds"},
+    {"sealed_max_age_days", K_INT, NUM(sealed_max_age_days), 1, 90,
+     "days a kept (TPM-sealed) sign-in may be used for the Intune retry"},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -138,6 +146,7 @@ lj_config_defaults(struct lj_config *cfg)
     cfg->request_timeout = 60;
     cfg->retry_wait = 900;
     cfg->tpm_timeout = TPM_DEFAULT_TIMEOUT_S;
+    cfg->sealed_max_age_days = (int)(TPM_SEAL_MAX_AGE_DEFAULT_S / 86400);
 }
 
 /* ---- value checks: each returns NULL when fine, else a short reason ---- */
@@ -417,6 +426,7 @@ allowed_values(enum key_kind k)
     case K_KEYPROV: return " (tpm or soft)";
     case K_UI: return " (socket, stdio or tty)";
     case K_LOGLEVEL: return " (error, warn, info or debug)";
+    case K_BOOL: return " (yes or no)";
     default: return "";
     }
 }
@@ -482,6 +492,10 @@ lj_config_set(struct lj_config *cfg, const char *key, const char *value, const c
         why = lj_log_parse_level(value, &lvl) ? NULL : "is not one of the allowed values";
         break;
     case K_INT: why = check_int(value, k->min, k->max, &iv); break;
+    case K_BOOL:
+        iv = strcmp(value, "yes") == 0;
+        why = iv || strcmp(value, "no") == 0 ? NULL : "must be yes or no";
+        break;
     }
     if (why != NULL) {
         char msg[200];
@@ -498,6 +512,7 @@ lj_config_set(struct lj_config *cfg, const char *key, const char *value, const c
     case K_KEYPROV: cfg->key_provider = (enum lj_key_provider)iv; break;
     case K_UI: cfg->ui = (enum lj_ui_kind)iv; break;
     case K_INT: *(int *)(void *)((char *)cfg + k->off) = iv; break;
+    case K_BOOL: *(bool *)(void *)((char *)cfg + k->off) = iv != 0; break;
     case K_CONNECT_TO:
         snprintf(cfg->connect_to[cfg->n_connect_to], LJ_CONFIG_URL_MAX, "%s", value);
         cfg->n_connect_to++;
@@ -726,6 +741,31 @@ lj_config_validate_build(struct lj_config *cfg)
     return LJ_OK;
 }
 
+/*
+ * A device TCTI naming a raw TPM character device (/dev/tpmN; "device"
+ * alone means /dev/tpm0 in tpm2-tss tcti-device) rather than the kernel's
+ * resource manager /dev/tpmrmN.
+ */
+static bool
+tcti_is_raw_device(const char *v)
+{
+    const char *path, *base;
+
+    if (strcmp(v, "device") == 0 || strcmp(v, "device:") == 0)
+        return true;
+    if (strncmp(v, "device:", 7) != 0)
+        return false;
+    path = v + 7;
+    base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
+    if (strncmp(base, "tpm", 3) != 0 || base[3] == '\0')
+        return false;
+    for (const char *c = base + 3; *c != '\0'; c++) {
+        if (*c < '0' || *c > '9')
+            return false;
+    }
+    return true;
+}
+
 enum lj_rc
 lj_config_validate(struct lj_config *cfg)
 {
@@ -738,6 +778,14 @@ lj_config_validate(struct lj_config *cfg)
         return cfg_fail(cfg, origin, "signin = password needs 'username'");
     if (cfg->signin != LJ_SIGNIN_PASSWORD && cfg->password_file[0] != '\0')
         return cfg_fail(cfg, origin, "'password_file' is used only with signin = password");
+    if (tcti_is_raw_device(cfg->tcti) && !cfg->tpm_raw_device)
+        return cfg_fail(cfg, origin,
+                        "tcti %s is the TPM without the kernel's resource manager: its few object "
+                        "slots are shared with every other process, which a crashed run's or "
+                        "another program's objects can fill; use device:/dev/tpmrm0 (the "
+                        "default), or set tpm_raw_device = yes where the kernel has no "
+                        "/dev/tpmrm0",
+                        cfg->tcti);
     /*
      * The broker app has no loopback redirect registered: its redirect URIs
      * are the ms-aadj-redir://auth/{drs,mdm}, ms-appx-web BrokerPlugin,
@@ -757,6 +805,37 @@ lj_config_validate(struct lj_config *cfg)
                         "app registration that lists this redirect",
                         cfg->redirect_uri, cfg->client_id);
     return LJ_OK;
+}
+
+enum lj_rc
+lj_config_check_files(struct lj_config *cfg)
+{
+    const char *origin = cfg->config_path[0] ? cfg->config_path : "configuration";
+    struct lj_fs_private pf;
+    enum lj_rc rc;
+
+    if (cfg->password_file[0] == '\0')
+        return LJ_OK;
+    memset(&pf, 0, sizeof(pf));
+    rc = lj_fs_check_private(cfg->password_file, &pf);
+    if (rc == LJ_OK || rc == LJ_ERR_NOT_FOUND) /* read at use time: may come later */
+        return LJ_OK;
+    if (rc != LJ_ERR_INVAL)
+        return cfg_fail(cfg, origin, "%s cannot be read", cfg->password_file);
+    if (pf.not_regular)
+        return cfg_fail(cfg, origin,
+                        "password_file %s is a symbolic link or not a regular file: write the "
+                        "password to a plain file (mode 0600)",
+                        cfg->password_file);
+    if (pf.uid != (unsigned long)geteuid())
+        return cfg_fail(cfg, origin,
+                        "password_file %s is owned by uid %lu, not by uid %lu that linkjoin runs "
+                        "as: give it to that user, mode 0600 or 0400",
+                        cfg->password_file, pf.uid, (unsigned long)geteuid());
+    return cfg_fail(cfg, origin,
+                    "password_file %s is mode %04o (group or others may read it): make it 0600 or "
+                    "0400, owned by uid %lu that linkjoin runs as",
+                    cfg->password_file, pf.mode, (unsigned long)geteuid());
 }
 
 enum lj_rc
@@ -853,6 +932,10 @@ lj_config_dump(const struct lj_config *cfg, FILE *f)
         case K_INT:
             fprintf(f, "%s = %d\n", k->name,
                     *(const int *)(const void *)((const char *)cfg + k->off));
+            break;
+        case K_BOOL:
+            fprintf(f, "%s = %s\n", k->name,
+                    *(const bool *)(const void *)((const char *)cfg + k->off) ? "yes" : "no");
             break;
         case K_CONNECT_TO:
             for (int j = 0; j < cfg->n_connect_to; j++)

@@ -67,6 +67,7 @@ struct lj_config {
     char mdm_url[LJ_CONFIG_URL_MAX];      /* https */
     char state_dir[LJ_CONFIG_PATH_MAX];   /* absolute */
     char tcti[LJ_CONFIG_PATH_MAX];
+    bool tpm_raw_device; /* allow tcti = device:/dev/tpmN (no resource manager) */
     enum lj_key_provider key_provider;
     char ca_file[LJ_CONFIG_PATH_MAX]; /* "" = system trust store */
     char connect_to[LJ_CONFIG_MAX_CONNECT_TO][LJ_CONFIG_URL_MAX];
@@ -77,14 +78,16 @@ struct lj_config {
     char log_level[8];                      /* error|warn|info|debug */
     char username[LJ_CONFIG_NAME_MAX];      /* password sign-in only */
     char password_file[LJ_CONFIG_PATH_MAX]; /* absolute; read at use time */
+    bool password_file_remove;              /* delete it once Entra answered the grant */
     char manufacturer[LJ_CONFIG_NAME_MAX];  /* identity overrides ("" = from DMI) */
     char model[LJ_CONFIG_NAME_MAX];
     char serial[LJ_CONFIG_NAME_MAX];
     char os_version[LJ_CONFIG_NAME_MAX];
-    int connect_timeout; /* seconds, 1..300 */
-    int request_timeout; /* seconds, 1..3600 */
-    int retry_wait;      /* seconds a UI may send retry after a failure, 0..86400 */
-    int tpm_timeout;     /* seconds, 1..3600: bound on one TPM command (tpm.h) */
+    int connect_timeout;     /* seconds, 1..300 */
+    int request_timeout;     /* seconds, 1..3600 */
+    int retry_wait;          /* seconds a UI may send retry after a failure, 0..86400 */
+    int tpm_timeout;         /* seconds, 1..3600: bound on one TPM command (tpm.h) */
+    int sealed_max_age_days; /* 1..90: a kept (sealed) sign-in older than this is dropped */
     /*
      * `run --no-early-keygen` (the sequential baseline of make bench):
      * create the keys after sign-in instead of at start.  A run option,
@@ -125,6 +128,17 @@ enum lj_rc lj_config_load_file(struct lj_config *cfg, const char *path, bool exp
  */
 enum lj_rc lj_config_load_text(struct lj_config *cfg, const char *path, const char *text,
                                size_t len);
+
+/*
+ * Check the files the configuration names that must be private to the
+ * agent's user (password_file: a regular file, no symlink, owned by the
+ * effective uid, mode 0600 or 0400; a missing one passes, it is read at use
+ * time).  LJ_ERR_CONFIG with cfg->error naming the file and its mode or
+ * owner.  Called by `run` before anything is sent and by `config --check`
+ * (not by every command: `status` run by root must not fail on it).
+ * Blocks on the file system.
+ */
+enum lj_rc lj_config_check_files(struct lj_config *cfg);
 
 /*
  * The whole command line step: defaults, then the file (--config or the

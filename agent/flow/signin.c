@@ -111,15 +111,20 @@ out:
     return rc;
 }
 
-/* Read password_file (first line) as a secret; caller frees with lj_secret_free. */
+/*
+ * Read password_file (first line) as a secret; caller frees with
+ * lj_secret_free.  The file must still be private (lj_fs_read_private checks
+ * the descriptor it reads; `run` checked the path at start).
+ */
 static enum lj_rc
 read_password_file(const char *path, char **out)
 {
+    struct lj_fs_private pf;
     unsigned char *buf = NULL;
     size_t len = 0;
     enum lj_rc rc;
 
-    rc = lj_fs_read(path, PASSWORD_FILE_MAX, &buf, &len);
+    rc = lj_fs_read_private(path, PASSWORD_FILE_MAX, &buf, &len, &pf);
     if (rc != LJ_OK)
         return lj_err_set(rc, MOD, "event=password_file_unreadable path=%s rc=%s", path,
                           lj_rc_name(rc));
@@ -132,6 +137,19 @@ read_password_file(const char *path, char **out)
     }
     *out = (char *)buf;
     return LJ_OK;
+}
+
+/* password_file_remove: the password was used (Entra answered the grant). */
+static void
+remove_password_file(const struct flow *f)
+{
+    enum lj_rc rc;
+
+    if (!f->cfg->password_file_remove || f->cfg->password_file[0] == '\0')
+        return;
+    rc = lj_fs_remove(f->cfg->password_file);
+    lj_log(rc == LJ_OK ? LJ_LOG_INFO : LJ_LOG_WARN, MOD,
+           "event=password_file_removed path=%s rc=%s", f->cfg->password_file, lj_rc_name(rc));
 }
 
 static enum lj_rc
@@ -180,7 +198,9 @@ signin_password(struct flow *f)
         goto out;
     rc = flow_token_post(f, LJ_PHASE_SIGNIN, form, &resp);
     if (rc != LJ_OK)
-        goto out;
+        goto out; /* no answer: the file stays for a retry */
+    if (f->cfg->password_file[0] != '\0')
+        remove_password_file(f);
     rc = resp.status == 200 ? flow_got_token(f, &resp)
                             : flow_fail_oauth(f, LJ_PHASE_SIGNIN, &resp, OAUTH_GRANT_PASSWORD);
 out:

@@ -13,6 +13,7 @@ lj_cfg_tpm_opts(const struct lj_config *cfg, bool with_state, struct tpm_open_op
     to->tcti = cfg->tcti[0] != '\0' ? cfg->tcti : NULL;
     to->provider = cfg->key_provider == LJ_KEYS_SOFT ? TPM_PROVIDER_SOFT : TPM_PROVIDER_TPM;
     to->timeout_s = cfg->tpm_timeout;
+    to->seal_max_age_s = (long)cfg->sealed_max_age_days * 86400L;
 }
 
 void

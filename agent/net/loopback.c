@@ -3,9 +3,13 @@
  * auth_code sign-in (see loopback.h).
  *
  * Design note.
- * - This is not a web server: it reads one request head at a time
- *   (bounded in size and time), answers it and closes the connection.  The
- *   only request it hands on is a GET on the redirect path with a query;
+ * - This is not a web server: it reads request heads (bounded in size and
+ *   time), answers each and closes the connection.  Up to LB_CONNS
+ *   connections are read side by side without blocking, so an idle or slow
+ *   one (any local process can open one) holds up neither the real
+ *   redirect nor the caller's UI; when all slots are taken the oldest is
+ *   dropped.  The only request it hands on is a GET on the redirect path
+ *   with a query and the Host it was bound as (no DNS-rebound page);
  *   the flow checks state first, then code or error (oauth_redirect_parse), and answers
  *   through lj_loopback_reply, so the page the person sees says whether the
  *   device took the sign-in.
@@ -36,6 +40,14 @@
 
 #define MOD "loopback"
 #define WRITE_MS 1000
+#define LB_CONNS 8 /* request heads read side by side */
+
+struct lb_conn {
+    int fd;             /* -1: free slot */
+    long long deadline; /* monotonic ms: its head must be complete by then */
+    size_t len;
+    char *head; /* LJ_LOOPBACK_HEAD_MAX bytes, wiped before free */
+};
 
 struct lj_loopback {
     int fd;         /* listening socket */
@@ -43,6 +55,9 @@ struct lj_loopback {
     int client;     /* held connection (after a redirect), -1 none */
     char *base;     /* effective redirect URI (no query) */
     char path[512]; /* its path ("/" when it has none) */
+    char host[32];  /* Host a redirect must carry: "127.0.0.1:PORT", lower case */
+    bool port80;    /* port 80: Host without ":80" too (RFC 9110 §7.2) */
+    struct lb_conn conns[LB_CONNS];
 };
 
 struct parsed {
@@ -211,6 +226,8 @@ lj_loopback_open(const char *redirect_uri, struct lj_loopback **out, char **effe
     lb->fd = -1;
     lb->fd6 = -1;
     lb->client = -1;
+    for (int i = 0; i < LB_CONNS; i++)
+        lb->conns[i].fd = -1;
     if (p.family == AF_UNSPEC) {
         rc = listen_localhost(lb, p.port, &port);
         if (rc != LJ_OK)
@@ -224,6 +241,11 @@ lj_loopback_open(const char *redirect_uri, struct lj_loopback **out, char **effe
         }
     }
     snprintf(lb->path, sizeof(lb->path), "%s", p.path[0] != '\0' ? p.path : "/");
+    /* The host as the redirect URI spells it (browsers send that name). */
+    snprintf(lb->host, sizeof(lb->host), "%.*s:%ld", (int)p.host_len, p.host, port);
+    for (char *c = lb->host; *c != '\0'; c++)
+        *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+    lb->port80 = port == 80;
     if (p.port != 0) {
         /* as configured: the URL handed on must start with it byte for byte */
         lb->base = strdup(redirect_uri);
@@ -339,39 +361,33 @@ respond(int fd, int status, const char *reason, const char *title, const char *t
 }
 
 /*
- * Read one request head from fd into buf (cap LJ_LOOPBACK_HEAD_MAX) within
- * LJ_LOOPBACK_READ_MS.  Returns its length, 0 when the client sent nothing
- * usable in time, -1 when it was too long.
+ * The head's one Host field equals the bound host:port (case-insensitive,
+ * optional whitespace around the value, RFC 9112 §3.2 / RFC 9110 §5.6.3).
+ * No Host, two of them, or any other name (DNS rebinding) is false.
  */
-static long
-read_head(int fd, char *buf, size_t cap)
+static bool
+host_matches(const struct lj_loopback *lb, const char *head)
 {
-    long long end = lj_mono_ms() + LJ_LOOPBACK_READ_MS;
-    size_t len = 0;
+    const char *line = strchr(head, '\n'), *v, *e;
+    size_t hn = strlen(lb->host);
+    int seen = 0;
+    bool ok = false;
 
-    for (;;) {
-        struct pollfd pf;
-        long long left = end - lj_mono_ms();
-        ssize_t got;
-
-        buf[len] = '\0';
-        if (strstr(buf, "\r\n\r\n") != NULL || strstr(buf, "\n\n") != NULL)
-            return (long)len;
-        if (len + 1 >= cap)
-            return -1;
-        if (left <= 0)
-            return 0;
-        pf.fd = fd;
-        pf.events = POLLIN;
-        if (poll(&pf, 1, (int)left) <= 0)
-            continue;
-        got = recv(fd, buf + len, cap - 1 - len, 0);
-        if (got < 0 && (errno == EAGAIN || errno == EINTR))
-            continue;
-        if (got <= 0)
-            return 0;
-        len += (size_t)got;
+    while (line != NULL && line[1] != '\0' && line[1] != '\r' && line[1] != '\n') {
+        line++;
+        e = line + strcspn(line, "\r\n");
+        if (strncasecmp(line, "host:", 5) == 0) {
+            seen++;
+            for (v = line + 5; v < e && (*v == ' ' || *v == '\t'); v++)
+                ;
+            while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+                e--;
+            ok = ((size_t)(e - v) == hn && strncasecmp(v, lb->host, hn) == 0) ||
+                 (lb->port80 && (size_t)(e - v) == hn - 3 && strncasecmp(v, lb->host, hn - 3) == 0);
+        }
+        line = strchr(line, '\n');
     }
+    return seen == 1 && ok;
 }
 
 /*
@@ -383,6 +399,7 @@ handle(struct lj_loopback *lb, int fd, char *head, long hlen, char **url)
 {
     char *sp1, *sp2, *target, *q, *eol;
     size_t plen, qlen, blen;
+    bool host_ok;
 
     if (hlen < 0) {
         respond(fd, 431, "Request Header Fields Too Large", "Request too large",
@@ -391,6 +408,7 @@ handle(struct lj_loopback *lb, int fd, char *head, long hlen, char **url)
     }
     if (hlen == 0)
         return false; /* nothing in time: just drop it */
+    host_ok = host_matches(lb, head);
     eol = strpbrk(head, "\r\n");
     if (eol != NULL)
         *eol = '\0';
@@ -405,8 +423,13 @@ handle(struct lj_loopback *lb, int fd, char *head, long hlen, char **url)
     target = sp1 + 1;
     q = strchr(target, '?');
     plen = q != NULL ? (size_t)(q - target) : strlen(target);
-    lj_log(LJ_LOG_INFO, MOD, "event=request method=%.8s path_len=%zu query=%s", head, plen,
-           q != NULL ? "yes" : "no");
+    lj_log(LJ_LOG_INFO, MOD, "event=request method=%.8s path_len=%zu query=%s host_ok=%s", head,
+           plen, q != NULL ? "yes" : "no", host_ok ? "yes" : "no");
+    if (!host_ok) {
+        respond(fd, 400, "Bad Request", "Bad request",
+                "This address answers only requests for itself.");
+        return false;
+    }
     if (plen != strlen(lb->path) || memcmp(target, lb->path, plen) != 0) {
         respond(fd, 404, "Not Found", "Not found", "Nothing is here.");
         return false;
@@ -451,57 +474,152 @@ drain_close(int fd)
     close(fd);
 }
 
+static void
+conn_free(struct lb_conn *c, bool answered)
+{
+    if (c->fd < 0)
+        return;
+    if (answered)
+        drain_close(c->fd);
+    else
+        close(c->fd);
+    lj_secure_zero(c->head, LJ_LOOPBACK_HEAD_MAX);
+    free(c->head);
+    c->head = NULL;
+    c->fd = -1;
+    c->len = 0;
+}
+
+/* Take every waiting connection into a slot; all full: drop the oldest. */
+static void
+accept_all(struct lj_loopback *lb, int lfd)
+{
+    for (;;) {
+        struct lb_conn *slot = NULL;
+        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+        if (fd < 0)
+            return;
+        for (int i = 0; i < LB_CONNS; i++) {
+            struct lb_conn *c = &lb->conns[i];
+
+            if (c->fd < 0) {
+                slot = c;
+                break;
+            }
+            if (slot == NULL || c->deadline < slot->deadline)
+                slot = c;
+        }
+        if (slot->fd >= 0) {
+            lj_log(LJ_LOG_WARN, MOD, "event=connection_dropped reason=too_many slots=%d", LB_CONNS);
+            conn_free(slot, false);
+        }
+        slot->head = malloc(LJ_LOOPBACK_HEAD_MAX);
+        if (slot->head == NULL) {
+            close(fd);
+            continue;
+        }
+        slot->fd = fd;
+        slot->len = 0;
+        slot->head[0] = '\0';
+        slot->deadline = lj_mono_ms() + LJ_LOOPBACK_READ_MS;
+    }
+}
+
+/*
+ * Read what c has without blocking.  Returns the head length when it is
+ * complete, -1 when it is too long, 0 when it needs more, -2 when the peer
+ * closed or failed (drop it).
+ */
+static long
+conn_read(struct lb_conn *c)
+{
+    for (;;) {
+        ssize_t got;
+
+        if (strstr(c->head, "\r\n\r\n") != NULL || strstr(c->head, "\n\n") != NULL)
+            return (long)c->len;
+        if (c->len + 1 >= LJ_LOOPBACK_HEAD_MAX)
+            return -1;
+        got = recv(c->fd, c->head + c->len, LJ_LOOPBACK_HEAD_MAX - 1 - c->len, 0);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0 && errno == EAGAIN)
+            return 0;
+        if (got <= 0)
+            return -2;
+        c->len += (size_t)got;
+        c->head[c->len] = '\0';
+    }
+}
+
 enum lj_rc
 lj_loopback_poll(struct lj_loopback *lb, int timeout_ms, char **url)
 {
     long long end = lj_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-    enum lj_rc rc = LJ_ERR_TIMEOUT;
-    char *head = NULL;
 
     *url = NULL;
     if (lb == NULL || lb->fd < 0)
         return LJ_ERR_INVAL;
-    head = malloc(LJ_LOOPBACK_HEAD_MAX);
-    if (head == NULL)
-        return LJ_ERR_NOMEM;
     for (;;) {
-        struct pollfd pf[2];
-        long long left = end - lj_mono_ms();
-        long hlen;
-        int fd, r;
+        struct pollfd pf[2 + LB_CONNS];
+        long long now = lj_mono_ms(), wait = end - now;
+        int r;
 
         pf[0].fd = lb->fd;
-        pf[0].events = POLLIN;
-        pf[0].revents = 0;
         pf[1].fd = lb->fd6; /* -1: ignored by poll */
-        pf[1].events = POLLIN;
-        pf[1].revents = 0;
-        r = poll(pf, 2, left > 0 ? (int)left : 0);
-        if (r < 0 && errno != EINTR) {
-            rc = lj_err_set(LJ_ERR_IO, MOD, "event=poll_failed errno=%s", strerror(errno));
-            break;
+        for (int i = 0; i < LB_CONNS; i++) {
+            struct lb_conn *c = &lb->conns[i];
+
+            pf[2 + i].fd = -1;
+            if (c->fd >= 0 && c->deadline <= now) {
+                conn_free(c, false); /* nothing usable in time: just drop it */
+                continue;
+            }
+            if (c->fd >= 0 && c->deadline - now < wait)
+                wait = c->deadline - now;
+            pf[2 + i].fd = c->fd;
         }
-        if (r <= 0)
-            break;
-        fd = accept4(pf[0].revents != 0 ? lb->fd : lb->fd6, NULL, NULL,
-                     SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (fd < 0)
-            continue;
-        hlen = read_head(fd, head, LJ_LOOPBACK_HEAD_MAX);
-        if (handle(lb, fd, head, hlen, url)) {
-            if (lb->client >= 0)
-                close(lb->client);
-            lb->client = fd;
-            rc = LJ_OK;
-            break;
+        for (int i = 0; i < 2 + LB_CONNS; i++) {
+            pf[i].events = POLLIN;
+            pf[i].revents = 0;
         }
-        drain_close(fd);
+        r = poll(pf, 2 + LB_CONNS, wait > 0 ? (int)wait : 0);
+        if (r < 0 && errno != EINTR)
+            return lj_err_set(LJ_ERR_IO, MOD, "event=poll_failed errno=%s", strerror(errno));
+        for (int i = 0; r > 0 && i < LB_CONNS; i++) {
+            struct lb_conn *c = &lb->conns[i];
+            long hlen;
+
+            if (c->fd < 0 || pf[2 + i].revents == 0)
+                continue;
+            hlen = conn_read(c);
+            if (hlen == 0)
+                continue;
+            if (hlen == -2) {
+                conn_free(c, false);
+                continue;
+            }
+            if (handle(lb, c->fd, c->head, hlen, url)) {
+                if (lb->client >= 0)
+                    close(lb->client);
+                lb->client = c->fd;
+                c->fd = -1;
+                lj_secure_zero(c->head, LJ_LOOPBACK_HEAD_MAX);
+                free(c->head);
+                c->head = NULL;
+                c->len = 0;
+                return LJ_OK;
+            }
+            conn_free(c, true);
+        }
+        if (r > 0 && pf[0].revents != 0)
+            accept_all(lb, lb->fd);
+        if (r > 0 && pf[1].revents != 0)
+            accept_all(lb, lb->fd6);
         if (lj_mono_ms() >= end)
-            break;
+            return LJ_ERR_TIMEOUT;
     }
-    lj_secure_zero(head, LJ_LOOPBACK_HEAD_MAX);
-    free(head);
-    return rc;
 }
 
 void
@@ -527,6 +645,8 @@ lj_loopback_close(struct lj_loopback *lb)
         return;
     if (lb->client >= 0)
         close(lb->client);
+    for (int i = 0; i < LB_CONNS; i++)
+        conn_free(&lb->conns[i], false);
     if (lb->fd >= 0)
         close(lb->fd);
     if (lb->fd6 >= 0)

@@ -13,9 +13,13 @@
  *   the port taken on either one is an error, so nobody else can hold the
  *   address a browser tries first.  A host without IPv6 loopback listens on
  *   127.0.0.1 alone.
- * - One request at a time, each bounded (head at most 8 KiB, 3 s to send
- *   it).  GET on the redirect path with a query is handed to the caller;
- *   any other path gets 404, anything else 400 or 405, and is not.
+ * - Up to 8 connections read side by side without blocking, each bounded
+ *   (head at most 8 KiB, 3 s to send it); more: the oldest is dropped.  A
+ *   GET on the redirect path with a query and the Host the listener was
+ *   bound as (host:port of the redirect URI) is handed to the caller; any
+ *   other Host gets 400, another path 404, anything else 400 or 405, and
+ *   is not.  Connections still reading stay open across lj_loopback_poll
+ *   calls.
  * - The query holds the authorization code: it is returned as a secret and
  *   never logged; the page sent back never echoes it.
  */

@@ -929,6 +929,30 @@ drs_error_parse(long http_status, const char *body, size_t len, struct drs_error
     return LJ_OK;
 }
 
+bool
+drs_device_not_found(const struct drs_error *e, const char *device_id)
+{
+    static const char pre[] = "The device object by the given id (";
+    static const char post[] = ") is not found";
+    const char *m;
+    size_t n;
+
+    if (e == NULL || device_id == NULL || device_id[0] == '\0')
+        return false;
+    if ((e->http_status != 400 && e->http_status != 404) || e->kind != DRS_BODY_JSON ||
+        strcmp(e->error_type, "DirectoryError") != 0)
+        return false;
+    m = e->message;
+    if (strncmp(m, pre, sizeof(pre) - 1) != 0)
+        return false;
+    m += sizeof(pre) - 1;
+    n = strlen(device_id);
+    if (strncasecmp(m, device_id, n) != 0)
+        return false;
+    m += n;
+    return strncmp(m, post, sizeof(post) - 1) == 0;
+}
+
 enum lj_rc
 drs_cert_validity(const unsigned char *der, size_t len, long long *not_before, long long *not_after)
 {

@@ -202,6 +202,19 @@ struct drs_error {
 enum lj_rc drs_error_parse(long http_status, const char *body, size_t len, struct drs_error *out);
 
 /*
+ * True only when *e is DRS's own answer that device_id does not exist: HTTP
+ * 400 or 404 with the MS-DVRJ ErrorDetails JSON (2.2.3.1), ErrorType
+ * "DirectoryError" and Message "The device object by the given id (ID) is
+ * not found." naming device_id (GUID compared case-insensitively).  The
+ * message is the one Entra documents for a deleted device (entra-docs,
+ * troubleshoot-hybrid-join-windows-current); AADInternals (PRT.ps1,
+ * Remove-AADIntDeviceFromAzureAD) and ROADtools (deviceauth.py
+ * delete_device) read the same ErrorDetails JSON from the DELETE.  Any other
+ * answer (a 404 page, another ErrorType, another id) is false.  Pure.
+ */
+bool drs_device_not_found(const struct drs_error *e, const char *device_id);
+
+/*
  * Validity of a DER certificate (e.g. the stored device certificate) as
  * unix seconds.  LJ_ERR_PARSE when it is not one certificate or its times
  * are unreadable.  Does not verify anything else.

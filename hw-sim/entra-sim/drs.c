@@ -651,6 +651,9 @@ delete_device(struct sim_req *r, const char *id)
     free(der);
     switch (verdict) {
     case DEL_MISSING:
+        /* The MS-DVRJ ErrorDetails shape with the text Entra documents for a
+         * deleted device (entra-docs troubleshoot-hybrid-join-windows-current);
+         * AADInternals' Remove-AADIntDeviceFromAzureAD prints its Message. */
         return srv_drs_error(r, 400, "DirectoryError", NULL,
                              "The device object by the given id (%.40s) is not found.", id);
     case DEL_MISMATCH:

@@ -4,6 +4,7 @@
  * directory fsync'ed, so power loss never leaves a half-written file.
  */
 #include "platform/common/fsutil.h"
+#include "platform/common/secmem.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -127,6 +128,109 @@ out:
         close(fd);
     if (rc != LJ_OK && made)
         unlink(tmp);
+    return rc;
+}
+
+/* Open path without following a symlink and check it is private (fsutil.h). */
+static enum lj_rc
+open_private(const char *path, struct lj_fs_private *found, int *fd_out, struct stat *st)
+{
+    struct lj_fs_private f;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+
+    memset(&f, 0, sizeof(f));
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return LJ_ERR_NOT_FOUND;
+        if (errno == ELOOP) {
+            f.not_regular = true;
+            if (found != NULL)
+                *found = f;
+            return lj_err_set(LJ_ERR_INVAL, MOD,
+                              "event=private_file_refused path=%s reason=symlink", path);
+        }
+        return lj_err_set(LJ_ERR_IO, MOD, "event=read_failed path=%s errno=%s", path,
+                          strerror(errno));
+    }
+    if (fstat(fd, st) != 0) {
+        close(fd);
+        return lj_err_set(LJ_ERR_IO, MOD, "event=read_failed path=%s errno=%s", path,
+                          strerror(errno));
+    }
+    f.mode = (unsigned)(st->st_mode & 07777);
+    f.uid = (unsigned long)st->st_uid;
+    f.not_regular = !S_ISREG(st->st_mode);
+    if (f.not_regular || st->st_uid != geteuid() || (st->st_mode & 077) != 0) {
+        close(fd);
+        if (found != NULL)
+            *found = f;
+        return lj_err_set(LJ_ERR_INVAL, MOD,
+                          "event=private_file_refused path=%s mode=%04o uid=%lu regular=%d", path,
+                          f.mode, f.uid, !f.not_regular);
+    }
+    *fd_out = fd;
+    return LJ_OK;
+}
+
+enum lj_rc
+lj_fs_check_private(const char *path, struct lj_fs_private *found)
+{
+    struct stat st;
+    int fd = -1;
+    enum lj_rc rc = open_private(path, found, &fd, &st);
+
+    if (rc == LJ_OK)
+        close(fd);
+    return rc;
+}
+
+enum lj_rc
+lj_fs_read_private(const char *path, size_t max, unsigned char **out, size_t *out_len,
+                   struct lj_fs_private *found)
+{
+    unsigned char *buf = NULL;
+    struct stat st;
+    size_t off = 0, cap = 0;
+    int fd = -1;
+    enum lj_rc rc = open_private(path, found, &fd, &st);
+
+    if (rc != LJ_OK)
+        return rc;
+    rc = LJ_ERR_IO;
+    if ((size_t)st.st_size > max) {
+        rc = lj_err_set(LJ_ERR_TOO_BIG, MOD, "event=read_failed path=%s size=%lld max=%zu", path,
+                        (long long)st.st_size, max);
+        goto out;
+    }
+    cap = (size_t)st.st_size;
+    buf = malloc(cap + 1);
+    if (buf == NULL) {
+        rc = LJ_ERR_NOMEM;
+        goto out;
+    }
+    while (off < cap) {
+        ssize_t r = read(fd, buf + off, cap - off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            lj_err_set(LJ_ERR_IO, MOD, "event=read_failed path=%s errno=%s", path, strerror(errno));
+            goto out;
+        }
+        if (r == 0)
+            break;
+        off += (size_t)r;
+    }
+    buf[off] = '\0';
+    *out = buf;
+    *out_len = off;
+    buf = NULL;
+    rc = LJ_OK;
+out:
+    if (buf != NULL) {
+        lj_secure_zero(buf, cap + 1);
+        free(buf);
+    }
+    close(fd);
     return rc;
 }
 

@@ -34,6 +34,31 @@ enum lj_rc lj_fs_write_atomic(const char *path, const void *data, size_t len, mo
  */
 enum lj_rc lj_fs_read(const char *path, size_t max, unsigned char **out, size_t *out_len);
 
+/* What lj_fs_check_private / lj_fs_read_private found on a refused file. */
+struct lj_fs_private {
+    unsigned mode;     /* permission bits (07777) */
+    unsigned long uid; /* owner */
+    bool not_regular;  /* a symbolic link (never followed), directory, device... */
+};
+
+/*
+ * A file that holds a secret (password_file) must be private: a regular
+ * file, not a symbolic link, owned by the effective uid, with no group or
+ * other permission bits (0600 or 0400).  LJ_OK when it is; LJ_ERR_INVAL with
+ * *found filled when it is not; LJ_ERR_NOT_FOUND when missing; LJ_ERR_IO
+ * otherwise.  Opens the file (O_NOFOLLOW) and checks the descriptor.
+ */
+enum lj_rc lj_fs_check_private(const char *path, struct lj_fs_private *found);
+
+/*
+ * lj_fs_read of a file that must pass lj_fs_check_private, checked on the
+ * same descriptor it reads (no race with a swap of the path).  *out is a
+ * secret: the caller frees it with lj_secret_free.  Errors as
+ * lj_fs_check_private, plus LJ_ERR_TOO_BIG and LJ_ERR_NOMEM.
+ */
+enum lj_rc lj_fs_read_private(const char *path, size_t max, unsigned char **out, size_t *out_len,
+                              struct lj_fs_private *found);
+
 /* true when path exists (any type). */
 bool lj_fs_exists(const char *path);
 

@@ -50,8 +50,13 @@ lj_secrets_held(bool held)
                    prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
         }
     } else if (atomic_load(&holders) > 0 && atomic_fetch_sub(&holders, 1) == 1) {
-        prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-        lj_log(LJ_LOG_DEBUG, "secmem", "event=dumpable value=%d",
+        /*
+         * Never dumpable again: copies of the secrets may outlive our
+         * holders (freed library buffers, until heapguard's perturb or a
+         * reuse overwrites them), and a later crash or a ptrace by the same
+         * uid would read them.
+         */
+        lj_log(LJ_LOG_DEBUG, "secmem", "event=dumpable value=%d kept=yes",
                prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
     }
 }

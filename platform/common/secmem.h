@@ -18,8 +18,9 @@ void lj_secure_free(void *p, size_t n);
 
 /*
  * Mark the process non-dumpable (no core file, no ptrace by other users)
- * while secrets are held; lj_secrets_held(false) restores it when the
- * count of holders drops to zero.
+ * from the first secret on; it stays so until the process exits
+ * (lj_secrets_held(false) only counts the holder down: copies in freed
+ * library buffers may outlive the holders).
  */
 void lj_secrets_held(bool held);
 

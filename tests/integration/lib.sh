@@ -8,6 +8,9 @@
 # Helpers: free_port, swtpm_start/swtpm_stop, sim_start/sim_stop (entra-sim),
 # lj (runs the agent, under valgrind when LJ_VALGRIND=1), assert_*.
 set -u
+# Files the tests write (password_file among them) are private, as the agent
+# requires of a password_file (0600, the agent's own user).
+umask 077
 LJ_TOP=${LJ_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 LJ_BUILD=${LJ_BUILD:-build}
 case $LJ_BUILD in /*) ;; *) LJ_BUILD=$LJ_TOP/$LJ_BUILD ;; esac

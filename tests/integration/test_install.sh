@@ -298,6 +298,10 @@ case_units_same_sandbox() {
   assert_contains "$a" "DeviceAllow=/dev/tpmrm0 rw"
   assert_contains "$a" "DevicePolicy=closed"
   assert_contains "$a" "StateDirectory=linkjoin"
+  # No core file ever (the agent is non-dumpable from its first secret on),
+  # and freed heap wiped: the same tunables the agent sets for itself.
+  assert_contains "$a" "LimitCORE=0"
+  assert_contains "$a" "Environment=GLIBC_TUNABLES=$(sed -n 's/^#define LJ_HEAP_TUNABLES "\(.*\)"$/\1/p' "$LJ_TOP/platform/heapguard.h")"
   # /run/linkjoin (the UI socket) belongs to linkjoin.service alone: systemd
   # removes a unit's RuntimeDirectory= when that unit stops (systemd.exec(5)),
   # so mdm-retry declaring it too would delete the socket under a running join.

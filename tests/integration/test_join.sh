@@ -83,12 +83,43 @@ case_password_file() {
   lj_run_bg --ui stdio
   lj_wait
   assert_joined
+  assert_file "$CASE/pw" # kept without password_file_remove
   # A domain tenant is discovered before sign-in, once, as Windows' dsreg asks
   # (Azure-Samples/DSRegTool DSRegTool.ps1): api-version 1.7, Accept JSON, the
   # ocp-adrs-client pair, no Authorization.
   assert_eq "$(sim_ctl GET /control/requests | jq -c --arg v "$(sed -n 's/^#define LJ_VERSION "\(.*\)"$/\1/p' "$LJ_TOP/agent/core/version.h")" '[.[] | select(.path | ascii_downcase | endswith("/discover")) |
     [.method, .path, .query, .accept, .authorization, .ocp_adrs_client_name, (.ocp_adrs_client_version == $v)]]')" \
     '[["GET","/contoso.example/discover","api-version=1.7","application/json","","linkjoin",true]]' "discovery before sign-in"
+}
+
+# A password_file others may read is refused before anything is sent: exit 3,
+# the file and its mode named, no sign-in request.
+case_password_file_readable_refused() {
+  join_env
+  printf 'Demo-Passw0rd!\n' >"$CASE/pw"
+  chmod 644 "$CASE/pw"
+  lj_conf "$CASE/lj.conf" "signin = password" "username = alice@contoso.example" "password_file = $CASE/pw"
+  assert_rc 3 lj run --config "$CASE/lj.conf" --ui stdio </dev/null
+  assert_contains "$OUT" "password_file $CASE/pw is mode 0644 (group or others may read it)"
+  assert_eq "$(sim_ctl GET /control/requests | jq '[.[] | select(.path | endswith("/token"))] | length')" 0 \
+    "token requests"
+  assert_file "$CASE/pw"
+}
+
+# password_file_remove = yes: the file is gone once Entra answered the
+# password grant; without it the file stays.
+case_password_file_removed_after_use() {
+  join_env
+  printf 'Demo-Passw0rd!\n' >"$CASE/pw"
+  chmod 600 "$CASE/pw"
+  lj_conf "$CASE/lj.conf" "signin = password" "username = alice@contoso.example" \
+    "password_file = $CASE/pw" "password_file_remove = yes"
+  lj_run_bg --ui stdio
+  lj_wait
+  assert_joined
+  [ -e "$CASE/pw" ] && fail "password_file still there"
+  grep -q "event=password_file_removed" "$CASE/err.log" || fail "no password_file_removed log"
+  true
 }
 
 case_password_ui_credentials() {
@@ -368,6 +399,8 @@ case_tenant_from_upn() {
 
 tcase device_code_joins case_device_code
 tcase password_file_joins case_password_file
+tcase password_file_readable_refused case_password_file_readable_refused
+tcase password_file_removed_after_use case_password_file_removed_after_use
 tcase password_ui_credentials_joins case_password_ui_credentials
 tcase auth_code_joins case_auth_code
 tcase auth_code_loopback_any_port case_auth_code_loopback_any_port

@@ -107,6 +107,50 @@ case_leave_already_deleted_in_cloud() {
   assert_state_gone
 }
 
+# Only DRS's own "device not found" answer (MS-DVRJ ErrorDetails: ErrorType
+# DirectoryError, "The device object by the given id (ID) is not found.")
+# means the object is gone. Any other 404 (a wrong drs_url path, a front end,
+# a proxy page) keeps the keys: nothing removed, exit 8.
+case_leave_plain_404_keeps_keys() {
+  leave_env
+  join_device
+  add_extras
+  sim_ctl POST /control/faults \
+    '{"path_prefix":"/EnrollmentServer/device/","method":"DELETE","kind":"status","status":404}' >/dev/null ||
+    fail "fault"
+  assert_rc 8 lj leave --config "$CASE/lj.conf"
+  assert_contains "$OUT" "unexpected answer from enterpriseregistration.windows.net:443 to the delete (HTTP 404 UnknownError"
+  assert_contains "$OUT" "Nothing was"
+  assert_not_contains "$OUT" "already deleted"
+  assert_state_kept
+  assert_file "$CASE/state/refresh_token.sealed"
+  sim_has_device "$DEVICE_ID" || fail "device object gone"
+}
+
+case_leave_html_404_keeps_keys() {
+  leave_env
+  join_device
+  sim_ctl POST /control/faults \
+    '{"path_prefix":"/EnrollmentServer/device/","method":"DELETE","kind":"status","status":404,"body":"<html><body>404 Not Found</body></html>"}' >/dev/null ||
+    fail "fault"
+  assert_rc 8 lj leave --config "$CASE/lj.conf"
+  assert_contains "$OUT" "(HTTP 404 -:"
+  assert_not_contains "$OUT" "already deleted"
+  assert_state_kept
+}
+
+# DRS's not-found text for another device id is not an answer about ours.
+case_leave_not_found_other_id_keeps_keys() {
+  leave_env
+  join_device
+  sim_ctl POST /control/faults \
+    '{"path_prefix":"/EnrollmentServer/device/","method":"DELETE","kind":"status","status":400,"body":"{\"ErrorType\":\"DirectoryError\",\"Message\":\"The device object by the given id (00000000-0000-0000-0000-000000000001) is not found.\",\"TraceId\":\"t\",\"Time\":\"12-03-2026 12:00:00Z\"}"}' >/dev/null ||
+    fail "fault"
+  assert_rc 8 lj leave --config "$CASE/lj.conf"
+  assert_not_contains "$OUT" "already deleted"
+  assert_state_kept
+}
+
 case_leave_service_busy_nothing_removed() {
   leave_env
   join_device
@@ -186,6 +230,9 @@ tcase leave_local_only_sim_down case_leave_local_only_sim_down
 tcase leave_not_joined case_leave_not_joined
 tcase leave_already_deleted_in_cloud case_leave_already_deleted_in_cloud
 tcase leave_service_busy_nothing_removed case_leave_service_busy_nothing_removed
+tcase leave_plain_404_keeps_keys case_leave_plain_404_keeps_keys
+tcase leave_html_404_keeps_keys case_leave_html_404_keeps_keys
+tcase leave_not_found_other_id_keeps_keys case_leave_not_found_other_id_keeps_keys
 tcase leave_other_device_refused case_leave_other_device_refused
 tcase leave_cert_key_mismatch case_leave_cert_key_mismatch
 tcase leave_keys_missing case_leave_keys_missing

@@ -418,6 +418,28 @@ case_pending_revoked_signin() {
   assert_enrolled
 }
 
+# The kept sign-in is sealed to PCR 7 (the boot state) where the platform
+# measures it: after the boot state changed, mdm-retry cannot unseal it,
+# treats it as no kept sign-in (the timer cannot prompt: exit 6, still
+# pending), and `run` asks for a new sign-in.
+case_pending_boot_state_changed() {
+  mdm_env
+  TPM2TOOLS_TCTI=$TCTI tpm2_pcrextend "7:sha256=$(printf 'secure boot on' | sha256sum | cut -c1-64)" || fail "pcrextend"
+  sim_ctl POST /control/faults '{"path_prefix":"/StatelessEnrollmentService/DeviceEnrollment.svc","kind":"status","status":503,"count":1000}' >/dev/null
+  run_device_code
+  assert_eq "$LJ_RC" 11 "pending"
+  grep -q "event=seal_policy policy=pcr7" "$CASE/err.log" || fail "not sealed to PCR 7"
+  sim_ctl DELETE /control/faults >/dev/null
+  TPM2TOOLS_TCTI=$TCTI tpm2_pcrextend "7:sha256=$(printf 'secure boot off' | sha256sum | cut -c1-64)" || fail "pcrextend"
+  assert_rc 6 lj mdm-retry --config "$CASE/lj.conf" --ui stdio
+  assert_contains "$OUT" "event=unseal_refused reason=\"boot state changed: PCR 7 is not what it was when sealed\""
+  assert_eq "$(jq -r .status <<<"$(grep '"type":"result"' <<<"$OUT")")" joined_mdm_pending
+  assert_file "$CASE/state/mdm-pending"
+  run_device_code
+  assert_eq "$(grep -c '"kind":"device_code"' "$CASE/out.jsonl")" 1 "a new sign-in prompt"
+  assert_enrolled
+}
+
 # Bad answers from Intune: bad_service_response, nothing stored, no crash.
 bad_answer() {
   mdm_env
@@ -456,6 +478,7 @@ tcase mdm_503_pending_then_run_no_prompt case_pending_then_run
 tcase mdm_pending_run_and_mdm_retry_at_once case_pending_run_and_mdm_retry_at_once
 tcase mdm_retry_still_pending_text case_pending_mdm_retry_text
 tcase mdm_pending_revoked_signin_asks_again case_pending_revoked_signin
+tcase mdm_pending_boot_state_changed_asks_again case_pending_boot_state_changed
 tcase mdm_malformed_soap case_malformed_soap
 tcase mdm_xml_bomb case_xml_bomb
 tcase mdm_deep_xml_discovery case_deep_discovery

@@ -8,7 +8,8 @@
 # transcript, the journal, any file of the state directory.  The patterns
 # are checked against a real token first (positive control).  Also: state
 # dir 0700 / files 0600 whatever the umask, no core dump while sign-in
-# secrets are held, https only, a redirect is not followed, a certificate
+# secrets are held, no secret in a core (gcore) of the agent waiting for
+# `retry` (freed library buffers included), https only, a redirect is not followed, a certificate
 # for another host name is refused.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_join.sh"
@@ -121,7 +122,8 @@ case_device_code() {
   last_d=$(grep "event=dumpable" "$CASE/err.log" | tail -1)
   [ -n "$first_nd" ] && [ -n "$first_dc" ] && [ "$first_nd" -lt "$first_dc" ] ||
     fail "not undumpable before the device code arrived"
-  assert_contains "$last_d" "value=1" "dumpable again once the secrets are gone"
+  assert_contains "$last_d" "value=0" "still non-dumpable once the secrets are gone"
+  ! grep -q "event=dumpable value=1" "$CASE/err.log" || fail "dumpable again"
 }
 
 # The PRT, its session key, the keys derived from it and the signed request
@@ -203,6 +205,57 @@ case_no_core_dump() {
   lj_wait
   [ "$LJ_RC" -ge 128 ] || fail "agent not killed by the signal (exit $LJ_RC)"
   ! ls "$CASE"/run/core* >/dev/null 2>&1 || fail "core file written while the device code was held"
+}
+
+# While the agent waits for `retry` after a joined_mdm_pending result (the
+# password, refresh and access tokens were all used by then), a core of it
+# (gcore, as root: the process is non-dumpable for anyone else) holds none
+# of them: not in our buffers, not in freed libcurl/TLS buffers (glibc
+# malloc perturb + no tcache, set by the agent for itself), and the process
+# stayed non-dumpable.
+case_core_while_waiting_for_retry() {
+  local i core
+  command -v gcore >/dev/null || skip "gcore (gdb) not installed: make deps"
+  [ -z "${LJ_VALGRIND:-}" ] || skip "valgrind has its own allocator"
+  ! ldd "$LINKJOIN" | grep -q libasan || skip "ASan has its own allocator"
+  [ "$(id -u)" = 0 ] || skip "gcore of a non-dumpable process needs root"
+  join_env
+  positive_control
+  sim_ctl PUT /control/intune '{"mdm_user_scope":"all","windows":"allowed","block_personally_owned":false,"corporate_identifiers":[],"device_limit":5,"policy_service":true,"management_url":"https://r.manage.microsoft.com/devicegatewayproxy/cimhandler.ashx"}' >/dev/null ||
+    fail "intune settings"
+  sim_ctl POST /control/faults '{"path_prefix":"/StatelessEnrollmentService/DeviceEnrollment.svc","kind":"status","status":503,"count":1000}' >/dev/null ||
+    fail "fault"
+  printf '%s\n' "$PASSWORD" >"$CASE/pw"
+  lj_conf "$CASE/lj.conf" "signin = password" "username = alice@contoso.example" \
+    "password_file = $CASE/pw" "manufacturer = Microsoft Corporation" "model = Windows 365 Link" \
+    "os_version = 10.0.26100.1" "retry_wait = 600"
+  debug_log
+  mkfifo "$CASE/in"
+  "$LINKJOIN" run --config "$CASE/lj.conf" --ui stdio <"$CASE/in" >"$CASE/out.jsonl" 2>"$CASE/err.log" &
+  LJ_PID=$!
+  track_pid "$LJ_PID"
+  exec 7>"$CASE/in"
+  wait_event '"type":"result"'
+  assert_eq "$(jq -r .status <<<"$(result_event)")" joined_mdm_pending "result"
+  # the result is written before the wait starts: let it get there
+  for i in $(seq 100); do grep -q "event=waiting_for_retry" "$CASE/err.log" && break; sleep 0.05; done
+  grep -q "event=waiting_for_retry" "$CASE/err.log" || fail "agent not waiting for retry: $(tail -3 "$CASE/err.log")"
+  gcore -o "$CASE/core" "$LJ_PID" >"$CASE/gcore.log" 2>&1 || fail "gcore: $(tail -3 "$CASE/gcore.log")"
+  core=$(ls "$CASE"/core.* | head -1)
+  [ -s "$core" ] || fail "no core written"
+  # positive control on the core itself: it is the agent's memory
+  grep -aqF "alice@contoso.example" "$core" || fail "the core does not look like the agent's memory"
+  ! grep -aqF -- "$PASSWORD" "$core" || fail "password in the core"
+  ! grep -aqF -- "Passw0rd%21" "$core" || fail "form-encoded password in the core"
+  ! grep -aqE -- "$JWT_RE" "$core" || fail "a JWT in the core: $(grep -aoE -- "$JWT_RE" "$core" | head -1 | cut -c1-24)..."
+  ! grep -aqE -- "$RT_RE" "$core" || fail "a refresh token in the core"
+  ! grep -aqi -- "Authorization: Bearer" "$core" || fail "an Authorization header in the core"
+  rm -f "$core"
+  # never dumpable again while it waits
+  ! grep -q "mod=secmem event=dumpable value=1" "$CASE/err.log" || fail "dumpable again during the wait"
+  kill -0 "$LJ_PID" 2>/dev/null || fail "the agent stopped waiting"
+  exec 7>&-
+  lj_wait
 }
 
 # https only: a plain-http authority, DRS or MDM URL is refused at configuration time.
@@ -315,6 +368,7 @@ tcase secrets_device_code case_device_code
 tcase secrets_prt case_prt
 tcase state_modes_0700_0600_any_umask case_modes
 tcase no_core_dump_while_secrets_held case_no_core_dump
+tcase no_secret_in_core_while_waiting_for_retry case_core_while_waiting_for_retry
 tcase http_authority_refused case_http_refused
 tcase redirect_to_other_host_not_followed case_redirect_not_followed
 tcase tls_wrong_hostname_refused case_wrong_hostname

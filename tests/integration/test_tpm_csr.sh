@@ -177,15 +177,35 @@ case_no_transient_handles_left() {
   assert_no_transient
 }
 
-case_stale_handles_flushed() {
+# Objects another process left in a TPM without resource manager are not
+# ours: start-up leaves them alone (a raw TPM is shared).
+case_foreign_handles_left_alone() {
+  local before
   swtpm_start "$CASE/tpm"
-  # A "crashed run": objects left loaded in a TPM without resource manager.
   TPM2TOOLS_TCTI=$TCTI tpm2_createprimary -Q -C o -G ecc256 -c "$CASE/p1.ctx" || fail "createprimary"
-  TPM2TOOLS_TCTI=$TCTI tpm2_createprimary -Q -C o -G ecc256 -c "$CASE/p2.ctx" || fail "createprimary"
-  [ -n "$(tpm_transient_handles)" ] || fail "setup: no stale handles"
+  before=$(tpm_transient_handles)
+  [ -n "$before" ] || fail "setup: no foreign handles"
   assert_rc 0 csr
-  assert_contains "$OUT" "stale_objects_flushed"
-  assert_no_transient
+  assert_not_contains "$OUT" "stale_objects_flushed"
+  assert_eq "$(tpm_transient_handles)" "$before" "the other process's objects"
+  TPM2TOOLS_TCTI=$TCTI tpm2_flushcontext -t
+}
+
+# A crashed run's own objects (recorded in STATE_DIR/tpm-objects with their
+# names) are flushed at the next start; a foreign one loaded meanwhile stays.
+case_own_stale_handles_flushed() {
+  local foreign
+  swtpm_start "$CASE/tpm"
+  LJ_TEST_HOOKS=1 LJ_TEST_CRASH_AT=tpm_object_loaded csr >/dev/null 2>&1
+  [ -n "$(tpm_transient_handles)" ] || fail "setup: the crash left nothing loaded"
+  assert_file "$CASE/state/tpm-objects"
+  TPM2TOOLS_TCTI=$TCTI tpm2_createprimary -Q -C o -G ecc256 -c "$CASE/p1.ctx" || fail "createprimary"
+  foreign=$(tpm_transient_handles | tail -1)
+  assert_rc 0 csr
+  assert_contains "$OUT" "event=stale_objects_flushed count=1"
+  assert_eq "$(tpm_transient_handles)" "$foreign" "left in the TPM"
+  assert_no_file "$CASE/state/tpm-objects"
+  TPM2TOOLS_TCTI=$TCTI tpm2_flushcontext -t
 }
 
 case_persistent_srk_used() {
@@ -392,7 +412,8 @@ tcase oaep_wrong_hash_refused case_oaep_wrong_hash_refused
 tcase key_templates case_key_templates
 tcase test_decrypt_needs_hook_env case_test_decrypt_needs_hook_env
 tcase no_transient_handles_left case_no_transient_handles_left
-tcase stale_handles_flushed case_stale_handles_flushed
+tcase foreign_handles_left_alone case_foreign_handles_left_alone
+tcase own_stale_handles_flushed case_own_stale_handles_flushed
 tcase persistent_srk_used case_persistent_srk_used
 tcase different_tpm case_different_tpm
 tcase lockout case_lockout

@@ -186,6 +186,130 @@ assert outs[0] != outs[1], "same outData twice: key in clear on the bus"
 PY
 }
 
+# Extend PCR 7 (the Secure Boot state, TCG PC Client PFP) as firmware would.
+pcr7_extend() {
+  TPM2TOOLS_TCTI=$TCTI tpm2_pcrextend "7:sha256=$(printf '%s' "$1" | sha256sum | cut -c1-64)" ||
+    fail "pcrextend"
+}
+
+# Unseal the sealed object of STATE_DIR/NAME.sealed with stock tpm2-tools
+# (the storage key recreated from its template, tpm2_load, tpm2_unseal with
+# the empty password): prints the 32-byte data key on success.
+stock_unseal() {
+  python3 - "$CASE/state/$1.sealed" "$CASE" <<'PY' || fail "cannot split the sealed file"
+import sys
+b = open(sys.argv[1], "rb").read()
+magic, off = b[:8], 8
+off += 1                      # provider
+plen = b[off]; off += 1 + plen
+if magic == b"LJSEAL2\n":
+    off += 8 + 8              # sealed_at, max age
+blen = int.from_bytes(b[off:off + 2], "big"); off += 2
+blob = b[off:off + blen]
+pl = int.from_bytes(blob[:2], "big")
+open(sys.argv[2] + "/s.pub", "wb").write(blob[:2 + pl])
+rest = blob[2 + pl:]
+rl = int.from_bytes(rest[:2], "big")
+open(sys.argv[2] + "/s.priv", "wb").write(rest[:2 + rl])
+PY
+  export TPM2TOOLS_TCTI=$TCTI
+  tpm2_createprimary -Q -C o -G ecc256:aes128cfb \
+    -a 'restricted|decrypt|fixedtpm|fixedparent|sensitivedataorigin|userwithauth|noda' \
+    -c "$CASE/srk.ctx" || fail "createprimary"
+  tpm2_load -Q -C "$CASE/srk.ctx" -u "$CASE/s.pub" -r "$CASE/s.priv" -c "$CASE/s.ctx" || fail "load"
+  tpm2_flushcontext -t
+  tpm2_unseal -c "$CASE/s.ctx" 2>"$CASE/stock.err" | xxd -p
+  local rc=${PIPESTATUS[0]}
+  tpm2_flushcontext -t
+  return "$rc"
+}
+
+# Where the platform measures (PCR 7 extended), the data key is sealed to
+# PCR 7 (PolicyPCR): a changed boot state (PCR 7 extended again) cannot
+# unseal it, with a clear error, and the file is left for a new sign-in to
+# replace.
+case_bound_to_pcr7() {
+  local out
+  swtpm_start "$CASE/tpm"
+  pcr7_extend "secure boot on"
+  OUT=$(lj tpm seal refresh_token --state-dir "$CASE/state" --tcti "$TCTI" --log-level info \
+    <<<"$TOKEN" 2>&1) || fail "seal: $OUT"
+  assert_contains "$OUT" "event=seal_policy policy=pcr7"
+  seal refresh_token "$TOKEN" || fail "seal failed"
+  out=$(unseal refresh_token) || fail "unseal failed"
+  assert_eq "$out" "$TOKEN" "unsealed data"
+  pcr7_extend "secure boot off"
+  assert_rc 1 unseal refresh_token
+  assert_contains "$OUT" "event=unseal_refused reason=\"boot state changed: PCR 7 is not what it was when sealed\""
+  assert_not_contains "$OUT" "$TOKEN"
+  assert_file "$CASE/state/refresh_token.sealed"
+  assert_no_transient_handles
+}
+
+# Stock tpm2_unseal (no policy session) cannot unseal the data key, PCR 7
+# bound or not (the review's reproduction recovered it before).
+case_stock_unseal_refused() {
+  swtpm_start "$CASE/tpm"
+  pcr7_extend "secure boot on"
+  seal refresh_token "$TOKEN" || fail "seal failed"
+  stock_unseal refresh_token >"$CASE/key.hex" && fail "stock tpm2_unseal unsealed the PCR 7 bound key"
+  assert_eq "$(cat "$CASE/key.hex")" "" "key printed"
+}
+
+# PCR 7 never extended (no measured boot): the documented fallback, a
+# policy with a random auth value kept in the file (PolicyAuthValue), logged;
+# stock tpm2_unseal with the empty password still fails.
+case_fallback_without_pcr7() {
+  local out
+  swtpm_start "$CASE/tpm"
+  OUT=$(lj tpm seal refresh_token --state-dir "$CASE/state" --tcti "$TCTI" <<<"$TOKEN" 2>&1) || fail "seal: $OUT"
+  assert_contains "$OUT" "event=seal_policy policy=authvalue reason=pcr7_unextended"
+  seal refresh_token "$TOKEN" || fail "seal failed"
+  out=$(unseal refresh_token) || fail "unseal failed"
+  assert_eq "$out" "$TOKEN" "unsealed data"
+  stock_unseal refresh_token >"$CASE/key.hex" && fail "stock tpm2_unseal unsealed the key"
+  assert_eq "$(cat "$CASE/key.hex")" "" "key printed"
+  assert_no_transient_handles
+}
+
+# A kept token lives at most sealed_max_age_days (default 14) from its seal
+# time in the file: older is treated as absent (logged) and removed.
+case_older_than_cap_absent() {
+  local now
+  swtpm_start "$CASE/tpm"
+  now=$(date +%s)
+  LJ_TEST_NOW=$now seal refresh_token "$TOKEN" || fail "seal failed"
+  LJ_TEST_NOW=$((now + 13 * 86400)) unseal refresh_token >/dev/null || fail "unseal at 13 days failed"
+  LJ_TEST_NOW=$((now + 15 * 86400)) assert_rc 1 unseal refresh_token
+  assert_contains "$OUT" "rc=not_found"
+  assert_contains "$OUT" "event=sealed_expired"
+  assert_no_file "$CASE/state/refresh_token.sealed"
+  # a shorter cap from the configuration
+  printf 'sealed_max_age_days = 1\n' >"$CASE/lj.conf"
+  LJ_TEST_NOW=$now seal refresh_token "$TOKEN" || fail "seal failed"
+  LJ_TEST_NOW=$((now + 2 * 86400)) assert_rc 1 lj tpm unseal refresh_token --config "$CASE/lj.conf" \
+    --state-dir "$CASE/state" --tcti "$TCTI"
+  assert_contains "$OUT" "event=sealed_expired"
+}
+
+# A file of the previous format (LJSEAL1: no policy, no seal time) is
+# treated as absent, logged, and removed.
+case_old_format_absent() {
+  swtpm_start "$CASE/tpm"
+  seal refresh_token "$TOKEN" || fail "seal failed"
+  python3 - "$CASE/state/refresh_token.sealed" <<'PY'
+import hashlib, sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read()[:-32])
+b[0:8] = b"LJSEAL1\n"
+open(p, "wb").write(bytes(b) + hashlib.sha256(bytes(b)).digest())
+PY
+  assert_rc 1 unseal refresh_token
+  assert_contains "$OUT" "rc=not_found"
+  assert_contains "$OUT" "event=sealed_old_format"
+  assert_no_file "$CASE/state/refresh_token.sealed"
+}
+
 case_needs_hook_env() {
   assert_rc 2 env -u LJ_TEST_HOOKS "$LINKJOIN" tpm unseal refresh_token --state-dir "$CASE/state"
 }
@@ -205,3 +329,8 @@ tcase bad_names_and_sizes case_bad_names_and_sizes
 tcase soft_provider case_soft_provider
 tcase unseal_output_encrypted_on_bus case_unseal_output_encrypted_on_bus
 tcase needs_hook_env case_needs_hook_env
+tcase bound_to_pcr7 case_bound_to_pcr7
+tcase stock_unseal_refused case_stock_unseal_refused
+tcase fallback_without_pcr7 case_fallback_without_pcr7
+tcase older_than_cap_absent case_older_than_cap_absent
+tcase old_format_absent case_old_format_absent

@@ -469,6 +469,49 @@ test_error_bodies(void **state)
     assert_int_equal(drs_error_parse(400, "x", 1, NULL), LJ_ERR_INVAL);
 }
 
+/* leave wipes the keys only on DRS's own "device not found" for this id. */
+static void
+test_device_not_found(void **state)
+{
+    static const char id[] = "3e2a1c6b-4d0f-554c-8a9b-0c1d2e3f4a5b";
+    static const char body[] =
+        "{\"ErrorType\":\"DirectoryError\",\"Message\":\"The device object by the given id "
+        "(3E2A1C6B-4D0F-554C-8A9B-0C1D2E3F4A5B) is not found.\",\"TraceId\":\"t\","
+        "\"Time\":\"12-03-2026 12:00:00Z\"}";
+    struct drs_error e;
+
+    (void)state;
+    assert_int_equal(drs_error_parse(400, body, sizeof(body) - 1, &e), LJ_OK);
+    assert_true(drs_device_not_found(&e, id));
+    assert_int_equal(drs_error_parse(404, body, sizeof(body) - 1, &e), LJ_OK);
+    assert_true(drs_device_not_found(&e, id));
+    /* the same body under another status, or for another id */
+    assert_int_equal(drs_error_parse(403, body, sizeof(body) - 1, &e), LJ_OK);
+    assert_false(drs_device_not_found(&e, id));
+    assert_int_equal(drs_error_parse(400, body, sizeof(body) - 1, &e), LJ_OK);
+    assert_false(drs_device_not_found(&e, "3e2a1c6b-4d0f-554c-8a9b-0c1d2e3f4a5c"));
+    assert_false(drs_device_not_found(&e, "3e2a1c6b"));
+    assert_false(drs_device_not_found(&e, ""));
+    assert_false(drs_device_not_found(&e, NULL));
+    assert_false(drs_device_not_found(NULL, id));
+    /* a 404 of any other shape */
+    assert_int_equal(drs_error_parse(404, NULL, 0, &e), LJ_OK);
+    assert_false(drs_device_not_found(&e, id));
+    assert_int_equal(drs_error_parse(404, "<html>Not Found</html>", 22, &e), LJ_OK);
+    assert_false(drs_device_not_found(&e, id));
+    assert_int_equal(drs_error_parse(404,
+                                     "{\"ErrorType\":\"InvalidParameter\",\"Message\":\"The "
+                                     "requested resource was not found.\"}",
+                                     77, &e),
+                     LJ_OK);
+    assert_false(drs_device_not_found(&e, id));
+    assert_int_equal(drs_error_parse(404,
+                                     "{\"ErrorType\":\"DirectoryError\",\"Message\":\"not found\"}",
+                                     54, &e),
+                     LJ_OK);
+    assert_false(drs_device_not_found(&e, id));
+}
+
 static void
 test_guid_helpers(void **state)
 {
@@ -497,6 +540,7 @@ main(void)
         cmocka_unit_test(test_join_response_vector),
         cmocka_unit_test(test_join_response_rejects),
         cmocka_unit_test(test_error_bodies),
+        cmocka_unit_test(test_device_not_found),
         cmocka_unit_test(test_guid_helpers),
     };
     return cmocka_run_group_tests_name("drs", tests, NULL, NULL);

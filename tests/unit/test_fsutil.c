@@ -1,5 +1,5 @@
 /* Unit tests for platform/common/fsutil.c: temporary names of atomic writes, the state directory
- * lock. */
+ * lock, private (secret) files. */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -81,6 +82,50 @@ test_write_atomic_own_temp_name(void **state)
 }
 
 /* One holder at a time; the lock is free again once released; never waits. */
+/* A secret's file: regular, not a symlink, our uid, no group/other bits. */
+static void
+test_read_private(void **state)
+{
+    char p[512], l[512];
+    struct lj_fs_private pf;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+
+    (void)state;
+    snprintf(p, sizeof(p), "%s/pw", base);
+    snprintf(l, sizeof(l), "%s/pw-link", base);
+    assert_int_equal(lj_fs_read_private(p, 64, &buf, &len, &pf), LJ_ERR_NOT_FOUND);
+    assert_int_equal(lj_fs_write_atomic(p, "secret\n", 7, 0600), LJ_OK);
+    assert_int_equal(lj_fs_read_private(p, 64, &buf, &len, &pf), LJ_OK);
+    assert_int_equal(len, 7);
+    assert_memory_equal(buf, "secret\n", 7);
+    free(buf);
+    assert_int_equal(lj_fs_read_private(p, 3, &buf, &len, &pf), LJ_ERR_TOO_BIG);
+    assert_int_equal(chmod(p, 0400), 0);
+    assert_int_equal(lj_fs_check_private(p, &pf), LJ_OK);
+    assert_int_equal(chmod(p, 0640), 0);
+    memset(&pf, 0, sizeof(pf));
+    assert_int_equal(lj_fs_check_private(p, &pf), LJ_ERR_INVAL);
+    assert_int_equal(pf.mode, 0640);
+    assert_false(pf.not_regular);
+    assert_int_equal(lj_fs_read_private(p, 64, &buf, &len, &pf), LJ_ERR_INVAL);
+    assert_int_equal(chmod(p, 0604), 0);
+    assert_int_equal(lj_fs_check_private(p, &pf), LJ_ERR_INVAL);
+    assert_int_equal(pf.mode, 0604);
+    assert_int_equal(chmod(p, 0600), 0);
+    assert_int_equal(symlink(p, l), 0);
+    memset(&pf, 0, sizeof(pf));
+    assert_int_equal(lj_fs_check_private(l, &pf), LJ_ERR_INVAL);
+    assert_true(pf.not_regular);
+    assert_int_equal(lj_fs_check_private(base, &pf), LJ_ERR_INVAL);
+    assert_true(pf.not_regular);
+    if (geteuid() == 0) {
+        assert_int_equal(chown(p, 65534, (gid_t)-1), 0);
+        assert_int_equal(lj_fs_check_private(p, &pf), LJ_ERR_INVAL);
+        assert_int_equal(pf.uid, 65534);
+    }
+}
+
 static void
 test_lock_dir(void **state)
 {
@@ -115,6 +160,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_write_atomic_own_temp_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_dir, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_private, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

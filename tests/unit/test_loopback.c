@@ -1,4 +1,5 @@
-/* Unit tests for agent/net/loopback.c: which URIs, ports, and what each kind of request gets. */
+/* Unit tests for agent/net/loopback.c: which URIs, ports, what each kind of request gets, Host,
+ * connections read side by side. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -71,7 +72,14 @@ exchange(struct lj_loopback *lb, int port, const char *req, char **url)
     char buf[2048];
     ssize_t n;
     int fd = connect_to(port), code = 0;
+    char hreq[LJ_LOOPBACK_HEAD_MAX + 128];
+    const char *h = req != NULL ? strstr(req, "Host: @") : NULL;
 
+    /* "Host: @" stands for the listener's own 127.0.0.1:PORT */
+    if (h != NULL && strlen(req) < LJ_LOOPBACK_HEAD_MAX) {
+        snprintf(hreq, sizeof(hreq), "%.*sHost: 127.0.0.1:%d%s", (int)(h - req), req, port, h + 7);
+        req = hreq;
+    }
     if (req != NULL)
         assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
     *url = NULL;
@@ -104,12 +112,13 @@ test_requests(void **state)
     assert_int_equal(lj_loopback_poll(lb, 10, &url), LJ_ERR_TIMEOUT);
     assert_null(url);
 
-    assert_int_equal(exchange(lb, port, "GET /other?code=x HTTP/1.1\r\nHost: a\r\n\r\n", &url),
+    assert_int_equal(exchange(lb, port, "GET /other?code=x HTTP/1.1\r\nHost: @\r\n\r\n", &url),
                      404);
     assert_null(url);
-    assert_int_equal(exchange(lb, port, "POST /lj/cb HTTP/1.1\r\n\r\n", &url), 405);
-    assert_int_equal(exchange(lb, port, "GET /lj/cb HTTP/1.1\r\n\r\n", &url), 400); /* no query */
-    assert_int_equal(exchange(lb, port, "GET /lj/cb? HTTP/1.1\r\n\r\n", &url), 400);
+    assert_int_equal(exchange(lb, port, "POST /lj/cb HTTP/1.1\r\nHost: @\r\n\r\n", &url), 405);
+    assert_int_equal(exchange(lb, port, "GET /lj/cb HTTP/1.1\r\nHost: @\r\n\r\n", &url),
+                     400); /* no query */
+    assert_int_equal(exchange(lb, port, "GET /lj/cb? HTTP/1.1\r\nHost: @\r\n\r\n", &url), 400);
     assert_int_equal(exchange(lb, port, "hello\r\n\r\n", &url), 400);
     assert_int_equal(exchange(lb, port, "GET lj/cb?code=1 HTTP/1.1\r\n\r\n", &url), 400);
     assert_int_equal(exchange(lb, port, "GET /lj/cb?code=1 SPDY/9\r\n\r\n", &url), 400);
@@ -126,8 +135,9 @@ test_requests(void **state)
     free(big);
 
     /* the redirect: handed on as effective URI + query (fragment dropped), answered 200 */
-    assert_int_equal(exchange(lb, port, "GET /lj/cb?code=abc&state=s1#frag HTTP/1.1\r\n\r\n", &url),
-                     200);
+    assert_int_equal(
+        exchange(lb, port, "GET /lj/cb?code=abc&state=s1#frag HTTP/1.1\r\nHost: @\r\n\r\n", &url),
+        200);
     assert_non_null(url);
     {
         char want[128];
@@ -212,8 +222,7 @@ static void
 test_localhost_listens_on_both(void **state)
 {
     struct lj_loopback *lb = NULL;
-    char *eff = NULL, *url = NULL, buf[512];
-    const char *req = "GET /cb?code=abc&state=s1 HTTP/1.1\r\n\r\n";
+    char *eff = NULL, *url = NULL, buf[512], req[128];
     ssize_t n;
     int port, fd;
 
@@ -222,6 +231,8 @@ test_localhost_listens_on_both(void **state)
         skip();
     assert_int_equal(lj_loopback_open("http://localhost/cb", &lb, &eff), LJ_OK);
     port = port_of(eff);
+    snprintf(req, sizeof(req), "GET /cb?code=abc&state=s1 HTTP/1.1\r\nHost: localhost:%d\r\n\r\n",
+             port);
     fd = connect6_to(port);
     assert_true(fd >= 0);
     assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
@@ -234,7 +245,8 @@ test_localhost_listens_on_both(void **state)
     close(fd);
     lj_secret_free(url);
     /* and on 127.0.0.1 as before */
-    assert_int_equal(exchange(lb, port, "GET /cb?code=x HTTP/1.1\r\n\r\n", &url), 200);
+    snprintf(req, sizeof(req), "GET /cb?code=x HTTP/1.1\r\nHost: LocalHost:%d\r\n\r\n", port);
+    assert_int_equal(exchange(lb, port, req, &url), 200);
     lj_secret_free(url);
     lj_loopback_close(lb);
     free(eff);
@@ -269,6 +281,120 @@ test_localhost_v6_taken(void **state)
     close(fd);
 }
 
+/*
+ * Host must be the loopback host:port the listener was bound as: a page on
+ * another name (DNS rebinding) or a request without Host is refused with
+ * 400 and not handed on.
+ */
+static void
+test_host_checked(void **state)
+{
+    struct lj_loopback *lb = NULL;
+    char *eff = NULL, *url = NULL, req[256];
+    int port;
+
+    (void)state;
+    assert_int_equal(lj_loopback_open("http://127.0.0.1/cb", &lb, &eff), LJ_OK);
+    port = port_of(eff);
+    assert_int_equal(exchange(lb, port, "GET /cb?code=x&state=s HTTP/1.1\r\n\r\n", &url), 400);
+    assert_null(url);
+    snprintf(req, sizeof(req), "GET /cb?code=x HTTP/1.1\r\nHost: evil.example:%d\r\n\r\n", port);
+    assert_int_equal(exchange(lb, port, req, &url), 400);
+    assert_null(url);
+    snprintf(req, sizeof(req), "GET /cb?code=x HTTP/1.1\r\nHost: localhost:%d\r\n\r\n", port);
+    assert_int_equal(exchange(lb, port, req, &url), 400);
+    snprintf(req, sizeof(req), "GET /cb?code=x HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n", port + 1);
+    assert_int_equal(exchange(lb, port, req, &url), 400);
+    assert_int_equal(exchange(lb, port, "GET /cb?code=x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", &url),
+                     400);
+    snprintf(req, sizeof(req),
+             "GET /cb?code=x HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nHost: evil.example\r\n\r\n", port);
+    assert_int_equal(exchange(lb, port, req, &url), 400); /* two Host lines */
+    assert_null(url);
+    snprintf(req, sizeof(req),
+             "GET /cb?code=x HTTP/1.1\r\nUser-Agent: t\r\nhost:  127.0.0.1:%d \r\n\r\n", port);
+    assert_int_equal(exchange(lb, port, req, &url), 200);
+    assert_non_null(url);
+    lj_secret_free(url);
+    lj_loopback_close(lb);
+    free(eff);
+}
+
+/*
+ * A connection that sends nothing (or half a head) does not hold up the
+ * redirect on another one: the second is taken while the first waits, and
+ * the first is still served when it finishes.
+ */
+static void
+test_slow_connection_does_not_block(void **state)
+{
+    struct lj_loopback *lb = NULL;
+    char *eff = NULL, *url = NULL, req[256], want[128], buf[512];
+    int port, idle, slow, fast;
+    ssize_t n;
+
+    (void)state;
+    assert_int_equal(lj_loopback_open("http://127.0.0.1/cb", &lb, &eff), LJ_OK);
+    port = port_of(eff);
+    idle = connect_to(port);
+    slow = connect_to(port);
+    assert_int_equal(send(slow, "GET /cb?code=slow", 17, 0), 17);
+    assert_int_equal(lj_loopback_poll(lb, 50, &url), LJ_ERR_TIMEOUT); /* both accepted, waiting */
+    fast = connect_to(port);
+    snprintf(req, sizeof(req), "GET /cb?code=fast HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n", port);
+    assert_int_equal(send(fast, req, strlen(req), 0), (ssize_t)strlen(req));
+    /* well under LJ_LOOPBACK_READ_MS: the idle ones must not be waited for */
+    assert_int_equal(lj_loopback_poll(lb, LJ_LOOPBACK_READ_MS / 2, &url), LJ_OK);
+    snprintf(want, sizeof(want), "%s?code=fast", eff);
+    assert_string_equal(url, want);
+    lj_secret_free(url);
+    lj_loopback_reply(lb, true, NULL);
+    n = recv(fast, buf, sizeof(buf) - 1, MSG_WAITALL);
+    assert_true(n > 12);
+    close(fast);
+    /* the slow one finishes its head and is served in turn */
+    snprintf(req, sizeof(req), " HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n", port);
+    assert_int_equal(send(slow, req, strlen(req), 0), (ssize_t)strlen(req));
+    assert_int_equal(lj_loopback_poll(lb, LJ_LOOPBACK_READ_MS / 2, &url), LJ_OK);
+    snprintf(want, sizeof(want), "%s?code=slow", eff);
+    assert_string_equal(url, want);
+    lj_secret_free(url);
+    lj_loopback_reply(lb, true, NULL);
+    close(slow);
+    close(idle);
+    lj_loopback_close(lb);
+    free(eff);
+}
+
+/* More idle connections than slots: the oldest are dropped, the redirect is served. */
+static void
+test_idle_flood_drops_oldest(void **state)
+{
+    struct lj_loopback *lb = NULL;
+    char *eff = NULL, *url = NULL, req[128];
+    int port, idle[12], fast;
+
+    (void)state;
+    assert_int_equal(lj_loopback_open("http://127.0.0.1/cb", &lb, &eff), LJ_OK);
+    port = port_of(eff);
+    for (int i = 0; i < 12; i++) {
+        idle[i] = connect_to(port);
+        if (i % 4 == 3) /* take them in, within the listen backlog */
+            assert_int_equal(lj_loopback_poll(lb, 20, &url), LJ_ERR_TIMEOUT);
+    }
+    fast = connect_to(port);
+    snprintf(req, sizeof(req), "GET /cb?code=f HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n", port);
+    assert_int_equal(send(fast, req, strlen(req), 0), (ssize_t)strlen(req));
+    assert_int_equal(lj_loopback_poll(lb, LJ_LOOPBACK_READ_MS / 2, &url), LJ_OK);
+    lj_secret_free(url);
+    lj_loopback_reply(lb, true, NULL);
+    close(fast);
+    for (int i = 0; i < 12; i++)
+        close(idle[i]);
+    lj_loopback_close(lb);
+    free(eff);
+}
+
 int
 main(void)
 {
@@ -278,6 +404,9 @@ main(void)
         cmocka_unit_test(test_fixed_port_kept_as_written),
         cmocka_unit_test(test_localhost_listens_on_both),
         cmocka_unit_test(test_localhost_v6_taken),
+        cmocka_unit_test(test_host_checked),
+        cmocka_unit_test(test_slow_connection_does_not_block),
+        cmocka_unit_test(test_idle_flood_drops_oldest),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
