@@ -262,6 +262,10 @@ lj_http__map_error(int curl_code, long verify_result, const char *errbuf, bool t
         if (mentions_name_mismatch(errbuf)) {
             rc = LJ_ERR_TLS_HOSTNAME;
             w = "the server certificate does not name this host";
+        } else if (errbuf != NULL && strstr(errbuf, "ASN date error") != NULL) {
+            /* wolfSSL ASN_BEFORE_DATE_E / ASN_AFTER_DATE_E */
+            rc = LJ_ERR_TLS;
+            w = "the server certificate is not valid at the current time (check the clock)";
         } else {
             rc = LJ_ERR_TLS;
             w = "the TLS handshake failed";
@@ -269,6 +273,13 @@ lj_http__map_error(int curl_code, long verify_result, const char *errbuf, bool t
         break;
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_CERTPROBLEM:
+        if (errbuf != NULL && strstr(errbuf, "CA signer not available") != NULL) {
+            /* curl's wolfSSL backend: ASN_NO_SIGNER_E, an unknown issuer */
+            rc = LJ_ERR_TLS_UNTRUSTED;
+            w = "the server certificate is not trusted (unknown issuer; a proxy inspecting "
+                "TLS is the usual cause)";
+            break;
+        }
         rc = LJ_ERR_CONFIG;
         w = "the CA file (ca_file) could not be read";
         break;
@@ -588,7 +599,7 @@ ssl_ctx_cb(CURL *curl, void *ssl_ctx, void *arg)
     struct lj_http *h = arg;
 
     (void)curl;
-    return lj_tls_client_install(h->tls, ssl_ctx) == LJ_OK ? CURLE_OK : CURLE_SSL_CONNECT_ERROR;
+    return lj_tls_ctx_setup(h->tls, ssl_ctx) == LJ_OK ? CURLE_OK : CURLE_SSL_CONNECT_ERROR;
 }
 
 /* Options common to requests and probes. */
@@ -608,6 +619,16 @@ set_common(struct lj_http *h, CURL *c, const char *url, char *errbuf)
     SET(CURLOPT_FOLLOWLOCATION, 0L);
     SET(CURLOPT_SSL_VERIFYPEER, 1L);
     SET(CURLOPT_SSL_VERIFYHOST, 2L);
+#ifdef LJ_TLS_WOLFSSL
+    /* curl 7.88's wolfSSL backend refuses a maximum version and makes
+       CURL_SSLVERSION_TLSv1_2 mean exactly 1.2: the client-auth case wants
+       that (tls_tpmkey.h); any other connection takes the default
+       (1.2 or 1.3) with the 1.2 floor set in ssl_ctx_cb. */
+    SET(CURLOPT_SSLVERSION,
+        (long)(h->tls != NULL ? CURL_SSLVERSION_TLSv1_2 : CURL_SSLVERSION_DEFAULT));
+    SET(CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
+    SET(CURLOPT_SSL_CTX_DATA, h);
+#else
     if (h->tls != NULL) {
         /* Client authentication with the device key: TLS 1.2 only (tls_tpmkey.h). */
         SET(CURLOPT_SSLVERSION, (long)(CURL_SSLVERSION_TLSv1_2 | CURL_SSLVERSION_MAX_TLSv1_2));
@@ -616,6 +637,7 @@ set_common(struct lj_http *h, CURL *c, const char *url, char *errbuf)
     } else {
         SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     }
+#endif
     SET(CURLOPT_CONNECTTIMEOUT, h->connect_timeout);
     SET(CURLOPT_TIMEOUT, h->request_timeout);
     SET(CURLOPT_PROXY, ""); /* no proxy from the environment */
@@ -627,7 +649,9 @@ set_common(struct lj_http *h, CURL *c, const char *url, char *errbuf)
     if (h->ca_file != NULL) {
         /* ca_file replaces the system store rather than adding to it. */
         SET(CURLOPT_CAINFO, h->ca_file);
+#ifndef LJ_TLS_WOLFSSL /* no CA path there (tools/deps-curl.sh): CURLE_NOT_BUILT_IN */
         SET(CURLOPT_CAPATH, (char *)NULL);
+#endif
     }
     if (h->connect_to != NULL)
         SET(CURLOPT_CONNECT_TO, h->connect_to);

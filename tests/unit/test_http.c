@@ -609,6 +609,24 @@ test_error_mapping_table(void **state)
     assert_int_equal(lj_http__map_error(52, 0, "", false, w, sizeof(w)), LJ_ERR_NET_CONNECT);
     assert_int_equal(lj_http__map_error(8, 0, "", false, w, sizeof(w)), LJ_ERR_PROTOCOL);
     assert_int_equal(lj_http__map_error(77, 0, "", false, w, sizeof(w)), LJ_ERR_CONFIG);
+    /* curl's wolfSSL backend: an unknown issuer comes as CURLE_SSL_CACERT_BADFILE,
+       an expired certificate as CURLE_SSL_CONNECT_ERROR with wolfSSL's text. */
+    assert_int_equal(
+        lj_http__map_error(77, 0, " CA signer not available for verification", false, w, sizeof(w)),
+        LJ_ERR_TLS_UNTRUSTED);
+    assert_string_equal(w, "the server certificate is not trusted (unknown issuer; a proxy "
+                           "inspecting TLS is the usual cause)");
+    assert_int_equal(lj_http__map_error(77, 0, "error setting certificate verify locations", false,
+                                        w, sizeof(w)),
+                     LJ_ERR_CONFIG);
+    assert_string_equal(w, "the CA file (ca_file) could not be read");
+    assert_int_equal(lj_http__map_error(35, 0,
+                                        "SSL_connect failed with error -151: ASN date error, "
+                                        "current date after",
+                                        false, w, sizeof(w)),
+                     LJ_ERR_TLS);
+    assert_string_equal(
+        w, "the server certificate is not valid at the current time (check the clock)");
     assert_int_equal(lj_http__map_error(1, 0, "", false, w, sizeof(w)), LJ_ERR_INVAL);
 }
 
