@@ -77,9 +77,10 @@ build() {
   # what it never calls.
   CFLAGS="-O2 -g -fPIC -fstack-protector-strong -D_FORTIFY_SOURCE=2 -ffunction-sections -fdata-sections" \
     ./configure -q --prefix="$DEPS" --disable-shared --enable-static --with-pic \
+    --disable-dependency-tracking \
     --with-wolfssl --without-openssl --without-gnutls --without-nss --without-mbedtls \
     --without-rustls --without-bearssl \
-    --enable-http --enable-proxy --enable-socks --enable-crypto-auth --enable-threaded-resolver \
+    --enable-http --enable-proxy --enable-crypto-auth --enable-threaded-resolver \
     --disable-ldap --disable-ldaps --disable-rtsp --disable-dict --disable-telnet \
     --disable-tftp --disable-pop3 --disable-imap --disable-smb --disable-smtp --disable-gopher \
     --disable-mqtt --disable-ftp --disable-file --disable-websockets \

@@ -32,6 +32,12 @@
 
 struct lj_http {
     CURL *easy;
+    /* TLS sessions and DNS answers shared by the easy handle and the probes'
+       own handles, so the request after a preflight probe resumes the
+       probe's TLS session instead of a second full handshake per host. */
+    CURLSH *share;
+    pthread_mutex_t share_mu;
+    bool share_mu_ok;
     char *ca_file;
     struct curl_slist *connect_to;
     long connect_timeout, request_timeout;
@@ -52,6 +58,7 @@ struct xfer {
     size_t body_alloc;
     bool too_big;
     bool nomem;
+    int tls_resumed; /* lj_tls_resumed of the connection, -1 unknown */
     struct lj_http *h;
 };
 
@@ -333,6 +340,52 @@ lj_http__map_error(int curl_code, long verify_result, const char *errbuf, bool t
 
 /* ---- client ---- */
 
+static void
+share_lock(CURL *c, curl_lock_data data, curl_lock_access access, void *arg)
+{
+    struct lj_http *h = arg;
+
+    (void)c;
+    (void)data;
+    (void)access;
+    pthread_mutex_lock(&h->share_mu);
+}
+
+static void
+share_unlock(CURL *c, curl_lock_data data, void *arg)
+{
+    struct lj_http *h = arg;
+
+    (void)c;
+    (void)data;
+    pthread_mutex_unlock(&h->share_mu);
+}
+
+static enum lj_rc
+share_new(struct lj_http *h)
+{
+    CURLSHcode e;
+
+    if (pthread_mutex_init(&h->share_mu, NULL) != 0)
+        return LJ_ERR_NOMEM;
+    h->share_mu_ok = true;
+    h->share = curl_share_init();
+    if (h->share == NULL)
+        return LJ_ERR_NOMEM;
+    e = curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, share_lock);
+    if (e == CURLSHE_OK)
+        e = curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    if (e == CURLSHE_OK)
+        e = curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
+    if (e == CURLSHE_OK)
+        e = curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    if (e == CURLSHE_OK)
+        e = curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    if (e != CURLSHE_OK)
+        return lj_err_set(LJ_ERR_INTERNAL, MOD, "event=share_setup_failed curlsh=%d", (int)e);
+    return LJ_OK;
+}
+
 static char *
 dup_or_null(const char *s)
 {
@@ -355,6 +408,10 @@ lj_http_new(const struct lj_http_config *cfg, struct lj_http **out)
     h->easy = curl_easy_init();
     if (h->easy == NULL)
         goto out;
+    rc = share_new(h);
+    if (rc != LJ_OK)
+        goto out;
+    rc = LJ_ERR_NOMEM;
     if (cfg->ca_file != NULL && cfg->ca_file[0] != '\0') {
         h->ca_file = dup_or_null(cfg->ca_file);
         if (h->ca_file == NULL)
@@ -398,6 +455,10 @@ lj_http_free(struct lj_http *h)
         return;
     if (h->easy != NULL)
         curl_easy_cleanup(h->easy); /* closes connections: their SSL_CTX go first */
+    if (h->share != NULL)
+        curl_share_cleanup(h->share); /* after every handle using it */
+    if (h->share_mu_ok)
+        pthread_mutex_destroy(&h->share_mu);
     lj_tls_client_free(h->tls);
     curl_slist_free_all(h->connect_to);
     free(h->ca_file);
@@ -638,6 +699,7 @@ set_common(struct lj_http *h, CURL *c, const char *url, char *errbuf)
         SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     }
 #endif
+    SET(CURLOPT_SHARE, h->share);
     SET(CURLOPT_CONNECTTIMEOUT, h->connect_timeout);
     SET(CURLOPT_TIMEOUT, h->request_timeout);
     SET(CURLOPT_PROXY, ""); /* no proxy from the environment */
@@ -688,6 +750,35 @@ finish_error(struct lj_http *h, CURL *c, CURLcode e, const char *url, const char
     return rc;
 }
 
+/* CURLOPT_PREREQFUNCTION: the connection is up, the request not yet sent;
+   note whether its TLS handshake resumed a session (for the log line). */
+static int
+prereq_cb(void *arg, char *ip, char *local_ip, int port, int local_port)
+{
+    struct xfer *x = arg;
+    struct curl_tlssessioninfo *ti = NULL;
+
+    (void)ip;
+    (void)local_ip;
+    (void)port;
+    (void)local_port;
+    if (curl_easy_getinfo(x->h->easy, CURLINFO_TLS_SSL_PTR, &ti) == CURLE_OK && ti != NULL)
+        x->tls_resumed = lj_tls_resumed(ti->internals);
+    return CURL_PREREQFUNC_OK;
+}
+
+/* How the last transfer's connection was made: "reused" (an open
+   connection), else its TLS handshake, "resumed" or "full". */
+static const char *
+conn_kind(CURL *c, int tls_resumed)
+{
+    long n = 0;
+
+    if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &n) == CURLE_OK && n == 0)
+        return "reused";
+    return tls_resumed == 1 ? "resumed" : tls_resumed == 0 ? "full" : "unknown";
+}
+
 /* true when req->headers has a "Name:" line for name (case-insensitive). */
 static bool
 req_names_header(const struct lj_http_request *req, const char *name)
@@ -728,6 +819,7 @@ lj_http_do(struct lj_http *h, const struct lj_http_request *req, struct lj_http_
     x.h = h;
     x.cap_body = req->max_body ? req->max_body : h->max_body;
     x.cap_headers = h->max_headers;
+    x.tls_resumed = -1;
 
 #define ADD(text)                                                                                  \
     do {                                                                                           \
@@ -783,6 +875,8 @@ lj_http_do(struct lj_http *h, const struct lj_http_request *req, struct lj_http_
     SET(CURLOPT_HTTPHEADER, hdrs);
     SET(CURLOPT_HEADERFUNCTION, header_cb);
     SET(CURLOPT_HEADERDATA, &x);
+    SET(CURLOPT_PREREQFUNCTION, prereq_cb);
+    SET(CURLOPT_PREREQDATA, &x);
     SET(CURLOPT_WRITEFUNCTION, write_cb);
     SET(CURLOPT_WRITEDATA, &x);
     SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x.cap_body);
@@ -833,10 +927,11 @@ lj_http_do(struct lj_http *h, const struct lj_http_request *req, struct lj_http_
         size_t plen = path ? strcspn(path, "?#") : 1;
         lj_log(LJ_LOG_INFO, MOD,
                "event=response method=%s host=%s path=%.*s status=%ld bytes=%zu ms=%ld "
-               "client_request_id=%s authorization=%s",
+               "connection=%s client_request_id=%s authorization=%s",
                method, hp, (int)plen, path ? path : "/", resp->status, resp->body_len,
                (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000),
-               resp->client_request_id, req->bearer ? "***" : "none");
+               conn_kind(h->easy, x.tls_resumed), resp->client_request_id,
+               req->bearer ? "***" : "none");
     }
     rc = LJ_OK;
 out:

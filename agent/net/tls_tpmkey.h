@@ -54,6 +54,13 @@ enum lj_rc lj_tls_ctx_setup(struct lj_tls_client *c, void *ssl_ctx);
  */
 enum lj_rc lj_tls_client_take_sign_error(struct lj_tls_client *c);
 
+/*
+ * Whether the handshake of a connection resumed a TLS session: 1 resumed,
+ * 0 full, -1 unknown (ssl NULL).  ssl is the backend's SSL / WOLFSSL
+ * object (CURLINFO_TLS_SSL_PTR).  For the log and make bench.
+ */
+int lj_tls_resumed(void *ssl);
+
 /* Number of sign callbacks made (tests and the log). */
 unsigned lj_tls_client_sign_count(const struct lj_tls_client *c);
 

@@ -270,6 +270,12 @@ lj_tls_client_take_sign_error(struct lj_tls_client *c)
     return rc;
 }
 
+int
+lj_tls_resumed(void *ssl)
+{
+    return ssl == NULL ? -1 : (SSL_session_reused((SSL *)ssl) == 1 ? 1 : 0);
+}
+
 unsigned
 lj_tls_client_sign_count(const struct lj_tls_client *c)
 {
