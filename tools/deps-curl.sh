@@ -65,8 +65,9 @@ fetch() {
 }
 
 build() {
-  local b=$SRC/curl
+  local b=$SRC/curl t0=$SECONDS t1 t2
   fetch
+  t1=$SECONDS
   # Called from make: keep its job slots, not its command-line variables
   # (CFLAGS=, SANITIZE= ... are the agent's, not curl's).
   MAKEFLAGS=${MAKEFLAGS%% -- *}
@@ -91,12 +92,14 @@ build() {
     --disable-cookies --disable-netrc --disable-mime --disable-unix-sockets --disable-doh \
     --with-ca-bundle=/etc/ssl/certs/ca-certificates.crt --without-ca-path \
     2> >(grep -v 'WARNING: zlib disabled' >&2)
+  t2=$SECONDS
   echo "deps-curl: building libcurl.a"
   make -s -C lib >/dev/null
   make -s -C lib install >/dev/null
   make -s -C include install >/dev/null
   touch "$DEPS/lib/libcurl.a"
-  echo "deps-curl: $DEPS/lib/libcurl.a ($(curl_version))"
+  echo "deps-curl: $DEPS/lib/libcurl.a ($(curl_version)); fetch $((t1 - t0)) s," \
+    "configure $((t2 - t1)) s, build $((SECONDS - t2)) s"
 }
 
 curl_version() {
