@@ -76,7 +76,8 @@ build() {
   cd "$b"
   # Hardened like the agent; sections so the agent's --gc-sections drops
   # what it never calls.
-  CFLAGS="-O2 -g -fPIC -fstack-protector-strong -D_FORTIFY_SOURCE=2 -ffunction-sections -fdata-sections" \
+  CPPFLAGS="-D_FORTIFY_SOURCE=2" \
+    CFLAGS="-O2 -g -fPIC -fstack-protector-strong -ffunction-sections -fdata-sections" \
     ./configure -q --prefix="$DEPS" --disable-shared --enable-static --with-pic \
     --disable-dependency-tracking \
     --with-wolfssl --without-openssl --without-gnutls --without-nss --without-mbedtls \

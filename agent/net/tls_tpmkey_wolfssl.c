@@ -269,8 +269,13 @@ lj_tls_ctx_setup(struct lj_tls_client *c, void *ssl_ctx)
        for a P-256 key share is 5.6 MiB of heap per thread (massif, the
        largest single cost of a join); X25519 needs none. */
     if (wolfSSL_CTX_set_groups(ctx, groups, (int)(sizeof(groups) / sizeof(groups[0]))) !=
-        WOLFSSL_SUCCESS)
-        return lj_err_set(LJ_ERR_TLS, MOD, "event=groups_failed");
+        WOLFSSL_SUCCESS) {
+        /* A TLS 1.2-only context (client authentication) has no key-share
+           groups: its supported_groups extension lists the same curves. */
+        for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+            if (wolfSSL_CTX_UseSupportedCurve(ctx, (word16)groups[i]) != WOLFSSL_SUCCESS)
+                return lj_err_set(LJ_ERR_TLS, MOD, "event=groups_failed");
+    }
     if (c == NULL)
         return LJ_OK;
     /* The callbacks first: wolfSSL takes the public key as the private one
