@@ -41,7 +41,7 @@ static void
 usage(FILE *f)
 {
     fprintf(f, "usage: entra-sim --tenant FILE --state-dir DIR [--listen ADDR:PORT]\n"
-               "                 [--control ADDR:PORT] [--tls-sigalgs default|no-pss]\n"
+               "                 [--control ADDR:PORT] [--tls-sigalgs NAME]\n"
                "                 [--log-level error|warn|info|debug]\n"
                "\n"
                "  --tenant FILE     tenant file (JSON; see hw-sim/entra-sim/README.md)\n"
@@ -49,9 +49,10 @@ usage(FILE *f)
                "                    (created on first run, reused afterwards)\n"
                "  --listen          public HTTPS address (default 127.0.0.1:0 = free port)\n"
                "  --control         control API address, loopback only (default 127.0.0.1:0)\n"
-               "  --tls-sigalgs default|no-pss\n"
+               "  --tls-sigalgs default|no-pss|pkcs1-sha384\n"
                "                    signature algorithms of the public port: GnuTLS's default,\n"
-               "                    or no RSA-PSS (PKCS#1 v1.5 and ECDSA only; TLS 1.2)\n"
+               "                    no RSA-PSS (PKCS#1 v1.5 and ECDSA only; TLS 1.2), or\n"
+               "                    rsa_pkcs1_sha384 only (TLS 1.2)\n"
                "\n"
                "When ready, prints one line on stdout:\n"
                "  {\"event\":\"ready\",\"port\":P,\"control_port\":C,\"ca\":\"DIR/ca.pem\",...}\n"

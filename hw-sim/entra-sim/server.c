@@ -1146,6 +1146,9 @@ bad:
 #define SIGALGS_NO_PSS                                                                             \
     "NORMAL:-VERS-TLS1.3:-SIGN-ALL:+SIGN-RSA-SHA256:+SIGN-RSA-SHA384:+SIGN-RSA-SHA512:"            \
     "+SIGN-ECDSA-SECP256R1-SHA256:+SIGN-ECDSA-SECP384R1-SHA384:+SIGN-ECDSA-SECP521R1-SHA512"
+/* One signature algorithm a client certificate cannot use with a key that
+   signs SHA-256 only (test_wolfssl: the PK callback refuses the digest). */
+#define SIGALGS_PKCS1_SHA384 "NORMAL:-VERS-TLS1.3:-SIGN-ALL:+SIGN-RSA-SHA384"
 static const char *tls_priorities; /* NULL: libmicrohttpd's default */
 
 bool
@@ -1155,6 +1158,8 @@ srv_set_tls_sigalgs(const char *name)
         tls_priorities = NULL;
     else if (strcmp(name, "no-pss") == 0)
         tls_priorities = SIGALGS_NO_PSS;
+    else if (strcmp(name, "pkcs1-sha384") == 0)
+        tls_priorities = SIGALGS_PKCS1_SHA384;
     else
         return false;
     return true;

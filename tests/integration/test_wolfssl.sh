@@ -84,6 +84,23 @@ case_leave_pss_offered_refused() {
   assert_no_transient_handles
 }
 
+# The server takes rsa_pkcs1_sha384 only: the handshake asks for a SHA-384
+# signature and the PK callback refuses it before the TPM signs anything.
+case_leave_sha384_refused() {
+  wolfssl_env --tls-sigalgs no-pss
+  join_device
+  sim_stop
+  sim_start "$LJ_TENANT_DEMO" "$CASE/sim" --tls-sigalgs pkcs1-sha384 --listen "127.0.0.1:$SIM_PORT"
+  assert_rc 1 lj leave --config "$CASE/lj.conf"
+  assert_contains "$OUT" 'event=sign_refused reason="only rsa_pkcs1_sha256"'
+  assert_contains "$OUT" "enterpriseregistration.windows.net:443: the TLS client authentication could not be signed with the device key (unsupported)"
+  assert_contains "$OUT" "Nothing was removed"
+  assert_file "$CASE/state/device-cert.der"
+  assert_eq "$(deletes_answered 200)" 0 "DELETEs answered 200"
+  assert_no_transient_handles
+}
+
 tcase links_no_other_tls_stack case_links_no_other_tls_stack
 tcase join_and_leave_no_pss case_join_and_leave_no_pss
 tcase leave_pss_offered_refused case_leave_pss_offered_refused
+tcase leave_sha384_refused case_leave_sha384_refused
