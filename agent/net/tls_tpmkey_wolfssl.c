@@ -23,12 +23,11 @@
  * MatchSigAlgo compares later entries with that choice, so rsa_pkcs1_sha256
  * can never replace it; an earlier rsa_pkcs1_sha256 is replaced by a later
  * PSS entry of the same hash.  Whichever the order, a server that offers
- * rsa_pss_rsae_sha256 (SChannel, OpenSSL and GnuTLS all do) gets an RSA-PSS
- * request, and the device key's scheme is fixed to RSASSA-PKCS1-v1_5
- * (tpm/esys.c templates; TPM 2.0 Part 3 TPM2_Sign refuses another scheme
- * with TPM_RC_SCHEME).  The PSS callback therefore refuses with
- * LJ_ERR_UNSUPPORTED, which http.c reports as the reason the handshake
- * failed.  tests/integration/test_leave_wolfssl.sh shows both outcomes.
+ * rsa_pss_rsae_sha256 (OpenSSL's and GnuTLS's defaults do; Entra's own list
+ * was not captured) gets an RSA-PSS request, and the device key's scheme is fixed to
+ * RSASSA-PKCS1-v1_5 (tpm/esys.c templates; TPM 2.0 Part 3 TPM2_Sign refuses another scheme with
+ * TPM_RC_SCHEME).  The PSS callback therefore refuses with LJ_ERR_UNSUPPORTED, which http.c reports
+ * as the reason the handshake failed.  tests/integration/test_leave_wolfssl.sh shows both outcomes.
  * Also forced by 5.5.4: the signature type comes from the cipher suite, so
  * a connection that may authenticate offers ECDHE-RSA suites only, and it
  * is TLS 1.2 only (TLS 1.3 CertificateVerify is RSA-PSS).
