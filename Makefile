@@ -1,7 +1,8 @@
 # linkjoin — top-level build.
 #
 #   make              build build/linkjoin and build/entra-sim
-#   make deps         install missing Debian packages (apt-get as root)
+#   make deps         install missing Debian packages (apt-get as root) and
+#                     fetch Debian's curl source (tools/deps-curl.sh)
 #   make test         deps + build + every test; last line "N passed, N failed"
 #   make demo         deps + build + a simulated device joining entra-sim
 #   make SANITIZE=address,undefined test   the same under ASan/UBSan (build-san/)
@@ -50,7 +51,7 @@ Q := @
 endif
 
 # Debian packages: build, run and test time.
-DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libssl-dev libcjson-dev libwolfssl-dev \
+DEB_PKGS := gcc make pkg-config dpkg-dev libcurl4-openssl-dev libssl-dev libcjson-dev libwolfssl-dev \
 	libtss2-dev libtss2-tcti-swtpm0 libtss2-tcti-device0 libmicrohttpd-dev \
 	libcmocka-dev libinih-dev libxml2-dev libgnutls28-dev swtpm swtpm-tools tpm2-tools openssl \
 	curl jq xxd python3 python3-cryptography libxml2-utils clang-format iproute2 procps clang libclang-rt-14-dev valgrind \
@@ -60,6 +61,15 @@ DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libssl-dev libcjson-dev lib
 DEB_PKGS += time
 
 PKGS_AGENT := libcurl libssl libcrypto libcjson wolfssl tss2-esys tss2-tctildr tss2-mu tss2-rc inih libxml-2.0
+# The agent on one TLS stack (README "One TLS stack"): $(BUILD)/linkjoin-wolfssl
+# is the same agent with agent/net/http.c built against a static libcurl on
+# Debian's libwolfssl (tools/deps-curl.sh, into DEPS_DIR: shared by every
+# build directory, rebuilt only when the script changes) and
+# agent/net/tls_tpmkey_wolfssl.c instead of tls_tpmkey_openssl.c; no
+# libcurl4/libssl.  Only those two objects differ, so it costs one link.
+DEPS_DIR := build/deps
+CURL_A := $(DEPS_DIR)/lib/libcurl.a
+PKGS_WOLF := libcjson wolfssl tss2-esys tss2-tctildr tss2-mu tss2-rc inih libxml-2.0
 PKGS_SIM   := libmicrohttpd libcjson wolfssl libxml-2.0 gnutls
 PKGS_TEST  := cmocka
 
@@ -105,6 +115,8 @@ pc_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 
 AGENT_CFLAGS := $(call pc_cflags,$(PKGS_AGENT))
 AGENT_LIBS := $(call pc_libs,$(PKGS_AGENT)) -lpthread
+WOLF_CFLAGS := -DLJ_TLS_WOLFSSL=1 -I$(DEPS_DIR)/include $(call pc_cflags,$(PKGS_WOLF))
+WOLF_LIBS := $(CURL_A) $(call pc_libs,$(PKGS_WOLF)) -lpthread
 SIM_CFLAGS := $(call pc_cflags,$(PKGS_SIM))
 SIM_LIBS := $(call pc_libs,$(PKGS_SIM)) -lpthread
 TEST_LIBS := $(call pc_libs,$(PKGS_TEST))
@@ -112,7 +124,9 @@ TEST_LIBS := $(call pc_libs,$(PKGS_TEST))
 # Small generic helpers that the simulator links too (no protocol code).
 COMMON_SRCS := $(sort $(wildcard platform/common/*.c))
 
-LIB_SRCS := $(sort $(wildcard platform/*.c platform/common/*.c) $(wildcard tpm/*.c) $(wildcard agent/*/*.c))
+WOLF_NET_SRCS := agent/net/http.c agent/net/tls_tpmkey_wolfssl.c
+LIB_SRCS := $(filter-out agent/net/tls_tpmkey_wolfssl.c,$(sort $(wildcard platform/*.c \
+	platform/common/*.c) $(wildcard tpm/*.c) $(wildcard agent/*/*.c)))
 SIM_SRCS := $(sort $(filter-out hw-sim/entra-sim/main.c,$(wildcard hw-sim/entra-sim/*.c)))
 TOOL_SRCS := $(sort $(wildcard hw-sim/tools/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -139,13 +153,17 @@ REPLAY_BINS := $(addprefix $(BUILD)/tests/replay/,$(FUZZ_NAMES))
 FUZZ_BINS := $(addprefix $(BUILD)/,$(FUZZ_NAMES))
 
 LINKJOIN := $(BUILD)/linkjoin
+LINKJOIN_WOLF := $(BUILD)/linkjoin-wolfssl
+WOLF_NET_OBJS := $(patsubst %.c,$(BUILD)/obj-wolfssl/%.o,$(WOLF_NET_SRCS))
+# Unit tests of the two modules that differ, also run against the wolfSSL build.
+WOLF_UNIT_BINS := $(BUILD)/tests/wolfssl/test_http $(BUILD)/tests/wolfssl/test_tls_tpmkey
 ENTRASIM := $(BUILD)/entra-sim
 
 .PHONY: all deps test unit integration demo bench fuzz fuzz-targets valgrind clean \
 	format format-check check-deps check-layers check-sources sim-device install uninstall \
 	release
 
-all: $(LINKJOIN) $(ENTRASIM) $(TOOL_BINS)
+all: $(LINKJOIN) $(LINKJOIN_WOLF) $(ENTRASIM) $(TOOL_BINS)
 
 $(BUILD)/liblinkjoin.a: $(LIB_OBJS)
 	@mkdir -p $(@D)
@@ -156,6 +174,28 @@ $(LINKJOIN): $(call obj,agent/main.c) $(BUILD)/liblinkjoin.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@";)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
+
+# The archive's http.o and tls_tpmkey_openssl.o are never pulled in: every
+# symbol they define comes first from $(WOLF_NET_OBJS).
+$(LINKJOIN_WOLF): $(call obj,agent/main.c) $(WOLF_NET_OBJS) $(BUILD)/liblinkjoin.a $(CURL_A)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@";)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--gc-sections -o $@ $(filter-out $(CURL_A),$^) $(WOLF_LIBS)
+
+$(BUILD)/tests/wolfssl/test_%: $(call obj,tests/unit/test_%.c) $(TESTUTIL_OBJ) $(WOLF_NET_OBJS) \
+		$(BUILD)/liblinkjoin.a $(CURL_A)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@";)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter-out $(CURL_A),$^) $(WOLF_LIBS) $(TEST_LIBS)
+
+# The static libcurl on wolfSSL.  `+`: its make shares our job slots.
+$(CURL_A): tools/deps-curl.sh
+	+$(Q)DEPS=$(DEPS_DIR) tools/deps-curl.sh build
+
+$(BUILD)/obj-wolfssl/%.o: %.c | $(CURL_A)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $< (wolfSSL)";)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WOLF_CFLAGS) -c -o $@ $<
 
 $(ENTRASIM): $(call obj,hw-sim/entra-sim/main.c) $(SIM_OBJS)
 	@mkdir -p $(@D)
@@ -218,7 +258,7 @@ $(BUILD)/obj/%.o: %.c
 	@$(if $(Q),echo "  CC      $<";)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(AGENT_CFLAGS) -c -o $@ $<
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/obj-wolfssl -name '*.d' 2>/dev/null)
 
 deps:
 	@tools=(); for p in $(DEB_PKGS); do \
@@ -232,11 +272,12 @@ deps:
 	echo "deps: installing $${tools[*]}"; \
 	export DEBIAN_FRONTEND=noninteractive; \
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends $${tools[@]} >/dev/null
+	$(Q)DEPS=$(DEPS_DIR) tools/deps-curl.sh fetch
 
 check-deps:
 	@for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo "missing: $$p"; done
 
-build-tests: all $(UNIT_BINS) $(SIMUNIT_BINS) $(REPLAY_BINS)
+build-tests: all $(UNIT_BINS) $(WOLF_UNIT_BINS) $(SIMUNIT_BINS) $(REPLAY_BINS)
 
 # Internal: tests/fuzz/build.sh calls this with the clang/libFuzzer settings.
 fuzz-targets: $(FUZZ_BINS)

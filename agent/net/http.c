@@ -32,6 +32,12 @@
 
 struct lj_http {
     CURL *easy;
+    /* TLS sessions and DNS answers shared by the easy handle and the probes'
+       own handles, so the request after a preflight probe resumes the
+       probe's TLS session instead of a second full handshake per host. */
+    CURLSH *share;
+    pthread_mutex_t share_mu;
+    bool share_mu_ok;
     char *ca_file;
     struct curl_slist *connect_to;
     long connect_timeout, request_timeout;
@@ -52,6 +58,7 @@ struct xfer {
     size_t body_alloc;
     bool too_big;
     bool nomem;
+    int tls_resumed; /* lj_tls_resumed of the connection, -1 unknown */
     struct lj_http *h;
 };
 
@@ -262,6 +269,10 @@ lj_http__map_error(int curl_code, long verify_result, const char *errbuf, bool t
         if (mentions_name_mismatch(errbuf)) {
             rc = LJ_ERR_TLS_HOSTNAME;
             w = "the server certificate does not name this host";
+        } else if (errbuf != NULL && strstr(errbuf, "ASN date error") != NULL) {
+            /* wolfSSL ASN_BEFORE_DATE_E / ASN_AFTER_DATE_E */
+            rc = LJ_ERR_TLS;
+            w = "the server certificate is not valid at the current time (check the clock)";
         } else {
             rc = LJ_ERR_TLS;
             w = "the TLS handshake failed";
@@ -269,6 +280,13 @@ lj_http__map_error(int curl_code, long verify_result, const char *errbuf, bool t
         break;
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_CERTPROBLEM:
+        if (errbuf != NULL && strstr(errbuf, "CA signer not available") != NULL) {
+            /* curl's wolfSSL backend: ASN_NO_SIGNER_E, an unknown issuer */
+            rc = LJ_ERR_TLS_UNTRUSTED;
+            w = "the server certificate is not trusted (unknown issuer; a proxy inspecting "
+                "TLS is the usual cause)";
+            break;
+        }
         rc = LJ_ERR_CONFIG;
         w = "the CA file (ca_file) could not be read";
         break;
@@ -322,6 +340,52 @@ lj_http__map_error(int curl_code, long verify_result, const char *errbuf, bool t
 
 /* ---- client ---- */
 
+static void
+share_lock(CURL *c, curl_lock_data data, curl_lock_access access, void *arg)
+{
+    struct lj_http *h = arg;
+
+    (void)c;
+    (void)data;
+    (void)access;
+    pthread_mutex_lock(&h->share_mu);
+}
+
+static void
+share_unlock(CURL *c, curl_lock_data data, void *arg)
+{
+    struct lj_http *h = arg;
+
+    (void)c;
+    (void)data;
+    pthread_mutex_unlock(&h->share_mu);
+}
+
+static enum lj_rc
+share_new(struct lj_http *h)
+{
+    CURLSHcode e;
+
+    if (pthread_mutex_init(&h->share_mu, NULL) != 0)
+        return LJ_ERR_NOMEM;
+    h->share_mu_ok = true;
+    h->share = curl_share_init();
+    if (h->share == NULL)
+        return LJ_ERR_NOMEM;
+    e = curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, share_lock);
+    if (e == CURLSHE_OK)
+        e = curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    if (e == CURLSHE_OK)
+        e = curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
+    if (e == CURLSHE_OK)
+        e = curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    if (e == CURLSHE_OK)
+        e = curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    if (e != CURLSHE_OK)
+        return lj_err_set(LJ_ERR_INTERNAL, MOD, "event=share_setup_failed curlsh=%d", (int)e);
+    return LJ_OK;
+}
+
 static char *
 dup_or_null(const char *s)
 {
@@ -344,6 +408,10 @@ lj_http_new(const struct lj_http_config *cfg, struct lj_http **out)
     h->easy = curl_easy_init();
     if (h->easy == NULL)
         goto out;
+    rc = share_new(h);
+    if (rc != LJ_OK)
+        goto out;
+    rc = LJ_ERR_NOMEM;
     if (cfg->ca_file != NULL && cfg->ca_file[0] != '\0') {
         h->ca_file = dup_or_null(cfg->ca_file);
         if (h->ca_file == NULL)
@@ -387,6 +455,10 @@ lj_http_free(struct lj_http *h)
         return;
     if (h->easy != NULL)
         curl_easy_cleanup(h->easy); /* closes connections: their SSL_CTX go first */
+    if (h->share != NULL)
+        curl_share_cleanup(h->share); /* after every handle using it */
+    if (h->share_mu_ok)
+        pthread_mutex_destroy(&h->share_mu);
     lj_tls_client_free(h->tls);
     curl_slist_free_all(h->connect_to);
     free(h->ca_file);
@@ -588,7 +660,7 @@ ssl_ctx_cb(CURL *curl, void *ssl_ctx, void *arg)
     struct lj_http *h = arg;
 
     (void)curl;
-    return lj_tls_client_install(h->tls, ssl_ctx) == LJ_OK ? CURLE_OK : CURLE_SSL_CONNECT_ERROR;
+    return lj_tls_ctx_setup(h->tls, ssl_ctx) == LJ_OK ? CURLE_OK : CURLE_SSL_CONNECT_ERROR;
 }
 
 /* Options common to requests and probes. */
@@ -608,6 +680,16 @@ set_common(struct lj_http *h, CURL *c, const char *url, char *errbuf)
     SET(CURLOPT_FOLLOWLOCATION, 0L);
     SET(CURLOPT_SSL_VERIFYPEER, 1L);
     SET(CURLOPT_SSL_VERIFYHOST, 2L);
+#ifdef LJ_TLS_WOLFSSL
+    /* curl 7.88's wolfSSL backend refuses a maximum version and makes
+       CURL_SSLVERSION_TLSv1_2 mean exactly 1.2: the client-auth case wants
+       that (tls_tpmkey.h); any other connection takes the default
+       (1.2 or 1.3) with the 1.2 floor set in ssl_ctx_cb. */
+    SET(CURLOPT_SSLVERSION,
+        (long)(h->tls != NULL ? CURL_SSLVERSION_TLSv1_2 : CURL_SSLVERSION_DEFAULT));
+    SET(CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
+    SET(CURLOPT_SSL_CTX_DATA, h);
+#else
     if (h->tls != NULL) {
         /* Client authentication with the device key: TLS 1.2 only (tls_tpmkey.h). */
         SET(CURLOPT_SSLVERSION, (long)(CURL_SSLVERSION_TLSv1_2 | CURL_SSLVERSION_MAX_TLSv1_2));
@@ -616,6 +698,8 @@ set_common(struct lj_http *h, CURL *c, const char *url, char *errbuf)
     } else {
         SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     }
+#endif
+    SET(CURLOPT_SHARE, h->share);
     SET(CURLOPT_CONNECTTIMEOUT, h->connect_timeout);
     SET(CURLOPT_TIMEOUT, h->request_timeout);
     SET(CURLOPT_PROXY, ""); /* no proxy from the environment */
@@ -627,7 +711,9 @@ set_common(struct lj_http *h, CURL *c, const char *url, char *errbuf)
     if (h->ca_file != NULL) {
         /* ca_file replaces the system store rather than adding to it. */
         SET(CURLOPT_CAINFO, h->ca_file);
+#ifndef LJ_TLS_WOLFSSL /* no CA path there (tools/deps-curl.sh): CURLE_NOT_BUILT_IN */
         SET(CURLOPT_CAPATH, (char *)NULL);
+#endif
     }
     if (h->connect_to != NULL)
         SET(CURLOPT_CONNECT_TO, h->connect_to);
@@ -662,6 +748,35 @@ finish_error(struct lj_http *h, CURL *c, CURLcode e, const char *url, const char
            errbuf);
     lj_err_set(rc, MOD, "event=%s host=%s failure=\"%s\" curl_code=%d", event, hp, what, (int)e);
     return rc;
+}
+
+/* CURLOPT_PREREQFUNCTION: the connection is up, the request not yet sent;
+   note whether its TLS handshake resumed a session (for the log line). */
+static int
+prereq_cb(void *arg, char *ip, char *local_ip, int port, int local_port)
+{
+    struct xfer *x = arg;
+    struct curl_tlssessioninfo *ti = NULL;
+
+    (void)ip;
+    (void)local_ip;
+    (void)port;
+    (void)local_port;
+    if (curl_easy_getinfo(x->h->easy, CURLINFO_TLS_SSL_PTR, &ti) == CURLE_OK && ti != NULL)
+        x->tls_resumed = lj_tls_resumed(ti->internals);
+    return CURL_PREREQFUNC_OK;
+}
+
+/* How the last transfer's connection was made: "reused" (an open
+   connection), else its TLS handshake, "resumed" or "full". */
+static const char *
+conn_kind(CURL *c, int tls_resumed)
+{
+    long n = 0;
+
+    if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &n) == CURLE_OK && n == 0)
+        return "reused";
+    return tls_resumed == 1 ? "resumed" : tls_resumed == 0 ? "full" : "unknown";
 }
 
 /* true when req->headers has a "Name:" line for name (case-insensitive). */
@@ -704,6 +819,7 @@ lj_http_do(struct lj_http *h, const struct lj_http_request *req, struct lj_http_
     x.h = h;
     x.cap_body = req->max_body ? req->max_body : h->max_body;
     x.cap_headers = h->max_headers;
+    x.tls_resumed = -1;
 
 #define ADD(text)                                                                                  \
     do {                                                                                           \
@@ -759,6 +875,8 @@ lj_http_do(struct lj_http *h, const struct lj_http_request *req, struct lj_http_
     SET(CURLOPT_HTTPHEADER, hdrs);
     SET(CURLOPT_HEADERFUNCTION, header_cb);
     SET(CURLOPT_HEADERDATA, &x);
+    SET(CURLOPT_PREREQFUNCTION, prereq_cb);
+    SET(CURLOPT_PREREQDATA, &x);
     SET(CURLOPT_WRITEFUNCTION, write_cb);
     SET(CURLOPT_WRITEDATA, &x);
     SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x.cap_body);
@@ -809,10 +927,11 @@ lj_http_do(struct lj_http *h, const struct lj_http_request *req, struct lj_http_
         size_t plen = path ? strcspn(path, "?#") : 1;
         lj_log(LJ_LOG_INFO, MOD,
                "event=response method=%s host=%s path=%.*s status=%ld bytes=%zu ms=%ld "
-               "client_request_id=%s authorization=%s",
+               "connection=%s client_request_id=%s authorization=%s",
                method, hp, (int)plen, path ? path : "/", resp->status, resp->body_len,
                (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000),
-               resp->client_request_id, req->bearer ? "***" : "none");
+               conn_kind(h->easy, x.tls_resumed), resp->client_request_id,
+               req->bearer ? "***" : "none");
     }
     rc = LJ_OK;
 out:

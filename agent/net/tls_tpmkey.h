@@ -2,16 +2,19 @@
  * tls_tpmkey.h — TLS client authentication with a key that never enters
  * this process: the certificate is given as DER, the private operation is
  * a callback (the device key's RSASSA-PKCS1-v1_5/SHA-256 signature in
- * tpm/).  The one TLS-backend-specific module (libcurl's OpenSSL backend):
- * only agent/net/http.c includes this header, and no OpenSSL type crosses it
- * (the SSL_CTX travels as void *).
+ * tpm/).  The one TLS-backend-specific module, in two builds:
+ * tls_tpmkey_openssl.c for libcurl's OpenSSL backend (the default) and
+ * tls_tpmkey_wolfssl.c for the static libcurl on wolfSSL (`make
+ * TLS=wolfssl`).  Only agent/net/http.c includes this header, and no TLS
+ * library type crosses it (the SSL_CTX / WOLFSSL_CTX travels as void *).
  *
- * What it installs on a connection (see tls_tpmkey.c for why):
- *   - the certificate and an OpenSSL key whose sign operation calls back;
- *   - TLS 1.2 as the highest version, because TLS 1.3 CertificateVerify
- *     requires RSA-PSS and the device key's scheme is fixed to PKCS#1 v1.5;
- *   - client signature algorithms limited to rsa_pkcs1_sha256, the one
- *     signature the device key can make.
+ * What it installs on a connection (see the .c files for why):
+ *   - the certificate and a key whose sign operation calls back
+ *     (rsa_pkcs1_sha256 only);
+ *   - TLS 1.2 as the highest version on such a connection (http.c asks
+ *     curl for it), because TLS 1.3 CertificateVerify requires RSA-PSS and
+ *     the device key's scheme is fixed to PKCS#1 v1.5;
+ *   - wolfSSL only: TLS 1.2 as the lowest version on every connection.
  */
 #ifndef LJ_AGENT_TLS_CLIENT_H
 #define LJ_AGENT_TLS_CLIENT_H
@@ -33,16 +36,16 @@ struct lj_tls_client;
  */
 enum lj_rc lj_tls_client_new(const struct lj_http_client_cert *cc, struct lj_tls_client **out);
 
-/* Free (NULL is fine).  Every SSL_CTX it was installed on must be gone. */
+/* Free (NULL is fine).  Every TLS context it was installed on must be gone. */
 void lj_tls_client_free(struct lj_tls_client *c);
 
 /*
- * Install the identity on an OpenSSL SSL_CTX (from
- * CURLOPT_SSL_CTX_FUNCTION): certificate, callback key (reference
- * counted: the SSL_CTX keeps them until it is freed), TLS 1.2 at most,
- * rsa_pkcs1_sha256 client signatures.  LJ_ERR_TLS when OpenSSL refuses.
+ * Set up the backend's TLS context (from CURLOPT_SSL_CTX_FUNCTION, once per
+ * new connection): with wolfSSL TLS 1.2 as the minimum; when c is not NULL
+ * the identity (certificate, callback key; the context refers to c, which
+ * must outlive it).  LJ_ERR_TLS when the library refuses.  Does not block.
  */
-enum lj_rc lj_tls_client_install(struct lj_tls_client *c, void *ssl_ctx);
+enum lj_rc lj_tls_ctx_setup(struct lj_tls_client *c, void *ssl_ctx);
 
 /*
  * The result of the last sign callback made during a handshake (LJ_OK
@@ -50,6 +53,13 @@ enum lj_rc lj_tls_client_install(struct lj_tls_client *c, void *ssl_ctx);
  * a TPM failure is reported as such rather than as "TLS handshake failed".
  */
 enum lj_rc lj_tls_client_take_sign_error(struct lj_tls_client *c);
+
+/*
+ * Whether the handshake of a connection resumed a TLS session: 1 resumed,
+ * 0 full, -1 unknown (ssl NULL).  ssl is the backend's SSL / WOLFSSL
+ * object (CURLINFO_TLS_SSL_PTR).  For the log and make bench.
+ */
+int lj_tls_resumed(void *ssl);
 
 /* Number of sign callbacks made (tests and the log). */
 unsigned lj_tls_client_sign_count(const struct lj_tls_client *c);

@@ -41,13 +41,18 @@ static void
 usage(FILE *f)
 {
     fprintf(f, "usage: entra-sim --tenant FILE --state-dir DIR [--listen ADDR:PORT]\n"
-               "                 [--control ADDR:PORT] [--log-level error|warn|info|debug]\n"
+               "                 [--control ADDR:PORT] [--tls-sigalgs NAME]\n"
+               "                 [--log-level error|warn|info|debug]\n"
                "\n"
                "  --tenant FILE     tenant file (JSON; see hw-sim/entra-sim/README.md)\n"
                "  --state-dir DIR   keys and certificates; DIR/ca.pem is the CA to trust\n"
                "                    (created on first run, reused afterwards)\n"
                "  --listen          public HTTPS address (default 127.0.0.1:0 = free port)\n"
                "  --control         control API address, loopback only (default 127.0.0.1:0)\n"
+               "  --tls-sigalgs default|no-pss|pkcs1-sha384\n"
+               "                    signature algorithms of the public port: GnuTLS's default,\n"
+               "                    no RSA-PSS (PKCS#1 v1.5 and ECDSA only; TLS 1.2), or\n"
+               "                    rsa_pkcs1_sha384 only (TLS 1.2)\n"
                "\n"
                "When ready, prints one line on stdout:\n"
                "  {\"event\":\"ready\",\"port\":P,\"control_port\":C,\"ca\":\"DIR/ca.pem\",...}\n"
@@ -359,7 +364,12 @@ main(int argc, char **argv)
             listen = v;
         else if (strcmp(a, "--control") == 0)
             control = v;
-        else if (strcmp(a, "--log-level") == 0) {
+        else if (strcmp(a, "--tls-sigalgs") == 0) {
+            if (!srv_set_tls_sigalgs(v)) {
+                fprintf(stderr, "entra-sim: bad --tls-sigalgs '%s'\n", v);
+                return EXIT_USAGE;
+            }
+        } else if (strcmp(a, "--log-level") == 0) {
             if (!lj_log_parse_level(v, &level)) {
                 fprintf(stderr, "entra-sim: bad --log-level '%s'\n", v);
                 return EXIT_USAGE;

@@ -1139,6 +1139,32 @@ bad:
     return -1;
 }
 
+/* GnuTLS priority strings for srv_set_tls_sigalgs.  A TLS 1.2 client picks
+   its CertificateVerify algorithm from the CertificateRequest list; the
+   agent's wolfSSL build can only authenticate when RSA-PSS is not on it
+   (agent/net/tls_tpmkey_wolfssl.c). */
+#define SIGALGS_NO_PSS                                                                             \
+    "NORMAL:-VERS-TLS1.3:-SIGN-ALL:+SIGN-RSA-SHA256:+SIGN-RSA-SHA384:+SIGN-RSA-SHA512:"            \
+    "+SIGN-ECDSA-SECP256R1-SHA256:+SIGN-ECDSA-SECP384R1-SHA384:+SIGN-ECDSA-SECP521R1-SHA512"
+/* One signature algorithm a client certificate cannot use with a key that
+   signs SHA-256 only (test_wolfssl: the PK callback refuses the digest). */
+#define SIGALGS_PKCS1_SHA384 "NORMAL:-VERS-TLS1.3:-SIGN-ALL:+SIGN-RSA-SHA384"
+static const char *tls_priorities; /* NULL: libmicrohttpd's default */
+
+bool
+srv_set_tls_sigalgs(const char *name)
+{
+    if (strcmp(name, "default") == 0)
+        tls_priorities = NULL;
+    else if (strcmp(name, "no-pss") == 0)
+        tls_priorities = SIGALGS_NO_PSS;
+    else if (strcmp(name, "pkcs1-sha384") == 0)
+        tls_priorities = SIGALGS_PKCS1_SHA384;
+    else
+        return false;
+    return true;
+}
+
 enum lj_rc
 srv_start(const char *listen, const char *control, const char *key_pem, const char *cert_pem,
           const char *trust_pem, int *port, int *ctl_port)
@@ -1146,6 +1172,12 @@ srv_start(const char *listen, const char *control, const char *key_pem, const ch
     int pfd, cfd;
     const unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                                MHD_USE_POLL | MHD_USE_ERROR_LOG;
+
+    struct MHD_OptionItem prio[] = {
+        {tls_priorities != NULL ? MHD_OPTION_HTTPS_PRIORITIES : MHD_OPTION_END, 0,
+         (void *)tls_priorities},
+        {MHD_OPTION_END, 0, NULL},
+    };
 
     pfd = listen_on(listen, false, port);
     if (pfd < 0)
@@ -1158,10 +1190,10 @@ srv_start(const char *listen, const char *control, const char *key_pem, const ch
     pub_daemon = MHD_start_daemon(
         flags | MHD_USE_TLS, 0, NULL, NULL, access_handler, &pub_marker, MHD_OPTION_LISTEN_SOCKET,
         pfd, MHD_OPTION_HTTPS_MEM_KEY, key_pem, MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
-        MHD_OPTION_HTTPS_MEM_TRUST, trust_pem, MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)120, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_END);
+        MHD_OPTION_HTTPS_MEM_TRUST, trust_pem, MHD_OPTION_ARRAY, prio, MHD_OPTION_NOTIFY_COMPLETED,
+        request_completed, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(128 * 1024), MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_END);
     if (pub_daemon == NULL) {
         close(pfd);
         close(cfd);

@@ -87,6 +87,16 @@ struct sim_req {
  */
 enum lj_rc srv_start(const char *listen, const char *control, const char *key_pem,
                      const char *cert_pem, const char *trust_pem, int *port, int *ctl_port);
+
+/*
+ * Before srv_start: the signature algorithms the public port offers (its
+ * ClientHello answer and the TLS 1.2 CertificateRequest).  "default": GnuTLS's
+ * NORMAL (RSA-PSS and PKCS#1 v1.5); "no-pss": no RSA-PSS, a server that only
+ * takes PKCS#1 v1.5 (and ECDSA) signatures, so TLS 1.2 only for its RSA
+ * certificate; "pkcs1-sha384": rsa_pkcs1_sha384 only (TLS 1.2).  false for
+ * any other name.
+ */
+bool srv_set_tls_sigalgs(const char *name);
 void srv_stop(void);
 
 /*

@@ -18,7 +18,9 @@
 # after the PRT, in one run); flow (start to
 # first UI event, sign-in finished to joined and to enrolled, with where the
 # time goes), cold_join, early_vs_seq (the person's wait with keygen during
-# vs after sign-in), sim_load (entra-sim joins/s, N devices at once).
+# vs after sign-in), sim_load (entra-sim joins/s, N devices at once),
+# tls_stack (build/linkjoin on OpenSSL against build/linkjoin-wolfssl: RSS,
+# first UI event, sign-in to joined, TLS handshakes, size; tls_stack.sh).
 #
 # Everything started here (swtpm, proxies, entra-sim, agents) is registered
 # with track_pid and killed when its measurement ends, and again at exit
@@ -34,6 +36,7 @@ export LJ_BUILD=${LJ_BUILD:-build}
 . tests/integration/lib_proxy.sh
 . tests/integration/lib_join.sh
 . tests/bench/flow.sh
+. tests/bench/tls_stack.sh
 
 N=${BENCH_N:-20}
 N_SLOW=${BENCH_N_SLOW:-5}
@@ -277,7 +280,7 @@ bench_prt() { bench_flow_prt; }
 
 # ---- main ---------------------------------------------------------------------
 
-for b in "$LINKJOIN" "$TPM_PROXY" "$ENTRASIM" "$LJ_BUILD/sim-load"; do
+for b in "$LINKJOIN" "$LJ_BUILD/linkjoin-wolfssl" "$TPM_PROXY" "$ENTRASIM" "$LJ_BUILD/sim-load"; do
   [ -x "$b" ] || { echo "bench: $b missing; run make first" >&2; exit 1; }
 done
 T0=$(ms_now)
@@ -293,6 +296,7 @@ measure prt bench_prt
 measure cold_join bench_cold_join
 measure early_vs_seq bench_early_vs_seq
 measure sim_load bench_sim_load
+measure tls_stack bench_tls_stack
 echo
 echo "== summary (markdown, for the README)"
 cat "$SUMMARY"

@@ -73,8 +73,11 @@ t_usage_errors() {
   assert_rc 2 "$ENTRASIM" --tenant "$DEMO"
   assert_rc 2 "$ENTRASIM" --tenant "$DEMO" --state-dir "$CASE/st" --bogus x
   assert_rc 2 "$ENTRASIM" --tenant "$DEMO" --state-dir "$CASE/st" --listen nonsense
+  assert_rc 2 "$ENTRASIM" --tenant "$DEMO" --state-dir "$CASE/st" --tls-sigalgs windows
+  assert_eq "$OUT" "entra-sim: bad --tls-sigalgs 'windows'"
   assert_rc 0 "$ENTRASIM" --help
   assert_contains "$OUT" "--state-dir"
+  assert_contains "$OUT" "--tls-sigalgs default|no-pss|pkcs1-sha384"
 }
 
 # bad_tenant JQ-FILTER EXPECTED-TEXT — the demo tenant changed by a jq filter

@@ -47,9 +47,14 @@ struct srv {
     size_t request_len;
     int handled;
     int max_conns;
+    bool tls12;  /* TLS 1.2 only (session-id resumption from the server's cache) */
+    int resumed; /* handshakes that resumed a session */
     pthread_t th;
     bool running;
 };
+
+/* Set before srv_start: the next server speaks TLS 1.2 only. */
+static bool srv_next_tls12;
 
 static int
 listen_loopback(int *port)
@@ -75,7 +80,8 @@ static void *
 srv_main(void *arg)
 {
     struct srv *s = arg;
-    WOLFSSL_CTX *ctx = wolfSSL_CTX_new(wolfSSLv23_server_method());
+    WOLFSSL_CTX *ctx =
+        wolfSSL_CTX_new(s->tls12 ? wolfTLSv1_2_server_method() : wolfSSLv23_server_method());
 
     if (ctx == NULL || wolfSSL_CTX_use_certificate_chain_file(ctx, s->cert) != WOLFSSL_SUCCESS ||
         wolfSSL_CTX_use_PrivateKey_file(ctx, s->key, WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS) {
@@ -96,6 +102,8 @@ srv_main(void *arg)
         wolfSSL_set_fd(ssl, fd);
         if (wolfSSL_accept(ssl) != WOLFSSL_SUCCESS)
             goto next;
+        if (wolfSSL_session_reused(ssl) == 1)
+            s->resumed++;
         /* Read headers, then Content-Length bytes of body. */
         while (got < sizeof(s->request) - 1) {
             int r = wolfSSL_read(ssl, s->request + got, (int)(sizeof(s->request) - 1 - got));
@@ -139,6 +147,8 @@ srv_start(struct srv *s, enum srv_mode mode, const char *cert, const char *key,
           const char *response)
 {
     memset(s, 0, sizeof(*s));
+    s->tls12 = srv_next_tls12;
+    srv_next_tls12 = false;
     s->mode = mode;
     s->cert = cert;
     s->key = key;
@@ -505,6 +515,34 @@ test_probe_ok(void **state)
     srv_stop(&s);
 }
 
+/* The request after a preflight probe resumes the probe's TLS session (the
+   client's share handle) instead of a second full handshake. */
+static void
+test_probe_then_request_resumes_session(void **state)
+{
+    struct srv s;
+    struct lj_http *h;
+    struct lj_http_response r;
+    struct lj_http_request q = {0};
+    char what[300] = "";
+    (void)state;
+
+    srv_next_tls12 = true;
+    srv_start(&s, SRV_RESPOND, DATA "server.pem", DATA "server-key.pem",
+              "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    s.max_conns = 2;
+    h = client(s.port, DATA "ca.pem", 10, 0);
+    assert_int_equal(lj_http_probe(h, "https://login.linkjoin.test/", what, sizeof(what)), LJ_OK);
+    q.url = "https://login.linkjoin.test/x";
+    assert_int_equal(lj_http_do(h, &q, &r), LJ_OK);
+    assert_int_equal(r.status, 200);
+    lj_http_response_free(&r);
+    lj_http_free(h);
+    srv_stop(&s);
+    assert_int_equal(s.handled, 2);
+    assert_int_equal(s.resumed, 1);
+}
+
 static bool
 always_cancel(void *arg)
 {
@@ -609,6 +647,24 @@ test_error_mapping_table(void **state)
     assert_int_equal(lj_http__map_error(52, 0, "", false, w, sizeof(w)), LJ_ERR_NET_CONNECT);
     assert_int_equal(lj_http__map_error(8, 0, "", false, w, sizeof(w)), LJ_ERR_PROTOCOL);
     assert_int_equal(lj_http__map_error(77, 0, "", false, w, sizeof(w)), LJ_ERR_CONFIG);
+    /* curl's wolfSSL backend: an unknown issuer comes as CURLE_SSL_CACERT_BADFILE,
+       an expired certificate as CURLE_SSL_CONNECT_ERROR with wolfSSL's text. */
+    assert_int_equal(
+        lj_http__map_error(77, 0, " CA signer not available for verification", false, w, sizeof(w)),
+        LJ_ERR_TLS_UNTRUSTED);
+    assert_string_equal(w, "the server certificate is not trusted (unknown issuer; a proxy "
+                           "inspecting TLS is the usual cause)");
+    assert_int_equal(lj_http__map_error(77, 0, "error setting certificate verify locations", false,
+                                        w, sizeof(w)),
+                     LJ_ERR_CONFIG);
+    assert_string_equal(w, "the CA file (ca_file) could not be read");
+    assert_int_equal(lj_http__map_error(35, 0,
+                                        "SSL_connect failed with error -151: ASN date error, "
+                                        "current date after",
+                                        false, w, sizeof(w)),
+                     LJ_ERR_TLS);
+    assert_string_equal(
+        w, "the server certificate is not valid at the current time (check the clock)");
     assert_int_equal(lj_http__map_error(1, 0, "", false, w, sizeof(w)), LJ_ERR_INVAL);
 }
 
@@ -666,6 +722,7 @@ main(void)
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_probe_ok),
+        cmocka_unit_test(test_probe_then_request_resumes_session),
         cmocka_unit_test(test_cancel_hook),
         cmocka_unit_test(test_plain_http_refused),
         cmocka_unit_test(test_bad_ca_file),

@@ -1,6 +1,8 @@
 /*
- * tls_tpmkey.c — TLS client certificate whose key stays in the TPM, for
- * libcurl's OpenSSL backend (see tls_tpmkey.h).
+ * tls_tpmkey_openssl.c — TLS client certificate whose key stays in the TPM,
+ * for libcurl's OpenSSL backend, the default TLS stack (see tls_tpmkey.h;
+ * tls_tpmkey_wolfssl.c is the wolfSSL one and says why it is not the
+ * default yet).
  *
  * Design note.  The key is an OpenSSL 3 EVP_PKEY holding an RSA object
  * with our own RSA_METHOD: its public part (n, e) is copied from the
@@ -246,10 +248,12 @@ out:
 }
 
 enum lj_rc
-lj_tls_client_install(struct lj_tls_client *c, void *ssl_ctx)
+lj_tls_ctx_setup(struct lj_tls_client *c, void *ssl_ctx)
 {
     SSL_CTX *ctx = ssl_ctx;
 
+    if (c == NULL)
+        return LJ_OK; /* the TLS 1.2 floor is CURLOPT_SSLVERSION's */
     if (SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION) != 1 ||
         SSL_CTX_set1_client_sigalgs_list(ctx, "RSA+SHA256") != 1 ||
         SSL_CTX_use_certificate(ctx, c->cert) != 1 || SSL_CTX_use_PrivateKey(ctx, c->key) != 1)
@@ -264,6 +268,12 @@ lj_tls_client_take_sign_error(struct lj_tls_client *c)
 
     c->sign_error = LJ_OK;
     return rc;
+}
+
+int
+lj_tls_resumed(void *ssl)
+{
+    return ssl == NULL ? -1 : (SSL_session_reused((SSL *)ssl) == 1 ? 1 : 0);
 }
 
 unsigned
