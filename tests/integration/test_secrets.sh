@@ -210,7 +210,7 @@ case_no_core_dump() {
 # While the agent waits for `retry` after a joined_mdm_pending result (the
 # password, refresh and access tokens were all used by then), a core of it
 # (gcore, as root: the process is non-dumpable for anyone else) holds none
-# of them: not in our buffers, not in freed libcurl/TLS buffers (glibc
+# of them (nor the PRT, its session key or a derived key): not in our buffers, not in freed libcurl/TLS buffers (glibc
 # malloc perturb + no tcache, set by the agent for itself), and the process
 # stayed non-dumpable.
 case_core_while_waiting_for_retry() {
@@ -250,6 +250,11 @@ case_core_while_waiting_for_retry() {
   ! grep -aqE -- "$JWT_RE" "$core" || fail "a JWT in the core: $(grep -aoE -- "$JWT_RE" "$core" | head -1 | cut -c1-24)..."
   ! grep -aqE -- "$RT_RE" "$core" || fail "a refresh token in the core"
   ! grep -aqi -- "Authorization: Bearer" "$core" || fail "an Authorization header in the core"
+  # the PRT, its session key and the keys derived from it (the join took a
+  # PRT and a PRT-signed Intune token before the 503)
+  grep -q "event=prt_acquired" "$CASE/err.log" || fail "no PRT taken: the check would prove little"
+  ! grep -aqE -- "$PRT_RE" "$core" || fail "the PRT in the core"
+  assert_no_keys "$(sim_ctl GET /control/prt/secrets)" "$core"
   rm -f "$core"
   # never dumpable again while it waits
   ! grep -q "mod=secmem event=dumpable value=1" "$CASE/err.log" || fail "dumpable again during the wait"
