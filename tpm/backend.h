@@ -90,6 +90,11 @@ struct tpm_backend {
                            char parent[32], struct tpm_blob *blob);
     enum lj_rc (*unseal_key)(void *be, const char *state_dir, const char *parent,
                              const struct tpm_blob *blob, unsigned char key[32]);
+    /*
+     * Optional: keep the storage parent loaded between calls (on) until
+     * released (off, which flushes it); see tpm_parent_hold.
+     */
+    void (*parent_hold)(void *be, bool on);
     /* Optional: TPM2_Clear (owner hierarchy), see tpm_clear. */
     enum lj_rc (*clear)(void *be);
     /*

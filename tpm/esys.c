@@ -190,6 +190,11 @@ esys_parent_get(struct esys *e, const char *parent, ESYS_TR *h, bool *transient)
     enum lj_rc rc = LJ_OK;
 
     *h = ESYS_TR_NONE;
+    if (strcmp(parent, TPM_PARENT_ECC_TEMPLATE) == 0 && e->srk != ESYS_TR_NONE) {
+        *h = e->srk; /* held (tpm_parent_hold): esys_parent_put leaves it loaded */
+        *transient = false;
+        return LJ_OK;
+    }
     if (strcmp(parent, TPM_PARENT_ECC_TEMPLATE) == 0) {
         r = Esys_CreatePrimary(e->ctx, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
                                ESYS_TR_NONE, &sens, &tmpl_srk_ecc, &outside, &pcrs, h, &opub,
@@ -204,6 +209,10 @@ esys_parent_get(struct esys *e, const char *parent, ESYS_TR *h, bool *transient)
         }
         esys_track(e, *h);
         *transient = true;
+        if (e->hold) {
+            e->srk = *h;
+            *transient = false;
+        }
         return LJ_OK;
     }
     if (strcmp(parent, "0x81000001") != 0)
@@ -230,6 +239,10 @@ esys_parent_put(struct esys *e, ESYS_TR *h, bool transient)
 {
     if (*h == ESYS_TR_NONE)
         return;
+    if (*h == e->srk) { /* held: stays loaded until tpm_parent_hold(false) */
+        *h = ESYS_TR_NONE;
+        return;
+    }
     if (transient)
         esys_flush(e, h);
     else
@@ -335,6 +348,7 @@ esys_open(struct tpm_ctx *t, const char *tcti, void **be)
     e = calloc(1, sizeof(*e));
     if (e == NULL)
         return LJ_ERR_NOMEM;
+    e->srk = ESYS_TR_NONE;
     snprintf(e->tcti_conf, sizeof(e->tcti_conf), "%s", tcti);
     /* the TCTI's init talks to the TPM too (swtpm: connect, locality) */
     tpm_io_begin(t);
@@ -371,6 +385,21 @@ out:
     return rc;
 }
 
+/*
+ * tpm_parent_hold: the ECC template parent costs a TPM2_CreatePrimary per
+ * call (the larger part of an HMAC or a seal on a discrete TPM); held, it
+ * is created once and kept in one object slot until released.
+ */
+static void
+esys_parent_hold(void *be, bool on)
+{
+    struct esys *e = be;
+
+    e->hold = on;
+    if (!on)
+        esys_flush(e, &e->srk);
+}
+
 static void
 esys_close(void *be)
 {
@@ -378,6 +407,8 @@ esys_close(void *be)
 
     if (e == NULL)
         return;
+    if (e->ctx != NULL && e->srk != ESYS_TR_NONE)
+        esys_flush(e, &e->srk);
     if (e->ctx != NULL)
         Esys_Finalize(&e->ctx);
     if (e->tcti != NULL)
@@ -627,6 +658,7 @@ const struct tpm_backend tpm_backend_esys = {
     .nfiles = 4,
     .open = esys_open,
     .close = esys_close,
+    .parent_hold = esys_parent_hold,
     .create = esys_create,
     .validate = esys_validate,
     .sign = esys_sign,

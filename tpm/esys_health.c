@@ -437,6 +437,12 @@ esys_clear(void *be)
         return esys_rc(r, "clear", false);
     r = Esys_Clear(e->ctx, ESYS_TR_RH_LOCKOUT, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE);
     if (r == TSS2_RC_SUCCESS) {
+        /* the clear flushed every transient object, a held parent too */
+        if (e->srk != ESYS_TR_NONE) {
+            esys_untrack(e, e->srk);
+            Esys_TR_Close(e->ctx, &e->srk);
+            e->srk = ESYS_TR_NONE;
+        }
         lj_log(LJ_LOG_INFO, TPM_MOD, "event=tpm_cleared auth=lockout");
         return LJ_OK;
     }

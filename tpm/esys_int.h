@@ -61,6 +61,8 @@ struct esys {
     char track_path[4096]; /* STATE_DIR/tpm-objects, "" = memory only */
     struct esys_tracked tracked[ESYS_TRACK_MAX];
     unsigned ntracked;
+    bool hold;   /* tpm_parent_hold: keep the template parent loaded */
+    ESYS_TR srk; /* the held parent, ESYS_TR_NONE when none */
 };
 
 /*

@@ -125,6 +125,22 @@ tpm_random(struct tpm_ctx *t, unsigned char *buf, size_t n)
     return tpm_run(t, job_random, &a);
 }
 
+static enum lj_rc
+job_parent_hold(struct tpm_ctx *t, void *arg)
+{
+    if (t->ops->parent_hold != NULL)
+        t->ops->parent_hold(t->be, *(bool *)arg);
+    return LJ_OK;
+}
+
+enum lj_rc
+tpm_parent_hold(struct tpm_ctx *t, bool on)
+{
+    if (t == NULL)
+        return LJ_ERR_INVAL;
+    return tpm_run(t, job_parent_hold, &on);
+}
+
 struct ek_args {
     struct tpm_ek_cert *out;
     size_t n;

@@ -209,6 +209,17 @@ enum lj_rc tpm_transport_decrypt(struct tpm_ctx *t, enum tpm_oaep_hash hash,
                                  const unsigned char *ct, size_t ct_len, unsigned char **pt,
                                  size_t *pt_len);
 
+/*
+ * on: from now on the storage parent (the ECC template's primary key) is
+ * created once and kept loaded in one TPM object slot between calls,
+ * instead of once per call (a sign, decrypt, seal or HMAC each needs it);
+ * off: flush it, back to one per call.  For a sequence of TPM calls in a
+ * row (the PRT and the Intune enrollment after a join); tpm_close flushes
+ * a held parent too.  No effect with a persistent parent or the soft
+ * provider.  LJ_OK, or the context's dead-TPM error.  Blocks (a flush).
+ */
+enum lj_rc tpm_parent_hold(struct tpm_ctx *t, bool on);
+
 /* Fill *out with the provider and key state (no TPM round trip). */
 void tpm_describe(struct tpm_ctx *t, struct tpm_describe *out);
 

@@ -511,7 +511,11 @@ mdm_resume_token(struct flow *f)
 enum lj_rc
 flow_enroll_fresh(struct flow *f)
 {
-    enum lj_rc rc = mdm_token_get(f);
+    enum lj_rc rc;
+
+    /* a dozen TPM calls in a row follow: one storage parent for all of them */
+    tpm_parent_hold(f->tpm, true);
+    rc = mdm_token_get(f);
 
     if (rc == LJ_OK)
         rc = mdm_enroll(f);
@@ -525,7 +529,10 @@ flow_enroll_fresh(struct flow *f)
 enum lj_rc
 flow_enroll_resume(struct flow *f)
 {
-    enum lj_rc rc = mdm_resume_token(f);
+    enum lj_rc rc;
+
+    tpm_parent_hold(f->tpm, true);
+    rc = mdm_resume_token(f);
 
     if (rc == LJ_OK)
         rc = mdm_enroll(f);

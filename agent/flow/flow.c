@@ -283,6 +283,8 @@ flow_free(struct flow *f)
     flow_tokens_drop(f);
     lj_ui_msg_clear(&f->inbox.pending);
     lj_http_free(f->http);
+    if (f->tpm != NULL)
+        tpm_parent_hold(f->tpm, false);
     tpm_close(f->tpm);
     lj_secure_zero(f, sizeof(*f));
     free(f);

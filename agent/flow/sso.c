@@ -71,6 +71,7 @@ sso_open(const struct lj_config *cfg, struct flow *f, const char *name, int *ex)
         *ex = rc == LJ_ERR_TPM_UNREACHABLE ? LJ_EXIT_TPM : LJ_EXIT_FAILURE;
         return rc;
     }
+    tpm_parent_hold(f->tpm, true); /* nonce-signed requests: several TPM calls in a row */
     f->op.authority = cfg->authority;
     f->op.tenant = f->j.tenant_id[0] != '\0' ? f->j.tenant_id : cfg->tenant;
     f->op.client_id = NULL;
@@ -84,6 +85,8 @@ sso_close(struct flow *f)
 {
     flow_tokens_drop(f);
     lj_http_free(f->http);
+    if (f->tpm != NULL)
+        tpm_parent_hold(f->tpm, false);
     tpm_close(f->tpm);
     lj_secure_zero(f, sizeof(*f));
 }
