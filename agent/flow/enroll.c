@@ -509,7 +509,7 @@ flow_enroll_outcome(struct flow *f, enum lj_rc rc)
     const struct lj_reason_info *info;
     struct lj_error_params p;
     struct lj_ui_result r;
-    char msg[512], action[512];
+    char msg[512], action[1024];
     bool refused;
     int ex;
 
@@ -552,6 +552,7 @@ flow_enroll_outcome(struct flow *f, enum lj_rc rc)
     p.manufacturer = f->id.manufacturer;
     p.model = f->id.model;
     p.serial = f->id.serial;
+    p.upn = f->j.upn[0] != '\0' ? f->j.upn : (f->have_claims ? f->claims.upn : NULL);
     lj_error_format(info->message, &p, msg, sizeof(msg));
     lj_error_format(info->admin_action, &p, action, sizeof(action));
     r.status = refused ? LJ_UI_JOINED : LJ_UI_JOINED_MDM_PENDING;

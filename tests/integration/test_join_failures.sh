@@ -52,7 +52,7 @@ case_not_permitted_selected() {
   assert_failed_result join_not_permitted 0x801c0003 admin false 7 join
   r=$(result_event)
   assert_contains "$(jq -r .admin_action <<<"$r")" "Users may join devices"
-  assert_contains "$(jq -r .admin_action <<<"$r")" "add the user to one of the selected groups"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "add alice@contoso.example to one of the selected groups"
   assert_eq "$(jq -r .server.error_type <<<"$r")" AuthorizationError
   assert_server_ids request_id trace_id time
   sim_ctl PATCH /control/users/alice@contoso.example '{"groups":["Device Joiners","Frontline"]}' \

@@ -40,7 +40,8 @@ static const struct lj_error_params full = {"enterpriseregistration.windows.net"
                                             "contoso.example",
                                             "Contoso Devices",
                                             "Link 1",
-                                            "SN-0001"};
+                                            "SN-0001",
+                                            "alice@contoso.example"};
 
 static void
 test_every_entry_complete(void **state)
@@ -82,6 +83,9 @@ test_every_entry_complete(void **state)
             fail_msg("%s: unknown placeholder in message", r->slug);
         assert_non_null(r->admin_action);
         assert_true(strlen(r->admin_action) > 10);
+        /* fits the 1024-byte buffer flow/fail.c and flow/enroll.c format it into */
+        if (lj_error_format(r->admin_action, &full, NULL, 0) >= 1024)
+            fail_msg("%s: admin action too long", r->slug);
         assert_null(strchr(r->admin_action, '|'));
         lj_error_format(r->admin_action, &full, buf, sizeof(buf));
         if (strchr(buf, '{') || strchr(buf, '}'))
@@ -391,9 +395,32 @@ test_format(void **state)
 
     (void)state;
     lj_error_format(r->admin_action, &p, buf, sizeof(buf));
-    assert_string_equal(
-        buf, "Intune admin center > Devices > Enrollment > Corporate device identifiers > "
-             "Add: manufacturer Contoso Devices, model Link 1, serial number SN-0001");
+    /* Windows identifiers are uploaded as CSV only (Windows 365 Link page, "Configure
+     * enrollment restrictions"): the exact line, and the personally-owned alternative */
+    assert_non_null(strstr(buf, "with the line Contoso Devices,Link 1,SN-0001 in Intune admin "
+                                "center > Devices > Enrollment > Corporate device identifiers > "
+                                "Add > Upload CSV file"));
+    assert_non_null(strstr(buf, "Manufacturer, model, and serial number (Windows only)"));
+    assert_non_null(strstr(buf, "allow personally owned devices for the group of "
+                                "alice@contoso.example"));
+    lj_error_format(lj_reason_by_slug("join_not_permitted")->admin_action, &p, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "add alice@contoso.example to one of the selected groups"));
+    lj_error_format(lj_reason_by_slug("join_not_permitted")->admin_action, NULL, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "add the user to one of the selected groups"));
+    lj_error_format(lj_reason_by_slug("mdm_not_in_scope")->admin_action, &p, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "Intune admin center > Devices > Enrollment > Windows > "
+                                "Automatic Enrollment > MDM user scope"));
+    assert_non_null(strstr(buf, "unverified domain"));
+    lj_error_format(lj_reason_by_slug("mfa_required")->admin_action, &p, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "Register or join devices"));
+    assert_non_null(strstr(buf, "must be No"));
+    lj_error_format(lj_reason_by_slug("blocked_by_conditional_access")->admin_action, &p, buf,
+                    sizeof(buf));
+    assert_non_null(strstr(buf, "Authentication flows > Device code flow"));
+    assert_non_null(strstr(lj_reason_by_slug("mdm_device_cap")->message,
+                           "https://portal.manage.microsoft.com"));
+    /* the person at the device is not shown raw identifiers */
+    assert_null(strstr(lj_reason_by_slug("mdm_ownership_blocked")->message, "{serial}"));
     lj_error_format(lj_reason_by_slug("network_unreachable")->message, &p, buf, sizeof(buf));
     assert_string_equal(buf,
                         "The device could not reach enterpriseregistration.windows.net because the "
