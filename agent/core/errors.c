@@ -44,30 +44,31 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
     [LJ_R_CLOCK_WRONG] =
         {LJ_R_CLOCK_WRONG, "clock_wrong", "", LJ_PHASE_PREFLIGHT, "0x80072f8f", LJ_FIX_ADMIN, false,
          LJ_EXIT_NETWORK,
-         "The device clock is wrong, so the device cannot check the security certificates of "
-         "Microsoft's servers: {what}.",
-         "Let the device reach its time server (NTP, UDP port 123) or correct the time "
-         "source in the device configuration"},
+         "The date and time on this device are wrong, so it cannot connect securely to "
+         "Microsoft; your IT admin needs to correct the device's time setting.",
+         "The device clock is wrong ({what}): let the device reach its time server (NTP, UDP "
+         "port 123) or correct the time source in the device configuration"},
     [LJ_R_NETWORK_UNREACHABLE] =
         {LJ_R_NETWORK_UNREACHABLE, "network_unreachable", "", LJ_PHASE_PREFLIGHT, "0x80072efd",
          LJ_FIX_USER, true, LJ_EXIT_NETWORK,
-         "The device could not reach {host} because {what}; check the network connection and "
-         "try again.",
-         "Allow HTTPS (TCP 443) from the device to " MS_HOSTS " and make sure DNS resolves them"},
+         "The device could not connect to Microsoft's services; check the network cable or "
+         "Wi-Fi connection, then try again.",
+         "The device could not reach {host} because {what}: allow HTTPS (TCP 443) from the "
+         "device to " MS_HOSTS " and make sure DNS resolves them"},
     [LJ_R_TLS_UNTRUSTED] =
         {LJ_R_TLS_UNTRUSTED, "tls_untrusted", "", LJ_PHASE_PREFLIGHT, "0x800b0109", LJ_FIX_ADMIN,
          false, LJ_EXIT_NETWORK,
-         "The secure connection to {host} is not trusted because its certificate comes from an "
-         "unknown authority, which usually means a network proxy is inspecting encrypted "
-         "traffic.",
-         "Exclude " MS_HOSTS " from TLS inspection on the proxy or firewall"},
+         "The device could not connect securely to Microsoft's services, which usually means "
+         "the network inspects encrypted traffic; your IT admin can change that.",
+         "The certificate of {host} was not trusted ({what}): exclude " MS_HOSTS " from TLS "
+         "inspection on the proxy or firewall"},
     [LJ_R_NETWORK_INTERCEPTED] =
         {LJ_R_NETWORK_INTERCEPTED, "network_intercepted", "", LJ_PHASE_PREFLIGHT, "0x8007000d",
          LJ_FIX_ADMIN, false, LJ_EXIT_NETWORK,
-         "The network answered with a web page instead of the Microsoft service at {host}, "
-         "which usually means a captive portal or a proxy sign-in page is in the way.",
-         "Let the device reach " MS_HOSTS " directly, without a captive portal or proxy "
-         "authentication"},
+         "The network showed a web page instead of connecting to Microsoft, which usually "
+         "means it wants you to sign in to the network or accept its terms first.",
+         "{host} answered with a web page (a captive portal or proxy sign-in): let the device "
+         "reach " MS_HOSTS " directly, without a captive portal or proxy authentication"},
     [LJ_R_TPM_UNAVAILABLE] =
         {LJ_R_TPM_UNAVAILABLE, "tpm_unavailable", "", LJ_PHASE_PREFLIGHT, "0x8028400f",
          LJ_FIX_HARDWARE, false, LJ_EXIT_TPM,
@@ -182,8 +183,8 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "This device is set up to finish sign-in at an address its sign-in app does not "
          "allow, so Microsoft's sign-in service refused the sign-in.",
          "Set redirect_uri = ms-aadj-redir://auth/drs in the device configuration, or add the "
-         "configured redirect_uri to the app named by client_id in Entra admin center > Identity "
-         "> Applications > App registrations > Authentication (the default client_id "
+         "configured redirect_uri to the app named by client_id in Entra admin center > Entra ID "
+         "> App registrations > (the app) > Authentication (the default client_id "
          "29d9ed98-a469-4536-ade2-f981bc1d605e, Microsoft Authentication Broker, has no loopback "
          "redirect)"},
     [LJ_R_CANCELLED] =
@@ -200,10 +201,9 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
     [LJ_R_SERVICE_UNAVAILABLE] =
         {LJ_R_SERVICE_UNAVAILABLE, "service_unavailable", "", LJ_PHASE_JOIN, "0x801c0025",
          LJ_FIX_RETRY, true, LJ_EXIT_NETWORK,
-         "The Microsoft service at {host} is busy or unavailable right now; try again in a few "
-         "minutes.",
-         "No change is needed on your side; if it lasts, check Microsoft 365 admin center > "
-         "Health > Service health"},
+         "Microsoft's service is busy or unavailable right now; try again in a few minutes.",
+         "No change is needed on your side ({host} answered that it is busy); if it lasts, "
+         "check Microsoft 365 admin center > Health > Service health"},
     [LJ_R_THROTTLED] =
         {LJ_R_THROTTLED, "throttled", "", LJ_PHASE_JOIN, "0x801c03f2", LJ_FIX_RETRY, true,
          LJ_EXIT_NETWORK,
@@ -214,10 +214,11 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
     [LJ_R_BAD_SERVICE_RESPONSE] =
         {LJ_R_BAD_SERVICE_RESPONSE, "bad_service_response", "", LJ_PHASE_JOIN, "0x801c0001",
          LJ_FIX_SUPPORT, false, LJ_EXIT_SERVICE,
-         "The answer from {host} could not be used because {what}, so nothing was saved and the "
-         "device was not joined.",
-         "Contact support with the code, request id and time; if a proxy sits between the device "
-         "and Microsoft, check that it does not alter responses"},
+         "The device received an answer from Microsoft that it could not use, so nothing was "
+         "saved and the device was not joined; give your IT admin the details below.",
+         "The answer from {host} could not be used because {what}: contact support with the "
+         "code, request id and time; if a proxy sits between the device and Microsoft, check "
+         "that it does not alter responses"},
     [LJ_R_JOIN_NOT_PERMITTED] =
         {LJ_R_JOIN_NOT_PERMITTED, "join_not_permitted", "", LJ_PHASE_JOIN, "0x801c0003",
          LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
@@ -305,11 +306,11 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
     [LJ_R_MDM_BAD_SERVICE_RESPONSE] =
         {LJ_R_MDM_BAD_SERVICE_RESPONSE, "bad_service_response", "device management",
          LJ_PHASE_MDM, "0x801c0001", LJ_FIX_SUPPORT, false, LJ_EXIT_SERVICE,
-         "The device joined your organization, but the answer from {host} to its device "
-         "management (Intune) enrollment was not valid, so nothing was saved.",
-         "Contact support with the code, trace id and time; if a proxy sits between the device "
-         "and Microsoft, check that it does not alter responses from "
-         "enrollment.manage.microsoft.com"},
+         "The device joined your organization, but the answer to its device management "
+         "(Intune) enrollment could not be used, so nothing was saved.",
+         "The answer from {host} could not be used because {what}: contact support with the "
+         "code, trace id and time; if a proxy sits between the device and Microsoft, check "
+         "that it does not alter responses from enrollment.manage.microsoft.com"},
     [LJ_R_JOINED_MDM_PENDING] =
         {LJ_R_JOINED_MDM_PENDING, "joined_mdm_pending", "", LJ_PHASE_MDM, "0x80180010",
          LJ_FIX_RETRY, true, LJ_EXIT_MDM_PENDING,

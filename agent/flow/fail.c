@@ -345,6 +345,7 @@ flow_report_failure(struct flow *f, enum lj_rc rc)
     lj_error_format(info->admin_action, &p, action, sizeof(action));
     memset(&r, 0, sizeof(r));
     r.status = f->fail.reason == LJ_R_CANCELLED ? LJ_UI_CANCELLED : LJ_UI_FAILED;
+    r.upn = p.upn; /* who, for the help desk, once sign-in got that far */
     r.fix_by = lj_fix_by_name(info->fix_by);
     r.message = msg;
     r.admin_action = action;

@@ -115,12 +115,9 @@ state_load(struct flow *f)
         return rc;
     }
     if (rep.moved_aside) {
-        char step[900];
-
-        snprintf(step, sizeof(step),
-                 "The saved progress was unreadable (%s) and was kept as %s; starting again",
-                 rep.reason, rep.aside_path);
-        lj_ui_progress(f->ui, "preflight", step, 1);
+        /* the reason and the kept file are in the journal's log line */
+        lj_ui_progress(f->ui, "preflight",
+                       "The saved setup progress could not be read, so setup starts again", 1);
     }
     rc = lj_recover(f->cfg, &f->j, &rr);
     if (rc != LJ_OK)

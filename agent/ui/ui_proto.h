@@ -5,8 +5,9 @@
  *   {"type":"hello","protocol":1,"agent":"linkjoin 0.1.0",
  *    "device":{"manufacturer":"..","model":"..","serial":"..","os_name":"..","os_version":".."}}
  *   {"type":"progress","phase":"signin","step":"Waiting for sign-in","percent":20}
- *   {"type":"prompt","kind":"device_code","user_code":"ABCD-EFGH",
- *    "verification_uri":"https://microsoft.com/devicelogin","expires_at":"2026-11-26T17:45:00Z"}
+ *   {"type":"prompt","kind":"device_code","user_code":"53W6SC8PB",
+ *    "verification_uri":"https://microsoft.com/devicelogin","expires_at":"2026-11-26T17:45:00Z",
+ *    "expires_in":900}
  *   {"type":"prompt","kind":"credentials","username":"alice@contoso.com","message":".."}
  *   {"type":"prompt","kind":"browser","authorize_url":"https://..","redirect_uri":"ms-aadj-redir://auth/drs"}
  *   {"type":"result","status":"joined","device_id":"..","tenant_name":"..","upn":"..",
@@ -18,11 +19,18 @@
  *    "reason":"mdm_platform_blocked",<the failure fields>,"mdm":{"state":"failed"}}
  *     (joined, but Intune refused the enrollment: the device IS joined, so the
  *     status is joined; the reason fields say why it is not managed)
- *   {"type":"result","status":"failed","phase":"join","reason":"join_not_permitted",
+ *   {"type":"result","status":"failed","upn":"..","device":{"serial":"..","manufacturer":"..",
+ *    "model":".."},"time":"2026-12-03T08:04:05Z","phase":"join","reason":"join_not_permitted",
  *    "code":"0x801c0003","fix_by":"admin","message":"..","admin_action":"..","retryable":false,
  *    "server":{"http_status":403,"error_type":"..","error_code":"..","message":"..",
- *              "request_id":"..","trace_id":"..","correlation_id":"..","time":".."}}
+ *              "request_id":"..","trace_id":"..","correlation_id":"..",
+ *              "time":"2026-12-03T08:04:04Z","time_raw":"12-03-2026 8:04:04Z"}}
  *     (status: joined | joined_mdm_pending | failed | already_joined | cancelled)
+ *     Every result carries device (serial always, "" when the firmware has
+ *     none) and time (the agent's clock, RFC 3339 UTC); upn once sign-in got
+ *     that far.  server.time is RFC 3339 UTC when the server's form is known
+ *     (time_raw: as the server wrote it).  message is for the person (no host
+ *     names or internals); admin_action has those.
  *   {"type":"error","error":"missing_field","message":"credentials: missing field 'password'"}
  * UI -> agent:
  *   {"type":"credentials","username":"..","password":".."}   (password: secret, wiped after use)
@@ -183,6 +191,13 @@ void lj_ui_msg_clear(struct lj_ui_msg *msg);
  * event.  Pure: used by the tty UI and the golden tests.
  */
 char *lj_ui_render_tty(const char *json_line, size_t len);
+
+/*
+ * A server's time (DRS "12-03-2026 8:04:04Z", Entra "2026-12-03 08:04:22Z",
+ * RFC 3339, HTTP-date "Thu, 03 Dec 2026 08:04:12 GMT") as RFC 3339 UTC
+ * into out (>= 21 bytes).  false (out untouched) when raw is none of them.
+ */
+bool lj_ui_time_iso(const char *raw, char *out, size_t osz);
 
 /* Names: "joined", "joined_mdm_pending", ... never NULL. */
 const char *lj_ui_status_name(enum lj_ui_status s);

@@ -73,10 +73,10 @@ crash_at() {
   fi
 }
 
-case_keys_ready() { crash_at keys_ready 0 0 "Resuming after an interrupted setup (saved step: keys_ready)"; }
-case_join_sent() { crash_at join_sent 0 0 "Resuming after an interrupted setup (saved step: join_sent)"; }
-case_join_response() { crash_at join_response 1 0 "Resuming after an interrupted setup (saved step: join_sent)"; }
-case_cert_saved() { crash_at cert_saved 1 10 "the saved device certificate carries this device's key, so the join is complete"; }
+case_keys_ready() { crash_at keys_ready 0 0 "Setup was interrupted earlier; continuing where it stopped"; }
+case_join_sent() { crash_at join_sent 0 0 "Setup was interrupted earlier; continuing where it stopped"; }
+case_join_response() { crash_at join_response 1 0 "Setup was interrupted earlier; continuing where it stopped"; }
+case_cert_saved() { crash_at cert_saved 1 10 "Setup was interrupted after the device joined; the join is complete"; }
 case_joined() { crash_at joined 1 10 ""; }
 
 # The hook is honoured only when asked: without LJ_TEST_CRASH_AT nothing dies.
@@ -113,7 +113,7 @@ case_power_loss() {
   lj_run_bg --ui stdio
   lj_wait
   assert_eq "$LJ_RC" 0 "run after power loss ($(tail -5 "$CASE/err.log"))"
-  assert_contains "$(cat "$CASE/out.jsonl")" "Resuming after an interrupted setup (saved step: join_sent)"
+  assert_contains "$(cat "$CASE/out.jsonl")" "Setup was interrupted earlier; continuing where it stopped"
   assert_one_device_same_key "$sums"
 }
 

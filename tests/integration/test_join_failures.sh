@@ -120,8 +120,8 @@ case_refused() {
   lj_wait
   assert_failed_result network_unreachable 0x80072efd user true 5 preflight
   r=$(result_event)
-  assert_contains "$(jq -r .message <<<"$r")" "login.microsoftonline.com"
-  assert_contains "$(jq -r .message <<<"$r")" "refused"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "login.microsoftonline.com"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "refused"
   assert_not_contains "$(cat "$CASE/out.jsonl")" '"kind":"device_code"'
 }
 
@@ -134,8 +134,8 @@ case_dns() {
   lj_wait
   assert_failed_result network_unreachable 0x80072efd user true 5 preflight
   r=$(result_event)
-  assert_contains "$(jq -r .message <<<"$r")" "login.microsoftonline.com"
-  assert_contains "$(jq -r .message <<<"$r")" "name did not resolve"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "login.microsoftonline.com"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "name did not resolve"
   assert_eq "$(sim_requests)" 0 "requests"
 }
 
@@ -164,8 +164,8 @@ while True:
   lj_wait
   assert_failed_result network_unreachable 0x80072efd user true 5 preflight
   r=$(result_event)
-  assert_contains "$(jq -r .message <<<"$r")" "login.microsoftonline.com"
-  assert_contains "$(jq -r .message <<<"$r")" "timed out"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "login.microsoftonline.com"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "timed out"
   assert_not_contains "$(cat "$CASE/out.jsonl")" '"kind":"device_code"'
 }
 
@@ -180,8 +180,8 @@ case_html() {
   lj_wait
   assert_failed_result network_intercepted 0x8007000d admin false 5 signin
   r=$(result_event)
-  assert_contains "$(jq -r .message <<<"$r")" "login.microsoftonline.com"
-  assert_contains "$(jq -r .message <<<"$r")" "web page"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "login.microsoftonline.com"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "web page"
   assert_eq "$(jq -r .server.http_status <<<"$r")" 200
   assert_server_ids request_id time
 }
@@ -306,8 +306,8 @@ case_malformed_join() {
   run_device_code
   LJ_EXPECT_SIM_DEVICES=1 assert_failed_result bad_service_response 0x801c0001 support false 8 join
   r=$(result_event)
-  assert_contains "$(jq -r .message <<<"$r")" "enterpriseregistration.windows.net"
-  assert_contains "$(jq -r .message <<<"$r")" "not valid JSON"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "enterpriseregistration.windows.net"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "not valid JSON"
   assert_eq "$(jq -r .server.http_status <<<"$r")" 200
   assert_server_ids request_id time
   assert_retry_joins_with_same_keys
@@ -324,8 +324,8 @@ case_wrong_cert() {
   run_device_code
   LJ_EXPECT_SIM_DEVICES=1 assert_failed_result bad_service_response 0x801c0001 support false 8 join
   r=$(result_event)
-  assert_contains "$(jq -r .message <<<"$r")" "enterpriseregistration.windows.net"
-  assert_contains "$(jq -r .message <<<"$r")" "not this device's"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "enterpriseregistration.windows.net"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "not this device's"
   assert_server_ids request_id time
   grep -q 'event=join_answer_rejected why=key_mismatch' "$CASE/err.log" || fail "log: $(grep join_answer "$CASE/err.log")"
 }
@@ -348,8 +348,8 @@ case_untrusted_ca() {
   lj_wait
   assert_failed_result tls_untrusted 0x800b0109 admin false 5 preflight
   r=$(result_event)
-  assert_contains "$(jq -r .message <<<"$r")" "login.microsoftonline.com"
-  assert_contains "$(jq -r .message <<<"$r")" "proxy"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "login.microsoftonline.com"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "proxy"
   assert_eq "$(sim_requests)" 0 "requests over an untrusted connection"
 }
 
