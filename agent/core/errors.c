@@ -72,27 +72,32 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
     [LJ_R_TPM_UNAVAILABLE] =
         {LJ_R_TPM_UNAVAILABLE, "tpm_unavailable", "", LJ_PHASE_PREFLIGHT, "0x8028400f",
          LJ_FIX_HARDWARE, false, LJ_EXIT_TPM,
-         "The device's security chip (TPM) did not respond, so this device cannot be joined "
-         "until it is repaired.",
-         "Check that the TPM is enabled in the device firmware settings; if it is, send the "
-         "device for repair"},
+         "The device's security chip (TPM) did not respond; restart the device, and if this "
+         "message appears again, contact your IT admin.",
+         "Check that the TPM is enabled in the device firmware settings; if it is and the "
+         "error comes back after a restart, run linkjoin factory-test and send the device for "
+         "repair if its TPM checks fail"},
     [LJ_R_TPM_LOCKED] =
-        {LJ_R_TPM_LOCKED, "tpm_locked", "", LJ_PHASE_PREFLIGHT, "0x80090031", LJ_FIX_HARDWARE,
-         false, LJ_EXIT_TPM,
-         "The device's security chip (TPM) has locked itself after too many failed attempts, "
-         "so it must be reset before this device can join.",
-         "Wait for the TPM lockout period to end or clear the TPM in the device firmware "
-         "settings, then restart setup"},
+        {LJ_R_TPM_LOCKED, "tpm_locked", "", LJ_PHASE_PREFLIGHT, "0x80090031", LJ_FIX_RETRY, true,
+         LJ_EXIT_TPM,
+         "The device's security chip (TPM) has paused itself after too many failed attempts; "
+         "leave the device switched on and try again in {wait}.",
+         "No change is needed: the TPM's dictionary-attack lockout ends by itself ({wait}), as "
+         "Microsoft's Entra join troubleshooting says for 0x80090031 (wait for the cooldown "
+         "period); do not clear the TPM for this.  If it keeps coming back, something is "
+         "trying wrong TPM authorizations: run linkjoin factory-test"},
     [LJ_R_TPM_FAILED] =
         {LJ_R_TPM_FAILED, "tpm_failed", "", LJ_PHASE_KEYS, "0x80290407", LJ_FIX_HARDWARE, false,
-         LJ_EXIT_TPM, "The device's security chip (TPM) failed while creating the device keys.",
-         "Restart the device and run setup again; if the same code appears, send the device "
-         "for repair"},
+         LJ_EXIT_TPM,
+         "The device's security chip (TPM) failed while creating the device keys; restart the "
+         "device, and if this message appears again, contact your IT admin.",
+         "A restart usually clears it; if the same code appears after a restart, run linkjoin "
+         "factory-test and send the device for repair if its TPM checks fail"},
     [LJ_R_TPM_KEYS_LOST] =
         {LJ_R_TPM_KEYS_LOST, "tpm_keys_lost", "", LJ_PHASE_KEYS, "0x80090016", LJ_FIX_SUPPORT,
          false, LJ_EXIT_STATE,
-         "The device keys saved by an earlier setup no longer work with this device's security "
-         "chip (TPM), which usually means the TPM was cleared.",
+         "The security keys saved by an earlier setup no longer work on this device (its "
+         "security chip was probably reset), so it must be reset before it can be set up again.",
          "Reset the device to factory settings so setup creates new keys, and delete its old "
          "device object in Entra admin center > Entra ID > Devices > All devices"},
     [LJ_R_WRONG_PASSWORD] =
@@ -438,6 +443,9 @@ lj_error_format(const char *tmpl, const struct lj_error_params *p, char *out, si
         } else if (KEY("upn")) {
             val = p->upn;
             dflt = "the user";
+        } else if (KEY("wait")) {
+            val = p->wait;
+            dflt = "a few minutes";
         }
 #undef KEY
         if (dflt == NULL) {

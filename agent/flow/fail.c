@@ -341,6 +341,10 @@ flow_report_failure(struct flow *f, enum lj_rc rc)
     p.model = f->id.model;
     p.serial = f->id.serial;
     p.upn = f->j.upn[0] != '\0' ? f->j.upn : (f->have_claims ? f->claims.upn : NULL);
+    if (f->fail.reason == LJ_R_TPM_LOCKED) { /* preflight wrote the lockout's length */
+        p.wait = p.what;
+        p.what = NULL;
+    }
     lj_error_format(info->message, &p, msg, sizeof(msg));
     lj_error_format(info->admin_action, &p, action, sizeof(action));
     memset(&r, 0, sizeof(r));

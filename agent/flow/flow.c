@@ -190,7 +190,7 @@ tpm_start(struct flow *f)
      * (LJ_ERR_TPM_LOCKOUT -> tpm_locked).
      */
     if (f->tpm_open_rc == LJ_OK)
-        f->tpm_open_rc = tpm_preflight(f->tpm, NULL);
+        f->tpm_open_rc = tpm_preflight(f->tpm, &f->tpm_h);
     if (f->tpm_open_rc == LJ_OK && !f->cfg->no_early_keygen)
         f->keys_started = tpm_keys_ensure_start(f->tpm) == LJ_OK;
     /*

@@ -617,7 +617,7 @@ who_fixes(const char *fix_by)
     if (strcmp(fix_by, "retry") == 0)
         return "nobody needs to change anything; start again";
     if (strcmp(fix_by, "hardware") == 0)
-        return "a technician (the device's hardware needs attention)";
+        return "restart the device first; if that does not help, a technician";
     if (strcmp(fix_by, "support") == 0)
         return "support (give your IT help desk the details below)";
     return fix_by;

@@ -41,7 +41,8 @@ static const struct lj_error_params full = {"enterpriseregistration.windows.net"
                                             "Contoso Devices",
                                             "Link 1",
                                             "SN-0001",
-                                            "alice@contoso.example"};
+                                            "alice@contoso.example",
+                                            "about 17 minutes"};
 
 static void
 test_every_entry_complete(void **state)
@@ -423,6 +424,19 @@ test_format(void **state)
     assert_non_null(strstr(buf, "Authentication flows > Device code flow"));
     assert_non_null(strstr(lj_reason_by_slug("mdm_device_cap")->message,
                            "https://portal.manage.microsoft.com"));
+    /* TPM texts agree: a lockout is waited out, never "reset"; a fault says restart first */
+    lj_error_format(lj_reason_by_slug("tpm_locked")->message, &p, buf, sizeof(buf));
+    assert_string_equal(buf, "The device's security chip (TPM) has paused itself after too many "
+                             "failed attempts; leave the device switched on and try again in "
+                             "about 17 minutes.");
+    assert_int_equal(lj_reason_by_slug("tpm_locked")->fix_by, LJ_FIX_RETRY);
+    assert_null(strstr(lj_reason_by_slug("tpm_locked")->admin_action, "clear the TPM in"));
+    assert_non_null(strstr(lj_reason_by_slug("tpm_unavailable")->message, "; restart the device, "
+                                                                          "and if this message "
+                                                                          "appears again"));
+    assert_non_null(strstr(lj_reason_by_slug("tpm_failed")->message, "; restart the device, and "
+                                                                     "if this message appears "
+                                                                     "again"));
     /* the person at the device is not shown raw identifiers */
     assert_null(strstr(lj_reason_by_slug("mdm_ownership_blocked")->message, "{serial}"));
     lj_error_format(lj_reason_by_slug("network_unreachable")->admin_action, &p, buf, sizeof(buf));
