@@ -3,10 +3,13 @@
  * the way `dsregcmd /status` shows it, from the state directory (no
  * network): journal, stored device certificate, key record, and (when a
  * key record exists) whether the TPM still loads the keys (a few TPM
- * commands; `keys_state` ok | lost | unchecked | none).  Exit 0 when
- * joined, LJ_EXIT_MDM_PENDING when joined with the Intune enrollment
- * pending, LJ_EXIT_STATE when the TPM lost the keys (cleared or replaced:
- * `run` then starts again as a new device), LJ_EXIT_NOT_JOINED otherwise.
+ * commands; `keys_state` ok | lost | unchecked | none).  Exit 0 only when
+ * setup is complete (joined, and enrolled in Intune unless the configuration
+ * says mdm = optional), LJ_EXIT_MDM_PENDING when joined with the Intune
+ * enrollment pending, the refusal's own exit code (7, or 8 for a bad
+ * answer) when Intune refused and mdm = required, LJ_EXIT_STATE when the
+ * TPM lost the keys (cleared or replaced: `run` then starts again as a new
+ * device), LJ_EXIT_NOT_JOINED otherwise.
  *
  * mdm_state: "enrolled", "pending", "failed" (joined, and the last error
  * is an Intune one: refused by policy or a bad answer; last_error says
@@ -21,6 +24,7 @@
 
 #include "agent/cli/cmd.h"
 #include "agent/core/config.h"
+#include "agent/core/errors.h"
 #include "agent/proto/drs.h"
 #include "agent/core/exitcodes.h"
 #include "agent/state/journal.h"
@@ -99,6 +103,15 @@ joined(const struct status *s)
     return s->journal_ok && s->j.state >= LJ_JS_JOINED && strcmp(s->keys_state, "lost") != 0;
 }
 
+/* Joined, and nothing of setup left: Intune enrolled, or its refusal allowed (mdm = optional). */
+static bool
+setup_complete(const struct status *s, const struct lj_config *cfg)
+{
+    if (!joined(s) || strcmp(s->mdm, "pending") == 0)
+        return false;
+    return strcmp(s->mdm, "failed") != 0 || cfg->mdm == LJ_MDM_OPTIONAL;
+}
+
 /* A JSON string (quoted, escaped). */
 static void
 jstr(FILE *o, const char *v)
@@ -126,7 +139,7 @@ jkv(FILE *o, const char *k, const char *v, bool comma)
 }
 
 static void
-print_json(FILE *o, const struct status *s)
+print_json(FILE *o, const struct status *s, const struct lj_config *cfg)
 {
     const struct lj_error_record *e = &s->j.last_error;
     char nb[32] = "", na[32] = "";
@@ -138,6 +151,8 @@ print_json(FILE *o, const struct status *s)
     }
     fputc('{', o);
     fprintf(o, "\"joined\":%s,", joined(s) ? "true" : "false");
+    fprintf(o, "\"setup_complete\":%s,", setup_complete(s, cfg) ? "true" : "false");
+    jkv(o, "mdm_mode", lj_mdm_mode_name(cfg->mdm), true);
     jkv(o, "state", s->journal_ok ? lj_journal_state_name(s->j.state) : "unknown", true);
     if (!s->journal_ok)
         jkv(o, "journal_problem", s->journal_problem, true);
@@ -191,7 +206,7 @@ line(FILE *o, const char *k, const char *v)
 }
 
 static void
-print_text(FILE *o, const struct status *s)
+print_text(FILE *o, const struct status *s, const struct lj_config *cfg)
 {
     const struct lj_error_record *e = &s->j.last_error;
     char buf[128];
@@ -200,6 +215,7 @@ print_text(FILE *o, const struct status *s)
                "| Device State                                                         |\n"
                "+----------------------------------------------------------------------+\n\n");
     line(o, "EntraJoined", joined(s) ? "YES" : "NO");
+    line(o, "SetupComplete", setup_complete(s, cfg) ? "YES" : "NO");
     line(o, "State", s->journal_ok ? lj_journal_state_name(s->j.state) : s->journal_problem);
     line(o, "DeviceId", s->j.device_id);
     line(o, "TenantId", s->j.tenant_id);
@@ -222,6 +238,7 @@ print_text(FILE *o, const struct status *s)
     if (s->keys_problem[0] != '\0')
         line(o, "KeyProblem", s->keys_problem);
     line(o, "MdmState", s->mdm);
+    line(o, "MdmMode", lj_mdm_mode_name(cfg->mdm));
     line(o, "MdmUrl", s->j.mdm_server_url);
     line(o, "MdmCertThumbprint", s->j.mdm_cert_thumbprint);
     line(o, "MdmDeviceId", s->j.mdm_enrollment_id);
@@ -251,8 +268,10 @@ status_usage(FILE *f)
 {
     fprintf(f, "usage: linkjoin status [--json] [--state-dir DIR] [--config FILE]\n"
                "Show whether this device is joined (like dsregcmd /status), from the\n"
-               "state directory (and whether the TPM still loads the keys).  Exit 0 when\n"
-               "joined, 11 when joined with the Intune enrollment pending, 12 when not\n"
+               "state directory (and whether the TPM still loads the keys).  Exit 0 only\n"
+               "when setup is complete (joined, and enrolled in Intune unless mdm =\n"
+               "optional), 11 when joined with the Intune enrollment pending, 7 (8 for a\n"
+               "bad answer) when Intune refused it and mdm = required, 12 when not\n"
                "joined, 13 when the TPM lost the keys (cleared).\n");
 }
 
@@ -270,12 +289,20 @@ cmd_status(int argc, char **argv)
         return rc;
     status_read(&cfg, &s);
     if (json)
-        print_json(stdout, &s);
+        print_json(stdout, &s, &cfg);
     else
-        print_text(stdout, &s);
-    rc = !joined(&s) ? (strcmp(s.keys_state, "lost") == 0 ? LJ_EXIT_STATE : LJ_EXIT_NOT_JOINED)
-         : s.j.state == LJ_JS_MDM_PENDING ? LJ_EXIT_MDM_PENDING
-                                          : LJ_EXIT_OK;
+        print_text(stdout, &s, &cfg);
+    if (!joined(&s)) {
+        rc = strcmp(s.keys_state, "lost") == 0 ? LJ_EXIT_STATE : LJ_EXIT_NOT_JOINED;
+    } else if (s.j.state == LJ_JS_MDM_PENDING) {
+        rc = LJ_EXIT_MDM_PENDING;
+    } else if (!setup_complete(&s, &cfg)) {
+        const struct lj_reason_info *ri = lj_reason_by_slug(s.j.last_error.reason);
+
+        rc = ri != NULL ? ri->exit_code : LJ_EXIT_POLICY; /* as `run` exited */
+    } else {
+        rc = LJ_EXIT_OK;
+    }
     if (fflush(stdout) != 0)
         rc = LJ_EXIT_FAILURE;
     return rc;

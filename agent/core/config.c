@@ -36,6 +36,7 @@ enum key_kind {
     K_TENANT,
     K_GUID,
     K_SIGNIN,
+    K_MDM,
     K_KEYPROV,
     K_UI,
     K_ABSPATH,     /* absolute path, required */
@@ -69,6 +70,8 @@ static const struct key_def keys[] = {
     {"redirect_uri", K_REDIRECT, STR(redirect_uri), 0, 0, "redirect URI for auth_code sign-in"},
     {"drs_url", K_URL, STR(drs_url), 0, 0, "https URL of the Device Registration Service"},
     {"mdm_url", K_URL, STR(mdm_url), 0, 0, "https URL of the MDM (Intune) enrollment service"},
+    {"mdm", K_MDM, NUM(mdm), 0, 0,
+     "required | optional: does an Intune refusal leave setup incomplete"},
     {"state_dir", K_ABSPATH, STR(state_dir), 0, 0, "state directory (journal, key blobs)"},
     {"tcti", K_TCTI, STR(tcti), 0, 0, "TPM TCTI (device:/dev/tpmrm0, swtpm:host=...,port=...)"},
     {"key_provider", K_KEYPROV, NUM(key_provider), 0, 0, "tpm | soft (soft: test builds only)"},
@@ -96,6 +99,13 @@ static const struct key_def keys[] = {
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 static const char *const signin_names[] = {"device_code", "auth_code", "password"};
+static const char *const mdm_names[] = {"required", "optional"};
+
+const char *
+lj_mdm_mode_name(enum lj_mdm_mode m)
+{
+    return (unsigned)m < 2 ? mdm_names[m] : "unknown";
+}
 static const char *const keyprov_names[] = {"tpm", "soft"};
 static const char *const ui_names[] = {"socket", "stdio", "tty"};
 
@@ -125,6 +135,7 @@ lj_config_defaults(struct lj_config *cfg)
     snprintf(cfg->tenant, sizeof(cfg->tenant), "organizations");
     snprintf(cfg->client_id, sizeof(cfg->client_id), "%s", LJ_CONFIG_BROKER_CLIENT_ID);
     cfg->signin = LJ_SIGNIN_DEVICE_CODE;
+    cfg->mdm = LJ_MDM_REQUIRED;
     snprintf(cfg->redirect_uri, sizeof(cfg->redirect_uri), "ms-aadj-redir://auth/drs");
     snprintf(cfg->drs_url, sizeof(cfg->drs_url), "https://enterpriseregistration.windows.net");
     snprintf(cfg->mdm_url, sizeof(cfg->mdm_url), "https://enrollment.manage.microsoft.com");
@@ -414,6 +425,7 @@ allowed_values(enum key_kind k)
 {
     switch (k) {
     case K_SIGNIN: return " (device_code, auth_code or password)";
+    case K_MDM: return " (required or optional)";
     case K_KEYPROV: return " (tpm or soft)";
     case K_UI: return " (socket, stdio or tty)";
     case K_LOGLEVEL: return " (error, warn, info or debug)";
@@ -461,6 +473,7 @@ lj_config_set(struct lj_config *cfg, const char *key, const char *value, const c
     case K_TENANT: why = check_tenant(value); break;
     case K_GUID: why = lj_is_guid(value) ? NULL : "must be a GUID"; break;
     case K_SIGNIN: why = check_enum(value, signin_names, 3, &iv); break;
+    case K_MDM: why = check_enum(value, mdm_names, 2, &iv); break;
     case K_KEYPROV: why = check_enum(value, keyprov_names, 2, &iv); break;
     case K_UI: why = check_enum(value, ui_names, 3, &iv); break;
     case K_ABSPATH: why = value[0] == '/' ? NULL : "must be an absolute path"; break;
@@ -495,6 +508,7 @@ lj_config_set(struct lj_config *cfg, const char *key, const char *value, const c
 
     switch (k->kind) {
     case K_SIGNIN: cfg->signin = (enum lj_signin)iv; break;
+    case K_MDM: cfg->mdm = (enum lj_mdm_mode)iv; break;
     case K_KEYPROV: cfg->key_provider = (enum lj_key_provider)iv; break;
     case K_UI: cfg->ui = (enum lj_ui_kind)iv; break;
     case K_INT: *(int *)(void *)((char *)cfg + k->off) = iv; break;
@@ -846,6 +860,7 @@ lj_config_dump(const struct lj_config *cfg, FILE *f)
         const struct key_def *k = &keys[i];
         switch (k->kind) {
         case K_SIGNIN: fprintf(f, "%s = %s\n", k->name, lj_signin_name(cfg->signin)); break;
+        case K_MDM: fprintf(f, "%s = %s\n", k->name, lj_mdm_mode_name(cfg->mdm)); break;
         case K_KEYPROV:
             fprintf(f, "%s = %s\n", k->name, lj_key_provider_name(cfg->key_provider));
             break;

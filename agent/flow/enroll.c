@@ -521,6 +521,7 @@ flow_enroll_outcome(struct flow *f, enum lj_rc rc)
         flow_tokens_forget_sealed(f);
         lj_ui_progress(f->ui, "done", "Joined and enrolled in device management", 100);
         r.status = LJ_UI_JOINED;
+        r.setup_complete = true;
         r.mdm_state = "enrolled";
         r.mdm_server_url = f->j.mdm_server_url;
         r.mdm_cert_thumbprint = f->j.mdm_cert_thumbprint;
@@ -562,11 +563,18 @@ flow_enroll_outcome(struct flow *f, enum lj_rc rc)
     r.admin_action = action;
     r.retryable = info->retryable;
     r.error = &f->fail.err;
-    lj_ui_progress(
-        f->ui, "done",
-        refused ? "Joined; device management refused" : "Joined; device management pending", 100);
+    /*
+     * mdm = required (the default): Intune is part of setup, so a refusal
+     * leaves it incomplete (the reason's exit code, the bar short of 100);
+     * optional: the joined device is done (exit 0).  Pending is never done.
+     */
+    r.setup_complete = refused && f->cfg->mdm == LJ_MDM_OPTIONAL;
+    lj_ui_progress(f->ui, "done",
+                   refused ? "Joined; device management refused"
+                           : "Joined; device management pending",
+                   r.setup_complete ? 100 : 95);
     lj_ui_result(f->ui, &r);
-    ex = info->exit_code;
+    ex = r.setup_complete ? LJ_EXIT_OK : info->exit_code;
     lj_log(LJ_LOG_INFO, MOD, "event=mdm_outcome state=%s reason=%s exit=%d",
            lj_journal_state_name(f->j.state), f->fail.err.reason, ex);
     return ex;

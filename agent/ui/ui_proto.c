@@ -267,6 +267,8 @@ lj_ui_result(struct lj_ui *ui, const struct lj_ui_result *res)
              opt_str(dev, "manufacturer", ui->manufacturer) && opt_str(dev, "model", ui->model) &&
              cJSON_AddStringToObject(ev, "time", now) != NULL;
     }
+    if (ok && (res->status == LJ_UI_JOINED || res->status == LJ_UI_JOINED_MDM_PENDING))
+        ok = cJSON_AddBoolToObject(ev, "setup_complete", res->setup_complete) != NULL;
     if (ok &&
         (res->status == LJ_UI_FAILED ||
          (e != NULL && (res->status == LJ_UI_JOINED || res->status == LJ_UI_JOINED_MDM_PENDING)))) {
@@ -655,12 +657,22 @@ render_result(FILE *f, const cJSON *ev)
     if (lj_json_get_object(ev, "mdm", &mdm) == LJ_OK)
         mdm_state = str_or(mdm, "state", NULL);
     if (strcmp(status, "joined") == 0 || strcmp(status, "joined_mdm_pending") == 0) {
-        fputs("\nDone: this device is joined", f);
+        bool complete = true;
+
+        /* joined but not managed is not "Done" (Intune is part of a Link's setup) */
+        lj_json_get_bool(ev, "setup_complete", &complete);
+        fputs(complete ? "\nDone: this device is joined" : "\nAlmost done: this device is joined",
+              f);
         if (tenant != NULL) {
             fputs(" to ", f);
             put_clean(f, tenant);
         }
-        fputs(".\n", f);
+        if (complete)
+            fputs(".\n", f);
+        else if (strcmp(status, "joined_mdm_pending") == 0)
+            fputs("; its device management (Intune) setup will finish by itself.\n", f);
+        else
+            fputs(", but your IT admin needs to finish setting it up.\n", f);
         put_field(f, "Signed in as:", str_or(ev, "upn", NULL));
         put_field(f, "Device ID:", dev);
         if (mdm_state != NULL && strcmp(mdm_state, "enrolled") == 0) {

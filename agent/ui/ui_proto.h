@@ -11,6 +11,7 @@
  *   {"type":"prompt","kind":"credentials","username":"alice@contoso.com","message":".."}
  *   {"type":"prompt","kind":"browser","authorize_url":"https://..","redirect_uri":"ms-aadj-redir://auth/drs"}
  *   {"type":"result","status":"joined","device_id":"..","tenant_name":"..","upn":"..",
+ *    "setup_complete":true,
  *    "mdm":{"state":"enrolled","server_url":"https://..","cert_thumbprint":".."}}
  *   {"type":"result","status":"joined_mdm_pending",<device fields>,"phase":"mdm",
  *    "reason":"joined_mdm_pending","code":"0x80180017","fix_by":"retry","message":"..",
@@ -18,7 +19,8 @@
  *   {"type":"result","status":"joined",<device fields>,"phase":"mdm",
  *    "reason":"mdm_platform_blocked",<the failure fields>,"mdm":{"state":"failed"}}
  *     (joined, but Intune refused the enrollment: the device IS joined, so the
- *     status is joined; the reason fields say why it is not managed)
+ *     status is joined; the reason fields say why it is not managed;
+ *     setup_complete is false unless the configuration says mdm = optional)
  *   {"type":"result","status":"failed","upn":"..","device":{"serial":"..","manufacturer":"..",
  *    "model":".."},"time":"2026-12-03T08:04:05Z","phase":"join","reason":"join_not_permitted",
  *    "code":"0x801c0003","fix_by":"admin","message":"..","admin_action":"..","retryable":false,
@@ -90,6 +92,12 @@ struct lj_ui_result {
     const char *mdm_state;
     const char *mdm_server_url;
     const char *mdm_cert_thumbprint;
+    /*
+     * joined / joined_mdm_pending: is setup finished?  false while Intune
+     * enrollment is pending, or was refused with mdm = required.  Sent as
+     * "setup_complete" on those two statuses.
+     */
+    bool setup_complete;
     /*
      * failure (status failed; also joined / joined_mdm_pending when error is
      * set: why the device is not managed); message also used for cancelled

@@ -117,7 +117,12 @@ assert_mdm_refused() {
   assert_ne "$(jq -r .message <<<"$r")" null "message"
   assert_ne "$(jq -r .admin_action <<<"$r")" null "admin_action"
   assert_eq "$(grep -c '"type":"result"' "$CASE/out.jsonl")" 1 "exactly one result"
-  assert_rc 0 lj status --json --state-dir "$CASE/state"
+  # mdm = required (the default): joined but not managed is not "Done"
+  assert_eq "$(jq -r .setup_complete <<<"$r")" false "result setup_complete"
+  assert_eq "$(grep '"type":"progress"' "$CASE/out.jsonl" | tail -1 | jq -r .percent)" 95 \
+    "the bar stops short of 100"
+  assert_rc "$4" lj status --json --state-dir "$CASE/state"
+  assert_eq "$(jq -r .setup_complete <<<"$OUT")" false "status setup_complete"
   assert_eq "$(jq -r .joined <<<"$OUT")" true
   assert_eq "$(jq -r .state <<<"$OUT")" joined "journal state"
   assert_eq "$(jq -r .mdm_state <<<"$OUT")" failed
@@ -236,6 +241,24 @@ case_not_in_scope() {
   assert_mdm_refused mdm_not_in_scope 0x8018002b admin 7
   assert_eq "$(mdm_soap_requests)" 0 "decided before any SOAP"
   assert_eq "$(sim_enrollments | jq length)" 0 "sim enrollments"
+}
+
+# mdm = optional: a joined device is complete even when Intune refuses.
+case_platform_blocked_optional() {
+  local r
+  mdm_env '{"windows":"blocked"}'
+  printf 'mdm = optional\n' >>"$CASE/lj.conf"
+  run_device_code
+  r=$(result_event)
+  assert_eq "$LJ_RC" 0 "exit code ($r)"
+  assert_eq "$(jq -r .status <<<"$r")" joined "status"
+  assert_eq "$(jq -r .reason <<<"$r")" mdm_platform_blocked "reason"
+  assert_eq "$(jq -r .setup_complete <<<"$r")" true "setup_complete"
+  # status reads the same configuration to know the mode
+  assert_rc 0 lj status --json --config "$CASE/lj.conf"
+  assert_eq "$(jq -r .setup_complete <<<"$OUT")" true "status setup_complete"
+  assert_eq "$(jq -r .mdm_mode <<<"$OUT")" optional "status mdm_mode"
+  assert_eq "$(jq -r .mdm_state <<<"$OUT")" failed "status mdm_state"
 }
 
 case_platform_blocked() {
@@ -445,6 +468,7 @@ tcase mdm_policy_fault_enrolls case_policy_fault_enrolls
 tcase mdm_policy_unreadable_enrolls case_policy_unreadable_enrolls
 tcase mdm_not_in_scope case_not_in_scope
 tcase mdm_platform_blocked case_platform_blocked
+tcase mdm_platform_blocked_optional_is_complete case_platform_blocked_optional
 tcase mdm_fault_detail_DeviceEnrollmentServiceError case_fault_detail_intune
 tcase mdm_fault_detail_WindowsDeviceEnrollmentServiceError case_fault_detail_windows
 tcase mdm_ownership_blocked_names_identity case_ownership_blocked

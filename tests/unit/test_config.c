@@ -103,6 +103,7 @@ test_defaults(void **state)
     assert_int_equal(c.connect_timeout, 10);
     assert_int_equal(c.request_timeout, 60);
     assert_int_equal(c.tpm_timeout, 120);
+    assert_int_equal(c.mdm, LJ_MDM_REQUIRED); /* Intune is part of a Link's setup */
 }
 
 // clang-format off
@@ -116,6 +117,7 @@ static const char all_keys_conf[] =
     "redirect_uri = http://127.0.0.1:8400/cb\n"
     "drs_url = https://drs.example.test:8443\n"
     "mdm_url = https://mdm.example.test/enroll\n"
+    "mdm = optional\n"
     "state_dir = /tmp/lj-state\n"
     "tcti = swtpm:host=127.0.0.1,port=2321\n"
     "key_provider = soft\n"
@@ -147,6 +149,7 @@ check_all_keys(const struct lj_config *c)
     assert_string_equal(c->redirect_uri, "http://127.0.0.1:8400/cb");
     assert_string_equal(c->drs_url, "https://drs.example.test:8443");
     assert_string_equal(c->mdm_url, "https://mdm.example.test/enroll");
+    assert_int_equal(c->mdm, LJ_MDM_OPTIONAL);
     assert_string_equal(c->state_dir, "/tmp/lj-state");
     assert_string_equal(c->tcti, "swtpm:host=127.0.0.1,port=2321");
     assert_int_equal(c->key_provider, LJ_KEYS_SOFT);
@@ -192,6 +195,7 @@ test_every_key_from_flags(void **state)
         "--redirect-uri", "http://127.0.0.1:8400/cb",
         "--drs-url", "https://drs.example.test:8443",
         "--mdm-url", "https://mdm.example.test/enroll",
+        "--mdm", "optional",
         "--state-dir", "/tmp/lj-state",
         "--tcti", "swtpm:host=127.0.0.1,port=2321",
         "--key-provider", "soft",
@@ -342,6 +346,8 @@ test_bad_values_in_file(void **state)
         {"signin = sms\n", ":1: bad value for 'signin': is not one of the allowed values "
                            "(device_code, auth_code or password)"},
         {"\nkey_provider = hsm\n", ":2: bad value for 'key_provider'"},
+        {"mdm = maybe\n", ":1: bad value for 'mdm': is not one of the allowed values "
+                          "(required or optional)"},
         {"ui = web\n", ":1: bad value for 'ui'"},
         {"log_level = loud\n", ":1: bad value for 'log_level'"},
         {"connect_timeout = 0\n", ":1: bad value for 'connect_timeout': is out of range (1..300)"},

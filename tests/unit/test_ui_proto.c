@@ -232,7 +232,7 @@ test_event_json(void **state)
         "{\"type\":\"result\",\"status\":\"joined\",\"device_id\":"
         "\"dev-1\",\"tenant_name\":\"Contoso\","
         "\"device\":{\"serial\":\"SN1\",\"manufacturer\":\"Contoso\",\"model\":\"Link \\\"1\\\"\"},"
-        "\"time\":\"2026-11-26T17:30:00Z\"}\n");
+        "\"time\":\"2026-11-26T17:30:00Z\",\"setup_complete\":false}\n");
     /* joined and enrolled: the mdm object */
     r.mdm_state = "enrolled";
     r.mdm_server_url = "https://r.manage.microsoft.com/x";
@@ -243,7 +243,7 @@ test_event_json(void **state)
         "{\"type\":\"result\",\"status\":\"joined\",\"device_id\":"
         "\"dev-1\",\"tenant_name\":\"Contoso\","
         "\"device\":{\"serial\":\"SN1\",\"manufacturer\":\"Contoso\",\"model\":\"Link \\\"1\\\"\"},"
-        "\"time\":\"2026-11-26T17:30:00Z\",\"mdm\":{\"state\":"
+        "\"time\":\"2026-11-26T17:30:00Z\",\"setup_complete\":false,\"mdm\":{\"state\":"
         "\"enrolled\",\"server_url\":\"https://r.manage.microsoft.com/"
         "x\",\"cert_thumbprint\":\"ABCD\"}}\n");
     /* joined, Intune refused: status joined WITH the reason fields */
@@ -265,7 +265,8 @@ test_event_json(void **state)
         "{\"type\":\"result\",\"status\":\"joined\",\"device_id\":"
         "\"dev-1\","
         "\"device\":{\"serial\":\"SN1\",\"manufacturer\":\"Contoso\",\"model\":\"Link \\\"1\\\"\"},"
-        "\"time\":\"2026-11-26T17:30:00Z\",\"phase\":\"mdm\",\"reason\":\"mdm_platform_blocked\","
+        "\"time\":\"2026-11-26T17:30:00Z\",\"setup_complete\":false,\"phase\":\"mdm\",\"reason\":"
+        "\"mdm_platform_blocked\","
         "\"code\":\"0x80180014\",\"fix_by\":\"admin\",\"message\":\"m\","
         "\"admin_action\":\"a\",\"retryable\":false,\"mdm\":{\"state\":"
         "\"failed\"}}\n");
