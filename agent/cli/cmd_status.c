@@ -13,7 +13,15 @@
  *
  * mdm_state: "enrolled", "pending", "failed" (joined, and the last error
  * is an Intune one: refused by policy or a bad answer; last_error says
- * which) or "not_enrolled".
+ * which), "lost" (the TPM no longer loads the keys, so the enrollment is
+ * gone with them) or "not_enrolled".
+ *
+ * What a person reads: `State` is in words ("not joined: the last attempt
+ * was refused (join_not_permitted)"), the journal's own step name is
+ * `SavedStep` (JSON keeps "state" as that name and adds "state_text");
+ * Last Error adds the taxonomy's sentence, who can fix it and the admin
+ * action.  A state directory this user may not read is said so (exit 1),
+ * not reported as "not joined"; a missing one is named.
  *
  * The journal is read, never rewritten or moved aside here (that is run's
  * business); an unreadable journal is shown as such.
@@ -35,8 +43,9 @@
 #include "tpm/tpm.h"
 
 struct status {
+    enum lj_rc dir_rc; /* lj_fs_dir_access of the state directory */
     bool journal_ok;
-    char journal_problem[200];
+    char journal_problem[320];
     struct lj_journal j;
     bool have_cert;
     long long not_before, not_after;
@@ -58,6 +67,19 @@ status_read(const struct lj_config *cfg, struct status *s)
 
     memset(s, 0, sizeof(*s));
     lj_journal_init(&s->j);
+    s->dir_rc = lj_fs_dir_access(dir);
+    s->keys_state = "none";
+    s->keys_problem = "";
+    s->mdm = "not_enrolled";
+    if (s->dir_rc == LJ_ERR_AUTH) {
+        snprintf(s->journal_problem, sizeof(s->journal_problem),
+                 "cannot read %s: permission denied (run as root)", dir);
+        return;
+    }
+    if (s->dir_rc == LJ_ERR_NOT_FOUND) {
+        s->journal_ok = true; /* nothing was ever set up here: a new device */
+        return;
+    }
     if (!lj_path_join(path, sizeof(path), dir, LJ_JOURNAL_FILE)) {
         snprintf(s->journal_problem, sizeof(s->journal_problem), "path too long");
     } else if ((rc = lj_fs_read(path, LJ_JOURNAL_MAX_BYTES, &buf, &len)) == LJ_ERR_NOT_FOUND) {
@@ -95,12 +117,65 @@ status_read(const struct lj_config *cfg, struct status *s)
         break;
     default: s->mdm = "not_enrolled"; break;
     }
+    if (strcmp(s->keys_state, "lost") == 0 && s->j.state >= LJ_JS_JOINED)
+        s->mdm = "lost";
 }
 
 static bool
 joined(const struct status *s)
 {
     return s->journal_ok && s->j.state >= LJ_JS_JOINED && strcmp(s->keys_state, "lost") != 0;
+}
+
+/* The state in words a person understands (out, size osz). */
+static void
+state_words(const struct status *s, const char *dir, char *out, size_t osz)
+{
+    const char *why = s->j.has_error ? s->j.last_error.reason : NULL;
+
+    if (s->dir_rc == LJ_ERR_NOT_FOUND) {
+        snprintf(out, osz, "not set up: the state directory %s does not exist", dir);
+    } else if (!s->journal_ok) {
+        snprintf(out, osz, "unknown: %s", s->journal_problem);
+    } else if (strcmp(s->keys_state, "lost") == 0) {
+        snprintf(out, osz,
+                 "keys lost: the TPM no longer loads this device's keys (cleared or "
+                 "replaced); run setup again to join as a new device");
+    } else if (s->j.state == LJ_JS_NEW) {
+        snprintf(out, osz, why ? "not joined: the last attempt stopped (%s)" : "not set up yet",
+                 why);
+    } else if (s->j.state < LJ_JS_JOINED) {
+        if (why != NULL)
+            snprintf(out, osz, "not joined: the last attempt %s (%s)",
+                     strcmp(s->j.last_error.phase, "join") == 0 ? "was refused" : "stopped", why);
+        else
+            snprintf(out, osz, "not joined: setup was interrupted; run continues it");
+    } else if (s->j.state == LJ_JS_MDM_PENDING) {
+        snprintf(out, osz, "joined; Intune enrollment pending (retried automatically)");
+    } else if (s->j.state == LJ_JS_MDM_ENROLLED) {
+        snprintf(out, osz, "joined and enrolled in Intune");
+    } else if (strcmp(s->mdm, "failed") == 0) {
+        snprintf(out, osz, "joined; Intune refused the enrollment (%s)", why ? why : "-");
+    } else {
+        snprintf(out, osz, "joined");
+    }
+}
+
+/* The last error's taxonomy row, formatted: sentence, who fixes, admin action. */
+static const struct lj_reason_info *
+error_words(const struct status *s, char *msg, size_t msz, char *action, size_t asz)
+{
+    const struct lj_reason_info *ri = lj_reason_by_slug(s->j.last_error.reason);
+    struct lj_error_params p;
+
+    msg[0] = action[0] = '\0';
+    if (ri == NULL)
+        return NULL;
+    memset(&p, 0, sizeof(p));
+    p.upn = s->j.upn[0] != '\0' ? s->j.upn : NULL;
+    lj_error_format(ri->message, &p, msg, msz);
+    lj_error_format(ri->admin_action, &p, action, asz);
+    return ri;
 }
 
 /* Joined, and nothing of setup left: Intune enrolled, or its refusal allowed (mdm = optional). */
@@ -142,7 +217,8 @@ static void
 print_json(FILE *o, const struct status *s, const struct lj_config *cfg)
 {
     const struct lj_error_record *e = &s->j.last_error;
-    char nb[32] = "", na[32] = "";
+    char nb[32] = "", na[32] = "", words[400], msg[512], action[1024];
+    const struct lj_reason_info *ri;
     int64_t now = lj_clock_now();
 
     if (s->have_cert) {
@@ -154,6 +230,8 @@ print_json(FILE *o, const struct status *s, const struct lj_config *cfg)
     fprintf(o, "\"setup_complete\":%s,", setup_complete(s, cfg) ? "true" : "false");
     jkv(o, "mdm_mode", lj_mdm_mode_name(cfg->mdm), true);
     jkv(o, "state", s->journal_ok ? lj_journal_state_name(s->j.state) : "unknown", true);
+    state_words(s, cfg->state_dir, words, sizeof(words));
+    jkv(o, "state_text", words, true);
     if (!s->journal_ok)
         jkv(o, "journal_problem", s->journal_problem, true);
     jkv(o, "device_id", s->j.device_id, true);
@@ -190,6 +268,10 @@ print_json(FILE *o, const struct status *s, const struct lj_config *cfg)
     jkv(o, "trace_id", e->trace_id, true);
     jkv(o, "correlation_id", e->correlation_id, true);
     jkv(o, "server_time", e->server_time, true);
+    ri = error_words(s, msg, sizeof(msg), action, sizeof(action));
+    jkv(o, "user_message", msg, true);
+    jkv(o, "fix_by", ri ? lj_fix_by_name(ri->fix_by) : "", true);
+    jkv(o, "admin_action", action, true);
     {
         char t[32];
 
@@ -209,14 +291,20 @@ static void
 print_text(FILE *o, const struct status *s, const struct lj_config *cfg)
 {
     const struct lj_error_record *e = &s->j.last_error;
-    char buf[128];
+    char buf[128], words[400], msg[512], action[1024];
+    const struct lj_reason_info *ri;
 
     fprintf(o, "+----------------------------------------------------------------------+\n"
                "| Device State                                                         |\n"
                "+----------------------------------------------------------------------+\n\n");
-    line(o, "EntraJoined", joined(s) ? "YES" : "NO");
+    line(o, "EntraJoined",
+         s->dir_rc == LJ_ERR_AUTH ? "UNKNOWN (permission denied)"
+         : joined(s)              ? "YES"
+                                  : "NO");
     line(o, "SetupComplete", setup_complete(s, cfg) ? "YES" : "NO");
-    line(o, "State", s->journal_ok ? lj_journal_state_name(s->j.state) : s->journal_problem);
+    state_words(s, cfg->state_dir, words, sizeof(words));
+    line(o, "State", words);
+    line(o, "SavedStep", s->journal_ok ? lj_journal_state_name(s->j.state) : NULL);
     line(o, "DeviceId", s->j.device_id);
     line(o, "TenantId", s->j.tenant_id);
     line(o, "TenantName", s->j.tenant_name);
@@ -247,6 +335,10 @@ print_text(FILE *o, const struct status *s, const struct lj_config *cfg)
     fprintf(o, "\n+----------------------------------------------------------------------+\n"
                "| Last Error                                                           |\n"
                "+----------------------------------------------------------------------+\n\n");
+    ri = error_words(s, msg, sizeof(msg), action, sizeof(action));
+    line(o, "Message", msg);
+    line(o, "FixBy", ri ? lj_fix_by_name(ri->fix_by) : NULL);
+    line(o, "AdminAction", action);
     line(o, "Phase", e->phase);
     line(o, "Reason", e->reason);
     line(o, "Code", e->code);
@@ -272,7 +364,12 @@ status_usage(FILE *f)
                "when setup is complete (joined, and enrolled in Intune unless mdm =\n"
                "optional), 11 when joined with the Intune enrollment pending, 7 (8 for a\n"
                "bad answer) when Intune refused it and mdm = required, 12 when not\n"
-               "joined, 13 when the TPM lost the keys (cleared).\n");
+               "joined, 13 when the TPM lost the keys (cleared), 1 when the state\n"
+               "directory cannot be read (permission denied: run as root).\n"
+               "  --json            one JSON object instead of the table\n"
+               "  --state-dir DIR   state directory (default /var/lib/linkjoin)\n"
+               "  --config FILE     configuration file (default /etc/linkjoin/linkjoin.conf);\n"
+               "                    its mdm = required | optional decides SetupComplete\n");
 }
 
 int
@@ -292,7 +389,10 @@ cmd_status(int argc, char **argv)
         print_json(stdout, &s, &cfg);
     else
         print_text(stdout, &s, &cfg);
-    if (!joined(&s)) {
+    if (s.dir_rc == LJ_ERR_AUTH) {
+        fprintf(stderr, "linkjoin status: %s\n", s.journal_problem);
+        rc = LJ_EXIT_FAILURE; /* unknown, not "not joined" */
+    } else if (!joined(&s)) {
         rc = strcmp(s.keys_state, "lost") == 0 ? LJ_EXIT_STATE : LJ_EXIT_NOT_JOINED;
     } else if (s.j.state == LJ_JS_MDM_PENDING) {
         rc = LJ_EXIT_MDM_PENDING;

@@ -336,6 +336,26 @@ case_status_new_device() {
   assert_rc 12 lj status ${TCTI:+--tcti "$TCTI"} --json --state-dir "$CASE/state"
   assert_eq "$(jq -r .joined <<<"$OUT")" false
   assert_eq "$(jq -r .key_provider <<<"$OUT")" none
+  # a mistyped --state-dir is named, not reported as a fresh device
+  assert_eq "$(jq -r .state_text <<<"$OUT")" \
+    "not set up: the state directory $CASE/state does not exist" "state_text"
+  mkdir -p "$CASE/state"
+  assert_rc 12 lj status ${TCTI:+--tcti "$TCTI"} --state-dir "$CASE/state"
+  assert_contains "$OUT" "State : not set up yet"
+}
+
+# Run by a user who may not read the state directory: says so, exit 1, not "NO".
+case_status_permission_denied() {
+  [ "$(id -u)" = 0 ] || skip "needs root to run status as another user"
+  command -v runuser >/dev/null || skip "no runuser"
+  mkdir -p "$CASE/state"
+  chmod 0700 "$CASE/state"
+  chmod o+rx "$CASE"
+  OUT=$(runuser -u nobody -- "$LINKJOIN" status --state-dir "$CASE/state" 2>&1)
+  assert_eq "$?" 1 "exit status"
+  assert_contains "$OUT" "EntraJoined : UNKNOWN (permission denied)"
+  assert_contains "$OUT" "permission denied (run as root)"
+  assert_not_contains "$OUT" "EntraJoined : NO"
 }
 
 case_bad_journal_moved_aside() {
@@ -381,3 +401,4 @@ tcase bad_journal_moved_aside_and_joins case_bad_journal_moved_aside
 tcase tenant_organizations_uses_upn_domain case_tenant_from_upn
 tcase config_bad_key_names_file_line case_config_bad_key
 tcase status_new_device case_status_new_device
+tcase status_permission_denied_says_so case_status_permission_denied

@@ -32,6 +32,12 @@ case_not_permitted() {
   assert_ne "$(jq -r .server.error_type <<<"$r")" null "server error type"
   assert_rc 12 lj status ${TCTI:+--tcti "$TCTI"} --json --state-dir "$CASE/state"
   assert_eq "$(jq -r .last_error.http_status <<<"$OUT")" "$(jq -r .server.http_status <<<"$r")"
+  # words a person understands, and what to do
+  assert_eq "$(jq -r .state_text <<<"$OUT")" \
+    "not joined: the last attempt was refused (join_not_permitted)" "state_text"
+  assert_eq "$(jq -r .last_error.fix_by <<<"$OUT")" admin "last_error.fix_by"
+  assert_contains "$(jq -r .last_error.admin_action <<<"$OUT")" "Users may join devices"
+  assert_contains "$(jq -r .last_error.user_message <<<"$OUT")" "not allowed to join devices"
   assert_ne "$(jq -r .last_error.request_id <<<"$OUT")" "" "status request id"
   assert_server_ids request_id trace_id time
   # the admin changes the setting; the retry joins with the kept keys

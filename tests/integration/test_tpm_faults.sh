@@ -97,6 +97,9 @@ case_cleared_after_join() {
   assert_eq "$(jq -r .joined <<<"$OUT")" false "joined"
   assert_rc 13 lj status --state-dir "$CASE/state" --tcti "$TCTI"
   assert_contains "$OUT" "KeyState : lost"
+  # consistent after a TPM clear: no "enrolled" next to "not joined"
+  assert_contains "$OUT" "State : keys lost: the TPM no longer loads this device's keys"
+  assert_not_contains "$OUT" "MdmState : enrolled"
   # run: the old state is kept aside and the device joins as a new one.
   lj_run_bg --ui stdio
   lj_wait
