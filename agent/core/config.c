@@ -48,6 +48,7 @@ enum key_kind {
     K_USERNAME,
     K_LOGLEVEL,
     K_INT,
+    K_GROUP, /* a group name or "" */
 };
 
 struct key_def {
@@ -80,6 +81,9 @@ static const struct key_def keys[] = {
     {"connect_to", K_CONNECT_TO, 0, 0, 0, 0, "HOST:PORT:HOST:PORT (curl syntax; repeatable)"},
     {"ui", K_UI, NUM(ui), 0, 0, "socket | stdio | tty"},
     {"ui_socket", K_ABSPATH, STR(ui_socket), 0, 0, "Unix socket path for --ui socket"},
+    {"ui_group", K_GROUP, STR(ui_group), 0, 0,
+     "group whose members may connect to the UI socket (mode 0660); empty: root and the "
+     "agent's user only (mode 0600)"},
     {"display_name", K_TEXT_OPT, STR(display_name), 0, 0, "device display name (default: serial)"},
     {"log_level", K_LOGLEVEL, STR(log_level), 0, 0, "error | warn | info | debug"},
     {"username", K_USERNAME, STR(username), 0, 0, "user name for password sign-in"},
@@ -495,6 +499,13 @@ lj_config_set(struct lj_config *cfg, const char *key, const char *value, const c
         why = lj_log_parse_level(value, &lvl) ? NULL : "is not one of the allowed values";
         break;
     case K_INT: why = check_int(value, k->min, k->max, &iv); break;
+    case K_GROUP:
+        why = value[0] == '\0' ||
+                      (strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789_-") == strlen(value) &&
+                       value[0] != '-')
+                  ? NULL
+                  : "must be a group name (a-z, 0-9, '_' and '-')";
+        break;
     }
     if (why != NULL) {
         char msg[200];

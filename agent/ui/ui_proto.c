@@ -76,7 +76,7 @@ lj_ui_open(const struct lj_config *cfg, struct lj_ui **out)
     if (ui == NULL)
         return LJ_ERR_NOMEM;
     ui->kind = LJ_UI_SOCKET;
-    rc = lj_ui_chan_listen(cfg->ui_socket, &ui->chan);
+    rc = lj_ui_chan_listen_group(cfg->ui_socket, cfg->ui_group, &ui->chan);
     if (rc != LJ_OK) {
         free(ui);
         return rc;

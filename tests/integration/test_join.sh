@@ -344,6 +344,23 @@ case_status_new_device() {
   assert_contains "$OUT" "State : not set up yet"
 }
 
+# `run` from a terminal with the default socket UI says where the screen is
+# expected instead of staying silent (here preflight then fails at once).
+case_run_in_terminal() {
+  command -v script >/dev/null || skip "no script(1) for a terminal"
+  join_env
+  lj_conf "$CASE/lj.conf" "retry_wait = 0" "ui = socket" "ui_socket = $CASE/ui.sock"
+  sed -i "s|^connect_to = login.microsoftonline.com:443:.*|connect_to = login.microsoftonline.com:443:127.0.0.1:1|" \
+    "$CASE/lj.conf"
+  script -qec "$LINKJOIN run --config $CASE/lj.conf" "$CASE/tty.log" </dev/null >/dev/null 2>&1
+  assert_contains "$(cat "$CASE/tty.log")" \
+    "waiting for the setup screen (OOBE UI) on $CASE/ui.sock; to sign in on this terminal instead, run with --ui tty"
+  # not from a pipe (a service's stderr is the journal)
+  lj_run_bg
+  lj_wait
+  assert_not_contains "$(cat "$CASE/err.log")" "waiting for the setup screen"
+}
+
 # Run by a user who may not read the state directory: says so, exit 1, not "NO".
 case_status_permission_denied() {
   [ "$(id -u)" = 0 ] || skip "needs root to run status as another user"
@@ -401,4 +418,5 @@ tcase bad_journal_moved_aside_and_joins case_bad_journal_moved_aside
 tcase tenant_organizations_uses_upn_domain case_tenant_from_upn
 tcase config_bad_key_names_file_line case_config_bad_key
 tcase status_new_device case_status_new_device
+tcase run_in_terminal_says_where_the_ui_is case_run_in_terminal
 tcase status_permission_denied_says_so case_status_permission_denied

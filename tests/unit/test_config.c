@@ -126,6 +126,7 @@ static const char all_keys_conf[] =
     "connect_to = ::127.0.0.1:9444   ; inline comment\n"
     "ui = tty\n"
     "ui_socket = /tmp/ui.sock\n"
+    "ui_group = oobe-ui\n"
     "display_name = Desk 12 (reception)\n"
     "log_level = debug\n"
     "username = alice@contoso.example\n"
@@ -159,6 +160,7 @@ check_all_keys(const struct lj_config *c)
     assert_string_equal(c->connect_to[1], "::127.0.0.1:9444");
     assert_int_equal(c->ui, LJ_UI_TTY);
     assert_string_equal(c->ui_socket, "/tmp/ui.sock");
+    assert_string_equal(c->ui_group, "oobe-ui");
     assert_string_equal(c->display_name, "Desk 12 (reception)");
     assert_string_equal(c->log_level, "debug");
     assert_string_equal(c->username, "alice@contoso.example");
@@ -204,6 +206,7 @@ test_every_key_from_flags(void **state)
         "--connect-to=::127.0.0.1:9444",
         "--ui", "tty",
         "--ui-socket", "/tmp/ui.sock",
+        "--ui-group", "oobe-ui",
         "--display-name", "Desk 12 (reception)",
         "--log-level", "debug",
         "--username", "alice@contoso.example",
@@ -360,6 +363,8 @@ test_bad_values_in_file(void **state)
         {"state_dir = var/lib/linkjoin\n",
          ":1: bad value for 'state_dir': must be an absolute path"},
         {"ui_socket = ui.sock\n", ":1: bad value for 'ui_socket'"},
+        {"ui_group = -x\n", ":1: bad value for 'ui_group': must be a group name"},
+        {"ui_group = Ops Team\n", ":1: bad value for 'ui_group'"},
         {"password_file = pw.txt\n", ":1: bad value for 'password_file'"},
         {"tcti = bogus:x\n", ":1: bad value for 'tcti'"},
         {"authority = ftp://login.example\n",
