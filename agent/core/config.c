@@ -84,7 +84,8 @@ static const struct key_def keys[] = {
     {"ui_group", K_GROUP, STR(ui_group), 0, 0,
      "group whose members may connect to the UI socket (mode 0660); empty: root and the "
      "agent's user only (mode 0600)"},
-    {"display_name", K_TEXT_OPT, STR(display_name), 0, 0, "device display name (default: serial)"},
+    {"display_name", K_TEXT_OPT, STR(display_name), 0, 0,
+     "device name in Entra (empty: LINK-<serial>, or LINK-DEVICE without a serial)"},
     {"log_level", K_LOGLEVEL, STR(log_level), 0, 0, "error | warn | info | debug"},
     {"username", K_USERNAME, STR(username), 0, 0, "user name for password sign-in"},
     {"password_file", K_ABSPATH_OPT, STR(password_file), 0, 0,
@@ -892,17 +893,73 @@ lj_config_dump(const struct lj_config *cfg, FILE *f)
     }
 }
 
+/* The value placeholder --help shows after a key's flag. */
+static const char *
+metavar(const struct key_def *k)
+{
+    switch (k->kind) {
+    case K_URL: return "URL";
+    case K_REDIRECT: return "URI";
+    case K_TENANT: return "TENANT";
+    case K_GUID: return "GUID";
+    case K_SIGNIN:
+    case K_MDM:
+    case K_KEYPROV:
+    case K_UI:
+    case K_LOGLEVEL: return "MODE";
+    case K_ABSPATH:
+    case K_ABSPATH_OPT:
+    case K_PATH_OPT: return "PATH";
+    case K_TCTI: return "TCTI";
+    case K_CONNECT_TO: return "H:P:H:P";
+    case K_USERNAME: return "UPN";
+    case K_GROUP: return "GROUP";
+    case K_INT: return "N";
+    case K_TEXT_OPT: break;
+    }
+    return "TEXT";
+}
+
 void
 lj_config_usage(FILE *f)
 {
+    struct lj_config d;
+    char *dump = NULL;
+    size_t dlen = 0;
+    FILE *m;
+
+    /* the defaults, as `linkjoin config` prints them ("key = value" lines) */
+    lj_config_defaults(&d);
+    m = open_memstream(&dump, &dlen);
+    if (m != NULL) {
+        lj_config_dump(&d, m);
+        fclose(m);
+    }
     fprintf(f, "configuration (file keys use '_', flags use '-'; flags override the file):\n"
-               "  --config FILE            INI file (default " LJ_CONFIG_DEFAULT_PATH ")\n");
+               "  --config FILE                INI file (default " LJ_CONFIG_DEFAULT_PATH ")\n");
     for (size_t i = 0; i < NKEYS; i++) {
-        char flag[48];
+        char flag[64], key[48];
+        const char *dv = NULL, *end = NULL;
         size_t j;
+
         for (j = 0; keys[i].name[j] != '\0' && j + 1 < sizeof(flag); j++)
             flag[j] = keys[i].name[j] == '_' ? '-' : keys[i].name[j];
         flag[j] = '\0';
-        fprintf(f, "  --%-22s %s\n", flag, keys[i].help);
+        snprintf(flag + strlen(flag), sizeof(flag) - strlen(flag), " %s", metavar(&keys[i]));
+        snprintf(key, sizeof(key), "\n%s = ", keys[i].name);
+        if (dump != NULL && dlen > 0) {
+            const char *at = strstr(dump, key); /* "\nkey = " */
+
+            if (strncmp(dump, key + 1, strlen(key + 1)) == 0) /* the first line */
+                dv = dump + strlen(key + 1);
+            else if (at != NULL)
+                dv = at + strlen(key);
+            end = dv != NULL ? strchr(dv, '\n') : NULL;
+        }
+        if (dv != NULL && end != NULL && end > dv)
+            fprintf(f, "  --%-26s %s (default %.*s)\n", flag, keys[i].help, (int)(end - dv), dv);
+        else
+            fprintf(f, "  --%-26s %s\n", flag, keys[i].help);
     }
+    free(dump);
 }

@@ -129,7 +129,7 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "on another device, then sign in again.",
          "Reset the password in " ENTRA_USER " > Reset password"},
     [LJ_R_TENANT_NOT_FOUND] =
-        {LJ_R_TENANT_NOT_FOUND, "tenant_not_found", "", LJ_PHASE_SIGNIN, "AADSTS90002",
+        {LJ_R_TENANT_NOT_FOUND, "tenant_not_found", "", LJ_PHASE_DISCOVER, "AADSTS90002",
          LJ_FIX_ADMIN, false, LJ_EXIT_SIGNIN,
          "This device is set up for the organization {domain}, which Microsoft's sign-in "
          "service does not know, so nobody can sign in on it yet.",
