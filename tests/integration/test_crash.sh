@@ -162,9 +162,11 @@ damaged_after_join() {
   lj_wait
   assert_eq "$LJ_RC" 10 "already joined, proven by the certificate ($(tail -5 "$CASE/err.log"))"
   assert_eq "$(result_event | jq -r .device_id)" "$did" "device id from the certificate"
-  assert_contains "$(cat "$CASE/out.jsonl")" "$reason" "reason shown"
-  assert_contains "$(cat "$CASE/out.jsonl")" "kept as $CASE/state/journal.json.bad-"
-  assert_contains "$(cat "$CASE/out.jsonl")" "so the join is complete"
+  # plain words on the screen; the cause and the kept file in the log
+  assert_contains "$(cat "$CASE/out.jsonl")" "The saved setup progress could not be read, so setup starts again"
+  assert_contains "$(cat "$CASE/err.log")" "event=journal_moved_aside path=$CASE/state/journal.json.bad-"
+  assert_contains "$(grep event=journal_moved_aside "$CASE/err.log")" "$reason" "reason logged"
+  assert_contains "$(cat "$CASE/out.jsonl")" "the join is complete"
   ls "$CASE"/state/journal.json.bad-* >/dev/null 2>&1 || fail "old journal not kept"
   assert_eq "$(sim_requests)" "$before" "requests"
   assert_one_device_same_key ""
@@ -209,7 +211,8 @@ case_corrupt_mid_join() {
   lj_run_bg --ui stdio
   lj_wait
   assert_eq "$LJ_RC" 0 "joins ($(tail -5 "$CASE/err.log"))"
-  assert_contains "$(cat "$CASE/out.jsonl")" "kept as $CASE/state/journal.json.bad-"
+  assert_contains "$(cat "$CASE/out.jsonl")" "The saved setup progress could not be read, so setup starts again"
+  assert_contains "$(cat "$CASE/err.log")" "event=journal_moved_aside path=$CASE/state/journal.json.bad-"
   assert_one_device_same_key "$sums"
 }
 

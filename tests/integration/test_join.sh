@@ -383,7 +383,8 @@ case_bad_journal_moved_aside() {
   lj_conf "$CASE/lj.conf" "signin = password" "username = alice@contoso.example" "password_file = $CASE/pw"
   lj_run_bg --ui stdio
   lj_wait
-  assert_contains "$(cat "$CASE/out.jsonl")" "kept as $CASE/state/journal.json.bad-"
+  assert_contains "$(cat "$CASE/out.jsonl")" "The saved setup progress could not be read, so setup starts again"
+  assert_contains "$(cat "$CASE/err.log")" "event=journal_moved_aside path=$CASE/state/journal.json.bad-"
   assert_joined
   ls "$CASE"/state/journal.json.bad-* >/dev/null || fail "bad journal not kept"
 }
