@@ -15,8 +15,8 @@
 #include "platform/heapguard.h"
 
 static const struct lj_cmd commands[] = {
-    {"run", cmd_run, "join this device: sign in, create TPM keys, register with Entra"},
-    {"status", cmd_status, "show the join state like dsregcmd /status (--json)"},
+    {"run", cmd_run, "join this device: sign in, create TPM keys, join Entra, enroll in Intune"},
+    {"status", cmd_status, "join and setup state like dsregcmd /status (--json)"},
     {"csr", cmd_csr, "create device keys in the TPM if missing and print a TPM-signed CSR"},
     {"errors", cmd_errors, NULL}, /* hidden: prints README's failure table */
     {"config", cmd_config, "check the configuration and print it (--check: only report problems)"},

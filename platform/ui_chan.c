@@ -11,7 +11,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,7 @@ struct lj_ui_chan {
     bool in_eof;
     bool discarding; /* dropping the rest of an oversized line */
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    gid_t gid; /* ui_group, (gid_t)-1 = none */
     size_t len;
     char buf[BUFCAP];
 };
@@ -66,12 +69,34 @@ chan_alloc(void)
     if (c == NULL)
         return NULL;
     c->listen_fd = c->client_fd = c->in_fd = c->out_fd = -1;
+    c->gid = (gid_t)-1;
     return c;
 }
 
 enum lj_rc
 lj_ui_chan_listen(const char *path, struct lj_ui_chan **out)
 {
+    return lj_ui_chan_listen_group(path, NULL, out);
+}
+
+/* The gid of group name into *gid; false when there is no such group. */
+static bool
+group_gid(const char *name, gid_t *gid)
+{
+    struct group gr, *res = NULL;
+    char buf[4096];
+
+    if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) != 0 || res == NULL)
+        return false;
+    *gid = gr.gr_gid;
+    return true;
+}
+
+enum lj_rc
+lj_ui_chan_listen_group(const char *path, const char *group, struct lj_ui_chan **out)
+{
+    bool grouped = group != NULL && group[0] != '\0';
+    gid_t gid = (gid_t)-1;
     struct lj_ui_chan *c = NULL;
     struct sockaddr_un sa;
     struct stat st;
@@ -81,15 +106,25 @@ lj_ui_chan_listen(const char *path, struct lj_ui_chan **out)
 
     if (strlen(path) >= sizeof(sa.sun_path) || path[0] != '/')
         return lj_err_set(LJ_ERR_INVAL, MOD, "event=listen_failed path=%s reason=bad_path", path);
+    if (grouped && !group_gid(group, &gid))
+        return lj_err_set(LJ_ERR_NOT_FOUND, MOD,
+                          "event=listen_failed ui_group=%s reason=no_such_group", group);
     c = chan_alloc();
     if (c == NULL)
         return LJ_ERR_NOMEM;
+    c->gid = gid;
     snprintf(c->path, sizeof(c->path), "%s", path);
     snprintf(dir, sizeof(dir), "%s", path);
     slash = strrchr(dir, '/');
     if (slash != NULL && slash != dir) {
         *slash = '\0';
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        if (mkdir(dir, grouped ? 0750 : 0700) == 0) {
+            if (grouped && chown(dir, (uid_t)-1, gid) != 0) {
+                lj_err_set(LJ_ERR_IO, MOD, "event=listen_failed dir=%s errno=%s", dir,
+                           strerror(errno));
+                goto out;
+            }
+        } else if (errno != EEXIST) {
             lj_err_set(LJ_ERR_IO, MOD, "event=listen_failed dir=%s errno=%s", dir, strerror(errno));
             goto out;
         }
@@ -109,12 +144,14 @@ lj_ui_chan_listen(const char *path, struct lj_ui_chan **out)
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
     memcpy(sa.sun_path, path, strlen(path) + 1);
-    if (bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(path, 0600) != 0 ||
+    if (bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        (grouped && chown(path, (uid_t)-1, gid) != 0) || chmod(path, grouped ? 0660 : 0600) != 0 ||
         listen(c->listen_fd, 4) != 0) {
         lj_err_set(LJ_ERR_IO, MOD, "event=listen_failed path=%s errno=%s", path, strerror(errno));
         goto out;
     }
-    lj_log(LJ_LOG_INFO, MOD, "event=listening path=%s", path);
+    lj_log(LJ_LOG_INFO, MOD, "event=listening path=%s mode=%s group=%s", path,
+           grouped ? "0660" : "0600", grouped ? group : "-");
     *out = c;
     c = NULL;
     rc = LJ_OK;
@@ -184,15 +221,38 @@ client_gone(int fd)
     return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
+/* Is uid's user a member of gid (primary or supplementary)? */
 static bool
-peer_allowed(int fd)
+user_in_group(uid_t uid, gid_t gid)
+{
+    struct passwd pw, *res = NULL;
+    char buf[4096];
+    gid_t groups[64];
+    int n = 64;
+
+    if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
+        return false;
+    if (pw.pw_gid == gid)
+        return true;
+    if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) < 0)
+        return false;
+    for (int i = 0; i < n; i++)
+        if (groups[i] == gid)
+            return true;
+    return false;
+}
+
+static bool
+peer_allowed(const struct lj_ui_chan *c, int fd)
 {
     struct ucred cr;
     socklen_t l = sizeof(cr);
 
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &l) != 0)
         return false;
-    return cr.uid == 0 || cr.uid == geteuid();
+    if (cr.uid == 0 || cr.uid == geteuid())
+        return true;
+    return c->gid != (gid_t)-1 && (cr.gid == c->gid || user_in_group(cr.uid, c->gid));
 }
 
 /* One complete line out of the buffer, if there is one. */
@@ -284,7 +344,7 @@ lj_ui_chan_poll(struct lj_ui_chan *c, int timeout_ms, enum lj_ui_input *what, ch
                 drop_client(c);
             }
             if (fd >= 0) {
-                if (c->client_fd >= 0 || !peer_allowed(fd)) {
+                if (c->client_fd >= 0 || !peer_allowed(c, fd)) {
                     lj_log(LJ_LOG_WARN, MOD, "event=client_refused reason=%s",
                            c->client_fd >= 0 ? "busy" : "peer_uid");
                     close(fd);

@@ -46,6 +46,15 @@ struct lj_ui_chan;
 enum lj_rc lj_ui_chan_listen(const char *path, struct lj_ui_chan **out);
 
 /*
+ * The same with a group (the ui_group key): group NULL or "" is
+ * lj_ui_chan_listen.  Otherwise the socket is mode 0660 with that group, a
+ * directory created for it 0750 with that group, and a client is also
+ * accepted when its peer gid is the group or its user is a member of it.
+ * LJ_ERR_NOT_FOUND when no such group exists (nothing is created).
+ */
+enum lj_rc lj_ui_chan_listen_group(const char *path, const char *group, struct lj_ui_chan **out);
+
+/*
  * Use in_fd for input (-1 = none) and out_fd for output (stdio, tty).  The
  * fds stay owned by the caller (not closed by lj_ui_chan_close); in_fd is
  * switched to non-blocking.

@@ -11,7 +11,15 @@
  *   clock (platform/clock), network (optional, --network: DNS, TCP and TLS
  *   to the three cloud hosts through agent/http, as run's preflight does).
  *   When the TPM is absent the TPM-dependent checks are "not run" and the
- *   command returns at once.
+ *   command returns at once; when it answers but cannot work (properties
+ *   unreadable or self-test failed: failure mode, TPM_RC_FAILURE, or never
+ *   started, TPM_RC_INITIALIZE) the checks that need a working TPM (lockout,
+ *   EK certificate, random, ephemeral key) are "not run" with that cause,
+ *   instead of failing with misleading details.
+ * - Every failed check carries an action for the line (provision the EK
+ *   certificate, set the SMBIOS serial, replace the TPM, ...), and the
+ *   identity check states its rules.  The summary names every failing
+ *   group; the exit code is still the first of them.
  * - Configuration: linkjoin.conf (or --config FILE) like run's; tcti,
  *   tpm_timeout and log_level apply to the TPM checks (--tcti and
  *   --log-level win), the endpoints, ca_file, connect_to and timeouts to
@@ -54,6 +62,7 @@ struct check {
     enum status status;
     long ms;
     char detail[DETAIL_MAX];
+    const char *action; /* what the line does about a failure; NULL when it passed */
 };
 
 enum {
@@ -88,6 +97,27 @@ struct factory {
     bool have_health;
     struct lj_identity id;
     struct timespec t0;
+    const char *blocked; /* why the TPM cannot run the dependent checks; NULL = it can */
+};
+
+/* The line's action for each check that failed (factory_usage lists the rules). */
+static const char *const actions[C_COUNT] = {
+    [C_PRESENT] = "enable the TPM in the firmware settings and check it is fitted; if it "
+                  "still does not answer, replace the TPM",
+    [C_INFO] = "power-cycle the unit and test again; if it repeats, replace the TPM",
+    [C_SELFTEST] = "power-cycle the unit and test again; if the self-test still fails, replace "
+                   "the TPM",
+    [C_LOCKOUT] = "find what sends wrong TPM authorizations, then wait for the lockout to clear "
+                  "(one failure forgiven per interval shown) or reset it with the lockout "
+                  "authorization",
+    [C_EK] = "provision the TPM manufacturer's EK certificate into NV (or fit a TPM that ships "
+             "with one); with --ek-ca, check the bundle holds that manufacturer's CAs",
+    [C_RANDOM] = "replace the TPM",
+    [C_EPHEMERAL] = "power-cycle the unit and test again; if it repeats, replace the TPM",
+    [C_IDENTITY] = "set the SMBIOS system manufacturer, product name and serial number in the "
+                   "firmware (DMI type 1) to the unit's real values",
+    [C_CLOCK] = "set the real-time clock to the current UTC time and check its battery",
+    [C_NETWORK] = "check the cable, DNS and that the firewall allows HTTPS to the three hosts",
 };
 
 static void
@@ -118,7 +148,15 @@ factory_usage(FILE *f)
 
             "  --manufacturer S, --model S, --serial S\n"
             "                    use S instead of DMI (simulated devices, tests)\n"
-            "  --log-level LEVEL error, warn (default), info, debug\n"
+            "  --log-level LEVEL error, warn (default), info, debug (given: the log lines\n"
+            "                    are shown on stderr; otherwise the report has the details)\n"
+            "\n"
+            "rules: identity: manufacturer and model set, serial at least 4 characters,\n"
+            "  all printable and none a firmware placeholder ('To be filled by O.E.M.',\n"
+            "  'Default string', ...); clock: after the build date and less than 30 years\n"
+            "  after it; lockout: not in dictionary-attack lockout.  Every failed check\n"
+            "  prints an action.  A TPM that answers but cannot work (failure mode, never\n"
+            "  started) leaves lockout, EK, random and key checks 'not run'.\n"
             "\n"
             "exit codes: 0 every required check passed, 2 usage error, 3 configuration error,\n"
             "  14 a TPM check failed (absent, not 2.0, self-test, lockout, random, key)\n"
@@ -416,18 +454,18 @@ placeholder(const char *s)
     return false;
 }
 
-/* Why v is not a usable identity value, or NULL. */
+/* Why v is not a usable identity value (naming the rule), or NULL. */
 static const char *
 identity_problem(const char *v, size_t min_len)
 {
     if (v[0] == '\0')
-        return "missing";
+        return "missing: must be set";
     if (strchr(v, '?') != NULL)
-        return "has non-printable characters";
+        return "has non-printable characters: printable ASCII only";
     if (strlen(v) < min_len)
-        return "too short";
+        return min_len == 4 ? "too short: at least 4 characters" : "too short";
     if (placeholder(v))
-        return "a placeholder value";
+        return "a placeholder value: not a firmware default such as 'To be filled by O.E.M.'";
     return NULL;
 }
 
@@ -509,6 +547,31 @@ out:
     lj_http_free(h);
 }
 
+/*
+ * After tpm_info and self_test: can the TPM run the other checks?  A TPM
+ * in failure mode answers only GetTestResult and a few GetCapability
+ * properties (TPM 2.0 Library Part 1, "Failure mode"), with TPM_RC_FAILURE
+ * (0x101) to the rest; one never started answers TPM_RC_INITIALIZE (0x100).
+ */
+static void
+tpm_blocked(struct factory *f)
+{
+    bool info_unreadable = f->c[C_INFO].status == ST_FAIL && !f->have_health;
+    bool selftest_failed = f->c[C_SELFTEST].status == ST_FAIL;
+    const char *d1 = f->c[C_INFO].detail, *d2 = f->c[C_SELFTEST].detail;
+
+    if (!info_unreadable && !selftest_failed &&
+        !(f->have_health && f->h.family[0] == '\0' && !f->h.self_test_ok))
+        return;
+    if (strstr(d1, "tss2_rc=0x101") || strstr(d2, "tss2_rc=0x101") ||
+        (f->have_health && (f->h.self_test_rc & 0xfff) == 0x101))
+        f->blocked = "TPM in failure mode: TPM_RC_FAILURE, its self-test failed";
+    else if (strstr(d1, "tss2_rc=0x100") || strstr(d2, "tss2_rc=0x100"))
+        f->blocked = "TPM never started: TPM_RC_INITIALIZE, the firmware sent no TPM2_Startup";
+    else
+        f->blocked = "TPM self-test failed";
+}
+
 /* Run one check, timed, with a fresh error slot. */
 static void
 run(struct factory *f, int i, void (*fn)(struct factory *))
@@ -550,6 +613,28 @@ exit_code(const struct factory *f)
     return LJ_EXIT_OK;
 }
 
+/* "TPM, EK certificate" — every required group with a failed check. */
+static void
+failed_groups(const struct factory *f, char *out, size_t osz)
+{
+    static const char *const names[] = {"TPM", "EK certificate", "device identity or clock",
+                                        "network"};
+    size_t off = 0;
+
+    out[0] = '\0';
+    for (int g = G_TPM; g <= G_OPTIONAL; g++) {
+        bool bad = false;
+
+        for (int i = 0; i < C_COUNT; i++)
+            bad = bad || (f->c[i].group == (enum group)g && f->c[i].status == ST_FAIL &&
+                          (g != G_OPTIONAL || f->o.network));
+        if (bad && off < osz) {
+            int w = snprintf(out + off, osz - off, "%s%s", off ? ", " : "", names[g]);
+            off += w > 0 ? (size_t)w : 0;
+        }
+    }
+}
+
 static const char *
 exit_text(int ex)
 {
@@ -583,8 +668,13 @@ report_json(const struct factory *f, int ex, long total)
 {
     FILE *o = stdout;
 
+    char failed[160];
+
+    failed_groups(f, failed, sizeof(failed));
     fprintf(o, "{\"result\":\"%s\",\"exit_code\":%d,\"summary\":", ex == 0 ? "pass" : "fail", ex);
     json_str(o, exit_text(ex));
+    fprintf(o, ",\"failed_groups\":");
+    json_str(o, failed);
     fprintf(o, ",\"ms\":%ld,\"tcti\":", total);
     json_str(o, f->cfg.tcti);
     fprintf(o, ",\"tpm\":");
@@ -619,6 +709,10 @@ report_json(const struct factory *f, int ex, long total)
                 f->c[i].group == G_OPTIONAL ? "false" : "true", status_name(f->c[i].status),
                 f->c[i].ms);
         json_str(o, f->c[i].detail);
+        if (f->c[i].status == ST_FAIL && f->c[i].action != NULL) {
+            fprintf(o, ",\"action\":");
+            json_str(o, f->c[i].action);
+        }
         fputc('}', o);
     }
     fprintf(o, "]}\n");
@@ -628,12 +722,19 @@ static void
 report_text(const struct factory *f, int ex, long total)
 {
     static const char *const label[] = {"NOT RUN", "PASS", "FAIL", "SKIPPED"};
+    char failed[160];
 
+    failed_groups(f, failed, sizeof(failed));
     printf("linkjoin factory-test: %s (exit %d: %s) in %ld ms\n", ex == 0 ? "PASS" : "FAIL", ex,
            exit_text(ex), total);
-    for (int i = 0; i < C_COUNT; i++)
-        printf("  %-7s  %-13s %5ld ms  %s%s\n", label[f->c[i].status], f->c[i].name, f->c[i].ms,
+    if (failed[0] != '\0')
+        printf("  failed: %s\n", failed);
+    for (int i = 0; i < C_COUNT; i++) {
+        printf("  %-7s  %-14s %5ld ms  %s%s\n", label[f->c[i].status], f->c[i].name, f->c[i].ms,
                f->c[i].detail, f->c[i].group == G_OPTIONAL ? " (optional)" : "");
+        if (f->c[i].status == ST_FAIL && f->c[i].action != NULL)
+            printf("  %-7s  %-14s          action: %s\n", "", "", f->c[i].action);
+    }
 }
 
 int
@@ -684,13 +785,27 @@ cmd_factory_test(int argc, char **argv)
         f->c[i].group = table[i].group;
         snprintf(f->c[i].detail, sizeof(f->c[i].detail), "not run: no TPM");
     }
+    /* the report has every detail: log lines would only interleave with it */
+    if (f->o.log_level == NULL && lj_log_get_level() < LJ_LOG_INFO)
+        lj_log_set_quiet(true);
     for (int i = 0; i < C_COUNT; i++) {
         if (table[i].fn == NULL)
             continue;
         if (table[i].group != G_DEVICE && i != C_PRESENT && f->t == NULL)
             continue;
+        if (f->blocked != NULL &&
+            (i == C_LOCKOUT || i == C_EK || i == C_RANDOM || i == C_EPHEMERAL)) {
+            snprintf(f->c[i].detail, sizeof(f->c[i].detail), "not run (%s)", f->blocked);
+            continue;
+        }
         run(f, i, table[i].fn);
+        if (i == C_SELFTEST)
+            tpm_blocked(f);
     }
+    lj_log_set_quiet(false);
+    for (int i = 0; i < C_COUNT; i++)
+        if (f->c[i].status == ST_FAIL)
+            f->c[i].action = actions[i];
     if (f->o.network) {
         run(f, C_NETWORK, check_network);
     } else {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/cli/cmd.h"
 #include "agent/core/config.h"
@@ -19,7 +20,11 @@ run_usage(FILE *f)
     fprintf(f, "usage: linkjoin run [configuration flags]\n"
                "Sign the user in, create the device keys in the TPM, join the device to\n"
                "the user's Entra tenant and report the result to the OOBE UI (--ui).\n"
-               "On a joined device it only reports 'already joined' (exit 10).\n\n"
+               "Then enroll it in Intune (mdm = required | optional decides whether a\n"
+               "refusal leaves setup incomplete).  On a joined device it only reports\n"
+               "'already joined' (exit 10); a pending Intune enrollment is finished.\n"
+               "With the default --ui socket, an OOBE UI connects to ui_socket; from a\n"
+               "terminal use --ui tty to see the sign-in code here.\n\n"
                "  --no-early-keygen        create the TPM keys, sign the join request and\n"
                "                           find the registration service after sign-in\n"
                "                           instead of at start (the sequential baseline of\n"
@@ -59,6 +64,15 @@ cmd_run(int argc, char **argv)
     rc = lj_cmd_lock_state("run", cfg.state_dir, true, &lock);
     if (rc >= 0)
         return rc;
+    /*
+     * From a terminal with the default socket UI the sign-in code goes to a
+     * socket nobody may be reading: say where the screen is expected.
+     */
+    if (cfg.ui == LJ_UI_SOCKET && (isatty(STDIN_FILENO) || isatty(STDERR_FILENO)))
+        fprintf(stderr,
+                "linkjoin run: waiting for the setup screen (OOBE UI) on %s; to sign in on "
+                "this terminal instead, run with --ui tty\n",
+                cfg.ui_socket);
     rc = lj_flow_run(&cfg);
     lj_fs_unlock_dir(lock);
     return rc;

@@ -3,14 +3,25 @@
  * the way `dsregcmd /status` shows it, from the state directory (no
  * network): journal, stored device certificate, key record, and (when a
  * key record exists) whether the TPM still loads the keys (a few TPM
- * commands; `keys_state` ok | lost | unchecked | none).  Exit 0 when
- * joined, LJ_EXIT_MDM_PENDING when joined with the Intune enrollment
- * pending, LJ_EXIT_STATE when the TPM lost the keys (cleared or replaced:
- * `run` then starts again as a new device), LJ_EXIT_NOT_JOINED otherwise.
+ * commands; `keys_state` ok | lost | unchecked | none).  Exit 0 only when
+ * setup is complete (joined, and enrolled in Intune unless the configuration
+ * says mdm = optional), LJ_EXIT_MDM_PENDING when joined with the Intune
+ * enrollment pending, the refusal's own exit code (7, or 8 for a bad
+ * answer) when Intune refused and mdm = required, LJ_EXIT_STATE when the
+ * TPM lost the keys (cleared or replaced: `run` then starts again as a new
+ * device), LJ_EXIT_NOT_JOINED otherwise.
  *
  * mdm_state: "enrolled", "pending", "failed" (joined, and the last error
  * is an Intune one: refused by policy or a bad answer; last_error says
- * which) or "not_enrolled".
+ * which), "lost" (the TPM no longer loads the keys, so the enrollment is
+ * gone with them) or "not_enrolled".
+ *
+ * What a person reads: `State` is in words ("not joined: the last attempt
+ * was refused (join_not_permitted)"), the journal's own step name is
+ * `SavedStep` (JSON keeps "state" as that name and adds "state_text");
+ * Last Error adds the taxonomy's sentence, who can fix it and the admin
+ * action.  A state directory this user may not read is said so (exit 1),
+ * not reported as "not joined"; a missing one is named.
  *
  * The journal is read, never rewritten or moved aside here (that is run's
  * business); an unreadable journal is shown as such.
@@ -21,6 +32,7 @@
 
 #include "agent/cli/cmd.h"
 #include "agent/core/config.h"
+#include "agent/core/errors.h"
 #include "agent/proto/drs.h"
 #include "agent/core/exitcodes.h"
 #include "agent/flow/flow.h"
@@ -32,8 +44,9 @@
 #include "tpm/tpm.h"
 
 struct status {
+    enum lj_rc dir_rc; /* lj_fs_dir_access of the state directory */
     bool journal_ok;
-    char journal_problem[200];
+    char journal_problem[320];
     struct lj_journal j;
     bool have_cert;
     long long not_before, not_after;
@@ -56,6 +69,19 @@ status_read(const struct lj_config *cfg, struct status *s)
 
     memset(s, 0, sizeof(*s));
     lj_journal_init(&s->j);
+    s->dir_rc = lj_fs_dir_access(dir);
+    s->keys_state = "none";
+    s->keys_problem = "";
+    s->mdm = "not_enrolled";
+    if (s->dir_rc == LJ_ERR_AUTH) {
+        snprintf(s->journal_problem, sizeof(s->journal_problem),
+                 "cannot read %s: permission denied (run as root)", dir);
+        return;
+    }
+    if (s->dir_rc == LJ_ERR_NOT_FOUND) {
+        s->journal_ok = true; /* nothing was ever set up here: a new device */
+        return;
+    }
     if (!lj_path_join(path, sizeof(path), dir, LJ_JOURNAL_FILE)) {
         snprintf(s->journal_problem, sizeof(s->journal_problem), "path too long");
     } else if ((rc = lj_fs_read(path, LJ_JOURNAL_MAX_BYTES, &buf, &len)) == LJ_ERR_NOT_FOUND) {
@@ -96,12 +122,74 @@ status_read(const struct lj_config *cfg, struct status *s)
         break;
     default: s->mdm = "not_enrolled"; break;
     }
+    if (strcmp(s->keys_state, "lost") == 0 && s->j.state >= LJ_JS_JOINED)
+        s->mdm = "lost";
 }
 
 static bool
 joined(const struct status *s)
 {
     return s->journal_ok && s->j.state >= LJ_JS_JOINED && strcmp(s->keys_state, "lost") != 0;
+}
+
+/* The state in words a person understands (out, size osz). */
+static void
+state_words(const struct status *s, const char *dir, char *out, size_t osz)
+{
+    const char *why = s->j.has_error ? s->j.last_error.reason : NULL;
+
+    if (s->dir_rc == LJ_ERR_NOT_FOUND) {
+        snprintf(out, osz, "not set up: the state directory %s does not exist", dir);
+    } else if (!s->journal_ok) {
+        snprintf(out, osz, "unknown: %s", s->journal_problem);
+    } else if (strcmp(s->keys_state, "lost") == 0) {
+        snprintf(out, osz,
+                 "keys lost: the TPM no longer loads this device's keys (cleared or "
+                 "replaced); run setup again to join as a new device");
+    } else if (s->j.state == LJ_JS_NEW) {
+        snprintf(out, osz, why ? "not joined: the last attempt stopped (%s)" : "not set up yet",
+                 why);
+    } else if (s->j.state < LJ_JS_JOINED) {
+        if (why != NULL)
+            snprintf(out, osz, "not joined: the last attempt %s (%s)",
+                     strcmp(s->j.last_error.phase, "join") == 0 ? "was refused" : "stopped", why);
+        else
+            snprintf(out, osz, "not joined: setup was interrupted; run continues it");
+    } else if (s->j.state == LJ_JS_MDM_PENDING) {
+        snprintf(out, osz, "joined; Intune enrollment pending (retried automatically)");
+    } else if (s->j.state == LJ_JS_MDM_ENROLLED) {
+        snprintf(out, osz, "joined and enrolled in Intune");
+    } else if (strcmp(s->mdm, "failed") == 0) {
+        snprintf(out, osz, "joined; Intune refused the enrollment (%s)", why ? why : "-");
+    } else {
+        snprintf(out, osz, "joined");
+    }
+}
+
+/* The last error's taxonomy row, formatted: sentence, who fixes, admin action. */
+static const struct lj_reason_info *
+error_words(const struct status *s, char *msg, size_t msz, char *action, size_t asz)
+{
+    const struct lj_reason_info *ri = lj_reason_by_slug(s->j.last_error.reason);
+    struct lj_error_params p;
+
+    msg[0] = action[0] = '\0';
+    if (ri == NULL)
+        return NULL;
+    memset(&p, 0, sizeof(p));
+    p.upn = s->j.upn[0] != '\0' ? s->j.upn : NULL;
+    lj_error_format(ri->message, &p, msg, msz);
+    lj_error_format(ri->admin_action, &p, action, asz);
+    return ri;
+}
+
+/* Joined, and nothing of setup left: Intune enrolled, or its refusal allowed (mdm = optional). */
+static bool
+setup_complete(const struct status *s, const struct lj_config *cfg)
+{
+    if (!joined(s) || strcmp(s->mdm, "pending") == 0)
+        return false;
+    return strcmp(s->mdm, "failed") != 0 || cfg->mdm == LJ_MDM_OPTIONAL;
 }
 
 /* A JSON string (quoted, escaped). */
@@ -154,10 +242,11 @@ print_json_sso(FILE *o, const struct status *s)
 }
 
 static void
-print_json(FILE *o, const struct status *s)
+print_json(FILE *o, const struct status *s, const struct lj_config *cfg)
 {
     const struct lj_error_record *e = &s->j.last_error;
-    char nb[32] = "", na[32] = "";
+    char nb[32] = "", na[32] = "", words[400], msg[512], action[1024];
+    const struct lj_reason_info *ri;
     int64_t now = lj_clock_now();
 
     if (s->have_cert) {
@@ -166,7 +255,11 @@ print_json(FILE *o, const struct status *s)
     }
     fputc('{', o);
     fprintf(o, "\"joined\":%s,", joined(s) ? "true" : "false");
+    fprintf(o, "\"setup_complete\":%s,", setup_complete(s, cfg) ? "true" : "false");
+    jkv(o, "mdm_mode", lj_mdm_mode_name(cfg->mdm), true);
     jkv(o, "state", s->journal_ok ? lj_journal_state_name(s->j.state) : "unknown", true);
+    state_words(s, cfg->state_dir, words, sizeof(words));
+    jkv(o, "state_text", words, true);
     if (!s->journal_ok)
         jkv(o, "journal_problem", s->journal_problem, true);
     jkv(o, "device_id", s->j.device_id, true);
@@ -204,6 +297,10 @@ print_json(FILE *o, const struct status *s)
     jkv(o, "trace_id", e->trace_id, true);
     jkv(o, "correlation_id", e->correlation_id, true);
     jkv(o, "server_time", e->server_time, true);
+    ri = error_words(s, msg, sizeof(msg), action, sizeof(action));
+    jkv(o, "user_message", msg, true);
+    jkv(o, "fix_by", ri ? lj_fix_by_name(ri->fix_by) : "", true);
+    jkv(o, "admin_action", action, true);
     {
         char t[32];
 
@@ -220,16 +317,23 @@ line(FILE *o, const char *k, const char *v)
 }
 
 static void
-print_text(FILE *o, const struct status *s)
+print_text(FILE *o, const struct status *s, const struct lj_config *cfg)
 {
     const struct lj_error_record *e = &s->j.last_error;
-    char buf[128];
+    char buf[128], words[400], msg[512], action[1024];
+    const struct lj_reason_info *ri;
 
     fprintf(o, "+----------------------------------------------------------------------+\n"
                "| Device State                                                         |\n"
                "+----------------------------------------------------------------------+\n\n");
-    line(o, "EntraJoined", joined(s) ? "YES" : "NO");
-    line(o, "State", s->journal_ok ? lj_journal_state_name(s->j.state) : s->journal_problem);
+    line(o, "EntraJoined",
+         s->dir_rc == LJ_ERR_AUTH ? "UNKNOWN (permission denied)"
+         : joined(s)              ? "YES"
+                                  : "NO");
+    line(o, "SetupComplete", setup_complete(s, cfg) ? "YES" : "NO");
+    state_words(s, cfg->state_dir, words, sizeof(words));
+    line(o, "State", words);
+    line(o, "SavedStep", s->journal_ok ? lj_journal_state_name(s->j.state) : NULL);
     line(o, "DeviceId", s->j.device_id);
     line(o, "TenantId", s->j.tenant_id);
     line(o, "TenantName", s->j.tenant_name);
@@ -251,6 +355,7 @@ print_text(FILE *o, const struct status *s)
     if (s->keys_problem[0] != '\0')
         line(o, "KeyProblem", s->keys_problem);
     line(o, "MdmState", s->mdm);
+    line(o, "MdmMode", lj_mdm_mode_name(cfg->mdm));
     line(o, "MdmUrl", s->j.mdm_server_url);
     line(o, "MdmCertThumbprint", s->j.mdm_cert_thumbprint);
     line(o, "MdmDeviceId", s->j.mdm_enrollment_id);
@@ -267,6 +372,10 @@ print_text(FILE *o, const struct status *s)
     fprintf(o, "\n+----------------------------------------------------------------------+\n"
                "| Last Error                                                           |\n"
                "+----------------------------------------------------------------------+\n\n");
+    ri = error_words(s, msg, sizeof(msg), action, sizeof(action));
+    line(o, "Message", msg);
+    line(o, "FixBy", ri ? lj_fix_by_name(ri->fix_by) : NULL);
+    line(o, "AdminAction", action);
     line(o, "Phase", e->phase);
     line(o, "Reason", e->reason);
     line(o, "Code", e->code);
@@ -288,9 +397,16 @@ status_usage(FILE *f)
 {
     fprintf(f, "usage: linkjoin status [--json] [--state-dir DIR] [--config FILE]\n"
                "Show whether this device is joined (like dsregcmd /status), from the\n"
-               "state directory (and whether the TPM still loads the keys).  Exit 0 when\n"
-               "joined, 11 when joined with the Intune enrollment pending, 12 when not\n"
-               "joined, 13 when the TPM lost the keys (cleared).\n");
+               "state directory (and whether the TPM still loads the keys).  Exit 0 only\n"
+               "when setup is complete (joined, and enrolled in Intune unless mdm =\n"
+               "optional), 11 when joined with the Intune enrollment pending, 7 (8 for a\n"
+               "bad answer) when Intune refused it and mdm = required, 12 when not\n"
+               "joined, 13 when the TPM lost the keys (cleared), 1 when the state\n"
+               "directory cannot be read (permission denied: run as root).\n"
+               "  --json            one JSON object instead of the table\n"
+               "  --state-dir DIR   state directory (default /var/lib/linkjoin)\n"
+               "  --config FILE     configuration file (default /etc/linkjoin/linkjoin.conf);\n"
+               "                    its mdm = required | optional decides SetupComplete\n");
 }
 
 int
@@ -307,12 +423,23 @@ cmd_status(int argc, char **argv)
         return rc;
     status_read(&cfg, &s);
     if (json)
-        print_json(stdout, &s);
+        print_json(stdout, &s, &cfg);
     else
-        print_text(stdout, &s);
-    rc = !joined(&s) ? (strcmp(s.keys_state, "lost") == 0 ? LJ_EXIT_STATE : LJ_EXIT_NOT_JOINED)
-         : s.j.state == LJ_JS_MDM_PENDING ? LJ_EXIT_MDM_PENDING
-                                          : LJ_EXIT_OK;
+        print_text(stdout, &s, &cfg);
+    if (s.dir_rc == LJ_ERR_AUTH) {
+        fprintf(stderr, "linkjoin status: %s\n", s.journal_problem);
+        rc = LJ_EXIT_FAILURE; /* unknown, not "not joined" */
+    } else if (!joined(&s)) {
+        rc = strcmp(s.keys_state, "lost") == 0 ? LJ_EXIT_STATE : LJ_EXIT_NOT_JOINED;
+    } else if (s.j.state == LJ_JS_MDM_PENDING) {
+        rc = LJ_EXIT_MDM_PENDING;
+    } else if (!setup_complete(&s, &cfg)) {
+        const struct lj_reason_info *ri = lj_reason_by_slug(s.j.last_error.reason);
+
+        rc = ri != NULL ? ri->exit_code : LJ_EXIT_POLICY; /* as `run` exited */
+    } else {
+        rc = LJ_EXIT_OK;
+    }
     if (fflush(stdout) != 0)
         rc = LJ_EXIT_FAILURE;
     return rc;

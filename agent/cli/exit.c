@@ -26,7 +26,7 @@ lj_cli_say(FILE *f, const char *cmd, enum lj_rc rc, const struct lj_error_params
 {
     struct lj_classified c;
     const struct lj_reason_info *ri;
-    char msg[512];
+    char msg[512], action[1024];
     const char *detail;
 
     if (rc == LJ_OK || f == NULL)
@@ -36,7 +36,10 @@ lj_cli_say(FILE *f, const char *cmd, enum lj_rc rc, const struct lj_error_params
     if (ri == NULL)
         return;
     lj_error_format(ri->message, p, msg, sizeof(msg));
+    lj_error_format(ri->admin_action, p, action, sizeof(action));
     fprintf(f, "linkjoin %s: %s (reason %s, code %s)\n", cmd, msg, ri->slug, c.code);
+    /* a shell user is usually the admin: the host names and causes are in the action */
+    fprintf(f, "linkjoin %s: admin action: %s\n", cmd, action);
     detail = lj_err_detail();
     if (lj_log_get_level() >= LJ_LOG_DEBUG && detail[0] != '\0')
         fprintf(f, "linkjoin %s: detail: %s\n", cmd, detail);

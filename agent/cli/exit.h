@@ -21,7 +21,9 @@ int lj_cli_exit_for(enum lj_rc rc);
 
 /*
  * Print to f one line "linkjoin CMD: <the reason's sentence> (reason SLUG,
- * code CODE)", placeholders filled from p (may be NULL), and, only at log
+ * code CODE)" and one "linkjoin CMD: admin action: <the row's action>"
+ * (host names and causes live there), placeholders filled from p (may be
+ * NULL), and, only at log
  * level debug, a second line with the first error's detail (the log text,
  * never shown otherwise: conventions rule 1).  Nothing for LJ_OK.
  */

@@ -11,6 +11,7 @@
  * HOST:PORT:HOST:PORT, enums and numbers within their sets.
  */
 #include "agent/core/config.h"
+#include "agent/core/config_int.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -37,6 +38,7 @@ enum key_kind {
     K_TENANT,
     K_GUID,
     K_SIGNIN,
+    K_MDM,
     K_KEYPROV,
     K_UI,
     K_ABSPATH,     /* absolute path, required */
@@ -48,7 +50,8 @@ enum key_kind {
     K_USERNAME,
     K_LOGLEVEL,
     K_INT,
-    K_BOOL, /* yes | no */
+    K_BOOL,  /* yes | no */
+    K_GROUP, /* a group name or "" */
 };
 
 struct key_def {
@@ -71,6 +74,8 @@ static const struct key_def keys[] = {
     {"redirect_uri", K_REDIRECT, STR(redirect_uri), 0, 0, "redirect URI for auth_code sign-in"},
     {"drs_url", K_URL, STR(drs_url), 0, 0, "https URL of the Device Registration Service"},
     {"mdm_url", K_URL, STR(mdm_url), 0, 0, "https URL of the MDM (Intune) enrollment service"},
+    {"mdm", K_MDM, NUM(mdm), 0, 0,
+     "required | optional: does an Intune refusal leave setup incomplete"},
     {"state_dir", K_ABSPATH, STR(state_dir), 0, 0, "state directory (journal, key blobs)"},
     {"tcti", K_TCTI, STR(tcti), 0, 0, "TPM TCTI (device:/dev/tpmrm0, swtpm:host=...,port=...)"},
     {"tpm_raw_device", K_BOOL, NUM(tpm_raw_device), 0, 0,
@@ -81,7 +86,11 @@ static const struct key_def keys[] = {
     {"connect_to", K_CONNECT_TO, 0, 0, 0, 0, "HOST:PORT:HOST:PORT (curl syntax; repeatable)"},
     {"ui", K_UI, NUM(ui), 0, 0, "socket | stdio | tty"},
     {"ui_socket", K_ABSPATH, STR(ui_socket), 0, 0, "Unix socket path for --ui socket"},
-    {"display_name", K_TEXT_OPT, STR(display_name), 0, 0, "device display name (default: serial)"},
+    {"ui_group", K_GROUP, STR(ui_group), 0, 0,
+     "group whose members may connect to the UI socket (mode 0660); empty: root and the "
+     "agent's user only (mode 0600)"},
+    {"display_name", K_TEXT_OPT, STR(display_name), 0, 0,
+     "device name in Entra (empty: LINK-<serial>, or LINK-DEVICE without a serial)"},
     {"log_level", K_LOGLEVEL, STR(log_level), 0, 0, "error | warn | info | debug"},
     {"username", K_USERNAME, STR(username), 0, 0, "user name for password sign-in"},
     {"password_file", K_ABSPATH_OPT, STR(password_file), 0, 0,
@@ -104,6 +113,13 @@ static const struct key_def keys[] = {
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 static const char *const signin_names[] = {"device_code", "auth_code", "password"};
+static const char *const mdm_names[] = {"required", "optional"};
+
+const char *
+lj_mdm_mode_name(enum lj_mdm_mode m)
+{
+    return (unsigned)m < 2 ? mdm_names[m] : "unknown";
+}
 static const char *const keyprov_names[] = {"tpm", "soft"};
 static const char *const ui_names[] = {"socket", "stdio", "tty"};
 
@@ -133,6 +149,7 @@ lj_config_defaults(struct lj_config *cfg)
     snprintf(cfg->tenant, sizeof(cfg->tenant), "organizations");
     snprintf(cfg->client_id, sizeof(cfg->client_id), "%s", LJ_CONFIG_BROKER_CLIENT_ID);
     cfg->signin = LJ_SIGNIN_DEVICE_CODE;
+    cfg->mdm = LJ_MDM_REQUIRED;
     snprintf(cfg->redirect_uri, sizeof(cfg->redirect_uri), "ms-aadj-redir://auth/drs");
     snprintf(cfg->drs_url, sizeof(cfg->drs_url), "https://enterpriseregistration.windows.net");
     snprintf(cfg->mdm_url, sizeof(cfg->mdm_url), "https://enrollment.manage.microsoft.com");
@@ -253,9 +270,8 @@ check_https_url(const char *v)
     return NULL;
 }
 
-/* true for an http loopback redirect (RFC 8252 7.3): 127.0.0.1, localhost, [::1]. */
-static bool
-is_loopback_redirect(const char *v)
+bool
+lj_config_is_loopback_redirect(const char *v)
 {
     static const char *const loopback[] = {"http://127.0.0.1", "http://localhost", "http://[::1]"};
 
@@ -277,7 +293,7 @@ check_redirect(const char *v)
     if (strncasecmp(v, "https://", 8) == 0)
         return check_https_url(v);
     if (strncasecmp(v, "http://", 7) == 0) {
-        if (is_loopback_redirect(v))
+        if (lj_config_is_loopback_redirect(v))
             return NULL;
         return "plain http is allowed only for a loopback redirect (http://127.0.0.1:PORT/...)";
     }
@@ -402,11 +418,8 @@ find_key(const char *name)
     return NULL;
 }
 
-static enum lj_rc cfg_fail(struct lj_config *cfg, const char *origin, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static enum lj_rc
-cfg_fail(struct lj_config *cfg, const char *origin, const char *fmt, ...)
+enum lj_rc
+lj_config_fail(struct lj_config *cfg, const char *origin, const char *fmt, ...)
 {
     char msg[400];
     va_list ap;
@@ -423,6 +436,7 @@ allowed_values(enum key_kind k)
 {
     switch (k) {
     case K_SIGNIN: return " (device_code, auth_code or password)";
+    case K_MDM: return " (required or optional)";
     case K_KEYPROV: return " (tpm or soft)";
     case K_UI: return " (socket, stdio or tty)";
     case K_LOGLEVEL: return " (error, warn, info or debug)";
@@ -443,27 +457,27 @@ lj_config_set(struct lj_config *cfg, const char *key, const char *value, const c
 
     if (k == NULL) {
         if (strcmp(key, "password") == 0)
-            return cfg_fail(cfg, origin,
-                            "key '%s' is not allowed: the password comes from the UI or "
-                            "from password_file",
-                            key);
-        return cfg_fail(cfg, origin, "unknown key '%s'", key);
+            return lj_config_fail(cfg, origin,
+                                  "key '%s' is not allowed: the password comes from the UI or "
+                                  "from password_file",
+                                  key);
+        return lj_config_fail(cfg, origin, "unknown key '%s'", key);
     }
     dst = k->size ? (char *)cfg + k->off : NULL;
     if (k->size && strlen(value) >= k->size)
-        return cfg_fail(cfg, origin, "bad value for '%s': too long (max %zu characters)", key,
-                        k->size - 1);
+        return lj_config_fail(cfg, origin, "bad value for '%s': too long (max %zu characters)", key,
+                              k->size - 1);
     if (!printable(value))
-        return cfg_fail(cfg, origin, "bad value for '%s': contains control characters", key);
+        return lj_config_fail(cfg, origin, "bad value for '%s': contains control characters", key);
     /* lj_config_dump writes "key = value": it must fit a file line (fuzz_config). */
     if (strlen(key) + 3 + strlen(value) > LJ_CONFIG_MAX_LINE)
-        return cfg_fail(cfg, origin, "bad value for '%s': too long (max %zu characters)", key,
-                        (size_t)LJ_CONFIG_MAX_LINE - strlen(key) - 3);
+        return lj_config_fail(cfg, origin, "bad value for '%s': too long (max %zu characters)", key,
+                              (size_t)LJ_CONFIG_MAX_LINE - strlen(key) - 3);
     if (!ini_safe(value))
-        return cfg_fail(cfg, origin,
-                        "bad value for '%s': starts with ';', has ' ;' or leading or "
-                        "trailing spaces (the config file cannot hold it)",
-                        key);
+        return lj_config_fail(cfg, origin,
+                              "bad value for '%s': starts with ';', has ' ;' or leading or "
+                              "trailing spaces (the config file cannot hold it)",
+                              key);
 
     switch (k->kind) {
     case K_URL: why = check_https_url(value); break;
@@ -471,6 +485,7 @@ lj_config_set(struct lj_config *cfg, const char *key, const char *value, const c
     case K_TENANT: why = check_tenant(value); break;
     case K_GUID: why = lj_is_guid(value) ? NULL : "must be a GUID"; break;
     case K_SIGNIN: why = check_enum(value, signin_names, 3, &iv); break;
+    case K_MDM: why = check_enum(value, mdm_names, 2, &iv); break;
     case K_KEYPROV: why = check_enum(value, keyprov_names, 2, &iv); break;
     case K_UI: why = check_enum(value, ui_names, 3, &iv); break;
     case K_ABSPATH: why = value[0] == '/' ? NULL : "must be an absolute path"; break;
@@ -496,6 +511,13 @@ lj_config_set(struct lj_config *cfg, const char *key, const char *value, const c
         iv = strcmp(value, "yes") == 0;
         why = iv || strcmp(value, "no") == 0 ? NULL : "must be yes or no";
         break;
+    case K_GROUP:
+        why = value[0] == '\0' ||
+                      (strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789_-") == strlen(value) &&
+                       value[0] != '-')
+                  ? NULL
+                  : "must be a group name (a-z, 0-9, '_' and '-')";
+        break;
     }
     if (why != NULL) {
         char msg[200];
@@ -504,11 +526,12 @@ lj_config_set(struct lj_config *cfg, const char *key, const char *value, const c
         else
             snprintf(range, sizeof(range), "%s", allowed_values(k->kind));
         snprintf(msg, sizeof(msg), "%s%s", why, range);
-        return cfg_fail(cfg, origin, "bad value for '%s': %s", key, msg);
+        return lj_config_fail(cfg, origin, "bad value for '%s': %s", key, msg);
     }
 
     switch (k->kind) {
     case K_SIGNIN: cfg->signin = (enum lj_signin)iv; break;
+    case K_MDM: cfg->mdm = (enum lj_mdm_mode)iv; break;
     case K_KEYPROV: cfg->key_provider = (enum lj_key_provider)iv; break;
     case K_UI: cfg->ui = (enum lj_ui_kind)iv; break;
     case K_INT: *(int *)(void *)((char *)cfg + k->off) = iv; break;
@@ -575,7 +598,7 @@ cfg_ini_handler(void *user, const char *section, const char *name, const char *v
     snprintf(origin, sizeof(origin), "%s:%d", c->path, c->line);
     if (section[0] != '\0' && strcmp(section, "linkjoin") != 0) {
         snprintf(origin, sizeof(origin), "%s:%d", c->path, c->section_line);
-        cfg_fail(c->cfg, origin, "unknown section '[%s]' (use [linkjoin] or none)", section);
+        lj_config_fail(c->cfg, origin, "unknown section '[%s]' (use [linkjoin] or none)", section);
         c->err_line = c->line;
         return 0;
     }
@@ -583,7 +606,7 @@ cfg_ini_handler(void *user, const char *section, const char *name, const char *v
     if (k != NULL && k->kind != K_CONNECT_TO) {
         size_t idx = (size_t)(k - keys);
         if (c->seen[idx]) {
-            cfg_fail(c->cfg, origin, "key '%s' given twice", name);
+            lj_config_fail(c->cfg, origin, "key '%s' given twice", name);
             c->err_line = c->line;
             return 0;
         }
@@ -607,7 +630,7 @@ lj_config_load_text(struct lj_config *cfg, const char *path, const char *text, s
     struct lj_config work;
 
     if (len > LJ_CONFIG_MAX_FILE) {
-        rc = cfg_fail(cfg, path, "file too large (max 64 KiB)");
+        rc = lj_config_fail(cfg, path, "file too large (max 64 KiB)");
         goto out;
     }
     /* Check lines before libinih sees them: its buffer would split long ones. */
@@ -615,7 +638,7 @@ lj_config_load_text(struct lj_config *cfg, const char *path, const char *text, s
         if (i < len && buf[i] == '\0') {
             char origin[LJ_CONFIG_PATH_MAX + 16];
             snprintf(origin, sizeof(origin), "%s:%d", path, line);
-            rc = cfg_fail(cfg, origin, "NUL byte in file");
+            rc = lj_config_fail(cfg, origin, "NUL byte in file");
             goto out;
         }
         if (i == len || buf[i] == '\n') {
@@ -625,7 +648,8 @@ lj_config_load_text(struct lj_config *cfg, const char *path, const char *text, s
             if (n > LJ_CONFIG_MAX_LINE) {
                 char origin[LJ_CONFIG_PATH_MAX + 16];
                 snprintf(origin, sizeof(origin), "%s:%d", path, line);
-                rc = cfg_fail(cfg, origin, "line too long (max %d characters)", LJ_CONFIG_MAX_LINE);
+                rc = lj_config_fail(cfg, origin, "line too long (max %d characters)",
+                                    LJ_CONFIG_MAX_LINE);
                 goto out;
             }
             line++;
@@ -647,7 +671,7 @@ lj_config_load_text(struct lj_config *cfg, const char *path, const char *text, s
     if (ini_rc != 0) {
         char origin[LJ_CONFIG_PATH_MAX + 16];
         snprintf(origin, sizeof(origin), "%s:%d", path, ini_rc);
-        rc = cfg_fail(cfg, origin, "syntax error (expected 'key = value' or '[linkjoin]')");
+        rc = lj_config_fail(cfg, origin, "syntax error (expected 'key = value' or '[linkjoin]')");
         goto out;
     }
     work.error[0] = '\0';
@@ -674,7 +698,7 @@ lj_config_load_file(struct lj_config *cfg, const char *path, bool explicit_path)
         const char *why = rc == LJ_ERR_NOT_FOUND ? "no such file"
                           : rc == LJ_ERR_TOO_BIG ? "file too large (max 64 KiB)"
                                                  : "cannot read the file";
-        rc = cfg_fail(cfg, path, "%s", why);
+        rc = lj_config_fail(cfg, path, "%s", why);
         goto out;
     }
     rc = lj_config_load_text(cfg, path, (const char *)buf, len);
@@ -706,138 +730,6 @@ flag_to_key(const char *arg, char *key, size_t ksz, const char **inline_value)
     return true;
 }
 
-/* A TCTI of a TPM simulator (tpm2-tss tcti-swtpm, tcti-mssim: TCP; tcti-libtpms: in-process). */
-static bool
-tcti_is_simulator(const char *v)
-{
-    static const char *const sims[] = {"swtpm", "mssim", "libtpms"};
-    size_t n = strcspn(v, ":");
-
-    for (size_t i = 0; i < sizeof(sims) / sizeof(sims[0]); i++) {
-        if (strlen(sims[i]) == n && strncmp(v, sims[i], n) == 0)
-            return true;
-    }
-    return false;
-}
-
-enum lj_rc
-lj_config_validate_build(struct lj_config *cfg)
-{
-    const char *origin = cfg->config_path[0] ? cfg->config_path : "configuration";
-
-    if (lj_test_hooks_built())
-        return LJ_OK;
-    if (cfg->key_provider == LJ_KEYS_SOFT)
-        return cfg_fail(cfg, origin,
-                        "key_provider = soft is for tests only (the device keys would be files, "
-                        "not TPM keys); only a test build (make TEST_HOOKS=1) accepts it, this "
-                        "release build needs key_provider = tpm");
-    if (tcti_is_simulator(cfg->tcti))
-        return cfg_fail(cfg, origin,
-                        "tcti %s is a TPM simulator, for tests only; only a test build (make "
-                        "TEST_HOOKS=1) accepts it, this release build needs device:PATH or "
-                        "tabrmd:...",
-                        cfg->tcti);
-    return LJ_OK;
-}
-
-/*
- * A device TCTI naming a raw TPM character device (/dev/tpmN; "device"
- * alone means /dev/tpm0 in tpm2-tss tcti-device) rather than the kernel's
- * resource manager /dev/tpmrmN.
- */
-static bool
-tcti_is_raw_device(const char *v)
-{
-    const char *path, *base;
-
-    if (strcmp(v, "device") == 0 || strcmp(v, "device:") == 0)
-        return true;
-    if (strncmp(v, "device:", 7) != 0)
-        return false;
-    path = v + 7;
-    base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
-    if (strncmp(base, "tpm", 3) != 0 || base[3] == '\0')
-        return false;
-    for (const char *c = base + 3; *c != '\0'; c++) {
-        if (*c < '0' || *c > '9')
-            return false;
-    }
-    return true;
-}
-
-enum lj_rc
-lj_config_validate(struct lj_config *cfg)
-{
-    const char *origin = cfg->config_path[0] ? cfg->config_path : "configuration";
-    enum lj_rc rc = lj_config_validate_build(cfg);
-
-    if (rc != LJ_OK)
-        return rc;
-    if (cfg->signin == LJ_SIGNIN_PASSWORD && cfg->username[0] == '\0')
-        return cfg_fail(cfg, origin, "signin = password needs 'username'");
-    if (cfg->signin != LJ_SIGNIN_PASSWORD && cfg->password_file[0] != '\0')
-        return cfg_fail(cfg, origin, "'password_file' is used only with signin = password");
-    if (tcti_is_raw_device(cfg->tcti) && !cfg->tpm_raw_device)
-        return cfg_fail(cfg, origin,
-                        "tcti %s is the TPM without the kernel's resource manager: its few object "
-                        "slots are shared with every other process, which a crashed run's or "
-                        "another program's objects can fill; use device:/dev/tpmrm0 (the "
-                        "default), or set tpm_raw_device = yes where the kernel has no "
-                        "/dev/tpmrm0",
-                        cfg->tcti);
-    /*
-     * The broker app has no loopback redirect registered: its redirect URIs
-     * are the ms-aadj-redir://auth/{drs,mdm}, ms-appx-web BrokerPlugin,
-     * CloudDomainJoin and urn:ietf:wg:oauth:2.0:oob ones (dirkjanm/ROADtools
-     * roadtx firstpartyscopes.json), and Entra answers an unregistered
-     * redirect with AADSTS50011 (Microsoft Learn, reply URL / redirect URI
-     * restrictions; its loopback port exception applies only to a registered
-     * localhost URI).  A loopback redirect needs a client_id of one's own
-     * app registration that lists it.
-     */
-    if (is_loopback_redirect(cfg->redirect_uri) &&
-        strcasecmp(cfg->client_id, LJ_CONFIG_BROKER_CLIENT_ID) == 0)
-        return cfg_fail(cfg, origin,
-                        "redirect_uri %s: client_id %s (Microsoft Authentication Broker, the "
-                        "default) has no loopback redirect registered, so Entra refuses it "
-                        "(AADSTS50011); use ms-aadj-redir://auth/drs, or a client_id of your own "
-                        "app registration that lists this redirect",
-                        cfg->redirect_uri, cfg->client_id);
-    return LJ_OK;
-}
-
-enum lj_rc
-lj_config_check_files(struct lj_config *cfg)
-{
-    const char *origin = cfg->config_path[0] ? cfg->config_path : "configuration";
-    struct lj_fs_private pf;
-    enum lj_rc rc;
-
-    if (cfg->password_file[0] == '\0')
-        return LJ_OK;
-    memset(&pf, 0, sizeof(pf));
-    rc = lj_fs_check_private(cfg->password_file, &pf);
-    if (rc == LJ_OK || rc == LJ_ERR_NOT_FOUND) /* read at use time: may come later */
-        return LJ_OK;
-    if (rc != LJ_ERR_INVAL)
-        return cfg_fail(cfg, origin, "%s cannot be read", cfg->password_file);
-    if (pf.not_regular)
-        return cfg_fail(cfg, origin,
-                        "password_file %s is a symbolic link or not a regular file: write the "
-                        "password to a plain file (mode 0600)",
-                        cfg->password_file);
-    if (pf.uid != (unsigned long)geteuid())
-        return cfg_fail(cfg, origin,
-                        "password_file %s is owned by uid %lu, not by uid %lu that linkjoin runs "
-                        "as: give it to that user, mode 0600 or 0400",
-                        cfg->password_file, pf.uid, (unsigned long)geteuid());
-    return cfg_fail(cfg, origin,
-                    "password_file %s is mode %04o (group or others may read it): make it 0600 or "
-                    "0400, owned by uid %lu that linkjoin runs as",
-                    cfg->password_file, pf.mode, (unsigned long)geteuid());
-}
-
 enum lj_rc
 lj_config_from_args(struct lj_config *cfg, int argc, char **argv, int *rest_argc, char **rest_argv)
 {
@@ -853,7 +745,7 @@ lj_config_from_args(struct lj_config *cfg, int argc, char **argv, int *rest_argc
             break;
         if (strcmp(argv[i], "--config") == 0) {
             if (i + 1 >= argc)
-                return cfg_fail(cfg, "--config", "needs a value");
+                return lj_config_fail(cfg, "--config", "needs a value");
             path = argv[++i];
             explicit_path = true;
         } else if (strncmp(argv[i], "--config=", 9) == 0) {
@@ -884,16 +776,16 @@ lj_config_from_args(struct lj_config *cfg, int argc, char **argv, int *rest_argc
             continue;
         if (!flag_to_key(argv[i], key, sizeof(key), &value) || find_key(key) == NULL) {
             if (flag_to_key(argv[i], key, sizeof(key), &value) && strcmp(key, "password") == 0)
-                return cfg_fail(cfg, "--password",
-                                "not allowed: a password on the command line is visible to "
-                                "every user; use password_file or the UI");
+                return lj_config_fail(cfg, "--password",
+                                      "not allowed: a password on the command line is visible to "
+                                      "every user; use password_file or the UI");
             rest_argv[nrest++] = argv[i];
             continue;
         }
         snprintf(origin, sizeof(origin), "%.*s", (int)(strcspn(argv[i], "=")), argv[i]);
         if (value == NULL) {
             if (i + 1 >= argc)
-                return cfg_fail(cfg, origin, "needs a value");
+                return lj_config_fail(cfg, origin, "needs a value");
             value = argv[++i];
         }
         if (strcmp(key, "connect_to") == 0 && !cleared_connect_to) {
@@ -925,6 +817,7 @@ lj_config_dump(const struct lj_config *cfg, FILE *f)
         const struct key_def *k = &keys[i];
         switch (k->kind) {
         case K_SIGNIN: fprintf(f, "%s = %s\n", k->name, lj_signin_name(cfg->signin)); break;
+        case K_MDM: fprintf(f, "%s = %s\n", k->name, lj_mdm_mode_name(cfg->mdm)); break;
         case K_KEYPROV:
             fprintf(f, "%s = %s\n", k->name, lj_key_provider_name(cfg->key_provider));
             break;
@@ -949,17 +842,74 @@ lj_config_dump(const struct lj_config *cfg, FILE *f)
     }
 }
 
+/* The value placeholder --help shows after a key's flag. */
+static const char *
+metavar(const struct key_def *k)
+{
+    switch (k->kind) {
+    case K_URL: return "URL";
+    case K_REDIRECT: return "URI";
+    case K_TENANT: return "TENANT";
+    case K_GUID: return "GUID";
+    case K_SIGNIN:
+    case K_MDM:
+    case K_KEYPROV:
+    case K_UI:
+    case K_LOGLEVEL: return "MODE";
+    case K_ABSPATH:
+    case K_ABSPATH_OPT:
+    case K_PATH_OPT: return "PATH";
+    case K_TCTI: return "TCTI";
+    case K_CONNECT_TO: return "H:P:H:P";
+    case K_USERNAME: return "UPN";
+    case K_GROUP: return "GROUP";
+    case K_BOOL: return "yes|no";
+    case K_INT: return "N";
+    case K_TEXT_OPT: break;
+    }
+    return "TEXT";
+}
+
 void
 lj_config_usage(FILE *f)
 {
+    struct lj_config d;
+    char *dump = NULL;
+    size_t dlen = 0;
+    FILE *m;
+
+    /* the defaults, as `linkjoin config` prints them ("key = value" lines) */
+    lj_config_defaults(&d);
+    m = open_memstream(&dump, &dlen);
+    if (m != NULL) {
+        lj_config_dump(&d, m);
+        fclose(m);
+    }
     fprintf(f, "configuration (file keys use '_', flags use '-'; flags override the file):\n"
-               "  --config FILE            INI file (default " LJ_CONFIG_DEFAULT_PATH ")\n");
+               "  --config FILE                INI file (default " LJ_CONFIG_DEFAULT_PATH ")\n");
     for (size_t i = 0; i < NKEYS; i++) {
-        char flag[48];
+        char flag[64], key[48];
+        const char *dv = NULL, *end = NULL;
         size_t j;
+
         for (j = 0; keys[i].name[j] != '\0' && j + 1 < sizeof(flag); j++)
             flag[j] = keys[i].name[j] == '_' ? '-' : keys[i].name[j];
         flag[j] = '\0';
-        fprintf(f, "  --%-22s %s\n", flag, keys[i].help);
+        snprintf(flag + strlen(flag), sizeof(flag) - strlen(flag), " %s", metavar(&keys[i]));
+        snprintf(key, sizeof(key), "\n%s = ", keys[i].name);
+        if (dump != NULL && dlen > 0) {
+            const char *at = strstr(dump, key); /* "\nkey = " */
+
+            if (strncmp(dump, key + 1, strlen(key + 1)) == 0) /* the first line */
+                dv = dump + strlen(key + 1);
+            else if (at != NULL)
+                dv = at + strlen(key);
+            end = dv != NULL ? strchr(dv, '\n') : NULL;
+        }
+        if (dv != NULL && end != NULL && end > dv)
+            fprintf(f, "  --%-26s %s (default %.*s)\n", flag, keys[i].help, (int)(end - dv), dv);
+        else
+            fprintf(f, "  --%-26s %s\n", flag, keys[i].help);
     }
+    free(dump);
 }

@@ -56,6 +56,11 @@ enum lj_ui_kind {
     LJ_UI_TTY = 2,
 };
 
+enum lj_mdm_mode {
+    LJ_MDM_REQUIRED = 0,
+    LJ_MDM_OPTIONAL = 1,
+};
+
 /* Plain data: copy freely, nothing to free. Strings are NUL-terminated; "" = unset. */
 struct lj_config {
     char authority[LJ_CONFIG_URL_MAX]; /* https URL, no trailing slash */
@@ -74,6 +79,7 @@ struct lj_config {
     int n_connect_to;
     enum lj_ui_kind ui;
     char ui_socket[108]; /* absolute; fits sun_path */
+    char ui_group[33];   /* "" = socket 0600 (root and the agent's user only); else 0660 */
     char display_name[LJ_CONFIG_NAME_MAX];
     char log_level[8];                      /* error|warn|info|debug */
     char username[LJ_CONFIG_NAME_MAX];      /* password sign-in only */
@@ -88,6 +94,12 @@ struct lj_config {
     int retry_wait;          /* seconds a UI may send retry after a failure, 0..86400 */
     int tpm_timeout;         /* seconds, 1..3600: bound on one TPM command (tpm.h) */
     int sealed_max_age_days; /* 1..90: a kept (sealed) sign-in older than this is dropped */
+    /*
+     * mdm: is Intune enrollment part of setup?  required (default): an
+     * Intune refusal leaves setup incomplete (run exits with the reason's
+     * code, status is not 0); optional: a joined device is complete.
+     */
+    enum lj_mdm_mode mdm;
     /*
      * `run --no-early-keygen` (the sequential baseline of make bench):
      * create the keys after sign-in instead of at start.  A run option,
@@ -175,6 +187,8 @@ void lj_config_dump(const struct lj_config *cfg, FILE *f);
 
 /* Names for the enums ("device_code", "tpm", "socket"); never NULL. */
 const char *lj_signin_name(enum lj_signin s);
+/* "required" | "optional"; never NULL. */
+const char *lj_mdm_mode_name(enum lj_mdm_mode m);
 const char *lj_key_provider_name(enum lj_key_provider k);
 const char *lj_ui_kind_name(enum lj_ui_kind u);
 

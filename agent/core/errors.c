@@ -22,10 +22,20 @@
 
 #include "agent/core/exitcodes.h"
 
-#define ENTRA_DEVSET "Entra admin center > Identity > Devices > All devices > Device settings"
-#define ENTRA_SIGNINS "Entra admin center > Identity > Monitoring & health > Sign-in logs"
-#define ENTRA_AUDIT "Entra admin center > Identity > Monitoring & health > Audit logs"
-#define ENTRA_USER "Entra admin center > Identity > Users > All users > (the user)"
+/*
+ * Portal paths as Microsoft Learn names them today (checked 2026-12):
+ * Device settings and Conditional Access moved under "Entra ID" in the
+ * Entra admin center (entra-docs manage-device-identities.md,
+ * how-to-policy-mfa-device-register-join.md); the corporate identifier CSV
+ * upload and the personally-owned alternative are from the Windows 365 Link
+ * page "Configure enrollment restrictions"
+ * (learn.microsoft.com/windows-365/link/enrollment-restrictions).
+ */
+#define ENTRA_DEVSET "Entra admin center > Entra ID > Devices > Overview > Device settings"
+#define ENTRA_CA "Entra admin center > Entra ID > Conditional Access > Policies"
+#define ENTRA_SIGNINS "Entra admin center > Entra ID > Monitoring & health > Sign-in logs"
+#define ENTRA_AUDIT "Entra admin center > Entra ID > Monitoring & health > Audit logs"
+#define ENTRA_USER "Entra admin center > Entra ID > Users > All users > (the user)"
 #define MS_HOSTS                                                                                   \
     "login.microsoftonline.com, enterpriseregistration.windows.net and "                           \
     "enrollment.manage.microsoft.com"
@@ -34,56 +44,62 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
     [LJ_R_CLOCK_WRONG] =
         {LJ_R_CLOCK_WRONG, "clock_wrong", "", LJ_PHASE_PREFLIGHT, "0x80072f8f", LJ_FIX_ADMIN, false,
          LJ_EXIT_NETWORK,
-         "The device clock is wrong, so the device cannot check the security certificates of "
-         "Microsoft's servers: {what}.",
-         "Let the device reach its time server (NTP, UDP port 123) or correct the time "
-         "source in the device configuration"},
+         "The date and time on this device are wrong, so it cannot connect securely to "
+         "Microsoft; your IT admin needs to correct the device's time setting.",
+         "The device clock is wrong ({what}): let the device reach its time server (NTP, UDP "
+         "port 123) or correct the time source in the device configuration"},
     [LJ_R_NETWORK_UNREACHABLE] =
         {LJ_R_NETWORK_UNREACHABLE, "network_unreachable", "", LJ_PHASE_PREFLIGHT, "0x80072efd",
          LJ_FIX_USER, true, LJ_EXIT_NETWORK,
-         "The device could not reach {host} because {what}; check the network connection and "
-         "try again.",
-         "Allow HTTPS (TCP 443) from the device to " MS_HOSTS " and make sure DNS resolves them"},
+         "The device could not connect to Microsoft's services; check the network cable or "
+         "Wi-Fi connection, then try again.",
+         "The device could not reach {host} because {what}: allow HTTPS (TCP 443) from the "
+         "device to " MS_HOSTS " and make sure DNS resolves them"},
     [LJ_R_TLS_UNTRUSTED] =
         {LJ_R_TLS_UNTRUSTED, "tls_untrusted", "", LJ_PHASE_PREFLIGHT, "0x800b0109", LJ_FIX_ADMIN,
          false, LJ_EXIT_NETWORK,
-         "The secure connection to {host} is not trusted because its certificate comes from an "
-         "unknown authority, which usually means a network proxy is inspecting encrypted "
-         "traffic.",
-         "Exclude " MS_HOSTS " from TLS inspection on the proxy or firewall"},
+         "The device could not connect securely to Microsoft's services, which usually means "
+         "the network inspects encrypted traffic; your IT admin can change that.",
+         "The certificate of {host} was not trusted ({what}): exclude " MS_HOSTS " from TLS "
+         "inspection on the proxy or firewall"},
     [LJ_R_NETWORK_INTERCEPTED] =
         {LJ_R_NETWORK_INTERCEPTED, "network_intercepted", "", LJ_PHASE_PREFLIGHT, "0x8007000d",
          LJ_FIX_ADMIN, false, LJ_EXIT_NETWORK,
-         "The network answered with a web page instead of the Microsoft service at {host}, "
-         "which usually means a captive portal or a proxy sign-in page is in the way.",
-         "Let the device reach " MS_HOSTS " directly, without a captive portal or proxy "
-         "authentication"},
+         "The network showed a web page instead of connecting to Microsoft, which usually "
+         "means it wants you to sign in to the network or accept its terms first.",
+         "{host} answered with a web page (a captive portal or proxy sign-in): let the device "
+         "reach " MS_HOSTS " directly, without a captive portal or proxy authentication"},
     [LJ_R_TPM_UNAVAILABLE] =
         {LJ_R_TPM_UNAVAILABLE, "tpm_unavailable", "", LJ_PHASE_PREFLIGHT, "0x8028400f",
          LJ_FIX_HARDWARE, false, LJ_EXIT_TPM,
-         "The device's security chip (TPM) did not respond, so this device cannot be joined "
-         "until it is repaired.",
-         "Check that the TPM is enabled in the device firmware settings; if it is, send the "
-         "device for repair"},
+         "The device's security chip (TPM) did not respond; restart the device, and if this "
+         "message appears again, contact your IT admin.",
+         "Check that the TPM is enabled in the device firmware settings; if it is and the "
+         "error comes back after a restart, run linkjoin factory-test and send the device for "
+         "repair if its TPM checks fail"},
     [LJ_R_TPM_LOCKED] =
-        {LJ_R_TPM_LOCKED, "tpm_locked", "", LJ_PHASE_PREFLIGHT, "0x80090031", LJ_FIX_HARDWARE,
-         false, LJ_EXIT_TPM,
-         "The device's security chip (TPM) has locked itself after too many failed attempts, "
-         "so it must be reset before this device can join.",
-         "Wait for the TPM lockout period to end or clear the TPM in the device firmware "
-         "settings, then restart setup"},
+        {LJ_R_TPM_LOCKED, "tpm_locked", "", LJ_PHASE_PREFLIGHT, "0x80090031", LJ_FIX_RETRY, true,
+         LJ_EXIT_TPM,
+         "The device's security chip (TPM) has paused itself after too many failed attempts; "
+         "leave the device switched on and try again in {wait}.",
+         "No change is needed: the TPM's dictionary-attack lockout ends by itself ({wait}), as "
+         "Microsoft's Entra join troubleshooting says for 0x80090031 (wait for the cooldown "
+         "period); do not clear the TPM for this.  If it keeps coming back, something is "
+         "trying wrong TPM authorizations: run linkjoin factory-test"},
     [LJ_R_TPM_FAILED] =
         {LJ_R_TPM_FAILED, "tpm_failed", "", LJ_PHASE_KEYS, "0x80290407", LJ_FIX_HARDWARE, false,
-         LJ_EXIT_TPM, "The device's security chip (TPM) failed while creating the device keys.",
-         "Restart the device and run setup again; if the same code appears, send the device "
-         "for repair"},
+         LJ_EXIT_TPM,
+         "The device's security chip (TPM) failed while creating the device keys; restart the "
+         "device, and if this message appears again, contact your IT admin.",
+         "A restart usually clears it; if the same code appears after a restart, run linkjoin "
+         "factory-test and send the device for repair if its TPM checks fail"},
     [LJ_R_TPM_KEYS_LOST] =
         {LJ_R_TPM_KEYS_LOST, "tpm_keys_lost", "", LJ_PHASE_KEYS, "0x80090016", LJ_FIX_SUPPORT,
          false, LJ_EXIT_STATE,
-         "The device keys saved by an earlier setup no longer work with this device's security "
-         "chip (TPM), which usually means the TPM was cleared.",
+         "The security keys saved by an earlier setup no longer work on this device (its "
+         "security chip was probably reset), so it must be reset before it can be set up again.",
          "Reset the device to factory settings so setup creates new keys, and delete its old "
-         "device object in Entra admin center > Identity > Devices > All devices"},
+         "device object in Entra admin center > Entra ID > Devices > All devices"},
     [LJ_R_WRONG_PASSWORD] =
         {LJ_R_WRONG_PASSWORD, "wrong_password", "", LJ_PHASE_SIGNIN, "AADSTS50126", LJ_FIX_USER,
          false, LJ_EXIT_SIGNIN,
@@ -94,7 +110,7 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          LJ_EXIT_SIGNIN,
          "There is no account with this user name in the organization; check the spelling of "
          "the user name.",
-         "Check that the account exists in Entra admin center > Identity > Users > All users"},
+         "Check that the account exists in Entra admin center > Entra ID > Users > All users"},
     [LJ_R_USER_DISABLED] = {LJ_R_USER_DISABLED, "user_disabled", "", LJ_PHASE_SIGNIN, "AADSTS50057",
                             LJ_FIX_ADMIN, false, LJ_EXIT_SIGNIN,
                             "This account is disabled, so it cannot be used to set up the device.",
@@ -105,7 +121,7 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "This account is locked for a while after too many sign-in attempts; wait a few "
          "minutes, then sign in again.",
          "Review the attempts in " ENTRA_SIGNINS "; the lockout threshold is under Entra admin "
-         "center > Protection > Authentication methods > Password protection"},
+         "center > Entra ID > Authentication methods > Password protection"},
     [LJ_R_PASSWORD_EXPIRED] =
         {LJ_R_PASSWORD_EXPIRED, "password_expired", "", LJ_PHASE_SIGNIN, "AADSTS50055", LJ_FIX_USER,
          false, LJ_EXIT_SIGNIN,
@@ -113,26 +129,31 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "on another device, then sign in again.",
          "Reset the password in " ENTRA_USER " > Reset password"},
     [LJ_R_TENANT_NOT_FOUND] =
-        {LJ_R_TENANT_NOT_FOUND, "tenant_not_found", "", LJ_PHASE_SIGNIN, "AADSTS90002",
+        {LJ_R_TENANT_NOT_FOUND, "tenant_not_found", "", LJ_PHASE_DISCOVER, "AADSTS90002",
          LJ_FIX_ADMIN, false, LJ_EXIT_SIGNIN,
          "This device is set up for the organization {domain}, which Microsoft's sign-in "
          "service does not know, so nobody can sign in on it yet.",
          "Correct tenant = in the device configuration: use the tenant ID or a domain listed in "
-         "Entra admin center > Identity > Settings > Domain names"},
+         "Entra admin center > Entra ID > Domain names"},
     [LJ_R_MFA_REQUIRED] =
         {LJ_R_MFA_REQUIRED, "mfa_required", "", LJ_PHASE_SIGNIN, "AADSTS50076", LJ_FIX_ADMIN, false,
          LJ_EXIT_POLICY,
          "Your organization requires multi-factor authentication to join devices, and the "
          "password sign-in set up on this device cannot do that.",
-         "Set signin = device_code (or auth_code) in the device configuration, or "
-         "change " ENTRA_DEVSET
-         " > Require Multifactor Authentication to register or join devices with Microsoft Entra"},
+         "Set signin = device_code (or auth_code) in the device configuration so the user can "
+         "complete multifactor authentication.  Microsoft recommends requiring it with a "
+         "Conditional Access policy on the user action Register or join devices (" ENTRA_CA
+         "); with such a policy, " ENTRA_DEVSET " > Require Multifactor Authentication to "
+         "register or join devices with Microsoft Entra must be No.  The request id "
+         "in " ENTRA_SIGNINS " shows which policy asked for it"},
     [LJ_R_BLOCKED_BY_CA] =
         {LJ_R_BLOCKED_BY_CA, "blocked_by_conditional_access", "", LJ_PHASE_SIGNIN, "AADSTS53003",
          LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
          "A Conditional Access policy of your organization blocked this sign-in.",
          "Find the policy that blocked it in " ENTRA_SIGNINS " (search for the request id), then "
-         "change it in Entra admin center > Protection > Conditional Access > Policies"},
+         "change it in " ENTRA_CA ".  If the sign-in used a device code (signin = device_code, "
+         "the default) and the policy blocks Conditions > Authentication flows > Device code "
+         "flow, exclude this sign-in from it or set signin = auth_code"},
     [LJ_R_SIGNIN_EXPIRED] =
         {LJ_R_SIGNIN_EXPIRED, "signin_expired", "", LJ_PHASE_SIGNIN, "AADSTS70019", LJ_FIX_RETRY,
          true, LJ_EXIT_SIGNIN,
@@ -149,7 +170,7 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          LJ_FIX_USER, false, LJ_EXIT_SIGNIN,
          "The saved sign-in has expired, so you need to sign in again to finish setting up the "
          "device.",
-         "No admin action is needed; sign-in lifetime follows Entra admin center > Protection > "
+         "No admin action is needed; sign-in lifetime follows Entra admin center > Entra ID > "
          "Conditional Access > Session > Sign-in frequency"},
     [LJ_R_SIGNIN_REJECTED] =
         {LJ_R_SIGNIN_REJECTED, "signin_rejected", "", LJ_PHASE_SIGNIN, "0x80004005", LJ_FIX_ADMIN,
@@ -167,8 +188,8 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "This device is set up to finish sign-in at an address its sign-in app does not "
          "allow, so Microsoft's sign-in service refused the sign-in.",
          "Set redirect_uri = ms-aadj-redir://auth/drs in the device configuration, or add the "
-         "configured redirect_uri to the app named by client_id in Entra admin center > Identity "
-         "> Applications > App registrations > Authentication (the default client_id "
+         "configured redirect_uri to the app named by client_id in Entra admin center > Entra ID "
+         "> App registrations > (the app) > Authentication (the default client_id "
          "29d9ed98-a469-4536-ade2-f981bc1d605e, Microsoft Authentication Broker, has no loopback "
          "redirect)"},
     [LJ_R_CANCELLED] =
@@ -180,15 +201,14 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
         {LJ_R_DRS_TENANT_NOT_FOUND, "drs_tenant_not_found", "", LJ_PHASE_DISCOVER, "0x801c003a",
          LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
          "Microsoft's device registration service found no organization for {domain}.",
-         "Check that the domain is verified in Entra admin center > Identity > Settings > Domain "
+         "Check that the domain is verified in Entra admin center > Entra ID > Domain "
          "names and that the tenant has an active subscription"},
     [LJ_R_SERVICE_UNAVAILABLE] =
         {LJ_R_SERVICE_UNAVAILABLE, "service_unavailable", "", LJ_PHASE_JOIN, "0x801c0025",
          LJ_FIX_RETRY, true, LJ_EXIT_NETWORK,
-         "The Microsoft service at {host} is busy or unavailable right now; try again in a few "
-         "minutes.",
-         "No change is needed on your side; if it lasts, check Microsoft 365 admin center > "
-         "Health > Service health"},
+         "Microsoft's service is busy or unavailable right now; try again in a few minutes.",
+         "No change is needed on your side ({host} answered that it is busy); if it lasts, "
+         "check Microsoft 365 admin center > Health > Service health"},
     [LJ_R_THROTTLED] =
         {LJ_R_THROTTLED, "throttled", "", LJ_PHASE_JOIN, "0x801c03f2", LJ_FIX_RETRY, true,
          LJ_EXIT_NETWORK,
@@ -199,28 +219,29 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
     [LJ_R_BAD_SERVICE_RESPONSE] =
         {LJ_R_BAD_SERVICE_RESPONSE, "bad_service_response", "", LJ_PHASE_JOIN, "0x801c0001",
          LJ_FIX_SUPPORT, false, LJ_EXIT_SERVICE,
-         "The answer from {host} could not be used because {what}, so nothing was saved and the "
-         "device was not joined.",
-         "Contact support with the code, request id and time; if a proxy sits between the device "
-         "and Microsoft, check that it does not alter responses"},
+         "The device received an answer from Microsoft that it could not use, so nothing was "
+         "saved and the device was not joined; give your IT admin the details below.",
+         "The answer from {host} could not be used because {what}: contact support with the "
+         "code, request id and time; if a proxy sits between the device and Microsoft, check "
+         "that it does not alter responses"},
     [LJ_R_JOIN_NOT_PERMITTED] =
         {LJ_R_JOIN_NOT_PERMITTED, "join_not_permitted", "", LJ_PHASE_JOIN, "0x801c0003",
          LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
          "Your account is not allowed to join devices to your organization.",
          ENTRA_DEVSET " > Users may join devices to Microsoft Entra: set it to All, or, when it "
-                      "is Selected, add the user to one of the selected groups"},
+                      "is Selected, add {upn} to one of the selected groups"},
     [LJ_R_JOIN_NOT_PERMITTED_GROUP] =
         {LJ_R_JOIN_NOT_PERMITTED_GROUP, "join_not_permitted", "selected groups", LJ_PHASE_JOIN,
          "0x801c0003", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
          "Your account is not in a group that is allowed to join devices to your organization.",
-         "Add the user to one of the groups selected under " ENTRA_DEVSET
+         "Add {upn} to one of the groups selected under " ENTRA_DEVSET
          " > Users may join devices to Microsoft Entra"},
     [LJ_R_DEVICE_QUOTA_REACHED] =
         {LJ_R_DEVICE_QUOTA_REACHED, "device_quota_reached", "", LJ_PHASE_JOIN, "0x801c000e",
          LJ_FIX_USER, false, LJ_EXIT_POLICY,
          "Your account already has as many devices as your organization allows; remove one you "
          "no longer use at https://myaccount.microsoft.com/device-list, then try again.",
-         "Delete the user's stale devices in Entra admin center > Identity > Devices > All "
+         "Delete the stale devices of {upn} in Entra admin center > Entra ID > Devices > All "
          "devices, or raise " ENTRA_DEVSET " > Maximum number of devices per user"},
     [LJ_R_AUTH_REJECTED] =
         {LJ_R_AUTH_REJECTED, "auth_rejected", "", LJ_PHASE_JOIN, "0x801c0002", LJ_FIX_RETRY, true,
@@ -241,36 +262,45 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          false, LJ_EXIT_POLICY,
          "The device joined your organization, but your account is not set up for automatic "
          "device management (Intune).",
-         "Entra admin center > Mobility (MDM and WIP) > Microsoft Intune > MDM user scope: set it "
-         "to All, or to Some and include this user"},
+         "Intune admin center > Devices > Enrollment > Windows > Automatic Enrollment > MDM user "
+         "scope: set it to All, or to Some with a group that includes {upn}.  If the scope "
+         "already includes the user, check that the user name's domain is verified in Entra "
+         "admin center > Entra ID > Domain names (a .local or other unverified domain cannot "
+         "enroll)"},
     [LJ_R_MDM_PLATFORM_BLOCKED] =
         {LJ_R_MDM_PLATFORM_BLOCKED, "mdm_platform_blocked", "", LJ_PHASE_MDM, "0x80180014",
          LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
-         "The device joined your organization, but its enrollment restrictions do not allow "
-         "Windows devices to be managed.",
+         "The device joined your organization, but your organization's Intune settings do not "
+         "allow Windows devices to be managed yet; your IT admin can change that.",
          "Intune admin center > Devices > Enrollment > Device platform restriction > Windows "
-         "restrictions: allow Windows (MDM) for this user"},
+         "restrictions > (the restriction that applies to {upn}) > Platform settings > MDM: "
+         "Allow"},
     [LJ_R_MDM_OWNERSHIP_BLOCKED] =
         {LJ_R_MDM_OWNERSHIP_BLOCKED, "mdm_ownership_blocked", "", LJ_PHASE_MDM, "0x80180014",
          LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
-         "The device joined, but Intune blocks personally owned Windows devices and this device "
-         "(manufacturer {manufacturer}, model {model}, serial number {serial}) is not listed as "
-         "corporate-owned.",
-         "Intune admin center > Devices > Enrollment > Corporate device identifiers > Add: "
-         "manufacturer {manufacturer}, model {model}, serial number {serial}"},
+         "The device joined your organization, but Intune does not yet know it as a company "
+         "device, so it cannot be managed; your IT admin needs to register it.",
+         "Windows identifiers cannot be typed in; upload a CSV file with the line "
+         "{manufacturer},{model},{serial} in Intune admin center > Devices > Enrollment > "
+         "Corporate device identifiers > Add > Upload CSV file (identifier type: Manufacturer, "
+         "model, and serial number (Windows only)).  Or allow personally owned devices for the "
+         "group of {upn} in Devices > Enrollment > Device platform restriction > Windows "
+         "restrictions: an Entra join during setup enrolls as Unknown ownership, which that "
+         "restriction treats as personally owned"},
     [LJ_R_MDM_DEVICE_CAP] =
         {LJ_R_MDM_DEVICE_CAP, "mdm_device_cap", "", LJ_PHASE_MDM, "0x80180013", LJ_FIX_USER, false,
          LJ_EXIT_POLICY,
          "The device joined, but your account already has as many managed devices as Intune "
-         "allows; remove one you no longer use, then try again.",
-         "Remove the user's old devices in Intune admin center > Devices > All devices, or raise "
+         "allows; remove one you no longer use at https://portal.manage.microsoft.com "
+         "(Devices), then try again.",
+         "Remove old devices of {upn} in Intune admin center > Devices > All devices, or raise "
          "the limit in Intune admin center > Devices > Enrollment > Device limit restrictions"},
     [LJ_R_MDM_LICENSE_MISSING] =
         {LJ_R_MDM_LICENSE_MISSING, "mdm_license_missing", "", LJ_PHASE_MDM, "0x80180018",
          LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
-         "The device joined, but your account has no licence for device management (Intune).",
-         "Microsoft 365 admin center > Users > Active users > (the user) > Licenses and apps: "
-         "assign a licence that includes Microsoft Intune and Microsoft Entra ID P1"},
+         "The device joined, but your account has no license for device management (Intune).",
+         "Microsoft 365 admin center > Users > Active users > {upn} > Licenses and apps: "
+         "assign a license that includes Microsoft Intune and Microsoft Entra ID P1"},
     [LJ_R_MDM_REJECTED] =
         {LJ_R_MDM_REJECTED, "mdm_rejected", "", LJ_PHASE_MDM, "0x80180008", LJ_FIX_SUPPORT, false,
          LJ_EXIT_POLICY,
@@ -281,11 +311,11 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
     [LJ_R_MDM_BAD_SERVICE_RESPONSE] =
         {LJ_R_MDM_BAD_SERVICE_RESPONSE, "bad_service_response", "device management",
          LJ_PHASE_MDM, "0x801c0001", LJ_FIX_SUPPORT, false, LJ_EXIT_SERVICE,
-         "The device joined your organization, but the answer from {host} to its device "
-         "management (Intune) enrollment was not valid, so nothing was saved.",
-         "Contact support with the code, trace id and time; if a proxy sits between the device "
-         "and Microsoft, check that it does not alter responses from "
-         "enrollment.manage.microsoft.com"},
+         "The device joined your organization, but the answer to its device management "
+         "(Intune) enrollment could not be used, so nothing was saved.",
+         "The answer from {host} could not be used because {what}: contact support with the "
+         "code, trace id and time; if a proxy sits between the device and Microsoft, check "
+         "that it does not alter responses from enrollment.manage.microsoft.com"},
     [LJ_R_JOINED_MDM_PENDING] =
         {LJ_R_JOINED_MDM_PENDING, "joined_mdm_pending", "", LJ_PHASE_MDM, "0x80180010",
          LJ_FIX_RETRY, true, LJ_EXIT_MDM_PENDING,
@@ -440,6 +470,12 @@ lj_error_format(const char *tmpl, const struct lj_error_params *p, char *out, si
         } else if (KEY("serial")) {
             val = p->serial;
             dflt = "unknown";
+        } else if (KEY("upn")) {
+            val = p->upn;
+            dflt = "the user";
+        } else if (KEY("wait")) {
+            val = p->wait;
+            dflt = "a few minutes";
         }
 #undef KEY
         if (dflt == NULL) {

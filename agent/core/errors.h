@@ -145,7 +145,7 @@ const char *lj_fix_by_name(enum lj_fix_by f);
 /*
  * Values for message placeholders.  Any may be NULL; a missing value is
  * replaced by a neutral phrase (host -> "the Microsoft service").
- *   {host} {what} {domain} {manufacturer} {model} {serial}
+ *   {host} {what} {domain} {manufacturer} {model} {serial} {upn} {wait}
  */
 struct lj_error_params {
     const char *host;         /* e.g. enterpriseregistration.windows.net */
@@ -154,6 +154,8 @@ struct lj_error_params {
     const char *manufacturer; /* device identity (ownership-blocked) */
     const char *model;
     const char *serial;
+    const char *upn;  /* the signed-in user, when known ("the user" if not) */
+    const char *wait; /* how long a TPM lockout lasts ("about 17 minutes"; "a few minutes") */
 };
 
 /*

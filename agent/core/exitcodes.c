@@ -9,18 +9,27 @@
 #include <stdlib.h>
 
 static const struct lj_exit_info exits[LJ_EXIT_COUNT__] = {
-    [LJ_EXIT_OK] = {LJ_EXIT_OK, "ok: joined (and enrolled), or the command succeeded", "ok"},
+    [LJ_EXIT_OK] = {LJ_EXIT_OK,
+                    "ok: setup complete (joined, and enrolled in Intune unless `mdm = optional`), "
+                    "or the command succeeded",
+                    "ok"},
     [LJ_EXIT_FAILURE] = {LJ_EXIT_FAILURE, "unexpected failure (see the log)", "unexpected failure"},
     [LJ_EXIT_USAGE] = {LJ_EXIT_USAGE, "usage error", "usage error"},
     [LJ_EXIT_CONFIG] = {LJ_EXIT_CONFIG, "configuration error", "configuration"},
-    [LJ_EXIT_TPM] = {LJ_EXIT_TPM, "TPM missing, locked out or failing (hardware)",
+    [LJ_EXIT_TPM] = {LJ_EXIT_TPM,
+                     "the TPM is missing, locked out or failing (the result's `fix_by` says "
+                     "whether to wait, restart or repair)",
                      "TPM (hardware)"},
     [LJ_EXIT_NETWORK] = {LJ_EXIT_NETWORK, "network or service unavailable; retry later",
                          "network/service unavailable"},
-    [LJ_EXIT_SIGNIN] = {LJ_EXIT_SIGNIN, "sign-in failed (the user can fix it)", "sign-in failed"},
-    [LJ_EXIT_POLICY] = {LJ_EXIT_POLICY, "refused by tenant policy (an admin can fix it)",
-                        "refused by policy"},
-    [LJ_EXIT_SERVICE] = {LJ_EXIT_SERVICE, "the service answered something invalid (support)",
+    [LJ_EXIT_SIGNIN] = {LJ_EXIT_SIGNIN,
+                        "sign-in did not succeed (`fix_by` in the result says who can fix it)",
+                        "sign-in failed"},
+    [LJ_EXIT_POLICY] =
+        {LJ_EXIT_POLICY,
+         "refused by a policy of the tenant or Intune (`fix_by` in the result says who can fix it)",
+         "refused by policy"},
+    [LJ_EXIT_SERVICE] = {LJ_EXIT_SERVICE, "the service answered something the device could not use",
                          "bad service response"},
     [LJ_EXIT_CANCELLED] = {LJ_EXIT_CANCELLED, "cancelled", "cancelled"},
     [LJ_EXIT_ALREADY_JOINED] = {LJ_EXIT_ALREADY_JOINED, "`run`: already joined, nothing done",

@@ -549,7 +549,7 @@ flow_enroll_outcome(struct flow *f, enum lj_rc rc)
     const struct lj_reason_info *info;
     struct lj_error_params p;
     struct lj_ui_result r;
-    char msg[512], action[512];
+    char msg[512], action[1024];
     bool refused;
     int ex;
 
@@ -561,6 +561,7 @@ flow_enroll_outcome(struct flow *f, enum lj_rc rc)
         flow_tokens_forget_sealed(f);
         lj_ui_progress(f->ui, "done", "Joined and enrolled in device management", 100);
         r.status = LJ_UI_JOINED;
+        r.setup_complete = true;
         r.mdm_state = "enrolled";
         r.mdm_server_url = f->j.mdm_server_url;
         r.mdm_cert_thumbprint = f->j.mdm_cert_thumbprint;
@@ -600,6 +601,7 @@ flow_enroll_outcome(struct flow *f, enum lj_rc rc)
     p.manufacturer = f->id.manufacturer;
     p.model = f->id.model;
     p.serial = f->id.serial;
+    p.upn = f->j.upn[0] != '\0' ? f->j.upn : (f->have_claims ? f->claims.upn : NULL);
     lj_error_format(info->message, &p, msg, sizeof(msg));
     lj_error_format(info->admin_action, &p, action, sizeof(action));
     r.status = refused ? LJ_UI_JOINED : LJ_UI_JOINED_MDM_PENDING;
@@ -609,11 +611,18 @@ flow_enroll_outcome(struct flow *f, enum lj_rc rc)
     r.admin_action = action;
     r.retryable = info->retryable;
     r.error = &f->fail.err;
-    lj_ui_progress(
-        f->ui, "done",
-        refused ? "Joined; device management refused" : "Joined; device management pending", 100);
+    /*
+     * mdm = required (the default): Intune is part of setup, so a refusal
+     * leaves it incomplete (the reason's exit code, the bar short of 100);
+     * optional: the joined device is done (exit 0).  Pending is never done.
+     */
+    r.setup_complete = refused && f->cfg->mdm == LJ_MDM_OPTIONAL;
+    lj_ui_progress(f->ui, "done",
+                   refused ? "Joined; device management refused"
+                           : "Joined; device management pending",
+                   r.setup_complete ? 100 : 95);
     lj_ui_result(f->ui, &r);
-    ex = info->exit_code;
+    ex = r.setup_complete ? LJ_EXIT_OK : info->exit_code;
     lj_log(LJ_LOG_INFO, MOD, "event=mdm_outcome state=%s reason=%s exit=%d",
            lj_journal_state_name(f->j.state), f->fail.err.reason, ex);
     return ex;

@@ -343,7 +343,7 @@ flow_report_failure(struct flow *f, enum lj_rc rc)
     const struct lj_reason_info *info;
     struct lj_error_params p;
     struct lj_ui_result r;
-    char msg[512], action[512];
+    char msg[512], action[1024];
 
     if (!f->fail.failed)
         flow_fail_rc(f, LJ_PHASE_PREFLIGHT, rc);
@@ -358,10 +358,16 @@ flow_report_failure(struct flow *f, enum lj_rc rc)
     p.manufacturer = f->id.manufacturer;
     p.model = f->id.model;
     p.serial = f->id.serial;
+    p.upn = f->j.upn[0] != '\0' ? f->j.upn : (f->have_claims ? f->claims.upn : NULL);
+    if (f->fail.reason == LJ_R_TPM_LOCKED) { /* preflight wrote the lockout's length */
+        p.wait = p.what;
+        p.what = NULL;
+    }
     lj_error_format(info->message, &p, msg, sizeof(msg));
     lj_error_format(info->admin_action, &p, action, sizeof(action));
     memset(&r, 0, sizeof(r));
     r.status = f->fail.reason == LJ_R_CANCELLED ? LJ_UI_CANCELLED : LJ_UI_FAILED;
+    r.upn = p.upn; /* who, for the help desk, once sign-in got that far */
     r.fix_by = lj_fix_by_name(info->fix_by);
     r.message = msg;
     r.admin_action = action;

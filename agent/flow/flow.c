@@ -115,12 +115,9 @@ state_load(struct flow *f)
         return rc;
     }
     if (rep.moved_aside) {
-        char step[900];
-
-        snprintf(step, sizeof(step),
-                 "The saved progress was unreadable (%s) and was kept as %s; starting again",
-                 rep.reason, rep.aside_path);
-        lj_ui_progress(f->ui, "preflight", step, 1);
+        /* the reason and the kept file are in the journal's log line */
+        lj_ui_progress(f->ui, "preflight",
+                       "The saved setup progress could not be read, so setup starts again", 1);
     }
     rc = lj_recover(f->cfg, &f->j, &rr);
     if (rc != LJ_OK)
@@ -193,7 +190,7 @@ tpm_start(struct flow *f)
      * (LJ_ERR_TPM_LOCKOUT -> tpm_locked).
      */
     if (f->tpm_open_rc == LJ_OK)
-        f->tpm_open_rc = tpm_preflight(f->tpm, NULL);
+        f->tpm_open_rc = tpm_preflight(f->tpm, &f->tpm_h);
     if (f->tpm_open_rc == LJ_OK && !f->cfg->no_early_keygen)
         f->keys_started = tpm_keys_ensure_start(f->tpm) == LJ_OK;
     /*

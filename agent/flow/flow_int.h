@@ -61,7 +61,8 @@ struct flow {
     struct lj_ui *ui;
     struct lj_http *http;
     struct tpm_ctx *tpm;
-    enum lj_rc tpm_open_rc; /* tpm_open (and, later, tpm_preflight) verdict */
+    enum lj_rc tpm_open_rc;  /* tpm_open (and, later, tpm_preflight) verdict */
+    struct tpm_health tpm_h; /* tpm_preflight's reading (lockout counters) */
     bool keys_started;
     bool csr_started;     /* the join CSR is being signed in the background */
     bool discovered;      /* f->disc holds the DRS discovery answer */
@@ -244,6 +245,8 @@ void flow_prt_forget(const struct flow *f);
 
 /* preflight.c: the TPM verdict, the clock, DNS/TCP/TLS to every endpoint. */
 enum lj_rc flow_preflight(struct flow *f);
+/* How long the lockout in h lasts, as words for {wait} ("about 17 minutes"). Pure. */
+void flow_lockout_wait(const struct tpm_health *h, char *out, size_t osz);
 /* signin.c: the configured sign-in method; blocks for the user. */
 enum lj_rc flow_signin(struct flow *f);
 /* join.c */

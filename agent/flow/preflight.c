@@ -11,6 +11,33 @@
 #include "platform/clock.h"
 #include "platform/common/log.h"
 
+/*
+ * How long a dictionary-attack lockout lasts: the TPM leaves lockout when
+ * its failure counter drops below TPM2_PT_MAX_AUTH_FAIL, one failure being
+ * forgiven every TPM2_PT_LOCKOUT_INTERVAL seconds of powered time (TPM 2.0
+ * Library, Part 1, "Dictionary Attack Protection").  "about N minutes";
+ * "a few minutes" when the TPM does not say.
+ */
+void
+flow_lockout_wait(const struct tpm_health *h, char *out, size_t osz)
+{
+    uint64_t over, secs, min;
+
+    if (h->recovery_s == 0 || h->max_tries == 0 || h->lockout_counter < h->max_tries) {
+        snprintf(out, osz, "a few minutes");
+        return;
+    }
+    over = (uint64_t)h->lockout_counter - h->max_tries + 1;
+    secs = over * h->recovery_s;
+    min = (secs + 59) / 60;
+    if (min <= 1)
+        snprintf(out, osz, "about a minute");
+    else if (min < 120)
+        snprintf(out, osz, "about %llu minutes", (unsigned long long)min);
+    else
+        snprintf(out, osz, "about %llu hours", (unsigned long long)((min + 59) / 60));
+}
+
 /* The checks above, in that order; the first failure is recorded and returned. */
 enum lj_rc
 flow_preflight(struct flow *f)
@@ -22,6 +49,8 @@ flow_preflight(struct flow *f)
     enum lj_rc rc;
 
     lj_ui_progress(f->ui, "preflight", "Checking the device and the network", 5);
+    if (f->tpm_open_rc == LJ_ERR_TPM_LOCKOUT)
+        flow_lockout_wait(&f->tpm_h, f->fail.what, sizeof(f->fail.what));
     if (f->tpm_open_rc != LJ_OK)
         return flow_fail_rc(f, LJ_PHASE_PREFLIGHT, f->tpm_open_rc);
     rc = lj_clock_check(lj_clock_now(), why, sizeof(why));

@@ -147,12 +147,10 @@ keys_lost(const struct lj_config *cfg, struct lj_journal *j, struct lj_recover_r
     lj_log(LJ_LOG_WARN, MOD, "event=state_moved_aside reason=\"%s\" old_state=%s aside=%s", why,
            lj_journal_state_name(j->state), rep->aside_dir);
     rep->action = LJ_RECOVER_KEYS_LOST;
+    /* plain words on the screen; the cause and the kept files are in the log line above */
     snprintf(rep->notice, sizeof(rep->notice),
-             "The device keys from an earlier setup can no longer be used (%s). The old setup "
-             "was kept in %s and the device is being joined again as a new device; an "
-             "administrator can delete the old device object in Entra admin center > Identity > "
-             "Devices > All devices",
-             why, rep->aside_dir);
+             "The security keys from an earlier setup no longer work on this device, so it is "
+             "being set up again as a new device");
     lj_journal_init(j);
     return LJ_OK;
 }
@@ -222,10 +220,7 @@ lj_recover(const struct lj_config *cfg, struct lj_journal *j, struct lj_recover_
                 goto out;
             rep->action = LJ_RECOVER_JOINED_FROM_CERT;
             snprintf(rep->notice, sizeof(rep->notice),
-                     "Setup was interrupted after the device was joined (saved step: %s); the "
-                     "saved device certificate carries this device's key, so the join is "
-                     "complete",
-                     lj_journal_state_name(was));
+                     "Setup was interrupted after the device joined; the join is complete");
             lj_log(LJ_LOG_WARN, MOD, "event=joined_from_cert was=%s device_id=%s",
                    lj_journal_state_name(was), j->device_id);
             goto out;
@@ -235,18 +230,15 @@ lj_recover(const struct lj_config *cfg, struct lj_journal *j, struct lj_recover_
         if (j->has_error) {
             rep->action = LJ_RECOVER_RETRY;
             snprintf(rep->notice, sizeof(rep->notice),
-                     "Trying again after the last attempt stopped (%s); the device keys are "
-                     "reused",
-                     j->last_error.reason);
+                     "Setup stopped last time before it finished; trying again");
         } else {
             rep->action = LJ_RECOVER_RESUME;
             snprintf(rep->notice, sizeof(rep->notice),
-                     "Resuming after an interrupted setup (saved step: %s); the device keys "
-                     "are reused",
-                     lj_journal_state_name(j->state));
+                     "Setup was interrupted earlier; continuing where it stopped");
         }
-        lj_log(LJ_LOG_WARN, MOD, "event=%s state=%s", lj_recover_action_name(rep->action),
-               lj_journal_state_name(j->state));
+        lj_log(LJ_LOG_WARN, MOD, "event=%s state=%s last_reason=%s",
+               lj_recover_action_name(rep->action), lj_journal_state_name(j->state),
+               j->has_error ? j->last_error.reason : "-");
     }
 out:
     if (have_res)

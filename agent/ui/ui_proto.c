@@ -31,6 +31,8 @@ struct lj_ui {
     enum lj_ui_kind kind;
     struct lj_ui_chan *chan;
     char *kept[K_COUNT];
+    /* from hello: every result repeats it for the help desk */
+    char manufacturer[LJ_IDENTITY_MAX], model[LJ_IDENTITY_MAX], serial[LJ_IDENTITY_MAX];
 };
 
 static const char *const status_names[] = {"joined", "joined_mdm_pending", "failed",
@@ -74,7 +76,7 @@ lj_ui_open(const struct lj_config *cfg, struct lj_ui **out)
     if (ui == NULL)
         return LJ_ERR_NOMEM;
     ui->kind = LJ_UI_SOCKET;
-    rc = lj_ui_chan_listen(cfg->ui_socket, &ui->chan);
+    rc = lj_ui_chan_listen_group(cfg->ui_socket, cfg->ui_group, &ui->chan);
     if (rc != LJ_OK) {
         free(ui);
         return rc;
@@ -179,6 +181,9 @@ lj_ui_hello(struct lj_ui *ui, const struct lj_identity *id)
         cJSON_AddStringToObject(dev, "os_name", id->os_name) == NULL ||
         cJSON_AddStringToObject(dev, "os_version", id->os_version) == NULL)
         ev = fail_null(ev);
+    snprintf(ui->manufacturer, sizeof(ui->manufacturer), "%s", id->manufacturer);
+    snprintf(ui->model, sizeof(ui->model), "%s", id->model);
+    snprintf(ui->serial, sizeof(ui->serial), "%s", id->serial);
     return emit(ui, ev, K_HELLO);
 }
 
@@ -204,11 +209,15 @@ lj_ui_prompt_device_code(struct lj_ui *ui, const char *user_code, const char *ve
     cJSON *ev = event("prompt");
     char t[32];
 
+    int64_t left = expires_at - lj_clock_now();
+
     lj_clock_format(expires_at, t, sizeof(t));
+    /* expires_in: a countdown that does not depend on the UI's clock agreeing */
     if (ev == NULL || cJSON_AddStringToObject(ev, "kind", "device_code") == NULL ||
         cJSON_AddStringToObject(ev, "user_code", user_code) == NULL ||
         cJSON_AddStringToObject(ev, "verification_uri", verification_uri) == NULL ||
-        cJSON_AddStringToObject(ev, "expires_at", t) == NULL)
+        cJSON_AddStringToObject(ev, "expires_at", t) == NULL ||
+        cJSON_AddNumberToObject(ev, "expires_in", (double)(left > 0 ? left : 0)) == NULL)
         ev = fail_null(ev);
     return emit(ui, ev, K_PROMPT);
 }
@@ -243,11 +252,27 @@ lj_ui_result(struct lj_ui *ui, const struct lj_ui_result *res)
     const struct lj_error_record *e = res->error;
     bool ok;
 
+    char now[32], st[32];
+
     if (ev == NULL)
         return LJ_ERR_NOMEM;
+    lj_clock_format(lj_clock_now(), now, sizeof(now));
     ok = cJSON_AddStringToObject(ev, "status", lj_ui_status_name(res->status)) != NULL &&
          opt_str(ev, "device_id", res->device_id) && opt_str(ev, "tenant_name", res->tenant_name) &&
          opt_str(ev, "upn", res->upn);
+    /*
+     * What a help desk asks first, on every result: which device (the
+     * serial always, "" when the firmware has none), when (our clock, UTC).
+     */
+    if (ok) {
+        cJSON *dev = cJSON_AddObjectToObject(ev, "device");
+
+        ok = dev != NULL && cJSON_AddStringToObject(dev, "serial", ui->serial) != NULL &&
+             opt_str(dev, "manufacturer", ui->manufacturer) && opt_str(dev, "model", ui->model) &&
+             cJSON_AddStringToObject(ev, "time", now) != NULL;
+    }
+    if (ok && (res->status == LJ_UI_JOINED || res->status == LJ_UI_JOINED_MDM_PENDING))
+        ok = cJSON_AddBoolToObject(ev, "setup_complete", res->setup_complete) != NULL;
     if (ok &&
         (res->status == LJ_UI_FAILED ||
          (e != NULL && (res->status == LJ_UI_JOINED || res->status == LJ_UI_JOINED_MDM_PENDING)))) {
@@ -267,8 +292,14 @@ lj_ui_result(struct lj_ui *ui, const struct lj_ui_result *res)
                  opt_str(srv, "error_code", e->error_code) && opt_str(srv, "message", e->message) &&
                  opt_str(srv, "request_id", e->request_id) &&
                  opt_str(srv, "trace_id", e->trace_id) &&
-                 opt_str(srv, "correlation_id", e->correlation_id) &&
-                 opt_str(srv, "time", e->server_time);
+                 opt_str(srv, "correlation_id", e->correlation_id);
+            /* one time format: ISO 8601 UTC; the server's own text kept as time_raw */
+            if (ok && e->server_time[0] != '\0') {
+                if (lj_ui_time_iso(e->server_time, st, sizeof(st)))
+                    ok = opt_str(srv, "time", st) && opt_str(srv, "time_raw", e->server_time);
+                else
+                    ok = opt_str(srv, "time_raw", e->server_time);
+            }
         }
     } else if (ok) {
         ok = opt_str(ev, "message", res->message);
@@ -497,6 +528,79 @@ lj_ui_poll(struct lj_ui *ui, int timeout_ms, struct lj_ui_msg *msg)
     }
 }
 
+/* ---- times ---- */
+
+/*
+ * The server time forms seen: DRS ErrorResponse "Time" (MM-DD-YYYY
+ * H:MM:SSZ, .NET invariant), Entra's "Timestamp: 2026-12-03 08:04:22Z"
+ * and JSON "timestamp" (RFC 3339, fraction optional), and the HTTP Date
+ * header (IMF-fixdate, RFC 9110 5.6.7) that fail.c keeps when a service
+ * gave no better one.
+ */
+bool
+lj_ui_time_iso(const char *raw, char *out, size_t osz)
+{
+    static const char *const forms[] = {"%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S",
+                                        "%m-%d-%Y %H:%M:%S", "%m/%d/%Y %H:%M:%S",
+                                        "%a, %d %b %Y %H:%M:%S"};
+    struct tm tm;
+    const char *end;
+
+    if (raw == NULL || out == NULL || osz < 21)
+        return false;
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        memset(&tm, 0, sizeof(tm));
+        end = strptime(raw, forms[i], &tm);
+        if (end == NULL)
+            continue;
+        if (*end == '.' || *end == ',')
+            for (end++; *end >= '0' && *end <= '9'; end++)
+                ;
+        if (strcmp(end, "Z") != 0 && strcmp(end, "z") != 0 && strcmp(end, " GMT") != 0 &&
+            strcmp(end, " UTC") != 0 && strcmp(end, "") != 0 && strcmp(end, "+00:00") != 0)
+            continue;
+        lj_clock_format((int64_t)timegm(&tm), out, osz);
+        return true;
+    }
+    return false;
+}
+
+/* "2026-12-03 09:04:04+01:00": t in the device's local time zone. */
+static void
+local_time(int64_t t, char *out, size_t osz)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    char z[8];
+
+    if (localtime_r(&tt, &tm) == NULL || strftime(out, osz, "%Y-%m-%d %H:%M:%S", &tm) == 0 ||
+        strftime(z, sizeof(z), "%z", &tm) != 5) {
+        snprintf(out, osz, "?");
+        return;
+    }
+    snprintf(out + strlen(out), osz - strlen(out), "%.3s:%.2s", z, z + 3);
+}
+
+/* "2026-12-03T08:04:04Z (local time 2026-12-03 09:04:04+01:00)" from an ISO time. */
+static void
+put_time(FILE *f, const char *label, const char *iso)
+{
+    int64_t t;
+    char loc[40];
+
+    if (iso == NULL || iso[0] == '\0')
+        return;
+    fprintf(f, "  %-16s", label);
+    if (!lj_clock_parse(iso, &t)) {
+        for (; *iso != '\0'; iso++)
+            fputc((*iso >= 0x20 && *iso < 0x7f) ? *iso : '?', f);
+        fputc('\n', f);
+        return;
+    }
+    local_time(t, loc, sizeof(loc));
+    fprintf(f, "%s (local time %s)\n", iso, loc);
+}
+
 /* ---- tty rendering ---- */
 
 static const char *
@@ -519,7 +623,7 @@ who_fixes(const char *fix_by)
     if (strcmp(fix_by, "retry") == 0)
         return "nobody needs to change anything; start again";
     if (strcmp(fix_by, "hardware") == 0)
-        return "a technician (the device's hardware needs attention)";
+        return "restart the device first; if that does not help, a technician";
     if (strcmp(fix_by, "support") == 0)
         return "support (give your IT help desk the details below)";
     return fix_by;
@@ -557,18 +661,27 @@ render_result(FILE *f, const cJSON *ev)
     if (lj_json_get_object(ev, "mdm", &mdm) == LJ_OK)
         mdm_state = str_or(mdm, "state", NULL);
     if (strcmp(status, "joined") == 0 || strcmp(status, "joined_mdm_pending") == 0) {
-        fputs("\nDone: this device is joined", f);
+        bool complete = true;
+
+        /* joined but not managed is not "Done" (Intune is part of a Link's setup) */
+        lj_json_get_bool(ev, "setup_complete", &complete);
+        fputs(complete ? "\nDone: this device is joined" : "\nAlmost done: this device is joined",
+              f);
         if (tenant != NULL) {
             fputs(" to ", f);
             put_clean(f, tenant);
         }
-        fputs(".\n", f);
+        if (complete)
+            fputs(".\n", f);
+        else if (strcmp(status, "joined_mdm_pending") == 0)
+            fputs("; its device management (Intune) setup will finish by itself.\n", f);
+        else
+            fputs(", but your IT admin needs to finish setting it up.\n", f);
         put_field(f, "Signed in as:", str_or(ev, "upn", NULL));
         put_field(f, "Device ID:", dev);
         if (mdm_state != NULL && strcmp(mdm_state, "enrolled") == 0) {
+            /* the server URL and certificate belong in `linkjoin status` */
             fputs("Device management (Intune): enrolled.\n", f);
-            put_field(f, "Managed by:", str_or(mdm, "server_url", NULL));
-            put_field(f, "MDM cert SHA-1:", str_or(mdm, "cert_thumbprint", NULL));
         }
         if (strcmp(status, "joined_mdm_pending") == 0) {
             fputs("Device management (Intune) enrollment is not finished yet; it will be "
@@ -610,31 +723,37 @@ render_failure_details(FILE *f, const cJSON *ev)
     const cJSON *srv = NULL;
     bool retry = false;
 
-    {
-        const char *code = str_or(ev, "code", NULL), *reason = str_or(ev, "reason", NULL);
-        if (code != NULL || reason != NULL) {
-            fprintf(f, "  %-16s", "Error code:");
-            put_clean(f, code ? code : reason);
-            if (code != NULL && reason != NULL) {
-                fputs(" (", f);
-                put_clean(f, reason);
-                fputc(')', f);
-            }
-            fputc('\n', f);
-        }
-    }
+    /* the one "Error code" line: the agent's code; the slug is for the admin */
+    put_field(f, "Error code:", str_or(ev, "code", NULL));
     /* A pending enrollment is retried by the agent itself: nobody acts. */
     if (strcmp(str_or(ev, "status", ""), "joined_mdm_pending") == 0) {
         put_field(f, "Who can fix it:", "nobody needs to act; the device retries by itself");
     } else {
-        put_field(f, "Who can fix it:", who_fixes(str_or(ev, "fix_by", "support")));
+        const char *fix_by = str_or(ev, "fix_by", "support");
+
+        put_field(f, "Who can fix it:", who_fixes(fix_by));
         lj_json_get_bool(ev, "retryable", &retry);
         put_field(f, "Try again:",
-                  retry ? "yes, trying again may help" : "only after the cause above is fixed");
+                  retry                         ? "yes, trying again may help"
+                  : strcmp(fix_by, "user") == 0 ? "yes, as soon as you have done what it says above"
+                                                : "only after the cause above is fixed");
+    }
+    /* support facts: which device, who, when */
+    {
+        const cJSON *d = NULL;
+        const char *sn = NULL;
+
+        if (lj_json_get_object(ev, "device", &d) == LJ_OK)
+            sn = str_or(d, "serial", "unknown (the firmware has none)");
+        put_field(f, "Serial number:", sn);
+        if (strcmp(str_or(ev, "status", ""), "failed") == 0) /* else shown above */
+            put_field(f, "Signed in as:", str_or(ev, "upn", NULL));
+        put_time(f, "Time:", str_or(ev, "time", NULL));
     }
 
     fputs("\nFor your IT admin:\n", f);
     put_field(f, "Action:", str_or(ev, "admin_action", NULL));
+    put_field(f, "Reason:", str_or(ev, "reason", NULL));
     put_field(f, "Phase:", str_or(ev, "phase", NULL));
     if (lj_json_get_object(ev, "server", &srv) == LJ_OK) {
         long long st = 0;
@@ -644,12 +763,15 @@ render_failure_details(FILE *f, const cJSON *ev)
             put_field(f, "HTTP status:", num);
         }
         put_field(f, "Server error:", str_or(srv, "error_type", NULL));
-        put_field(f, "Error code:", str_or(srv, "error_code", NULL));
+        put_field(f, "Server code:", str_or(srv, "error_code", NULL));
         put_field(f, "Server message:", str_or(srv, "message", NULL));
         put_field(f, "Request ID:", str_or(srv, "request_id", NULL));
         put_field(f, "Trace ID:", str_or(srv, "trace_id", NULL));
         put_field(f, "Correlation ID:", str_or(srv, "correlation_id", NULL));
-        put_field(f, "Time:", str_or(srv, "time", NULL));
+        if (str_or(srv, "time", NULL) != NULL)
+            put_time(f, "Server time:", str_or(srv, "time", NULL));
+        else
+            put_field(f, "Server time:", str_or(srv, "time_raw", NULL));
     }
 }
 
@@ -673,21 +795,19 @@ lj_ui_render_tty(const char *json_line, size_t len)
     }
     if (strcmp(type, "hello") == 0) {
         const cJSON *d = NULL;
-        fputs("linkjoin - setting up this device", f);
+        const char *mo = NULL, *sn = NULL;
+
+        /* the product as the device names itself, and the serial whenever it is known */
         if (lj_json_get_object(ev, "device", &d) == LJ_OK) {
-            const char *m = str_or(d, "manufacturer", NULL), *mo = str_or(d, "model", NULL);
-            const char *sn = str_or(d, "serial", NULL);
-            if (m != NULL || mo != NULL) {
-                fputs(" (", f);
-                put_clean(f, m ? m : "");
-                fputs(m && mo ? " " : "", f);
-                put_clean(f, mo ? mo : "");
-                if (sn != NULL) {
-                    fputs(", serial ", f);
-                    put_clean(f, sn);
-                }
-                fputc(')', f);
-            }
+            mo = str_or(d, "model", NULL);
+            sn = str_or(d, "serial", NULL);
+        }
+        fputs("Setting up your ", f);
+        put_clean(f, mo ? mo : "device");
+        if (sn != NULL) {
+            fputs(" (serial number ", f);
+            put_clean(f, sn);
+            fputc(')', f);
         }
         fputc('\n', f);
     } else if (strcmp(type, "progress") == 0) {
@@ -703,9 +823,21 @@ lj_ui_render_tty(const char *json_line, size_t len)
             put_clean(f, str_or(ev, "verification_uri", "?"));
             fputs(" and enter the code ", f);
             put_clean(f, str_or(ev, "user_code", "?"));
-            fputs("\n(The code expires at ", f);
-            put_clean(f, str_or(ev, "expires_at", "?"));
-            fputs(".)\n\n", f);
+            {
+                long long in = -1;
+                int64_t t;
+                char loc[40];
+
+                fputs("\n(The code ", f);
+                if (lj_json_get_int(ev, "expires_in", &in) == LJ_OK && in >= 60)
+                    fprintf(f, "is valid for %lld minutes, ", in / 60);
+                if (lj_clock_parse(str_or(ev, "expires_at", ""), &t)) {
+                    local_time(t, loc, sizeof(loc));
+                    fprintf(f, "until %s local time.)\n\n", loc);
+                } else {
+                    fputs("expires soon.)\n\n", f);
+                }
+            }
         } else if (strcmp(kind, "credentials") == 0) {
             fputs("\nSign in with your work or school account", f);
             if (str_or(ev, "username", NULL) != NULL) {

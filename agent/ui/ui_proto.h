@@ -5,11 +5,13 @@
  *   {"type":"hello","protocol":1,"agent":"linkjoin 0.1.0",
  *    "device":{"manufacturer":"..","model":"..","serial":"..","os_name":"..","os_version":".."}}
  *   {"type":"progress","phase":"signin","step":"Waiting for sign-in","percent":20}
- *   {"type":"prompt","kind":"device_code","user_code":"ABCD-EFGH",
- *    "verification_uri":"https://microsoft.com/devicelogin","expires_at":"2026-11-26T17:45:00Z"}
+ *   {"type":"prompt","kind":"device_code","user_code":"53W6SC8PB",
+ *    "verification_uri":"https://microsoft.com/devicelogin","expires_at":"2026-11-26T17:45:00Z",
+ *    "expires_in":900}
  *   {"type":"prompt","kind":"credentials","username":"alice@contoso.com","message":".."}
  *   {"type":"prompt","kind":"browser","authorize_url":"https://..","redirect_uri":"ms-aadj-redir://auth/drs"}
  *   {"type":"result","status":"joined","device_id":"..","tenant_name":"..","upn":"..",
+ *    "setup_complete":true,
  *    "mdm":{"state":"enrolled","server_url":"https://..","cert_thumbprint":".."}}
  *   {"type":"result","status":"joined_mdm_pending",<device fields>,"phase":"mdm",
  *    "reason":"joined_mdm_pending","code":"0x80180017","fix_by":"retry","message":"..",
@@ -17,12 +19,20 @@
  *   {"type":"result","status":"joined",<device fields>,"phase":"mdm",
  *    "reason":"mdm_platform_blocked",<the failure fields>,"mdm":{"state":"failed"}}
  *     (joined, but Intune refused the enrollment: the device IS joined, so the
- *     status is joined; the reason fields say why it is not managed)
- *   {"type":"result","status":"failed","phase":"join","reason":"join_not_permitted",
+ *     status is joined; the reason fields say why it is not managed;
+ *     setup_complete is false unless the configuration says mdm = optional)
+ *   {"type":"result","status":"failed","upn":"..","device":{"serial":"..","manufacturer":"..",
+ *    "model":".."},"time":"2026-12-03T08:04:05Z","phase":"join","reason":"join_not_permitted",
  *    "code":"0x801c0003","fix_by":"admin","message":"..","admin_action":"..","retryable":false,
  *    "server":{"http_status":403,"error_type":"..","error_code":"..","message":"..",
- *              "request_id":"..","trace_id":"..","correlation_id":"..","time":".."}}
+ *              "request_id":"..","trace_id":"..","correlation_id":"..",
+ *              "time":"2026-12-03T08:04:04Z","time_raw":"12-03-2026 8:04:04Z"}}
  *     (status: joined | joined_mdm_pending | failed | already_joined | cancelled)
+ *     Every result carries device (serial always, "" when the firmware has
+ *     none) and time (the agent's clock, RFC 3339 UTC); upn once sign-in got
+ *     that far.  server.time is RFC 3339 UTC when the server's form is known
+ *     (time_raw: as the server wrote it).  message is for the person (no host
+ *     names or internals); admin_action has those.
  *   {"type":"error","error":"missing_field","message":"credentials: missing field 'password'"}
  * UI -> agent:
  *   {"type":"credentials","username":"..","password":".."}   (password: secret, wiped after use)
@@ -82,6 +92,12 @@ struct lj_ui_result {
     const char *mdm_state;
     const char *mdm_server_url;
     const char *mdm_cert_thumbprint;
+    /*
+     * joined / joined_mdm_pending: is setup finished?  false while Intune
+     * enrollment is pending, or was refused with mdm = required.  Sent as
+     * "setup_complete" on those two statuses.
+     */
+    bool setup_complete;
     /*
      * failure (status failed; also joined / joined_mdm_pending when error is
      * set: why the device is not managed); message also used for cancelled
@@ -183,6 +199,13 @@ void lj_ui_msg_clear(struct lj_ui_msg *msg);
  * event.  Pure: used by the tty UI and the golden tests.
  */
 char *lj_ui_render_tty(const char *json_line, size_t len);
+
+/*
+ * A server's time (DRS "12-03-2026 8:04:04Z", Entra "2026-12-03 08:04:22Z",
+ * RFC 3339, HTTP-date "Thu, 03 Dec 2026 08:04:12 GMT") as RFC 3339 UTC
+ * into out (>= 21 bytes).  false (out untouched) when raw is none of them.
+ */
+bool lj_ui_time_iso(const char *raw, char *out, size_t osz);
 
 /* Names: "joined", "joined_mdm_pending", ... never NULL. */
 const char *lj_ui_status_name(enum lj_ui_status s);

@@ -287,6 +287,22 @@ out:
     return rc;
 }
 
+enum lj_rc
+lj_fs_dir_access(const char *dir)
+{
+    struct stat st;
+
+    if (stat(dir, &st) != 0)
+        return errno == ENOENT || errno == ENOTDIR ? LJ_ERR_NOT_FOUND
+               : errno == EACCES || errno == EPERM ? LJ_ERR_AUTH
+                                                   : LJ_ERR_IO;
+    if (!S_ISDIR(st.st_mode))
+        return LJ_ERR_INVAL;
+    if (access(dir, R_OK | X_OK) != 0)
+        return errno == EACCES || errno == EPERM ? LJ_ERR_AUTH : LJ_ERR_IO;
+    return LJ_OK;
+}
+
 bool
 lj_fs_exists(const char *path)
 {

@@ -63,6 +63,13 @@ enum lj_rc lj_fs_read_private(const char *path, size_t max, unsigned char **out,
 bool lj_fs_exists(const char *path);
 
 /*
+ * Can this process read the directory dir?  LJ_OK yes; LJ_ERR_NOT_FOUND it
+ * does not exist; LJ_ERR_AUTH permission denied (EACCES/EPERM);
+ * LJ_ERR_INVAL not a directory; LJ_ERR_IO anything else.  Never logs.
+ */
+enum lj_rc lj_fs_dir_access(const char *dir);
+
+/*
  * Move path aside to path.bad-<unix time>[-n] (never deletes); the new name
  * is written to aside (size asz) when given.
  */

@@ -73,10 +73,10 @@ crash_at() {
   fi
 }
 
-case_keys_ready() { crash_at keys_ready 0 0 "Resuming after an interrupted setup (saved step: keys_ready)"; }
-case_join_sent() { crash_at join_sent 0 0 "Resuming after an interrupted setup (saved step: join_sent)"; }
-case_join_response() { crash_at join_response 1 0 "Resuming after an interrupted setup (saved step: join_sent)"; }
-case_cert_saved() { crash_at cert_saved 1 10 "the saved device certificate carries this device's key, so the join is complete"; }
+case_keys_ready() { crash_at keys_ready 0 0 "Setup was interrupted earlier; continuing where it stopped"; }
+case_join_sent() { crash_at join_sent 0 0 "Setup was interrupted earlier; continuing where it stopped"; }
+case_join_response() { crash_at join_response 1 0 "Setup was interrupted earlier; continuing where it stopped"; }
+case_cert_saved() { crash_at cert_saved 1 10 "Setup was interrupted after the device joined; the join is complete"; }
 case_joined() { crash_at joined 1 10 ""; }
 
 # The hook is honoured only when asked: without LJ_TEST_CRASH_AT nothing dies.
@@ -113,7 +113,7 @@ case_power_loss() {
   lj_run_bg --ui stdio
   lj_wait
   assert_eq "$LJ_RC" 0 "run after power loss ($(tail -5 "$CASE/err.log"))"
-  assert_contains "$(cat "$CASE/out.jsonl")" "Resuming after an interrupted setup (saved step: join_sent)"
+  assert_contains "$(cat "$CASE/out.jsonl")" "Setup was interrupted earlier; continuing where it stopped"
   assert_one_device_same_key "$sums"
 }
 
@@ -162,9 +162,11 @@ damaged_after_join() {
   lj_wait
   assert_eq "$LJ_RC" 10 "already joined, proven by the certificate ($(tail -5 "$CASE/err.log"))"
   assert_eq "$(result_event | jq -r .device_id)" "$did" "device id from the certificate"
-  assert_contains "$(cat "$CASE/out.jsonl")" "$reason" "reason shown"
-  assert_contains "$(cat "$CASE/out.jsonl")" "kept as $CASE/state/journal.json.bad-"
-  assert_contains "$(cat "$CASE/out.jsonl")" "so the join is complete"
+  # plain words on the screen; the cause and the kept file in the log
+  assert_contains "$(cat "$CASE/out.jsonl")" "The saved setup progress could not be read, so setup starts again"
+  assert_contains "$(cat "$CASE/err.log")" "event=journal_moved_aside path=$CASE/state/journal.json.bad-"
+  assert_contains "$(grep event=journal_moved_aside "$CASE/err.log")" "$reason" "reason logged"
+  assert_contains "$(cat "$CASE/out.jsonl")" "the join is complete"
   ls "$CASE"/state/journal.json.bad-* >/dev/null 2>&1 || fail "old journal not kept"
   assert_eq "$(sim_requests)" "$before" "requests"
   assert_one_device_same_key ""
@@ -209,7 +211,8 @@ case_corrupt_mid_join() {
   lj_run_bg --ui stdio
   lj_wait
   assert_eq "$LJ_RC" 0 "joins ($(tail -5 "$CASE/err.log"))"
-  assert_contains "$(cat "$CASE/out.jsonl")" "kept as $CASE/state/journal.json.bad-"
+  assert_contains "$(cat "$CASE/out.jsonl")" "The saved setup progress could not be read, so setup starts again"
+  assert_contains "$(cat "$CASE/err.log")" "event=journal_moved_aside path=$CASE/state/journal.json.bad-"
   assert_one_device_same_key "$sums"
 }
 

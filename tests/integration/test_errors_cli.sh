@@ -50,7 +50,7 @@ bad_arguments() {
 render_tty() {
   local f
   for f in "$LJ_TOP"/tests/data/ui/tty-*.jsonl; do
-    lj errors --render-tty <"$f" >got.txt || fail "render $f"
+    TZ=CET-1 lj errors --render-tty <"$f" >got.txt || fail "render $f" # as the unit goldens
     diff -u "${f%.jsonl}.txt" got.txt || fail "render of $f differs"
   done
   printf '%s\n' '{"type":"result"' | lj errors --render-tty >got.txt 2>err.txt

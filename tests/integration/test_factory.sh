@@ -138,6 +138,37 @@ case_no_tpm() {
   assert_eq "$(json_get checks.1.status <"$CASE/r.json")" not_run
 }
 
+# A TPM that answers but cannot work (here never started: swtpm without
+# startup-clear, TPM_RC_INITIALIZE; failure mode, TPM_RC_FAILURE, is told the
+# same way): the checks that need a working TPM are "not run" with the cause,
+# each failed check has an action, the summary names every failed group.
+case_tpm_unusable() {
+  local p
+  mkdir -p "$CASE/tpm"
+  p=$(free_port pair) || fail "no port"
+  swtpm socket --tpm2 --tpmstate dir="$CASE/tpm" --server type=tcp,port="$p",bindaddr=127.0.0.1 \
+    --ctrl type=tcp,port=$((p + 1)),bindaddr=127.0.0.1 --flags not-need-init \
+    --pid file="$CASE/tpm/swtpm.pid" --daemon 2>"$CASE/swtpm.err" || fail "swtpm: $(cat "$CASE/swtpm.err")"
+  for _ in $(seq 50); do [ -s "$CASE/tpm/swtpm.pid" ] && break; sleep 0.02; done
+  track_pid "$(cat "$CASE/tpm/swtpm.pid")"
+  TCTI="swtpm:host=127.0.0.1,port=$p"
+  assert_rc 14 lj factory-test --tcti "$TCTI" --manufacturer Contoso --model "Link 1" --serial SN1
+  grep -qE "^  FAIL +self_test " <<<"$OUT" || fail "$OUT"
+  for c in lockout ek_certificate random ephemeral_key; do
+    grep -qE "^  NOT RUN +$c +[0-9]+ ms  not run \(TPM never started: TPM_RC_INITIALIZE" <<<"$OUT" ||
+      fail "$c should be not run: $OUT"
+  done
+  assert_not_contains "$OUT" "failed tries 0 of 0"
+  assert_contains "$OUT" "  failed: TPM, device identity or clock"
+  assert_contains "$OUT" "action: power-cycle the unit and test again; if the self-test still fails, replace the TPM"
+  assert_not_contains "$OUT" "level=error" "log lines interleaved with the report"
+  lj factory-test --json --tcti "$TCTI" --manufacturer Contoso --model "Link 1" --serial SN1 \
+    >"$CASE/r.json" 2>/dev/null
+  assert_eq "$(json_get failed_groups <"$CASE/r.json")" "TPM, device identity or clock"
+  assert_eq "$(json_get checks.3.status <"$CASE/r.json")" not_run "lockout"
+  assert_contains "$(json_get checks.2.action <"$CASE/r.json")" "replace the TPM"
+}
+
 case_no_tpm_device() {
   assert_rc 14 timeout 20 "$LINKJOIN" factory-test --tcti "device:$CASE/no-such-tpm" "${ID[@]}"
   assert_contains "$OUT" "no TPM at device:$CASE/no-such-tpm"
@@ -147,12 +178,17 @@ case_bad_identity() {
   good_tpm
   assert_rc 16 lj factory-test --tcti "$TCTI" --ek-ca "$EK_CA" --manufacturer Contoso --model "Link 1" \
     --serial "To Be Filled By O.E.M."
-  grep -qE "^  FAIL +identity .*serial 'To Be Filled By O.E.M.' \(a placeholder value\)" <<<"$OUT" || fail "$OUT"
+  grep -qE "^  FAIL +identity .*serial 'To Be Filled By O.E.M.' \(a placeholder value: not a firmware default" <<<"$OUT" || fail "$OUT"
+  # every failed check says what the line does about it
+  assert_contains "$OUT" "action: set the SMBIOS system manufacturer, product name and serial number"
   assert_contains "$OUT" "exit 16: device identity or clock check failed"
   assert_rc 16 lj factory-test --tcti "$TCTI" --ek-ca "$EK_CA" --manufacturer Contoso --model "Link 1" --serial $'SN\x01234'
   assert_contains "$OUT" "has non-printable characters"
   assert_rc 16 lj factory-test --tcti "$TCTI" --ek-ca "$EK_CA" --manufacturer Contoso --serial SN-1234 --model ""
-  assert_contains "$OUT" "model '' (missing)"
+  assert_contains "$OUT" "model '' (missing: must be set)"
+  # the serial's rule is stated
+  assert_rc 16 lj factory-test --tcti "$TCTI" --ek-ca "$EK_CA" --manufacturer Contoso --model "Link 1" --serial SN1
+  assert_contains "$OUT" "serial 'SN1' (too short: at least 4 characters)"
 }
 
 case_clock_implausible() {
@@ -257,6 +293,7 @@ tcase ek_from_other_ca case_ek_from_other_ca
 tcase ek_ca_unreadable case_ek_ca_unreadable
 tcase lockout case_lockout
 tcase no_tpm case_no_tpm
+tcase tpm_unusable_dependents_not_run case_tpm_unusable
 tcase no_tpm_device case_no_tpm_device
 tcase bad_identity case_bad_identity
 tcase clock_implausible case_clock_implausible

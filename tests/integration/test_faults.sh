@@ -225,7 +225,10 @@ run_mdm_fault() {
       assert_eq "$(jq -r .status <<<"$r")" joined "status ($r)"
       assert_eq "$(jq -r .mdm.state <<<"$r")" failed "mdm.state"
       assert_eq "$(jq -r .retryable <<<"$r")" false "retryable"
-      st=0 ;;
+      # mdm = required (the default): joined but not managed is not complete;
+      # status exits as run did
+      assert_eq "$(jq -r .setup_complete <<<"$r")" false "setup_complete"
+      st=$LJ_RC ;;
     *) fail "bad outcome $outcome" ;;
   esac
   assert_eq "$(jq -r .phase <<<"$r")" mdm "phase"

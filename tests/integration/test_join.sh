@@ -367,6 +367,43 @@ case_status_new_device() {
   assert_rc 12 lj status ${TCTI:+--tcti "$TCTI"} --json --state-dir "$CASE/state"
   assert_eq "$(jq -r .joined <<<"$OUT")" false
   assert_eq "$(jq -r .key_provider <<<"$OUT")" none
+  # a mistyped --state-dir is named, not reported as a fresh device
+  assert_eq "$(jq -r .state_text <<<"$OUT")" \
+    "not set up: the state directory $CASE/state does not exist" "state_text"
+  mkdir -p "$CASE/state"
+  assert_rc 12 lj status ${TCTI:+--tcti "$TCTI"} --state-dir "$CASE/state"
+  assert_contains "$OUT" "State : not set up yet"
+}
+
+# `run` from a terminal with the default socket UI says where the screen is
+# expected instead of staying silent (here preflight then fails at once).
+case_run_in_terminal() {
+  command -v script >/dev/null || skip "no script(1) for a terminal"
+  join_env
+  lj_conf "$CASE/lj.conf" "retry_wait = 0" "ui = socket" "ui_socket = $CASE/ui.sock"
+  sed -i "s|^connect_to = login.microsoftonline.com:443:.*|connect_to = login.microsoftonline.com:443:127.0.0.1:1|" \
+    "$CASE/lj.conf"
+  script -qec "$LINKJOIN run --config $CASE/lj.conf" "$CASE/tty.log" </dev/null >/dev/null 2>&1
+  assert_contains "$(cat "$CASE/tty.log")" \
+    "waiting for the setup screen (OOBE UI) on $CASE/ui.sock; to sign in on this terminal instead, run with --ui tty"
+  # not from a pipe (a service's stderr is the journal)
+  lj_run_bg
+  lj_wait
+  assert_not_contains "$(cat "$CASE/err.log")" "waiting for the setup screen"
+}
+
+# Run by a user who may not read the state directory: says so, exit 1, not "NO".
+case_status_permission_denied() {
+  [ "$(id -u)" = 0 ] || skip "needs root to run status as another user"
+  command -v runuser >/dev/null || skip "no runuser"
+  mkdir -p "$CASE/state"
+  chmod 0700 "$CASE/state"
+  chmod o+rx "$CASE"
+  OUT=$(runuser -u nobody -- "$LINKJOIN" status --state-dir "$CASE/state" 2>&1)
+  assert_eq "$?" 1 "exit status"
+  assert_contains "$OUT" "EntraJoined : UNKNOWN (permission denied)"
+  assert_contains "$OUT" "permission denied (run as root)"
+  assert_not_contains "$OUT" "EntraJoined : NO"
 }
 
 case_bad_journal_moved_aside() {
@@ -377,7 +414,8 @@ case_bad_journal_moved_aside() {
   lj_conf "$CASE/lj.conf" "signin = password" "username = alice@contoso.example" "password_file = $CASE/pw"
   lj_run_bg --ui stdio
   lj_wait
-  assert_contains "$(cat "$CASE/out.jsonl")" "kept as $CASE/state/journal.json.bad-"
+  assert_contains "$(cat "$CASE/out.jsonl")" "The saved setup progress could not be read, so setup starts again"
+  assert_contains "$(cat "$CASE/err.log")" "event=journal_moved_aside path=$CASE/state/journal.json.bad-"
   assert_joined
   ls "$CASE"/state/journal.json.bad-* >/dev/null || fail "bad journal not kept"
 }
@@ -414,3 +452,5 @@ tcase bad_journal_moved_aside_and_joins case_bad_journal_moved_aside
 tcase tenant_organizations_uses_upn_domain case_tenant_from_upn
 tcase config_bad_key_names_file_line case_config_bad_key
 tcase status_new_device case_status_new_device
+tcase run_in_terminal_says_where_the_ui_is case_run_in_terminal
+tcase status_permission_denied_says_so case_status_permission_denied

@@ -32,6 +32,12 @@ case_not_permitted() {
   assert_ne "$(jq -r .server.error_type <<<"$r")" null "server error type"
   assert_rc 12 lj status ${TCTI:+--tcti "$TCTI"} --json --state-dir "$CASE/state"
   assert_eq "$(jq -r .last_error.http_status <<<"$OUT")" "$(jq -r .server.http_status <<<"$r")"
+  # words a person understands, and what to do
+  assert_eq "$(jq -r .state_text <<<"$OUT")" \
+    "not joined: the last attempt was refused (join_not_permitted)" "state_text"
+  assert_eq "$(jq -r .last_error.fix_by <<<"$OUT")" admin "last_error.fix_by"
+  assert_contains "$(jq -r .last_error.admin_action <<<"$OUT")" "Users may join devices"
+  assert_contains "$(jq -r .last_error.user_message <<<"$OUT")" "not allowed to join devices"
   assert_ne "$(jq -r .last_error.request_id <<<"$OUT")" "" "status request id"
   assert_server_ids request_id trace_id time
   # the admin changes the setting; the retry joins with the kept keys
@@ -52,7 +58,7 @@ case_not_permitted_selected() {
   assert_failed_result join_not_permitted 0x801c0003 admin false 7 join
   r=$(result_event)
   assert_contains "$(jq -r .admin_action <<<"$r")" "Users may join devices"
-  assert_contains "$(jq -r .admin_action <<<"$r")" "add the user to one of the selected groups"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "add alice@contoso.example to one of the selected groups"
   assert_eq "$(jq -r .server.error_type <<<"$r")" AuthorizationError
   assert_server_ids request_id trace_id time
   sim_ctl PATCH /control/users/alice@contoso.example '{"groups":["Device Joiners","Frontline"]}' \
@@ -120,8 +126,8 @@ case_refused() {
   lj_wait
   assert_failed_result network_unreachable 0x80072efd user true 5 preflight
   r=$(result_event)
-  assert_contains "$(jq -r .message <<<"$r")" "login.microsoftonline.com"
-  assert_contains "$(jq -r .message <<<"$r")" "refused"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "login.microsoftonline.com"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "refused"
   assert_not_contains "$(cat "$CASE/out.jsonl")" '"kind":"device_code"'
 }
 
@@ -134,8 +140,8 @@ case_dns() {
   lj_wait
   assert_failed_result network_unreachable 0x80072efd user true 5 preflight
   r=$(result_event)
-  assert_contains "$(jq -r .message <<<"$r")" "login.microsoftonline.com"
-  assert_contains "$(jq -r .message <<<"$r")" "name did not resolve"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "login.microsoftonline.com"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "name did not resolve"
   assert_eq "$(sim_requests)" 0 "requests"
 }
 
@@ -164,8 +170,8 @@ while True:
   lj_wait
   assert_failed_result network_unreachable 0x80072efd user true 5 preflight
   r=$(result_event)
-  assert_contains "$(jq -r .message <<<"$r")" "login.microsoftonline.com"
-  assert_contains "$(jq -r .message <<<"$r")" "timed out"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "login.microsoftonline.com"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "timed out"
   assert_not_contains "$(cat "$CASE/out.jsonl")" '"kind":"device_code"'
 }
 
@@ -180,8 +186,8 @@ case_html() {
   lj_wait
   assert_failed_result network_intercepted 0x8007000d admin false 5 signin
   r=$(result_event)
-  assert_contains "$(jq -r .message <<<"$r")" "login.microsoftonline.com"
-  assert_contains "$(jq -r .message <<<"$r")" "web page"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "login.microsoftonline.com"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "web page"
   assert_eq "$(jq -r .server.http_status <<<"$r")" 200
   assert_server_ids request_id time
 }
@@ -306,8 +312,8 @@ case_malformed_join() {
   run_device_code
   LJ_EXPECT_SIM_DEVICES=1 assert_failed_result bad_service_response 0x801c0001 support false 8 join
   r=$(result_event)
-  assert_contains "$(jq -r .message <<<"$r")" "enterpriseregistration.windows.net"
-  assert_contains "$(jq -r .message <<<"$r")" "not valid JSON"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "enterpriseregistration.windows.net"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "not valid JSON"
   assert_eq "$(jq -r .server.http_status <<<"$r")" 200
   assert_server_ids request_id time
   assert_retry_joins_with_same_keys
@@ -324,8 +330,8 @@ case_wrong_cert() {
   run_device_code
   LJ_EXPECT_SIM_DEVICES=1 assert_failed_result bad_service_response 0x801c0001 support false 8 join
   r=$(result_event)
-  assert_contains "$(jq -r .message <<<"$r")" "enterpriseregistration.windows.net"
-  assert_contains "$(jq -r .message <<<"$r")" "not this device's"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "enterpriseregistration.windows.net"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "not this device's"
   assert_server_ids request_id time
   grep -q 'event=join_answer_rejected why=key_mismatch' "$CASE/err.log" || fail "log: $(grep join_answer "$CASE/err.log")"
 }
@@ -348,8 +354,8 @@ case_untrusted_ca() {
   lj_wait
   assert_failed_result tls_untrusted 0x800b0109 admin false 5 preflight
   r=$(result_event)
-  assert_contains "$(jq -r .message <<<"$r")" "login.microsoftonline.com"
-  assert_contains "$(jq -r .message <<<"$r")" "proxy"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "login.microsoftonline.com"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "proxy"
   assert_eq "$(sim_requests)" 0 "requests over an untrusted connection"
 }
 
@@ -378,7 +384,11 @@ case_tpm_locked() {
   lj_conf "$CASE/lj.conf"
   lj_run_bg --ui stdio
   lj_wait
-  assert_failed_result tpm_locked 0x80090031 hardware false 4 preflight
+  # a transient state: wait for the cooldown (Entra join troubleshooting, 0x80090031),
+  # for as long as the TPM's own counters say
+  assert_failed_result tpm_locked 0x80090031 retry true 4 preflight
+  assert_contains "$(result_event | jq -r .message)" "try again in about"
+  assert_not_contains "$(result_event | jq -r .message)" "reset"
   assert_eq "$(sim_requests)" 0 "requests with a locked-out TPM"
   assert_not_contains "$(cat "$CASE/out.jsonl")" '"prompt"' "a prompt was shown before the TPM check"
 }

@@ -117,7 +117,12 @@ assert_mdm_refused() {
   assert_ne "$(jq -r .message <<<"$r")" null "message"
   assert_ne "$(jq -r .admin_action <<<"$r")" null "admin_action"
   assert_eq "$(grep -c '"type":"result"' "$CASE/out.jsonl")" 1 "exactly one result"
-  assert_rc 0 lj status --json --state-dir "$CASE/state"
+  # mdm = required (the default): joined but not managed is not "Done"
+  assert_eq "$(jq -r .setup_complete <<<"$r")" false "result setup_complete"
+  assert_eq "$(grep '"type":"progress"' "$CASE/out.jsonl" | tail -1 | jq -r .percent)" 95 \
+    "the bar stops short of 100"
+  assert_rc "$4" lj status --json --state-dir "$CASE/state"
+  assert_eq "$(jq -r .setup_complete <<<"$OUT")" false "status setup_complete"
   assert_eq "$(jq -r .joined <<<"$OUT")" true
   assert_eq "$(jq -r .state <<<"$OUT")" joined "journal state"
   assert_eq "$(jq -r .mdm_state <<<"$OUT")" failed
@@ -240,6 +245,24 @@ case_not_in_scope() {
   assert_eq "$(sim_enrollments | jq length)" 0 "sim enrollments"
 }
 
+# mdm = optional: a joined device is complete even when Intune refuses.
+case_platform_blocked_optional() {
+  local r
+  mdm_env '{"windows":"blocked"}'
+  printf 'mdm = optional\n' >>"$CASE/lj.conf"
+  run_device_code
+  r=$(result_event)
+  assert_eq "$LJ_RC" 0 "exit code ($r)"
+  assert_eq "$(jq -r .status <<<"$r")" joined "status"
+  assert_eq "$(jq -r .reason <<<"$r")" mdm_platform_blocked "reason"
+  assert_eq "$(jq -r .setup_complete <<<"$r")" true "setup_complete"
+  # status reads the same configuration to know the mode
+  assert_rc 0 lj status --json --config "$CASE/lj.conf"
+  assert_eq "$(jq -r .setup_complete <<<"$OUT")" true "status setup_complete"
+  assert_eq "$(jq -r .mdm_mode <<<"$OUT")" optional "status mdm_mode"
+  assert_eq "$(jq -r .mdm_state <<<"$OUT")" failed "status mdm_state"
+}
+
 case_platform_blocked() {
   mdm_env '{"windows":"blocked"}'
   run_device_code
@@ -272,10 +295,12 @@ case_ownership_blocked() {
   run_device_code
   assert_mdm_refused mdm_ownership_blocked 0x80180014 admin 7
   r=$(result_event)
-  for v in "$MFR" "$MODEL" "$SERIAL"; do
-    assert_contains "$(jq -r .message <<<"$r")" "$v" "message names $v"
-    assert_contains "$(jq -r .admin_action <<<"$r")" "$v" "admin action names $v"
-  done
+  # the exact CSV line for the upload (Windows 365 Link page "Configure enrollment
+  # restrictions"); the person at the device is not shown the raw identifiers
+  assert_contains "$(jq -r .admin_action <<<"$r")" "with the line $MFR,$MODEL,$SERIAL in Intune" \
+    "admin action has the CSV line"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "Upload CSV file"
+  assert_not_contains "$(jq -r .message <<<"$r")" "$SERIAL" "message has no serial"
   assert_eq "$(sim_enrollments | jq length)" 0 "sim enrollments"
 }
 
@@ -467,6 +492,7 @@ tcase mdm_policy_fault_enrolls case_policy_fault_enrolls
 tcase mdm_policy_unreadable_enrolls case_policy_unreadable_enrolls
 tcase mdm_not_in_scope case_not_in_scope
 tcase mdm_platform_blocked case_platform_blocked
+tcase mdm_platform_blocked_optional_is_complete case_platform_blocked_optional
 tcase mdm_fault_detail_DeviceEnrollmentServiceError case_fault_detail_intune
 tcase mdm_fault_detail_WindowsDeviceEnrollmentServiceError case_fault_detail_windows
 tcase mdm_ownership_blocked_names_identity case_ownership_blocked

@@ -84,6 +84,9 @@ case_date_only() {
   norm_is "the clock is before this software's build date (2026-11-26)." \
     "the clock is before this software's build date (<date>)."
   norm_is 'on 2027-1-2.' 'on <date>.'
+  # the tty's support facts: UTC and the device's local time
+  norm_is '  Time:           2026-12-03T08:04:04Z (local time 2026-12-03 09:04:04+01:00)' \
+    '  Time:           <time> (local time <time>)'
 }
 # What must stay: codes, statuses, numbers, versions; ports are replaced.
 case_no_false_matches() {

@@ -362,7 +362,7 @@ case_wrong_hostname() {
   r=$(result_event)
   assert_eq "$(jq -r .reason <<<"$r")" tls_untrusted "reason ($r)"
   assert_eq "$(jq -r .phase <<<"$r")" preflight "phase"
-  assert_contains "$(jq -r .message <<<"$r")" "login.example.net"
+  assert_contains "$(jq -r .admin_action <<<"$r")" "login.example.net"
   assert_contains "$(cat "$CASE/err.log")" "rc=tls_hostname"
   assert_eq "$(sim_requests)" 0 "requests"
 }

@@ -97,11 +97,15 @@ case_cleared_after_join() {
   assert_eq "$(jq -r .joined <<<"$OUT")" false "joined"
   assert_rc 13 lj status --state-dir "$CASE/state" --tcti "$TCTI"
   assert_contains "$OUT" "KeyState : lost"
+  # consistent after a TPM clear: no "enrolled" next to "not joined"
+  assert_contains "$OUT" "State : keys lost: the TPM no longer loads this device's keys"
+  assert_not_contains "$OUT" "MdmState : enrolled"
   # run: the old state is kept aside and the device joins as a new one.
   lj_run_bg --ui stdio
   lj_wait
   assert_eq "$LJ_RC" 0 "rejoin ($(tail -5 "$CASE/err.log"))"
-  assert_contains "$(grep '"type":"progress"' "$CASE/out.jsonl")" "can no longer be used (the TPM cannot load them: it was cleared or replaced)"
+  assert_contains "$(grep '"type":"progress"' "$CASE/out.jsonl")" "no longer work on this device, so it is being set up again"
+  assert_contains "$(cat "$CASE/err.log")" 'reason="the TPM cannot load them: it was cleared or replaced"' 
   did2=$(result_event | jq -r .device_id)
   assert_ne "$did2" "$did1" "a new device object"
   assert_eq "$(sim_devices)" 2 "the old object stays for the admin to delete"
@@ -144,7 +148,8 @@ case_old_key_record_rejoins() {
   lj_wait
   assert_eq "$LJ_RC" 0 "rejoin ($(tail -5 "$CASE/err.log"))"
   assert_contains "$(cat "$CASE/err.log")" "event=keys_record_old_version"
-  assert_contains "$(grep '"type":"progress"' "$CASE/out.jsonl")" "can no longer be used (they were made by an older version with key settings that can no longer be used)"
+  assert_contains "$(grep '"type":"progress"' "$CASE/out.jsonl")" "no longer work on this device, so it is being set up again"
+  assert_contains "$(cat "$CASE/err.log")" 'reason="they were made by an older version with key settings that can no longer be used"' 
   did2=$(result_event | jq -r .device_id)
   assert_ne "$did2" "$did1" "a new device object"
   assert_eq "$(sim_devices)" 2 "the old object stays for the admin to delete"

@@ -103,6 +103,7 @@ test_defaults(void **state)
     assert_int_equal(c.connect_timeout, 10);
     assert_int_equal(c.request_timeout, 60);
     assert_int_equal(c.tpm_timeout, 120);
+    assert_int_equal(c.mdm, LJ_MDM_REQUIRED); /* Intune is part of a Link's setup */
 }
 
 // clang-format off
@@ -116,6 +117,7 @@ static const char all_keys_conf[] =
     "redirect_uri = http://127.0.0.1:8400/cb\n"
     "drs_url = https://drs.example.test:8443\n"
     "mdm_url = https://mdm.example.test/enroll\n"
+    "mdm = optional\n"
     "state_dir = /tmp/lj-state\n"
     "tcti = swtpm:host=127.0.0.1,port=2321\n"
     "key_provider = soft\n"
@@ -124,6 +126,7 @@ static const char all_keys_conf[] =
     "connect_to = ::127.0.0.1:9444   ; inline comment\n"
     "ui = tty\n"
     "ui_socket = /tmp/ui.sock\n"
+    "ui_group = oobe-ui\n"
     "display_name = Desk 12 (reception)\n"
     "log_level = debug\n"
     "username = alice@contoso.example\n"
@@ -147,6 +150,7 @@ check_all_keys(const struct lj_config *c)
     assert_string_equal(c->redirect_uri, "http://127.0.0.1:8400/cb");
     assert_string_equal(c->drs_url, "https://drs.example.test:8443");
     assert_string_equal(c->mdm_url, "https://mdm.example.test/enroll");
+    assert_int_equal(c->mdm, LJ_MDM_OPTIONAL);
     assert_string_equal(c->state_dir, "/tmp/lj-state");
     assert_string_equal(c->tcti, "swtpm:host=127.0.0.1,port=2321");
     assert_int_equal(c->key_provider, LJ_KEYS_SOFT);
@@ -156,6 +160,7 @@ check_all_keys(const struct lj_config *c)
     assert_string_equal(c->connect_to[1], "::127.0.0.1:9444");
     assert_int_equal(c->ui, LJ_UI_TTY);
     assert_string_equal(c->ui_socket, "/tmp/ui.sock");
+    assert_string_equal(c->ui_group, "oobe-ui");
     assert_string_equal(c->display_name, "Desk 12 (reception)");
     assert_string_equal(c->log_level, "debug");
     assert_string_equal(c->username, "alice@contoso.example");
@@ -192,6 +197,7 @@ test_every_key_from_flags(void **state)
         "--redirect-uri", "http://127.0.0.1:8400/cb",
         "--drs-url", "https://drs.example.test:8443",
         "--mdm-url", "https://mdm.example.test/enroll",
+        "--mdm", "optional",
         "--state-dir", "/tmp/lj-state",
         "--tcti", "swtpm:host=127.0.0.1,port=2321",
         "--key-provider", "soft",
@@ -200,6 +206,7 @@ test_every_key_from_flags(void **state)
         "--connect-to=::127.0.0.1:9444",
         "--ui", "tty",
         "--ui-socket", "/tmp/ui.sock",
+        "--ui-group", "oobe-ui",
         "--display-name", "Desk 12 (reception)",
         "--log-level", "debug",
         "--username", "alice@contoso.example",
@@ -342,6 +349,8 @@ test_bad_values_in_file(void **state)
         {"signin = sms\n", ":1: bad value for 'signin': is not one of the allowed values "
                            "(device_code, auth_code or password)"},
         {"\nkey_provider = hsm\n", ":2: bad value for 'key_provider'"},
+        {"mdm = maybe\n", ":1: bad value for 'mdm': is not one of the allowed values "
+                          "(required or optional)"},
         {"ui = web\n", ":1: bad value for 'ui'"},
         {"log_level = loud\n", ":1: bad value for 'log_level'"},
         {"connect_timeout = 0\n", ":1: bad value for 'connect_timeout': is out of range (1..300)"},
@@ -354,6 +363,8 @@ test_bad_values_in_file(void **state)
         {"state_dir = var/lib/linkjoin\n",
          ":1: bad value for 'state_dir': must be an absolute path"},
         {"ui_socket = ui.sock\n", ":1: bad value for 'ui_socket'"},
+        {"ui_group = -x\n", ":1: bad value for 'ui_group': must be a group name"},
+        {"ui_group = Ops Team\n", ":1: bad value for 'ui_group'"},
         {"password_file = pw.txt\n", ":1: bad value for 'password_file'"},
         {"tcti = bogus:x\n", ":1: bad value for 'tcti'"},
         {"authority = ftp://login.example\n",

@@ -40,7 +40,9 @@ static const struct lj_error_params full = {"enterpriseregistration.windows.net"
                                             "contoso.example",
                                             "Contoso Devices",
                                             "Link 1",
-                                            "SN-0001"};
+                                            "SN-0001",
+                                            "alice@contoso.example",
+                                            "about 17 minutes"};
 
 static void
 test_every_entry_complete(void **state)
@@ -76,12 +78,19 @@ test_every_entry_complete(void **state)
         assert_null(strstr(r->message, "Something went wrong"));
         assert_null(strchr(r->message, '"'));
         assert_null(strchr(r->message, '|'));
+        /* no internals on the person's screen: host names and low-level causes go to the admin */
+        if (strstr(r->message, "{host}") || strstr(r->message, "{what}") ||
+            strstr(r->message, "{serial}") || strstr(r->message, "JSON") || strstr(r->message, "_"))
+            fail_msg("%s: internals in the message for the person", r->slug);
         /* every placeholder is known: nothing left after formatting */
         lj_error_format(r->message, &full, buf, sizeof(buf));
         if (strchr(buf, '{') || strchr(buf, '}'))
             fail_msg("%s: unknown placeholder in message", r->slug);
         assert_non_null(r->admin_action);
         assert_true(strlen(r->admin_action) > 10);
+        /* fits the 1024-byte buffer flow/fail.c and flow/enroll.c format it into */
+        if (lj_error_format(r->admin_action, &full, NULL, 0) >= 1024)
+            fail_msg("%s: admin action too long", r->slug);
         assert_null(strchr(r->admin_action, '|'));
         lj_error_format(r->admin_action, &full, buf, sizeof(buf));
         if (strchr(buf, '{') || strchr(buf, '}'))
@@ -391,13 +400,48 @@ test_format(void **state)
 
     (void)state;
     lj_error_format(r->admin_action, &p, buf, sizeof(buf));
-    assert_string_equal(
-        buf, "Intune admin center > Devices > Enrollment > Corporate device identifiers > "
-             "Add: manufacturer Contoso Devices, model Link 1, serial number SN-0001");
-    lj_error_format(lj_reason_by_slug("network_unreachable")->message, &p, buf, sizeof(buf));
-    assert_string_equal(buf,
-                        "The device could not reach enterpriseregistration.windows.net because the "
-                        "connection timed out; check the network connection and try again.");
+    /* Windows identifiers are uploaded as CSV only (Windows 365 Link page, "Configure
+     * enrollment restrictions"): the exact line, and the personally-owned alternative */
+    assert_non_null(strstr(buf, "with the line Contoso Devices,Link 1,SN-0001 in Intune admin "
+                                "center > Devices > Enrollment > Corporate device identifiers > "
+                                "Add > Upload CSV file"));
+    assert_non_null(strstr(buf, "Manufacturer, model, and serial number (Windows only)"));
+    assert_non_null(strstr(buf, "allow personally owned devices for the group of "
+                                "alice@contoso.example"));
+    lj_error_format(lj_reason_by_slug("join_not_permitted")->admin_action, &p, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "add alice@contoso.example to one of the selected groups"));
+    lj_error_format(lj_reason_by_slug("join_not_permitted")->admin_action, NULL, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "add the user to one of the selected groups"));
+    lj_error_format(lj_reason_by_slug("mdm_not_in_scope")->admin_action, &p, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "Intune admin center > Devices > Enrollment > Windows > "
+                                "Automatic Enrollment > MDM user scope"));
+    assert_non_null(strstr(buf, "unverified domain"));
+    lj_error_format(lj_reason_by_slug("mfa_required")->admin_action, &p, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "Register or join devices"));
+    assert_non_null(strstr(buf, "must be No"));
+    lj_error_format(lj_reason_by_slug("blocked_by_conditional_access")->admin_action, &p, buf,
+                    sizeof(buf));
+    assert_non_null(strstr(buf, "Authentication flows > Device code flow"));
+    assert_non_null(strstr(lj_reason_by_slug("mdm_device_cap")->message,
+                           "https://portal.manage.microsoft.com"));
+    /* TPM texts agree: a lockout is waited out, never "reset"; a fault says restart first */
+    lj_error_format(lj_reason_by_slug("tpm_locked")->message, &p, buf, sizeof(buf));
+    assert_string_equal(buf, "The device's security chip (TPM) has paused itself after too many "
+                             "failed attempts; leave the device switched on and try again in "
+                             "about 17 minutes.");
+    assert_int_equal(lj_reason_by_slug("tpm_locked")->fix_by, LJ_FIX_RETRY);
+    assert_null(strstr(lj_reason_by_slug("tpm_locked")->admin_action, "clear the TPM in"));
+    assert_non_null(strstr(lj_reason_by_slug("tpm_unavailable")->message, "; restart the device, "
+                                                                          "and if this message "
+                                                                          "appears again"));
+    assert_non_null(strstr(lj_reason_by_slug("tpm_failed")->message, "; restart the device, and "
+                                                                     "if this message appears "
+                                                                     "again"));
+    /* the person at the device is not shown raw identifiers */
+    assert_null(strstr(lj_reason_by_slug("mdm_ownership_blocked")->message, "{serial}"));
+    lj_error_format(lj_reason_by_slug("network_unreachable")->admin_action, &p, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "The device could not reach enterpriseregistration.windows.net "
+                                "because the connection timed out: allow HTTPS"));
     /* missing values get neutral words */
     lj_error_format("{host}/{what}/{serial}", NULL, buf, sizeof(buf));
     assert_string_equal(buf, "the Microsoft service/the connection failed/unknown");

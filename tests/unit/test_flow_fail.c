@@ -600,12 +600,42 @@ test_retry_wait_attempts_bound_first(void **state)
     assert_int_equal(flow_retry_wait(1, -1, 0, 1, 30), -1);
 }
 
+/* A locked TPM says how long to wait, from its own lockout counters. */
+static void
+test_lockout_wait_words(void **state)
+{
+    struct tpm_health h;
+    char w[40];
+
+    (void)state;
+    memset(&h, 0, sizeof(h));
+    h.max_tries = 3;
+    h.lockout_counter = 3;
+    h.recovery_s = 1000; /* swtpm's default: one failure forgiven every 1000 s */
+    flow_lockout_wait(&h, w, sizeof(w));
+    assert_string_equal(w, "about 17 minutes");
+    h.lockout_counter = 5;
+    flow_lockout_wait(&h, w, sizeof(w));
+    assert_string_equal(w, "about 50 minutes");
+    h.recovery_s = 7200;
+    flow_lockout_wait(&h, w, sizeof(w));
+    assert_string_equal(w, "about 6 hours");
+    h.recovery_s = 30;
+    h.lockout_counter = 3;
+    flow_lockout_wait(&h, w, sizeof(w));
+    assert_string_equal(w, "about a minute");
+    h.recovery_s = 0; /* never forgiven by time: the TPM does not say */
+    flow_lockout_wait(&h, w, sizeof(w));
+    assert_string_equal(w, "a few minutes");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lockout_wait_words),
         T(test_mdm_retryable_reasons_become_pending),
         T(test_mdm_network_rc_becomes_pending),
         T(test_mdm_cancel_becomes_pending),

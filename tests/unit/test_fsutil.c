@@ -154,6 +154,22 @@ test_lock_dir(void **state)
     lj_fs_unlock_dir(-1);
 }
 
+/* status tells "missing" and "not a directory" apart from a readable one (EACCES: integration). */
+static void
+test_dir_access(void **state)
+{
+    char p[512];
+
+    (void)state;
+    assert_int_equal(lj_fs_dir_access(base), LJ_OK);
+    assert_true(lj_path_join(p, sizeof(p), base, "nope"));
+    assert_int_equal(lj_fs_dir_access(p), LJ_ERR_NOT_FOUND);
+    assert_int_equal(lj_fs_write_atomic(p, "x", 1, 0600), LJ_OK);
+    assert_int_equal(lj_fs_dir_access(p), LJ_ERR_INVAL);
+    assert_true(lj_path_join(p, sizeof(p), base, "nope/below"));
+    assert_int_equal(lj_fs_dir_access(p), LJ_ERR_NOT_FOUND);
+}
+
 int
 main(void)
 {
@@ -161,6 +177,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_write_atomic_own_temp_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_private, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dir_access, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

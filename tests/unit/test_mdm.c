@@ -1043,7 +1043,8 @@ test_faults(void **state)
     size_t n;
     char *b = load("fault-ownership.xml", &n);
     struct lj_classified c;
-    const struct lj_error_params params = {NULL, NULL, NULL, "Contoso", "Link 1", "SN-0001"};
+    const struct lj_error_params params = {NULL,     NULL,      NULL, "Contoso",
+                                           "Link 1", "SN-0001", NULL, NULL};
     char msg[512];
 
     (void)state;
@@ -1060,9 +1061,9 @@ test_faults(void **state)
     lj_classify_mdm(&f, &c);
     assert_int_equal(c.reason, LJ_R_MDM_OWNERSHIP_BLOCKED);
     assert_string_equal(c.code, "0x80180014");
-    /* the message names all three identifiers */
-    lj_error_format(lj_reason_get(c.reason)->message, &params, msg, sizeof(msg));
-    assert_non_null(strstr(msg, "manufacturer Contoso, model Link 1, serial number SN-0001"));
+    /* the admin action carries the CSV line for the corporate identifier upload */
+    lj_error_format(lj_reason_get(c.reason)->admin_action, &params, msg, sizeof(msg));
+    assert_non_null(strstr(msg, "the line Contoso,Link 1,SN-0001 in Intune admin center"));
     free(b);
 
     expect_fault_file(500, "fault-platform.xml", "mdm_platform_blocked", "0x80180014");

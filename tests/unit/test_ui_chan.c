@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -221,6 +223,75 @@ test_socket(void **state)
     free(dir);
 }
 
+/*
+ * ui_group: the socket is 0660 with the group and a client of that group
+ * (not root, not our uid) is accepted; without the key it is refused.
+ * Needs root (chown to a group, switching the child's ids).
+ */
+static void
+test_socket_group(void **state)
+{
+    char *dir, path[128];
+    struct lj_ui_chan *c = NULL;
+    struct stat st;
+    struct group *gr = getgrnam("nogroup");
+    (void)state;
+
+    if (geteuid() != 0 || gr == NULL)
+        skip();
+    dir = lj_test_tmpdir();
+    assert_non_null(dir);
+    assert_int_equal(chmod(dir, 0755), 0);
+    snprintf(path, sizeof(path), "%s/run/ui.sock", dir);
+    assert_int_equal(lj_ui_chan_listen_group(path, "no-such-group-here", &c), LJ_ERR_NOT_FOUND);
+    assert_int_equal(lj_ui_chan_listen_group(path, "nogroup", &c), LJ_OK);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0660);
+    assert_int_equal(st.st_gid, gr->gr_gid);
+    snprintf(path, sizeof(path), "%s/run", dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0750);
+    assert_int_equal(st.st_gid, gr->gr_gid);
+    snprintf(path, sizeof(path), "%s/run/ui.sock", dir);
+    for (int grouped = 1; grouped >= 0; grouped--) {
+        pid_t pid;
+        int status;
+
+        if (!grouped) {
+            lj_ui_chan_close(c);
+            assert_int_equal(lj_ui_chan_listen(path, &c), LJ_OK);
+            assert_int_equal(chmod(path, 0666), 0); /* only the peer check refuses now */
+            snprintf(path, sizeof(path), "%s/run", dir);
+            assert_int_equal(chmod(path, 0755), 0);
+            snprintf(path, sizeof(path), "%s/run/ui.sock", dir);
+        }
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            int fd;
+            char ch;
+
+            if (setgroups(0, NULL) != 0 || setgid(gr->gr_gid) != 0 || setuid(65534) != 0)
+                _exit(3);
+            fd = connect_to(path);
+            /* accepted: the line is answered; refused: closed at once */
+            _exit(read(fd, &ch, 1) == 1 ? 0 : 1);
+        }
+        if (grouped) {
+            expect_what(c, 2000, LJ_UI_IN_CONNECTED);
+            assert_int_equal(lj_ui_chan_write_line(c, "x", 1), LJ_OK);
+        } else {
+            expect_what(c, 500, LJ_UI_IN_NONE);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), grouped ? 0 : 1);
+    }
+    lj_ui_chan_close(c);
+    assert_int_equal(lj_test_rmdir(dir), 0);
+    free(dir);
+}
+
 static void
 test_write_to_fd(void **state)
 {
@@ -244,9 +315,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fd_framing),
-        cmocka_unit_test(test_oversized_line),
-        cmocka_unit_test(test_socket),
+        cmocka_unit_test(test_fd_framing),  cmocka_unit_test(test_oversized_line),
+        cmocka_unit_test(test_socket),      cmocka_unit_test(test_socket_group),
         cmocka_unit_test(test_write_to_fd),
     };
     return cmocka_run_group_tests_name("ui", tests, NULL, NULL);

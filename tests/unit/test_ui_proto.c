@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -157,6 +158,8 @@ test_event_json(void **state)
     struct lj_ui_result r;
     (void)state;
 
+    /* the agent's clock in results and expires_in (LJ_TEST_NOW: a test-hook build) */
+    setenv("LJ_TEST_NOW", "2026-11-26T17:30:00Z", 1);
     assert_int_equal(pipe(out), 0);
     assert_int_equal(lj_ui_open_fds(LJ_UI_STDIO, -1, out[1], &ui), LJ_OK);
     memset(&id, 0, sizeof(id));
@@ -177,10 +180,11 @@ test_event_json(void **state)
     assert_int_equal(
         lj_ui_prompt_device_code(ui, "ABCD-EFGH", "https://microsoft.com/devicelogin", 1795714500),
         LJ_OK);
-    assert_string_equal(drain(out[0]),
-                        "{\"type\":\"prompt\",\"kind\":\"device_code\",\"user_code\":"
-                        "\"ABCD-EFGH\",\"verification_uri\":\"https://microsoft.com/"
-                        "devicelogin\",\"expires_at\":\"2026-11-26T17:35:00Z\"}\n");
+    assert_string_equal(
+        drain(out[0]),
+        "{\"type\":\"prompt\",\"kind\":\"device_code\",\"user_code\":"
+        "\"ABCD-EFGH\",\"verification_uri\":\"https://microsoft.com/"
+        "devicelogin\",\"expires_at\":\"2026-11-26T17:35:00Z\",\"expires_in\":300}\n");
     assert_int_equal(lj_ui_prompt_credentials(ui, "alice@contoso.com", NULL), LJ_OK);
     assert_string_equal(drain(out[0]), "{\"type\":\"prompt\",\"kind\":\"credentials\",\"username\":"
                                        "\"alice@contoso.com\"}\n");
@@ -209,30 +213,39 @@ test_event_json(void **state)
     assert_int_equal(lj_ui_result(ui, &r), LJ_OK);
     assert_string_equal(
         drain(out[0]),
-        "{\"type\":\"result\",\"status\":\"failed\",\"phase\":\"join\",\"reason\":"
+        "{\"type\":\"result\",\"status\":\"failed\","
+        "\"device\":{\"serial\":\"SN1\",\"manufacturer\":\"Contoso\",\"model\":\"Link \\\"1\\\"\"},"
+        "\"time\":\"2026-11-26T17:30:00Z\",\"phase\":\"join\",\"reason\":"
         "\"device_quota_reached\",\"code\":\"0x801c000e\",\"fix_by\":\"user\","
         "\"message\":\"You have reached the maximum number of devices.\","
         "\"admin_action\":\"Entra admin center > Devices > Device settings > Maximum "
         "number of devices per user\",\"retryable\":false,\"server\":{\"http_status\":"
         "400,\"error_type\":\"DeviceCapReached\",\"request_id\":\"req-1\",\"time\":"
-        "\"2026-11-26T17:31:05Z\"}}\n");
+        "\"2026-11-26T17:31:05Z\",\"time_raw\":\"2026-11-26T17:31:05Z\"}}\n");
     memset(&r, 0, sizeof(r));
     r.status = LJ_UI_JOINED;
     r.device_id = "dev-1";
     r.tenant_name = "Contoso";
     assert_int_equal(lj_ui_result(ui, &r), LJ_OK);
-    assert_string_equal(drain(out[0]), "{\"type\":\"result\",\"status\":\"joined\",\"device_id\":"
-                                       "\"dev-1\",\"tenant_name\":\"Contoso\"}\n");
+    assert_string_equal(
+        drain(out[0]),
+        "{\"type\":\"result\",\"status\":\"joined\",\"device_id\":"
+        "\"dev-1\",\"tenant_name\":\"Contoso\","
+        "\"device\":{\"serial\":\"SN1\",\"manufacturer\":\"Contoso\",\"model\":\"Link \\\"1\\\"\"},"
+        "\"time\":\"2026-11-26T17:30:00Z\",\"setup_complete\":false}\n");
     /* joined and enrolled: the mdm object */
     r.mdm_state = "enrolled";
     r.mdm_server_url = "https://r.manage.microsoft.com/x";
     r.mdm_cert_thumbprint = "ABCD";
     assert_int_equal(lj_ui_result(ui, &r), LJ_OK);
-    assert_string_equal(drain(out[0]),
-                        "{\"type\":\"result\",\"status\":\"joined\",\"device_id\":"
-                        "\"dev-1\",\"tenant_name\":\"Contoso\",\"mdm\":{\"state\":"
-                        "\"enrolled\",\"server_url\":\"https://r.manage.microsoft.com/"
-                        "x\",\"cert_thumbprint\":\"ABCD\"}}\n");
+    assert_string_equal(
+        drain(out[0]),
+        "{\"type\":\"result\",\"status\":\"joined\",\"device_id\":"
+        "\"dev-1\",\"tenant_name\":\"Contoso\","
+        "\"device\":{\"serial\":\"SN1\",\"manufacturer\":\"Contoso\",\"model\":\"Link \\\"1\\\"\"},"
+        "\"time\":\"2026-11-26T17:30:00Z\",\"setup_complete\":false,\"mdm\":{\"state\":"
+        "\"enrolled\",\"server_url\":\"https://r.manage.microsoft.com/"
+        "x\",\"cert_thumbprint\":\"ABCD\"}}\n");
     /* joined, Intune refused: status joined WITH the reason fields */
     memset(&r, 0, sizeof(r));
     memset(&e, 0, sizeof(e));
@@ -247,12 +260,16 @@ test_event_json(void **state)
     r.error = &e;
     r.mdm_state = "failed";
     assert_int_equal(lj_ui_result(ui, &r), LJ_OK);
-    assert_string_equal(drain(out[0]),
-                        "{\"type\":\"result\",\"status\":\"joined\",\"device_id\":"
-                        "\"dev-1\",\"phase\":\"mdm\",\"reason\":\"mdm_platform_blocked\","
-                        "\"code\":\"0x80180014\",\"fix_by\":\"admin\",\"message\":\"m\","
-                        "\"admin_action\":\"a\",\"retryable\":false,\"mdm\":{\"state\":"
-                        "\"failed\"}}\n");
+    assert_string_equal(
+        drain(out[0]),
+        "{\"type\":\"result\",\"status\":\"joined\",\"device_id\":"
+        "\"dev-1\","
+        "\"device\":{\"serial\":\"SN1\",\"manufacturer\":\"Contoso\",\"model\":\"Link \\\"1\\\"\"},"
+        "\"time\":\"2026-11-26T17:30:00Z\",\"setup_complete\":false,\"phase\":\"mdm\",\"reason\":"
+        "\"mdm_platform_blocked\","
+        "\"code\":\"0x80180014\",\"fix_by\":\"admin\",\"message\":\"m\","
+        "\"admin_action\":\"a\",\"retryable\":false,\"mdm\":{\"state\":"
+        "\"failed\"}}\n");
     assert_int_equal(lj_ui_error(ui, "bad_json", "not valid JSON"), LJ_OK);
     assert_string_equal(
         drain(out[0]),
@@ -404,10 +421,33 @@ static void
 test_tty_golden(void **state)
 {
     (void)state;
+    /* local times on screen: a fixed zone, so the goldens do not depend on the machine's */
+    setenv("TZ", "CET-1", 1);
+    tzset();
     golden("tty-device-code-joined");
     golden("tty-join-not-permitted");
     golden("tty-other-results");
     golden("tty-mdm-results");
+}
+
+/* Every server time form becomes RFC 3339 UTC; anything else is refused. */
+static void
+test_time_iso(void **state)
+{
+    char t[32];
+
+    (void)state;
+    assert_true(lj_ui_time_iso("12-03-2026 8:04:04Z", t, sizeof(t))); /* DRS */
+    assert_string_equal(t, "2026-12-03T08:04:04Z");
+    assert_true(lj_ui_time_iso("Thu, 03 Dec 2026 08:04:12 GMT", t, sizeof(t))); /* HTTP */
+    assert_string_equal(t, "2026-12-03T08:04:12Z");
+    assert_true(lj_ui_time_iso("2026-12-03 08:04:22Z", t, sizeof(t))); /* AADSTS text */
+    assert_string_equal(t, "2026-12-03T08:04:22Z");
+    assert_true(lj_ui_time_iso("2026-12-03T08:04:22.1234567Z", t, sizeof(t))); /* Entra JSON */
+    assert_string_equal(t, "2026-12-03T08:04:22Z");
+    assert_false(lj_ui_time_iso("yesterday", t, sizeof(t)));
+    assert_false(lj_ui_time_iso("2026-12-03T08:04:22+05:00", t, sizeof(t)));
+    assert_false(lj_ui_time_iso("2026-12-03T08:04:22Z", t, 8));
 }
 
 static void
@@ -444,6 +484,7 @@ main(void)
         cmocka_unit_test(test_poll_over_pipe),
         cmocka_unit_test(test_socket_resend_on_connect),
         cmocka_unit_test(test_tty_golden),
+        cmocka_unit_test(test_time_iso),
         cmocka_unit_test(test_tty_rejects_non_events),
         cmocka_unit_test(test_tty_ui_writes_text),
     };
