@@ -278,6 +278,7 @@ flow_free(struct flow *f)
     if (f->have_enr)
         mdm_enrollment_free(&f->enr);
     flow_tokens_drop(f);
+    free(f->csr);
     lj_ui_msg_clear(&f->inbox.pending);
     lj_http_free(f->http);
     if (f->tpm != NULL)

@@ -64,7 +64,9 @@ struct flow {
     enum lj_rc tpm_open_rc;  /* tpm_open (and, later, tpm_preflight) verdict */
     struct tpm_health tpm_h; /* tpm_preflight's reading (lockout counters) */
     bool keys_started;
-    bool csr_started;     /* the join CSR is being signed in the background */
+    bool csr_started;   /* the join CSR is being signed in the background */
+    unsigned char *csr; /* the presigned join CSR once collected (flow_keys_await) */
+    size_t csr_len;
     bool discovered;      /* f->disc holds the DRS discovery answer */
     bool early_discovery; /* discovering before sign-in (tenant given as a domain) */
     struct lj_identity id;

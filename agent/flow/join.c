@@ -134,6 +134,21 @@ flow_keys_await(struct flow *f)
     if (rc != LJ_OK)
         return flow_fail_rc(f, LJ_PHASE_KEYS, rc);
     lj_log(LJ_LOG_INFO, MOD, "event=keys_ready created=%d", created ? 1 : 0);
+    /*
+     * The join CSR signed in the background right after keygen is
+     * collected now, before keys_ready is journaled: the join needs it next
+     * anyway, and no TPM command of this run is in flight from here until
+     * the join (a run that dies after keys_ready leaves no object behind
+     * on a TPM without a resource manager).
+     */
+    if (f->csr_started) {
+        f->csr_started = false;
+        if (tpm_csr_wait(f->tpm, &f->csr, &f->csr_len, NULL) != LJ_OK) {
+            lj_log(LJ_LOG_WARN, MOD, "event=csr_presign_failed detail=\"%s\" (signing at the join)",
+                   lj_err_detail());
+            f->csr = NULL;
+        }
+    }
     if (f->j.state < LJ_JS_KEYS_READY) {
         lj_journal_set_state(&f->j, LJ_JS_KEYS_READY);
         /* recorded as phase join, as it always was: the record says "before the join" */
@@ -167,7 +182,13 @@ join_keys_get(struct flow *f, struct join_keys *k)
 {
     enum lj_rc rc = LJ_ERR_NOT_FOUND;
 
-    if (f->csr_started) {
+    if (f->csr != NULL) {
+        k->csr = f->csr;
+        k->csr_len = f->csr_len;
+        f->csr = NULL;
+        rc = LJ_OK;
+        lj_log(LJ_LOG_INFO, MOD, "event=csr_presigned_used der_len=%zu", k->csr_len);
+    } else if (f->csr_started) {
         f->csr_started = false;
         rc = tpm_csr_wait(f->tpm, &k->csr, &k->csr_len, NULL);
         if (rc == LJ_OK)

@@ -141,11 +141,21 @@ out:
     return rc;
 }
 
-/* The device's Windows-style version for win_ver (configured OS version). */
+/*
+ * win_ver: the device's OS version when it is a dotted version
+ * ("10.0.26100.1"); anything else (a distribution's "12") is not sent and
+ * proto/prt.c's default stands in.
+ */
 static const char *
 prt_win_ver(const struct flow *f)
 {
-    return f->id.os_version[0] != '\0' ? f->id.os_version : "0.0.0.0";
+    const char *v = f->id.os_version;
+    size_t n = strlen(v);
+
+    if (n > 0 && n < 32 && v[0] >= '0' && v[0] <= '9' && strchr(v, '.') != NULL &&
+        strspn(v, "0123456789.") == n && v[n - 1] != '.')
+        return v;
+    return NULL;
 }
 
 /* RS256 request JWT signed by the device key (*jwt secret: lj_secret_free). */

@@ -165,7 +165,8 @@ case_device_deleted() {
   assert_eq "$(jq -r .mdm.state <<<"$r")" failed
   assert_no_file "$CASE/state/prt.sealed"
   assert_no_file "$CASE/state/prt-session.hkey"
-  assert_rc 0 lj status --json --state-dir "$CASE/state"
+  # joined, setup not complete (mdm = required): status exits with the reason's code
+  assert_rc 7 lj status --json --state-dir "$CASE/state"
   assert_eq "$(jq -r .last_error.reason <<<"$OUT")" device_not_found
   assert_eq "$(jq -r .sso.azure_ad_prt <<<"$OUT")" false
 }
