@@ -154,6 +154,86 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "change it in " ENTRA_CA ".  If the sign-in used a device code (signin = device_code, "
          "the default) and the policy blocks Conditions > Authentication flows > Device code "
          "flow, exclude this sign-in from it or set signin = auth_code"},
+    /* Conditional Access by AADSTS code (Microsoft Learn reference-error-codes
+     * and the Conditional Access troubleshooting page's error table). */
+    [LJ_R_CA_PLATFORM] =
+        {LJ_R_CA_PLATFORM, "blocked_by_conditional_access", "device platform", LJ_PHASE_SIGNIN,
+         "AADSTS50005", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
+         "A Conditional Access policy of your organization does not allow sign-in from this "
+         "kind of device.",
+         "A policy's Device platforms condition refused the platform this device presents "
+         "(Windows: its User-Agent names Windows NT 10.0); find the policy in " ENTRA_SIGNINS
+         " > (the request id) > Conditional Access and include Windows in it, or exclude the "
+         "Device Registration Service and Microsoft Intune Enrollment apps, in " ENTRA_CA},
+    [LJ_R_CA_COMPLIANT] =
+        {LJ_R_CA_COMPLIANT, "blocked_by_conditional_access", "compliant device", LJ_PHASE_SIGNIN,
+         "AADSTS53000", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
+         "A Conditional Access policy of your organization requires a compliant device, which "
+         "this device can only become after its setup has finished.",
+         "A policy with Grant > Require device to be marked as compliant covers this sign-in: "
+         "exclude the Microsoft Intune Enrollment app and the Register or join devices user "
+         "action from it in " ENTRA_CA " (the policy is named in " ENTRA_SIGNINS
+         " > (the request id) > Conditional Access)"},
+    [LJ_R_CA_DOMAIN_JOINED] =
+        {LJ_R_CA_DOMAIN_JOINED, "blocked_by_conditional_access", "hybrid joined device",
+         LJ_PHASE_SIGNIN, "AADSTS53001", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
+         "A Conditional Access policy of your organization requires a device joined to the "
+         "on-premises domain, which this device cannot be.",
+         "A policy with Grant > Require Microsoft Entra hybrid joined device covers this "
+         "sign-in: exclude the Device Registration Service and Microsoft Intune Enrollment apps "
+         "from it, or let a compliant device satisfy it, in " ENTRA_CA},
+    [LJ_R_CA_APPROVED_APP] =
+        {LJ_R_CA_APPROVED_APP, "blocked_by_conditional_access", "approved client app",
+         LJ_PHASE_SIGNIN, "AADSTS53002", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
+         "A Conditional Access policy of your organization allows only approved mobile apps, "
+         "and the setup program of this device is not one of them.",
+         "A policy with Grant > Require approved client app or app protection policy covers "
+         "this sign-in: limit it to the iOS and Android platforms in " ENTRA_CA},
+    [LJ_R_CA_PROOFUP_RISK] =
+        {LJ_R_CA_PROOFUP_RISK, "blocked_by_conditional_access", "MFA registration blocked by risk",
+         LJ_PHASE_SIGNIN, "AADSTS53004", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
+         "Your account must register multi-factor authentication before it can sign in, but "
+         "the registration is blocked because of a risk detected on the account.",
+         "Remediate the user's risk in Entra admin center > ID Protection > "
+         "Risky users (confirm the user safe or reset the password), then have the user "
+         "register at https://aka.ms/mfasetup"},
+    [LJ_R_CA_SECURITY_POLICY] =
+        {LJ_R_CA_SECURITY_POLICY, "blocked_by_conditional_access", "security policy",
+         LJ_PHASE_SIGNIN, "AADSTS530032", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
+         "A security policy of your organization blocked this sign-in.",
+         "A tenant-level security policy blocked the request: find it in " ENTRA_SIGNINS
+         " > (the request id) > Conditional Access and change it in " ENTRA_CA},
+    [LJ_R_CA_DELEGATED_ADMIN] =
+        {LJ_R_CA_DELEGATED_ADMIN, "blocked_by_conditional_access", "delegated admin",
+         LJ_PHASE_SIGNIN, "AADSTS530034", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
+         "This account belongs to a partner organization that blocked it for suspicious "
+         "activity, so it cannot set up this device.",
+         "Sign in with an account of this organization, or have the partner remediate the "
+         "account's risk in its own tenant"},
+    [LJ_R_CA_SECURITY_DEFAULTS] =
+        {LJ_R_CA_SECURITY_DEFAULTS, "blocked_by_conditional_access", "security defaults",
+         LJ_PHASE_SIGNIN, "AADSTS530035", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
+         "The security defaults of your organization blocked this sign-in as unsafe.",
+         "Set signin = device_code in the device configuration, or replace security defaults "
+         "(Entra admin center > Entra ID > Overview > Properties > Manage security defaults) "
+         "with Conditional Access policies"},
+    [LJ_R_CA_EXTERNAL] =
+        {LJ_R_CA_EXTERNAL, "blocked_by_conditional_access",
+         "external security challenge", LJ_PHASE_SIGNIN, "AADSTS50158", LJ_FIX_ADMIN, false,
+         LJ_EXIT_POLICY,
+         "A security check of your organization that runs outside Microsoft was not completed, "
+         "so the sign-in was refused.",
+         "A policy requires a custom control or an external authentication method, which a "
+         "password sign-in cannot complete: set signin = device_code in the device "
+         "configuration, or exclude the Device Registration Service from that policy in " ENTRA_CA},
+    [LJ_R_MFA_REGISTRATION_REQUIRED] =
+        {LJ_R_MFA_REGISTRATION_REQUIRED, "mfa_registration_required", "", LJ_PHASE_SIGNIN,
+         "AADSTS50079", LJ_FIX_USER, false, LJ_EXIT_SIGNIN,
+         "Your account must set up multi-factor authentication before it can join devices; "
+         "set it up at https://aka.ms/mfasetup on another device, then start again.",
+         "Have the user register a method at https://aka.ms/mfasetup (Entra admin center > "
+         "Entra ID > Authentication methods > Registration campaign can prompt for it); a "
+         "password sign-in cannot do the second factor, so set signin = device_code"},
     [LJ_R_SIGNIN_EXPIRED] =
         {LJ_R_SIGNIN_EXPIRED, "signin_expired", "", LJ_PHASE_SIGNIN, "AADSTS70019", LJ_FIX_RETRY,
          true, LJ_EXIT_SIGNIN,
@@ -165,6 +245,12 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "The sign-in was declined on the other device; start again and approve it there.",
          "No admin action is needed unless the user did not start this sign-in; then "
          "review " ENTRA_SIGNINS},
+    [LJ_R_SIGNIN_CODE_WRONG] =
+        {LJ_R_SIGNIN_CODE_WRONG, "signin_code_wrong", "", LJ_PHASE_SIGNIN, "AADSTS70018",
+         LJ_FIX_RETRY, true, LJ_EXIT_SIGNIN,
+         "The sign-in code was not entered correctly on the other device; start again and type "
+         "the new code exactly as shown.",
+         "No admin action is needed"},
     [LJ_R_SIGNIN_SESSION_EXPIRED] =
         {LJ_R_SIGNIN_SESSION_EXPIRED, "signin_session_expired", "", LJ_PHASE_MDM, "AADSTS70008",
          LJ_FIX_USER, false, LJ_EXIT_SIGNIN,

@@ -59,8 +59,24 @@ enum lj_reason {
     LJ_R_TENANT_NOT_FOUND,
     LJ_R_MFA_REQUIRED,
     LJ_R_BLOCKED_BY_CA,
+    /*
+     * Conditional Access (and security defaults) by AADSTS code: the same
+     * slug blocked_by_conditional_access, each with the policy condition or
+     * grant that refused, so the admin action names it.
+     */
+    LJ_R_CA_PLATFORM,               /* 50005 */
+    LJ_R_CA_COMPLIANT,              /* 53000 */
+    LJ_R_CA_DOMAIN_JOINED,          /* 53001 */
+    LJ_R_CA_APPROVED_APP,           /* 53002 */
+    LJ_R_CA_PROOFUP_RISK,           /* 53004 */
+    LJ_R_CA_SECURITY_POLICY,        /* 530032 */
+    LJ_R_CA_DELEGATED_ADMIN,        /* 530034 */
+    LJ_R_CA_SECURITY_DEFAULTS,      /* 530035 */
+    LJ_R_CA_EXTERNAL,               /* 50158 */
+    LJ_R_MFA_REGISTRATION_REQUIRED, /* 50079, 50072: register MFA first */
     LJ_R_SIGNIN_EXPIRED,
     LJ_R_SIGNIN_DECLINED,
+    LJ_R_SIGNIN_CODE_WRONG, /* 70018: the user code was mistyped */
     LJ_R_SIGNIN_SESSION_EXPIRED,
     LJ_R_SIGNIN_REJECTED,
     LJ_R_REDIRECT_NOT_REGISTERED, /* AADSTS50011: a configuration error */

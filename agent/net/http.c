@@ -428,7 +428,7 @@ lj_http_new(const struct lj_http_config *cfg, struct lj_http **out)
     h->max_body = cfg->max_body ? cfg->max_body : LJ_HTTP_MAX_BODY;
     h->max_headers = cfg->max_headers ? cfg->max_headers : LJ_HTTP_MAX_HEADERS;
     snprintf(h->user_agent, sizeof(h->user_agent), "%s",
-             cfg->user_agent ? cfg->user_agent : "linkjoin/" LJ_VERSION);
+             cfg->user_agent ? cfg->user_agent : LJ_USER_AGENT);
     snprintf(h->client_name, sizeof(h->client_name), "%s",
              cfg->client_name ? cfg->client_name : "linkjoin");
     snprintf(h->client_version, sizeof(h->client_version), "%s",

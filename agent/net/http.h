@@ -75,7 +75,7 @@ struct lj_http_config {
     long request_timeout;       /* seconds, whole request; 0 = 60 */
     size_t max_body;            /* 0 = LJ_HTTP_MAX_BODY */
     size_t max_headers;         /* 0 = LJ_HTTP_MAX_HEADERS */
-    const char *user_agent;     /* NULL = "linkjoin/VERSION" */
+    const char *user_agent;     /* NULL = LJ_USER_AGENT (core/version.h) */
     const char *client_name;    /* ocp-adrs-client-name; NULL = "linkjoin" */
     const char *client_version; /* ocp-adrs-client-version; NULL = VERSION */
     /* Polled during transfers; returning true aborts with LJ_ERR_CANCELLED. */

@@ -159,14 +159,14 @@ case_enrolled() {
 }
 
 # Exactly one User-Agent on every request (RFC 9110 5.3, 10.1.5: not a list):
-# linkjoin/VERSION to login and DRS; ENROLLClient, the one Windows sends
+# the Windows-platform linkjoin/VERSION (core/version.h) to login and DRS; ENROLLClient, the one Windows sends
 # (fleetdm's captured Windows enrollment; AADInternals MDM_utils.ps1), to Intune.
 case_one_user_agent() {
   local log ua
   mdm_env
   run_device_code
   assert_enrolled
-  ua="linkjoin/$(sed -n 's/^#define LJ_VERSION "\(.*\)"$/\1/p' "$LJ_TOP/agent/core/version.h")"
+  ua="Mozilla/5.0 (Windows NT 10.0; Win64; x64) linkjoin/$(sed -n 's/^#define LJ_VERSION "\(.*\)"$/\1/p' "$LJ_TOP/agent/core/version.h")"
   log=$(sim_ctl GET /control/requests)
   assert_eq "$(jq '[.[] | select(.user_agents != 1)] | length' <<<"$log")" 0 "requests without exactly one User-Agent: $(jq -c '[.[] | select(.user_agents != 1)]' <<<"$log")"
   for p in /contoso.example/discover /contoso.example/oauth2/devicecode /contoso.example/oauth2/token /EnrollmentServer/device/; do
