@@ -41,6 +41,10 @@
     "enrollment.manage.microsoft.com"
 
 static const struct lj_reason_info table[LJ_R_COUNT__] = {
+    /* 0x80072f8f (WinINet ERROR_INTERNET_SECURE_FAILURE) is the code Windows
+     * shows when a wrong clock breaks certificate checks; searches for it
+     * lead to "check the date and time" first (Windows Update and activation
+     * troubleshooting).  {what} carries the device's own time. */
     [LJ_R_CLOCK_WRONG] =
         {LJ_R_CLOCK_WRONG, "clock_wrong", "", LJ_PHASE_PREFLIGHT, "0x80072f8f", LJ_FIX_ADMIN, false,
          LJ_EXIT_NETWORK,
@@ -48,6 +52,9 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "Microsoft; your IT admin needs to correct the device's time setting.",
          "The device clock is wrong ({what}): let the device reach its time server (NTP, UDP "
          "port 123) or correct the time source in the device configuration"},
+    /* Network failures split as Windows (WinINet) codes them:
+     * ERROR_INTERNET_CANNOT_CONNECT 12029, ERROR_INTERNET_NAME_NOT_RESOLVED
+     * 12007, ERROR_INTERNET_TIMEOUT 12002, as HRESULTs 0x8007xxxx. */
     [LJ_R_NETWORK_UNREACHABLE] =
         {LJ_R_NETWORK_UNREACHABLE, "network_unreachable", "", LJ_PHASE_PREFLIGHT, "0x80072efd",
          LJ_FIX_USER, true, LJ_EXIT_NETWORK,
@@ -55,6 +62,21 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "Wi-Fi connection, then try again.",
          "The device could not reach {host} because {what}: allow HTTPS (TCP 443) from the "
          "device to " MS_HOSTS " and make sure DNS resolves them"},
+    [LJ_R_NETWORK_DNS] =
+        {LJ_R_NETWORK_DNS, "network_unreachable", "name not resolved", LJ_PHASE_PREFLIGHT,
+         "0x80072ee7", LJ_FIX_USER, true, LJ_EXIT_NETWORK,
+         "The device could not connect to Microsoft's services; check the network cable or "
+         "Wi-Fi connection, then try again.",
+         "The device could not reach {host} because {what}: make sure the DNS server the device "
+         "gets (DHCP or its configuration) resolves " MS_HOSTS},
+    [LJ_R_NETWORK_TIMEOUT] =
+        {LJ_R_NETWORK_TIMEOUT, "network_unreachable", "timed out", LJ_PHASE_PREFLIGHT,
+         "0x80072ee2", LJ_FIX_USER, true, LJ_EXIT_NETWORK,
+         "The device could not connect to Microsoft's services; check the network cable or "
+         "Wi-Fi connection, then try again.",
+         "The device could not reach {host} because {what}: allow HTTPS (TCP 443) from the "
+         "device to " MS_HOSTS "; a firewall that drops the connection instead of refusing it "
+         "makes it time out"},
     [LJ_R_TLS_UNTRUSTED] =
         {LJ_R_TLS_UNTRUSTED, "tls_untrusted", "", LJ_PHASE_PREFLIGHT, "0x800b0109", LJ_FIX_ADMIN,
          false, LJ_EXIT_NETWORK,
@@ -394,9 +416,12 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "device does not recognize; your IT admin can look it up with the details below.",
          "Read the server message and trace id shown with this result, then check Intune admin "
          "center > Troubleshooting + support > Troubleshoot for this user"},
+    /* 0x80180001 MENROLL_E_DEVICE_MESSAGE_FORMAT_ERROR (MS-MDE2 2.2.10 and
+     * Windows' MDM enrollment error table): the enrollment client's own
+     * code for a message it cannot use, not DRS's 0x801c0001. */
     [LJ_R_MDM_BAD_SERVICE_RESPONSE] =
         {LJ_R_MDM_BAD_SERVICE_RESPONSE, "bad_service_response", "device management",
-         LJ_PHASE_MDM, "0x801c0001", LJ_FIX_SUPPORT, false, LJ_EXIT_SERVICE,
+         LJ_PHASE_MDM, "0x80180001", LJ_FIX_SUPPORT, false, LJ_EXIT_SERVICE,
          "The device joined your organization, but the answer to its device management "
          "(Intune) enrollment could not be used, so nothing was saved.",
          "The answer from {host} could not be used because {what}: contact support with the "
@@ -611,10 +636,10 @@ lj_classify_rc(enum lj_rc rc, struct lj_classified *out)
     if (out == NULL)
         return;
     switch (rc) {
-    case LJ_ERR_NET_DNS:
-    case LJ_ERR_NET_CONNECT:
+    case LJ_ERR_NET_DNS: r = LJ_R_NETWORK_DNS; break;
     case LJ_ERR_NET_TIMEOUT:
-    case LJ_ERR_TIMEOUT:
+    case LJ_ERR_TIMEOUT: r = LJ_R_NETWORK_TIMEOUT; break;
+    case LJ_ERR_NET_CONNECT:
     case LJ_ERR_TLS: r = LJ_R_NETWORK_UNREACHABLE; break;
     case LJ_ERR_TLS_UNTRUSTED:
     case LJ_ERR_TLS_HOSTNAME: r = LJ_R_TLS_UNTRUSTED; break;

@@ -42,7 +42,9 @@ enum lj_fix_by {
 enum lj_reason {
     /* preflight / any network step */
     LJ_R_CLOCK_WRONG = 0,
-    LJ_R_NETWORK_UNREACHABLE,
+    LJ_R_NETWORK_UNREACHABLE, /* cannot connect (refused, unreachable, reset) */
+    LJ_R_NETWORK_DNS,         /* same slug: the name did not resolve */
+    LJ_R_NETWORK_TIMEOUT,     /* same slug: the connection timed out */
     LJ_R_TLS_UNTRUSTED,
     LJ_R_NETWORK_INTERCEPTED,
     /* TPM */

@@ -68,9 +68,10 @@ flow_fail_set(struct flow *f, enum lj_phase phase, enum lj_reason r, const char 
      * anyone changing anything (no network, Intune busy, cancel) means
      * "joined, management pending", never a failed join.
      */
-    if (phase == LJ_PHASE_MDM && (r == LJ_R_NETWORK_UNREACHABLE || r == LJ_R_TLS_UNTRUSTED ||
-                                  r == LJ_R_NETWORK_INTERCEPTED || r == LJ_R_SERVICE_UNAVAILABLE ||
-                                  r == LJ_R_THROTTLED || r == LJ_R_CANCELLED)) {
+    if (phase == LJ_PHASE_MDM &&
+        (r == LJ_R_NETWORK_UNREACHABLE || r == LJ_R_NETWORK_DNS || r == LJ_R_NETWORK_TIMEOUT ||
+         r == LJ_R_TLS_UNTRUSTED || r == LJ_R_NETWORK_INTERCEPTED ||
+         r == LJ_R_SERVICE_UNAVAILABLE || r == LJ_R_THROTTLED || r == LJ_R_CANCELLED)) {
         r = LJ_R_JOINED_MDM_PENDING;
         code = NULL;
         info = lj_reason_get(r);

@@ -240,7 +240,7 @@ lj_classify_mdm(const struct mdm_fault *f, struct lj_classified *out)
         else if (f->kind == MDM_BODY_HTML)
             set(out, LJ_R_NETWORK_INTERCEPTED);
         else {
-            set(out, LJ_R_BAD_SERVICE_RESPONSE);
+            set(out, LJ_R_MDM_BAD_SERVICE_RESPONSE);
             if (f->kind == MDM_BODY_EMPTY)
                 snprintf(out->code, sizeof(out->code), "0x80180029");
         }

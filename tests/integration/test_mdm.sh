@@ -465,7 +465,9 @@ case_pending_boot_state_changed() {
   assert_enrolled
 }
 
-# Bad answers from Intune: bad_service_response, nothing stored, no crash.
+# Bad answers from Intune: bad_service_response with the enrollment client's
+# code for an unusable message (0x80180001 MENROLL_E_DEVICE_MESSAGE_FORMAT_ERROR,
+# not DRS's 0x801c0001), nothing stored, no crash.
 bad_answer() {
   mdm_env
   sim_ctl POST /control/faults "$1" >/dev/null
@@ -474,13 +476,13 @@ bad_answer() {
   assert_contains "$(cat "$CASE/err.log")" "event=mdm_outcome"
 }
 case_malformed_soap() {
-  bad_answer '{"path_prefix":"/StatelessEnrollmentService/DeviceEnrollment.svc","kind":"malformed"}' 0x801c0001
+  bad_answer '{"path_prefix":"/StatelessEnrollmentService/DeviceEnrollment.svc","kind":"malformed"}' 0x80180001
 }
 case_xml_bomb() {
-  bad_answer '{"path_prefix":"/StatelessEnrollmentService/DeviceEnrollment.svc","kind":"xml_bomb"}' 0x801c0001
+  bad_answer '{"path_prefix":"/StatelessEnrollmentService/DeviceEnrollment.svc","kind":"xml_bomb"}' 0x80180001
 }
 case_deep_discovery() {
-  bad_answer '{"path_prefix":"/EnrollmentServer/Discovery.svc","method":"POST","kind":"deep","depth":5000}' 0x801c0001
+  bad_answer '{"path_prefix":"/EnrollmentServer/Discovery.svc","method":"POST","kind":"deep","depth":5000}' 0x80180001
 }
 
 tcase mdm_enrolled case_enrolled

@@ -1125,7 +1125,7 @@ test_faults(void **state)
     expect_class(200, "<html><body>Sign in to the Wi-Fi</body></html>", 46, "network_intercepted",
                  "0x8007000d");
     expect_class(200, "", 0, "bad_service_response", "0x80180029");
-    expect_class(400, "garbage", 7, "bad_service_response", "0x801c0001");
+    expect_class(400, "garbage", 7, "bad_service_response", "0x80180001");
     b = load("discover-response.xml", &n);
     assert_int_equal(mdm_fault_parse(200, b, n, &f), LJ_OK);
     assert_int_equal(f.kind, MDM_BODY_SOAP);
