@@ -50,8 +50,9 @@ enum key_kind {
     K_USERNAME,
     K_LOGLEVEL,
     K_INT,
-    K_BOOL,  /* yes | no */
-    K_GROUP, /* a group name or "" */
+    K_BOOL,        /* yes | no */
+    K_GROUP,       /* a group name or "" */
+    K_DOTTED_QUAD, /* Windows version, "10.0.26100.1" */
 };
 
 struct key_def {
@@ -100,7 +101,10 @@ static const struct key_def keys[] = {
     {"manufacturer", K_TEXT_OPT, STR(manufacturer), 0, 0, "override the DMI manufacturer"},
     {"model", K_TEXT_OPT, STR(model), 0, 0, "override the DMI model"},
     {"serial", K_TEXT_OPT, STR(serial), 0, 0, "override the DMI serial number"},
-    {"os_version", K_TEXT_OPT, STR(os_version), 0, 0, "override the OS version"},
+    {"os_version", K_DOTTED_QUAD, STR(os_version), 0, 0,
+     "Windows version presented to DRS and Intune (major.minor.build.revision)"},
+    {"os_edition", K_INT, NUM(os_edition), 1, 65535,
+     "Windows edition (product type) presented to Intune as OSEdition"},
     {"connect_timeout", K_INT, NUM(connect_timeout), 1, 300, "TCP+TLS connect timeout, seconds"},
     {"request_timeout", K_INT, NUM(request_timeout), 1, 3600, "whole-request timeout, seconds"},
     {"retry_wait", K_INT, NUM(retry_wait), 0, 86400,
@@ -159,6 +163,8 @@ lj_config_defaults(struct lj_config *cfg)
     cfg->ui = LJ_UI_SOCKET;
     snprintf(cfg->ui_socket, sizeof(cfg->ui_socket), "/run/linkjoin/ui.sock");
     snprintf(cfg->log_level, sizeof(cfg->log_level), "warn");
+    snprintf(cfg->os_version, sizeof(cfg->os_version), "%s", LJ_CONFIG_OS_VERSION_DEFAULT);
+    cfg->os_edition = LJ_CONFIG_OS_EDITION_DEFAULT;
     cfg->connect_timeout = 10;
     cfg->request_timeout = 60;
     cfg->retry_wait = 900;
@@ -518,6 +524,11 @@ lj_config_set(struct lj_config *cfg, const char *key, const char *value, const c
                   ? NULL
                   : "must be a group name (a-z, 0-9, '_' and '-')";
         break;
+    case K_DOTTED_QUAD:
+        why = lj_is_dotted_quad(value) ? NULL
+                                       : "must be a Windows version, four numbers 0..65535 "
+                                         "joined by dots (e.g. " LJ_CONFIG_OS_VERSION_DEFAULT ")";
+        break;
     }
     if (why != NULL) {
         char msg[200];
@@ -865,6 +876,7 @@ metavar(const struct key_def *k)
     case K_GROUP: return "GROUP";
     case K_BOOL: return "yes|no";
     case K_INT: return "N";
+    case K_DOTTED_QUAD: return "A.B.C.D";
     case K_TEXT_OPT: break;
     }
     return "TEXT";

@@ -41,16 +41,17 @@ lj_config_validate_build(struct lj_config *cfg)
     if (lj_test_hooks_built())
         return LJ_OK;
     if (cfg->key_provider == LJ_KEYS_SOFT)
-        return lj_config_fail(cfg, origin,
-                        "key_provider = soft is for tests only (the device keys would be files, "
-                        "not TPM keys); only a test build (make TEST_HOOKS=1) accepts it, this "
-                        "release build needs key_provider = tpm");
+        return lj_config_fail(
+            cfg, origin,
+            "key_provider = soft is for tests only (the device keys would be files, "
+            "not TPM keys); only a test build (make TEST_HOOKS=1) accepts it, this "
+            "release build needs key_provider = tpm");
     if (tcti_is_simulator(cfg->tcti))
         return lj_config_fail(cfg, origin,
-                        "tcti %s is a TPM simulator, for tests only; only a test build (make "
-                        "TEST_HOOKS=1) accepts it, this release build needs device:PATH or "
-                        "tabrmd:...",
-                        cfg->tcti);
+                              "tcti %s is a TPM simulator, for tests only; only a test build (make "
+                              "TEST_HOOKS=1) accepts it, this release build needs device:PATH or "
+                              "tabrmd:...",
+                              cfg->tcti);
     return LJ_OK;
 }
 
@@ -92,13 +93,14 @@ lj_config_validate(struct lj_config *cfg)
     if (cfg->signin != LJ_SIGNIN_PASSWORD && cfg->password_file[0] != '\0')
         return lj_config_fail(cfg, origin, "'password_file' is used only with signin = password");
     if (tcti_is_raw_device(cfg->tcti) && !cfg->tpm_raw_device)
-        return lj_config_fail(cfg, origin,
-                        "tcti %s is the TPM without the kernel's resource manager: its few object "
-                        "slots are shared with every other process, which a crashed run's or "
-                        "another program's objects can fill; use device:/dev/tpmrm0 (the "
-                        "default), or set tpm_raw_device = yes where the kernel has no "
-                        "/dev/tpmrm0",
-                        cfg->tcti);
+        return lj_config_fail(
+            cfg, origin,
+            "tcti %s is the TPM without the kernel's resource manager: its few object "
+            "slots are shared with every other process, which a crashed run's or "
+            "another program's objects can fill; use device:/dev/tpmrm0 (the "
+            "default), or set tpm_raw_device = yes where the kernel has no "
+            "/dev/tpmrm0",
+            cfg->tcti);
     /*
      * The broker app has no loopback redirect registered: its redirect URIs
      * are the ms-aadj-redir://auth/{drs,mdm}, ms-appx-web BrokerPlugin,
@@ -111,12 +113,13 @@ lj_config_validate(struct lj_config *cfg)
      */
     if (lj_config_is_loopback_redirect(cfg->redirect_uri) &&
         strcasecmp(cfg->client_id, LJ_CONFIG_BROKER_CLIENT_ID) == 0)
-        return lj_config_fail(cfg, origin,
-                        "redirect_uri %s: client_id %s (Microsoft Authentication Broker, the "
-                        "default) has no loopback redirect registered, so Entra refuses it "
-                        "(AADSTS50011); use ms-aadj-redir://auth/drs, or a client_id of your own "
-                        "app registration that lists this redirect",
-                        cfg->redirect_uri, cfg->client_id);
+        return lj_config_fail(
+            cfg, origin,
+            "redirect_uri %s: client_id %s (Microsoft Authentication Broker, the "
+            "default) has no loopback redirect registered, so Entra refuses it "
+            "(AADSTS50011); use ms-aadj-redir://auth/drs, or a client_id of your own "
+            "app registration that lists this redirect",
+            cfg->redirect_uri, cfg->client_id);
     return LJ_OK;
 }
 
@@ -136,17 +139,20 @@ lj_config_check_files(struct lj_config *cfg)
     if (rc != LJ_ERR_INVAL)
         return lj_config_fail(cfg, origin, "%s cannot be read", cfg->password_file);
     if (pf.not_regular)
-        return lj_config_fail(cfg, origin,
-                        "password_file %s is a symbolic link or not a regular file: write the "
-                        "password to a plain file (mode 0600)",
-                        cfg->password_file);
+        return lj_config_fail(
+            cfg, origin,
+            "password_file %s is a symbolic link or not a regular file: write the "
+            "password to a plain file (mode 0600)",
+            cfg->password_file);
     if (pf.uid != (unsigned long)geteuid())
-        return lj_config_fail(cfg, origin,
-                        "password_file %s is owned by uid %lu, not by uid %lu that linkjoin runs "
-                        "as: give it to that user, mode 0600 or 0400",
-                        cfg->password_file, pf.uid, (unsigned long)geteuid());
-    return lj_config_fail(cfg, origin,
-                    "password_file %s is mode %04o (group or others may read it): make it 0600 or "
-                    "0400, owned by uid %lu that linkjoin runs as",
-                    cfg->password_file, pf.mode, (unsigned long)geteuid());
+        return lj_config_fail(
+            cfg, origin,
+            "password_file %s is owned by uid %lu, not by uid %lu that linkjoin runs "
+            "as: give it to that user, mode 0600 or 0400",
+            cfg->password_file, pf.uid, (unsigned long)geteuid());
+    return lj_config_fail(
+        cfg, origin,
+        "password_file %s is mode %04o (group or others may read it): make it 0600 or "
+        "0400, owned by uid %lu that linkjoin runs as",
+        cfg->password_file, pf.mode, (unsigned long)geteuid());
 }

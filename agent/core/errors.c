@@ -70,8 +70,8 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "The device could not reach {host} because {what}: make sure the DNS server the device "
          "gets (DHCP or its configuration) resolves " MS_HOSTS},
     [LJ_R_NETWORK_TIMEOUT] =
-        {LJ_R_NETWORK_TIMEOUT, "network_unreachable", "timed out", LJ_PHASE_PREFLIGHT,
-         "0x80072ee2", LJ_FIX_USER, true, LJ_EXIT_NETWORK,
+        {LJ_R_NETWORK_TIMEOUT, "network_unreachable", "timed out", LJ_PHASE_PREFLIGHT, "0x80072ee2",
+         LJ_FIX_USER, true, LJ_EXIT_NETWORK,
          "The device could not connect to Microsoft's services; check the network cable or "
          "Wi-Fi connection, then try again.",
          "The device could not reach {host} because {what}: allow HTTPS (TCP 443) from the "

@@ -90,7 +90,6 @@ flow_identity_load(const struct lj_config *cfg, struct lj_identity *id)
     flow_copy(ov.manufacturer, sizeof(ov.manufacturer), cfg->manufacturer);
     flow_copy(ov.model, sizeof(ov.model), cfg->model);
     flow_copy(ov.serial, sizeof(ov.serial), cfg->serial);
-    flow_copy(ov.os_version, sizeof(ov.os_version), cfg->os_version);
     lj_identity_read(id, &ov, NULL);
 }
 

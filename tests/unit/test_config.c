@@ -104,6 +104,10 @@ test_defaults(void **state)
     assert_int_equal(c.request_timeout, 60);
     assert_int_equal(c.tpm_timeout, 120);
     assert_int_equal(c.mdm, LJ_MDM_REQUIRED); /* Intune is part of a Link's setup */
+    /* the Windows identity presented to DRS and Intune */
+    assert_string_equal(c.os_version, "10.0.26100.1");
+    assert_string_equal(c.os_version, LJ_CONFIG_OS_VERSION_DEFAULT);
+    assert_int_equal(c.os_edition, 4);
 }
 
 // clang-format off
@@ -134,7 +138,8 @@ static const char all_keys_conf[] =
     "manufacturer = Sim Co\n"
     "model = Link Sim 1\n"
     "serial = SN-0001\n"
-    "os_version = 10.0.26100.1\n"
+    "os_version = 10.0.22631.4460\n"
+    "os_edition = 48\n"
     "connect_timeout = 5\n"
     "request_timeout = 120\n"
     "tpm_timeout = 30\n";
@@ -168,7 +173,8 @@ check_all_keys(const struct lj_config *c)
     assert_string_equal(c->manufacturer, "Sim Co");
     assert_string_equal(c->model, "Link Sim 1");
     assert_string_equal(c->serial, "SN-0001");
-    assert_string_equal(c->os_version, "10.0.26100.1");
+    assert_string_equal(c->os_version, "10.0.22631.4460");
+    assert_int_equal(c->os_edition, 48);
     assert_int_equal(c->connect_timeout, 5);
     assert_int_equal(c->request_timeout, 120);
     assert_int_equal(c->tpm_timeout, 30);
@@ -214,7 +220,8 @@ test_every_key_from_flags(void **state)
         "--manufacturer", "Sim Co",
         "--model", "Link Sim 1",
         "--serial", "SN-0001",
-        "--os-version", "10.0.26100.1",
+        "--os-version", "10.0.22631.4460",
+        "--os-edition", "48",
         "--connect-timeout", "5",
         "--request-timeout", "120",
         "--tpm-timeout", "30",
@@ -380,6 +387,13 @@ test_bad_values_in_file(void **state)
         /* fuzz_config: ";x" right after '=' is a value, after a space a comment. */
         {"username =;alice@contoso.example\n", ":1: bad value for 'username': starts with ';'"},
         {"display_name =;\n", ":1: bad value for 'display_name': starts with ';'"},
+        /* os_version is the Windows version DRS and Intune get: a dotted quad */
+        {"os_version = 12\n", ":1: bad value for 'os_version': must be a Windows version, four "
+                              "numbers 0..65535 joined by dots (e.g. 10.0.26100.1)"},
+        {"os_version = 10.0.26100\n", ":1: bad value for 'os_version'"},
+        {"os_version = 10.0.70000.1\n", ":1: bad value for 'os_version'"},
+        {"os_edition = 0\n", ":1: bad value for 'os_edition': is out of range (1..65535)"},
+        {"os_edition = Enterprise\n", ":1: bad value for 'os_edition': must be a whole number"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -274,6 +274,8 @@ test_discover_build_rejects(void **state)
     BAD(upn, "alice\xff@contoso.example");     /* not UTF-8 */
     BAD(upn, "alice\xc0\xaf@contoso.example"); /* overlong */
     BAD(os_version, "10.0; DROP");
+    BAD(os_version, "12"); /* [MS-MDE2] DottedQuadType */
+    BAD(os_version, "10.0.26100");
     BAD(os_edition, "4x");
 #undef BAD
     r = ok;
@@ -437,6 +439,7 @@ test_enroll_build_rejects(void **state)
     BAD(r.url = "https://bad host/");
     BAD(r.serial = "SN\x01");
     BAD(r.locale = "en_US;x");
+    BAD(r.os_version = "12"); /* the OSVersion context item is a dotted quad too */
 #undef BAD
 }
 
