@@ -109,10 +109,17 @@ struct lj_config {
     char serial[LJ_CONFIG_NAME_MAX];
     char os_version[LJ_CONFIG_NAME_MAX]; /* dotted quad presented to DRS/Intune */
     int os_edition;                      /* OSEdition to Intune, 1..65535 */
-    int connect_timeout;                 /* seconds, 1..300 */
-    int request_timeout;                 /* seconds, 1..3600 */
-    int retry_wait;                      /* seconds a UI may send retry after a failure, 0..86400 */
-    int tpm_timeout;                     /* seconds, 1..3600: bound on one TPM command (tpm.h) */
+    /* HTTP proxy (core/proxy.h): "none", "env" (https_proxy / all_proxy and
+     * no_proxy of the environment, read when the HTTPS client is made) or
+     * "http://HOST:PORT"; no_proxy: hosts reached directly; credentials
+     * "USER:PASSWORD" from a file (never from argv or the URL). */
+    char proxy[LJ_CONFIG_URL_MAX];
+    char no_proxy[LJ_CONFIG_URL_MAX];
+    char proxy_credentials_file[LJ_CONFIG_PATH_MAX];
+    int connect_timeout;     /* seconds, 1..300 */
+    int request_timeout;     /* seconds, 1..3600 */
+    int retry_wait;          /* seconds a UI may send retry after a failure, 0..86400 */
+    int tpm_timeout;         /* seconds, 1..3600: bound on one TPM command (tpm.h) */
     int sealed_max_age_days; /* 1..90: a kept (sealed) sign-in older than this is dropped */
     /*
      * mdm: is Intune enrollment part of setup?  required (default): an

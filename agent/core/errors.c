@@ -91,6 +91,40 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "means it wants you to sign in to the network or accept its terms first.",
          "{host} answered with a web page (a captive portal or proxy sign-in): let the device "
          "reach " MS_HOSTS " directly, without a captive portal or proxy authentication"},
+    /* Through a proxy (agent/core/proxy.h): a certificate from an unknown
+     * CA is the proxy inspecting TLS (CERT_E_UNTRUSTEDROOT, the code Windows
+     * shows for it), a web page is the proxy's block or sign-in page. */
+    [LJ_R_NETWORK_INTERCEPTED_TLS] =
+        {LJ_R_NETWORK_INTERCEPTED_TLS, "network_intercepted", "TLS inspection at the proxy",
+         LJ_PHASE_PREFLIGHT, "0x800b0109", LJ_FIX_ADMIN, false, LJ_EXIT_NETWORK,
+         "The device could not connect securely to Microsoft's services because the network's "
+         "proxy inspects encrypted traffic; your IT admin can change that.",
+         "The proxy {proxy} inspects TLS on the connection to {host}: exclude " MS_HOSTS
+         " from TLS inspection on the proxy {proxy}"},
+    [LJ_R_NETWORK_INTERCEPTED_PROXY] =
+        {LJ_R_NETWORK_INTERCEPTED_PROXY, "network_intercepted", "web page from the proxy",
+         LJ_PHASE_PREFLIGHT, "0x8007000d", LJ_FIX_ADMIN, false, LJ_EXIT_NETWORK,
+         "The network's proxy showed a web page instead of connecting to Microsoft, which "
+         "usually means it blocks the site or wants a sign-in first.",
+         "The proxy {proxy} answered for {host} with a web page: let the device reach " MS_HOSTS
+         " through the proxy {proxy} without a block page or a sign-in page"},
+    /* WinINet ERROR_INTERNET_PROXY_SERVER_UNREACHABLE (12165); for a 407,
+     * HTTP_E_STATUS_PROXY_AUTH_REQ (winerror.h, 0x80190000 + 407). */
+    [LJ_R_PROXY_UNREACHABLE] =
+        {LJ_R_PROXY_UNREACHABLE, "proxy_unreachable", "", LJ_PHASE_PREFLIGHT, "0x80072f85",
+         LJ_FIX_ADMIN, true, LJ_EXIT_NETWORK,
+         "The device could not reach the network proxy it is set up to use; check the network "
+         "connection and try again.",
+         "The device could not reach its proxy {proxy} because {what}: check that the proxy "
+         "runs and is reachable from the device, or correct proxy = in the device configuration"},
+    [LJ_R_PROXY_AUTH_REQUIRED] =
+        {LJ_R_PROXY_AUTH_REQUIRED, "proxy_auth_required", "", LJ_PHASE_PREFLIGHT, "0x80190197",
+         LJ_FIX_ADMIN, false, LJ_EXIT_CONFIG,
+         "The network proxy asks for a user name and password that this device does not have, "
+         "or refused the ones it has; your IT admin can set them.",
+         "The proxy {proxy} refused the connection ({what}): put USER:PASSWORD of an account it "
+         "accepts in the file named by proxy_credentials_file (mode 0600), or let the device "
+         "reach " MS_HOSTS " through the proxy without authentication"},
     [LJ_R_TPM_UNAVAILABLE] =
         {LJ_R_TPM_UNAVAILABLE, "tpm_unavailable", "", LJ_PHASE_PREFLIGHT, "0x8028400f",
          LJ_FIX_HARDWARE, false, LJ_EXIT_TPM,
@@ -587,6 +621,9 @@ lj_error_format(const char *tmpl, const struct lj_error_params *p, char *out, si
         } else if (KEY("wait")) {
             val = p->wait;
             dflt = "a few minutes";
+        } else if (KEY("proxy")) {
+            val = p->proxy;
+            dflt = "the proxy";
         }
 #undef KEY
         if (dflt == NULL) {
@@ -615,6 +652,8 @@ lj_error_net_what(enum lj_rc rc)
     case LJ_ERR_TIMEOUT: return "the connection timed out";
     case LJ_ERR_TLS: return "the secure connection could not be set up";
     case LJ_ERR_TLS_HOSTNAME: return "its certificate is for a different name";
+    case LJ_ERR_PROXY: return "the connection was refused or it did not answer";
+    case LJ_ERR_PROXY_AUTH: return "the proxy asks for a user name and password";
     default: return "the connection failed";
     }
 }
@@ -643,6 +682,8 @@ lj_classify_rc(enum lj_rc rc, struct lj_classified *out)
     case LJ_ERR_TLS: r = LJ_R_NETWORK_UNREACHABLE; break;
     case LJ_ERR_TLS_UNTRUSTED:
     case LJ_ERR_TLS_HOSTNAME: r = LJ_R_TLS_UNTRUSTED; break;
+    case LJ_ERR_PROXY: r = LJ_R_PROXY_UNREACHABLE; break;
+    case LJ_ERR_PROXY_AUTH: r = LJ_R_PROXY_AUTH_REQUIRED; break;
     case LJ_ERR_TPM_UNREACHABLE: r = LJ_R_TPM_UNAVAILABLE; break;
     case LJ_ERR_TPM_LOCKOUT: r = LJ_R_TPM_LOCKED; break;
     case LJ_ERR_TPM_WRONG_TPM:

@@ -47,6 +47,10 @@ enum lj_reason {
     LJ_R_NETWORK_TIMEOUT,     /* same slug: the connection timed out */
     LJ_R_TLS_UNTRUSTED,
     LJ_R_NETWORK_INTERCEPTED,
+    LJ_R_NETWORK_INTERCEPTED_TLS,   /* same slug: the proxy inspects TLS */
+    LJ_R_NETWORK_INTERCEPTED_PROXY, /* same slug: a web page from the proxy */
+    LJ_R_PROXY_UNREACHABLE,
+    LJ_R_PROXY_AUTH_REQUIRED,
     /* TPM */
     LJ_R_TPM_UNAVAILABLE,
     LJ_R_TPM_LOCKED,
@@ -163,7 +167,7 @@ const char *lj_fix_by_name(enum lj_fix_by f);
 /*
  * Values for message placeholders.  Any may be NULL; a missing value is
  * replaced by a neutral phrase (host -> "the Microsoft service").
- *   {host} {what} {domain} {manufacturer} {model} {serial} {upn} {wait}
+ *   {host} {what} {domain} {manufacturer} {model} {serial} {upn} {wait} {proxy}
  */
 struct lj_error_params {
     const char *host;         /* e.g. enterpriseregistration.windows.net */
@@ -172,8 +176,9 @@ struct lj_error_params {
     const char *manufacturer; /* device identity (ownership-blocked) */
     const char *model;
     const char *serial;
-    const char *upn;  /* the signed-in user, when known ("the user" if not) */
-    const char *wait; /* how long a TPM lockout lasts ("about 17 minutes"; "a few minutes") */
+    const char *upn;   /* the signed-in user, when known ("the user" if not) */
+    const char *wait;  /* how long a TPM lockout lasts ("about 17 minutes"; "a few minutes") */
+    const char *proxy; /* the HTTP proxy the request went through */
 };
 
 /*

@@ -605,6 +605,7 @@ flow_enroll_outcome(struct flow *f, enum lj_rc rc)
     p.model = f->id.model;
     p.serial = f->id.serial;
     p.upn = f->j.upn[0] != '\0' ? f->j.upn : (f->have_claims ? f->claims.upn : NULL);
+    p.proxy = f->fail.proxy[0] != '\0' ? f->fail.proxy : NULL;
     lj_error_format(info->message, &p, msg, sizeof(msg));
     lj_error_format(info->admin_action, &p, action, sizeof(action));
     r.status = refused ? LJ_UI_JOINED : LJ_UI_JOINED_MDM_PENDING;

@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 
 #include "agent/net/tls_tpmkey.h"
+#include "agent/core/proxy.h"
 #include "agent/core/version.h"
 #include "platform/common/log.h"
 #include "platform/common/secmem.h"
@@ -48,6 +49,10 @@ struct lj_http {
     bool (*cancelled)(void *arg);
     void *cancel_arg;
     struct lj_tls_client *tls; /* client certificate, or NULL */
+    char *proxy;               /* "http://HOST:PORT" or NULL */
+    char *no_proxy;            /* NULL = none */
+    char *proxy_user;          /* secret, or NULL */
+    char *proxy_password;      /* secret, or NULL */
 };
 
 /* Per-transfer state for the callbacks. */
@@ -435,6 +440,21 @@ lj_http_new(const struct lj_http_config *cfg, struct lj_http **out)
              cfg->client_version ? cfg->client_version : LJ_VERSION);
     h->cancelled = cfg->cancelled;
     h->cancel_arg = cfg->cancel_arg;
+    if (cfg->proxy != NULL && cfg->proxy[0] != '\0') {
+        h->proxy = strdup(cfg->proxy);
+        h->no_proxy = dup_or_null(cfg->no_proxy);
+        if (h->proxy == NULL ||
+            (cfg->no_proxy != NULL && cfg->no_proxy[0] != '\0' && h->no_proxy == NULL))
+            goto out;
+        if (cfg->proxy_user != NULL && cfg->proxy_user[0] != '\0') {
+            h->proxy_user = strdup(cfg->proxy_user);
+            h->proxy_password = strdup(cfg->proxy_password ? cfg->proxy_password : "");
+            if (h->proxy_user == NULL || h->proxy_password == NULL)
+                goto out;
+        }
+        lj_log(LJ_LOG_INFO, MOD, "event=proxy url=%s no_proxy=\"%s\" credentials=%s", h->proxy,
+               h->no_proxy ? h->no_proxy : "", h->proxy_user ? "***" : "none");
+    }
     if (cfg->client_cert != NULL) {
         rc = lj_tls_client_new(cfg->client_cert, &h->tls);
         if (rc != LJ_OK)
@@ -462,7 +482,31 @@ lj_http_free(struct lj_http *h)
     lj_tls_client_free(h->tls);
     curl_slist_free_all(h->connect_to);
     free(h->ca_file);
+    free(h->proxy);
+    free(h->no_proxy);
+    lj_secret_free(h->proxy_user);
+    lj_secret_free(h->proxy_password);
     free(h);
+}
+
+const char *
+lj_http_proxy_for(const struct lj_http *h, const char *host)
+{
+    if (h == NULL || h->proxy == NULL || lj_no_proxy_match(h->no_proxy, host))
+        return NULL;
+    return h->proxy;
+}
+
+/* The proxy a request to url goes through, or NULL. */
+static const char *
+proxy_for_url(const struct lj_http *h, const char *url)
+{
+    char host[256];
+    long port = 0;
+
+    if (h->proxy == NULL || lj_http_url_host(url, host, sizeof(host), &port) != LJ_OK)
+        return h->proxy;
+    return lj_http_proxy_for(h, host);
 }
 
 void
@@ -702,7 +746,25 @@ set_common(struct lj_http *h, CURL *c, const char *url, char *errbuf)
     SET(CURLOPT_SHARE, h->share);
     SET(CURLOPT_CONNECTTIMEOUT, h->connect_timeout);
     SET(CURLOPT_TIMEOUT, h->request_timeout);
-    SET(CURLOPT_PROXY, ""); /* no proxy from the environment */
+    {
+        /*
+         * Our own no_proxy decision (core/proxy.h), so the proxy a failure
+         * names is the one used; "" keeps curl from reading the environment.
+         * HTTPS through an HTTP proxy is a CONNECT tunnel, TLS end to end.
+         */
+        const char *px = proxy_for_url(h, url);
+
+        SET(CURLOPT_PROXY, px != NULL ? px : "");
+        if (px != NULL) {
+            SET(CURLOPT_PROXYTYPE, (long)CURLPROXY_HTTP);
+            SET(CURLOPT_HTTPPROXYTUNNEL, 1L);
+            if (h->proxy_user != NULL) {
+                SET(CURLOPT_PROXYUSERNAME, h->proxy_user);
+                SET(CURLOPT_PROXYPASSWORD, h->proxy_password);
+                SET(CURLOPT_PROXYAUTH, (long)CURLAUTH_ANY);
+            }
+        }
+    }
     SET(CURLOPT_NOPROGRESS, h->cancelled != NULL ? 0L : 1L);
     if (h->cancelled != NULL) {
         SET(CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
@@ -723,6 +785,45 @@ set_common(struct lj_http *h, CURL *c, const char *url, char *errbuf)
     return LJ_OK;
 }
 
+/*
+ * A failure of a request through the proxy: the proxy's answer to the
+ * CONNECT decides (407, or the 401 some proxies send for wrong credentials:
+ * LJ_ERR_PROXY_AUTH; another refusal of the tunnel: the host could not be
+ * reached); no TCP connection to the proxy at all is LJ_ERR_PROXY.
+ */
+static enum lj_rc
+proxy_error(struct lj_http *h, CURL *c, CURLcode e, enum lj_rc rc, char *what, size_t wsz)
+{
+    long cc = 0;
+    double connect_s = 0;
+
+    curl_easy_getinfo(c, CURLINFO_HTTP_CONNECTCODE, &cc);
+    curl_easy_getinfo(c, CURLINFO_CONNECT_TIME, &connect_s);
+    if (cc == 407 || cc == 401) {
+        snprintf(what, wsz,
+                 h->proxy_user != NULL ? "the proxy refused its user name and password (HTTP %ld)"
+                                       : "the proxy asks for a user name and password (HTTP %ld)",
+                 cc);
+        return LJ_ERR_PROXY_AUTH;
+    }
+    if (cc >= 300) {
+        snprintf(what, wsz, "the proxy refused to open a connection to it (HTTP %ld)", cc);
+        return LJ_ERR_NET_CONNECT;
+    }
+    if (e == CURLE_COULDNT_RESOLVE_PROXY) {
+        snprintf(what, wsz, "the proxy's name did not resolve (DNS)");
+        return LJ_ERR_PROXY;
+    }
+    if (e == CURLE_COULDNT_CONNECT || (e == CURLE_OPERATION_TIMEDOUT && connect_s <= 0)) {
+        snprintf(what, wsz,
+                 e == CURLE_COULDNT_CONNECT
+                     ? "the connection to the proxy was refused or it is unreachable"
+                     : "the proxy did not answer the connection");
+        return LJ_ERR_PROXY;
+    }
+    return rc;
+}
+
 static enum lj_rc
 finish_error(struct lj_http *h, CURL *c, CURLcode e, const char *url, const char *errbuf,
              bool too_big, char *out, size_t osz, const char *event)
@@ -741,6 +842,8 @@ finish_error(struct lj_http *h, CURL *c, CURLcode e, const char *url, const char
                  "with the device key (%s)",
                  lj_rc_name(sign_rc));
     }
+    if (sign_rc == LJ_OK && proxy_for_url(h, url) != NULL)
+        rc = proxy_error(h, c, e, rc, what, sizeof(what));
     host_port_text(url, hp, sizeof(hp));
     if (out != NULL && osz > 0)
         snprintf(out, osz, "%s: %s", hp, what);

@@ -108,6 +108,9 @@ test_defaults(void **state)
     assert_string_equal(c.os_version, "10.0.26100.1");
     assert_string_equal(c.os_version, LJ_CONFIG_OS_VERSION_DEFAULT);
     assert_int_equal(c.os_edition, 4);
+    assert_string_equal(c.proxy, "none"); /* the environment is read only with proxy = env */
+    assert_string_equal(c.no_proxy, "");
+    assert_string_equal(c.proxy_credentials_file, "");
 }
 
 // clang-format off
@@ -140,6 +143,9 @@ static const char all_keys_conf[] =
     "serial = SN-0001\n"
     "os_version = 10.0.22631.4460\n"
     "os_edition = 48\n"
+    "proxy = http://proxy.contoso.example:3128\n"
+    "no_proxy = .contoso.example, 10.0.0.1\n"
+    "proxy_credentials_file = /etc/linkjoin/proxy.cred\n"
     "connect_timeout = 5\n"
     "request_timeout = 120\n"
     "tpm_timeout = 30\n";
@@ -175,6 +181,9 @@ check_all_keys(const struct lj_config *c)
     assert_string_equal(c->serial, "SN-0001");
     assert_string_equal(c->os_version, "10.0.22631.4460");
     assert_int_equal(c->os_edition, 48);
+    assert_string_equal(c->proxy, "http://proxy.contoso.example:3128");
+    assert_string_equal(c->no_proxy, ".contoso.example, 10.0.0.1");
+    assert_string_equal(c->proxy_credentials_file, "/etc/linkjoin/proxy.cred");
     assert_int_equal(c->connect_timeout, 5);
     assert_int_equal(c->request_timeout, 120);
     assert_int_equal(c->tpm_timeout, 30);
@@ -222,6 +231,9 @@ test_every_key_from_flags(void **state)
         "--serial", "SN-0001",
         "--os-version", "10.0.22631.4460",
         "--os-edition", "48",
+        "--proxy", "http://proxy.contoso.example:3128",
+        "--no-proxy", ".contoso.example, 10.0.0.1",
+        "--proxy-credentials-file", "/etc/linkjoin/proxy.cred",
         "--connect-timeout", "5",
         "--request-timeout", "120",
         "--tpm-timeout", "30",
@@ -394,6 +406,11 @@ test_bad_values_in_file(void **state)
         {"os_version = 10.0.70000.1\n", ":1: bad value for 'os_version'"},
         {"os_edition = 0\n", ":1: bad value for 'os_edition': is out of range (1..65535)"},
         {"os_edition = Enterprise\n", ":1: bad value for 'os_edition': must be a whole number"},
+        {"proxy = https://proxy:3128\n", ":1: bad value for 'proxy': must be an http:// proxy"},
+        {"proxy = http://u:p@proxy:3128\n",
+         ":1: bad value for 'proxy': must not hold a user name or password"},
+        {"proxy = yes\n", ":1: bad value for 'proxy': must be none, env or http://HOST:PORT"},
+        {"no_proxy = *.contoso.example\n", ":1: bad value for 'no_proxy'"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -42,7 +42,8 @@ static const struct lj_error_params full = {"enterpriseregistration.windows.net"
                                             "Link 1",
                                             "SN-0001",
                                             "alice@contoso.example",
-                                            "about 17 minutes"};
+                                            "about 17 minutes",
+                                            "http://proxy.example:3128"};
 
 static void
 test_every_entry_complete(void **state)
@@ -143,6 +144,8 @@ test_slugs_unique_and_required(void **state)
         "join_rejected",
         "signin_rejected",
         "network_intercepted",
+        "proxy_unreachable",
+        "proxy_auth_required",
     };
 
     (void)state;
@@ -229,6 +232,11 @@ test_classify_oauth(void **state)
     assert_string_equal(lj_reason_get(LJ_R_NETWORK_TIMEOUT)->code, "0x80072ee2");
     assert_string_equal(lj_reason_get(LJ_R_NETWORK_UNREACHABLE)->code, "0x80072efd");
     assert_string_equal(lj_reason_get(LJ_R_MDM_BAD_SERVICE_RESPONSE)->code, "0x80180001");
+    /* proxies: WinINet's PROXY_SERVER_UNREACHABLE, winerror.h HTTP_E_STATUS_PROXY_AUTH_REQ */
+    assert_string_equal(lj_reason_get(LJ_R_PROXY_UNREACHABLE)->code, "0x80072f85");
+    assert_string_equal(lj_reason_get(LJ_R_PROXY_AUTH_REQUIRED)->code, "0x80190197");
+    assert_non_null(strstr(lj_reason_get(LJ_R_NETWORK_INTERCEPTED_TLS)->message, "{proxy}"));
+    assert_non_null(strstr(lj_reason_get(LJ_R_PROXY_AUTH_REQUIRED)->message, "{proxy}"));
     expect_oauth(OAUTH_ERRC_BAD_USER_CODE, 70018, "signin_code_wrong", "AADSTS70018");
     assert_true(lj_reason_get(LJ_R_SIGNIN_CODE_WRONG)->retryable);
     /* the Conditional Access family: one slug, admin fix, exit 7, the
@@ -425,6 +433,8 @@ test_classify_rc(void **state)
         {LJ_ERR_NET_TIMEOUT, LJ_R_NETWORK_TIMEOUT},
         {LJ_ERR_TIMEOUT, LJ_R_NETWORK_TIMEOUT},
         {LJ_ERR_TLS, LJ_R_NETWORK_UNREACHABLE},
+        {LJ_ERR_PROXY, LJ_R_PROXY_UNREACHABLE},
+        {LJ_ERR_PROXY_AUTH, LJ_R_PROXY_AUTH_REQUIRED},
         {LJ_ERR_TLS_UNTRUSTED, LJ_R_TLS_UNTRUSTED},
         {LJ_ERR_TPM_UNREACHABLE, LJ_R_TPM_UNAVAILABLE},
         {LJ_ERR_TPM_LOCKOUT, LJ_R_TPM_LOCKED},
