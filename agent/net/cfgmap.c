@@ -95,6 +95,8 @@ lj_cfg_proxy(const struct lj_config *cfg, struct lj_cfg_proxy *px, struct lj_htt
         return LJ_OK;
     if (strcmp(cfg->proxy, "env") == 0) {
         rc = proxy_from_env(px);
+        if (px->no_proxy[0] == '\0') /* the environment's no_proxy wins when set */
+            snprintf(px->no_proxy, sizeof(px->no_proxy), "%s", cfg->no_proxy);
     } else {
         snprintf(px->url, sizeof(px->url), "%s", cfg->proxy);
         snprintf(px->no_proxy, sizeof(px->no_proxy), "%s", cfg->no_proxy);

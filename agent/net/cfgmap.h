@@ -40,8 +40,8 @@ struct lj_cfg_proxy {
  * Resolve cfg's proxy into *px and point hc's proxy fields at it: "none"
  * leaves them NULL; "env" takes https_proxy (else HTTPS_PROXY, all_proxy,
  * ALL_PROXY; a value without a scheme gets http://) and no_proxy (else
- * NO_PROXY) from the environment, checked like the configuration's
- * (core/proxy.h); a URL is used as is, with cfg's no_proxy.  The credentials
+ * NO_PROXY; else cfg's no_proxy) from the environment, checked like the
+ * configuration's (core/proxy.h); a URL is used as is, with cfg's no_proxy.  The credentials
  * file, when set, is read now.  LJ_ERR_PROXY when the environment's proxy
  * is not a usable URL (or holds credentials), LJ_ERR_PROXY_AUTH when the
  * credentials file cannot be used, both with px->error saying why and

@@ -176,6 +176,27 @@ case_proxy_from_environment() {
   httpproxy_stop
 }
 
+# proxy = env, the environment names no no_proxy: the file's no_proxy
+# applies (here every host, so the dead proxy is never used); an environment
+# proxy URL holding credentials is refused (proxy_unreachable), never echoed.
+case_proxy_env_uses_file_no_proxy() {
+  local port r
+  join_env
+  port=$(free_port)
+  lj_conf "$CASE/lj.conf" "proxy = env" "no_proxy = login.microsoftonline.com,windows.net,microsoft.com"
+  https_proxy=http://127.0.0.1:$port no_proxy= NO_PROXY= run_device_code
+  assert_eq "$LJ_RC" 0 "joins directly ($(result_event) $(tail -5 "$CASE/err.log"))"
+  mv "$CASE/out.jsonl" "$CASE/out-joined.jsonl"
+  lj_conf "$CASE/lj.conf" "proxy = env"
+  sed -i "s|^state_dir = .*|state_dir = $CASE/state2|" "$CASE/lj.conf"
+  HTTPS_PROXY= https_proxy="http://u:Env-Secr3t@127.0.0.1:$port" lj_run_bg --ui stdio
+  lj_wait
+  r=$(result_event)
+  assert_eq "$(jq -r .reason <<<"$r")" proxy_unreachable "reason ($r)"
+  assert_eq "$LJ_RC" 5 "exit"
+  ! grep -qF "Env-Secr3t" "$CASE/err.log" "$CASE/out.jsonl" || fail "the environment's proxy password echoed"
+}
+
 # The whole join over IPv6 loopback: simulator, proxy and tunnels on ::1.
 case_join_over_ipv6_through_proxy() {
   need_sim
@@ -222,5 +243,6 @@ tcase proxy_intercepts_tls case_proxy_intercepts_tls
 tcase proxy_refuses_tunnel case_proxy_refuses_tunnel
 tcase proxy_no_proxy_goes_direct case_no_proxy_goes_direct
 tcase proxy_from_environment case_proxy_from_environment
+tcase proxy_env_uses_file_no_proxy case_proxy_env_uses_file_no_proxy
 tcase proxy_join_over_ipv6 case_join_over_ipv6_through_proxy
 tcase proxy_config_check case_config_check_proxy
