@@ -275,6 +275,49 @@ authenticate(const char *username, const char *password, struct fail *f)
     return u;
 }
 
+bool
+oauth_ca_check(const char *aud, const char *ua, long *code, char *msg, size_t msgsz)
+{
+    const struct sim_tenant *t = g_sim.t;
+
+    /* Conditional Access is evaluated when a token is issued, on the client
+     * that redeems the grant (Gerenios/AADInternals #39). */
+    if (t->ca_block_unknown_platforms && ua_platform(ua) == NULL) {
+        *code = 50005;
+        snprintf(msg, msgsz,
+                 "User tried to log in to a device from a platform (Unknown) that's currently "
+                 "not supported through Conditional Access policy. Supported device platforms "
+                 "are: iOS, Android, Mac, and Windows flavors.");
+        return false;
+    }
+    if (is_enrollment_aud(aud)) {
+        /* The device is not compliant (nor hybrid joined) before Intune has
+         * enrolled it, and no app of a device's setup is an approved client app. */
+        switch (t->ca_enrollment) {
+        case SIM_CAG_COMPLIANT:
+            *code = 53000;
+            snprintf(msg, msgsz,
+                     "Device is not in required device state: compliant. Conditional Access "
+                     "policy requires a compliant device, and the device is not compliant. The "
+                     "user must enroll their device with an approved MDM provider like Intune.");
+            return false;
+        case SIM_CAG_HYBRID:
+            *code = 53001;
+            snprintf(msg, msgsz,
+                     "Device is not in required device state: domain_joined. Conditional Access "
+                     "policy requires a domain joined device, and the device is not domain "
+                     "joined.");
+            return false;
+        case SIM_CAG_APPROVED_APP:
+            *code = 53002;
+            snprintf(msg, msgsz, "Application used is not an approved app for Conditional Access.");
+            return false;
+        case SIM_CAG_NONE: break;
+        }
+    }
+    return true;
+}
+
 /*
  * Tenant policy for a token to aud with or without MFA (lock held).
  * Conditional access "register or join devices" and the device setting
@@ -290,39 +333,17 @@ policy_ok(const struct sim_user *u, const char *aud, bool mfa, const char *ua, s
         set_fail(f, 400, "invalid_grant", 50057, NULL, "The user account is disabled.");
         return false;
     }
-    /* Conditional Access is evaluated when a token is issued, on the client
-     * that redeems the grant (Gerenios/AADInternals #39). */
-    if (t->ca_block_unknown_platforms && ua_platform(ua) == NULL) {
-        set_fail(f, 400, "invalid_grant", 50005, NULL,
-                 "User tried to log in to a device from a platform (Unknown) that's currently "
-                 "not supported through Conditional Access policy. Supported device platforms "
-                 "are: iOS, Android, Mac, and Windows flavors.");
-        return false;
-    }
-    if (is_enrollment_aud(aud)) {
-        /* The device is not compliant (nor hybrid joined) before Intune has
-         * enrolled it, and no app of a device's setup is an approved client app. */
-        switch (t->ca_enrollment) {
-        case SIM_CAG_COMPLIANT:
-            set_fail(f, 400, "invalid_grant", 53000, NULL,
-                     "Device is not in required device state: compliant. Conditional Access "
-                     "policy requires a compliant device, and the device is not compliant. The "
-                     "user must enroll their device with an approved MDM provider like Intune.");
+    {
+        long code = 0;
+        char msg[400];
+
+        if (!oauth_ca_check(aud, ua, &code, msg, sizeof(msg))) {
+            set_fail(f, 400, "invalid_grant", code, NULL, "%s", msg);
             return false;
-        case SIM_CAG_HYBRID:
-            set_fail(f, 400, "invalid_grant", 53001, NULL,
-                     "Device is not in required device state: domain_joined. Conditional Access "
-                     "policy requires a domain joined device, and the device is not domain "
-                     "joined.");
-            return false;
-        case SIM_CAG_APPROVED_APP:
-            set_fail(f, 400, "invalid_grant", 53002, NULL,
-                     "Application used is not an approved app for Conditional Access.");
-            return false;
-        case SIM_CAG_NONE: break;
         }
-        return true;
     }
+    if (is_enrollment_aud(aud))
+        return true;
     if (!is_drs_aud(aud))
         return true;
     if (t->ca_join == SIM_CA_BLOCK) {
