@@ -55,8 +55,8 @@ write_conf(const char *text)
 static enum lj_rc
 load(struct lj_config *cfg, const char *const *extra)
 {
-    char *argv[64];
-    char *rest[64];
+    char *argv[128];
+    char *rest[128];
     int argc = 0, nrest = 0;
 
     argv[argc++] = (char *)"run";

@@ -235,8 +235,8 @@ test_classify_oauth(void **state)
     /* proxies: WinINet's PROXY_SERVER_UNREACHABLE, winerror.h HTTP_E_STATUS_PROXY_AUTH_REQ */
     assert_string_equal(lj_reason_get(LJ_R_PROXY_UNREACHABLE)->code, "0x80072f85");
     assert_string_equal(lj_reason_get(LJ_R_PROXY_AUTH_REQUIRED)->code, "0x80190197");
-    assert_non_null(strstr(lj_reason_get(LJ_R_NETWORK_INTERCEPTED_TLS)->message, "{proxy}"));
-    assert_non_null(strstr(lj_reason_get(LJ_R_PROXY_AUTH_REQUIRED)->message, "{proxy}"));
+    assert_non_null(strstr(lj_reason_get(LJ_R_NETWORK_INTERCEPTED_TLS)->admin_action, "{proxy}"));
+    assert_non_null(strstr(lj_reason_get(LJ_R_PROXY_AUTH_REQUIRED)->admin_action, "{proxy}"));
     expect_oauth(OAUTH_ERRC_BAD_USER_CODE, 70018, "signin_code_wrong", "AADSTS70018");
     assert_true(lj_reason_get(LJ_R_SIGNIN_CODE_WRONG)->retryable);
     /* the Conditional Access family: one slug, admin fix, exit 7, the
