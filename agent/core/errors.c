@@ -122,9 +122,9 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          LJ_FIX_ADMIN, false, LJ_EXIT_CONFIG,
          "The network proxy asks for a user name and password that this device does not have, "
          "or refused the ones it has; your IT admin can set them.",
-         "The proxy {proxy} refused the connection ({what}): put USER:PASSWORD of an account it "
-         "accepts in the file named by proxy_credentials_file (mode 0600), or let the device "
-         "reach " MS_HOSTS " through the proxy without authentication"},
+         "The proxy {proxy} did not let the device through ({what}): put USER:PASSWORD of an "
+         "account it accepts in the file named by proxy_credentials_file (mode 0600), or let "
+         "the device reach " MS_HOSTS " through the proxy without authentication"},
     [LJ_R_TPM_UNAVAILABLE] =
         {LJ_R_TPM_UNAVAILABLE, "tpm_unavailable", "", LJ_PHASE_PREFLIGHT, "0x8028400f",
          LJ_FIX_HARDWARE, false, LJ_EXIT_TPM,

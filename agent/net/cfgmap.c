@@ -107,8 +107,8 @@ lj_cfg_proxy(const struct lj_config *cfg, struct lj_cfg_proxy *px, struct lj_htt
         rc = lj_proxy_credentials_read(cfg->proxy_credentials_file, &px->user, &px->password, why,
                                        sizeof(why));
         if (rc != LJ_OK) {
-            snprintf(px->error, sizeof(px->error), "proxy_credentials_file %.100s %.160s",
-                     cfg->proxy_credentials_file, why);
+            /* the path is in the configuration and the log line below */
+            snprintf(px->error, sizeof(px->error), "proxy_credentials_file %.160s", why);
             lj_log(LJ_LOG_ERROR, MOD, "event=proxy_credentials_unusable path=%s why=\"%s\"",
                    cfg->proxy_credentials_file, why);
             return rc == LJ_ERR_NOMEM ? rc : LJ_ERR_PROXY_AUTH;
