@@ -60,6 +60,9 @@ DEB_PKGS := gcc make pkg-config dpkg-dev libcurl4-openssl-dev libssl-dev libcjso
 # make bench: peak RSS with /usr/bin/time -v.
 DEB_PKGS += time
 
+# tests/integration/test_proxy.sh: a real HTTP proxy (CONNECT, Basic auth) on loopback.
+DEB_PKGS += tinyproxy
+
 PKGS_AGENT := libcurl libssl libcrypto libcjson wolfssl tss2-esys tss2-tctildr tss2-mu tss2-rc inih libxml-2.0
 # The agent on one TLS stack (README "One TLS stack"): $(BUILD)/linkjoin-wolfssl
 # is the same agent with agent/net/http.c built against a static libcurl on

@@ -97,20 +97,21 @@ lj_clock_check(int64_t now, char *why, size_t wsz)
 {
     int64_t build = lj_clock_build_time();
     int64_t max = build + (int64_t)LJ_CLOCK_MAX_YEARS_AFTER_BUILD * 366 * 86400;
-    char b[32];
+    char b[32], n[32];
 
     lj_clock_format(build, b, sizeof(b));
     b[10] = '\0'; /* the date part */
+    lj_clock_format(now, n, sizeof(n));
     if (now < build - 86400) {
         if (why != NULL && wsz > 0)
-            snprintf(why, wsz, "the clock is before this software's build date (%s)", b);
+            snprintf(why, wsz, "the clock says %s, before this software's build date (%s)", n, b);
         return LJ_ERR_STATE;
     }
     if (now > max) {
         if (why != NULL && wsz > 0)
             snprintf(why, wsz,
-                     "the clock is more than %d years after this software's build date (%s)",
-                     LJ_CLOCK_MAX_YEARS_AFTER_BUILD, b);
+                     "the clock says %s, more than %d years after this software's build date (%s)",
+                     n, LJ_CLOCK_MAX_YEARS_AFTER_BUILD, b);
         return LJ_ERR_STATE;
     }
     return LJ_OK;

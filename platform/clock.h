@@ -31,8 +31,9 @@ int64_t lj_clock_build_time(void);
 /*
  * Is now plausible?  LJ_OK when build date - 1 day <= now <= build date +
  * LJ_CLOCK_MAX_YEARS_AFTER_BUILD years; otherwise LJ_ERR_STATE and why
- * (optional) says "clock is before the software's build date (2026-11-26)"
- * or "... more than 30 years after ...".  Does not log.
+ * (optional) names the device's time and the limit: "the clock says
+ * 2001-01-01T00:00:00Z, before this software's build date (2026-11-26)" or
+ * "the clock says ..., more than 30 years after ...".  Does not log.
  */
 enum lj_rc lj_clock_check(int64_t now, char *why, size_t wsz);
 

@@ -514,6 +514,7 @@ check_network(struct factory *f)
 {
     const struct lj_config *cfg = &f->cfg;
     struct lj_http_config hc;
+    struct lj_cfg_proxy px;
     struct lj_http *h = NULL;
     const char *ct[LJ_CONFIG_MAX_CONNECT_TO];
     const char *urls[3];
@@ -521,6 +522,10 @@ check_network(struct factory *f)
     long port;
 
     lj_cfg_http(cfg, ct, &hc);
+    if (lj_cfg_proxy(cfg, &px, &hc) != LJ_OK) {
+        set(&f->c[C_NETWORK], ST_FAIL, "proxy %s: %s", px.url, px.error);
+        goto out;
+    }
     if (lj_http_new(&hc, &h) != LJ_OK) {
         set(&f->c[C_NETWORK], ST_FAIL, "HTTPS client could not start: %s", lj_err_detail());
         goto out;
@@ -544,6 +549,7 @@ check_network(struct factory *f)
                      sizeof(f->c[C_NETWORK].detail) - strlen(f->c[C_NETWORK].detail), ", %s", host);
     }
 out:
+    lj_cfg_proxy_wipe(&px);
     lj_http_free(h);
 }
 

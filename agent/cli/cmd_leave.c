@@ -158,6 +158,7 @@ leave_cloud(struct leave *l)
     struct tpm_ctx *t = NULL;
     struct lj_http *h = NULL;
     struct lj_http_config hc;
+    struct lj_cfg_proxy px;
     struct lj_http_client_cert cc;
     struct lj_http_request req;
     struct lj_http_response resp;
@@ -205,7 +206,12 @@ leave_cloud(struct leave *l)
     lj_cfg_http(&l->cfg, ct, &hc);
     hc.max_body = 64 * 1024;
     hc.client_cert = &cc;
-    rc = lj_http_new(&hc, &h);
+    rc = lj_cfg_proxy(&l->cfg, &px, &hc);
+    if (rc == LJ_OK)
+        rc = lj_http_new(&hc, &h);
+    if (rc == LJ_ERR_PROXY || rc == LJ_ERR_PROXY_AUTH)
+        fprintf(stderr, P "proxy %s: %s\n", px.url, px.error);
+    lj_cfg_proxy_wipe(&px);
     if (rc != LJ_OK) {
         if (rc == LJ_ERR_STATE || rc == LJ_ERR_PARSE) {
             ex = tpm_failed(l, LJ_ERR_STATE);

@@ -24,6 +24,7 @@
 
 #include <ini.h>
 
+#include "agent/core/proxy.h"
 #include "platform/common/fsutil.h"
 #include "platform/common/log.h"
 #include "tpm/tpm.h"
@@ -50,8 +51,11 @@ enum key_kind {
     K_USERNAME,
     K_LOGLEVEL,
     K_INT,
-    K_BOOL,  /* yes | no */
-    K_GROUP, /* a group name or "" */
+    K_BOOL,        /* yes | no */
+    K_GROUP,       /* a group name or "" */
+    K_DOTTED_QUAD, /* Windows version, "10.0.26100.1" */
+    K_PROXY,       /* none | env | http://HOST:PORT */
+    K_NOPROXY,     /* "*" or hosts, domains, addresses */
 };
 
 struct key_def {
@@ -100,7 +104,14 @@ static const struct key_def keys[] = {
     {"manufacturer", K_TEXT_OPT, STR(manufacturer), 0, 0, "override the DMI manufacturer"},
     {"model", K_TEXT_OPT, STR(model), 0, 0, "override the DMI model"},
     {"serial", K_TEXT_OPT, STR(serial), 0, 0, "override the DMI serial number"},
-    {"os_version", K_TEXT_OPT, STR(os_version), 0, 0, "override the OS version"},
+    {"os_version", K_DOTTED_QUAD, STR(os_version), 0, 0,
+     "Windows version presented to DRS and Intune (major.minor.build.revision)"},
+    {"os_edition", K_INT, NUM(os_edition), 1, 65535,
+     "Windows edition (product type) presented to Intune as OSEdition"},
+    {"proxy", K_PROXY, STR(proxy), 0, 0, "none | env | http://HOST:PORT (HTTPS through CONNECT)"},
+    {"no_proxy", K_NOPROXY, STR(no_proxy), 0, 0, "hosts reached without the proxy (comma list, *)"},
+    {"proxy_credentials_file", K_ABSPATH_OPT, STR(proxy_credentials_file), 0, 0,
+     "file holding USER:PASSWORD for the proxy (read at use time)"},
     {"connect_timeout", K_INT, NUM(connect_timeout), 1, 300, "TCP+TLS connect timeout, seconds"},
     {"request_timeout", K_INT, NUM(request_timeout), 1, 3600, "whole-request timeout, seconds"},
     {"retry_wait", K_INT, NUM(retry_wait), 0, 86400,
@@ -159,6 +170,9 @@ lj_config_defaults(struct lj_config *cfg)
     cfg->ui = LJ_UI_SOCKET;
     snprintf(cfg->ui_socket, sizeof(cfg->ui_socket), "/run/linkjoin/ui.sock");
     snprintf(cfg->log_level, sizeof(cfg->log_level), "warn");
+    snprintf(cfg->os_version, sizeof(cfg->os_version), "%s", LJ_CONFIG_OS_VERSION_DEFAULT);
+    snprintf(cfg->proxy, sizeof(cfg->proxy), "none");
+    cfg->os_edition = LJ_CONFIG_OS_EDITION_DEFAULT;
     cfg->connect_timeout = 10;
     cfg->request_timeout = 60;
     cfg->retry_wait = 900;
@@ -518,6 +532,16 @@ lj_config_set(struct lj_config *cfg, const char *key, const char *value, const c
                   ? NULL
                   : "must be a group name (a-z, 0-9, '_' and '-')";
         break;
+    case K_PROXY:
+        why = strcmp(value, "none") == 0 || strcmp(value, "env") == 0 ? NULL
+                                                                      : lj_proxy_url_check(value);
+        break;
+    case K_NOPROXY: why = lj_no_proxy_check(value); break;
+    case K_DOTTED_QUAD:
+        why = lj_is_dotted_quad(value) ? NULL
+                                       : "must be a Windows version, four numbers 0..65535 "
+                                         "joined by dots (e.g. " LJ_CONFIG_OS_VERSION_DEFAULT ")";
+        break;
     }
     if (why != NULL) {
         char msg[200];
@@ -865,6 +889,9 @@ metavar(const struct key_def *k)
     case K_GROUP: return "GROUP";
     case K_BOOL: return "yes|no";
     case K_INT: return "N";
+    case K_DOTTED_QUAD: return "A.B.C.D";
+    case K_PROXY: return "none|env|URL";
+    case K_NOPROXY: return "HOSTS";
     case K_TEXT_OPT: break;
     }
     return "TEXT";

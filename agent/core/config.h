@@ -36,6 +36,25 @@
 #define LJ_CONFIG_URL_MAX 256
 #define LJ_CONFIG_PATH_MAX 256
 #define LJ_CONFIG_NAME_MAX 128
+/*
+ * The Windows version the device presents to DRS (OSVersion) and Intune
+ * (ApplicationVersion, the OSVersion context item): a dotted quad, as
+ * [MS-MDE2] types it and as every public client sends one (AADInternals
+ * 10.0.19041.804, ROADtools 10.0.19041.928, pytune 10.0.19045.2006).  The
+ * default is Windows 11 24H2 (build 26100), the release Windows 365 Link
+ * runs; Intune's OS version restrictions and filters compare it as
+ * major.minor.build.revision.
+ */
+#define LJ_CONFIG_OS_VERSION_DEFAULT "10.0.26100.1"
+/*
+ * OSEdition: the Windows product type (GetProductInfo).  4 is Enterprise,
+ * the value AADInternals sends and the "Enterprise" SKU of Intune's filter
+ * table (memdocs filters/ref-device-properties.md).  The SKU number of
+ * Windows 365 Link's own edition, which Intune's "Windows 365 Link" filter
+ * matches, is not published; README.md "OS identity" says why 4 and how a
+ * personally-owned block lets these devices through.
+ */
+#define LJ_CONFIG_OS_EDITION_DEFAULT 4
 /* Microsoft Authentication Broker, the default client_id (the Windows join client). */
 #define LJ_CONFIG_BROKER_CLIENT_ID "29d9ed98-a469-4536-ade2-f981bc1d605e"
 
@@ -88,7 +107,15 @@ struct lj_config {
     char manufacturer[LJ_CONFIG_NAME_MAX];  /* identity overrides ("" = from DMI) */
     char model[LJ_CONFIG_NAME_MAX];
     char serial[LJ_CONFIG_NAME_MAX];
-    char os_version[LJ_CONFIG_NAME_MAX];
+    char os_version[LJ_CONFIG_NAME_MAX]; /* dotted quad presented to DRS/Intune */
+    int os_edition;                      /* OSEdition to Intune, 1..65535 */
+    /* HTTP proxy (core/proxy.h): "none", "env" (https_proxy / all_proxy and
+     * no_proxy of the environment, read when the HTTPS client is made) or
+     * "http://HOST:PORT"; no_proxy: hosts reached directly; credentials
+     * "USER:PASSWORD" from a file (never from argv or the URL). */
+    char proxy[LJ_CONFIG_URL_MAX];
+    char no_proxy[LJ_CONFIG_URL_MAX];
+    char proxy_credentials_file[LJ_CONFIG_PATH_MAX];
     int connect_timeout;     /* seconds, 1..300 */
     int request_timeout;     /* seconds, 1..3600 */
     int retry_wait;          /* seconds a UI may send retry after a failure, 0..86400 */

@@ -92,6 +92,8 @@ lj_config_validate(struct lj_config *cfg)
         return lj_config_fail(cfg, origin, "signin = password needs 'username'");
     if (cfg->signin != LJ_SIGNIN_PASSWORD && cfg->password_file[0] != '\0')
         return lj_config_fail(cfg, origin, "'password_file' is used only with signin = password");
+    if (strcmp(cfg->proxy, "none") == 0 && cfg->proxy_credentials_file[0] != '\0')
+        return lj_config_fail(cfg, origin, "'proxy_credentials_file' is used only with a proxy");
     if (tcti_is_raw_device(cfg->tcti) && !cfg->tpm_raw_device)
         return lj_config_fail(
             cfg, origin,

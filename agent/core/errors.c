@@ -41,6 +41,10 @@
     "enrollment.manage.microsoft.com"
 
 static const struct lj_reason_info table[LJ_R_COUNT__] = {
+    /* 0x80072f8f (WinINet ERROR_INTERNET_SECURE_FAILURE) is the code Windows
+     * shows when a wrong clock breaks certificate checks; searches for it
+     * lead to "check the date and time" first (Windows Update and activation
+     * troubleshooting).  {what} carries the device's own time. */
     [LJ_R_CLOCK_WRONG] =
         {LJ_R_CLOCK_WRONG, "clock_wrong", "", LJ_PHASE_PREFLIGHT, "0x80072f8f", LJ_FIX_ADMIN, false,
          LJ_EXIT_NETWORK,
@@ -48,6 +52,9 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "Microsoft; your IT admin needs to correct the device's time setting.",
          "The device clock is wrong ({what}): let the device reach its time server (NTP, UDP "
          "port 123) or correct the time source in the device configuration"},
+    /* Network failures split as Windows (WinINet) codes them:
+     * ERROR_INTERNET_CANNOT_CONNECT 12029, ERROR_INTERNET_NAME_NOT_RESOLVED
+     * 12007, ERROR_INTERNET_TIMEOUT 12002, as HRESULTs 0x8007xxxx. */
     [LJ_R_NETWORK_UNREACHABLE] =
         {LJ_R_NETWORK_UNREACHABLE, "network_unreachable", "", LJ_PHASE_PREFLIGHT, "0x80072efd",
          LJ_FIX_USER, true, LJ_EXIT_NETWORK,
@@ -55,6 +62,21 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "Wi-Fi connection, then try again.",
          "The device could not reach {host} because {what}: allow HTTPS (TCP 443) from the "
          "device to " MS_HOSTS " and make sure DNS resolves them"},
+    [LJ_R_NETWORK_DNS] =
+        {LJ_R_NETWORK_DNS, "network_unreachable", "name not resolved", LJ_PHASE_PREFLIGHT,
+         "0x80072ee7", LJ_FIX_USER, true, LJ_EXIT_NETWORK,
+         "The device could not connect to Microsoft's services; check the network cable or "
+         "Wi-Fi connection, then try again.",
+         "The device could not reach {host} because {what}: make sure the DNS server the device "
+         "gets (DHCP or its configuration) resolves " MS_HOSTS},
+    [LJ_R_NETWORK_TIMEOUT] =
+        {LJ_R_NETWORK_TIMEOUT, "network_unreachable", "timed out", LJ_PHASE_PREFLIGHT, "0x80072ee2",
+         LJ_FIX_USER, true, LJ_EXIT_NETWORK,
+         "The device could not connect to Microsoft's services; check the network cable or "
+         "Wi-Fi connection, then try again.",
+         "The device could not reach {host} because {what}: allow HTTPS (TCP 443) from the "
+         "device to " MS_HOSTS "; a firewall that drops the connection instead of refusing it "
+         "makes it time out"},
     [LJ_R_TLS_UNTRUSTED] =
         {LJ_R_TLS_UNTRUSTED, "tls_untrusted", "", LJ_PHASE_PREFLIGHT, "0x800b0109", LJ_FIX_ADMIN,
          false, LJ_EXIT_NETWORK,
@@ -69,6 +91,40 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "means it wants you to sign in to the network or accept its terms first.",
          "{host} answered with a web page (a captive portal or proxy sign-in): let the device "
          "reach " MS_HOSTS " directly, without a captive portal or proxy authentication"},
+    /* Through a proxy (agent/core/proxy.h): a certificate from an unknown
+     * CA is the proxy inspecting TLS (CERT_E_UNTRUSTEDROOT, the code Windows
+     * shows for it), a web page is the proxy's block or sign-in page. */
+    [LJ_R_NETWORK_INTERCEPTED_TLS] =
+        {LJ_R_NETWORK_INTERCEPTED_TLS, "network_intercepted", "TLS inspection at the proxy",
+         LJ_PHASE_PREFLIGHT, "0x800b0109", LJ_FIX_ADMIN, false, LJ_EXIT_NETWORK,
+         "The device could not connect securely to Microsoft's services because the network's "
+         "proxy inspects encrypted traffic; your IT admin can change that.",
+         "The proxy {proxy} inspects TLS on the connection to {host}: exclude " MS_HOSTS
+         " from TLS inspection on the proxy {proxy}"},
+    [LJ_R_NETWORK_INTERCEPTED_PROXY] =
+        {LJ_R_NETWORK_INTERCEPTED_PROXY, "network_intercepted", "web page from the proxy",
+         LJ_PHASE_PREFLIGHT, "0x8007000d", LJ_FIX_ADMIN, false, LJ_EXIT_NETWORK,
+         "The network's proxy showed a web page instead of connecting to Microsoft, which "
+         "usually means it blocks the site or wants a sign-in first.",
+         "The proxy {proxy} answered for {host} with a web page: let the device reach " MS_HOSTS
+         " through the proxy {proxy} without a block page or a sign-in page"},
+    /* WinINet ERROR_INTERNET_PROXY_SERVER_UNREACHABLE (12165); for a 407,
+     * HTTP_E_STATUS_PROXY_AUTH_REQ (winerror.h, 0x80190000 + 407). */
+    [LJ_R_PROXY_UNREACHABLE] =
+        {LJ_R_PROXY_UNREACHABLE, "proxy_unreachable", "", LJ_PHASE_PREFLIGHT, "0x80072f85",
+         LJ_FIX_ADMIN, true, LJ_EXIT_NETWORK,
+         "The device could not reach the network proxy it is set up to use; check the network "
+         "connection and try again.",
+         "The device could not reach its proxy {proxy} because {what}: check that the proxy "
+         "runs and is reachable from the device, or correct proxy = in the device configuration"},
+    [LJ_R_PROXY_AUTH_REQUIRED] =
+        {LJ_R_PROXY_AUTH_REQUIRED, "proxy_auth_required", "", LJ_PHASE_PREFLIGHT, "0x80190197",
+         LJ_FIX_ADMIN, false, LJ_EXIT_CONFIG,
+         "The network proxy asks for a user name and password that this device does not have, "
+         "or refused the ones it has; your IT admin can set them.",
+         "The proxy {proxy} did not let the device through ({what}): put USER:PASSWORD of an "
+         "account it accepts in the file named by proxy_credentials_file (mode 0600), or let "
+         "the device reach " MS_HOSTS " through the proxy without authentication"},
     [LJ_R_TPM_UNAVAILABLE] =
         {LJ_R_TPM_UNAVAILABLE, "tpm_unavailable", "", LJ_PHASE_PREFLIGHT, "0x8028400f",
          LJ_FIX_HARDWARE, false, LJ_EXIT_TPM,
@@ -154,6 +210,86 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "change it in " ENTRA_CA ".  If the sign-in used a device code (signin = device_code, "
          "the default) and the policy blocks Conditions > Authentication flows > Device code "
          "flow, exclude this sign-in from it or set signin = auth_code"},
+    /* Conditional Access by AADSTS code (Microsoft Learn reference-error-codes
+     * and the Conditional Access troubleshooting page's error table). */
+    [LJ_R_CA_PLATFORM] =
+        {LJ_R_CA_PLATFORM, "blocked_by_conditional_access", "device platform", LJ_PHASE_SIGNIN,
+         "AADSTS50005", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
+         "A Conditional Access policy of your organization does not allow sign-in from this "
+         "kind of device.",
+         "A policy's Device platforms condition refused the platform this device presents "
+         "(Windows: its User-Agent names Windows NT 10.0); find the policy in " ENTRA_SIGNINS
+         " > (the request id) > Conditional Access and include Windows in it, or exclude the "
+         "Device Registration Service and Microsoft Intune Enrollment apps, in " ENTRA_CA},
+    [LJ_R_CA_COMPLIANT] =
+        {LJ_R_CA_COMPLIANT, "blocked_by_conditional_access", "compliant device", LJ_PHASE_SIGNIN,
+         "AADSTS53000", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
+         "A Conditional Access policy of your organization requires a compliant device, which "
+         "this device can only become after its setup has finished.",
+         "A policy with Grant > Require device to be marked as compliant covers this sign-in: "
+         "exclude the Microsoft Intune Enrollment app and the Register or join devices user "
+         "action from it in " ENTRA_CA " (the policy is named in " ENTRA_SIGNINS
+         " > (the request id) > Conditional Access)"},
+    [LJ_R_CA_DOMAIN_JOINED] =
+        {LJ_R_CA_DOMAIN_JOINED, "blocked_by_conditional_access", "hybrid joined device",
+         LJ_PHASE_SIGNIN, "AADSTS53001", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
+         "A Conditional Access policy of your organization requires a device joined to the "
+         "on-premises domain, which this device cannot be.",
+         "A policy with Grant > Require Microsoft Entra hybrid joined device covers this "
+         "sign-in: exclude the Device Registration Service and Microsoft Intune Enrollment apps "
+         "from it, or let a compliant device satisfy it, in " ENTRA_CA},
+    [LJ_R_CA_APPROVED_APP] =
+        {LJ_R_CA_APPROVED_APP, "blocked_by_conditional_access", "approved client app",
+         LJ_PHASE_SIGNIN, "AADSTS53002", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
+         "A Conditional Access policy of your organization allows only approved mobile apps, "
+         "and the setup program of this device is not one of them.",
+         "A policy with Grant > Require approved client app or app protection policy covers "
+         "this sign-in: limit it to the iOS and Android platforms in " ENTRA_CA},
+    [LJ_R_CA_PROOFUP_RISK] =
+        {LJ_R_CA_PROOFUP_RISK, "blocked_by_conditional_access", "MFA registration blocked by risk",
+         LJ_PHASE_SIGNIN, "AADSTS53004", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
+         "Your account must register multi-factor authentication before it can sign in, but "
+         "the registration is blocked because of a risk detected on the account.",
+         "Remediate the user's risk in Entra admin center > ID Protection > "
+         "Risky users (confirm the user safe or reset the password), then have the user "
+         "register at https://aka.ms/mfasetup"},
+    [LJ_R_CA_SECURITY_POLICY] =
+        {LJ_R_CA_SECURITY_POLICY, "blocked_by_conditional_access", "security policy",
+         LJ_PHASE_SIGNIN, "AADSTS530032", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
+         "A security policy of your organization blocked this sign-in.",
+         "A tenant-level security policy blocked the request: find it in " ENTRA_SIGNINS
+         " > (the request id) > Conditional Access and change it in " ENTRA_CA},
+    [LJ_R_CA_DELEGATED_ADMIN] =
+        {LJ_R_CA_DELEGATED_ADMIN, "blocked_by_conditional_access", "delegated admin",
+         LJ_PHASE_SIGNIN, "AADSTS530034", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
+         "This account belongs to a partner organization that blocked it for suspicious "
+         "activity, so it cannot set up this device.",
+         "Sign in with an account of this organization, or have the partner remediate the "
+         "account's risk in its own tenant"},
+    [LJ_R_CA_SECURITY_DEFAULTS] =
+        {LJ_R_CA_SECURITY_DEFAULTS, "blocked_by_conditional_access", "security defaults",
+         LJ_PHASE_SIGNIN, "AADSTS530035", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
+         "The security defaults of your organization blocked this sign-in as unsafe.",
+         "Set signin = device_code in the device configuration, or replace security defaults "
+         "(Entra admin center > Entra ID > Overview > Properties > Manage security defaults) "
+         "with Conditional Access policies"},
+    [LJ_R_CA_EXTERNAL] =
+        {LJ_R_CA_EXTERNAL, "blocked_by_conditional_access",
+         "external security challenge", LJ_PHASE_SIGNIN, "AADSTS50158", LJ_FIX_ADMIN, false,
+         LJ_EXIT_POLICY,
+         "A security check of your organization that runs outside Microsoft was not completed, "
+         "so the sign-in was refused.",
+         "A policy requires a custom control or an external authentication method, which a "
+         "password sign-in cannot complete: set signin = device_code in the device "
+         "configuration, or exclude the Device Registration Service from that policy in " ENTRA_CA},
+    [LJ_R_MFA_REGISTRATION_REQUIRED] =
+        {LJ_R_MFA_REGISTRATION_REQUIRED, "mfa_registration_required", "", LJ_PHASE_SIGNIN,
+         "AADSTS50079", LJ_FIX_USER, false, LJ_EXIT_SIGNIN,
+         "Your account must set up multi-factor authentication before it can join devices; "
+         "set it up at https://aka.ms/mfasetup on another device, then start again.",
+         "Have the user register a method at https://aka.ms/mfasetup (Entra admin center > "
+         "Entra ID > Authentication methods > Registration campaign can prompt for it); a "
+         "password sign-in cannot do the second factor, so set signin = device_code"},
     [LJ_R_SIGNIN_EXPIRED] =
         {LJ_R_SIGNIN_EXPIRED, "signin_expired", "", LJ_PHASE_SIGNIN, "AADSTS70019", LJ_FIX_RETRY,
          true, LJ_EXIT_SIGNIN,
@@ -165,6 +301,12 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "The sign-in was declined on the other device; start again and approve it there.",
          "No admin action is needed unless the user did not start this sign-in; then "
          "review " ENTRA_SIGNINS},
+    [LJ_R_SIGNIN_CODE_WRONG] =
+        {LJ_R_SIGNIN_CODE_WRONG, "signin_code_wrong", "", LJ_PHASE_SIGNIN, "AADSTS70018",
+         LJ_FIX_RETRY, true, LJ_EXIT_SIGNIN,
+         "The sign-in code was not entered correctly on the other device; start again and type "
+         "the new code exactly as shown.",
+         "No admin action is needed"},
     [LJ_R_SIGNIN_SESSION_EXPIRED] =
         {LJ_R_SIGNIN_SESSION_EXPIRED, "signin_session_expired", "", LJ_PHASE_MDM, "AADSTS70008",
          LJ_FIX_USER, false, LJ_EXIT_SIGNIN,
@@ -308,9 +450,12 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "device does not recognize; your IT admin can look it up with the details below.",
          "Read the server message and trace id shown with this result, then check Intune admin "
          "center > Troubleshooting + support > Troubleshoot for this user"},
+    /* 0x80180001 MENROLL_E_DEVICE_MESSAGE_FORMAT_ERROR (MS-MDE2 2.2.10 and
+     * Windows' MDM enrollment error table): the enrollment client's own
+     * code for a message it cannot use, not DRS's 0x801c0001. */
     [LJ_R_MDM_BAD_SERVICE_RESPONSE] =
         {LJ_R_MDM_BAD_SERVICE_RESPONSE, "bad_service_response", "device management",
-         LJ_PHASE_MDM, "0x801c0001", LJ_FIX_SUPPORT, false, LJ_EXIT_SERVICE,
+         LJ_PHASE_MDM, "0x80180001", LJ_FIX_SUPPORT, false, LJ_EXIT_SERVICE,
          "The device joined your organization, but the answer to its device management "
          "(Intune) enrollment could not be used, so nothing was saved.",
          "The answer from {host} could not be used because {what}: contact support with the "
@@ -476,6 +621,9 @@ lj_error_format(const char *tmpl, const struct lj_error_params *p, char *out, si
         } else if (KEY("wait")) {
             val = p->wait;
             dflt = "a few minutes";
+        } else if (KEY("proxy")) {
+            val = p->proxy;
+            dflt = "the proxy";
         }
 #undef KEY
         if (dflt == NULL) {
@@ -504,6 +652,8 @@ lj_error_net_what(enum lj_rc rc)
     case LJ_ERR_TIMEOUT: return "the connection timed out";
     case LJ_ERR_TLS: return "the secure connection could not be set up";
     case LJ_ERR_TLS_HOSTNAME: return "its certificate is for a different name";
+    case LJ_ERR_PROXY: return "the connection was refused or it did not answer";
+    case LJ_ERR_PROXY_AUTH: return "the proxy asks for a user name and password";
     default: return "the connection failed";
     }
 }
@@ -525,13 +675,15 @@ lj_classify_rc(enum lj_rc rc, struct lj_classified *out)
     if (out == NULL)
         return;
     switch (rc) {
-    case LJ_ERR_NET_DNS:
-    case LJ_ERR_NET_CONNECT:
+    case LJ_ERR_NET_DNS: r = LJ_R_NETWORK_DNS; break;
     case LJ_ERR_NET_TIMEOUT:
-    case LJ_ERR_TIMEOUT:
+    case LJ_ERR_TIMEOUT: r = LJ_R_NETWORK_TIMEOUT; break;
+    case LJ_ERR_NET_CONNECT:
     case LJ_ERR_TLS: r = LJ_R_NETWORK_UNREACHABLE; break;
     case LJ_ERR_TLS_UNTRUSTED:
     case LJ_ERR_TLS_HOSTNAME: r = LJ_R_TLS_UNTRUSTED; break;
+    case LJ_ERR_PROXY: r = LJ_R_PROXY_UNREACHABLE; break;
+    case LJ_ERR_PROXY_AUTH: r = LJ_R_PROXY_AUTH_REQUIRED; break;
     case LJ_ERR_TPM_UNREACHABLE: r = LJ_R_TPM_UNAVAILABLE; break;
     case LJ_ERR_TPM_LOCKOUT: r = LJ_R_TPM_LOCKED; break;
     case LJ_ERR_TPM_WRONG_TPM:

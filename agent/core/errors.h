@@ -42,9 +42,15 @@ enum lj_fix_by {
 enum lj_reason {
     /* preflight / any network step */
     LJ_R_CLOCK_WRONG = 0,
-    LJ_R_NETWORK_UNREACHABLE,
+    LJ_R_NETWORK_UNREACHABLE, /* cannot connect (refused, unreachable, reset) */
+    LJ_R_NETWORK_DNS,         /* same slug: the name did not resolve */
+    LJ_R_NETWORK_TIMEOUT,     /* same slug: the connection timed out */
     LJ_R_TLS_UNTRUSTED,
     LJ_R_NETWORK_INTERCEPTED,
+    LJ_R_NETWORK_INTERCEPTED_TLS,   /* same slug: the proxy inspects TLS */
+    LJ_R_NETWORK_INTERCEPTED_PROXY, /* same slug: a web page from the proxy */
+    LJ_R_PROXY_UNREACHABLE,
+    LJ_R_PROXY_AUTH_REQUIRED,
     /* TPM */
     LJ_R_TPM_UNAVAILABLE,
     LJ_R_TPM_LOCKED,
@@ -59,8 +65,24 @@ enum lj_reason {
     LJ_R_TENANT_NOT_FOUND,
     LJ_R_MFA_REQUIRED,
     LJ_R_BLOCKED_BY_CA,
+    /*
+     * Conditional Access (and security defaults) by AADSTS code: the same
+     * slug blocked_by_conditional_access, each with the policy condition or
+     * grant that refused, so the admin action names it.
+     */
+    LJ_R_CA_PLATFORM,               /* 50005 */
+    LJ_R_CA_COMPLIANT,              /* 53000 */
+    LJ_R_CA_DOMAIN_JOINED,          /* 53001 */
+    LJ_R_CA_APPROVED_APP,           /* 53002 */
+    LJ_R_CA_PROOFUP_RISK,           /* 53004 */
+    LJ_R_CA_SECURITY_POLICY,        /* 530032 */
+    LJ_R_CA_DELEGATED_ADMIN,        /* 530034 */
+    LJ_R_CA_SECURITY_DEFAULTS,      /* 530035 */
+    LJ_R_CA_EXTERNAL,               /* 50158 */
+    LJ_R_MFA_REGISTRATION_REQUIRED, /* 50079, 50072: register MFA first */
     LJ_R_SIGNIN_EXPIRED,
     LJ_R_SIGNIN_DECLINED,
+    LJ_R_SIGNIN_CODE_WRONG, /* 70018: the user code was mistyped */
     LJ_R_SIGNIN_SESSION_EXPIRED,
     LJ_R_SIGNIN_REJECTED,
     LJ_R_REDIRECT_NOT_REGISTERED, /* AADSTS50011: a configuration error */
@@ -145,7 +167,7 @@ const char *lj_fix_by_name(enum lj_fix_by f);
 /*
  * Values for message placeholders.  Any may be NULL; a missing value is
  * replaced by a neutral phrase (host -> "the Microsoft service").
- *   {host} {what} {domain} {manufacturer} {model} {serial} {upn} {wait}
+ *   {host} {what} {domain} {manufacturer} {model} {serial} {upn} {wait} {proxy}
  */
 struct lj_error_params {
     const char *host;         /* e.g. enterpriseregistration.windows.net */
@@ -154,8 +176,9 @@ struct lj_error_params {
     const char *manufacturer; /* device identity (ownership-blocked) */
     const char *model;
     const char *serial;
-    const char *upn;  /* the signed-in user, when known ("the user" if not) */
-    const char *wait; /* how long a TPM lockout lasts ("about 17 minutes"; "a few minutes") */
+    const char *upn;   /* the signed-in user, when known ("the user" if not) */
+    const char *wait;  /* how long a TPM lockout lasts ("about 17 minutes"; "a few minutes") */
+    const char *proxy; /* the HTTP proxy the request went through */
 };
 
 /*

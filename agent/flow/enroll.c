@@ -162,15 +162,16 @@ mdm_token_get(struct flow *f)
     return LJ_OK;
 }
 
-/* OS version as MS-MDE2 wants it: digits and dots, starting with a digit. */
+/*
+ * The Windows identity the device presents (config os_version, a dotted
+ * quad [MS-MDE2] 3.1.4.1.3.1 DottedQuadType; os_edition, the product type),
+ * never os-release's "12".
+ */
 static const char *
-mdm_os_version(const struct flow *f)
+mdm_os_edition(const struct flow *f, char buf[12])
 {
-    const char *v = f->id.os_version;
-
-    if (v[0] >= '0' && v[0] <= '9' && strspn(v, "0123456789.") == strlen(v) && strlen(v) < 32)
-        return v;
-    return "0";
+    snprintf(buf, 12, "%d", f->cfg->os_edition);
+    return buf;
 }
 
 /*
@@ -183,7 +184,7 @@ mdm_discover_step(struct flow *f, struct mdm_discovery *d)
     struct lj_http_response resp;
     struct mdm_discover_request dr;
     enum mdm_reject why = MDM_REJECT_NONE;
-    char msgid[MDM_MSGID_LEN], url[LJ_CONFIG_URL_MAX + 64];
+    char msgid[MDM_MSGID_LEN], url[LJ_CONFIG_URL_MAX + 64], edition[12];
     char *xml = NULL;
     size_t len = 0;
     enum lj_rc rc;
@@ -195,7 +196,8 @@ mdm_discover_step(struct flow *f, struct mdm_discovery *d)
     dr.url = url;
     dr.message_id = msgid;
     dr.upn = f->j.upn[0] != '\0' ? f->j.upn : f->claims.upn;
-    dr.os_version = mdm_os_version(f);
+    dr.os_version = f->cfg->os_version;
+    dr.os_edition = mdm_os_edition(f, edition);
     rc = mdm_message_id(msgid);
     if (rc == LJ_OK)
         rc = mdm_discover_build(&dr, &xml, &len);
@@ -299,7 +301,7 @@ mdm_rst_step(struct flow *f, const struct mdm_discovery *d, const unsigned char 
     struct mdm_enroll_verify v;
     struct mdm_enrollment e;
     enum mdm_reject why = MDM_REJECT_NONE;
-    char msgid[MDM_MSGID_LEN], name[LJ_CONFIG_NAME_MAX];
+    char msgid[MDM_MSGID_LEN], name[LJ_CONFIG_NAME_MAX], edition[12];
     char url[MDM_MAX_URL];
     char *xml = NULL;
     size_t len = 0;
@@ -323,7 +325,8 @@ mdm_rst_step(struct flow *f, const struct mdm_discovery *d, const unsigned char 
             .csr_len = csr_len,
             .device_id = f->j.device_id,
             .tenant_id = f->j.tenant_id,
-            .os_version = mdm_os_version(f),
+            .os_version = f->cfg->os_version,
+            .os_edition = mdm_os_edition(f, edition),
             .device_name = name,
             .manufacturer = f->id.manufacturer,
             .model = f->id.model,
@@ -602,6 +605,7 @@ flow_enroll_outcome(struct flow *f, enum lj_rc rc)
     p.model = f->id.model;
     p.serial = f->id.serial;
     p.upn = f->j.upn[0] != '\0' ? f->j.upn : (f->have_claims ? f->claims.upn : NULL);
+    p.proxy = f->fail.proxy[0] != '\0' ? f->fail.proxy : NULL;
     lj_error_format(info->message, &p, msg, sizeof(msg));
     lj_error_format(info->admin_action, &p, action, sizeof(action));
     r.status = refused ? LJ_UI_JOINED : LJ_UI_JOINED_MDM_PENDING;

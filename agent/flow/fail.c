@@ -64,13 +64,27 @@ flow_fail_set(struct flow *f, enum lj_phase phase, enum lj_reason r, const char 
     if (f->fail.failed)
         return; /* keep the first */
     /*
+     * Through a proxy, an unknown CA is the proxy inspecting TLS and a web
+     * page is the proxy's own: both network_intercepted, naming the proxy.
+     */
+    if (f->fail.proxy[0] == '\0' && f->http != NULL && f->fail.host[0] != '\0')
+        flow_copy(f->fail.proxy, sizeof(f->fail.proxy), lj_http_proxy_for(f->http, f->fail.host));
+    if (f->fail.proxy[0] != '\0' && (r == LJ_R_TLS_UNTRUSTED || r == LJ_R_NETWORK_INTERCEPTED)) {
+        r = r == LJ_R_TLS_UNTRUSTED ? LJ_R_NETWORK_INTERCEPTED_TLS : LJ_R_NETWORK_INTERCEPTED_PROXY;
+        code = NULL;
+        info = lj_reason_get(r);
+    }
+    /*
      * After the join, anything that a later attempt can get past without
      * anyone changing anything (no network, Intune busy, cancel) means
      * "joined, management pending", never a failed join.
      */
-    if (phase == LJ_PHASE_MDM && (r == LJ_R_NETWORK_UNREACHABLE || r == LJ_R_TLS_UNTRUSTED ||
-                                  r == LJ_R_NETWORK_INTERCEPTED || r == LJ_R_SERVICE_UNAVAILABLE ||
-                                  r == LJ_R_THROTTLED || r == LJ_R_CANCELLED)) {
+    if (phase == LJ_PHASE_MDM &&
+        (r == LJ_R_NETWORK_UNREACHABLE || r == LJ_R_NETWORK_DNS || r == LJ_R_NETWORK_TIMEOUT ||
+         r == LJ_R_TLS_UNTRUSTED || r == LJ_R_NETWORK_INTERCEPTED ||
+         r == LJ_R_NETWORK_INTERCEPTED_TLS || r == LJ_R_NETWORK_INTERCEPTED_PROXY ||
+         r == LJ_R_PROXY_UNREACHABLE || r == LJ_R_SERVICE_UNAVAILABLE || r == LJ_R_THROTTLED ||
+         r == LJ_R_CANCELLED)) {
         r = LJ_R_JOINED_MDM_PENDING;
         code = NULL;
         info = lj_reason_get(r);
@@ -122,6 +136,11 @@ flow_fail_net(struct flow *f, enum lj_phase phase, enum lj_rc rc, const char *ur
     if (lj_http_url_host(url, f->fail.host, sizeof(f->fail.host), &port) != LJ_OK)
         flow_copy(f->fail.host, sizeof(f->fail.host), "");
     flow_copy(f->fail.what, sizeof(f->fail.what), lj_error_net_what(rc));
+    /* Through a proxy, the HTTP client's own words say which side failed
+     * ("the proxy refused to open a connection to it (HTTP 403)"). */
+    if (detail != NULL && strstr(detail, ": the proxy ") != NULL && f->http != NULL &&
+        lj_http_proxy_for(f->http, f->fail.host) != NULL)
+        flow_copy(f->fail.what, sizeof(f->fail.what), strstr(detail, ": the proxy ") + 2);
     lj_log(LJ_LOG_WARN, MOD, "event=network_failed phase=%s host=%s rc=%s detail=\"%s\"",
            lj_phase_name(phase), f->fail.host, lj_rc_name(rc), detail != NULL ? detail : "");
     return flow_fail_rc(f, phase, rc);
@@ -334,6 +353,7 @@ flow_fail_clear(struct flow *f)
     memset(&f->fail.err, 0, sizeof(f->fail.err));
     f->fail.host[0] = '\0';
     f->fail.what[0] = '\0';
+    f->fail.proxy[0] = '\0';
 }
 
 /* The result of a failed run; returns the exit code (see flow_int.h). */
@@ -363,6 +383,7 @@ flow_report_failure(struct flow *f, enum lj_rc rc)
         p.wait = p.what;
         p.what = NULL;
     }
+    p.proxy = f->fail.proxy[0] != '\0' ? f->fail.proxy : NULL;
     lj_error_format(info->message, &p, msg, sizeof(msg));
     lj_error_format(info->admin_action, &p, action, sizeof(action));
     memset(&r, 0, sizeof(r));

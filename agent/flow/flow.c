@@ -90,7 +90,6 @@ flow_identity_load(const struct lj_config *cfg, struct lj_identity *id)
     flow_copy(ov.manufacturer, sizeof(ov.manufacturer), cfg->manufacturer);
     flow_copy(ov.model, sizeof(ov.model), cfg->model);
     flow_copy(ov.serial, sizeof(ov.serial), cfg->serial);
-    flow_copy(ov.os_version, sizeof(ov.os_version), cfg->os_version);
     lj_identity_read(id, &ov, NULL);
 }
 
@@ -209,12 +208,22 @@ net_start(struct flow *f)
 {
     const char *ct[LJ_CONFIG_MAX_CONNECT_TO];
     struct lj_http_config hc;
+    struct lj_cfg_proxy px;
     enum lj_rc rc;
 
     lj_cfg_http(f->cfg, ct, &hc);
     hc.cancelled = flow_http_cancelled;
     hc.cancel_arg = f;
-    rc = lj_http_new(&hc, &f->http);
+    rc = lj_cfg_proxy(f->cfg, &px, &hc);
+    if (rc == LJ_OK)
+        rc = lj_http_new(&hc, &f->http);
+    lj_cfg_proxy_wipe(&px); /* the client holds its own copy */
+    if (rc == LJ_ERR_PROXY || rc == LJ_ERR_PROXY_AUTH) {
+        /* an environment proxy that is no URL, an unusable credentials file */
+        flow_copy(f->fail.proxy, sizeof(f->fail.proxy), px.url);
+        flow_copy(f->fail.what, sizeof(f->fail.what), px.error);
+        flow_fail_rc(f, LJ_PHASE_PREFLIGHT, rc);
+    }
     if (rc != LJ_OK)
         return rc;
     f->op.authority = f->cfg->authority;

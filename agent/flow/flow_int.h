@@ -45,8 +45,9 @@ struct flow_failure {
     bool failed;
     enum lj_reason reason;
     struct lj_error_record err;
-    char host[256]; /* {host} of the message: the endpoint that failed */
-    char what[160]; /* {what} of the message: why an answer was unusable */
+    char host[256];  /* {host} of the message: the endpoint that failed */
+    char what[160];  /* {what} of the message: why an answer was unusable */
+    char proxy[256]; /* {proxy}: the HTTP proxy the failed request went through */
 };
 
 /* What the UI sent while the flow was busy elsewhere. */

@@ -226,7 +226,7 @@ join_build(struct flow *f, const struct join_keys *k, char **url, char **body)
     jr.tk_blob = k->blob;
     jr.tk_len = k->blob_len;
     jr.target_domain = f->domain;
-    jr.os_version = f->id.os_version[0] != '\0' ? f->id.os_version : "0";
+    jr.os_version = f->cfg->os_version; /* a dotted quad (config), not os-release's */
     jr.display_name = name;
     rc = drs_join_url(&f->disc, url);
     if (rc == LJ_OK)

@@ -1,7 +1,9 @@
 /*
  * preflight.c — what is checked before anyone is asked to sign in: the
  * TPM's verdict (opened, not locked out, self-test passed), a plausible
- * clock, and DNS/TCP/TLS to every endpoint (each host:port once).
+ * clock, and DNS/TCP/TLS to every endpoint (each host:port once), through
+ * the HTTP proxy when one is configured: the probe then also proves the
+ * proxy answers, accepts the device's credentials and opens the tunnel.
  */
 #include "agent/flow/flow_int.h"
 
@@ -62,6 +64,7 @@ flow_preflight(struct flow *f)
     }
     for (size_t i = 0; i < 3; i++) {
         char host[256], key[300], what[320];
+        const char *px;
         long port = 0;
         bool dup = false;
 
@@ -73,10 +76,14 @@ flow_preflight(struct flow *f)
         if (dup)
             continue;
         flow_copy(seen[nseen++], sizeof(seen[0]), key);
+        px = lj_http_proxy_for(f->http, host);
+        if (px != NULL)
+            lj_ui_progress(f->ui, "preflight", "Checking the network through the proxy", 6);
         rc = lj_http_probe(f->http, urls[i], what, sizeof(what));
         if (rc != LJ_OK)
             return flow_fail_net(f, LJ_PHASE_PREFLIGHT, rc, urls[i], what);
-        lj_log(LJ_LOG_INFO, MOD, "event=probe_ok host=%s port=%ld", host, port);
+        lj_log(LJ_LOG_INFO, MOD, "event=probe_ok host=%s port=%ld proxy=%s", host, port,
+               px != NULL ? px : "none");
     }
     return LJ_OK;
 }

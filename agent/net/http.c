@@ -2,7 +2,8 @@
  * http.c — libcurl wrapper: one easy handle per client (so polling reuses
  * the connection), every option that matters for safety set on each
  * request after curl_easy_reset, callbacks that enforce the size caps
- * while data arrives, and one place that maps CURLcode to enum lj_rc.
+ * while data arrives; CURLcode becomes enum lj_rc in one place
+ * (http_error.c), and a proxy's answer to the CONNECT here (proxy_error).
  *
  * Design note: curl's own error strings go to the log with the layer
  * name ("curl"), never to the user; the user-facing text is built by the
@@ -24,6 +25,7 @@
 #include <curl/curl.h>
 
 #include "agent/net/tls_tpmkey.h"
+#include "agent/core/proxy.h"
 #include "agent/core/version.h"
 #include "platform/common/log.h"
 #include "platform/common/secmem.h"
@@ -48,6 +50,10 @@ struct lj_http {
     bool (*cancelled)(void *arg);
     void *cancel_arg;
     struct lj_tls_client *tls; /* client certificate, or NULL */
+    char *proxy;               /* "http://HOST:PORT" or NULL */
+    char *no_proxy;            /* NULL = none */
+    char *proxy_user;          /* secret, or NULL */
+    char *proxy_password;      /* secret, or NULL */
 };
 
 /* Per-transfer state for the callbacks. */
@@ -201,142 +207,7 @@ lj_http_form_encode(const char *const *kv)
     return out;
 }
 
-/* ---- error mapping ---- */
-
-static bool
-mentions_name_mismatch(const char *e)
-{
-    return e != NULL &&
-           (strstr(e, "subject name") != NULL || strstr(e, "does not match target host") != NULL ||
-            strstr(e, "DOMAIN_NAME_MISMATCH") != NULL ||
-            strstr(e, "domain name mismatch") != NULL || strstr(e, "hostname mismatch") != NULL ||
-            strstr(e, "IP address mismatch") != NULL);
-}
-
-enum lj_rc
-lj_http__map_error(int curl_code, long verify_result, const char *errbuf, bool too_big, char *what,
-                   size_t wsz)
-{
-    enum lj_rc rc;
-    const char *w;
-
-    switch ((CURLcode)curl_code) {
-    case CURLE_OK:
-        rc = LJ_OK;
-        w = "ok";
-        break;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-        rc = LJ_ERR_NET_DNS;
-        w = "the name did not resolve (DNS)";
-        break;
-    case CURLE_COULDNT_CONNECT:
-        rc = LJ_ERR_NET_CONNECT;
-        w = "the TCP connection was refused or the host is unreachable";
-        break;
-    case CURLE_OPERATION_TIMEDOUT:
-        rc = LJ_ERR_NET_TIMEOUT;
-        w = "timed out";
-        break;
-    case CURLE_PEER_FAILED_VERIFICATION:
-        if (mentions_name_mismatch(errbuf)) {
-            rc = LJ_ERR_TLS_HOSTNAME;
-            w = "the server certificate does not name this host";
-        } else if (verify_result == 9 || verify_result == 10) {
-            /* X509_V_ERR_CERT_NOT_YET_VALID / _HAS_EXPIRED */
-            rc = LJ_ERR_TLS;
-            w = "the server certificate is not valid at the current time (check the clock)";
-        } else if (verify_result == 0 && errbuf != NULL &&
-                   strstr(errbuf, "SSL certificate") == NULL) {
-            rc = LJ_ERR_TLS_HOSTNAME;
-            w = "the server certificate does not name this host";
-        } else {
-            rc = LJ_ERR_TLS_UNTRUSTED;
-            w = "the server certificate is not trusted (unknown issuer; a proxy inspecting "
-                "TLS is the usual cause)";
-        }
-        break;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_USE_SSL_FAILED:
-        if (mentions_name_mismatch(errbuf)) {
-            rc = LJ_ERR_TLS_HOSTNAME;
-            w = "the server certificate does not name this host";
-        } else if (errbuf != NULL && strstr(errbuf, "ASN date error") != NULL) {
-            /* wolfSSL ASN_BEFORE_DATE_E / ASN_AFTER_DATE_E */
-            rc = LJ_ERR_TLS;
-            w = "the server certificate is not valid at the current time (check the clock)";
-        } else {
-            rc = LJ_ERR_TLS;
-            w = "the TLS handshake failed";
-        }
-        break;
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-        if (errbuf != NULL && strstr(errbuf, "CA signer not available") != NULL) {
-            /* curl's wolfSSL backend: ASN_NO_SIGNER_E, an unknown issuer */
-            rc = LJ_ERR_TLS_UNTRUSTED;
-            w = "the server certificate is not trusted (unknown issuer; a proxy inspecting "
-                "TLS is the usual cause)";
-            break;
-        }
-        rc = LJ_ERR_CONFIG;
-        w = "the CA file (ca_file) could not be read";
-        break;
-    case CURLE_WRITE_ERROR:
-    case CURLE_FILESIZE_EXCEEDED:
-        if (too_big || curl_code == CURLE_FILESIZE_EXCEEDED) {
-            rc = LJ_ERR_TOO_BIG;
-            w = "the response was larger than allowed";
-        } else {
-            rc = LJ_ERR_NOMEM;
-            w = "out of memory while receiving";
-        }
-        break;
-    case CURLE_ABORTED_BY_CALLBACK:
-        rc = LJ_ERR_CANCELLED;
-        w = "cancelled";
-        break;
-    case CURLE_GOT_NOTHING:
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_PARTIAL_FILE:
-        rc = LJ_ERR_NET_CONNECT;
-        w = "the connection closed before the response was complete";
-        break;
-    case CURLE_WEIRD_SERVER_REPLY:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-    case CURLE_BAD_CONTENT_ENCODING:
-    case CURLE_HTTP3:
-        rc = LJ_ERR_PROTOCOL;
-        w = "the server's reply was not valid HTTP";
-        break;
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT:
-        rc = LJ_ERR_INVAL;
-        w = "the URL is not a valid https URL";
-        break;
-    case CURLE_OUT_OF_MEMORY:
-        rc = LJ_ERR_NOMEM;
-        w = "out of memory";
-        break;
-    default:
-        rc = LJ_ERR_HTTP;
-        w = "the request failed";
-        break;
-    }
-    if (what != NULL && wsz > 0)
-        snprintf(what, wsz, "%s", w);
-    return rc;
-}
+/* ---- error mapping: http_error.c (lj_http__map_error) ---- */
 
 /* ---- client ---- */
 
@@ -428,13 +299,28 @@ lj_http_new(const struct lj_http_config *cfg, struct lj_http **out)
     h->max_body = cfg->max_body ? cfg->max_body : LJ_HTTP_MAX_BODY;
     h->max_headers = cfg->max_headers ? cfg->max_headers : LJ_HTTP_MAX_HEADERS;
     snprintf(h->user_agent, sizeof(h->user_agent), "%s",
-             cfg->user_agent ? cfg->user_agent : "linkjoin/" LJ_VERSION);
+             cfg->user_agent ? cfg->user_agent : LJ_USER_AGENT);
     snprintf(h->client_name, sizeof(h->client_name), "%s",
              cfg->client_name ? cfg->client_name : "linkjoin");
     snprintf(h->client_version, sizeof(h->client_version), "%s",
              cfg->client_version ? cfg->client_version : LJ_VERSION);
     h->cancelled = cfg->cancelled;
     h->cancel_arg = cfg->cancel_arg;
+    if (cfg->proxy != NULL && cfg->proxy[0] != '\0') {
+        h->proxy = strdup(cfg->proxy);
+        h->no_proxy = dup_or_null(cfg->no_proxy);
+        if (h->proxy == NULL ||
+            (cfg->no_proxy != NULL && cfg->no_proxy[0] != '\0' && h->no_proxy == NULL))
+            goto out;
+        if (cfg->proxy_user != NULL && cfg->proxy_user[0] != '\0') {
+            h->proxy_user = strdup(cfg->proxy_user);
+            h->proxy_password = strdup(cfg->proxy_password ? cfg->proxy_password : "");
+            if (h->proxy_user == NULL || h->proxy_password == NULL)
+                goto out;
+        }
+        lj_log(LJ_LOG_INFO, MOD, "event=proxy url=%s no_proxy=\"%s\" credentials=%s", h->proxy,
+               h->no_proxy ? h->no_proxy : "", h->proxy_user ? "***" : "none");
+    }
     if (cfg->client_cert != NULL) {
         rc = lj_tls_client_new(cfg->client_cert, &h->tls);
         if (rc != LJ_OK)
@@ -462,7 +348,31 @@ lj_http_free(struct lj_http *h)
     lj_tls_client_free(h->tls);
     curl_slist_free_all(h->connect_to);
     free(h->ca_file);
+    free(h->proxy);
+    free(h->no_proxy);
+    lj_secret_free(h->proxy_user);
+    lj_secret_free(h->proxy_password);
     free(h);
+}
+
+const char *
+lj_http_proxy_for(const struct lj_http *h, const char *host)
+{
+    if (h == NULL || h->proxy == NULL || lj_no_proxy_match(h->no_proxy, host))
+        return NULL;
+    return h->proxy;
+}
+
+/* The proxy a request to url goes through, or NULL. */
+static const char *
+proxy_for_url(const struct lj_http *h, const char *url)
+{
+    char host[256];
+    long port = 0;
+
+    if (h->proxy == NULL || lj_http_url_host(url, host, sizeof(host), &port) != LJ_OK)
+        return h->proxy;
+    return lj_http_proxy_for(h, host);
 }
 
 void
@@ -702,7 +612,25 @@ set_common(struct lj_http *h, CURL *c, const char *url, char *errbuf)
     SET(CURLOPT_SHARE, h->share);
     SET(CURLOPT_CONNECTTIMEOUT, h->connect_timeout);
     SET(CURLOPT_TIMEOUT, h->request_timeout);
-    SET(CURLOPT_PROXY, ""); /* no proxy from the environment */
+    {
+        /*
+         * Our own no_proxy decision (core/proxy.h), so the proxy a failure
+         * names is the one used; "" keeps curl from reading the environment.
+         * HTTPS through an HTTP proxy is a CONNECT tunnel, TLS end to end.
+         */
+        const char *px = proxy_for_url(h, url);
+
+        SET(CURLOPT_PROXY, px != NULL ? px : "");
+        if (px != NULL) {
+            SET(CURLOPT_PROXYTYPE, (long)CURLPROXY_HTTP);
+            SET(CURLOPT_HTTPPROXYTUNNEL, 1L);
+            if (h->proxy_user != NULL) {
+                SET(CURLOPT_PROXYUSERNAME, h->proxy_user);
+                SET(CURLOPT_PROXYPASSWORD, h->proxy_password);
+                SET(CURLOPT_PROXYAUTH, (long)CURLAUTH_ANY);
+            }
+        }
+    }
     SET(CURLOPT_NOPROGRESS, h->cancelled != NULL ? 0L : 1L);
     if (h->cancelled != NULL) {
         SET(CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
@@ -723,6 +651,45 @@ set_common(struct lj_http *h, CURL *c, const char *url, char *errbuf)
     return LJ_OK;
 }
 
+/*
+ * A failure of a request through the proxy: the proxy's answer to the
+ * CONNECT decides (407, or the 401 some proxies send for wrong credentials:
+ * LJ_ERR_PROXY_AUTH; another refusal of the tunnel: the host could not be
+ * reached); no TCP connection to the proxy at all is LJ_ERR_PROXY.
+ */
+static enum lj_rc
+proxy_error(struct lj_http *h, CURL *c, CURLcode e, enum lj_rc rc, char *what, size_t wsz)
+{
+    long cc = 0;
+    double connect_s = 0;
+
+    curl_easy_getinfo(c, CURLINFO_HTTP_CONNECTCODE, &cc);
+    curl_easy_getinfo(c, CURLINFO_CONNECT_TIME, &connect_s);
+    if (cc == 407 || cc == 401) {
+        snprintf(what, wsz,
+                 h->proxy_user != NULL ? "the proxy refused its user name and password (HTTP %ld)"
+                                       : "the proxy asks for a user name and password (HTTP %ld)",
+                 cc);
+        return LJ_ERR_PROXY_AUTH;
+    }
+    if (cc >= 300) {
+        snprintf(what, wsz, "the proxy refused to open a connection to it (HTTP %ld)", cc);
+        return LJ_ERR_NET_CONNECT;
+    }
+    if (e == CURLE_COULDNT_RESOLVE_PROXY) {
+        snprintf(what, wsz, "the proxy's name did not resolve (DNS)");
+        return LJ_ERR_PROXY;
+    }
+    if (e == CURLE_COULDNT_CONNECT || (e == CURLE_OPERATION_TIMEDOUT && connect_s <= 0)) {
+        snprintf(what, wsz,
+                 e == CURLE_COULDNT_CONNECT
+                     ? "the connection to the proxy was refused or it is unreachable"
+                     : "the proxy did not answer the connection");
+        return LJ_ERR_PROXY;
+    }
+    return rc;
+}
+
 static enum lj_rc
 finish_error(struct lj_http *h, CURL *c, CURLcode e, const char *url, const char *errbuf,
              bool too_big, char *out, size_t osz, const char *event)
@@ -741,6 +708,8 @@ finish_error(struct lj_http *h, CURL *c, CURLcode e, const char *url, const char
                  "with the device key (%s)",
                  lj_rc_name(sign_rc));
     }
+    if (sign_rc == LJ_OK && proxy_for_url(h, url) != NULL)
+        rc = proxy_error(h, c, e, rc, what, sizeof(what));
     host_port_text(url, hp, sizeof(hp));
     if (out != NULL && osz > 0)
         snprintf(out, osz, "%s: %s", hp, what);

@@ -20,7 +20,10 @@
  * -> LJ_ERR_NET_CONNECT, timeouts -> LJ_ERR_NET_TIMEOUT, unknown CA ->
  * LJ_ERR_TLS_UNTRUSTED, host name mismatch -> LJ_ERR_TLS_HOSTNAME, other
  * TLS -> LJ_ERR_TLS, a connection dropped mid-response -> LJ_ERR_NET_CONNECT,
- * an unreadable ca_file -> LJ_ERR_CONFIG, the cancel hook -> LJ_ERR_CANCELLED.
+ * an unreadable ca_file -> LJ_ERR_CONFIG, the cancel hook -> LJ_ERR_CANCELLED;
+ * through a proxy, a proxy that cannot be reached -> LJ_ERR_PROXY, its 407
+ * (or 401) to the CONNECT -> LJ_ERR_PROXY_AUTH, another refusal of the
+ * tunnel -> LJ_ERR_NET_CONNECT.
  * An HTTP error status is NOT a failure here: lj_http_do returns LJ_OK
  * with resp->status set, and the protocol modules interpret it.
  *
@@ -75,7 +78,7 @@ struct lj_http_config {
     long request_timeout;       /* seconds, whole request; 0 = 60 */
     size_t max_body;            /* 0 = LJ_HTTP_MAX_BODY */
     size_t max_headers;         /* 0 = LJ_HTTP_MAX_HEADERS */
-    const char *user_agent;     /* NULL = "linkjoin/VERSION" */
+    const char *user_agent;     /* NULL = LJ_USER_AGENT (core/version.h) */
     const char *client_name;    /* ocp-adrs-client-name; NULL = "linkjoin" */
     const char *client_version; /* ocp-adrs-client-version; NULL = VERSION */
     /* Polled during transfers; returning true aborts with LJ_ERR_CANCELLED. */
@@ -83,6 +86,17 @@ struct lj_http_config {
     void *cancel_arg;
     /* NULL = no client certificate.  Set: TLS 1.2 only, see above. */
     const struct lj_http_client_cert *client_cert;
+    /*
+     * An HTTP proxy, "http://HOST:PORT" (core/proxy.h), or NULL/"" for none:
+     * every https request to a host not matched by no_proxy goes through it
+     * in a CONNECT tunnel (RFC 9110 9.3.6), TLS end to end.  proxy_user and
+     * proxy_password (secrets) are copied and wiped when the client is freed;
+     * the caller wipes its own.  The environment is never read here.
+     */
+    const char *proxy;
+    const char *no_proxy;
+    const char *proxy_user;
+    const char *proxy_password;
 };
 
 struct lj_http_request {
@@ -128,6 +142,12 @@ enum lj_rc lj_http_new(const struct lj_http_config *cfg, struct lj_http **out);
 
 /* Free a client (NULL is fine).  Closes its cached connections. */
 void lj_http_free(struct lj_http *h);
+
+/*
+ * The proxy a request to host goes through: the client's proxy URL, or NULL
+ * when it has none or no_proxy matches host.  Borrowed from h.
+ */
+const char *lj_http_proxy_for(const struct lj_http *h, const char *host);
 
 /*
  * Perform one request; blocks up to the request timeout.  resp is

@@ -33,18 +33,27 @@ lj_classify_oauth(const struct oauth_error *e, struct lj_classified *out)
     }
     switch (e->cls) {
     case OAUTH_ERRC_OTHER:
-        /* AADSTS50011: the redirect_uri is not registered for the client
-         * (Microsoft Learn entra reference-error-codes, InvalidReplyTo): the
-         * device's configuration is wrong, not the user's sign-in. */
-        if (e->aadsts == 50011) {
-            r = LJ_R_REDIRECT_NOT_REGISTERED;
-            break;
-        }
         r = strcmp(e->error, "temporarily_unavailable") == 0 ||
                     strcmp(e->error, "server_error") == 0
                 ? LJ_R_SERVICE_UNAVAILABLE
                 : LJ_R_SIGNIN_REJECTED;
         break;
+    /* AADSTS50011: the redirect_uri is not registered for the client
+     * (Microsoft Learn entra reference-error-codes, InvalidReplyTo): the
+     * device's configuration is wrong, not the user's sign-in. */
+    case OAUTH_ERRC_REDIRECT_MISMATCH: r = LJ_R_REDIRECT_NOT_REGISTERED; break;
+    case OAUTH_ERRC_CA_PLATFORM: r = LJ_R_CA_PLATFORM; break;
+    case OAUTH_ERRC_CA_COMPLIANT: r = LJ_R_CA_COMPLIANT; break;
+    case OAUTH_ERRC_CA_DOMAIN_JOINED: r = LJ_R_CA_DOMAIN_JOINED; break;
+    case OAUTH_ERRC_CA_APPROVED_APP: r = LJ_R_CA_APPROVED_APP; break;
+    case OAUTH_ERRC_CA_PROOFUP_RISK: r = LJ_R_CA_PROOFUP_RISK; break;
+    case OAUTH_ERRC_CA_SECURITY_POLICY: r = LJ_R_CA_SECURITY_POLICY; break;
+    case OAUTH_ERRC_CA_DELEGATED_ADMIN: r = LJ_R_CA_DELEGATED_ADMIN; break;
+    case OAUTH_ERRC_SECURITY_DEFAULTS: r = LJ_R_CA_SECURITY_DEFAULTS; break;
+    case OAUTH_ERRC_CA_EXTERNAL: r = LJ_R_CA_EXTERNAL; break;
+    case OAUTH_ERRC_MFA_REGISTRATION: r = LJ_R_MFA_REGISTRATION_REQUIRED; break;
+    /* 70018 BadVerificationCode: the code was mistyped; a new one fixes it. */
+    case OAUTH_ERRC_BAD_USER_CODE: r = LJ_R_SIGNIN_CODE_WRONG; break;
     case OAUTH_ERRC_EXPIRED: r = LJ_R_SIGNIN_EXPIRED; break;
     case OAUTH_ERRC_DECLINED: r = LJ_R_SIGNIN_DECLINED; break;
     case OAUTH_ERRC_BAD_PASSWORD: r = LJ_R_WRONG_PASSWORD; break;
@@ -231,7 +240,7 @@ lj_classify_mdm(const struct mdm_fault *f, struct lj_classified *out)
         else if (f->kind == MDM_BODY_HTML)
             set(out, LJ_R_NETWORK_INTERCEPTED);
         else {
-            set(out, LJ_R_BAD_SERVICE_RESPONSE);
+            set(out, LJ_R_MDM_BAD_SERVICE_RESPONSE);
             if (f->kind == MDM_BODY_EMPTY)
                 snprintf(out->code, sizeof(out->code), "0x80180029");
         }

@@ -352,7 +352,7 @@ drs_join_body(const struct drs_join_request *r, char **out)
     if (r->csr_der == NULL || r->csr_len < 16 || r->csr_len > MAX_CSR || r->csr_der[0] != 0x30 ||
         r->tk_blob == NULL || r->tk_len < 24 || r->tk_len > MAX_BLOB ||
         memcmp(r->tk_blob, "RSA1", 4) != 0 || !printable_str(r->target_domain, MAX_ATTR) ||
-        !printable_str(r->os_version, MAX_ATTR) || !printable_str(r->display_name, MAX_ATTR) ||
+        !lj_is_dotted_quad(r->os_version) || !printable_str(r->display_name, MAX_ATTR) ||
         !printable_str(dtype, MAX_ATTR)) {
         rc = lj_err_set(LJ_ERR_INVAL, MOD, "event=bad_join_request");
         goto out;

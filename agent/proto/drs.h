@@ -89,7 +89,7 @@ struct drs_join_request {
     const unsigned char *tk_blob; /* BCRYPT_RSAPUBLIC_BLOB ("RSA1"), at most 2 KiB */
     size_t tk_len;
     const char *target_domain; /* required */
-    const char *os_version;    /* required, e.g. "10.0.26100.1" */
+    const char *os_version;    /* required dotted quad (lj_is_dotted_quad), "10.0.26100.1" */
     const char *display_name;  /* required */
     const char *device_type;   /* NULL = "Windows" */
 };

@@ -133,7 +133,8 @@ struct mdm_discover_request {
     const char *url;         /* a:To; NULL = MDM_DISCOVERY_URL */
     const char *message_id;  /* required */
     const char *upn;         /* EmailAddress; required, escaped by the writer */
-    const char *os_version;  /* ApplicationVersion, e.g. "10.0.26100.1"; required */
+    const char *os_version;  /* ApplicationVersion, a dotted quad ([MS-MDE2] DottedQuadType,
+                              * lj_is_dotted_quad), e.g. "10.0.26100.1"; required */
     const char *os_edition;  /* OSEdition, decimal product type; NULL = "4" (Enterprise) */
     const char *device_type; /* NULL = "CIMClient_Windows" */
 };
@@ -174,7 +175,7 @@ struct mdm_enroll_request {
     const char *device_id;    /* Entra device id GUID; required */
     const char *tenant_id;    /* tenant GUID; required when hw_dev_id is NULL */
     const char *hw_dev_id;    /* 64 hex; NULL = device id + tenant id without hyphens */
-    const char *os_version;   /* OSVersion and ApplicationVersion; required */
+    const char *os_version;   /* OSVersion and ApplicationVersion, a dotted quad; required */
     const char *os_edition;   /* NULL = "4" */
     const char *device_type;  /* NULL = "CIMClient_Windows" */
     const char *device_name;  /* DeviceName; NULL = omitted */

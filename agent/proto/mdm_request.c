@@ -217,7 +217,8 @@ mdm_discover_build(const struct mdm_discover_request *r, char **xml, size_t *len
     edition = r->os_edition ? r->os_edition : "4";
     dtype = r->device_type ? r->device_type : "CIMClient_Windows";
     if (!mdm_ok_url(url) || !ok_msgid(r->message_id) || !mdm_ok_text(r->upn, MAX_FIELD) ||
-        !mdm_ok_version(r->os_version) || !ok_digits(edition) || !mdm_all_chars(dtype, 1, 64, "_-"))
+        !lj_is_dotted_quad(r->os_version) || !ok_digits(edition) ||
+        !mdm_all_chars(dtype, 1, 64, "_-"))
         return lj_err_set(LJ_ERR_INVAL, MOD, "event=bad_discover_request");
     if (!xw_open(&x)) {
         rc = LJ_ERR_NOMEM;
@@ -330,7 +331,7 @@ mdm_enroll_build(const struct mdm_enroll_request *r, char **xml, size_t *len)
             return lj_err_set(LJ_ERR_INVAL, MOD, "event=bad_enroll_request field=MAC");
     if (!mdm_ok_url(r->url) || !ok_msgid(r->message_id) || !ok_jwt(r->access_token) ||
         r->csr_der == NULL || r->csr_len < 16 || r->csr_len > MDM_MAX_CSR ||
-        r->csr_der[0] != 0x30 || !lj_is_guid(r->device_id) || !mdm_ok_version(r->os_version) ||
+        r->csr_der[0] != 0x30 || !lj_is_guid(r->device_id) || !lj_is_dotted_quad(r->os_version) ||
         !ok_digits(edition) || !mdm_all_chars(dtype, 1, 64, "_-") ||
         !mdm_all_chars(locale, 2, 16, "-") ||
         (r->device_name != NULL && !mdm_ok_text(r->device_name, MAX_FIELD)) ||

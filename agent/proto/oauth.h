@@ -189,13 +189,28 @@ enum oauth_err_class {
     OAUTH_ERRC_LOCKED,           /* 50053 */
     OAUTH_ERRC_PASSWORD_EXPIRED, /* 50055, 50144 */
     OAUTH_ERRC_UNKNOWN_TENANT,   /* 90002, 50128, 50059, 90019 */
-    OAUTH_ERRC_MFA_REQUIRED,     /* 50076, 50079, 50072, 50074 */
+    OAUTH_ERRC_MFA_REQUIRED,     /* 50076, 50074 */
     OAUTH_ERRC_CA_BLOCKED,       /* 53003 */
     OAUTH_ERRC_REFRESH_INVALID,  /* refresh grant: invalid_grant, 70008, 700082, 50173 */
     /* Device authentication (PRT requests; Microsoft Learn reference-error-codes): */
     OAUTH_ERRC_DEVICE_AUTH_FAILED, /* 50155, 50097: not (yet) accepted, e.g. right after a join */
     OAUTH_ERRC_DEVICE_DISABLED,    /* 135011: the device object is disabled */
     OAUTH_ERRC_DEVICE_NOT_FOUND,   /* 700003: the device object is gone (deleted) */
+    /* Conditional Access and sign-in policy, checked before the generic
+     * invalid_grant of a refresh grant (names: Microsoft Learn
+     * reference-error-codes, as in himmelblau-idm/libhimmelblau aadsts_err_gen.rs) */
+    OAUTH_ERRC_CA_PLATFORM,        /* 50005 DevicePolicyError: platform not allowed */
+    OAUTH_ERRC_CA_COMPLIANT,       /* 53000 DeviceNotCompliant */
+    OAUTH_ERRC_CA_DOMAIN_JOINED,   /* 53001 DeviceNotDomainJoined */
+    OAUTH_ERRC_CA_APPROVED_APP,    /* 53002 ApplicationUsedIsNotAnApprovedApp */
+    OAUTH_ERRC_CA_PROOFUP_RISK,    /* 53004 ProofUpBlockedDueToRisk */
+    OAUTH_ERRC_CA_SECURITY_POLICY, /* 530032 BlockedByConditionalAccessOnSecurityPolicy */
+    OAUTH_ERRC_CA_DELEGATED_ADMIN, /* 530034 DelegatedAdminBlockedDueToSuspiciousActivity */
+    OAUTH_ERRC_SECURITY_DEFAULTS,  /* 530035 BlockedBySecurityDefaults */
+    OAUTH_ERRC_CA_EXTERNAL,        /* 50158 ExternalSecurityChallenge */
+    OAUTH_ERRC_MFA_REGISTRATION,   /* 50079, 50072: the user must register MFA first */
+    OAUTH_ERRC_REDIRECT_MISMATCH,  /* 50011 InvalidReplyTo: configuration */
+    OAUTH_ERRC_BAD_USER_CODE,      /* 70018 BadVerificationCode */
     OAUTH_ERRC_COUNT__
 };
 

@@ -212,7 +212,11 @@ oauth_error_classify(const char *error, unsigned long c, enum oauth_grant grant)
         return OAUTH_ERRC_PASSWORD_EXPIRED;
     if (IN(c, 90002, 50128, 50059, 90019))
         return OAUTH_ERRC_UNKNOWN_TENANT;
-    if (IN(c, 50076, 50079, 50072, 50074))
+    /* UserStrongAuthEnrollmentRequired(Interrupt): no method registered yet
+     * (aka.ms/mfasetup), unlike 50076/50074 where the second factor is owed. */
+    if (IN(c, 50079, 50072))
+        return OAUTH_ERRC_MFA_REGISTRATION;
+    if (IN(c, 50076, 50074))
         return OAUTH_ERRC_MFA_REQUIRED;
     if (c == 53003)
         return OAUTH_ERRC_CA_BLOCKED;
@@ -227,6 +231,31 @@ oauth_error_classify(const char *error, unsigned long c, enum oauth_grant grant)
         return OAUTH_ERRC_DEVICE_DISABLED;
     if (c == 700003)
         return OAUTH_ERRC_DEVICE_NOT_FOUND;
+    /* Policy codes come as invalid_grant on any grant; they must win over the
+     * refresh grant's "session expired" below (a compliance block on the
+     * Intune token is not an expired sign-in). */
+    if (c == 50005)
+        return OAUTH_ERRC_CA_PLATFORM;
+    if (c == 53000)
+        return OAUTH_ERRC_CA_COMPLIANT;
+    if (c == 53001)
+        return OAUTH_ERRC_CA_DOMAIN_JOINED;
+    if (c == 53002)
+        return OAUTH_ERRC_CA_APPROVED_APP;
+    if (c == 53004)
+        return OAUTH_ERRC_CA_PROOFUP_RISK;
+    if (c == 530032)
+        return OAUTH_ERRC_CA_SECURITY_POLICY;
+    if (c == 530034)
+        return OAUTH_ERRC_CA_DELEGATED_ADMIN;
+    if (c == 530035)
+        return OAUTH_ERRC_SECURITY_DEFAULTS;
+    if (c == 50158)
+        return OAUTH_ERRC_CA_EXTERNAL;
+    if (c == 50011)
+        return OAUTH_ERRC_REDIRECT_MISMATCH;
+    if (c == 70018)
+        return OAUTH_ERRC_BAD_USER_CODE;
     if (IN(c, 70008, 700082, 700084, 50173, 70043, 50133) ||
         (grant == OAUTH_GRANT_REFRESH && strcmp(e, "invalid_grant") == 0))
         return OAUTH_ERRC_REFRESH_INVALID;
@@ -257,6 +286,18 @@ oauth_err_class_name(enum oauth_err_class cls)
     case OAUTH_ERRC_DEVICE_AUTH_FAILED: return "device_auth_failed";
     case OAUTH_ERRC_DEVICE_DISABLED: return "device_disabled";
     case OAUTH_ERRC_DEVICE_NOT_FOUND: return "device_not_found";
+    case OAUTH_ERRC_CA_PLATFORM: return "ca_platform";
+    case OAUTH_ERRC_CA_COMPLIANT: return "ca_compliant_device";
+    case OAUTH_ERRC_CA_DOMAIN_JOINED: return "ca_domain_joined_device";
+    case OAUTH_ERRC_CA_APPROVED_APP: return "ca_approved_app";
+    case OAUTH_ERRC_CA_PROOFUP_RISK: return "ca_proofup_risk";
+    case OAUTH_ERRC_CA_SECURITY_POLICY: return "ca_security_policy";
+    case OAUTH_ERRC_CA_DELEGATED_ADMIN: return "ca_delegated_admin";
+    case OAUTH_ERRC_SECURITY_DEFAULTS: return "security_defaults";
+    case OAUTH_ERRC_CA_EXTERNAL: return "ca_external_challenge";
+    case OAUTH_ERRC_MFA_REGISTRATION: return "mfa_registration";
+    case OAUTH_ERRC_REDIRECT_MISMATCH: return "redirect_mismatch";
+    case OAUTH_ERRC_BAD_USER_CODE: return "bad_user_code";
     case OAUTH_ERRC_COUNT__: break;
     }
     return "unknown";

@@ -725,9 +725,19 @@ render_failure_details(FILE *f, const cJSON *ev)
 
     /* the one "Error code" line: the agent's code; the slug is for the admin */
     put_field(f, "Error code:", str_or(ev, "code", NULL));
-    /* A pending enrollment is retried by the agent itself: nobody acts. */
+    /* A pending enrollment is retried by the agent itself: nobody acts,
+     * unless a policy holds it (a Conditional Access block on the Intune
+     * token), which the admin changes and the next retry then passes. */
     if (strcmp(str_or(ev, "status", ""), "joined_mdm_pending") == 0) {
-        put_field(f, "Who can fix it:", "nobody needs to act; the device retries by itself");
+        const char *fb = str_or(ev, "fix_by", "retry");
+
+        if (strcmp(fb, "retry") == 0)
+            put_field(f, "Who can fix it:", "nobody needs to act; the device retries by itself");
+        else if (strcmp(fb, "admin") == 0)
+            put_field(f, "Who can fix it:",
+                      "your IT admin; the device then finishes by itself when it retries");
+        else
+            put_field(f, "Who can fix it:", who_fixes(fb));
     } else {
         const char *fix_by = str_or(ev, "fix_by", "support");
 

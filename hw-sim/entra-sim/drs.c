@@ -311,6 +311,15 @@ parse_join(struct sim_req *r, const cJSON *o, struct join_req *j, enum MHD_Resul
             return false;
         }
     }
+    /* Windows sends its version as a dotted quad (AADInternals, ROADtools and
+     * pytune all do); the device object's OS version is read as one. */
+    if (!sim_dotted_quad(j->os_version)) {
+        *res = srv_drs_error(r, 400, "InvalidParameter", NULL,
+                             "OSVersion '%.64s' is not a valid version "
+                             "(major.minor.build.revision).",
+                             j->os_version);
+        return false;
+    }
     v = cJSON_GetObjectItemCaseSensitive(o, "JoinType");
     /* In int range before the cast (undefined otherwise; the same bug simfuzz_tenant found). */
     if (!cJSON_IsNumber(v) || !(v->valuedouble >= -1e9 && v->valuedouble <= 1e9) ||

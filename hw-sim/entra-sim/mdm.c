@@ -651,8 +651,13 @@ discovery(struct sim_req *r)
             res = BAD(r, "EmailAddress must be an e-mail address.");
             goto out;
         }
-        if ((i == 1 || i == 3) && strspn(v, "0123456789.") != strlen(v)) {
+        if (i == 1 && strspn(v, "0123456789.") != strlen(v)) {
             res = BAD(r, "%s must be a dotted version number.", required[i]);
+            goto out;
+        }
+        /* [MS-MDE2] 3.1.4.1.3.1: ApplicationVersion is enroll:DottedQuadType. */
+        if (i == 3 && !sim_dotted_quad(v)) {
+            res = BAD(r, "ApplicationVersion must be a dotted quad (major.minor.build.revision).");
             goto out;
         }
         if (i == 4 && strspn(v, "0123456789") != strlen(v)) {
@@ -887,8 +892,9 @@ read_context(struct sim_req *r, xmlNodePtr rst, struct ctx *c, enum MHD_Result *
         *res = BAD(r, "HWDevID must be hexadecimal.");
         return false;
     }
-    if (!all_of(c->os_edition, "0123456789") || !all_of(c->os_version, "0123456789.")) {
-        *res = BAD(r, "OSEdition must be an unsigned integer and OSVersion a dotted version.");
+    if (!all_of(c->os_edition, "0123456789") || !sim_dotted_quad(c->os_version)) {
+        *res = BAD(r, "OSEdition must be an unsigned integer and OSVersion a dotted quad "
+                      "(major.minor.build.revision).");
         return false;
     }
     if (strcmp(c->enrollment_type, "Device") != 0) {

@@ -52,6 +52,39 @@ is_drs_aud(const char *aud)
     return strcmp(aud, OAUTH_DRS_RESOURCE) == 0 || strcmp(aud, OAUTH_DRS_APPID) == 0;
 }
 
+static bool
+is_enrollment_aud(const char *aud)
+{
+    return strcmp(aud, "https://enrollment.manage.microsoft.com/") == 0 ||
+           strcmp(aud, "https://enrollment.manage.microsoft.com") == 0 ||
+           strcmp(aud, "d4ebce55-015a-49b5-a083-c84d1797ae8c") == 0;
+}
+
+/*
+ * The device platform Conditional Access reads from a User-Agent (Microsoft
+ * Learn, concept-conditional-access-conditions: "device platform ... is
+ * identified by the user agent"); NULL for one it cannot place ("Unknown",
+ * the platform of AADSTS50005 in hashicorp/terraform-provider-azuread #586).
+ * Android before Linux and iOS before macOS: their UAs name both.
+ */
+static const char *
+ua_platform(const char *ua)
+{
+    if (ua == NULL)
+        return NULL;
+    if (strstr(ua, "Android") != NULL)
+        return "Android";
+    if (strstr(ua, "iPhone") != NULL || strstr(ua, "iPad") != NULL)
+        return "iOS";
+    if (strstr(ua, "Windows NT") != NULL || strstr(ua, "Windows Phone") != NULL)
+        return "Windows";
+    if (strstr(ua, "Macintosh") != NULL || strstr(ua, "Mac OS X") != NULL)
+        return "macOS";
+    if (strstr(ua, "Linux") != NULL || strstr(ua, "X11") != NULL)
+        return "Linux";
+    return NULL;
+}
+
 /* What a token request or authorize request asks for. */
 struct ask {
     char client_id[64];
@@ -242,13 +275,56 @@ authenticate(const char *username, const char *password, struct fail *f)
     return u;
 }
 
+bool
+oauth_ca_check(const char *aud, const char *ua, long *code, char *msg, size_t msgsz)
+{
+    const struct sim_tenant *t = g_sim.t;
+
+    /* Conditional Access is evaluated when a token is issued, on the client
+     * that redeems the grant (Gerenios/AADInternals #39). */
+    if (t->ca_block_unknown_platforms && ua_platform(ua) == NULL) {
+        *code = 50005;
+        snprintf(msg, msgsz,
+                 "User tried to log in to a device from a platform (Unknown) that's currently "
+                 "not supported through Conditional Access policy. Supported device platforms "
+                 "are: iOS, Android, Mac, and Windows flavors.");
+        return false;
+    }
+    if (is_enrollment_aud(aud)) {
+        /* The device is not compliant (nor hybrid joined) before Intune has
+         * enrolled it, and no app of a device's setup is an approved client app. */
+        switch (t->ca_enrollment) {
+        case SIM_CAG_COMPLIANT:
+            *code = 53000;
+            snprintf(msg, msgsz,
+                     "Device is not in required device state: compliant. Conditional Access "
+                     "policy requires a compliant device, and the device is not compliant. The "
+                     "user must enroll their device with an approved MDM provider like Intune.");
+            return false;
+        case SIM_CAG_HYBRID:
+            *code = 53001;
+            snprintf(msg, msgsz,
+                     "Device is not in required device state: domain_joined. Conditional Access "
+                     "policy requires a domain joined device, and the device is not domain "
+                     "joined.");
+            return false;
+        case SIM_CAG_APPROVED_APP:
+            *code = 53002;
+            snprintf(msg, msgsz, "Application used is not an approved app for Conditional Access.");
+            return false;
+        case SIM_CAG_NONE: break;
+        }
+    }
+    return true;
+}
+
 /*
  * Tenant policy for a token to aud with or without MFA (lock held).
  * Conditional access "register or join devices" and the device setting
  * "require MFA to join" apply to the DRS resource.
  */
 static bool
-policy_ok(const struct sim_user *u, const char *aud, bool mfa, struct fail *f)
+policy_ok(const struct sim_user *u, const char *aud, bool mfa, const char *ua, struct fail *f)
 {
     const struct sim_tenant *t = g_sim.t;
     bool need_mfa;
@@ -257,6 +333,17 @@ policy_ok(const struct sim_user *u, const char *aud, bool mfa, struct fail *f)
         set_fail(f, 400, "invalid_grant", 50057, NULL, "The user account is disabled.");
         return false;
     }
+    {
+        long code = 0;
+        char msg[400];
+
+        if (!oauth_ca_check(aud, ua, &code, msg, sizeof(msg))) {
+            set_fail(f, 400, "invalid_grant", code, NULL, "%s", msg);
+            return false;
+        }
+    }
+    if (is_enrollment_aud(aud))
+        return true;
     if (!is_drs_aud(aud))
         return true;
     if (t->ca_join == SIM_CA_BLOCK) {
@@ -454,7 +541,7 @@ grant_password(struct sim_req *r, const struct sim_form *form, const struct ask 
                                "'password'.");
     pthread_mutex_lock(&g_sim.lock);
     u = authenticate(user, pw, &f);
-    if (u != NULL && !policy_ok(u, a->aud, false, &f))
+    if (u != NULL && !policy_ok(u, a->aud, false, r->user_agent, &f))
         u = NULL;
     if (u != NULL)
         copy_who(u, false, &w);
@@ -513,7 +600,7 @@ grant_device_code(struct sim_req *r, const struct sim_form *form, struct ask *a)
             set_fail(&f, 400, "invalid_grant", 50034, NULL,
                      "The user account {EUII Hidden} does not exist in the %s directory.",
                      g_sim.t->id);
-        } else if (policy_ok(u, c->resource, c->mfa, &f)) {
+        } else if (policy_ok(u, c->resource, c->mfa, r->user_agent, &f)) {
             c->state = SIM_DC_REDEEMED;
             copy_who(u, c->mfa, &w);
             snprintf(a->aud, sizeof(a->aud), "%s", c->resource);
@@ -627,7 +714,7 @@ grant_auth_code(struct sim_req *r, const struct sim_form *form, struct ask *a)
                  "The user account {EUII Hidden} does not exist in the %s directory.", g_sim.t->id);
     } else {
         c->used = true;
-        if (policy_ok(u, c->resource, c->mfa, &f)) {
+        if (policy_ok(u, c->resource, c->mfa, r->user_agent, &f)) {
             copy_who(u, c->mfa, &w);
             snprintf(a->aud, sizeof(a->aud), "%s", c->resource);
             snprintf(a->scope, sizeof(a->scope), "%s", c->scope);
@@ -677,7 +764,7 @@ grant_refresh(struct sim_req *r, const struct sim_form *form, struct ask *a)
         set_fail(&f, 400, "invalid_grant", 50053, NULL,
                  "Your account is locked because you've tried to sign in too many times "
                  "with an incorrect user ID or password.");
-    } else if (policy_ok(u, a->aud, ref->mfa, &f)) {
+    } else if (policy_ok(u, a->aud, ref->mfa, r->user_agent, &f)) {
         copy_who(u, ref->mfa, &w);
         a->want_refresh = true; /* a refresh grant always returns a new one */
         ok = true;
@@ -1032,7 +1119,7 @@ authorize_endpoint(struct sim_req *r, bool v2)
         u = authenticate(login != NULL ? login : "", pw, &f);
         if (u != NULL && mfa && !u->mfa_registered)
             mfa = false;
-        if (u != NULL && !policy_ok(u, a.aud, mfa, &f)) {
+        if (u != NULL && !policy_ok(u, a.aud, mfa, r->user_agent, &f)) {
             u = NULL;
         }
         if (u != NULL) {
@@ -1137,7 +1224,8 @@ devicelogin_page(struct sim_req *r)
          * a conditional-access block shows up when the device polls (53003). */
         if (mfa && !u->mfa_registered)
             mfa = false;
-        if (!policy_ok(u, c->resource, mfa, &f) && (f.code == 50076 || f.code == 50079)) {
+        if (!policy_ok(u, c->resource, mfa, r->user_agent, &f) &&
+            (f.code == 50076 || f.code == 50079)) {
             page_error(&b, r, f.code, f.msg);
         } else {
             c->state = SIM_DC_APPROVED;

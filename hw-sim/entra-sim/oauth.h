@@ -25,6 +25,16 @@ bool oauth_devcode_decide(const char *user_code, const char *action, const char 
                           char *err, size_t errsz, unsigned *status);
 
 /*
+ * The tenant's Conditional Access on issuing a token for aud to a client
+ * with User-Agent ua (lock held): conditional_access.block_unknown_platforms
+ * (50005) and conditional_access.intune_enrollment (53000/53001/53002 for
+ * the enrollment resource).  false with *code and msg (the AADSTS text,
+ * without the "AADSTSnnnnn: " prefix) when refused.  Every grant applies it,
+ * the PRT-signed ones (prt.c) included.
+ */
+bool oauth_ca_check(const char *aud, const char *ua, long *code, char *msg, size_t msgsz);
+
+/*
  * Mint an access token for upn directly (tests of the DRS token checks).
  * aud NULL = the DRS resource; expires_in may be negative; tid NULL = the
  * tenant's; deviceid NULL = no deviceid claim.  Returns a secret string (lj_secret_free) or NULL

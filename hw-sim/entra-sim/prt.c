@@ -32,6 +32,7 @@
 #include <cjson/cJSON.h>
 
 #include "hw-sim/entra-sim/jwt.h"
+#include "hw-sim/entra-sim/oauth.h"
 #include "hw-sim/entra-sim/pki.h"
 #include "hw-sim/entra-sim/tenant.h"
 #include "platform/common/b64.h"
@@ -736,7 +737,8 @@ session_key_request(struct sim_req *r, struct jws *j, const char *tok)
     struct prt_entry *e;
     struct sim_user *u;
     struct who w;
-    char aud[256] = "", prt[128] = "", rt[128] = "";
+    char aud[256] = "", prt[128] = "", rt[128] = "", ca_msg[400];
+    long ca_code = 0;
     bool ok = false, renew, have_aud;
     cJSON *o;
     char *at = NULL, *idt = NULL;
@@ -802,6 +804,10 @@ session_key_request(struct sim_req *r, struct jws *j, const char *tok)
                   g_sim.t->id);
         } else if (!u->enabled) {
             set_v(&v, "invalid_grant", 50057, "The user account is disabled.");
+        } else if (have_aud &&
+                   !oauth_ca_check(aud, r->user_agent, &ca_code, ca_msg, sizeof(ca_msg))) {
+            /* Conditional Access applies to PRT-signed token requests as to any grant */
+            set_v(&v, "invalid_grant", ca_code, "%s", ca_msg);
         } else {
             copy_who(u, e->mfa, e->device_id, &w);
             memcpy(skey, e->skey, 32);

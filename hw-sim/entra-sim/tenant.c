@@ -443,27 +443,51 @@ tenant_apply_device_settings(struct sim_tenant *t, const cJSON *o, const char *p
     return true;
 }
 
+static const char *const ca_join_names[] = {"none", "require_mfa", "block", NULL};
+static const char *const ca_grant_names[] = {"none", "require_compliant_device",
+                                             "require_hybrid_joined", "require_approved_app", NULL};
+
+/* Index of v's string in names (NULL-terminated); -1 when not one of them. */
+static int
+name_index(const cJSON *v, const char *const *names)
+{
+    if (!cJSON_IsString(v))
+        return -1;
+    for (int i = 0; names[i] != NULL; i++)
+        if (strcmp(v->valuestring, names[i]) == 0)
+            return i;
+    return -1;
+}
+
 bool
 tenant_apply_ca(struct sim_tenant *t, const cJSON *o, const char *path, char *err, size_t errsz)
 {
-    static const char *const members[] = {"register_or_join_devices", NULL};
+    static const char *const members[] = {"register_or_join_devices", "block_unknown_platforms",
+                                          "intune_enrollment", NULL};
     const cJSON *v;
     char p[128];
+    int join = (int)t->ca_join, grant = (int)t->ca_enrollment;
+    bool unknown = t->ca_block_unknown_platforms;
 
     if (!check_members(o, path, members, err, errsz))
         return false;
     v = cJSON_GetObjectItemCaseSensitive(o, "register_or_join_devices");
-    if (v == NULL)
-        return true;
-    snprintf(p, sizeof(p), "%s.register_or_join_devices", path);
-    if (cJSON_IsString(v) && strcmp(v->valuestring, "none") == 0)
-        t->ca_join = SIM_CA_NONE;
-    else if (cJSON_IsString(v) && strcmp(v->valuestring, "require_mfa") == 0)
-        t->ca_join = SIM_CA_REQUIRE_MFA;
-    else if (cJSON_IsString(v) && strcmp(v->valuestring, "block") == 0)
-        t->ca_join = SIM_CA_BLOCK;
-    else
+    if (v != NULL && (join = name_index(v, ca_join_names)) < 0) {
+        snprintf(p, sizeof(p), "%s.register_or_join_devices", path);
         return fail(err, errsz, p, "must be \"none\", \"require_mfa\" or \"block\"");
+    }
+    v = cJSON_GetObjectItemCaseSensitive(o, "intune_enrollment");
+    if (v != NULL && (grant = name_index(v, ca_grant_names)) < 0) {
+        snprintf(p, sizeof(p), "%s.intune_enrollment", path);
+        return fail(err, errsz, p,
+                    "must be \"none\", \"require_compliant_device\", "
+                    "\"require_hybrid_joined\" or \"require_approved_app\"");
+    }
+    if (!get_bool(o, "block_unknown_platforms", path, &unknown, err, errsz))
+        return false;
+    t->ca_join = (enum sim_ca_policy)join;
+    t->ca_enrollment = (enum sim_ca_grant)grant;
+    t->ca_block_unknown_platforms = unknown;
     return true;
 }
 
@@ -1252,7 +1276,6 @@ cJSON *
 tenant_settings_json(const struct sim_tenant *t)
 {
     static const char *const join[] = {"all", "selected", "none"};
-    static const char *const ca[] = {"none", "require_mfa", "block"};
     cJSON *o = cJSON_CreateObject(), *ds, *g, *cao, *lo, *in;
 
     if (o == NULL)
@@ -1276,8 +1299,11 @@ tenant_settings_json(const struct sim_tenant *t)
         cJSON_AddBoolToObject(ds, "require_mfa_to_join", t->require_mfa_to_join);
     }
     cao = cJSON_AddObjectToObject(o, "conditional_access");
-    if (cao != NULL)
-        cJSON_AddStringToObject(cao, "register_or_join_devices", ca[t->ca_join]);
+    if (cao != NULL) {
+        cJSON_AddStringToObject(cao, "register_or_join_devices", ca_join_names[t->ca_join]);
+        cJSON_AddBoolToObject(cao, "block_unknown_platforms", t->ca_block_unknown_platforms);
+        cJSON_AddStringToObject(cao, "intune_enrollment", ca_grant_names[t->ca_enrollment]);
+    }
     lo = cJSON_AddObjectToObject(o, "login");
     if (lo != NULL) {
         cJSON_AddNumberToObject(lo, "device_code_expires_in", (double)t->dc_expires_in);

@@ -30,6 +30,13 @@
 
 enum sim_join_policy { SIM_JOIN_ALL = 0, SIM_JOIN_SELECTED = 1, SIM_JOIN_NONE = 2 };
 enum sim_ca_policy { SIM_CA_NONE = 0, SIM_CA_REQUIRE_MFA = 1, SIM_CA_BLOCK = 2 };
+/* The grant control of a Conditional Access policy on Microsoft Intune Enrollment. */
+enum sim_ca_grant {
+    SIM_CAG_NONE = 0,
+    SIM_CAG_COMPLIANT = 1,   /* Require device to be marked as compliant: 53000 */
+    SIM_CAG_HYBRID = 2,      /* Require Microsoft Entra hybrid joined device: 53001 */
+    SIM_CAG_APPROVED_APP = 3 /* Require approved client app: 53002 */
+};
 
 #define SIM_MAX_GROUPS 64
 #define SIM_MAX_DOMAINS 16
@@ -115,6 +122,11 @@ struct sim_tenant {
     bool require_mfa_to_join;
     /* conditional access on "register or join devices" */
     enum sim_ca_policy ca_join;
+    /* a policy on all cloud apps whose Device platforms condition leaves
+     * out "any other" platform: an unrecognised User-Agent gets 50005 */
+    bool ca_block_unknown_platforms;
+    /* a policy on Microsoft Intune Enrollment with this grant control */
+    enum sim_ca_grant ca_enrollment;
     /* sign-in settings */
     long dc_expires_in, dc_interval, at_lifetime, rt_lifetime;
     char *verification_uri;

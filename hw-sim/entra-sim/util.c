@@ -270,6 +270,25 @@ sim_hex_upper(const unsigned char *in, size_t n, char *out)
 }
 
 bool
+sim_dotted_quad(const char *s)
+{
+    for (int part = 0; part < 4; part++) {
+        char *end = NULL;
+        unsigned long v;
+
+        if (s == NULL || *s < '0' || *s > '9')
+            return false;
+        v = strtoul(s, &end, 10);
+        if (v > 65535 || end - s > 5)
+            return false;
+        s = end;
+        if (part < 3 && *s++ != '.')
+            return false;
+    }
+    return *s == '\0';
+}
+
+bool
 sim_streq_ci(const char *a, const char *b)
 {
     if (a == NULL || b == NULL)

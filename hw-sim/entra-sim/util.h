@@ -57,6 +57,12 @@ void sim_hex_upper(const unsigned char *in, size_t n, char *out);
 bool sim_streq_ci(const char *a, const char *b);
 
 /*
+ * A Windows version "major.minor.build.revision": four decimal parts, each
+ * 0..65535 ([MS-MDE2] DottedQuadType; every Windows client sends one).
+ */
+bool sim_dotted_quad(const char *s);
+
+/*
  * application/x-www-form-urlencoded pairs (also used for query strings).
  * sim_form_parse decodes at most SIM_FORM_MAX pairs of at most 8 KiB each;
  * returns false on malformed escapes or too many/too long pairs.  Values

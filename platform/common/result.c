@@ -45,6 +45,8 @@ lj_rc_name(enum lj_rc rc)
     case LJ_ERR_AUTH: return "auth_refused";
     case LJ_ERR_TPM_KEYS_LOST: return "tpm_keys_lost";
     case LJ_ERR_TIMEOUT: return "timeout";
+    case LJ_ERR_PROXY: return "proxy_unreachable";
+    case LJ_ERR_PROXY_AUTH: return "proxy_auth";
     case LJ_RC_COUNT__: break;
     }
     return "unknown";

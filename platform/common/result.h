@@ -40,6 +40,8 @@ enum lj_rc {
     LJ_ERR_AUTH = 27,              /* authentication/authorization refused */
     LJ_ERR_TPM_KEYS_LOST = 28,     /* key blobs exist but the TPM lost the seed */
     LJ_ERR_TIMEOUT = 29,           /* a bounded wait expired */
+    LJ_ERR_PROXY = 30,             /* the HTTP proxy could not be reached */
+    LJ_ERR_PROXY_AUTH = 31,        /* the HTTP proxy wants (other) credentials: 407 */
     LJ_RC_COUNT__
 };
 

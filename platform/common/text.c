@@ -28,6 +28,34 @@ lj_body_is_html(const char *body, size_t len)
 }
 
 bool
+lj_is_dotted_quad(const char *s)
+{
+    int parts = 0;
+
+    if (s == NULL)
+        return false;
+    for (;;) {
+        unsigned long v = 0;
+        int digits = 0;
+
+        while (*s >= '0' && *s <= '9') {
+            v = v * 10 + (unsigned long)(*s - '0');
+            if (++digits > 5)
+                return false;
+            s++;
+        }
+        if (digits == 0 || v > 65535)
+            return false;
+        parts++;
+        if (*s == '\0')
+            return parts == 4;
+        if (*s != '.' || parts == 4)
+            return false;
+        s++;
+    }
+}
+
+bool
 lj_is_guid(const char *s)
 {
     if (s == NULL || strlen(s) != 36)

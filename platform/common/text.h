@@ -21,4 +21,12 @@ bool lj_body_is_html(const char *body, size_t len);
 /* True for a GUID in the 8-4-4-4-12 hex form (either case), no braces. */
 bool lj_is_guid(const char *s);
 
+/*
+ * True for a Windows version as a dotted quad, "major.minor.build.revision":
+ * four decimal parts of 1 to 5 digits, each 0..65535, no sign, no spaces
+ * ("10.0.26100.1").  [MS-MDE2] 3.1.4.1.3.1 types ApplicationVersion as
+ * DottedQuadType; Windows' version parts are 16-bit.
+ */
+bool lj_is_dotted_quad(const char *s);
+
 #endif

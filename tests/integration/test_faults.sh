@@ -282,7 +282,7 @@ run_mdm_fault() {
 # (a join the simulator completed before the fault hit leaves its object;
 # the next run reuses it through ReuseDevice, see test_crash.sh)
 MATRIX="
-devicecode delay                network_unreachable  0x80072efd  5 30
+devicecode delay                network_unreachable  0x80072ee2  5 30
 devicecode drop                 network_unreachable  0x80072efd  5 30
 devicecode close                network_unreachable  0x80072efd  5 30
 devicecode 500                  service_unavailable  AADSTS90033 5 30
@@ -293,7 +293,7 @@ devicecode malformed            bad_service_response 0x801c0001  8 30
 devicecode oversized            bad_service_response 0x801c0001  8 30
 devicecode content_type         joined               -           0 30 1
 devicecode html network_intercepted  0x8007000d  5 30
-token      delay                network_unreachable  0x80072efd  5 30
+token      delay                network_unreachable  0x80072ee2  5 30
 token      drop                 network_unreachable  0x80072efd  5 30
 token      close                network_unreachable  0x80072efd  5 30
 token      500                  service_unavailable  AADSTS90033 5 30
@@ -304,7 +304,7 @@ token      malformed            bad_service_response 0x801c0001  8 30
 token      oversized            bad_service_response 0x801c0001  8 30
 token      content_type         joined               -           0 30 1
 token html network_intercepted  0x8007000d  5 30
-discover   delay                network_unreachable  0x80072efd  5 30
+discover   delay                network_unreachable  0x80072ee2  5 30
 discover   drop                 network_unreachable  0x80072efd  5 30
 discover   close                network_unreachable  0x80072efd  5 30
 discover   500                  service_unavailable  0x801c0025  5 30
@@ -315,7 +315,7 @@ discover   malformed            bad_service_response 0x801c0001  8 30
 discover   oversized            bad_service_response 0x801c0001  8 30
 discover   content_type         joined               -           0 30 1
 discover html network_intercepted  0x8007000d  5 30
-join       delay                network_unreachable  0x80072efd  5 60
+join       delay                network_unreachable  0x80072ee2  5 60
 join       drop                 network_unreachable  0x80072efd  5 60 1
 join       close                network_unreachable  0x80072efd  5 60
 join       500                  service_unavailable  0x801c0025  5 60
@@ -360,8 +360,8 @@ mdm_discover 500                  pending  joined_mdm_pending   0x80180006 11 90
 mdm_discover 503                  pending  joined_mdm_pending   0x80180017 11 90 3 0
 mdm_discover 429_retry_after      pending  joined_mdm_pending   0x80180005 11 90 3 0
 mdm_discover 429_retry_after_long pending  joined_mdm_pending   0x80180005 11 90 1 0
-mdm_discover malformed            failed   bad_service_response 0x801c0001 8  90 1 0
-mdm_discover oversized            failed   bad_service_response 0x801c0001 8  90 1 0
+mdm_discover malformed            failed   bad_service_response 0x80180001 8  90 1 0
+mdm_discover oversized            failed   bad_service_response 0x80180001 8  90 1 0
 mdm_discover html                 pending  joined_mdm_pending   0x80180010 11 90 3 0
 mdm_policy   delay                pending  joined_mdm_pending   0x80180010 11 90 - 0
 mdm_policy   drop                 pending  joined_mdm_pending   0x80180010 11 90 3 0
@@ -369,7 +369,7 @@ mdm_policy   500                  enrolled -                    -          0  90
 mdm_policy   503                  enrolled -                    -          0  90 1 1
 mdm_policy   429_retry_after      enrolled -                    -          0  90 1 1
 mdm_policy   malformed            enrolled -                    -          0  90 1 1
-mdm_policy   oversized            failed   bad_service_response 0x801c0001 8  90 1 0
+mdm_policy   oversized            failed   bad_service_response 0x80180001 8  90 1 0
 mdm_policy   html                 enrolled -                    -          0  90 1 1
 mdm_enroll   delay                pending  joined_mdm_pending   0x80180010 11 90 - 1
 mdm_enroll   drop                 pending  joined_mdm_pending   0x80180010 11 90 3 1
@@ -378,8 +378,8 @@ mdm_enroll   500                  pending  joined_mdm_pending   0x80180006 11 90
 mdm_enroll   503                  pending  joined_mdm_pending   0x80180017 11 90 3 0
 mdm_enroll   429_retry_after      pending  joined_mdm_pending   0x80180005 11 90 3 0
 mdm_enroll   429_no_retry_after   pending  joined_mdm_pending   0x80180005 11 90 3 0
-mdm_enroll   malformed            failed   bad_service_response 0x801c0001 8  90 1 1
-mdm_enroll   oversized            failed   bad_service_response 0x801c0001 8  90 1 1
+mdm_enroll   malformed            failed   bad_service_response 0x80180001 8  90 1 1
+mdm_enroll   oversized            failed   bad_service_response 0x80180001 8  90 1 1
 mdm_enroll   content_type         enrolled -                    -          0  90 1 1
 mdm_enroll   html                 pending  joined_mdm_pending   0x80180010 11 90 3 1
 "

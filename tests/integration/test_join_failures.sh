@@ -138,7 +138,8 @@ case_dns() {
   sed -i "s|^connect_to = login.microsoftonline.com:443:.*|connect_to = login.microsoftonline.com:443:$LJ_UNRESOLVABLE:443|" "$CASE/lj.conf"
   lj_run_bg --ui stdio
   lj_wait
-  assert_failed_result network_unreachable 0x80072efd user true 5 preflight
+  # Windows' ERROR_INTERNET_NAME_NOT_RESOLVED
+  assert_failed_result network_unreachable 0x80072ee7 user true 5 preflight
   r=$(result_event)
   assert_contains "$(jq -r .admin_action <<<"$r")" "login.microsoftonline.com"
   assert_contains "$(jq -r .admin_action <<<"$r")" "name did not resolve"
@@ -168,7 +169,8 @@ while True:
   sed -i "s|^connect_to = login.microsoftonline.com:443:.*|connect_to = login.microsoftonline.com:443:127.0.0.1:$port|" "$CASE/lj.conf"
   lj_run_bg --ui stdio
   lj_wait
-  assert_failed_result network_unreachable 0x80072efd user true 5 preflight
+  # Windows' ERROR_INTERNET_TIMEOUT
+  assert_failed_result network_unreachable 0x80072ee2 user true 5 preflight
   r=$(result_event)
   assert_contains "$(jq -r .admin_action <<<"$r")" "login.microsoftonline.com"
   assert_contains "$(jq -r .admin_action <<<"$r")" "timed out"
@@ -365,6 +367,8 @@ case_clock_wrong() {
   LJ_TEST_NOW=2001-01-01T00:00:00Z lj_run_bg --ui stdio
   lj_wait
   assert_failed_result clock_wrong 0x80072f8f admin false 5 preflight
+  # the device's own time, so the admin sees how far off it is
+  assert_contains "$(result_event | jq -r .admin_action)" "the clock says 2001-01-01T00:00:00Z"
   assert_eq "$(sim_requests)" 0 "requests before the clock check"
 }
 

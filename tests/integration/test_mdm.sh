@@ -159,14 +159,14 @@ case_enrolled() {
 }
 
 # Exactly one User-Agent on every request (RFC 9110 5.3, 10.1.5: not a list):
-# linkjoin/VERSION to login and DRS; ENROLLClient, the one Windows sends
+# the Windows-platform linkjoin/VERSION (core/version.h) to login and DRS; ENROLLClient, the one Windows sends
 # (fleetdm's captured Windows enrollment; AADInternals MDM_utils.ps1), to Intune.
 case_one_user_agent() {
   local log ua
   mdm_env
   run_device_code
   assert_enrolled
-  ua="linkjoin/$(sed -n 's/^#define LJ_VERSION "\(.*\)"$/\1/p' "$LJ_TOP/agent/core/version.h")"
+  ua="Mozilla/5.0 (Windows NT 10.0; Win64; x64) linkjoin/$(sed -n 's/^#define LJ_VERSION "\(.*\)"$/\1/p' "$LJ_TOP/agent/core/version.h")"
   log=$(sim_ctl GET /control/requests)
   assert_eq "$(jq '[.[] | select(.user_agents != 1)] | length' <<<"$log")" 0 "requests without exactly one User-Agent: $(jq -c '[.[] | select(.user_agents != 1)]' <<<"$log")"
   for p in /contoso.example/discover /contoso.example/oauth2/devicecode /contoso.example/oauth2/token /EnrollmentServer/device/; do
@@ -465,7 +465,9 @@ case_pending_boot_state_changed() {
   assert_enrolled
 }
 
-# Bad answers from Intune: bad_service_response, nothing stored, no crash.
+# Bad answers from Intune: bad_service_response with the enrollment client's
+# code for an unusable message (0x80180001 MENROLL_E_DEVICE_MESSAGE_FORMAT_ERROR,
+# not DRS's 0x801c0001), nothing stored, no crash.
 bad_answer() {
   mdm_env
   sim_ctl POST /control/faults "$1" >/dev/null
@@ -474,13 +476,13 @@ bad_answer() {
   assert_contains "$(cat "$CASE/err.log")" "event=mdm_outcome"
 }
 case_malformed_soap() {
-  bad_answer '{"path_prefix":"/StatelessEnrollmentService/DeviceEnrollment.svc","kind":"malformed"}' 0x801c0001
+  bad_answer '{"path_prefix":"/StatelessEnrollmentService/DeviceEnrollment.svc","kind":"malformed"}' 0x80180001
 }
 case_xml_bomb() {
-  bad_answer '{"path_prefix":"/StatelessEnrollmentService/DeviceEnrollment.svc","kind":"xml_bomb"}' 0x801c0001
+  bad_answer '{"path_prefix":"/StatelessEnrollmentService/DeviceEnrollment.svc","kind":"xml_bomb"}' 0x80180001
 }
 case_deep_discovery() {
-  bad_answer '{"path_prefix":"/EnrollmentServer/Discovery.svc","method":"POST","kind":"deep","depth":5000}' 0x801c0001
+  bad_answer '{"path_prefix":"/EnrollmentServer/Discovery.svc","method":"POST","kind":"deep","depth":5000}' 0x80180001
 }
 
 tcase mdm_enrolled case_enrolled

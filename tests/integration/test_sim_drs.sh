@@ -229,6 +229,8 @@ t_body_unknown_member() { bad_body '.Extra=1' "unknown member 'Extra'"; }
 t_body_jointype_string() { bad_body '.JoinType="0"' "JoinType"; }
 t_body_jointype_6() { bad_body '.JoinType=6' "JoinType 6"; }
 t_body_os_number() { bad_body '.OSVersion=10' "OSVersion"; }
+# Windows sends a dotted quad; os-release's "12" is refused naming the value
+t_body_os_not_quad() { bad_body '.OSVersion="12"' "OSVersion '12' is not a valid version (major.minor.build.revision)"; }
 t_body_empty_display() { bad_body '.DeviceDisplayName=""' "DeviceDisplayName"; }
 t_body_attr_513() { bad_body ".Attributes.Note=\"$(printf 'x%.0s' $(seq 513))\"" "exceeds length limits (512)"; }
 t_body_attr_not_string() { bad_body '.Attributes.ReuseDevice=true' "length limits (512)"; }
@@ -357,7 +359,7 @@ for t in t_discover_19 t_repeated_user_agent t_discover_17_lowercase t_discover_
   t_token_bad_signature t_token_other_key t_token_alg_none t_token_expired t_token_wrong_aud \
   t_token_wrong_tenant t_token_appid_aud_ok t_token_from_ropc t_body_type_not_pkcs10 \
   t_body_missing_csr t_body_csr_not_base64 t_body_csr_garbage_der t_body_wrong_case_member \
-  t_body_unknown_member t_body_jointype_string t_body_jointype_6 t_body_os_number \
+  t_body_unknown_member t_body_jointype_string t_body_jointype_6 t_body_os_number t_body_os_not_quad \
   t_body_empty_display t_body_attr_513 t_body_attr_not_string t_body_target_domain \
   t_body_tkey_magic t_body_tkey_primes t_body_tkey_short t_body_tkey_bitlen t_body_csr_wrong_cn \
   t_body_csr_signed_by_other_key t_body_csr_sha1 t_body_csr_ec_key t_body_malformed_json \

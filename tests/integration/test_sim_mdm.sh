@@ -134,7 +134,8 @@ $(for name in UXInitiated HWDevID Locale TargetedUserLoggedIn OSEdition DeviceNa
       DeviceID) ctx $name "$dev" ;;
       EnrollmentType) ctx $name "${ETYPE:-Device}" ;;
       DeviceType) ctx $name CIMClient_Windows ;;
-      OSVersion|ApplicationVersion) ctx $name 10.0.26100.1 ;;
+      OSVersion) ctx $name "${OSVER:-10.0.26100.1}" ;;
+      ApplicationVersion) ctx $name 10.0.26100.1 ;;
       NotInOobe) ctx $name false ;;
       Manufacturer) ctx $name "$MFR" ;;
       DeviceModel) ctx $name "$MODEL" ;;
@@ -233,6 +234,14 @@ t_discover_missing_field() {
   sim_start "$DEMO"; MSGID=$(uuid)
   disc_body | grep -v '<OSEdition>' >"$CASE/d.xml"; post "$DISC" "$CASE/d.xml"
   assert_fault 500 s:MessageFormat MessageFormat "OSEdition"
+}
+# [MS-MDE2] 3.1.4.1.3.1: ApplicationVersion is a DottedQuadType; os-release's
+# "12" is not one.
+t_discover_app_version_not_quad() {
+  sim_start "$DEMO"; MSGID=$(uuid)
+  disc_body | sed 's#<ApplicationVersion>10.0.26100.1<#<ApplicationVersion>12<#' >"$CASE/d.xml"
+  post "$DISC" "$CASE/d.xml"
+  assert_fault 500 s:MessageFormat MessageFormat "ApplicationVersion must be a dotted quad"
 }
 t_discover_no_federated() {
   sim_start "$DEMO"; MSGID=$(uuid)
@@ -583,6 +592,7 @@ t_device_registered_only() {
   rst; assert_fault 500 s:Authorization Authorization "not Microsoft Entra joined"
 }
 t_enrollment_type_full() { setup; ETYPE=Full rst; assert_fault 500 s:MessageFormat MessageFormat "EnrollmentType 'Full'"; }
+t_os_version_not_quad() { setup; OSVER=12 rst; assert_fault 500 s:MessageFormat MessageFormat "OSVersion a dotted quad"; }
 t_missing_hwdevid() { setup; OMIT=HWDevID rst; assert_fault 500 s:MessageFormat MessageFormat "'HWDevID' is required"; }
 t_missing_device_id() { setup; OMIT=DeviceID rst; assert_fault 500 s:MessageFormat MessageFormat "'DeviceID' is required"; }
 t_bad_device_id() {
@@ -837,6 +847,7 @@ tcase mdm_discover_wrong_to t_discover_wrong_to
 tcase mdm_discover_wrong_content_type t_discover_wrong_content_type
 tcase mdm_discover_soap11 t_discover_soap11
 tcase mdm_discover_missing_field t_discover_missing_field
+tcase mdm_discover_app_version_not_quad t_discover_app_version_not_quad
 tcase mdm_discover_no_federated t_discover_no_federated
 tcase mdm_discover_bad_message_id t_discover_bad_message_id
 tcase mdm_methods t_discover_method
@@ -881,6 +892,7 @@ tcase mdm_csr_not_der t_csr_not_der
 tcase mdm_device_not_joined t_device_not_joined
 tcase mdm_device_registered_only t_device_registered_only
 tcase mdm_enrollment_type_full t_enrollment_type_full
+tcase mdm_os_version_not_quad t_os_version_not_quad
 tcase mdm_missing_hwdevid t_missing_hwdevid
 tcase mdm_missing_device_id t_missing_device_id
 tcase mdm_bad_device_id t_bad_device_id

@@ -103,7 +103,7 @@ test_say(void **state)
     s = say(LJ_ERR_NET_DNS, &p);
     assert_non_null(strstr(s, "admin action: The device could not reach login.example because its "
                               "name did not resolve"));
-    assert_non_null(strstr(s, "(reason network_unreachable, code 0x80072efd)"));
+    assert_non_null(strstr(s, "(reason network_unreachable, code 0x80072ee7)"));
     free(s);
     s = say(LJ_OK, NULL);
     assert_true(s == NULL || s[0] == '\0');

@@ -58,6 +58,9 @@ test_plausibility(void **state)
     assert_int_equal(lj_clock_check(b + 5LL * 365 * 86400, why, sizeof(why)), LJ_OK);
     assert_int_equal(lj_clock_check(b - 2 * 86400, why, sizeof(why)), LJ_ERR_STATE);
     assert_non_null(strstr(why, "before this software's build date"));
+    /* the device's own time, for the person and the admin */
+    assert_int_equal(lj_clock_check(978307200, why, sizeof(why)), LJ_ERR_STATE);
+    assert_non_null(strstr(why, "the clock says 2001-01-01T00:00:00Z, before"));
     assert_int_equal(lj_clock_check(0, why, sizeof(why)), LJ_ERR_STATE);
     assert_int_equal(lj_clock_check(b + 40LL * 366 * 86400, why, sizeof(why)), LJ_ERR_STATE);
     assert_non_null(strstr(why, "more than 30 years after"));

@@ -55,8 +55,8 @@ write_conf(const char *text)
 static enum lj_rc
 load(struct lj_config *cfg, const char *const *extra)
 {
-    char *argv[64];
-    char *rest[64];
+    char *argv[128];
+    char *rest[128];
     int argc = 0, nrest = 0;
 
     argv[argc++] = (char *)"run";
@@ -104,6 +104,13 @@ test_defaults(void **state)
     assert_int_equal(c.request_timeout, 60);
     assert_int_equal(c.tpm_timeout, 120);
     assert_int_equal(c.mdm, LJ_MDM_REQUIRED); /* Intune is part of a Link's setup */
+    /* the Windows identity presented to DRS and Intune */
+    assert_string_equal(c.os_version, "10.0.26100.1");
+    assert_string_equal(c.os_version, LJ_CONFIG_OS_VERSION_DEFAULT);
+    assert_int_equal(c.os_edition, 4);
+    assert_string_equal(c.proxy, "none"); /* the environment is read only with proxy = env */
+    assert_string_equal(c.no_proxy, "");
+    assert_string_equal(c.proxy_credentials_file, "");
 }
 
 // clang-format off
@@ -134,7 +141,11 @@ static const char all_keys_conf[] =
     "manufacturer = Sim Co\n"
     "model = Link Sim 1\n"
     "serial = SN-0001\n"
-    "os_version = 10.0.26100.1\n"
+    "os_version = 10.0.22631.4460\n"
+    "os_edition = 48\n"
+    "proxy = http://proxy.contoso.example:3128\n"
+    "no_proxy = .contoso.example, 10.0.0.1\n"
+    "proxy_credentials_file = /etc/linkjoin/proxy.cred\n"
     "connect_timeout = 5\n"
     "request_timeout = 120\n"
     "tpm_timeout = 30\n";
@@ -168,7 +179,11 @@ check_all_keys(const struct lj_config *c)
     assert_string_equal(c->manufacturer, "Sim Co");
     assert_string_equal(c->model, "Link Sim 1");
     assert_string_equal(c->serial, "SN-0001");
-    assert_string_equal(c->os_version, "10.0.26100.1");
+    assert_string_equal(c->os_version, "10.0.22631.4460");
+    assert_int_equal(c->os_edition, 48);
+    assert_string_equal(c->proxy, "http://proxy.contoso.example:3128");
+    assert_string_equal(c->no_proxy, ".contoso.example, 10.0.0.1");
+    assert_string_equal(c->proxy_credentials_file, "/etc/linkjoin/proxy.cred");
     assert_int_equal(c->connect_timeout, 5);
     assert_int_equal(c->request_timeout, 120);
     assert_int_equal(c->tpm_timeout, 30);
@@ -214,7 +229,11 @@ test_every_key_from_flags(void **state)
         "--manufacturer", "Sim Co",
         "--model", "Link Sim 1",
         "--serial", "SN-0001",
-        "--os-version", "10.0.26100.1",
+        "--os-version", "10.0.22631.4460",
+        "--os-edition", "48",
+        "--proxy", "http://proxy.contoso.example:3128",
+        "--no-proxy", ".contoso.example, 10.0.0.1",
+        "--proxy-credentials-file", "/etc/linkjoin/proxy.cred",
         "--connect-timeout", "5",
         "--request-timeout", "120",
         "--tpm-timeout", "30",
@@ -380,6 +399,18 @@ test_bad_values_in_file(void **state)
         /* fuzz_config: ";x" right after '=' is a value, after a space a comment. */
         {"username =;alice@contoso.example\n", ":1: bad value for 'username': starts with ';'"},
         {"display_name =;\n", ":1: bad value for 'display_name': starts with ';'"},
+        /* os_version is the Windows version DRS and Intune get: a dotted quad */
+        {"os_version = 12\n", ":1: bad value for 'os_version': must be a Windows version, four "
+                              "numbers 0..65535 joined by dots (e.g. 10.0.26100.1)"},
+        {"os_version = 10.0.26100\n", ":1: bad value for 'os_version'"},
+        {"os_version = 10.0.70000.1\n", ":1: bad value for 'os_version'"},
+        {"os_edition = 0\n", ":1: bad value for 'os_edition': is out of range (1..65535)"},
+        {"os_edition = Enterprise\n", ":1: bad value for 'os_edition': must be a whole number"},
+        {"proxy = https://proxy:3128\n", ":1: bad value for 'proxy': must be an http:// proxy"},
+        {"proxy = http://u:p@proxy:3128\n",
+         ":1: bad value for 'proxy': must not hold a user name or password"},
+        {"proxy = yes\n", ":1: bad value for 'proxy': must be none, env or http://HOST:PORT"},
+        {"no_proxy = *.contoso.example\n", ":1: bad value for 'no_proxy'"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

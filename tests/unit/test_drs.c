@@ -203,6 +203,9 @@ test_join_body(void **state)
     free(body);
     body = NULL;
     /* bad inputs */
+    r.os_version = "12"; /* os-release's VERSION_ID: not a Windows version */
+    assert_int_equal(drs_join_body(&r, &body), LJ_ERR_INVAL);
+    r.os_version = "10.0.26100.1";
     r.display_name = "";
     assert_int_equal(drs_join_body(&r, &body), LJ_ERR_INVAL);
     r.display_name = "LINK\n0123";

@@ -42,7 +42,8 @@ static const struct lj_error_params full = {"enterpriseregistration.windows.net"
                                             "Link 1",
                                             "SN-0001",
                                             "alice@contoso.example",
-                                            "about 17 minutes"};
+                                            "about 17 minutes",
+                                            "http://proxy.example:3128"};
 
 static void
 test_every_entry_complete(void **state)
@@ -143,6 +144,8 @@ test_slugs_unique_and_required(void **state)
         "join_rejected",
         "signin_rejected",
         "network_intercepted",
+        "proxy_unreachable",
+        "proxy_auth_required",
     };
 
     (void)state;
@@ -152,10 +155,12 @@ test_slugs_unique_and_required(void **state)
         for (int j = 0; j < i; j++) {
             const struct lj_reason_info *b = lj_reason_get((enum lj_reason)j);
 
-            /* the same slug only as a named variant of the same cause and code */
+            /* the same slug only as a named variant of the same cause, with
+             * its own admin action; the code may differ where Windows or
+             * Entra code the variants apart (0x80072ee7 / 0x80072ee2 /
+             * 0x80072efd, the Conditional Access AADSTS codes) */
             if (strcmp(a->slug, b->slug) == 0) {
                 assert_true(a->variant[0] != '\0');
-                assert_string_equal(a->code, b->code);
                 assert_string_not_equal(a->admin_action, b->admin_action);
             }
         }
@@ -213,15 +218,72 @@ test_classify_oauth(void **state)
     expect_oauth(OAUTH_ERRC_LOCKED, 50053, "account_locked", "AADSTS50053");
     expect_oauth(OAUTH_ERRC_PASSWORD_EXPIRED, 50144, "password_expired", "AADSTS50144");
     expect_oauth(OAUTH_ERRC_UNKNOWN_TENANT, 90002, "tenant_not_found", "AADSTS90002");
-    expect_oauth(OAUTH_ERRC_MFA_REQUIRED, 50079, "mfa_required", "AADSTS50079");
+    expect_oauth(OAUTH_ERRC_MFA_REQUIRED, 50074, "mfa_required", "AADSTS50074");
+    expect_oauth(OAUTH_ERRC_MFA_REGISTRATION, 50079, "mfa_registration_required", "AADSTS50079");
+    expect_oauth(OAUTH_ERRC_MFA_REGISTRATION, 0, "mfa_registration_required", "AADSTS50079");
+    assert_non_null(
+        strstr(lj_reason_get(LJ_R_MFA_REGISTRATION_REQUIRED)->message, "https://aka.ms/mfasetup"));
     expect_oauth(OAUTH_ERRC_MFA_REQUIRED, 0, "mfa_required", "AADSTS50076");
     expect_oauth(OAUTH_ERRC_CA_BLOCKED, 53003, "blocked_by_conditional_access", "AADSTS53003");
     expect_oauth(OAUTH_ERRC_EXPIRED, 0, "signin_expired", "AADSTS70019");
     expect_oauth(OAUTH_ERRC_DECLINED, 0, "signin_declined", "AADSTS65004");
     expect_oauth(OAUTH_ERRC_REFRESH_INVALID, 70008, "signin_session_expired", "AADSTS70008");
+    assert_string_equal(lj_reason_get(LJ_R_NETWORK_DNS)->code, "0x80072ee7");
+    assert_string_equal(lj_reason_get(LJ_R_NETWORK_TIMEOUT)->code, "0x80072ee2");
+    assert_string_equal(lj_reason_get(LJ_R_NETWORK_UNREACHABLE)->code, "0x80072efd");
+    assert_string_equal(lj_reason_get(LJ_R_MDM_BAD_SERVICE_RESPONSE)->code, "0x80180001");
+    /* proxies: WinINet's PROXY_SERVER_UNREACHABLE, winerror.h HTTP_E_STATUS_PROXY_AUTH_REQ */
+    assert_string_equal(lj_reason_get(LJ_R_PROXY_UNREACHABLE)->code, "0x80072f85");
+    assert_string_equal(lj_reason_get(LJ_R_PROXY_AUTH_REQUIRED)->code, "0x80190197");
+    assert_non_null(strstr(lj_reason_get(LJ_R_NETWORK_INTERCEPTED_TLS)->admin_action, "{proxy}"));
+    assert_non_null(strstr(lj_reason_get(LJ_R_PROXY_AUTH_REQUIRED)->admin_action, "{proxy}"));
+    expect_oauth(OAUTH_ERRC_BAD_USER_CODE, 70018, "signin_code_wrong", "AADSTS70018");
+    assert_true(lj_reason_get(LJ_R_SIGNIN_CODE_WRONG)->retryable);
+    /* the Conditional Access family: one slug, admin fix, exit 7, the
+     * policy's condition or grant in the admin action */
+    {
+        static const struct {
+            enum oauth_err_class cls;
+            unsigned long code;
+            enum lj_reason want;
+            const char *hint;
+        } ca[] = {
+            {OAUTH_ERRC_CA_PLATFORM, 50005, LJ_R_CA_PLATFORM, "Device platforms"},
+            {OAUTH_ERRC_CA_COMPLIANT, 53000, LJ_R_CA_COMPLIANT, "Require device to be marked"},
+            {OAUTH_ERRC_CA_DOMAIN_JOINED, 53001, LJ_R_CA_DOMAIN_JOINED, "hybrid joined"},
+            {OAUTH_ERRC_CA_APPROVED_APP, 53002, LJ_R_CA_APPROVED_APP, "approved client app"},
+            {OAUTH_ERRC_CA_BLOCKED, 53003, LJ_R_BLOCKED_BY_CA, "Sign-in logs"},
+            {OAUTH_ERRC_CA_PROOFUP_RISK, 53004, LJ_R_CA_PROOFUP_RISK, "Risky users"},
+            {OAUTH_ERRC_CA_SECURITY_POLICY, 530032, LJ_R_CA_SECURITY_POLICY, "security policy"},
+            {OAUTH_ERRC_CA_DELEGATED_ADMIN, 530034, LJ_R_CA_DELEGATED_ADMIN, "partner"},
+            {OAUTH_ERRC_SECURITY_DEFAULTS, 530035, LJ_R_CA_SECURITY_DEFAULTS, "security defaults"},
+            {OAUTH_ERRC_CA_EXTERNAL, 50158, LJ_R_CA_EXTERNAL, "custom control"},
+        };
+        for (size_t i = 0; i < sizeof(ca) / sizeof(ca[0]); i++) {
+            struct oauth_error e;
+            struct lj_classified c;
+            const struct lj_reason_info *ri;
+            char want[24];
+
+            memset(&e, 0, sizeof(e));
+            e.cls = ca[i].cls;
+            e.aadsts = ca[i].code;
+            lj_classify_oauth(&e, &c);
+            assert_int_equal(c.reason, ca[i].want);
+            ri = lj_reason_get(c.reason);
+            assert_string_equal(ri->slug, "blocked_by_conditional_access");
+            snprintf(want, sizeof(want), "AADSTS%lu", ca[i].code);
+            assert_string_equal(c.code, want);
+            assert_string_equal(ri->code, want);
+            assert_int_equal(ri->fix_by, LJ_FIX_ADMIN);
+            assert_int_equal(ri->exit_code, LJ_EXIT_POLICY);
+            if (strstr(ri->admin_action, ca[i].hint) == NULL)
+                fail_msg("AADSTS%lu: admin action lacks '%s'", ca[i].code, ca[i].hint);
+        }
+    }
     expect_oauth(OAUTH_ERRC_OTHER, 700016, "signin_rejected", "AADSTS700016");
     /* AADSTS50011 (redirect URI not registered for the client): configuration */
-    expect_oauth(OAUTH_ERRC_OTHER, 50011, "redirect_uri_not_registered", "AADSTS50011");
+    expect_oauth(OAUTH_ERRC_REDIRECT_MISMATCH, 50011, "redirect_uri_not_registered", "AADSTS50011");
     assert_int_equal(lj_reason_get(LJ_R_REDIRECT_NOT_REGISTERED)->exit_code, LJ_EXIT_CONFIG);
     expect_oauth(OAUTH_ERRC_OTHER, 0, "signin_rejected", "0x80004005");
 }
@@ -353,9 +415,10 @@ test_classify_mdm(void **state)
     expect_mdm(503, F, "InMaintenance", "s:Receiver", "", LJ_R_JOINED_MDM_PENDING, "0x80180017");
     expect_mdm(500, F, "", "s:MessageFormat", "", LJ_R_MDM_REJECTED, "0x80180001");
     expect_mdm(503, MDM_BODY_EMPTY, "", "", "", LJ_R_JOINED_MDM_PENDING, "0x80180010");
-    expect_mdm(200, MDM_BODY_EMPTY, "", "", "", LJ_R_BAD_SERVICE_RESPONSE, "0x80180029");
+    expect_mdm(200, MDM_BODY_EMPTY, "", "", "", LJ_R_MDM_BAD_SERVICE_RESPONSE, "0x80180029");
     expect_mdm(200, MDM_BODY_HTML, "", "", "", LJ_R_NETWORK_INTERCEPTED, "0x8007000d");
-    expect_mdm(400, MDM_BODY_OTHER, "", "", "", LJ_R_BAD_SERVICE_RESPONSE, "0x801c0001");
+    /* MENROLL_E_DEVICE_MESSAGE_FORMAT_ERROR, not DRS's 0x801c0001 */
+    expect_mdm(400, MDM_BODY_OTHER, "", "", "", LJ_R_MDM_BAD_SERVICE_RESPONSE, "0x80180001");
 }
 
 static void
@@ -365,9 +428,13 @@ test_classify_rc(void **state)
         enum lj_rc rc;
         enum lj_reason want;
     } cases[] = {
-        {LJ_ERR_NET_DNS, LJ_R_NETWORK_UNREACHABLE},
+        {LJ_ERR_NET_DNS, LJ_R_NETWORK_DNS},
         {LJ_ERR_NET_CONNECT, LJ_R_NETWORK_UNREACHABLE},
-        {LJ_ERR_NET_TIMEOUT, LJ_R_NETWORK_UNREACHABLE},
+        {LJ_ERR_NET_TIMEOUT, LJ_R_NETWORK_TIMEOUT},
+        {LJ_ERR_TIMEOUT, LJ_R_NETWORK_TIMEOUT},
+        {LJ_ERR_TLS, LJ_R_NETWORK_UNREACHABLE},
+        {LJ_ERR_PROXY, LJ_R_PROXY_UNREACHABLE},
+        {LJ_ERR_PROXY_AUTH, LJ_R_PROXY_AUTH_REQUIRED},
         {LJ_ERR_TLS_UNTRUSTED, LJ_R_TLS_UNTRUSTED},
         {LJ_ERR_TPM_UNREACHABLE, LJ_R_TPM_UNAVAILABLE},
         {LJ_ERR_TPM_LOCKOUT, LJ_R_TPM_LOCKED},

@@ -165,8 +165,21 @@ test_same_reasons_before_the_join_stay(void **state)
     assert_failure(&x->f, LJ_R_CANCELLED, "signin", "cancelled", "0x800704c7");
     flow_fail_clear(&x->f);
     flow_fail_rc(&x->f, LJ_PHASE_PREFLIGHT, LJ_ERR_NET_DNS);
+    assert_failure(&x->f, LJ_R_NETWORK_DNS, "preflight", "network_unreachable", "0x80072ee7");
+    flow_fail_clear(&x->f);
+    flow_fail_rc(&x->f, LJ_PHASE_PREFLIGHT, LJ_ERR_NET_TIMEOUT);
+    assert_failure(&x->f, LJ_R_NETWORK_TIMEOUT, "preflight", "network_unreachable", "0x80072ee2");
+    flow_fail_clear(&x->f);
+    flow_fail_rc(&x->f, LJ_PHASE_PREFLIGHT, LJ_ERR_NET_CONNECT);
     assert_failure(&x->f, LJ_R_NETWORK_UNREACHABLE, "preflight", "network_unreachable",
                    "0x80072efd");
+    /* after the join, each is "management pending" */
+    flow_fail_clear(&x->f);
+    flow_fail_rc(&x->f, LJ_PHASE_MDM, LJ_ERR_NET_DNS);
+    assert_failure(&x->f, LJ_R_JOINED_MDM_PENDING, "mdm", "joined_mdm_pending", "0x80180010");
+    flow_fail_clear(&x->f);
+    flow_fail_rc(&x->f, LJ_PHASE_MDM, LJ_ERR_NET_TIMEOUT);
+    assert_failure(&x->f, LJ_R_JOINED_MDM_PENDING, "mdm", "joined_mdm_pending", "0x80180010");
 }
 
 static void
@@ -176,12 +189,12 @@ test_mdm_bad_answer_says_device_is_joined(void **state)
 
     flow_fail_set(&x->f, LJ_PHASE_MDM, LJ_R_BAD_SERVICE_RESPONSE, NULL, LJ_ERR_PARSE);
     assert_failure(&x->f, LJ_R_MDM_BAD_SERVICE_RESPONSE, "mdm", "bad_service_response",
-                   "0x801c0001");
+                   "0x80180001");
     /* a specific code is kept */
     flow_fail_clear(&x->f);
-    flow_fail_set(&x->f, LJ_PHASE_MDM, LJ_R_BAD_SERVICE_RESPONSE, "0x80180001", LJ_ERR_PARSE);
+    flow_fail_set(&x->f, LJ_PHASE_MDM, LJ_R_BAD_SERVICE_RESPONSE, "0x80180029", LJ_ERR_PARSE);
     assert_failure(&x->f, LJ_R_MDM_BAD_SERVICE_RESPONSE, "mdm", "bad_service_response",
-                   "0x80180001");
+                   "0x80180029");
 }
 
 static void
@@ -194,7 +207,7 @@ test_mdm_parse_failure_names_the_step(void **state)
     assert_int_equal(flow_fail_mdm_parse(&x->f, &r, "policy", MDM_REJECT_NOT_SOAP, LJ_ERR_PARSE),
                      LJ_ERR_PARSE);
     assert_failure(&x->f, LJ_R_MDM_BAD_SERVICE_RESPONSE, "mdm", "bad_service_response",
-                   "0x801c0001");
+                   "0x80180001");
     assert_int_equal(x->f.fail.err.http_status, 200);
     assert_true(strncmp(x->f.fail.err.message, "policy answer rejected: ", 24) == 0);
     assert_string_equal(x->f.fail.err.message + 24, mdm_reject_name(MDM_REJECT_NOT_SOAP));
@@ -268,8 +281,7 @@ test_net_failure_names_host_and_what(void **state)
     assert_int_equal(flow_fail_net(&x->f, LJ_PHASE_PREFLIGHT, LJ_ERR_NET_DNS,
                                    "https://login.example.com/common", "no such host"),
                      LJ_ERR_NET_DNS);
-    assert_failure(&x->f, LJ_R_NETWORK_UNREACHABLE, "preflight", "network_unreachable",
-                   "0x80072efd");
+    assert_failure(&x->f, LJ_R_NETWORK_DNS, "preflight", "network_unreachable", "0x80072ee7");
     assert_string_equal(x->f.fail.host, "login.example.com");
     assert_string_equal(x->f.fail.what, lj_error_net_what(LJ_ERR_NET_DNS));
 }

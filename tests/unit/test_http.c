@@ -25,6 +25,7 @@
 #include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/ecc.h>
 
+#include "agent/core/version.h"
 #include "agent/net/http.h"
 #include "platform/common/secmem.h"
 #include "platform/common/text.h"
@@ -242,7 +243,9 @@ test_get_ok_headers_and_ids(void **state)
     /* What we sent. */
     assert_non_null(strstr(s.request, "GET /tenant/discover?api-version=1.9 HTTP/1.1\r\n"));
     assert_non_null(strstr(s.request, "Host: login.linkjoin.test\r\n"));
-    assert_non_null(strstr(s.request, "User-Agent: linkjoin/"));
+    /* the Windows platform for Conditional Access (core/version.h) */
+    assert_non_null(strstr(s.request, "User-Agent: " LJ_USER_AGENT "\r\n"));
+    assert_non_null(strstr(s.request, "(Windows NT 10.0; Win64; x64) linkjoin/"));
     assert_non_null(strstr(s.request, "ocp-adrs-client-name: linkjoin\r\n"));
     assert_non_null(strstr(s.request, "ocp-adrs-client-version: "));
     assert_non_null(strstr(s.request, "Accept: application/json\r\n"));

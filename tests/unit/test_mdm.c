@@ -274,6 +274,8 @@ test_discover_build_rejects(void **state)
     BAD(upn, "alice\xff@contoso.example");     /* not UTF-8 */
     BAD(upn, "alice\xc0\xaf@contoso.example"); /* overlong */
     BAD(os_version, "10.0; DROP");
+    BAD(os_version, "12"); /* [MS-MDE2] DottedQuadType */
+    BAD(os_version, "10.0.26100");
     BAD(os_edition, "4x");
 #undef BAD
     r = ok;
@@ -437,6 +439,7 @@ test_enroll_build_rejects(void **state)
     BAD(r.url = "https://bad host/");
     BAD(r.serial = "SN\x01");
     BAD(r.locale = "en_US;x");
+    BAD(r.os_version = "12"); /* the OSVersion context item is a dotted quad too */
 #undef BAD
 }
 
@@ -1043,8 +1046,8 @@ test_faults(void **state)
     size_t n;
     char *b = load("fault-ownership.xml", &n);
     struct lj_classified c;
-    const struct lj_error_params params = {NULL,     NULL,      NULL, "Contoso",
-                                           "Link 1", "SN-0001", NULL, NULL};
+    const struct lj_error_params params = {NULL,      NULL, NULL, "Contoso", "Link 1",
+                                           "SN-0001", NULL, NULL, NULL};
     char msg[512];
 
     (void)state;
@@ -1125,7 +1128,7 @@ test_faults(void **state)
     expect_class(200, "<html><body>Sign in to the Wi-Fi</body></html>", 46, "network_intercepted",
                  "0x8007000d");
     expect_class(200, "", 0, "bad_service_response", "0x80180029");
-    expect_class(400, "garbage", 7, "bad_service_response", "0x801c0001");
+    expect_class(400, "garbage", 7, "bad_service_response", "0x80180001");
     b = load("discover-response.xml", &n);
     assert_int_equal(mdm_fault_parse(200, b, n, &f), LJ_OK);
     assert_int_equal(f.kind, MDM_BODY_SOAP);

@@ -59,6 +59,28 @@ test_guid(void **state)
     assert_false(lj_is_guid(NULL));
 }
 
+static void
+test_dotted_quad(void **state)
+{
+    (void)state;
+    assert_true(lj_is_dotted_quad("10.0.26100.1"));
+    assert_true(lj_is_dotted_quad("0.0.0.0"));
+    assert_true(lj_is_dotted_quad("65535.65535.65535.65535"));
+    assert_false(lj_is_dotted_quad("12"));         /* Debian's VERSION_ID */
+    assert_false(lj_is_dotted_quad("10.0.26100")); /* three parts */
+    assert_false(lj_is_dotted_quad("10.0.26100.1.2"));
+    assert_false(lj_is_dotted_quad("10.0.65536.1")); /* a part over 16 bits */
+    assert_false(lj_is_dotted_quad("10.0.000026100.1"));
+    assert_false(lj_is_dotted_quad("10..26100.1"));
+    assert_false(lj_is_dotted_quad("10.0.26100.1."));
+    assert_false(lj_is_dotted_quad(".10.0.26100"));
+    assert_false(lj_is_dotted_quad("10.0.26100.1 "));
+    assert_false(lj_is_dotted_quad("+10.0.26100.1"));
+    assert_false(lj_is_dotted_quad("6.1.7601.x"));
+    assert_false(lj_is_dotted_quad(""));
+    assert_false(lj_is_dotted_quad(NULL));
+}
+
 int
 main(void)
 {
@@ -66,6 +88,7 @@ main(void)
         cmocka_unit_test(test_html_pages),
         cmocka_unit_test(test_html_not_pages),
         cmocka_unit_test(test_guid),
+        cmocka_unit_test(test_dotted_quad),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
