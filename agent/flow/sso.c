@@ -34,9 +34,11 @@ sso_open(const struct lj_config *cfg, struct flow *f, const char *name, int *ex)
     struct tpm_open_opts to;
     const char *ct[LJ_CONFIG_MAX_CONNECT_TO];
     struct lj_http_config hc;
+    struct lj_cfg_proxy px;
     enum lj_rc rc;
 
     memset(f, 0, sizeof(*f));
+    memset(&px, 0, sizeof(px));
     f->cfg = cfg;
     f->interactive = false;
     f->resume = true;
@@ -62,11 +64,16 @@ sso_open(const struct lj_config *cfg, struct flow *f, const char *name, int *ex)
         lj_cfg_http(cfg, ct, &hc);
         hc.cancelled = flow_http_cancelled;
         hc.cancel_arg = f;
-        rc = lj_http_new(&hc, &f->http);
+        rc = lj_cfg_proxy(cfg, &px, &hc); /* the corporate proxy, like run's */
+        if (rc == LJ_OK)
+            rc = lj_http_new(&hc, &f->http);
+        lj_cfg_proxy_wipe(&px);
     }
     if (rc != LJ_OK) {
         fprintf(stderr, "linkjoin %s: %s (%s)\n", name,
-                rc == LJ_ERR_TPM_UNREACHABLE ? "the TPM does not answer" : "cannot start",
+                rc == LJ_ERR_TPM_UNREACHABLE                    ? "the TPM does not answer"
+                : rc == LJ_ERR_PROXY || rc == LJ_ERR_PROXY_AUTH ? "the proxy setting is unusable"
+                                                                : "cannot start",
                 lj_rc_name(rc));
         *ex = rc == LJ_ERR_TPM_UNREACHABLE ? LJ_EXIT_TPM : LJ_EXIT_FAILURE;
         return rc;

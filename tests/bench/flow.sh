@@ -47,6 +47,7 @@ flow_conf() {
     echo "tcti = $PROXY_TCTI"
     echo "state_dir = $st"
     echo "serial = BENCH-$RANDOM"
+    echo "os_version = 10.0.26100.1" # a dotted quad: the simulator refuses anything else (MS-MDE2)
     echo "log_level = warn"
     for l in "$@"; do echo "$l"; done
   } >"$f"
