@@ -66,6 +66,33 @@ mdm_post(struct flow *f, const char *url, const char *xml, size_t len,
 }
 
 /*
+ * May the device send its Intune token to url?  Only over https to a host
+ * of Microsoft's Intune service (*.manage.microsoft.com: discovery,
+ * enrollment and fef.* clusters; MS-MDE2 leaves the hosts to the service)
+ * or to the host of the configured mdm_url (a sovereign cloud, a test
+ * double reached through connect_to).  A discovery answer or a token claim
+ * naming any other host is refused, so a tampered answer cannot collect the
+ * token.
+ */
+static bool
+mdm_host_ok(const struct flow *f, const char *url)
+{
+    static const char suffix[] = ".manage.microsoft.com";
+    char host[256], own[256];
+    long port = 0;
+    size_t n;
+
+    if (strncmp(url, "https://", 8) != 0 ||
+        lj_http_url_host(url, host, sizeof(host), &port) != LJ_OK)
+        return false;
+    n = strlen(host);
+    if (n > sizeof(suffix) - 1 && strcasecmp(host + n - (sizeof(suffix) - 1), suffix) == 0)
+        return true;
+    return lj_http_url_host(f->cfg->mdm_url, own, sizeof(own), &port) == LJ_OK &&
+           strcasecmp(host, own) == 0;
+}
+
+/*
  * Where Intune discovery goes.  Entra puts mdm_enrollment_url (with the
  * terms-of-use and compliance URLs) into the sign-in's id_token for users
  * inside the tenant's MDM user scope (Learn "How device registration
@@ -83,8 +110,10 @@ mdm_discovery_url(struct flow *f, char *url, size_t usz)
     long port;
     size_t blen;
 
-    if (claim[0] != '\0' && strncmp(claim, "https://", 8) == 0 &&
-        lj_http_url_host(claim, host, sizeof(host), &port) == LJ_OK && strlen(claim) < usz) {
+    if (claim[0] != '\0' && !mdm_host_ok(f, claim))
+        lj_log(LJ_LOG_WARN, MOD, "event=mdm_scope_claim_refused reason=not_an_intune_host");
+    else if (claim[0] != '\0' && lj_http_url_host(claim, host, sizeof(host), &port) == LJ_OK &&
+             strlen(claim) < usz) {
         lj_log(LJ_LOG_INFO, MOD, "event=mdm_scope_claim present=yes mdm_enrollment_url=%s", claim);
         flow_copy(url, usz, claim);
         return;
@@ -210,6 +239,19 @@ mdm_discover_step(struct flow *f, struct mdm_discovery *d)
     rc = mdm_discover_parse(resp.body, resp.body_len, msgid, d, &why);
     if (rc != LJ_OK) {
         flow_fail_mdm_parse(f, &resp, "discovery", why, rc);
+        goto out;
+    }
+    if (!mdm_host_ok(f, d->enrollment_service_url) ||
+        (d->enrollment_policy_service_url[0] != '\0' &&
+         !mdm_host_ok(f, d->enrollment_policy_service_url))) {
+        lj_log(LJ_LOG_WARN, MOD,
+               "event=mdm_discovery_refused reason=not_an_intune_host enroll=%s "
+               "policy=%s",
+               d->enrollment_service_url, d->enrollment_policy_service_url);
+        flow_fail_set(f, LJ_PHASE_MDM, LJ_R_BAD_SERVICE_RESPONSE, NULL, LJ_ERR_PROTOCOL);
+        flow_copy(f->fail.what, sizeof(f->fail.what),
+                  "it names an enrollment service outside Microsoft's Intune hosts");
+        rc = LJ_ERR_PROTOCOL;
         goto out;
     }
     lj_log(LJ_LOG_INFO, MOD, "event=mdm_discovered auth_policy=%s version=%s enroll=%s policy=%s",

@@ -628,6 +628,7 @@ discovery(struct sim_req *r)
     xmlNodePtr req, pols;
     char v[TEXT_MAX];
     bool federated = false, policy, crid;
+    char host[256];
 
     if (strcmp(r->method, "GET") == 0)
         return srv_reply(r, 200, "text/html", NULL, NULL);
@@ -677,22 +678,25 @@ discovery(struct sim_req *r)
     pthread_mutex_lock(&g_sim.lock);
     policy = g_sim.t->intune.policy_service;
     crid = g_sim.t->intune.enroll_url_crid;
+    snprintf(host, sizeof(host), "%s", g_sim.t->intune.enroll_host);
     pthread_mutex_unlock(&g_sim.lock);
     reply_head(&b, r, ACT_DISCOVER "Response", &s, NULL);
     sim_buf_adds(&b, "</s:Header><s:Body><DiscoverResponse xmlns=\"" NS_DISC "\"><DiscoverResult>"
                      "<AuthPolicy>Federated</AuthPolicy><EnrollmentVersion>4.0"
                      "</EnrollmentVersion>");
     if (policy)
-        sim_buf_adds(&b, "<EnrollmentPolicyServiceUrl>" MDM_BASE PATH_POLICY
-                         "</EnrollmentPolicyServiceUrl>");
+        sim_buf_addf(&b,
+                     "<EnrollmentPolicyServiceUrl>https://%s" PATH_POLICY
+                     "</EnrollmentPolicyServiceUrl>",
+                     host);
     /* Intune's URL carries ?client-request-id= (the OutOfTune capture,
      * AADInternals MDM_utils.ps1); intune.enrollment_url_request_id false
      * leaves it out, to exercise a client that adds one. */
     if (crid)
-        sim_buf_addf(&b, "<EnrollmentServiceUrl>" MDM_BASE PATH_ENROLL "?client-request-id=%s",
-                     r->request_id);
+        sim_buf_addf(&b, "<EnrollmentServiceUrl>https://%s" PATH_ENROLL "?client-request-id=%s",
+                     host, r->request_id);
     else
-        sim_buf_adds(&b, "<EnrollmentServiceUrl>" MDM_BASE PATH_ENROLL);
+        sim_buf_addf(&b, "<EnrollmentServiceUrl>https://%s" PATH_ENROLL, host);
     sim_buf_adds(&b, "</EnrollmentServiceUrl></DiscoverResult></DiscoverResponse></s:Body>"
                      "</s:Envelope>");
     res = reply_xml(r, &b);

@@ -550,6 +550,7 @@ static const char *const intune_members[] = {"mdm_user_scope",
                                              "fault_detail",
                                              "require_device_claim",
                                              "mdm_claims_in_access_token",
+                                             "enrollment_host",
                                              NULL};
 
 /* Trimmed span of one part of a corporate identifier line. */
@@ -606,7 +607,7 @@ tenant_apply_intune(struct sim_tenant *t, const cJSON *o, const char *path, char
     char *groups[SIM_MAX_GROUPS] = {0};
     size_t ng = 0, nc = 0;
     char **corp = NULL;
-    char *url = NULL;
+    char *url = NULL, *ehost = NULL;
     const cJSON *v, *e;
     char p[160];
     bool ok = false;
@@ -656,6 +657,15 @@ tenant_apply_intune(struct sim_tenant *t, const cJSON *o, const char *path, char
         !get_long(o, "device_limit", path, 1, 15, &limit, err, errsz) ||
         !get_str(o, "management_url", path, false, 512, &url, err, errsz))
         return false;
+    if (!get_str(o, "enrollment_host", path, false, 253, &ehost, err, errsz))
+        goto out;
+    if (ehost != NULL &&
+        (ehost[0] == '\0' ||
+         strspn(ehost, "abcdefghijklmnopqrstuvwxyz0123456789.-") != strlen(ehost))) {
+        snprintf(p, sizeof(p), "%s.enrollment_host", path);
+        fail(err, errsz, p, "must be a host name (a-z, 0-9, '.', '-')");
+        goto out;
+    }
     if (url != NULL && strncmp(url, "https://", 8) != 0) {
         snprintf(p, sizeof(p), "%s.management_url", path);
         fail(err, errsz, p, "must be an https:// URL");
@@ -724,6 +734,8 @@ tenant_apply_intune(struct sim_tenant *t, const cJSON *o, const char *path, char
     in->windows_fault_detail = wdetail;
     in->require_device_claim = devclaim;
     in->mdm_claims_in_at = mdm_at;
+    if (ehost != NULL)
+        snprintf(in->enroll_host, sizeof(in->enroll_host), "%s", ehost);
     in->device_limit = (unsigned long)limit;
     if (cJSON_GetObjectItemCaseSensitive(o, "mdm_user_scope_groups") != NULL) {
         for (size_t i = 0; i < in->nscope_groups; i++)
@@ -750,6 +762,7 @@ out:
     if (corp != NULL)
         corp_free(corp, nc);
     free(url);
+    free(ehost);
     return ok;
 }
 
@@ -1149,6 +1162,8 @@ tenant_parse(const char *text, size_t len, struct sim_tenant **out, char *err, s
     t->intune.scope = SIM_MDM_ALL;
     t->intune.policy_service = true;
     t->intune.enroll_url_crid = true;
+    snprintf(t->intune.enroll_host, sizeof(t->intune.enroll_host),
+             "enrollment.manage.microsoft.com");
     t->intune.require_device_claim = true;
     t->prt.nonce_lifetime = 300;
     t->prt.lifetime = 1209600;
@@ -1334,6 +1349,7 @@ tenant_settings_json(const struct sim_tenant *t)
         cJSON_AddNumberToObject(in, "device_limit", (double)t->intune.device_limit);
         cJSON_AddBoolToObject(in, "policy_service", t->intune.policy_service);
         cJSON_AddBoolToObject(in, "enrollment_url_request_id", t->intune.enroll_url_crid);
+        cJSON_AddStringToObject(in, "enrollment_host", t->intune.enroll_host);
         cJSON_AddBoolToObject(in, "require_device_claim", t->intune.require_device_claim);
         cJSON_AddBoolToObject(in, "mdm_claims_in_access_token", t->intune.mdm_claims_in_at);
         cJSON_AddStringToObject(in, "management_url", t->intune.mgmt_url);

@@ -79,6 +79,7 @@ struct sim_intune {
     bool windows_fault_detail;  /* faults name WindowsDeviceEnrollmentServiceError */
     bool require_device_claim;  /* the RST's token must carry deviceid = the DeviceID item */
     bool mdm_claims_in_at;      /* compatibility: MDM URL claims in DRS access tokens too */
+    char enroll_host[256];      /* host of the discovery's service URLs (tests: a foreign one) */
 };
 
 /* Primary Refresh Token settings (tenant file "prt"). */

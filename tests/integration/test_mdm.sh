@@ -465,6 +465,18 @@ case_pending_boot_state_changed() {
   assert_enrolled
 }
 
+# A discovery answer naming an enrollment service outside Microsoft's Intune
+# hosts (*.manage.microsoft.com, or the configured mdm_url's host) never gets
+# the Intune token: bad_service_response before any RST is sent.
+case_discovery_foreign_host() {
+  mdm_env '{"enrollment_host":"enroll.contoso-evil.example"}'
+  run_device_code
+  assert_mdm_refused bad_service_response 0x80180001 support 8
+  assert_contains "$(cat "$CASE/err.log")" "event=mdm_discovery_refused reason=not_an_intune_host"
+  assert_eq "$(sim_ctl GET '/control/requests?path_prefix=/StatelessEnrollmentService' | jq length)" 0 \
+    "no policy or enrollment request went anywhere"
+}
+
 # Bad answers from Intune: bad_service_response with the enrollment client's
 # code for an unusable message (0x80180001 MENROLL_E_DEVICE_MESSAGE_FORMAT_ERROR,
 # not DRS's 0x801c0001), nothing stored, no crash.
@@ -486,6 +498,7 @@ case_deep_discovery() {
 }
 
 tcase mdm_enrolled case_enrolled
+tcase mdm_discovery_foreign_host_refused case_discovery_foreign_host
 tcase mdm_one_user_agent_per_request case_one_user_agent
 tcase mdm_enrolled_without_policy_service case_enrolled_without_policy_service
 tcase mdm_enroll_url_client_request_id_kept case_enroll_url_request_id_kept
