@@ -184,7 +184,7 @@ enum lj_rc tpm_job_wait(struct tpm_ctx *t, struct tpm_job *j);
 /* tpm/worker.c: set and return LJ_ERR_TPM_UNREACHABLE with the timeout detail. */
 enum lj_rc tpm_hung_error(const struct tpm_ctx *t);
 
-/* tpm/hkey.c: a name tpm_seal and tpm_hmac_key_import accept ([a-z0-9_-], 1..TPM_SEAL_NAME_MAX). */
+/* tpm/seal.c: a name tpm_seal and tpm_hmac_key_import accept ([a-z0-9_-], 1..TPM_SEAL_NAME_MAX). */
 bool tpm_object_name_ok(const char *name);
 
 /* tpm/hkey.c: state_dir holds a NAME.hkey file (tpm_files_present). */

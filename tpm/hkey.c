@@ -48,24 +48,6 @@
 #define PROV_TPM 1
 #define PROV_SOFT 2
 
-bool
-tpm_object_name_ok(const char *name)
-{
-    size_t n;
-
-    if (name == NULL)
-        return false;
-    n = strlen(name);
-    if (n == 0 || n > TPM_SEAL_NAME_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
 static bool
 hkey_path(char *buf, size_t bsz, const char *dir, const char *name)
 {

@@ -64,8 +64,9 @@
 #define PROV_TPM 1
 #define PROV_SOFT 2
 
-static bool
-name_ok(const char *name)
+/* The rule of tpm_seal and tpm_hmac_key_import names (backend.h). */
+bool
+tpm_object_name_ok(const char *name)
 {
     size_t n;
 
@@ -411,7 +412,7 @@ tpm_seal(struct tpm_ctx *t, const char *name, const unsigned char *data, size_t 
 {
     struct seal_args a = {.name = name, .data = data, .len = len};
 
-    if (!name_ok(name))
+    if (!tpm_object_name_ok(name))
         return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=seal_failed reason=bad_name");
     if (data == NULL || len == 0 || len > TPM_SEAL_DATA_MAX)
         return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=seal_failed reason=bad_length len=%zu",
@@ -427,7 +428,7 @@ tpm_unseal(struct tpm_ctx *t, const char *name, unsigned char **data, size_t *le
     struct seal_args a = {.name = name};
     enum lj_rc rc;
 
-    if (!name_ok(name))
+    if (!tpm_object_name_ok(name))
         return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=unseal_failed reason=bad_name");
     if (t->state_dir[0] == '\0')
         return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=unseal_failed reason=no_state_dir");
@@ -444,7 +445,8 @@ tpm_sealed_remove(const char *state_dir, const char *name)
 {
     char path[PATH_MAX];
 
-    if (state_dir == NULL || !name_ok(name) || !sealed_path(path, sizeof(path), state_dir, name))
+    if (state_dir == NULL || !tpm_object_name_ok(name) ||
+        !sealed_path(path, sizeof(path), state_dir, name))
         return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=sealed_remove_failed reason=bad_name");
     return lj_fs_remove(path);
 }
@@ -454,8 +456,8 @@ tpm_sealed_present(const char *state_dir, const char *name)
 {
     char path[PATH_MAX];
 
-    return state_dir != NULL && name_ok(name) && sealed_path(path, sizeof(path), state_dir, name) &&
-           lj_fs_exists(path);
+    return state_dir != NULL && tpm_object_name_ok(name) &&
+           sealed_path(path, sizeof(path), state_dir, name) && lj_fs_exists(path);
 }
 
 /* True for NAME.sealed with a NAME tpm_seal accepts. */
@@ -469,7 +471,7 @@ is_sealed_name(const char *file)
         return false;
     memcpy(name, file, n - 7);
     name[n - 7] = '\0';
-    return name_ok(name);
+    return tpm_object_name_ok(name);
 }
 
 enum lj_rc

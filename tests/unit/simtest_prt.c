@@ -6,6 +6,7 @@
  * a hand-written HMAC), plus the tenant file's "prt" and intune
  * require_device_claim options.
  */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,8 +51,14 @@ unhex(const char *s, unsigned char *out, size_t max)
 
     assert_true(n <= max);
     for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        assert_int_equal(sscanf(s + 2 * i, "%2x", &v), 1);
+        unsigned v = 0;
+
+        for (size_t k = 0; k < 2; k++) {
+            char c = s[2 * i + k];
+
+            assert_true(isxdigit((unsigned char)c));
+            v = v * 16 + (unsigned)(isdigit((unsigned char)c) ? c - '0' : (c | 0x20) - 'a' + 10);
+        }
         out[i] = (unsigned char)v;
     }
     return n;

@@ -30,16 +30,11 @@
 #define CTX0 "57a24cf21999b3fd84b53cea4f1313e68394f0d78187c173"
 #define CTX0_B64 "V6JM8hmZs/2EtTzqTxMT5oOU8NeBh8Fz"
 
+/* Exactly n bytes of hex. */
 static void
 unhex(const char *hex, unsigned char *out, size_t n)
 {
-    assert_int_equal(strlen(hex), 2 * n);
-    for (size_t i = 0; i < n; i++) {
-        unsigned int v;
-
-        assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
-        out[i] = (unsigned char)v;
-    }
+    assert_int_equal(lj_test_unhex(hex, out, n), n);
 }
 
 static void
@@ -863,10 +858,12 @@ with_header(const char *jwe, const char *header)
 {
     char *h = lj_b64_encode(header, strlen(header), LJ_B64_URL, NULL);
     const char *rest = strchr(jwe, '.');
-    char *out = malloc(strlen(h) + strlen(rest) + 1);
+    size_t hl = strlen(h), rl = strlen(rest);
+    char *out = malloc(hl + rl + 1);
 
-    strcpy(out, h);
-    strcat(out, rest);
+    assert_non_null(out);
+    memcpy(out, h, hl);
+    memcpy(out + hl, rest, rl + 1);
     free(h);
     return out;
 }
@@ -1260,14 +1257,17 @@ test_jwe_encrypted_key_present(void **state)
 {
     char *jwe = lj_test_load_data("prt/response.jwe", NULL);
     char *p = strstr(jwe, "..");
-    char *bad = malloc(strlen(jwe) + 5);
+    size_t len = strlen(jwe), cut = (size_t)(p - jwe) + 1;
+    char *bad = malloc(len + 5);
     unsigned char key[32];
 
     (void)state;
+    assert_non_null(bad);
     fixture_key(key);
-    memcpy(bad, jwe, (size_t)(p - jwe) + 1);
-    strcpy(bad + (p - jwe) + 1, "AAAA");
-    strcat(bad, p + 1);
+    /* "AAAA" as segment 2, which must be empty */
+    memcpy(bad, jwe, cut);
+    memcpy(bad + cut, "AAAA", 4);
+    memcpy(bad + cut + 4, p + 1, len - cut + 1);
     assert_int_equal(decrypt(bad, key), LJ_ERR_PROTOCOL);
     expect_detail("jwe_encrypted_key_not_empty");
     free(bad);

@@ -76,23 +76,6 @@ static const unsigned char key32[32] = {
     0x03, 0xf7, 0xb0, 0xb0, 0xe0, 0x5b, 0xdb, 0x39, 0x09, 0x15, 0x62, 0x95, 0x18, 0xfc, 0xf4, 0xbf};
 static const unsigned char msg[] = "00000001AzureAD-SecureConversation";
 
-static size_t
-unhex(const char *h, unsigned char *out, size_t cap)
-{
-    size_t n = strlen(h) / 2;
-
-    assert_true(n <= cap);
-    for (size_t i = 0; i < n; i++) {
-        unsigned v = 0;
-        for (int k = 0; k < 2; k++) {
-            char c = h[2 * i + (size_t)k];
-            v = v * 16 + (unsigned)(c <= '9' ? c - '0' : c - 'a' + 10);
-        }
-        out[i] = (unsigned char)v;
-    }
-    return n;
-}
-
 /* The SP 800-108 fixed input of one derived key (see the top comment). */
 static size_t
 kdf_input(const unsigned char *context, size_t clen, unsigned char *out)
@@ -209,14 +192,14 @@ test_kdf_vectors(void **state)
         size_t n;
         wc_Sha256 sha;
 
-        assert_int_equal(unhex(v->key_hex, key, sizeof(key)), 32);
-        assert_int_equal(unhex(v->ctx_hex, ctx, sizeof(ctx)), 24);
+        assert_int_equal(lj_test_unhex(v->key_hex, key, sizeof(key)), 32);
+        assert_int_equal(lj_test_unhex(v->ctx_hex, ctx, sizeof(ctx)), 24);
         assert_int_equal(tpm_hmac_key_import(t, "prt_session", key, sizeof(key)), LJ_OK);
         /* kdf_ver 1: context = ctx */
         n = kdf_input(ctx, sizeof(ctx), in);
         assert_int_equal(n, 4 + 26 + 1 + 24 + 4);
         assert_int_equal(tpm_hmac_sha256(t, "prt_session", in, n, got), LJ_OK);
-        unhex(v->v1_hex, want, sizeof(want));
+        lj_test_unhex(v->v1_hex, want, sizeof(want));
         assert_memory_equal(got, want, 32);
         /* kdf_ver 2: context = SHA-256(ctx || payload) */
         assert_int_equal(wc_InitSha256(&sha), 0);
@@ -229,7 +212,7 @@ test_kdf_vectors(void **state)
         n = kdf_input(context, sizeof(context), in);
         assert_int_equal(n, 67);
         assert_int_equal(tpm_hmac_sha256(t, "prt_session", in, n, got), LJ_OK);
-        unhex(v->v2_hex, want, sizeof(want));
+        lj_test_unhex(v->v2_hex, want, sizeof(want));
         assert_memory_equal(got, want, 32);
     }
     assert_no_transients(t, prov(state));

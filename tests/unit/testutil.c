@@ -131,3 +131,31 @@ lj_test_soft_tpm(const char *state_dir)
     assert_int_equal(tpm_open(&o, &t), LJ_OK);
     return t;
 }
+
+static int
+hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+size_t
+lj_test_unhex(const char *hex, unsigned char *out, size_t cap)
+{
+    size_t len = strlen(hex), n = len / 2;
+
+    assert_true(len % 2 == 0);
+    assert_true(n <= cap);
+    for (size_t i = 0; i < n; i++) {
+        int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+
+        assert_true(hi >= 0 && lo >= 0);
+        out[i] = (unsigned char)(hi * 16 + lo);
+    }
+    return n;
+}

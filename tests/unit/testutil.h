@@ -49,4 +49,11 @@ char *lj_test_load_data(const char *rel, size_t *len);
  */
 struct tpm_ctx *lj_test_soft_tpm(const char *state_dir);
 
+/*
+ * Decode the lower- or upper-case hex string hex into out (room for cap
+ * bytes); fails the test on an odd length, a non-hex digit or too long a
+ * string.  Returns the number of bytes written.
+ */
+size_t lj_test_unhex(const char *hex, unsigned char *out, size_t cap);
+
 #endif
