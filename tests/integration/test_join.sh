@@ -399,8 +399,15 @@ case_status_permission_denied() {
   mkdir -p "$CASE/state"
   chmod 0700 "$CASE/state"
   chmod o+rx "$CASE"
-  OUT=$(runuser -u nobody -- "$LINKJOIN" status --state-dir "$CASE/state" 2>&1)
-  assert_eq "$?" 1 "exit status"
+  # a copy nobody may execute, whatever the modes above the checkout (a
+  # clone in a 0700 mktemp directory)
+  local bin rc
+  bin=$(mktemp -d /tmp/lj-bin.XXXXXX) && chmod 0755 "$bin" && install -m 0755 "$LINKJOIN" "$bin/linkjoin" ||
+    fail "cannot copy the binary"
+  OUT=$(runuser -u nobody -- "$bin/linkjoin" status --state-dir "$CASE/state" 2>&1)
+  rc=$?
+  rm -rf "$bin"
+  assert_eq "$rc" 1 "exit status"
   assert_contains "$OUT" "EntraJoined : UNKNOWN (permission denied)"
   assert_contains "$OUT" "permission denied (run as root)"
   assert_not_contains "$OUT" "EntraJoined : NO"
