@@ -40,18 +40,37 @@ man_section() {
   awk -v s="$2" '/^\.SH /{on = ($0 == ".SH " s); next} on' "$1"
 }
 
+# The setup screen's page files (platform/oobe/www/*.html|js|css) as tree_of
+# lines under PREFIX/share/linkjoin/oobe.
+oobe_www_tree() {
+  local f
+  for f in $(cd "$LJ_TOP/platform/oobe/www" 2>/dev/null && ls -- *.html *.js *.css 2>/dev/null); do
+    echo "644 ./usr/local/share/linkjoin/oobe/$f"
+  done
+}
+
 case_install_tree() {
   local root=$CASE/root
   install_into "$root"
-  assert_eq "$(tree_of "$root")" "644 ./etc/linkjoin/linkjoin.conf
+  assert_eq "$(tree_of "$root")" "$( (echo "644 ./etc/linkjoin/linkjoin.conf
 644 ./usr/local/lib/systemd/system/linkjoin-mdm-retry.service
 644 ./usr/local/lib/systemd/system/linkjoin-mdm-retry.timer
+644 ./usr/local/lib/systemd/system/linkjoin-oobe-kiosk.service
+644 ./usr/local/lib/systemd/system/linkjoin-oobe.service
 644 ./usr/local/lib/systemd/system/linkjoin-prt-renew.service
 644 ./usr/local/lib/systemd/system/linkjoin-prt-renew.timer
 644 ./usr/local/lib/systemd/system/linkjoin.service
 644 ./usr/local/lib/sysusers.d/linkjoin.conf
 644 ./usr/local/share/man/man8/linkjoin.8
-755 ./usr/local/sbin/linkjoin" "installed tree"
+755 ./usr/local/libexec/linkjoin/linkjoin-oobe-kiosk
+755 ./usr/local/sbin/linkjoin
+755 ./usr/local/sbin/linkjoin-oobe"; oobe_www_tree) | sort)" "installed tree"
+  assert_contains "$(cat "$root/usr/local/lib/systemd/system/linkjoin-oobe.service")" \
+    "ExecStart=/usr/local/sbin/linkjoin-oobe --ui-socket /run/linkjoin/ui.sock --listen 127.0.0.1:47361 --assets /usr/local/share/linkjoin/oobe --token-file /run/linkjoin-oobe/token"
+  assert_contains "$(cat "$root/usr/local/lib/systemd/system/linkjoin-oobe-kiosk.service")" \
+    "ExecStartPre=+/usr/local/libexec/linkjoin/linkjoin-oobe-kiosk prepare"
+  assert_not_contains "$(cat "$root"/usr/local/lib/systemd/system/*)" "@OOBEDIR@"
+  assert_not_contains "$(cat "$root"/usr/local/lib/systemd/system/*)" "@KIOSK@"
   assert_mode "$root/etc/linkjoin" 755
   cmp -s "$root/usr/local/sbin/linkjoin" "$REL" || fail "installed binary differs from $REL"
   assert_rc 0 "$root/usr/local/sbin/linkjoin" --version
@@ -252,8 +271,10 @@ verify_copies() {
   local root=$1 dir=$2 f
   mkdir -p "$dir"
   for f in linkjoin.service linkjoin-mdm-retry.service linkjoin-mdm-retry.timer \
-    linkjoin-prt-renew.service linkjoin-prt-renew.timer; do
-    sed "s|^ExecStart=/usr/local/sbin/|ExecStart=$root/usr/local/sbin/|" \
+    linkjoin-prt-renew.service linkjoin-prt-renew.timer linkjoin-oobe.service \
+    linkjoin-oobe-kiosk.service; do
+    sed -e "s|^ExecStart=/usr/local/sbin/|ExecStart=$root/usr/local/sbin/|" \
+      -e "s|/usr/local/libexec/|$root/usr/local/libexec/|g" \
       "$root/usr/local/lib/systemd/system/$f" >"$dir/$f"
   done
 }
@@ -265,7 +286,8 @@ case_units_verify() {
   verify_copies "$root" "$CASE/verify"
   out=$(cd "$CASE/verify" && MANPATH=$root/usr/local/share/man systemd-analyze verify \
     ./linkjoin.service ./linkjoin-mdm-retry.service ./linkjoin-mdm-retry.timer \
-    ./linkjoin-prt-renew.service ./linkjoin-prt-renew.timer 2>&1) ||
+    ./linkjoin-prt-renew.service ./linkjoin-prt-renew.timer ./linkjoin-oobe.service \
+    ./linkjoin-oobe-kiosk.service 2>&1) ||
     fail "systemd-analyze verify failed: $out"
   assert_eq "$out" "" "systemd-analyze verify output"
 }
@@ -286,6 +308,15 @@ case_units_security_exposure() {
     awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }' || fail "$u exposure $score > 2.0: $(cat "$CASE/$u.sec")"
     grep -q '^✗ PrivateDevices=' "$CASE/$u.sec" || fail "PrivateDevices must stay off (it hides /dev/tpmrm0)"
   done
+  # The bridge: no devices, loopback only (it scores 1.1 as written).
+  u=linkjoin-oobe.service
+  (cd "$CASE/verify" && systemd-analyze security --offline=true "./$u") >"$CASE/$u.sec" 2>&1 ||
+    fail "systemd-analyze security failed: $(tail -5 "$CASE/$u.sec")"
+  score=$(grep -oE 'Overall exposure level for [^:]+: [0-9.]+' "$CASE/$u.sec" | grep -oE '[0-9.]+$')
+  echo "# $u exposure $score" >&2
+  awk -v s="$score" 'BEGIN { exit !(s <= 1.5) }' || fail "$u exposure $score > 1.5: $(cat "$CASE/$u.sec")"
+  grep -q '^✓ PrivateDevices=' "$CASE/$u.sec" || fail "the bridge has PrivateDevices=yes"
+  grep -qE '^✗ IPAddressDeny=.*only localhost' "$CASE/$u.sec" || fail "the bridge: localhost only"
 }
 
 # Both services run the agent in the same sandbox.
@@ -325,6 +356,10 @@ case_sysusers_creates_user_in_tss() {
     fail "no linkjoin user: $(cat "$sys/etc/passwd")"
   grep -qE '^tss:x:[0-9]+:(.*,)?linkjoin(,.*)?$' "$sys/etc/group" ||
     fail "linkjoin not in group tss: $(cat "$sys/etc/group")"
+  # the setup screen's bridge may reach the UI socket (ui_group = linkjoin)
+  grep -qE '^linkjoin:x:[0-9]+:(.*,)?linkjoin-oobe(,.*)?$' "$sys/etc/group" ||
+    fail "linkjoin-oobe not in group linkjoin: $(cat "$sys/etc/group")"
+  grep -qE '^linkjoin-kiosk:x:' "$sys/etc/passwd" || fail "no linkjoin-kiosk user"
 }
 
 # Every command listed by --help answers COMMAND --help with its usage, exit 0.

@@ -434,6 +434,37 @@ case_token_file() {
   done
 }
 
+# The kiosk launcher's start page: 0600, redirects to ?t=TOKEN (never on a
+# command line), and following it gives the cookie and the page.
+case_kiosk_start_page() {
+  local kiosk=$LJ_TOP/platform/oobe/kiosk/linkjoin-oobe-kiosk page loc
+  bridge_start
+  mkdir -p "$CASE/kiosk"
+  LINKJOIN_OOBE_URL=$BR/ LINKJOIN_OOBE_TOKEN_FILE=$CASE/run/token LINKJOIN_KIOSK_DIR=$CASE/kiosk \
+    sh "$kiosk" prepare || fail "prepare failed"
+  page=$CASE/kiosk/linkjoin-oobe-start.html
+  assert_mode "$page" 600
+  assert_contains "$(cat "$page")" "<meta http-equiv=\"refresh\" content=\"0;url=$BR/?t=$TOKEN\">"
+  loc=$(sed -n 's/.*content="0;url=\([^"]*\)".*/\1/p' "$page")
+  breq -c "$CASE/jar" "$loc"
+  assert_eq "$HTTP_STATUS" 303 "start page's URL"
+  breq -b "$CASE/jar" "$BR/"
+  assert_eq "$HTTP_STATUS" 200 "with the cookie from the jar"
+  # a URL that is not the loopback bridge, or no token: refused, no page
+  rm -f "$page"
+  LINKJOIN_OOBE_URL=http://evil.example/ LINKJOIN_OOBE_TOKEN_FILE=$CASE/run/token \
+    LINKJOIN_KIOSK_DIR=$CASE/kiosk sh "$kiosk" prepare 2>"$CASE/k.err" && fail "foreign URL taken"
+  assert_contains "$(cat "$CASE/k.err")" "LINKJOIN_OOBE_URL must be http://127.0.0.1:PORT/"
+  echo "not-a-token" >"$CASE/bad-token"
+  LINKJOIN_OOBE_URL=$BR/ LINKJOIN_OOBE_TOKEN_FILE=$CASE/bad-token LINKJOIN_KIOSK_DIR=$CASE/kiosk \
+    sh "$kiosk" prepare 2>"$CASE/k.err" && fail "bad token file taken"
+  assert_contains "$(cat "$CASE/k.err")" "does not hold a token"
+  assert_no_file "$page"
+  # run: chromium is told only the file:// start page
+  assert_contains "$(sed -n '/^run()/,/^}/p' "$kiosk")" '"file://$page"'
+  assert_not_contains "$(sed -n '/^run()/,/^}/p' "$kiosk")" 'token'
+}
+
 # Every process a case started has ended (lib.sh kills them; the bridge
 # must not leave a child or linger after SIGTERM).
 case_no_process_left() {
@@ -462,6 +493,7 @@ tcase bad_post_bodies_400 case_bad_post_bodies
 tcase agent_restart_disconnected_connected case_agent_restart
 tcase one_page_at_a_time case_one_page
 tcase token_file_0600_not_logged case_token_file
+tcase kiosk_start_page_0600_redirects case_kiosk_start_page
 tcase no_process_left case_no_process_left
 
 # Nothing any case started is still running.
