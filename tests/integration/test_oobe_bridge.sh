@@ -8,7 +8,8 @@
 # back to the URL), the token file, secrets in no log, no process left.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_join.sh"
-OOBE=$LJ_BUILD/linkjoin-oobe
+# LJ_OOBE: another build of the bridge (e.g. build-san/linkjoin-oobe under ASan).
+OOBE=${LJ_OOBE:-$LJ_BUILD/linkjoin-oobe}
 PW='Demo-Passw0rd!'
 
 need_oobe() { [ -x "$OOBE" ] || fail "bridge not built ($OOBE)"; }
@@ -237,6 +238,8 @@ case_static_assets() {
   assert_eq "$HTTP_STATUS" 405 "PUT"
   breq "${h[@]}" "$BR/send"
   assert_eq "$HTTP_STATUS" 405 "GET /send"
+  breq "${h[@]}" -I "$BR/events"
+  assert_eq "$HTTP_STATUS" 405 "HEAD /events"
 }
 
 # No index.html in --assets: a page that says the screen is not installed.
@@ -342,6 +345,11 @@ case_bad_post_bodies() {
   assert_eq "$HTTP_STATUS" 400 "too large"
   assert_eq "$(jq -r .error <<<"$BODY")" too_large
   assert_eq "$(jq -r .message <<<"$BODY")" "body over 65536 bytes"
+  # the same without a Content-Length: counted as it arrives
+  breq -H "X-LJ-Token: $TOKEN" -H "Origin: $BR" -H 'Content-Type: application/json' \
+    -H 'Transfer-Encoding: chunked' --data-binary "@$CASE/big.json" "$BR/send"
+  assert_eq "$HTTP_STATUS" 400 "too large, chunked"
+  assert_eq "$(jq -r .error <<<"$BODY")" too_large
   breq -H "X-LJ-Token: $TOKEN" -H "Origin: $BR" -H 'Content-Type: text/plain' --data '{"type":"cancel"}' "$BR/send"
   assert_eq "$HTTP_STATUS" 400 "text/plain"
   assert_eq "$(jq -r .error <<<"$BODY")" bad_content_type
