@@ -242,6 +242,18 @@ $(BUILD)/tests/simtest_%: $(call obj,tests/unit/simtest_%.c) $(SIM_OBJS)
 	@$(if $(Q),echo "  LD      $@";)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SIM_LIBS) $(TEST_LIBS)
 
+# The bridge's targets link its objects, not the agent library (shorter stem wins).
+$(BUILD)/tests/replay/fuzz_oobe_%: $(call obj,tests/fuzz/fuzz_oobe_%.c tests/fuzz/replay.c) \
+		$(call obj,$(OOBE_LIB_SRCS) $(COMMON_SRCS))
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@";)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(OOBE_LIBS)
+
+$(BUILD)/fuzz_oobe_%: $(call obj,tests/fuzz/fuzz_oobe_%.c) $(call obj,$(OOBE_LIB_SRCS) $(COMMON_SRCS))
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@";)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(OOBE_LIBS)
+
 $(BUILD)/tests/replay/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c tests/fuzz/replay.c) $(BUILD)/liblinkjoin.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@";)
