@@ -5,7 +5,8 @@
  * relayed as SSE messages, a protocol 1 agent's answer to hello dropped,
  * the device-code URL kept for /qr.svg and dropped with the prompt,
  * sending, the agent going away ("disconnected", 503) and coming back,
- * an overlong line dropped, a second page ending the first, stop.
+ * an overlong line dropped, a second page ending the first, a refusal
+ * right after an attach retried quietly, stop.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -207,6 +208,15 @@ test_link(void **state)
     c = accept_agent();
     read_line(c, line, sizeof(line));
     assert_non_null(strstr(line, "\"locale\":\"fr\""));
+    /* refused without a word right after the attach (the agent's "busy"):
+       tried again without telling the page */
+    close(c);
+    c = accept_agent();
+    read_line(c, line, sizeof(line));
+    assert_non_null(strstr(line, "\"locale\":\"fr\""));
+    say(c, "{\"type\":\"hello\",\"protocol\":2,\"locale\":\"fr\"}");
+    expect_event(l, id2, "{\"type\":\"bridge\",\"agent\":\"connected\"}");
+    expect_event(l, id2, "{\"type\":\"hello\",\"protocol\":2,\"locale\":\"fr\"}");
     oobe_link_stop(l);
     {
         char *chunk = NULL;
