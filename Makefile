@@ -350,7 +350,8 @@ clean:
 # its own directory (`make release`), so the test build in $(BUILD) and its
 # objects are untouched.
 # On a live system afterwards: systemd-sysusers; systemctl daemon-reload;
-# systemctl enable linkjoin.service linkjoin-mdm-retry.timer linkjoin-prt-renew.timer
+# systemctl enable linkjoin.service linkjoin-mdm-retry.timer linkjoin-prt-renew.timer \
+#   linkjoin-token.socket
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
@@ -358,8 +359,10 @@ UNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 CONFDIR := /etc/linkjoin
 DIST := platform/dist
-DIST_UNITS_IN := linkjoin.service linkjoin-mdm-retry.service linkjoin-prt-renew.service
-DIST_TIMERS := linkjoin-mdm-retry.timer linkjoin-prt-renew.timer
+DIST_UNITS_IN := linkjoin.service linkjoin-mdm-retry.service linkjoin-prt-renew.service \
+  linkjoin-token@.service
+# Units installed as they are (no @SBINDIR@ in them).
+DIST_TIMERS := linkjoin-mdm-retry.timer linkjoin-prt-renew.timer linkjoin-token.socket
 DIST_UNITS := $(DIST_UNITS_IN) $(DIST_TIMERS)
 
 release:
