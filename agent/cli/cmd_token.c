@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent/cli/cmd.h"
@@ -67,7 +68,11 @@ token_usage(FILE *f)
     lj_config_usage(f);
 }
 
-/* root, or a member of TOKEN_GROUP (primary or supplementary). */
+/*
+ * root, or a member of TOKEN_GROUP (primary or supplementary).  The service
+ * user is one: its primary group (sysusers `u linkjoin -`), and
+ * linkjoin-token@.service gives it as SupplementaryGroups= beside Group=tss.
+ */
 static bool
 token_allowed(void)
 {
@@ -265,9 +270,9 @@ token_serve(const struct lj_config *cfg, const char *listen_path)
 
     lj_flow_signals_install();
     if (listen_path == NULL) {
-        uid_t u;
+        struct stat st;
 
-        if (lj_usock_peer(STDIN_FILENO, &u, &g) != LJ_OK) {
+        if (fstat(STDIN_FILENO, &st) != 0 || !S_ISSOCK(st.st_mode)) {
             fprintf(stderr, "linkjoin token: --serve wants the accepted connection on stdin "
                             "(linkjoin-token@.service), or --listen PATH\n");
             return LJ_EXIT_USAGE;
@@ -346,7 +351,9 @@ token_from_broker(const struct lj_config *cfg, const struct lj_flow_token_ask *a
     rc = lj_usock_write_all(fd, req, strlen(req), SERVE_WRITE_MS);
     if (rc == LJ_OK)
         rc = lj_usock_write_all(fd, "\n", 1, SERVE_WRITE_MS);
-    if (rc == LJ_OK)
+    /* a broker that refuses the peer answers before reading: its line is
+     * there even when the request could not be written */
+    if (rc == LJ_OK || rc == LJ_ERR_IO)
         rc = lj_usock_read_line(fd, wait_ms, line, BROKER_ANSWER_MAX + 2, &len);
     if (rc == LJ_OK && broker_answer_parse(line, len, &a) != LJ_OK)
         rc = LJ_ERR_PROTOCOL;

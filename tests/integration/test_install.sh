@@ -337,7 +337,7 @@ case_token_broker_units() {
     grep -qx "$l" <<<"$sock" || fail "linkjoin-token.socket lacks $l"
   done
   for l in "ExecStart=@SBINDIR@/linkjoin token --serve" StandardInput=socket StandardOutput=socket \
-    StandardError=journal RuntimeMaxSec=10min User=linkjoin; do
+    StandardError=journal RuntimeMaxSec=10min User=linkjoin SupplementaryGroups=linkjoin; do
     grep -qx "$l" <<<"$svc" || fail "linkjoin-token@.service lacks $l"
   done
   # the socket path is the configuration's default
