@@ -64,8 +64,8 @@ lj_usock_listen(const char *path, const char *group, int backlog, int *fd)
     if (!fill_addr(path, &sa))
         return lj_err_set(LJ_ERR_INVAL, MOD, "event=listen_failed reason=bad_path");
     if (grouped && !lj_usock_group_gid(group, &gid))
-        return lj_err_set(LJ_ERR_NOT_FOUND, MOD, "event=listen_failed group=%s reason=no_such_group",
-                          group);
+        return lj_err_set(LJ_ERR_NOT_FOUND, MOD,
+                          "event=listen_failed group=%s reason=no_such_group", group);
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode))
             return lj_err_set(LJ_ERR_IO, MOD, "event=listen_failed path=%s reason=not_a_socket",

@@ -204,7 +204,8 @@ serve_one(const struct lj_config *cfg, int fd)
     struct lj_flow_token_ask ask;
     struct lj_flow_token_fail fail;
     struct broker_req req;
-    char line[BROKER_LINE_MAX + 2], problem[160], msg[sizeof(fail.message) + sizeof(fail.detail) + 4];
+    char line[BROKER_LINE_MAX + 2], problem[160],
+        msg[sizeof(fail.message) + sizeof(fail.detail) + 4];
     char *json = NULL;
     size_t len = 0;
     uid_t uid;
@@ -227,8 +228,8 @@ serve_one(const struct lj_config *cfg, int fd)
         return serve_error(fd, uid, "request_timeout", "no request line within 5 s",
                            LJ_EXIT_FAILURE);
     if (rc == LJ_ERR_TOO_BIG)
-        return serve_error(fd, uid, "request_too_large",
-                           "the request is longer than 4096 bytes", LJ_EXIT_USAGE);
+        return serve_error(fd, uid, "request_too_large", "the request is longer than 4096 bytes",
+                           LJ_EXIT_USAGE);
     if (rc == LJ_ERR_PROTOCOL && len > 0)
         return serve_error(fd, uid, "bad_request", "the request line has no end ('\\n')",
                            LJ_EXIT_USAGE);
@@ -282,8 +283,7 @@ token_serve(const struct lj_config *cfg, const char *listen_path)
     rc = lj_usock_listen(listen_path, lj_usock_group_gid(TOKEN_GROUP, &g) ? TOKEN_GROUP : NULL,
                          SERVE_BACKLOG, &lfd);
     if (rc != LJ_OK) {
-        fprintf(stderr, "linkjoin token: cannot listen at %s (%s)\n", listen_path,
-                lj_rc_name(rc));
+        fprintf(stderr, "linkjoin token: cannot listen at %s (%s)\n", listen_path, lj_rc_name(rc));
         return LJ_EXIT_FAILURE;
     }
     while (!lj_flow_signalled()) {
@@ -341,9 +341,8 @@ token_from_broker(const struct lj_config *cfg, const struct lj_flow_token_ask *a
         return LJ_EXIT_FAILURE;
     }
     line = malloc(BROKER_ANSWER_MAX + 2);
-    if (line == NULL ||
-        broker_req_json(ask->resource, ask->scope, ask->client_id, ask->redirect_uri, &req) !=
-            LJ_OK) {
+    if (line == NULL || broker_req_json(ask->resource, ask->scope, ask->client_id,
+                                        ask->redirect_uri, &req) != LJ_OK) {
         fprintf(stderr, "linkjoin token: out of memory\n");
         goto out;
     }

@@ -216,7 +216,8 @@ broker_answer_parse(const char *line, size_t len, struct broker_answer *a)
                pjson_str(root, "message", false, BROKER_ANSWER_MAX, &msg) == LJ_OK) {
         snprintf(r.error, sizeof(r.error), "%s", s);
         pjson_copy_text(r.message, sizeof(r.message), msg);
-        r.exit_code = pjson_int(root, "exit", false, 1, BROKER_EXIT_MAX, &ex) == LJ_OK ? (int)ex : 1;
+        r.exit_code =
+            pjson_int(root, "exit", false, 1, BROKER_EXIT_MAX, &ex) == LJ_OK ? (int)ex : 1;
     } else {
         goto out;
     }

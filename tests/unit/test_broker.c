@@ -142,8 +142,7 @@ test_request_sizes(void **state)
     v[BROKER_VALUE_MAX] = 'a';
     v[BROKER_VALUE_MAX + 1] = '\0';
     n = snprintf(line, BROKER_LINE_MAX + 2, "{\"resource\":\"%s\"}", v);
-    assert_int_equal(broker_req_parse(line, (size_t)n, &r, problem, sizeof(problem)),
-                     LJ_ERR_PARSE);
+    assert_int_equal(broker_req_parse(line, (size_t)n, &r, problem, sizeof(problem)), LJ_ERR_PARSE);
     assert_string_equal(problem,
                         "field 'resource': 1 to 512 printable ASCII characters without spaces");
     /* the line: 4096 bytes parse (spaces are JSON whitespace), 4097 are too long */
@@ -216,11 +215,11 @@ test_answer_parse(void **state)
     static const char *const bad[] = {
         "",
         "{}",
-        "{\"access_token\":\"x\"}",                           /* no token_type */
-        "{\"error\":\"Bad-Slug\",\"message\":\"m\"}",         /* not [a-z_] */
-        "{\"error\":\"x\"}",                                  /* no message */
-        "{\"error\":5,\"message\":\"m\"}",                    /* not a string */
-        "{\"error\":\"x\",\"message\":\"m\"} trailing",       /* not one value */
+        "{\"access_token\":\"x\"}",                     /* no token_type */
+        "{\"error\":\"Bad-Slug\",\"message\":\"m\"}",   /* not [a-z_] */
+        "{\"error\":\"x\"}",                            /* no message */
+        "{\"error\":5,\"message\":\"m\"}",              /* not a string */
+        "{\"error\":\"x\",\"message\":\"m\"} trailing", /* not one value */
         "{\"error\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"message\":\"m\"}",
     };
     struct broker_answer a;
