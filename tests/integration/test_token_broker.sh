@@ -95,12 +95,16 @@ broker_cleanup() { [ -n "${BDIR:-}" ] && rm -rf "$BDIR"; }
 # in $CASE/broker.log, its pid in BROKER_PID.  Waits for the socket.
 broker_start() {
   local i
+  local vg=()
+  # under valgrind when LJ_VALGRIND=1: errors and leaks make its exit 99
+  [ -z "${LJ_VALGRIND:-}" ] || vg=(valgrind -q --error-exitcode=99 --leak-check=full
+    --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect)
   # setpriv execs (runuser would stay in between and catch the signal)
-  setpriv --reuid="$SVC" --regid=linkjoin --init-groups "$BIN" token --serve --listen "$SOCK" --config "$BDIR/lj.conf" \
+  setpriv --reuid="$SVC" --regid=linkjoin --init-groups "${vg[@]}" "$BIN" token --serve --listen "$SOCK" --config "$BDIR/lj.conf" \
     --log-level info </dev/null >"$CASE/broker.out" 2>"$CASE/broker.log" &
   BROKER_PID=$!
   track_pid "$BROKER_PID"
-  for i in $(seq 100); do
+  for i in $(seq 600); do
     [ -S "$SOCK" ] && return 0
     kill -0 "$BROKER_PID" 2>/dev/null || break
     sleep 0.1
