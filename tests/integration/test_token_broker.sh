@@ -271,7 +271,7 @@ case_silent_client() {
   raw "$MEMBER" </dev/null >"$CASE/silent.out" &
   local silent=$!
   track_pid "$silent"
-  # the next client waits behind it, then gets its token
+  # another client, before or behind it in the queue, gets its token
   member_token --resource "$GRAPH"
   assert_eq "$(jwt_claims "$(jq -r .access_token <<<"$OUT")" | jq -r .deviceid)" "$DID"
   wait "$silent"
