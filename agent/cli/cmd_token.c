@@ -11,9 +11,9 @@
  * (linkjoin-token.socket, mode 0660 root:linkjoin; agent/proto/broker.h
  * for the lines).  The broker runs as the service user, checks the peer's
  * uid with SO_PEERCRED (a socket file mode is the first fence, never the
- * only one: OpenBSD's ntpd and acme-client check their peers the same
- * way), reads one bounded request line within SERVE_READ_MS, answers one
- * line and closes.  The access token goes only to that peer and is wiped
+ * only one: OpenBSD smtpd's control socket asks getpeereid for every
+ * connection, control.c control_accept), reads one bounded request line
+ * within SERVE_READ_MS, answers one line and closes.  The access token goes only to that peer and is wiped
  * once written; the log names the peer's uid, never the token.
  */
 #include <errno.h>
