@@ -13,8 +13,9 @@
  * uid with SO_PEERCRED (a socket file mode is the first fence, never the
  * only one: OpenBSD smtpd's control socket asks getpeereid for every
  * connection, control.c control_accept), reads one bounded request line
- * within SERVE_READ_MS, answers one line and closes.  The access token goes only to that peer and is wiped
- * once written; the log names the peer's uid, never the token.
+ * within SERVE_READ_MS, answers one line and closes.  The access token
+ * goes only to that peer and is wiped once written; the log names the
+ * peer's uid, never the token.
  */
 #include <errno.h>
 #include <grp.h>
