@@ -394,7 +394,8 @@ clean:
 # its own directory (`make release`), so the test build in $(BUILD) and its
 # objects are untouched.
 # On a live system afterwards: systemd-sysusers; systemctl daemon-reload;
-# systemctl enable linkjoin.service linkjoin-mdm-retry.timer linkjoin-prt-renew.timer
+# systemctl enable linkjoin.service linkjoin-mdm-retry.timer linkjoin-prt-renew.timer \
+#   linkjoin-token.socket
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
@@ -406,8 +407,9 @@ LIBEXECDIR ?= $(PREFIX)/libexec/linkjoin
 CONFDIR := /etc/linkjoin
 DIST := platform/dist
 DIST_UNITS_IN := linkjoin.service linkjoin-mdm-retry.service linkjoin-prt-renew.service \
-	linkjoin-oobe.service
-DIST_TIMERS := linkjoin-mdm-retry.timer linkjoin-prt-renew.timer
+	linkjoin-token@.service linkjoin-oobe.service
+# Units installed as they are (no @SBINDIR@ in them).
+DIST_TIMERS := linkjoin-mdm-retry.timer linkjoin-prt-renew.timer linkjoin-token.socket
 KIOSK_DIR := platform/oobe/kiosk
 KIOSK_UNIT := linkjoin-oobe-kiosk.service
 DIST_UNITS := $(DIST_UNITS_IN) $(DIST_TIMERS) $(KIOSK_UNIT)

@@ -59,6 +59,8 @@ case_install_tree() {
 644 ./usr/local/lib/systemd/system/linkjoin-oobe.service
 644 ./usr/local/lib/systemd/system/linkjoin-prt-renew.service
 644 ./usr/local/lib/systemd/system/linkjoin-prt-renew.timer
+644 ./usr/local/lib/systemd/system/linkjoin-token.socket
+644 ./usr/local/lib/systemd/system/linkjoin-token@.service
 644 ./usr/local/lib/systemd/system/linkjoin.service
 644 ./usr/local/lib/sysusers.d/linkjoin.conf
 644 ./usr/local/share/man/man8/linkjoin.8
@@ -80,6 +82,8 @@ case_install_tree() {
     "ExecStart=/usr/local/sbin/linkjoin run --ui socket"
   assert_contains "$(cat "$root/usr/local/lib/systemd/system/linkjoin-mdm-retry.service")" \
     "ExecStart=/usr/local/sbin/linkjoin mdm-retry"
+  assert_contains "$(cat "$root/usr/local/lib/systemd/system/linkjoin-token@.service")" \
+    "ExecStart=/usr/local/sbin/linkjoin token --serve"
   assert_not_contains "$(cat "$root"/usr/local/lib/systemd/system/*)" "@SBINDIR@"
   assert_not_contains "$(cat "$root"/usr/local/lib/systemd/system/*)" "$root"
 }
@@ -271,12 +275,14 @@ verify_copies() {
   local root=$1 dir=$2 f
   mkdir -p "$dir"
   for f in linkjoin.service linkjoin-mdm-retry.service linkjoin-mdm-retry.timer \
-    linkjoin-prt-renew.service linkjoin-prt-renew.timer linkjoin-oobe.service \
-    linkjoin-oobe-kiosk.service; do
+    linkjoin-prt-renew.service linkjoin-prt-renew.timer linkjoin-token.socket \
+    linkjoin-token@.service linkjoin-oobe.service linkjoin-oobe-kiosk.service; do
     sed -e "s|^ExecStart=/usr/local/sbin/|ExecStart=$root/usr/local/sbin/|" \
       -e "s|/usr/local/libexec/|$root/usr/local/libexec/|g" \
       "$root/usr/local/lib/systemd/system/$f" >"$dir/$f"
   done
+  # a template is checked as one of its instances (one connection of the broker)
+  cp "$dir/linkjoin-token@.service" "$dir/linkjoin-token@0.service"
 }
 
 case_units_verify() {
@@ -286,8 +292,8 @@ case_units_verify() {
   verify_copies "$root" "$CASE/verify"
   out=$(cd "$CASE/verify" && MANPATH=$root/usr/local/share/man systemd-analyze verify \
     ./linkjoin.service ./linkjoin-mdm-retry.service ./linkjoin-mdm-retry.timer \
-    ./linkjoin-prt-renew.service ./linkjoin-prt-renew.timer ./linkjoin-oobe.service \
-    ./linkjoin-oobe-kiosk.service 2>&1) ||
+    ./linkjoin-prt-renew.service ./linkjoin-prt-renew.timer ./linkjoin-token.socket \
+    ./linkjoin-token@0.service ./linkjoin-oobe.service ./linkjoin-oobe-kiosk.service 2>&1) ||
     fail "systemd-analyze verify failed: $out"
   assert_eq "$out" "" "systemd-analyze verify output"
 }
@@ -297,7 +303,8 @@ case_units_security_exposure() {
   local root=$CASE/root u score
   install_into "$root"
   verify_copies "$root" "$CASE/verify"
-  for u in linkjoin.service linkjoin-mdm-retry.service linkjoin-prt-renew.service; do
+  for u in linkjoin.service linkjoin-mdm-retry.service linkjoin-prt-renew.service \
+    linkjoin-token@0.service; do
     (cd "$CASE/verify" && systemd-analyze security --offline=true "./$u") >"$CASE/$u.sec" 2>&1 ||
       fail "systemd-analyze security failed: $(tail -5 "$CASE/$u.sec")"
     score=$(grep -oE 'Overall exposure level for [^:]+: [0-9.]+' "$CASE/$u.sec" | grep -oE '[0-9.]+$')
@@ -326,6 +333,8 @@ case_units_same_sandbox() {
   b=$(sed -n '/^# --- sandbox/,/^# --- end sandbox/p' "$DIST/linkjoin-mdm-retry.service.in" | grep -v '^# --- sandbox')
   [ -n "$a" ] || fail "no sandbox block in linkjoin.service.in"
   assert_eq "$b" "$a" "sandbox blocks differ"
+  b=$(sed -n '/^# --- sandbox/,/^# --- end sandbox/p' "$DIST/linkjoin-token@.service.in" | grep -v '^# --- sandbox')
+  assert_eq "$b" "$a" "sandbox blocks of linkjoin.service and linkjoin-token@.service differ"
   assert_contains "$a" "DeviceAllow=/dev/tpmrm0 rw"
   assert_contains "$a" "DevicePolicy=closed"
   assert_contains "$a" "StateDirectory=linkjoin"
@@ -339,8 +348,31 @@ case_units_same_sandbox() {
   assert_contains "$(cat "$DIST/linkjoin.service.in")" "RuntimeDirectory=linkjoin"
   assert_not_contains "$(grep -v '^#' "$DIST/linkjoin-mdm-retry.service.in")" "RuntimeDirectory"
   assert_contains "$(cat "$DIST/linkjoin-mdm-retry.service.in")" "SuccessExitStatus=11 17"
+  # ... and keeps it when it stops: the token broker's socket lives there too
+  assert_contains "$(cat "$DIST/linkjoin.service.in")" "RuntimeDirectoryPreserve=yes"
+  assert_not_contains "$(grep -v '^#' "$DIST/linkjoin-token@.service.in")" "RuntimeDirectory"
   assert_contains "$(cat "$DIST/linkjoin.service.in")" "ConditionPathExists=!/var/lib/linkjoin/joined"
   assert_contains "$(cat "$DIST/linkjoin-mdm-retry.service.in")" "ConditionPathExists=/var/lib/linkjoin/mdm-pending"
+}
+
+# The token broker: a socket only root and the group linkjoin may open, one
+# instance per connection with the socket as stdin/stdout, bounded in time.
+case_token_broker_units() {
+  local sock svc
+  sock=$(grep -v '^#' "$DIST/linkjoin-token.socket")
+  svc=$(grep -v '^#' "$DIST/linkjoin-token@.service.in")
+  for l in ListenStream=/run/linkjoin/token.sock SocketMode=0660 SocketUser=root \
+    SocketGroup=linkjoin Accept=yes MaxConnections=4 WantedBy=sockets.target; do
+    grep -qx "$l" <<<"$sock" || fail "linkjoin-token.socket lacks $l"
+  done
+  for l in "ExecStart=@SBINDIR@/linkjoin token --serve" StandardInput=socket StandardOutput=socket \
+    StandardError=journal RuntimeMaxSec=10min User=linkjoin SupplementaryGroups=linkjoin; do
+    grep -qx "$l" <<<"$svc" || fail "linkjoin-token@.service lacks $l"
+  done
+  # the socket path is the configuration's default
+  : >"$CASE/empty.conf"
+  assert_rc 0 lj config --config "$CASE/empty.conf"
+  assert_contains "$OUT" "token_socket = /run/linkjoin/token.sock"
 }
 
 case_sysusers_creates_user_in_tss() {
@@ -397,6 +429,7 @@ tcase man_renders_without_warnings case_man_renders_without_warnings
 tcase units_systemd_analyze_verify case_units_verify
 tcase units_security_exposure case_units_security_exposure
 tcase units_same_sandbox case_units_same_sandbox
+tcase token_broker_units case_token_broker_units
 tcase sysusers_creates_user_in_tss case_sysusers_creates_user_in_tss
 tcase command_help case_command_help
 tcase log_target_option case_log_target_option
