@@ -66,6 +66,10 @@ struct tpm_backend {
     enum lj_rc (*validate)(void *be, struct tpm_keyset *ks);
     enum lj_rc (*sign)(void *be, const struct tpm_keyset *ks, const unsigned char dig[32],
                        unsigned char *sig, size_t *sig_len);
+    /* Optional (NULL: LJ_ERR_UNSUPPORTED): RSASSA-PSS, SHA-256, MGF1-SHA256,
+       salt 32 bytes; LJ_ERR_UNSUPPORTED for a key that cannot (tpm_sign_pss_sha256). */
+    enum lj_rc (*sign_pss)(void *be, const struct tpm_keyset *ks, const unsigned char dig[32],
+                           unsigned char *sig, size_t *sig_len);
     /*
      * RSA-OAEP with hash (both label hash and MGF1), empty label; a
      * ciphertext that does not decrypt is LJ_ERR_CRYPTO.  pt has room for

@@ -184,6 +184,17 @@ enum lj_rc tpm_sign_sha256(struct tpm_ctx *t, const unsigned char digest[32], un
                            size_t *sig_len);
 
 /*
+ * RSASSA-PSS signature (RFC 8017 8.1; SHA-256, MGF1-SHA256, a 32-byte
+ * salt: the TLS rsa_pss_rsae_sha256 of RFC 8446 4.2.3) over a SHA-256
+ * digest with the device key, made by TPM2_Sign.  LJ_ERR_UNSUPPORTED
+ * (logged event=sign_refused scheme=rsa_pss) for a device key made with
+ * the RSASSA-only template of earlier versions: such a key still signs
+ * tpm_sign_sha256.  sig must hold TPM_RSA_BYTES.  Blocks.
+ */
+enum lj_rc tpm_sign_pss_sha256(struct tpm_ctx *t, const unsigned char digest[32],
+                               unsigned char *sig, size_t *sig_len);
+
+/*
  * The hash of an RSA-OAEP decryption (PKCS #1 v2.2, RFC 8017 7.1): the
  * label hash and MGF1 both use it.  SHA-1 is what Entra ID uses for the
  * session key of a Primary Refresh Token ([MS-OAPXBC] 3.1.5.1.2.3, JWE
