@@ -1141,8 +1141,9 @@ bad:
 
 /* GnuTLS priority strings for srv_set_tls_sigalgs.  A TLS 1.2 client picks
    its CertificateVerify algorithm from the CertificateRequest list; the
-   agent's wolfSSL build can only authenticate when RSA-PSS is not on it
-   (agent/net/tls_tpmkey_wolfssl.c). */
+   agent's wolfSSL build picks RSA-PSS whenever it is on it, which only a
+   device key of the current template can make (agent/net/tls_tpmkey_wolfssl.c). */
+#define SIGALGS_TLS12 "NORMAL:-VERS-TLS1.3"
 #define SIGALGS_NO_PSS                                                                             \
     "NORMAL:-VERS-TLS1.3:-SIGN-ALL:+SIGN-RSA-SHA256:+SIGN-RSA-SHA384:+SIGN-RSA-SHA512:"            \
     "+SIGN-ECDSA-SECP256R1-SHA256:+SIGN-ECDSA-SECP384R1-SHA384:+SIGN-ECDSA-SECP521R1-SHA512"
@@ -1156,6 +1157,8 @@ srv_set_tls_sigalgs(const char *name)
 {
     if (strcmp(name, "default") == 0)
         tls_priorities = NULL;
+    else if (strcmp(name, "tls12") == 0)
+        tls_priorities = SIGALGS_TLS12;
     else if (strcmp(name, "no-pss") == 0)
         tls_priorities = SIGALGS_NO_PSS;
     else if (strcmp(name, "pkcs1-sha384") == 0)
