@@ -1150,6 +1150,8 @@ bad:
 /* One signature algorithm a client certificate cannot use with a key that
    signs SHA-256 only (test_wolfssl: the PK callback refuses the digest). */
 #define SIGALGS_PKCS1_SHA384 "NORMAL:-VERS-TLS1.3:-SIGN-ALL:+SIGN-RSA-SHA384"
+/* RSA-PSS with SHA-384 only: the agent's PSS callback signs SHA-256 only. */
+#define SIGALGS_PSS_SHA384 "NORMAL:-VERS-TLS1.3:-SIGN-ALL:+SIGN-RSA-PSS-RSAE-SHA384"
 static const char *tls_priorities; /* NULL: libmicrohttpd's default */
 
 bool
@@ -1163,6 +1165,8 @@ srv_set_tls_sigalgs(const char *name)
         tls_priorities = SIGALGS_NO_PSS;
     else if (strcmp(name, "pkcs1-sha384") == 0)
         tls_priorities = SIGALGS_PKCS1_SHA384;
+    else if (strcmp(name, "pss-sha384") == 0)
+        tls_priorities = SIGALGS_PSS_SHA384;
     else
         return false;
     return true;

@@ -143,6 +143,23 @@ case_leave_sha384_refused() {
   assert_no_transient_handles
 }
 
+# The server takes rsa_pss_rsae_sha384 only: the PSS callback refuses a
+# SHA-384 digest before the TPM signs anything.
+case_leave_pss_sha384_refused() {
+  wolfssl_env --tls-sigalgs no-pss
+  join_device
+  sim_stop
+  sim_start "$LJ_TENANT_DEMO" "$CASE/sim" --tls-sigalgs pss-sha384 --listen "127.0.0.1:$SIM_PORT"
+  assert_rc 1 lj leave --config "$CASE/lj.conf"
+  assert_contains "$OUT" "event=sign_refused scheme=rsa_pss hash_oid=415 mgf=2 len=48"
+  assert_contains "$OUT" 'event=sign_refused reason="only rsa_pss_rsae_sha256"'
+  assert_contains "$OUT" "enterpriseregistration.windows.net:443: the TLS client authentication could not be signed with the device key (unsupported)"
+  assert_contains "$OUT" "Nothing was removed"
+  assert_file "$CASE/state/device-cert.der"
+  assert_eq "$(deletes_answered 200)" 0 "DELETEs answered 200"
+  assert_no_transient_handles
+}
+
 tcase links_no_other_tls_stack case_links_no_other_tls_stack
 tcase join_and_leave_no_pss case_join_and_leave_no_pss
 tcase leave_pss_tls13 case_leave_pss_tls13
@@ -150,3 +167,4 @@ tcase leave_pss_tls12 case_leave_pss_tls12
 tcase leave_old_key_pss_refused case_leave_old_key_pss_refused
 tcase leave_old_key_no_pss case_leave_old_key_no_pss
 tcase leave_sha384_refused case_leave_sha384_refused
+tcase leave_pss_sha384_refused case_leave_pss_sha384_refused
