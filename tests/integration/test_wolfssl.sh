@@ -5,8 +5,9 @@
 # against entra-sim + swtpm: what it links, a join, and `leave` with the
 # device key signing RSA-PSS (what wolfSSL 5.5.4 asks for whenever the
 # server offers it: GnuTLS's default, like every current server) on TLS 1.3
-# and 1.2, PKCS#1 v1.5 where the server offers no RSA-PSS, and a device key
-# of the earlier RSASSA-only template refused by name.
+# and 1.2 against entra-sim (GnuTLS) and an OpenSSL server, PKCS#1 v1.5 where
+# the server offers no RSA-PSS, and a device key of the earlier RSASSA-only
+# template refused by name.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_leave.sh"
 
@@ -160,10 +161,66 @@ case_leave_pss_sha384_refused() {
   assert_no_transient_handles
 }
 
+# openssl_drs VERSION — in place of the stopped entra-sim on SIM_PORT, an
+# OpenSSL TLS server (python3's ssl module, Debian's OpenSSL 3) with the
+# sim's server certificate that requires a client certificate issued by
+# the sim's DRS CA, offers OpenSSL's default signature algorithms (RSA-PSS
+# first), speaks at most TLS VERSION ("1.2" or "1.3"), answers one DELETE
+# with 200 and writes what it saw to $CASE/drs.seen.
+openssl_drs() {
+  python3 - "$SIM_PORT" "$CASE/sim" "$1" "$CASE/drs.seen" <<'PY' 2>"$CASE/drs.err" &
+import http.server, ssl, sys
+port, sim, version, seen = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sim + "/server.pem", sim + "/server.key")
+ctx.load_verify_locations(sim + "/drs-ca.pem")
+ctx.verify_mode = ssl.CERT_REQUIRED
+ctx.maximum_version = ssl.TLSVersion.TLSv1_3 if version == "1.3" else ssl.TLSVersion.TLSv1_2
+class H(http.server.BaseHTTPRequestHandler):
+    def do_DELETE(self):
+        cn = dict(x[0] for x in self.connection.getpeercert()["subject"])["commonName"]
+        with open(seen, "w") as f:
+            f.write("%s %s %s\n" % (self.connection.version(), cn, self.path))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+srv = http.server.HTTPServer(("127.0.0.1", port), H)
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.handle_request()
+PY
+  track_pid $!
+  for _ in $(seq 100); do ss -ltn | grep -q "127.0.0.1:$SIM_PORT " && return 0; sleep 0.05; done
+  fail "the OpenSSL server did not start: $(cat "$CASE/drs.err")"
+}
+
+# leave_openssl_server VERSION — join against entra-sim, then leave against
+# openssl_drs: OpenSSL's TLS server checks the RSA-PSS CertificateVerify the
+# TPM made (salt = digest length, RSA_PSS_SALTLEN_DIGEST in libssl).
+leave_openssl_server() {
+  wolfssl_env
+  join_device
+  sim_stop
+  openssl_drs "$1"
+  assert_rc 0 lj leave --config "$CASE/lj.conf" --log-level debug
+  assert_contains "$OUT" "event=client_auth_signed scheme=rsa_pss bytes=256"
+  assert_contains "$OUT" "event=client_auth_connection tls=TLSv$1 signs=1"
+  assert_contains "$OUT" "device $DEVICE_ID deleted from the cloud"
+  assert_eq "$(cat "$CASE/drs.seen")" "TLSv$1 $DEVICE_ID /EnrollmentServer/device/$DEVICE_ID?api-version=1.0" \
+    "what the OpenSSL server saw"
+  assert_no_transient_handles
+}
+
+case_leave_pss_openssl_tls13() { leave_openssl_server 1.3; }
+case_leave_pss_openssl_tls12() { leave_openssl_server 1.2; }
+
 tcase links_no_other_tls_stack case_links_no_other_tls_stack
 tcase join_and_leave_no_pss case_join_and_leave_no_pss
 tcase leave_pss_tls13 case_leave_pss_tls13
 tcase leave_pss_tls12 case_leave_pss_tls12
+tcase leave_pss_openssl_tls13 case_leave_pss_openssl_tls13
+tcase leave_pss_openssl_tls12 case_leave_pss_openssl_tls12
 tcase leave_old_key_pss_refused case_leave_old_key_pss_refused
 tcase leave_old_key_no_pss case_leave_old_key_no_pss
 tcase leave_sha384_refused case_leave_sha384_refused
