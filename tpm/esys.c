@@ -80,12 +80,13 @@ static const TPM2B_PUBLIC tmpl_srk_ecc = {
  * is made inside the TPM: libtpms (swtpm) uses a salt as long as the
  * digest, which is what TLS asks for (RFC 8446 4.2.3; OpenSSL's verifier
  * checks RSA_PSS_SALTLEN_DIGEST, wolfSSL's the hash length);
- * tests/unit/test_tpm.c checks it with wolfSSL and test_tpm_csr.sh with
- * `openssl pkeyutl -pkeyopt rsa_pss_saltlen:digest`.  A TPM that follows
- * the older Part 1 text (largest salt) would fail the TLS peer's check;
- * the raw alternative (PSS encoded here, TPM2_RSA_Decrypt with scheme
- * NULL) needs the decrypt attribute on the signing key, which would turn
- * it into a raw RSA oracle, so it is not used.
+ * tests/unit/test_tpm_sign.c checks it with wolfSSL and
+ * tests/integration/test_tpm_sign.sh with `openssl pkeyutl -pkeyopt
+ * rsa_pss_saltlen:digest`.  A TPM that follows the older Part 1 text
+ * (largest salt) would fail the TLS peer's check, so tpm_rsa_pss_check
+ * refuses such a signature by name.  The raw alternative (PSS encoded
+ * here, TPM2_RSA_Decrypt with scheme NULL) needs the decrypt attribute on
+ * the signing key, which would make it a raw RSA oracle, so it is not used.
  */
 static const TPM2B_PUBLIC tmpl_device = {
     .publicArea = {

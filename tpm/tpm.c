@@ -152,7 +152,10 @@ job_sign(struct tpm_ctx *t, void *arg)
     if (t->ops->sign_pss == NULL)
         return lj_err_set(LJ_ERR_UNSUPPORTED, TPM_MOD,
                           "event=sign_refused scheme=rsa_pss provider=%s", t->ops->name);
-    return t->ops->sign_pss(t->be, &t->ks, a->digest, a->sig, &a->sig_len);
+    rc = t->ops->sign_pss(t->be, &t->ks, a->digest, a->sig, &a->sig_len);
+    if (rc == LJ_OK)
+        rc = tpm_rsa_pss_check(&t->ks.dev, a->digest, a->sig, a->sig_len);
+    return rc;
 }
 
 struct decrypt_args {

@@ -7,15 +7,16 @@
  *
  * RSASSA-PSS as TLS wants it (RFC 8446 4.2.3 rsa_pss_rsae_sha256; RFC
  * 8017 9.1 with sLen = hLen): each signature is checked with wolfSSL for
- * a salt of exactly 32 bytes.  With LJ_TEST_SIG_OUT=DIR the TPM group also
- * writes the device key (DIR/device.spki.der), a digest (DIR/digest.bin)
- * and both signatures (DIR/sig.pss, DIR/sig.pkcs1) there, for
- * test_tpm_sign.sh to verify with `openssl pkeyutl`
+ * a salt of exactly 32 bytes, and tpm_rsa_pss_check (which tpm/ runs on
+ * each PSS signature of the TPM) refuses a larger salt.  With LJ_TEST_SIG_OUT=DIR the TPM group
+ * also writes the device key (DIR/device.spki.der), a digest (DIR/digest.bin) and both signatures
+ * (DIR/sig.pss, DIR/sig.pkcs1) there, for test_tpm_sign.sh to verify with `openssl pkeyutl`
  * (rsa_pss_saltlen:digest, OpenSSL's TLS check).
  */
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/asn_public.h>
 #include <wolfssl/wolfcrypt/hash.h>
+#include <wolfssl/wolfcrypt/random.h>
 #include <wolfssl/wolfcrypt/rsa.h>
 
 #include <setjmp.h>
@@ -29,6 +30,7 @@
 #include <cmocka.h>
 
 #include "platform/common/fsutil.h"
+#include "tpm/backend.h"
 #include "tpm/tpm.h"
 #include "tests/unit/testutil.h"
 
@@ -246,6 +248,51 @@ test_old_key_refuses_pss(void **state)
     tpm_close(t);
 }
 
+/*
+ * tpm_rsa_pss_check, run on every PSS signature the TPM makes: a 32-byte
+ * salt passes; the largest salt (222 bytes for RSA-2048/SHA-256, what TPM
+ * 2.0 Part 1 let a TPM use), another digest and a PKCS#1 v1.5 signature
+ * are refused with LJ_ERR_UNSUPPORTED.
+ */
+static void
+test_pss_check_salt(void **state)
+{
+    RsaKey key;
+    WC_RNG rng;
+    struct tpm_rsa_pub pub;
+    unsigned char digest[32], other[32], sig[TPM_RSA_BYTES], n[TPM_RSA_BYTES], e[8];
+    word32 n_len = sizeof(n), e_len = sizeof(e);
+
+    (void)state;
+    memset(digest, 0x11, sizeof(digest));
+    memset(other, 0x12, sizeof(other));
+    assert_int_equal(wc_InitRng(&rng), 0);
+    assert_int_equal(wc_InitRsaKey(&key, NULL), 0);
+    assert_int_equal(wc_MakeRsaKey(&key, 2048, 65537, &rng), 0);
+    assert_int_equal(wc_RsaFlattenPublicKey(&key, e, &e_len, n, &n_len), 0);
+    assert_true(tpm_rsa_pub_set(&pub, n, n_len, e, e_len));
+    assert_int_equal(wc_RsaPSS_Sign_ex(digest, 32, sig, sizeof(sig), WC_HASH_TYPE_SHA256,
+                                       WC_MGF1SHA256, 32, &key, &rng),
+                     TPM_RSA_BYTES);
+    assert_int_equal(tpm_rsa_pss_check(&pub, digest, sig, sizeof(sig)), LJ_OK);
+    lj_err_clear();
+    assert_int_equal(tpm_rsa_pss_check(&pub, other, sig, sizeof(sig)), LJ_ERR_UNSUPPORTED);
+    assert_non_null(strstr(lj_err_detail(), "does not verify with a 32-byte salt"));
+    assert_int_equal(wc_RsaPSS_Sign_ex(digest, 32, sig, sizeof(sig), WC_HASH_TYPE_SHA256,
+                                       WC_MGF1SHA256, 222, &key, &rng),
+                     TPM_RSA_BYTES);
+    lj_err_clear();
+    assert_int_equal(tpm_rsa_pss_check(&pub, digest, sig, sizeof(sig)), LJ_ERR_UNSUPPORTED);
+    assert_non_null(strstr(lj_err_detail(), "event=sign_refused scheme=rsa_pss reason=\"the "
+                                            "TPM's RSA-PSS signature does not verify with a "
+                                            "32-byte salt"));
+    lj_err_clear();
+    assert_int_equal(tpm_rsa_pss_check(&pub, digest, sig, 100), LJ_ERR_TPM);
+    lj_err_clear();
+    wc_FreeRsaKey(&key);
+    wc_FreeRng(&rng);
+}
+
 #define SOFT(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, (void *)&soft)
 #define HW(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, (void *)&hw)
 
@@ -256,6 +303,7 @@ main(void)
     const struct CMUnitTest soft_tests[] = {
         SOFT(test_new_key_signs_both),
         SOFT(test_pss_after_reopen),
+        cmocka_unit_test(test_pss_check_salt),
     };
     const struct CMUnitTest tpm_tests[] = {
         HW(test_new_key_signs_both),
