@@ -150,12 +150,12 @@ rsa_sign_cb(WOLFSSL *ssl, const unsigned char *in, unsigned int in_len, unsigned
     return 0;
 }
 
-/* The signature is in sig; copy it to out (room *out_len). */
+/* Copy the signature (sig_len bytes of sig[room]) to out (room *out_len). */
 static int
-sig_out(struct lj_tls_client *c, const unsigned char *sig, size_t sig_len, unsigned char *out,
-        word32 *out_len)
+sig_out(struct lj_tls_client *c, const unsigned char *sig, size_t room, size_t sig_len,
+        unsigned char *out, word32 *out_len)
 {
-    if (sig_len == 0 || sig_len > *out_len) {
+    if (sig_len == 0 || sig_len > room || sig_len > *out_len) {
         keep_error(c, lj_err_set(LJ_ERR_INTERNAL, MOD, "event=sign_bad_length len=%zu", sig_len));
         return WC_HW_E;
     }
@@ -208,7 +208,7 @@ rsa_pss_sign_cb(WOLFSSL *ssl, const unsigned char *in, unsigned int in_len, unsi
         keep_error(c, rc);
         return WC_HW_E;
     }
-    ret = sig_out(c, sig, sig_len > sizeof(sig) ? 0 : sig_len, out, out_len);
+    ret = sig_out(c, sig, sizeof(sig), sig_len, out, out_len);
     if (ret == 0)
         lj_log(LJ_LOG_DEBUG, MOD, "event=client_auth_signed scheme=rsa_pss bytes=%zu", sig_len);
     return ret;
