@@ -39,7 +39,8 @@
  * 1.3 ones) only.
  *
  * Verified against entra-sim (GnuTLS server asking for an optional
- * certificate): tests/integration/test_leave.sh.
+ * certificate) and an OpenSSL server requiring one, on TLS 1.3 and 1.2:
+ * tests/integration/test_wolfssl.sh.
  *
  * Threads: the callback runs on the thread inside curl_easy_perform; the
  * sign function may block (the TPM worker does the work).
