@@ -57,6 +57,9 @@
  * transport key has scheme NULL (OAEP hash chosen per call) and both keys
  * are noDA.  Records of version 1 (transport key fixed to OAEP-SHA256,
  * keys subject to dictionary-attack lockout) are treated as lost keys.
+ * The device key's scheme (RSASSA-SHA256 in keys made before, NULL now)
+ * does not change the version: both load and sign RSASSA; only
+ * tpm_sign_pss_sha256 needs NULL.
  */
 #define TPM_KEYS_RECORD_VERSION 2
 
