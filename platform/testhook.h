@@ -21,7 +21,9 @@
  * LJ_TEST_HOOKS_BUILT is the one answer to "are test hooks compiled in":
  * every test-only feature (crash points, the LJ_TEST_NOW clock,
  * `tpm seal|unseal|sealed-remove`, `csr --test-decrypt`, the soft key
- * provider and the TPM simulator TCTIs) is conditioned on it, at compile
+ * provider, the TPM simulator TCTIs and LJ_TEST_DEVICE_KEY=rsassa, which
+ * makes new device keys with the RSASSA-only template of earlier
+ * versions, tpm/esys.c) is conditioned on it, at compile
  * time (#if) or at run time (lj_test_hooks_built(), lj_test_hooks_enabled()).
  * `make install` installs a build-rel/ binary built without it.
  */

@@ -66,6 +66,10 @@ struct tpm_backend {
     enum lj_rc (*validate)(void *be, struct tpm_keyset *ks);
     enum lj_rc (*sign)(void *be, const struct tpm_keyset *ks, const unsigned char dig[32],
                        unsigned char *sig, size_t *sig_len);
+    /* Optional (NULL: LJ_ERR_UNSUPPORTED): RSASSA-PSS, SHA-256, MGF1-SHA256,
+       salt 32 bytes; LJ_ERR_UNSUPPORTED for a key that cannot (tpm_sign_pss_sha256). */
+    enum lj_rc (*sign_pss)(void *be, const struct tpm_keyset *ks, const unsigned char dig[32],
+                           unsigned char *sig, size_t *sig_len);
     /*
      * RSA-OAEP with hash (both label hash and MGF1), empty label; a
      * ciphertext that does not decrypt is LJ_ERR_CRYPTO.  pt has room for
@@ -222,6 +226,14 @@ typedef enum lj_rc (*tpm_sign_fn)(void *arg, const unsigned char dig[32], unsign
  */
 enum lj_rc tpm_csr_build(const struct tpm_rsa_pub *pub, const char *cn, tpm_sign_fn sign, void *arg,
                          unsigned char **der, size_t *der_len);
+
+/*
+ * tpm/csr.c: LJ_OK when sig (sig_len bytes) is RSASSA-PSS by pub over dig
+ * with SHA-256, MGF1-SHA256 and a 32-byte salt (what TLS accepts), else
+ * LJ_ERR_UNSUPPORTED naming the salt.
+ */
+enum lj_rc tpm_rsa_pss_check(const struct tpm_rsa_pub *pub, const unsigned char dig[32],
+                             const unsigned char *sig, size_t sig_len);
 
 /* tpm/csr.c: DER SubjectPublicKeyInfo of pub; *der malloc'ed (caller frees). */
 enum lj_rc tpm_rsa_pub_spki(const struct tpm_rsa_pub *pub, unsigned char **der, size_t *der_len);

@@ -155,6 +155,40 @@ rsa_key_from_pub(RsaKey *key, const struct tpm_rsa_pub *pub, int devId)
     return LJ_OK;
 }
 
+/*
+ * RFC 8446 4.2.3: the salt of an rsa_pss_rsae_* signature MUST be as long
+ * as the digest, and TLS verifiers check it (OpenSSL's libssl with
+ * RSA_PSS_SALTLEN_DIGEST).  libtpms does that; TPM 2.0 Part 1 (B.7 in
+ * older revisions) let a TPM use the largest salt instead, which a server
+ * would reject as a bad signature, so say it here by name.
+ */
+enum lj_rc
+tpm_rsa_pss_check(const struct tpm_rsa_pub *pub, const unsigned char dig[32],
+                  const unsigned char *sig, size_t sig_len)
+{
+    RsaKey key;
+    unsigned char buf[TPM_RSA_BYTES], *out = NULL;
+    int n;
+    enum lj_rc rc;
+
+    if (sig_len != TPM_RSA_BYTES)
+        return lj_err_set(LJ_ERR_TPM, TPM_MOD, "event=sign_failed reason=unexpected_signature");
+    rc = rsa_key_from_pub(&key, pub, INVALID_DEVID);
+    if (rc != LJ_OK)
+        return rc;
+    memcpy(buf, sig, sizeof(buf));
+    n = wc_RsaPSS_VerifyInline_ex(buf, sizeof(buf), &out, WC_HASH_TYPE_SHA256, WC_MGF1SHA256, 32,
+                                  &key);
+    if (n <= 0 || wc_RsaPSS_CheckPadding_ex(dig, 32, out, (word32)n, WC_HASH_TYPE_SHA256, 32,
+                                            wc_RsaEncryptSize(&key) * 8) != 0)
+        rc = lj_err_set(LJ_ERR_UNSUPPORTED, TPM_MOD,
+                        "event=sign_refused scheme=rsa_pss reason=\"the TPM's RSA-PSS signature "
+                        "does not verify with a 32-byte salt, which TLS requires\" err=%d",
+                        n);
+    wc_FreeRsaKey(&key);
+    return rc;
+}
+
 enum lj_rc
 tpm_rsa_pub_spki(const struct tpm_rsa_pub *pub, unsigned char **der, size_t *der_len)
 {

@@ -8,7 +8,10 @@
  * one, otherwise the ECC P-256 SRK template (restricted decrypt, AES-128-CFB,
  * empty unique, as `tpm2_createprimary -C o -G ecc256:aes128cfb`) created
  * transiently (~1 ms on swtpm).  The unique field must never change: it
- * selects the key.  Children: device key (RSA-2048, sign, RSASSA-SHA256)
+ * selects the key.  Children: device key (RSA-2048, sign, unrestricted,
+ * scheme NULL: each TPM2_Sign names its scheme, RSASSA-SHA256 for the CSR
+ * and the RS256 JWTs, RSAPSS-SHA256 for a TLS CertificateVerify; keys made
+ * before have scheme RSASSA-SHA256 and still load, but sign RSASSA only)
  * and transport key (RSA-2048, decrypt only, unrestricted, scheme NULL:
  * the OAEP hash is chosen per RSA_Decrypt, SHA-1 for the PRT session key
  * of [MS-OAPXBC] 3.1.5.1.2.3, as himmelblau's msoapxbc_rsa_key_create and
@@ -40,6 +43,7 @@
 #include "platform/common/elapsed.h"
 #include "platform/common/log.h"
 #include "platform/common/secmem.h"
+#include "platform/testhook.h"
 
 enum { F_DEV_PUB = 0, F_DEV_PRIV, F_TK_PUB, F_TK_PRIV };
 static const char *const esys_files[] = {"device.pub", "device.priv", "transport.pub",
@@ -69,7 +73,38 @@ static const TPM2B_PUBLIC tmpl_srk_ecc = {
     },
 };
 
+/*
+ * The device key: sign only (no decrypt, so never a raw RSA oracle) and
+ * scheme NULL, so TPM2_Sign takes the scheme of each call (Part 3,
+ * TPM2_Sign: with the key's scheme NULL, inScheme decides).  RSASSA-PSS
+ * is made inside the TPM: libtpms (swtpm) uses a salt as long as the
+ * digest, which is what TLS asks for (RFC 8446 4.2.3; OpenSSL's verifier
+ * checks RSA_PSS_SALTLEN_DIGEST, wolfSSL's the hash length);
+ * tests/unit/test_tpm_sign.c checks it with wolfSSL and
+ * tests/integration/test_tpm_sign.sh with `openssl pkeyutl -pkeyopt
+ * rsa_pss_saltlen:digest`.  A TPM that follows the older Part 1 text
+ * (largest salt) would fail the TLS peer's check, so tpm_rsa_pss_check
+ * refuses such a signature by name.  The raw alternative (PSS encoded
+ * here, TPM2_RSA_Decrypt with scheme NULL) needs the decrypt attribute on
+ * the signing key, which would make it a raw RSA oracle, so it is not used.
+ */
 static const TPM2B_PUBLIC tmpl_device = {
+    .publicArea = {
+        .type = TPM2_ALG_RSA,
+        .nameAlg = TPM2_ALG_SHA256,
+        .objectAttributes = KEY_ATTRS | TPMA_OBJECT_SIGN_ENCRYPT,
+        .parameters.rsaDetail = {
+            .symmetric = {.algorithm = TPM2_ALG_NULL},
+            .scheme = {.scheme = TPM2_ALG_NULL},
+            .keyBits = 2048,
+            .exponent = 0,
+        },
+    },
+};
+
+/* The device key as made before: scheme fixed to RSASSA-SHA256.  Such keys
+   still load and sign RSASSA; RSA-PSS is refused (esys_sign_pss). */
+static const TPM2B_PUBLIC tmpl_device_rsassa = {
     .publicArea = {
         .type = TPM2_ALG_RSA,
         .nameAlg = TPM2_ALG_SHA256,
@@ -453,6 +488,21 @@ out:
     return rc;
 }
 
+/* Tests of keys made before scheme NULL: LJ_TEST_DEVICE_KEY=rsassa (test builds only). */
+static const TPM2B_PUBLIC *
+device_template(void)
+{
+#if LJ_TEST_HOOKS_BUILT
+    const char *v = getenv("LJ_TEST_DEVICE_KEY");
+
+    if (lj_test_hooks_enabled() && v != NULL && strcmp(v, "rsassa") == 0) {
+        lj_log(LJ_LOG_WARN, TPM_MOD, "event=test_device_key_rsassa");
+        return &tmpl_device_rsassa;
+    }
+#endif
+    return &tmpl_device;
+}
+
 static enum lj_rc
 esys_create(void *be, struct tpm_keyset *ks)
 {
@@ -470,7 +520,7 @@ esys_create(void *be, struct tpm_keyset *ks)
     rc = esys_parent_get(e, ks->parent, &parent, &transient);
     if (rc != LJ_OK)
         goto out;
-    rc = create_one(e, parent, &tmpl_device, "create_device_key", &ks->files[F_DEV_PUB],
+    rc = create_one(e, parent, device_template(), "create_device_key", &ks->files[F_DEV_PUB],
                     &ks->files[F_DEV_PRIV], &ks->dev);
     if (rc != LJ_OK)
         goto out;
@@ -517,7 +567,8 @@ esys_validate(void *be, struct tpm_keyset *ks)
     ESYS_TR key = ESYS_TR_NONE;
     enum lj_rc rc;
 
-    if (!unmarshal_pub(&ks->files[F_DEV_PUB], &dev) || !pub_matches(&dev, &tmpl_device) ||
+    if (!unmarshal_pub(&ks->files[F_DEV_PUB], &dev) ||
+        !(pub_matches(&dev, &tmpl_device) || pub_matches(&dev, &tmpl_device_rsassa)) ||
         !pub_to_rsa(&dev, &ks->dev))
         return lj_err_set(LJ_ERR_KEYS_CORRUPT, TPM_MOD, "event=blob_invalid file=device.pub");
     if (!unmarshal_pub(&ks->files[F_TK_PUB], &tk) || !pub_matches(&tk, &tmpl_transport) ||
@@ -533,13 +584,13 @@ esys_validate(void *be, struct tpm_keyset *ks)
     return rc;
 }
 
+/* TPM2_Sign of a SHA-256 digest with the device key in scheme alg (RSASSA or RSAPSS). */
 static enum lj_rc
-esys_sign(void *be, const struct tpm_keyset *ks, const unsigned char dig[32], unsigned char *sig,
-          size_t *sig_len)
+sign_digest(struct esys *e, const struct tpm_keyset *ks, TPMI_ALG_SIG_SCHEME alg,
+            const unsigned char dig[32], unsigned char *sig, size_t *sig_len)
 {
-    struct esys *e = be;
     TPM2B_DIGEST digest = {.size = 32};
-    TPMT_SIG_SCHEME scheme = {.scheme = TPM2_ALG_RSASSA, .details.rsassa.hashAlg = TPM2_ALG_SHA256};
+    TPMT_SIG_SCHEME scheme = {.scheme = alg, .details.any.hashAlg = TPM2_ALG_SHA256};
     TPMT_TK_HASHCHECK ticket = {.tag = TPM2_ST_HASHCHECK, .hierarchy = TPM2_RH_NULL};
     TPMT_SIGNATURE *s = NULL;
     ESYS_TR key = ESYS_TR_NONE;
@@ -556,7 +607,8 @@ esys_sign(void *be, const struct tpm_keyset *ks, const unsigned char dig[32], un
         rc = esys_rc(r, "sign", false);
         goto out;
     }
-    if (s->sigAlg != TPM2_ALG_RSASSA || s->signature.rsassa.sig.size != TPM_RSA_BYTES) {
+    /* signature.rsassa and .rsapss are the same TPMS_SIGNATURE_RSA */
+    if (s->sigAlg != alg || s->signature.rsassa.sig.size != TPM_RSA_BYTES) {
         rc = lj_err_set(LJ_ERR_TPM, TPM_MOD, "event=sign_failed reason=unexpected_signature");
         goto out;
     }
@@ -566,6 +618,31 @@ out:
     Esys_Free(s);
     esys_flush(e, &key);
     return rc;
+}
+
+static enum lj_rc
+esys_sign(void *be, const struct tpm_keyset *ks, const unsigned char dig[32], unsigned char *sig,
+          size_t *sig_len)
+{
+    return sign_digest(be, ks, TPM2_ALG_RSASSA, dig, sig, sig_len);
+}
+
+/* RSASSA-PSS (salt = digest length, see tmpl_device); a key of the RSASSA
+   template is refused here, before the TPM would answer TPM_RC_SCHEME. */
+static enum lj_rc
+esys_sign_pss(void *be, const struct tpm_keyset *ks, const unsigned char dig[32],
+              unsigned char *sig, size_t *sig_len)
+{
+    TPM2B_PUBLIC dev;
+
+    if (!unmarshal_pub(&ks->files[F_DEV_PUB], &dev))
+        return lj_err_set(LJ_ERR_KEYS_CORRUPT, TPM_MOD, "event=blob_invalid file=device.pub");
+    if (dev.publicArea.parameters.rsaDetail.scheme.scheme != TPM2_ALG_NULL)
+        return lj_err_set(LJ_ERR_UNSUPPORTED, TPM_MOD,
+                          "event=sign_refused scheme=rsa_pss reason=\"the device key was made "
+                          "for RSASSA-PKCS1-v1_5 only; RSA-PSS needs a key made by a newer "
+                          "linkjoin (leave and join again)\"");
+    return sign_digest(be, ks, TPM2_ALG_RSAPSS, dig, sig, sig_len);
 }
 
 /*
@@ -662,6 +739,7 @@ const struct tpm_backend tpm_backend_esys = {
     .create = esys_create,
     .validate = esys_validate,
     .sign = esys_sign,
+    .sign_pss = esys_sign_pss,
     .decrypt = esys_decrypt,
     .health = esys_health,
     .selftest = esys_selftest,

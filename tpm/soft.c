@@ -179,6 +179,35 @@ soft_sign(void *be, const struct tpm_keyset *ks, const unsigned char dig[32], un
     return rc;
 }
 
+/* RSASSA-PSS as the TPM makes it (tpm/esys.c tmpl_device): SHA-256, MGF1-SHA256, salt 32. */
+static enum lj_rc
+soft_sign_pss(void *be, const struct tpm_keyset *ks, const unsigned char dig[32],
+              unsigned char *sig, size_t *sig_len)
+{
+    RsaKey key;
+    WC_RNG rng;
+    int n;
+    enum lj_rc rc;
+
+    (void)be;
+    rc = key_load(&ks->files[F_DEV], &key);
+    if (rc != LJ_OK)
+        return rc;
+    if (wc_InitRng(&rng) != 0) {
+        wc_FreeRsaKey(&key);
+        return lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=rng_failed");
+    }
+    n = wc_RsaPSS_Sign_ex(dig, 32, sig, TPM_RSA_BYTES, WC_HASH_TYPE_SHA256, WC_MGF1SHA256, 32, &key,
+                          &rng);
+    if (n != TPM_RSA_BYTES)
+        rc = lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=soft_sign_failed scheme=rsa_pss err=%d", n);
+    else
+        *sig_len = (size_t)n;
+    wc_FreeRng(&rng);
+    wc_FreeRsaKey(&key);
+    return rc;
+}
+
 /*
  * RSA-OAEP as the TPM does it for a scheme-NULL key given inScheme OAEP:
  * the label hash and MGF1 both use the hash asked for, empty label.
@@ -473,6 +502,7 @@ const struct tpm_backend tpm_backend_soft = {
     .create = soft_create,
     .validate = soft_validate,
     .sign = soft_sign,
+    .sign_pss = soft_sign_pss,
     .decrypt = soft_decrypt,
     .seal_key = soft_seal_key,
     .unseal_key = soft_unseal_key,

@@ -136,6 +136,7 @@ struct sign_args {
     const unsigned char *digest;
     unsigned char *sig;
     size_t sig_len;
+    bool pss;
 };
 
 static enum lj_rc
@@ -144,8 +145,16 @@ job_sign(struct tpm_ctx *t, void *arg)
     struct sign_args *a = arg;
     enum lj_rc rc = need_keys(t);
 
+    if (rc != LJ_OK)
+        return rc;
+    if (!a->pss)
+        return t->ops->sign(t->be, &t->ks, a->digest, a->sig, &a->sig_len);
+    if (t->ops->sign_pss == NULL)
+        return lj_err_set(LJ_ERR_UNSUPPORTED, TPM_MOD,
+                          "event=sign_refused scheme=rsa_pss provider=%s", t->ops->name);
+    rc = t->ops->sign_pss(t->be, &t->ks, a->digest, a->sig, &a->sig_len);
     if (rc == LJ_OK)
-        rc = t->ops->sign(t->be, &t->ks, a->digest, a->sig, &a->sig_len);
+        rc = tpm_rsa_pss_check(&t->ks.dev, a->digest, a->sig, a->sig_len);
     return rc;
 }
 
@@ -328,6 +337,18 @@ tpm_sign_sha256(struct tpm_ctx *t, const unsigned char digest[32], unsigned char
                 size_t *sig_len)
 {
     struct sign_args a = {.digest = digest, .sig = sig};
+    enum lj_rc rc = tpm_run(t, job_sign, &a);
+
+    if (rc == LJ_OK)
+        *sig_len = a.sig_len;
+    return rc;
+}
+
+enum lj_rc
+tpm_sign_pss_sha256(struct tpm_ctx *t, const unsigned char digest[32], unsigned char *sig,
+                    size_t *sig_len)
+{
+    struct sign_args a = {.digest = digest, .sig = sig, .pss = true};
     enum lj_rc rc = tpm_run(t, job_sign, &a);
 
     if (rc == LJ_OK)

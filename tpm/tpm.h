@@ -57,6 +57,9 @@
  * transport key has scheme NULL (OAEP hash chosen per call) and both keys
  * are noDA.  Records of version 1 (transport key fixed to OAEP-SHA256,
  * keys subject to dictionary-attack lockout) are treated as lost keys.
+ * The device key's scheme (RSASSA-SHA256 in keys made before, NULL now)
+ * does not change the version: both load and sign RSASSA; only
+ * tpm_sign_pss_sha256 needs NULL.
  */
 #define TPM_KEYS_RECORD_VERSION 2
 
@@ -182,6 +185,17 @@ enum lj_rc tpm_transport_blob(struct tpm_ctx *t, unsigned char **blob, size_t *l
  */
 enum lj_rc tpm_sign_sha256(struct tpm_ctx *t, const unsigned char digest[32], unsigned char *sig,
                            size_t *sig_len);
+
+/*
+ * RSASSA-PSS signature (RFC 8017 8.1; SHA-256, MGF1-SHA256, a 32-byte
+ * salt: the TLS rsa_pss_rsae_sha256 of RFC 8446 4.2.3) over a SHA-256
+ * digest with the device key, made by TPM2_Sign.  LJ_ERR_UNSUPPORTED
+ * (logged event=sign_refused scheme=rsa_pss) for a device key made with
+ * the RSASSA-only template of earlier versions: such a key still signs
+ * tpm_sign_sha256.  sig must hold TPM_RSA_BYTES.  Blocks.
+ */
+enum lj_rc tpm_sign_pss_sha256(struct tpm_ctx *t, const unsigned char digest[32],
+                               unsigned char *sig, size_t *sig_len);
 
 /*
  * The hash of an RSA-OAEP decryption (PKCS #1 v2.2, RFC 8017 7.1): the

@@ -103,6 +103,14 @@ tpm_sign_adapter(void *arg, const unsigned char digest[32], unsigned char *sig, 
     return tpm_sign_sha256(arg, digest, sig, sig_len);
 }
 
+/* RSA-PSS for a TLS CertificateVerify; a key of the RSASSA-only template of
+   earlier versions is refused by tpm/ with its own sentence. */
+static enum lj_rc
+tpm_sign_pss_adapter(void *arg, const unsigned char digest[32], unsigned char *sig, size_t *sig_len)
+{
+    return tpm_sign_pss_sha256(arg, digest, sig, sig_len);
+}
+
 static int
 wipe_and_say(struct leave *l, const char *how)
 {
@@ -200,6 +208,7 @@ leave_cloud(struct leave *l)
     cc.cert_der = l->cert;
     cc.cert_len = l->cert_len;
     cc.sign = tpm_sign_adapter;
+    cc.sign_pss = tpm_sign_pss_adapter;
     cc.sign_arg = t;
     cc.key_spki = spki;
     cc.key_spki_len = spki_len;

@@ -592,11 +592,12 @@ set_common(struct lj_http *h, CURL *c, const char *url, char *errbuf)
     SET(CURLOPT_SSL_VERIFYHOST, 2L);
 #ifdef LJ_TLS_WOLFSSL
     /* curl 7.88's wolfSSL backend refuses a maximum version and makes
-       CURL_SSLVERSION_TLSv1_2 mean exactly 1.2: the client-auth case wants
-       that (tls_tpmkey.h); any other connection takes the default
-       (1.2 or 1.3) with the 1.2 floor set in ssl_ctx_cb. */
+       CURL_SSLVERSION_TLSv1_2 mean exactly 1.2: the client-auth case
+       without RSA-PSS wants that (tls_tpmkey.h); any other connection
+       takes the default (1.2 or 1.3) with the 1.2 floor set in ssl_ctx_cb. */
     SET(CURLOPT_SSLVERSION,
-        (long)(h->tls != NULL ? CURL_SSLVERSION_TLSv1_2 : CURL_SSLVERSION_DEFAULT));
+        (long)(h->tls != NULL && !lj_tls_client_tls13(h->tls) ? CURL_SSLVERSION_TLSv1_2
+                                                              : CURL_SSLVERSION_DEFAULT));
     SET(CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
     SET(CURLOPT_SSL_CTX_DATA, h);
 #else
@@ -731,8 +732,12 @@ prereq_cb(void *arg, char *ip, char *local_ip, int port, int local_port)
     (void)local_ip;
     (void)port;
     (void)local_port;
-    if (curl_easy_getinfo(x->h->easy, CURLINFO_TLS_SSL_PTR, &ti) == CURLE_OK && ti != NULL)
+    if (curl_easy_getinfo(x->h->easy, CURLINFO_TLS_SSL_PTR, &ti) == CURLE_OK && ti != NULL) {
         x->tls_resumed = lj_tls_resumed(ti->internals);
+        if (x->h->tls != NULL)
+            lj_log(LJ_LOG_INFO, MOD, "event=client_auth_connection tls=%s signs=%u",
+                   lj_tls_version(ti->internals), lj_tls_client_sign_count(x->h->tls));
+    }
     return CURL_PREREQFUNC_OK;
 }
 

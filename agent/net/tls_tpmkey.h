@@ -2,23 +2,25 @@
  * tls_tpmkey.h — TLS client authentication with a key that never enters
  * this process: the certificate is given as DER, the private operation is
  * a callback (the device key's RSASSA-PKCS1-v1_5/SHA-256 signature in
- * tpm/).  The one TLS-backend-specific module, in two builds:
- * tls_tpmkey_openssl.c for libcurl's OpenSSL backend (the default) and
+ * tpm/, and its RSASSA-PSS/SHA-256 one when sign_pss is given).  The one TLS-backend-specific
+ * module, in two builds: tls_tpmkey_openssl.c for libcurl's OpenSSL backend (the default) and
  * tls_tpmkey_wolfssl.c for the static libcurl on wolfSSL (`make
  * TLS=wolfssl`).  Only agent/net/http.c includes this header, and no TLS
  * library type crosses it (the SSL_CTX / WOLFSSL_CTX travels as void *).
  *
  * What it installs on a connection (see the .c files for why):
  *   - the certificate and a key whose sign operation calls back
- *     (rsa_pkcs1_sha256 only);
+ *     (OpenSSL: rsa_pkcs1_sha256 only; wolfSSL: also rsa_pss_rsae_sha256
+ *     through sign_pss);
  *   - TLS 1.2 as the highest version on such a connection (http.c asks
- *     curl for it), because TLS 1.3 CertificateVerify requires RSA-PSS and
- *     the device key's scheme is fixed to PKCS#1 v1.5;
+ *     curl for it) unless lj_tls_client_tls13 says otherwise, because
+ *     TLS 1.3 CertificateVerify requires RSA-PSS (RFC 8446 4.4.3);
  *   - wolfSSL only: TLS 1.2 as the lowest version on every connection.
  */
 #ifndef LJ_AGENT_TLS_CLIENT_H
 #define LJ_AGENT_TLS_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "agent/net/http.h"
@@ -61,7 +63,17 @@ enum lj_rc lj_tls_client_take_sign_error(struct lj_tls_client *c);
  */
 int lj_tls_resumed(void *ssl);
 
+/* The negotiated protocol version ("TLSv1.3"; "unknown" for ssl NULL): static, for the log. */
+const char *lj_tls_version(void *ssl);
+
 /* Number of sign callbacks made (tests and the log). */
 unsigned lj_tls_client_sign_count(const struct lj_tls_client *c);
+
+/*
+ * Whether a connection with this identity may negotiate TLS 1.3: true on
+ * the wolfSSL build when the identity has sign_pss; always false on the
+ * OpenSSL build (http.c then caps it at TLS 1.2).
+ */
+bool lj_tls_client_tls13(const struct lj_tls_client *c);
 
 #endif

@@ -1,8 +1,8 @@
 /*
  * tls_tpmkey_openssl.c — TLS client certificate whose key stays in the TPM,
  * for libcurl's OpenSSL backend, the default TLS stack (see tls_tpmkey.h;
- * tls_tpmkey_wolfssl.c is the wolfSSL one and says why it is not the
- * default yet).
+ * tls_tpmkey_wolfssl.c is the wolfSSL one, which also signs RSA-PSS and
+ * speaks TLS 1.3 with the device key).
  *
  * Design note.  The key is an OpenSSL 3 EVP_PKEY holding an RSA object
  * with our own RSA_METHOD: its public part (n, e) is copied from the
@@ -20,12 +20,17 @@
  *     some 300 lines of dispatch tables for one signature; RSA_METHOD is
  *     deprecated in 3.0 yet supported for the whole 3.x series, and it is
  *     contained here (OPENSSL_SUPPRESS_DEPRECATED only in this file).
- *   - TLS 1.3 needs RSA-PSS for CertificateVerify and the device key's
- *     scheme is fixed to RSASSA-PKCS1-v1_5 (tpm/esys.c templates), so a connection
- *     that may authenticate is capped at TLS 1.2 and offers only
- *     rsa_pkcs1_sha256; the hook refuses anything but a 32-byte SHA-256
- *     digest, so a misconfiguration fails the handshake instead of
- *     signing something else.
+ *   - TLS 1.3 needs RSA-PSS for CertificateVerify.  The device key can
+ *     make it (tpm_sign_pss_sha256; keys of the earlier template cannot),
+ *     but OpenSSL's PSS path for a legacy key pads in libcrypto and calls
+ *     the method's raw priv_enc with the encoded block, which TPM2_Sign
+ *     cannot take (only a raw RSA decrypt could, and the device key is
+ *     sign-only on purpose); reaching TPM2_Sign would need a provider
+ *     with its own signature dispatch.  So a connection that may
+ *     authenticate is capped at TLS 1.2 and offers only rsa_pkcs1_sha256
+ *     (lj_tls_client_tls13 says false); the hook refuses anything but a
+ *     32-byte SHA-256 digest, so a misconfiguration fails the handshake
+ *     instead of signing something else.
  * Verified against entra-sim (GnuTLS server asking for an optional
  * certificate): tests/integration/test_leave.sh.
  *
@@ -276,8 +281,23 @@ lj_tls_resumed(void *ssl)
     return ssl == NULL ? -1 : (SSL_session_reused((SSL *)ssl) == 1 ? 1 : 0);
 }
 
+const char *
+lj_tls_version(void *ssl)
+{
+    const char *v = ssl != NULL ? SSL_get_version((SSL *)ssl) : NULL;
+
+    return v != NULL ? v : "unknown";
+}
+
 unsigned
 lj_tls_client_sign_count(const struct lj_tls_client *c)
 {
     return c->signs;
+}
+
+bool
+lj_tls_client_tls13(const struct lj_tls_client *c)
+{
+    (void)c;
+    return false; /* the RSA_METHOD hook cannot reach TPM2_Sign for PSS (see the top) */
 }

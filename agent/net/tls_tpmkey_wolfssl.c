@@ -16,24 +16,31 @@
  * callback (WOLF_CRYPTO_CB, used for the CSR in tpm/) would hand over the
  * already padded block instead.
  *
- * Why this is not the default TLS stack yet: wolfSSL 5.5.4 picks the TLS
- * 1.2 CertificateVerify algorithm in PickHashSigAlgo (src/internal.c) from
- * the server's CertificateRequest list alone (the client's sigalgs list is
- * not consulted), and once it has chosen rsa_pss_rsae_sha256 its
- * MatchSigAlgo compares later entries with that choice, so rsa_pkcs1_sha256
- * can never replace it; an earlier rsa_pkcs1_sha256 is replaced by a later
- * PSS entry of the same hash.  Whichever the order, a server that offers
- * rsa_pss_rsae_sha256 (OpenSSL's and GnuTLS's defaults do; Entra's own list
- * was not captured) gets an RSA-PSS request, and the device key's scheme is fixed to
- * RSASSA-PKCS1-v1_5 (tpm/esys.c templates; TPM 2.0 Part 3 TPM2_Sign refuses another scheme with
- * TPM_RC_SCHEME).  The PSS callback therefore refuses with LJ_ERR_UNSUPPORTED, which http.c reports
- * as the reason the handshake failed.  tests/integration/test_leave_wolfssl.sh shows both outcomes.
- * Also forced by 5.5.4: the signature type comes from the cipher suite, so
- * a connection that may authenticate offers ECDHE-RSA suites only, and it
- * is TLS 1.2 only (TLS 1.3 CertificateVerify is RSA-PSS).
+ * RSA-PSS: wolfSSL 5.5.4 picks the TLS 1.2 CertificateVerify algorithm in
+ * PickHashSigAlgo (src/internal.c) from the server's CertificateRequest
+ * list alone (the client's sigalgs list is not consulted), and once it
+ * has chosen rsa_pss_rsae_sha256 its MatchSigAlgo compares later entries
+ * with that choice, so rsa_pkcs1_sha256 can never replace it.  A server
+ * that offers rsa_pss_rsae_sha256 (OpenSSL's and GnuTLS's defaults do;
+ * Entra's own list was not captured) therefore gets an RSA-PSS signature,
+ * and TLS 1.3 CertificateVerify is RSA-PSS anyway (RFC 8446 4.4.3).  The
+ * PSS callback receives the digest and hands it to the caller's sign_pss
+ * (tpm_sign_pss_sha256: TPM2_Sign with scheme RSAPSS, salt = digest
+ * length, what wolfSSL's check after signing and the server expect).  So
+ * a connection that may authenticate allows TLS 1.3 when sign_pss is
+ * given (lj_tls_client_tls13; http.c then leaves the version to curl).
+ * Without sign_pss, or for a device key of the earlier RSASSA-only
+ * template (tpm/ refuses it by name, TPM 2.0 Part 3 TPM2_Sign would answer
+ * TPM_RC_SCHEME), the callback fails with LJ_ERR_UNSUPPORTED, which
+ * http.c reports as the reason the handshake failed.
+ * tests/integration/test_wolfssl.sh shows each outcome.  Also forced by
+ * 5.5.4: on TLS 1.2 the signature type comes from the cipher suite, so a
+ * connection that may authenticate offers ECDHE-RSA suites (and the TLS
+ * 1.3 ones) only.
  *
  * Verified against entra-sim (GnuTLS server asking for an optional
- * certificate): tests/integration/test_leave.sh.
+ * certificate) and an OpenSSL server requiring one, on TLS 1.3 and 1.2:
+ * tests/integration/test_wolfssl.sh.
  *
  * Threads: the callback runs on the thread inside curl_easy_perform; the
  * sign function may block (the TPM worker does the work).
@@ -60,6 +67,10 @@
    pick an RSA signature for the client certificate (see the top). */
 #define CLIENT_AUTH_SUITES                                                                         \
     "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305"
+/* With RSA-PSS the TLS 1.3 suites too (their CertificateVerify is RSA-PSS). */
+#define CLIENT_AUTH_SUITES_TLS13                                                                   \
+    "TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:TLS13-CHACHA20-POLY1305-"                     \
+    "SHA256:" CLIENT_AUTH_SUITES
 
 struct lj_tls_client {
     unsigned char *cert; /* DER, owned */
@@ -67,6 +78,7 @@ struct lj_tls_client {
     unsigned char spki[SPKI_MAX]; /* the certificate's key, SubjectPublicKeyInfo DER */
     size_t spki_len;
     lj_http_sign_fn sign;
+    lj_http_sign_fn sign_pss; /* NULL: RSA-PSS refused, TLS 1.2 only */
     void *sign_arg;
     enum lj_rc sign_error; /* first failure since the last take */
     unsigned signs;
@@ -139,27 +151,68 @@ rsa_sign_cb(WOLFSSL *ssl, const unsigned char *in, unsigned int in_len, unsigned
     return 0;
 }
 
-/* CallbackRsaPssSign: the device key cannot make RSA-PSS signatures. */
+/* Copy the signature (sig_len bytes of sig[room]) to out (room *out_len). */
+static int
+sig_out(struct lj_tls_client *c, const unsigned char *sig, size_t room, size_t sig_len,
+        unsigned char *out, word32 *out_len)
+{
+    if (sig_len == 0 || sig_len > room || sig_len > *out_len) {
+        keep_error(c, lj_err_set(LJ_ERR_INTERNAL, MOD, "event=sign_bad_length len=%zu", sig_len));
+        return WC_HW_E;
+    }
+    memcpy(out, sig, sig_len);
+    *out_len = (word32)sig_len;
+    return 0;
+}
+
+/*
+ * CallbackRsaPssSign: in is the digest itself (RsaSign in wolfSSL's
+ * src/internal.c passes TypeHash(hashAlgo) and the MGF1 of the
+ * signature scheme).  Only rsa_pss_rsae_sha256: the TPM signs it with a
+ * 32-byte salt (tpm_sign_pss_sha256), which wolfSSL's own check after
+ * signing (VerifyRsaSign, salt = hash length) and the server's expect.
+ */
 static int
 rsa_pss_sign_cb(WOLFSSL *ssl, const unsigned char *in, unsigned int in_len, unsigned char *out,
                 word32 *out_len, int hash, int mgf, const unsigned char *key_der,
                 unsigned int key_len, void *arg)
 {
     struct lj_tls_client *c = client_of(ssl);
+    unsigned char sig[512];
+    size_t sig_len = 0;
+    enum lj_rc rc;
+    int ret;
 
-    (void)in;
-    (void)out;
-    (void)out_len;
-    (void)mgf;
     (void)key_der;
     (void)key_len;
     (void)arg;
-    lj_log(LJ_LOG_WARN, MOD, "event=sign_refused scheme=rsa_pss hash_oid=%d len=%u", hash, in_len);
-    if (c != NULL)
+    if (c == NULL)
+        return WC_HW_E;
+    if (c->sign_pss == NULL) {
+        lj_log(LJ_LOG_WARN, MOD, "event=sign_refused scheme=rsa_pss hash_oid=%d len=%u", hash,
+               in_len);
         keep_error(c, lj_err_set(LJ_ERR_UNSUPPORTED, MOD,
                                  "event=sign_refused reason=\"the server asked for RSA-PSS; the "
                                  "device key signs rsa_pkcs1_sha256 only\""));
-    return WC_HW_E;
+        return WC_HW_E;
+    }
+    if (hash != SHA256h || mgf != WC_MGF1SHA256 || in_len != 32) {
+        lj_log(LJ_LOG_WARN, MOD, "event=sign_refused scheme=rsa_pss hash_oid=%d mgf=%d len=%u",
+               hash, mgf, in_len);
+        keep_error(c, lj_err_set(LJ_ERR_UNSUPPORTED, MOD,
+                                 "event=sign_refused reason=\"only rsa_pss_rsae_sha256\""));
+        return WC_HW_E;
+    }
+    c->signs++;
+    rc = c->sign_pss(c->sign_arg, in, sig, &sig_len);
+    if (rc != LJ_OK) { /* tpm/ logged why */
+        keep_error(c, rc);
+        return WC_HW_E;
+    }
+    ret = sig_out(c, sig, sizeof(sig), sig_len, out, out_len);
+    if (ret == 0)
+        lj_log(LJ_LOG_DEBUG, MOD, "event=client_auth_signed scheme=rsa_pss bytes=%zu", sig_len);
+    return ret;
 }
 
 void
@@ -228,6 +281,7 @@ lj_tls_client_new(const struct lj_http_client_cert *cc, struct lj_tls_client **o
     if (c == NULL)
         goto out;
     c->sign = cc->sign;
+    c->sign_pss = cc->sign_pss;
     c->sign_arg = cc->sign_arg;
     c->cert = malloc(cc->cert_len);
     if (c->cert == NULL)
@@ -282,7 +336,9 @@ lj_tls_ctx_setup(struct lj_tls_client *c, void *ssl_ctx)
     wolfSSL_CTX_SetRsaSignCb(ctx, rsa_sign_cb);
     wolfSSL_CTX_SetRsaPssSignCb(ctx, rsa_pss_sign_cb);
     if (wolfSSL_CTX_set_ex_data(ctx, ex_index, c) != WOLFSSL_SUCCESS ||
-        wolfSSL_CTX_set_cipher_list(ctx, CLIENT_AUTH_SUITES) != WOLFSSL_SUCCESS ||
+        wolfSSL_CTX_set_cipher_list(ctx, c->sign_pss != NULL
+                                             ? CLIENT_AUTH_SUITES_TLS13
+                                             : CLIENT_AUTH_SUITES) != WOLFSSL_SUCCESS ||
         wolfSSL_CTX_use_certificate_buffer(ctx, c->cert, (long)c->cert_len,
                                            WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS ||
         wolfSSL_CTX_use_PrivateKey_buffer(ctx, c->spki, (long)c->spki_len, WOLFSSL_FILETYPE_ASN1) !=
@@ -306,8 +362,22 @@ lj_tls_resumed(void *ssl)
     return ssl == NULL ? -1 : (wolfSSL_session_reused((WOLFSSL *)ssl) == 1 ? 1 : 0);
 }
 
+const char *
+lj_tls_version(void *ssl)
+{
+    const char *v = ssl != NULL ? wolfSSL_get_version((WOLFSSL *)ssl) : NULL;
+
+    return v != NULL ? v : "unknown";
+}
+
 unsigned
 lj_tls_client_sign_count(const struct lj_tls_client *c)
 {
     return c->signs;
+}
+
+bool
+lj_tls_client_tls13(const struct lj_tls_client *c)
+{
+    return c->sign_pss != NULL;
 }

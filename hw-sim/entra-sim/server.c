@@ -1141,14 +1141,17 @@ bad:
 
 /* GnuTLS priority strings for srv_set_tls_sigalgs.  A TLS 1.2 client picks
    its CertificateVerify algorithm from the CertificateRequest list; the
-   agent's wolfSSL build can only authenticate when RSA-PSS is not on it
-   (agent/net/tls_tpmkey_wolfssl.c). */
+   agent's wolfSSL build picks RSA-PSS whenever it is on it, which only a
+   device key of the current template can make (agent/net/tls_tpmkey_wolfssl.c). */
+#define SIGALGS_TLS12 "NORMAL:-VERS-TLS1.3"
 #define SIGALGS_NO_PSS                                                                             \
     "NORMAL:-VERS-TLS1.3:-SIGN-ALL:+SIGN-RSA-SHA256:+SIGN-RSA-SHA384:+SIGN-RSA-SHA512:"            \
     "+SIGN-ECDSA-SECP256R1-SHA256:+SIGN-ECDSA-SECP384R1-SHA384:+SIGN-ECDSA-SECP521R1-SHA512"
 /* One signature algorithm a client certificate cannot use with a key that
    signs SHA-256 only (test_wolfssl: the PK callback refuses the digest). */
 #define SIGALGS_PKCS1_SHA384 "NORMAL:-VERS-TLS1.3:-SIGN-ALL:+SIGN-RSA-SHA384"
+/* RSA-PSS with SHA-384 only: the agent's PSS callback signs SHA-256 only. */
+#define SIGALGS_PSS_SHA384 "NORMAL:-VERS-TLS1.3:-SIGN-ALL:+SIGN-RSA-PSS-RSAE-SHA384"
 static const char *tls_priorities; /* NULL: libmicrohttpd's default */
 
 bool
@@ -1156,10 +1159,14 @@ srv_set_tls_sigalgs(const char *name)
 {
     if (strcmp(name, "default") == 0)
         tls_priorities = NULL;
+    else if (strcmp(name, "tls12") == 0)
+        tls_priorities = SIGALGS_TLS12;
     else if (strcmp(name, "no-pss") == 0)
         tls_priorities = SIGALGS_NO_PSS;
     else if (strcmp(name, "pkcs1-sha384") == 0)
         tls_priorities = SIGALGS_PKCS1_SHA384;
+    else if (strcmp(name, "pss-sha384") == 0)
+        tls_priorities = SIGALGS_PSS_SHA384;
     else
         return false;
     return true;

@@ -91,10 +91,12 @@ enum lj_rc srv_start(const char *listen, const char *control, const char *key_pe
 /*
  * Before srv_start: the signature algorithms the public port offers (its
  * ClientHello answer and the TLS 1.2 CertificateRequest).  "default": GnuTLS's
- * NORMAL (RSA-PSS and PKCS#1 v1.5); "no-pss": no RSA-PSS, a server that only
+ * NORMAL (RSA-PSS and PKCS#1 v1.5, TLS 1.2 and 1.3); "tls12": the same on
+ * TLS 1.2 only; "no-pss": no RSA-PSS, a server that only
  * takes PKCS#1 v1.5 (and ECDSA) signatures, so TLS 1.2 only for its RSA
- * certificate; "pkcs1-sha384": rsa_pkcs1_sha384 only (TLS 1.2).  false for
- * any other name.
+ * certificate; "pkcs1-sha384": rsa_pkcs1_sha384 only (TLS 1.2);
+ * "pss-sha384": rsa_pss_rsae_sha384 only (TLS 1.2).  false for any other
+ * name.
  */
 bool srv_set_tls_sigalgs(const char *name);
 void srv_stop(void);

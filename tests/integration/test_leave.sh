@@ -40,6 +40,7 @@ case_leave_deletes_and_rejoins() {
   add_extras
   sim_has_device "$old" || fail "device not in the simulator after join"
   assert_rc 0 lj leave --config "$CASE/lj.conf"
+  assert_contains "$OUT" "event=client_auth_connection tls=TLSv1.2 signs=1"
   assert_contains "$OUT" "device $old deleted from the cloud"
   assert_contains "$OUT" "local join state removed"
   sim_has_device "$old" && fail "device object $old still in the simulator"
@@ -55,6 +56,22 @@ case_leave_deletes_and_rejoins() {
   assert_ne "$DEVICE_ID" "$old" "device id after the second join"
   sim_has_device "$DEVICE_ID" || fail "second join left no device object"
   assert_rc 12 lj leave --config "$CASE/lj.conf" --state-dir "$CASE/nothing"
+}
+
+# A device joined with the device-key template of earlier versions (scheme
+# fixed to RSASSA, made through the test hook) keeps working on the OpenSSL
+# build: status, and leave over TLS 1.2 with rsa_pkcs1_sha256 (the server
+# offers RSA-PSS too; OpenSSL's client offers only PKCS#1 v1.5).
+case_leave_old_device_key() {
+  leave_env
+  LJ_TEST_DEVICE_KEY=rsassa join_device
+  assert_contains "$(cat "$CASE/run.err")" "event=test_device_key_rsassa"
+  assert_rc 0 lj status --config "$CASE/lj.conf"
+  assert_rc 0 lj leave --config "$CASE/lj.conf"
+  assert_contains "$OUT" "event=client_auth_connection tls=TLSv1.2 signs=1"
+  assert_contains "$OUT" "device $DEVICE_ID deleted from the cloud"
+  assert_state_gone
+  assert_no_transient_handles
 }
 
 case_leave_sim_down_network_exit() {
@@ -225,6 +242,7 @@ case_leave_usage() {
 }
 
 tcase leave_deletes_and_rejoins case_leave_deletes_and_rejoins
+tcase leave_old_device_key case_leave_old_device_key
 tcase leave_sim_down_network_exit case_leave_sim_down_network_exit
 tcase leave_local_only_sim_down case_leave_local_only_sim_down
 tcase leave_not_joined case_leave_not_joined

@@ -259,6 +259,20 @@ case_prt_renew() {
   assert_contains "$OUT" "no kept sign-in"
 }
 
+# A device key of the earlier template (scheme fixed to RSASSA, made through
+# the test hook) signs the PRT request (RS256) as before: enrolled, renewed,
+# a token.
+case_prt_old_device_key() {
+  prt_env
+  LJ_TEST_HOOKS=1 LJ_TEST_DEVICE_KEY=rsassa run_device_code
+  assert_eq "$LJ_RC" 0 "enrolled ($(result_event))"
+  assert_contains "$(cat "$CASE/err.log")" "event=test_device_key_rsassa"
+  assert_rc 0 lj prt-renew --force --config "$CASE/lj.conf"
+  assert_contains "$OUT" "renewed; expires in"
+  assert_rc 0 lj token --resource https://graph.microsoft.com --config "$CASE/lj.conf"
+  assert_prt_kept
+}
+
 # Leaving removes the PRT and its session key with the join.
 case_leave_removes_prt() {
   prt_env
@@ -278,4 +292,5 @@ tcase prt_refused case_prt_refused
 tcase prt_token_command case_token_command
 tcase prt_token_not_joined case_token_not_joined
 tcase prt_renew case_prt_renew
+tcase prt_old_device_key case_prt_old_device_key
 tcase prt_leave_removes_prt case_leave_removes_prt

@@ -77,7 +77,7 @@ t_usage_errors() {
   assert_eq "$OUT" "entra-sim: bad --tls-sigalgs 'windows'"
   assert_rc 0 "$ENTRASIM" --help
   assert_contains "$OUT" "--state-dir"
-  assert_contains "$OUT" "--tls-sigalgs default|no-pss|pkcs1-sha384"
+  assert_contains "$OUT" "--tls-sigalgs default|tls12|no-pss|pkcs1-sha384|pss-sha384"
 }
 
 # bad_tenant JQ-FILTER EXPECTED-TEXT — the demo tenant changed by a jq filter

@@ -147,7 +147,8 @@ case_oaep_wrong_hash_refused() {
 }
 
 # The key templates: both keys noDA with an empty auth; the transport key
-# decrypt-only with scheme NULL, the device key sign-only RSASSA-SHA256.
+# decrypt-only with scheme NULL, the device key sign-only with scheme NULL
+# (RSASSA or RSA-PSS chosen per TPM2_Sign; never decrypt, so no raw RSA).
 case_key_templates() {
   local dev tk
   swtpm_start "$CASE/tpm"
@@ -157,10 +158,25 @@ case_key_templates() {
   dev=$(tpm2_print -t TPM2B_PUBLIC "$CASE/state/device.pub" | tr -s ' \n' ' ') || fail "tpm2_print device.pub"
   tk=$(tpm2_print -t TPM2B_PUBLIC "$CASE/state/transport.pub" | tr -s ' \n' ' ') || fail "tpm2_print transport.pub"
   assert_contains "$dev" "attributes: value: fixedtpm|fixedparent|sensitivedataorigin|userwithauth|noda|sign raw: 0x40472"
-  assert_contains "$dev" "scheme: value: rsassa raw: 0x14 scheme-halg: value: sha256"
+  assert_contains "$dev" "scheme: value: null raw: 0x10 scheme-halg: value: (null) raw: 0x0 sym-alg"
   assert_contains "$tk" "attributes: value: fixedtpm|fixedparent|sensitivedataorigin|userwithauth|noda|decrypt raw: 0x20472"
   assert_contains "$tk" "scheme: value: null raw: 0x10 scheme-halg: value: (null) raw: 0x0 sym-alg"
   assert_contains "$tk" "bits: 2048"
+}
+
+# A device key of the earlier template (scheme fixed to RSASSA-SHA256, made
+# through the test hook) still loads and signs the CSR; nothing else changes.
+case_old_key_template_still_signs() {
+  local dev
+  swtpm_start "$CASE/tpm"
+  LJ_TEST_HOOKS=1 LJ_TEST_DEVICE_KEY=rsassa csr >/dev/null 2>"$CASE/csr1.err" || fail "csr failed: $(cat "$CASE/csr1.err")"
+  assert_contains "$(cat "$CASE/csr1.err")" "event=test_device_key_rsassa"
+  dev=$(tpm2_print -t TPM2B_PUBLIC "$CASE/state/device.pub" | tr -s ' \n' ' ') || fail "tpm2_print device.pub"
+  assert_contains "$dev" "scheme: value: rsassa raw: 0x14 scheme-halg: value: sha256"
+  csr >"$CASE/csr.pem" 2>"$CASE/csr2.err" || fail "csr with the old key failed: $(cat "$CASE/csr2.err")"
+  assert_contains "$(cat "$CASE/csr2.err")" "keys reused provider=tpm"
+  OUT=$(openssl req -in "$CASE/csr.pem" -verify -noout 2>&1) || fail "openssl: $OUT"
+  assert_contains "$OUT" "verify OK"
 }
 
 case_test_decrypt_needs_hook_env() {
@@ -410,6 +426,7 @@ tcase oaep_decrypts_in_tpm case_oaep_decrypts_in_tpm
 tcase oaep_sha1_decrypts_in_tpm case_oaep_sha1_decrypts_in_tpm
 tcase oaep_wrong_hash_refused case_oaep_wrong_hash_refused
 tcase key_templates case_key_templates
+tcase old_key_template_still_signs case_old_key_template_still_signs
 tcase test_decrypt_needs_hook_env case_test_decrypt_needs_hook_env
 tcase no_transient_handles_left case_no_transient_handles_left
 tcase foreign_handles_left_alone case_foreign_handles_left_alone

@@ -2,10 +2,12 @@
 # The agent on one TLS stack: build/linkjoin-wolfssl (agent/net/http.c on a
 # static libcurl over Debian's libwolfssl, the device key in the TLS
 # handshake through wolfSSL PK callbacks, agent/net/tls_tpmkey_wolfssl.c)
-# against entra-sim + swtpm: what it links, a join, and `leave` both where
-# wolfSSL 5.5.4 can authenticate with the device key (a server that offers
-# no RSA-PSS) and where it cannot (one that does: GnuTLS's default, like
-# every current server).
+# against entra-sim + swtpm: what it links, a join, and `leave` with the
+# device key signing RSA-PSS (what wolfSSL 5.5.4 asks for whenever the
+# server offers it: GnuTLS's default, like every current server) on TLS 1.3
+# and 1.2 against entra-sim (GnuTLS) and an OpenSSL server, PKCS#1 v1.5 where
+# the server offers no RSA-PSS, and a device key of the earlier RSASSA-only
+# template refused by name.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_leave.sh"
 
@@ -67,20 +69,62 @@ case_join_and_leave_no_pss() {
   assert_no_transient_handles
 }
 
-# The server offers rsa_pss_rsae_sha256: wolfSSL 5.5.4 asks for an RSA-PSS
-# signature, which the device key cannot make; nothing reaches DRS and
-# nothing is removed.
-case_leave_pss_offered_refused() {
-  wolfssl_env
+# leave_pss TLSVERSION [SIM ARGS..] — join, then leave against a server that
+# offers RSA-PSS (GnuTLS's default list): wolfSSL 5.5.4 asks for
+# rsa_pss_rsae_sha256, which the TPM makes (the device key's scheme is NULL).
+leave_pss() {
+  local version=$1
+  shift
+  wolfssl_env "$@"
   join_device
+  assert_rc 0 lj leave --config "$CASE/lj.conf" --log-level debug
+  assert_contains "$OUT" "event=client_auth_signed scheme=rsa_pss bytes=256"
+  assert_contains "$OUT" "event=client_auth_connection tls=$version signs=1"
+  assert_contains "$OUT" "device $DEVICE_ID deleted from the cloud"
+  sim_has_device "$DEVICE_ID" && fail "device object $DEVICE_ID still in the simulator"
+  assert_eq "$(deletes_answered 200)" 1 "DELETEs answered 200"
+  assert_no_transient_handles
+}
+
+# GnuTLS's default: TLS 1.3, whose CertificateVerify is RSA-PSS (RFC 8446
+# 4.4.3); libmicrohttpd asks for the certificate in the handshake.
+case_leave_pss_tls13() {
+  leave_pss TLSv1.3
+}
+
+# The same list on TLS 1.2: the CertificateRequest offers RSA-PSS first.
+case_leave_pss_tls12() {
+  leave_pss TLSv1.2 --tls-sigalgs tls12
+}
+
+# A device joined with the device-key template of earlier versions (scheme
+# fixed to RSASSA, made here through the test hook): status still works,
+# the server offers RSA-PSS, tpm/ refuses it before the TPM is asked;
+# nothing reaches DRS and nothing is removed.
+case_leave_old_key_pss_refused() {
+  wolfssl_env --tls-sigalgs tls12
+  LJ_TEST_DEVICE_KEY=rsassa join_device
+  assert_contains "$(cat "$CASE/run.err")" "event=test_device_key_rsassa"
+  assert_rc 0 lj status --config "$CASE/lj.conf"
   assert_rc 1 lj leave --config "$CASE/lj.conf"
-  assert_contains "$OUT" "event=sign_refused scheme=rsa_pss"
+  assert_contains "$OUT" "event=sign_refused scheme=rsa_pss reason=\"the device key was made for RSASSA-PKCS1-v1_5 only"
   assert_contains "$OUT" "enterpriseregistration.windows.net:443: the TLS client authentication could not be signed with the device key (unsupported)"
   assert_contains "$OUT" "Nothing was removed"
   sim_has_device "$DEVICE_ID" || fail "device object gone"
   assert_file "$CASE/state/journal.json"
   assert_file "$CASE/state/device-cert.der"
   assert_eq "$(deletes_answered 200)" 0 "DELETEs answered 200"
+  assert_no_transient_handles
+}
+
+# The same old key where the server offers no RSA-PSS: rsa_pkcs1_sha256 as before.
+case_leave_old_key_no_pss() {
+  wolfssl_env --tls-sigalgs no-pss
+  LJ_TEST_DEVICE_KEY=rsassa join_device
+  assert_rc 0 lj leave --config "$CASE/lj.conf"
+  assert_contains "$OUT" "event=client_auth_connection tls=TLSv1.2 signs=1"
+  assert_contains "$OUT" "device $DEVICE_ID deleted from the cloud"
+  assert_eq "$(deletes_answered 200)" 1 "DELETEs answered 200"
   assert_no_transient_handles
 }
 
@@ -100,7 +144,84 @@ case_leave_sha384_refused() {
   assert_no_transient_handles
 }
 
+# The server takes rsa_pss_rsae_sha384 only: the PSS callback refuses a
+# SHA-384 digest before the TPM signs anything.
+case_leave_pss_sha384_refused() {
+  wolfssl_env --tls-sigalgs no-pss
+  join_device
+  sim_stop
+  sim_start "$LJ_TENANT_DEMO" "$CASE/sim" --tls-sigalgs pss-sha384 --listen "127.0.0.1:$SIM_PORT"
+  assert_rc 1 lj leave --config "$CASE/lj.conf"
+  assert_contains "$OUT" "event=sign_refused scheme=rsa_pss hash_oid=415 mgf=2 len=48"
+  assert_contains "$OUT" 'event=sign_refused reason="only rsa_pss_rsae_sha256"'
+  assert_contains "$OUT" "enterpriseregistration.windows.net:443: the TLS client authentication could not be signed with the device key (unsupported)"
+  assert_contains "$OUT" "Nothing was removed"
+  assert_file "$CASE/state/device-cert.der"
+  assert_eq "$(deletes_answered 200)" 0 "DELETEs answered 200"
+  assert_no_transient_handles
+}
+
+# openssl_drs VERSION — in place of the stopped entra-sim on SIM_PORT, an
+# OpenSSL TLS server (python3's ssl module, Debian's OpenSSL 3) with the
+# sim's server certificate that requires a client certificate issued by
+# the sim's DRS CA, offers OpenSSL's default signature algorithms (RSA-PSS
+# first), speaks at most TLS VERSION ("1.2" or "1.3"), answers one DELETE
+# with 200 and writes what it saw to $CASE/drs.seen.
+openssl_drs() {
+  python3 - "$SIM_PORT" "$CASE/sim" "$1" "$CASE/drs.seen" <<'PY' 2>"$CASE/drs.err" &
+import http.server, ssl, sys
+port, sim, version, seen = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sim + "/server.pem", sim + "/server.key")
+ctx.load_verify_locations(sim + "/drs-ca.pem")
+ctx.verify_mode = ssl.CERT_REQUIRED
+ctx.maximum_version = ssl.TLSVersion.TLSv1_3 if version == "1.3" else ssl.TLSVersion.TLSv1_2
+class H(http.server.BaseHTTPRequestHandler):
+    def do_DELETE(self):
+        cn = dict(x[0] for x in self.connection.getpeercert()["subject"])["commonName"]
+        with open(seen, "w") as f:
+            f.write("%s %s %s\n" % (self.connection.version(), cn, self.path))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+srv = http.server.HTTPServer(("127.0.0.1", port), H)
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.handle_request()
+PY
+  track_pid $!
+  for _ in $(seq 100); do ss -ltn | grep -q "127.0.0.1:$SIM_PORT " && return 0; sleep 0.05; done
+  fail "the OpenSSL server did not start: $(cat "$CASE/drs.err")"
+}
+
+# leave_openssl_server VERSION — join against entra-sim, then leave against
+# openssl_drs: OpenSSL's TLS server checks the RSA-PSS CertificateVerify the
+# TPM made (salt = digest length, RSA_PSS_SALTLEN_DIGEST in libssl).
+leave_openssl_server() {
+  wolfssl_env
+  join_device
+  sim_stop
+  openssl_drs "$1"
+  assert_rc 0 lj leave --config "$CASE/lj.conf" --log-level debug
+  assert_contains "$OUT" "event=client_auth_signed scheme=rsa_pss bytes=256"
+  assert_contains "$OUT" "event=client_auth_connection tls=TLSv$1 signs=1"
+  assert_contains "$OUT" "device $DEVICE_ID deleted from the cloud"
+  assert_eq "$(cat "$CASE/drs.seen")" "TLSv$1 $DEVICE_ID /EnrollmentServer/device/$DEVICE_ID?api-version=1.0" \
+    "what the OpenSSL server saw"
+  assert_no_transient_handles
+}
+
+case_leave_pss_openssl_tls13() { leave_openssl_server 1.3; }
+case_leave_pss_openssl_tls12() { leave_openssl_server 1.2; }
+
 tcase links_no_other_tls_stack case_links_no_other_tls_stack
 tcase join_and_leave_no_pss case_join_and_leave_no_pss
-tcase leave_pss_offered_refused case_leave_pss_offered_refused
+tcase leave_pss_tls13 case_leave_pss_tls13
+tcase leave_pss_tls12 case_leave_pss_tls12
+tcase leave_pss_openssl_tls13 case_leave_pss_openssl_tls13
+tcase leave_pss_openssl_tls12 case_leave_pss_openssl_tls12
+tcase leave_old_key_pss_refused case_leave_old_key_pss_refused
+tcase leave_old_key_no_pss case_leave_old_key_no_pss
 tcase leave_sha384_refused case_leave_sha384_refused
+tcase leave_pss_sha384_refused case_leave_pss_sha384_refused
