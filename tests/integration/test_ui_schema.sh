@@ -4,8 +4,8 @@
 # 2020-12, checked with Debian's python3-jsonschema by ui_schema_check.py):
 # the schema itself, and the transcripts of a full join (stdio, device
 # code), a failure (stdio, wrong password), a retry (socket: failure, retry,
-# join) and a protocol-2 session (socket: hello in German, prompt_closed,
-# leaving).  tests/run.sh also checks every transcript the other scripts
+# join), a protocol-2 session (socket: hello in German, prompt_closed,
+# leaving) and a protocol-2 notice (DRS busy once).  tests/run.sh also checks every transcript the other scripts
 # captured (LJ_UI_EVENTS_DIR).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_join.sh"
@@ -109,8 +109,33 @@ case_v2_hello_events_valid() {
   check_events "$CASE/ui.log"
 }
 
+# DRS answers 429 once (Retry-After: 1): a v2 client gets the notice with
+# retry_in beside the busy step; a v1 client (the stdio transcript of
+# test_join_failures' drs_429 case) only the step.
+case_v2_busy_notice_valid() {
+  local n
+  need_jsonschema
+  join_env
+  sim_ctl POST /control/faults '{"path_prefix":"/EnrollmentServer/device","method":"POST","kind":"status","status":429,"retry_after":1,"count":1}' >/dev/null || fail fault
+  lj_conf "$CASE/lj.conf" "ui = socket" "ui_socket = $CASE/ui.sock" "signin = password" \
+    "username = alice@contoso.example"
+  lj_run_bg
+  $UI_CLIENT "$CASE/ui.sock" "$CASE/ui.log" 'send:{"type":"hello","protocol":2,"locale":"fr-FR"}' \
+    expect:prompt:credentials "$CRED_OK" expect:notice expect:result ||
+    fail "ui client: $(cat "$CASE/ui.log")"
+  lj_wait
+  assert_eq "$LJ_RC" 0 "exit status"
+  n=$(grep '"type":"notice"' "$CASE/ui.log")
+  assert_eq "$(jq -r .notice_id <<<"$n")" service_busy "notice ($n)"
+  assert_eq "$(jq -r .retry_in <<<"$n")" 1 "retry_in"
+  assert_eq "$(jq -r .args.seconds <<<"$n")" 1 "args.seconds"
+  assert_contains "$(cat "$CASE/ui.log")" '"step_id":"join.busy"'
+  check_events "$CASE/ui.log"
+}
+
 tcase schema_is_draft_2020_12 case_schema_is_draft_2020_12
 tcase full_join_events_valid case_full_join_events_valid
 tcase failure_events_valid case_failure_events_valid
 tcase retry_events_valid case_retry_events_valid
 tcase v2_hello_events_valid case_v2_hello_events_valid
+tcase v2_busy_notice_valid case_v2_busy_notice_valid
