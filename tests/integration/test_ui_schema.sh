@@ -42,12 +42,20 @@ case_schema_is_draft_2020_12() {
 }
 
 case_full_join_events_valid() {
+  local p
   need_jsonschema
   join_env
+  # a server that sends verification_uri_complete (RFC 8628 3.2) and its own message
+  sim_ctl PATCH /control/login '{"verification_uri_complete":true}' >/dev/null || fail "login settings"
   lj_conf "$CASE/lj.conf"
   run_device_code
-  assert_joined
+  assert_eq "$(jq -r .status <<<"$(result_event)")" joined "result"
   check_events "$CASE/out.jsonl"
+  p=$(grep '"kind":"device_code"' "$CASE/out.jsonl")
+  assert_eq "$(jq -r .verification_uri_complete <<<"$p")" \
+    "https://microsoft.com/devicelogin?otc=$(jq -r .user_code <<<"$p")" "verification_uri_complete ($p)"
+  assert_contains "$(jq -r .server_message <<<"$p")" "To sign in, use a web browser"
+  assert_eq "$(jq -r .interval <<<"$p")" 1 "interval"
   assert_contains "$(cat "$CASE/out.jsonl")" '"step_id":"mdm.enroll"'
   assert_contains "$(result_event)" '"next_action":{"action":"none"}'
 }
