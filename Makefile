@@ -5,6 +5,8 @@
 #                     fetch Debian's curl source (tools/deps-curl.sh)
 #   make test         deps + build + every test; last line "N passed, N failed"
 #   make demo         deps + build + a simulated device joining entra-sim
+#   make demo-oobe    the same with the OOBE web screen in headless chromium
+#   make oobe-shots   a PNG of every OOBE screen in build/oobe-shots/
 #   make SANITIZE=address,undefined test   the same under ASan/UBSan (build-san/)
 #   make valgrind     integration tests with the agent under valgrind (-O0)
 #   make fuzz         libFuzzer targets (clang) in build-fuzz/
@@ -62,6 +64,15 @@ DEB_PKGS += time
 
 # tests/integration/test_proxy.sh: a real HTTP proxy (CONNECT, Basic auth) on loopback.
 DEB_PKGS += tinyproxy
+
+# The OOBE web screen's browser tests (tests/browser, run by
+# tests/integration/test_oobe_browser.sh): Debian's chromium, driven by
+# playwright-core from npm (no browser download), and a Japanese font so ja
+# renders: fonts-ipafont-gothic (3.5 MB download) rather than fonts-noto-cjk
+# (57 MB); fonts-droid-fallback is smaller still but draws kanji in their
+# Chinese forms.  Node.js and npm are the machine's own (not Debian's).
+DEB_PKGS += chromium fonts-ipafont-gothic
+BROWSER_DIR := tests/browser
 
 PKGS_AGENT := libcurl libssl libcrypto libcjson wolfssl tss2-esys tss2-tctildr tss2-mu tss2-rc inih libxml-2.0
 # The agent on one TLS stack (README "One TLS stack"): $(BUILD)/linkjoin-wolfssl
@@ -164,9 +175,23 @@ ENTRASIM := $(BUILD)/entra-sim
 
 .PHONY: all deps test unit integration demo bench fuzz fuzz-targets valgrind clean \
 	format format-check check-deps check-layers check-sources sim-device install uninstall \
-	release
+	release browser-deps oobe-i18n oobe-shots demo-oobe
 
-all: $(LINKJOIN) $(LINKJOIN_WOLF) $(ENTRASIM) $(TOOL_BINS)
+all: $(LINKJOIN) $(LINKJOIN_WOLF) $(ENTRASIM) $(TOOL_BINS) oobe-i18n
+
+# The OOBE screen's words per locale (linkjoin-oobe --i18n $(BUILD)/oobe/i18n
+# serves them as /i18n/<locale>.json): the agent's whole catalog from
+# `linkjoin messages --locale L --json`.  An agent without that command
+# gets "{}" files, and the screen keeps its English.
+OOBE_LOCALES := en de fr ja
+OOBE_I18N := $(patsubst %,$(BUILD)/oobe/i18n/%.json,$(OOBE_LOCALES))
+oobe-i18n: $(OOBE_I18N)
+
+$(BUILD)/oobe/i18n/%.json: $(LINKJOIN)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  GEN     $@";)
+	$(Q)if $(LINKJOIN) messages --locale $* --json >$@.tmp 2>/dev/null && jq -e 'type == "object"' \
+	  $@.tmp >/dev/null 2>&1; then mv -f $@.tmp $@; else rm -f $@.tmp; echo '{}' >$@; fi
 
 $(BUILD)/liblinkjoin.a: $(LIB_OBJS)
 	@mkdir -p $(@D)
@@ -276,6 +301,17 @@ deps:
 	export DEBIAN_FRONTEND=noninteractive; \
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends $${tools[@]} >/dev/null
 	$(Q)DEPS=$(DEPS_DIR) tools/deps-curl.sh fetch
+	$(Q)$(MAKE) --no-print-directory browser-deps
+
+# npm ci in tests/browser, skipped while node_modules was installed from the
+# same package-lock.json (its sha256 in node_modules/.lock-sha256).
+browser-deps:
+	@want=$$(sha256sum $(BROWSER_DIR)/package-lock.json | cut -c1-64); \
+	[ "$$(cat $(BROWSER_DIR)/node_modules/.lock-sha256 2>/dev/null)" = "$$want" ] && exit 0; \
+	command -v npm >/dev/null || { echo "deps: npm is missing (Node.js 20 with npm)"; exit 1; }; \
+	echo "deps: npm ci in $(BROWSER_DIR)"; \
+	(cd $(BROWSER_DIR) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund \
+	  --loglevel=error >/dev/null) && echo "$$want" >$(BROWSER_DIR)/node_modules/.lock-sha256
 
 check-deps:
 	@for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo "missing: $$p"; done
@@ -322,6 +358,22 @@ demo: deps
 sim-device: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)LJ_BUILD=$(BUILD) hw-sim/qemu/demo.sh
+
+# The OOBE web screen in headless chromium: a PNG of every screen the browser
+# tests pass through (tests/integration/test_oobe_browser.sh) under
+# $(BUILD)/oobe-shots/.
+oobe-shots: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)rm -rf $(BUILD)/oobe-shots && mkdir -p $(BUILD)/oobe-shots
+	$(Q)LJ_BUILD=$(BUILD) LJ_OOBE_SHOTS=$(CURDIR)/$(BUILD)/oobe-shots \
+	  bash tests/integration/test_oobe_browser.sh
+	@echo "oobe-shots: $$(ls $(BUILD)/oobe-shots | wc -l) pictures in $(BUILD)/oobe-shots/"
+
+# `make demo` with the OOBE screen: the agent behind linkjoin-oobe, the page
+# in headless chromium, a picture of each screen it shows.
+demo-oobe: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)LJ_BUILD=$(BUILD) hw-sim/demo-oobe.sh
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all

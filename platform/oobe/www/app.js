@@ -167,6 +167,7 @@
       case "hello":
         st.hello = ev;
         st.leaving = null;
+        document.documentElement.setAttribute("data-protocol", String(Number(ev.protocol) || 1));
         if (typeof ev.locale === "string") loadWords(ev.locale);
         break;
       case "progress":
@@ -684,7 +685,9 @@
         });
       });
       kids.push(todo);
-      const code = str(r.support && r.support.code) || str(r.code);
+      const sup = r.support || {};
+      // the code a person reads out: ours, else the service's (AADSTS...)
+      const code = str(sup.code) || str(r.code) || str(sup.server_code) || str(r.server && r.server.error_code);
       if (code) kids.push(el("p", { class: "errcode", id: "error-code" }, [t("screen.error_code") + ": ", el("code", { text: code })]));
       kids.push(detailsBox(r));
       update = () => {
@@ -799,10 +802,15 @@
         else if (n && inp.value) n.value = inp.value;
       }
     }
+    const had = old && old.contains(document.activeElement) ? document.activeElement.id || "screen-title" : "";
     if (old) main.replaceChild(scr.el, old);
     else main.appendChild(scr.el);
     current = { key: key, update: scr.update || null };
-    if (!keepFocus) {
+    if (keepFocus) {
+      // new words for the same screen: focus stays on the same control
+      const f = had && scr.el.querySelector("#" + had);
+      if (f) f.focus();
+    } else {
       const h = scr.el.querySelector("h1");
       if (h) h.focus();
       if (scr.urgent) {
