@@ -758,7 +758,8 @@
 
   function renderChrome() {
     const badge = document.getElementById("linkstate");
-    const down = st.link === "down" || !st.agent;
+    // an agent that leaves after its result (or leaving event) is done, not lost
+    const down = (st.link === "down" || !st.agent) && !st.result && !st.leaving;
     badge.hidden = !down;
     badge.textContent = down ? t("screen.reconnecting") + "…" : "";
     document.getElementById("brand").textContent = t("screen.title");
