@@ -99,7 +99,7 @@ HARDEN += -D_FORTIFY_SOURCE=2
 endif
 HARDEN_LD := -pie -Wl,-z,relro,-z,now,-z,noexecstack
 
-CPPFLAGS += -D_GNU_SOURCE -I. -MMD -MP
+CPPFLAGS += -D_GNU_SOURCE -I. -I$(BUILD)/gen -MMD -MP
 CFLAGS ?= $(OPT) -g
 CFLAGS += $(WARN) $(HARDEN)
 LDFLAGS += $(HARDEN_LD)
@@ -264,6 +264,18 @@ $(BUILD)/%: $(call obj,hw-sim/tools/%.c) $(call obj,$(COMMON_SRCS))
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@";)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
+
+# The translations (agent/ui/i18n/LOCALE.json) embedded in the agent as byte
+# arrays (xxd -i), read by agent/ui/i18n.c.
+I18N_LOCALES := de fr ja
+I18N_JSON := $(addprefix agent/ui/i18n/,$(addsuffix .json,$(I18N_LOCALES)))
+I18N_GEN := $(BUILD)/gen/agent/ui/i18n_data.h
+$(I18N_GEN): $(I18N_JSON)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  XXD     $@";)
+	$(Q)(cd agent/ui/i18n && for l in $(I18N_LOCALES); do xxd -i $$l.json; done) | \
+		sed 's/^unsigned /static const unsigned /' > $@.tmp && mv $@.tmp $@
+$(call obj,agent/ui/i18n.c): $(I18N_GEN)
 
 # Per-directory flags keep library include paths where they belong.
 $(BUILD)/obj/hw-sim/%.o: hw-sim/%.c

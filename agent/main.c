@@ -18,7 +18,8 @@ static const struct lj_cmd commands[] = {
     {"run", cmd_run, "join this device: sign in, create TPM keys, join Entra, enroll in Intune"},
     {"status", cmd_status, "join and setup state like dsregcmd /status (--json)"},
     {"csr", cmd_csr, "create device keys in the TPM if missing and print a TPM-signed CSR"},
-    {"errors", cmd_errors, NULL}, /* hidden: prints README's failure table */
+    {"errors", cmd_errors, NULL},     /* hidden: prints README's failure table */
+    {"messages", cmd_messages, NULL}, /* hidden: the message catalog (--locale L --json) */
     {"config", cmd_config, "check the configuration and print it (--check: only report problems)"},
     {"mdm-retry", cmd_mdm_retry, "finish a pending Intune enrollment (timer; never prompts)"},
     {"token", cmd_token, "print an access token got with the device's PRT (root/group linkjoin)"},

@@ -18,7 +18,8 @@ struct lj_cmd {
 };
 
 int cmd_csr(int argc, char **argv);
-int cmd_errors(int argc, char **argv); /* hidden: errors --markdown */
+int cmd_errors(int argc, char **argv);   /* hidden: errors --markdown */
+int cmd_messages(int argc, char **argv); /* hidden: messages --locale L --json */
 int cmd_factory_test(int argc, char **argv);
 int cmd_tpm(int argc, char **argv); /* hidden: tpm health, test-build seal tools */
 int cmd_config(int argc, char **argv);

@@ -507,6 +507,84 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "Contact support with the code, the time and the device log (journalctl -u linkjoin)"},
 };
 
+/*
+ * The message-catalog key of each row: the enum name without LJ_R_, lower
+ * case.  Unlike the slug it is unique per row, so every variant has its
+ * own translated sentence (ids reason.<key> and admin.<key>, agent/ui/
+ * messages.h).  Keys are a contract like slugs: never rename one.
+ */
+static const char *const keys[LJ_R_COUNT__] = {
+    [LJ_R_CLOCK_WRONG] = "clock_wrong",
+    [LJ_R_NETWORK_UNREACHABLE] = "network_unreachable",
+    [LJ_R_NETWORK_DNS] = "network_dns",
+    [LJ_R_NETWORK_TIMEOUT] = "network_timeout",
+    [LJ_R_TLS_UNTRUSTED] = "tls_untrusted",
+    [LJ_R_NETWORK_INTERCEPTED] = "network_intercepted",
+    [LJ_R_NETWORK_INTERCEPTED_TLS] = "network_intercepted_tls",
+    [LJ_R_NETWORK_INTERCEPTED_PROXY] = "network_intercepted_proxy",
+    [LJ_R_PROXY_UNREACHABLE] = "proxy_unreachable",
+    [LJ_R_PROXY_AUTH_REQUIRED] = "proxy_auth_required",
+    [LJ_R_TPM_UNAVAILABLE] = "tpm_unavailable",
+    [LJ_R_TPM_LOCKED] = "tpm_locked",
+    [LJ_R_TPM_FAILED] = "tpm_failed",
+    [LJ_R_TPM_KEYS_LOST] = "tpm_keys_lost",
+    [LJ_R_WRONG_PASSWORD] = "wrong_password",
+    [LJ_R_UNKNOWN_USER] = "unknown_user",
+    [LJ_R_USER_DISABLED] = "user_disabled",
+    [LJ_R_ACCOUNT_LOCKED] = "account_locked",
+    [LJ_R_PASSWORD_EXPIRED] = "password_expired",
+    [LJ_R_TENANT_NOT_FOUND] = "tenant_not_found",
+    [LJ_R_MFA_REQUIRED] = "mfa_required",
+    [LJ_R_BLOCKED_BY_CA] = "blocked_by_ca",
+    [LJ_R_CA_PLATFORM] = "ca_platform",
+    [LJ_R_CA_COMPLIANT] = "ca_compliant",
+    [LJ_R_CA_DOMAIN_JOINED] = "ca_domain_joined",
+    [LJ_R_CA_APPROVED_APP] = "ca_approved_app",
+    [LJ_R_CA_PROOFUP_RISK] = "ca_proofup_risk",
+    [LJ_R_CA_SECURITY_POLICY] = "ca_security_policy",
+    [LJ_R_CA_DELEGATED_ADMIN] = "ca_delegated_admin",
+    [LJ_R_CA_SECURITY_DEFAULTS] = "ca_security_defaults",
+    [LJ_R_CA_EXTERNAL] = "ca_external",
+    [LJ_R_MFA_REGISTRATION_REQUIRED] = "mfa_registration_required",
+    [LJ_R_SIGNIN_EXPIRED] = "signin_expired",
+    [LJ_R_SIGNIN_DECLINED] = "signin_declined",
+    [LJ_R_SIGNIN_CODE_WRONG] = "signin_code_wrong",
+    [LJ_R_SIGNIN_SESSION_EXPIRED] = "signin_session_expired",
+    [LJ_R_SIGNIN_REJECTED] = "signin_rejected",
+    [LJ_R_REDIRECT_NOT_REGISTERED] = "redirect_not_registered",
+    [LJ_R_CANCELLED] = "cancelled",
+    [LJ_R_DRS_TENANT_NOT_FOUND] = "drs_tenant_not_found",
+    [LJ_R_SERVICE_UNAVAILABLE] = "service_unavailable",
+    [LJ_R_THROTTLED] = "throttled",
+    [LJ_R_BAD_SERVICE_RESPONSE] = "bad_service_response",
+    [LJ_R_JOIN_NOT_PERMITTED] = "join_not_permitted",
+    [LJ_R_JOIN_NOT_PERMITTED_GROUP] = "join_not_permitted_group",
+    [LJ_R_DEVICE_QUOTA_REACHED] = "device_quota_reached",
+    [LJ_R_AUTH_REJECTED] = "auth_rejected",
+    [LJ_R_JOIN_REJECTED] = "join_rejected",
+    [LJ_R_MDM_NOT_IN_SCOPE] = "mdm_not_in_scope",
+    [LJ_R_MDM_PLATFORM_BLOCKED] = "mdm_platform_blocked",
+    [LJ_R_MDM_OWNERSHIP_BLOCKED] = "mdm_ownership_blocked",
+    [LJ_R_MDM_DEVICE_CAP] = "mdm_device_cap",
+    [LJ_R_MDM_LICENSE_MISSING] = "mdm_license_missing",
+    [LJ_R_MDM_REJECTED] = "mdm_rejected",
+    [LJ_R_MDM_BAD_SERVICE_RESPONSE] = "mdm_bad_service_response",
+    [LJ_R_JOINED_MDM_PENDING] = "joined_mdm_pending",
+    [LJ_R_DEVICE_AUTH_PENDING] = "device_auth_pending",
+    [LJ_R_DEVICE_DISABLED] = "device_disabled",
+    [LJ_R_DEVICE_NOT_FOUND] = "device_not_found",
+    [LJ_R_PRT_REFUSED] = "prt_refused",
+    [LJ_R_INTERNAL] = "internal",
+};
+
+const char *
+lj_reason_key(enum lj_reason r)
+{
+    if ((int)r < 0 || r >= LJ_R_COUNT__ || keys[r] == NULL)
+        return NULL;
+    return keys[r];
+}
+
 const struct lj_reason_info *
 lj_reason_get(enum lj_reason r)
 {

@@ -157,6 +157,12 @@ struct lj_error_record {
 
 /* The entry of r; NULL for an out-of-range value.  Static storage. */
 const struct lj_reason_info *lj_reason_get(enum lj_reason r);
+/*
+ * The row's catalog key ("network_dns": the enum name without LJ_R_, lower
+ * case; unique per row), the <key> of the message ids reason.<key> and
+ * admin.<key>.  NULL for an out-of-range value.  Static storage.
+ */
+const char *lj_reason_key(enum lj_reason r);
 /* The first entry with this slug (the base variant); NULL when unknown. */
 const struct lj_reason_info *lj_reason_by_slug(const char *slug);
 

@@ -1,0 +1,331 @@
+/*
+ * Unit tests for agent/ui/messages.c and agent/ui/i18n.c: the id grammar,
+ * one key per failure row, the step table, locale matching, placeholder
+ * expansion, and the translations against English: every English id in
+ * every language (test_every_id_translated), no id English lacks, the same
+ * placeholders.  test_every_id_translated fails until de/fr/ja are
+ * complete; it names each missing id.
+ */
+#include <ctype.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "agent/core/errors.h"
+#include "agent/core/json.h"
+#include "agent/ui/messages.h"
+
+/* Every English id: reason.*, admin.*, then the table. */
+static char **
+all_ids(size_t *n)
+{
+    size_t tn, k = 0;
+    const struct lj_msg_entry *t = lj_messages_table(&tn);
+    char **ids = calloc(2 * LJ_R_COUNT__ + tn, sizeof(*ids));
+
+    assert_non_null(ids);
+    for (int r = 0; r < LJ_R_COUNT__; r++) {
+        char buf[96];
+
+        snprintf(buf, sizeof(buf), "reason.%s", lj_reason_key((enum lj_reason)r));
+        ids[k++] = strdup(buf);
+        snprintf(buf, sizeof(buf), "admin.%s", lj_reason_key((enum lj_reason)r));
+        ids[k++] = strdup(buf);
+    }
+    for (size_t i = 0; i < tn; i++)
+        ids[k++] = strdup(t[i].id);
+    *n = k;
+    return ids;
+}
+
+static void
+free_ids(char **ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+}
+
+static void
+test_reason_keys(void **state)
+{
+    (void)state;
+    for (int r = 0; r < LJ_R_COUNT__; r++) {
+        const char *k = lj_reason_key((enum lj_reason)r);
+
+        assert_non_null(k);
+        for (const char *s = k; *s; s++)
+            if (!islower((unsigned char)*s) && *s != '_')
+                fail_msg("key %s: not [a-z_]", k);
+        for (int q = 0; q < r; q++)
+            if (strcmp(k, lj_reason_key((enum lj_reason)q)) == 0)
+                fail_msg("key %s used twice", k);
+    }
+    assert_string_equal(lj_reason_key(LJ_R_NETWORK_DNS), "network_dns");
+    assert_string_equal(lj_reason_key(LJ_R_JOIN_NOT_PERMITTED_GROUP), "join_not_permitted_group");
+    assert_string_equal(lj_reason_key(LJ_R_CA_PLATFORM), "ca_platform");
+    assert_null(lj_reason_key(LJ_R_COUNT__));
+}
+
+static bool
+id_well_formed(const char *id)
+{
+    static const char *const prefixes[] = {"reason.", "admin.",  "step.",   "prompt.", "notice.",
+                                           "leaving.", "result.", "tty.", "screen."};
+    bool known = false;
+
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+        known = known || strncmp(id, prefixes[i], strlen(prefixes[i])) == 0;
+    for (const char *s = id; *s; s++)
+        if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) && *s != '_' && *s != '.')
+            return false;
+    return known && id[strlen(id) - 1] != '.';
+}
+
+static void
+test_ids_unique_and_well_formed(void **state)
+{
+    size_t n;
+    char **ids = all_ids(&n);
+
+    (void)state;
+    for (size_t i = 0; i < n; i++) {
+        if (!id_well_formed(ids[i]))
+            fail_msg("id %s is not well formed", ids[i]);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(ids[i], ids[j]) == 0)
+                fail_msg("id %s twice", ids[i]);
+        assert_non_null(lj_msg_en(ids[i]));
+        assert_true(strlen(lj_msg_en(ids[i])) > 0);
+    }
+    assert_null(lj_msg_en("step.nope"));
+    assert_null(lj_msg_en("reason.nope"));
+    free_ids(ids, n);
+}
+
+static void
+test_steps(void **state)
+{
+    size_t tn;
+    const struct lj_msg_entry *t = lj_messages_table(&tn);
+    const struct lj_step_info *s;
+
+    (void)state;
+    /* every step.* text has a position and a waiting_for, and the reverse */
+    for (size_t i = 0; i < tn; i++) {
+        if (strncmp(t[i].id, "step.", 5) != 0)
+            continue;
+        s = lj_step_get(t[i].id);
+        if (s == NULL)
+            fail_msg("step %s has no position", t[i].id);
+        assert_true(s->index >= 1 && s->index <= lj_step_count());
+        assert_true(strncmp(t[i].id + 5, s->phase, strlen(s->phase)) == 0);
+        assert_true(strcmp(s->waiting_for, "person") == 0 ||
+                    strcmp(s->waiting_for, "service") == 0 || strcmp(s->waiting_for, "tpm") == 0 ||
+                    strcmp(s->waiting_for, "device") == 0);
+    }
+    s = lj_step_get("step.mdm.enroll");
+    assert_non_null(s);
+    assert_int_equal(s->index, 12);
+    assert_string_equal(s->waiting_for, "service");
+    assert_string_equal(lj_step_get("step.signin.wait")->waiting_for, "person");
+    assert_string_equal(lj_step_get("step.keys.prepare")->waiting_for, "tpm");
+    assert_int_equal(lj_step_get("step.done.enrolled")->index, lj_step_count());
+    assert_null(lj_step_get("step.nope"));
+}
+
+static void
+test_locale_matching(void **state)
+{
+    (void)state;
+    assert_string_equal(lj_msg_locale("de-DE"), "de");
+    assert_string_equal(lj_msg_locale("de"), "de");
+    assert_string_equal(lj_msg_locale("DE-at"), "de");
+    assert_string_equal(lj_msg_locale("fr-CA"), "fr");
+    assert_string_equal(lj_msg_locale("ja-JP"), "ja");
+    assert_string_equal(lj_msg_locale("ja_JP.UTF-8"), "ja");
+    assert_string_equal(lj_msg_locale("en-US"), "en");
+    assert_string_equal(lj_msg_locale("pt-BR"), "en");
+    assert_string_equal(lj_msg_locale("dex"), "en");
+    assert_string_equal(lj_msg_locale(""), "en");
+    assert_string_equal(lj_msg_locale(NULL), "en");
+    /* English, and English fallback for anything a language lacks */
+    assert_string_equal(lj_msg("en", "screen.cancel"), "Cancel");
+    assert_string_equal(lj_msg("pt-BR", "screen.cancel"), "Cancel");
+    assert_non_null(lj_msg("de-DE", "screen.cancel"));
+    assert_null(lj_msg("de", "screen.nope"));
+    assert_null(lj_msg_translated("en", "screen.cancel"));
+}
+
+static void
+test_format(void **state)
+{
+    cJSON *args = cJSON_CreateObject();
+    char *s;
+    char ph[128];
+
+    (void)state;
+    assert_non_null(args);
+    cJSON_AddStringToObject(args, "url", "https://microsoft.com/devicelogin");
+    cJSON_AddNumberToObject(args, "code", 1234);
+    cJSON_AddNumberToObject(args, "seconds", 2.5);
+    s = lj_msg_format("go to {url} and enter {code}; {missing} {Not} {a-b} {} { in {seconds}",
+                      args);
+    assert_string_equal(s, "go to https://microsoft.com/devicelogin and enter 1234; {missing} "
+                           "{Not} {a-b} {} { in 2.5");
+    free(s);
+    s = lj_msg_render("en", "notice.service_busy", args);
+    assert_string_equal(s, "The service is busy; trying again in 2.5 seconds.");
+    free(s);
+    assert_null(lj_msg_render("en", "notice.nope", args));
+    cJSON_Delete(args);
+    assert_true(lj_msg_placeholders("{b} {a} {b} {Nope} {c_d}", ph, sizeof(ph)));
+    assert_string_equal(ph, "a,b,c_d");
+    assert_true(lj_msg_placeholders("none", ph, sizeof(ph)));
+    assert_string_equal(ph, "");
+    assert_false(lj_msg_placeholders("{abcdef}", ph, 4));
+}
+
+static void
+test_catalog_json(void **state)
+{
+    char *out = NULL;
+    cJSON *o;
+    size_t n;
+    char **ids = all_ids(&n);
+
+    (void)state;
+    assert_int_equal(lj_messages_catalog_json("en", false, &out), LJ_OK);
+    o = cJSON_Parse(out);
+    assert_non_null(o);
+    assert_int_equal((size_t)cJSON_GetArraySize(o), n);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(cJSON_GetObjectItemCaseSensitive(o, ids[i])->valuestring,
+                            lj_msg_en(ids[i]));
+    cJSON_Delete(o);
+    free(out);
+    /* another locale: the same ids */
+    assert_int_equal(lj_messages_catalog_json("ja-JP", true, &out), LJ_OK);
+    o = cJSON_Parse(out);
+    assert_non_null(o);
+    assert_int_equal((size_t)cJSON_GetArraySize(o), n);
+    cJSON_Delete(o);
+    free(out);
+    free_ids(ids, n);
+}
+
+/* Every file is one flat object of non-empty strings, ids English knows. */
+static void
+test_translations_no_unknown_ids(void **state)
+{
+    const char *const *loc = lj_msg_locales();
+    int bad = 0;
+
+    (void)state;
+    for (; *loc != NULL; loc++) {
+        const cJSON *tr, *it;
+
+        if (strcmp(*loc, "en") == 0)
+            continue;
+        tr = lj_msg_translation(*loc);
+        if (tr == NULL) {
+            print_error("%s.json does not parse as one JSON object\n", *loc);
+            bad++;
+            continue;
+        }
+        cJSON_ArrayForEach(it, tr)
+        {
+            if (!cJSON_IsString(it) || it->valuestring[0] == '\0') {
+                print_error("%s.json: %s is not a non-empty string\n", *loc, it->string);
+                bad++;
+            } else if (lj_msg_en(it->string) == NULL) {
+                print_error("%s.json: %s is not an English id\n", *loc, it->string);
+                bad++;
+            }
+        }
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* The same placeholders in every language (where a translation exists). */
+static void
+test_translations_same_placeholders(void **state)
+{
+    size_t n;
+    char **ids = all_ids(&n);
+    int bad = 0;
+
+    (void)state;
+    for (const char *const *loc = lj_msg_locales(); *loc != NULL; loc++) {
+        for (size_t i = 0; i < n; i++) {
+            const char *t = lj_msg_translated(*loc, ids[i]);
+            char pe[256], pt[256];
+
+            if (t == NULL)
+                continue;
+            assert_true(lj_msg_placeholders(lj_msg_en(ids[i]), pe, sizeof(pe)));
+            if (!lj_msg_placeholders(t, pt, sizeof(pt)) || strcmp(pe, pt) != 0) {
+                print_error("%s: %s has placeholders {%s}, English {%s}\n", *loc, ids[i], pt, pe);
+                bad++;
+            }
+        }
+    }
+    free_ids(ids, n);
+    assert_int_equal(bad, 0);
+}
+
+/*
+ * Completeness: every English id in every language.  Fails (naming the
+ * first missing ids and the count) while a translation is incomplete.
+ */
+static void
+test_every_id_translated(void **state)
+{
+    size_t n;
+    char **ids = all_ids(&n);
+    int missing = 0;
+
+    (void)state;
+    for (const char *const *loc = lj_msg_locales(); *loc != NULL; loc++) {
+        int here = 0;
+
+        if (strcmp(*loc, "en") == 0)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            if (lj_msg_translated(*loc, ids[i]) != NULL)
+                continue;
+            if (here < 5)
+                print_error("%s.json lacks %s\n", *loc, ids[i]);
+            here++;
+        }
+        if (here > 0)
+            print_error("%s.json lacks %d of %zu ids\n", *loc, here, n);
+        missing += here;
+    }
+    free_ids(ids, n);
+    assert_int_equal(missing, 0);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reason_keys),
+        cmocka_unit_test(test_ids_unique_and_well_formed),
+        cmocka_unit_test(test_steps),
+        cmocka_unit_test(test_locale_matching),
+        cmocka_unit_test(test_format),
+        cmocka_unit_test(test_catalog_json),
+        cmocka_unit_test(test_translations_no_unknown_ids),
+        cmocka_unit_test(test_translations_same_placeholders),
+        cmocka_unit_test(test_every_id_translated),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
