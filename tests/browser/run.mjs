@@ -34,6 +34,8 @@ const cases = {
     const b = await launch();
     await b.open();
     await b.screen("code");
+    const anim = await b.page.evaluate(() => getComputedStyle(document.querySelector(".waiting"), "::before").animationName);
+    assertEq(anim, "pulse", "the waiting dot pulses (no reduced motion asked for)");
     const code = await approveShownCode(b).catch((e) => {
       throw e;
     });
@@ -46,9 +48,11 @@ const cases = {
     });
     assert(qr > 0, "the QR code image loaded from /qr.svg");
     assert(/\d/.test(await b.text(".countdown")), "a countdown");
-    await b.screen("progress");
+    await b.page.waitForSelector('#screen[data-screen="progress"] .step:not(:empty)', { timeout: 60000 });
     const step = await b.text("#screen .step");
-    assert(step.length > 0, "a step text");
+    const polite = await b.text("#live-polite");
+    log("step:", step, "| announced:", polite);
+    await b.checkScreen("progress");
     const title = await b.screen("result");
     assertEq(title, en("result.joined.title", "Your device is ready"), "result heading");
     assert((await b.text("#signed-in-as")).includes(USER), "signed in as the user");
@@ -145,10 +149,13 @@ const cases = {
   },
 
   // Intune answers 503: joined, device management pending ("Almost done").
+  // The person asked for reduced motion: nothing on the screen moves.
   async mdm_pending() {
-    const b = await launch();
+    const b = await launch({ reducedMotion: "reduce" });
     await b.open();
     await b.screen("code");
+    const anim = await b.page.evaluate(() => getComputedStyle(document.querySelector(".waiting"), "::before").animationName);
+    assertEq(anim, "none", "no pulsing dot with reduced motion");
     await approveShownCode(b);
     const title = await b.screen("result");
     assertEq(title, en("result.joined_mdm_pending.title", "Almost done"), "heading");
@@ -195,6 +202,19 @@ const cases = {
     await b.checkScreen("code");
     await approveShownCode(b);
     assertEq(await b.screen("result"), en("result.joined.title", "Your device is ready"), "result heading");
+    await b.close();
+  },
+
+  // The first request to the service is held 8 s: the screen says it is
+  // checking the device, then shows the sign-in code.
+  async checking_device() {
+    const b = await launch();
+    await b.open();
+    await b.page.waitForSelector('#screen[data-screen="checking"] .step:not(:empty)', { timeout: 60000 });
+    assert((await b.text("#screen .step")).length > 0, "a step text");
+    const title = await b.checkScreen("checking");
+    assertEq(title, en("screen.checking_device", "Checking the device"), "heading");
+    await b.screen("code");
     await b.close();
   },
 

@@ -60,8 +60,8 @@ oobe_case() {
 }
 
 PW=("signin = password" "username = alice@contoso.example")
-# the DRS join request held for 3 s, so the progress screen is there to see
-HOLD_JOIN='{"path_prefix":"/EnrollmentServer/device/","method":"POST","kind":"delay","delay_ms":3000,"count":1}'
+# the DRS join request held for 5 s, so the progress screen is there to see
+HOLD_JOIN='{"path_prefix":"/EnrollmentServer/device/","method":"POST","kind":"delay","delay_ms":5000,"count":1}'
 
 case_device_code_join() {
   need_browser
@@ -121,6 +121,15 @@ case_agent_restart() {
   oobe_case agent_restart
 }
 
+case_checking_device() {
+  need_browser
+  join_env
+  sim_ctl POST /control/faults \
+    '{"path_prefix":"/contoso.example/discover","method":"GET","kind":"delay","delay_ms":8000,"count":1}' \
+    >/dev/null || fail "fault refused"
+  oobe_case checking_device
+}
+
 case_german() {
   need_browser
   join_env
@@ -155,6 +164,7 @@ tcase oobe_wrong_password_retry case_wrong_password_retry
 tcase oobe_mdm_pending case_mdm_pending
 tcase oobe_reload_after_signin case_reload_after_signin
 tcase oobe_agent_restart case_agent_restart
+tcase oobe_checking_device case_checking_device
 tcase oobe_german case_german
 tcase oobe_japanese case_japanese
 tcase oobe_notice_service_busy case_notice_service_busy

@@ -751,8 +751,11 @@
       if (p.kind === "credentials") return ["cred:" + p._seq, () => screenCredentials(p)];
       return ["browser:" + p._seq, () => screenBrowser(p)];
     }
+    // "checking" until sign-in: the preflight and the discovery the agent
+    // runs before it (at 7 %; the one after sign-in is at 55 %)
     const pr = st.progress;
-    const checking = !st.local && (!pr || pr.phase === "preflight");
+    const early = pr && (pr.phase === "preflight" || (pr.phase === "discover" && Number(pr.percent) < 10));
+    const checking = !st.local && (!pr || early);
     return [checking ? "checking" : "progress", () => screenProgress(checking)];
   }
 
