@@ -62,6 +62,11 @@ DEB_PKGS := gcc make pkg-config dpkg-dev libcurl4-openssl-dev libssl-dev libcjso
 # make bench: peak RSS with /usr/bin/time -v.
 DEB_PKGS += time
 
+# build/linkjoin-oobe draws the device-code QR with libqrencode;
+# tests/integration/test_oobe_bridge.sh reads it back (rsvg-convert to PNG,
+# zbarimg decodes it).
+DEB_PKGS += libqrencode-dev librsvg2-bin zbar-tools
+
 # tests/integration/test_proxy.sh: a real HTTP proxy (CONNECT, Basic auth) on loopback.
 DEB_PKGS += tinyproxy
 
@@ -86,6 +91,7 @@ CURL_A := $(DEPS_DIR)/lib/libcurl.a
 PKGS_WOLF := libcjson wolfssl tss2-esys tss2-tctildr tss2-mu tss2-rc inih libxml-2.0
 PKGS_SIM   := libmicrohttpd libcjson wolfssl libxml-2.0 gnutls
 PKGS_TEST  := cmocka
+PKGS_OOBE  := libmicrohttpd libcjson libqrencode
 
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wvla -Wpointer-arith -Wno-format-nonliteral
@@ -134,6 +140,8 @@ WOLF_LIBS := $(CURL_A) $(call pc_libs,$(PKGS_WOLF)) -lpthread
 SIM_CFLAGS := $(call pc_cflags,$(PKGS_SIM))
 SIM_LIBS := $(call pc_libs,$(PKGS_SIM)) -lpthread
 TEST_LIBS := $(call pc_libs,$(PKGS_TEST))
+OOBE_CFLAGS := $(call pc_cflags,$(PKGS_OOBE))
+OOBE_LIBS := $(call pc_libs,$(PKGS_OOBE)) -lpthread
 
 # Small generic helpers that the simulator links too (no protocol code).
 COMMON_SRCS := $(sort $(wildcard platform/common/*.c))
@@ -149,6 +157,11 @@ SIMUNIT_SRCS := $(sort $(wildcard tests/unit/simtest_*.c))
 TESTUTIL_OBJ = $(call obj,tests/unit/testutil.c)
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 SIMFUZZ_SRCS := $(sort $(wildcard tests/fuzz/simfuzz_*.c))
+# The setup screen's bridge (README "OOBE screen"): platform/oobe/bridge/*.c
+# -> build/linkjoin-oobe (main.c is main()); it links platform/common only.
+# tests/unit/test_oobe_NAME.c -> build/tests/test_oobe_NAME links its objects.
+OOBE_SRCS := $(sort $(wildcard platform/oobe/bridge/*.c))
+OOBE_LIB_SRCS := $(filter-out platform/oobe/bridge/main.c,$(OOBE_SRCS))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -172,12 +185,13 @@ WOLF_NET_OBJS := $(patsubst %.c,$(BUILD)/obj-wolfssl/%.o,$(WOLF_NET_SRCS))
 # Unit tests of the two modules that differ, also run against the wolfSSL build.
 WOLF_UNIT_BINS := $(BUILD)/tests/wolfssl/test_http $(BUILD)/tests/wolfssl/test_tls_tpmkey
 ENTRASIM := $(BUILD)/entra-sim
+OOBE := $(BUILD)/linkjoin-oobe
 
 .PHONY: all deps test unit integration demo bench fuzz fuzz-targets valgrind clean \
 	format format-check check-deps check-layers check-sources sim-device install uninstall \
 	release browser-deps oobe-i18n oobe-shots demo-oobe
 
-all: $(LINKJOIN) $(LINKJOIN_WOLF) $(ENTRASIM) $(TOOL_BINS) oobe-i18n
+all: $(LINKJOIN) $(LINKJOIN_WOLF) $(ENTRASIM) $(OOBE) $(TOOL_BINS) oobe-i18n
 
 # The OOBE screen's words per locale (linkjoin-oobe --i18n $(BUILD)/oobe/i18n
 # serves them as /i18n/<locale>.json): the agent's catalog from `linkjoin
@@ -233,6 +247,17 @@ $(ENTRASIM): $(call obj,hw-sim/entra-sim/main.c) $(SIM_OBJS)
 	@$(if $(Q),echo "  LD      $@";)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SIM_LIBS)
 
+$(OOBE): $(call obj,$(OOBE_SRCS) $(COMMON_SRCS))
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@";)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(OOBE_LIBS)
+
+# Shorter stem than test_%, so make picks this rule for the bridge's tests.
+$(BUILD)/tests/test_oobe_%: $(call obj,tests/unit/test_oobe_%.c) $(call obj,$(OOBE_LIB_SRCS) $(COMMON_SRCS))
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@";)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(OOBE_LIBS) $(TEST_LIBS)
+
 $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(TESTUTIL_OBJ) $(BUILD)/liblinkjoin.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@";)
@@ -285,6 +310,11 @@ $(BUILD)/obj/hw-sim/%.o: hw-sim/%.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<";)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SIM_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/platform/oobe/%.o: platform/oobe/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<";)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(OOBE_CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj/tests/unit/simtest_%.o: tests/unit/simtest_%.c
 	@mkdir -p $(@D)

@@ -69,6 +69,18 @@ common_to_platform() {
     "platform/common/ includes only platform/common/"
 }
 
+# The bridge (its own program) links platform/common only: not the agent's
+# UI channel, not agent/.
+oobe_to_platform() {
+  expect_refused platform/oobe/bridge/link.c platform/ui_chan.h "platform/oobe -> platform" \
+    "platform/oobe/ includes only platform/oobe/ and platform/common/"
+}
+
+oobe_to_agent() {
+  expect_refused platform/oobe/bridge/msg.c agent/ui/ui_proto.h "platform/oobe -> ui" \
+    "platform/oobe/ includes only platform/oobe/ and platform/common/"
+}
+
 # "x.h" without a folder is the including file's folder: allowed there.
 bare_include_same_folder() {
   copy_tree
@@ -95,5 +107,7 @@ tcase check_layers_proto_to_net proto_to_net
 tcase check_layers_tpm_to_agent tpm_to_agent
 tcase check_layers_platform_to_agent platform_to_agent
 tcase check_layers_common_to_platform common_to_platform
+tcase check_layers_oobe_to_platform oobe_to_platform
+tcase check_layers_oobe_to_agent oobe_to_agent
 tcase check_layers_bare_include bare_include_same_folder
 tcase check_layers_make_target_fails make_target_fails
