@@ -36,18 +36,15 @@ const cases = {
     await b.screen("code");
     const anim = await b.page.evaluate(() => getComputedStyle(document.querySelector(".waiting"), "::before").animationName);
     assertEq(anim, "pulse", "the waiting dot pulses (no reduced motion asked for)");
-    const code = await approveShownCode(b).catch((e) => {
-      throw e;
-    });
-    log("code", code);
     const uri = await b.text("#screen .url");
     assertEq(uri, "https://microsoft.com/devicelogin", "verification address");
-    const qr = await b.page.evaluate(() => {
+    const qr = await b.page.waitForFunction(() => {
       const i = document.querySelector(".qr img");
-      return i && i.complete ? i.naturalWidth : -1;
-    });
-    assert(qr > 0, "the QR code image loaded from /qr.svg");
+      return i && i.complete && i.naturalWidth;
+    }, null, { timeout: 10000 });
+    assert((await qr.jsonValue()) > 0, "the QR code image loaded from /qr.svg");
     assert(/\d/.test(await b.text(".countdown")), "a countdown");
+    log("code", await approveShownCode(b));
     await b.page.waitForSelector('#screen[data-screen="progress"] .step:not(:empty)', { timeout: 60000 });
     const step = await b.text("#screen .step");
     const polite = await b.text("#live-polite");
