@@ -5,8 +5,9 @@
  *                 never edited by hand;
  *   --exit-codes  prints README.md's "Exit codes" table from
  *                 agent/core/exitcodes.c, the same way;
- *   --render-tty  reads agent events (JSON Lines, as `run --ui stdio` writes
- *                 them) on stdin and prints them as `--ui tty` shows them,
+ *   --render-tty [--locale L]  reads agent events (JSON Lines, as `run --ui
+ *                 stdio` writes them) on stdin and prints them as `--ui tty`
+ *                 shows them (in locale L, default en),
  *                 through the same renderer (lj_ui_render_tty).  A help desk
  *                 can read a captured result this way, and the golden tests
  *                 of every failure scenario use it.
@@ -25,7 +26,7 @@
 
 /* Render stdin's event lines; exit status 1 when any line was not an event. */
 static int
-render_tty(void)
+render_tty(const char *locale)
 {
     char *line = NULL;
     size_t cap = 0;
@@ -47,7 +48,7 @@ render_tty(void)
             ret = LJ_EXIT_FAILURE;
             continue;
         }
-        text = lj_ui_render_tty(line, (size_t)n);
+        text = lj_ui_render_tty(line, (size_t)n, locale);
         if (text == NULL) {
             fprintf(stderr, "linkjoin errors: line %lu: not an agent event\n", lineno);
             ret = LJ_EXIT_FAILURE;
@@ -69,13 +70,17 @@ cmd_errors(int argc, char **argv)
     int ret = LJ_EXIT_FAILURE;
 
     if (argc == 2 && strcmp(argv[1], "--render-tty") == 0) {
-        ret = render_tty();
+        ret = render_tty("en");
+        goto out;
+    }
+    if (argc == 4 && strcmp(argv[1], "--render-tty") == 0 && strcmp(argv[2], "--locale") == 0) {
+        ret = render_tty(argv[3]);
         goto out;
     }
     if (argc != 2 || (strcmp(argv[1], "--markdown") != 0 && strcmp(argv[1], "--exit-codes") != 0)) {
         fprintf(stderr, "usage: linkjoin errors --markdown\n"
                         "       linkjoin errors --exit-codes\n"
-                        "       linkjoin errors --render-tty < events.jsonl\n");
+                        "       linkjoin errors --render-tty [--locale L] < events.jsonl\n");
         ret = LJ_EXIT_USAGE;
         goto out;
     }

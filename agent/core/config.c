@@ -56,6 +56,7 @@ enum key_kind {
     K_DOTTED_QUAD, /* Windows version, "10.0.26100.1" */
     K_PROXY,       /* none | env | http://HOST:PORT */
     K_NOPROXY,     /* "*" or hosts, domains, addresses */
+    K_LOCALE,      /* a BCP 47 language tag (en, de-DE) */
 };
 
 struct key_def {
@@ -93,6 +94,8 @@ static const struct key_def keys[] = {
     {"ui_group", K_GROUP, STR(ui_group), 0, 0,
      "group whose members may connect to the UI socket (mode 0660); empty: root and the "
      "agent's user only (mode 0600)"},
+    {"locale", K_LOCALE, STR(locale), 0, 0,
+     "language of the tty UI's texts (BCP 47: en, de-DE, fr, ja; others are English)"},
     {"display_name", K_TEXT_OPT, STR(display_name), 0, 0,
      "device name in Entra (empty: LINK-<serial>, or LINK-DEVICE without a serial)"},
     {"log_level", K_LOGLEVEL, STR(log_level), 0, 0, "error | warn | info | debug"},
@@ -170,6 +173,7 @@ lj_config_defaults(struct lj_config *cfg)
     cfg->ui = LJ_UI_SOCKET;
     snprintf(cfg->ui_socket, sizeof(cfg->ui_socket), "/run/linkjoin/ui.sock");
     snprintf(cfg->log_level, sizeof(cfg->log_level), "warn");
+    snprintf(cfg->locale, sizeof(cfg->locale), "en");
     snprintf(cfg->os_version, sizeof(cfg->os_version), "%s", LJ_CONFIG_OS_VERSION_DEFAULT);
     snprintf(cfg->proxy, sizeof(cfg->proxy), "none");
     cfg->os_edition = LJ_CONFIG_OS_EDITION_DEFAULT;
@@ -181,6 +185,25 @@ lj_config_defaults(struct lj_config *cfg)
 }
 
 /* ---- value checks: each returns NULL when fine, else a short reason ---- */
+
+/* A BCP 47 tag as UIs send it: 2-8 letters, then subtags of 1-8 letters or digits. */
+static const char *
+check_locale(const char *v)
+{
+    size_t n = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
+
+    if (n < 2 || n > 8)
+        return "must be a language tag such as en, de-DE or ja";
+    for (v += n; *v != '\0'; v += n) {
+        if (*v != '-' && *v != '_')
+            return "must be a language tag such as en, de-DE or ja";
+        v++;
+        n = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+        if (n < 1 || n > 8)
+            return "must be a language tag such as en, de-DE or ja";
+    }
+    return NULL;
+}
 
 static bool
 printable(const char *s)
@@ -537,6 +560,7 @@ lj_config_set(struct lj_config *cfg, const char *key, const char *value, const c
                                                                       : lj_proxy_url_check(value);
         break;
     case K_NOPROXY: why = lj_no_proxy_check(value); break;
+    case K_LOCALE: why = check_locale(value); break;
     case K_DOTTED_QUAD:
         why = lj_is_dotted_quad(value) ? NULL
                                        : "must be a Windows version, four numbers 0..65535 "
@@ -892,6 +916,7 @@ metavar(const struct key_def *k)
     case K_DOTTED_QUAD: return "A.B.C.D";
     case K_PROXY: return "none|env|URL";
     case K_NOPROXY: return "HOSTS";
+    case K_LOCALE: return "LOCALE";
     case K_TEXT_OPT: break;
     }
     return "TEXT";

@@ -101,6 +101,7 @@ struct lj_config {
     char ui_group[33];   /* "" = socket 0600 (root and the agent's user only); else 0660 */
     char display_name[LJ_CONFIG_NAME_MAX];
     char log_level[8];                      /* error|warn|info|debug */
+    char locale[36];                        /* tty UI language (BCP 47 tag; default en) */
     char username[LJ_CONFIG_NAME_MAX];      /* password sign-in only */
     char password_file[LJ_CONFIG_PATH_MAX]; /* absolute; read at use time */
     bool password_file_remove;              /* delete it once Entra answered the grant */

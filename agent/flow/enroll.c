@@ -164,7 +164,7 @@ mdm_token_get(struct flow *f)
     rc = mdm_prt_ready(f);
     if (rc != LJ_OK)
         return rc;
-    lj_ui_progress(f->ui, "mdm", "Getting permission to enroll in device management", 88);
+    lj_ui_progress(f->ui, "step.mdm.token", 88);
     memset(&r, 0, sizeof(r));
     r.client_id = OAUTH_BROKER_CLIENT_ID;
     r.resource = OAUTH_MDM_RESOURCE;
@@ -220,7 +220,7 @@ mdm_discover_step(struct flow *f, struct mdm_discovery *d)
 
     memset(&resp, 0, sizeof(resp));
     mdm_discovery_url(f, url, sizeof(url));
-    lj_ui_progress(f->ui, "mdm", "Finding your organization's device management service", 90);
+    lj_ui_progress(f->ui, "step.mdm.discover", 90);
     memset(&dr, 0, sizeof(dr));
     dr.url = url;
     dr.message_id = msgid;
@@ -290,7 +290,7 @@ mdm_policy_step(struct flow *f, const struct mdm_discovery *d)
     enum lj_rc rc;
 
     memset(&resp, 0, sizeof(resp));
-    lj_ui_progress(f->ui, "mdm", "Reading the device management certificate policy", 92);
+    lj_ui_progress(f->ui, "step.mdm.policy", 92);
     rc = mdm_message_id(msgid);
     if (rc == LJ_OK)
         rc = mdm_policy_build(&pr, &xml, &len);
@@ -351,7 +351,7 @@ mdm_rst_step(struct flow *f, const struct mdm_discovery *d, const unsigned char 
 
     memset(&resp, 0, sizeof(resp));
     memset(&e, 0, sizeof(e));
-    lj_ui_progress(f->ui, "mdm", "Enrolling the device in device management", 95);
+    lj_ui_progress(f->ui, "step.mdm.enroll", 95);
     flow_display_name(f, name, sizeof(name));
     /* client-request-id in the query as Windows and AADInternals send it
      * (mdm_enroll_url); the discovery's ActivityId when it is a GUID. */
@@ -494,7 +494,8 @@ mdm_enroll(struct flow *f)
         if (w < 0)
             break;
         lj_log(LJ_LOG_INFO, MOD, "event=mdm_retry wait_s=%ld attempt=%d", w, attempt);
-        lj_ui_progress(f->ui, "mdm", "Device management is busy; trying again", 90);
+        lj_ui_progress(f->ui, "step.mdm.busy", 90);
+        lj_ui_notice(f->ui, "mdm_busy", w, NULL, 0);
         waited += w;
         rc = flow_ui_wait(f, w * 1000, false, LJ_UI_MSG_CANCEL, NULL);
         if (rc != LJ_ERR_TIMEOUT) {
@@ -545,7 +546,7 @@ mdm_resume_token(struct flow *f)
     if (!f->interactive)
         return LJ_ERR_AUTH;
     flow_fail_clear(f);
-    lj_ui_progress(f->ui, "signin", "Sign in again to finish device management setup", 10);
+    lj_ui_progress(f->ui, "step.signin.again_for_mdm", 10);
     rc = flow_signin(f);
     if (rc == LJ_OK)
         rc = mdm_token_get(f);
@@ -594,7 +595,7 @@ flow_enroll_outcome(struct flow *f, enum lj_rc rc)
     const struct lj_reason_info *info;
     struct lj_error_params p;
     struct lj_ui_result r;
-    char msg[512], action[1024];
+    char msg[512], action[1024], msg_id[80], action_id[80];
     bool refused;
     int ex;
 
@@ -604,7 +605,7 @@ flow_enroll_outcome(struct flow *f, enum lj_rc rc)
     r.upn = f->j.upn;
     if (rc == LJ_OK) {
         flow_tokens_forget_sealed(f);
-        lj_ui_progress(f->ui, "done", "Joined and enrolled in device management", 100);
+        lj_ui_progress(f->ui, "step.done.enrolled", 100);
         r.status = LJ_UI_JOINED;
         r.setup_complete = true;
         r.mdm_state = "enrolled";
@@ -657,15 +658,20 @@ flow_enroll_outcome(struct flow *f, enum lj_rc rc)
     r.admin_action = action;
     r.retryable = info->retryable;
     r.error = &f->fail.err;
+    snprintf(msg_id, sizeof(msg_id), "reason.%s", lj_reason_key(f->fail.reason));
+    snprintf(action_id, sizeof(action_id), "admin.%s", lj_reason_key(f->fail.reason));
+    r.message_id = msg_id;
+    r.admin_action_id = action_id;
+    r.params = &p;
+    /* `run` waits retry_wait for the UI's retry after this result (flow.c retry_wanted) */
+    r.retry_window = f->interactive ? f->cfg->retry_wait : 0;
     /*
      * mdm = required (the default): Intune is part of setup, so a refusal
      * leaves it incomplete (the reason's exit code, the bar short of 100);
      * optional: the joined device is done (exit 0).  Pending is never done.
      */
     r.setup_complete = refused && f->cfg->mdm == LJ_MDM_OPTIONAL;
-    lj_ui_progress(f->ui, "done",
-                   refused ? "Joined; device management refused"
-                           : "Joined; device management pending",
+    lj_ui_progress(f->ui, refused ? "step.done.mdm_refused" : "step.done.mdm_pending",
                    r.setup_complete ? 100 : 95);
     lj_ui_result(f->ui, &r);
     ex = r.setup_complete ? LJ_EXIT_OK : info->exit_code;

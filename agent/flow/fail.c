@@ -363,7 +363,7 @@ flow_report_failure(struct flow *f, enum lj_rc rc)
     const struct lj_reason_info *info;
     struct lj_error_params p;
     struct lj_ui_result r;
-    char msg[512], action[1024];
+    char msg[512], action[1024], msg_id[80], action_id[80];
 
     if (!f->fail.failed)
         flow_fail_rc(f, LJ_PHASE_PREFLIGHT, rc);
@@ -394,6 +394,13 @@ flow_report_failure(struct flow *f, enum lj_rc rc)
     r.admin_action = action;
     r.retryable = info->retryable;
     r.error = &f->fail.err;
+    snprintf(msg_id, sizeof(msg_id), "reason.%s", lj_reason_key(f->fail.reason));
+    snprintf(action_id, sizeof(action_id), "admin.%s", lj_reason_key(f->fail.reason));
+    r.message_id = msg_id;
+    r.admin_action_id = action_id;
+    r.params = &p;
+    /* `run` waits retry_wait for the UI's retry after this result (flow.c retry_wanted) */
+    r.retry_window = f->interactive ? f->cfg->retry_wait : 0;
     lj_ui_result(f->ui, &r);
     /*
      * Only the error record changes here, so the marker files are left

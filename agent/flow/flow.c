@@ -115,14 +115,18 @@ state_load(struct flow *f)
     }
     if (rep.moved_aside) {
         /* the reason and the kept file are in the journal's log line */
-        lj_ui_progress(f->ui, "preflight",
-                       "The saved setup progress could not be read, so setup starts again", 1);
+        lj_ui_notice(f->ui, "journal_unreadable", -1, "preflight", 1);
     }
     rc = lj_recover(f->cfg, &f->j, &rr);
     if (rc != LJ_OK)
         return rc;
-    if (rr.notice[0] != '\0')
-        lj_ui_progress(f->ui, "preflight", rr.notice, 2);
+    if (rr.action != LJ_RECOVER_NONE) {
+        char name[48];
+
+        /* notice.recover_<action>: the same sentence as rr.notice */
+        snprintf(name, sizeof(name), "recover_%s", lj_recover_action_name(rr.action));
+        lj_ui_notice(f->ui, name, -1, "preflight", 2);
+    }
     return LJ_OK;
 }
 
@@ -161,7 +165,8 @@ nothing_to_do(struct flow *f, bool retry_cmd, int *ex)
     r.device_id = f->j.device_id;
     r.tenant_name = f->j.tenant_name;
     r.upn = f->j.upn;
-    r.message = "This device is already joined; nothing was changed.";
+    r.message_id = "result.already_joined.message";
+    r.message = lj_msg_en(r.message_id);
     lj_ui_result(f->ui, &r);
     lj_log(LJ_LOG_INFO, MOD, "event=already_joined device_id=%s", f->j.device_id);
     if (lj_marker_sync(f->cfg->state_dir, f->j.state) != LJ_OK)
@@ -406,6 +411,8 @@ ui_open(const struct lj_config *cfg, bool retry_cmd)
                             &ui);
     else
         rc = lj_ui_open(cfg, &ui);
+    if (rc == LJ_OK)
+        lj_ui_set_locale(ui, cfg->locale);
     if (rc != LJ_OK) {
         fprintf(stderr, "linkjoin %s: cannot open the UI channel (%s): %s\n",
                 retry_cmd ? "mdm-retry" : "run", lj_rc_name(rc), lj_err_detail());
@@ -421,6 +428,24 @@ hello(const struct lj_config *cfg, struct lj_ui *ui)
 
     flow_identity_load(cfg, &id);
     lj_ui_hello(ui, &id);
+}
+
+/*
+ * Why the agent leaves after exit code ex (the `leaving` event): after a
+ * failure nothing runs again until the device restarts, whether a retry
+ * window was offered or not (tty, retry_wait 0); a pending enrollment
+ * finishes by the mdm-retry timer.
+ */
+static const char *
+leaving_why(int ex)
+{
+    if (flow_signalled())
+        return "signal";
+    if (ex == LJ_EXIT_CANCELLED)
+        return "cancelled";
+    if (ex == LJ_EXIT_OK || ex == LJ_EXIT_ALREADY_JOINED || ex == LJ_EXIT_MDM_PENDING)
+        return "done";
+    return "retry_window_closed";
 }
 
 int
@@ -440,8 +465,9 @@ lj_flow_run(const struct lj_config *cfg)
         attempt++;
         lj_log(LJ_LOG_INFO, MOD, "event=retry attempt=%d", attempt);
         lj_ui_new_attempt(ui);
-        lj_ui_progress(ui, "preflight", "Trying again", 0);
+        lj_ui_progress(ui, "step.preflight.retry", 0);
     }
+    lj_ui_leaving(ui, leaving_why(ex), ex);
     lj_ui_free(ui);
     return ex;
 }
@@ -456,6 +482,7 @@ lj_flow_mdm_retry(const struct lj_config *cfg)
         return LJ_EXIT_FAILURE;
     hello(cfg, ui);
     ex = flow_main(cfg, true, ui);
+    lj_ui_leaving(ui, leaving_why(ex), ex);
     lj_ui_free(ui);
     return ex;
 }

@@ -23,6 +23,7 @@
 #include "agent/proto/mdm.h"
 #include "agent/proto/oauth.h"
 #include "agent/state/journal.h"
+#include "agent/ui/messages.h"
 #include "agent/ui/ui_proto.h"
 #include "platform/identity.h"
 #include "tpm/tpm.h"

@@ -42,8 +42,7 @@ flow_discover(struct flow *f, int pct)
     enum lj_rc rc;
 
     memset(&resp, 0, sizeof(resp));
-    lj_ui_progress(f->ui, "discover", "Finding your organization's device registration service",
-                   pct);
+    lj_ui_progress(f->ui, "step.discover.drs", pct);
     if (flow_tenant_is_domain(f->cfg)) {
         flow_copy(f->domain, sizeof(f->domain), t);
     } else if (f->have_claims && (at = strrchr(f->claims.upn, '@')) != NULL && at[1] != '\0') {
@@ -127,7 +126,7 @@ flow_keys_await(struct flow *f)
     bool created = false;
     enum lj_rc rc;
 
-    lj_ui_progress(f->ui, "keys", "Preparing the device keys", 65);
+    lj_ui_progress(f->ui, "step.keys.prepare", 65);
     rc = f->keys_started ? tpm_keys_ensure_wait(f->tpm, &created)
                          : tpm_keys_ensure(f->tpm, &created);
     f->keys_started = false;
@@ -277,7 +276,8 @@ join_send(struct flow *f, const struct join_keys *k, const char *url, const char
         if (w < 0)
             return LJ_OK;
         lj_log(LJ_LOG_INFO, MOD, "event=join_retry wait_s=%ld status=%ld", w, resp->status);
-        lj_ui_progress(f->ui, "join", "The service is busy; trying again", 75);
+        lj_ui_progress(f->ui, "step.join.busy", 75);
+        lj_ui_notice(f->ui, "service_busy", w, NULL, 0);
         waited += w;
         rc = flow_ui_wait(f, w * 1000, false, LJ_UI_MSG_CANCEL, NULL);
         if (rc != LJ_ERR_TIMEOUT) {
@@ -355,7 +355,7 @@ flow_join(struct flow *f)
 
     memset(&resp, 0, sizeof(resp));
     memset(&k, 0, sizeof(k));
-    lj_ui_progress(f->ui, "join", "Joining the device to your organization", 75);
+    lj_ui_progress(f->ui, "step.join.join", 75);
     rc = join_keys_get(f, &k);
     if (rc == LJ_OK)
         rc = join_build(f, &k, &url, &body);

@@ -50,7 +50,7 @@ flow_preflight(struct flow *f)
     char why[160];
     enum lj_rc rc;
 
-    lj_ui_progress(f->ui, "preflight", "Checking the device and the network", 5);
+    lj_ui_progress(f->ui, "step.preflight.check", 5);
     if (f->tpm_open_rc == LJ_ERR_TPM_LOCKOUT)
         flow_lockout_wait(&f->tpm_h, f->fail.what, sizeof(f->fail.what));
     if (f->tpm_open_rc != LJ_OK)
@@ -78,7 +78,7 @@ flow_preflight(struct flow *f)
         flow_copy(seen[nseen++], sizeof(seen[0]), key);
         px = lj_http_proxy_for(f->http, host);
         if (px != NULL)
-            lj_ui_progress(f->ui, "preflight", "Checking the network through the proxy", 6);
+            lj_ui_progress(f->ui, "step.preflight.proxy", 6);
         rc = lj_http_probe(f->http, urls[i], what, sizeof(what));
         if (rc != LJ_OK)
             return flow_fail_net(f, LJ_PHASE_PREFLIGHT, rc, urls[i], what);

@@ -219,7 +219,7 @@ flow_prt_acquire(struct flow *f)
         flow_fail_set(f, LJ_PHASE_MDM, LJ_R_SIGNIN_SESSION_EXPIRED, "", LJ_ERR_NOT_FOUND);
         return LJ_ERR_NOT_FOUND;
     }
-    lj_ui_progress(f->ui, "mdm", "Setting up single sign-on for this device", 86);
+    lj_ui_progress(f->ui, "step.mdm.sso", 86);
     rc = prt_nonce(f, LJ_PHASE_MDM, nonce, sizeof(nonce));
     if (rc == LJ_OK)
         rc = prt_signed_by_device(f, nonce, &jwt);

@@ -57,11 +57,19 @@ signin_device_code(struct flow *f)
     wait_s = interval;
     lj_log(LJ_LOG_INFO, MOD, "event=device_code user_code=%s expires_in=%ld interval=%ld",
            dc.user_code, dc.expires_in, dc.interval);
-    rc = lj_ui_prompt_device_code(f->ui, dc.user_code, dc.verification_uri,
-                                  lj_clock_now() + dc.expires_in);
+    {
+        struct lj_ui_device_code p = {dc.user_code,
+                                      dc.verification_uri,
+                                      dc.verification_uri_complete,
+                                      dc.message,
+                                      lj_clock_now() + dc.expires_in,
+                                      dc.interval};
+
+        rc = lj_ui_prompt_device_code(f->ui, &p);
+    }
     if (rc != LJ_OK)
         goto out;
-    lj_ui_progress(f->ui, "signin", "Waiting for sign-in", 20);
+    lj_ui_progress(f->ui, "step.signin.wait", 20);
     for (;;) {
         struct oauth_error e;
         enum oauth_poll_action act;
@@ -70,6 +78,7 @@ signin_device_code(struct flow *f)
         if (rc != LJ_ERR_TIMEOUT) {
             if (rc == LJ_ERR_CANCELLED)
                 flow_fail_rc(f, LJ_PHASE_SIGNIN, rc);
+            lj_ui_prompt_closed(f->ui, "cancelled");
             goto out;
         }
         lj_secret_free(form);
@@ -82,6 +91,7 @@ signin_device_code(struct flow *f)
         if (rc != LJ_OK)
             goto out;
         if (resp.status == 200) {
+            lj_ui_prompt_closed(f->ui, "answered"); /* a reconnecting UI must not see it */
             rc = flow_got_token(f, &resp);
             goto out;
         }
@@ -94,11 +104,14 @@ signin_device_code(struct flow *f)
         if (act == OAUTH_POLL_WAIT)
             continue;
         if (act == OAUTH_POLL_EXPIRED) {
+            lj_ui_prompt_closed(f->ui, "expired");
             flow_err_ids_from_resp(f, &resp);
             flow_fail_set(f, LJ_PHASE_SIGNIN, LJ_R_SIGNIN_EXPIRED, NULL, LJ_ERR_TIMEOUT);
             rc = LJ_ERR_TIMEOUT;
             goto out;
         }
+        /* declined, or refused: the person answered the prompt */
+        lj_ui_prompt_closed(f->ui, "answered");
         rc = flow_fail_oauth(f, LJ_PHASE_SIGNIN, &resp, OAUTH_GRANT_DEVICE_CODE);
         goto out;
     }
@@ -171,26 +184,29 @@ signin_password(struct flow *f)
             goto out;
         }
     } else {
-        rc = lj_ui_prompt_credentials(f->ui, username, "Enter the password for your work account");
+        rc = lj_ui_prompt_credentials(f->ui, username, "prompt.credentials.password");
         if (rc != LJ_OK)
             goto out;
         rc = flow_ui_wait(f, (long long)LJ_FLOW_PROMPT_TIMEOUT_S * 1000, true,
                           LJ_UI_MSG_CREDENTIALS, &m);
         if (rc == LJ_ERR_TIMEOUT) {
+            lj_ui_prompt_closed(f->ui, "expired");
             flow_fail_set(f, LJ_PHASE_SIGNIN, LJ_R_SIGNIN_EXPIRED, NULL, rc);
             goto out;
         }
         if (rc != LJ_OK) {
             if (rc == LJ_ERR_CANCELLED)
                 flow_fail_rc(f, LJ_PHASE_SIGNIN, rc);
+            lj_ui_prompt_closed(f->ui, "cancelled");
             goto out;
         }
+        lj_ui_prompt_closed(f->ui, "answered"); /* a reconnecting UI must not see it */
         if (m.username != NULL && m.username[0] != '\0')
             flow_copy(username, sizeof(username), m.username);
         password = m.password;
         m.password = NULL;
     }
-    lj_ui_progress(f->ui, "signin", "Signing in", 20);
+    lj_ui_progress(f->ui, "step.signin.signing_in", 20);
     rc = oauth_body_password(&f->op, username, password != NULL ? password : "", &form);
     lj_secret_free(password);
     password = NULL;
@@ -281,13 +297,14 @@ signin_auth_code(struct flow *f)
     rc = lj_ui_prompt_browser(f->ui, url, redirect);
     if (rc != LJ_OK)
         goto out;
-    lj_ui_progress(f->ui, "signin", "Waiting for sign-in in the browser", 20);
+    lj_ui_progress(f->ui, "step.signin.wait_browser", 20);
     end = lj_mono_ms() + (long long)LJ_FLOW_PROMPT_TIMEOUT_S * 1000;
     while (code == NULL) {
         long long left = end - lj_mono_ms();
         char *got = NULL;
 
         if (left <= 0) {
+            lj_ui_prompt_closed(f->ui, "expired");
             flow_fail_set(f, LJ_PHASE_SIGNIN, LJ_R_SIGNIN_EXPIRED, NULL, LJ_ERR_TIMEOUT);
             rc = LJ_ERR_TIMEOUT;
             goto out;
@@ -312,6 +329,7 @@ signin_auth_code(struct flow *f)
         if (rc != LJ_ERR_TIMEOUT) {
             if (rc == LJ_ERR_CANCELLED)
                 flow_fail_rc(f, LJ_PHASE_SIGNIN, rc);
+            lj_ui_prompt_closed(f->ui, "cancelled");
             goto out;
         }
         if (lb == NULL)
@@ -328,10 +346,11 @@ signin_auth_code(struct flow *f)
         if (rc != LJ_OK && rc != LJ_ERR_PROTOCOL)
             goto out;
     }
+    lj_ui_prompt_closed(f->ui, "answered"); /* a reconnecting UI must not see it */
     /* One answer is enough: stop listening before redeeming it. */
     lj_loopback_close(lb);
     lb = NULL;
-    lj_ui_progress(f->ui, "signin", "Signing in", 25);
+    lj_ui_progress(f->ui, "step.signin.signing_in", 25);
     rc = oauth_body_code_redeem(&f->op, code, redirect, pk.verifier, &form);
     if (rc != LJ_OK)
         goto out;
@@ -361,7 +380,7 @@ flow_signin(struct flow *f)
 {
     enum lj_rc rc;
 
-    lj_ui_progress(f->ui, "signin", "Starting sign-in", 10);
+    lj_ui_progress(f->ui, "step.signin.start", 10);
     /* Passwords, device codes and auth codes are held from here: no core dumps. */
     lj_secrets_held(true);
     switch (f->cfg->signin) {

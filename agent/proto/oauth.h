@@ -147,9 +147,11 @@ struct oauth_device_code {
     char *device_code; /* secret; wiped by oauth_device_code_free */
     char *user_code;
     char *verification_uri; /* https only */
-    char *message;          /* may be NULL */
-    long expires_in;        /* seconds, 1..86400 */
-    long interval;          /* seconds, 1..60; 5 when the server omits it */
+    char *
+        verification_uri_complete; /* RFC 8628 3.2 (OPTIONAL): https, holds the code; may be NULL */
+    char *message;                 /* the server's text for the person, as sent; may be NULL */
+    long expires_in;               /* seconds, 1..86400 */
+    long interval;                 /* seconds, 1..60; 5 when the server omits it */
 };
 
 /*

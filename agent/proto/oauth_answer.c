@@ -49,6 +49,7 @@ oauth_device_code_free(struct oauth_device_code *dc)
     lj_secret_free(dc->device_code);
     free(dc->user_code);
     free(dc->verification_uri);
+    free(dc->verification_uri_complete);
     free(dc->message);
     memset(dc, 0, sizeof(*dc));
 }
@@ -83,6 +84,22 @@ oauth_device_code_parse(const char *body, size_t len, struct oauth_device_code *
         !oauth_code_chars_ok(dc.verification_uri)) {
         rc = lj_err_set(LJ_ERR_PROTOCOL, MOD, "event=devicecode_bad_uri_or_code");
         goto out;
+    }
+    /*
+     * RFC 8628 3.2: verification_uri_complete is OPTIONAL, "a verification
+     * URI that includes the user_code", for a QR code (3.3.1).  Entra's v2.0
+     * endpoint does not send it today; one that is not an https string of
+     * plain characters is dropped, not fatal (the URI and code still work).
+     */
+    {
+        const char *uc = NULL;
+
+        if (pjson_str(tree, "verification_uri_complete", false, 1024, &uc) == LJ_OK &&
+            strncmp(uc, "https://", 8) == 0 && oauth_code_chars_ok(uc) &&
+            (dc.verification_uri_complete = strdup(uc)) == NULL) {
+            rc = LJ_ERR_NOMEM;
+            goto out;
+        }
     }
     rc = pjson_int(tree, "expires_in", false, 1, 86400, &v);
     if (rc != LJ_OK) {

@@ -76,8 +76,8 @@ test_reason_keys(void **state)
 static bool
 id_well_formed(const char *id)
 {
-    static const char *const prefixes[] = {"reason.", "admin.",  "step.",   "prompt.", "notice.",
-                                           "leaving.", "result.", "tty.", "screen."};
+    static const char *const prefixes[] = {"reason.",  "admin.",  "step.", "prompt.", "notice.",
+                                           "leaving.", "result.", "tty.",  "screen."};
     bool known = false;
 
     for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)

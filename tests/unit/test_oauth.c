@@ -307,8 +307,34 @@ test_device_code_parse(void **state)
     assert_int_equal(dc.expires_in, 900);
     assert_int_equal(dc.interval, 5);
     assert_non_null(dc.message);
+    assert_null(dc.verification_uri_complete); /* Entra sends none */
     oauth_device_code_free(&dc);
     free(b);
+    /*
+     * RFC 8628 3.2: verification_uri_complete is OPTIONAL; kept when it is
+     * an https URI of plain characters, dropped (not fatal) otherwise.
+     */
+    {
+        static const char *const forms[] = {
+            "\"https://x.example/d?otc=U\"", "\"http://x.example/d?otc=U\"",
+            "\"https://x.example/d?otc=U U\"", "7"};
+
+        for (size_t i = 0; i < 4; i++) {
+            char body[256];
+
+            snprintf(body, sizeof(body),
+                     "{\"device_code\":\"D\",\"user_code\":\"U\",\"verification_uri\":"
+                     "\"https://x.example/d\",\"expires_in\":900,"
+                     "\"verification_uri_complete\":%s}",
+                     forms[i]);
+            assert_int_equal(oauth_device_code_parse(body, strlen(body), &dc), LJ_OK);
+            if (i == 0)
+                assert_string_equal(dc.verification_uri_complete, "https://x.example/d?otc=U");
+            else
+                assert_null(dc.verification_uri_complete);
+            oauth_device_code_free(&dc);
+        }
+    }
     b = lj_test_load_data("oauth/devicecode-response-v1.json", &n);
     assert_int_equal(oauth_device_code_parse(b, n, &dc), LJ_OK);
     assert_string_equal(dc.user_code, "HQ2XWB7RT");
