@@ -165,6 +165,9 @@
     ev._seq = ++st.seq;
     switch (ev.type) {
       case "hello":
+        // a hello always comes first, then the whole state again (on
+        // connect, and in the client's locale after the page's own hello)
+        dropKept();
         st.hello = ev;
         st.leaving = null;
         document.documentElement.setAttribute("data-protocol", String(Number(ev.protocol) || 1));
@@ -173,7 +176,8 @@
       case "progress":
         st.progress = ev;
         st.local = null;
-        st.notice = null;
+        // a busy notice ends with the progress after its wait; others stay
+        if (st.notice && Number(st.notice.retry_in) > 0) st.notice = null;
         // Signing in is over once another phase runs; a progress after a
         // result is a new attempt (retry).
         if (st.prompt && ev.phase !== "signin") st.prompt = null;
@@ -296,7 +300,7 @@
   const live = { polite: null, assertive: null, last: "" };
 
   function announce(text, urgent) {
-    if (!text) return;
+    if (!text || (!urgent && text === live.last)) return;
     const r = urgent ? live.assertive : live.polite;
     if (!r) return;
     live.last = text;
@@ -676,7 +680,7 @@
         st.sendError = "";
         send({ type: "retry" }).then((code) => {
           if (code === 202) {
-            if (st.result === r) st.result = null;
+            st.result = null;
           } else {
             st.local = null;
             st.sendError = t("screen.send_failed");
@@ -738,25 +742,31 @@
     };
   }
 
-  /* Which screen the kept state calls for: [key, builder]. */
+  /*
+   * Which screen the kept state calls for: [key, builder].  Keys name the
+   * content (and the locale), so the same state sent again (a replay on
+   * reconnect) keeps the screen, focus and what was typed.
+   */
   function choose() {
-    if (st.leaving) return ["leaving:" + st.leaving._seq, () => screenLeaving(st.leaving)];
+    const loc = "|" + ((st.hello && st.hello.locale) || "");
+    if (st.leaving) return ["leaving:" + st.leaving.why + loc, () => screenLeaving(st.leaving)];
     // a result stays on screen when the agent goes away after it (it is done)
-    if (st.result) return ["result:" + st.result._seq, () => screenResult(st.result)];
+    const r = st.result;
+    if (r) return ["result:" + [r.status, r.reason, r.code, r.time].join("|") + loc, () => screenResult(r)];
     if (st.link === "connecting") return ["connecting", () => screenSimple("screen.title", "")];
     if (st.link !== "up" || !st.agent) return ["reconnecting", () => screenSimple("screen.reconnecting", "screen.keep_on")];
     const p = st.prompt;
     if (p && (!st.local || (p.kind === "credentials" && st.local === "signing_in"))) {
-      if (p.kind === "device_code") return ["code:" + p._seq, () => screenDeviceCode(p)];
-      if (p.kind === "credentials") return ["cred:" + p._seq, () => screenCredentials(p)];
-      return ["browser:" + p._seq, () => screenBrowser(p)];
+      if (p.kind === "device_code") return ["code:" + p.user_code + loc, () => screenDeviceCode(p)];
+      if (p.kind === "credentials") return ["cred:" + p.username + loc, () => screenCredentials(p)];
+      return ["browser:" + p.authorize_url + loc, () => screenBrowser(p)];
     }
     // "checking" until sign-in: the preflight and the discovery the agent
     // runs before it (at 7 %; the one after sign-in is at 55 %)
     const pr = st.progress;
     const early = pr && (pr.phase === "preflight" || (pr.phase === "discover" && Number(pr.percent) < 10));
     const checking = !st.local && (!pr || early);
-    return [checking ? "checking" : "progress", () => screenProgress(checking)];
+    return [(checking ? "checking" : "progress") + loc, () => screenProgress(checking)];
   }
 
   function renderChrome() {
@@ -797,7 +807,7 @@
     const main = document.getElementById("main");
     const old = document.getElementById("screen");
     scr.el.id = "screen";
-    scr.el.setAttribute("data-screen", key.split(":")[0]);
+    scr.el.setAttribute("data-screen", key.split(/[:|]/)[0]);
     // keep what was typed when only the words change
     if (keepFocus && old && current.key === key) {
       for (const inp of old.querySelectorAll("input[id]")) {
