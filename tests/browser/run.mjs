@@ -251,8 +251,13 @@ const cases = {
     await b.page.fill("#password", "not-the-password");
     await b.page.keyboard.press("Enter");
     await b.screen("result");
+    // the retry window (2 s) closes: the agent says so and leaves; the
+    // failure's details stay below its words, Try again is gone
     const title = await b.screen("leaving");
     assert(title.length > 0, "leaving heading");
+    assertEq(await b.text("#result-title"), en("result.failed.title", "Setup could not finish"), "the failure below");
+    assert((await b.text("#error-code")).includes("AADSTS50126"), "its code");
+    assertEq(await b.page.isVisible("#retry"), false, "no Try again after the agent left");
     await b.close();
   },
 };

@@ -209,6 +209,7 @@
         break;
       case "leaving":
         st.leaving = ev;
+        announce(str(ev.text), false);
         break;
       case "error":
         if (st.local) {
@@ -568,7 +569,7 @@
   }
 
   function retryAccepted(r) {
-    if (!st.agent || st.link !== "up") return false;
+    if (!st.agent || st.link !== "up" || st.leaving) return false;
     if (r.status === "cancelled" || r.status === "already_joined") return false;
     if (r.status === "joined" && !r.reason) return false;
     if (r.next_action || r.retry_until !== undefined) {
@@ -651,14 +652,25 @@
     }
   }
 
-  function screenResult(r) {
+  /*
+   * A result; with a leaving event other than "done" the agent has stopped
+   * after it: the leaving text heads the screen and the result's details
+   * stay below it (the person still needs them for the admin).
+   */
+  function screenResult(r, leaving) {
     const kind = resultKind(r);
     const good = kind === "joined" || kind === "already";
     const bad = kind === "failed";
+    const title = str(r.title) || t(TITLE[kind]);
     const kids = [
       el("span", { class: "mark " + (good ? "ok" : bad ? "bad" : "wait"), "aria-hidden": "true", text: good ? "✓" : bad ? "!" : "…" }),
-      heading(str(r.title) || t(TITLE[kind])),
     ];
+    if (leaving) {
+      kids.push(heading(str(leaving.text) || t("leaving." + leaving.why)));
+      kids.push(el("h2", { id: "result-title", text: title }));
+    } else {
+      kids.push(heading(title));
+    }
     const lead = resultLead(r, kind);
     if (lead) kids.push(el("p", { class: "lead", id: "result-message", text: lead }));
     if (kind === "incomplete" && (str(r.text) || str(r.message))) kids.push(el("p", { text: t("screen.almost_done") }));
@@ -749,10 +761,15 @@
    */
   function choose() {
     const loc = "|" + ((st.hello && st.hello.locale) || "");
-    if (st.leaving) return ["leaving:" + st.leaving.why + loc, () => screenLeaving(st.leaving)];
-    // a result stays on screen when the agent goes away after it (it is done)
+    // a result stays on screen when the agent goes away after it (it is
+    // done); leaving "done" after a result changes nothing
     const r = st.result;
-    if (r) return ["result:" + [r.status, r.reason, r.code, r.time].join("|") + loc, () => screenResult(r)];
+    const lv = st.leaving;
+    const rkey = r ? [r.status, r.reason, r.code, r.time].join("|") + loc : "";
+    if (lv && (lv.why !== "done" || !r)) {
+      return ["leaving:" + lv.why + "|" + rkey, () => (r ? screenResult(r, lv) : screenLeaving(lv))];
+    }
+    if (r) return ["result:" + rkey, () => screenResult(r)];
     if (st.link === "connecting") return ["connecting", () => screenSimple("screen.title", "")];
     if (st.link !== "up" || !st.agent) return ["reconnecting", () => screenSimple("screen.reconnecting", "screen.keep_on")];
     const p = st.prompt;
@@ -786,7 +803,22 @@
     foot.textContent = parts.join(" · ");
   }
 
+  /* Events that arrive together (a replay) are drawn once, in the next frame. */
+  let pending = false;
   function render() {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(flush);
+    setTimeout(flush, 250); // no frames in a hidden tab
+  }
+
+  function flush() {
+    if (!pending) return;
+    pending = false;
+    draw();
+  }
+
+  function draw() {
     renderChrome();
     const [key, build] = choose();
     if (key === current.key) {
@@ -800,7 +832,8 @@
   function rebuild() {
     const [key, build] = choose();
     renderChrome();
-    mount(key, build(), true);
+    // a screen not yet drawn is drawn as new (its heading takes focus)
+    mount(key, build(), key === current.key);
   }
 
   function mount(key, scr, keepFocus) {
