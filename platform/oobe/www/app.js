@@ -25,7 +25,7 @@
    * English for every word the screen uses itself: ids from the agent's
    * catalog (agent/ui/messages.c: screen.*, and result./prompt./step./tty.
    * where the same words exist there), so /i18n/<locale>.json translates
-   * them; the five "page-only" ids at the end are not in the catalog yet
+   * them; the four "page-only" ids at the end are not in the catalog yet
    * and stay English until they are.
    */
   const EN = {
@@ -90,7 +90,6 @@
     "screen.show_password": "Show password",
     "screen.hide_password": "Hide password",
     "screen.need_username": "Enter your username.",
-    "screen.keep_on": "This can take a few minutes. Keep the device on.",
     "screen.send_failed": "That did not reach the setup service. Try again.",
   };
   const CATALOGS = ["en", "de", "fr", "ja"];
@@ -383,7 +382,6 @@
       b,
       info,
       nb,
-      el("p", { class: "muted", text: t("screen.keep_on") }),
     ]);
     const update = () => {
       const p = st.progress;
@@ -771,7 +769,7 @@
     }
     if (r) return ["result:" + rkey, () => screenResult(r)];
     if (st.link === "connecting") return ["connecting", () => screenSimple("screen.title", "")];
-    if (st.link !== "up" || !st.agent) return ["reconnecting", () => screenSimple("screen.reconnecting", "screen.keep_on")];
+    if (st.link !== "up" || !st.agent) return ["reconnecting", () => screenSimple("screen.reconnecting", "")];
     const p = st.prompt;
     if (p && (!st.local || (p.kind === "credentials" && st.local === "signing_in"))) {
       if (p.kind === "device_code") return ["code:" + p.user_code + loc, () => screenDeviceCode(p)];
