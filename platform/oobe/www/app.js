@@ -784,10 +784,11 @@
     return [(checking ? "checking" : "progress") + loc, () => screenProgress(checking)];
   }
 
-  function renderChrome() {
+  function renderChrome(key) {
     const badge = document.getElementById("linkstate");
-    // an agent that leaves after its result (or leaving event) is done, not lost
-    const down = (st.link === "down" || !st.agent) && !st.result && !st.leaving;
+    // an agent that leaves after its result (or leaving event) is done, not
+    // lost; the reconnecting screen says it already
+    const down = (st.link === "down" || !st.agent) && !st.result && !st.leaving && key !== "reconnecting";
     badge.hidden = !down;
     badge.textContent = down ? t("screen.reconnecting") + "…" : "";
     document.getElementById("brand").textContent = t("screen.title");
@@ -817,8 +818,8 @@
   }
 
   function draw() {
-    renderChrome();
     const [key, build] = choose();
+    renderChrome(key);
     if (key === current.key) {
       if (current.update) current.update();
       return;
@@ -829,7 +830,7 @@
   /* Rebuild the current screen (new words); focus stays where it was. */
   function rebuild() {
     const [key, build] = choose();
-    renderChrome();
+    renderChrome(key);
     // a screen not yet drawn is drawn as new (its heading takes focus)
     mount(key, build(), key === current.key);
   }
