@@ -185,8 +185,8 @@ const cases = {
     await b.screen("code");
     const first = await b.text("#user-code");
     process.kill(Number(process.env.LJ_PID), "SIGKILL");
-    await b.screen("reconnecting");
-    assert((await b.text("#linkstate")).length > 0, "the reconnecting badge");
+    assertEq(await b.screen("reconnecting"), en("screen.reconnecting", "Reconnecting to the setup service"), "heading");
+    assertEq(await b.page.isVisible("#user-code"), false, "the old code is gone");
     const out = fs.openSync(`${env.caseDir}/agent2.log`, "a");
     const agent = spawn(process.env.LINKJOIN, ["run", "--config", `${env.caseDir}/lj.conf`], {
       stdio: ["ignore", out, out],
