@@ -47,8 +47,10 @@ const cases = {
     log("code", await approveShownCode(b));
     await b.page.waitForSelector('#screen[data-screen="progress"] .step:not(:empty)', { timeout: 60000 });
     const step = await b.text("#screen .step");
-    const polite = await b.text("#live-polite");
+    // progress is read out by the polite live region
+    const polite = await (await b.page.waitForFunction(() => document.getElementById("live-polite").textContent, null, { timeout: 5000 })).jsonValue();
     log("step:", step, "| announced:", polite);
+    assertEq(await b.page.getAttribute("#live-polite", "aria-live"), "polite", "polite region");
     await b.checkScreen("progress");
     const title = await b.screen("result");
     assertEq(title, en("result.joined.title", "Your device is ready"), "result heading");
