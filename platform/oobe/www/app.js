@@ -526,7 +526,7 @@
       sendErr.hidden = !st.sendError;
     };
     update();
-    return { el: sec, update: update, focus: p.username ? pw : user };
+    return { el: sec, update: update };
   }
 
   function screenBrowser(p) {
