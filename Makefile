@@ -79,6 +79,9 @@ DEB_PKGS += tinyproxy
 DEB_PKGS += chromium fonts-ipafont-gothic
 BROWSER_DIR := tests/browser
 
+# tests/integration/ui_schema_check.py: the UI protocol's JSON Schema (draft 2020-12).
+DEB_PKGS += python3-jsonschema
+
 PKGS_AGENT := libcurl libssl libcrypto libcjson wolfssl tss2-esys tss2-tctildr tss2-mu tss2-rc inih libxml-2.0
 # The agent on one TLS stack (README "One TLS stack"): $(BUILD)/linkjoin-wolfssl
 # is the same agent with agent/net/http.c built against a static libcurl on

@@ -5,6 +5,8 @@
 # tests are tests/integration/test_*.sh scripts using tests/integration/lib.sh
 # (TAP lines "ok - name" / "not ok - name" / "ok - name # SKIP reason").
 # Usage: tests/run.sh [--unit|--integration] [PATTERN]
+# After the integration scripts, every agent UI event they captured
+# (LJ_UI_EVENTS_DIR) is checked against platform/oobe/ui-protocol.schema.json.
 # Each integration script is stopped after LJ_SCRIPT_TIMEOUT seconds (default
 # 1800; `make valgrind` gives 5400: test_faults.sh alone runs ~40 min there).
 set -u
@@ -60,7 +62,29 @@ run_one() {
 export -f run_one
 export out
 
+# Every UI transcript the integration scripts capture lands here
+# (tests/integration/lib.sh); checked against the protocol's schema last.
+export LJ_UI_EVENTS_DIR=$out/ui-events
+
 printf '%s\n' "${list[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one "$@"' _ {}
+
+if [ "$mode" != unit ]; then
+  # ui-events: one TAP line, after every script has run
+  log="$out/ui-events.log"
+  start=$(date +%s.%N)
+  {
+    if [ -z "$(ls -A "$LJ_UI_EVENTS_DIR" 2>/dev/null)" ]; then
+      echo "ok - every_ui_event_matches_schema # SKIP no transcript was captured"
+    elif /usr/bin/python3 tests/integration/ui_schema_check.py "$LJ_UI_EVENTS_DIR"/* >"$out/ui-events.out" 2>&1; then
+      echo "ok - every_ui_event_matches_schema ($(tail -1 "$out/ui-events.out"))"
+    else
+      echo "not ok - every_ui_event_matches_schema"
+      grep -v '^# ' "$out/ui-events.out" | head -60 | sed 's/^/#   /'
+    fi
+  } >"$log"
+  echo "0 $(echo "$(date +%s.%N) - $start" | bc 2>/dev/null || echo 0)" >"$log.rc"
+  list+=("check:ui-events")
+fi
 
 pass=0 fail=0 skip=0
 for i in "${list[@]}"; do

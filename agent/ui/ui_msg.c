@@ -192,4 +192,3 @@ out:
     }
     return rc;
 }
-

@@ -38,7 +38,7 @@ struct lj_ui {
     cJSON *kept[K_COUNT];
     int proto;              /* the connected client's protocol (1 until its hello) */
     char locale[8];         /* its catalog locale */
-    char default_locale[8]; /* before a hello; the tty's (config locale) */
+    char default_locale[8]; /* the tty's (config locale); en for JSON clients */
     /* from hello: every result repeats it for the help desk */
     char manufacturer[LJ_IDENTITY_MAX], model[LJ_IDENTITY_MAX], serial[LJ_IDENTITY_MAX];
 };
@@ -119,7 +119,8 @@ lj_ui_open(const struct lj_config *cfg, struct lj_ui **out)
 void
 lj_ui_set_locale(struct lj_ui *ui, const char *tag)
 {
-    if (ui == NULL)
+    /* a JSON client (protocol 1 or before its hello) always gets English */
+    if (ui == NULL || ui->kind != LJ_UI_TTY)
         return;
     snprintf(ui->default_locale, sizeof(ui->default_locale), "%s", lj_msg_locale(tag));
     if (ui->proto < 2)

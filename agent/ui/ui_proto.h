@@ -1,6 +1,6 @@
 /*
  * ui_proto.h — the OOBE UI protocol: JSON Lines events, agent <-> UI.
- * README.md ("The OOBE UI protocol") documents every member; in short:
+ * README.md ("OOBE UI protocol") documents every member; in short:
  *
  * Agent -> UI (one JSON object per line, "type" first):
  *   {"type":"hello","protocol":1,"agent":"linkjoin 0.1.0",
@@ -193,8 +193,9 @@ enum lj_rc lj_ui_open_fds(enum lj_ui_kind kind, int in_fd, int out_fd, struct lj
 void lj_ui_free(struct lj_ui *ui);
 
 /*
- * The locale (BCP 47 tag) texts are rendered in for a client that has not
- * said hello, and for the tty (config `locale`).  Default en.
+ * The locale (BCP 47 tag) the tty renders in (config `locale`; default
+ * en).  No effect on socket and stdio: a JSON client gets English until its
+ * own hello names a locale.
  */
 void lj_ui_set_locale(struct lj_ui *ui, const char *tag);
 

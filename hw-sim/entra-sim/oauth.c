@@ -928,6 +928,11 @@ devicecode_endpoint(struct sim_req *r, bool v2)
         cJSON_AddStringToObject(o, "interval", num);
     }
     cJSON_AddStringToObject(o, "message", msg);
+    if (g_sim.t->verification_uri_complete) {
+        /* RFC 8628 3.2 (OPTIONAL): the URI with the code in it, for a QR code */
+        snprintf(msg, sizeof(msg), "%s?otc=%s", g_sim.t->verification_uri, c->user_code);
+        cJSON_AddStringToObject(o, "verification_uri_complete", msg);
+    }
     if (!state_add_devcode(c)) {
         pthread_mutex_unlock(&g_sim.lock);
         ret = srv_oauth_error(r, 503, "temporarily_unavailable", 90033, NULL,

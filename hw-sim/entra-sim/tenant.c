@@ -494,10 +494,15 @@ tenant_apply_ca(struct sim_tenant *t, const cJSON *o, const char *path, char *er
 bool
 tenant_apply_login(struct sim_tenant *t, const cJSON *o, const char *path, char *err, size_t errsz)
 {
-    static const char *const members[] = {"device_code_expires_in", "device_code_interval",
-                                          "access_token_lifetime",  "refresh_token_lifetime",
-                                          "verification_uri",       NULL};
+    static const char *const members[] = {"device_code_expires_in",
+                                          "device_code_interval",
+                                          "access_token_lifetime",
+                                          "refresh_token_lifetime",
+                                          "verification_uri",
+                                          "verification_uri_complete",
+                                          NULL};
     long a = t->dc_expires_in, b = t->dc_interval, c = t->at_lifetime, d = t->rt_lifetime;
+    bool uc = t->verification_uri_complete;
     char *vu = NULL;
 
     if (!check_members(o, path, members, err, errsz) ||
@@ -505,8 +510,10 @@ tenant_apply_login(struct sim_tenant *t, const cJSON *o, const char *path, char 
         !get_long(o, "device_code_interval", path, 0, 60, &b, err, errsz) ||
         !get_long(o, "access_token_lifetime", path, 1, 86400, &c, err, errsz) ||
         !get_long(o, "refresh_token_lifetime", path, 1, 365L * 86400, &d, err, errsz) ||
+        !get_bool(o, "verification_uri_complete", path, &uc, err, errsz) ||
         !get_str(o, "verification_uri", path, false, STR_MAX, &vu, err, errsz))
         return false;
+    t->verification_uri_complete = uc;
     t->dc_expires_in = a;
     t->dc_interval = b;
     t->at_lifetime = c;
@@ -1326,6 +1333,7 @@ tenant_settings_json(const struct sim_tenant *t)
         cJSON_AddNumberToObject(lo, "access_token_lifetime", (double)t->at_lifetime);
         cJSON_AddNumberToObject(lo, "refresh_token_lifetime", (double)t->rt_lifetime);
         cJSON_AddStringToObject(lo, "verification_uri", t->verification_uri);
+        cJSON_AddBoolToObject(lo, "verification_uri_complete", t->verification_uri_complete);
     }
     lo = cJSON_AddObjectToObject(o, "prt");
     if (lo != NULL) {

@@ -131,6 +131,8 @@ struct sim_tenant {
     /* sign-in settings */
     long dc_expires_in, dc_interval, at_lifetime, rt_lifetime;
     char *verification_uri;
+    /* also answer verification_uri_complete (RFC 8628 3.2; Entra sends none) */
+    bool verification_uri_complete;
     struct sim_intune intune;
     struct sim_prt_settings prt;
     struct sim_app apps[SIM_MAX_APPS];

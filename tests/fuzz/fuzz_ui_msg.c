@@ -38,9 +38,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case LJ_UI_MSG_CANCEL:
     case LJ_UI_MSG_RETRY: FUZZ_CHECK(m.username == NULL && m.code == NULL); break;
+    case LJ_UI_MSG_HELLO:
+        FUZZ_CHECK(m.protocol >= 1 && m.protocol <= LJ_UI_PROTOCOL_MAX);
+        FUZZ_CHECK(m.locale == NULL ||
+                   (m.locale[0] != '\0' && strlen(m.locale) <= LJ_UI_MAX_LOCALE));
+        break;
     default: FUZZ_CHECK(!"unknown message type returned");
     }
     lj_ui_msg_clear(&m);
-    FUZZ_CHECK(m.username == NULL && m.password == NULL && m.code == NULL && m.state == NULL);
+    FUZZ_CHECK(m.username == NULL && m.password == NULL && m.code == NULL && m.state == NULL &&
+               m.locale == NULL);
     return 0;
 }

@@ -7,6 +7,8 @@
 #
 # Helpers: free_port, swtpm_start/swtpm_stop, sim_start/sim_stop (entra-sim),
 # lj (runs the agent, under valgrind when LJ_VALGRIND=1), assert_*.
+# With LJ_UI_EVENTS_DIR set, each case's UI transcripts are kept there
+# (_lj_collect_ui_events).
 set -u
 # Files the tests write (password_file among them) are private, as the agent
 # requires of a password_file (0600, the agent's own user).
@@ -55,6 +57,7 @@ tcase() {
     "$fn"
   ) >"$CASE/case.log" 2>&1
   rc=$?
+  _lj_collect_ui_events "$name"
   if [ -f "$CASE/.skip" ]; then
     echo "ok - $name # SKIP $(cat "$CASE/.skip")"
   elif [ $rc = 0 ]; then
@@ -64,6 +67,20 @@ tcase() {
     sed 's/^/#   /' "$CASE/case.log" | tail -n 60
   fi
   _lj_kill_all "$CASE"
+}
+
+# LJ_UI_EVENTS_DIR set (tests/run.sh sets it): every agent UI transcript a
+# case captured ($CASE/out.jsonl of a stdio run, $CASE/ui*.log of
+# ui_client.py) is copied there as SCRIPT-CASE-FILE, and tests/run.sh checks
+# them all against platform/oobe/ui-protocol.schema.json at the end.
+_lj_collect_ui_events() {
+  local f
+  [ -n "${LJ_UI_EVENTS_DIR:-}" ] || return 0
+  mkdir -p "$LJ_UI_EVENTS_DIR" || return 0
+  for f in "$CASE"/out.jsonl "$CASE"/ui*.log; do
+    [ -s "$f" ] && cp "$f" "$LJ_UI_EVENTS_DIR/$(basename "$0" .sh)-$1-$(basename "$f")"
+  done
+  return 0
 }
 
 # A TCP port on 127.0.0.1 that nothing listens on (with port+1 free too when

@@ -315,9 +315,9 @@ test_device_code_parse(void **state)
      * an https URI of plain characters, dropped (not fatal) otherwise.
      */
     {
-        static const char *const forms[] = {
-            "\"https://x.example/d?otc=U\"", "\"http://x.example/d?otc=U\"",
-            "\"https://x.example/d?otc=U U\"", "7"};
+        static const char *const forms[] = {"\"https://x.example/d?otc=U\"",
+                                            "\"http://x.example/d?otc=U\"",
+                                            "\"https://x.example/d?otc=U U\"", "7"};
 
         for (size_t i = 0; i < 4; i++) {
             char body[256];

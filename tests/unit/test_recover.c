@@ -17,12 +17,25 @@
 
 #include <cmocka.h>
 
+#include "agent/ui/messages.h"
+
 #include "agent/core/config.h"
 #include "agent/state/journal.h"
 #include "agent/state/recover.h"
 #include "platform/common/fsutil.h"
 #include "tpm/tpm.h"
 #include "tests/unit/testutil.h"
+
+/* The UI shows the notice from the catalog (notice.recover_<action>): the same sentence. */
+static void
+assert_notice_in_catalog(const struct lj_recover_report *r)
+{
+    char id[64];
+
+    snprintf(id, sizeof(id), "notice.recover_%s", lj_recover_action_name(r->action));
+    assert_non_null(lj_msg_en(id));
+    assert_string_equal(lj_msg_en(id), r->notice);
+}
 
 static char *dir;
 static struct lj_config cfg;
@@ -85,6 +98,7 @@ test_interrupted_resumes(void **state)
     assert_int_equal(lj_recover(&cfg, &j, &r), LJ_OK);
     assert_int_equal(r.action, LJ_RECOVER_RESUME);
     assert_string_equal(r.notice, "Setup was interrupted earlier; continuing where it stopped");
+    assert_notice_in_catalog(&r);
     assert_int_equal(j.state, LJ_JS_JOIN_SENT);
 }
 
@@ -105,6 +119,7 @@ test_failed_run_retries(void **state)
     assert_int_equal(r.action, LJ_RECOVER_RETRY);
     /* the slug goes to the log (last_reason=), not to the person's screen */
     assert_string_equal(r.notice, "Setup stopped last time before it finished; trying again");
+    assert_notice_in_catalog(&r);
 }
 
 /* The journal says keys exist but the key record is gone: everything moves aside. */
@@ -168,6 +183,7 @@ test_old_record_version_moves_state_aside(void **state)
     /* plain words: no path, slug or portal on the person's screen */
     assert_string_equal(r.notice, "The security keys from an earlier setup no longer work on this "
                                   "device, so it is being set up again as a new device");
+    assert_notice_in_catalog(&r);
     snprintf(p, sizeof(p), "%s/keys.rec", r.aside_dir);
     assert_true(lj_fs_exists(p));
     snprintf(p, sizeof(p), "%s/soft-transport.der", r.aside_dir);

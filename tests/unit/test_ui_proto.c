@@ -768,6 +768,21 @@ test_tty_ui_writes_text(void **state)
     assert_string_equal(drain(out[0]), "[ 30%] Preparing the device keys\n");
     assert_int_equal(lj_ui_progress(ui, "step.nope", 30), LJ_ERR_INVAL);
     assert_string_equal(drain(out[0]), "");
+    /* config locale: the tty renders in it (the catalog's text, English until translated) */
+    lj_ui_set_locale(ui, "de-AT");
+    assert_int_equal(lj_ui_progress(ui, "step.keys.prepare", 30), LJ_OK);
+    {
+        char want[256];
+
+        snprintf(want, sizeof(want), "[ 30%%] %s\n", lj_msg("de", "step.keys.prepare"));
+        assert_string_equal(drain(out[0]), want);
+    }
+    lj_ui_free(ui);
+    /* ... but never for a JSON client, which gets English until its own hello */
+    assert_int_equal(lj_ui_open_fds(LJ_UI_STDIO, -1, out[1], &ui), LJ_OK);
+    lj_ui_set_locale(ui, "de");
+    assert_int_equal(lj_ui_progress(ui, "step.keys.prepare", 30), LJ_OK);
+    assert_non_null(strstr(drain(out[0]), "\"step\":\"Preparing the device keys\""));
     lj_ui_free(ui);
     close(out[0]);
     close(out[1]);
