@@ -16,7 +16,9 @@
 #   make sim-device   boot a simulated Link device (QEMU + swtpm, hw-sim/qemu)
 #   make release      build-rel/linkjoin without test hooks (TEST_HOOKS=0)
 #   make install      that binary, config, man page, systemd units, sysusers
-#                     entry (PREFIX=/usr/local, DESTDIR=; see "Install" below)
+#                     entry, the setup screen (build-rel/linkjoin-oobe, the
+#                     platform/oobe/www/ files, the kiosk launcher and unit)
+#                     (PREFIX=/usr/local, DESTDIR=; see "Install" below)
 #   make uninstall    removes exactly what install put there
 #   V=1               show full commands
 #
@@ -271,6 +273,18 @@ $(BUILD)/tests/simtest_%: $(call obj,tests/unit/simtest_%.c) $(SIM_OBJS)
 	@$(if $(Q),echo "  LD      $@";)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SIM_LIBS) $(TEST_LIBS)
 
+# The bridge's targets link its objects, not the agent library (shorter stem wins).
+$(BUILD)/tests/replay/fuzz_oobe_%: $(call obj,tests/fuzz/fuzz_oobe_%.c tests/fuzz/replay.c) \
+		$(call obj,$(OOBE_LIB_SRCS) $(COMMON_SRCS))
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@";)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(OOBE_LIBS)
+
+$(BUILD)/fuzz_oobe_%: $(call obj,tests/fuzz/fuzz_oobe_%.c) $(call obj,$(OOBE_LIB_SRCS) $(COMMON_SRCS))
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@";)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(OOBE_LIBS)
+
 $(BUILD)/tests/replay/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c tests/fuzz/replay.c) $(BUILD)/liblinkjoin.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@";)
@@ -450,28 +464,45 @@ clean:
 # its own directory (`make release`), so the test build in $(BUILD) and its
 # objects are untouched.
 # On a live system afterwards: systemd-sysusers; systemctl daemon-reload;
-# systemctl enable linkjoin.service linkjoin-mdm-retry.timer linkjoin-prt-renew.timer
+# systemctl enable linkjoin.service linkjoin-mdm-retry.timer linkjoin-prt-renew.timer \
+#   linkjoin-token.socket
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+# The setup screen: the page's files (platform/oobe/www/) and the kiosk launcher.
+OOBEDIR ?= $(PREFIX)/share/linkjoin/oobe
+LIBEXECDIR ?= $(PREFIX)/libexec/linkjoin
 CONFDIR := /etc/linkjoin
 DIST := platform/dist
-DIST_UNITS_IN := linkjoin.service linkjoin-mdm-retry.service linkjoin-prt-renew.service
-DIST_TIMERS := linkjoin-mdm-retry.timer linkjoin-prt-renew.timer
-DIST_UNITS := $(DIST_UNITS_IN) $(DIST_TIMERS)
+DIST_UNITS_IN := linkjoin.service linkjoin-mdm-retry.service linkjoin-prt-renew.service \
+	linkjoin-token@.service linkjoin-oobe.service
+# Units installed as they are (no @SBINDIR@ in them).
+DIST_TIMERS := linkjoin-mdm-retry.timer linkjoin-prt-renew.timer linkjoin-token.socket
+KIOSK_DIR := platform/oobe/kiosk
+KIOSK_UNIT := linkjoin-oobe-kiosk.service
+DIST_UNITS := $(DIST_UNITS_IN) $(DIST_TIMERS) $(KIOSK_UNIT)
+OOBE_WWW := $(notdir $(sort $(wildcard platform/oobe/www/*.html platform/oobe/www/*.js \
+	platform/oobe/www/*.css)))
+UNIT_SED := -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@OOBEDIR@|$(OOBEDIR)|g' \
+	-e 's|@KIOSK@|$(LIBEXECDIR)/linkjoin-oobe-kiosk|g'
 
 release:
-	+$(Q)$(MAKE) --no-print-directory BUILD=$(REL_BUILD) SANITIZE= VALGRIND= $(REL_BUILD)/linkjoin
+	+$(Q)$(MAKE) --no-print-directory BUILD=$(REL_BUILD) SANITIZE= VALGRIND= $(REL_BUILD)/linkjoin \
+	  $(REL_BUILD)/linkjoin-oobe
 
 install: release
 	$(Q)install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
-	  $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(CONFDIR)
+	  $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(CONFDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(OOBEDIR)
 	$(Q)install -m 0755 $(REL_BUILD)/linkjoin $(DESTDIR)$(SBINDIR)/linkjoin
+	$(Q)install -m 0755 $(REL_BUILD)/linkjoin-oobe $(DESTDIR)$(SBINDIR)/linkjoin-oobe
+	$(Q)install -m 0755 $(KIOSK_DIR)/linkjoin-oobe-kiosk $(DESTDIR)$(LIBEXECDIR)/linkjoin-oobe-kiosk
+	$(Q)for f in $(OOBE_WWW); do install -m 0644 platform/oobe/www/$$f $(DESTDIR)$(OOBEDIR)/$$f || exit 1; done
 	$(Q)install -m 0644 $(DIST)/linkjoin.8 $(DESTDIR)$(MANDIR)/man8/linkjoin.8
-	$(Q)for u in $(DIST_UNITS_IN); do \
-	  sed 's|@SBINDIR@|$(SBINDIR)|g' $(DIST)/$$u.in >$(DESTDIR)$(UNITDIR)/$$u.tmp && \
+	$(Q)for u in $(DIST_UNITS_IN) $(KIOSK_UNIT); do \
+	  src=$(DIST)/$$u.in; [ -e $$src ] || src=$(KIOSK_DIR)/$$u.in; \
+	  sed $(UNIT_SED) $$src >$(DESTDIR)$(UNITDIR)/$$u.tmp && \
 	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \
 	  mv -f $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
@@ -486,7 +517,11 @@ install: release
 
 uninstall:
 	$(Q)rm -f $(DESTDIR)$(SBINDIR)/linkjoin $(DESTDIR)$(MANDIR)/man8/linkjoin.8 \
-	  $(addprefix $(DESTDIR)$(UNITDIR)/,$(DIST_UNITS)) $(DESTDIR)$(SYSUSERSDIR)/linkjoin.conf
+	  $(addprefix $(DESTDIR)$(UNITDIR)/,$(DIST_UNITS)) $(DESTDIR)$(SYSUSERSDIR)/linkjoin.conf \
+	  $(DESTDIR)$(SBINDIR)/linkjoin-oobe $(DESTDIR)$(LIBEXECDIR)/linkjoin-oobe-kiosk \
+	  $(addprefix $(DESTDIR)$(OOBEDIR)/,$(OOBE_WWW))
+	$(Q)rmdir $(DESTDIR)$(OOBEDIR) $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
+	$(Q)rmdir $(DESTDIR)$(dir $(OOBEDIR)) 2>/dev/null || true
 	$(Q)if cmp -s $(DIST)/linkjoin.conf $(DESTDIR)$(CONFDIR)/linkjoin.conf; then \
 	  rm -f $(DESTDIR)$(CONFDIR)/linkjoin.conf; \
 	elif [ -e $(DESTDIR)$(CONFDIR)/linkjoin.conf ]; then \

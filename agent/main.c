@@ -58,12 +58,17 @@ lj_usage(void *fp)
     }
 }
 
-/* Does this command line run a command that handles secrets (run, mdm-retry)? */
+/*
+ * Does this command line run a command that handles secrets (run,
+ * mdm-retry, and token: its answer is an access token, and its broker
+ * serves one connection after another)?
+ */
 static bool
 handles_secrets(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "run") == 0 || strcmp(argv[i], "mdm-retry") == 0)
+        if (strcmp(argv[i], "run") == 0 || strcmp(argv[i], "mdm-retry") == 0 ||
+            strcmp(argv[i], "token") == 0)
             return true;
         if (strcmp(argv[i], "--log-target") == 0)
             i++; /* and its value */

@@ -1,6 +1,6 @@
 /*
  * heapguard.h — freed heap memory wiped for the commands that handle
- * secrets (run, mdm-retry).
+ * secrets (run, mdm-retry, token).
  *
  * Our own buffers are wiped before free (secmem.h), but libcurl and the TLS
  * library copy requests (the password form, Authorization headers) and

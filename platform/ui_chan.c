@@ -11,9 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +23,7 @@
 
 #include "platform/common/log.h"
 #include "platform/common/secmem.h"
+#include "platform/usock.h"
 
 #define MOD "ui"
 #define BUFCAP (LJ_UI_MAX_LINE + 1)
@@ -37,7 +36,8 @@ struct lj_ui_chan {
     bool in_eof;
     bool discarding; /* dropping the rest of an oversized line */
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    gid_t gid; /* ui_group, (gid_t)-1 = none */
+    gid_t gid;      /* ui_group, (gid_t)-1 = none */
+    char group[64]; /* its name */
     size_t len;
     char buf[BUFCAP];
 };
@@ -79,19 +79,6 @@ lj_ui_chan_listen(const char *path, struct lj_ui_chan **out)
     return lj_ui_chan_listen_group(path, NULL, out);
 }
 
-/* The gid of group name into *gid; false when there is no such group. */
-static bool
-group_gid(const char *name, gid_t *gid)
-{
-    struct group gr, *res = NULL;
-    char buf[4096];
-
-    if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) != 0 || res == NULL)
-        return false;
-    *gid = gr.gr_gid;
-    return true;
-}
-
 enum lj_rc
 lj_ui_chan_listen_group(const char *path, const char *group, struct lj_ui_chan **out)
 {
@@ -106,13 +93,15 @@ lj_ui_chan_listen_group(const char *path, const char *group, struct lj_ui_chan *
 
     if (strlen(path) >= sizeof(sa.sun_path) || path[0] != '/')
         return lj_err_set(LJ_ERR_INVAL, MOD, "event=listen_failed path=%s reason=bad_path", path);
-    if (grouped && !group_gid(group, &gid))
+    if (grouped && !lj_usock_group_gid(group, &gid))
         return lj_err_set(LJ_ERR_NOT_FOUND, MOD,
                           "event=listen_failed ui_group=%s reason=no_such_group", group);
     c = chan_alloc();
     if (c == NULL)
         return LJ_ERR_NOMEM;
     c->gid = gid;
+    if (grouped)
+        snprintf(c->group, sizeof(c->group), "%s", group);
     snprintf(c->path, sizeof(c->path), "%s", path);
     snprintf(dir, sizeof(dir), "%s", path);
     slash = strrchr(dir, '/');
@@ -221,27 +210,6 @@ client_gone(int fd)
     return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
-/* Is uid's user a member of gid (primary or supplementary)? */
-static bool
-user_in_group(uid_t uid, gid_t gid)
-{
-    struct passwd pw, *res = NULL;
-    char buf[4096];
-    gid_t groups[64];
-    int n = 64;
-
-    if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
-        return false;
-    if (pw.pw_gid == gid)
-        return true;
-    if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) < 0)
-        return false;
-    for (int i = 0; i < n; i++)
-        if (groups[i] == gid)
-            return true;
-    return false;
-}
-
 static bool
 peer_allowed(const struct lj_ui_chan *c, int fd)
 {
@@ -252,7 +220,7 @@ peer_allowed(const struct lj_ui_chan *c, int fd)
         return false;
     if (cr.uid == 0 || cr.uid == geteuid())
         return true;
-    return c->gid != (gid_t)-1 && (cr.gid == c->gid || user_in_group(cr.uid, c->gid));
+    return c->gid != (gid_t)-1 && (cr.gid == c->gid || lj_usock_user_in_group(cr.uid, c->group));
 }
 
 /* One complete line out of the buffer, if there is one. */

@@ -96,6 +96,8 @@ static const struct key_def keys[] = {
      "agent's user only (mode 0600)"},
     {"locale", K_LOCALE, STR(locale), 0, 0,
      "language of the tty UI's texts (BCP 47: en, de-DE, fr, ja; others are English)"},
+    {"token_socket", K_ABSPATH, STR(token_socket), 0, 0,
+     "the token broker's Unix socket (linkjoin-token.socket), for 'linkjoin token'"},
     {"display_name", K_TEXT_OPT, STR(display_name), 0, 0,
      "device name in Entra (empty: LINK-<serial>, or LINK-DEVICE without a serial)"},
     {"log_level", K_LOGLEVEL, STR(log_level), 0, 0, "error | warn | info | debug"},
@@ -172,6 +174,7 @@ lj_config_defaults(struct lj_config *cfg)
     cfg->key_provider = LJ_KEYS_TPM;
     cfg->ui = LJ_UI_SOCKET;
     snprintf(cfg->ui_socket, sizeof(cfg->ui_socket), "/run/linkjoin/ui.sock");
+    snprintf(cfg->token_socket, sizeof(cfg->token_socket), "/run/linkjoin/token.sock");
     snprintf(cfg->log_level, sizeof(cfg->log_level), "warn");
     snprintf(cfg->locale, sizeof(cfg->locale), "en");
     snprintf(cfg->os_version, sizeof(cfg->os_version), "%s", LJ_CONFIG_OS_VERSION_DEFAULT);

@@ -97,8 +97,9 @@ struct lj_config {
     char connect_to[LJ_CONFIG_MAX_CONNECT_TO][LJ_CONFIG_URL_MAX];
     int n_connect_to;
     enum lj_ui_kind ui;
-    char ui_socket[108]; /* absolute; fits sun_path */
-    char ui_group[33];   /* "" = socket 0600 (root and the agent's user only); else 0660 */
+    char ui_socket[108];    /* absolute; fits sun_path */
+    char ui_group[33];      /* "" = socket 0600 (root and the agent's user only); else 0660 */
+    char token_socket[108]; /* absolute; the token broker's socket (fits sun_path) */
     char display_name[LJ_CONFIG_NAME_MAX];
     char log_level[8];                      /* error|warn|info|debug */
     char locale[36];                        /* tty UI language (BCP 47 tag; default en) */

@@ -81,20 +81,45 @@ int lj_flow_mdm_retry(const struct lj_config *cfg);
 
 /* What `linkjoin token` asks for: exactly one of resource and scope. */
 struct lj_flow_token_ask {
-    const char *resource;  /* v1 resource URI, e.g. https://graph.microsoft.com */
-    const char *scope;     /* or a scope, e.g. "https://www.microsoft.com/.default" */
-    const char *client_id; /* NULL: the broker client 29d9ed98-... */
+    const char *resource;     /* v1 resource URI, e.g. https://graph.microsoft.com */
+    const char *scope;        /* or a scope, e.g. "https://www.microsoft.com/.default" */
+    const char *client_id;    /* NULL: the broker client 29d9ed98-... */
+    const char *redirect_uri; /* NULL: ms-appx-web://Microsoft.AAD.BrokerPlugin/<client_id> */
 };
 
 /*
- * `linkjoin token`: a PRT-signed request for ask, the access token written
- * to out as one JSON line ({"token_type","access_token","expires_in",
- * "expires_on","resource"|"scope","client_id"}).  Needs a joined device
- * holding a PRT; never prompts.  Failures are told on stderr.  Returns the
- * exit code (0, 6 no PRT, 12 not joined, the taxonomy's for a refusal).
- * Blocks (two round trips, two TPM HMACs).
+ * Why `linkjoin token` failed, for the command line and the token broker
+ * alike: reason is a taxonomy slug (agent/core/errors.c: device_disabled,
+ * prt_refused, ...) or one of not_joined, no_prt, state_unreadable,
+ * cannot_start, internal; message is one line for a person; detail ""
+ * or the service's trace and correlation ids.  Holds no secret.
  */
-int lj_flow_token(const struct lj_config *cfg, const struct lj_flow_token_ask *ask, FILE *out);
+struct lj_flow_token_fail {
+    char reason[48];
+    char message[640];
+    char detail[160];
+};
+
+/*
+ * `linkjoin token`: a PRT-signed request for ask.  On exit 0, *json is the
+ * answer as one JSON line without '\n' ({"token_type","access_token",
+ * "expires_in","expires_on","resource"|"scope","client_id"}), malloc'ed: it
+ * holds the access token, so the caller writes it only to whoever asked and
+ * frees it with lj_secret_free.  Otherwise *json is NULL and *fail says why.
+ * Needs a joined device holding a PRT; never prompts, prints nothing.
+ * Returns the exit code (0, 6 no PRT, 12 not joined, 13 state unreadable,
+ * the taxonomy's for a refusal).  Blocks (two round trips, two TPM HMACs).
+ */
+int lj_flow_token(const struct lj_config *cfg, const struct lj_flow_token_ask *ask, char **json,
+                  struct lj_flow_token_fail *fail);
+
+/*
+ * SIGTERM/SIGINT set a flag (no SA_RESTART, so a blocking wait returns
+ * EINTR) that the flow's waits and lj_flow_signalled look at; SIGPIPE is
+ * ignored.  lj_flow_token installs them too; a flag once set stays set.
+ */
+void lj_flow_signals_install(void);
+bool lj_flow_signalled(void);
 
 /*
  * Is a PRT issued (or renewed) at updated, expiring at expires, due for

@@ -104,8 +104,9 @@ void flow_identity_load(const struct lj_config *cfg, struct lj_identity *id);
 void flow_copy(char *dst, size_t dsz, const char *src);
 
 /*
- * Clear the stop flag, then make SIGTERM/SIGINT set it (no SA_RESTART) and
- * ignore SIGPIPE.
+ * Make SIGTERM/SIGINT set the stop flag (no SA_RESTART) and ignore
+ * SIGPIPE.  A flag already set stays set (the token broker installs them
+ * before its first request and again through each request).
  */
 void flow_signals_install(void);
 /* A signal came since flow_signals_install. */

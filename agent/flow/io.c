@@ -28,7 +28,6 @@ flow_signals_install(void)
 {
     struct sigaction sa;
 
-    g_stop = 0;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -52,6 +51,18 @@ bool
 flow_signalled(void)
 {
     return g_stop != 0;
+}
+
+void
+lj_flow_signals_install(void)
+{
+    flow_signals_install();
+}
+
+bool
+lj_flow_signalled(void)
+{
+    return flow_signalled();
 }
 
 bool

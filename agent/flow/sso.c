@@ -13,6 +13,7 @@
  */
 #include "agent/flow/flow_int.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +27,25 @@
 #include "platform/common/log.h"
 #include "platform/common/secmem.h"
 
-/* A struct flow for a PRT command: journal, TPM, HTTP; no UI, never interactive. */
+/* Fill *t with reason and the formatted message (one line). */
+static void __attribute__((format(printf, 3, 4)))
+sso_say(struct lj_flow_token_fail *t, const char *reason, const char *fmt, ...)
+{
+    va_list ap;
+
+    memset(t, 0, sizeof(*t));
+    flow_copy(t->reason, sizeof(t->reason), reason);
+    va_start(ap, fmt);
+    vsnprintf(t->message, sizeof(t->message), fmt, ap);
+    va_end(ap);
+}
+
+/*
+ * A struct flow for a PRT command: journal, TPM, HTTP; no UI, never
+ * interactive.  On failure *t says why and *ex is the exit code.
+ */
 static enum lj_rc
-sso_open(const struct lj_config *cfg, struct flow *f, const char *name, int *ex)
+sso_open(const struct lj_config *cfg, struct flow *f, struct lj_flow_token_fail *t, int *ex)
 {
     struct lj_journal_report rep;
     struct tpm_open_opts to;
@@ -48,13 +65,13 @@ sso_open(const struct lj_config *cfg, struct flow *f, const char *name, int *ex)
     if (rc == LJ_OK && rep.moved_aside)
         rc = LJ_ERR_STATE;
     if (rc == LJ_ERR_NOT_FOUND || (rc == LJ_OK && f->j.state < LJ_JS_JOINED)) {
-        fprintf(stderr, "linkjoin %s: this device is not joined; run 'linkjoin run' first\n", name);
+        sso_say(t, "not_joined", "this device is not joined; run 'linkjoin run' first");
         *ex = LJ_EXIT_NOT_JOINED;
         return LJ_ERR_NOT_FOUND;
     }
     if (rc != LJ_OK) {
-        fprintf(stderr, "linkjoin %s: the saved state in %s is unreadable (%s)\n", name,
-                cfg->state_dir, lj_rc_name(rc));
+        sso_say(t, "state_unreadable", "the saved state in %s is unreadable (%s)", cfg->state_dir,
+                lj_rc_name(rc));
         *ex = LJ_EXIT_STATE;
         return rc;
     }
@@ -70,7 +87,7 @@ sso_open(const struct lj_config *cfg, struct flow *f, const char *name, int *ex)
         lj_cfg_proxy_wipe(&px);
     }
     if (rc != LJ_OK) {
-        fprintf(stderr, "linkjoin %s: %s (%s)\n", name,
+        sso_say(t, rc == LJ_ERR_TPM_UNREACHABLE ? "tpm_unavailable" : "cannot_start", "%s (%s)",
                 rc == LJ_ERR_TPM_UNREACHABLE                    ? "the TPM does not answer"
                 : rc == LJ_ERR_PROXY || rc == LJ_ERR_PROXY_AUTH ? "the proxy setting is unusable"
                                                                 : "cannot start",
@@ -98,9 +115,9 @@ sso_close(struct flow *f)
     lj_secure_zero(f, sizeof(*f));
 }
 
-/* The recorded failure as one line on stderr; returns its exit code. */
+/* The recorded failure into *t; returns its exit code. */
 static int
-sso_failed(struct flow *f, const char *name, enum lj_rc rc)
+sso_failed(struct flow *f, enum lj_rc rc, struct lj_flow_token_fail *t)
 {
     const struct lj_reason_info *info;
     struct lj_error_params p;
@@ -113,22 +130,31 @@ sso_failed(struct flow *f, const char *name, enum lj_rc rc)
     p.host = f->fail.host[0] != '\0' ? f->fail.host : NULL;
     p.what = f->fail.what[0] != '\0' ? f->fail.what : NULL;
     lj_error_format(info->message, &p, msg, sizeof(msg));
-    fprintf(stderr, "linkjoin %s: %s (%s, code %s)\n", name, msg, f->fail.err.reason,
-            f->fail.err.code);
+    sso_say(t, f->fail.err.reason, "%s (%s, code %s)", msg, f->fail.err.reason, f->fail.err.code);
     if (f->fail.err.trace_id[0] != '\0')
-        fprintf(stderr, "  trace id %s, correlation id %s\n", f->fail.err.trace_id,
-                f->fail.err.correlation_id);
+        snprintf(t->detail, sizeof(t->detail), "trace id %s, correlation id %s",
+                 f->fail.err.trace_id, f->fail.err.correlation_id);
     /* joined_mdm_pending is the MDM step's word for "later": here it is "later" too */
     return info->exit_code;
+}
+
+/* *t on stderr as `linkjoin NAME: MESSAGE` (and the ids on a second line). */
+static void
+sso_print(const char *name, const struct lj_flow_token_fail *t)
+{
+    fprintf(stderr, "linkjoin %s: %s\n", name, t->message);
+    if (t->detail[0] != '\0')
+        fprintf(stderr, "  %s\n", t->detail);
 }
 
 /*
  * The token for a local client as one JSON object (the shape of an OAuth2
  * token answer, RFC 6749 5.1, plus what was asked): the access token is
- * the point of the command, so it goes to out and nowhere else.
+ * the point of the command, so it goes to *json (lj_secret_free) and
+ * nowhere else.
  */
 static enum lj_rc
-sso_token_json(FILE *out, const struct oauth_token *t, const struct lj_flow_token_ask *ask,
+sso_token_json(char **json, const struct oauth_token *t, const struct lj_flow_token_ask *ask,
                const char *client_id, int64_t now)
 {
     cJSON *o = cJSON_CreateObject();
@@ -146,7 +172,9 @@ sso_token_json(FILE *out, const struct oauth_token *t, const struct lj_flow_toke
     text = cJSON_PrintUnformatted(o);
     if (text == NULL)
         goto out;
-    rc = fprintf(out, "%s\n", text) < 0 || fflush(out) != 0 ? LJ_ERR_IO : LJ_OK;
+    *json = text;
+    text = NULL;
+    rc = LJ_OK;
 out:
     if (text != NULL)
         lj_secret_free(text);
@@ -155,7 +183,8 @@ out:
 }
 
 int
-lj_flow_token(const struct lj_config *cfg, const struct lj_flow_token_ask *ask, FILE *out)
+lj_flow_token(const struct lj_config *cfg, const struct lj_flow_token_ask *ask, char **json,
+              struct lj_flow_token_fail *fail)
 {
     struct flow f;
     struct prt_hs256_req r;
@@ -163,13 +192,15 @@ lj_flow_token(const struct lj_config *cfg, const struct lj_flow_token_ask *ask, 
     int ex = LJ_EXIT_FAILURE;
     enum lj_rc rc;
 
-    if (sso_open(cfg, &f, "token", &ex) != LJ_OK)
+    *json = NULL;
+    memset(fail, 0, sizeof(*fail));
+    if (sso_open(cfg, &f, fail, &ex) != LJ_OK)
         goto out;
     rc = flow_prt_load(&f);
     if (rc == LJ_ERR_NOT_FOUND) {
-        fprintf(stderr, "linkjoin token: this device holds no Primary Refresh Token; "
-                        "'linkjoin prt-renew' gets one from the kept sign-in, or 'linkjoin run' "
-                        "signs in again\n");
+        sso_say(fail, "no_prt",
+                "this device holds no Primary Refresh Token; 'linkjoin prt-renew' gets one from "
+                "the kept sign-in, or 'linkjoin run' signs in again");
         ex = LJ_EXIT_SIGNIN;
         goto out;
     }
@@ -177,15 +208,20 @@ lj_flow_token(const struct lj_config *cfg, const struct lj_flow_token_ask *ask, 
     r.client_id = ask->client_id != NULL ? ask->client_id : OAUTH_BROKER_CLIENT_ID;
     r.resource = ask->resource;
     r.scope = ask->scope;
+    r.redirect_uri = ask->redirect_uri;
     if (rc == LJ_OK)
         rc = flow_prt_token(&f, LJ_PHASE_MDM, &r, &t);
     if (rc != LJ_OK) {
-        ex = sso_failed(&f, "token", rc);
+        ex = sso_failed(&f, rc, fail);
         goto out;
     }
-    rc = sso_token_json(out, &t, ask, r.client_id, lj_clock_now());
+    rc = sso_token_json(json, &t, ask, r.client_id, lj_clock_now());
     oauth_token_free(&t);
-    ex = rc == LJ_OK ? LJ_EXIT_OK : LJ_EXIT_FAILURE;
+    if (rc != LJ_OK) {
+        sso_say(fail, "internal", "out of memory writing the answer");
+        goto out;
+    }
+    ex = LJ_EXIT_OK;
     lj_log(LJ_LOG_INFO, MOD, "event=token_issued client_id=%s %s=%s access_token=***", r.client_id,
            ask->resource != NULL ? "resource" : "scope",
            ask->resource != NULL ? ask->resource : ask->scope);
@@ -208,12 +244,15 @@ int
 lj_flow_prt_renew(const struct lj_config *cfg, bool force, FILE *out)
 {
     struct flow f;
+    struct lj_flow_token_fail t;
     int64_t now = lj_clock_now();
     int ex = LJ_EXIT_FAILURE;
     enum lj_rc rc;
 
-    if (sso_open(cfg, &f, "prt-renew", &ex) != LJ_OK)
+    if (sso_open(cfg, &f, &t, &ex) != LJ_OK) {
+        sso_print("prt-renew", &t);
         goto out;
+    }
     rc = flow_prt_load(&f);
     if (rc == LJ_OK && !force && !lj_flow_prt_due(now, f.j.prt_updated, f.j.prt_expires)) {
         fprintf(out, "linkjoin prt-renew: not due (renewed %lld s ago, %lld s left)\n",
@@ -247,7 +286,8 @@ lj_flow_prt_renew(const struct lj_config *cfg, bool force, FILE *out)
             rc = flow_prt_acquire(&f);
     }
     if (rc != LJ_OK) {
-        ex = sso_failed(&f, "prt-renew", rc);
+        ex = sso_failed(&f, rc, &t);
+        sso_print("prt-renew", &t);
         goto out;
     }
     fprintf(out, "linkjoin prt-renew: renewed; expires in %lld s\n",

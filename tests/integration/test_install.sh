@@ -40,18 +40,39 @@ man_section() {
   awk -v s="$2" '/^\.SH /{on = ($0 == ".SH " s); next} on' "$1"
 }
 
+# The setup screen's page files (platform/oobe/www/*.html|js|css) as tree_of
+# lines under PREFIX/share/linkjoin/oobe.
+oobe_www_tree() {
+  local f
+  for f in $(cd "$LJ_TOP/platform/oobe/www" 2>/dev/null && ls -- *.html *.js *.css 2>/dev/null); do
+    echo "644 ./usr/local/share/linkjoin/oobe/$f"
+  done
+}
+
 case_install_tree() {
   local root=$CASE/root
   install_into "$root"
-  assert_eq "$(tree_of "$root")" "644 ./etc/linkjoin/linkjoin.conf
+  assert_eq "$(tree_of "$root")" "$( (echo "644 ./etc/linkjoin/linkjoin.conf
 644 ./usr/local/lib/systemd/system/linkjoin-mdm-retry.service
 644 ./usr/local/lib/systemd/system/linkjoin-mdm-retry.timer
+644 ./usr/local/lib/systemd/system/linkjoin-oobe-kiosk.service
+644 ./usr/local/lib/systemd/system/linkjoin-oobe.service
 644 ./usr/local/lib/systemd/system/linkjoin-prt-renew.service
 644 ./usr/local/lib/systemd/system/linkjoin-prt-renew.timer
+644 ./usr/local/lib/systemd/system/linkjoin-token.socket
+644 ./usr/local/lib/systemd/system/linkjoin-token@.service
 644 ./usr/local/lib/systemd/system/linkjoin.service
 644 ./usr/local/lib/sysusers.d/linkjoin.conf
 644 ./usr/local/share/man/man8/linkjoin.8
-755 ./usr/local/sbin/linkjoin" "installed tree"
+755 ./usr/local/libexec/linkjoin/linkjoin-oobe-kiosk
+755 ./usr/local/sbin/linkjoin
+755 ./usr/local/sbin/linkjoin-oobe"; oobe_www_tree) | sort)" "installed tree"
+  assert_contains "$(cat "$root/usr/local/lib/systemd/system/linkjoin-oobe.service")" \
+    "ExecStart=/usr/local/sbin/linkjoin-oobe --ui-socket /run/linkjoin/ui.sock --listen 127.0.0.1:47361 --assets /usr/local/share/linkjoin/oobe --token-file /run/linkjoin-oobe/token"
+  assert_contains "$(cat "$root/usr/local/lib/systemd/system/linkjoin-oobe-kiosk.service")" \
+    "ExecStartPre=+/usr/local/libexec/linkjoin/linkjoin-oobe-kiosk prepare"
+  assert_not_contains "$(cat "$root"/usr/local/lib/systemd/system/*)" "@OOBEDIR@"
+  assert_not_contains "$(cat "$root"/usr/local/lib/systemd/system/*)" "@KIOSK@"
   assert_mode "$root/etc/linkjoin" 755
   cmp -s "$root/usr/local/sbin/linkjoin" "$REL" || fail "installed binary differs from $REL"
   assert_rc 0 "$root/usr/local/sbin/linkjoin" --version
@@ -61,6 +82,8 @@ case_install_tree() {
     "ExecStart=/usr/local/sbin/linkjoin run --ui socket"
   assert_contains "$(cat "$root/usr/local/lib/systemd/system/linkjoin-mdm-retry.service")" \
     "ExecStart=/usr/local/sbin/linkjoin mdm-retry"
+  assert_contains "$(cat "$root/usr/local/lib/systemd/system/linkjoin-token@.service")" \
+    "ExecStart=/usr/local/sbin/linkjoin token --serve"
   assert_not_contains "$(cat "$root"/usr/local/lib/systemd/system/*)" "@SBINDIR@"
   assert_not_contains "$(cat "$root"/usr/local/lib/systemd/system/*)" "$root"
 }
@@ -252,10 +275,14 @@ verify_copies() {
   local root=$1 dir=$2 f
   mkdir -p "$dir"
   for f in linkjoin.service linkjoin-mdm-retry.service linkjoin-mdm-retry.timer \
-    linkjoin-prt-renew.service linkjoin-prt-renew.timer; do
-    sed "s|^ExecStart=/usr/local/sbin/|ExecStart=$root/usr/local/sbin/|" \
+    linkjoin-prt-renew.service linkjoin-prt-renew.timer linkjoin-token.socket \
+    linkjoin-token@.service linkjoin-oobe.service linkjoin-oobe-kiosk.service; do
+    sed -e "s|^ExecStart=/usr/local/sbin/|ExecStart=$root/usr/local/sbin/|" \
+      -e "s|/usr/local/libexec/|$root/usr/local/libexec/|g" \
       "$root/usr/local/lib/systemd/system/$f" >"$dir/$f"
   done
+  # a template is checked as one of its instances (one connection of the broker)
+  cp "$dir/linkjoin-token@.service" "$dir/linkjoin-token@0.service"
 }
 
 case_units_verify() {
@@ -265,7 +292,8 @@ case_units_verify() {
   verify_copies "$root" "$CASE/verify"
   out=$(cd "$CASE/verify" && MANPATH=$root/usr/local/share/man systemd-analyze verify \
     ./linkjoin.service ./linkjoin-mdm-retry.service ./linkjoin-mdm-retry.timer \
-    ./linkjoin-prt-renew.service ./linkjoin-prt-renew.timer 2>&1) ||
+    ./linkjoin-prt-renew.service ./linkjoin-prt-renew.timer ./linkjoin-token.socket \
+    ./linkjoin-token@0.service ./linkjoin-oobe.service ./linkjoin-oobe-kiosk.service 2>&1) ||
     fail "systemd-analyze verify failed: $out"
   assert_eq "$out" "" "systemd-analyze verify output"
 }
@@ -275,7 +303,8 @@ case_units_security_exposure() {
   local root=$CASE/root u score
   install_into "$root"
   verify_copies "$root" "$CASE/verify"
-  for u in linkjoin.service linkjoin-mdm-retry.service linkjoin-prt-renew.service; do
+  for u in linkjoin.service linkjoin-mdm-retry.service linkjoin-prt-renew.service \
+    linkjoin-token@0.service; do
     (cd "$CASE/verify" && systemd-analyze security --offline=true "./$u") >"$CASE/$u.sec" 2>&1 ||
       fail "systemd-analyze security failed: $(tail -5 "$CASE/$u.sec")"
     score=$(grep -oE 'Overall exposure level for [^:]+: [0-9.]+' "$CASE/$u.sec" | grep -oE '[0-9.]+$')
@@ -286,6 +315,15 @@ case_units_security_exposure() {
     awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }' || fail "$u exposure $score > 2.0: $(cat "$CASE/$u.sec")"
     grep -q '^✗ PrivateDevices=' "$CASE/$u.sec" || fail "PrivateDevices must stay off (it hides /dev/tpmrm0)"
   done
+  # The bridge: no devices, loopback only (it scores 1.1 as written).
+  u=linkjoin-oobe.service
+  (cd "$CASE/verify" && systemd-analyze security --offline=true "./$u") >"$CASE/$u.sec" 2>&1 ||
+    fail "systemd-analyze security failed: $(tail -5 "$CASE/$u.sec")"
+  score=$(grep -oE 'Overall exposure level for [^:]+: [0-9.]+' "$CASE/$u.sec" | grep -oE '[0-9.]+$')
+  echo "# $u exposure $score" >&2
+  awk -v s="$score" 'BEGIN { exit !(s <= 1.5) }' || fail "$u exposure $score > 1.5: $(cat "$CASE/$u.sec")"
+  grep -q '^✓ PrivateDevices=' "$CASE/$u.sec" || fail "the bridge has PrivateDevices=yes"
+  grep -qE '^✗ IPAddressDeny=.*only localhost' "$CASE/$u.sec" || fail "the bridge: localhost only"
 }
 
 # Both services run the agent in the same sandbox.
@@ -295,6 +333,8 @@ case_units_same_sandbox() {
   b=$(sed -n '/^# --- sandbox/,/^# --- end sandbox/p' "$DIST/linkjoin-mdm-retry.service.in" | grep -v '^# --- sandbox')
   [ -n "$a" ] || fail "no sandbox block in linkjoin.service.in"
   assert_eq "$b" "$a" "sandbox blocks differ"
+  b=$(sed -n '/^# --- sandbox/,/^# --- end sandbox/p' "$DIST/linkjoin-token@.service.in" | grep -v '^# --- sandbox')
+  assert_eq "$b" "$a" "sandbox blocks of linkjoin.service and linkjoin-token@.service differ"
   assert_contains "$a" "DeviceAllow=/dev/tpmrm0 rw"
   assert_contains "$a" "DevicePolicy=closed"
   assert_contains "$a" "StateDirectory=linkjoin"
@@ -308,8 +348,31 @@ case_units_same_sandbox() {
   assert_contains "$(cat "$DIST/linkjoin.service.in")" "RuntimeDirectory=linkjoin"
   assert_not_contains "$(grep -v '^#' "$DIST/linkjoin-mdm-retry.service.in")" "RuntimeDirectory"
   assert_contains "$(cat "$DIST/linkjoin-mdm-retry.service.in")" "SuccessExitStatus=11 17"
+  # ... and keeps it when it stops: the token broker's socket lives there too
+  assert_contains "$(cat "$DIST/linkjoin.service.in")" "RuntimeDirectoryPreserve=yes"
+  assert_not_contains "$(grep -v '^#' "$DIST/linkjoin-token@.service.in")" "RuntimeDirectory"
   assert_contains "$(cat "$DIST/linkjoin.service.in")" "ConditionPathExists=!/var/lib/linkjoin/joined"
   assert_contains "$(cat "$DIST/linkjoin-mdm-retry.service.in")" "ConditionPathExists=/var/lib/linkjoin/mdm-pending"
+}
+
+# The token broker: a socket only root and the group linkjoin may open, one
+# instance per connection with the socket as stdin/stdout, bounded in time.
+case_token_broker_units() {
+  local sock svc
+  sock=$(grep -v '^#' "$DIST/linkjoin-token.socket")
+  svc=$(grep -v '^#' "$DIST/linkjoin-token@.service.in")
+  for l in ListenStream=/run/linkjoin/token.sock SocketMode=0660 SocketUser=root \
+    SocketGroup=linkjoin Accept=yes MaxConnections=4 WantedBy=sockets.target; do
+    grep -qx "$l" <<<"$sock" || fail "linkjoin-token.socket lacks $l"
+  done
+  for l in "ExecStart=@SBINDIR@/linkjoin token --serve" StandardInput=socket StandardOutput=socket \
+    StandardError=journal RuntimeMaxSec=10min User=linkjoin SupplementaryGroups=linkjoin; do
+    grep -qx "$l" <<<"$svc" || fail "linkjoin-token@.service lacks $l"
+  done
+  # the socket path is the configuration's default
+  : >"$CASE/empty.conf"
+  assert_rc 0 lj config --config "$CASE/empty.conf"
+  assert_contains "$OUT" "token_socket = /run/linkjoin/token.sock"
 }
 
 case_sysusers_creates_user_in_tss() {
@@ -325,6 +388,10 @@ case_sysusers_creates_user_in_tss() {
     fail "no linkjoin user: $(cat "$sys/etc/passwd")"
   grep -qE '^tss:x:[0-9]+:(.*,)?linkjoin(,.*)?$' "$sys/etc/group" ||
     fail "linkjoin not in group tss: $(cat "$sys/etc/group")"
+  # the setup screen's bridge may reach the UI socket (ui_group = linkjoin)
+  grep -qE '^linkjoin:x:[0-9]+:(.*,)?linkjoin-oobe(,.*)?$' "$sys/etc/group" ||
+    fail "linkjoin-oobe not in group linkjoin: $(cat "$sys/etc/group")"
+  grep -qE '^linkjoin-kiosk:x:' "$sys/etc/passwd" || fail "no linkjoin-kiosk user"
 }
 
 # Every command listed by --help answers COMMAND --help with its usage, exit 0.
@@ -362,6 +429,7 @@ tcase man_renders_without_warnings case_man_renders_without_warnings
 tcase units_systemd_analyze_verify case_units_verify
 tcase units_security_exposure case_units_security_exposure
 tcase units_same_sandbox case_units_same_sandbox
+tcase token_broker_units case_token_broker_units
 tcase sysusers_creates_user_in_tss case_sysusers_creates_user_in_tss
 tcase command_help case_command_help
 tcase log_target_option case_log_target_option

@@ -8,7 +8,8 @@
 # back to the URL), the token file, secrets in no log, no process left.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_join.sh"
-OOBE=$LJ_BUILD/linkjoin-oobe
+# LJ_OOBE: another build of the bridge (e.g. build-san/linkjoin-oobe under ASan).
+OOBE=${LJ_OOBE:-$LJ_BUILD/linkjoin-oobe}
 PW='Demo-Passw0rd!'
 
 need_oobe() { [ -x "$OOBE" ] || fail "bridge not built ($OOBE)"; }
@@ -82,6 +83,24 @@ sse_wait() {
     sleep 0.1
   done
   fail "no event with $1 (${2:-1}) in: $(sse_events | head -c 3000)"
+}
+
+# sse_wait_expr JQ_EXPR — until the jq expression over all events (an
+# array) is true; bounded like sse_wait.
+sse_wait_expr() {
+  local i
+  for ((i = 0; i < 1200; i++)); do
+    sse_events | jq -s -e "$1" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  fail "events never made $1 true: $(sse_events | head -c 3000)"
+}
+
+# True once the agent's connection number N (1-based) has shown a device-code
+# prompt (protocol 1 and 2 agents alike: v2 replays state after our hello).
+after_connect() {
+  echo "([.[] | .type == \"bridge\" and .agent == \"connected\"] | indices(true)) as \$c |
+    (\$c | length) >= $1 and (.[\$c[$1 - 1]:] | any(.type == \"prompt\" and .kind == \"device_code\"))"
 }
 
 # The agent on the socket the bridge talks to.
@@ -237,6 +256,8 @@ case_static_assets() {
   assert_eq "$HTTP_STATUS" 405 "PUT"
   breq "${h[@]}" "$BR/send"
   assert_eq "$HTTP_STATUS" 405 "GET /send"
+  breq "${h[@]}" -I "$BR/events"
+  assert_eq "$HTTP_STATUS" 405 "HEAD /events"
 }
 
 # No index.html in --assets: a page that says the screen is not installed.
@@ -342,6 +363,11 @@ case_bad_post_bodies() {
   assert_eq "$HTTP_STATUS" 400 "too large"
   assert_eq "$(jq -r .error <<<"$BODY")" too_large
   assert_eq "$(jq -r .message <<<"$BODY")" "body over 65536 bytes"
+  # the same without a Content-Length: counted as it arrives
+  breq -H "X-LJ-Token: $TOKEN" -H "Origin: $BR" -H 'Content-Type: application/json' \
+    -H 'Transfer-Encoding: chunked' --data-binary "@$CASE/big.json" "$BR/send"
+  assert_eq "$HTTP_STATUS" 400 "too large, chunked"
+  assert_eq "$(jq -r .error <<<"$BODY")" too_large
   breq -H "X-LJ-Token: $TOKEN" -H "Origin: $BR" -H 'Content-Type: text/plain' --data '{"type":"cancel"}' "$BR/send"
   assert_eq "$HTTP_STATUS" 400 "text/plain"
   assert_eq "$(jq -r .error <<<"$BODY")" bad_content_type
@@ -362,7 +388,7 @@ case_agent_restart() {
   sse_start
   sse_wait '.type == "bridge" and .agent == "disconnected"' # no agent yet
   lj_run_bg
-  sse_wait '.type == "prompt" and .kind == "device_code"'
+  sse_wait_expr "$(after_connect 1)"
   assert_eq "$(sse_events | jq -r 'select(.type == "bridge") | .agent' | tr '\n' ' ')" \
     "disconnected connected " "bridge events before the kill"
   kill -KILL "$LJ_PID"
@@ -374,10 +400,12 @@ case_agent_restart() {
   assert_eq "$HTTP_STATUS" 503 "no agent to send to"
   rm -f "$CASE/ui.sock" # SIGKILL left it
   lj_run_bg
-  sse_wait '.type == "prompt" and .kind == "device_code"' 2
+  sse_wait_expr "$(after_connect 2)"
   assert_eq "$(sse_events | jq -r 'select(.type == "bridge") | .agent' | tr '\n' ' ')" \
     "disconnected connected disconnected connected " "after the restart"
-  assert_eq "$(sse_events | jq -r 'select(.type == "hello") | .type' | wc -l)" 2 "two hellos"
+  # each connection starts with the new agent's hello
+  assert_eq "$(sse_events | jq -s -r '([.[] | .type == "bridge" and .agent == "connected"] |
+    indices(true)) as $c | [.[$c[] + 1].type] | join(" ")')" "hello hello" "hello after each connected"
   send '{"type":"cancel"}'
   assert_eq "$HTTP_STATUS" 202
   lj_wait
@@ -397,7 +425,9 @@ case_one_page() {
   for _ in $(seq 100); do kill -0 "$first" 2>/dev/null || break; sleep 0.1; done
   kill -0 "$first" 2>/dev/null && fail "first stream still open"
   sse_wait '.type == "prompt"'
-  assert_eq "$(sse_events | jq -r .type | head -3 | tr '\n' ' ')" "bridge hello progress " "replay"
+  # the agent's replay (protocol 1: hello, progress, prompt; 2: hello, prompt, progress)
+  assert_eq "$(sse_events | jq -r .type | head -2 | tr '\n' ' ')" "bridge hello " "replay starts"
+  sse_wait '.type == "progress"'
   grep -q "event=events_opened page=2 locale=fr-FR" "$CASE/bridge.log" || fail "locale not taken"
   send '{"type":"cancel"}'
   lj_wait
@@ -434,6 +464,37 @@ case_token_file() {
   done
 }
 
+# The kiosk launcher's start page: 0600, redirects to ?t=TOKEN (never on a
+# command line), and following it gives the cookie and the page.
+case_kiosk_start_page() {
+  local kiosk=$LJ_TOP/platform/oobe/kiosk/linkjoin-oobe-kiosk page loc
+  bridge_start
+  mkdir -p "$CASE/kiosk"
+  LINKJOIN_OOBE_URL=$BR/ LINKJOIN_OOBE_TOKEN_FILE=$CASE/run/token LINKJOIN_KIOSK_DIR=$CASE/kiosk \
+    sh "$kiosk" prepare || fail "prepare failed"
+  page=$CASE/kiosk/linkjoin-oobe-start.html
+  assert_mode "$page" 600
+  assert_contains "$(cat "$page")" "<meta http-equiv=\"refresh\" content=\"0;url=$BR/?t=$TOKEN\">"
+  loc=$(sed -n 's/.*content="0;url=\([^"]*\)".*/\1/p' "$page")
+  breq -c "$CASE/jar" "$loc"
+  assert_eq "$HTTP_STATUS" 303 "start page's URL"
+  breq -b "$CASE/jar" "$BR/"
+  assert_eq "$HTTP_STATUS" 200 "with the cookie from the jar"
+  # a URL that is not the loopback bridge, or no token: refused, no page
+  rm -f "$page"
+  LINKJOIN_OOBE_URL=http://evil.example/ LINKJOIN_OOBE_TOKEN_FILE=$CASE/run/token \
+    LINKJOIN_KIOSK_DIR=$CASE/kiosk sh "$kiosk" prepare 2>"$CASE/k.err" && fail "foreign URL taken"
+  assert_contains "$(cat "$CASE/k.err")" "LINKJOIN_OOBE_URL must be http://127.0.0.1:PORT/"
+  echo "not-a-token" >"$CASE/bad-token"
+  LINKJOIN_OOBE_URL=$BR/ LINKJOIN_OOBE_TOKEN_FILE=$CASE/bad-token LINKJOIN_KIOSK_DIR=$CASE/kiosk \
+    sh "$kiosk" prepare 2>"$CASE/k.err" && fail "bad token file taken"
+  assert_contains "$(cat "$CASE/k.err")" "does not hold a token"
+  assert_no_file "$page"
+  # run: chromium is told only the file:// start page
+  assert_contains "$(sed -n '/^run()/,/^}/p' "$kiosk")" '"file://$page"'
+  assert_not_contains "$(sed -n '/^run()/,/^}/p' "$kiosk")" 'token'
+}
+
 # Every process a case started has ended (lib.sh kills them; the bridge
 # must not leave a child or linger after SIGTERM).
 case_no_process_left() {
@@ -462,6 +523,7 @@ tcase bad_post_bodies_400 case_bad_post_bodies
 tcase agent_restart_disconnected_connected case_agent_restart
 tcase one_page_at_a_time case_one_page
 tcase token_file_0600_not_logged case_token_file
+tcase kiosk_start_page_0600_redirects case_kiosk_start_page
 tcase no_process_left case_no_process_left
 
 # Nothing any case started is still running.

@@ -142,6 +142,8 @@ test_bad_bodies(void **state)
     BAD("{\"type\":\"credentials\",\"username\":\"u\",\"password\":\"\"}", "bad_field",
         "credentials: field 'password' must be 1 to 1024 bytes");
     BAD("{\"type\":\"cancel\",\"why\":\"x\"}", "unknown_field", "cancel: unknown field 'why'");
+    BAD("{\"type\":\"cancel\",\"a\\\"b\\\\c\":\"x\"}", "unknown_field",
+        "cancel: unknown field 'a?b?c'");
     BAD("{\"type\":\"retry\",\"type\":\"retry\"}", "duplicate_field",
         "retry: field 'type' given twice");
     BAD("{\"type\":\"credentials\",\"username\":\"u\",\"username\":\"v\",\"password\":\"p\"}",
@@ -283,7 +285,7 @@ test_fuzz_mutations(void **state)
             assert_null(out);
             for (size_t k = 0; k < sizeof(slugs) / sizeof(slugs[0]); k++)
                 known = known || strcmp(s, slugs[k]) == 0;
-            if (!known || p[0] == '\0')
+            if (!known || p[0] == '\0' || strpbrk(p, "\"\\") != NULL)
                 fail_msg("body %.*s: slug '%s' problem '%s'", (int)len, buf, s, p);
             refused++;
         }

@@ -514,8 +514,12 @@ first_call(struct MHD_Connection *c, struct req *rq, const char *url, const char
         log_req(LJ_LOG_INFO, method, url, 405, NULL);
         return reply_text(c, rq, MHD_HTTP_METHOD_NOT_ALLOWED, "GET only\n");
     }
-    if (strcmp(url, "/events") == 0)
+    if (strcmp(url, "/events") == 0) {
+        /* a HEAD must not take the stream from the page */
+        if (strcmp(method, "GET") != 0)
+            return reply_text(c, rq, MHD_HTTP_METHOD_NOT_ALLOWED, "GET only\n");
         return serve_events(c, rq, method, url);
+    }
     if (strcmp(url, "/qr.svg") == 0)
         return serve_qr(c, rq, method, url);
     return serve_file(c, rq, method, url);

@@ -415,7 +415,7 @@ link_thread(void *arg)
 {
     struct oobe_link *l = arg;
     int backoff = 0;
-    bool logged_absent = false;
+    bool logged_absent = false, after_attach = false;
 
     for (;;) {
         char hello[160];
@@ -437,6 +437,7 @@ link_thread(void *arg)
             if (!logged_absent)
                 lj_log(LJ_LOG_INFO, MOD, "event=agent_absent errno=%s", strerror(errno));
             logged_absent = true;
+            after_attach = false;
             went_down(l, false);
             backoff = backoff < OOBE_LINK_BACKOFF_MIN_MS ? OOBE_LINK_BACKOFF_MIN_MS : backoff * 2;
             if (backoff > OOBE_LINK_BACKOFF_MAX_MS)
@@ -461,12 +462,25 @@ link_thread(void *arg)
             break;
         if (how == SERVED_RECONNECT) {
             backoff = 0;
+            after_attach = true;
             pthread_mutex_lock(&l->mu);
             free(l->qr_url);
             l->qr_url = NULL;
             pthread_mutex_unlock(&l->mu);
             continue;
         }
+        if (!was_up && after_attach) {
+            /*
+             * Closed before a word, right after a page attached: the agent
+             * refused us as a second client while it had not yet read the
+             * end of our previous connection (platform/ui_chan.c keeps a
+             * client with unread input).  Once more, without telling the page.
+             */
+            after_attach = false;
+            backoff = OOBE_LINK_BACKOFF_MIN_MS;
+            continue;
+        }
+        after_attach = false;
         went_down(l, was_up);
         backoff =
             was_up ? OOBE_LINK_BACKOFF_MIN_MS

@@ -201,7 +201,8 @@ shown_name(char *out, size_t osz, const char *name)
 
     for (i = 0; name[i] != '\0' && n + 1 < osz && i < 32; i++) {
         unsigned char c = (unsigned char)name[i];
-        out[n++] = (c >= 0x20 && c < 0x7f && c != '\'') ? (char)c : '?';
+        /* no quote or backslash: the sentence goes into a JSON string as is */
+        out[n++] = (c >= 0x20 && c < 0x7f && c != '\'' && c != '"' && c != '\\') ? (char)c : '?';
     }
     out[n] = '\0';
 }

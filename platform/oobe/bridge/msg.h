@@ -38,7 +38,8 @@
  * LJ_ERR_PARSE / LJ_ERR_TOO_BIG: slug (size ssz) holds one of too_large,
  * bad_json, not_object, missing_type, unknown_type, missing_field,
  * bad_field, unknown_field, duplicate_field; problem (size psz) a sentence
- * naming the member (never a value).  LJ_ERR_NOMEM.
+ * naming the member (never a value; no '"' or '\\' in it, so it can go
+ * into a JSON string unescaped).  LJ_ERR_NOMEM.
  * Every copy of a field value made on the way is wiped before it is freed.
  */
 enum lj_rc oobe_msg_check(const char *body, size_t len, char **line, size_t *line_len,
