@@ -25,8 +25,7 @@
    * English for every word the screen uses itself: ids from the agent's
    * catalog (agent/ui/messages.c: screen.*, and result./prompt./step./tty.
    * where the same words exist there), so /i18n/<locale>.json translates
-   * them; the four "page-only" ids at the end are not in the catalog yet
-   * and stay English until they are.
+   * them; this table is only the fallback when that file cannot be had.
    */
   const EN = {
     "screen.title": "Setting up your device",
@@ -86,7 +85,6 @@
     "leaving.retry_window_closed": "Setup has stopped. Restart the device to try again.",
     "leaving.cancelled": "Setup was cancelled.",
     "leaving.signal": "Setup was stopped.",
-    /* page-only (not in the catalog yet) */
     "screen.show_password": "Show password",
     "screen.hide_password": "Hide password",
     "screen.need_username": "Enter your username.",
