@@ -162,6 +162,24 @@ const cases = {
     await b.close();
   },
 
+  // Intune refuses (no licence): the device is joined, the IT admin must
+  // finish it ("Almost done" with what the admin does).
+  async intune_refused() {
+    const b = await launch();
+    await b.open();
+    await b.screen("code");
+    await approveShownCode(b);
+    const title = await b.screen("result");
+    assertEq(title, en("result.joined_incomplete.title", "Almost done"), "heading");
+    assert((await b.text("#result-message")).length > 0, "the reason in plain words");
+    assertEq(await b.text("#next-action"), en("screen.contact_admin", "Contact your IT admin"), "what to do");
+    assert((await b.text("#error-code")).includes("0x80180018"), "error code");
+    await b.page.click("#admin-details summary");
+    assert((await b.text("#admin-details")).length > 40, "admin details");
+    await b.checkScreen("result-details", { focus: false });
+    await b.close();
+  },
+
   // The page is reloaded after sign-in, while the join runs: the answered
   // prompt never comes back; the flow ends on "ready".
   async reload_after_signin() {

@@ -104,6 +104,14 @@ case_mdm_pending() {
   oobe_case mdm_pending
 }
 
+case_intune_refused() {
+  need_browser
+  join_env
+  sim_ctl PATCH /control/users/alice@contoso.example '{"licenses":["entra_p1"]}' >/dev/null ||
+    fail "licences"
+  oobe_case intune_refused
+}
+
 case_reload_after_signin() {
   need_browser
   join_env
@@ -162,6 +170,7 @@ tcase oobe_password_join_keyboard case_password_join_keyboard
 tcase oobe_join_not_permitted case_join_not_permitted
 tcase oobe_wrong_password_retry case_wrong_password_retry
 tcase oobe_mdm_pending case_mdm_pending
+tcase oobe_intune_refused case_intune_refused
 tcase oobe_reload_after_signin case_reload_after_signin
 tcase oobe_agent_restart case_agent_restart
 tcase oobe_checking_device case_checking_device

@@ -669,7 +669,6 @@
     }
     const lead = resultLead(r, kind);
     if (lead) kids.push(el("p", { class: "lead", id: "result-message", text: lead }));
-    if (kind === "incomplete" && (str(r.text) || str(r.message))) kids.push(el("p", { text: t("screen.almost_done") }));
     if (good && str(r.upn)) kids.push(el("p", { id: "signed-in-as", text: label("tty.signed_in_as") + ": " + r.upn }));
     let update = null;
     if ((r.reason || bad) && kind !== "cancelled") {
