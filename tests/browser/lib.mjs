@@ -4,8 +4,8 @@
 // Every screen a test waits for is checked the same way (checkScreen): the
 // new screen's heading has focus, axe-core finds no serious or critical
 // violation (WCAG 2.1 A/AA rules), nothing scrolls sideways at 320 CSS px
-// (a 640 px window at 200 % zoom), and a PNG is written when
-// LJ_OOBE_SHOTS names a directory.  The browser may reach only 127.0.0.1:
+// (a 640 px window at 200 % zoom), and PNGs (1024 and 320 CSS px wide) are
+// written when LJ_OOBE_SHOTS names a directory.  The browser may reach only 127.0.0.1:
 // every other host is refused and counted (offLoopback).
 import fs from "node:fs";
 import path from "node:path";
@@ -204,6 +204,11 @@ class Browser {
     const vp = page.viewportSize();
     await page.setViewportSize({ width: 320, height: 640 });
     const over = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    if (env.shots && name.indexOf("-") < 0) {
+      fs.mkdirSync(env.shots, { recursive: true });
+      const n = String(this.shotN + 1).padStart(2, "0");
+      await page.screenshot({ path: path.join(env.shots, `${env.caseName}-${n}-${name}-320px.png`), fullPage: true });
+    }
     await page.setViewportSize(vp);
     assert(over <= 0, `${name}: ${over} px of horizontal scroll at 320 CSS px`);
   }
