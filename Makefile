@@ -471,7 +471,8 @@ SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
-# The setup screen: the page's files (platform/oobe/www/) and the kiosk launcher.
+# The setup screen: the page's files (platform/oobe/www/, and its words per
+# locale in i18n/, where linkjoin-oobe looks by default) and the kiosk launcher.
 OOBEDIR ?= $(PREFIX)/share/linkjoin/oobe
 LIBEXECDIR ?= $(PREFIX)/libexec/linkjoin
 CONFDIR := /etc/linkjoin
@@ -490,15 +491,18 @@ UNIT_SED := -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@OOBEDIR@|$(OOBEDIR)|g' \
 
 release:
 	+$(Q)$(MAKE) --no-print-directory BUILD=$(REL_BUILD) SANITIZE= VALGRIND= $(REL_BUILD)/linkjoin \
-	  $(REL_BUILD)/linkjoin-oobe
+	  $(REL_BUILD)/linkjoin-oobe oobe-i18n
 
 install: release
 	$(Q)install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
-	  $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(CONFDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(OOBEDIR)
+	  $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(CONFDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(OOBEDIR) \
+	  $(DESTDIR)$(OOBEDIR)/i18n
 	$(Q)install -m 0755 $(REL_BUILD)/linkjoin $(DESTDIR)$(SBINDIR)/linkjoin
 	$(Q)install -m 0755 $(REL_BUILD)/linkjoin-oobe $(DESTDIR)$(SBINDIR)/linkjoin-oobe
 	$(Q)install -m 0755 $(KIOSK_DIR)/linkjoin-oobe-kiosk $(DESTDIR)$(LIBEXECDIR)/linkjoin-oobe-kiosk
 	$(Q)for f in $(OOBE_WWW); do install -m 0644 platform/oobe/www/$$f $(DESTDIR)$(OOBEDIR)/$$f || exit 1; done
+	$(Q)for l in $(OOBE_LOCALES); do \
+	  install -m 0644 $(REL_BUILD)/oobe/i18n/$$l.json $(DESTDIR)$(OOBEDIR)/i18n/$$l.json || exit 1; done
 	$(Q)install -m 0644 $(DIST)/linkjoin.8 $(DESTDIR)$(MANDIR)/man8/linkjoin.8
 	$(Q)for u in $(DIST_UNITS_IN) $(KIOSK_UNIT); do \
 	  src=$(DIST)/$$u.in; [ -e $$src ] || src=$(KIOSK_DIR)/$$u.in; \
@@ -519,8 +523,9 @@ uninstall:
 	$(Q)rm -f $(DESTDIR)$(SBINDIR)/linkjoin $(DESTDIR)$(MANDIR)/man8/linkjoin.8 \
 	  $(addprefix $(DESTDIR)$(UNITDIR)/,$(DIST_UNITS)) $(DESTDIR)$(SYSUSERSDIR)/linkjoin.conf \
 	  $(DESTDIR)$(SBINDIR)/linkjoin-oobe $(DESTDIR)$(LIBEXECDIR)/linkjoin-oobe-kiosk \
-	  $(addprefix $(DESTDIR)$(OOBEDIR)/,$(OOBE_WWW))
-	$(Q)rmdir $(DESTDIR)$(OOBEDIR) $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
+	  $(addprefix $(DESTDIR)$(OOBEDIR)/,$(OOBE_WWW)) \
+	  $(patsubst %,$(DESTDIR)$(OOBEDIR)/i18n/%.json,$(OOBE_LOCALES))
+	$(Q)rmdir $(DESTDIR)$(OOBEDIR)/i18n $(DESTDIR)$(OOBEDIR) $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
 	$(Q)rmdir $(DESTDIR)$(dir $(OOBEDIR)) 2>/dev/null || true
 	$(Q)if cmp -s $(DIST)/linkjoin.conf $(DESTDIR)$(CONFDIR)/linkjoin.conf; then \
 	  rm -f $(DESTDIR)$(CONFDIR)/linkjoin.conf; \
