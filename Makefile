@@ -5,6 +5,8 @@
 #                     fetch Debian's curl source (tools/deps-curl.sh)
 #   make test         deps + build + every test; last line "N passed, N failed"
 #   make demo         deps + build + a simulated device joining entra-sim
+#   make demo-oobe    the same with the OOBE web screen in headless chromium
+#   make oobe-shots   a PNG of every OOBE screen in build/oobe-shots/
 #   make SANITIZE=address,undefined test   the same under ASan/UBSan (build-san/)
 #   make valgrind     integration tests with the agent under valgrind (-O0)
 #   make fuzz         libFuzzer targets (clang) in build-fuzz/
@@ -69,6 +71,15 @@ DEB_PKGS += libqrencode-dev librsvg2-bin zbar-tools
 
 # tests/integration/test_proxy.sh: a real HTTP proxy (CONNECT, Basic auth) on loopback.
 DEB_PKGS += tinyproxy
+
+# The OOBE web screen's browser tests (tests/browser, run by
+# tests/integration/test_oobe_browser.sh): Debian's chromium, driven by
+# playwright-core from npm (no browser download), and a Japanese font so ja
+# renders: fonts-ipafont-gothic (3.5 MB download) rather than fonts-noto-cjk
+# (57 MB); fonts-droid-fallback is smaller still but draws kanji in their
+# Chinese forms.  Node.js and npm are the machine's own (not Debian's).
+DEB_PKGS += chromium fonts-ipafont-gothic
+BROWSER_DIR := tests/browser
 
 # tests/integration/ui_schema_check.py: the UI protocol's JSON Schema (draft 2020-12).
 DEB_PKGS += python3-jsonschema
@@ -183,9 +194,26 @@ OOBE := $(BUILD)/linkjoin-oobe
 
 .PHONY: all deps test unit integration demo bench fuzz fuzz-targets valgrind clean \
 	format format-check check-deps check-layers check-sources sim-device install uninstall \
-	release
+	release browser-deps oobe-i18n oobe-shots demo-oobe
 
-all: $(LINKJOIN) $(LINKJOIN_WOLF) $(ENTRASIM) $(OOBE) $(TOOL_BINS)
+all: $(LINKJOIN) $(LINKJOIN_WOLF) $(ENTRASIM) $(OOBE) $(TOOL_BINS) oobe-i18n
+
+# The OOBE screen's words per locale (linkjoin-oobe --i18n $(BUILD)/oobe/i18n
+# serves them as /i18n/<locale>.json): the agent's catalog from `linkjoin
+# messages --locale L --json` less the failure rows (reason.*, admin.*: the
+# result events carry those texts already), about 9 KB instead of 32.  An
+# agent without that command gets "{}" files, and the screen keeps its
+# English.
+OOBE_LOCALES := en de fr ja
+OOBE_I18N := $(patsubst %,$(BUILD)/oobe/i18n/%.json,$(OOBE_LOCALES))
+OOBE_I18N_JQ := with_entries(select(.key | test("^(reason|admin)[.]") | not))
+oobe-i18n: $(OOBE_I18N)
+
+$(BUILD)/oobe/i18n/%.json: $(LINKJOIN)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  GEN     $@";)
+	$(Q)if $(LINKJOIN) messages --locale $* --json 2>/dev/null | jq -c '$(OOBE_I18N_JQ)' >$@.tmp \
+	  2>/dev/null && [ -s $@.tmp ]; then mv -f $@.tmp $@; else rm -f $@.tmp; echo '{}' >$@; fi
 
 $(BUILD)/liblinkjoin.a: $(LIB_OBJS)
 	@mkdir -p $(@D)
@@ -335,6 +363,17 @@ deps:
 	export DEBIAN_FRONTEND=noninteractive; \
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends $${tools[@]} >/dev/null
 	$(Q)DEPS=$(DEPS_DIR) tools/deps-curl.sh fetch
+	$(Q)$(MAKE) --no-print-directory browser-deps
+
+# npm ci in tests/browser, skipped while node_modules was installed from the
+# same package-lock.json (its sha256 in node_modules/.lock-sha256).
+browser-deps:
+	@want=$$(sha256sum $(BROWSER_DIR)/package-lock.json | cut -c1-64); \
+	[ "$$(cat $(BROWSER_DIR)/node_modules/.lock-sha256 2>/dev/null)" = "$$want" ] && exit 0; \
+	command -v npm >/dev/null || { echo "deps: npm is missing (Node.js 20 with npm)"; exit 1; }; \
+	echo "deps: npm ci in $(BROWSER_DIR)"; \
+	(cd $(BROWSER_DIR) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund \
+	  --loglevel=error >/dev/null) && echo "$$want" >$(BROWSER_DIR)/node_modules/.lock-sha256
 
 check-deps:
 	@for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo "missing: $$p"; done
@@ -382,6 +421,22 @@ sim-device: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)LJ_BUILD=$(BUILD) hw-sim/qemu/demo.sh
 
+# The OOBE web screen in headless chromium: a PNG of every screen the browser
+# tests pass through (tests/integration/test_oobe_browser.sh) under
+# $(BUILD)/oobe-shots/.
+oobe-shots: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)rm -rf $(BUILD)/oobe-shots && mkdir -p $(BUILD)/oobe-shots
+	$(Q)LJ_BUILD=$(BUILD) LJ_OOBE_SHOTS=$(CURDIR)/$(BUILD)/oobe-shots \
+	  bash tests/integration/test_oobe_browser.sh
+	@echo "oobe-shots: $$(ls $(BUILD)/oobe-shots | wc -l) pictures in $(BUILD)/oobe-shots/"
+
+# `make demo` with the OOBE screen: the agent behind linkjoin-oobe, the page
+# in headless chromium, a picture of each screen it shows.
+demo-oobe: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)LJ_BUILD=$(BUILD) hw-sim/demo-oobe.sh
+
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)LJ_BUILD=$(BUILD) tests/bench/run.sh
@@ -416,7 +471,8 @@ SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
-# The setup screen: the page's files (platform/oobe/www/) and the kiosk launcher.
+# The setup screen: the page's files (platform/oobe/www/, and its words per
+# locale in i18n/, where linkjoin-oobe looks by default) and the kiosk launcher.
 OOBEDIR ?= $(PREFIX)/share/linkjoin/oobe
 LIBEXECDIR ?= $(PREFIX)/libexec/linkjoin
 CONFDIR := /etc/linkjoin
@@ -435,15 +491,18 @@ UNIT_SED := -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@OOBEDIR@|$(OOBEDIR)|g' \
 
 release:
 	+$(Q)$(MAKE) --no-print-directory BUILD=$(REL_BUILD) SANITIZE= VALGRIND= $(REL_BUILD)/linkjoin \
-	  $(REL_BUILD)/linkjoin-oobe
+	  $(REL_BUILD)/linkjoin-oobe oobe-i18n
 
 install: release
 	$(Q)install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
-	  $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(CONFDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(OOBEDIR)
+	  $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(CONFDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(OOBEDIR) \
+	  $(DESTDIR)$(OOBEDIR)/i18n
 	$(Q)install -m 0755 $(REL_BUILD)/linkjoin $(DESTDIR)$(SBINDIR)/linkjoin
 	$(Q)install -m 0755 $(REL_BUILD)/linkjoin-oobe $(DESTDIR)$(SBINDIR)/linkjoin-oobe
 	$(Q)install -m 0755 $(KIOSK_DIR)/linkjoin-oobe-kiosk $(DESTDIR)$(LIBEXECDIR)/linkjoin-oobe-kiosk
 	$(Q)for f in $(OOBE_WWW); do install -m 0644 platform/oobe/www/$$f $(DESTDIR)$(OOBEDIR)/$$f || exit 1; done
+	$(Q)for l in $(OOBE_LOCALES); do \
+	  install -m 0644 $(REL_BUILD)/oobe/i18n/$$l.json $(DESTDIR)$(OOBEDIR)/i18n/$$l.json || exit 1; done
 	$(Q)install -m 0644 $(DIST)/linkjoin.8 $(DESTDIR)$(MANDIR)/man8/linkjoin.8
 	$(Q)for u in $(DIST_UNITS_IN) $(KIOSK_UNIT); do \
 	  src=$(DIST)/$$u.in; [ -e $$src ] || src=$(KIOSK_DIR)/$$u.in; \
@@ -464,8 +523,9 @@ uninstall:
 	$(Q)rm -f $(DESTDIR)$(SBINDIR)/linkjoin $(DESTDIR)$(MANDIR)/man8/linkjoin.8 \
 	  $(addprefix $(DESTDIR)$(UNITDIR)/,$(DIST_UNITS)) $(DESTDIR)$(SYSUSERSDIR)/linkjoin.conf \
 	  $(DESTDIR)$(SBINDIR)/linkjoin-oobe $(DESTDIR)$(LIBEXECDIR)/linkjoin-oobe-kiosk \
-	  $(addprefix $(DESTDIR)$(OOBEDIR)/,$(OOBE_WWW))
-	$(Q)rmdir $(DESTDIR)$(OOBEDIR) $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
+	  $(addprefix $(DESTDIR)$(OOBEDIR)/,$(OOBE_WWW)) \
+	  $(patsubst %,$(DESTDIR)$(OOBEDIR)/i18n/%.json,$(OOBE_LOCALES))
+	$(Q)rmdir $(DESTDIR)$(OOBEDIR)/i18n $(DESTDIR)$(OOBEDIR) $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
 	$(Q)rmdir $(DESTDIR)$(dir $(OOBEDIR)) 2>/dev/null || true
 	$(Q)if cmp -s $(DIST)/linkjoin.conf $(DESTDIR)$(CONFDIR)/linkjoin.conf; then \
 	  rm -f $(DESTDIR)$(CONFDIR)/linkjoin.conf; \

@@ -20,7 +20,9 @@
 # time goes), cold_join, early_vs_seq (the person's wait with keygen during
 # vs after sign-in), sim_load (entra-sim joins/s, N devices at once),
 # tls_stack (build/linkjoin on OpenSSL against build/linkjoin-wolfssl: RSS,
-# first UI event, sign-in to joined, TLS handshakes, size; tls_stack.sh).
+# first UI event, sign-in to joined, TLS handshakes, size; tls_stack.sh),
+# oobe_paint (the OOBE web screen's first contentful paint in headless
+# chromium and its asset bytes; oobe_paint.sh).
 #
 # Everything started here (swtpm, proxies, entra-sim, agents) is registered
 # with track_pid and killed when its measurement ends, and again at exit
@@ -37,6 +39,7 @@ export LJ_BUILD=${LJ_BUILD:-build}
 . tests/integration/lib_join.sh
 . tests/bench/flow.sh
 . tests/bench/tls_stack.sh
+. tests/bench/oobe_paint.sh
 
 N=${BENCH_N:-20}
 N_SLOW=${BENCH_N_SLOW:-5}
@@ -297,6 +300,7 @@ measure cold_join bench_cold_join
 measure early_vs_seq bench_early_vs_seq
 measure sim_load bench_sim_load
 measure tls_stack bench_tls_stack
+measure oobe_paint bench_oobe_paint
 echo
 echo "== summary (markdown, for the README)"
 cat "$SUMMARY"

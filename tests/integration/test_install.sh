@@ -40,13 +40,14 @@ man_section() {
   awk -v s="$2" '/^\.SH /{on = ($0 == ".SH " s); next} on' "$1"
 }
 
-# The setup screen's page files (platform/oobe/www/*.html|js|css) as tree_of
-# lines under PREFIX/share/linkjoin/oobe.
+# The setup screen's page files (platform/oobe/www/*.html|js|css) and its
+# words (i18n/LOCALE.json) as tree_of lines under PREFIX/share/linkjoin/oobe.
 oobe_www_tree() {
   local f
   for f in $(cd "$LJ_TOP/platform/oobe/www" 2>/dev/null && ls -- *.html *.js *.css 2>/dev/null); do
     echo "644 ./usr/local/share/linkjoin/oobe/$f"
   done
+  for f in en de fr ja; do echo "644 ./usr/local/share/linkjoin/oobe/i18n/$f.json"; done
 }
 
 case_install_tree() {
