@@ -100,7 +100,7 @@ case_installed_has_no_test_hooks() {
   assert_eq "$(strings "$inst" | grep -xE 'LJ_TEST_[A-Z_]+' | sort | tr '\n' ' ')" "" \
     "test-hook variables in the installed binary"
   assert_eq "$(strings "$LINKJOIN" | grep -xE 'LJ_TEST_[A-Z_]+' | sort | tr '\n' ' ')" \
-    "LJ_TEST_CRASH_AT LJ_TEST_CRASH_SIGNAL LJ_TEST_HOOKS LJ_TEST_NOW " "test-hook variables in $LINKJOIN"
+    "LJ_TEST_CRASH_AT LJ_TEST_CRASH_SIGNAL LJ_TEST_DEVICE_KEY LJ_TEST_HOOKS LJ_TEST_NOW " "test-hook variables in $LINKJOIN"
   # csr --test-decrypt: an unknown option, whatever the environment says.
   export LJ_TEST_HOOKS=1
   assert_rc 2 "$inst" csr --config "$CASE/empty.conf" --state-dir "$CASE/rel" --test-decrypt </dev/null
