@@ -23,6 +23,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_tcti.h>
@@ -41,6 +43,8 @@ struct gate_tcti {
     TSS2_TCTI_CONTEXT_COMMON_V2 common; /* first: ESAPI casts to it */
     TSS2_TCTI_CONTEXT *inner;
     struct tpm_ctx *t;
+    uint32_t cc;        /* the command in flight (its debug trace) */
+    struct timespec t0; /* CLOCK_MONOTONIC, when it was sent */
 };
 
 #define ESYS_TRACK_MAX 8
