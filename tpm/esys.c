@@ -199,15 +199,16 @@ esys_parent_get(struct esys *e, const char *parent, ESYS_TR *h, bool *transient)
         r = Esys_CreatePrimary(e->ctx, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
                                ESYS_TR_NONE, &sens, &tmpl_srk_ecc, &outside, &pcrs, h, &opub,
                                &cdata, &chash, &ctk);
-        Esys_Free(opub);
         Esys_Free(cdata);
         Esys_Free(chash);
         Esys_Free(ctk);
         if (r != TSS2_RC_SUCCESS) {
+            Esys_Free(opub);
             *h = ESYS_TR_NONE;
             return esys_rc(r, "create_primary", false);
         }
-        esys_track(e, *h);
+        esys_track(e, *h, opub);
+        Esys_Free(opub);
         *transient = true;
         if (e->hold) {
             e->srk = *h;
@@ -505,7 +506,7 @@ load_key(struct esys *e, const struct tpm_keyset *ks, int pub_i, int priv_i, ESY
         *key = ESYS_TR_NONE;
         return esys_rc(r, "load", true);
     }
-    esys_track(e, *key);
+    esys_track(e, *key, &pub);
     return LJ_OK;
 }
 

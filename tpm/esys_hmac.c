@@ -166,7 +166,7 @@ esys_hmac(void *be, const char *state_dir, const char *parent, const struct tpm_
         rc = esys_rc(r, "load_hkey", true);
         goto out;
     }
-    esys_track(e, obj);
+    esys_track(e, obj, &pub);
     /*
      * Salted by the parent, which is flushed before the HMAC (3 object
      * slots); ENCRYPT: the response's first parameter, the HMAC, which is

@@ -86,11 +86,12 @@ void esys_flush(struct esys *e, ESYS_TR *h);
  * esys_track.c: the transient objects this process loads.  esys_track_open
  * (at open) flushes a crashed run's recorded objects still there with
  * their recorded names (never another process's; nothing behind a resource
- * manager); esys_track records h after every Load/CreatePrimary;
- * esys_flush calls esys_untrack.
+ * manager); esys_track records h, whose public area is pub (its Name is
+ * computed from it), after every Load/CreatePrimary; esys_flush calls
+ * esys_untrack.
  */
 void esys_track_open(struct esys *e, const char *state_dir);
-void esys_track(struct esys *e, ESYS_TR h);
+void esys_track(struct esys *e, ESYS_TR h, const TPM2B_PUBLIC *pub);
 void esys_untrack(struct esys *e, ESYS_TR h);
 
 /* esys.c: the TPM has the persistent SRK 0x81000001 (*rc: a failure to ask). */

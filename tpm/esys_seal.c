@@ -337,7 +337,7 @@ esys_unseal_key(void *be, const char *state_dir, const char *parent, const struc
         rc = esys_rc(r, "load_sealed", true);
         goto out;
     }
-    esys_track(e, obj);
+    esys_track(e, obj, &pub);
     if (mode == MODE_AUTHVALUE && Esys_TR_SetAuth(e->ctx, obj, &auth) != TSS2_RC_SUCCESS) {
         rc = lj_err_set(LJ_ERR_INTERNAL, TPM_MOD, "event=unseal_failed reason=set_auth");
         goto out;
