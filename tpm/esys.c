@@ -350,6 +350,8 @@ esys_open(struct tpm_ctx *t, const char *tcti, void **be)
     if (e == NULL)
         return LJ_ERR_NOMEM;
     e->srk = ESYS_TR_NONE;
+    e->hsess = ESYS_TR_NONE;
+    e->hkey = ESYS_TR_NONE;
     snprintf(e->tcti_conf, sizeof(e->tcti_conf), "%s", tcti);
     /* the TCTI's init talks to the TPM too (swtpm: connect, locality) */
     tpm_io_begin(t);
@@ -397,8 +399,11 @@ esys_parent_hold(void *be, bool on)
     struct esys *e = be;
 
     e->hold = on;
-    if (!on)
+    if (!on) {
+        esys_flush(e, &e->hsess);
+        esys_hkey_drop(e);
         esys_flush(e, &e->srk);
+    }
 }
 
 static void
@@ -408,8 +413,12 @@ esys_close(void *be)
 
     if (e == NULL)
         return;
-    if (e->ctx != NULL && e->srk != ESYS_TR_NONE)
+    if (e->ctx != NULL) {
+        esys_flush(e, &e->hsess);
+        esys_hkey_drop(e);
         esys_flush(e, &e->srk);
+    }
+    free(e->hkey_blob);
     if (e->ctx != NULL)
         Esys_Finalize(&e->ctx);
     if (e->tcti != NULL)

@@ -67,6 +67,15 @@ struct esys {
     unsigned ntracked;
     bool hold;   /* tpm_parent_hold: keep the template parent loaded */
     ESYS_TR srk; /* the held parent, ESYS_TR_NONE when none */
+    /*
+     * While the parent is held: one salted session (salted by it) serves
+     * every command that needs one (esys_salted_session), and the last
+     * keyed-hash key used stays loaded (esys_hmac); both go with the parent.
+     */
+    ESYS_TR hsess;
+    ESYS_TR hkey;
+    unsigned char *hkey_blob; /* the blob hkey was loaded from (copy) */
+    size_t hkey_blob_len;
 };
 
 /*
@@ -120,13 +129,22 @@ enum lj_rc esys_unseal_key(void *be, const char *state_dir, const char *parent,
                            const struct tpm_blob *blob, unsigned char key[32]);
 
 /*
- * esys_seal.c: start an HMAC session salted with salt_key (a loaded
- * storage key), AES-128-CFB parameter encryption in the direction(s) of
- * attrs (TPMA_SESSION_DECRYPT: the command's first parameter,
- * TPMA_SESSION_ENCRYPT: the response's); *sess is flushed by the caller
- * (esys_flush).
+ * esys_seal.c: an HMAC session salted with salt_key (a loaded storage
+ * key), AES-128-CFB parameter encryption in the direction(s) of attrs
+ * (TPMA_SESSION_DECRYPT: the command's first parameter,
+ * TPMA_SESSION_ENCRYPT: the response's).  Salted by the held parent
+ * (tpm_parent_hold), it is the held session, started once and used by
+ * every such command until the parent is released (each StartAuthSession
+ * costs an ECDH and, in tpm2-tss 3.2.1's OpenSSL backend, new OpenSSL
+ * library contexts: ~15 M instructions); else a new one.  Give it back
+ * with esys_session_put(e, sess, rc): a held one stays (dropped when rc
+ * is a failure, its state then unknown), any other is flushed.
  */
 enum lj_rc esys_salted_session(struct esys *e, ESYS_TR salt_key, TPMA_SESSION attrs, ESYS_TR *sess);
+void esys_session_put(struct esys *e, ESYS_TR *sess, enum lj_rc rc);
+
+/* esys_hmac.c: flush the held keyed-hash key (parent released, close). */
+void esys_hkey_drop(struct esys *e);
 
 /* esys_hmac.c: the keyed-hash keys (see struct tpm_backend). */
 enum lj_rc esys_hmac_import(void *be, const char *state_dir, const unsigned char *key, size_t len,
