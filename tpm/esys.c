@@ -406,6 +406,19 @@ esys_parent_hold(void *be, bool on)
     }
 }
 
+/* tpm_hold_prepare_start: the held salted session, made now (it stays held). */
+static void
+esys_hold_prepare(void *be)
+{
+    struct esys *e = be;
+    ESYS_TR sess = ESYS_TR_NONE;
+
+    if (!e->hold || e->srk == ESYS_TR_NONE || e->hsess != ESYS_TR_NONE)
+        return;
+    if (esys_salted_session(e, e->srk, TPMA_SESSION_DECRYPT, &sess) == LJ_OK)
+        esys_session_put(e, &sess, LJ_OK);
+}
+
 static void
 esys_close(void *be)
 {
@@ -669,6 +682,7 @@ const struct tpm_backend tpm_backend_esys = {
     .open = esys_open,
     .close = esys_close,
     .parent_hold = esys_parent_hold,
+    .hold_prepare = esys_hold_prepare,
     .create = esys_create,
     .validate = esys_validate,
     .sign = esys_sign,

@@ -220,6 +220,17 @@ enum lj_rc tpm_transport_decrypt(struct tpm_ctx *t, enum tpm_oaep_hash hash,
  */
 enum lj_rc tpm_parent_hold(struct tpm_ctx *t, bool on);
 
+/*
+ * While the parent is held (tpm_parent_hold): queue, without waiting, the
+ * start of the salted session the next import, seal or HMAC will use, so
+ * the TPM worker makes it while the caller waits on the network (a PRT
+ * request in flight).  Its outcome is not reported: a failure leaves it to
+ * the command that needs the session, which starts (and reports) it
+ * itself.  No effect when the parent is not held, with the soft provider,
+ * or while one is still queued; tpm_close waits for it.
+ */
+void tpm_hold_prepare_start(struct tpm_ctx *t);
+
 /* Fill *out with the provider and key state (no TPM round trip). */
 void tpm_describe(struct tpm_ctx *t, struct tpm_describe *out);
 
@@ -330,6 +341,20 @@ enum lj_rc tpm_preflight(struct tpm_ctx *t, struct tpm_health *out);
  * here is wiped.  Blocks (TPM create: a few ms on swtpm).
  */
 enum lj_rc tpm_seal(struct tpm_ctx *t, const char *name, const unsigned char *data, size_t len);
+
+/*
+ * tpm_seal in the background: _start checks the arguments as tpm_seal
+ * does, copies name and data (the copy is secret: wiped when the job is
+ * collected) and queues the seal on the worker, returning at once, so the
+ * caller can wait on the network meanwhile; calls made after it queue
+ * behind it.  LJ_ERR_INVAL when one is already pending (or tpm_seal's
+ * argument errors), LJ_ERR_NOMEM.  _wait blocks until it is done and
+ * returns tpm_seal's result for it (LJ_ERR_NOT_FOUND when none was
+ * started).  tpm_close() waits for and frees an uncollected one.
+ */
+enum lj_rc tpm_seal_start(struct tpm_ctx *t, const char *name, const unsigned char *data,
+                          size_t len);
+enum lj_rc tpm_seal_wait(struct tpm_ctx *t);
 
 /*
  * Unseal NAME.sealed.  On success *data (NUL-terminated for convenience;
