@@ -161,6 +161,9 @@ esys_has_persistent_srk(struct esys *e, enum lj_rc *rc)
     bool found = false;
 
     *rc = LJ_OK;
+    /* asked once while the parent is held (a sequence of calls in a row) */
+    if (e->hold && e->srk_known)
+        return e->srk_persistent;
     r = Esys_GetCapability(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
                            SRK_PERSISTENT, 1, &more, &cap);
     if (r != TSS2_RC_SUCCESS) {
@@ -169,6 +172,8 @@ esys_has_persistent_srk(struct esys *e, enum lj_rc *rc)
     }
     found = cap->data.handles.count >= 1 && cap->data.handles.handle[0] == SRK_PERSISTENT;
     Esys_Free(cap);
+    e->srk_known = e->hold;
+    e->srk_persistent = found;
     return found;
 }
 
@@ -399,6 +404,7 @@ esys_parent_hold(void *be, bool on)
     struct esys *e = be;
 
     e->hold = on;
+    e->srk_known = false;
     if (!on) {
         esys_flush(e, &e->hsess);
         esys_hkey_drop(e);
