@@ -75,7 +75,7 @@ struct esys {
     ESYS_TR hsess;
     ESYS_TR hkey;
     bool srk_known, srk_persistent; /* esys_has_persistent_srk's answer, while held */
-    unsigned char *hkey_blob; /* the blob hkey was loaded from (copy) */
+    unsigned char *hkey_blob;       /* the blob hkey was loaded from (copy) */
     size_t hkey_blob_len;
 };
 

@@ -212,8 +212,10 @@ enum lj_rc tpm_transport_decrypt(struct tpm_ctx *t, enum tpm_oaep_hash hash,
 /*
  * on: from now on the storage parent (the ECC template's primary key) is
  * created once and kept loaded in one TPM object slot between calls,
- * instead of once per call (a sign, decrypt, seal or HMAC each needs it);
- * off: flush it, back to one per call.  For a sequence of TPM calls in a
+ * instead of once per call (a sign, decrypt, seal or HMAC each needs it),
+ * with it one salted session for every import, seal and HMAC and the last
+ * keyed-hash key used (a second object slot); off: flush them all, back to
+ * one per call.  For a sequence of TPM calls in a
  * row (the PRT and the Intune enrollment after a join); tpm_close flushes
  * a held parent too.  No effect with a persistent parent or the soft
  * provider.  LJ_OK, or the context's dead-TPM error.  Blocks (a flush).
@@ -420,7 +422,10 @@ enum lj_rc tpm_hmac_key_import(struct tpm_ctx *t, const char *name, const unsign
  * LJ_ERR_TPM_WRONG_TPM imported by another TPM (or this TPM was cleared);
  * LJ_ERR_STATE imported by the other provider; TPM errors as above.
  * Blocks (parent, load, salted session, TPM2_HMAC: ~9 ms on swtpm, most of
- * it the parent's CreatePrimary on a discrete TPM).
+ * it the parent's CreatePrimary on a discrete TPM).  While the parent is
+ * held (tpm_parent_hold) the key stays loaded for the next call with the
+ * same file, and one salted session serves every call: then a call is the
+ * TPM2_HMAC alone.
  */
 enum lj_rc tpm_hmac_sha256(struct tpm_ctx *t, const char *name, const unsigned char *msg,
                            size_t len, unsigned char out[32]);
