@@ -236,11 +236,14 @@ struct prt_hs256_req;
  */
 enum lj_rc flow_prt_acquire(struct flow *f);
 /*
- * Seal and journal a new PRT left due by flow_prt_acquire (wait for the
- * background seal, or seal now); LJ_OK when nothing is due.  A failure is
- * recorded in phase ph (the PRT stays in memory for this run only).
+ * Seal a new PRT left due by flow_prt_acquire (wait for the background
+ * seal, or seal now) and set its times in f->j, saving the journal when
+ * journal is true (else the caller's next journal save does: the
+ * enrollment's record or its outcome's); LJ_OK when nothing is due.  A
+ * failure is recorded in phase ph (the PRT stays in memory for this run
+ * only).
  */
-enum lj_rc flow_prt_seal_finish(struct flow *f, enum lj_phase ph);
+enum lj_rc flow_prt_seal_finish(struct flow *f, enum lj_phase ph, bool journal);
 /*
  * The kept PRT into f->tok.prt (no-op when set).  LJ_ERR_NOT_FOUND when
  * none is kept; unseal errors as tpm_unseal.  Records no failure.

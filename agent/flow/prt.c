@@ -191,14 +191,21 @@ prt_signed_by_device(struct flow *f, const char *nonce, char **jwt)
     return rc;
 }
 
-/* Journal the PRT's times (issued or renewed now, expires_in from now). */
-static enum lj_rc
-prt_journal(struct flow *f, enum lj_phase ph, long long expires_in)
+/* The PRT's times (issued or renewed now, expires_in from now) into the journal record. */
+static void
+prt_times(struct flow *f, long long expires_in)
 {
     int64_t now = lj_clock_now();
 
     f->j.prt_updated = now;
     f->j.prt_expires = now + (expires_in > 0 ? expires_in : PRT_DEFAULT_LIFE_S);
+}
+
+/* Journal the PRT's times. */
+static enum lj_rc
+prt_journal(struct flow *f, enum lj_phase ph, long long expires_in)
+{
+    prt_times(f, expires_in);
     return flow_journal_save(f, ph);
 }
 
@@ -302,7 +309,7 @@ prt_seal_start(struct flow *f)
 }
 
 enum lj_rc
-flow_prt_seal_finish(struct flow *f, enum lj_phase ph)
+flow_prt_seal_finish(struct flow *f, enum lj_phase ph, bool journal)
 {
     enum lj_rc rc;
 
@@ -317,6 +324,10 @@ flow_prt_seal_finish(struct flow *f, enum lj_phase ph)
     f->prt_seal_started = false;
     if (rc != LJ_OK)
         return flow_fail_rc(f, ph, rc);
+    if (!journal) {
+        prt_times(f, f->prt_seal_expires_in);
+        return LJ_OK;
+    }
     return prt_journal(f, ph, f->prt_seal_expires_in);
 }
 
@@ -437,8 +448,12 @@ flow_prt_request(struct flow *f, enum lj_phase ph, const struct prt_hs256_req *r
     prt_seal_start(f);
     if (rc == LJ_OK)
         rc = prt_post(f, ph, form, &resp);
+    /*
+     * Only the journal record's PRT times here: the enrollment (or its
+     * outcome record) that this request serves saves the journal next.
+     */
     if (rc == LJ_OK)
-        rc = flow_prt_seal_finish(f, ph);
+        rc = flow_prt_seal_finish(f, ph, false);
     if (rc != LJ_OK)
         goto out;
     if (resp.status != 200) {
@@ -449,7 +464,7 @@ flow_prt_request(struct flow *f, enum lj_phase ph, const struct prt_hs256_req *r
 out:
     /* failed before the seal was collected: the new PRT is kept all the same */
     if (f->prt_seal_due)
-        (void)flow_prt_seal_finish(f, ph);
+        (void)flow_prt_seal_finish(f, ph, true);
     lj_secret_free(form);
     lj_secret_free(jwt);
     lj_secure_zero(nonce, sizeof(nonce));

@@ -246,7 +246,7 @@ lj_flow_prt_renew(const struct lj_config *cfg, bool force, FILE *out)
         if (rc == LJ_OK)
             rc = flow_prt_acquire(&f);
         if (rc == LJ_OK)
-            rc = flow_prt_seal_finish(&f, LJ_PHASE_MDM);
+            rc = flow_prt_seal_finish(&f, LJ_PHASE_MDM, true);
     }
     if (rc != LJ_OK) {
         ex = sso_failed(&f, "prt-renew", rc);
