@@ -99,6 +99,11 @@ struct tpm_backend {
      * released (off, which flushes it); see tpm_parent_hold.
      */
     void (*parent_hold)(void *be, bool on);
+    /*
+     * Optional: while the parent is held, start what the next commands
+     * will need (the held salted session), see tpm_hold_prepare_start.
+     */
+    void (*hold_prepare)(void *be);
     /* Optional: TPM2_Clear (owner hierarchy), see tpm_clear. */
     enum lj_rc (*clear)(void *be);
     /*
@@ -159,6 +164,11 @@ struct tpm_ctx {
     struct tpm_job csr_job;   /* tpm_csr_start: a CSR signed in the background */
     bool csr_pending;
     struct tpm_csr_bg *csr_bg; /* its arguments and result, owned by the ctx */
+    struct tpm_job seal_job;   /* tpm_seal_start: data sealed in the background */
+    bool seal_pending;
+    struct tpm_seal_bg *seal_bg; /* its arguments (a secret copy), owned by the ctx */
+    struct tpm_job prep_job;     /* tpm_hold_prepare_start */
+    bool prep_pending;
 };
 
 /* tpm/worker.c: run fn(t, arg) on the worker and wait; the error is adopted. */

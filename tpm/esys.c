@@ -196,6 +196,9 @@ esys_has_persistent_srk(struct esys *e, enum lj_rc *rc)
     bool found = false;
 
     *rc = LJ_OK;
+    /* asked once while the parent is held (a sequence of calls in a row) */
+    if (e->hold && e->srk_known)
+        return e->srk_persistent;
     r = Esys_GetCapability(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
                            SRK_PERSISTENT, 1, &more, &cap);
     if (r != TSS2_RC_SUCCESS) {
@@ -204,6 +207,8 @@ esys_has_persistent_srk(struct esys *e, enum lj_rc *rc)
     }
     found = cap->data.handles.count >= 1 && cap->data.handles.handle[0] == SRK_PERSISTENT;
     Esys_Free(cap);
+    e->srk_known = e->hold;
+    e->srk_persistent = found;
     return found;
 }
 
@@ -234,15 +239,16 @@ esys_parent_get(struct esys *e, const char *parent, ESYS_TR *h, bool *transient)
         r = Esys_CreatePrimary(e->ctx, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
                                ESYS_TR_NONE, &sens, &tmpl_srk_ecc, &outside, &pcrs, h, &opub,
                                &cdata, &chash, &ctk);
-        Esys_Free(opub);
         Esys_Free(cdata);
         Esys_Free(chash);
         Esys_Free(ctk);
         if (r != TSS2_RC_SUCCESS) {
+            Esys_Free(opub);
             *h = ESYS_TR_NONE;
             return esys_rc(r, "create_primary", false);
         }
-        esys_track(e, *h);
+        esys_track(e, *h, opub);
+        Esys_Free(opub);
         *transient = true;
         if (e->hold) {
             e->srk = *h;
@@ -384,6 +390,8 @@ esys_open(struct tpm_ctx *t, const char *tcti, void **be)
     if (e == NULL)
         return LJ_ERR_NOMEM;
     e->srk = ESYS_TR_NONE;
+    e->hsess = ESYS_TR_NONE;
+    e->hkey = ESYS_TR_NONE;
     snprintf(e->tcti_conf, sizeof(e->tcti_conf), "%s", tcti);
     /* the TCTI's init talks to the TPM too (swtpm: connect, locality) */
     tpm_io_begin(t);
@@ -431,8 +439,25 @@ esys_parent_hold(void *be, bool on)
     struct esys *e = be;
 
     e->hold = on;
-    if (!on)
+    e->srk_known = false;
+    if (!on) {
+        esys_flush(e, &e->hsess);
+        esys_hkey_drop(e);
         esys_flush(e, &e->srk);
+    }
+}
+
+/* tpm_hold_prepare_start: the held salted session, made now (it stays held). */
+static void
+esys_hold_prepare(void *be)
+{
+    struct esys *e = be;
+    ESYS_TR sess = ESYS_TR_NONE;
+
+    if (!e->hold || e->srk == ESYS_TR_NONE || e->hsess != ESYS_TR_NONE)
+        return;
+    if (esys_salted_session(e, e->srk, TPMA_SESSION_DECRYPT, &sess) == LJ_OK)
+        esys_session_put(e, &sess, LJ_OK);
 }
 
 static void
@@ -442,8 +467,12 @@ esys_close(void *be)
 
     if (e == NULL)
         return;
-    if (e->ctx != NULL && e->srk != ESYS_TR_NONE)
+    if (e->ctx != NULL) {
+        esys_flush(e, &e->hsess);
+        esys_hkey_drop(e);
         esys_flush(e, &e->srk);
+    }
+    free(e->hkey_blob);
     if (e->ctx != NULL)
         Esys_Finalize(&e->ctx);
     if (e->tcti != NULL)
@@ -555,7 +584,7 @@ load_key(struct esys *e, const struct tpm_keyset *ks, int pub_i, int priv_i, ESY
         *key = ESYS_TR_NONE;
         return esys_rc(r, "load", true);
     }
-    esys_track(e, *key);
+    esys_track(e, *key, &pub);
     return LJ_OK;
 }
 
@@ -736,6 +765,7 @@ const struct tpm_backend tpm_backend_esys = {
     .open = esys_open,
     .close = esys_close,
     .parent_hold = esys_parent_hold,
+    .hold_prepare = esys_hold_prepare,
     .create = esys_create,
     .validate = esys_validate,
     .sign = esys_sign,

@@ -11,6 +11,9 @@
 #include <tss2/tss2_tcti.h>
 
 #include <string.h>
+#include <time.h>
+
+#include "platform/common/log.h"
 
 #define GATE_MAGIC 0x6c6a676174653031ULL /* "ljgate01" */
 
@@ -30,6 +33,11 @@ gate_transmit(TSS2_TCTI_CONTEXT *c, size_t size, const uint8_t *cmd)
 
     if (g == NULL)
         return TSS2_TCTI_RC_BAD_REFERENCE;
+    /* TPM2 command header: tag u16, size u32, commandCode u32 (big-endian) */
+    g->cc = size >= 10
+                ? (uint32_t)cmd[6] << 24 | (uint32_t)cmd[7] << 16 | (uint32_t)cmd[8] << 8 | cmd[9]
+                : 0;
+    clock_gettime(CLOCK_MONOTONIC, &g->t0);
     tpm_io_begin(g->t);
     r = Tss2_Tcti_Transmit(g->inner, size, cmd);
     tpm_io_end(g->t);
@@ -47,6 +55,15 @@ gate_receive(TSS2_TCTI_CONTEXT *c, size_t *size, uint8_t *resp, int32_t timeout)
     tpm_io_begin(g->t);
     r = Tss2_Tcti_Receive(g->inner, size, resp, timeout);
     tpm_io_end(g->t);
+    /* One line a command at debug level: how many commands a step costs, and how long each took. */
+    if (resp != NULL && lj_log_get_level() >= LJ_LOG_DEBUG) {
+        struct timespec now;
+
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        lj_log(
+            LJ_LOG_DEBUG, TPM_MOD, "event=tpm_command cc=0x%03x us=%ld", (unsigned)g->cc,
+            (long)((now.tv_sec - g->t0.tv_sec) * 1000000L + (now.tv_nsec - g->t0.tv_nsec) / 1000));
+    }
     return r;
 }
 

@@ -363,7 +363,7 @@ esys_eph_sign(void *be, const unsigned char dig[32], struct tpm_ecc_sig *out)
         rc = esys_rc(r, "create_ephemeral", false);
         goto out;
     }
-    esys_track(e, key);
+    esys_track(e, key, opub);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     r = Esys_Sign(e->ctx, key, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &digest, &scheme,
                   &ticket, &sig);

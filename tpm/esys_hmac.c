@@ -118,7 +118,7 @@ esys_hmac_import(void *be, const char *state_dir, const unsigned char *key, size
     memcpy(blob->data, buf, off);
     blob->len = off;
 out:
-    esys_flush(e, &sess);
+    esys_session_put(e, &sess, rc);
     esys_parent_put(e, &ph, transient);
     lj_secure_free(sens, sizeof(*sens));
     Esys_Free(opriv);
@@ -127,6 +127,67 @@ out:
     Esys_Free(chash);
     Esys_Free(ctk);
     return rc;
+}
+
+void
+esys_hkey_drop(struct esys *e)
+{
+    esys_flush(e, &e->hkey);
+    free(e->hkey_blob);
+    e->hkey_blob = NULL;
+    e->hkey_blob_len = 0;
+}
+
+/* The held key when it was loaded from this very blob under the held parent. */
+static bool
+hkey_held(const struct esys *e, const char *parent, const struct tpm_blob *blob)
+{
+    return e->hkey != ESYS_TR_NONE && e->srk != ESYS_TR_NONE &&
+           strcmp(parent, TPM_PARENT_ECC_TEMPLATE) == 0 && e->hkey_blob_len == blob->len &&
+           memcmp(e->hkey_blob, blob->data, blob->len) == 0;
+}
+
+/*
+ * Load blob under parent into *obj.  While the parent is held the key
+ * stays loaded for the next call with the same blob (the Intune token
+ * takes two HMACs in a row, a renewal two more): *keep says so, and the
+ * caller does not flush it.
+ */
+static enum lj_rc
+hkey_load(struct esys *e, const char *parent, const struct tpm_blob *blob, TPM2B_PUBLIC *pub,
+          TPM2B_PRIVATE *priv, ESYS_TR *ph, bool *transient, ESYS_TR *obj, bool *keep)
+{
+    TSS2_RC r;
+    enum lj_rc rc;
+
+    *keep = false;
+    if (hkey_held(e, parent, blob)) {
+        *obj = e->hkey;
+        *keep = true;
+        return esys_parent_get(e, parent, ph, transient);
+    }
+    rc = esys_parent_get(e, parent, ph, transient);
+    if (rc != LJ_OK)
+        return rc;
+    r = Esys_Load(e->ctx, *ph, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, priv, pub, obj);
+    if (r != TSS2_RC_SUCCESS) {
+        *obj = ESYS_TR_NONE;
+        return esys_rc(r, "load_hkey", true);
+    }
+    esys_track(e, *obj, pub);
+    if (e->hold && *ph == e->srk) {
+        unsigned char *copy = malloc(blob->len);
+
+        if (copy != NULL) {
+            esys_hkey_drop(e); /* one held key at a time: object slots are few */
+            memcpy(copy, blob->data, blob->len);
+            e->hkey = *obj;
+            e->hkey_blob = copy;
+            e->hkey_blob_len = blob->len;
+            *keep = true;
+        }
+    }
+    return LJ_OK;
 }
 
 enum lj_rc
@@ -139,7 +200,7 @@ esys_hmac(void *be, const char *state_dir, const char *parent, const struct tpm_
     TPM2B_MAX_BUFFER in;
     TPM2B_DIGEST *mac = NULL;
     ESYS_TR ph = ESYS_TR_NONE, obj = ESYS_TR_NONE, sess = ESYS_TR_NONE;
-    bool transient = true;
+    bool transient = true, keep = false;
     size_t off = 0;
     TSS2_RC r;
     enum lj_rc rc;
@@ -157,20 +218,13 @@ esys_hmac(void *be, const char *state_dir, const char *parent, const struct tpm_
                           "event=hmac_failed reason=key object malformed");
     in.size = (UINT16)len;
     memcpy(in.buffer, msg, len);
-    rc = esys_parent_get(e, parent, &ph, &transient);
+    rc = hkey_load(e, parent, blob, &pub, &priv, &ph, &transient, &obj, &keep);
     if (rc != LJ_OK)
         goto out;
-    r = Esys_Load(e->ctx, ph, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &priv, &pub, &obj);
-    if (r != TSS2_RC_SUCCESS) {
-        obj = ESYS_TR_NONE;
-        rc = esys_rc(r, "load_hkey", true);
-        goto out;
-    }
-    esys_track(e, obj);
     /*
-     * Salted by the parent, which is flushed before the HMAC (3 object
-     * slots); ENCRYPT: the response's first parameter, the HMAC, which is
-     * the caller's derived key, travels encrypted.
+     * Salted by the parent, which is flushed before the HMAC when it is not
+     * held (3 object slots); ENCRYPT: the response's first parameter, the
+     * HMAC, which is the caller's derived key, travels encrypted.
      */
     rc = esys_salted_session(e, ph, TPMA_SESSION_ENCRYPT, &sess);
     esys_parent_put(e, &ph, transient);
@@ -192,8 +246,12 @@ out:
         lj_secure_zero(mac, sizeof(*mac));
         Esys_Free(mac);
     }
-    esys_flush(e, &sess);
-    esys_flush(e, &obj);
+    lj_secure_zero(&in, sizeof(in));
+    esys_session_put(e, &sess, rc);
+    if (keep && rc != LJ_OK)
+        esys_hkey_drop(e); /* a failure: load it afresh next time */
+    else if (!keep)
+        esys_flush(e, &obj);
     esys_parent_put(e, &ph, transient);
     return rc;
 }

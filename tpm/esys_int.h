@@ -23,6 +23,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_tcti.h>
@@ -41,6 +43,8 @@ struct gate_tcti {
     TSS2_TCTI_CONTEXT_COMMON_V2 common; /* first: ESAPI casts to it */
     TSS2_TCTI_CONTEXT *inner;
     struct tpm_ctx *t;
+    uint32_t cc;        /* the command in flight (its debug trace) */
+    struct timespec t0; /* CLOCK_MONOTONIC, when it was sent */
 };
 
 #define ESYS_TRACK_MAX 8
@@ -63,6 +67,16 @@ struct esys {
     unsigned ntracked;
     bool hold;   /* tpm_parent_hold: keep the template parent loaded */
     ESYS_TR srk; /* the held parent, ESYS_TR_NONE when none */
+    /*
+     * While the parent is held: one salted session (salted by it) serves
+     * every command that needs one (esys_salted_session), and the last
+     * keyed-hash key used stays loaded (esys_hmac); both go with the parent.
+     */
+    ESYS_TR hsess;
+    ESYS_TR hkey;
+    bool srk_known, srk_persistent; /* esys_has_persistent_srk's answer, while held */
+    unsigned char *hkey_blob;       /* the blob hkey was loaded from (copy) */
+    size_t hkey_blob_len;
 };
 
 /*
@@ -82,11 +96,12 @@ void esys_flush(struct esys *e, ESYS_TR *h);
  * esys_track.c: the transient objects this process loads.  esys_track_open
  * (at open) flushes a crashed run's recorded objects still there with
  * their recorded names (never another process's; nothing behind a resource
- * manager); esys_track records h after every Load/CreatePrimary;
- * esys_flush calls esys_untrack.
+ * manager); esys_track records h, whose public area is pub (its Name is
+ * computed from it), after every Load/CreatePrimary; esys_flush calls
+ * esys_untrack.
  */
 void esys_track_open(struct esys *e, const char *state_dir);
-void esys_track(struct esys *e, ESYS_TR h);
+void esys_track(struct esys *e, ESYS_TR h, const TPM2B_PUBLIC *pub);
 void esys_untrack(struct esys *e, ESYS_TR h);
 
 /* esys.c: the TPM has the persistent SRK 0x81000001 (*rc: a failure to ask). */
@@ -115,13 +130,22 @@ enum lj_rc esys_unseal_key(void *be, const char *state_dir, const char *parent,
                            const struct tpm_blob *blob, unsigned char key[32]);
 
 /*
- * esys_seal.c: start an HMAC session salted with salt_key (a loaded
- * storage key), AES-128-CFB parameter encryption in the direction(s) of
- * attrs (TPMA_SESSION_DECRYPT: the command's first parameter,
- * TPMA_SESSION_ENCRYPT: the response's); *sess is flushed by the caller
- * (esys_flush).
+ * esys_seal.c: an HMAC session salted with salt_key (a loaded storage
+ * key), AES-128-CFB parameter encryption in the direction(s) of attrs
+ * (TPMA_SESSION_DECRYPT: the command's first parameter,
+ * TPMA_SESSION_ENCRYPT: the response's).  Salted by the held parent
+ * (tpm_parent_hold), it is the held session, started once and used by
+ * every such command until the parent is released (each StartAuthSession
+ * costs an ECDH and, in tpm2-tss 3.2.1's OpenSSL backend, new OpenSSL
+ * library contexts: ~15 M instructions); else a new one.  Give it back
+ * with esys_session_put(e, sess, rc): a held one stays (dropped when rc
+ * is a failure, its state then unknown), any other is flushed.
  */
 enum lj_rc esys_salted_session(struct esys *e, ESYS_TR salt_key, TPMA_SESSION attrs, ESYS_TR *sess);
+void esys_session_put(struct esys *e, ESYS_TR *sess, enum lj_rc rc);
+
+/* esys_hmac.c: flush the held keyed-hash key (parent released, close). */
+void esys_hkey_drop(struct esys *e);
 
 /* esys_hmac.c: the keyed-hash keys (see struct tpm_backend). */
 enum lj_rc esys_hmac_import(void *be, const char *state_dir, const unsigned char *key, size_t len,

@@ -16,6 +16,9 @@
  * plain tpm2_unseal, not someone who reads the file (logged as such).
  * Blob: TPM2B_PUBLIC | TPM2B_PRIVATE | mode u8 | (authvalue mode) auth[32].
  */
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/sha256.h>
+
 #include "tpm/esys_int.h"
 
 #include <tss2/tss2_esys.h>
@@ -70,9 +73,12 @@ sealed_pub_ok(const TPM2B_PUBLIC *p)
            a->authPolicy.size == 32 && a->parameters.keyedHashDetail.scheme.scheme == TPM2_ALG_NULL;
 }
 
-/* Has PCR 7 (SHA-256) ever been extended on this boot? */
+/*
+ * Has PCR 7 (SHA-256) ever been extended on this boot?  pcr (32 bytes)
+ * gets its value when it has been.
+ */
 static enum lj_rc
-pcr7_extended(struct esys *e, bool *ext)
+pcr7_extended(struct esys *e, bool *ext, unsigned char pcr[32])
 {
     UINT32 upd = 0;
     TPML_PCR_SELECTION *sel = NULL;
@@ -84,9 +90,10 @@ pcr7_extended(struct esys *e, bool *ext)
                       &vals);
     if (r != TSS2_RC_SUCCESS)
         return esys_rc(r, "pcr_read", false);
-    if (vals->count == 1) {
-        for (UINT16 i = 0; i < vals->digests[0].size && i < sizeof(vals->digests[0].buffer); i++)
+    if (vals->count == 1 && vals->digests[0].size == 32) {
+        for (UINT16 i = 0; i < 32; i++)
             *ext = *ext || vals->digests[0].buffer[i] != 0;
+        memcpy(pcr, vals->digests[0].buffer, 32);
     }
     Esys_Free(sel);
     Esys_Free(vals);
@@ -94,21 +101,18 @@ pcr7_extended(struct esys *e, bool *ext)
 }
 
 /*
- * A policy session of type (TRIAL to compute the digest, POLICY to use it)
- * with mode's assertion run.  A POLICY session is salted with salt_key and
+ * A policy session with mode's assertion run, salted with salt_key, that
  * encrypts the response parameter (Unseal's outData) with AES-128-CFB.
  */
 static enum lj_rc
-policy_session(struct esys *e, TPM2_SE type, ESYS_TR salt_key, int mode, ESYS_TR *sess)
+policy_session(struct esys *e, ESYS_TR salt_key, int mode, ESYS_TR *sess)
 {
     TPMT_SYM_DEF sym = {.algorithm = TPM2_ALG_AES, .keyBits.aes = 128, .mode.aes = TPM2_ALG_CFB};
-    TPMT_SYM_DEF none = {.algorithm = TPM2_ALG_NULL};
     TPM2B_DIGEST empty = {0};
     TSS2_RC r;
 
-    r = Esys_StartAuthSession(e->ctx, type == TPM2_SE_POLICY ? salt_key : ESYS_TR_NONE,
-                              ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, NULL, type,
-                              type == TPM2_SE_POLICY ? &sym : &none, TPM2_ALG_SHA256, sess);
+    r = Esys_StartAuthSession(e->ctx, salt_key, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                              ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym, TPM2_ALG_SHA256, sess);
     if (r != TSS2_RC_SUCCESS) {
         *sess = ESYS_TR_NONE;
         return esys_rc(r, "start_policy_session", false);
@@ -118,7 +122,7 @@ policy_session(struct esys *e, TPM2_SE type, ESYS_TR salt_key, int mode, ESYS_TR
                            &pcr7_sel);
     else
         r = Esys_PolicyAuthValue(e->ctx, *sess, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE);
-    if (r == TSS2_RC_SUCCESS && type == TPM2_SE_POLICY)
+    if (r == TSS2_RC_SUCCESS)
         r = Esys_TRSess_SetAttributes(e->ctx, *sess,
                                       TPMA_SESSION_ENCRYPT | TPMA_SESSION_CONTINUESESSION, 0xff);
     if (r != TSS2_RC_SUCCESS) {
@@ -128,23 +132,51 @@ policy_session(struct esys *e, TPM2_SE type, ESYS_TR salt_key, int mode, ESYS_TR
     return LJ_OK;
 }
 
-/* The policy digest of mode, for the template's authPolicy. */
+/*
+ * The policy digest of mode, for the template's authPolicy, computed here
+ * as a trial session would (TPM 2.0 Library Part 3, 23.7 PolicyPCR and
+ * 23.18 PolicyAuthValue; Part 1, 19.7.6): starting from 32 zero bytes,
+ *   PolicyAuthValue: SHA-256(0^32 || TPM_CC_PolicyAuthValue)
+ *   PolicyPCR:       SHA-256(0^32 || TPM_CC_PolicyPCR || pcrs || SHA-256(PCR 7))
+ * with pcrs the marshalled TPML_PCR_SELECTION and pcr7 the value read by
+ * pcr7_extended (what the TPM itself would hash).  It saves the four TPM
+ * commands of a trial session; the TPM checks the same digest at unseal.
+ */
 static enum lj_rc
-policy_digest(struct esys *e, int mode, TPM2B_DIGEST *out)
+policy_digest(int mode, const unsigned char pcr7[32], TPM2B_DIGEST *out)
 {
-    ESYS_TR trial = ESYS_TR_NONE;
-    TPM2B_DIGEST *d = NULL;
-    TSS2_RC r;
-    enum lj_rc rc = policy_session(e, TPM2_SE_TRIAL, ESYS_TR_NONE, mode, &trial);
+    unsigned char buf[32 + 4 + sizeof(TPML_PCR_SELECTION) + 32], cc[4];
+    size_t off = 0;
+    uint32_t code = mode == MODE_PCR7 ? TPM2_CC_PolicyPCR : TPM2_CC_PolicyAuthValue;
+    wc_Sha256 sha;
+    bool ok;
 
-    if (rc != LJ_OK)
-        return rc;
-    r = Esys_PolicyGetDigest(e->ctx, trial, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &d);
-    esys_flush(e, &trial);
-    if (r != TSS2_RC_SUCCESS)
-        return esys_rc(r, "policy_digest", false);
-    *out = *d;
-    Esys_Free(d);
+    memset(buf, 0, 32);
+    off = 32;
+    cc[0] = (unsigned char)(code >> 24);
+    cc[1] = (unsigned char)(code >> 16);
+    cc[2] = (unsigned char)(code >> 8);
+    cc[3] = (unsigned char)code;
+    memcpy(buf + off, cc, 4);
+    off += 4;
+    if (mode == MODE_PCR7) {
+        if (Tss2_MU_TPML_PCR_SELECTION_Marshal(&pcr7_sel, buf, sizeof(buf) - 32, &off) !=
+                TSS2_RC_SUCCESS ||
+            wc_InitSha256(&sha) != 0)
+            return lj_err_set(LJ_ERR_INTERNAL, TPM_MOD, "event=policy_digest_failed");
+        ok = wc_Sha256Update(&sha, pcr7, 32) == 0 && wc_Sha256Final(&sha, buf + off) == 0;
+        wc_Sha256Free(&sha);
+        if (!ok)
+            return lj_err_set(LJ_ERR_INTERNAL, TPM_MOD, "event=policy_digest_failed");
+        off += 32;
+    }
+    if (wc_InitSha256(&sha) != 0)
+        return lj_err_set(LJ_ERR_INTERNAL, TPM_MOD, "event=policy_digest_failed");
+    ok = wc_Sha256Update(&sha, buf, (word32)off) == 0 && wc_Sha256Final(&sha, out->buffer) == 0;
+    wc_Sha256Free(&sha);
+    if (!ok)
+        return lj_err_set(LJ_ERR_INTERNAL, TPM_MOD, "event=policy_digest_failed");
+    out->size = 32;
     return LJ_OK;
 }
 
@@ -184,7 +216,33 @@ session_start(struct esys *e, ESYS_TR salt_key, TPMA_SESSION attrs, ESYS_TR *ses
 enum lj_rc
 esys_salted_session(struct esys *e, ESYS_TR salt_key, TPMA_SESSION attrs, ESYS_TR *sess)
 {
-    return session_start(e, salt_key, attrs, sess);
+    enum lj_rc rc;
+
+    if (!e->hold || salt_key == ESYS_TR_NONE || salt_key != e->srk)
+        return session_start(e, salt_key, attrs, sess);
+    if (e->hsess == ESYS_TR_NONE) {
+        rc = session_start(e, salt_key, attrs, &e->hsess);
+        if (rc != LJ_OK)
+            return rc;
+    } else if (Esys_TRSess_SetAttributes(e->ctx, e->hsess, attrs | TPMA_SESSION_CONTINUESESSION,
+                                         0xff) != TSS2_RC_SUCCESS) {
+        esys_flush(e, &e->hsess);
+        return lj_err_set(LJ_ERR_TPM, TPM_MOD, "event=session_attributes_failed");
+    }
+    *sess = e->hsess;
+    return LJ_OK;
+}
+
+void
+esys_session_put(struct esys *e, ESYS_TR *sess, enum lj_rc rc)
+{
+    if (*sess != ESYS_TR_NONE && *sess == e->hsess) {
+        *sess = ESYS_TR_NONE;
+        if (rc != LJ_OK)
+            esys_flush(e, &e->hsess);
+        return;
+    }
+    esys_flush(e, sess);
 }
 
 enum lj_rc
@@ -204,6 +262,7 @@ esys_seal_key(void *be, const char *state_dir, const unsigned char key[32], char
     TPM2B_DIGEST *rnd = NULL;
     ESYS_TR ph = ESYS_TR_NONE, sess = ESYS_TR_NONE;
     bool transient = true, measured = false;
+    unsigned char pcr7[32] = {0};
     unsigned char buf[sizeof(TPM2B_PUBLIC) + sizeof(TPM2B_PRIVATE) + 1 + AUTH_LEN];
     size_t off = 0;
     int mode;
@@ -217,7 +276,7 @@ esys_seal_key(void *be, const char *state_dir, const unsigned char key[32], char
         return rc;
     else
         snprintf(parent, 32, "%s", TPM_PARENT_ECC_TEMPLATE);
-    rc = pcr7_extended(e, &measured);
+    rc = pcr7_extended(e, &measured, pcr7);
     if (rc != LJ_OK)
         return rc;
     mode = measured ? MODE_PCR7 : MODE_AUTHVALUE;
@@ -227,7 +286,7 @@ esys_seal_key(void *be, const char *state_dir, const unsigned char key[32], char
         lj_log(LJ_LOG_WARN, TPM_MOD,
                "event=seal_policy policy=authvalue reason=pcr7_unextended "
                "note=\"no measured boot: bound to this TPM only, not to the boot state\"");
-    rc = policy_digest(e, mode, &tmpl.publicArea.authPolicy);
+    rc = policy_digest(mode, pcr7, &tmpl.publicArea.authPolicy);
     if (rc != LJ_OK)
         return rc;
     sens = calloc(1, sizeof(*sens));
@@ -248,7 +307,7 @@ esys_seal_key(void *be, const char *state_dir, const unsigned char key[32], char
     rc = esys_parent_get(e, parent, &ph, &transient);
     if (rc != LJ_OK)
         goto out;
-    rc = session_start(e, ph, TPMA_SESSION_DECRYPT, &sess);
+    rc = esys_salted_session(e, ph, TPMA_SESSION_DECRYPT, &sess);
     if (rc != LJ_OK)
         goto out;
     r = Esys_Create(e->ctx, ph, sess, ESYS_TR_NONE, ESYS_TR_NONE, sens, &tmpl, &outside, &pcrs,
@@ -278,7 +337,7 @@ esys_seal_key(void *be, const char *state_dir, const unsigned char key[32], char
     blob->len = off;
 out:
     lj_secure_zero(buf, sizeof(buf));
-    esys_flush(e, &sess);
+    esys_session_put(e, &sess, rc);
     esys_parent_put(e, &ph, transient);
     lj_secure_free(sens, sizeof(*sens));
     if (rnd != NULL) {
@@ -337,13 +396,13 @@ esys_unseal_key(void *be, const char *state_dir, const char *parent, const struc
         rc = esys_rc(r, "load_sealed", true);
         goto out;
     }
-    esys_track(e, obj);
+    esys_track(e, obj, &pub);
     if (mode == MODE_AUTHVALUE && Esys_TR_SetAuth(e->ctx, obj, &auth) != TSS2_RC_SUCCESS) {
         rc = lj_err_set(LJ_ERR_INTERNAL, TPM_MOD, "event=unseal_failed reason=set_auth");
         goto out;
     }
     /* Salted by the parent, which is flushed before Unseal (3 object slots). */
-    rc = policy_session(e, TPM2_SE_POLICY, ph, mode, &sess);
+    rc = policy_session(e, ph, mode, &sess);
     esys_parent_put(e, &ph, transient);
     if (rc != LJ_OK)
         goto out;

@@ -133,6 +133,32 @@ job_parent_hold(struct tpm_ctx *t, void *arg)
     return LJ_OK;
 }
 
+static enum lj_rc
+job_hold_prepare(struct tpm_ctx *t, void *arg)
+{
+    (void)arg;
+    if (t->ops->hold_prepare != NULL)
+        t->ops->hold_prepare(t->be);
+    return LJ_OK;
+}
+
+void
+tpm_hold_prepare_start(struct tpm_ctx *t)
+{
+    if (t == NULL || t->ops->hold_prepare == NULL)
+        return;
+    if (t->prep_pending) {
+        /* collected here: a finished one frees the job for this call */
+        if (!tpm_job_done_wait(t, &t->prep_job))
+            return;
+        t->prep_pending = false;
+    }
+    memset(&t->prep_job, 0, sizeof(t->prep_job));
+    t->prep_job.fn = job_hold_prepare;
+    t->prep_pending = true;
+    tpm_job_post(t, &t->prep_job);
+}
+
 enum lj_rc
 tpm_parent_hold(struct tpm_ctx *t, bool on)
 {

@@ -422,6 +422,77 @@ tpm_seal(struct tpm_ctx *t, const char *name, const unsigned char *data, size_t 
     return tpm_run(t, job_seal, &a);
 }
 
+/* A seal queued by tpm_seal_start; owned by the ctx until collected. */
+struct tpm_seal_bg {
+    char name[TPM_SEAL_NAME_MAX + 1];
+    unsigned char *data; /* secret copy */
+    size_t len;
+    struct seal_args a;
+};
+
+static void
+seal_bg_free(struct tpm_seal_bg *bg)
+{
+    if (bg == NULL)
+        return;
+    if (bg->data != NULL)
+        lj_secure_free(bg->data, bg->len);
+    free(bg);
+}
+
+enum lj_rc
+tpm_seal_start(struct tpm_ctx *t, const char *name, const unsigned char *data, size_t len)
+{
+    struct tpm_seal_bg *bg;
+
+    if (t->seal_pending)
+        return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=seal_already_pending");
+    if (!tpm_object_name_ok(name))
+        return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=seal_failed reason=bad_name");
+    if (data == NULL || len == 0 || len > TPM_SEAL_DATA_MAX)
+        return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=seal_failed reason=bad_length len=%zu",
+                          len);
+    if (t->state_dir[0] == '\0')
+        return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=seal_failed reason=no_state_dir");
+    bg = calloc(1, sizeof(*bg));
+    if (bg == NULL)
+        return LJ_ERR_NOMEM;
+    bg->data = malloc(len);
+    if (bg->data == NULL) {
+        free(bg);
+        return LJ_ERR_NOMEM;
+    }
+    memcpy(bg->data, data, len);
+    bg->len = len;
+    snprintf(bg->name, sizeof(bg->name), "%s", name);
+    bg->a.name = bg->name;
+    bg->a.data = bg->data;
+    bg->a.len = len;
+    memset(&t->seal_job, 0, sizeof(t->seal_job));
+    t->seal_job.fn = job_seal;
+    t->seal_job.arg = &bg->a;
+    t->seal_bg = bg;
+    t->seal_pending = true;
+    tpm_job_post(t, &t->seal_job);
+    return LJ_OK;
+}
+
+enum lj_rc
+tpm_seal_wait(struct tpm_ctx *t)
+{
+    enum lj_rc rc;
+
+    if (!t->seal_pending)
+        return LJ_ERR_NOT_FOUND;
+    if (!tpm_job_done_wait(t, &t->seal_job))
+        return tpm_hung_error(t); /* bg stays with the worker; tpm_close abandons t */
+    rc = tpm_job_wait(t, &t->seal_job);
+    t->seal_pending = false;
+    seal_bg_free(t->seal_bg);
+    t->seal_bg = NULL;
+    return rc;
+}
+
 enum lj_rc
 tpm_unseal(struct tpm_ctx *t, const char *name, unsigned char **data, size_t *len)
 {

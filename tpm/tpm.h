@@ -226,13 +226,26 @@ enum lj_rc tpm_transport_decrypt(struct tpm_ctx *t, enum tpm_oaep_hash hash,
 /*
  * on: from now on the storage parent (the ECC template's primary key) is
  * created once and kept loaded in one TPM object slot between calls,
- * instead of once per call (a sign, decrypt, seal or HMAC each needs it);
- * off: flush it, back to one per call.  For a sequence of TPM calls in a
+ * instead of once per call (a sign, decrypt, seal or HMAC each needs it),
+ * with it one salted session for every import, seal and HMAC and the last
+ * keyed-hash key used (a second object slot); off: flush them all, back to
+ * one per call.  For a sequence of TPM calls in a
  * row (the PRT and the Intune enrollment after a join); tpm_close flushes
  * a held parent too.  No effect with a persistent parent or the soft
  * provider.  LJ_OK, or the context's dead-TPM error.  Blocks (a flush).
  */
 enum lj_rc tpm_parent_hold(struct tpm_ctx *t, bool on);
+
+/*
+ * While the parent is held (tpm_parent_hold): queue, without waiting, the
+ * start of the salted session the next import, seal or HMAC will use, so
+ * the TPM worker makes it while the caller waits on the network (a PRT
+ * request in flight).  Its outcome is not reported: a failure leaves it to
+ * the command that needs the session, which starts (and reports) it
+ * itself.  No effect when the parent is not held, with the soft provider,
+ * or while one is still queued; tpm_close waits for it.
+ */
+void tpm_hold_prepare_start(struct tpm_ctx *t);
 
 /* Fill *out with the provider and key state (no TPM round trip). */
 void tpm_describe(struct tpm_ctx *t, struct tpm_describe *out);
@@ -346,6 +359,20 @@ enum lj_rc tpm_preflight(struct tpm_ctx *t, struct tpm_health *out);
 enum lj_rc tpm_seal(struct tpm_ctx *t, const char *name, const unsigned char *data, size_t len);
 
 /*
+ * tpm_seal in the background: _start checks the arguments as tpm_seal
+ * does, copies name and data (the copy is secret: wiped when the job is
+ * collected) and queues the seal on the worker, returning at once, so the
+ * caller can wait on the network meanwhile; calls made after it queue
+ * behind it.  LJ_ERR_INVAL when one is already pending (or tpm_seal's
+ * argument errors), LJ_ERR_NOMEM.  _wait blocks until it is done and
+ * returns tpm_seal's result for it (LJ_ERR_NOT_FOUND when none was
+ * started).  tpm_close() waits for and frees an uncollected one.
+ */
+enum lj_rc tpm_seal_start(struct tpm_ctx *t, const char *name, const unsigned char *data,
+                          size_t len);
+enum lj_rc tpm_seal_wait(struct tpm_ctx *t);
+
+/*
  * Unseal NAME.sealed.  On success *data (NUL-terminated for convenience;
  * *len excludes the NUL) is malloc'ed and secret: the caller frees it with
  * lj_secure_free(*data, *len).  Errors: LJ_ERR_NOT_FOUND no such
@@ -409,7 +436,10 @@ enum lj_rc tpm_hmac_key_import(struct tpm_ctx *t, const char *name, const unsign
  * LJ_ERR_TPM_WRONG_TPM imported by another TPM (or this TPM was cleared);
  * LJ_ERR_STATE imported by the other provider; TPM errors as above.
  * Blocks (parent, load, salted session, TPM2_HMAC: ~9 ms on swtpm, most of
- * it the parent's CreatePrimary on a discrete TPM).
+ * it the parent's CreatePrimary on a discrete TPM).  While the parent is
+ * held (tpm_parent_hold) the key stays loaded for the next call with the
+ * same file, and one salted session serves every call: then a call is the
+ * TPM2_HMAC alone.
  */
 enum lj_rc tpm_hmac_sha256(struct tpm_ctx *t, const char *name, const unsigned char *msg,
                            size_t len, unsigned char out[32]);

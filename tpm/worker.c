@@ -332,6 +332,10 @@ tpm_close(struct tpm_ctx *t)
         (void)tpm_keys_ensure_wait(t, NULL);
     if (t->csr_pending)
         (void)tpm_csr_wait(t, NULL, NULL, NULL);
+    if (t->seal_pending)
+        (void)tpm_seal_wait(t);
+    if (t->prep_pending && tpm_job_done_wait(t, &t->prep_job))
+        t->prep_pending = false;
     (void)run_sync(t, job_close, NULL);
     if (abandon_if_hung(t)) /* the keygen wait or the close itself hung */
         return;

@@ -402,10 +402,58 @@ out:
     return rc;
 }
 
+/*
+ * The MDM CSR (signed by the device key, CN = the device id): started on
+ * the TPM worker before discovery, so the signature is made while the
+ * discovery and policy requests are on the network, and collected just
+ * before the RST needs it (bg); signed right away (not bg) when another
+ * background CSR is still pending.
+ */
+struct mdm_csr {
+    bool bg;
+    unsigned char *der;
+    size_t len;
+};
+
+static void
+mdm_csr_start(struct flow *f, struct mdm_csr *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->bg = !tpm_csr_pending(f->tpm) && tpm_csr_start(f->tpm, f->j.device_id) == LJ_OK;
+}
+
+/* The CSR in c->der (collected or signed now); a failure is recorded. */
+static enum lj_rc
+mdm_csr_collect(struct flow *f, struct mdm_csr *c)
+{
+    enum lj_rc rc;
+
+    if (c->der != NULL)
+        return LJ_OK;
+    if (c->bg) {
+        c->bg = false;
+        rc = tpm_csr_wait(f->tpm, &c->der, &c->len, NULL);
+    } else {
+        rc = tpm_csr(f->tpm, f->j.device_id, &c->der, &c->len, NULL);
+    }
+    if (rc != LJ_OK)
+        return flow_fail_rc(f, LJ_PHASE_MDM, rc);
+    return LJ_OK;
+}
+
+/* Collect an uncollected background CSR (a failure before the RST) and free c. */
+static void
+mdm_csr_free(struct flow *f, struct mdm_csr *c)
+{
+    if (c->bg)
+        (void)tpm_csr_wait(f->tpm, NULL, NULL, NULL);
+    free(c->der);
+    memset(c, 0, sizeof(*c));
+}
+
 /* One enrollment sequence: Discover, GetPolicies (when discovery names it), RST. */
 static enum lj_rc
-mdm_attempt(struct flow *f, const unsigned char *csr, size_t csr_len, const unsigned char *spki,
-            size_t spki_len)
+mdm_attempt(struct flow *f, struct mdm_csr *c, const unsigned char *spki, size_t spki_len)
 {
     struct mdm_discovery d;
     enum lj_rc rc;
@@ -414,7 +462,9 @@ mdm_attempt(struct flow *f, const unsigned char *csr, size_t csr_len, const unsi
     if (rc == LJ_OK && d.enrollment_policy_service_url[0] != '\0')
         rc = mdm_policy_step(f, &d);
     if (rc == LJ_OK)
-        rc = mdm_rst_step(f, &d, csr, csr_len, spki, spki_len);
+        rc = mdm_csr_collect(f, c);
+    if (rc == LJ_OK)
+        rc = mdm_rst_step(f, &d, c->der, c->len, spki, spki_len);
     return rc;
 }
 
@@ -469,14 +519,14 @@ mdm_store(struct flow *f)
 static enum lj_rc
 mdm_enroll(struct flow *f)
 {
-    unsigned char *csr = NULL, *spki = NULL;
-    size_t csr_len = 0, spki_len = 0;
+    struct mdm_csr c;
+    unsigned char *spki = NULL;
+    size_t spki_len = 0;
     long waited = 0;
     enum lj_rc rc;
 
-    rc = tpm_csr(f->tpm, f->j.device_id, &csr, &csr_len, NULL);
-    if (rc == LJ_OK)
-        rc = tpm_device_spki(f->tpm, &spki, &spki_len);
+    mdm_csr_start(f, &c);
+    rc = tpm_device_spki(f->tpm, &spki, &spki_len);
     if (rc != LJ_OK) {
         flow_fail_rc(f, LJ_PHASE_MDM, rc);
         goto out;
@@ -486,7 +536,7 @@ mdm_enroll(struct flow *f)
 
         f->mdm_retry_after = -1;
         f->j.mdm_attempts++;
-        rc = mdm_attempt(f, csr, csr_len, spki, spki_len);
+        rc = mdm_attempt(f, &c, spki, spki_len);
         if (rc == LJ_OK || f->fail.reason != LJ_R_JOINED_MDM_PENDING || flow_stopping(f))
             break;
         w = flow_retry_wait(attempt, f->mdm_retry_after, waited, LJ_FLOW_MDM_MAX_ATTEMPTS,
@@ -507,7 +557,7 @@ mdm_enroll(struct flow *f)
     if (rc == LJ_OK)
         rc = mdm_store(f);
 out:
-    free(csr);
+    mdm_csr_free(f, &c);
     free(spki);
     return rc;
 }

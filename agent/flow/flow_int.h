@@ -66,7 +66,14 @@ struct flow {
     enum lj_rc tpm_open_rc;  /* tpm_open (and, later, tpm_preflight) verdict */
     struct tpm_health tpm_h; /* tpm_preflight's reading (lockout counters) */
     bool keys_started;
-    bool csr_started;   /* the join CSR is being signed in the background */
+    bool csr_started; /* the join CSR is being signed in the background */
+    /*
+     * A new PRT (f->tok.prt) still to be sealed and journaled
+     * (flow_prt_seal_finish); prt_seal_started: on the TPM worker.
+     */
+    bool prt_seal_due;
+    bool prt_seal_started;
+    long long prt_seal_expires_in;
     unsigned char *csr; /* the presigned join CSR once collected (flow_keys_await) */
     size_t csr_len;
     bool discovered;      /* f->disc holds the DRS discovery answer */
@@ -222,11 +229,23 @@ struct prt_hs256_req;
 
 /*
  * Right after the join (or when none is kept): the PRT from f->tok.refresh,
- * signed by the device key; session key into the TPM, PRT sealed, times
- * journaled, f->tok.prt set.  Blocks (two round trips, a TPM sign, a TPM
- * decrypt and import).
+ * signed by the device key; session key into the TPM, f->tok.prt set.
+ * Sealing the PRT and journaling its times is left due
+ * (f->prt_seal_due): the next flow_prt_request seals it on the TPM worker
+ * while its request is on the network; flow_prt_seal_finish ends it (or
+ * does it, when no request follows).  Blocks (two round trips, a TPM
+ * sign, a TPM decrypt and import).
  */
 enum lj_rc flow_prt_acquire(struct flow *f);
+/*
+ * Seal a new PRT left due by flow_prt_acquire (wait for the background
+ * seal, or seal now) and set its times in f->j, saving the journal when
+ * journal is true (else the caller's next journal save does: the
+ * enrollment's record or its outcome's); LJ_OK when nothing is due.  A
+ * failure is recorded in phase ph (the PRT stays in memory for this run
+ * only).
+ */
+enum lj_rc flow_prt_seal_finish(struct flow *f, enum lj_phase ph, bool journal);
 /*
  * The kept PRT into f->tok.prt (no-op when set).  LJ_ERR_NOT_FOUND when
  * none is kept; unseal errors as tpm_unseal.  Records no failure.

@@ -191,14 +191,21 @@ prt_signed_by_device(struct flow *f, const char *nonce, char **jwt)
     return rc;
 }
 
-/* Journal the PRT's times (issued or renewed now, expires_in from now). */
-static enum lj_rc
-prt_journal(struct flow *f, enum lj_phase ph, long long expires_in)
+/* The PRT's times (issued or renewed now, expires_in from now) into the journal record. */
+static void
+prt_times(struct flow *f, long long expires_in)
 {
     int64_t now = lj_clock_now();
 
     f->j.prt_updated = now;
     f->j.prt_expires = now + (expires_in > 0 ? expires_in : PRT_DEFAULT_LIFE_S);
+}
+
+/* Journal the PRT's times. */
+static enum lj_rc
+prt_journal(struct flow *f, enum lj_phase ph, long long expires_in)
+{
+    prt_times(f, expires_in);
     return flow_journal_save(f, ph);
 }
 
@@ -223,6 +230,9 @@ flow_prt_acquire(struct flow *f)
     rc = prt_nonce(f, LJ_PHASE_MDM, nonce, sizeof(nonce));
     if (rc == LJ_OK)
         rc = prt_signed_by_device(f, nonce, &jwt);
+    /* the session key's import needs a salted session: made while the request is in flight */
+    if (rc == LJ_OK)
+        tpm_hold_prepare_start(f->tpm);
     if (rc == LJ_OK && (rc = prt_body_jwt_bearer(jwt, &form)) != LJ_OK)
         flow_fail_rc(f, LJ_PHASE_MDM, rc);
     if (rc == LJ_OK)
@@ -261,18 +271,17 @@ flow_prt_acquire(struct flow *f)
     }
     if (rc == LJ_OK)
         rc = tpm_hmac_key_import(f->tpm, LJ_FLOW_PRT_KEY_NAME, sk, sk_len);
-    if (rc == LJ_OK)
-        rc = tpm_seal(f->tpm, LJ_FLOW_PRT_SEAL_NAME, (const unsigned char *)a.prt, strlen(a.prt));
     if (rc != LJ_OK) {
         flow_fail_rc(f, LJ_PHASE_MDM, rc);
         goto out;
     }
-    rc = prt_journal(f, LJ_PHASE_MDM, a.prt_expires_in);
-    if (rc != LJ_OK)
-        goto out;
     lj_secret_free(f->tok.prt);
     f->tok.prt = a.prt;
     a.prt = NULL;
+    /* sealed and journaled by flow_prt_seal_finish, off the request's critical path */
+    f->prt_seal_due = true;
+    f->prt_seal_started = false;
+    f->prt_seal_expires_in = a.prt_expires_in;
     lj_log(LJ_LOG_INFO, MOD, "event=prt_acquired expires_in=%lld prt=*** session_key=tpm",
            a.prt_expires_in);
 out:
@@ -286,6 +295,40 @@ out:
     lj_secure_zero(nonce, sizeof(nonce));
     lj_http_response_free(&resp);
     return rc;
+}
+
+/* Queue the due seal on the TPM worker (flow_prt_seal_finish collects it). */
+static void
+prt_seal_start(struct flow *f)
+{
+    if (!f->prt_seal_due || f->prt_seal_started)
+        return;
+    f->prt_seal_started =
+        tpm_seal_start(f->tpm, LJ_FLOW_PRT_SEAL_NAME, (const unsigned char *)f->tok.prt,
+                       strlen(f->tok.prt)) == LJ_OK;
+}
+
+enum lj_rc
+flow_prt_seal_finish(struct flow *f, enum lj_phase ph, bool journal)
+{
+    enum lj_rc rc;
+
+    if (!f->prt_seal_due)
+        return LJ_OK;
+    if (f->prt_seal_started)
+        rc = tpm_seal_wait(f->tpm);
+    else
+        rc = tpm_seal(f->tpm, LJ_FLOW_PRT_SEAL_NAME, (const unsigned char *)f->tok.prt,
+                      strlen(f->tok.prt));
+    f->prt_seal_due = false;
+    f->prt_seal_started = false;
+    if (rc != LJ_OK)
+        return flow_fail_rc(f, ph, rc);
+    if (!journal) {
+        prt_times(f, f->prt_seal_expires_in);
+        return LJ_OK;
+    }
+    return prt_journal(f, ph, f->prt_seal_expires_in);
 }
 
 enum lj_rc
@@ -401,8 +444,16 @@ flow_prt_request(struct flow *f, enum lj_phase ph, const struct prt_hs256_req *r
     rc = prt_signed_by_session(f, ph, &r, &jwt);
     if (rc == LJ_OK && (rc = prt_body_jwt_bearer(jwt, &form)) != LJ_OK)
         flow_fail_rc(f, ph, rc);
+    /* a new PRT is sealed by the TPM worker while the request is on the network */
+    prt_seal_start(f);
     if (rc == LJ_OK)
         rc = prt_post(f, ph, form, &resp);
+    /*
+     * Only the journal record's PRT times here: the enrollment (or its
+     * outcome record) that this request serves saves the journal next.
+     */
+    if (rc == LJ_OK)
+        rc = flow_prt_seal_finish(f, ph, false);
     if (rc != LJ_OK)
         goto out;
     if (resp.status != 200) {
@@ -411,6 +462,9 @@ flow_prt_request(struct flow *f, enum lj_phase ph, const struct prt_hs256_req *r
     }
     rc = prt_open_answer(f, ph, &resp, plain, plain_len);
 out:
+    /* failed before the seal was collected: the new PRT is kept all the same */
+    if (f->prt_seal_due)
+        (void)flow_prt_seal_finish(f, ph, true);
     lj_secret_free(form);
     lj_secret_free(jwt);
     lj_secure_zero(nonce, sizeof(nonce));

@@ -284,6 +284,8 @@ lj_flow_prt_renew(const struct lj_config *cfg, bool force, FILE *out)
         rc = tpm_keys_ensure(f.tpm, &created);
         if (rc == LJ_OK)
             rc = flow_prt_acquire(&f);
+        if (rc == LJ_OK)
+            rc = flow_prt_seal_finish(&f, LJ_PHASE_MDM, true);
     }
     if (rc != LJ_OK) {
         ex = sso_failed(&f, rc, &t);

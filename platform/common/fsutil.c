@@ -1,7 +1,9 @@
 /*
  * fsutil.c — the only place that writes state files.  Writes go to a
  * temporary name in the same directory, are fsync'ed, renamed and the
- * directory fsync'ed, so power loss never leaves a half-written file.
+ * directory fsync'ed, so power loss never leaves a half-written file
+ * (lj_fs_write_volatile: the same without the fsyncs, for records that
+ * need not outlive a power loss).
  */
 #include "platform/common/fsutil.h"
 #include "platform/common/secmem.h"
@@ -75,8 +77,9 @@ fsync_dir_of(const char *path)
     return LJ_OK;
 }
 
-enum lj_rc
-lj_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+/* The temporary file, rename over path; sync: fsync file and directory. */
+static enum lj_rc
+write_replace(const char *path, const void *data, size_t len, mode_t mode, bool sync)
 {
     char tmp[PATH_MAX];
     const unsigned char *p = data;
@@ -108,7 +111,7 @@ lj_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
         }
         off += (size_t)w;
     }
-    if (fsync(fd) != 0) {
+    if (sync && fsync(fd) != 0) {
         lj_err_set(LJ_ERR_IO, MOD, "event=fsync_failed path=%s errno=%s", tmp, strerror(errno));
         goto out;
     }
@@ -118,7 +121,7 @@ lj_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
         lj_err_set(LJ_ERR_IO, MOD, "event=rename_failed path=%s errno=%s", path, strerror(errno));
         goto out;
     }
-    if (fsync_dir_of(path) != LJ_OK) {
+    if (sync && fsync_dir_of(path) != LJ_OK) {
         lj_err_set(LJ_ERR_IO, MOD, "event=fsync_dir_failed path=%s", path);
         goto out;
     }
@@ -129,6 +132,18 @@ out:
     if (rc != LJ_OK && made)
         unlink(tmp);
     return rc;
+}
+
+enum lj_rc
+lj_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+    return write_replace(path, data, len, mode, true);
+}
+
+enum lj_rc
+lj_fs_write_volatile(const char *path, const void *data, size_t len, mode_t mode)
+{
+    return write_replace(path, data, len, mode, false);
 }
 
 /* Open path without following a symlink and check it is private (fsutil.h). */

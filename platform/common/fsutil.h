@@ -28,6 +28,15 @@ enum lj_rc lj_fs_mkdir_private(const char *dir);
 enum lj_rc lj_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
 /*
+ * lj_fs_write_atomic without the two fsyncs: for a record that only has
+ * to outlive the process, not a power loss (the kernel keeps a dead
+ * process's writes; a power loss is older content or none, never a mix of
+ * two).  A reader sees the old or the new content.  Blocks on the file
+ * system (no disk wait).
+ */
+enum lj_rc lj_fs_write_volatile(const char *path, const void *data, size_t len, mode_t mode);
+
+/*
  * Read a whole file of at most max bytes.  On success *out is malloc'ed
  * (caller frees; NUL-terminated, *out_len excludes it).  A missing file is
  * LJ_ERR_NOT_FOUND, a larger one LJ_ERR_TOO_BIG.

@@ -27,9 +27,11 @@ step):
   store         answer checked, device cert + journal saved as joined
   marker        the systemd marker file `joined` (end: JOINED)
   mdm token     Intune access token (refresh grant, same login connection)
-  mdm csr       the MDM CSR signed in the TPM
+  mdm csr       the MDM CSR signed in the TPM (by the TPM worker while the
+                discovery request is on the network: this step and the next
+                overlap)
   mdm soap      discovery + policy + enrollment SOAP (new TLS connection to
-                the enrollment host)
+                the enrollment host), from the CSR's signature on
   mdm store     MDM certificate checked and saved, journal mdm_enrolled
                 (end: ENROLLED)
 Prints one line a step, then the totals, then what ran before the

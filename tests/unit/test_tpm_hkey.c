@@ -563,6 +563,45 @@ bench(void **state)
     tpm_close(t);
 }
 
+/*
+ * With the parent held (the PRT and Intune sequence): one salted session
+ * and the loaded key are reused, and the results are the same as without:
+ * two HMACs with the key, a re-imported key (another blob: the held one
+ * must not answer), a seal and unseal in between (the session changes
+ * direction), a prepared session; after the release nothing stays loaded.
+ */
+static void
+test_held_parent(void **state)
+{
+    struct tpm_ctx *t = ctx_open(prov(state), dir, NULL);
+    unsigned char other[48], out[32], want[32], *data = NULL;
+    size_t len = 0;
+
+    memset(other, 0x3c, sizeof(other));
+    assert_int_equal(tpm_parent_hold(t, true), LJ_OK);
+    tpm_hold_prepare_start(t);
+    tpm_hold_prepare_start(t); /* one queued: collected, queued again */
+    assert_int_equal(tpm_hmac_key_import(t, "prt_session", key32, sizeof(key32)), LJ_OK);
+    hmac_ref(key32, sizeof(key32), msg, sizeof(msg) - 1, want);
+    for (int i = 0; i < 2; i++) {
+        memset(out, 0, sizeof(out));
+        assert_int_equal(tpm_hmac_sha256(t, "prt_session", msg, sizeof(msg) - 1, out), LJ_OK);
+        assert_memory_equal(out, want, 32);
+    }
+    assert_int_equal(tpm_seal(t, "prt", (const unsigned char *)"a-prt", 5), LJ_OK);
+    assert_int_equal(tpm_unseal(t, "prt", &data, &len), LJ_OK);
+    assert_int_equal(len, 5);
+    assert_memory_equal(data, "a-prt", 5);
+    lj_secure_free(data, len);
+    assert_int_equal(tpm_hmac_key_import(t, "prt_session", other, sizeof(other)), LJ_OK);
+    assert_int_equal(tpm_hmac_sha256(t, "prt_session", msg, sizeof(msg) - 1, out), LJ_OK);
+    hmac_ref(other, sizeof(other), msg, sizeof(msg) - 1, want);
+    assert_memory_equal(out, want, 32);
+    assert_int_equal(tpm_parent_hold(t, false), LJ_OK);
+    assert_no_transients(t, prov(state));
+    tpm_close(t);
+}
+
 #define SOFT(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, (void *)&soft)
 #define HW(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, (void *)&hw)
 
@@ -581,6 +620,7 @@ main(void)
         SOFT(test_corrupt),
         SOFT(test_missing),
         SOFT(test_bad_lengths),
+        SOFT(test_held_parent),
         cmocka_unit_test_setup_teardown(test_soft_other_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wipe, setup, teardown),
     };
@@ -591,6 +631,7 @@ main(void)
         HW(test_corrupt),
         HW(test_missing),
         HW(test_bad_lengths),
+        HW(test_held_parent),
         cmocka_unit_test_setup_teardown(test_other_provider, setup, teardown),
     };
     const struct CMUnitTest two_tpm_tests[] = {

@@ -159,6 +159,40 @@ test_args(void **state)
     }
 }
 
+/*
+ * tpm_seal_start/_wait: the same sealed file as tpm_seal, the caller's
+ * buffer not needed after the start; one at a time; nothing to wait for
+ * without a start; tpm_seal's argument checks; tpm_close collects one
+ * left pending.
+ */
+static void
+test_background(void **state)
+{
+    struct tpm_ctx *t = lj_test_soft_tpm(dir);
+    unsigned char buf[sizeof(secret)], *out = NULL;
+    size_t len = 0;
+
+    (void)state;
+    assert_int_equal(tpm_seal_wait(t), LJ_ERR_NOT_FOUND);
+    memcpy(buf, secret, sizeof(buf));
+    assert_int_equal(tpm_seal_start(t, "tok", buf, sizeof(buf)), LJ_OK);
+    memset(buf, 0, sizeof(buf)); /* the start copied it */
+    assert_int_equal(tpm_seal_start(t, "tok", secret, sizeof(secret)), LJ_ERR_INVAL);
+    assert_int_equal(tpm_seal_wait(t), LJ_OK);
+    assert_int_equal(tpm_seal_wait(t), LJ_ERR_NOT_FOUND);
+    assert_int_equal(tpm_unseal(t, "tok", &out, &len), LJ_OK);
+    assert_int_equal(len, sizeof(secret));
+    assert_memory_equal(out, secret, len);
+    lj_secure_free(out, len);
+    assert_int_equal(tpm_seal_start(t, "Bad/Name", secret, sizeof(secret)), LJ_ERR_INVAL);
+    assert_int_equal(tpm_seal_start(t, "tok", secret, 0), LJ_ERR_INVAL);
+    assert_int_equal(tpm_seal_start(t, "tok", NULL, 4), LJ_ERR_INVAL);
+    assert_int_equal(tpm_seal_wait(t), LJ_ERR_NOT_FOUND);
+    assert_int_equal(tpm_seal_start(t, "left", secret, sizeof(secret)), LJ_OK);
+    tpm_close(t); /* waits for it */
+    assert_true(tpm_sealed_present(dir, "left"));
+}
+
 int
 main(void)
 {
@@ -167,6 +201,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_args, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_background, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
