@@ -84,15 +84,20 @@ field() { jq -r ".$2" "$1" | grep -v null; }
 
 # keys_template — a state dir holding keys made in this measurement's TPM
 # (copied per run: the blobs load under the same swtpm's ECC SRK template).
+# keys_template [DIR [BINARY]] (default $CASE/keys, $LINKJOIN): a baseline
+# binary gets keys of its own making, since an older agent refuses the newer
+# key templates (the device key's scheme) as corrupt.
 keys_template() {
-  [ -f "$CASE/keys/keys.rec" ] && return 0
-  "$LINKJOIN" csr --state-dir "$CASE/keys" --tcti "$PROXY_TCTI" >/dev/null 2>&1 ||
-    fail "making template keys failed"
+  local dir=${1:-$CASE/keys} bin=${2:-$LINKJOIN}
+  [ -f "$dir/keys.rec" ] && return 0
+  "$bin" csr --state-dir "$dir" --tcti "$PROXY_TCTI" >/dev/null 2>&1 ||
+    fail "making template keys failed ($bin)"
 }
 
+# fresh_with_keys DEST [DIR] — DEST becomes a copy of the template DIR.
 fresh_with_keys() {
   rm -rf "$1"
-  cp -a "$CASE/keys" "$1"
+  cp -a "${2:-$CASE/keys}" "$1"
 }
 
 # fresh_tpm PROFILE TAG — replace this measurement's swtpm + proxy by new ones.
@@ -302,6 +307,7 @@ bench_flow_prt() {
   prt_base_build || { have_base=0; echo "      baseline $BENCH_PRT_BASE not available: only the PRT agent"; }
   flow_env swtpm
   keys_template
+  [ "$have_base" = 0 ] || keys_template "$CASE/keys-base" "$BASE_BIN"
   : >"$CASE/before.json"
   : >"$CASE/after.json"
   for i in $(seq "$N"); do
@@ -310,7 +316,7 @@ bench_flow_prt() {
       # the MDM claims in the DRS token (the simulator's compatibility switches)
       sim_ctl PUT /control/intune '{"require_device_claim":false,"mdm_claims_in_access_token":true}' >/dev/null
       LINKJOIN=$BASE_BIN
-      fresh_with_keys "$CASE/st-b-$i"
+      fresh_with_keys "$CASE/st-b-$i" "$CASE/keys-base"
       flow_once "$CASE/before.json" "$CASE/st-b-$i" 0 -- --signin password --username "$UPN"
     fi
     sim_ctl PUT /control/intune '{"require_device_claim":true,"mdm_claims_in_access_token":false}' >/dev/null
