@@ -9,6 +9,8 @@
  */
 #include "agent/core/json.h"
 
+#include "platform/common/secmem.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -251,4 +253,26 @@ char *
 lj_json_print(const cJSON *item)
 {
     return cJSON_PrintUnformatted(item);
+}
+
+static void
+wipe_tree(cJSON *node, int depth)
+{
+    for (cJSON *it = node; it != NULL; it = it->next) {
+        if (it->valuestring != NULL)
+            lj_secure_zero(it->valuestring, strlen(it->valuestring));
+        if (it->string != NULL)
+            lj_secure_zero(it->string, strlen(it->string));
+        if (it->child != NULL && depth < 64)
+            wipe_tree(it->child, depth + 1);
+    }
+}
+
+void
+lj_json_wipe_delete(cJSON *tree)
+{
+    if (tree == NULL)
+        return;
+    wipe_tree(tree, 0);
+    cJSON_Delete(tree);
 }

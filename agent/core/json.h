@@ -72,4 +72,11 @@ const char *lj_json_problem(void);
  */
 char *lj_json_print(const cJSON *item);
 
+/*
+ * Wipe every string in the tree (values and member names: passwords, codes,
+ * tokens) and delete it.  NULL is fine.  Nesting below 64 levels is not
+ * visited (trees from lj_json_parse are depth-checked far below that).
+ */
+void lj_json_wipe_delete(cJSON *tree);
+
 #endif

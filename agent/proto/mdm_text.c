@@ -26,38 +26,12 @@ mdm_ok_text(const char *s, size_t max)
 
     if (s == NULL || (n = strlen(s)) == 0 || n > max)
         return false;
-    for (size_t i = 0; i < n;) {
-        unsigned char c = p[i];
-        size_t k;
-        unsigned long cp;
+    for (size_t i = 0, k; i < n; i += k) {
+        unsigned cp;
 
-        if (c < 0x20 || c == 0x7f)
+        if ((k = lj_utf8_next(p + i, n - i, &cp)) == 0 || cp < 0x20 || cp == 0x7f ||
+            (cp >= 0x80 && cp <= 0x9f))
             return false;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            k = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            k = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            k = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        for (size_t j = 1; j <= k; j++) {
-            if (i + j >= n || (p[i + j] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i + j] & 0x3f);
-        }
-        if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
-            return false;
-        i += k + 1;
     }
     return true;
 }

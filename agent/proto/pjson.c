@@ -129,25 +129,8 @@ pjson_copy_text(char *dst, size_t dstsz, const char *src)
     dst[n] = '\0';
 }
 
-static void
-wipe_tree(cJSON *node, int depth)
-{
-    for (cJSON *it = node; it != NULL; it = it->next) {
-        if (it->valuestring != NULL)
-            lj_secure_zero(it->valuestring, strlen(it->valuestring));
-        if (it->string != NULL)
-            lj_secure_zero(it->string, strlen(it->string));
-        /* Trees come from pjson_parse (depth-checked); the guard is belt and braces. */
-        if (it->child != NULL && depth < 64)
-            wipe_tree(it->child, depth + 1);
-    }
-}
-
 void
 pjson_wipe_delete(cJSON *tree)
 {
-    if (tree == NULL)
-        return;
-    wipe_tree(tree, 0);
-    cJSON_Delete(tree);
+    lj_json_wipe_delete(tree);
 }

@@ -16,17 +16,6 @@
 #include "platform/common/secmem.h"
 #include "platform/ui_chan.h"
 
-static void
-wipe_tree(cJSON *item)
-{
-    for (; item != NULL; item = item->next) {
-        if (item->valuestring != NULL)
-            lj_secure_zero(item->valuestring, strlen(item->valuestring));
-        if (item->child != NULL)
-            wipe_tree(item->child);
-    }
-}
-
 void
 lj_ui_msg_clear(struct lj_ui_msg *msg)
 {
@@ -186,9 +175,6 @@ lj_ui_parse_msg(const char *line, size_t len, struct lj_ui_msg *msg, char *err, 
     }
 out:
     lj_ui_msg_clear(&m);
-    if (root != NULL) {
-        wipe_tree(root->child);
-        cJSON_Delete(root);
-    }
+    lj_json_wipe_delete(root);
     return rc;
 }

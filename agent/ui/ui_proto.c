@@ -127,25 +127,11 @@ lj_ui_set_locale(struct lj_ui *ui, const char *tag)
         snprintf(ui->locale, sizeof(ui->locale), "%s", ui->default_locale);
 }
 
-static void
-wipe_tree(cJSON *item)
-{
-    for (; item != NULL; item = item->next) {
-        if (item->valuestring != NULL)
-            lj_secure_zero(item->valuestring, strlen(item->valuestring));
-        if (item->child != NULL)
-            wipe_tree(item->child);
-    }
-}
-
 /* Free a parse or event tree, wiping its strings (passwords, codes). */
 static void
 tree_free(cJSON *t)
 {
-    if (t == NULL)
-        return;
-    wipe_tree(t->child);
-    cJSON_Delete(t);
+    lj_json_wipe_delete(t);
 }
 
 static void

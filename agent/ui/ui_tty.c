@@ -21,6 +21,7 @@
 #include "agent/core/json.h"
 #include "agent/ui/messages.h"
 #include "platform/clock.h"
+#include "platform/common/text.h"
 
 /* ---- times ---- */
 
@@ -82,40 +83,6 @@ struct tty {
     const char *loc; /* catalog locale */
 };
 
-/*
- * The next code point of s (UTF-8, RFC 3629: shortest form, no surrogates,
- * <= U+10FFFF) into *cp; returns its length, 0 for an invalid sequence.
- */
-static size_t
-utf8_next(const unsigned char *s, unsigned *cp)
-{
-    unsigned c = s[0], need, min;
-    size_t i;
-
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xc2 && c <= 0xdf) {
-        need = 1, min = 0x80, c &= 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        need = 2, min = 0x800, c &= 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        need = 3, min = 0x10000, c &= 0x07;
-    } else {
-        return 0;
-    }
-    for (i = 1; i <= need; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3f);
-    }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-        return 0;
-    *cp = c;
-    return need + 1;
-}
-
 /* Characters that must not reach a terminal from outside input. */
 static bool
 stripped(unsigned cp)
@@ -144,16 +111,18 @@ static int
 put_clean(const struct tty *t, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
+    size_t left = strlen(s);
     int cols = 0;
 
-    while (*p != '\0') {
+    while (left > 0) {
         unsigned cp;
-        size_t n = utf8_next(p, &cp);
+        size_t n = lj_utf8_next(p, left, &cp);
 
         if (n == 0) {
             fputc('?', t->f);
             cols++;
             p++;
+            left--;
             continue;
         }
         if (cp == '\t' || cp == '\n' || cp == '\r' || cp == '\v' || cp == '\f') {
@@ -164,6 +133,7 @@ put_clean(const struct tty *t, const char *s)
             cols += cp_width(cp);
         }
         p += n;
+        left -= n;
     }
     return cols;
 }

@@ -29,4 +29,13 @@ bool lj_is_guid(const char *s);
  */
 bool lj_is_dotted_quad(const char *s);
 
+/*
+ * The code point that starts s (n bytes available, n >= 1) into *cp; returns
+ * how many bytes it takes, or 0 when s does not start with a well-formed
+ * UTF-8 sequence (RFC 3629: shortest form, no surrogates, at most U+10FFFF,
+ * not cut off by n).  One decoder for the UI's input, the tty renderer, the
+ * bridge and the Intune text checks.
+ */
+size_t lj_utf8_next(const unsigned char *s, size_t n, unsigned *cp);
+
 #endif

@@ -81,14 +81,47 @@ test_dotted_quad(void **state)
     assert_false(lj_is_dotted_quad(NULL));
 }
 
+/* lj_utf8_next: RFC 3629 well-formed sequences only, never past n. */
+static void
+test_utf8_next(void **state)
+{
+    const unsigned char ascii[] = "A", two[] = "\xc3\xbc", three[] = "\xe2\x80\xae",
+                        four[] = "\xf0\x9f\x98\x80";
+    const unsigned char *bad[] = {
+        (const unsigned char *)"\xc0\xaf",         /* overlong '/' */
+        (const unsigned char *)"\xe0\x80\xaf",     /* overlong, 3 bytes */
+        (const unsigned char *)"\xed\xa0\x80",     /* surrogate U+D800 */
+        (const unsigned char *)"\xf4\x90\x80\x80", /* above U+10FFFF */
+        (const unsigned char *)"\x80",             /* lone continuation */
+        (const unsigned char *)"\xc3"
+                               "A", /* continuation missing */
+        (const unsigned char *)"\xff",
+    };
+    unsigned cp = 0;
+
+    (void)state;
+    assert_int_equal(lj_utf8_next(ascii, 1, &cp), 1);
+    assert_int_equal(cp, 'A');
+    assert_int_equal(lj_utf8_next(two, 2, &cp), 2);
+    assert_int_equal(cp, 0xfc);
+    assert_int_equal(lj_utf8_next(three, 3, &cp), 3);
+    assert_int_equal(cp, 0x202e);
+    assert_int_equal(lj_utf8_next(four, 4, &cp), 4);
+    assert_int_equal(cp, 0x1f600);
+    /* cut off by n: the bytes after n are never read */
+    assert_int_equal(lj_utf8_next(four, 3, &cp), 0);
+    assert_int_equal(lj_utf8_next(two, 1, &cp), 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(lj_utf8_next(bad[i], strlen((const char *)bad[i]), &cp), 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_html_pages),
-        cmocka_unit_test(test_html_not_pages),
-        cmocka_unit_test(test_guid),
-        cmocka_unit_test(test_dotted_quad),
+        cmocka_unit_test(test_html_pages), cmocka_unit_test(test_html_not_pages),
+        cmocka_unit_test(test_guid),       cmocka_unit_test(test_dotted_quad),
+        cmocka_unit_test(test_utf8_next),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
