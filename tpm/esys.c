@@ -560,9 +560,16 @@ out:
     return rc;
 }
 
-/* Load one key under its parent (parent flushed at once); *key to flush. */
+/*
+ * Load one key under its parent; *key to flush.  sess NULL: the parent
+ * goes at once.  Else *sess gets a session salted with the parent, made
+ * before the parent goes (esys_salted_session, attrs its parameter
+ * encryption; give it back with esys_session_put); a failure leaves
+ * *sess ESYS_TR_NONE and no key loaded.
+ */
 static enum lj_rc
-load_key(struct esys *e, const struct tpm_keyset *ks, int pub_i, int priv_i, ESYS_TR *key)
+load_key_sess(struct esys *e, const struct tpm_keyset *ks, int pub_i, int priv_i,
+              TPMA_SESSION attrs, ESYS_TR *key, ESYS_TR *sess)
 {
     TPM2B_PUBLIC pub;
     TPM2B_PRIVATE priv;
@@ -579,13 +586,25 @@ load_key(struct esys *e, const struct tpm_keyset *ks, int pub_i, int priv_i, ESY
     if (rc != LJ_OK)
         return rc;
     r = Esys_Load(e->ctx, parent, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &priv, &pub, key);
-    esys_parent_put(e, &parent, transient);
     if (r != TSS2_RC_SUCCESS) {
+        esys_parent_put(e, &parent, transient);
         *key = ESYS_TR_NONE;
         return esys_rc(r, "load", true);
     }
     esys_track(e, *key, &pub);
-    return LJ_OK;
+    if (sess != NULL)
+        rc = esys_salted_session(e, parent, attrs, sess);
+    esys_parent_put(e, &parent, transient);
+    if (rc != LJ_OK)
+        esys_flush(e, key);
+    return rc;
+}
+
+/* Load one key under its parent (parent flushed at once); *key to flush. */
+static enum lj_rc
+load_key(struct esys *e, const struct tpm_keyset *ks, int pub_i, int priv_i, ESYS_TR *key)
+{
+    return load_key_sess(e, ks, pub_i, priv_i, 0, key, NULL);
 }
 
 static enum lj_rc
@@ -705,6 +724,18 @@ decrypt_refused(struct esys *e, TSS2_RC r)
  * TPM 2.0 Library Part 3, RSA_Decrypt: with the key's scheme NULL the
  * inScheme given here decides; OAEP uses its hashAlg for both the label
  * hash and MGF1 (Part 1, OAEP).  The label is empty.
+ *
+ * The plaintext is a secret (the PRT's session key): it must not cross
+ * the TPM bus in clear in the response.  So the key's authorization is
+ * an HMAC session salted with the storage parent (the held one in the
+ * PRT sequence, else a new one; the key's auth value is empty, its HMAC
+ * computed by ESAPI) with TPMA_SESSION_ENCRYPT: the response's first
+ * parameter, outData, travels AES-128-CFB encrypted (TPM 2.0 Library
+ * Part 1, "Session-based encryption": encrypt is the TPM-to-caller
+ * direction, decrypt the caller-to-TPM one; wolfSSL/wolfTPM
+ * tpm2_param_enc.c likewise decrypts a response with the session found by
+ * TPM2_ParamEnc_FindEncryptSession).  test_tpm_hkey.sh
+ * nothing_secret_on_bus checks the session key is not in the response.
  */
 static enum lj_rc
 esys_decrypt(void *be, const struct tpm_keyset *ks, enum tpm_oaep_hash hash,
@@ -717,7 +748,7 @@ esys_decrypt(void *be, const struct tpm_keyset *ks, enum tpm_oaep_hash hash,
                                    hash == TPM_OAEP_SHA1 ? TPM2_ALG_SHA1 : TPM2_ALG_SHA256};
     TPM2B_DATA label = {0};
     TPM2B_PUBLIC_KEY_RSA *msg = NULL;
-    ESYS_TR key = ESYS_TR_NONE;
+    ESYS_TR key = ESYS_TR_NONE, sess = ESYS_TR_NONE;
     TSS2_RC r;
     enum lj_rc rc;
 
@@ -726,11 +757,11 @@ esys_decrypt(void *be, const struct tpm_keyset *ks, enum tpm_oaep_hash hash,
                           ct_len);
     cipher.size = (UINT16)ct_len;
     memcpy(cipher.buffer, ct, ct_len);
-    rc = load_key(e, ks, F_TK_PUB, F_TK_PRIV, &key);
+    rc = load_key_sess(e, ks, F_TK_PUB, F_TK_PRIV, TPMA_SESSION_ENCRYPT, &key, &sess);
     if (rc != LJ_OK)
         goto out;
-    r = Esys_RSA_Decrypt(e->ctx, key, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &cipher,
-                         &scheme, &label, &msg);
+    r = Esys_RSA_Decrypt(e->ctx, key, sess, ESYS_TR_NONE, ESYS_TR_NONE, &cipher, &scheme, &label,
+                         &msg);
     if (r != TSS2_RC_SUCCESS && decrypt_refused(e, r)) {
         rc = lj_err_set(LJ_ERR_CRYPTO, TPM_MOD,
                         "event=decrypt_failed tss2_rc=0x%x oaep=%s reason=does not decrypt "
@@ -753,6 +784,7 @@ out:
         lj_secure_zero(msg, sizeof(*msg));
         Esys_Free(msg);
     }
+    esys_session_put(e, &sess, rc);
     esys_flush(e, &key);
     return rc;
 }

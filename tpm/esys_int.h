@@ -133,7 +133,8 @@ enum lj_rc esys_unseal_key(void *be, const char *state_dir, const char *parent,
  * esys_seal.c: an HMAC session salted with salt_key (a loaded storage
  * key), AES-128-CFB parameter encryption in the direction(s) of attrs
  * (TPMA_SESSION_DECRYPT: the command's first parameter,
- * TPMA_SESSION_ENCRYPT: the response's).  Salted by the held parent
+ * TPMA_SESSION_ENCRYPT: the response's; esys.c uses it for RSA_Decrypt,
+ * esys_hmac.c for Create and HMAC).  Salted by the held parent
  * (tpm_parent_hold), it is the held session, started once and used by
  * every such command until the parent is released (each StartAuthSession
  * costs an ECDH and, in tpm2-tss 3.2.1's OpenSSL backend, new OpenSSL

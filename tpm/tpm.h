@@ -216,8 +216,11 @@ enum tpm_oaep_hash {
  * decrypt under that hash (wrong hash, altered, another key) is
  * LJ_ERR_CRYPTO; a hash value not in the enum LJ_ERR_INVAL.  On success
  * *pt is malloc'ed and secret: the caller frees it with
- * lj_secure_free(*pt, *pt_len); on failure *pt is untouched.  Blocks (one
- * TPM load and decrypt).
+ * lj_secure_free(*pt, *pt_len); on failure *pt is untouched.  TPM: the
+ * plaintext leaves the TPM encrypted (a session salted with the storage
+ * parent, response parameter encryption), never in clear on the bus.
+ * Blocks (one TPM load, a salted session unless the parent is held, the
+ * decrypt).
  */
 enum lj_rc tpm_transport_decrypt(struct tpm_ctx *t, enum tpm_oaep_hash hash,
                                  const unsigned char *ct, size_t ct_len, unsigned char **pt,
@@ -227,9 +230,9 @@ enum lj_rc tpm_transport_decrypt(struct tpm_ctx *t, enum tpm_oaep_hash hash,
  * on: from now on the storage parent (the ECC template's primary key) is
  * created once and kept loaded in one TPM object slot between calls,
  * instead of once per call (a sign, decrypt, seal or HMAC each needs it),
- * with it one salted session for every import, seal and HMAC and the last
- * keyed-hash key used (a second object slot); off: flush them all, back to
- * one per call.  For a sequence of TPM calls in a
+ * with it one salted session for every import, seal, HMAC and transport
+ * decrypt and the last keyed-hash key used (a second object slot); off:
+ * flush them all, back to one per call.  For a sequence of TPM calls in a
  * row (the PRT and the Intune enrollment after a join); tpm_close flushes
  * a held parent too.  No effect with a persistent parent or the soft
  * provider.  LJ_OK, or the context's dead-TPM error.  Blocks (a flush).
@@ -238,9 +241,9 @@ enum lj_rc tpm_parent_hold(struct tpm_ctx *t, bool on);
 
 /*
  * While the parent is held (tpm_parent_hold): queue, without waiting, the
- * start of the salted session the next import, seal or HMAC will use, so
- * the TPM worker makes it while the caller waits on the network (a PRT
- * request in flight).  Its outcome is not reported: a failure leaves it to
+ * start of the salted session the next import, seal, HMAC or transport
+ * decrypt will use, so the TPM worker makes it while the caller waits on
+ * the network (a PRT request in flight).  Its outcome is not reported: a failure leaves it to
  * the command that needs the session, which starts (and reports) it
  * itself.  No effect when the parent is not held, with the soft provider,
  * or while one is still queued; tpm_close waits for it.

@@ -230,7 +230,10 @@ flow_prt_acquire(struct flow *f)
     rc = prt_nonce(f, LJ_PHASE_MDM, nonce, sizeof(nonce));
     if (rc == LJ_OK)
         rc = prt_signed_by_device(f, nonce, &jwt);
-    /* the session key's import needs a salted session: made while the request is in flight */
+    /*
+     * the session key's decrypt and import need a salted session (the key
+     * never in clear on the TPM bus): made while the request is in flight
+     */
     if (rc == LJ_OK)
         tpm_hold_prepare_start(f->tpm);
     if (rc == LJ_OK && (rc = prt_body_jwt_bearer(jwt, &form)) != LJ_OK)

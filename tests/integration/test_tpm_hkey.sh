@@ -46,15 +46,23 @@ case_wrong_tpm() {
   assert_no_transient_handles
 }
 
-# Neither an imported key nor an HMAC result crosses the TPM bus in clear
-# (salted sessions with parameter encryption): no command or response that
-# swtpm logged holds any 8-byte piece of the KDF vectors' session keys or
-# derived keys (the tpm group imports those keys and computes those HMACs).
+# Neither an imported key, nor an HMAC result, nor a session key taken
+# from the transport key, nor an unsealed data key crosses the TPM bus in
+# clear (salted sessions with parameter encryption): no command or
+# response that swtpm logged holds any 8-byte piece of the KDF vectors'
+# session keys or derived keys (the tpm group imports those keys, computes
+# those HMACs, and test_session_key_taken has vectors[2]'s key
+# RSA-OAEP-SHA1 encrypted to the transport key and decrypted by
+# TPM2_RSA_Decrypt, parent held and not).  The unsealed data key
+# (test_held_parent seals and unseals) is random, unknown here: every
+# TPM2_RSA_Decrypt and TPM2_Unseal command must ask for response
+# encryption (TPMA_SESSION_ENCRYPT, 0x40, in its session's attributes;
+# TPM 2.0 Library Part 1, 21 "Session-based encryption").
 case_nothing_secret_on_bus() {
   SWTPM_LOG_LEVEL=20 swtpm_start "$CASE/tpm"
   LJ_TEST_TCTI=$TCTI run_unit
   python3 - "$CASE/tpm/swtpm.log" <<'PY' || fail "a key or derived key in clear on the TPM bus"
-import sys
+import struct, sys
 blocks, cur = [], None
 for line in open(sys.argv[1]):
     if line.startswith(" SWTPM_IO_"):
@@ -72,14 +80,28 @@ secrets = [bytes.fromhex(h) for h in (
     "39ecbdb1baa4c70aca25d8bb503f2e8e416d8213145fbf0db70901867b933ff1",
     "e8240752b26d0ea344a7b989eb339941147425448e6dc4cb952f7d742c0be77e",
     "d4cdb317420b17c5b3c9d05b73fcf01b1ff4c0859fc55f842dae0dfc2da3ae72")]
-creates = sum(1 for b in blocks if len(b) > 10 and b[6:10] == b"\x00\x00\x01\x53")
-hmacs = sum(1 for b in blocks if len(b) > 10 and b[6:10] == b"\x00\x00\x01\x55")
+def cc(b):
+    return struct.unpack(">I", b[6:10])[0] if len(b) >= 10 else None
+creates = sum(1 for b in blocks if cc(b) == 0x153)
+hmacs = sum(1 for b in blocks if cc(b) == 0x155)
+# RSA_Decrypt and Unseal: one handle; the first session's attributes follow
+# the handle, authorizationSize, session handle and nonce (a TPM2B).
+checked = {0x159: 0, 0x15E: 0}
+for b in blocks:
+    if cc(b) in checked and b[0:2] == b"\x80\x02":
+        nonce = struct.unpack(">H", b[22:24])[0]
+        attrs = b[24 + nonce]
+        assert attrs & 0x40, "command 0x%x without response encryption (attributes 0x%02x)" % (cc(b), attrs)
+        checked[cc(b)] += 1
 assert creates >= 3 and hmacs >= 6, (creates, hmacs)
+# test_session_key_taken: 2 good and 1 refused per round, 2 rounds; test_held_parent: 1 unseal
+assert checked[0x159] >= 6 and checked[0x15E] >= 1, checked
 for s in secrets:
     for i in range(0, len(s) - 7):
         for b in blocks:
             assert s[i:i + 8] not in b, s.hex()
-print("commands checked: %d TPM2_Create, %d TPM2_HMAC, %d blocks" % (creates, hmacs, len(blocks)))
+print("commands checked: %d TPM2_Create, %d TPM2_HMAC, %d TPM2_RSA_Decrypt, %d TPM2_Unseal, "
+      "%d blocks" % (creates, hmacs, checked[0x159], checked[0x15E], len(blocks)))
 PY
 }
 

@@ -13,11 +13,15 @@
  * with rlen=llen=4, counter before the fixed input, the same label).  kdf v1:
  * context = ctx; v2: context = SHA-256(ctx || payload bytes).  The vectors
  * were computed with python3-cryptography's KBKDFHMAC.
+ * test_session_key_taken takes a vector's key the way the agent takes the
+ * PRT's: RSA-OAEP-SHA1 to the transport key, tpm_transport_decrypt, import.
  * LJ_BENCH_HKEY=N (with LJ_TEST_TCTI) adds a timing loop, N imports then N
  * HMACs on each provider, that only prints (tests/bench/run.sh hkey).
  */
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/hmac.h>
+#include <wolfssl/wolfcrypt/random.h>
+#include <wolfssl/wolfcrypt/rsa.h>
 #include <wolfssl/wolfcrypt/sha256.h>
 
 #include <setjmp.h>
@@ -602,6 +606,71 @@ test_held_parent(void **state)
     tpm_close(t);
 }
 
+/*
+ * The PRT session key as the agent takes it (agent/core prt): Entra ID
+ * sends it RSA-OAEP-SHA1 (MGF1-SHA1, empty label) encrypted to the
+ * transport key ([MS-OAPXBC] 3.1.5.1.2.3; ROADtools roadlib
+ * deviceauth.py decrypt_auth_response uses padding.OAEP(MGF1(SHA1()),
+ * SHA1(), None)); tpm_transport_decrypt gives it back and
+ * tpm_hmac_key_import keeps it; with the parent held (the PRT sequence)
+ * and not.  The key is vectors[2]'s: test_tpm_hkey.sh
+ * nothing_secret_on_bus looks for it in the RSA_Decrypt responses.
+ */
+static void
+test_session_key_taken(void **state)
+{
+    struct tpm_ctx *t = ctx_open(prov(state), dir, NULL);
+    struct tpm_rsa_pub pub;
+    unsigned char key[32], ct[256], *pt = NULL, out[32], want[32];
+    size_t pt_len = 0;
+    RsaKey rsa;
+    WC_RNG rng;
+
+    assert_int_equal(lj_test_unhex(vectors[2].key_hex, key, sizeof(key)), 32);
+    assert_int_equal(tpm_keys_ensure(t, NULL), LJ_OK);
+    assert_int_equal(tpm_transport_pub(t, &pub), LJ_OK);
+    assert_int_equal(wc_InitRng(&rng), 0);
+    assert_int_equal(wc_InitRsaKey(&rsa, NULL), 0);
+    assert_int_equal(
+        wc_RsaPublicKeyDecodeRaw(pub.n, (word32)pub.n_len, pub.e, (word32)pub.e_len, &rsa), 0);
+    assert_int_equal(wc_RsaPublicEncrypt_ex(key, sizeof(key), ct, sizeof(ct), &rsa, &rng,
+                                            WC_RSA_OAEP_PAD, WC_HASH_TYPE_SHA, WC_MGF1SHA1, NULL,
+                                            0),
+                     256);
+    wc_FreeRsaKey(&rsa);
+    wc_FreeRng(&rng);
+    hmac_ref(key, sizeof(key), msg, sizeof(msg) - 1, want);
+    for (int held = 0; held < 2; held++) {
+        assert_int_equal(tpm_parent_hold(t, held == 1), LJ_OK);
+        assert_int_equal(tpm_transport_decrypt(t, TPM_OAEP_SHA1, ct, sizeof(ct), &pt, &pt_len),
+                         LJ_OK);
+        assert_int_equal(pt_len, 32);
+        assert_memory_equal(pt, key, 32);
+        assert_int_equal(tpm_hmac_key_import(t, "prt_session", pt, pt_len), LJ_OK);
+        lj_secure_free(pt, pt_len);
+        pt = NULL;
+        memset(out, 0, sizeof(out));
+        assert_int_equal(tpm_hmac_sha256(t, "prt_session", msg, sizeof(msg) - 1, out), LJ_OK);
+        assert_memory_equal(out, want, 32);
+        /* a ciphertext that does not decrypt: refused, the next one works */
+        ct[100] ^= 1;
+        assert_int_equal(tpm_transport_decrypt(t, TPM_OAEP_SHA1, ct, sizeof(ct), &pt, &pt_len),
+                         LJ_ERR_CRYPTO);
+        assert_null(pt);
+        ct[100] ^= 1;
+        assert_int_equal(tpm_transport_decrypt(t, TPM_OAEP_SHA1, ct, sizeof(ct), &pt, &pt_len),
+                         LJ_OK);
+        assert_memory_equal(pt, key, 32);
+        lj_secure_free(pt, pt_len);
+        pt = NULL;
+    }
+    assert_int_equal(tpm_parent_hold(t, false), LJ_OK);
+    lj_err_clear();
+    lj_secure_zero(key, sizeof(key));
+    assert_no_transients(t, prov(state));
+    tpm_close(t);
+}
+
 #define SOFT(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, (void *)&soft)
 #define HW(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, (void *)&hw)
 
@@ -621,6 +690,7 @@ main(void)
         SOFT(test_missing),
         SOFT(test_bad_lengths),
         SOFT(test_held_parent),
+        SOFT(test_session_key_taken),
         cmocka_unit_test_setup_teardown(test_soft_other_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wipe, setup, teardown),
     };
@@ -632,6 +702,7 @@ main(void)
         HW(test_missing),
         HW(test_bad_lengths),
         HW(test_held_parent),
+        HW(test_session_key_taken),
         cmocka_unit_test_setup_teardown(test_other_provider, setup, teardown),
     };
     const struct CMUnitTest two_tpm_tests[] = {
