@@ -224,7 +224,7 @@ $(LINKJOIN): $(call obj,agent/main.c) $(BUILD)/liblinkjoin.a $(CURL_A)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--gc-sections -o $@ $(filter-out $(CURL_A),$^) $(AGENT_LIBS)
 
 # The static libcurl on wolfSSL.  `+`: its make shares our job slots.
-$(CURL_A): tools/deps-curl.sh
+$(CURL_A): tools/deps-curl.sh tools/deps-curl.config tools/deps-curl.mk
 	+$(Q)DEPS=$(DEPS_DIR) tools/deps-curl.sh build
 
 $(ENTRASIM): $(call obj,hw-sim/entra-sim/main.c) $(SIM_OBJS)
