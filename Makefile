@@ -55,14 +55,15 @@ Q := @
 endif
 
 # Debian packages: build, run and test time.
-DEB_PKGS := gcc make pkg-config dpkg-dev libcurl4-openssl-dev libssl-dev libcjson-dev libwolfssl-dev \
+DEB_PKGS := gcc make pkg-config dpkg-dev libcurl4-openssl-dev libcjson-dev libwolfssl-dev \
 	libtss2-dev libtss2-tcti-swtpm0 libtss2-tcti-device0 libmicrohttpd-dev \
 	libcmocka-dev libinih-dev libxml2-dev libgnutls28-dev swtpm swtpm-tools tpm2-tools openssl \
 	curl jq xxd python3 python3-cryptography libxml2-utils clang-format iproute2 procps clang libclang-rt-14-dev valgrind \
 	qemu-system-x86 busybox-static cpio kmod e2fsprogs gdb
 
-# make bench: peak RSS with /usr/bin/time -v.
-DEB_PKGS += time
+# make bench: peak RSS with /usr/bin/time -v; tls_stack builds the agent as
+# it was on OpenSSL (tests/bench/tls_stack.sh) for the before/after.
+DEB_PKGS += time libssl-dev
 
 # build/linkjoin-oobe draws the device-code QR with libqrencode;
 # tests/integration/test_oobe_bridge.sh reads it back (rsvg-convert to PNG,
@@ -84,16 +85,17 @@ BROWSER_DIR := tests/browser
 # tests/integration/ui_schema_check.py: the UI protocol's JSON Schema (draft 2020-12).
 DEB_PKGS += python3-jsonschema
 
-PKGS_AGENT := libcurl libssl libcrypto libcjson wolfssl tss2-esys tss2-tctildr tss2-mu tss2-rc inih libxml-2.0
-# The agent on one TLS stack (README "One TLS stack"): $(BUILD)/linkjoin-wolfssl
-# is the same agent with agent/net/http.c built against a static libcurl on
-# Debian's libwolfssl (tools/deps-curl.sh, into DEPS_DIR: shared by every
-# build directory, rebuilt only when the script changes) and
-# agent/net/tls_tpmkey_wolfssl.c instead of tls_tpmkey_openssl.c; no
-# libcurl4/libssl.  Only those two objects differ, so it costs one link.
+# The agent on one TLS stack (README "One TLS stack"): agent/net/http.c on a
+# static libcurl built on Debian's libwolfssl (tools/deps-curl.sh, into
+# DEPS_DIR: shared by every build directory, so the sanitizer, valgrind,
+# fuzz and release builds link the same uninstrumented library; rebuilt only
+# when the script changes), the device key in the handshake through
+# agent/net/tls_tpmkey_wolfssl.c.  No libcurl4, libssl or GnuTLS in the
+# agent (tests/integration/test_wolfssl.sh).  Debian's libcurl4-openssl-dev
+# stays for hw-sim/tools/sim-load (TOOL_LIBS), a test tool.
+PKGS_AGENT := libcjson wolfssl tss2-esys tss2-tctildr tss2-mu tss2-rc inih libxml-2.0
 DEPS_DIR := build/deps
 CURL_A := $(DEPS_DIR)/lib/libcurl.a
-PKGS_WOLF := libcjson wolfssl tss2-esys tss2-tctildr tss2-mu tss2-rc inih libxml-2.0
 PKGS_SIM   := libmicrohttpd libcjson wolfssl libxml-2.0 gnutls
 PKGS_TEST  := cmocka
 PKGS_OOBE  := libmicrohttpd libcjson libqrencode
@@ -138,10 +140,9 @@ endif
 pc_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pc_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 
-AGENT_CFLAGS := $(call pc_cflags,$(PKGS_AGENT))
-AGENT_LIBS := $(call pc_libs,$(PKGS_AGENT)) -lpthread
-WOLF_CFLAGS := -DLJ_TLS_WOLFSSL=1 -I$(DEPS_DIR)/include $(call pc_cflags,$(PKGS_WOLF))
-WOLF_LIBS := $(CURL_A) $(call pc_libs,$(PKGS_WOLF)) -lpthread
+AGENT_CFLAGS := -I$(DEPS_DIR)/include $(call pc_cflags,$(PKGS_AGENT))
+AGENT_LIBS := $(CURL_A) $(call pc_libs,$(PKGS_AGENT)) -lpthread
+TOOL_LIBS := $(call pc_libs,libcurl $(PKGS_AGENT)) -lpthread
 SIM_CFLAGS := $(call pc_cflags,$(PKGS_SIM))
 SIM_LIBS := $(call pc_libs,$(PKGS_SIM)) -lpthread
 TEST_LIBS := $(call pc_libs,$(PKGS_TEST))
@@ -151,9 +152,8 @@ OOBE_LIBS := $(call pc_libs,$(PKGS_OOBE)) -lpthread
 # Small generic helpers that the simulator links too (no protocol code).
 COMMON_SRCS := $(sort $(wildcard platform/common/*.c))
 
-WOLF_NET_SRCS := agent/net/http.c agent/net/tls_tpmkey_wolfssl.c
-LIB_SRCS := $(filter-out agent/net/tls_tpmkey_wolfssl.c,$(sort $(wildcard platform/*.c \
-	platform/common/*.c) $(wildcard tpm/*.c) $(wildcard agent/*/*.c)))
+LIB_SRCS := $(sort $(wildcard platform/*.c platform/common/*.c) $(wildcard tpm/*.c) \
+	$(wildcard agent/*/*.c))
 SIM_SRCS := $(sort $(filter-out hw-sim/entra-sim/main.c,$(wildcard hw-sim/entra-sim/*.c)))
 TOOL_SRCS := $(sort $(wildcard hw-sim/tools/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -185,10 +185,6 @@ REPLAY_BINS := $(addprefix $(BUILD)/tests/replay/,$(FUZZ_NAMES))
 FUZZ_BINS := $(addprefix $(BUILD)/,$(FUZZ_NAMES))
 
 LINKJOIN := $(BUILD)/linkjoin
-LINKJOIN_WOLF := $(BUILD)/linkjoin-wolfssl
-WOLF_NET_OBJS := $(patsubst %.c,$(BUILD)/obj-wolfssl/%.o,$(WOLF_NET_SRCS))
-# Unit tests of the two modules that differ, also run against the wolfSSL build.
-WOLF_UNIT_BINS := $(BUILD)/tests/wolfssl/test_http $(BUILD)/tests/wolfssl/test_tls_tpmkey
 ENTRASIM := $(BUILD)/entra-sim
 OOBE := $(BUILD)/linkjoin-oobe
 
@@ -196,7 +192,7 @@ OOBE := $(BUILD)/linkjoin-oobe
 	format format-check check-deps check-layers check-sources sim-device install uninstall \
 	release browser-deps oobe-i18n oobe-shots demo-oobe
 
-all: $(LINKJOIN) $(LINKJOIN_WOLF) $(ENTRASIM) $(OOBE) $(TOOL_BINS) oobe-i18n
+all: $(LINKJOIN) $(ENTRASIM) $(OOBE) $(TOOL_BINS) oobe-i18n
 
 # The OOBE screen's words per locale (linkjoin-oobe --i18n $(BUILD)/oobe/i18n
 # serves them as /i18n/<locale>.json): the agent's catalog from `linkjoin
@@ -220,32 +216,16 @@ $(BUILD)/liblinkjoin.a: $(LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@";)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(LINKJOIN): $(call obj,agent/main.c) $(BUILD)/liblinkjoin.a
+# --gc-sections: the static libcurl is built with one section per function.
+# Every binary linking $(BUILD)/liblinkjoin.a links $(CURL_A) (in AGENT_LIBS).
+$(LINKJOIN): $(call obj,agent/main.c) $(BUILD)/liblinkjoin.a $(CURL_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@";)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
-
-# The archive's http.o and tls_tpmkey_openssl.o are never pulled in: every
-# symbol they define comes first from $(WOLF_NET_OBJS).
-$(LINKJOIN_WOLF): $(call obj,agent/main.c) $(WOLF_NET_OBJS) $(BUILD)/liblinkjoin.a $(CURL_A)
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  LD      $@";)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--gc-sections -o $@ $(filter-out $(CURL_A),$^) $(WOLF_LIBS)
-
-$(BUILD)/tests/wolfssl/test_%: $(call obj,tests/unit/test_%.c) $(TESTUTIL_OBJ) $(WOLF_NET_OBJS) \
-		$(BUILD)/liblinkjoin.a $(CURL_A)
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  LD      $@";)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter-out $(CURL_A),$^) $(WOLF_LIBS) $(TEST_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--gc-sections -o $@ $(filter-out $(CURL_A),$^) $(AGENT_LIBS)
 
 # The static libcurl on wolfSSL.  `+`: its make shares our job slots.
-$(CURL_A): tools/deps-curl.sh
+$(CURL_A): tools/deps-curl.sh tools/deps-curl.config tools/deps-curl.mk
 	+$(Q)DEPS=$(DEPS_DIR) tools/deps-curl.sh build
-
-$(BUILD)/obj-wolfssl/%.o: %.c | $(CURL_A)
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  CC      $< (wolfSSL)";)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WOLF_CFLAGS) -c -o $@ $<
 
 $(ENTRASIM): $(call obj,hw-sim/entra-sim/main.c) $(SIM_OBJS)
 	@mkdir -p $(@D)
@@ -308,7 +288,7 @@ $(BUILD)/simfuzz_%: $(call obj,tests/fuzz/simfuzz_%.c) $(SIM_OBJS)
 $(BUILD)/%: $(call obj,hw-sim/tools/%.c) $(call obj,$(COMMON_SRCS))
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@";)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(TOOL_LIBS)
 
 # The translations (agent/ui/i18n/LOCALE.json) embedded in the agent as byte
 # arrays (xxd -i), read by agent/ui/i18n.c.
@@ -343,12 +323,18 @@ $(BUILD)/obj/tests/fuzz/simfuzz_%.o: tests/fuzz/simfuzz_%.c
 	@$(if $(Q),echo "  CC      $<";)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SIM_CFLAGS) -c -o $@ $<
 
+# The modules that include <curl/curl.h> need its headers installed first.
+$(BUILD)/obj/agent/net/%.o: agent/net/%.c | $(CURL_A)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<";)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(AGENT_CFLAGS) -c -o $@ $<
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<";)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(AGENT_CFLAGS) -c -o $@ $<
 
--include $(shell find $(BUILD)/obj $(BUILD)/obj-wolfssl -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 deps:
 	@tools=(); for p in $(DEB_PKGS); do \
@@ -378,7 +364,7 @@ browser-deps:
 check-deps:
 	@for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo "missing: $$p"; done
 
-build-tests: all $(UNIT_BINS) $(WOLF_UNIT_BINS) $(SIMUNIT_BINS) $(REPLAY_BINS)
+build-tests: all $(UNIT_BINS) $(SIMUNIT_BINS) $(REPLAY_BINS)
 
 # Internal: tests/fuzz/build.sh calls this with the clang/libFuzzer settings.
 fuzz-targets: $(FUZZ_BINS)

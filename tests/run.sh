@@ -33,9 +33,6 @@ if [ "$mode" != integration ]; then
   for src in tests/unit/test_*.c tests/unit/simtest_*.c; do
     b="$LJ_BUILD/tests/$(basename "$src" .c)"
     [ -x "$b" ] && list+=("unit:$b")
-    # The same test against the wolfSSL build of the agent (Makefile WOLF_UNIT_BINS).
-    b="$LJ_BUILD/tests/wolfssl/$(basename "$src" .c)"
-    [ -x "$b" ] && list+=("unit:$b")
   done
 fi
 if [ "$mode" != unit ]; then

@@ -12,21 +12,36 @@
 #                              (apt-get source with a private sources list and
 #                              lists directory under DEPS/apt: the machine's
 #                              apt configuration is never touched)
-#   tools/deps-curl.sh build   fetch if needed, configure, build, install the
-#                              library and headers into DEPS (lib/, include/)
+#   tools/deps-curl.sh build   fetch if needed, build, install the library
+#                              and headers into DEPS (lib/, include/)
+#   tools/deps-curl.sh config  run curl's configure with the options below
+#                              and write its curl_config.h, comments
+#                              stripped, to tools/deps-curl.config
+#
+# build skips curl's configure (about half of the time of this library in a
+# fresh clone, and serial) when the first line of tools/deps-curl.config
+# names this machine: curl's upstream version, libwolfssl-dev's version,
+# the Debian architecture and the compiler's major version.  It then copies
+# that file to lib/curl_config.h and compiles curl's own list of sources
+# with tools/deps-curl.mk (no libtool).  Otherwise it runs configure and
+# curl's make as before and says why; run `config` after changing an option
+# below or when that line no longer matches.
 #
 #   DEPS=build/deps            where it all goes (the Makefile's DEPS_DIR)
 #   CURL_DEB_VERSION=          a Debian version to pin ("" = the newest in
 #                              bookworm, bookworm-security, bookworm-updates)
 #
 # The Makefile runs `build` only when DEPS/lib/libcurl.a is older than this
-# script, so changing an option below rebuilds it; CI's fresh clone pays the
+# script, tools/deps-curl.config or tools/deps-curl.mk, so changing an
+# option below rebuilds it; CI's fresh clone pays the
 # fetch and build once (see the README for the measured cost).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEPS=${DEPS:-build/deps}
 mkdir -p "$DEPS"
 DEPS=$(cd "$DEPS" && pwd)
+# No -g: the agent's own objects carry the debug information that matters.
+CURL_CFLAGS="-O2 -fPIC -fstack-protector-strong -ffunction-sections -fdata-sections"
 APT=$DEPS/apt
 SRC=$DEPS/src
 
@@ -64,20 +79,11 @@ fetch() {
   echo "deps-curl: $(basename "$SRC"/curl_*.dsc .dsc) unpacked"
 }
 
-build() {
-  local b=$SRC/curl t0=$SECONDS t1 t2
-  fetch
-  t1=$SECONDS
-  # Called from make: keep its job slots, not its command-line variables
-  # (CFLAGS=, SANITIZE= ... are the agent's, not curl's).
-  MAKEFLAGS=${MAKEFLAGS%% -- *}
-  unset MAKEOVERRIDES CPPFLAGS LDFLAGS LIBS CFLAGS
-  echo "deps-curl: configuring libcurl (wolfSSL)"
-  cd "$b"
+# configure_curl — curl's configure in the current directory (the source tree).
+configure_curl() {
   # Hardened like the agent; sections so the agent's --gc-sections drops
   # what it never calls.
-  CPPFLAGS="-D_FORTIFY_SOURCE=2" \
-    CFLAGS="-O2 -g -fPIC -fstack-protector-strong -ffunction-sections -fdata-sections" \
+  CPPFLAGS="-D_FORTIFY_SOURCE=2" CFLAGS="$CURL_CFLAGS" \
     ./configure -q --prefix="$DEPS" --disable-shared --enable-static --with-pic \
     --disable-dependency-tracking \
     --with-wolfssl --without-openssl --without-gnutls --without-nss --without-mbedtls \
@@ -93,11 +99,66 @@ build() {
     --disable-cookies --disable-netrc --disable-mime --disable-unix-sockets --disable-doh \
     --with-ca-bundle=/etc/ssl/certs/ca-certificates.crt --without-ca-path \
     2> >(grep -v 'WARNING: zlib disabled' >&2)
-  t2=$SECONDS
-  echo "deps-curl: building libcurl.a"
-  make -s -C lib >/dev/null
-  make -s -C lib install >/dev/null
-  make -s -C include install >/dev/null
+}
+
+# machine_key — what tools/deps-curl.config's results depend on besides the options.
+machine_key() {
+  local dsc v
+  dsc=$(basename "$(compgen -G "$SRC/curl_*.dsc" | head -1)" .dsc)
+  v=${dsc#curl_}
+  echo "curl ${v%%-*}, libwolfssl-dev $(dpkg-query -W -f='${Version}' libwolfssl-dev 2>/dev/null)," \
+    "$(dpkg --print-architecture), ${CC:-gcc} $(${CC:-gcc} -dumpversion)"
+}
+
+# Called from make: keep its job slots, not its command-line variables
+# (CFLAGS=, SANITIZE= ... are the agent's, not curl's).
+clean_env() {
+  MAKEFLAGS=${MAKEFLAGS:-}
+  MAKEFLAGS=${MAKEFLAGS%% -- *}
+  unset MAKEOVERRIDES CPPFLAGS LDFLAGS LIBS CFLAGS
+}
+
+config() {
+  local out=$PWD/tools/deps-curl.config
+  fetch
+  clean_env
+  echo "deps-curl: configuring libcurl (wolfSSL) for $out"
+  (cd "$SRC/curl" && configure_curl)
+  {
+    echo "/* deps-curl.config: $(machine_key) */"
+    echo "/* curl_config.h written by curl's configure (tools/deps-curl.sh config); comments stripped */"
+    python3 -c 'import re, sys; s = re.sub(r"/\*.*?\*/", "", sys.stdin.read(), flags=re.S); print("\n".join(l.rstrip() for l in s.splitlines() if l.strip()))' \
+      <"$SRC/curl/lib/curl_config.h"
+  } >"$out"
+  echo "deps-curl: wrote $out ($(wc -l <"$out") lines)"
+}
+
+build() {
+  local b=$SRC/curl t0=$SECONDS t1 t2 key have
+  fetch
+  t1=$SECONDS
+  clean_env
+  key=$(machine_key)
+  have=$(sed -n '1s|^/\* deps-curl.config: \(.*\) \*/$|\1|p' tools/deps-curl.config 2>/dev/null || true)
+  if [ "$key" = "$have" ]; then
+    echo "deps-curl: building libcurl.a (wolfSSL; configure skipped: tools/deps-curl.config)"
+    cp tools/deps-curl.config "$b/lib/curl_config.h"
+    t2=$SECONDS
+    rm -rf "$DEPS/obj"
+    make -s -f tools/deps-curl.mk SRC="$b" OUT="$DEPS/obj" CFLAGS="$CURL_CFLAGS"
+    mkdir -p "$DEPS/lib" "$DEPS/include/curl"
+    cp "$DEPS/obj/libcurl.a" "$DEPS/lib/libcurl.a"
+    cp "$b"/include/curl/*.h "$DEPS/include/curl/"
+  else
+    echo "deps-curl: tools/deps-curl.config is for \"$have\", this machine is \"$key\": running configure"
+    echo "deps-curl: configuring libcurl (wolfSSL)"
+    (cd "$b" && configure_curl)
+    t2=$SECONDS
+    echo "deps-curl: building libcurl.a"
+    make -s -C "$b/lib" >/dev/null
+    make -s -C "$b/lib" install >/dev/null
+    make -s -C "$b/include" install >/dev/null
+  fi
   touch "$DEPS/lib/libcurl.a"
   echo "deps-curl: $DEPS/lib/libcurl.a ($(curl_version)); fetch $((t1 - t0)) s," \
     "configure $((t2 - t1)) s, build $((SECONDS - t2)) s"
@@ -110,8 +171,9 @@ curl_version() {
 case ${1:-} in
   fetch) fetch ;;
   build) build ;;
+  config) config ;;
   *)
-    echo "usage: tools/deps-curl.sh fetch|build" >&2
+    echo "usage: tools/deps-curl.sh fetch|build|config" >&2
     exit 2
     ;;
 esac

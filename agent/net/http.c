@@ -590,7 +590,6 @@ set_common(struct lj_http *h, CURL *c, const char *url, char *errbuf)
     SET(CURLOPT_FOLLOWLOCATION, 0L);
     SET(CURLOPT_SSL_VERIFYPEER, 1L);
     SET(CURLOPT_SSL_VERIFYHOST, 2L);
-#ifdef LJ_TLS_WOLFSSL
     /* curl 7.88's wolfSSL backend refuses a maximum version and makes
        CURL_SSLVERSION_TLSv1_2 mean exactly 1.2: the client-auth case
        without RSA-PSS wants that (tls_tpmkey.h); any other connection
@@ -600,16 +599,6 @@ set_common(struct lj_http *h, CURL *c, const char *url, char *errbuf)
                                                               : CURL_SSLVERSION_DEFAULT));
     SET(CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
     SET(CURLOPT_SSL_CTX_DATA, h);
-#else
-    if (h->tls != NULL) {
-        /* Client authentication with the device key: TLS 1.2 only (tls_tpmkey.h). */
-        SET(CURLOPT_SSLVERSION, (long)(CURL_SSLVERSION_TLSv1_2 | CURL_SSLVERSION_MAX_TLSv1_2));
-        SET(CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
-        SET(CURLOPT_SSL_CTX_DATA, h);
-    } else {
-        SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-    }
-#endif
     SET(CURLOPT_SHARE, h->share);
     SET(CURLOPT_CONNECTTIMEOUT, h->connect_timeout);
     SET(CURLOPT_TIMEOUT, h->request_timeout);
@@ -639,10 +628,9 @@ set_common(struct lj_http *h, CURL *c, const char *url, char *errbuf)
     }
     if (h->ca_file != NULL) {
         /* ca_file replaces the system store rather than adding to it. */
+        /* No CAPATH: tools/deps-curl.sh builds curl without a CA path
+           (setting one would be CURLE_NOT_BUILT_IN). */
         SET(CURLOPT_CAINFO, h->ca_file);
-#ifndef LJ_TLS_WOLFSSL /* no CA path there (tools/deps-curl.sh): CURLE_NOT_BUILT_IN */
-        SET(CURLOPT_CAPATH, (char *)NULL);
-#endif
     }
     if (h->connect_to != NULL)
         SET(CURLOPT_CONNECT_TO, h->connect_to);

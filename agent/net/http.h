@@ -31,10 +31,9 @@
  * client_cert on struct lj_http_config.  The certificate is presented when
  * the server asks for one and the handshake signature is made by the
  * sign callback (the device key in tpm/), so the private key never enters
- * this process.  On the OpenSSL build such a client speaks TLS 1.2 with
- * rsa_pkcs1_sha256 only; on the wolfSSL build also RSA-PSS and TLS 1.3
- * when sign_pss is set (agent/net/tls_tpmkey.h says why); the
- * backend-specific part lives in agent/net/tls_tpmkey_*.c.
+ * this process.  Such a client signs rsa_pkcs1_sha256, and RSA-PSS on
+ * TLS 1.2 and 1.3 when sign_pss is set (agent/net/tls_tpmkey.h says why);
+ * the TLS-library part lives in agent/net/tls_tpmkey_wolfssl.c.
  */
 #ifndef LJ_AGENT_HTTP_H
 #define LJ_AGENT_HTTP_H
@@ -66,7 +65,7 @@ struct lj_http_client_cert {
     void *sign_arg;
     /* Optional, with sign_arg: RSASSA-PSS (SHA-256, MGF1-SHA256, salt 32;
        RFC 8446 4.2.3 rsa_pss_rsae_sha256) over the digest.  With it the
-       wolfSSL build authenticates on TLS 1.2 and 1.3 (tls_tpmkey.h). */
+       client authenticates on TLS 1.2 and 1.3 (tls_tpmkey.h). */
     lj_http_sign_fn sign_pss;
     /* Optional: the signing key's DER SubjectPublicKeyInfo; lj_http_new
        fails LJ_ERR_STATE when the certificate holds another key. */

@@ -2,20 +2,19 @@
  * tls_tpmkey.h — TLS client authentication with a key that never enters
  * this process: the certificate is given as DER, the private operation is
  * a callback (the device key's RSASSA-PKCS1-v1_5/SHA-256 signature in
- * tpm/, and its RSASSA-PSS/SHA-256 one when sign_pss is given).  The one TLS-backend-specific
- * module, in two builds: tls_tpmkey_openssl.c for libcurl's OpenSSL backend (the default) and
- * tls_tpmkey_wolfssl.c for the static libcurl on wolfSSL (`make
- * TLS=wolfssl`).  Only agent/net/http.c includes this header, and no TLS
- * library type crosses it (the SSL_CTX / WOLFSSL_CTX travels as void *).
+ * tpm/, and its RSASSA-PSS/SHA-256 one when sign_pss is given).  The one
+ * TLS-library-specific module: tls_tpmkey_wolfssl.c, for the agent's
+ * static libcurl on wolfSSL (tools/deps-curl.sh).  Only agent/net/http.c
+ * includes this header, and no TLS library type crosses it (the
+ * WOLFSSL_CTX travels as void *).
  *
- * What it installs on a connection (see the .c files for why):
+ * What it installs on a connection (see the .c file for why):
  *   - the certificate and a key whose sign operation calls back
- *     (OpenSSL: rsa_pkcs1_sha256 only; wolfSSL: also rsa_pss_rsae_sha256
- *     through sign_pss);
+ *     (rsa_pkcs1_sha256, and rsa_pss_rsae_sha256 through sign_pss);
  *   - TLS 1.2 as the highest version on such a connection (http.c asks
  *     curl for it) unless lj_tls_client_tls13 says otherwise, because
  *     TLS 1.3 CertificateVerify requires RSA-PSS (RFC 8446 4.4.3);
- *   - wolfSSL only: TLS 1.2 as the lowest version on every connection.
+ *   - TLS 1.2 as the lowest version on every connection.
  */
 #ifndef LJ_AGENT_TLS_CLIENT_H
 #define LJ_AGENT_TLS_CLIENT_H
@@ -43,7 +42,7 @@ void lj_tls_client_free(struct lj_tls_client *c);
 
 /*
  * Set up the backend's TLS context (from CURLOPT_SSL_CTX_FUNCTION, once per
- * new connection): with wolfSSL TLS 1.2 as the minimum; when c is not NULL
+ * new connection): TLS 1.2 as the minimum; when c is not NULL
  * the identity (certificate, callback key; the context refers to c, which
  * must outlive it).  LJ_ERR_TLS when the library refuses.  Does not block.
  */
@@ -58,7 +57,7 @@ enum lj_rc lj_tls_client_take_sign_error(struct lj_tls_client *c);
 
 /*
  * Whether the handshake of a connection resumed a TLS session: 1 resumed,
- * 0 full, -1 unknown (ssl NULL).  ssl is the backend's SSL / WOLFSSL
+ * 0 full, -1 unknown (ssl NULL).  ssl is the WOLFSSL
  * object (CURLINFO_TLS_SSL_PTR).  For the log and make bench.
  */
 int lj_tls_resumed(void *ssl);
@@ -70,9 +69,8 @@ const char *lj_tls_version(void *ssl);
 unsigned lj_tls_client_sign_count(const struct lj_tls_client *c);
 
 /*
- * Whether a connection with this identity may negotiate TLS 1.3: true on
- * the wolfSSL build when the identity has sign_pss; always false on the
- * OpenSSL build (http.c then caps it at TLS 1.2).
+ * Whether a connection with this identity may negotiate TLS 1.3: true
+ * when the identity has sign_pss (without it http.c caps it at TLS 1.2).
  */
 bool lj_tls_client_tls13(const struct lj_tls_client *c);
 

@@ -1,6 +1,6 @@
 /*
  * tls_tpmkey_wolfssl.c — TLS client certificate whose key stays in the TPM,
- * for libcurl's wolfSSL backend (`make TLS=wolfssl`; see tls_tpmkey.h).
+ * for the agent's static libcurl on wolfSSL (tools/deps-curl.sh; see tls_tpmkey.h).
  *
  * Design note.  wolfSSL's PK callbacks (HAVE_PK_CALLBACKS, set in Debian's
  * libwolfssl 5.5.4) replace its private-key operations per WOLFSSL_CTX:

@@ -7,7 +7,8 @@
 #
 #   tests/bench/leave_latency.sh [N=20]
 #
-# LEAVE_BIN=build/linkjoin-wolfssl measures that binary (join and leave);
+# LEAVE_BIN=PATH measures that binary (join and leave), e.g. the OpenSSL
+# agent tests/bench/tls_stack.sh builds into build/bench-base-REF;
 # LEAVE_SIM_ARGS="--tls-sigalgs tls12" starts entra-sim with those options
 # (its default negotiates TLS 1.3 where the binary allows it).
 # Prints min / median / p90 / max in ms for both, and the TLS version of

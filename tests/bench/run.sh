@@ -19,8 +19,9 @@
 # first UI event, sign-in finished to joined and to enrolled, with where the
 # time goes), cold_join, early_vs_seq (the person's wait with keygen during
 # vs after sign-in), sim_load (entra-sim joins/s, N devices at once),
-# tls_stack (build/linkjoin on OpenSSL against build/linkjoin-wolfssl: RSS,
-# first UI event, sign-in to joined, TLS handshakes, size; tls_stack.sh),
+# tls_stack (build/linkjoin on wolfSSL against the OpenSSL agent of
+# BENCH_TLS_BASE: RSS, first UI event, sign-in to joined, TLS handshakes,
+# size; tls_stack.sh),
 # oobe_paint (the OOBE web screen's first contentful paint in headless
 # chromium and its asset bytes; oobe_paint.sh).
 #
@@ -283,7 +284,7 @@ bench_prt() { bench_flow_prt; }
 
 # ---- main ---------------------------------------------------------------------
 
-for b in "$LINKJOIN" "$LJ_BUILD/linkjoin-wolfssl" "$TPM_PROXY" "$ENTRASIM" "$LJ_BUILD/sim-load"; do
+for b in "$LINKJOIN" "$TPM_PROXY" "$ENTRASIM" "$LJ_BUILD/sim-load"; do
   [ -x "$b" ] || { echo "bench: $b missing; run make first" >&2; exit 1; }
 done
 T0=$(ms_now)

@@ -16,7 +16,10 @@ umask 077
 LJ_TOP=${LJ_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 LJ_BUILD=${LJ_BUILD:-build}
 case $LJ_BUILD in /*) ;; *) LJ_BUILD=$LJ_TOP/$LJ_BUILD ;; esac
-LINKJOIN=$LJ_BUILD/linkjoin
+# LJ_AGENT_BIN=PATH runs the suite against another build of the agent
+# (relative to the top directory unless absolute).
+LINKJOIN=${LJ_AGENT_BIN:-$LJ_BUILD/linkjoin}
+case $LINKJOIN in /*) ;; *) LINKJOIN=$LJ_TOP/$LINKJOIN ;; esac
 ENTRASIM=$LJ_BUILD/entra-sim
 export TSS2_LOG=${TSS2_LOG:-all+none}
 LJ_SCRIPT_TMP=$(mktemp -d /tmp/lj-it.XXXXXX)

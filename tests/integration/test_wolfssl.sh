@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The agent on one TLS stack: build/linkjoin-wolfssl (agent/net/http.c on a
+# The agent on one TLS stack: build/linkjoin (agent/net/http.c on a
 # static libcurl over Debian's libwolfssl, the device key in the TLS
 # handshake through wolfSSL PK callbacks, agent/net/tls_tpmkey_wolfssl.c)
 # against entra-sim + swtpm: what it links, a join, and `leave` with the
@@ -12,7 +12,6 @@
 . "$(dirname "$0")/lib_leave.sh"
 
 export LJ_TEST_HOOKS=1
-LINKJOIN=$LJ_BUILD/linkjoin-wolfssl
 
 # wolfssl_env [SIM ARGS..] — leave_env with entra-sim started with SIM ARGS.
 wolfssl_env() {
@@ -31,9 +30,11 @@ deletes_answered() {
     jq "[.[] | select(.method == \"DELETE\" and .status == $1)] | length"
 }
 
-# No OpenSSL, GnuTLS or system libcurl in what the binary asks for.  The
-# one way libcrypto still arrives is Debian's libtss2-esys (its ESYS crypto
-# backend is OpenSSL): named here so a new path fails the test.
+# No OpenSSL, GnuTLS or system libcurl (libcurl4-openssl/-gnutls) in what
+# the agent asks for, nor in what ldd resolves.  The one known exception:
+# libcrypto still arrives through Debian's libtss2-esys 3.2.1, whose ESYS
+# crypto backend is OpenSSL (no crypto callbacks before tpm2-tss 4.x); it
+# is named here so that any other path to libcrypto fails the test.
 case_links_no_other_tls_stack() {
   local needed all via
   [ -x "$LINKJOIN" ] || fail "$LINKJOIN not built"
