@@ -35,6 +35,7 @@
 #define ENTRA_CA "Entra admin center > Entra ID > Conditional Access > Policies"
 #define ENTRA_SIGNINS "Entra admin center > Entra ID > Monitoring & health > Sign-in logs"
 #define ENTRA_AUDIT "Entra admin center > Entra ID > Monitoring & health > Audit logs"
+#define ENTRA_DEVICES "Entra admin center > Entra ID > Devices > All devices"
 #define ENTRA_USER "Entra admin center > Entra ID > Users > All users > (the user)"
 #define MS_HOSTS                                                                                   \
     "login.microsoftonline.com, enterpriseregistration.windows.net and "                           \
@@ -422,11 +423,12 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
          "The device joined your organization, but Intune does not yet know it as a company "
          "device, so it cannot be managed; your IT admin needs to register it.",
-         "Windows identifiers cannot be typed in; upload a CSV file with the line "
+         "Corporate identifiers for Windows are only added by uploading a CSV file: one with the line "
          "{manufacturer},{model},{serial} in Intune admin center > Devices > Enrollment > "
          "Corporate device identifiers > Add > Upload CSV file (identifier type: Manufacturer, "
          "model, and serial number (Windows only)).  Or allow personally owned devices for the "
-         "group of {upn} in Devices > Enrollment > Device platform restriction > Windows "
+         "group of {upn} in Intune admin center > Devices > Enrollment > Device platform "
+         "restriction > Windows "
          "restrictions: an Entra join during setup enrolls as Unknown ownership, which that "
          "restriction treats as personally owned"},
     [LJ_R_MDM_DEVICE_CAP] =
@@ -475,21 +477,21 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "The device joined your organization; Microsoft's sign-in service does not recognize it "
          "yet, so its management (Intune) setup will finish automatically in a few minutes.",
          "No action is needed if it clears within an hour: a new device takes a while to reach "
-         "every Entra region. If it lasts, check that the device is listed and enabled in Entra "
-         "admin center > Identity > Devices > All devices"},
+         "every Entra region. If it lasts, check that the device is listed and enabled in "
+         ENTRA_DEVICES},
     [LJ_R_DEVICE_DISABLED] =
         {LJ_R_DEVICE_DISABLED, "device_disabled", "", LJ_PHASE_MDM, "AADSTS135011", LJ_FIX_ADMIN,
          false, LJ_EXIT_POLICY,
          "The device joined your organization, but it has been disabled there, so it cannot "
          "sign in or be managed until an administrator enables it; setup then finishes by itself.",
-         "Entra admin center > Identity > Devices > All devices > (search for the device id "
+         ENTRA_DEVICES " > (search for the device id "
          "below) > Enable; device management setup then finishes by itself within 30 minutes"},
     [LJ_R_DEVICE_NOT_FOUND] =
         {LJ_R_DEVICE_NOT_FOUND, "device_not_found", "", LJ_PHASE_MDM, "AADSTS700003", LJ_FIX_ADMIN,
          false, LJ_EXIT_POLICY,
          "This device was removed from your organization, so it cannot sign in or be managed; "
          "it must be reset and set up again.",
-         "Check Entra admin center > Identity > Monitoring & health > Audit logs (activity: "
+         "Check " ENTRA_AUDIT " (activity: "
          "Delete device) for who removed it; reset the device to factory settings to join it "
          "again"},
     [LJ_R_PRT_REFUSED] =

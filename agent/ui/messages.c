@@ -108,7 +108,7 @@ static const struct lj_msg_entry table[] = {
     {"tty.mdm_failed", "Device management (Intune) enrollment did not succeed."},
     {"tty.no_reason", "no reason was given."},
     {"tty.already_joined", "This device is already joined; nothing to do."},
-    {"tty.cancelled", "Cancelled. You can start again at any time."},
+    {"tty.cancelled", "Setup was cancelled. Restart the device to start again."},
     {"tty.failed", "Setup could not finish: {message}"},
     {"tty.unexpected", "an unexpected error occurred."},
     {"tty.error_code", "Error code:"},
