@@ -423,7 +423,8 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
          "The device joined your organization, but Intune does not yet know it as a company "
          "device, so it cannot be managed; your IT admin needs to register it.",
-         "Corporate identifiers for Windows are only added by uploading a CSV file: one with the line "
+         "Corporate identifiers for Windows are only added by uploading a CSV file: one with the "
+         "line "
          "{manufacturer},{model},{serial} in Intune admin center > Devices > Enrollment > "
          "Corporate device identifiers > Add > Upload CSV file (identifier type: Manufacturer, "
          "model, and serial number (Windows only)).  Or allow personally owned devices for the "
@@ -477,14 +478,15 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "The device joined your organization; Microsoft's sign-in service does not recognize it "
          "yet, so its management (Intune) setup will finish automatically in a few minutes.",
          "No action is needed if it clears within an hour: a new device takes a while to reach "
-         "every Entra region. If it lasts, check that the device is listed and enabled in "
-         ENTRA_DEVICES},
+         "every Entra region. If it lasts, check that the device is listed and enabled "
+         "in " ENTRA_DEVICES},
     [LJ_R_DEVICE_DISABLED] =
         {LJ_R_DEVICE_DISABLED, "device_disabled", "", LJ_PHASE_MDM, "AADSTS135011", LJ_FIX_ADMIN,
          false, LJ_EXIT_POLICY,
          "The device joined your organization, but it has been disabled there, so it cannot "
          "sign in or be managed until an administrator enables it; setup then finishes by itself.",
-         ENTRA_DEVICES " > (search for the device id "
+         ENTRA_DEVICES
+         " > (search for the device id "
          "below) > Enable; device management setup then finishes by itself within 30 minutes"},
     [LJ_R_DEVICE_NOT_FOUND] =
         {LJ_R_DEVICE_NOT_FOUND, "device_not_found", "", LJ_PHASE_MDM, "AADSTS700003", LJ_FIX_ADMIN,

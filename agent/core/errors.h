@@ -185,6 +185,9 @@ struct lj_error_params {
     const char *upn;   /* the signed-in user, when known ("the user" if not) */
     const char *wait;  /* how long a TPM lockout lasts ("about 17 minutes"; "a few minutes") */
     const char *proxy; /* the HTTP proxy the request went through */
+    /* {wait} as a number of minutes (0 = unknown), sent beside it as args
+       "wait_minutes" so each language puts it in its own words */
+    long wait_minutes;
 };
 
 /*

@@ -381,6 +381,7 @@ flow_report_failure(struct flow *f, enum lj_rc rc)
     p.upn = f->j.upn[0] != '\0' ? f->j.upn : (f->have_claims ? f->claims.upn : NULL);
     if (f->fail.reason == LJ_R_TPM_LOCKED) { /* preflight wrote the lockout's length */
         p.wait = p.what;
+        p.wait_minutes = f->fail.wait_min;
         p.what = NULL;
     }
     p.proxy = f->fail.proxy[0] != '\0' ? f->fail.proxy : NULL;

@@ -48,6 +48,7 @@ struct flow_failure {
     struct lj_error_record err;
     char host[256];  /* {host} of the message: the endpoint that failed */
     char what[160];  /* {what} of the message: why an answer was unusable */
+    long wait_min;   /* tpm_locked: the lockout's minutes for {wait} (0 = unknown) */
     char proxy[256]; /* {proxy}: the HTTP proxy the failed request went through */
 };
 
@@ -269,8 +270,11 @@ void flow_prt_forget(const struct flow *f);
 
 /* preflight.c: the TPM verdict, the clock, DNS/TCP/TLS to every endpoint. */
 enum lj_rc flow_preflight(struct flow *f);
-/* How long the lockout in h lasts, as words for {wait} ("about 17 minutes"). Pure. */
-void flow_lockout_wait(const struct tpm_health *h, char *out, size_t osz);
+/*
+ * How long the lockout in h lasts: its minutes (0 = unknown) returned, and
+ * English words for {wait} ("about 17 minutes") in out.  Pure.
+ */
+long flow_lockout_wait(const struct tpm_health *h, char *out, size_t osz);
 /* signin.c: the configured sign-in method; blocks for the user. */
 enum lj_rc flow_signin(struct flow *f);
 /* join.c */

@@ -7,6 +7,10 @@
  */
 #include "agent/flow/flow_int.h"
 
+#include <stdlib.h>
+
+#include "agent/ui/messages.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -20,24 +24,22 @@
  * Library, Part 1, "Dictionary Attack Protection").  "about N minutes";
  * "a few minutes" when the TPM does not say.
  */
-void
+long
 flow_lockout_wait(const struct tpm_health *h, char *out, size_t osz)
 {
-    uint64_t over, secs, min;
+    uint64_t over, secs;
+    long min = 0;
+    char *w;
 
-    if (h->recovery_s == 0 || h->max_tries == 0 || h->lockout_counter < h->max_tries) {
-        snprintf(out, osz, "a few minutes");
-        return;
+    if (h->recovery_s != 0 && h->max_tries != 0 && h->lockout_counter >= h->max_tries) {
+        over = (uint64_t)h->lockout_counter - h->max_tries + 1;
+        secs = over * h->recovery_s;
+        min = secs / 60 >= 1000000 ? 1000000 : (long)((secs + 59) / 60);
     }
-    over = (uint64_t)h->lockout_counter - h->max_tries + 1;
-    secs = over * h->recovery_s;
-    min = (secs + 59) / 60;
-    if (min <= 1)
-        snprintf(out, osz, "about a minute");
-    else if (min < 120)
-        snprintf(out, osz, "about %llu minutes", (unsigned long long)min);
-    else
-        snprintf(out, osz, "about %llu hours", (unsigned long long)((min + 59) / 60));
+    w = lj_msg_wait("en", min);
+    snprintf(out, osz, "%s", w != NULL ? w : "a few minutes");
+    free(w);
+    return min;
 }
 
 /* The checks above, in that order; the first failure is recorded and returned. */
@@ -52,7 +54,7 @@ flow_preflight(struct flow *f)
 
     lj_ui_progress(f->ui, "step.preflight.check", 5);
     if (f->tpm_open_rc == LJ_ERR_TPM_LOCKOUT)
-        flow_lockout_wait(&f->tpm_h, f->fail.what, sizeof(f->fail.what));
+        f->fail.wait_min = flow_lockout_wait(&f->tpm_h, f->fail.what, sizeof(f->fail.what));
     if (f->tpm_open_rc != LJ_OK)
         return flow_fail_rc(f, LJ_PHASE_PREFLIGHT, f->tpm_open_rc);
     rc = lj_clock_check(lj_clock_now(), why, sizeof(why));

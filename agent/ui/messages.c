@@ -63,6 +63,12 @@ static const struct lj_msg_entry table[] = {
     {"notice.recover_retry", "Setup stopped last time before it finished; trying again"},
     {"notice.recover_resume", "Setup was interrupted earlier; continuing where it stopped"},
 
+    /* words that fill a placeholder ({wait}), so each language has its own */
+    {"arg.wait.few", "a few minutes"},
+    {"arg.wait.minute", "about a minute"},
+    {"arg.wait.minutes", "about {minutes} minutes"},
+    {"arg.wait.hours", "about {hours} hours"},
+
     /* leaving */
     {"leaving.done", "Setup is finished."},
     {"leaving.retry_window_closed", "Setup has stopped. Restart the device to try again."},
@@ -328,6 +334,60 @@ lj_msg_format(const char *tmpl, const struct cJSON *args)
         return NULL;
     }
     return out;
+}
+
+char *
+lj_msg_wait(const char *locale, long minutes)
+{
+    cJSON *a = cJSON_CreateObject();
+    const char *id = "arg.wait.few";
+    char *s = NULL;
+
+    if (a == NULL)
+        return NULL;
+    if (minutes == 1) {
+        id = "arg.wait.minute";
+    } else if (minutes > 1 && minutes < 120) {
+        id = "arg.wait.minutes";
+        if (cJSON_AddNumberToObject(a, "minutes", (double)minutes) == NULL)
+            goto out;
+    } else if (minutes >= 120) {
+        id = "arg.wait.hours";
+        if (cJSON_AddNumberToObject(a, "hours", (double)((minutes + 59) / 60)) == NULL)
+            goto out;
+    }
+    s = lj_msg_format(lj_msg(locale, id), a);
+out:
+    cJSON_Delete(a);
+    return s;
+}
+
+char *
+lj_msg_format_in(const char *locale, const char *tmpl, const struct cJSON *args)
+{
+    const cJSON *m = args != NULL ? cJSON_GetObjectItemCaseSensitive(args, "wait_minutes") : NULL;
+    cJSON *copy;
+    char *w, *s;
+
+    if (!cJSON_IsNumber(m))
+        return lj_msg_format(tmpl, args);
+    copy = cJSON_Duplicate(args, true);
+    w = lj_msg_wait(locale, (long)m->valuedouble);
+    if (copy == NULL || w == NULL || !cJSON_IsObject(copy)) {
+        cJSON_Delete(copy);
+        free(w);
+        return NULL;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(copy, "wait");
+    if (cJSON_AddStringToObject(copy, "wait", w) == NULL) {
+        cJSON_Delete(copy);
+        free(w);
+        return NULL;
+    }
+    free(w);
+    s = lj_msg_format(tmpl, copy);
+    cJSON_Delete(copy);
+    return s;
 }
 
 char *

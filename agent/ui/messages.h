@@ -84,6 +84,20 @@ const struct cJSON *lj_msg_translation(const char *locale);
  */
 char *lj_msg_format(const char *tmpl, const struct cJSON *args);
 
+/*
+ * lj_msg_format for a text in locale: a number member "wait_minutes" in
+ * args stands for {wait} and is put in words of that locale (lj_msg_wait),
+ * so a translated sentence never carries English words.
+ */
+char *lj_msg_format_in(const char *locale, const char *tmpl, const struct cJSON *args);
+
+/*
+ * How long to wait, in words of locale (arg.wait.*): minutes <= 0 "a few
+ * minutes", 1 "about a minute", up to 119 "about N minutes", then hours
+ * rounded up.  malloc'ed (caller frees); NULL on ENOMEM.
+ */
+char *lj_msg_wait(const char *locale, long minutes);
+
 /* lj_msg + lj_msg_format; NULL when the id is unknown or on ENOMEM. */
 char *lj_msg_render(const char *locale, const char *id, const struct cJSON *args);
 

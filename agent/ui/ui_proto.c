@@ -180,7 +180,7 @@ relabel(cJSON *ev, const char *id_name, const char *args_name, const char *text_
     t = lj_msg_translated(locale, id);
     if (t == NULL)
         return; /* English stays as the agent wrote it */
-    s = lj_msg_format(t, cJSON_GetObjectItemCaseSensitive(ev, args_name));
+    s = lj_msg_format_in(locale, t, cJSON_GetObjectItemCaseSensitive(ev, args_name));
     if (s == NULL)
         return;
     v = cJSON_CreateString(s);
@@ -468,7 +468,9 @@ params_args(const char *tmpl, const struct lj_error_params *p)
         snprintf(name, sizeof(name), "%.*s", (int)len, n);
         snprintf(ph, sizeof(ph), "{%s}", name);
         lj_error_format(ph, p, val, sizeof(val));
-        if (cJSON_AddStringToObject(a, name, val) == NULL) {
+        if (cJSON_AddStringToObject(a, name, val) == NULL ||
+            (strcmp(name, "wait") == 0 &&
+             cJSON_AddNumberToObject(a, "wait_minutes", (double)p->wait_minutes) == NULL)) {
             cJSON_Delete(a);
             return NULL;
         }

@@ -192,7 +192,7 @@ ev_text(const struct tty *t, const cJSON *ev, const char *text_name, const char 
     const char *tr = id != NULL ? lj_msg_translated(t->loc, id) : NULL;
 
     if (tr != NULL)
-        return lj_msg_format(tr, cJSON_GetObjectItemCaseSensitive(ev, args_name));
+        return lj_msg_format_in(t->loc, tr, cJSON_GetObjectItemCaseSensitive(ev, args_name));
     return own != NULL ? strdup(own) : NULL;
 }
 

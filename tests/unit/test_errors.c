@@ -43,7 +43,8 @@ static const struct lj_error_params full = {"enterpriseregistration.windows.net"
                                             "SN-0001",
                                             "alice@contoso.example",
                                             "about 17 minutes",
-                                            "http://proxy.example:3128"};
+                                            "http://proxy.example:3128",
+                                            17};
 
 static void
 test_every_entry_complete(void **state)

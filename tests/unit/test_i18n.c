@@ -77,7 +77,7 @@ static bool
 id_well_formed(const char *id)
 {
     static const char *const prefixes[] = {"reason.",  "admin.",  "step.", "prompt.", "notice.",
-                                           "leaving.", "result.", "tty.",  "screen."};
+                                           "leaving.", "result.", "tty.",  "screen.", "arg."};
     bool known = false;
 
     for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
@@ -312,6 +312,53 @@ test_every_id_translated(void **state)
     assert_int_equal(missing, 0);
 }
 
+/*
+ * {wait} reaches a translated sentence in that language's words: the
+ * result's args carry wait_minutes beside the English phrase.
+ */
+static void
+test_wait_in_words_of_the_locale(void **state)
+{
+    static const struct {
+        const char *loc;
+        long min;
+        const char *want;
+    } cases[] = {
+        {"en", 0, "a few minutes"},
+        {"en", 1, "about a minute"},
+        {"en", 17, "about 17 minutes"},
+        {"en", 150, "about 3 hours"},
+        {"de", 17, "etwa 17 Minuten"},
+        {"fr", 17, "environ 17 minutes"},
+        {"ja", 17, "\xe7\xb4\x84 17 \xe5\x88\x86"},
+        {"de", 0, "einigen Minuten"},
+    };
+    cJSON *args = cJSON_CreateObject();
+    char *s;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        s = lj_msg_wait(cases[i].loc, cases[i].min);
+        assert_non_null(s);
+        assert_string_equal(s, cases[i].want);
+        free(s);
+    }
+    assert_non_null(args);
+    assert_non_null(cJSON_AddStringToObject(args, "wait", "about 17 minutes"));
+    assert_non_null(cJSON_AddNumberToObject(args, "wait_minutes", 17));
+    s = lj_msg_format_in("de", lj_msg("de", "reason.tpm_locked"), args);
+    assert_non_null(s);
+    assert_non_null(strstr(s, "in etwa 17 Minuten erneut"));
+    assert_null(strstr(s, "about"));
+    free(s);
+    /* without wait_minutes the value is used as given (English clients, v1 events) */
+    cJSON_DeleteItemFromObject(args, "wait_minutes");
+    s = lj_msg_format_in("de", "{wait}", args);
+    assert_string_equal(s, "about 17 minutes");
+    free(s);
+    cJSON_Delete(args);
+}
+
 int
 main(void)
 {
@@ -325,6 +372,7 @@ main(void)
         cmocka_unit_test(test_translations_no_unknown_ids),
         cmocka_unit_test(test_translations_same_placeholders),
         cmocka_unit_test(test_every_id_translated),
+        cmocka_unit_test(test_wait_in_words_of_the_locale),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

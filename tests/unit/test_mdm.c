@@ -1046,8 +1046,8 @@ test_faults(void **state)
     size_t n;
     char *b = load("fault-ownership.xml", &n);
     struct lj_classified c;
-    const struct lj_error_params params = {NULL,      NULL, NULL, "Contoso", "Link 1",
-                                           "SN-0001", NULL, NULL, NULL};
+    const struct lj_error_params params = {
+        .manufacturer = "Contoso", .model = "Link 1", .serial = "SN-0001"};
     char msg[512];
 
     (void)state;
