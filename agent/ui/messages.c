@@ -175,6 +175,7 @@ static const struct lj_msg_entry table[] = {
     {"screen.almost_done", "Almost done: your IT admin needs to finish setting up this device"},
     {"screen.contact_admin", "Contact your IT admin"},
     {"screen.retry_in", "Trying again in {seconds} seconds"},
+    {"screen.retry_in_min", "Trying again in {minutes} min"},
     {"screen.retry_until", "You can try again until {time}"},
     {"screen.step_of", "Step {index} of {count}"},
     {"screen.error_code", "Error code"},

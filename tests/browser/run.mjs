@@ -159,6 +159,8 @@ const cases = {
     const title = await b.screen("result");
     assertEq(title, en("result.joined_mdm_pending.title", "Almost done"), "heading");
     assert((await b.text("#result-message")).length > 0, "what happens next");
+    // the mdm-retry timer's 1800 s, in minutes (29 or 30, as the clock turns)
+    assert(/^Trying again in (29|30) min$/.test(await b.text("#next-action")), "retry in minutes");
     await b.close();
   },
 

@@ -44,6 +44,7 @@
     "screen.almost_done": "Almost done: your IT admin needs to finish setting up this device",
     "screen.contact_admin": "Contact your IT admin",
     "screen.retry_in": "Trying again in {seconds} seconds",
+    "screen.retry_in_min": "Trying again in {minutes} min",
     "screen.retry_until": "You can try again until {time}",
     "screen.step_of": "Step {index} of {count}",
     "screen.error_code": "Error code",
@@ -704,7 +705,8 @@
       update = () => {
         const later = na.action === "retry_later" ? secondsLeft(r, Number(na.seconds) || 0) : 0;
         let what = "";
-        if (na.action === "retry_later" && later > 0) what = t("screen.retry_in", { seconds: later });
+        if (na.action === "retry_later" && later >= 120) what = t("screen.retry_in_min", { minutes: Math.ceil(later / 60) });
+        else if (na.action === "retry_later" && later > 0) what = t("screen.retry_in", { seconds: later });
         else if (na.action === "contact_admin") what = t("screen.contact_admin");
         else if (na.action === "restart_device") what = t("screen.restart_device");
         naText.textContent = what;
