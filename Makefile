@@ -232,7 +232,7 @@ $(CURL_A): tools/deps-curl.sh tools/deps-curl.config tools/deps-curl.mk
 	+$(Q)DEPS=$(DEPS_DIR) tools/deps-curl.sh build
 
 # The static libxml2 without ICU.  `+`: its make shares our job slots.
-$(XML_A): tools/deps-libxml2.sh
+$(XML_A): tools/deps-libxml2.sh tools/deps-libxml2.config tools/deps-libxml2.mk
 	+$(Q)DEPS=$(DEPS_DIR) tools/deps-libxml2.sh build
 
 $(ENTRASIM): $(call obj,hw-sim/entra-sim/main.c) $(SIM_OBJS)
