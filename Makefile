@@ -2,7 +2,8 @@
 #
 #   make              build build/linkjoin and build/entra-sim
 #   make deps         install missing Debian packages (apt-get as root) and
-#                     fetch Debian's curl source (tools/deps-curl.sh)
+#                     fetch Debian's curl and libxml2 sources
+#                     (tools/deps-curl.sh, tools/deps-libxml2.sh)
 #   make test         deps + build + every test; last line "N passed, N failed"
 #   make demo         deps + build + a simulated device joining entra-sim
 #   make demo-oobe    the same with the OOBE web screen in headless chromium
