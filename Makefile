@@ -2,7 +2,8 @@
 #
 #   make              build build/linkjoin and build/entra-sim
 #   make deps         install missing Debian packages (apt-get as root) and
-#                     fetch Debian's curl source (tools/deps-curl.sh)
+#                     fetch Debian's curl and libxml2 sources
+#                     (tools/deps-curl.sh, tools/deps-libxml2.sh)
 #   make test         deps + build + every test; last line "N passed, N failed"
 #   make demo         deps + build + a simulated device joining entra-sim
 #   make demo-oobe    the same with the OOBE web screen in headless chromium
@@ -93,9 +94,13 @@ DEB_PKGS += python3-jsonschema
 # agent/net/tls_tpmkey_wolfssl.c.  No libcurl4, libssl or GnuTLS in the
 # agent (tests/integration/test_wolfssl.sh).  Debian's libcurl4-openssl-dev
 # stays for hw-sim/tools/sim-load (TOOL_LIBS), a test tool.
-PKGS_AGENT := libcjson wolfssl tss2-esys tss2-tctildr tss2-mu tss2-rc inih libxml-2.0
+PKGS_AGENT := libcjson wolfssl tss2-esys tss2-tctildr tss2-mu tss2-rc inih
 DEPS_DIR := build/deps
 CURL_A := $(DEPS_DIR)/lib/libcurl.a
+# A static libxml2 from Debian's source without ICU, lzma or zlib
+# (tools/deps-libxml2.sh, into DEPS_DIR like libcurl): Debian's libxml2 pulls
+# ICU into the agent.  entra-sim and the test tools keep Debian's libxml2.
+XML_A := $(DEPS_DIR)/lib/libxml2.a
 PKGS_SIM   := libmicrohttpd libcjson wolfssl libxml-2.0 gnutls
 PKGS_TEST  := cmocka
 PKGS_OOBE  := libmicrohttpd libcjson libqrencode
@@ -140,9 +145,9 @@ endif
 pc_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pc_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 
-AGENT_CFLAGS := -I$(DEPS_DIR)/include $(call pc_cflags,$(PKGS_AGENT))
-AGENT_LIBS := $(CURL_A) $(call pc_libs,$(PKGS_AGENT)) -lpthread
-TOOL_LIBS := $(call pc_libs,libcurl $(PKGS_AGENT)) -lpthread
+AGENT_CFLAGS := -I$(DEPS_DIR)/include -I$(DEPS_DIR)/include/libxml2 $(call pc_cflags,$(PKGS_AGENT))
+AGENT_LIBS := $(CURL_A) $(XML_A) $(call pc_libs,$(PKGS_AGENT)) -lm -lpthread
+TOOL_LIBS := $(call pc_libs,libcurl $(PKGS_AGENT) libxml-2.0) -lpthread
 SIM_CFLAGS := $(call pc_cflags,$(PKGS_SIM))
 SIM_LIBS := $(call pc_libs,$(PKGS_SIM)) -lpthread
 TEST_LIBS := $(call pc_libs,$(PKGS_TEST))
@@ -218,14 +223,18 @@ $(BUILD)/liblinkjoin.a: $(LIB_OBJS)
 
 # --gc-sections: the static libcurl is built with one section per function.
 # Every binary linking $(BUILD)/liblinkjoin.a links $(CURL_A) (in AGENT_LIBS).
-$(LINKJOIN): $(call obj,agent/main.c) $(BUILD)/liblinkjoin.a $(CURL_A)
+$(LINKJOIN): $(call obj,agent/main.c) $(BUILD)/liblinkjoin.a $(CURL_A) $(XML_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@";)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--gc-sections -o $@ $(filter-out $(CURL_A),$^) $(AGENT_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--gc-sections -o $@ $(filter-out $(CURL_A) $(XML_A),$^) $(AGENT_LIBS)
 
 # The static libcurl on wolfSSL.  `+`: its make shares our job slots.
 $(CURL_A): tools/deps-curl.sh tools/deps-curl.config tools/deps-curl.mk
 	+$(Q)DEPS=$(DEPS_DIR) tools/deps-curl.sh build
+
+# The static libxml2 without ICU.  `+`: its make shares our job slots.
+$(XML_A): tools/deps-libxml2.sh tools/deps-libxml2.config tools/deps-libxml2.mk
+	+$(Q)DEPS=$(DEPS_DIR) tools/deps-libxml2.sh build
 
 $(ENTRASIM): $(call obj,hw-sim/entra-sim/main.c) $(SIM_OBJS)
 	@mkdir -p $(@D)
@@ -329,6 +338,14 @@ $(BUILD)/obj/agent/net/%.o: agent/net/%.c | $(CURL_A)
 	@$(if $(Q),echo "  CC      $<";)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(AGENT_CFLAGS) -c -o $@ $<
 
+# Those that include libxml2's headers, the static library's (the agent's
+# unit tests and fuzz targets too).
+$(call obj,$(UNIT_SRCS) $(wildcard tests/fuzz/fuzz_*.c)): | $(XML_A)
+$(BUILD)/obj/agent/proto/%.o: agent/proto/%.c | $(XML_A)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<";)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(AGENT_CFLAGS) -c -o $@ $<
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<";)
@@ -349,6 +366,7 @@ deps:
 	export DEBIAN_FRONTEND=noninteractive; \
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends $${tools[@]} >/dev/null
 	$(Q)DEPS=$(DEPS_DIR) tools/deps-curl.sh fetch
+	$(Q)DEPS=$(DEPS_DIR) tools/deps-libxml2.sh fetch
 	$(Q)$(MAKE) --no-print-directory browser-deps
 
 # npm ci in tests/browser, skipped while node_modules was installed from the

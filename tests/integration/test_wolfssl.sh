@@ -40,11 +40,14 @@ case_links_no_other_tls_stack() {
   [ -x "$LINKJOIN" ] || fail "$LINKJOIN not built"
   needed=$(readelf -d "$LINKJOIN" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p')
   assert_contains "$needed" "libwolfssl.so"
-  for l in libssl libcrypto libgnutls libcurl libnss3 libldap librtmp libssh libidn2 libpsl libnghttp2; do
+  for l in libssl libcrypto libgnutls libcurl libnss3 libldap librtmp libssh libidn2 libpsl libnghttp2 \
+    libxml2 libicu liblzma; do
     grep -q "^$l" <<<"$needed" && fail "$LINKJOIN needs $l: $needed"
   done
   all=$(ldd "$LINKJOIN")
-  for l in libssl libgnutls libcurl libnss3 libldap librtmp libssh libidn2 libpsl libnghttp2; do
+  # libxml2 is static, built without ICU, lzma or zlib (tools/deps-libxml2.sh).
+  for l in libssl libgnutls libcurl libnss3 libldap librtmp libssh libidn2 libpsl libnghttp2 \
+    libxml2 libicu liblzma; do
     grep -q "$l" <<<"$all" && fail "ldd $LINKJOIN shows $l: $all"
   done
   if grep -q libcrypto <<<"$all"; then
