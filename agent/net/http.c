@@ -34,9 +34,9 @@
 
 struct lj_http {
     CURL *easy;
-    /* TLS sessions and DNS answers shared by the easy handle and the probes'
-       own handles, so the request after a preflight probe resumes the
-       probe's TLS session instead of a second full handshake per host. */
+    /* TLS sessions and DNS answers, so a connection made again to a host
+       (the server closed the probe's or a request's) resumes the session;
+       connections stay in easy's own cache (lj_http_probe says why). */
     CURLSH *share;
     pthread_mutex_t share_mu;
     bool share_mu_ok;
@@ -909,11 +909,33 @@ out:
     return rc;
 }
 
+/*
+ * The probe runs on the client's own easy handle and sends one HEAD for the
+ * URL, so its connection stays in that handle's cache and the first request
+ * to the host reuses it: one full TLS handshake per host per client.  A
+ * CONNECT_ONLY handle (the probe before) is never reused by curl (url.c
+ * ConnectionExists skips connect_only connections), so each host cost a
+ * second handshake against servers that keep no TLS session (libmicrohttpd
+ * with GnuTLS).  Any HTTP status is fine: the probe checks the path and the
+ * TLS handshake, not the service.  The cache is per client, never shared
+ * (the share holds TLS sessions and DNS only), so a client with a device
+ * certificate never reuses a connection made without one, nor the reverse.
+ */
+/* The probe's headers and (absent) body go nowhere: stdout may be the UI. */
+static size_t
+discard_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+    (void)data;
+    (void)arg;
+    return size * nmemb;
+}
+
 enum lj_rc
 lj_http_probe(struct lj_http *h, const char *url, char *what, size_t wsz)
 {
-    CURL *c = NULL;
     char errbuf[CURL_ERROR_SIZE] = "";
+    char line[4][160], id[40];
+    struct curl_slist *hdrs = NULL, *n;
     enum lj_rc rc;
     CURLcode e;
 
@@ -922,29 +944,49 @@ lj_http_probe(struct lj_http *h, const char *url, char *what, size_t wsz)
             snprintf(what, wsz, "refused a URL that is not https");
         return lj_err_set(LJ_ERR_INVAL, MOD, "event=probe_refused reason=not_https");
     }
-    c = curl_easy_init();
-    if (c == NULL)
-        return LJ_ERR_NOMEM;
-    rc = set_common(h, c, url, errbuf);
+    /* The headers every request carries (http.h), the probe's HEAD too. */
+    make_request_id(id, sizeof(id));
+    snprintf(line[0], sizeof(line[0]), "User-Agent: %s", h->user_agent);
+    snprintf(line[1], sizeof(line[1]), "ocp-adrs-client-name: %s", h->client_name);
+    snprintf(line[2], sizeof(line[2]), "ocp-adrs-client-version: %s", h->client_version);
+    snprintf(line[3], sizeof(line[3]), "client-request-id: %s", id);
+    for (size_t i = 0; i < 5; i++) {
+        n = curl_slist_append(hdrs, i < 4 ? line[i] : "return-client-request-id: true");
+        if (n == NULL) {
+            curl_slist_free_all(hdrs);
+            return LJ_ERR_NOMEM;
+        }
+        hdrs = n;
+    }
+    curl_easy_reset(h->easy);
+    rc = set_common(h, h->easy, url, errbuf);
     if (rc != LJ_OK)
         goto out;
     /* Probes are bounded by the connect timeout, not the request timeout. */
-    e = curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+    e = curl_easy_setopt(h->easy, CURLOPT_NOBODY, 1L);
     if (e == CURLE_OK)
-        e = curl_easy_setopt(c, CURLOPT_TIMEOUT, h->connect_timeout);
+        e = curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, hdrs);
     if (e == CURLE_OK)
-        e = curl_easy_perform(c);
+        e = curl_easy_setopt(h->easy, CURLOPT_HEADERFUNCTION, discard_cb);
+    if (e == CURLE_OK)
+        e = curl_easy_setopt(h->easy, CURLOPT_WRITEFUNCTION, discard_cb);
+    if (e == CURLE_OK)
+        e = curl_easy_setopt(h->easy, CURLOPT_TIMEOUT, h->connect_timeout);
+    if (e == CURLE_OK)
+        e = curl_easy_perform(h->easy);
     if (e != CURLE_OK) {
-        rc = finish_error(h, c, e, url, errbuf, false, what, wsz, "probe_failed");
+        rc = finish_error(h, h->easy, e, url, errbuf, false, what, wsz, "probe_failed");
         goto out;
     }
     {
         char hp[300];
         host_port_text(url, hp, sizeof(hp));
-        lj_log(LJ_LOG_INFO, MOD, "event=probe_ok host=%s", hp);
+        lj_log(LJ_LOG_INFO, MOD, "event=probe_ok host=%s client_request_id=%s", hp, id);
     }
     rc = LJ_OK;
 out:
-    curl_easy_cleanup(c);
+    /* curl keeps the list's pointer until the next reset: drop it first. */
+    curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+    curl_slist_free_all(hdrs);
     return rc;
 }

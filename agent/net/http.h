@@ -175,7 +175,9 @@ const char *lj_http_response_id(const struct lj_http_response *resp, const char 
 
 /*
  * Preflight: resolve, connect and complete the TLS handshake (with full
- * verification) to url's host and port, then close; no HTTP request.
+ * verification) to url's host and port, then send one HEAD for url (any
+ * HTTP status will do) and keep the connection open in h, so the first
+ * lj_http_do to that host reuses it instead of a second handshake.
  * Blocks up to the connect timeout.  On failure what (size wsz, may be
  * NULL) gets "HOST:PORT: what failed" and the rc is mapped as for
  * lj_http_do.

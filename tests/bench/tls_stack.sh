@@ -11,7 +11,9 @@
 #     and sign-in finished to joined: password sign-in, keys made beforehand,
 #     runs of the two binaries interleaved so load on the machine hits both;
 #   - TLS handshakes per join, from the agent's log (each preflight probe is
-#     one; each request line says connection=reused|resumed|full);
+#     one; each request line says connection=reused|resumed|full): 3, one per
+#     host, since the first request to a host reuses its probe's connection
+#     (test_join.sh one_tls_handshake_per_host checks it);
 #   - the stripped binary and the shared libraries only it loads.
 
 # The last commit whose build/linkjoin ran on OpenSSL.
@@ -87,7 +89,7 @@ bench_tls_stack() {
       "same runs; ends at progress phase=mdm"
     report "TLS handshakes per join, $name" handshakes "$CASE/$name.hs" \
       "grep -c 'probe_ok|connection=full|resumed' of the agent log, same runs" \
-      "3 hosts; entra-sim keeps no TLS session cache, so none can resume here"
+      "3 hosts: one per host, requests reuse the probe's connection (6 before)"
     echo "      connections by host and kind, all runs: $(sort "$CASE/$name.conns" | uniq -c |
       awk '{ printf "%s %s x%d; ", $2, $3, $1 }')"
   done

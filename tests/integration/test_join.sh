@@ -92,6 +92,25 @@ case_password_file() {
     '[["GET","/contoso.example/discover","api-version=1.7","application/json","","linkjoin",true]]' "discovery before sign-in"
 }
 
+# One full TLS handshake per host per join: each preflight probe's
+# connection is the one the host's requests reuse (entra-sim keeps no TLS
+# session, so a second connection would be a second full handshake).
+# Counted as tests/bench/tls_stack.sh counts them.
+case_one_tls_handshake_per_host() {
+  local hs
+  join_env
+  printf 'Demo-Passw0rd!\n' >"$CASE/pw"
+  chmod 600 "$CASE/pw"
+  lj_conf "$CASE/lj.conf" "signin = password" "username = alice@contoso.example" "password_file = $CASE/pw"
+  lj_run_bg --ui stdio --log-level info
+  lj_wait
+  assert_joined
+  hs=$(grep -cE 'mod=http event=probe_ok|event=response .*connection=(full|resumed|unknown)' "$CASE/err.log")
+  assert_eq "$hs" 3 "TLS handshakes per join ($(grep -oE 'event=(probe_ok|response) host=[^ ]+|connection=[a-z]+' "$CASE/err.log" | tr '\n' ' '))"
+  assert_eq "$(grep -c 'mod=http event=probe_ok' "$CASE/err.log")" 3 "probes"
+  assert_eq "$(grep -cE 'event=response .*connection=(full|resumed|unknown)' "$CASE/err.log")" 0 "requests on a new connection"
+}
+
 # A password_file others may read is refused before anything is sent: exit 3,
 # the file and its mode named, no sign-in request.
 case_password_file_readable_refused() {
@@ -444,6 +463,7 @@ case_tenant_from_upn() {
 
 tcase device_code_joins case_device_code
 tcase password_file_joins case_password_file
+tcase one_tls_handshake_per_host case_one_tls_handshake_per_host
 tcase password_file_readable_refused case_password_file_readable_refused
 tcase password_file_removed_after_use case_password_file_removed_after_use
 tcase password_ui_credentials_joins case_password_ui_credentials

@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <wolfssl/options.h>
@@ -48,8 +49,10 @@ struct srv {
     size_t request_len;
     int handled;
     int max_conns;
-    bool tls12;  /* TLS 1.2 only (session-id resumption from the server's cache) */
-    int resumed; /* handshakes that resumed a session */
+    bool tls12;   /* TLS 1.2 only (session-id resumption from the server's cache) */
+    int resumed;  /* handshakes that resumed a session */
+    int per_conn; /* requests served per connection (keep-alive); 0 = 1 */
+    int requests; /* requests served, all connections */
     pthread_t th;
     bool running;
 };
@@ -94,7 +97,6 @@ srv_main(void *arg)
     while (s->handled < s->max_conns) {
         int fd = accept(s->lfd, NULL, NULL);
         WOLFSSL *ssl;
-        size_t got = 0, need = 0;
 
         if (fd < 0)
             break;
@@ -105,31 +107,48 @@ srv_main(void *arg)
             goto next;
         if (wolfSSL_session_reused(ssl) == 1)
             s->resumed++;
-        /* Read headers, then Content-Length bytes of body. */
-        while (got < sizeof(s->request) - 1) {
-            int r = wolfSSL_read(ssl, s->request + got, (int)(sizeof(s->request) - 1 - got));
-            char *eoh;
-            if (r <= 0)
-                break;
-            got += (size_t)r;
-            s->request[got] = '\0';
-            eoh = strstr(s->request, "\r\n\r\n");
-            if (eoh != NULL) {
-                char *cl = strcasestr(s->request, "\r\nContent-Length:");
-                need = (size_t)(eoh + 4 - s->request);
-                if (cl != NULL && cl < eoh)
-                    need += strtoul(cl + 17, NULL, 10);
-                if (got >= need)
-                    break;
-            }
+        if (s->per_conn > 1) {
+            /* Keep-alive: a connection idle for 1 s is closed, so a client
+               that never sends its next request does not hold the server. */
+            struct timeval tv = {1, 0};
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
         }
-        s->request_len = got;
-        for (size_t off = 0; off < s->response_len;) {
-            size_t chunk = s->response_len - off > 16384 ? 16384 : s->response_len - off;
-            int w = wolfSSL_write(ssl, s->response + off, (int)chunk);
-            if (w <= 0)
-                break;
-            off += (size_t)w;
+        for (int k = 0; k < (s->per_conn > 1 ? s->per_conn : 1); k++) {
+            size_t got = 0, need = 0, len = s->response_len;
+            /* Read headers, then Content-Length bytes of body. */
+            while (got < sizeof(s->request) - 1) {
+                int r = wolfSSL_read(ssl, s->request + got, (int)(sizeof(s->request) - 1 - got));
+                char *eoh;
+                if (r <= 0)
+                    break;
+                got += (size_t)r;
+                s->request[got] = '\0';
+                eoh = strstr(s->request, "\r\n\r\n");
+                if (eoh != NULL) {
+                    char *cl = strcasestr(s->request, "\r\nContent-Length:");
+                    need = (size_t)(eoh + 4 - s->request);
+                    if (cl != NULL && cl < eoh)
+                        need += strtoul(cl + 17, NULL, 10);
+                    if (got >= need)
+                        break;
+                }
+            }
+            if (got == 0 && k > 0)
+                break; /* the client closed or went idle */
+            s->request_len = got;
+            s->requests++;
+            if (strncmp(s->request, "HEAD ", 5) == 0 && s->response != NULL) {
+                char *eoh = strstr(s->response, "\r\n\r\n"); /* headers only */
+                if (eoh != NULL)
+                    len = (size_t)(eoh + 4 - s->response);
+            }
+            for (size_t off = 0; off < len;) {
+                size_t chunk = len - off > 16384 ? 16384 : len - off;
+                int w = wolfSSL_write(ssl, s->response + off, (int)chunk);
+                if (w <= 0)
+                    break;
+                off += (size_t)w;
+            }
         }
         wolfSSL_shutdown(ssl);
     next:
@@ -511,17 +530,76 @@ test_probe_ok(void **state)
     char what[300] = "";
     (void)state;
 
-    srv_start(&s, SRV_RESPOND, DATA "server.pem", DATA "server-key.pem", "");
+    /* Any HTTP status will do: the probe checks the path and TLS. */
+    srv_start(&s, SRV_RESPOND, DATA "server.pem", DATA "server-key.pem",
+              "HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno");
     h = client(s.port, DATA "ca.pem", 10, 0);
     assert_int_equal(lj_http_probe(h, "https://login.linkjoin.test/", what, sizeof(what)), LJ_OK);
     lj_http_free(h);
     srv_stop(&s);
+    assert_int_equal(s.requests, 1);
+    assert_non_null(strstr(s.request, "HEAD / HTTP/1.1\r\n"));
+    /* The headers every request carries, exactly once. */
+    assert_non_null(strstr(s.request, "\r\nUser-Agent: " LJ_USER_AGENT "\r\n"));
+    assert_null(strstr(strstr(s.request, "User-Agent:") + 1, "User-Agent:"));
+    assert_non_null(strstr(s.request, "\r\nocp-adrs-client-name: linkjoin\r\n"));
+    assert_non_null(strstr(s.request, "\r\nocp-adrs-client-version: " LJ_VERSION "\r\n"));
+    assert_non_null(strstr(s.request, "\r\nclient-request-id: "));
+    assert_non_null(strstr(s.request, "\r\nreturn-client-request-id: true\r\n"));
 }
 
-/* The request after a preflight probe resumes the probe's TLS session (the
-   client's share handle) instead of a second full handshake. */
+/* A server that answers the TLS handshake but no HTTP: the probe fails as
+   a connection dropped mid-response. */
 static void
-test_probe_then_request_resumes_session(void **state)
+test_probe_no_http_answer(void **state)
+{
+    struct srv s;
+    struct lj_http *h;
+    char what[300] = "";
+    (void)state;
+
+    srv_start(&s, SRV_RESPOND, DATA "server.pem", DATA "server-key.pem", "");
+    h = client(s.port, DATA "ca.pem", 10, 0);
+    assert_int_equal(lj_http_probe(h, "https://login.linkjoin.test/", what, sizeof(what)),
+                     LJ_ERR_NET_CONNECT);
+    assert_non_null(strstr(what, "login.linkjoin.test:443: "));
+    lj_http_free(h);
+    srv_stop(&s);
+}
+
+/* The request after a preflight probe reuses the probe's connection: one
+   TLS handshake per host, also against a server that keeps no session. */
+static void
+test_probe_then_request_reuses_connection(void **state)
+{
+    struct srv s;
+    struct lj_http *h;
+    struct lj_http_response r;
+    struct lj_http_request q = {0};
+    char what[300] = "";
+    (void)state;
+
+    srv_start(&s, SRV_RESPOND, DATA "server.pem", DATA "server-key.pem",
+              "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    s.per_conn = 2;
+    h = client(s.port, DATA "ca.pem", 10, 0);
+    assert_int_equal(lj_http_probe(h, "https://login.linkjoin.test/", what, sizeof(what)), LJ_OK);
+    q.url = "https://login.linkjoin.test/x";
+    assert_int_equal(lj_http_do(h, &q, &r), LJ_OK);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "ok");
+    lj_http_response_free(&r);
+    lj_http_free(h);
+    srv_stop(&s);
+    assert_int_equal(s.handled, 1);
+    assert_int_equal(s.requests, 2);
+    assert_non_null(strstr(s.request, "GET /x HTTP/1.1\r\n"));
+}
+
+/* A server that closes the probe's connection: the request connects again
+   and resumes the probe's TLS session (the client's share handle). */
+static void
+test_probe_closed_then_request_resumes_session(void **state)
 {
     struct srv s;
     struct lj_http *h;
@@ -532,7 +610,7 @@ test_probe_then_request_resumes_session(void **state)
 
     srv_next_tls12 = true;
     srv_start(&s, SRV_RESPOND, DATA "server.pem", DATA "server-key.pem",
-              "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+              "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
     s.max_conns = 2;
     h = client(s.port, DATA "ca.pem", 10, 0);
     assert_int_equal(lj_http_probe(h, "https://login.linkjoin.test/", what, sizeof(what)), LJ_OK);
@@ -544,6 +622,39 @@ test_probe_then_request_resumes_session(void **state)
     srv_stop(&s);
     assert_int_equal(s.handled, 2);
     assert_int_equal(s.resumed, 1);
+}
+
+/* Connections are never shared between clients: a client (say, leave's,
+   with the device certificate) makes its own connection while another
+   client's (without it) is open and idle to the same host, and the
+   reverse.  The server serves one connection at a time and closes one
+   idle for 1 s, so a shared connection would show as handled == 1. */
+static void
+test_clients_never_share_connections(void **state)
+{
+    struct srv s;
+    struct lj_http *a, *b;
+    struct lj_http_response r;
+    struct lj_http_request q = {0};
+    char what[300] = "";
+    (void)state;
+
+    srv_start(&s, SRV_RESPOND, DATA "server.pem", DATA "server-key.pem",
+              "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    s.per_conn = 2;
+    s.max_conns = 2;
+    a = client(s.port, DATA "ca.pem", 10, 0);
+    b = client(s.port, DATA "ca.pem", 10, 0);
+    assert_int_equal(lj_http_probe(a, "https://login.linkjoin.test/", what, sizeof(what)), LJ_OK);
+    q.url = "https://login.linkjoin.test/x";
+    assert_int_equal(lj_http_do(b, &q, &r), LJ_OK);
+    assert_int_equal(r.status, 200);
+    lj_http_response_free(&r);
+    lj_http_free(a);
+    lj_http_free(b);
+    srv_stop(&s);
+    assert_int_equal(s.handled, 2);
+    assert_int_equal(s.requests, 2);
 }
 
 static bool
@@ -725,7 +836,10 @@ main(void)
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_probe_ok),
-        cmocka_unit_test(test_probe_then_request_resumes_session),
+        cmocka_unit_test(test_probe_no_http_answer),
+        cmocka_unit_test(test_probe_then_request_reuses_connection),
+        cmocka_unit_test(test_probe_closed_then_request_resumes_session),
+        cmocka_unit_test(test_clients_never_share_connections),
         cmocka_unit_test(test_cancel_hook),
         cmocka_unit_test(test_plain_http_refused),
         cmocka_unit_test(test_bad_ca_file),
