@@ -229,11 +229,11 @@ $(LINKJOIN): $(call obj,agent/main.c) $(BUILD)/liblinkjoin.a $(CURL_A) $(XML_A)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--gc-sections -o $@ $(filter-out $(CURL_A) $(XML_A),$^) $(AGENT_LIBS)
 
 # The static libcurl on wolfSSL.  `+`: its make shares our job slots.
-$(CURL_A): tools/deps-curl.sh tools/deps-curl.config tools/deps-curl.mk
+$(CURL_A): tools/deps-curl.sh tools/deps-src.sh tools/deps-curl.config tools/deps-curl.mk
 	+$(Q)DEPS=$(DEPS_DIR) tools/deps-curl.sh build
 
 # The static libxml2 without ICU.  `+`: its make shares our job slots.
-$(XML_A): tools/deps-libxml2.sh tools/deps-libxml2.config tools/deps-libxml2.mk
+$(XML_A): tools/deps-libxml2.sh tools/deps-src.sh tools/deps-libxml2.config tools/deps-libxml2.mk
 	+$(Q)DEPS=$(DEPS_DIR) tools/deps-libxml2.sh build
 
 $(ENTRASIM): $(call obj,hw-sim/entra-sim/main.c) $(SIM_OBJS)

@@ -40,43 +40,18 @@ cd "$(dirname "$0")/.."
 DEPS=${DEPS:-build/deps}
 mkdir -p "$DEPS"
 DEPS=$(cd "$DEPS" && pwd)
+# shellcheck source=tools/deps-src.sh
+. "$(dirname "$0")/deps-src.sh"
 # No -g: the agent's own objects carry the debug information that matters.
 CURL_CFLAGS="-O2 -fPIC -fstack-protector-strong -ffunction-sections -fdata-sections"
 APT=$DEPS/apt
 SRC=$DEPS/src
 
-apt_opts=(
-  -o "Dir::Etc::SourceList=$APT/sources.list"
-  -o "Dir::Etc::SourceParts=/dev/null"
-  -o "Dir::State::Lists=$APT/lists"
-  -o "Dir::Cache=$APT/cache"
-  -o "Debug::NoLocking=1"
-  -o "APT::Sandbox::User=$(id -un)"
-)
-
 fetch() {
-  local spec=curl
-  if compgen -G "$SRC/curl_*.dsc" >/dev/null && [ -d "$SRC/curl" ]; then
-    return 0
-  fi
-  rm -rf "$SRC" "$APT"
-  mkdir -p "$SRC" "$APT/lists/partial" "$APT/cache/archives/partial"
-  # Source indexes are checked against the archive's signing keys, and
-  # apt-get source checks each file against the signed index.
-  {
-    echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm main"
-    echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm-updates main"
-    echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security bookworm-security main"
-  } >"$APT/sources.list"
-  echo "deps-curl: apt-get update (private lists in ${APT#"$PWD"/})"
-  apt-get "${apt_opts[@]}" -qq update
-  [ -z "${CURL_DEB_VERSION:-}" ] || spec="curl=$CURL_DEB_VERSION"
-  (cd "$SRC" && apt-get "${apt_opts[@]}" -qq source --download-only "$spec")
-  # dpkg-source applies Debian's patch series (the CVE fixes).  Its last two
-  # patches rename the library for the GnuTLS/NSS flavours in Makefile.am;
-  # the shipped Makefile.in is used as is, so they change nothing here.
-  (cd "$SRC" && dpkg-source -q -x --no-check curl_*.dsc curl >/dev/null)
-  echo "deps-curl: $(basename "$SRC"/curl_*.dsc .dsc) unpacked"
+  # Debian's last two patches rename the library for the GnuTLS/NSS flavours
+  # in Makefile.am; the shipped Makefile.in is used as is, so they change
+  # nothing here.
+  deps_src_fetch deps-curl curl "${CURL_DEB_VERSION:-}" "$APT" "$SRC"
 }
 
 # configure_curl — curl's configure in the current directory (the source tree).
@@ -110,18 +85,11 @@ machine_key() {
     "$(dpkg --print-architecture), ${CC:-gcc} $(${CC:-gcc} -dumpversion)"
 }
 
-# Called from make: keep its job slots, not its command-line variables
-# (CFLAGS=, SANITIZE= ... are the agent's, not curl's).
-clean_env() {
-  MAKEFLAGS=${MAKEFLAGS:-}
-  MAKEFLAGS=${MAKEFLAGS%% -- *}
-  unset MAKEOVERRIDES CPPFLAGS LDFLAGS LIBS CFLAGS
-}
 
 config() {
   local out=$PWD/tools/deps-curl.config
   fetch
-  clean_env
+  deps_clean_env
   echo "deps-curl: configuring libcurl (wolfSSL) for $out"
   (cd "$SRC/curl" && configure_curl)
   {
@@ -137,7 +105,7 @@ build() {
   local b=$SRC/curl t0=$SECONDS t1 t2 key have
   fetch
   t1=$SECONDS
-  clean_env
+  deps_clean_env
   key=$(machine_key)
   have=$(sed -n '1s|^/\* deps-curl.config: \(.*\) \*/$|\1|p' tools/deps-curl.config 2>/dev/null || true)
   if [ "$key" = "$have" ]; then

@@ -38,6 +38,8 @@ cd "$(dirname "$0")/.."
 DEPS=${DEPS:-build/deps}
 mkdir -p "$DEPS"
 DEPS=$(cd "$DEPS" && pwd)
+# shellcheck source=tools/deps-src.sh
+. "$(dirname "$0")/deps-src.sh"
 # No -g: the agent's own objects carry the debug information that matters;
 # -w: upstream's warnings are not ours to fix.
 XML_CFLAGS="-w -O2 -fPIC -fstack-protector-strong -ffunction-sections -fdata-sections"
@@ -45,45 +47,10 @@ XML_CFLAGS="-w -O2 -fPIC -fstack-protector-strong -ffunction-sections -fdata-sec
 APT=$DEPS/apt-libxml2
 SRC=$DEPS/src-libxml2
 
-apt_opts=(
-  -o "Dir::Etc::SourceList=$APT/sources.list"
-  -o "Dir::Etc::SourceParts=/dev/null"
-  -o "Dir::State::Lists=$APT/lists"
-  -o "Dir::Cache=$APT/cache"
-  -o "Debug::NoLocking=1"
-  -o "APT::Sandbox::User=$(id -un)"
-)
-
 fetch() {
-  local spec=libxml2
-  if compgen -G "$SRC/libxml2_*.dsc" >/dev/null && [ -d "$SRC/libxml2" ]; then
-    return 0
-  fi
-  rm -rf "$SRC" "$APT"
-  mkdir -p "$SRC" "$APT/lists/partial" "$APT/cache/archives/partial"
-  # Source indexes are checked against the archive's signing keys, and
-  # apt-get source checks each file against the signed index.
-  {
-    echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm main"
-    echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm-updates main"
-    echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security bookworm-security main"
-  } >"$APT/sources.list"
-  echo "deps-libxml2: apt-get update (private lists in ${APT#"$PWD"/})"
-  apt-get "${apt_opts[@]}" -qq update
-  [ -z "${LIBXML2_DEB_VERSION:-}" ] || spec="libxml2=$LIBXML2_DEB_VERSION"
-  (cd "$SRC" && apt-get "${apt_opts[@]}" -qq source --download-only "$spec")
-  # dpkg-source applies Debian's patch series (the CVE fixes).
-  (cd "$SRC" && dpkg-source -q -x --no-check libxml2_*.dsc libxml2 >/dev/null)
-  echo "deps-libxml2: $(basename "$SRC"/libxml2_*.dsc .dsc) unpacked"
+  deps_src_fetch deps-libxml2 libxml2 "${LIBXML2_DEB_VERSION:-}" "$APT" "$SRC"
 }
 
-# Called from make: keep its job slots, not its command-line variables
-# (CFLAGS=, SANITIZE= ... are the agent's, not libxml2's).
-clean_env() {
-  MAKEFLAGS=${MAKEFLAGS:-}
-  MAKEFLAGS=${MAKEFLAGS%% -- *}
-  unset MAKEOVERRIDES CPPFLAGS LDFLAGS LIBS CFLAGS
-}
 
 configure_libxml2() {
   CPPFLAGS="-D_FORTIFY_SOURCE=2" CFLAGS="$XML_CFLAGS" \
@@ -114,7 +81,7 @@ strip_comments() {
 config() {
   local out=$PWD/tools/deps-libxml2.config b=$SRC/libxml2
   fetch
-  clean_env
+  deps_clean_env
   echo "deps-libxml2: configuring libxml2 for $out"
   (cd "$b" && touch aclocal.m4 && touch configure config.h.in && find . -name Makefile.in -exec touch {} +)
   (cd "$b" && configure_libxml2)
@@ -132,7 +99,7 @@ build() {
   local b=$SRC/libxml2 t0=$SECONDS t1 t2 key have
   fetch
   t1=$SECONDS
-  clean_env
+  deps_clean_env
   key=$(machine_key)
   have=$(sed -n '1s|^/\* deps-libxml2.config: \(.*\) \*/$|\1|p' tools/deps-libxml2.config 2>/dev/null || true)
   if [ "$key" = "$have" ]; then

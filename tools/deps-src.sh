@@ -1,0 +1,48 @@
+# tools/deps-src.sh — sourced by tools/deps-curl.sh and tools/deps-libxml2.sh:
+# what both do the same way.
+#
+# deps_src_fetch TAG PKG VERSION APT SRC — Debian bookworm's source package
+#   PKG (=VERSION when not empty) into SRC/PKG, with Debian's patch series
+#   applied, through apt-get source with a private sources list, lists and
+#   cache under APT: the machine's apt configuration is never read or
+#   changed.  Does nothing when SRC already holds it.  TAG prefixes the
+#   progress lines.
+# deps_clean_env — called from make: keep its job slots, not its command-line
+#   variables (CFLAGS=, SANITIZE= ... are the agent's, not the library's).
+
+deps_src_fetch() {
+  local tag=$1 pkg=$2 ver=$3 apt=$4 src=$5 spec=$2
+  local opts=(
+    -o "Dir::Etc::SourceList=$apt/sources.list"
+    -o "Dir::Etc::SourceParts=/dev/null"
+    -o "Dir::State::Lists=$apt/lists"
+    -o "Dir::Cache=$apt/cache"
+    -o "Debug::NoLocking=1"
+    -o "APT::Sandbox::User=$(id -un)"
+  )
+  if compgen -G "$src/${pkg}_*.dsc" >/dev/null && [ -d "$src/$pkg" ]; then
+    return 0
+  fi
+  rm -rf "$src" "$apt"
+  mkdir -p "$src" "$apt/lists/partial" "$apt/cache/archives/partial"
+  # Source indexes are checked against the archive's signing keys, and
+  # apt-get source checks each file against the signed index.
+  {
+    echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm main"
+    echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm-updates main"
+    echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security bookworm-security main"
+  } >"$apt/sources.list"
+  echo "$tag: apt-get update (private lists in ${apt#"$PWD"/})"
+  apt-get "${opts[@]}" -qq update
+  [ -z "$ver" ] || spec="$pkg=$ver"
+  (cd "$src" && apt-get "${opts[@]}" -qq source --download-only "$spec")
+  # dpkg-source applies Debian's patch series (the CVE fixes).
+  (cd "$src" && dpkg-source -q -x --no-check "${pkg}"_*.dsc "$pkg" >/dev/null)
+  echo "$tag: $(basename "$src"/"${pkg}"_*.dsc .dsc) unpacked"
+}
+
+deps_clean_env() {
+  MAKEFLAGS=${MAKEFLAGS:-}
+  MAKEFLAGS=${MAKEFLAGS%% -- *}
+  unset MAKEOVERRIDES CPPFLAGS LDFLAGS LIBS CFLAGS
+}
