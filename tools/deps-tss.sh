@@ -124,7 +124,7 @@ build() {
     config
   fi
   t2=$SECONDS
-  echo "deps-tss: building libtss2-{${TSS_LIBS// /,}}.a (configure skipped: tools/deps-tss.config)"
+  echo "deps-tss: building libtss2-{${TSS_LIBS// /,}}.a (config.h from tools/deps-tss.config)"
   tail -n +3 tools/deps-tss.config >"$b/config.h"
   rm -rf "$DEPS/obj-tss"
   make -s -f tools/deps-tss.mk SRC="$b" OUT="$DEPS/obj-tss" CFLAGS="$TSS_CFLAGS"
