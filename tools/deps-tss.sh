@@ -29,11 +29,11 @@
 #                             libltdl-dev, tpm2-tss's Build-Depends: the
 #                             upstream tarball ships no configure)
 #
-# build never runs configure: it writes config.h from tools/deps-tss.config
-# and compiles with tools/deps-tss.mk (no libtool).  When the config's first
-# line (tpm2-tss's version, the Debian architecture, the compiler's major
-# version) does not name this machine, build runs `config` first, which
-# rewrites tools/deps-tss.config; commit that.
+# build writes config.h from tools/deps-tss.config and compiles with
+# tools/deps-tss.mk (no libtool, no configure).  Only when the config's
+# first line (tpm2-tss's version, the Debian architecture, the compiler's
+# major version) does not name this machine does build run `config` first,
+# which rewrites tools/deps-tss.config; commit that.
 #
 #   DEPS=build/deps            where it all goes (the Makefile's DEPS_DIR)
 #   TSS_DEB_VERSION=           a Debian version to pin ("" = the newest in
