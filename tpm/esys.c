@@ -29,6 +29,7 @@
  * objects of a crashed run are flushed at open.
  */
 #include "tpm/esys_int.h"
+#include "tpm/esys_crypto.h"
 
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_mu.h>
@@ -410,6 +411,13 @@ esys_open(struct tpm_ctx *t, const char *tcti, void **be)
     if (r != TSS2_RC_SUCCESS) {
         e->ctx = NULL;
         rc = esys_rc(r, "esys_init", false);
+        goto out;
+    }
+    /* tpm2-tss is built with --with-crypto=none: ESAPI's crypto is
+       wolfCrypt's (tpm/esys_crypto.c); the table is copied. */
+    r = Esys_SetCryptoCallbacks(e->ctx, (ESYS_CRYPTO_CALLBACKS *)tpm_esys_crypto_callbacks());
+    if (r != TSS2_RC_SUCCESS) {
+        rc = esys_rc(r, "esys_crypto", false);
         goto out;
     }
     esys_track_open(e, t->state_dir);

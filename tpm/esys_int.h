@@ -16,6 +16,7 @@
  *   esys_hmac.c    the keyed-hash (HMAC-SHA256) keys of tpm/hkey.c
  *   esys_track.c   the transient objects loaded, so a crashed run's own
  *                  (and only those) are flushed at the next start
+ *   esys_crypto.c  ESAPI's crypto backend on wolfCrypt (esys_crypto.h)
  * All of it runs only on the tpm_ctx worker thread.
  */
 #ifndef LJ_TPM_ESYS_INT_H
