@@ -2,8 +2,9 @@
 #
 #   make              build build/linkjoin and build/entra-sim
 #   make deps         install missing Debian packages (apt-get as root) and
-#                     fetch Debian's curl and libxml2 sources
-#                     (tools/deps-curl.sh, tools/deps-libxml2.sh)
+#                     fetch Debian's curl, libxml2 and tpm2-tss sources
+#                     (tools/deps-curl.sh, tools/deps-libxml2.sh,
+#                     tools/deps-tss.sh)
 #   make test         deps + build + every test; last line "N passed, N failed"
 #   make demo         deps + build + a simulated device joining entra-sim
 #   make demo-oobe    the same with the OOBE web screen in headless chromium
@@ -55,7 +56,12 @@ else
 Q := @
 endif
 
-# Debian packages: build, run and test time.
+# Debian packages: build, run and test time.  The agent's tpm2-tss is a
+# static build (tools/deps-tss.sh); Debian's libtss2-dev stays for the
+# OpenSSL baselines that `make bench` builds from older commits
+# (tests/bench/tls_stack.sh, flow.sh), libtss2-tcti-swtpm0 for tpm2-tools
+# against swtpm in the tests, libtss2-tcti-device0 for tpm2-tools in the
+# QEMU device (hw-sim/qemu).
 DEB_PKGS := gcc make pkg-config dpkg-dev libcurl4-openssl-dev libcjson-dev libwolfssl-dev \
 	libtss2-dev libtss2-tcti-swtpm0 libtss2-tcti-device0 libmicrohttpd-dev \
 	libcmocka-dev libinih-dev libxml2-dev libgnutls28-dev swtpm swtpm-tools tpm2-tools openssl \
@@ -94,13 +100,21 @@ DEB_PKGS += python3-jsonschema
 # agent/net/tls_tpmkey_wolfssl.c.  No libcurl4, libssl or GnuTLS in the
 # agent (tests/integration/test_wolfssl.sh).  Debian's libcurl4-openssl-dev
 # stays for hw-sim/tools/sim-load (TOOL_LIBS), a test tool.
-PKGS_AGENT := libcjson wolfssl tss2-esys tss2-tctildr tss2-mu tss2-rc inih
+PKGS_AGENT := libcjson wolfssl inih
 DEPS_DIR := build/deps
 CURL_A := $(DEPS_DIR)/lib/libcurl.a
 # A static libxml2 from Debian's source without ICU, lzma or zlib
 # (tools/deps-libxml2.sh, into DEPS_DIR like libcurl): Debian's libxml2 pulls
 # ICU into the agent.  entra-sim and the test tools keep Debian's libxml2.
 XML_A := $(DEPS_DIR)/lib/libxml2.a
+# Static tpm2-tss 4.1.3 from Debian trixie's source (tools/deps-tss.sh, into
+# DEPS_DIR like libcurl): ESYS without a crypto backend (the agent's
+# wolfCrypt callbacks, tpm/esys_crypto.c), the TCTIs compiled into the
+# loader (no dlopen).  Debian's libtss2-esys is built on libcrypto.  TSS_A is
+# the one the script writes last; the link lines name all five, esys first
+# and mu (which also holds tpm2-tss's log.c) after the libraries needing it.
+TSS_A := $(DEPS_DIR)/lib/libtss2-esys.a
+TSS_LIBS := $(patsubst %,$(DEPS_DIR)/lib/libtss2-%.a,esys sys tctildr mu rc)
 PKGS_SIM   := libmicrohttpd libcjson wolfssl libxml-2.0 gnutls
 PKGS_TEST  := cmocka
 PKGS_OOBE  := libmicrohttpd libcjson libqrencode
@@ -146,7 +160,7 @@ pc_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pc_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 
 AGENT_CFLAGS := -I$(DEPS_DIR)/include -I$(DEPS_DIR)/include/libxml2 $(call pc_cflags,$(PKGS_AGENT))
-AGENT_LIBS := $(CURL_A) $(XML_A) $(call pc_libs,$(PKGS_AGENT)) -lm -lpthread
+AGENT_LIBS := $(CURL_A) $(XML_A) $(TSS_LIBS) $(call pc_libs,$(PKGS_AGENT)) -lm -lpthread
 TOOL_LIBS := $(call pc_libs,libcurl $(PKGS_AGENT) libxml-2.0) -lpthread
 SIM_CFLAGS := $(call pc_cflags,$(PKGS_SIM))
 SIM_LIBS := $(call pc_libs,$(PKGS_SIM)) -lpthread
@@ -221,12 +235,14 @@ $(BUILD)/liblinkjoin.a: $(LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@";)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-# --gc-sections: the static libcurl is built with one section per function.
-# Every binary linking $(BUILD)/liblinkjoin.a links $(CURL_A) (in AGENT_LIBS).
-$(LINKJOIN): $(call obj,agent/main.c) $(BUILD)/liblinkjoin.a $(CURL_A) $(XML_A)
+# --gc-sections: the static libraries are built with one section per function.
+# Every binary linking $(BUILD)/liblinkjoin.a links $(CURL_A), $(XML_A) and
+# $(TSS_LIBS) (in AGENT_LIBS).
+$(LINKJOIN): $(call obj,agent/main.c) $(BUILD)/liblinkjoin.a $(CURL_A) $(XML_A) $(TSS_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@";)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--gc-sections -o $@ $(filter-out $(CURL_A) $(XML_A),$^) $(AGENT_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--gc-sections -o $@ \
+		$(filter-out $(CURL_A) $(XML_A) $(TSS_A),$^) $(AGENT_LIBS)
 
 # The static libcurl on wolfSSL.  `+`: its make shares our job slots.
 $(CURL_A): tools/deps-curl.sh tools/deps-src.sh tools/deps-curl.config tools/deps-curl.mk
@@ -235,6 +251,11 @@ $(CURL_A): tools/deps-curl.sh tools/deps-src.sh tools/deps-curl.config tools/dep
 # The static libxml2 without ICU.  `+`: its make shares our job slots.
 $(XML_A): tools/deps-libxml2.sh tools/deps-src.sh tools/deps-libxml2.config tools/deps-libxml2.mk
 	+$(Q)DEPS=$(DEPS_DIR) tools/deps-libxml2.sh build
+
+# The static tpm2-tss (all five libraries and include/tss2).  `+`: its make
+# shares our job slots.
+$(TSS_A): tools/deps-tss.sh tools/deps-src.sh tools/deps-tss.config tools/deps-tss.mk
+	+$(Q)DEPS=$(DEPS_DIR) tools/deps-tss.sh build
 
 $(ENTRASIM): $(call obj,hw-sim/entra-sim/main.c) $(SIM_OBJS)
 	@mkdir -p $(@D)
@@ -252,10 +273,10 @@ $(BUILD)/tests/test_oobe_%: $(call obj,tests/unit/test_oobe_%.c) $(call obj,$(OO
 	@$(if $(Q),echo "  LD      $@";)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(OOBE_LIBS) $(TEST_LIBS)
 
-$(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(TESTUTIL_OBJ) $(BUILD)/liblinkjoin.a
+$(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(TESTUTIL_OBJ) $(BUILD)/liblinkjoin.a $(TSS_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@";)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(TEST_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter-out $(TSS_A),$^) $(AGENT_LIBS) $(TEST_LIBS)
 
 $(BUILD)/tests/simtest_%: $(call obj,tests/unit/simtest_%.c) $(SIM_OBJS)
 	@mkdir -p $(@D)
@@ -274,20 +295,21 @@ $(BUILD)/fuzz_oobe_%: $(call obj,tests/fuzz/fuzz_oobe_%.c) $(call obj,$(OOBE_LIB
 	@$(if $(Q),echo "  LD      $@";)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(OOBE_LIBS)
 
-$(BUILD)/tests/replay/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c tests/fuzz/replay.c) $(BUILD)/liblinkjoin.a
+$(BUILD)/tests/replay/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c tests/fuzz/replay.c) $(BUILD)/liblinkjoin.a \
+		$(TSS_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@";)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter-out $(TSS_A),$^) $(AGENT_LIBS)
 
 $(BUILD)/tests/replay/simfuzz_%: $(call obj,tests/fuzz/simfuzz_%.c tests/fuzz/replay.c) $(SIM_OBJS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@";)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SIM_LIBS)
 
-$(BUILD)/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c) $(BUILD)/liblinkjoin.a
+$(BUILD)/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c) $(BUILD)/liblinkjoin.a $(TSS_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@";)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(AGENT_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $(filter-out $(TSS_A),$^) $(AGENT_LIBS)
 
 $(BUILD)/simfuzz_%: $(call obj,tests/fuzz/simfuzz_%.c) $(SIM_OBJS)
 	@mkdir -p $(@D)
@@ -340,7 +362,11 @@ $(BUILD)/obj/agent/net/%.o: agent/net/%.c | $(CURL_A)
 
 # Those that include libxml2's headers, the static library's (the agent's
 # unit tests and fuzz targets too).
-$(call obj,$(UNIT_SRCS) $(wildcard tests/fuzz/fuzz_*.c)): | $(XML_A)
+$(call obj,$(UNIT_SRCS) $(wildcard tests/fuzz/fuzz_*.c)): | $(XML_A) $(TSS_A)
+# tpm/ includes tpm2-tss's headers, build/deps/include/tss2 (AGENT_CFLAGS
+# puts it before /usr/include, where Debian's libtss2-dev has 3.2.1's):
+# compiled again when they are installed again.
+$(call obj,$(wildcard tpm/*.c)): $(TSS_A)
 $(BUILD)/obj/agent/proto/%.o: agent/proto/%.c | $(XML_A)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<";)
@@ -367,6 +393,7 @@ deps:
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends $${tools[@]} >/dev/null
 	$(Q)DEPS=$(DEPS_DIR) tools/deps-curl.sh fetch
 	$(Q)DEPS=$(DEPS_DIR) tools/deps-libxml2.sh fetch
+	$(Q)DEPS=$(DEPS_DIR) tools/deps-tss.sh fetch
 	$(Q)$(MAKE) --no-print-directory browser-deps
 
 # npm ci in tests/browser, skipped while node_modules was installed from the

@@ -1,8 +1,10 @@
-# tools/deps-src.sh — sourced by tools/deps-curl.sh and tools/deps-libxml2.sh:
-# what both do the same way.
+# tools/deps-src.sh — sourced by tools/deps-curl.sh, tools/deps-libxml2.sh
+# and tools/deps-tss.sh: what they do the same way.
 #
-# deps_src_fetch TAG PKG VERSION APT SRC — Debian bookworm's source package
-#   PKG (=VERSION when not empty) into SRC/PKG, with Debian's patch series
+# deps_src_fetch TAG PKG VERSION APT SRC [SUITE] — the source package PKG
+#   (=VERSION when not empty) of Debian SUITE (default bookworm, the
+#   machine's release: curl and libxml2 come from there; tpm2-tss comes from
+#   trixie, see tools/deps-tss.sh) into SRC/PKG, with Debian's patch series
 #   applied, through apt-get source with a private sources list, lists and
 #   cache under APT: the machine's apt configuration is never read or
 #   changed.  Does nothing when SRC already holds it.  TAG prefixes the
@@ -11,7 +13,7 @@
 #   variables (CFLAGS=, SANITIZE= ... are the agent's, not the library's).
 
 deps_src_fetch() {
-  local tag=$1 pkg=$2 ver=$3 apt=$4 src=$5 spec=$2
+  local tag=$1 pkg=$2 ver=$3 apt=$4 src=$5 suite=${6:-bookworm} spec=$2
   local opts=(
     -o "Dir::Etc::SourceList=$apt/sources.list"
     -o "Dir::Etc::SourceParts=/dev/null"
@@ -26,11 +28,13 @@ deps_src_fetch() {
   rm -rf "$src" "$apt"
   mkdir -p "$src" "$apt/lists/partial" "$apt/cache/archives/partial"
   # Source indexes are checked against the archive's signing keys, and
-  # apt-get source checks each file against the signed index.
+  # apt-get source checks each file against the signed index.  bookworm's
+  # debian-archive-keyring holds trixie's keys too.
+  local key=/usr/share/keyrings/debian-archive-keyring.gpg
   {
-    echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm main"
-    echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm-updates main"
-    echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security bookworm-security main"
+    echo "deb-src [signed-by=$key] http://deb.debian.org/debian $suite main"
+    echo "deb-src [signed-by=$key] http://deb.debian.org/debian $suite-updates main"
+    echo "deb-src [signed-by=$key] http://deb.debian.org/debian-security $suite-security main"
   } >"$apt/sources.list"
   echo "$tag: apt-get update (private lists in ${apt#"$PWD"/})"
   apt-get "${opts[@]}" -qq update

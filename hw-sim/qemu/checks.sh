@@ -16,8 +16,9 @@ for f in sys_vendor product_name product_serial; do
     m "dmi_$f=$(cat /sys/class/dmi/id/$f 2>/dev/null | tr ' ' '_')"
 done
 
-# The TPM through tctildr -> dlopen(libtss2-tcti-device) -> /dev/tpmrm0: the
-# same path build/linkjoin takes.
+# The TPM through tpm2-tools: Debian's tctildr -> dlopen(libtss2-tcti-device)
+# -> /dev/tpmrm0 (build/linkjoin has the device TCTI compiled in, the same
+# tpm2-tss code without the dlopen).
 export TPM2TOOLS_TCTI=device:/dev/tpmrm0 TSS2_LOG=all+none
 if command -v tpm2_getrandom >/dev/null 2>&1; then
     if r=$(tpm2_getrandom --hex 8 2>/tmp/tpm.err); then m "tpm_getrandom=ok:$r"

@@ -5,8 +5,10 @@
 # kernel modules the device needs (virtio-pci, -net, -blk, -rng and what
 # modules.dep says they need, with their load order in /etc/sim/modules.order),
 # the given ELF binaries in /usr/bin with every shared library `ldd` resolves,
-# plus the libraries tpm2-tss dlopen()s (libtss2-tcti-device, libtss2-tctildr),
-# which ldd cannot see; the command script as /etc/sim/cmd.sh; and optionally
+# plus, when one of them links Debian's libtss2-tctildr (tpm2-tools), the
+# TCTI it dlopen()s (libtss2-tcti-device), which ldd cannot see: linkjoin's
+# tpm2-tss is static with its TCTIs compiled in (tools/deps-tss.sh); the
+# command script as /etc/sim/cmd.sh; and optionally
 # the simulator CA and a linkjoin config.
 #
 # Usage: mkinitramfs.sh [options]
@@ -141,7 +143,7 @@ copy_libs() {   # copy_libs ELF: everything ldd resolves for it
 find_lib() {    # find_lib SONAME: its path per the host's loader cache
     ldconfig -p | awk -v n="$1" '$1 == n && /x86-64/ && !f {print $NF; f = 1}'
 }
-dlopen_libs=(libtss2-tcti-device.so.0 libtss2-tctildr.so.0)
+dlopen_libs=(libtss2-tcti-device.so.0)
 for b in "${bins[@]}"; do
     [ -f "$b" ] || die "no such binary $b"
     name=$(basename "$b")
@@ -153,7 +155,7 @@ for b in "${bins[@]}"; do
         [ -L "$l" ] && [ "$(readlink "$l")" = "$name" ] && ln -sf "$name" "$r/usr/bin/$(basename "$l")"
     done
 done
-if [ ${#bins[@]} -gt 0 ]; then
+if [ -n "$(find "$r" -name 'libtss2-tctildr.so.0' | head -1)" ]; then
     for so in "${dlopen_libs[@]}"; do
         p=$(find_lib "$so")
         [ -n "$p" ] || die "$so not installed (Debian package ${so%.so.0}0, e.g. libtss2-tcti-device0)"

@@ -31,32 +31,42 @@ deletes_answered() {
 }
 
 # No OpenSSL, GnuTLS or system libcurl (libcurl4-openssl/-gnutls) in what
-# the agent asks for, nor in what ldd resolves.  The one known exception:
-# libcrypto still arrives through Debian's libtss2-esys 3.2.1, whose ESYS
-# crypto backend is OpenSSL (no crypto callbacks before tpm2-tss 4.x); it
-# is named here so that any other path to libcrypto fails the test.
+# the agent asks for, nor in what ldd resolves, and no shared tpm2-tss:
+# Debian's libtss2-esys brings libcrypto (its ESYS crypto backend is
+# OpenSSL); the agent links a static tpm2-tss 4.x without a crypto backend
+# (tools/deps-tss.sh) and gives ESYS wolfCrypt callbacks (tpm/esys_crypto.c).
 case_links_no_other_tls_stack() {
-  local needed all via
+  local needed all l
   [ -x "$LINKJOIN" ] || fail "$LINKJOIN not built"
   needed=$(readelf -d "$LINKJOIN" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p')
   assert_contains "$needed" "libwolfssl.so"
-  for l in libssl libcrypto libgnutls libcurl libnss3 libldap librtmp libssh libidn2 libpsl libnghttp2 \
-    libxml2 libicu liblzma; do
-    grep -q "^$l" <<<"$needed" && fail "$LINKJOIN needs $l: $needed"
-  done
   all=$(ldd "$LINKJOIN")
   # libxml2 is static, built without ICU, lzma or zlib (tools/deps-libxml2.sh).
-  for l in libssl libgnutls libcurl libnss3 libldap librtmp libssh libidn2 libpsl libnghttp2 \
-    libxml2 libicu liblzma; do
+  for l in libssl libcrypto libgnutls libcurl libnss3 libldap librtmp libssh libidn2 libpsl libnghttp2 \
+    libxml2 libicu liblzma libtss2; do
+    grep -q "^$l" <<<"$needed" && fail "$LINKJOIN needs $l: $needed"
     grep -q "$l" <<<"$all" && fail "ldd $LINKJOIN shows $l: $all"
   done
-  if grep -q libcrypto <<<"$all"; then
-    via=$(for n in $needed; do
-      p=$(awk -v n="$n" '$1 == n { print $3 }' <<<"$all")
-      [ -n "$p" ] && readelf -d "$p" | grep -q 'Shared library: \[libcrypto' && echo "$n"
-    done)
-    assert_eq "$via" "libtss2-esys.so.0" "libraries of the agent that need libcrypto"
-  fi
+  # tctildr-nodl.c: the TCTIs are compiled in, nothing is dlopen()ed.
+  readelf --dyn-syms -W "$LINKJOIN" | grep -qE ' (dlopen|dlmopen)(@|$)' &&
+    fail "$LINKJOIN imports dlopen"
+  return 0
+}
+
+# The agent talks to swtpm (tpm health) without loading any library at run
+# time: nothing "dynamically loaded" in the loader's trace, and no libtss2-*
+# (Debian's tctildr dlopen()s "swtpm", then libtss2-tcti-swtpm.so.0).
+case_tcti_not_dlopened() {
+  local loaded
+  swtpm_start "$CASE/tpm"
+  LD_DEBUG=files LD_DEBUG_OUTPUT="$CASE/ld" "$LINKJOIN" tpm health --tcti "$TCTI" >"$CASE/out" 2>&1 ||
+    fail "tpm health failed: $(head -c 2000 "$CASE/out")"
+  loaded=$(cat "$CASE"/ld.* | sed -n 's/.*file=\([^ ]*\) .*generating link map.*/\1/p' | sort -u)
+  assert_contains "$loaded" "libwolfssl.so"
+  assert_not_contains "$loaded" "libtss2" "libraries loaded at run time"
+  cat "$CASE"/ld.* | grep -q 'dynamically loaded' &&
+    fail "dlopen while talking to the TPM: $(grep -h 'dynamically loaded' "$CASE"/ld.* | head -3)"
+  return 0
 }
 
 # Join and leave, all through wolfSSL; the server offers no RSA-PSS, so the
@@ -220,6 +230,7 @@ case_leave_pss_openssl_tls13() { leave_openssl_server 1.3; }
 case_leave_pss_openssl_tls12() { leave_openssl_server 1.2; }
 
 tcase links_no_other_tls_stack case_links_no_other_tls_stack
+tcase tcti_not_dlopened case_tcti_not_dlopened
 tcase join_and_leave_no_pss case_join_and_leave_no_pss
 tcase leave_pss_tls13 case_leave_pss_tls13
 tcase leave_pss_tls12 case_leave_pss_tls12
