@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -812,7 +813,8 @@ ecdh_thread(void *p)
  * An ECDH on a thread that then ends (the TPM worker's) leaves no heap
  * behind: Debian's wolfSSL (FP_ECC) caches ~0.8 MiB of precomputed points
  * per thread, which only that thread can free.  One malloc arena, so
- * mallinfo2 sees the thread's blocks.
+ * mallinfo2 sees the thread's blocks; under a sanitizer's allocator
+ * (mallopt refused) LeakSanitizer reports the lost cache at exit instead.
  */
 static void
 test_ecdh_thread_leaves_no_cache(void **state)
@@ -822,9 +824,10 @@ test_ecdh_thread_leaves_no_cache(void **state)
     ecc_key tpm;
     pthread_t th;
     size_t before, after;
+    bool counted;
 
     (void)state;
-    assert_int_equal(mallopt(M_ARENA_MAX, 1), 1);
+    counted = mallopt(M_ARENA_MAX, 1) == 1;
     ecc_pair(&tpm, ECC_SECP256R1, TPM2_ECC_NIST_P256, &a.pub);
     /* the process's generator exists before the count */
     assert_int_equal(cb->get_random2b(&nonce, 16, NULL), TSS2_RC_SUCCESS);
@@ -833,7 +836,8 @@ test_ecdh_thread_leaves_no_cache(void **state)
     assert_int_equal(pthread_join(th, NULL), 0);
     after = mallinfo2().uordblks;
     assert_int_equal(a.rc, TSS2_RC_SUCCESS);
-    assert_true(after < before + 16384);
+    if (counted)
+        assert_true(after < before + 16384);
     wc_ecc_free(&tpm);
 }
 
