@@ -610,6 +610,16 @@ out:
     if (peer_init)
         wc_ecc_free(&peer);
     lj_secure_zero(&eph, sizeof(eph));
+    /*
+     * Debian's wolfSSL is built with FP_ECC: each thread keeps a cache of
+     * precomputed multiples (~0.8 MiB, 257 blocks) of every point it
+     * multiplied, freed only by this call on that thread; the TPM worker
+     * thread ends without it (leaked) and one ECDH per session gains
+     * nothing from it.
+     */
+#ifdef FP_ECC
+    wc_ecc_fp_free();
+#endif
     return r;
 }
 

@@ -138,8 +138,8 @@ enum lj_rc esys_unseal_key(void *be, const char *state_dir, const char *parent,
  * esys_hmac.c for Create and HMAC).  Salted by the held parent
  * (tpm_parent_hold), it is the held session, started once and used by
  * every such command until the parent is released (each StartAuthSession
- * costs an ECDH and, in tpm2-tss 3.2.1's OpenSSL backend, new OpenSSL
- * library contexts: ~15 M instructions); else a new one.  Give it back
+ * costs an ephemeral key and an ECDH: ~10 M instructions in wolfCrypt's
+ * generic P-256 code, tpm/esys_crypto.c); else a new one.  Give it back
  * with esys_session_put(e, sess, rc): a held one stays (dropped when rc
  * is a failure, its state then unknown), any other is flushed.
  */
