@@ -67,7 +67,7 @@ struct tpm_backend {
     enum lj_rc (*sign)(void *be, const struct tpm_keyset *ks, const unsigned char dig[32],
                        unsigned char *sig, size_t *sig_len);
     /* Optional (NULL: LJ_ERR_UNSUPPORTED): RSASSA-PSS, SHA-256, MGF1-SHA256,
-       salt 32 bytes; LJ_ERR_UNSUPPORTED for a key that cannot (tpm_sign_pss_sha256). */
+       salt 32 bytes; LJ_ERR_KEY_SCHEME for a key that cannot (tpm_sign_pss_sha256). */
     enum lj_rc (*sign_pss)(void *be, const struct tpm_keyset *ks, const unsigned char dig[32],
                            unsigned char *sig, size_t *sig_len);
     /*

@@ -676,7 +676,8 @@ esys_sign(void *be, const struct tpm_keyset *ks, const unsigned char dig[32], un
 }
 
 /* RSASSA-PSS (salt = digest length, see tmpl_device); a key of the RSASSA
-   template is refused here, before the TPM would answer TPM_RC_SCHEME. */
+   template is refused here (LJ_ERR_KEY_SCHEME, taxonomy row
+   device_key_outdated), before the TPM would answer TPM_RC_SCHEME. */
 static enum lj_rc
 esys_sign_pss(void *be, const struct tpm_keyset *ks, const unsigned char dig[32],
               unsigned char *sig, size_t *sig_len)
@@ -686,10 +687,10 @@ esys_sign_pss(void *be, const struct tpm_keyset *ks, const unsigned char dig[32]
     if (!unmarshal_pub(&ks->files[F_DEV_PUB], &dev))
         return lj_err_set(LJ_ERR_KEYS_CORRUPT, TPM_MOD, "event=blob_invalid file=device.pub");
     if (dev.publicArea.parameters.rsaDetail.scheme.scheme != TPM2_ALG_NULL)
-        return lj_err_set(LJ_ERR_UNSUPPORTED, TPM_MOD,
+        return lj_err_set(LJ_ERR_KEY_SCHEME, TPM_MOD,
                           "event=sign_refused scheme=rsa_pss reason=\"the device key was made "
-                          "for RSASSA-PKCS1-v1_5 only; RSA-PSS needs a key made by a newer "
-                          "linkjoin (leave and join again)\"");
+                          "for RSASSA-PKCS1-v1_5 only (the template of earlier versions); "
+                          "RSA-PSS needs a key of the current template, made by a new join\"");
     return sign_digest(be, ks, TPM2_ALG_RSAPSS, dig, sig, sig_len);
 }
 

@@ -189,7 +189,7 @@ enum lj_rc tpm_sign_sha256(struct tpm_ctx *t, const unsigned char digest[32], un
 /*
  * RSASSA-PSS signature (RFC 8017 8.1; SHA-256, MGF1-SHA256, a 32-byte
  * salt: the TLS rsa_pss_rsae_sha256 of RFC 8446 4.2.3) over a SHA-256
- * digest with the device key, made by TPM2_Sign.  LJ_ERR_UNSUPPORTED
+ * digest with the device key, made by TPM2_Sign.  LJ_ERR_KEY_SCHEME
  * (logged event=sign_refused scheme=rsa_pss) for a device key made with
  * the RSASSA-only template of earlier versions: such a key still signs
  * tpm_sign_sha256.  sig must hold TPM_RSA_BYTES.  Blocks.
