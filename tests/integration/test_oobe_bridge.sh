@@ -528,4 +528,10 @@ tcase no_process_left case_no_process_left
 
 # Nothing any case started is still running.
 left=$(pgrep -af "$LJ_SCRIPT_TMP" | grep -v pgrep || true)
-if [ -z "$left" ]; then echo "ok - nothing_left_running"; else echo "not ok - nothing_left_running"; echo "# $left"; fi
+if [ -z "$left" ]; then
+  echo "ok - nothing_left_running"
+else
+  echo "not ok - nothing_left_running"
+  echo "# $left"
+  LJ_CASES_FAILED=$((LJ_CASES_FAILED + 1))
+fi
