@@ -67,7 +67,7 @@ struct tpm_backend {
     enum lj_rc (*sign)(void *be, const struct tpm_keyset *ks, const unsigned char dig[32],
                        unsigned char *sig, size_t *sig_len);
     /* Optional (NULL: LJ_ERR_UNSUPPORTED): RSASSA-PSS, SHA-256, MGF1-SHA256,
-       salt 32 bytes; LJ_ERR_UNSUPPORTED for a key that cannot (tpm_sign_pss_sha256). */
+       salt 32 bytes; LJ_ERR_KEY_SCHEME for a key that cannot (tpm_sign_pss_sha256). */
     enum lj_rc (*sign_pss)(void *be, const struct tpm_keyset *ks, const unsigned char dig[32],
                            unsigned char *sig, size_t *sig_len);
     /*
@@ -119,6 +119,15 @@ struct tpm_backend {
     enum lj_rc (*hmac)(void *be, const char *state_dir, const char *parent,
                        const struct tpm_blob *blob, const unsigned char *msg, size_t len,
                        unsigned char out[32]);
+    /*
+     * What the device key signs and its size (out->dev_scheme, dev_bits),
+     * from files[dev_file] as stored, without the TPM: called on the
+     * caller's thread by tpm_keys_describe_dir, no backend state.  Leaves
+     * both unknown when the file does not parse.  The file may be secret
+     * (the soft provider's private key): the caller wipes it.
+     */
+    void (*describe_dev)(const struct tpm_blob *file, struct tpm_describe *out);
+    size_t dev_file;
 };
 
 extern const struct tpm_backend tpm_backend_esys;

@@ -683,8 +683,34 @@ esys_sign(void *be, const struct tpm_keyset *ks, const unsigned char dig[32], un
     return sign_digest(be, ks, TPM2_ALG_RSASSA, dig, sig, sig_len);
 }
 
+/* What a device key's public area lets it sign (tpm.h enum tpm_dev_scheme). */
+static enum tpm_dev_scheme
+dev_scheme_of(const TPM2B_PUBLIC *p)
+{
+    if (p->publicArea.type != TPM2_ALG_RSA)
+        return TPM_DEV_SCHEME_UNKNOWN;
+    switch (p->publicArea.parameters.rsaDetail.scheme.scheme) {
+    case TPM2_ALG_NULL: return TPM_DEV_SCHEME_ANY;
+    case TPM2_ALG_RSASSA: return TPM_DEV_SCHEME_RSASSA;
+    default: return TPM_DEV_SCHEME_UNKNOWN;
+    }
+}
+
+/* backend describe_dev: device.pub as stored, no TPM (`linkjoin status`). */
+static void
+esys_describe_dev(const struct tpm_blob *file, struct tpm_describe *out)
+{
+    TPM2B_PUBLIC pub;
+
+    if (!unmarshal_pub(file, &pub) || pub.publicArea.type != TPM2_ALG_RSA)
+        return;
+    out->dev_scheme = dev_scheme_of(&pub);
+    out->dev_bits = pub.publicArea.parameters.rsaDetail.keyBits;
+}
+
 /* RSASSA-PSS (salt = digest length, see tmpl_device); a key of the RSASSA
-   template is refused here, before the TPM would answer TPM_RC_SCHEME. */
+   template is refused here (LJ_ERR_KEY_SCHEME, taxonomy row
+   device_key_outdated), before the TPM would answer TPM_RC_SCHEME. */
 static enum lj_rc
 esys_sign_pss(void *be, const struct tpm_keyset *ks, const unsigned char dig[32],
               unsigned char *sig, size_t *sig_len)
@@ -693,11 +719,11 @@ esys_sign_pss(void *be, const struct tpm_keyset *ks, const unsigned char dig[32]
 
     if (!unmarshal_pub(&ks->files[F_DEV_PUB], &dev))
         return lj_err_set(LJ_ERR_KEYS_CORRUPT, TPM_MOD, "event=blob_invalid file=device.pub");
-    if (dev.publicArea.parameters.rsaDetail.scheme.scheme != TPM2_ALG_NULL)
-        return lj_err_set(LJ_ERR_UNSUPPORTED, TPM_MOD,
+    if (dev_scheme_of(&dev) != TPM_DEV_SCHEME_ANY)
+        return lj_err_set(LJ_ERR_KEY_SCHEME, TPM_MOD,
                           "event=sign_refused scheme=rsa_pss reason=\"the device key was made "
-                          "for RSASSA-PKCS1-v1_5 only; RSA-PSS needs a key made by a newer "
-                          "linkjoin (leave and join again)\"");
+                          "for RSASSA-PKCS1-v1_5 only (the template of earlier versions); "
+                          "RSA-PSS needs a key of the current template, made by a new join\"");
     return sign_digest(be, ks, TPM2_ALG_RSAPSS, dig, sig, sig_len);
 }
 
@@ -822,4 +848,6 @@ const struct tpm_backend tpm_backend_esys = {
     .clear = esys_clear,
     .hmac_import = esys_hmac_import,
     .hmac = esys_hmac,
+    .describe_dev = esys_describe_dev,
+    .dev_file = F_DEV_PUB,
 };

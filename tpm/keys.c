@@ -404,6 +404,39 @@ tpm_files_present(const char *state_dir)
     return lj_path_join(path, sizeof(path), state_dir, TPM_SOFT_SEAL_KEY) && lj_fs_exists(path);
 }
 
+const char *
+tpm_dev_scheme_name(enum tpm_dev_scheme s)
+{
+    switch (s) {
+    case TPM_DEV_SCHEME_ANY: return "any";
+    case TPM_DEV_SCHEME_RSASSA: return "rsassa";
+    case TPM_DEV_SCHEME_UNKNOWN: break;
+    }
+    return "unknown";
+}
+
+/* out->dev_scheme and dev_bits from the device key file of out->provider. */
+static void
+describe_dev_file(const char *state_dir, struct tpm_describe *out)
+{
+    char path[PATH_MAX];
+    struct tpm_blob b = {NULL, 0};
+
+    for (size_t i = 0; i < sizeof(all_backends) / sizeof(all_backends[0]); i++) {
+        const struct tpm_backend *be = all_backends[i];
+
+        if (strcmp(be->name, out->provider) != 0 || be->describe_dev == NULL ||
+            be->dev_file >= be->nfiles)
+            continue;
+        if (lj_path_join(path, sizeof(path), state_dir, be->files[be->dev_file]) &&
+            lj_fs_read(path, TPM_FILE_MAX, &b.data, &b.len) == LJ_OK) {
+            be->describe_dev(&b, out);
+            lj_secure_free(b.data, b.len); /* the soft provider's is a private key */
+        }
+        return;
+    }
+}
+
 enum lj_rc
 tpm_keys_describe_dir(const char *state_dir, struct tpm_describe *out)
 {
@@ -443,6 +476,8 @@ tpm_keys_describe_dir(const char *state_dir, struct tpm_describe *out)
     free(buf);
     if (rc != LJ_OK)
         memset(out, 0, sizeof(*out));
+    else
+        describe_dev_file(state_dir, out);
     return rc;
 }
 

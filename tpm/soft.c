@@ -179,6 +179,24 @@ soft_sign(void *be, const struct tpm_keyset *ks, const unsigned char dig[32], un
     return rc;
 }
 
+/* backend describe_dev: a wolfSSL key signs either scheme (soft_sign_pss).
+   No lj_err_set: a bad file only stays "unknown" here. */
+static void
+soft_describe_dev(const struct tpm_blob *file, struct tpm_describe *out)
+{
+    RsaKey key;
+    word32 idx = 0;
+
+    if (file->data == NULL || wc_InitRsaKey(&key, NULL) != 0)
+        return;
+    if (wc_RsaPrivateKeyDecode(file->data, &idx, &key, (word32)file->len) == 0 &&
+        idx == file->len) {
+        out->dev_scheme = TPM_DEV_SCHEME_ANY;
+        out->dev_bits = (unsigned)wc_RsaEncryptSize(&key) * 8;
+    }
+    wc_FreeRsaKey(&key);
+}
+
 /* RSASSA-PSS as the TPM makes it (tpm/esys.c tmpl_device): SHA-256, MGF1-SHA256, salt 32. */
 static enum lj_rc
 soft_sign_pss(void *be, const struct tpm_keyset *ks, const unsigned char dig[32],
@@ -508,4 +526,6 @@ const struct tpm_backend tpm_backend_soft = {
     .unseal_key = soft_unseal_key,
     .hmac_import = soft_hmac_import,
     .hmac = soft_hmac,
+    .describe_dev = soft_describe_dev,
+    .dev_file = F_DEV,
 };

@@ -88,13 +88,32 @@ struct tpm_rsa_pub {
     size_t e_len;
 };
 
+/*
+ * What the device key signs, from its stored public area (the TPM
+ * provider's device.pub, TPMT_PUBLIC parameters.rsaDetail.scheme, TPM 2.0
+ * Library Part 2 12.2.3.5): scheme NULL (the current template) lets each
+ * TPM2_Sign choose RSASSA or RSAPSS; scheme RSASSA (the template of earlier
+ * versions) signs PKCS#1 v1.5 only, so tpm_sign_pss_sha256 refuses it.
+ */
+enum tpm_dev_scheme {
+    TPM_DEV_SCHEME_UNKNOWN = 0, /* no key, or its public part did not parse */
+    TPM_DEV_SCHEME_ANY,         /* RSA-PSS or PKCS#1 v1.5 */
+    TPM_DEV_SCHEME_RSASSA,      /* PKCS#1 v1.5 only: the older template */
+};
+
 /* What `status`-like reports print about key custody. */
 struct tpm_describe {
     const char *provider; /* "tpm" or "soft" (static string) */
     bool tpm_protected;   /* false for the soft provider */
     bool keys_loaded;     /* keys ensured in this context */
     char parent[32];      /* "ecc-srk-template", "0x81000001", "none" or "" */
+    /* tpm_keys_describe_dir only: the device key from its stored file */
+    enum tpm_dev_scheme dev_scheme;
+    unsigned dev_bits; /* RSA modulus bits; 0 when unknown */
 };
+
+/* "any", "rsassa" or "unknown" (static; stable names for status --json). */
+const char *tpm_dev_scheme_name(enum tpm_dev_scheme s);
 
 /*
  * Start the worker, connect to the TPM (TPM provider: TCTI init, flush of
@@ -189,7 +208,7 @@ enum lj_rc tpm_sign_sha256(struct tpm_ctx *t, const unsigned char digest[32], un
 /*
  * RSASSA-PSS signature (RFC 8017 8.1; SHA-256, MGF1-SHA256, a 32-byte
  * salt: the TLS rsa_pss_rsae_sha256 of RFC 8446 4.2.3) over a SHA-256
- * digest with the device key, made by TPM2_Sign.  LJ_ERR_UNSUPPORTED
+ * digest with the device key, made by TPM2_Sign.  LJ_ERR_KEY_SCHEME
  * (logged event=sign_refused scheme=rsa_pss) for a device key made with
  * the RSASSA-only template of earlier versions: such a key still signs
  * tpm_sign_sha256.  sig must hold TPM_RSA_BYTES.  Blocks.
@@ -270,9 +289,11 @@ bool tpm_files_present(const char *state_dir);
 /*
  * What the key record in state_dir says, without opening the TPM (for
  * `linkjoin status`): provider ("tpm"/"soft"), tpm_protected, parent;
- * keys_loaded stays false.  LJ_ERR_NOT_FOUND when there is no record,
- * LJ_ERR_KEYS_CORRUPT when it names no known provider.  Blocks on one
- * small file read.
+ * keys_loaded stays false; dev_scheme and dev_bits from the provider's
+ * device key file (TPM: the public area in device.pub), left unknown when
+ * that file is missing or does not parse (not an error here).
+ * LJ_ERR_NOT_FOUND when there is no record, LJ_ERR_KEYS_CORRUPT when it
+ * names no known provider.  Blocks on two small file reads.
  */
 enum lj_rc tpm_keys_describe_dir(const char *state_dir, struct tpm_describe *out);
 

@@ -54,8 +54,8 @@ leave_usage(FILE *f)
            "exit codes: 0 left (or the cloud object was already gone), 2 usage, 3 configuration,\n"
            "4 TPM failure, 5 cloud unreachable or busy (nothing removed), 7 the cloud refused\n"
            "the deletion (nothing removed), 8 unexpected cloud answer, 12 not joined,\n"
-           "13 local state unusable (use --local-only), 17 another linkjoin command is using\n"
-           "the state directory (nothing done).\n");
+           "13 local state unusable or a device key of an older template (use --local-only),\n"
+           "17 another linkjoin command is using the state directory (nothing done).\n");
 }
 
 struct leave {
@@ -104,7 +104,8 @@ tpm_sign_adapter(void *arg, const unsigned char digest[32], unsigned char *sig, 
 }
 
 /* RSA-PSS for a TLS CertificateVerify; a key of the RSASSA-only template of
-   earlier versions is refused by tpm/ with its own sentence. */
+   earlier versions is refused by tpm/ (LJ_ERR_KEY_SCHEME: exit 13, reason
+   device_key_outdated, tpm_failed). */
 static enum lj_rc
 tpm_sign_pss_adapter(void *arg, const unsigned char digest[32], unsigned char *sig, size_t *sig_len)
 {
@@ -130,10 +131,12 @@ wipe_and_say(struct leave *l, const char *how)
 /*
  * A TPM-side or key-state failure before the DELETE went out: the taxonomy
  * sentence, what it means for leave, and the exit status (lj_cli_exit_for).
+ * host: the server of the handshake the key could not sign for, or NULL.
  */
 static int
-tpm_failed(const struct leave *l, enum lj_rc rc)
+tpm_failed(const struct leave *l, enum lj_rc rc, const char *host)
 {
+    struct lj_error_params ep = {.host = host};
     const char *why;
 
     switch (rc) {
@@ -147,9 +150,13 @@ tpm_failed(const struct leave *l, enum lj_rc rc)
         break;
     case LJ_ERR_KEYS_CORRUPT: why = "the device key files are corrupt"; break;
     case LJ_ERR_STATE: why = "the device certificate is not for the device key in the TPM"; break;
+    case LJ_ERR_KEY_SCHEME:
+        why = "the device key (made with the RSASSA-only template of earlier versions) cannot "
+              "make the RSA-PSS signature the server asks for";
+        break;
     default: why = "the TPM failed"; break;
     }
-    lj_cli_say(stderr, "leave", rc, NULL);
+    lj_cli_say(stderr, "leave", rc, &ep);
     fprintf(stderr,
             P "%s, so the device cannot prove itself to the cloud. Nothing was removed.\n"
               "  `linkjoin leave --local-only` removes local state; the device object %s then\n"
@@ -200,7 +207,7 @@ leave_cloud(struct leave *l)
     if (rc == LJ_OK)
         rc = tpm_device_spki(t, &spki, &spki_len);
     if (rc != LJ_OK) {
-        ex = tpm_failed(l, rc);
+        ex = tpm_failed(l, rc, NULL);
         goto out;
     }
 
@@ -223,7 +230,7 @@ leave_cloud(struct leave *l)
     lj_cfg_proxy_wipe(&px);
     if (rc != LJ_OK) {
         if (rc == LJ_ERR_STATE || rc == LJ_ERR_PARSE) {
-            ex = tpm_failed(l, LJ_ERR_STATE);
+            ex = tpm_failed(l, LJ_ERR_STATE, NULL);
         } else {
             lj_cli_say(stderr, "leave", rc, NULL);
             ex = lj_cli_exit_for(rc);
@@ -244,7 +251,7 @@ leave_cloud(struct leave *l)
     if (rc != LJ_OK) {
         ex = lj_cli_exit_for(rc);
         if (ex == LJ_EXIT_TPM || ex == LJ_EXIT_STATE) {
-            ex = tpm_failed(l, rc);
+            ex = tpm_failed(l, rc, host);
         } else {
             struct lj_error_params ep = {.host = host, .what = lj_error_net_what(rc)};
 

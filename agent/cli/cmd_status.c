@@ -3,7 +3,9 @@
  * the way `dsregcmd /status` shows it, from the state directory (no
  * network): journal, stored device certificate, key record, and (when a
  * key record exists) whether the TPM still loads the keys (a few TPM
- * commands; `keys_state` ok | lost | unchecked | none).  Exit 0 only when
+ * commands; `keys_state` ok | lost | unchecked | none) and the device key's
+ * template from its stored public area (`DeviceKey`, `device_key_scheme`
+ * any | rsassa | unknown | none: tpm_keys_describe_dir).  Exit 0 only when
  * setup is complete (joined, and enrolled in Intune unless the configuration
  * says mdm = optional), LJ_EXIT_MDM_PENDING when joined with the Intune
  * enrollment pending, the refusal's own exit code (7, or 8 for a bad
@@ -183,6 +185,41 @@ error_words(const struct status *s, char *msg, size_t msz, char *action, size_t 
     return ri;
 }
 
+/*
+ * The device key in words, from its stored public area (tpm.h enum
+ * tpm_dev_scheme): size, custody, and what it signs.  A key of the
+ * RSASSA-only template of earlier versions cannot make the RSA-PSS
+ * signature most TLS servers ask for, so `leave` fails against them
+ * (reason device_key_outdated); "" when there are no keys.
+ */
+static void
+device_key_words(const struct status *s, char *out, size_t osz)
+{
+    char size[32] = "RSA";
+    const char *where = s->keys_d.tpm_protected ? "TPM" : "software keys (tests only)";
+
+    out[0] = '\0';
+    if (!s->keys)
+        return;
+    if (s->keys_d.dev_bits > 0)
+        snprintf(size, sizeof(size), "RSA-%u", s->keys_d.dev_bits);
+    switch (s->keys_d.dev_scheme) {
+    case TPM_DEV_SCHEME_ANY:
+        snprintf(out, osz, "%s, %s, scheme any (RSA-PSS or PKCS#1)", size, where);
+        break;
+    case TPM_DEV_SCHEME_RSASSA:
+        snprintf(out, osz,
+                 "%s, %s, RSASSA only (older template: leave needs a reset against RSA-PSS "
+                 "servers)",
+                 size, where);
+        break;
+    case TPM_DEV_SCHEME_UNKNOWN:
+        snprintf(out, osz, "%s, scheme unknown (the device key file is missing or unreadable)",
+                 where);
+        break;
+    }
+}
+
 /* Joined, and nothing of setup left: Intune enrolled, or its refusal allowed (mdm = optional). */
 static bool
 setup_complete(const struct status *s, const struct lj_config *cfg)
@@ -275,6 +312,10 @@ print_json(FILE *o, const struct status *s, const struct lj_config *cfg)
     fprintf(o, "\"tpm_protected\":%s,", s->keys && s->keys_d.tpm_protected ? "true" : "false");
     jkv(o, "keys_state", s->keys_state, true);
     jkv(o, "keys_problem", s->keys_problem, true);
+    jkv(o, "device_key_scheme", s->keys ? tpm_dev_scheme_name(s->keys_d.dev_scheme) : "none", true);
+    fprintf(o, "\"device_key_bits\":%u,", s->keys ? s->keys_d.dev_bits : 0);
+    device_key_words(s, words, sizeof(words));
+    jkv(o, "device_key", words, true);
     jkv(o, "mdm_state", s->mdm, true);
     jkv(o, "mdm_server_url", s->j.mdm_server_url, true);
     jkv(o, "mdm_cert_thumbprint", s->j.mdm_cert_thumbprint, true);
@@ -354,6 +395,8 @@ print_text(FILE *o, const struct status *s, const struct lj_config *cfg)
     line(o, "KeyState", s->keys_state);
     if (s->keys_problem[0] != '\0')
         line(o, "KeyProblem", s->keys_problem);
+    device_key_words(s, words, sizeof(words));
+    line(o, "DeviceKey", words);
     line(o, "MdmState", s->mdm);
     line(o, "MdmMode", lj_mdm_mode_name(cfg->mdm));
     line(o, "MdmUrl", s->j.mdm_server_url);

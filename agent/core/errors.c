@@ -157,6 +157,27 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "security chip was probably reset), so it must be reset before it can be set up again.",
          "Reset the device to factory settings so setup creates new keys, and delete its old "
          "device object in Entra admin center > Entra ID > Devices > All devices"},
+    /* A device key made with the template of earlier versions (TPM scheme
+     * RSASSA-SHA256 instead of NULL, tpm/esys.c) cannot make the RSA-PSS
+     * signature a TLS server asks for (TLS 1.3 CertificateVerify, RFC 8446
+     * 4.4.3; TLS 1.2 servers that offer rsa_pss_rsae_sha256 first): tpm/
+     * refuses before TPM2_Sign would answer TPM_RC_SCHEME, whose Windows
+     * form is TPM_20_E_SCHEME (winerror.h, 0x80280092).  Only a new key
+     * helps, and the device object of the old one can only be deleted by
+     * an admin: the same way out as lost keys. */
+    [LJ_R_DEVICE_KEY_OUTDATED] =
+        {LJ_R_DEVICE_KEY_OUTDATED, "device_key_outdated", "", LJ_PHASE_KEYS, "0x80280092",
+         LJ_FIX_ADMIN, false, LJ_EXIT_STATE,
+         "This device's security key was made by an older version of the setup program and "
+         "cannot prove the device's identity the way Microsoft's service now asks, so the device "
+         "cannot remove itself; reset the device and set it up again, or ask your IT admin to "
+         "remove it.",
+         "The device key was made with the RSASSA-only key template of earlier linkjoin versions "
+         "(TPM key scheme RSASSA-SHA256, not NULL), and {host} asks for an RSA-PSS signature in "
+         "the TLS handshake, which that key cannot make: run linkjoin leave --local-only (or "
+         "reset the device to factory settings), delete the device object in " ENTRA_DEVICES
+         ", then join the device again; the new key has the current template (scheme NULL: "
+         "RSA-PSS or PKCS#1)"},
     [LJ_R_WRONG_PASSWORD] =
         {LJ_R_WRONG_PASSWORD, "wrong_password", "", LJ_PHASE_SIGNIN, "AADSTS50126", LJ_FIX_USER,
          false, LJ_EXIT_SIGNIN,
@@ -532,6 +553,7 @@ static const char *const keys[LJ_R_COUNT__] = {
     [LJ_R_TPM_LOCKED] = "tpm_locked",
     [LJ_R_TPM_FAILED] = "tpm_failed",
     [LJ_R_TPM_KEYS_LOST] = "tpm_keys_lost",
+    [LJ_R_DEVICE_KEY_OUTDATED] = "device_key_outdated",
     [LJ_R_WRONG_PASSWORD] = "wrong_password",
     [LJ_R_UNKNOWN_USER] = "unknown_user",
     [LJ_R_USER_DISABLED] = "user_disabled",
@@ -778,6 +800,7 @@ lj_classify_rc(enum lj_rc rc, struct lj_classified *out)
      * same row (exit 13), never `internal`.
      */
     case LJ_ERR_STATE: r = LJ_R_TPM_KEYS_LOST; break;
+    case LJ_ERR_KEY_SCHEME: r = LJ_R_DEVICE_KEY_OUTDATED; break;
     case LJ_ERR_TPM:
     case LJ_ERR_TPM_OBJECT_MEMORY: r = LJ_R_TPM_FAILED; break;
     case LJ_ERR_PARSE:

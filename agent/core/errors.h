@@ -56,6 +56,7 @@ enum lj_reason {
     LJ_R_TPM_LOCKED,
     LJ_R_TPM_FAILED,
     LJ_R_TPM_KEYS_LOST,
+    LJ_R_DEVICE_KEY_OUTDATED, /* a key of the RSASSA-only template asked for RSA-PSS */
     /* sign-in */
     LJ_R_WRONG_PASSWORD,
     LJ_R_UNKNOWN_USER,
@@ -211,7 +212,9 @@ struct lj_classified {
  * A local failure (network, TLS, TPM, local state, parse, cancel) -> reason.
  * LJ_ERR_STATE (keys of another key provider, a certificate not for the
  * device key) is tpm_keys_lost like LJ_ERR_TPM_WRONG_TPM; an rc with no row
- * is internal.  agent/cli/exit.h turns the row into the exit status.
+ * is internal.  LJ_ERR_KEY_SCHEME (the device key of the RSASSA-only
+ * template asked for RSA-PSS) is device_key_outdated.  agent/cli/exit.h turns the row into the exit
+ * status.
  */
 void lj_classify_rc(enum lj_rc rc, struct lj_classified *out);
 

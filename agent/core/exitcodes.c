@@ -38,8 +38,8 @@ static const struct lj_exit_info exits[LJ_EXIT_COUNT__] = {
                              "joined, MDM pending"},
     [LJ_EXIT_NOT_JOINED] = {LJ_EXIT_NOT_JOINED, "`status`: not joined", "not joined"},
     [LJ_EXIT_STATE] = {LJ_EXIT_STATE,
-                       "local state unusable (keys lost or made by another key provider, "
-                       "journal)",
+                       "local state unusable (keys lost, made by another key provider or "
+                       "with an older key template, journal)",
                        "local state unusable"},
     [LJ_EXIT_FACTORY_TPM] = {LJ_EXIT_FACTORY_TPM, "`factory-test`: a TPM check failed",
                              "factory: TPM check failed"},

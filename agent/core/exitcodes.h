@@ -26,7 +26,8 @@ enum lj_exit {
     LJ_EXIT_ALREADY_JOINED = 10, /* run: already joined, nothing done */
     LJ_EXIT_MDM_PENDING = 11,    /* joined, Intune enrollment still pending */
     LJ_EXIT_NOT_JOINED = 12,     /* status: device is not joined */
-    LJ_EXIT_STATE = 13, /* local state unusable (keys lost or another provider's, journal) */
+    LJ_EXIT_STATE = 13,          /* local state unusable (keys lost, another provider's or an
+                                    older template's, journal) */
     /* factory-test: the first failing group of checks, in this order. */
     LJ_EXIT_FACTORY_TPM = 14,    /* factory: a TPM check failed (absent, family, self-test,
                                     lockout, random, ephemeral key) */

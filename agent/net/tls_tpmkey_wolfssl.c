@@ -29,10 +29,11 @@
  * length, what wolfSSL's check after signing and the server expect).  So
  * a connection that may authenticate allows TLS 1.3 when sign_pss is
  * given (lj_tls_client_tls13; http.c then leaves the version to curl).
- * Without sign_pss, or for a device key of the earlier RSASSA-only
- * template (tpm/ refuses it by name, TPM 2.0 Part 3 TPM2_Sign would answer
- * TPM_RC_SCHEME), the callback fails with LJ_ERR_UNSUPPORTED, which
- * http.c reports as the reason the handshake failed.
+ * Without sign_pss the callback fails with LJ_ERR_UNSUPPORTED; for a
+ * device key of the earlier RSASSA-only template tpm/ refuses by name
+ * (TPM 2.0 Part 3 TPM2_Sign would answer TPM_RC_SCHEME) with
+ * LJ_ERR_KEY_SCHEME, kept as is; http.c reports either as the reason the
+ * handshake failed.
  * tests/integration/test_wolfssl.sh shows each outcome.  Also forced by
  * 5.5.4: on TLS 1.2 the signature type comes from the cipher suite, so a
  * connection that may authenticate offers ECDHE-RSA suites (and the TLS

@@ -3,7 +3,8 @@
 # A script defines case functions and calls `tcase NAME FUNC` for each; every
 # case runs in its own subshell with its own temp dir ($CASE), prints one TAP
 # line, and kills whatever it started (swtpm, entra-sim, agents) even when it
-# fails.  `fail MSG` ends a case as failed; `skip MSG` as skipped.
+# fails.  `fail MSG` ends a case as failed; `skip MSG` as skipped.  The
+# script exits non-zero when any case failed (_lj_script_exit).
 #
 # Helpers: free_port, swtpm_start/swtpm_stop, sim_start/sim_stop (entra-sim),
 # lj (runs the agent, under valgrind when LJ_VALGRIND=1), assert_*.
@@ -23,7 +24,27 @@ case $LINKJOIN in /*) ;; *) LINKJOIN=$LJ_TOP/$LINKJOIN ;; esac
 ENTRASIM=$LJ_BUILD/entra-sim
 export TSS2_LOG=${TSS2_LOG:-all+none}
 LJ_SCRIPT_TMP=$(mktemp -d /tmp/lj-it.XXXXXX)
-trap '_lj_kill_all "$LJ_SCRIPT_TMP"; [ -z "${LJ_KEEP:-}" ] && rm -rf "$LJ_SCRIPT_TMP"' EXIT
+# Cases of this script that printed `not ok` so far (tcase counts them; a
+# script that prints its own TAP line adds its failures here too).  The
+# script then exits 1 even when its last command succeeded (an `exit 0`
+# included), so whatever runs it sees the failure in the exit status;
+# tests/run.sh still counts the TAP lines (a non-zero status adds a
+# failure only when no `not ok` line explains it).
+LJ_CASES_FAILED=0
+# A script's own cleanup at exit: define lj_script_cleanup (do not replace
+# the EXIT trap, which keeps the exit status).
+_lj_script_exit() {
+  local rc=$?
+  declare -F lj_script_cleanup >/dev/null && lj_script_cleanup
+  _lj_kill_all "$LJ_SCRIPT_TMP"
+  [ -n "${LJ_KEEP:-}" ] || rm -rf "$LJ_SCRIPT_TMP"
+  if [ "$rc" = 0 ] && [ "$LJ_CASES_FAILED" != 0 ]; then
+    echo "# $LJ_CASES_FAILED case(s) failed" >&2
+    rc=1
+  fi
+  exit "$rc"
+}
+trap _lj_script_exit EXIT
 
 _lj_kill_all() {
   local f pid
@@ -67,6 +88,7 @@ tcase() {
     echo "ok - $name"
   else
     echo "not ok - $name"
+    LJ_CASES_FAILED=$((LJ_CASES_FAILED + 1))
     sed 's/^/#   /' "$CASE/case.log" | tail -n 60
   fi
   _lj_kill_all "$CASE"

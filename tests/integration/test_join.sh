@@ -58,12 +58,17 @@ case_device_code() {
   assert_eq "$(jq -r .key_provider <<<"$OUT")" tpm
   assert_eq "$(jq -r .tpm_protected <<<"$OUT")" true
   assert_eq "$(jq -r .keys_state <<<"$OUT")" ok "keys_state"
+  # the device key's template, from device.pub (the older one: test_leave.sh leave_old_device_key)
+  assert_eq "$(jq -r .device_key_scheme <<<"$OUT")" any "device_key_scheme"
+  assert_eq "$(jq -r .device_key_bits <<<"$OUT")" 2048 "device_key_bits"
+  assert_eq "$(jq -r .device_key <<<"$OUT")" "RSA-2048, TPM, scheme any (RSA-PSS or PKCS#1)" "device_key"
   assert_eq "$(jq -r .cert_valid <<<"$OUT")" true
   assert_eq "$(jq -r .last_error <<<"$OUT")" null
   assert_eq "$(jq -r .cert_thumbprint <<<"$OUT")" \
     "$(openssl x509 -in "$CASE/cert.pem" -noout -fingerprint -sha1 | cut -d= -f2 | tr -d :)"
   assert_rc 0 lj status ${TCTI:+--tcti "$TCTI"} --state-dir "$CASE/state"
   assert_contains "$OUT" "EntraJoined : YES"
+  assert_contains "$OUT" "                 DeviceKey : RSA-2048, TPM, scheme any (RSA-PSS or PKCS#1)"
   # a second run: already joined, exit 10, not one request
   before=$(sim_requests)
   lj_run_bg --ui stdio

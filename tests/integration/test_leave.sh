@@ -60,10 +60,13 @@ case_leave_deletes_and_rejoins() {
 }
 
 # A device joined with the device-key template of earlier versions (scheme
-# fixed to RSASSA, made through the test hook): status works; against a
+# fixed to RSASSA, made through the test hook): status works and names the
+# template (DeviceKey, device_key_scheme rsassa); against a
 # server that offers RSA-PSS (entra-sim's default) wolfSSL 5.5.4 always
 # asks for an RSA-PSS signature, which such a key cannot make, so leave
-# refuses by name and removes nothing; --local-only is the way out.  The
+# refuses by name (device_key_outdated, exit 13; test_wolfssl.sh
+# leave_old_key_pss_refused has its exact text) and removes nothing;
+# --local-only is the way out.  The
 # same key against a server without RSA-PSS leaves with rsa_pkcs1_sha256
 # (test_wolfssl.sh leave_old_key_no_pss).
 case_leave_old_device_key() {
@@ -71,8 +74,15 @@ case_leave_old_device_key() {
   LJ_TEST_DEVICE_KEY=rsassa join_device
   assert_contains "$(cat "$CASE/run.err")" "event=test_device_key_rsassa"
   assert_rc 0 lj status --config "$CASE/lj.conf"
-  assert_rc 1 lj leave --config "$CASE/lj.conf"
+  assert_contains "$OUT" "                 DeviceKey : RSA-2048, TPM, RSASSA only (older template: leave needs a reset against RSA-PSS servers)"
+  assert_rc 0 lj status --config "$CASE/lj.conf" --json
+  assert_eq "$(jq -r .device_key_scheme <<<"$OUT")" rsassa "device_key_scheme"
+  assert_eq "$(jq -r .device_key_bits <<<"$OUT")" 2048 "device_key_bits"
+  assert_eq "$(jq -r .device_key <<<"$OUT")" \
+    "RSA-2048, TPM, RSASSA only (older template: leave needs a reset against RSA-PSS servers)" "device_key"
+  assert_rc 13 lj leave --config "$CASE/lj.conf"
   assert_contains "$OUT" "event=sign_refused scheme=rsa_pss reason=\"the device key was made for RSASSA-PKCS1-v1_5 only"
+  assert_contains "$OUT" "(reason device_key_outdated, code 0x80280092)"
   assert_contains "$OUT" "Nothing was removed"
   assert_state_kept
   sim_has_device "$DEVICE_ID" || fail "device object gone"

@@ -32,7 +32,8 @@ users_remove() {
   grep -qx group "$USERS_MADE" && groupdel linkjoin 2>/dev/null
   rm -f "$USERS_MADE"
 }
-trap 'users_remove; _lj_kill_all "$LJ_SCRIPT_TMP"; [ -z "${LJ_KEEP:-}" ] && rm -rf "$LJ_SCRIPT_TMP"' EXIT
+# lib.sh's exit trap calls it (and keeps the script's exit status).
+lj_script_cleanup() { users_remove; }
 
 # users_make — the three users (and the group linkjoin when missing).
 users_make() {

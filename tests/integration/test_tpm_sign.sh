@@ -3,7 +3,8 @@
 # and RSASSA-PSS signatures) on a fresh swtpm: runs the unit binary
 # tests/unit/test_tpm_sign.c with LJ_TEST_TCTI (its "tpm" group: both
 # schemes, PSS salt = 32 bytes checked with wolfSSL, keys reloaded, a key of
-# the earlier RSASSA-only template refused by name), then verifies what it
+# the earlier RSASSA-only template refused by name, both templates as
+# tpm_keys_describe_dir reads them for `linkjoin status`), then verifies what it
 # signed with OpenSSL the way a TLS server does (rsa_pss_saltlen:digest).
 . "$(dirname "$0")/lib.sh"
 
@@ -18,7 +19,7 @@ case_tpm_provider() {
   [ $rc = 0 ] || fail "test_tpm_sign exited $rc: $out"
   ! grep -q '^not ok' <<<"$out" || fail "a case failed: $out"
   assert_contains "$out" "# ok - tpm"
-  for c in test_new_key_signs_both test_pss_after_reopen; do
+  for c in test_new_key_signs_both test_pss_after_reopen test_describe_new_key; do
     [ "$(grep -c "^ok [0-9]* - $c\$" <<<"$out")" = 2 ] || fail "$c did not pass on both providers"
   done
   assert_contains "$out" "ok 3 - test_old_key_refuses_pss"

@@ -113,17 +113,26 @@ case_leave_pss_tls12() {
 
 # A device joined with the device-key template of earlier versions (scheme
 # fixed to RSASSA, made here through the test hook): status still works,
-# the server offers RSA-PSS, tpm/ refuses it before the TPM is asked;
+# the server offers RSA-PSS, tpm/ refuses it before the TPM is asked
+# (LJ_ERR_KEY_SCHEME); the person reads the taxonomy row
+# device_key_outdated (exit 13, not internal 0x8000ffff) and the way out;
 # nothing reaches DRS and nothing is removed.
 case_leave_old_key_pss_refused() {
+  local want
   wolfssl_env --tls-sigalgs tls12
   LJ_TEST_DEVICE_KEY=rsassa join_device
   assert_contains "$(cat "$CASE/run.err")" "event=test_device_key_rsassa"
   assert_rc 0 lj status --config "$CASE/lj.conf"
-  assert_rc 1 lj leave --config "$CASE/lj.conf"
-  assert_contains "$OUT" "event=sign_refused scheme=rsa_pss reason=\"the device key was made for RSASSA-PKCS1-v1_5 only"
-  assert_contains "$OUT" "enterpriseregistration.windows.net:443: the TLS client authentication could not be signed with the device key (unsupported)"
-  assert_contains "$OUT" "Nothing was removed"
+  assert_rc 13 lj leave --config "$CASE/lj.conf"
+  assert_contains "$OUT" 'level=error mod=tpm rc=key_scheme event=sign_refused scheme=rsa_pss reason="the device key was made for RSASSA-PKCS1-v1_5 only (the template of earlier versions); RSA-PSS needs a key of the current template, made by a new join"'
+  assert_contains "$OUT" 'level=error mod=http rc=key_scheme event=request_failed host=enterpriseregistration.windows.net:443 failure="the TLS client authentication could not be signed with the device key (key_scheme)" curl_code=35'
+  want="linkjoin leave: This device's security key was made by an older version of the setup program and cannot prove the device's identity the way Microsoft's service now asks, so the device cannot remove itself; reset the device and set it up again, or ask your IT admin to remove it. (reason device_key_outdated, code 0x80280092)
+linkjoin leave: admin action: The device key was made with the RSASSA-only key template of earlier linkjoin versions (TPM key scheme RSASSA-SHA256, not NULL), and enterpriseregistration.windows.net asks for an RSA-PSS signature in the TLS handshake, which that key cannot make: run linkjoin leave --local-only (or reset the device to factory settings), delete the device object in Entra admin center > Entra ID > Devices > All devices, then join the device again; the new key has the current template (scheme NULL: RSA-PSS or PKCS#1)
+linkjoin leave: the device key (made with the RSASSA-only template of earlier versions) cannot make the RSA-PSS signature the server asks for, so the device cannot prove itself to the cloud. Nothing was removed.
+  \`linkjoin leave --local-only\` removes local state; the device object $DEVICE_ID then
+  remains in the cloud for an administrator to delete."
+  assert_eq "$(grep -v ' level=' <<<"$OUT")" "$want" "what leave tells the person"
+  assert_not_contains "$OUT" "0x8000ffff"
   sim_has_device "$DEVICE_ID" || fail "device object gone"
   assert_file "$CASE/state/journal.json"
   assert_file "$CASE/state/device-cert.der"

@@ -36,6 +36,7 @@ test_exit_codes(void **state)
         {LJ_ERR_KEYS_CORRUPT, LJ_EXIT_STATE},
         {LJ_ERR_TPM_KEYS_LOST, LJ_EXIT_STATE}, /* csr/tpm gave 1 before */
         {LJ_ERR_STATE, LJ_EXIT_STATE},         /* run gave 1 before */
+        {LJ_ERR_KEY_SCHEME, LJ_EXIT_STATE},    /* leave with an old-template key gave 1 */
         {LJ_ERR_NET_CONNECT, LJ_EXIT_NETWORK},
         {LJ_ERR_TLS_UNTRUSTED, LJ_EXIT_NETWORK},
         {LJ_ERR_PARSE, LJ_EXIT_SERVICE},
@@ -104,6 +105,19 @@ test_say(void **state)
     assert_non_null(strstr(s, "admin action: The device could not reach login.example because its "
                               "name did not resolve"));
     assert_non_null(strstr(s, "(reason network_unreachable, code 0x80072ee7)"));
+    free(s);
+    /* the device key of the RSASSA-only template asked for RSA-PSS: its own row, the
+       template and the way out named, the host filled in */
+    p.host = "enterpriseregistration.windows.net";
+    s = say(LJ_ERR_KEY_SCHEME, &p);
+    assert_non_null(strstr(s, "linkjoin csr: This device's security key was made by an older "
+                              "version of the setup program"));
+    assert_non_null(strstr(s, "(reason device_key_outdated, code 0x80280092)\n"));
+    assert_non_null(strstr(s, "admin action: The device key was made with the RSASSA-only key "
+                              "template of earlier linkjoin versions (TPM key scheme "
+                              "RSASSA-SHA256, not NULL), and enterpriseregistration.windows.net "
+                              "asks for an RSA-PSS signature"));
+    assert_null(strstr(s, "internal"));
     free(s);
     s = say(LJ_OK, NULL);
     assert_true(s == NULL || s[0] == '\0');

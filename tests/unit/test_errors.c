@@ -147,6 +147,7 @@ test_slugs_unique_and_required(void **state)
         "network_intercepted",
         "proxy_unreachable",
         "proxy_auth_required",
+        "device_key_outdated",
     };
 
     (void)state;
@@ -188,6 +189,11 @@ test_slugs_unique_and_required(void **state)
     assert_int_equal(lj_reason_by_slug("joined_mdm_pending")->exit_code, LJ_EXIT_MDM_PENDING);
     assert_true(lj_reason_by_slug("joined_mdm_pending")->retryable);
     assert_int_equal(lj_reason_by_slug("joined_mdm_pending")->fix_by, LJ_FIX_RETRY);
+    /* an old-template device key: exit 13 like lost keys, TPM_20_E_SCHEME, the template named */
+    assert_int_equal(lj_reason_by_slug("device_key_outdated")->exit_code, LJ_EXIT_STATE);
+    assert_string_equal(lj_reason_by_slug("device_key_outdated")->code, "0x80280092");
+    assert_non_null(
+        strstr(lj_reason_by_slug("device_key_outdated")->admin_action, "RSASSA-only key template"));
     assert_non_null(
         strstr(lj_reason_by_slug("join_not_permitted")->admin_action, "Users may join devices"));
     assert_non_null(strstr(lj_reason_get(LJ_R_JOIN_NOT_PERMITTED_GROUP)->admin_action, "group"));
@@ -442,6 +448,7 @@ test_classify_rc(void **state)
         {LJ_ERR_TPM_KEYS_LOST, LJ_R_TPM_KEYS_LOST},
         {LJ_ERR_TPM_WRONG_TPM, LJ_R_TPM_KEYS_LOST},
         {LJ_ERR_STATE, LJ_R_TPM_KEYS_LOST},
+        {LJ_ERR_KEY_SCHEME, LJ_R_DEVICE_KEY_OUTDATED},
         {LJ_ERR_TPM, LJ_R_TPM_FAILED},
         {LJ_ERR_PROTOCOL, LJ_R_BAD_SERVICE_RESPONSE},
         {LJ_ERR_CANCELLED, LJ_R_CANCELLED},

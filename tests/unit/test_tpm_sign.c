@@ -226,6 +226,7 @@ test_old_key_refuses_pss(void **state)
     unsigned char digest[32], sig[TPM_RSA_BYTES];
     size_t len = 0;
     RsaKey key;
+    struct tpm_describe d;
 
     (void)state;
     setenv("LJ_TEST_HOOKS", "1", 1);
@@ -236,7 +237,12 @@ test_old_key_refuses_pss(void **state)
     t = ctx_open(TPM_PROVIDER_TPM);
     memset(digest, 0x77, sizeof(digest));
     lj_err_clear();
-    assert_int_equal(tpm_sign_pss_sha256(t, digest, sig, &len), LJ_ERR_UNSUPPORTED);
+    /* `linkjoin status` reads the template from device.pub, without the TPM */
+    assert_int_equal(tpm_keys_describe_dir(dir, &d), LJ_OK);
+    assert_int_equal(d.dev_scheme, TPM_DEV_SCHEME_RSASSA);
+    assert_string_equal(tpm_dev_scheme_name(d.dev_scheme), "rsassa");
+    assert_int_equal(d.dev_bits, 2048);
+    assert_int_equal(tpm_sign_pss_sha256(t, digest, sig, &len), LJ_ERR_KEY_SCHEME);
     assert_non_null(strstr(lj_err_detail(), "event=sign_refused scheme=rsa_pss reason=\"the "
                                             "device key was made for RSASSA-PKCS1-v1_5 only"));
     lj_err_clear();
@@ -293,6 +299,34 @@ test_pss_check_salt(void **state)
     wc_FreeRng(&rng);
 }
 
+/*
+ * A key of the current template, as `linkjoin status` describes it from
+ * the stored files alone (tpm_keys_describe_dir): RSA-2048, scheme any;
+ * a device key file that does not parse leaves the scheme unknown.
+ */
+static void
+test_describe_new_key(void **state)
+{
+    struct tpm_ctx *t = ctx_open(prov(state));
+    struct tpm_describe d;
+    char path[4096];
+    static const unsigned char junk[] = {0x00, 0x01, 0x02};
+
+    tpm_close(t);
+    assert_int_equal(tpm_keys_describe_dir(dir, &d), LJ_OK);
+    assert_int_equal(d.dev_scheme, TPM_DEV_SCHEME_ANY);
+    assert_string_equal(tpm_dev_scheme_name(d.dev_scheme), "any");
+    assert_int_equal(d.dev_bits, 2048);
+    assert_string_equal(d.provider, prov(state) == TPM_PROVIDER_TPM ? "tpm" : "soft");
+    snprintf(path, sizeof(path), "%s/%s", dir,
+             prov(state) == TPM_PROVIDER_TPM ? "device.pub" : "soft-device.der");
+    assert_int_equal(lj_fs_write_atomic(path, junk, sizeof(junk), 0600), LJ_OK);
+    assert_int_equal(tpm_keys_describe_dir(dir, &d), LJ_OK);
+    assert_int_equal(d.dev_scheme, TPM_DEV_SCHEME_UNKNOWN);
+    assert_string_equal(tpm_dev_scheme_name(d.dev_scheme), "unknown");
+    assert_int_equal(d.dev_bits, 0);
+}
+
 #define SOFT(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, (void *)&soft)
 #define HW(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, (void *)&hw)
 
@@ -304,11 +338,13 @@ main(void)
         SOFT(test_new_key_signs_both),
         SOFT(test_pss_after_reopen),
         cmocka_unit_test(test_pss_check_salt),
+        SOFT(test_describe_new_key),
     };
     const struct CMUnitTest tpm_tests[] = {
         HW(test_new_key_signs_both),
         HW(test_pss_after_reopen),
         cmocka_unit_test_setup_teardown(test_old_key_refuses_pss, setup, teardown),
+        HW(test_describe_new_key),
     };
     int failed = cmocka_run_group_tests_name("soft", soft_tests, NULL, NULL);
 

@@ -10,6 +10,34 @@
  * most and wiped as soon as the line for the agent is built; the line is
  * wiped once written.  Logs name the method, the path (not the query: it
  * may hold the token) and the outcome, never a header or body value.
+ *
+ * libmicrohttpd's own copy of a body (it may hold the password).  In
+ * 0.9.75 (Debian bookworm; src/microhttpd/connection.c and memorypool.c)
+ * recv() writes into the connection's read buffer, a block of its memory
+ * pool, and process_request_body hands the access handler a pointer into
+ * that buffer (upload_data); the bytes the handler consumes are never
+ * read again (only unconsumed ones are moved down).  MHD zeroes what it
+ * releases inside the pool (MHD_pool_reset between keep-alive requests,
+ * MHD_pool_reallocate when the buffer grows) but MHD_pool_destroy, when
+ * the connection closes, frees the pool without wiping it.  No option
+ * reaches the buffer: MHD_get_connection_info has no such value, and
+ * MHD_OPTION_NOTIFY_COMPLETED / MHD_OPTION_NOTIFY_CONNECTION callbacks get
+ * the connection, not its pool.  So:
+ *   - every body byte the handler is given is wiped in place right after
+ *     it is copied (or discarded): wipe_upload, the one write into MHD's
+ *     memory (the library's current sources hand the body over the same
+ *     way); test_oobe_bridge.sh send_body_wiped_in_mhd_buffer counts the
+ *     copies in the bridge's memory;
+ *   - the pool size (MHD_OPTION_CONNECTION_MEMORY_LIMIT) is kept above
+ *     32 KiB, where MHD_pool_create mmaps the pool instead of malloc'ing
+ *     it: what is left at close goes back to the kernel by munmap instead
+ *     of staying in the heap (OOBE_HTTP_POOL_BYTES).
+ * What stays out of reach: the body bytes of a request refused on its
+ * first call (a response queued before the upload: MHD_connection_handle_idle
+ * sets discard_request and never hands them to the handler; the connection
+ * must close, so the part already read is unmapped with the pool, unwiped),
+ * and the kernel's socket buffers.  The post processor
+ * (MHD_create_post_processor) is not used: it would add its own buffer.
  */
 #include "platform/oobe/bridge/http.h"
 
@@ -17,6 +45,7 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +62,9 @@
 #define COOKIE "lj_oobe"
 #define TOKEN_HEADER "X-LJ-Token"
 #define DISCARD_MAX (1024 * 1024)
+/* The connection memory pool: above 32 KiB MHD 0.9.75 mmaps it (see the top). */
+#define OOBE_HTTP_POOL_BYTES ((size_t)(64 * 1024))
+_Static_assert(OOBE_HTTP_POOL_BYTES > 32 * 1024, "MHD mallocs pools of 32 KiB or less");
 
 static const char csp[] = "default-src 'self'; img-src 'self' data:; style-src 'self'; "
                           "script-src 'self'; connect-src 'self'; frame-ancestors 'none'";
@@ -525,6 +557,17 @@ first_call(struct MHD_Connection *c, struct req *rq, const char *url, const char
     return serve_file(c, rq, method, url);
 }
 
+/*
+ * Wipe body bytes MHD handed to the access handler, in its read buffer
+ * (writable pool memory behind a const pointer, consumed: see the top).
+ */
+static void
+wipe_upload(const char *upload_data, size_t n)
+{
+    if (upload_data != NULL && n > 0)
+        lj_secure_zero((void *)(uintptr_t)upload_data, n);
+}
+
 static enum MHD_Result
 access_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                const char *version, const char *upload_data, size_t *upload_data_size,
@@ -544,6 +587,7 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
     if (rq->responded || !rq->post) {
         /* a refused request's body is not kept; bounded so it cannot go on forever */
         rq->discarded += *upload_data_size;
+        wipe_upload(upload_data, *upload_data_size);
         *upload_data_size = 0;
         return rq->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
     }
@@ -551,14 +595,19 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
         if (!rq->too_big && *upload_data_size <= OOBE_MSG_MAX_BODY - rq->len) {
             memcpy(rq->body + rq->len, upload_data, *upload_data_size);
             rq->len += *upload_data_size;
+            lj_log(LJ_LOG_DEBUG, MOD, "event=send_body_part bytes=%zu total=%zu", *upload_data_size,
+                   rq->len);
         } else {
             if (!rq->too_big)
                 lj_secure_zero(rq->body, rq->len);
             rq->too_big = true;
             rq->discarded += *upload_data_size;
-            if (rq->discarded > DISCARD_MAX)
+            if (rq->discarded > DISCARD_MAX) {
+                wipe_upload(upload_data, *upload_data_size);
                 return MHD_NO;
+            }
         }
+        wipe_upload(upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -607,7 +656,7 @@ oobe_http_start(int listen_fd, const struct oobe_http_cfg *cfg)
         MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)OOBE_HTTP_MAX_CONNECTIONS,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)OOBE_HTTP_IDLE_SECONDS,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, OOBE_HTTP_POOL_BYTES, MHD_OPTION_END);
     if (daemon_ == NULL) {
         close(listen_fd);
         return lj_err_set(LJ_ERR_IO, MOD, "event=http_start_failed");
