@@ -20,8 +20,9 @@
 # time goes), cold_join, early_vs_seq (the person's wait with keygen during
 # vs after sign-in), sim_load (entra-sim joins/s, N devices at once),
 # tls_stack (build/linkjoin on wolfSSL against the OpenSSL agent of
-# BENCH_TLS_BASE: RSS, first UI event, sign-in to joined, TLS handshakes,
-# size; tls_stack.sh),
+# BENCH_TLS_BASE: RSS with its heap peak (massif) and anonymous vs
+# file-backed pages, first UI event (as the unit starts the agent, and a
+# bare start), sign-in to joined, TLS handshakes, size; tls_stack.sh),
 # oobe_paint (the OOBE web screen's first contentful paint in headless
 # chromium and its asset bytes; oobe_paint.sh).
 #
