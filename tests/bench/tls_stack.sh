@@ -50,7 +50,13 @@ tls_stack_bins() { echo "${TLS_BASE_BIN:+$TLS_BASE_BIN }$LJ_BUILD/linkjoin"; }
 
 # tls_stack_name BIN — the label of a binary in the report.
 tls_stack_name() {
-  if [ "$1" = "$TLS_BASE_BIN" ]; then echo "linkjoin-openssl-$BENCH_TLS_BASE"; else echo linkjoin; fi
+  if [ "$1" != "$TLS_BASE_BIN" ]; then
+    echo linkjoin
+  elif [ "$BENCH_TLS_BASE" = bc5c239 ]; then
+    echo "linkjoin-openssl-$BENCH_TLS_BASE"
+  else
+    echo "linkjoin-$BENCH_TLS_BASE" # another baseline (BENCH_TLS_BASE=REF)
+  fi
 }
 
 # tls_stack_libs BIN — "path size" of each shared library ldd lists for BIN.
@@ -72,11 +78,15 @@ tls_stack_mib() { awk '{ printf "%.2f", $1 / 1024 }' "$1"; }
 # composition run, printed and added to the summary.
 tls_stack_composition() {
   local name=$1 js=$CASE/$1.smaps.json heap
-  heap=$(ms_print "$CASE/$name.massif" 2>/dev/null |
-    awk '/^ *[0-9]+ +[0-9,]+ +[0-9,]+ +[0-9,]+/ { gsub(",", "", $3); if ($3 > m) m = $3 }
-         END { printf "%.2f", m / 1048576 }')
-  single "  heap peak (massif, whole run), $name" "$heap" MiB \
-    "valgrind --tool=massif ${b#"$LJ_TOP"/} run --ui stdio --signin password  # via ui_timer.py"
+  if [ ! -s "$CASE/$name.massif" ]; then
+    echo "      heap peak of $name: no massif output (valgrind missing?)"
+  else
+    heap=$(ms_print "$CASE/$name.massif" 2>/dev/null |
+      awk '/^ *[0-9]+ +[0-9,]+ +[0-9,]+ +[0-9,]+/ { gsub(",", "", $3); if ($3 > m) m = $3 }
+           END { printf "%.2f", m / 1048576 }')
+    single "  heap peak (massif, whole run), $name" "$heap" MiB \
+      "valgrind --tool=massif ${b#"$LJ_TOP"/} run --ui stdio --signin password  # via ui_timer.py"
+  fi
   if [ "$(jq -r '.rss_kib // empty' "$js" 2>/dev/null)" = "" ]; then
     echo "      RSS composition of $name: no sample"
     return 0
@@ -138,8 +148,9 @@ bench_tls_stack() {
     name=$(tls_stack_name "$b")
     fresh_with_keys "$CASE/st-$name-massif"
     FLOW_TIMER_OPTS=()
-    LINKJOIN=$b flow_once "$CASE/$name.massif.json" "$CASE/st-$name-massif" 0 \
-      valgrind --tool=massif --massif-out-file="$CASE/$name.massif" -- --signin password --username "$UPN"
+    command -v valgrind >/dev/null &&
+      LINKJOIN=$b flow_once "$CASE/$name.massif.json" "$CASE/st-$name-massif" 0 \
+        valgrind --tool=massif --massif-out-file="$CASE/$name.massif" -- --signin password --username "$UPN"
     fresh_with_keys "$CASE/st-$name-smaps"
     FLOW_TIMER_OPTS=(--setenv "$heap_env" --smaps "$CASE/$name.smaps.json")
     LINKJOIN=$b flow_once "$CASE/$name.smaps.run" "$CASE/st-$name-smaps" 0 -- \
