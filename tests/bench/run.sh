@@ -227,7 +227,7 @@ bench_rss() {
   valgrind --tool=massif --massif-out-file="$CASE/massif.out" "$LINKJOIN" csr \
     --state-dir "$CASE/st-massif" --tcti "$TCTI" >/dev/null 2>&1 || fail "massif run failed"
   single "  heap peak (massif), csr with keygen" "$(ms_print "$CASE/massif.out" |
-    awk '/^ *[0-9]+ +[0-9,]+ +[0-9,]+ +[0-9,]+/ { gsub(",", "", $3); if ($3 > m) m = $3 }
+    awk '/^ *[0-9]+ +[0-9,]+ +[0-9,]+ +[0-9,]+/ { gsub(",", "", $3); if ($3 + 0 > m) m = $3 + 0 }
          END { printf "%.2f", m / 1048576 }')" MiB \
     "valgrind --tool=massif build/linkjoin csr --state-dir FRESH --tcti swtpm:..."
   echo "      shared libraries mapped: $(ldd "$LINKJOIN" | wc -l) (ldd); the rest of the RSS is their text and data"

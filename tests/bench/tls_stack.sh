@@ -82,7 +82,7 @@ tls_stack_composition() {
     echo "      heap peak of $name: no massif output (valgrind missing?)"
   else
     heap=$(ms_print "$CASE/$name.massif" 2>/dev/null |
-      awk '/^ *[0-9]+ +[0-9,]+ +[0-9,]+ +[0-9,]+/ { gsub(",", "", $3); if ($3 > m) m = $3 }
+      awk '/^ *[0-9]+ +[0-9,]+ +[0-9,]+ +[0-9,]+/ { gsub(",", "", $3); if ($3 + 0 > m) m = $3 + 0 }
            END { printf "%.2f", m / 1048576 }')
     single "  heap peak (massif, whole run), $name" "$heap" MiB \
       "valgrind --tool=massif ${b#"$LJ_TOP"/} run --ui stdio --signin password  # via ui_timer.py"
