@@ -155,6 +155,12 @@ enum lj_rc flow_token_post(struct flow *f, enum lj_phase phase, const char *form
 enum lj_rc flow_journal_save(struct flow *f, enum lj_phase phase);
 
 /*
+ * flow_journal_save without fsync (lj_journal_save_volatile): for a state
+ * that the next durable save supersedes before anything leaves the device.
+ */
+enum lj_rc flow_journal_note(struct flow *f, enum lj_phase phase);
+
+/*
  * The retry bound of flow.h, as a pure function.  attempt: the attempt that
  * just got a busy answer (1 = the first); retry_after: that answer's
  * Retry-After in seconds, -1 when it had none; waited_s: seconds already

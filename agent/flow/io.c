@@ -203,16 +203,29 @@ flow_token_post(struct flow *f, enum lj_phase phase, const char *form,
  * already.  The state directory only returns local rcs here (invalid path,
  * I/O, memory), which lj_classify_rc names internal.
  */
-enum lj_rc
-flow_journal_save(struct flow *f, enum lj_phase phase)
+static enum lj_rc
+journal_save(struct flow *f, enum lj_phase phase, bool durable)
 {
-    enum lj_rc rc = lj_journal_save(f->cfg->state_dir, &f->j);
+    enum lj_rc rc = durable ? lj_journal_save(f->cfg->state_dir, &f->j)
+                            : lj_journal_save_volatile(f->cfg->state_dir, &f->j);
 
     if (rc == LJ_OK)
         rc = lj_marker_sync(f->cfg->state_dir, f->j.state);
     if (rc != LJ_OK)
         flow_fail_rc(f, phase, rc);
     return rc;
+}
+
+enum lj_rc
+flow_journal_save(struct flow *f, enum lj_phase phase)
+{
+    return journal_save(f, phase, true);
+}
+
+enum lj_rc
+flow_journal_note(struct flow *f, enum lj_phase phase)
+{
+    return journal_save(f, phase, false);
 }
 
 long

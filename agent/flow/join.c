@@ -150,8 +150,16 @@ flow_keys_await(struct flow *f)
     }
     if (f->j.state < LJ_JS_KEYS_READY) {
         lj_journal_set_state(&f->j, LJ_JS_KEYS_READY);
-        /* recorded as phase join, as it always was: the record says "before the join" */
-        rc = flow_journal_save(f, LJ_PHASE_JOIN);
+        /*
+         * Recorded as phase join, as it always was: the record says "before
+         * the join".  Without fsync: the keys' own record (keys.rec) is
+         * durable already, and join_sent, saved with fsync before the join
+         * request leaves, follows with nothing sent in between; a power
+         * loss that takes keys_ready back to new only drops the "continuing
+         * where it stopped" notice (lj_recover), the keys are reused the
+         * same.  Two fsyncs off the person's wait after sign-in.
+         */
+        rc = flow_journal_note(f, LJ_PHASE_JOIN);
     }
     return rc;
 }

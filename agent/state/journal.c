@@ -370,8 +370,9 @@ out:
     return rc;
 }
 
-enum lj_rc
-lj_journal_save(const char *state_dir, struct lj_journal *j)
+/* Both saves: durable (fsync file and directory) or volatile. */
+static enum lj_rc
+journal_write(const char *state_dir, struct lj_journal *j, bool durable)
 {
     char path[512];
     char *text = NULL;
@@ -389,7 +390,8 @@ lj_journal_save(const char *state_dir, struct lj_journal *j)
         j->updated = prev;
         return LJ_ERR_NOMEM;
     }
-    rc = lj_fs_write_atomic(path, text, strlen(text), 0600);
+    rc = durable ? lj_fs_write_atomic(path, text, strlen(text), 0600)
+                 : lj_fs_write_volatile(path, text, strlen(text), 0600);
     if (rc != LJ_OK)
         j->updated = prev;
     else
@@ -398,6 +400,18 @@ lj_journal_save(const char *state_dir, struct lj_journal *j)
     if (rc == LJ_OK)
         LJ_TEST_CRASH_POINT(lj_journal_state_name(j->state));
     return rc;
+}
+
+enum lj_rc
+lj_journal_save(const char *state_dir, struct lj_journal *j)
+{
+    return journal_write(state_dir, j, true);
+}
+
+enum lj_rc
+lj_journal_save_volatile(const char *state_dir, struct lj_journal *j)
+{
+    return journal_write(state_dir, j, false);
 }
 
 enum lj_rc
@@ -413,7 +427,7 @@ lj_journal_save_cert(const char *state_dir, const unsigned char *der, size_t len
     rc = lj_fs_mkdir_private(state_dir);
     if (rc != LJ_OK)
         return rc;
-    rc = lj_fs_write_atomic(path, der, len, 0600);
+    rc = lj_fs_write_ordered(path, der, len, 0600);
     if (rc == LJ_OK)
         LJ_TEST_CRASH_POINT("cert_saved");
     return rc;

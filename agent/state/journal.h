@@ -126,6 +126,16 @@ enum lj_rc lj_journal_load(const char *state_dir, struct lj_journal *j,
  */
 enum lj_rc lj_journal_save(const char *state_dir, struct lj_journal *j);
 
+/*
+ * lj_journal_save without fsync (lj_fs_write_volatile): for a step whose
+ * record only has to outlive the process, because the next durable save
+ * comes before anything leaves the device (keys_ready: join_sent is saved
+ * with fsync before the join request).  After a power loss the file holds
+ * this record or the one before it, both states lj_recover resumes from.
+ * Same errors as lj_journal_save; blocks on the file system (no disk wait).
+ */
+enum lj_rc lj_journal_save_volatile(const char *state_dir, struct lj_journal *j);
+
 /* Move to state s and stamp times[s] = now (memory only; call save). */
 void lj_journal_set_state(struct lj_journal *j, enum lj_journal_state s);
 
@@ -144,7 +154,14 @@ char *lj_journal_to_json(const struct lj_journal *j);
 enum lj_rc lj_journal_from_json(const char *text, size_t len, struct lj_journal *j, char *why,
                                 size_t wsz);
 
-/* Device certificate (DER) as its own 0600 file, atomically. Blocks. */
+/*
+ * Device certificate (DER) as its own 0600 file, atomically, its content
+ * fsync'ed but not its directory (lj_fs_write_ordered): the journal save
+ * that says joined, next in the same directory, makes the rename durable.
+ * Until then a power loss leaves join_sent with or without the
+ * certificate, which lj_recover turns into joined (the certificate proves
+ * it) or a join retried with the same key.  Blocks (one fsync).
+ */
 enum lj_rc lj_journal_save_cert(const char *state_dir, const unsigned char *der, size_t len);
 
 /*

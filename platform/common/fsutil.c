@@ -3,7 +3,9 @@
  * temporary name in the same directory, are fsync'ed, renamed and the
  * directory fsync'ed, so power loss never leaves a half-written file
  * (lj_fs_write_volatile: the same without the fsyncs, for records that
- * need not outlive a power loss).
+ * need not outlive a power loss; lj_fs_write_ordered: without the
+ * directory's fsync, for a file the next atomic write in the same
+ * directory makes durable).
  */
 #include "platform/common/fsutil.h"
 #include "platform/common/secmem.h"
@@ -77,9 +79,13 @@ fsync_dir_of(const char *path)
     return LJ_OK;
 }
 
-/* The temporary file, rename over path; sync: fsync file and directory. */
+/* What write_replace fsyncs. */
+#define SYNC_FILE 1u
+#define SYNC_DIR 2u
+
+/* The temporary file, rename over path; sync: SYNC_FILE and/or SYNC_DIR. */
 static enum lj_rc
-write_replace(const char *path, const void *data, size_t len, mode_t mode, bool sync)
+write_replace(const char *path, const void *data, size_t len, mode_t mode, unsigned sync)
 {
     char tmp[PATH_MAX];
     const unsigned char *p = data;
@@ -111,7 +117,7 @@ write_replace(const char *path, const void *data, size_t len, mode_t mode, bool 
         }
         off += (size_t)w;
     }
-    if (sync && fsync(fd) != 0) {
+    if ((sync & SYNC_FILE) && fsync(fd) != 0) {
         lj_err_set(LJ_ERR_IO, MOD, "event=fsync_failed path=%s errno=%s", tmp, strerror(errno));
         goto out;
     }
@@ -121,7 +127,7 @@ write_replace(const char *path, const void *data, size_t len, mode_t mode, bool 
         lj_err_set(LJ_ERR_IO, MOD, "event=rename_failed path=%s errno=%s", path, strerror(errno));
         goto out;
     }
-    if (sync && fsync_dir_of(path) != LJ_OK) {
+    if ((sync & SYNC_DIR) && fsync_dir_of(path) != LJ_OK) {
         lj_err_set(LJ_ERR_IO, MOD, "event=fsync_dir_failed path=%s", path);
         goto out;
     }
@@ -137,13 +143,19 @@ out:
 enum lj_rc
 lj_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
-    return write_replace(path, data, len, mode, true);
+    return write_replace(path, data, len, mode, SYNC_FILE | SYNC_DIR);
+}
+
+enum lj_rc
+lj_fs_write_ordered(const char *path, const void *data, size_t len, mode_t mode)
+{
+    return write_replace(path, data, len, mode, SYNC_FILE);
 }
 
 enum lj_rc
 lj_fs_write_volatile(const char *path, const void *data, size_t len, mode_t mode)
 {
-    return write_replace(path, data, len, mode, false);
+    return write_replace(path, data, len, mode, 0);
 }
 
 /* Open path without following a symlink and check it is private (fsutil.h). */

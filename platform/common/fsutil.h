@@ -28,6 +28,18 @@ enum lj_rc lj_fs_mkdir_private(const char *dir);
 enum lj_rc lj_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
 /*
+ * lj_fs_write_atomic without the directory's fsync: the content is on
+ * disk before the rename, but the rename itself becomes durable only with
+ * the next lj_fs_write_atomic in the same directory (its directory fsync
+ * carries every entry changed before it).  For a file that a record
+ * written next in the same directory depends on (the device certificate,
+ * then the journal that says joined): a power loss before that record
+ * leaves the old name or the new file, never a file the record names
+ * without its content.  Blocks (one fsync).
+ */
+enum lj_rc lj_fs_write_ordered(const char *path, const void *data, size_t len, mode_t mode);
+
+/*
  * lj_fs_write_atomic without the two fsyncs: for a record that only has
  * to outlive the process, not a power loss (the kernel keeps a dead
  * process's writes; a power loss is older content or none, never a mix of

@@ -18,13 +18,15 @@ step):
                 with a configured domain it runs before the prompt and is
                 missing here (counted under "before the credentials")
   keys          keys_await done (pregenerated: nothing to wait for)
-  journal       journal saved as keys_ready (fsync of file + directory)
+  journal       journal saved as keys_ready (no fsync: join_sent, next,
+                is the durable record)
   csr           the join CSR: collected from the TPM worker, which signed
                 it during sign-in (csr_presigned_used), or signed now
                 (ECC parent CreatePrimary, Load, RSA Sign, flushes)
   journal       transport-key blob + journal saved as join_sent
   join          the DRS join answer (the simulator issuing the certificate)
-  store         answer checked, device cert + journal saved as joined
+  store         answer checked, device cert (its content fsync'ed) +
+                journal saved as joined (file + directory fsync'ed)
   marker        the systemd marker file `joined` (end: JOINED)
   mdm token     Intune access token (refresh grant, same login connection)
   mdm csr       the MDM CSR signed in the TPM (by the TPM worker while the

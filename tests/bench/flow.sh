@@ -55,6 +55,8 @@ flow_conf() {
 
 # flow_once OUT STATE_DIR SIGNIN_S [ui_timer/agent args...] — one join, its
 # ui_timer JSON line appended to OUT.  Extra args after -- go to the agent.
+# FLOW_TIMER_OPTS (an array, empty by default): more ui_timer.py options.
+FLOW_TIMER_OPTS=()
 flow_once() {
   local out=$1 st=$2 s=$3 pre=() agent=() line
   shift 3
@@ -69,7 +71,8 @@ flow_once() {
   # time a refusal (mdm_device_cap) instead of an enrollment.
   sim_ctl DELETE /control/enrollments >/dev/null || fail "cannot clear the enrollments"
   if line=$(python3 "$UI_TIMER" --ctl "$SIM_CTL" --upn "$UPN" --password "$UPN_PASSWORD" \
-    --signin-s "$s" --signin-jitter "$BENCH_SIGNIN_JITTER" --events "$CASE/events.log" -- "${pre[@]}" \
+    --signin-s "$s" --signin-jitter "$BENCH_SIGNIN_JITTER" --events "$CASE/events.log" \
+    "${FLOW_TIMER_OPTS[@]}" -- "${pre[@]}" \
     "$LINKJOIN" run --config "$CASE/lj.conf" --ui stdio "${agent[@]}" 2>>"$CASE/agent.err"); then
     echo "$line" >>"$out"
   else

@@ -20,8 +20,9 @@
 # time goes), cold_join, early_vs_seq (the person's wait with keygen during
 # vs after sign-in), sim_load (entra-sim joins/s, N devices at once),
 # tls_stack (build/linkjoin on wolfSSL against the OpenSSL agent of
-# BENCH_TLS_BASE: RSS, first UI event, sign-in to joined, TLS handshakes,
-# size; tls_stack.sh),
+# BENCH_TLS_BASE: RSS with its heap peak (massif) and anonymous vs
+# file-backed pages, first UI event (as the unit starts the agent, and a
+# bare start), sign-in to joined, TLS handshakes, size; tls_stack.sh),
 # oobe_paint (the OOBE web screen's first contentful paint in headless
 # chromium and its asset bytes; oobe_paint.sh).
 #
@@ -226,7 +227,7 @@ bench_rss() {
   valgrind --tool=massif --massif-out-file="$CASE/massif.out" "$LINKJOIN" csr \
     --state-dir "$CASE/st-massif" --tcti "$TCTI" >/dev/null 2>&1 || fail "massif run failed"
   single "  heap peak (massif), csr with keygen" "$(ms_print "$CASE/massif.out" |
-    awk '/^ *[0-9]+ +[0-9,]+ +[0-9,]+ +[0-9,]+/ { gsub(",", "", $3); if ($3 > m) m = $3 }
+    awk '/^ *[0-9]+ +[0-9,]+ +[0-9,]+ +[0-9,]+/ { gsub(",", "", $3); if ($3 + 0 > m) m = $3 + 0 }
          END { printf "%.2f", m / 1048576 }')" MiB \
     "valgrind --tool=massif build/linkjoin csr --state-dir FRESH --tcti swtpm:..."
   echo "      shared libraries mapped: $(ldd "$LINKJOIN" | wc -l) (ldd); the rest of the RSS is their text and data"

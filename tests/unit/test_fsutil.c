@@ -106,6 +106,31 @@ test_write_volatile_replaces(void **state)
     assert_int_equal(count_prefixed(base, "tpm-objects" LJ_FS_TMP_MARK), 0);
 }
 
+/*
+ * An ordered write (the file fsync'ed, not its directory) replaces the file
+ * the same way: new content with the given mode, no temporary left behind.
+ */
+static void
+test_write_ordered_replaces(void **state)
+{
+    char path[256];
+    unsigned char *got = NULL;
+    size_t len = 0;
+    struct stat st;
+
+    (void)state;
+    assert_true(lj_path_join(path, sizeof(path), base, "device-cert.der"));
+    assert_int_equal(lj_fs_write_ordered(path, "first", 5, 0600), LJ_OK);
+    assert_int_equal(lj_fs_write_ordered(path, "second", 6, 0600), LJ_OK);
+    assert_int_equal(lj_fs_read(path, 64, &got, &len), LJ_OK);
+    assert_int_equal(len, 6);
+    assert_string_equal((char *)got, "second");
+    free(got);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    assert_int_equal(count_prefixed(base, "device-cert.der" LJ_FS_TMP_MARK), 0);
+}
+
 /* One holder at a time; the lock is free again once released; never waits. */
 /* A secret's file: regular, not a symlink, our uid, no group/other bits. */
 static void
@@ -201,6 +226,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_write_atomic_own_temp_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_volatile_replaces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_ordered_replaces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_private, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dir_access, setup, teardown),

@@ -141,6 +141,23 @@ test_roundtrip_and_modes(void **state)
     assert_int_equal(mode_of(dir), 0700);
 }
 
+/* The volatile save (no fsync) writes the same record: it loads back whole. */
+static void
+test_volatile_roundtrip(void **state)
+{
+    struct lj_journal a, b;
+    struct lj_journal_report rep;
+    (void)state;
+    fill(&a);
+    assert_int_equal(lj_journal_save_volatile(dir, &a), LJ_OK);
+    assert_int_equal(a.updated, 1764177000);
+    assert_int_equal(mode_of(dir), 0700);
+    assert_int_equal(mode_of(jpath), 0600);
+    assert_int_equal(lj_journal_load(dir, &b, &rep), LJ_OK);
+    assert_false(rep.moved_aside);
+    assert_memory_equal(&a, &b, sizeof(a));
+}
+
 static void
 test_exact_json(void **state)
 {
@@ -362,6 +379,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_missing_is_fresh, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roundtrip_and_modes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_volatile_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exact_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
