@@ -50,7 +50,7 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
         {LJ_R_CLOCK_WRONG, "clock_wrong", "", LJ_PHASE_PREFLIGHT, "0x80072f8f", LJ_FIX_ADMIN, false,
          LJ_EXIT_NETWORK,
          "The date and time on this device are wrong, so it cannot connect securely to "
-         "Microsoft; your IT admin needs to correct the device's time setting.",
+         "Microsoft; give your IT admin the details below.",
          "The device clock is wrong ({what}): let the device reach its time server (NTP, UDP "
          "port 123) or correct the time source in the device configuration"},
     /* Network failures split as Windows (WinINet) codes them:
@@ -82,14 +82,15 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
         {LJ_R_TLS_UNTRUSTED, "tls_untrusted", "", LJ_PHASE_PREFLIGHT, "0x800b0109", LJ_FIX_ADMIN,
          false, LJ_EXIT_NETWORK,
          "The device could not connect securely to Microsoft's services, which usually means "
-         "the network inspects encrypted traffic; your IT admin can change that.",
+         "the network inspects encrypted traffic; give your IT admin the details below.",
          "The certificate of {host} was not trusted ({what}): exclude " MS_HOSTS " from TLS "
          "inspection on the proxy or firewall"},
     [LJ_R_NETWORK_INTERCEPTED] =
         {LJ_R_NETWORK_INTERCEPTED, "network_intercepted", "", LJ_PHASE_PREFLIGHT, "0x8007000d",
          LJ_FIX_ADMIN, false, LJ_EXIT_NETWORK,
          "The network showed a web page instead of connecting to Microsoft, which usually "
-         "means it wants you to sign in to the network or accept its terms first.",
+         "means it wants you to sign in to the network or accept its terms first; "
+         "give your IT admin the details below.",
          "{host} answered with a web page (a captive portal or proxy sign-in): let the device "
          "reach " MS_HOSTS " directly, without a captive portal or proxy authentication"},
     /* Through a proxy (agent/core/proxy.h): a certificate from an unknown
@@ -99,14 +100,15 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
         {LJ_R_NETWORK_INTERCEPTED_TLS, "network_intercepted", "TLS inspection at the proxy",
          LJ_PHASE_PREFLIGHT, "0x800b0109", LJ_FIX_ADMIN, false, LJ_EXIT_NETWORK,
          "The device could not connect securely to Microsoft's services because the network's "
-         "proxy inspects encrypted traffic; your IT admin can change that.",
+         "proxy inspects encrypted traffic; give your IT admin the details below.",
          "The proxy {proxy} inspects TLS on the connection to {host}: exclude " MS_HOSTS
          " from TLS inspection on the proxy {proxy}"},
     [LJ_R_NETWORK_INTERCEPTED_PROXY] =
         {LJ_R_NETWORK_INTERCEPTED_PROXY, "network_intercepted", "web page from the proxy",
          LJ_PHASE_PREFLIGHT, "0x8007000d", LJ_FIX_ADMIN, false, LJ_EXIT_NETWORK,
          "The network's proxy showed a web page instead of connecting to Microsoft, which "
-         "usually means it blocks the site or wants a sign-in first.",
+         "usually means it blocks the site or wants a sign-in first; "
+         "give your IT admin the details below.",
          "The proxy {proxy} answered for {host} with a web page: let the device reach " MS_HOSTS
          " through the proxy {proxy} without a block page or a sign-in page"},
     /* WinINet ERROR_INTERNET_PROXY_SERVER_UNREACHABLE (12165); for a 407,
@@ -122,7 +124,7 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
         {LJ_R_PROXY_AUTH_REQUIRED, "proxy_auth_required", "", LJ_PHASE_PREFLIGHT, "0x80190197",
          LJ_FIX_ADMIN, false, LJ_EXIT_CONFIG,
          "The network proxy asks for a user name and password that this device does not have, "
-         "or refused the ones it has; your IT admin can set them.",
+         "or refused the ones it has; give your IT admin the details below.",
          "The proxy {proxy} did not let the device through ({what}): put USER:PASSWORD of an "
          "account it accepts in the file named by proxy_credentials_file (mode 0600), or let "
          "the device reach " MS_HOSTS " through the proxy without authentication"},
@@ -154,7 +156,8 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
         {LJ_R_TPM_KEYS_LOST, "tpm_keys_lost", "", LJ_PHASE_KEYS, "0x80090016", LJ_FIX_SUPPORT,
          false, LJ_EXIT_STATE,
          "The security keys saved by an earlier setup no longer work on this device (its "
-         "security chip was probably reset), so it must be reset before it can be set up again.",
+         "security chip was probably reset), so it must be reset before it can be set up again; "
+         "give your IT admin the details below.",
          "Reset the device to factory settings so setup creates new keys, and delete its old "
          "device object in Entra admin center > Entra ID > Devices > All devices"},
     /* A device key made with the template of earlier versions (TPM scheme
@@ -187,12 +190,14 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
         {LJ_R_UNKNOWN_USER, "unknown_user", "", LJ_PHASE_SIGNIN, "AADSTS50034", LJ_FIX_USER, false,
          LJ_EXIT_SIGNIN,
          "There is no account with this user name in the organization; check the spelling of "
-         "the user name.",
+         "the user name, then sign in again.",
          "Check that the account exists in Entra admin center > Entra ID > Users > All users"},
-    [LJ_R_USER_DISABLED] = {LJ_R_USER_DISABLED, "user_disabled", "", LJ_PHASE_SIGNIN, "AADSTS50057",
-                            LJ_FIX_ADMIN, false, LJ_EXIT_SIGNIN,
-                            "This account is disabled, so it cannot be used to set up the device.",
-                            ENTRA_USER " > Properties > Settings > Account enabled: turn it on"},
+    [LJ_R_USER_DISABLED] =
+        {LJ_R_USER_DISABLED, "user_disabled", "", LJ_PHASE_SIGNIN, "AADSTS50057", LJ_FIX_ADMIN,
+         false, LJ_EXIT_SIGNIN,
+         "This account is disabled, so it cannot be used to set up the device; "
+         "sign in with another account, or give your IT admin the details below.",
+         ENTRA_USER " > Properties > Settings > Account enabled: turn it on"},
     [LJ_R_ACCOUNT_LOCKED] =
         {LJ_R_ACCOUNT_LOCKED, "account_locked", "", LJ_PHASE_SIGNIN, "AADSTS50053", LJ_FIX_USER,
          false, LJ_EXIT_SIGNIN,
@@ -210,14 +215,16 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
         {LJ_R_TENANT_NOT_FOUND, "tenant_not_found", "", LJ_PHASE_DISCOVER, "AADSTS90002",
          LJ_FIX_ADMIN, false, LJ_EXIT_SIGNIN,
          "This device is set up for the organization {domain}, which Microsoft's sign-in "
-         "service does not know, so nobody can sign in on it yet.",
+         "service does not know, so nobody can sign in on it yet; "
+         "give your IT admin the details below.",
          "Correct tenant = in the device configuration: use the tenant ID or a domain listed in "
          "Entra admin center > Entra ID > Domain names"},
     [LJ_R_MFA_REQUIRED] =
         {LJ_R_MFA_REQUIRED, "mfa_required", "", LJ_PHASE_SIGNIN, "AADSTS50076", LJ_FIX_ADMIN, false,
          LJ_EXIT_POLICY,
          "Your organization requires multi-factor authentication to join devices, and the "
-         "password sign-in set up on this device cannot do that.",
+         "password sign-in set up on this device cannot do that; "
+         "give your IT admin the details below.",
          "Set signin = device_code (or auth_code) in the device configuration so the user can "
          "complete multifactor authentication.  Microsoft recommends requiring it with a "
          "Conditional Access policy on the user action Register or join devices (" ENTRA_CA
@@ -227,7 +234,8 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
     [LJ_R_BLOCKED_BY_CA] =
         {LJ_R_BLOCKED_BY_CA, "blocked_by_conditional_access", "", LJ_PHASE_SIGNIN, "AADSTS53003",
          LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
-         "A Conditional Access policy of your organization blocked this sign-in.",
+         "A Conditional Access policy of your organization blocked this sign-in; "
+         "give your IT admin the details below.",
          "Find the policy that blocked it in " ENTRA_SIGNINS " (search for the request id), then "
          "change it in " ENTRA_CA ".  If the sign-in used a device code (signin = device_code, "
          "the default) and the policy blocks Conditions > Authentication flows > Device code "
@@ -238,7 +246,7 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
         {LJ_R_CA_PLATFORM, "blocked_by_conditional_access", "device platform", LJ_PHASE_SIGNIN,
          "AADSTS50005", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
          "A Conditional Access policy of your organization does not allow sign-in from this "
-         "kind of device.",
+         "kind of device; give your IT admin the details below.",
          "A policy's Device platforms condition refused the platform this device presents "
          "(Windows: its User-Agent names Windows NT 10.0); find the policy in " ENTRA_SIGNINS
          " > (the request id) > Conditional Access and include Windows in it, or exclude the "
@@ -247,7 +255,8 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
         {LJ_R_CA_COMPLIANT, "blocked_by_conditional_access", "compliant device", LJ_PHASE_SIGNIN,
          "AADSTS53000", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
          "A Conditional Access policy of your organization requires a compliant device, which "
-         "this device can only become after its setup has finished.",
+         "this device can only become after its setup has finished; "
+         "give your IT admin the details below.",
          "A policy with Grant > Require device to be marked as compliant covers this sign-in: "
          "exclude the Microsoft Intune Enrollment app and the Register or join devices user "
          "action from it in " ENTRA_CA " (the policy is named in " ENTRA_SIGNINS
@@ -256,7 +265,7 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
         {LJ_R_CA_DOMAIN_JOINED, "blocked_by_conditional_access", "hybrid joined device",
          LJ_PHASE_SIGNIN, "AADSTS53001", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
          "A Conditional Access policy of your organization requires a device joined to the "
-         "on-premises domain, which this device cannot be.",
+         "on-premises domain, which this device cannot be; give your IT admin the details below.",
          "A policy with Grant > Require Microsoft Entra hybrid joined device covers this "
          "sign-in: exclude the Device Registration Service and Microsoft Intune Enrollment apps "
          "from it, or let a compliant device satisfy it, in " ENTRA_CA},
@@ -264,34 +273,39 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
         {LJ_R_CA_APPROVED_APP, "blocked_by_conditional_access", "approved client app",
          LJ_PHASE_SIGNIN, "AADSTS53002", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
          "A Conditional Access policy of your organization allows only approved mobile apps, "
-         "and the setup program of this device is not one of them.",
+         "and the setup program of this device is not one of them; "
+         "give your IT admin the details below.",
          "A policy with Grant > Require approved client app or app protection policy covers "
          "this sign-in: limit it to the iOS and Android platforms in " ENTRA_CA},
     [LJ_R_CA_PROOFUP_RISK] =
         {LJ_R_CA_PROOFUP_RISK, "blocked_by_conditional_access", "MFA registration blocked by risk",
          LJ_PHASE_SIGNIN, "AADSTS53004", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
          "Your account must register multi-factor authentication before it can sign in, but "
-         "the registration is blocked because of a risk detected on the account.",
+         "the registration is blocked because of a risk detected on the account; "
+         "give your IT admin the details below.",
          "Remediate the user's risk in Entra admin center > ID Protection > "
          "Risky users (confirm the user safe or reset the password), then have the user "
          "register at https://aka.ms/mfasetup"},
     [LJ_R_CA_SECURITY_POLICY] =
         {LJ_R_CA_SECURITY_POLICY, "blocked_by_conditional_access", "security policy",
          LJ_PHASE_SIGNIN, "AADSTS530032", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
-         "A security policy of your organization blocked this sign-in.",
+         "A security policy of your organization blocked this sign-in; "
+         "give your IT admin the details below.",
          "A tenant-level security policy blocked the request: find it in " ENTRA_SIGNINS
          " > (the request id) > Conditional Access and change it in " ENTRA_CA},
     [LJ_R_CA_DELEGATED_ADMIN] =
         {LJ_R_CA_DELEGATED_ADMIN, "blocked_by_conditional_access", "delegated admin",
          LJ_PHASE_SIGNIN, "AADSTS530034", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
          "This account belongs to a partner organization that blocked it for suspicious "
-         "activity, so it cannot set up this device.",
+         "activity, so it cannot set up this device; sign in with another account, or "
+         "give your IT admin the details below.",
          "Sign in with an account of this organization, or have the partner remediate the "
          "account's risk in its own tenant"},
     [LJ_R_CA_SECURITY_DEFAULTS] =
         {LJ_R_CA_SECURITY_DEFAULTS, "blocked_by_conditional_access", "security defaults",
          LJ_PHASE_SIGNIN, "AADSTS530035", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
-         "The security defaults of your organization blocked this sign-in as unsafe.",
+         "The security defaults of your organization blocked this sign-in as unsafe; "
+         "give your IT admin the details below.",
          "Set signin = device_code in the device configuration, or replace security defaults "
          "(Entra admin center > Entra ID > Overview > Properties > Manage security defaults) "
          "with Conditional Access policies"},
@@ -300,7 +314,7 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "external security challenge", LJ_PHASE_SIGNIN, "AADSTS50158", LJ_FIX_ADMIN, false,
          LJ_EXIT_POLICY,
          "A security check of your organization that runs outside Microsoft was not completed, "
-         "so the sign-in was refused.",
+         "so the sign-in was refused; give your IT admin the details below.",
          "A policy requires a custom control or an external authentication method, which a "
          "password sign-in cannot complete: set signin = device_code in the device "
          "configuration, or exclude the Device Registration Service from that policy in " ENTRA_CA},
@@ -332,15 +346,14 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
     [LJ_R_SIGNIN_SESSION_EXPIRED] =
         {LJ_R_SIGNIN_SESSION_EXPIRED, "signin_session_expired", "", LJ_PHASE_MDM, "AADSTS70008",
          LJ_FIX_USER, false, LJ_EXIT_SIGNIN,
-         "The saved sign-in has expired, so you need to sign in again to finish setting up the "
-         "device.",
+         "The saved sign-in has expired; sign in again to finish setting up the device.",
          "No admin action is needed; sign-in lifetime follows Entra admin center > Entra ID > "
          "Conditional Access > Session > Sign-in frequency"},
     [LJ_R_SIGNIN_REJECTED] =
         {LJ_R_SIGNIN_REJECTED, "signin_rejected", "", LJ_PHASE_SIGNIN, "0x80004005", LJ_FIX_ADMIN,
          false, LJ_EXIT_SIGNIN,
          "Microsoft's sign-in service refused the sign-in for a reason this device does not "
-         "recognize; your IT admin can look it up with the details below.",
+         "recognize; give your IT admin the details below.",
          "Look up the request id in " ENTRA_SIGNINS " to see why the sign-in was refused"},
     /* AADSTS50011 (Microsoft Learn entra reference-error-codes, InvalidReplyTo;
      * the "does not match the reply URLs configured for the application" page,
@@ -350,7 +363,8 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
         {LJ_R_REDIRECT_NOT_REGISTERED, "redirect_uri_not_registered", "",
          LJ_PHASE_SIGNIN, "AADSTS50011", LJ_FIX_ADMIN, false, LJ_EXIT_CONFIG,
          "This device is set up to finish sign-in at an address its sign-in app does not "
-         "allow, so Microsoft's sign-in service refused the sign-in.",
+         "allow, so Microsoft's sign-in service refused the sign-in; "
+         "give your IT admin the details below.",
          "Set redirect_uri = ms-aadj-redir://auth/drs in the device configuration, or add the "
          "configured redirect_uri to the app named by client_id in Entra admin center > Entra ID "
          "> App registrations > (the app) > Authentication (the default client_id "
@@ -364,7 +378,8 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
     [LJ_R_DRS_TENANT_NOT_FOUND] =
         {LJ_R_DRS_TENANT_NOT_FOUND, "drs_tenant_not_found", "", LJ_PHASE_DISCOVER, "0x801c003a",
          LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
-         "Microsoft's device registration service found no organization for {domain}.",
+         "Microsoft's device registration service found no organization for {domain}; "
+         "give your IT admin the details below.",
          "Check that the domain is verified in Entra admin center > Entra ID > Domain "
          "names and that the tenant has an active subscription"},
     [LJ_R_SERVICE_UNAVAILABLE] =
@@ -391,13 +406,15 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
     [LJ_R_JOIN_NOT_PERMITTED] =
         {LJ_R_JOIN_NOT_PERMITTED, "join_not_permitted", "", LJ_PHASE_JOIN, "0x801c0003",
          LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
-         "Your account is not allowed to join devices to your organization.",
+         "Your account is not allowed to join devices to your organization; sign in with "
+         "another account, or give your IT admin the details below.",
          ENTRA_DEVSET " > Users may join devices to Microsoft Entra: set it to All, or, when it "
                       "is Selected, add {upn} to one of the selected groups"},
     [LJ_R_JOIN_NOT_PERMITTED_GROUP] =
         {LJ_R_JOIN_NOT_PERMITTED_GROUP, "join_not_permitted", "selected groups", LJ_PHASE_JOIN,
          "0x801c0003", LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
-         "Your account is not in a group that is allowed to join devices to your organization.",
+         "Your account is not in a group that is allowed to join devices to your organization; "
+         "sign in with another account, or give your IT admin the details below.",
          "Add {upn} to one of the groups selected under " ENTRA_DEVSET
          " > Users may join devices to Microsoft Entra"},
     [LJ_R_DEVICE_QUOTA_REACHED] =
@@ -418,14 +435,14 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
         {LJ_R_JOIN_REJECTED, "join_rejected", "", LJ_PHASE_JOIN, "0x801c0006", LJ_FIX_SUPPORT,
          false, LJ_EXIT_SERVICE,
          "Microsoft's device registration service refused this device for a reason this device "
-         "does not recognize; your IT admin can look it up with the details below.",
+         "does not recognize; give your IT admin the details below.",
          "Look up the trace id in " ENTRA_AUDIT " (service: Device Registration Service) and read "
          "the server message shown with this result"},
     [LJ_R_MDM_NOT_IN_SCOPE] =
         {LJ_R_MDM_NOT_IN_SCOPE, "mdm_not_in_scope", "", LJ_PHASE_MDM, "0x8018002b", LJ_FIX_ADMIN,
          false, LJ_EXIT_POLICY,
          "The device joined your organization, but your account is not set up for automatic "
-         "device management (Intune).",
+         "device management (Intune); give your IT admin the details below.",
          "Intune admin center > Devices > Enrollment > Windows > Automatic Enrollment > MDM user "
          "scope: set it to All, or to Some with a group that includes {upn}.  If the scope "
          "already includes the user, check that the user name's domain is verified in Entra "
@@ -435,7 +452,7 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
         {LJ_R_MDM_PLATFORM_BLOCKED, "mdm_platform_blocked", "", LJ_PHASE_MDM, "0x80180014",
          LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
          "The device joined your organization, but your organization's Intune settings do not "
-         "allow Windows devices to be managed yet; your IT admin can change that.",
+         "allow Windows devices to be managed yet; give your IT admin the details below.",
          "Intune admin center > Devices > Enrollment > Device platform restriction > Windows "
          "restrictions > (the restriction that applies to {upn}) > Platform settings > MDM: "
          "Allow"},
@@ -443,7 +460,7 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
         {LJ_R_MDM_OWNERSHIP_BLOCKED, "mdm_ownership_blocked", "", LJ_PHASE_MDM, "0x80180014",
          LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
          "The device joined your organization, but Intune does not yet know it as a company "
-         "device, so it cannot be managed; your IT admin needs to register it.",
+         "device, so it cannot be managed; give your IT admin the details below.",
          "Corporate identifiers for Windows are only added by uploading a CSV file: one with the "
          "line "
          "{manufacturer},{model},{serial} in Intune admin center > Devices > Enrollment > "
@@ -464,14 +481,15 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
     [LJ_R_MDM_LICENSE_MISSING] =
         {LJ_R_MDM_LICENSE_MISSING, "mdm_license_missing", "", LJ_PHASE_MDM, "0x80180018",
          LJ_FIX_ADMIN, false, LJ_EXIT_POLICY,
-         "The device joined, but your account has no license for device management (Intune).",
+         "The device joined, but your account has no license for device management (Intune); "
+         "give your IT admin the details below.",
          "Microsoft 365 admin center > Users > Active users > {upn} > Licenses and apps: "
          "assign a license that includes Microsoft Intune and Microsoft Entra ID P1"},
     [LJ_R_MDM_REJECTED] =
         {LJ_R_MDM_REJECTED, "mdm_rejected", "", LJ_PHASE_MDM, "0x80180008", LJ_FIX_SUPPORT, false,
          LJ_EXIT_POLICY,
          "The device joined your organization, but Intune refused to enroll it for a reason this "
-         "device does not recognize; your IT admin can look it up with the details below.",
+         "device does not recognize; give your IT admin the details below.",
          "Read the server message and trace id shown with this result, then check Intune admin "
          "center > Troubleshooting + support > Troubleshoot for this user"},
     /* 0x80180001 MENROLL_E_DEVICE_MESSAGE_FORMAT_ERROR (MS-MDE2 2.2.10 and
@@ -481,7 +499,8 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
         {LJ_R_MDM_BAD_SERVICE_RESPONSE, "bad_service_response", "device management",
          LJ_PHASE_MDM, "0x80180001", LJ_FIX_SUPPORT, false, LJ_EXIT_SERVICE,
          "The device joined your organization, but the answer to its device management "
-         "(Intune) enrollment could not be used, so nothing was saved.",
+         "(Intune) enrollment could not be used, so nothing was saved; "
+         "give your IT admin the details below.",
          "The answer from {host} could not be used because {what}: contact support with the "
          "code, trace id and time; if a proxy sits between the device and Microsoft, check "
          "that it does not alter responses from enrollment.manage.microsoft.com"},
@@ -489,15 +508,17 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
         {LJ_R_JOINED_MDM_PENDING, "joined_mdm_pending", "", LJ_PHASE_MDM, "0x80180010",
          LJ_FIX_RETRY, true, LJ_EXIT_MDM_PENDING,
          "The device joined your organization, and its management (Intune) setup will finish "
-         "automatically when the service can be reached.",
+         "automatically when the service can be reached; leave the device switched on and "
+         "connected to the network.",
          "No action is needed if it clears; if it lasts, allow HTTPS to "
          "enrollment.manage.microsoft.com and check Intune admin center > Tenant administration "
          "> Tenant status > Service health"},
     [LJ_R_DEVICE_AUTH_PENDING] =
         {LJ_R_DEVICE_AUTH_PENDING, "device_auth_pending", "", LJ_PHASE_MDM, "AADSTS50155",
          LJ_FIX_RETRY, true, LJ_EXIT_MDM_PENDING,
-         "The device joined your organization; Microsoft's sign-in service does not recognize it "
-         "yet, so its management (Intune) setup will finish automatically in a few minutes.",
+         "The device joined your organization, and its management (Intune) setup will finish "
+         "automatically once Microsoft's sign-in service recognizes it; leave the device "
+         "switched on and connected to the network.",
          "No action is needed if it clears within an hour: a new device takes a while to reach "
          "every Entra region. If it lasts, check that the device is listed and enabled "
          "in " ENTRA_DEVICES},
@@ -505,15 +526,16 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
         {LJ_R_DEVICE_DISABLED, "device_disabled", "", LJ_PHASE_MDM, "AADSTS135011", LJ_FIX_ADMIN,
          false, LJ_EXIT_POLICY,
          "The device joined your organization, but it has been disabled there, so it cannot "
-         "sign in or be managed until an administrator enables it; setup then finishes by itself.",
+         "sign in or be managed until an administrator enables it, after which setup finishes by "
+         "itself; give your IT admin the details below.",
          ENTRA_DEVICES
          " > (search for the device id "
          "below) > Enable; device management setup then finishes by itself within 30 minutes"},
     [LJ_R_DEVICE_NOT_FOUND] =
         {LJ_R_DEVICE_NOT_FOUND, "device_not_found", "", LJ_PHASE_MDM, "AADSTS700003", LJ_FIX_ADMIN,
          false, LJ_EXIT_POLICY,
-         "This device was removed from your organization, so it cannot sign in or be managed; "
-         "it must be reset and set up again.",
+         "This device was removed from your organization, so it cannot sign in or be managed "
+         "and must be reset and set up again; give your IT admin the details below.",
          "Check " ENTRA_AUDIT " (activity: "
          "Delete device) for who removed it; reset the device to factory settings to join it "
          "again"},
@@ -521,14 +543,15 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
         {LJ_R_PRT_REFUSED, "prt_refused", "", LJ_PHASE_MDM, "0xc000006d", LJ_FIX_SUPPORT, false,
          LJ_EXIT_SERVICE,
          "The device joined your organization, but Microsoft's sign-in service refused the "
-         "device's own sign-in, so single sign-on and device management cannot start.",
+         "device's own sign-in, so single sign-on and device management cannot start; "
+         "give your IT admin the details below.",
          "Look up the request id in " ENTRA_SIGNINS " (filter: the device id below); if the "
          "device is listed and enabled, contact Microsoft support with the trace id"},
     [LJ_R_INTERNAL] =
         {LJ_R_INTERNAL, "internal", "", LJ_PHASE_PREFLIGHT, "0x8000ffff", LJ_FIX_SUPPORT, false,
          LJ_EXIT_FAILURE,
-         "The setup program on this device hit an unexpected error; restarting the device and "
-         "starting again may help.",
+         "The setup program on this device hit an unexpected error; restart the device, and if "
+         "this message appears again, contact your IT admin.",
          "Contact support with the code, the time and the device log (journalctl -u linkjoin)"},
 };
 

@@ -4,7 +4,8 @@
  * expansion, and the translations against English: every English id in
  * every language (test_every_id_translated), no id English lacks, the same
  * placeholders.  test_every_id_translated fails until de/fr/ja are
- * complete; it names each missing id.
+ * complete; it names each missing id.  test_reason_texts_end_with_an_action:
+ * every failure text for the person ends with an action, in every language.
  */
 #include <ctype.h>
 #include <setjmp.h>
@@ -359,6 +360,225 @@ test_wait_in_words_of_the_locale(void **state)
     cJSON_Delete(args);
 }
 
+/*
+ * Every failure text for the person ends with something the person can do
+ * (the UX review: "end every user message with one action sentence").
+ * The action phrases are the catalog's own wording in each language; a text
+ * passes when the last action phrase in it lies in its last sentence
+ * (English: its last clause, after "; "), when that action is the same one
+ * in every language, and when it fits what the screen shows beside the
+ * text: fix_by admin/support -> "Contact your IT admin", hardware -> "Restart
+ * the device to try again", user/retry -> the Try again button
+ * (agent/ui/ui_proto.c add_next_action).  A new reason needs a text ending
+ * in one of these actions, or a new action here in all four languages.
+ */
+enum action {
+    ACT_DETAILS,       /* give your IT admin the details below */
+    ACT_CONTACT,       /* contact your IT admin */
+    ACT_ASK_ADMIN,     /* ask your IT admin to ... */
+    ACT_OTHER_ACCOUNT, /* sign in with another account */
+    ACT_SIGN_IN_AGAIN,
+    ACT_START_AGAIN,
+    ACT_RETRY,
+    ACT_RESTART,
+    ACT_RESET,
+    ACT_LEAVE_ON, /* leave the device switched on */
+    ACT_NONE,
+};
+
+static const struct {
+    enum action act;
+    const char *loc, *phrase;
+} action_phrases[] = {
+    {ACT_DETAILS, "en", "give your IT admin the details below"},
+    {ACT_DETAILS, "de", "geben Sie die Details unten an Ihren IT-Administrator weiter"},
+    {ACT_DETAILS, "fr", "transmettez les détails ci-dessous à votre administrateur informatique"},
+    {ACT_DETAILS, "ja", "下の詳細情報を IT 管理者に伝えてください"},
+    {ACT_CONTACT, "en", "contact your IT admin"},
+    {ACT_CONTACT, "de", "wenden Sie sich an Ihren IT-Administrator"},
+    {ACT_CONTACT, "fr", "contactez votre administrateur informatique"},
+    {ACT_CONTACT, "ja", "IT 管理者にお問い合わせください"},
+    {ACT_ASK_ADMIN, "en", "ask your IT admin to"},
+    {ACT_ASK_ADMIN, "de", "bitten Sie Ihren IT-Administrator"},
+    {ACT_ASK_ADMIN, "fr", "demandez à votre administrateur informatique"},
+    {ACT_ASK_ADMIN, "ja", "を依頼してください"},
+    {ACT_OTHER_ACCOUNT, "en", "sign in with another account"},
+    {ACT_OTHER_ACCOUNT, "de", "melden Sie sich mit einem anderen Konto an"},
+    {ACT_OTHER_ACCOUNT, "fr", "connectez-vous avec un autre compte"},
+    {ACT_OTHER_ACCOUNT, "ja", "別のアカウントでサインイン"},
+    {ACT_SIGN_IN_AGAIN, "en", "sign in again"},
+    {ACT_SIGN_IN_AGAIN, "en", "sign in once more"},
+    {ACT_SIGN_IN_AGAIN, "de", "melden Sie sich"},
+    {ACT_SIGN_IN_AGAIN, "fr", "reconnectez-vous"},
+    {ACT_SIGN_IN_AGAIN, "ja", "もう一度サインインしてください"},
+    {ACT_START_AGAIN, "en", "start again"},
+    {ACT_START_AGAIN, "de", "starten Sie"},
+    {ACT_START_AGAIN, "fr", "recommencez"},
+    {ACT_START_AGAIN, "ja", "やり直して"},
+    {ACT_RETRY, "en", "try again"},
+    {ACT_RETRY, "de", "versuchen Sie es"},
+    {ACT_RETRY, "fr", "réessayez"},
+    {ACT_RETRY, "ja", "もう一度お試しください"},
+    {ACT_RESTART, "en", "restart the device"},
+    {ACT_RESTART, "de", "starten Sie das Gerät neu"},
+    {ACT_RESTART, "fr", "redémarrez l'appareil"},
+    {ACT_RESTART, "ja", "デバイスを再起動"},
+    {ACT_RESET, "en", "reset the device"},
+    {ACT_RESET, "de", "setzen Sie das Gerät zurück"},
+    {ACT_RESET, "fr", "réinitialisez l'appareil"},
+    {ACT_RESET, "ja", "リセットしてください"},
+    {ACT_LEAVE_ON, "en", "leave the device switched on"},
+    {ACT_LEAVE_ON, "de", "lassen Sie das Gerät eingeschaltet"},
+    {ACT_LEAVE_ON, "fr", "laissez l'appareil allumé"},
+    {ACT_LEAVE_ON, "ja", "電源を入れたまま"},
+};
+
+/* ASCII letters without case (a sentence may start with the phrase); other bytes as they are */
+static int
+fold(char c)
+{
+    return (unsigned char)c < 0x80 ? tolower((unsigned char)c) : (unsigned char)c;
+}
+
+static const char *
+find_nocase(const char *h, const char *n)
+{
+    size_t nl = strlen(n);
+
+    for (; *h != '\0'; h++) {
+        size_t i = 0;
+
+        while (i < nl && h[i] != '\0' && fold(h[i]) == fold(n[i]))
+            i++;
+        if (i == nl)
+            return h;
+    }
+    return NULL;
+}
+
+/*
+ * The action a text ends with: the last action phrase in it (at the same
+ * place the longer phrase: "Starten Sie das Gerät neu" is a restart), or
+ * ACT_NONE when none stands in its last sentence.
+ */
+static enum action
+final_action(const char *loc, const char *text)
+{
+    static const char *const stops[] = {". ", "; ", "\xe3\x80\x82" /* 。 */};
+    size_t len = strlen(text), last_start = 0, best_pos = 0, best_len = 0;
+    enum action best = ACT_NONE;
+
+    for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
+        for (const char *p = strstr(text, stops[i]); p != NULL; p = strstr(p + 1, stops[i])) {
+            size_t end = (size_t)(p - text) + strlen(stops[i]);
+
+            if (end < len && end > last_start)
+                last_start = end;
+        }
+    for (size_t i = 0; i < sizeof(action_phrases) / sizeof(action_phrases[0]); i++) {
+        size_t pl = strlen(action_phrases[i].phrase);
+
+        if (strcmp(action_phrases[i].loc, loc) != 0)
+            continue;
+        for (const char *p = find_nocase(text, action_phrases[i].phrase); p != NULL;
+             p = find_nocase(p + 1, action_phrases[i].phrase)) {
+            size_t pos = (size_t)(p - text);
+
+            if (best == ACT_NONE || pos > best_pos || (pos == best_pos && pl > best_len)) {
+                best = action_phrases[i].act;
+                best_pos = pos;
+                best_len = pl;
+            }
+        }
+    }
+    return best != ACT_NONE && best_pos >= last_start ? best : ACT_NONE;
+}
+
+/* The action fits what the screen adds for the row's fix_by. */
+static bool
+action_fits(const struct lj_reason_info *r, enum action a)
+{
+    switch (r->fix_by) {
+    case LJ_FIX_ADMIN:
+    case LJ_FIX_SUPPORT: /* "Contact your IT admin" */
+        return a == ACT_DETAILS || a == ACT_CONTACT || a == ACT_ASK_ADMIN ||
+               (r->retryable && a == ACT_RETRY);
+    case LJ_FIX_HARDWARE: /* "Restart the device to try again" */
+        return a == ACT_RESTART || a == ACT_CONTACT;
+    case LJ_FIX_RETRY:
+        return a == ACT_RETRY || a == ACT_START_AGAIN || a == ACT_SIGN_IN_AGAIN ||
+               a == ACT_LEAVE_ON;
+    case LJ_FIX_USER: /* Try again */
+        return a == ACT_RETRY || a == ACT_START_AGAIN || a == ACT_SIGN_IN_AGAIN;
+    case LJ_FIX_COUNT__: break;
+    }
+    return false;
+}
+
+static void
+test_reason_texts_end_with_an_action(void **state)
+{
+    /* what the review found: a statement, a hint for the admin, a maybe; an action too early */
+    static const struct {
+        const char *loc, *text;
+    } none[] = {
+        {"en", "A Conditional Access policy of your organization blocked this sign-in."},
+        {"en", "Microsoft's sign-in service refused the sign-in for a reason this device does not "
+               "recognize; your IT admin can look it up with the details below."},
+        {"en", "The setup program on this device hit an unexpected error; restarting the device "
+               "and starting again may help."},
+        {"en", "Give your IT admin the details below; the policy blocked this sign-in."},
+        {"de", "Eine Richtlinie für bedingten Zugriff Ihrer Organisation hat diese Anmeldung "
+               "blockiert."},
+        {"de", "Der Microsoft-Anmeldedienst hat die Anmeldung abgelehnt. Ihr IT-Administrator "
+               "kann den Grund anhand der Details unten ermitteln."},
+        {"fr", "Une stratégie d'accès conditionnel de votre organisation a bloqué cette "
+               "connexion."},
+        {"ja", "組織の条件付きアクセス ポリシーによって、このサインインはブロックされました。"},
+        {"ja", "下の詳細情報を IT 管理者に伝えてください。このサインインはブロックされました。"},
+    };
+    int bad = 0;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+        if (final_action(none[i].loc, none[i].text) != ACT_NONE)
+            fail_msg("%s: an action found in: %s", none[i].loc, none[i].text);
+    assert_int_equal(final_action("de", "Starten Sie das Gerät neu."), ACT_RESTART);
+    assert_int_equal(final_action("en", "It failed; sign in with another account, or give your "
+                                        "IT admin the details below."),
+                     ACT_DETAILS);
+    for (int r = 0; r < LJ_R_COUNT__; r++) {
+        const struct lj_reason_info *info = lj_reason_get((enum lj_reason)r);
+        char id[96];
+        enum action en;
+
+        snprintf(id, sizeof(id), "reason.%s", lj_reason_key((enum lj_reason)r));
+        en = final_action("en", lj_msg_en(id));
+        if (en == ACT_NONE) {
+            print_error("en: %s does not end with an action: %s\n", id, lj_msg_en(id));
+            bad++;
+            continue;
+        }
+        if (!action_fits(info, en)) {
+            print_error("en: %s ends with an action that does not fit fix_by %s: %s\n", id,
+                        lj_fix_by_name(info->fix_by), lj_msg_en(id));
+            bad++;
+        }
+        for (const char *const *loc = lj_msg_locales(); *loc != NULL; loc++) {
+            const char *t = lj_msg_translated(*loc, id);
+
+            if (strcmp(*loc, "en") == 0 || t == NULL)
+                continue;
+            if (final_action(*loc, t) != en) {
+                print_error("%s: %s does not end with the English text's action: %s\n", *loc, id,
+                            t);
+                bad++;
+            }
+        }
+    }
+    assert_int_equal(bad, 0);
+}
+
 int
 main(void)
 {
@@ -373,6 +593,7 @@ main(void)
         cmocka_unit_test(test_translations_same_placeholders),
         cmocka_unit_test(test_every_id_translated),
         cmocka_unit_test(test_wait_in_words_of_the_locale),
+        cmocka_unit_test(test_reason_texts_end_with_an_action),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
