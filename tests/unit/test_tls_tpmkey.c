@@ -20,9 +20,12 @@
 static unsigned calls;
 
 static enum lj_rc
-never_sign(void *arg, const unsigned char digest[32], unsigned char *sig, size_t *sig_len)
+never_sign(void *arg, enum lj_http_sig scheme, enum lj_http_hash hash, const unsigned char *digest,
+           unsigned char *sig, size_t *sig_len)
 {
     (void)arg;
+    (void)scheme;
+    (void)hash;
     (void)digest;
     (void)sig;
     (void)sig_len;
