@@ -137,7 +137,8 @@ wipe_and_say(struct leave *l, const char *how)
 }
 
 /*
- * A TPM-side or key-state failure before the DELETE went out: the taxonomy
+ * A TPM-side or key-state failure before the DELETE went out (or a server
+ * that asks for a signature the key does not make): the taxonomy
  * sentence, what it means for leave, and the exit status (lj_cli_exit_for).
  * host: the server of the handshake the key could not sign for, or NULL.
  */
@@ -161,6 +162,9 @@ tpm_failed(const struct leave *l, enum lj_rc rc, const char *host)
     case LJ_ERR_KEY_SCHEME:
         why = "the device key (made with the RSASSA-only template of earlier versions) cannot "
               "make the RSA-PSS signature the server asks for";
+        break;
+    case LJ_ERR_SIG_UNSUPPORTED:
+        why = "the server asks for a TLS client signature the device key does not make";
         break;
     default: why = "the TPM failed"; break;
     }
@@ -258,7 +262,7 @@ leave_cloud(struct leave *l)
     rc = lj_http_do(h, &req, &resp);
     if (rc != LJ_OK) {
         ex = lj_cli_exit_for(rc);
-        if (ex == LJ_EXIT_TPM || ex == LJ_EXIT_STATE) {
+        if (ex == LJ_EXIT_TPM || ex == LJ_EXIT_STATE || rc == LJ_ERR_SIG_UNSUPPORTED) {
             ex = tpm_failed(l, rc, host);
         } else {
             struct lj_error_params ep = {.host = host, .what = lj_error_net_what(rc)};

@@ -50,6 +50,18 @@ void lj_tls_client_free(struct lj_tls_client *c);
 enum lj_rc lj_tls_ctx_setup(struct lj_tls_client *c, void *ssl_ctx);
 
 /*
+ * After a transfer that failed with curl_code and curl's error text
+ * errbuf: true (logged event=sign_refused) when the TLS library ended the
+ * handshake because the server's CertificateRequest offered no signature
+ * algorithm the key makes (before any sign callback: wolfSSL 5.5.4's
+ * INVALID_PARAMETER, seen against a server offering rsa_pkcs1_sha1 only,
+ * tests/integration/test_wolfssl.sh leave_sha1_refused).  http.c then
+ * reports LJ_ERR_SIG_UNSUPPORTED.  Does not block.
+ */
+bool lj_tls_client_sigalgs_refused(const struct lj_tls_client *c, int curl_code,
+                                   const char *errbuf);
+
+/*
  * The result of the last sign callback made during a handshake (LJ_OK
  * when none failed), then reset.  http.c asks after a failed transfer so
  * a TPM failure is reported as such rather than as "TLS handshake failed".

@@ -30,7 +30,12 @@
  * length, what wolfSSL's check after signing and the server expect).  So
  * a connection that may authenticate allows TLS 1.3 when pss is
  * set (lj_tls_client_tls13; http.c then leaves the version to curl).
- * Without pss the callback fails with LJ_ERR_UNSUPPORTED; for a
+ * Without pss, or for a hash other than SHA-256, -384 or -512, the
+ * callback fails with LJ_ERR_SIG_UNSUPPORTED (taxonomy row
+ * tls_signature_unsupported); a CertificateRequest that offers nothing
+ * the key makes (rsa_pkcs1_sha1 only, say) never reaches the callbacks:
+ * wolfSSL fails the handshake with INVALID_PARAMETER, which
+ * lj_tls_client_sigalgs_refused recognises, so the same row; for a
  * device key of the earlier RSASSA-only template tpm/ refuses by name
  * (TPM 2.0 Part 3 TPM2_Sign would answer TPM_RC_SCHEME) with
  * LJ_ERR_KEY_SCHEME, kept as is; http.c reports either as the reason the
@@ -51,10 +56,12 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <wolfssl/options.h>
+#include <wolfssl/error-ssl.h>
 #include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/asn.h>
 #include <wolfssl/wolfcrypt/asn_public.h>
@@ -63,6 +70,7 @@
 #include "platform/common/log.h"
 
 #define MOD "tls"
+#define CURLE_SSL_CONNECT_ERROR_CODE 35 /* CURLE_SSL_CONNECT_ERROR (curl.h stays in http.c) */
 #define SPKI_MAX 1024
 
 /* ECDHE with an RSA server certificate: the suites that let wolfSSL 5.5.4
@@ -150,7 +158,7 @@ refuse(struct lj_tls_client *c, const char *scheme, int hash_oid, unsigned in_le
     lj_log(LJ_LOG_WARN, MOD, "event=sign_refused scheme=%s hash_oid=%d len=%u", scheme, hash_oid,
            in_len);
     keep_error(c,
-               lj_err_set(LJ_ERR_UNSUPPORTED, MOD,
+               lj_err_set(LJ_ERR_SIG_UNSUPPORTED, MOD,
                           "event=sign_refused scheme=%s reason=\"the device key signs " SIGNS_WHAT
                           " only\"",
                           scheme));
@@ -228,7 +236,7 @@ rsa_pss_sign_cb(WOLFSSL *ssl, const unsigned char *in, unsigned int in_len, unsi
     if (!c->pss) {
         lj_log(LJ_LOG_WARN, MOD, "event=sign_refused scheme=rsa_pss hash_oid=%d len=%u", hash,
                in_len);
-        keep_error(c, lj_err_set(LJ_ERR_UNSUPPORTED, MOD,
+        keep_error(c, lj_err_set(LJ_ERR_SIG_UNSUPPORTED, MOD,
                                  "event=sign_refused reason=\"the server asked for RSA-PSS; the "
                                  "device key signs rsa_pkcs1 only\""));
         return WC_HW_E;
@@ -369,6 +377,23 @@ lj_tls_ctx_setup(struct lj_tls_client *c, void *ssl_ctx)
             WOLFSSL_SUCCESS)
         return lj_err_set(LJ_ERR_TLS, MOD, "event=client_cert_install_failed");
     return LJ_OK;
+}
+
+bool
+lj_tls_client_sigalgs_refused(const struct lj_tls_client *c, int curl_code, const char *errbuf)
+{
+    char want[64];
+
+    (void)c;
+    /* curl's wolfSSL backend (lib/vtls/wolfssl.c): "SSL_connect failed with error %d: %s" */
+    snprintf(want, sizeof(want), "SSL_connect failed with error %d:", INVALID_PARAMETER);
+    if (curl_code != CURLE_SSL_CONNECT_ERROR_CODE || errbuf == NULL || strstr(errbuf, want) == NULL)
+        return false;
+    lj_log(LJ_LOG_WARN, MOD,
+           "event=sign_refused reason=\"the server's CertificateRequest offers no signature "
+           "algorithm the device key makes (" SIGNS_WHAT ")\" wolfssl_error=%d",
+           INVALID_PARAMETER);
+    return true;
 }
 
 enum lj_rc

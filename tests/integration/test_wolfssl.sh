@@ -180,6 +180,32 @@ case_leave_pkcs1_sha384() { leave_sigalg pkcs1-sha384 rsa_pkcs1 sha384; }
 # The server takes rsa_pss_rsae_sha384 only: TPM2_Sign RSAPSS-SHA384, salt 48.
 case_leave_pss_sha384() { leave_sigalg pss-sha384 rsa_pss sha384; }
 
+# The server takes rsa_pkcs1_sha1 only, which the device key does not sign
+# (SHA-1; RFC 8446 4.2.3 keeps it for legacy certificates only): wolfSSL
+# ends the handshake before any sign callback (INVALID_PARAMETER); the
+# person reads the taxonomy row tls_signature_unsupported (exit 5), not
+# internal 0x8000ffff nor "check the network cable"; nothing is removed.
+case_leave_sha1_refused() {
+  local want
+  wolfssl_env --tls-sigalgs pkcs1-sha1
+  join_device
+  assert_rc 5 lj leave --config "$CASE/lj.conf"
+  assert_contains "$OUT" 'level=warn mod=tls event=sign_refused reason="the server'"'"'s CertificateRequest offers no signature algorithm the device key makes (rsa_pkcs1 or rsa_pss_rsae with sha256, sha384 or sha512)" wolfssl_error=-425'
+  assert_contains "$OUT" 'level=error mod=http rc=sig_unsupported event=request_failed host=enterpriseregistration.windows.net:443 failure="the TLS client authentication could not be signed with the device key (sig_unsupported)" curl_code=35'
+  want="linkjoin leave: The device could not prove its identity to Microsoft's service because the connection asked for a kind of signature its security key does not make, which usually means the network inspects encrypted traffic; your IT admin can change that. (reason tls_signature_unsupported, code 0x80090331)
+linkjoin leave: admin action: enterpriseregistration.windows.net asked the device for a TLS client signature algorithm its key does not make (it signs rsa_pkcs1 and rsa_pss_rsae with SHA-256, SHA-384 or SHA-512): exclude login.microsoftonline.com, enterpriseregistration.windows.net and enrollment.manage.microsoft.com from TLS inspection on the proxy or firewall, or let the server offer one of those algorithms
+linkjoin leave: the server asks for a TLS client signature the device key does not make, so the device cannot prove itself to the cloud. Nothing was removed.
+  \`linkjoin leave --local-only\` removes local state; the device object $DEVICE_ID then
+  remains in the cloud for an administrator to delete."
+  assert_eq "$(grep -v ' level=' <<<"$OUT")" "$want" "what leave tells the person"
+  assert_not_contains "$OUT" "0x8000ffff"
+  sim_has_device "$DEVICE_ID" || fail "device object gone"
+  assert_file "$CASE/state/journal.json"
+  assert_file "$CASE/state/device-cert.der"
+  assert_eq "$(deletes_answered 200)" 0 "DELETEs answered 200"
+  assert_no_transient_handles
+}
+
 # openssl_drs VERSION — in place of the stopped entra-sim on SIM_PORT, an
 # OpenSSL TLS server (python3's ssl module, Debian's OpenSSL 3) with the
 # sim's server certificate that requires a client certificate issued by
@@ -245,3 +271,4 @@ tcase leave_old_key_pss_refused case_leave_old_key_pss_refused
 tcase leave_old_key_no_pss case_leave_old_key_no_pss
 tcase leave_pkcs1_sha384 case_leave_pkcs1_sha384
 tcase leave_pss_sha384 case_leave_pss_sha384
+tcase leave_sha1_refused case_leave_sha1_refused
