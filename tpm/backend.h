@@ -67,7 +67,7 @@ struct tpm_backend {
     /*
      * The device key's signature of dig (hash bytes) in scheme (PSS: MGF1
      * of the same hash, salt = digest length) into sig (TPM_RSA_BYTES);
-     * LJ_ERR_KEY_SCHEME for a key that cannot, LJ_ERR_UNSUPPORTED for a
+     * LJ_ERR_KEY_SCHEME for a key that cannot, LJ_ERR_SIG_UNSUPPORTED for a
      * hash the TPM refuses (tpm_sign).  tpm/tpm.c verifies the result.
      */
     enum lj_rc (*sign)(void *be, const struct tpm_keyset *ks, enum tpm_sig_scheme scheme,
@@ -254,7 +254,7 @@ enum lj_rc tpm_csr_build(const struct tpm_rsa_pub *pub, const char *cn, tpm_sign
  * (hash bytes) in scheme: PKCS#1 v1.5 with hash's DigestInfo, or
  * RSASSA-PSS with MGF1 of hash and a salt exactly as long as the digest
  * (what TLS accepts, RFC 8446 4.2.3).  A PSS signature that does not
- * verify so is LJ_ERR_UNSUPPORTED naming the salt length; a PKCS#1 one
+ * verify so is LJ_ERR_SIG_UNSUPPORTED naming the salt length; a PKCS#1 one
  * that does not verify, or a sig_len other than TPM_RSA_BYTES, LJ_ERR_TPM.
  */
 enum lj_rc tpm_rsa_sig_check(const struct tpm_rsa_pub *pub, enum tpm_sig_scheme scheme,

@@ -227,7 +227,7 @@ tpm_rsa_sig_check(const struct tpm_rsa_pub *pub, enum tpm_sig_scheme scheme, enu
     if (n <= 0 ||
         wc_RsaPSS_CheckPadding_ex(dig, (word32)hash, out, (word32)n, (enum wc_HashType)type,
                                   (int)hash, wc_RsaEncryptSize(&key) * 8) != 0)
-        rc = lj_err_set(LJ_ERR_UNSUPPORTED, TPM_MOD,
+        rc = lj_err_set(LJ_ERR_SIG_UNSUPPORTED, TPM_MOD,
                         "event=sign_refused scheme=rsa_pss hash=%s reason=\"the TPM's RSA-PSS "
                         "signature does not verify with a %d-byte salt, which TLS requires\" "
                         "err=%d",

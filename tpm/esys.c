@@ -682,7 +682,7 @@ sign_digest(struct esys *e, const struct tpm_keyset *ks, TPMI_ALG_SIG_SCHEME alg
     r = Esys_Sign(e->ctx, key, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &digest, &scheme,
                   &ticket, &s);
     if (r != TSS2_RC_SUCCESS && hash != TPM_HASH_SHA256 && hash_refused(r)) {
-        rc = lj_err_set(LJ_ERR_UNSUPPORTED, TPM_MOD,
+        rc = lj_err_set(LJ_ERR_SIG_UNSUPPORTED, TPM_MOD,
                         "event=sign_refused scheme=%s hash=%s tss2_rc=0x%x reason=\"the TPM "
                         "does not sign with %s\"",
                         alg == TPM2_ALG_RSAPSS ? "rsa_pss" : "rsassa", tpm_hash_name(hash), r,

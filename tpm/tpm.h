@@ -224,11 +224,11 @@ const char *tpm_hash_name(enum tpm_hash h);
  * RS256 JWTs and TLS rsa_pkcs1_sha256/384/512.  Every signature is
  * verified with the device key's public part before it is returned: a PSS
  * signature with another salt length (what the older TPM 2.0 Part 1 text
- * let a TPM use) is LJ_ERR_UNSUPPORTED (event=sign_refused scheme=rsa_pss,
+ * let a TPM use) is LJ_ERR_SIG_UNSUPPORTED (event=sign_refused scheme=rsa_pss,
  * naming the salt), one that does not verify otherwise LJ_ERR_TPM.
  * LJ_ERR_KEY_SCHEME (event=sign_refused) for a device key made with the
  * RSASSA-SHA256-only template of earlier versions asked for anything but
- * RSASSA with SHA-256; LJ_ERR_UNSUPPORTED (event=sign_refused
+ * RSASSA with SHA-256; LJ_ERR_SIG_UNSUPPORTED (event=sign_refused
  * reason="the TPM does not sign ...") when the TPM refuses the hash
  * (TPM_RC_HASH or TPM_RC_SCHEME: a TPM without SHA-384 or SHA-512);
  * LJ_ERR_INVAL for a hash or scheme not in the enums.  sig must hold

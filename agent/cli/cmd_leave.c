@@ -161,7 +161,7 @@ tpm_failed(const struct leave *l, enum lj_rc rc, const char *host)
     case LJ_ERR_STATE: why = "the device certificate is not for the device key in the TPM"; break;
     case LJ_ERR_KEY_SCHEME:
         why = "the device key (made with the RSASSA-only template of earlier versions) cannot "
-              "make the RSA-PSS signature the server asks for";
+              "make the signature the server asks for";
         break;
     case LJ_ERR_SIG_UNSUPPORTED:
         why = "the server asks for a TLS client signature the device key does not make";

@@ -159,7 +159,7 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "device object in Entra admin center > Entra ID > Devices > All devices"},
     /* A device key made with the template of earlier versions (TPM scheme
      * RSASSA-SHA256 instead of NULL, tpm/esys.c) cannot make the RSA-PSS
-     * signature a TLS server asks for (TLS 1.3 CertificateVerify, RFC 8446
+     * (or SHA-384/512) signature a TLS server asks for (TLS 1.3 CertificateVerify, RFC 8446
      * 4.4.3; TLS 1.2 servers that offer rsa_pss_rsae_sha256 first): tpm/
      * refuses before TPM2_Sign would answer TPM_RC_SCHEME, whose Windows
      * form is TPM_20_E_SCHEME (winerror.h, 0x80280092).  Only a new key
@@ -173,8 +173,9 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "cannot remove itself; reset the device and set it up again, or ask your IT admin to "
          "remove it.",
          "The device key was made with the RSASSA-only key template of earlier linkjoin versions "
-         "(TPM key scheme RSASSA-SHA256, not NULL), and {host} asks for an RSA-PSS signature in "
-         "the TLS handshake, which that key cannot make: run linkjoin leave --local-only (or "
+         "(TPM key scheme RSASSA-SHA256, not NULL), and {host} asks in the TLS handshake for a "
+         "signature that key cannot make (RSA-PSS, or a hash other than SHA-256): run linkjoin "
+         "leave --local-only (or "
          "reset the device to factory settings), delete the device object in " ENTRA_DEVICES
          ", then join the device again; the new key has the current template (scheme NULL: "
          "RSA-PSS or PKCS#1)"},
@@ -182,6 +183,8 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
      * CertificateRequest offers only signature algorithms the device key
      * does not make (it makes rsa_pkcs1_* and rsa_pss_rsae_* with SHA-256,
      * -384 and -512, RFC 8446 4.2.3; SHA-1 or ECDSA say, are not):
+     * the same for a TPM that refuses the hash asked for or makes RSA-PSS
+     * with another salt than TLS accepts (tpm/ tpm_sign).
      * SEC_E_ALGORITHM_MISMATCH (winerror.h, 0x80090331), what Schannel
      * answers when client and server share no algorithm.  Like
      * tls_untrusted, the network or the server's TLS settings are the

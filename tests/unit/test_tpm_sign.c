@@ -301,7 +301,7 @@ test_old_key_refuses_pss(void **state)
  * tpm_rsa_sig_check, run on every signature the TPM makes: a 32-byte
  * salt passes; the largest salt (222 bytes for RSA-2048/SHA-256, what TPM
  * 2.0 Part 1 let a TPM use), another digest and a PKCS#1 v1.5 signature
- * are refused with LJ_ERR_UNSUPPORTED.
+ * are refused with LJ_ERR_SIG_UNSUPPORTED.
  */
 static void
 test_pss_check_salt(void **state)
@@ -330,7 +330,7 @@ test_pss_check_salt(void **state)
     lj_err_clear();
     assert_int_equal(
         tpm_rsa_sig_check(&pub, TPM_SIG_RSAPSS, TPM_HASH_SHA256, other, sig, sizeof(sig)),
-        LJ_ERR_UNSUPPORTED);
+        LJ_ERR_SIG_UNSUPPORTED);
     assert_non_null(strstr(lj_err_detail(), "does not verify with a 32-byte salt"));
     assert_int_equal(wc_RsaPSS_Sign_ex(digest, 32, sig, sizeof(sig), WC_HASH_TYPE_SHA256,
                                        WC_MGF1SHA256, 222, &key, &rng),
@@ -338,7 +338,7 @@ test_pss_check_salt(void **state)
     lj_err_clear();
     assert_int_equal(
         tpm_rsa_sig_check(&pub, TPM_SIG_RSAPSS, TPM_HASH_SHA256, digest, sig, sizeof(sig)),
-        LJ_ERR_UNSUPPORTED);
+        LJ_ERR_SIG_UNSUPPORTED);
     assert_non_null(strstr(lj_err_detail(), "event=sign_refused scheme=rsa_pss hash=sha256 "
                                             "reason=\"the TPM's RSA-PSS signature does not "
                                             "verify with a 32-byte salt"));
@@ -357,7 +357,7 @@ test_pss_check_salt(void **state)
                      TPM_RSA_BYTES);
     assert_int_equal(
         tpm_rsa_sig_check(&pub, TPM_SIG_RSAPSS, TPM_HASH_SHA384, d384, sig, sizeof(sig)),
-        LJ_ERR_UNSUPPORTED);
+        LJ_ERR_SIG_UNSUPPORTED);
     assert_non_null(strstr(lj_err_detail(), "event=sign_refused scheme=rsa_pss hash=sha384 "
                                             "reason=\"the TPM's RSA-PSS signature does not "
                                             "verify with a 48-byte salt, which TLS requires\""));
@@ -369,7 +369,7 @@ test_pss_check_salt(void **state)
         tpm_rsa_sig_check(&pub, TPM_SIG_RSASSA, TPM_HASH_SHA384, d384, sig, sizeof(sig)), LJ_OK);
     assert_int_equal(
         tpm_rsa_sig_check(&pub, TPM_SIG_RSAPSS, TPM_HASH_SHA384, d384, sig, sizeof(sig)),
-        LJ_ERR_UNSUPPORTED);
+        LJ_ERR_SIG_UNSUPPORTED);
     lj_err_clear();
     d384[0] ^= 1;
     assert_int_equal(
