@@ -50,16 +50,15 @@ void lj_tls_client_free(struct lj_tls_client *c);
 enum lj_rc lj_tls_ctx_setup(struct lj_tls_client *c, void *ssl_ctx);
 
 /*
- * After a transfer that failed with curl_code and curl's error text
- * errbuf: true (logged event=sign_refused) when the TLS library ended the
- * handshake because the server's CertificateRequest offered no signature
+ * After a transfer that failed in the TLS handshake
+ * (CURLE_SSL_CONNECT_ERROR) with curl's error text errbuf: true (logged event=sign_refused) when
+ * the TLS library ended the handshake because the server's CertificateRequest offered no signature
  * algorithm the key makes (before any sign callback: wolfSSL 5.5.4's
  * INVALID_PARAMETER, seen against a server offering rsa_pkcs1_sha1 only,
  * tests/integration/test_wolfssl.sh leave_sha1_refused).  http.c then
  * reports LJ_ERR_SIG_UNSUPPORTED.  Does not block.
  */
-bool lj_tls_client_sigalgs_refused(const struct lj_tls_client *c, int curl_code,
-                                   const char *errbuf);
+bool lj_tls_client_sigalgs_refused(const struct lj_tls_client *c, const char *errbuf);
 
 /*
  * The result of the last sign callback made during a handshake (LJ_OK

@@ -70,7 +70,6 @@
 #include "platform/common/log.h"
 
 #define MOD "tls"
-#define CURLE_SSL_CONNECT_ERROR_CODE 35 /* CURLE_SSL_CONNECT_ERROR (curl.h stays in http.c) */
 #define SPKI_MAX 1024
 
 /* ECDHE with an RSA server certificate: the suites that let wolfSSL 5.5.4
@@ -380,14 +379,14 @@ lj_tls_ctx_setup(struct lj_tls_client *c, void *ssl_ctx)
 }
 
 bool
-lj_tls_client_sigalgs_refused(const struct lj_tls_client *c, int curl_code, const char *errbuf)
+lj_tls_client_sigalgs_refused(const struct lj_tls_client *c, const char *errbuf)
 {
     char want[64];
 
     (void)c;
     /* curl's wolfSSL backend (lib/vtls/wolfssl.c): "SSL_connect failed with error %d: %s" */
     snprintf(want, sizeof(want), "SSL_connect failed with error %d:", INVALID_PARAMETER);
-    if (curl_code != CURLE_SSL_CONNECT_ERROR_CODE || errbuf == NULL || strstr(errbuf, want) == NULL)
+    if (errbuf == NULL || strstr(errbuf, want) == NULL)
         return false;
     lj_log(LJ_LOG_WARN, MOD,
            "event=sign_refused reason=\"the server's CertificateRequest offers no signature "

@@ -1150,6 +1150,7 @@ bad:
 /* One signature algorithm each: the TPM signs SHA-384 too (test_wolfssl). */
 #define SIGALGS_PKCS1_SHA384 "NORMAL:-VERS-TLS1.3:-SIGN-ALL:+SIGN-RSA-SHA384"
 #define SIGALGS_PSS_SHA384 "NORMAL:-VERS-TLS1.3:-SIGN-ALL:+SIGN-RSA-PSS-RSAE-SHA384"
+#define SIGALGS_PSS_SHA512 "NORMAL:-VERS-TLS1.3:-SIGN-ALL:+SIGN-RSA-PSS-RSAE-SHA512"
 /* rsa_pkcs1_sha1 only, which the agent refuses to sign (SHA-1). */
 #define SIGALGS_PKCS1_SHA1                                                                         \
     "NORMAL:-VERS-TLS1.3:-SIGN-ALL:+SIGN-RSA-SHA1:%VERIFY_ALLOW_SIGN_WITH_SHA1"
@@ -1168,6 +1169,8 @@ srv_set_tls_sigalgs(const char *name)
         tls_priorities = SIGALGS_PKCS1_SHA384;
     else if (strcmp(name, "pss-sha384") == 0)
         tls_priorities = SIGALGS_PSS_SHA384;
+    else if (strcmp(name, "pss-sha512") == 0)
+        tls_priorities = SIGALGS_PSS_SHA512;
     else if (strcmp(name, "pkcs1-sha1") == 0)
         tls_priorities = SIGALGS_PKCS1_SHA1;
     else

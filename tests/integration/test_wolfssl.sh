@@ -187,6 +187,9 @@ case_leave_pkcs1_sha384() { leave_sigalg pkcs1-sha384 rsa_pkcs1 sha384; }
 # The server takes rsa_pss_rsae_sha384 only: TPM2_Sign RSAPSS-SHA384, salt 48.
 case_leave_pss_sha384() { leave_sigalg pss-sha384 rsa_pss sha384; }
 
+# rsa_pss_rsae_sha512 only: TPM2_Sign RSAPSS-SHA512, salt 64 (fits RSA-2048).
+case_leave_pss_sha512() { leave_sigalg pss-sha512 rsa_pss sha512; }
+
 # A device key of the earlier RSASSA-SHA256-only template against a server
 # that takes rsa_pkcs1_sha384 only: tpm/ refuses the SHA-384 signature by
 # name before the TPM is asked (its scheme would answer TPM_RC_SCHEME):
@@ -288,5 +291,6 @@ tcase leave_old_key_pss_refused case_leave_old_key_pss_refused
 tcase leave_old_key_no_pss case_leave_old_key_no_pss
 tcase leave_pkcs1_sha384 case_leave_pkcs1_sha384
 tcase leave_pss_sha384 case_leave_pss_sha384
+tcase leave_pss_sha512 case_leave_pss_sha512
 tcase leave_old_key_sha384_refused case_leave_old_key_sha384_refused
 tcase leave_sha1_refused case_leave_sha1_refused
