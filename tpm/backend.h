@@ -64,12 +64,15 @@ struct tpm_backend {
     enum lj_rc (*create)(void *be, struct tpm_keyset *ks);
     /* Given files[] and parent from disk: check them, fill dev and tk. */
     enum lj_rc (*validate)(void *be, struct tpm_keyset *ks);
-    enum lj_rc (*sign)(void *be, const struct tpm_keyset *ks, const unsigned char dig[32],
-                       unsigned char *sig, size_t *sig_len);
-    /* Optional (NULL: LJ_ERR_UNSUPPORTED): RSASSA-PSS, SHA-256, MGF1-SHA256,
-       salt 32 bytes; LJ_ERR_KEY_SCHEME for a key that cannot (tpm_sign_pss_sha256). */
-    enum lj_rc (*sign_pss)(void *be, const struct tpm_keyset *ks, const unsigned char dig[32],
-                           unsigned char *sig, size_t *sig_len);
+    /*
+     * The device key's signature of dig (hash bytes) in scheme (PSS: MGF1
+     * of the same hash, salt = digest length) into sig (TPM_RSA_BYTES);
+     * LJ_ERR_KEY_SCHEME for a key that cannot, LJ_ERR_SIG_UNSUPPORTED for a
+     * hash the TPM refuses (tpm_sign).  tpm/tpm.c verifies the result.
+     */
+    enum lj_rc (*sign)(void *be, const struct tpm_keyset *ks, enum tpm_sig_scheme scheme,
+                       enum tpm_hash hash, const unsigned char *dig, unsigned char *sig,
+                       size_t *sig_len);
     /*
      * RSA-OAEP with hash (both label hash and MGF1), empty label; a
      * ciphertext that does not decrypt is LJ_ERR_CRYPTO.  pt has room for
@@ -247,12 +250,22 @@ enum lj_rc tpm_csr_build(const struct tpm_rsa_pub *pub, const char *cn, tpm_sign
                          unsigned char **der, size_t *der_len);
 
 /*
- * tpm/csr.c: LJ_OK when sig (sig_len bytes) is RSASSA-PSS by pub over dig
- * with SHA-256, MGF1-SHA256 and a 32-byte salt (what TLS accepts), else
- * LJ_ERR_UNSUPPORTED naming the salt.
+ * tpm/csr.c: LJ_OK when sig (sig_len bytes) is pub's signature over dig
+ * (hash bytes) in scheme: PKCS#1 v1.5 with hash's DigestInfo, or
+ * RSASSA-PSS with MGF1 of hash and a salt exactly as long as the digest
+ * (what TLS accepts, RFC 8446 4.2.3).  A PSS signature that does not
+ * verify so is LJ_ERR_SIG_UNSUPPORTED naming the salt length; a PKCS#1 one
+ * that does not verify, or a sig_len other than TPM_RSA_BYTES, LJ_ERR_TPM.
  */
-enum lj_rc tpm_rsa_pss_check(const struct tpm_rsa_pub *pub, const unsigned char dig[32],
-                             const unsigned char *sig, size_t sig_len);
+enum lj_rc tpm_rsa_sig_check(const struct tpm_rsa_pub *pub, enum tpm_sig_scheme scheme,
+                             enum tpm_hash hash, const unsigned char *dig, const unsigned char *sig,
+                             size_t sig_len);
+
+/*
+ * tpm/csr.c: wolfCrypt's hash type (enum wc_HashType, as int) for hash and,
+ * in *mgf, its MGF1 (WC_MGF1SHA256..); false for a value not in the enum.
+ */
+bool tpm_wc_hash(enum tpm_hash hash, int *type, int *mgf);
 
 /* tpm/csr.c: DER SubjectPublicKeyInfo of pub; *der malloc'ed (caller frees). */
 enum lj_rc tpm_rsa_pub_spki(const struct tpm_rsa_pub *pub, unsigned char **der, size_t *der_len);

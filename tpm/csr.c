@@ -15,6 +15,7 @@
 #include <wolfssl/wolfcrypt/asn_public.h>
 #include <wolfssl/wolfcrypt/cryptocb.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
+#include <wolfssl/wolfcrypt/hash.h>
 #include <wolfssl/wolfcrypt/random.h>
 #include <wolfssl/wolfcrypt/rsa.h>
 #include <wolfssl/wolfcrypt/wc_port.h>
@@ -155,36 +156,83 @@ rsa_key_from_pub(RsaKey *key, const struct tpm_rsa_pub *pub, int devId)
     return LJ_OK;
 }
 
+bool
+tpm_wc_hash(enum tpm_hash hash, int *type, int *mgf)
+{
+    switch (hash) {
+    case TPM_HASH_SHA256:
+        *type = WC_HASH_TYPE_SHA256;
+        *mgf = WC_MGF1SHA256;
+        return true;
+    case TPM_HASH_SHA384:
+        *type = WC_HASH_TYPE_SHA384;
+        *mgf = WC_MGF1SHA384;
+        return true;
+    case TPM_HASH_SHA512:
+        *type = WC_HASH_TYPE_SHA512;
+        *mgf = WC_MGF1SHA512;
+        return true;
+    }
+    return false;
+}
+
+/* PKCS#1 v1.5: the signature opens to exactly hash's DigestInfo of dig (RFC 8017 8.2.2). */
+static bool
+pkcs1_verifies(RsaKey *key, int type, const unsigned char *dig, size_t dig_len,
+               const unsigned char *sig)
+{
+    unsigned char plain[TPM_RSA_BYTES], enc[96]; /* DigestInfo: 19 + 64 at most */
+    word32 enc_len = wc_EncodeSignature(enc, dig, (word32)dig_len, wc_HashGetOID(type));
+    int n = wc_RsaSSL_Verify(sig, TPM_RSA_BYTES, plain, sizeof(plain), key);
+
+    return enc_len > 0 && n == (int)enc_len && memcmp(plain, enc, enc_len) == 0;
+}
+
 /*
  * RFC 8446 4.2.3: the salt of an rsa_pss_rsae_* signature MUST be as long
  * as the digest, and TLS verifiers check it (OpenSSL's libssl with
- * RSA_PSS_SALTLEN_DIGEST).  libtpms does that; TPM 2.0 Part 1 (B.7 in
- * older revisions) let a TPM use the largest salt instead, which a server
- * would reject as a bad signature, so say it here by name.
+ * RSA_PSS_SALTLEN_DIGEST, wolfSSL's VerifyRsaSign).  libtpms does that
+ * (CryptRsaPssSaltSize: the digest length, capped by what fits, which an
+ * RSA-2048 key never reaches for SHA-512); TPM 2.0 Part 1 (B.7 in older
+ * revisions) let a TPM use the largest salt instead, which a server would
+ * reject as a bad signature, so say it here by name.
  */
 enum lj_rc
-tpm_rsa_pss_check(const struct tpm_rsa_pub *pub, const unsigned char dig[32],
-                  const unsigned char *sig, size_t sig_len)
+tpm_rsa_sig_check(const struct tpm_rsa_pub *pub, enum tpm_sig_scheme scheme, enum tpm_hash hash,
+                  const unsigned char *dig, const unsigned char *sig, size_t sig_len)
 {
     RsaKey key;
     unsigned char buf[TPM_RSA_BYTES], *out = NULL;
-    int n;
+    int type = 0, mgf = 0, n = 0;
     enum lj_rc rc;
 
+    if (!tpm_wc_hash(hash, &type, &mgf))
+        return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=sign_failed reason=unknown_hash");
     if (sig_len != TPM_RSA_BYTES)
         return lj_err_set(LJ_ERR_TPM, TPM_MOD, "event=sign_failed reason=unexpected_signature");
     rc = rsa_key_from_pub(&key, pub, INVALID_DEVID);
     if (rc != LJ_OK)
         return rc;
+    if (scheme == TPM_SIG_RSASSA) {
+        if (!pkcs1_verifies(&key, type, dig, (size_t)hash, sig))
+            rc = lj_err_set(LJ_ERR_TPM, TPM_MOD,
+                            "event=sign_failed scheme=rsassa hash=%s reason=\"the TPM's "
+                            "signature does not verify\"",
+                            tpm_hash_name(hash));
+        goto out;
+    }
     memcpy(buf, sig, sizeof(buf));
-    n = wc_RsaPSS_VerifyInline_ex(buf, sizeof(buf), &out, WC_HASH_TYPE_SHA256, WC_MGF1SHA256, 32,
+    n = wc_RsaPSS_VerifyInline_ex(buf, sizeof(buf), &out, (enum wc_HashType)type, mgf, (int)hash,
                                   &key);
-    if (n <= 0 || wc_RsaPSS_CheckPadding_ex(dig, 32, out, (word32)n, WC_HASH_TYPE_SHA256, 32,
-                                            wc_RsaEncryptSize(&key) * 8) != 0)
-        rc = lj_err_set(LJ_ERR_UNSUPPORTED, TPM_MOD,
-                        "event=sign_refused scheme=rsa_pss reason=\"the TPM's RSA-PSS signature "
-                        "does not verify with a 32-byte salt, which TLS requires\" err=%d",
-                        n);
+    if (n <= 0 ||
+        wc_RsaPSS_CheckPadding_ex(dig, (word32)hash, out, (word32)n, (enum wc_HashType)type,
+                                  (int)hash, wc_RsaEncryptSize(&key) * 8) != 0)
+        rc = lj_err_set(LJ_ERR_SIG_UNSUPPORTED, TPM_MOD,
+                        "event=sign_refused scheme=rsa_pss hash=%s reason=\"the TPM's RSA-PSS "
+                        "signature does not verify with a %d-byte salt, which TLS requires\" "
+                        "err=%d",
+                        tpm_hash_name(hash), (int)hash, n);
+out:
     wc_FreeRsaKey(&key);
     return rc;
 }

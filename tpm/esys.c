@@ -10,8 +10,9 @@
  * transiently (~1 ms on swtpm).  The unique field must never change: it
  * selects the key.  Children: device key (RSA-2048, sign, unrestricted,
  * scheme NULL: each TPM2_Sign names its scheme, RSASSA-SHA256 for the CSR
- * and the RS256 JWTs, RSAPSS-SHA256 for a TLS CertificateVerify; keys made
- * before have scheme RSASSA-SHA256 and still load, but sign RSASSA only)
+ * and the RS256 JWTs, RSAPSS or RSASSA with SHA-256, -384 or -512 for a
+ * TLS CertificateVerify; keys made before have scheme RSASSA-SHA256 and
+ * still load, but sign RSASSA-SHA256 only)
  * and transport key (RSA-2048, decrypt only, unrestricted, scheme NULL:
  * the OAEP hash is chosen per RSA_Decrypt, SHA-1 for the PRT session key
  * of [MS-OAPXBC] 3.1.5.1.2.3, as himmelblau's msoapxbc_rsa_key_create and
@@ -84,7 +85,7 @@ static const TPM2B_PUBLIC tmpl_srk_ecc = {
  * tests/unit/test_tpm_sign.c checks it with wolfSSL and
  * tests/integration/test_tpm_sign.sh with `openssl pkeyutl -pkeyopt
  * rsa_pss_saltlen:digest`.  A TPM that follows the older Part 1 text
- * (largest salt) would fail the TLS peer's check, so tpm_rsa_pss_check
+ * (largest salt) would fail the TLS peer's check, so tpm_rsa_sig_check
  * refuses such a signature by name.  The raw alternative (PSS encoded
  * here, TPM2_RSA_Decrypt with scheme NULL) needs the decrypt attribute on
  * the signing key, which would make it a raw RSA oracle, so it is not used.
@@ -104,7 +105,7 @@ static const TPM2B_PUBLIC tmpl_device = {
 };
 
 /* The device key as made before: scheme fixed to RSASSA-SHA256.  Such keys
-   still load and sign RSASSA; RSA-PSS is refused (esys_sign_pss). */
+   still load and sign RSASSA-SHA256; anything else is refused (esys_sign). */
 static const TPM2B_PUBLIC tmpl_device_rsassa = {
     .publicArea = {
         .type = TPM2_ALG_RSA,
@@ -640,25 +641,54 @@ esys_validate(void *be, struct tpm_keyset *ks)
     return rc;
 }
 
-/* TPM2_Sign of a SHA-256 digest with the device key in scheme alg (RSASSA or RSAPSS). */
+/*
+ * Did TPM2_Sign refuse the hash itself?  A TPM that does not implement it
+ * fails unmarshalling inScheme's hashAlg (TPM_RC_HASH) or finds the
+ * scheme unusable (TPM_RC_SCHEME): both are format-1 parameter errors
+ * (TPM 2.0 Library Part 2, TPM_RC).
+ */
+static bool
+hash_refused(TSS2_RC r)
+{
+    TSS2_RC code = r & (TPM2_RC_FMT1 | 0x3fu);
+
+    return (r & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER && (r & TPM2_RC_FMT1) != 0 &&
+           (code == TPM2_RC_HASH || code == TPM2_RC_SCHEME);
+}
+
+/* TPM2_Sign of a digest of hash with the device key in scheme alg (RSASSA or RSAPSS). */
 static enum lj_rc
 sign_digest(struct esys *e, const struct tpm_keyset *ks, TPMI_ALG_SIG_SCHEME alg,
-            const unsigned char dig[32], unsigned char *sig, size_t *sig_len)
+            enum tpm_hash hash, const unsigned char *dig, unsigned char *sig, size_t *sig_len)
 {
-    TPM2B_DIGEST digest = {.size = 32};
-    TPMT_SIG_SCHEME scheme = {.scheme = alg, .details.any.hashAlg = TPM2_ALG_SHA256};
+    TPM2B_DIGEST digest = {.size = (UINT16)hash};
+    TPMT_SIG_SCHEME scheme = {.scheme = alg};
     TPMT_TK_HASHCHECK ticket = {.tag = TPM2_ST_HASHCHECK, .hierarchy = TPM2_RH_NULL};
     TPMT_SIGNATURE *s = NULL;
     ESYS_TR key = ESYS_TR_NONE;
     TSS2_RC r;
     enum lj_rc rc;
 
-    memcpy(digest.buffer, dig, 32);
+    switch (hash) {
+    case TPM_HASH_SHA256: scheme.details.any.hashAlg = TPM2_ALG_SHA256; break;
+    case TPM_HASH_SHA384: scheme.details.any.hashAlg = TPM2_ALG_SHA384; break;
+    case TPM_HASH_SHA512: scheme.details.any.hashAlg = TPM2_ALG_SHA512; break;
+    default: return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=sign_failed reason=unknown_hash");
+    }
+    memcpy(digest.buffer, dig, (size_t)hash);
     rc = load_key(e, ks, F_DEV_PUB, F_DEV_PRIV, &key);
     if (rc != LJ_OK)
         goto out;
     r = Esys_Sign(e->ctx, key, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &digest, &scheme,
                   &ticket, &s);
+    if (r != TSS2_RC_SUCCESS && hash != TPM_HASH_SHA256 && hash_refused(r)) {
+        rc = lj_err_set(LJ_ERR_SIG_UNSUPPORTED, TPM_MOD,
+                        "event=sign_refused scheme=%s hash=%s tss2_rc=0x%x reason=\"the TPM "
+                        "does not sign with %s\"",
+                        alg == TPM2_ALG_RSAPSS ? "rsa_pss" : "rsassa", tpm_hash_name(hash), r,
+                        tpm_hash_name(hash));
+        goto out;
+    }
     if (r != TSS2_RC_SUCCESS) {
         rc = esys_rc(r, "sign", false);
         goto out;
@@ -674,13 +704,6 @@ out:
     Esys_Free(s);
     esys_flush(e, &key);
     return rc;
-}
-
-static enum lj_rc
-esys_sign(void *be, const struct tpm_keyset *ks, const unsigned char dig[32], unsigned char *sig,
-          size_t *sig_len)
-{
-    return sign_digest(be, ks, TPM2_ALG_RSASSA, dig, sig, sig_len);
 }
 
 /* What a device key's public area lets it sign (tpm.h enum tpm_dev_scheme). */
@@ -708,23 +731,37 @@ esys_describe_dev(const struct tpm_blob *file, struct tpm_describe *out)
     out->dev_bits = pub.publicArea.parameters.rsaDetail.keyBits;
 }
 
-/* RSASSA-PSS (salt = digest length, see tmpl_device); a key of the RSASSA
-   template is refused here (LJ_ERR_KEY_SCHEME, taxonomy row
-   device_key_outdated), before the TPM would answer TPM_RC_SCHEME. */
+/*
+ * backend sign: RSASSA or RSASSA-PSS (salt = digest length, see
+ * tmpl_device) with SHA-256, -384 or -512.  A key of the RSASSA-SHA256
+ * template signs only that; anything else is refused here
+ * (LJ_ERR_KEY_SCHEME, taxonomy row device_key_outdated) before the TPM
+ * would answer TPM_RC_SCHEME (Part 3 TPM2_Sign: a key's own scheme must
+ * match inScheme).
+ */
 static enum lj_rc
-esys_sign_pss(void *be, const struct tpm_keyset *ks, const unsigned char dig[32],
-              unsigned char *sig, size_t *sig_len)
+esys_sign(void *be, const struct tpm_keyset *ks, enum tpm_sig_scheme scheme, enum tpm_hash hash,
+          const unsigned char *dig, unsigned char *sig, size_t *sig_len)
 {
     TPM2B_PUBLIC dev;
+    bool any;
 
     if (!unmarshal_pub(&ks->files[F_DEV_PUB], &dev))
         return lj_err_set(LJ_ERR_KEYS_CORRUPT, TPM_MOD, "event=blob_invalid file=device.pub");
-    if (dev_scheme_of(&dev) != TPM_DEV_SCHEME_ANY)
+    any = dev_scheme_of(&dev) == TPM_DEV_SCHEME_ANY;
+    if (!any && scheme == TPM_SIG_RSAPSS)
         return lj_err_set(LJ_ERR_KEY_SCHEME, TPM_MOD,
                           "event=sign_refused scheme=rsa_pss reason=\"the device key was made "
                           "for RSASSA-PKCS1-v1_5 only (the template of earlier versions); "
                           "RSA-PSS needs a key of the current template, made by a new join\"");
-    return sign_digest(be, ks, TPM2_ALG_RSAPSS, dig, sig, sig_len);
+    if (!any && hash != TPM_HASH_SHA256)
+        return lj_err_set(LJ_ERR_KEY_SCHEME, TPM_MOD,
+                          "event=sign_refused scheme=rsassa hash=%s reason=\"the device key was "
+                          "made for SHA-256 only (the template of earlier versions); %s needs a "
+                          "key of the current template, made by a new join\"",
+                          tpm_hash_name(hash), tpm_hash_name(hash));
+    return sign_digest(be, ks, scheme == TPM_SIG_RSAPSS ? TPM2_ALG_RSAPSS : TPM2_ALG_RSASSA, hash,
+                       dig, sig, sig_len);
 }
 
 /*
@@ -835,7 +872,6 @@ const struct tpm_backend tpm_backend_esys = {
     .create = esys_create,
     .validate = esys_validate,
     .sign = esys_sign,
-    .sign_pss = esys_sign_pss,
     .decrypt = esys_decrypt,
     .health = esys_health,
     .selftest = esys_selftest,

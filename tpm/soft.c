@@ -149,37 +149,7 @@ soft_validate(void *be, struct tpm_keyset *ks)
     return rc;
 }
 
-static enum lj_rc
-soft_sign(void *be, const struct tpm_keyset *ks, const unsigned char dig[32], unsigned char *sig,
-          size_t *sig_len)
-{
-    RsaKey key;
-    WC_RNG rng;
-    unsigned char enc[64];
-    word32 enc_len;
-    int n;
-    enum lj_rc rc;
-
-    (void)be;
-    rc = key_load(&ks->files[F_DEV], &key);
-    if (rc != LJ_OK)
-        return rc;
-    if (wc_InitRng(&rng) != 0) {
-        wc_FreeRsaKey(&key);
-        return lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=rng_failed");
-    }
-    enc_len = wc_EncodeSignature(enc, dig, 32, wc_HashGetOID(WC_HASH_TYPE_SHA256));
-    n = wc_RsaSSL_Sign(enc, enc_len, sig, TPM_RSA_BYTES, &key, &rng);
-    if (n != TPM_RSA_BYTES)
-        rc = lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=soft_sign_failed err=%d", n);
-    else
-        *sig_len = (size_t)n;
-    wc_FreeRng(&rng);
-    wc_FreeRsaKey(&key);
-    return rc;
-}
-
-/* backend describe_dev: a wolfSSL key signs either scheme (soft_sign_pss).
+/* backend describe_dev: a wolfSSL key signs either scheme (soft_sign).
    No lj_err_set: a bad file only stays "unknown" here. */
 static void
 soft_describe_dev(const struct tpm_blob *file, struct tpm_describe *out)
@@ -197,17 +167,25 @@ soft_describe_dev(const struct tpm_blob *file, struct tpm_describe *out)
     wc_FreeRsaKey(&key);
 }
 
-/* RSASSA-PSS as the TPM makes it (tpm/esys.c tmpl_device): SHA-256, MGF1-SHA256, salt 32. */
+/*
+ * The signature as the TPM makes it (tpm/esys.c tmpl_device): PKCS#1 v1.5
+ * with hash's DigestInfo, or RSASSA-PSS with MGF1 of hash and a salt as
+ * long as the digest.
+ */
 static enum lj_rc
-soft_sign_pss(void *be, const struct tpm_keyset *ks, const unsigned char dig[32],
-              unsigned char *sig, size_t *sig_len)
+soft_sign(void *be, const struct tpm_keyset *ks, enum tpm_sig_scheme scheme, enum tpm_hash hash,
+          const unsigned char *dig, unsigned char *sig, size_t *sig_len)
 {
     RsaKey key;
     WC_RNG rng;
-    int n;
+    unsigned char enc[96]; /* DigestInfo: 19 + 64 at most */
+    word32 enc_len;
+    int type = 0, mgf = 0, n;
     enum lj_rc rc;
 
     (void)be;
+    if (!tpm_wc_hash(hash, &type, &mgf))
+        return lj_err_set(LJ_ERR_INVAL, TPM_MOD, "event=sign_failed reason=unknown_hash");
     rc = key_load(&ks->files[F_DEV], &key);
     if (rc != LJ_OK)
         return rc;
@@ -215,10 +193,16 @@ soft_sign_pss(void *be, const struct tpm_keyset *ks, const unsigned char dig[32]
         wc_FreeRsaKey(&key);
         return lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=rng_failed");
     }
-    n = wc_RsaPSS_Sign_ex(dig, 32, sig, TPM_RSA_BYTES, WC_HASH_TYPE_SHA256, WC_MGF1SHA256, 32, &key,
-                          &rng);
+    if (scheme == TPM_SIG_RSAPSS) {
+        n = wc_RsaPSS_Sign_ex(dig, (word32)hash, sig, TPM_RSA_BYTES, (enum wc_HashType)type, mgf,
+                              (int)hash, &key, &rng);
+    } else {
+        enc_len = wc_EncodeSignature(enc, dig, (word32)hash, wc_HashGetOID((enum wc_HashType)type));
+        n = wc_RsaSSL_Sign(enc, enc_len, sig, TPM_RSA_BYTES, &key, &rng);
+    }
     if (n != TPM_RSA_BYTES)
-        rc = lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=soft_sign_failed scheme=rsa_pss err=%d", n);
+        rc = lj_err_set(LJ_ERR_CRYPTO, TPM_MOD, "event=soft_sign_failed scheme=%s err=%d",
+                        scheme == TPM_SIG_RSAPSS ? "rsa_pss" : "rsassa", n);
     else
         *sig_len = (size_t)n;
     wc_FreeRng(&rng);
@@ -520,7 +504,6 @@ const struct tpm_backend tpm_backend_soft = {
     .create = soft_create,
     .validate = soft_validate,
     .sign = soft_sign,
-    .sign_pss = soft_sign_pss,
     .decrypt = soft_decrypt,
     .seal_key = soft_seal_key,
     .unseal_key = soft_unseal_key,

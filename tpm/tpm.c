@@ -57,7 +57,7 @@ csr_sign_adapter(void *arg, const unsigned char dig[32], unsigned char *sig, siz
 {
     struct tpm_ctx *t = arg;
 
-    return t->ops->sign(t->be, &t->ks, dig, sig, sig_len);
+    return t->ops->sign(t->be, &t->ks, TPM_SIG_RSASSA, TPM_HASH_SHA256, dig, sig, sig_len);
 }
 
 struct csr_args {
@@ -133,28 +133,24 @@ job_pub(struct tpm_ctx *t, void *arg)
 }
 
 struct sign_args {
+    enum tpm_sig_scheme scheme;
+    enum tpm_hash hash;
     const unsigned char *digest;
     unsigned char *sig;
     size_t sig_len;
-    bool pss;
 };
 
+/* Sign, then verify with the public part before anyone sees it (tpm_sign). */
 static enum lj_rc
 job_sign(struct tpm_ctx *t, void *arg)
 {
     struct sign_args *a = arg;
     enum lj_rc rc = need_keys(t);
 
-    if (rc != LJ_OK)
-        return rc;
-    if (!a->pss)
-        return t->ops->sign(t->be, &t->ks, a->digest, a->sig, &a->sig_len);
-    if (t->ops->sign_pss == NULL)
-        return lj_err_set(LJ_ERR_UNSUPPORTED, TPM_MOD,
-                          "event=sign_refused scheme=rsa_pss provider=%s", t->ops->name);
-    rc = t->ops->sign_pss(t->be, &t->ks, a->digest, a->sig, &a->sig_len);
     if (rc == LJ_OK)
-        rc = tpm_rsa_pss_check(&t->ks.dev, a->digest, a->sig, a->sig_len);
+        rc = t->ops->sign(t->be, &t->ks, a->scheme, a->hash, a->digest, a->sig, &a->sig_len);
+    if (rc == LJ_OK)
+        rc = tpm_rsa_sig_check(&t->ks.dev, a->scheme, a->hash, a->digest, a->sig, a->sig_len);
     return rc;
 }
 
@@ -332,28 +328,41 @@ tpm_transport_blob(struct tpm_ctx *t, unsigned char **blob, size_t *len)
     return LJ_OK;
 }
 
-enum lj_rc
-tpm_sign_sha256(struct tpm_ctx *t, const unsigned char digest[32], unsigned char *sig,
-                size_t *sig_len)
+const char *
+tpm_hash_name(enum tpm_hash h)
 {
-    struct sign_args a = {.digest = digest, .sig = sig};
-    enum lj_rc rc = tpm_run(t, job_sign, &a);
+    switch (h) {
+    case TPM_HASH_SHA256: return "sha256";
+    case TPM_HASH_SHA384: return "sha384";
+    case TPM_HASH_SHA512: return "sha512";
+    }
+    return "unknown";
+}
 
+enum lj_rc
+tpm_sign(struct tpm_ctx *t, enum tpm_sig_scheme scheme, enum tpm_hash hash,
+         const unsigned char *digest, unsigned char *sig, size_t *sig_len)
+{
+    struct sign_args a = {.scheme = scheme, .hash = hash, .digest = digest, .sig = sig};
+    enum lj_rc rc;
+
+    if ((scheme != TPM_SIG_RSASSA && scheme != TPM_SIG_RSAPSS) ||
+        (hash != TPM_HASH_SHA256 && hash != TPM_HASH_SHA384 && hash != TPM_HASH_SHA512))
+        return lj_err_set(LJ_ERR_INVAL, TPM_MOD,
+                          "event=sign_failed reason=unknown_scheme_or_hash "
+                          "scheme=%d hash=%d",
+                          (int)scheme, (int)hash);
+    rc = tpm_run(t, job_sign, &a);
     if (rc == LJ_OK)
         *sig_len = a.sig_len;
     return rc;
 }
 
 enum lj_rc
-tpm_sign_pss_sha256(struct tpm_ctx *t, const unsigned char digest[32], unsigned char *sig,
-                    size_t *sig_len)
+tpm_sign_sha256(struct tpm_ctx *t, const unsigned char digest[32], unsigned char *sig,
+                size_t *sig_len)
 {
-    struct sign_args a = {.digest = digest, .sig = sig, .pss = true};
-    enum lj_rc rc = tpm_run(t, job_sign, &a);
-
-    if (rc == LJ_OK)
-        *sig_len = a.sig_len;
-    return rc;
+    return tpm_sign(t, TPM_SIG_RSASSA, TPM_HASH_SHA256, digest, sig, sig_len);
 }
 
 enum lj_rc

@@ -58,8 +58,8 @@
  * are noDA.  Records of version 1 (transport key fixed to OAEP-SHA256,
  * keys subject to dictionary-attack lockout) are treated as lost keys.
  * The device key's scheme (RSASSA-SHA256 in keys made before, NULL now)
- * does not change the version: both load and sign RSASSA; only
- * tpm_sign_pss_sha256 needs NULL.
+ * does not change the version: both load and sign RSASSA-SHA256; only
+ * the other signatures of tpm_sign need NULL.
  */
 #define TPM_KEYS_RECORD_VERSION 2
 
@@ -93,7 +93,8 @@ struct tpm_rsa_pub {
  * provider's device.pub, TPMT_PUBLIC parameters.rsaDetail.scheme, TPM 2.0
  * Library Part 2 12.2.3.5): scheme NULL (the current template) lets each
  * TPM2_Sign choose RSASSA or RSAPSS; scheme RSASSA (the template of earlier
- * versions) signs PKCS#1 v1.5 only, so tpm_sign_pss_sha256 refuses it.
+ * versions) signs PKCS#1 v1.5 with SHA-256 only, so tpm_sign refuses any
+ * other signature with it.
  */
 enum tpm_dev_scheme {
     TPM_DEV_SCHEME_UNKNOWN = 0, /* no key, or its public part did not parse */
@@ -198,23 +199,47 @@ enum lj_rc tpm_transport_pub(struct tpm_ctx *t, struct tpm_rsa_pub *out);
  */
 enum lj_rc tpm_transport_blob(struct tpm_ctx *t, unsigned char **blob, size_t *len);
 
-/*
- * RSASSA-PKCS1-v1_5 signature over a SHA-256 digest with the device key.
- * sig must hold TPM_RSA_BYTES; *sig_len gets the length.  Blocks.
- */
-enum lj_rc tpm_sign_sha256(struct tpm_ctx *t, const unsigned char digest[32], unsigned char *sig,
-                           size_t *sig_len);
+/* The scheme of a device-key signature (TPM 2.0 Library Part 2, TPMI_ALG_SIG_SCHEME). */
+enum tpm_sig_scheme {
+    TPM_SIG_RSASSA = 0, /* RSASSA-PKCS1-v1_5 (RFC 8017 8.2) */
+    TPM_SIG_RSAPSS = 1, /* RSASSA-PSS (RFC 8017 8.1), MGF1 of the same hash, salt = digest length */
+};
+
+/* The hash of a signed digest; each value is its digest length in bytes. */
+enum tpm_hash {
+    TPM_HASH_SHA256 = 32,
+    TPM_HASH_SHA384 = 48,
+    TPM_HASH_SHA512 = 64,
+};
+
+/* "sha256", "sha384", "sha512" or "unknown" (static; for the log). */
+const char *tpm_hash_name(enum tpm_hash h);
 
 /*
- * RSASSA-PSS signature (RFC 8017 8.1; SHA-256, MGF1-SHA256, a 32-byte
- * salt: the TLS rsa_pss_rsae_sha256 of RFC 8446 4.2.3) over a SHA-256
- * digest with the device key, made by TPM2_Sign.  LJ_ERR_KEY_SCHEME
- * (logged event=sign_refused scheme=rsa_pss) for a device key made with
- * the RSASSA-only template of earlier versions: such a key still signs
- * tpm_sign_sha256.  sig must hold TPM_RSA_BYTES.  Blocks.
+ * A signature of the device key over digest (hash bytes long, the hash
+ * already taken), made by TPM2_Sign with inScheme scheme/hash (the key's
+ * scheme is NULL, TPM 2.0 Part 3 TPM2_Sign).  RSA-PSS is what TLS asks
+ * for (RFC 8446 4.2.3 rsa_pss_rsae_sha256/384/512: MGF1 of the same hash,
+ * a salt as long as the digest); the PKCS#1 v1.5 one serves the CSR, the
+ * RS256 JWTs and TLS rsa_pkcs1_sha256/384/512.  Every signature is
+ * verified with the device key's public part before it is returned: a PSS
+ * signature with another salt length (what the older TPM 2.0 Part 1 text
+ * let a TPM use) is LJ_ERR_SIG_UNSUPPORTED (event=sign_refused scheme=rsa_pss,
+ * naming the salt), one that does not verify otherwise LJ_ERR_TPM.
+ * LJ_ERR_KEY_SCHEME (event=sign_refused) for a device key made with the
+ * RSASSA-SHA256-only template of earlier versions asked for anything but
+ * RSASSA with SHA-256; LJ_ERR_SIG_UNSUPPORTED (event=sign_refused
+ * reason="the TPM does not sign ...") when the TPM refuses the hash
+ * (TPM_RC_HASH or TPM_RC_SCHEME: a TPM without SHA-384 or SHA-512);
+ * LJ_ERR_INVAL for a hash or scheme not in the enums.  sig must hold
+ * TPM_RSA_BYTES; *sig_len gets the length.  Blocks (one TPM sign).
  */
-enum lj_rc tpm_sign_pss_sha256(struct tpm_ctx *t, const unsigned char digest[32],
-                               unsigned char *sig, size_t *sig_len);
+enum lj_rc tpm_sign(struct tpm_ctx *t, enum tpm_sig_scheme scheme, enum tpm_hash hash,
+                    const unsigned char *digest, unsigned char *sig, size_t *sig_len);
+
+/* tpm_sign(t, TPM_SIG_RSASSA, TPM_HASH_SHA256, ...): the CSR's and the RS256 JWTs' signature. */
+enum lj_rc tpm_sign_sha256(struct tpm_ctx *t, const unsigned char digest[32], unsigned char *sig,
+                           size_t *sig_len);
 
 /*
  * The hash of an RSA-OAEP decryption (PKCS #1 v2.2, RFC 8017 7.1): the

@@ -97,19 +97,27 @@ read_state(struct leave *l)
     }
 }
 
+/*
+ * The TLS client-authentication signature (agent/net/http.h) made by the
+ * device key in tpm/: RSA-PSS or PKCS#1 v1.5 with SHA-256, -384 or -512.
+ * A key of the RSASSA-only template of earlier versions is refused by
+ * tpm/ for anything but rsa_pkcs1_sha256 (LJ_ERR_KEY_SCHEME: exit 13,
+ * reason device_key_outdated, tpm_failed).
+ */
 static enum lj_rc
-tpm_sign_adapter(void *arg, const unsigned char digest[32], unsigned char *sig, size_t *sig_len)
+tpm_sign_adapter(void *arg, enum lj_http_sig scheme, enum lj_http_hash hash,
+                 const unsigned char *digest, unsigned char *sig, size_t *sig_len)
 {
-    return tpm_sign_sha256(arg, digest, sig, sig_len);
-}
+    enum tpm_hash th;
 
-/* RSA-PSS for a TLS CertificateVerify; a key of the RSASSA-only template of
-   earlier versions is refused by tpm/ (LJ_ERR_KEY_SCHEME: exit 13, reason
-   device_key_outdated, tpm_failed). */
-static enum lj_rc
-tpm_sign_pss_adapter(void *arg, const unsigned char digest[32], unsigned char *sig, size_t *sig_len)
-{
-    return tpm_sign_pss_sha256(arg, digest, sig, sig_len);
+    switch (hash) {
+    case LJ_HTTP_SHA256: th = TPM_HASH_SHA256; break;
+    case LJ_HTTP_SHA384: th = TPM_HASH_SHA384; break;
+    case LJ_HTTP_SHA512: th = TPM_HASH_SHA512; break;
+    default: return lj_err_set(LJ_ERR_INVAL, MOD, "event=sign_failed reason=unknown_hash");
+    }
+    return tpm_sign(arg, scheme == LJ_HTTP_SIG_PSS ? TPM_SIG_RSAPSS : TPM_SIG_RSASSA, th, digest,
+                    sig, sig_len);
 }
 
 static int
@@ -129,7 +137,8 @@ wipe_and_say(struct leave *l, const char *how)
 }
 
 /*
- * A TPM-side or key-state failure before the DELETE went out: the taxonomy
+ * A TPM-side or key-state failure before the DELETE went out (or a server
+ * that asks for a signature the key does not make): the taxonomy
  * sentence, what it means for leave, and the exit status (lj_cli_exit_for).
  * host: the server of the handshake the key could not sign for, or NULL.
  */
@@ -152,7 +161,10 @@ tpm_failed(const struct leave *l, enum lj_rc rc, const char *host)
     case LJ_ERR_STATE: why = "the device certificate is not for the device key in the TPM"; break;
     case LJ_ERR_KEY_SCHEME:
         why = "the device key (made with the RSASSA-only template of earlier versions) cannot "
-              "make the RSA-PSS signature the server asks for";
+              "make the signature the server asks for";
+        break;
+    case LJ_ERR_SIG_UNSUPPORTED:
+        why = "the server asks for a TLS client signature the device key does not make";
         break;
     default: why = "the TPM failed"; break;
     }
@@ -215,7 +227,7 @@ leave_cloud(struct leave *l)
     cc.cert_der = l->cert;
     cc.cert_len = l->cert_len;
     cc.sign = tpm_sign_adapter;
-    cc.sign_pss = tpm_sign_pss_adapter;
+    cc.pss = true;
     cc.sign_arg = t;
     cc.key_spki = spki;
     cc.key_spki_len = spki_len;
@@ -250,7 +262,7 @@ leave_cloud(struct leave *l)
     rc = lj_http_do(h, &req, &resp);
     if (rc != LJ_OK) {
         ex = lj_cli_exit_for(rc);
-        if (ex == LJ_EXIT_TPM || ex == LJ_EXIT_STATE) {
+        if (ex == LJ_EXIT_TPM || ex == LJ_EXIT_STATE || rc == LJ_ERR_SIG_UNSUPPORTED) {
             ex = tpm_failed(l, rc, host);
         } else {
             struct lj_error_params ep = {.host = host, .what = lj_error_net_what(rc)};

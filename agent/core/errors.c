@@ -162,7 +162,7 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "device object in Entra admin center > Entra ID > Devices > All devices"},
     /* A device key made with the template of earlier versions (TPM scheme
      * RSASSA-SHA256 instead of NULL, tpm/esys.c) cannot make the RSA-PSS
-     * signature a TLS server asks for (TLS 1.3 CertificateVerify, RFC 8446
+     * (or SHA-384/512) signature a TLS server asks for (TLS 1.3 CertificateVerify, RFC 8446
      * 4.4.3; TLS 1.2 servers that offer rsa_pss_rsae_sha256 first): tpm/
      * refuses before TPM2_Sign would answer TPM_RC_SCHEME, whose Windows
      * form is TPM_20_E_SCHEME (winerror.h, 0x80280092).  Only a new key
@@ -176,11 +176,32 @@ static const struct lj_reason_info table[LJ_R_COUNT__] = {
          "cannot remove itself; reset the device and set it up again, or ask your IT admin to "
          "remove it.",
          "The device key was made with the RSASSA-only key template of earlier linkjoin versions "
-         "(TPM key scheme RSASSA-SHA256, not NULL), and {host} asks for an RSA-PSS signature in "
-         "the TLS handshake, which that key cannot make: run linkjoin leave --local-only (or "
+         "(TPM key scheme RSASSA-SHA256, not NULL), and {host} asks in the TLS handshake for a "
+         "signature that key cannot make (RSA-PSS, or a hash other than SHA-256): run linkjoin "
+         "leave --local-only (or "
          "reset the device to factory settings), delete the device object in " ENTRA_DEVICES
          ", then join the device again; the new key has the current template (scheme NULL: "
          "RSA-PSS or PKCS#1)"},
+    /* A TLS server (or a TLS-inspecting proxy in its place) whose
+     * CertificateRequest offers only signature algorithms the device key
+     * does not make (it makes rsa_pkcs1_* and rsa_pss_rsae_* with SHA-256,
+     * -384 and -512, RFC 8446 4.2.3; SHA-1 or ECDSA say, are not):
+     * the same for a TPM that refuses the hash asked for or makes RSA-PSS
+     * with another salt than TLS accepts (tpm/ tpm_sign).
+     * SEC_E_ALGORITHM_MISMATCH (winerror.h, 0x80090331), what Schannel
+     * answers when client and server share no algorithm.  Like
+     * tls_untrusted, the network or the server's TLS settings are the
+     * cause; nothing local changes it. */
+    [LJ_R_TLS_SIGNATURE_UNSUPPORTED] =
+        {LJ_R_TLS_SIGNATURE_UNSUPPORTED, "tls_signature_unsupported", "", LJ_PHASE_PREFLIGHT,
+         "0x80090331", LJ_FIX_ADMIN, false, LJ_EXIT_NETWORK,
+         "The device could not prove its identity to Microsoft's service because the connection "
+         "asked for a kind of signature its security key does not make, which usually means the "
+         "network inspects encrypted traffic; give your IT admin the details below.",
+         "{host} asked the device for a TLS client signature algorithm its key does not make "
+         "(it signs rsa_pkcs1 and rsa_pss_rsae with SHA-256, SHA-384 or SHA-512): exclude " MS_HOSTS
+         " from TLS inspection on the proxy or firewall, or let the server offer one of those "
+         "algorithms"},
     [LJ_R_WRONG_PASSWORD] =
         {LJ_R_WRONG_PASSWORD, "wrong_password", "", LJ_PHASE_SIGNIN, "AADSTS50126", LJ_FIX_USER,
          false, LJ_EXIT_SIGNIN,
@@ -577,6 +598,7 @@ static const char *const keys[LJ_R_COUNT__] = {
     [LJ_R_TPM_FAILED] = "tpm_failed",
     [LJ_R_TPM_KEYS_LOST] = "tpm_keys_lost",
     [LJ_R_DEVICE_KEY_OUTDATED] = "device_key_outdated",
+    [LJ_R_TLS_SIGNATURE_UNSUPPORTED] = "tls_signature_unsupported",
     [LJ_R_WRONG_PASSWORD] = "wrong_password",
     [LJ_R_UNKNOWN_USER] = "unknown_user",
     [LJ_R_USER_DISABLED] = "user_disabled",
@@ -781,6 +803,8 @@ lj_error_net_what(enum lj_rc rc)
     case LJ_ERR_TLS_HOSTNAME: return "its certificate is for a different name";
     case LJ_ERR_PROXY: return "the connection was refused or it did not answer";
     case LJ_ERR_PROXY_AUTH: return "the proxy asks for a user name and password";
+    case LJ_ERR_SIG_UNSUPPORTED:
+        return "it asked for a TLS client signature the device key does not make";
     default: return "the connection failed";
     }
 }
@@ -824,6 +848,7 @@ lj_classify_rc(enum lj_rc rc, struct lj_classified *out)
      */
     case LJ_ERR_STATE: r = LJ_R_TPM_KEYS_LOST; break;
     case LJ_ERR_KEY_SCHEME: r = LJ_R_DEVICE_KEY_OUTDATED; break;
+    case LJ_ERR_SIG_UNSUPPORTED: r = LJ_R_TLS_SIGNATURE_UNSUPPORTED; break;
     case LJ_ERR_TPM:
     case LJ_ERR_TPM_OBJECT_MEMORY: r = LJ_R_TPM_FAILED; break;
     case LJ_ERR_PARSE:

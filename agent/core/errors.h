@@ -56,7 +56,8 @@ enum lj_reason {
     LJ_R_TPM_LOCKED,
     LJ_R_TPM_FAILED,
     LJ_R_TPM_KEYS_LOST,
-    LJ_R_DEVICE_KEY_OUTDATED, /* a key of the RSASSA-only template asked for RSA-PSS */
+    LJ_R_DEVICE_KEY_OUTDATED,       /* a key of the RSASSA-only template asked for RSA-PSS */
+    LJ_R_TLS_SIGNATURE_UNSUPPORTED, /* a TLS server asks for a signature the device key lacks */
     /* sign-in */
     LJ_R_WRONG_PASSWORD,
     LJ_R_UNKNOWN_USER,
@@ -213,7 +214,9 @@ struct lj_classified {
  * LJ_ERR_STATE (keys of another key provider, a certificate not for the
  * device key) is tpm_keys_lost like LJ_ERR_TPM_WRONG_TPM; an rc with no row
  * is internal.  LJ_ERR_KEY_SCHEME (the device key of the RSASSA-only
- * template asked for RSA-PSS) is device_key_outdated.  agent/cli/exit.h turns the row into the exit
+ * template asked for RSA-PSS) is device_key_outdated; LJ_ERR_SIG_UNSUPPORTED
+ * (a server's CertificateRequest offers no signature the device key makes)
+ * tls_signature_unsupported.  agent/cli/exit.h turns the row into the exit
  * status.
  */
 void lj_classify_rc(enum lj_rc rc, struct lj_classified *out);

@@ -689,6 +689,9 @@ finish_error(struct lj_http *h, CURL *c, CURLcode e, const char *url, const char
 
     curl_easy_getinfo(c, CURLINFO_SSL_VERIFYRESULT, &verify);
     rc = lj_http__map_error((int)e, verify, errbuf, too_big, what, sizeof(what));
+    if (sign_rc == LJ_OK && h->tls != NULL && e == CURLE_SSL_CONNECT_ERROR &&
+        lj_tls_client_sigalgs_refused(h->tls, errbuf))
+        sign_rc = LJ_ERR_SIG_UNSUPPORTED;
     if (sign_rc != LJ_OK) {
         /* The handshake failed because the key could not sign: say that. */
         rc = sign_rc;

@@ -31,8 +31,9 @@
  * client_cert on struct lj_http_config.  The certificate is presented when
  * the server asks for one and the handshake signature is made by the
  * sign callback (the device key in tpm/), so the private key never enters
- * this process.  Such a client signs rsa_pkcs1_sha256, and RSA-PSS on
- * TLS 1.2 and 1.3 when sign_pss is set (agent/net/tls_tpmkey.h says why);
+ * this process.  Such a client signs rsa_pkcs1_sha256/384/512, and
+ * rsa_pss_rsae_sha256/384/512 on TLS 1.2 and 1.3 when pss is set
+ * (agent/net/tls_tpmkey.h says why);
  * the TLS-library part lives in agent/net/tls_tpmkey_wolfssl.c.
  */
 #ifndef LJ_AGENT_HTTP_H
@@ -48,13 +49,28 @@
 #define LJ_HTTP_MAX_IDS 8
 #define LJ_HTTP_URL_MAX 2048
 
+/* The padding of a TLS client-authentication signature (RFC 8446 4.2.3). */
+enum lj_http_sig {
+    LJ_HTTP_SIG_PKCS1 = 0, /* RSASSA-PKCS1-v1_5: rsa_pkcs1_sha256/384/512 */
+    LJ_HTTP_SIG_PSS = 1,   /* RSASSA-PSS, MGF1 of the same hash, salt = digest length */
+};
+
+/* The hash of that signature; each value is the digest length in bytes. */
+enum lj_http_hash {
+    LJ_HTTP_SHA256 = 32,
+    LJ_HTTP_SHA384 = 48,
+    LJ_HTTP_SHA512 = 64,
+};
+
 /*
- * RSASSA-PKCS1-v1_5 signature over a SHA-256 digest with the private key
- * of a client certificate; sig has room for 512 bytes, *sig_len gets the
- * length.  Called during TLS handshakes on the thread running lj_http_do;
- * may block (a TPM round trip).
+ * Signature in scheme over digest (hash bytes, the hash already taken)
+ * with the private key of a client certificate; sig has room for 512
+ * bytes, *sig_len gets the length.  Called during TLS handshakes on the
+ * thread running lj_http_do; may block (a TPM round trip).  Its error is
+ * what lj_http_do reports for the failed handshake.
  */
-typedef enum lj_rc (*lj_http_sign_fn)(void *arg, const unsigned char digest[32], unsigned char *sig,
+typedef enum lj_rc (*lj_http_sign_fn)(void *arg, enum lj_http_sig scheme, enum lj_http_hash hash,
+                                      const unsigned char *digest, unsigned char *sig,
                                       size_t *sig_len);
 
 /* A TLS client identity whose private key stays outside this process. */
@@ -63,10 +79,9 @@ struct lj_http_client_cert {
     size_t cert_len;
     lj_http_sign_fn sign; /* borrowed, with sign_arg: must outlive the client */
     void *sign_arg;
-    /* Optional, with sign_arg: RSASSA-PSS (SHA-256, MGF1-SHA256, salt 32;
-       RFC 8446 4.2.3 rsa_pss_rsae_sha256) over the digest.  With it the
-       client authenticates on TLS 1.2 and 1.3 (tls_tpmkey.h). */
-    lj_http_sign_fn sign_pss;
+    /* sign makes RSA-PSS too: with it the client authenticates on TLS 1.2
+       and 1.3 (tls_tpmkey.h); without it RSA-PSS is refused, TLS 1.2 only. */
+    bool pss;
     /* Optional: the signing key's DER SubjectPublicKeyInfo; lj_http_new
        fails LJ_ERR_STATE when the certificate holds another key. */
     const unsigned char *key_spki;

@@ -1,8 +1,8 @@
 /*
  * tls_tpmkey.h — TLS client authentication with a key that never enters
  * this process: the certificate is given as DER, the private operation is
- * a callback (the device key's RSASSA-PKCS1-v1_5/SHA-256 signature in
- * tpm/, and its RSASSA-PSS/SHA-256 one when sign_pss is given).  The one
+ * a callback (the device key's RSASSA-PKCS1-v1_5 signature in tpm/, and
+ * its RSASSA-PSS one when pss is set; SHA-256, -384 or -512).  The one
  * TLS-library-specific module: tls_tpmkey_wolfssl.c, for the agent's
  * static libcurl on wolfSSL (tools/deps-curl.sh).  Only agent/net/http.c
  * includes this header, and no TLS library type crosses it (the
@@ -10,7 +10,8 @@
  *
  * What it installs on a connection (see the .c file for why):
  *   - the certificate and a key whose sign operation calls back
- *     (rsa_pkcs1_sha256, and rsa_pss_rsae_sha256 through sign_pss);
+ *     (rsa_pkcs1_sha256/384/512, and rsa_pss_rsae_sha256/384/512 when
+ *     pss is set; anything else, rsa_pkcs1_sha1 say, is refused);
  *   - TLS 1.2 as the highest version on such a connection (http.c asks
  *     curl for it) unless lj_tls_client_tls13 says otherwise, because
  *     TLS 1.3 CertificateVerify requires RSA-PSS (RFC 8446 4.4.3);
@@ -49,6 +50,17 @@ void lj_tls_client_free(struct lj_tls_client *c);
 enum lj_rc lj_tls_ctx_setup(struct lj_tls_client *c, void *ssl_ctx);
 
 /*
+ * After a transfer that failed in the TLS handshake
+ * (CURLE_SSL_CONNECT_ERROR) with curl's error text errbuf: true (logged event=sign_refused) when
+ * the TLS library ended the handshake because the server's CertificateRequest offered no signature
+ * algorithm the key makes (before any sign callback: wolfSSL 5.5.4's
+ * INVALID_PARAMETER, seen against a server offering rsa_pkcs1_sha1 only,
+ * tests/integration/test_wolfssl.sh leave_sha1_refused).  http.c then
+ * reports LJ_ERR_SIG_UNSUPPORTED.  Does not block.
+ */
+bool lj_tls_client_sigalgs_refused(const struct lj_tls_client *c, const char *errbuf);
+
+/*
  * The result of the last sign callback made during a handshake (LJ_OK
  * when none failed), then reset.  http.c asks after a failed transfer so
  * a TPM failure is reported as such rather than as "TLS handshake failed".
@@ -70,7 +82,7 @@ unsigned lj_tls_client_sign_count(const struct lj_tls_client *c);
 
 /*
  * Whether a connection with this identity may negotiate TLS 1.3: true
- * when the identity has sign_pss (without it http.c caps it at TLS 1.2).
+ * when the identity has pss (without it http.c caps it at TLS 1.2).
  */
 bool lj_tls_client_tls13(const struct lj_tls_client *c);
 

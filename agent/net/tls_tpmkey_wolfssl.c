@@ -9,9 +9,10 @@
  * DecodePrivateKey try wc_RsaPublicKeyDecode when
  * wolfSSL_CTX_IsPrivatePkSet), and a TLS 1.2 CertificateVerify calls the
  * callback with the DER DigestInfo (RFC 8017 9.2) of the handshake hash;
- * wolfSSL pads it.  The callback checks that it is a SHA-256 DigestInfo and
- * hands the 32-byte digest to the caller's sign function (tpm_sign_sha256
- * through cmd_leave's adapter); wolfSSL then verifies the signature with
+ * wolfSSL pads it.  The callback checks that it is a SHA-256, SHA-384 or
+ * SHA-512 DigestInfo and hands the digest to the caller's sign function
+ * (tpm_sign through cmd_leave's adapter; the device key's scheme is NULL,
+ * so TPM2_Sign takes any of them); wolfSSL then verifies the signature with
  * the public key before sending it (VerifyRsaSign).  The wolfSSL crypto
  * callback (WOLF_CRYPTO_CB, used for the CSR in tpm/) would hand over the
  * already padded block instead.
@@ -24,12 +25,17 @@
  * that offers rsa_pss_rsae_sha256 (OpenSSL's and GnuTLS's defaults do;
  * Entra's own list was not captured) therefore gets an RSA-PSS signature,
  * and TLS 1.3 CertificateVerify is RSA-PSS anyway (RFC 8446 4.4.3).  The
- * PSS callback receives the digest and hands it to the caller's sign_pss
- * (tpm_sign_pss_sha256: TPM2_Sign with scheme RSAPSS, salt = digest
+ * PSS callback receives the digest and hands it to the caller's sign with
+ * LJ_HTTP_SIG_PSS (tpm_sign: TPM2_Sign with scheme RSAPSS, salt = digest
  * length, what wolfSSL's check after signing and the server expect).  So
- * a connection that may authenticate allows TLS 1.3 when sign_pss is
- * given (lj_tls_client_tls13; http.c then leaves the version to curl).
- * Without sign_pss the callback fails with LJ_ERR_UNSUPPORTED; for a
+ * a connection that may authenticate allows TLS 1.3 when pss is
+ * set (lj_tls_client_tls13; http.c then leaves the version to curl).
+ * Without pss, or for a hash other than SHA-256, -384 or -512, the
+ * callback fails with LJ_ERR_SIG_UNSUPPORTED (taxonomy row
+ * tls_signature_unsupported); a CertificateRequest that offers nothing
+ * the key makes (rsa_pkcs1_sha1 only, say) never reaches the callbacks:
+ * wolfSSL fails the handshake with INVALID_PARAMETER, which
+ * lj_tls_client_sigalgs_refused recognises, so the same row; for a
  * device key of the earlier RSASSA-only template tpm/ refuses by name
  * (TPM 2.0 Part 3 TPM2_Sign would answer TPM_RC_SCHEME) with
  * LJ_ERR_KEY_SCHEME, kept as is; http.c reports either as the reason the
@@ -50,10 +56,12 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <wolfssl/options.h>
+#include <wolfssl/error-ssl.h>
 #include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/asn.h>
 #include <wolfssl/wolfcrypt/asn_public.h>
@@ -79,16 +87,41 @@ struct lj_tls_client {
     unsigned char spki[SPKI_MAX]; /* the certificate's key, SubjectPublicKeyInfo DER */
     size_t spki_len;
     lj_http_sign_fn sign;
-    lj_http_sign_fn sign_pss; /* NULL: RSA-PSS refused, TLS 1.2 only */
+    bool pss; /* sign makes RSA-PSS too; false: refused, TLS 1.2 only */
     void *sign_arg;
     enum lj_rc sign_error; /* first failure since the last take */
     unsigned signs;
 };
 
-/* DigestInfo prefix for SHA-256 (RFC 8017 9.2, note 1). */
-static const unsigned char sha256_prefix[19] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
-                                                0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-                                                0x01, 0x05, 0x00, 0x04, 0x20};
+/*
+ * The DigestInfo prefixes of RFC 8017 9.2 note 1, for the hashes the
+ * device key signs in TLS (rsa_pkcs1_sha256/384/512, RFC 8446 4.2.3);
+ * the digest follows.  rsa_pkcs1_sha1 (and anything else) is refused.
+ */
+static const struct {
+    enum lj_http_hash hash;
+    unsigned char prefix[19];
+} digest_infos[] = {
+    {LJ_HTTP_SHA256,
+     {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+      0x05, 0x00, 0x04, 0x20}},
+    {LJ_HTTP_SHA384,
+     {0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02,
+      0x05, 0x00, 0x04, 0x30}},
+    {LJ_HTTP_SHA512,
+     {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03,
+      0x05, 0x00, 0x04, 0x40}},
+};
+
+/* wolfSSL's hash OID and MGF1 of an rsa_pss_rsae_* CertificateVerify, per hash. */
+static const struct {
+    enum lj_http_hash hash;
+    int oid, mgf;
+} pss_hashes[] = {
+    {LJ_HTTP_SHA256, SHA256h, WC_MGF1SHA256},
+    {LJ_HTTP_SHA384, SHA384h, WC_MGF1SHA384},
+    {LJ_HTTP_SHA512, SHA512h, WC_MGF1SHA512},
+};
 
 static pthread_once_t ex_once = PTHREAD_ONCE_INIT;
 static int ex_index = -1;
@@ -114,31 +147,35 @@ keep_error(struct lj_tls_client *c, enum lj_rc rc)
         c->sign_error = rc;
 }
 
-/* CallbackRsaSign: in is the DigestInfo, out gets the signature (*outSz in: room). */
+/* What the client signs, for the log and the refusal. */
+#define SIGNS_WHAT "rsa_pkcs1 or rsa_pss_rsae with sha256, sha384 or sha512"
+
+/* The server asked for a signature the device key does not make: say which. */
 static int
-rsa_sign_cb(WOLFSSL *ssl, const unsigned char *in, unsigned int in_len, unsigned char *out,
-            word32 *out_len, const unsigned char *key_der, unsigned int key_len, void *arg)
+refuse(struct lj_tls_client *c, const char *scheme, int hash_oid, unsigned in_len)
 {
-    struct lj_tls_client *c = client_of(ssl);
+    lj_log(LJ_LOG_WARN, MOD, "event=sign_refused scheme=%s hash_oid=%d len=%u", scheme, hash_oid,
+           in_len);
+    keep_error(c,
+               lj_err_set(LJ_ERR_SIG_UNSUPPORTED, MOD,
+                          "event=sign_refused scheme=%s reason=\"the device key signs " SIGNS_WHAT
+                          " only\"",
+                          scheme));
+    return WC_HW_E;
+}
+
+/* Sign digest (hash bytes) through the caller's function; the signature to out (room *out_len). */
+static int
+sign_to(struct lj_tls_client *c, enum lj_http_sig scheme, enum lj_http_hash hash,
+        const unsigned char *digest, unsigned char *out, word32 *out_len)
+{
     unsigned char sig[512];
     size_t sig_len = 0;
     enum lj_rc rc;
 
-    (void)key_der;
-    (void)key_len;
-    (void)arg;
-    if (c == NULL)
-        return WC_HW_E;
-    if (in_len != sizeof(sha256_prefix) + 32 ||
-        memcmp(in, sha256_prefix, sizeof(sha256_prefix)) != 0) {
-        lj_log(LJ_LOG_WARN, MOD, "event=sign_refused len=%u reason=\"only SHA-256\"", in_len);
-        keep_error(c, lj_err_set(LJ_ERR_UNSUPPORTED, MOD,
-                                 "event=sign_refused reason=\"only rsa_pkcs1_sha256\""));
-        return WC_HW_E;
-    }
     c->signs++;
-    rc = c->sign(c->sign_arg, in + sizeof(sha256_prefix), sig, &sig_len);
-    if (rc != LJ_OK) {
+    rc = c->sign(c->sign_arg, scheme, hash, digest, sig, &sig_len);
+    if (rc != LJ_OK) { /* tpm/ logged why */
         keep_error(c, rc);
         return WC_HW_E;
     }
@@ -148,30 +185,40 @@ rsa_sign_cb(WOLFSSL *ssl, const unsigned char *in, unsigned int in_len, unsigned
     }
     memcpy(out, sig, sig_len);
     *out_len = (word32)sig_len;
-    lj_log(LJ_LOG_DEBUG, MOD, "event=client_auth_signed bytes=%zu", sig_len);
+    lj_log(LJ_LOG_DEBUG, MOD, "event=client_auth_signed scheme=%s hash=sha%d bytes=%zu",
+           scheme == LJ_HTTP_SIG_PSS ? "rsa_pss" : "rsa_pkcs1", (int)hash * 8, sig_len);
     return 0;
 }
 
-/* Copy the signature (sig_len bytes of sig[room]) to out (room *out_len). */
+/* CallbackRsaSign: in is the DigestInfo, out gets the signature (*outSz in: room). */
 static int
-sig_out(struct lj_tls_client *c, const unsigned char *sig, size_t room, size_t sig_len,
-        unsigned char *out, word32 *out_len)
+rsa_sign_cb(WOLFSSL *ssl, const unsigned char *in, unsigned int in_len, unsigned char *out,
+            word32 *out_len, const unsigned char *key_der, unsigned int key_len, void *arg)
 {
-    if (sig_len == 0 || sig_len > room || sig_len > *out_len) {
-        keep_error(c, lj_err_set(LJ_ERR_INTERNAL, MOD, "event=sign_bad_length len=%zu", sig_len));
+    struct lj_tls_client *c = client_of(ssl);
+
+    (void)key_der;
+    (void)key_len;
+    (void)arg;
+    if (c == NULL)
         return WC_HW_E;
+    for (size_t i = 0; i < sizeof(digest_infos) / sizeof(digest_infos[0]); i++) {
+        size_t plen = sizeof(digest_infos[i].prefix);
+
+        if (in_len == plen + (size_t)digest_infos[i].hash &&
+            memcmp(in, digest_infos[i].prefix, plen) == 0)
+            return sign_to(c, LJ_HTTP_SIG_PKCS1, digest_infos[i].hash, in + plen, out, out_len);
     }
-    memcpy(out, sig, sig_len);
-    *out_len = (word32)sig_len;
-    return 0;
+    return refuse(c, "rsa_pkcs1", 0, in_len);
 }
 
 /*
  * CallbackRsaPssSign: in is the digest itself (RsaSign in wolfSSL's
  * src/internal.c passes TypeHash(hashAlgo) and the MGF1 of the
- * signature scheme).  Only rsa_pss_rsae_sha256: the TPM signs it with a
- * 32-byte salt (tpm_sign_pss_sha256), which wolfSSL's own check after
- * signing (VerifyRsaSign, salt = hash length) and the server's expect.
+ * signature scheme).  rsa_pss_rsae_sha256/384/512: the TPM signs with a
+ * salt as long as the digest (tpm_sign, which verifies it), what
+ * wolfSSL's own check after signing (VerifyRsaSign, salt = hash length)
+ * and the server expect (RFC 8446 4.2.3).
  */
 static int
 rsa_pss_sign_cb(WOLFSSL *ssl, const unsigned char *in, unsigned int in_len, unsigned char *out,
@@ -179,41 +226,25 @@ rsa_pss_sign_cb(WOLFSSL *ssl, const unsigned char *in, unsigned int in_len, unsi
                 unsigned int key_len, void *arg)
 {
     struct lj_tls_client *c = client_of(ssl);
-    unsigned char sig[512];
-    size_t sig_len = 0;
-    enum lj_rc rc;
-    int ret;
 
     (void)key_der;
     (void)key_len;
     (void)arg;
     if (c == NULL)
         return WC_HW_E;
-    if (c->sign_pss == NULL) {
+    if (!c->pss) {
         lj_log(LJ_LOG_WARN, MOD, "event=sign_refused scheme=rsa_pss hash_oid=%d len=%u", hash,
                in_len);
-        keep_error(c, lj_err_set(LJ_ERR_UNSUPPORTED, MOD,
+        keep_error(c, lj_err_set(LJ_ERR_SIG_UNSUPPORTED, MOD,
                                  "event=sign_refused reason=\"the server asked for RSA-PSS; the "
-                                 "device key signs rsa_pkcs1_sha256 only\""));
+                                 "device key signs rsa_pkcs1 only\""));
         return WC_HW_E;
     }
-    if (hash != SHA256h || mgf != WC_MGF1SHA256 || in_len != 32) {
-        lj_log(LJ_LOG_WARN, MOD, "event=sign_refused scheme=rsa_pss hash_oid=%d mgf=%d len=%u",
-               hash, mgf, in_len);
-        keep_error(c, lj_err_set(LJ_ERR_UNSUPPORTED, MOD,
-                                 "event=sign_refused reason=\"only rsa_pss_rsae_sha256\""));
-        return WC_HW_E;
-    }
-    c->signs++;
-    rc = c->sign_pss(c->sign_arg, in, sig, &sig_len);
-    if (rc != LJ_OK) { /* tpm/ logged why */
-        keep_error(c, rc);
-        return WC_HW_E;
-    }
-    ret = sig_out(c, sig, sizeof(sig), sig_len, out, out_len);
-    if (ret == 0)
-        lj_log(LJ_LOG_DEBUG, MOD, "event=client_auth_signed scheme=rsa_pss bytes=%zu", sig_len);
-    return ret;
+    for (size_t i = 0; i < sizeof(pss_hashes) / sizeof(pss_hashes[0]); i++)
+        if (hash == pss_hashes[i].oid && mgf == pss_hashes[i].mgf &&
+            in_len == (unsigned)pss_hashes[i].hash)
+            return sign_to(c, LJ_HTTP_SIG_PSS, pss_hashes[i].hash, in, out, out_len);
+    return refuse(c, "rsa_pss", hash, in_len);
 }
 
 void
@@ -282,7 +313,7 @@ lj_tls_client_new(const struct lj_http_client_cert *cc, struct lj_tls_client **o
     if (c == NULL)
         goto out;
     c->sign = cc->sign;
-    c->sign_pss = cc->sign_pss;
+    c->pss = cc->pss;
     c->sign_arg = cc->sign_arg;
     c->cert = malloc(cc->cert_len);
     if (c->cert == NULL)
@@ -337,15 +368,31 @@ lj_tls_ctx_setup(struct lj_tls_client *c, void *ssl_ctx)
     wolfSSL_CTX_SetRsaSignCb(ctx, rsa_sign_cb);
     wolfSSL_CTX_SetRsaPssSignCb(ctx, rsa_pss_sign_cb);
     if (wolfSSL_CTX_set_ex_data(ctx, ex_index, c) != WOLFSSL_SUCCESS ||
-        wolfSSL_CTX_set_cipher_list(ctx, c->sign_pss != NULL
-                                             ? CLIENT_AUTH_SUITES_TLS13
-                                             : CLIENT_AUTH_SUITES) != WOLFSSL_SUCCESS ||
+        wolfSSL_CTX_set_cipher_list(ctx, c->pss ? CLIENT_AUTH_SUITES_TLS13 : CLIENT_AUTH_SUITES) !=
+            WOLFSSL_SUCCESS ||
         wolfSSL_CTX_use_certificate_buffer(ctx, c->cert, (long)c->cert_len,
                                            WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS ||
         wolfSSL_CTX_use_PrivateKey_buffer(ctx, c->spki, (long)c->spki_len, WOLFSSL_FILETYPE_ASN1) !=
             WOLFSSL_SUCCESS)
         return lj_err_set(LJ_ERR_TLS, MOD, "event=client_cert_install_failed");
     return LJ_OK;
+}
+
+bool
+lj_tls_client_sigalgs_refused(const struct lj_tls_client *c, const char *errbuf)
+{
+    char want[64];
+
+    (void)c;
+    /* curl's wolfSSL backend (lib/vtls/wolfssl.c): "SSL_connect failed with error %d: %s" */
+    snprintf(want, sizeof(want), "SSL_connect failed with error %d:", INVALID_PARAMETER);
+    if (errbuf == NULL || strstr(errbuf, want) == NULL)
+        return false;
+    lj_log(LJ_LOG_WARN, MOD,
+           "event=sign_refused reason=\"the server's CertificateRequest offers no signature "
+           "algorithm the device key makes (" SIGNS_WHAT ")\" wolfssl_error=%d",
+           INVALID_PARAMETER);
+    return true;
 }
 
 enum lj_rc
@@ -380,5 +427,5 @@ lj_tls_client_sign_count(const struct lj_tls_client *c)
 bool
 lj_tls_client_tls13(const struct lj_tls_client *c)
 {
-    return c->sign_pss != NULL;
+    return c->pss;
 }

@@ -1147,11 +1147,13 @@ bad:
 #define SIGALGS_NO_PSS                                                                             \
     "NORMAL:-VERS-TLS1.3:-SIGN-ALL:+SIGN-RSA-SHA256:+SIGN-RSA-SHA384:+SIGN-RSA-SHA512:"            \
     "+SIGN-ECDSA-SECP256R1-SHA256:+SIGN-ECDSA-SECP384R1-SHA384:+SIGN-ECDSA-SECP521R1-SHA512"
-/* One signature algorithm a client certificate cannot use with a key that
-   signs SHA-256 only (test_wolfssl: the PK callback refuses the digest). */
+/* One signature algorithm each: the TPM signs SHA-384 too (test_wolfssl). */
 #define SIGALGS_PKCS1_SHA384 "NORMAL:-VERS-TLS1.3:-SIGN-ALL:+SIGN-RSA-SHA384"
-/* RSA-PSS with SHA-384 only: the agent's PSS callback signs SHA-256 only. */
 #define SIGALGS_PSS_SHA384 "NORMAL:-VERS-TLS1.3:-SIGN-ALL:+SIGN-RSA-PSS-RSAE-SHA384"
+#define SIGALGS_PSS_SHA512 "NORMAL:-VERS-TLS1.3:-SIGN-ALL:+SIGN-RSA-PSS-RSAE-SHA512"
+/* rsa_pkcs1_sha1 only, which the agent refuses to sign (SHA-1). */
+#define SIGALGS_PKCS1_SHA1                                                                         \
+    "NORMAL:-VERS-TLS1.3:-SIGN-ALL:+SIGN-RSA-SHA1:%VERIFY_ALLOW_SIGN_WITH_SHA1"
 static const char *tls_priorities; /* NULL: libmicrohttpd's default */
 
 bool
@@ -1167,6 +1169,10 @@ srv_set_tls_sigalgs(const char *name)
         tls_priorities = SIGALGS_PKCS1_SHA384;
     else if (strcmp(name, "pss-sha384") == 0)
         tls_priorities = SIGALGS_PSS_SHA384;
+    else if (strcmp(name, "pss-sha512") == 0)
+        tls_priorities = SIGALGS_PSS_SHA512;
+    else if (strcmp(name, "pkcs1-sha1") == 0)
+        tls_priorities = SIGALGS_PKCS1_SHA1;
     else
         return false;
     return true;

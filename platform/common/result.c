@@ -48,6 +48,7 @@ lj_rc_name(enum lj_rc rc)
     case LJ_ERR_PROXY: return "proxy_unreachable";
     case LJ_ERR_PROXY_AUTH: return "proxy_auth";
     case LJ_ERR_KEY_SCHEME: return "key_scheme";
+    case LJ_ERR_SIG_UNSUPPORTED: return "sig_unsupported";
     case LJ_RC_COUNT__: break;
     }
     return "unknown";

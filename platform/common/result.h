@@ -43,6 +43,7 @@ enum lj_rc {
     LJ_ERR_PROXY = 30,             /* the HTTP proxy could not be reached */
     LJ_ERR_PROXY_AUTH = 31,        /* the HTTP proxy wants (other) credentials: 407 */
     LJ_ERR_KEY_SCHEME = 32,        /* the key's template cannot make the signature asked for */
+    LJ_ERR_SIG_UNSUPPORTED = 33, /* a signature asked for that the key (or its TPM) does not make */
     LJ_RC_COUNT__
 };
 

@@ -6,8 +6,9 @@
 # device key signing RSA-PSS (what wolfSSL 5.5.4 asks for whenever the
 # server offers it: GnuTLS's default, like every current server) on TLS 1.3
 # and 1.2 against entra-sim (GnuTLS) and an OpenSSL server, PKCS#1 v1.5 where
-# the server offers no RSA-PSS, and a device key of the earlier RSASSA-only
-# template refused by name.
+# the server offers no RSA-PSS, SHA-384 where it offers only that (both
+# schemes), a device key of the earlier RSASSA-only template refused by
+# name, and a server offering only rsa_pkcs1_sha1 refused by name.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_leave.sh"
 
@@ -28,6 +29,17 @@ wolfssl_env() {
 deletes_answered() {
   sim_ctl GET '/control/requests?path_prefix=/EnrollmentServer/device/' |
     jq "[.[] | select(.method == \"DELETE\" and .status == $1)] | length"
+}
+
+# After a refused leave: no internal error, the device object, the journal
+# and the certificate still there, no DELETE answered, no TPM handle left.
+nothing_removed() {
+  assert_not_contains "$OUT" "0x8000ffff"
+  sim_has_device "$DEVICE_ID" || fail "device object gone"
+  assert_file "$CASE/state/journal.json"
+  assert_file "$CASE/state/device-cert.der"
+  assert_eq "$(deletes_answered 200)" 0 "DELETEs answered 200"
+  assert_no_transient_handles
 }
 
 # No OpenSSL, GnuTLS or system libcurl (libcurl4-openssl/-gnutls) in what
@@ -92,7 +104,7 @@ leave_pss() {
   wolfssl_env "$@"
   join_device
   assert_rc 0 lj leave --config "$CASE/lj.conf" --log-level debug
-  assert_contains "$OUT" "event=client_auth_signed scheme=rsa_pss bytes=256"
+  assert_contains "$OUT" "event=client_auth_signed scheme=rsa_pss hash=sha256 bytes=256"
   assert_contains "$OUT" "event=client_auth_connection tls=$version signs=1"
   assert_contains "$OUT" "device $DEVICE_ID deleted from the cloud"
   sim_has_device "$DEVICE_ID" && fail "device object $DEVICE_ID still in the simulator"
@@ -127,17 +139,12 @@ case_leave_old_key_pss_refused() {
   assert_contains "$OUT" 'level=error mod=tpm rc=key_scheme event=sign_refused scheme=rsa_pss reason="the device key was made for RSASSA-PKCS1-v1_5 only (the template of earlier versions); RSA-PSS needs a key of the current template, made by a new join"'
   assert_contains "$OUT" 'level=error mod=http rc=key_scheme event=request_failed host=enterpriseregistration.windows.net:443 failure="the TLS client authentication could not be signed with the device key (key_scheme)" curl_code=35'
   want="linkjoin leave: This device's security key was made by an older version of the setup program and cannot prove the device's identity the way Microsoft's service now asks, so the device cannot remove itself; reset the device and set it up again, or ask your IT admin to remove it. (reason device_key_outdated, code 0x80280092)
-linkjoin leave: admin action: The device key was made with the RSASSA-only key template of earlier linkjoin versions (TPM key scheme RSASSA-SHA256, not NULL), and enterpriseregistration.windows.net asks for an RSA-PSS signature in the TLS handshake, which that key cannot make: run linkjoin leave --local-only (or reset the device to factory settings), delete the device object in Entra admin center > Entra ID > Devices > All devices, then join the device again; the new key has the current template (scheme NULL: RSA-PSS or PKCS#1)
-linkjoin leave: the device key (made with the RSASSA-only template of earlier versions) cannot make the RSA-PSS signature the server asks for, so the device cannot prove itself to the cloud. Nothing was removed.
+linkjoin leave: admin action: The device key was made with the RSASSA-only key template of earlier linkjoin versions (TPM key scheme RSASSA-SHA256, not NULL), and enterpriseregistration.windows.net asks in the TLS handshake for a signature that key cannot make (RSA-PSS, or a hash other than SHA-256): run linkjoin leave --local-only (or reset the device to factory settings), delete the device object in Entra admin center > Entra ID > Devices > All devices, then join the device again; the new key has the current template (scheme NULL: RSA-PSS or PKCS#1)
+linkjoin leave: the device key (made with the RSASSA-only template of earlier versions) cannot make the signature the server asks for, so the device cannot prove itself to the cloud. Nothing was removed.
   \`linkjoin leave --local-only\` removes local state; the device object $DEVICE_ID then
   remains in the cloud for an administrator to delete."
   assert_eq "$(grep -v ' level=' <<<"$OUT")" "$want" "what leave tells the person"
-  assert_not_contains "$OUT" "0x8000ffff"
-  sim_has_device "$DEVICE_ID" || fail "device object gone"
-  assert_file "$CASE/state/journal.json"
-  assert_file "$CASE/state/device-cert.der"
-  assert_eq "$(deletes_answered 200)" 0 "DELETEs answered 200"
-  assert_no_transient_handles
+  nothing_removed
 }
 
 # The same old key where the server offers no RSA-PSS: rsa_pkcs1_sha256 as before.
@@ -151,37 +158,72 @@ case_leave_old_key_no_pss() {
   assert_no_transient_handles
 }
 
-# The server takes rsa_pkcs1_sha384 only: the handshake asks for a SHA-384
-# signature and the PK callback refuses it before the TPM signs anything.
-case_leave_sha384_refused() {
-  wolfssl_env --tls-sigalgs no-pss
+# leave_sigalg SIGALGS SCHEME HASH — join, then leave, against entra-sim
+# started with --tls-sigalgs SIGALGS (a CertificateRequest that offers one
+# signature algorithm; the sim keeps its devices in memory, so it is not
+# restarted between the two): the TPM signs it (SCHEME rsa_pkcs1 or rsa_pss with
+# HASH; PSS salt = digest length, RFC 8446 4.2.3, checked by tpm/ with
+# wolfCrypt, by wolfSSL after signing and by GnuTLS in the server), the
+# DELETE is answered 200 and the local state is gone.
+leave_sigalg() {
+  wolfssl_env --tls-sigalgs "$1"
   join_device
-  sim_stop
-  sim_start "$LJ_TENANT_DEMO" "$CASE/sim" --tls-sigalgs pkcs1-sha384 --listen "127.0.0.1:$SIM_PORT"
-  assert_rc 1 lj leave --config "$CASE/lj.conf"
-  assert_contains "$OUT" 'event=sign_refused reason="only rsa_pkcs1_sha256"'
-  assert_contains "$OUT" "enterpriseregistration.windows.net:443: the TLS client authentication could not be signed with the device key (unsupported)"
-  assert_contains "$OUT" "Nothing was removed"
-  assert_file "$CASE/state/device-cert.der"
-  assert_eq "$(deletes_answered 200)" 0 "DELETEs answered 200"
+  assert_rc 0 lj leave --config "$CASE/lj.conf" --log-level debug
+  assert_contains "$OUT" "event=client_auth_signed scheme=$2 hash=$3 bytes=256"
+  assert_contains "$OUT" "event=client_auth_connection tls=TLSv1.2 signs=1"
+  assert_contains "$OUT" "device $DEVICE_ID deleted from the cloud"
+  assert_contains "$OUT" "local join state removed"
+  assert_not_contains "$OUT" "sign_refused"
+  sim_has_device "$DEVICE_ID" && fail "device object $DEVICE_ID still in the simulator"
+  assert_eq "$(deletes_answered 200)" 1 "DELETEs answered 200"
+  [ -e "$CASE/state/device-cert.der" ] && fail "device certificate still there"
+  [ -e "$CASE/state/journal.json" ] && fail "journal still there"
   assert_no_transient_handles
 }
 
-# The server takes rsa_pss_rsae_sha384 only: the PSS callback refuses a
-# SHA-384 digest before the TPM signs anything.
-case_leave_pss_sha384_refused() {
-  wolfssl_env --tls-sigalgs no-pss
+# The server takes rsa_pkcs1_sha384 only: the TPM signs the SHA-384 DigestInfo.
+case_leave_pkcs1_sha384() { leave_sigalg pkcs1-sha384 rsa_pkcs1 sha384; }
+
+# The server takes rsa_pss_rsae_sha384 only: TPM2_Sign RSAPSS-SHA384, salt 48.
+case_leave_pss_sha384() { leave_sigalg pss-sha384 rsa_pss sha384; }
+
+# rsa_pss_rsae_sha512 only: TPM2_Sign RSAPSS-SHA512, salt 64 (fits RSA-2048).
+case_leave_pss_sha512() { leave_sigalg pss-sha512 rsa_pss sha512; }
+
+# A device key of the earlier RSASSA-SHA256-only template against a server
+# that takes rsa_pkcs1_sha384 only: tpm/ refuses the SHA-384 signature by
+# name before the TPM is asked (its scheme would answer TPM_RC_SCHEME):
+# device_key_outdated (exit 13), nothing removed.
+case_leave_old_key_sha384_refused() {
+  wolfssl_env --tls-sigalgs pkcs1-sha384
+  LJ_TEST_DEVICE_KEY=rsassa join_device
+  assert_rc 13 lj leave --config "$CASE/lj.conf"
+  assert_contains "$OUT" 'level=error mod=tpm rc=key_scheme event=sign_refused scheme=rsassa hash=sha384 reason="the device key was made for SHA-256 only (the template of earlier versions); sha384 needs a key of the current template, made by a new join"'
+  assert_contains "$OUT" "(reason device_key_outdated, code 0x80280092)"
+  assert_contains "$OUT" "enterpriseregistration.windows.net asks in the TLS handshake for a signature that key cannot make (RSA-PSS, or a hash other than SHA-256)"
+  assert_contains "$OUT" "cannot make the signature the server asks for, so the device cannot prove itself to the cloud. Nothing was removed."
+  nothing_removed
+}
+
+# The server takes rsa_pkcs1_sha1 only, which the device key does not sign
+# (SHA-1; RFC 8446 4.2.3 keeps it for legacy certificates only): wolfSSL
+# ends the handshake before any sign callback (INVALID_PARAMETER); the
+# person reads the taxonomy row tls_signature_unsupported (exit 5), not
+# internal 0x8000ffff nor "check the network cable"; nothing is removed.
+case_leave_sha1_refused() {
+  local want
+  wolfssl_env --tls-sigalgs pkcs1-sha1
   join_device
-  sim_stop
-  sim_start "$LJ_TENANT_DEMO" "$CASE/sim" --tls-sigalgs pss-sha384 --listen "127.0.0.1:$SIM_PORT"
-  assert_rc 1 lj leave --config "$CASE/lj.conf"
-  assert_contains "$OUT" "event=sign_refused scheme=rsa_pss hash_oid=415 mgf=2 len=48"
-  assert_contains "$OUT" 'event=sign_refused reason="only rsa_pss_rsae_sha256"'
-  assert_contains "$OUT" "enterpriseregistration.windows.net:443: the TLS client authentication could not be signed with the device key (unsupported)"
-  assert_contains "$OUT" "Nothing was removed"
-  assert_file "$CASE/state/device-cert.der"
-  assert_eq "$(deletes_answered 200)" 0 "DELETEs answered 200"
-  assert_no_transient_handles
+  assert_rc 5 lj leave --config "$CASE/lj.conf"
+  assert_contains "$OUT" 'level=warn mod=tls event=sign_refused reason="the server'"'"'s CertificateRequest offers no signature algorithm the device key makes (rsa_pkcs1 or rsa_pss_rsae with sha256, sha384 or sha512)" wolfssl_error=-425'
+  assert_contains "$OUT" 'level=error mod=http rc=sig_unsupported event=request_failed host=enterpriseregistration.windows.net:443 failure="the TLS client authentication could not be signed with the device key (sig_unsupported)" curl_code=35'
+  want="linkjoin leave: The device could not prove its identity to Microsoft's service because the connection asked for a kind of signature its security key does not make, which usually means the network inspects encrypted traffic; give your IT admin the details below. (reason tls_signature_unsupported, code 0x80090331)
+linkjoin leave: admin action: enterpriseregistration.windows.net asked the device for a TLS client signature algorithm its key does not make (it signs rsa_pkcs1 and rsa_pss_rsae with SHA-256, SHA-384 or SHA-512): exclude login.microsoftonline.com, enterpriseregistration.windows.net and enrollment.manage.microsoft.com from TLS inspection on the proxy or firewall, or let the server offer one of those algorithms
+linkjoin leave: the server asks for a TLS client signature the device key does not make, so the device cannot prove itself to the cloud. Nothing was removed.
+  \`linkjoin leave --local-only\` removes local state; the device object $DEVICE_ID then
+  remains in the cloud for an administrator to delete."
+  assert_eq "$(grep -v ' level=' <<<"$OUT")" "$want" "what leave tells the person"
+  nothing_removed
 }
 
 # openssl_drs VERSION — in place of the stopped entra-sim on SIM_PORT, an
@@ -227,7 +269,7 @@ leave_openssl_server() {
   sim_stop
   openssl_drs "$1"
   assert_rc 0 lj leave --config "$CASE/lj.conf" --log-level debug
-  assert_contains "$OUT" "event=client_auth_signed scheme=rsa_pss bytes=256"
+  assert_contains "$OUT" "event=client_auth_signed scheme=rsa_pss hash=sha256 bytes=256"
   assert_contains "$OUT" "event=client_auth_connection tls=TLSv$1 signs=1"
   assert_contains "$OUT" "device $DEVICE_ID deleted from the cloud"
   assert_eq "$(cat "$CASE/drs.seen")" "TLSv$1 $DEVICE_ID /EnrollmentServer/device/$DEVICE_ID?api-version=1.0" \
@@ -247,5 +289,8 @@ tcase leave_pss_openssl_tls13 case_leave_pss_openssl_tls13
 tcase leave_pss_openssl_tls12 case_leave_pss_openssl_tls12
 tcase leave_old_key_pss_refused case_leave_old_key_pss_refused
 tcase leave_old_key_no_pss case_leave_old_key_no_pss
-tcase leave_sha384_refused case_leave_sha384_refused
-tcase leave_pss_sha384_refused case_leave_pss_sha384_refused
+tcase leave_pkcs1_sha384 case_leave_pkcs1_sha384
+tcase leave_pss_sha384 case_leave_pss_sha384
+tcase leave_pss_sha512 case_leave_pss_sha512
+tcase leave_old_key_sha384_refused case_leave_old_key_sha384_refused
+tcase leave_sha1_refused case_leave_sha1_refused

@@ -34,9 +34,10 @@ test_exit_codes(void **state)
         {LJ_ERR_TPM, LJ_EXIT_TPM},
         {LJ_ERR_TPM_WRONG_TPM, LJ_EXIT_STATE},
         {LJ_ERR_KEYS_CORRUPT, LJ_EXIT_STATE},
-        {LJ_ERR_TPM_KEYS_LOST, LJ_EXIT_STATE}, /* csr/tpm gave 1 before */
-        {LJ_ERR_STATE, LJ_EXIT_STATE},         /* run gave 1 before */
-        {LJ_ERR_KEY_SCHEME, LJ_EXIT_STATE},    /* leave with an old-template key gave 1 */
+        {LJ_ERR_TPM_KEYS_LOST, LJ_EXIT_STATE},     /* csr/tpm gave 1 before */
+        {LJ_ERR_STATE, LJ_EXIT_STATE},             /* run gave 1 before */
+        {LJ_ERR_KEY_SCHEME, LJ_EXIT_STATE},        /* leave with an old-template key gave 1 */
+        {LJ_ERR_SIG_UNSUPPORTED, LJ_EXIT_NETWORK}, /* a SHA-1-only server at leave gave 1 */
         {LJ_ERR_NET_CONNECT, LJ_EXIT_NETWORK},
         {LJ_ERR_TLS_UNTRUSTED, LJ_EXIT_NETWORK},
         {LJ_ERR_PARSE, LJ_EXIT_SERVICE},
@@ -116,7 +117,17 @@ test_say(void **state)
     assert_non_null(strstr(s, "admin action: The device key was made with the RSASSA-only key "
                               "template of earlier linkjoin versions (TPM key scheme "
                               "RSASSA-SHA256, not NULL), and enterpriseregistration.windows.net "
-                              "asks for an RSA-PSS signature"));
+                              "asks in the TLS handshake for a signature that key cannot make "
+                              "(RSA-PSS, or a hash other than SHA-256)"));
+    assert_null(strstr(s, "internal"));
+    free(s);
+    /* a server that asks for a signature the device key does not make: its own row */
+    s = say(LJ_ERR_SIG_UNSUPPORTED, &p);
+    assert_non_null(strstr(s, "linkjoin csr: The device could not prove its identity to "
+                              "Microsoft's service"));
+    assert_non_null(strstr(s, "(reason tls_signature_unsupported, code 0x80090331)\n"));
+    assert_non_null(strstr(s, "admin action: enterpriseregistration.windows.net asked the device "
+                              "for a TLS client signature algorithm its key does not make"));
     assert_null(strstr(s, "internal"));
     free(s);
     s = say(LJ_OK, NULL);

@@ -148,6 +148,7 @@ test_slugs_unique_and_required(void **state)
         "proxy_unreachable",
         "proxy_auth_required",
         "device_key_outdated",
+        "tls_signature_unsupported",
     };
 
     (void)state;
@@ -194,6 +195,13 @@ test_slugs_unique_and_required(void **state)
     assert_string_equal(lj_reason_by_slug("device_key_outdated")->code, "0x80280092");
     assert_non_null(
         strstr(lj_reason_by_slug("device_key_outdated")->admin_action, "RSASSA-only key template"));
+    /* a server that asks for a signature the device key does not make: exit 5 like
+       tls_untrusted, SEC_E_ALGORITHM_MISMATCH, what the key does sign named */
+    assert_int_equal(lj_reason_by_slug("tls_signature_unsupported")->exit_code, LJ_EXIT_NETWORK);
+    assert_string_equal(lj_reason_by_slug("tls_signature_unsupported")->code, "0x80090331");
+    assert_int_equal(lj_reason_by_slug("tls_signature_unsupported")->fix_by, LJ_FIX_ADMIN);
+    assert_non_null(strstr(lj_reason_by_slug("tls_signature_unsupported")->admin_action,
+                           "rsa_pkcs1 and rsa_pss_rsae with SHA-256, SHA-384 or SHA-512"));
     assert_non_null(
         strstr(lj_reason_by_slug("join_not_permitted")->admin_action, "Users may join devices"));
     assert_non_null(strstr(lj_reason_get(LJ_R_JOIN_NOT_PERMITTED_GROUP)->admin_action, "group"));
@@ -449,6 +457,7 @@ test_classify_rc(void **state)
         {LJ_ERR_TPM_WRONG_TPM, LJ_R_TPM_KEYS_LOST},
         {LJ_ERR_STATE, LJ_R_TPM_KEYS_LOST},
         {LJ_ERR_KEY_SCHEME, LJ_R_DEVICE_KEY_OUTDATED},
+        {LJ_ERR_SIG_UNSUPPORTED, LJ_R_TLS_SIGNATURE_UNSUPPORTED},
         {LJ_ERR_TPM, LJ_R_TPM_FAILED},
         {LJ_ERR_PROTOCOL, LJ_R_BAD_SERVICE_RESPONSE},
         {LJ_ERR_CANCELLED, LJ_R_CANCELLED},

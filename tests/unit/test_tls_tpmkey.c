@@ -1,8 +1,11 @@
 /*
  * Unit tests for the client-certificate hook of agent/net/http.c
- * (agent/net/tls_tpmkey.c): what lj_http_new accepts as a TLS client identity.
- * The handshake itself (TPM signing, TLS 1.2, rsa_pkcs1_sha256) is tested
- * against entra-sim in tests/integration/test_leave.sh.
+ * (agent/net/tls_tpmkey_wolfssl.c): what lj_http_new accepts as a TLS client
+ * identity, and which failed handshake counts as a server that asks for a
+ * signature the key does not make.  The handshake itself (TPM signing,
+ * rsa_pkcs1 and rsa_pss_rsae with SHA-256/384/512, TLS 1.2 and 1.3) is
+ * tested against entra-sim in tests/integration/test_wolfssl.sh and
+ * test_leave.sh.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,14 +18,18 @@
 #include <cmocka.h>
 
 #include "agent/net/http.h"
+#include "agent/net/tls_tpmkey.h"
 #include "tests/unit/testutil.h"
 
 static unsigned calls;
 
 static enum lj_rc
-never_sign(void *arg, const unsigned char digest[32], unsigned char *sig, size_t *sig_len)
+never_sign(void *arg, enum lj_http_sig scheme, enum lj_http_hash hash, const unsigned char *digest,
+           unsigned char *sig, size_t *sig_len)
 {
     (void)arg;
+    (void)scheme;
+    (void)hash;
     (void)digest;
     (void)sig;
     (void)sig_len;
@@ -103,14 +110,49 @@ test_missing_parts(void **state)
     assert_null(h);
 }
 
+/*
+ * wolfSSL ends the handshake with INVALID_PARAMETER (-425) when the
+ * CertificateRequest offers no signature algorithm the key makes (seen
+ * with rsa_pkcs1_sha1 only, test_wolfssl.sh leave_sha1_refused); curl
+ * reports it as CURLE_SSL_CONNECT_ERROR (http.c checks that) with that
+ * number in its text.  Any other failure is not that.
+ */
+static void
+test_sigalgs_refused(void **state)
+{
+    unsigned char *cert = NULL;
+    size_t cert_len = 0;
+    struct lj_http_client_cert cc;
+    struct lj_tls_client *c = NULL;
+
+    (void)state;
+    cert = (unsigned char *)lj_test_load_data("drs/device-cert.der", &cert_len);
+    memset(&cc, 0, sizeof(cc));
+    cc.cert_der = cert;
+    cc.cert_len = cert_len;
+    cc.sign = never_sign;
+    cc.pss = true;
+    assert_int_equal(lj_tls_client_new(&cc, &c), LJ_OK);
+    assert_true(lj_tls_client_tls13(c));
+    assert_true(lj_tls_client_sigalgs_refused(
+        c, "SSL_connect failed with error -425: The security parameter is invalid"));
+    assert_false(lj_tls_client_sigalgs_refused(
+        c, "SSL_connect failed with error -313: received alert fatal error"));
+    assert_false(lj_tls_client_sigalgs_refused(c, "SSL_connect failed with error -4250: x"));
+    assert_false(lj_tls_client_sigalgs_refused(c, NULL));
+    assert_int_equal(lj_tls_client_take_sign_error(c), LJ_OK);
+    assert_int_equal(lj_tls_client_sign_count(c), 0);
+    lj_tls_client_free(c);
+    free(cert);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_device_cert_accepted),
-        cmocka_unit_test(test_key_mismatch_refused),
-        cmocka_unit_test(test_not_a_certificate),
-        cmocka_unit_test(test_missing_parts),
+        cmocka_unit_test(test_device_cert_accepted), cmocka_unit_test(test_key_mismatch_refused),
+        cmocka_unit_test(test_not_a_certificate),    cmocka_unit_test(test_missing_parts),
+        cmocka_unit_test(test_sigalgs_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
