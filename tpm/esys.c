@@ -400,6 +400,11 @@ esys_open(struct tpm_ctx *t, const char *tcti, void **be)
     r = Tss2_TctiLdr_Initialize(e->tcti_conf, &e->tcti);
     tpm_io_end(t);
     if (r != TSS2_RC_SUCCESS) {
+        /* tpm2-tss 4.1.3's Tss2_TctiLdr_Initialize_Ex (src/tss2-tcti/tctildr.c)
+         * returns the TCTI's init failure with *tctiContext still pointing at
+         * its calloc()ed, never-initialised loader context: Tss2_TctiLdr_Finalize
+         * ignores it (no magic), so it is freed here (LeakSanitizer found it). */
+        free(e->tcti);
         e->tcti = NULL;
         rc = lj_err_set(LJ_ERR_TPM_UNREACHABLE, TPM_MOD,
                         "event=tcti_init_failed tcti=\"%s\" tss2_rc=0x%x tss2=\"%s\" "
