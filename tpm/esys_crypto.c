@@ -163,6 +163,64 @@ rand_fill(WC_RNG *r, void *arg)
 
 /* ---- hash -------------------------------------------------------------- */
 
+/* Feed size bytes to a context of kind (hash or HMAC), in pieces wolfCrypt's
+ * word32 lengths can take. */
+static TSS2_RC
+ctx_update(ESYS_CRYPTO_CONTEXT_BLOB *c, enum ctx_kind kind, const uint8_t *buffer, size_t size)
+{
+    size_t n;
+    int wrc;
+
+    if (c == NULL || buffer == NULL || c->kind != kind)
+        return TSS2_ESYS_RC_BAD_REFERENCE;
+    while (size > 0) {
+        n = size < WC_CHUNK ? size : WC_CHUNK;
+        if (kind == CTX_HASH)
+            wrc = wc_HashUpdate(&c->u.hash, c->type, buffer, (word32)n);
+        else
+            wrc = wc_HmacUpdate(&c->u.hmac, buffer, (word32)n);
+        if (wrc != 0) {
+            wc_failed(kind == CTX_HASH ? "hash_update" : "hmac_update", wrc);
+            return TSS2_ESYS_RC_GENERAL_FAILURE;
+        }
+        buffer += n;
+        size -= n;
+    }
+    return TSS2_RC_SUCCESS;
+}
+
+/* The digest or MAC of a context of kind into buffer, then the context
+ * freed; on BAD_REFERENCE or BAD_SIZE the context stays (the caller aborts
+ * it). */
+static TSS2_RC
+ctx_finish(ESYS_CRYPTO_CONTEXT_BLOB **context, enum ctx_kind kind, uint8_t *buffer, size_t *size)
+{
+    ESYS_CRYPTO_CONTEXT_BLOB *c;
+    TSS2_RC r = TSS2_RC_SUCCESS;
+    int wrc;
+
+    if (context == NULL || *context == NULL || buffer == NULL || size == NULL)
+        return TSS2_ESYS_RC_BAD_REFERENCE;
+    c = *context;
+    if (c->kind != kind)
+        return TSS2_ESYS_RC_BAD_REFERENCE;
+    if (*size < c->len)
+        return TSS2_ESYS_RC_BAD_SIZE;
+    if (kind == CTX_HASH)
+        wrc = wc_HashFinal(&c->u.hash, c->type, buffer);
+    else
+        wrc = wc_HmacFinal(&c->u.hmac, buffer);
+    if (wrc != 0) {
+        wc_failed(kind == CTX_HASH ? "hash_final" : "hmac_final", wrc);
+        r = TSS2_ESYS_RC_GENERAL_FAILURE;
+    } else {
+        *size = c->len;
+    }
+    ctx_free(c);
+    *context = NULL;
+    return r;
+}
+
 static TSS2_RC
 cb_hash_start(ESYS_CRYPTO_CONTEXT_BLOB **context, TPM2_ALG_ID hashAlg, void *userdata)
 {
@@ -194,51 +252,15 @@ static TSS2_RC
 cb_hash_update(ESYS_CRYPTO_CONTEXT_BLOB *context, const uint8_t *buffer, size_t size,
                void *userdata)
 {
-    size_t n;
-    int wrc;
-
     (void)userdata;
-    if (context == NULL || buffer == NULL || context->kind != CTX_HASH)
-        return TSS2_ESYS_RC_BAD_REFERENCE;
-    while (size > 0) {
-        n = size < WC_CHUNK ? size : WC_CHUNK;
-        wrc = wc_HashUpdate(&context->u.hash, context->type, buffer, (word32)n);
-        if (wrc != 0) {
-            wc_failed("hash_update", wrc);
-            return TSS2_ESYS_RC_GENERAL_FAILURE;
-        }
-        buffer += n;
-        size -= n;
-    }
-    return TSS2_RC_SUCCESS;
+    return ctx_update(context, CTX_HASH, buffer, size);
 }
 
-/* On BAD_REFERENCE or BAD_SIZE the context stays (the caller aborts it). */
 static TSS2_RC
 cb_hash_finish(ESYS_CRYPTO_CONTEXT_BLOB **context, uint8_t *buffer, size_t *size, void *userdata)
 {
-    ESYS_CRYPTO_CONTEXT_BLOB *c;
-    TSS2_RC r = TSS2_RC_SUCCESS;
-    int wrc;
-
     (void)userdata;
-    if (context == NULL || *context == NULL || buffer == NULL || size == NULL)
-        return TSS2_ESYS_RC_BAD_REFERENCE;
-    c = *context;
-    if (c->kind != CTX_HASH)
-        return TSS2_ESYS_RC_BAD_REFERENCE;
-    if (*size < c->len)
-        return TSS2_ESYS_RC_BAD_SIZE;
-    wrc = wc_HashFinal(&c->u.hash, c->type, buffer);
-    if (wrc != 0) {
-        wc_failed("hash_final", wrc);
-        r = TSS2_ESYS_RC_GENERAL_FAILURE;
-    } else {
-        *size = c->len;
-    }
-    ctx_free(c);
-    *context = NULL;
-    return r;
+    return ctx_finish(context, CTX_HASH, buffer, size);
 }
 
 static void
@@ -294,51 +316,15 @@ static TSS2_RC
 cb_hmac_update(ESYS_CRYPTO_CONTEXT_BLOB *context, const uint8_t *buffer, size_t size,
                void *userdata)
 {
-    size_t n;
-    int wrc;
-
     (void)userdata;
-    if (context == NULL || buffer == NULL || context->kind != CTX_HMAC)
-        return TSS2_ESYS_RC_BAD_REFERENCE;
-    while (size > 0) {
-        n = size < WC_CHUNK ? size : WC_CHUNK;
-        wrc = wc_HmacUpdate(&context->u.hmac, buffer, (word32)n);
-        if (wrc != 0) {
-            wc_failed("hmac_update", wrc);
-            return TSS2_ESYS_RC_GENERAL_FAILURE;
-        }
-        buffer += n;
-        size -= n;
-    }
-    return TSS2_RC_SUCCESS;
+    return ctx_update(context, CTX_HMAC, buffer, size);
 }
 
-/* On BAD_REFERENCE or BAD_SIZE the context stays (the caller aborts it). */
 static TSS2_RC
 cb_hmac_finish(ESYS_CRYPTO_CONTEXT_BLOB **context, uint8_t *buffer, size_t *size, void *userdata)
 {
-    ESYS_CRYPTO_CONTEXT_BLOB *c;
-    TSS2_RC r = TSS2_RC_SUCCESS;
-    int wrc;
-
     (void)userdata;
-    if (context == NULL || *context == NULL || buffer == NULL || size == NULL)
-        return TSS2_ESYS_RC_BAD_REFERENCE;
-    c = *context;
-    if (c->kind != CTX_HMAC)
-        return TSS2_ESYS_RC_BAD_REFERENCE;
-    if (*size < c->len)
-        return TSS2_ESYS_RC_BAD_SIZE;
-    wrc = wc_HmacFinal(&c->u.hmac, buffer);
-    if (wrc != 0) {
-        wc_failed("hmac_final", wrc);
-        r = TSS2_ESYS_RC_GENERAL_FAILURE;
-    } else {
-        *size = c->len;
-    }
-    ctx_free(c);
-    *context = NULL;
-    return r;
+    return ctx_finish(context, CTX_HMAC, buffer, size);
 }
 
 /* ---- random ------------------------------------------------------------ */
