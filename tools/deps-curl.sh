@@ -78,11 +78,7 @@ configure_curl() {
 
 # machine_key — what tools/deps-curl.config's results depend on besides the options.
 machine_key() {
-  local dsc v
-  dsc=$(basename "$(compgen -G "$SRC/curl_*.dsc" | head -1)" .dsc)
-  v=${dsc#curl_}
-  echo "curl ${v%%-*}, libwolfssl-dev $(dpkg-query -W -f='${Version}' libwolfssl-dev 2>/dev/null)," \
-    "$(dpkg --print-architecture), ${CC:-gcc} $(${CC:-gcc} -dumpversion)"
+  deps_machine_key curl "$SRC" "libwolfssl-dev $(dpkg-query -W -f='${Version}' libwolfssl-dev 2>/dev/null)"
 }
 
 
@@ -95,8 +91,7 @@ config() {
   {
     echo "/* deps-curl.config: $(machine_key) */"
     echo "/* curl_config.h written by curl's configure (tools/deps-curl.sh config); comments stripped */"
-    python3 -c 'import re, sys; s = re.sub(r"/\*.*?\*/", "", sys.stdin.read(), flags=re.S); print("\n".join(l.rstrip() for l in s.splitlines() if l.strip()))' \
-      <"$SRC/curl/lib/curl_config.h"
+    deps_strip_comments <"$SRC/curl/lib/curl_config.h"
   } >"$out"
   echo "deps-curl: wrote $out ($(wc -l <"$out") lines)"
 }
@@ -107,7 +102,7 @@ build() {
   t1=$SECONDS
   deps_clean_env
   key=$(machine_key)
-  have=$(sed -n '1s|^/\* deps-curl.config: \(.*\) \*/$|\1|p' tools/deps-curl.config 2>/dev/null || true)
+  have=$(deps_config_key curl)
   if [ "$key" = "$have" ]; then
     echo "deps-curl: building libcurl.a (wolfSSL; configure skipped: tools/deps-curl.config)"
     cp tools/deps-curl.config "$b/lib/curl_config.h"

@@ -64,19 +64,10 @@ configure_libxml2() {
 }
 
 # machine_key — what tools/deps-libxml2.config's results depend on besides the options.
-machine_key() {
-  local dsc v
-  dsc=$(basename "$(compgen -G "$SRC/libxml2_*.dsc" | head -1)" .dsc)
-  v=${dsc#libxml2_}
-  echo "libxml2 ${v%%[+-]*}, $(dpkg --print-architecture), ${CC:-gcc} $(${CC:-gcc} -dumpversion)"
-}
+machine_key() { deps_machine_key libxml2 "$SRC"; }
 
 # The marker between config.h and xmlversion.h in tools/deps-libxml2.config.
 MARK='/* include/libxml/xmlversion.h */'
-
-strip_comments() {
-  python3 -c 'import re, sys; s = re.sub(r"/\*.*?\*/", "", sys.stdin.read(), flags=re.S); print("\n".join(l.rstrip() for l in s.splitlines() if l.strip()))'
-}
 
 config() {
   local out=$PWD/tools/deps-libxml2.config b=$SRC/libxml2
@@ -88,9 +79,9 @@ config() {
   {
     echo "/* deps-libxml2.config: $(machine_key) */"
     echo "/* config.h, then include/libxml/xmlversion.h, written by libxml2's configure (tools/deps-libxml2.sh config); comments stripped */"
-    strip_comments <"$b/config.h"
+    deps_strip_comments <"$b/config.h"
     echo "$MARK"
-    strip_comments <"$b/include/libxml/xmlversion.h"
+    deps_strip_comments <"$b/include/libxml/xmlversion.h"
   } >"$out"
   echo "deps-libxml2: wrote $out ($(wc -l <"$out") lines)"
 }
@@ -101,7 +92,7 @@ build() {
   t1=$SECONDS
   deps_clean_env
   key=$(machine_key)
-  have=$(sed -n '1s|^/\* deps-libxml2.config: \(.*\) \*/$|\1|p' tools/deps-libxml2.config 2>/dev/null || true)
+  have=$(deps_config_key libxml2)
   if [ "$key" = "$have" ]; then
     echo "deps-libxml2: building libxml2.a (configure skipped: tools/deps-libxml2.config)"
     awk -v m="$MARK" '$0 == m { exit } NR > 2' tools/deps-libxml2.config >"$b/config.h"

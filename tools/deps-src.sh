@@ -9,6 +9,14 @@
 #   cache under APT: the machine's apt configuration is never read or
 #   changed.  Does nothing when SRC already holds it.  TAG prefixes the
 #   progress lines.
+# deps_machine_key PKG SRC [EXTRA] — "PKG VERSION, [EXTRA, ]ARCH, CC MAJOR":
+#   what a tools/deps-*.config's contents depend on besides the options
+#   (VERSION: the upstream version of SRC/PKG_*.dsc), written on its first
+#   line by `config` and compared by `build`.
+# deps_config_key NAME — the key on tools/deps-NAME.config's first line
+#   ("" when there is none).
+# deps_strip_comments — stdin without C comments and blank lines (the
+#   generated headers kept in tools/deps-*.config).
 # deps_clean_env — called from make: keep its job slots, not its command-line
 #   variables (CFLAGS=, SANITIZE= ... are the agent's, not the library's).
 
@@ -49,4 +57,19 @@ deps_clean_env() {
   MAKEFLAGS=${MAKEFLAGS:-}
   MAKEFLAGS=${MAKEFLAGS%% -- *}
   unset MAKEOVERRIDES CPPFLAGS LDFLAGS LIBS CFLAGS
+}
+
+deps_machine_key() {
+  local pkg=$1 src=$2 extra=${3:-} dsc v
+  dsc=$(basename "$(compgen -G "$src/${pkg}_*.dsc" | head -1)" .dsc)
+  v=${dsc#"${pkg}"_}
+  echo "$pkg ${v%%[+-]*}, ${extra:+$extra, }$(dpkg --print-architecture), ${CC:-gcc} $(${CC:-gcc} -dumpversion)"
+}
+
+deps_config_key() {
+  sed -n "1s|^/\\* deps-$1.config: \\(.*\\) \\*/\$|\\1|p" "tools/deps-$1.config" 2>/dev/null || true
+}
+
+deps_strip_comments() {
+  python3 -c 'import re, sys; s = re.sub(r"/\*.*?\*/", "", sys.stdin.read(), flags=re.S); print("\n".join(l.rstrip() for l in s.splitlines() if l.strip()))'
 }

@@ -61,16 +61,7 @@ fetch() {
 }
 
 # machine_key — what tools/deps-tss.config's results depend on besides the options.
-machine_key() {
-  local dsc v
-  dsc=$(basename "$(compgen -G "$SRC/tpm2-tss_*.dsc" | head -1)" .dsc)
-  v=${dsc#tpm2-tss_}
-  echo "tpm2-tss ${v%%[+-]*}, $(dpkg --print-architecture), ${CC:-gcc} $(${CC:-gcc} -dumpversion)"
-}
-
-strip_comments() {
-  python3 -c 'import re, sys; s = re.sub(r"/\*.*?\*/", "", sys.stdin.read(), flags=re.S); print("\n".join(l.rstrip() for l in s.splitlines() if l.strip()))'
-}
+machine_key() { deps_machine_key tpm2-tss "$SRC"; }
 
 config() {
   local out=$PWD/tools/deps-tss.config b=$SRC/tpm2-tss tool
@@ -107,7 +98,7 @@ config() {
   {
     echo "/* deps-tss.config: $(machine_key) */"
     echo "/* config.h, written by tpm2-tss's configure (tools/deps-tss.sh config); comments stripped */"
-    strip_comments <"$b/config.h"
+    deps_strip_comments <"$b/config.h"
   } >"$out"
   echo "deps-tss: wrote $out ($(wc -l <"$out") lines)"
 }
@@ -118,7 +109,7 @@ build() {
   t1=$SECONDS
   deps_clean_env
   key=$(machine_key)
-  have=$(sed -n '1s|^/\* deps-tss.config: \(.*\) \*/$|\1|p' tools/deps-tss.config 2>/dev/null || true)
+  have=$(deps_config_key tss)
   if [ "$key" != "$have" ]; then
     echo "deps-tss: tools/deps-tss.config is for \"$have\", this machine is \"$key\": running config"
     config
