@@ -82,53 +82,44 @@ test_write_atomic_own_temp_name(void **state)
 }
 
 /*
- * A volatile write (no fsync) replaces the file the same way: new content
- * with the given mode, the old file gone, no temporary left behind.
+ * check_replaces — a write of the kind `write` replaces NAME the way the
+ * atomic one does: new content with the given mode, no temporary left.
  */
+static void
+check_replaces(enum lj_rc (*write)(const char *, const void *, size_t, mode_t), const char *name)
+{
+    char path[256], tmp[128];
+    unsigned char *got = NULL;
+    size_t len = 0;
+    struct stat st;
+
+    assert_true(lj_path_join(path, sizeof(path), base, name));
+    assert_int_equal(write(path, "first", 5, 0600), LJ_OK);
+    assert_int_equal(write(path, "second", 6, 0600), LJ_OK);
+    assert_int_equal(lj_fs_read(path, 64, &got, &len), LJ_OK);
+    assert_int_equal(len, 6);
+    assert_string_equal((char *)got, "second");
+    free(got);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    snprintf(tmp, sizeof(tmp), "%s%s", name, LJ_FS_TMP_MARK);
+    assert_int_equal(count_prefixed(base, tmp), 0);
+}
+
+/* A volatile write (no fsync) replaces the file the same way. */
 static void
 test_write_volatile_replaces(void **state)
 {
-    char path[256];
-    unsigned char *got = NULL;
-    size_t len = 0;
-    struct stat st;
-
     (void)state;
-    assert_true(lj_path_join(path, sizeof(path), base, "tpm-objects"));
-    assert_int_equal(lj_fs_write_volatile(path, "first", 5, 0600), LJ_OK);
-    assert_int_equal(lj_fs_write_volatile(path, "second", 6, 0600), LJ_OK);
-    assert_int_equal(lj_fs_read(path, 64, &got, &len), LJ_OK);
-    assert_int_equal(len, 6);
-    assert_string_equal((char *)got, "second");
-    free(got);
-    assert_int_equal(stat(path, &st), 0);
-    assert_int_equal(st.st_mode & 07777, 0600);
-    assert_int_equal(count_prefixed(base, "tpm-objects" LJ_FS_TMP_MARK), 0);
+    check_replaces(lj_fs_write_volatile, "tpm-objects");
 }
 
-/*
- * An ordered write (the file fsync'ed, not its directory) replaces the file
- * the same way: new content with the given mode, no temporary left behind.
- */
+/* An ordered write (the file fsync'ed, not its directory) too. */
 static void
 test_write_ordered_replaces(void **state)
 {
-    char path[256];
-    unsigned char *got = NULL;
-    size_t len = 0;
-    struct stat st;
-
     (void)state;
-    assert_true(lj_path_join(path, sizeof(path), base, "device-cert.der"));
-    assert_int_equal(lj_fs_write_ordered(path, "first", 5, 0600), LJ_OK);
-    assert_int_equal(lj_fs_write_ordered(path, "second", 6, 0600), LJ_OK);
-    assert_int_equal(lj_fs_read(path, 64, &got, &len), LJ_OK);
-    assert_int_equal(len, 6);
-    assert_string_equal((char *)got, "second");
-    free(got);
-    assert_int_equal(stat(path, &st), 0);
-    assert_int_equal(st.st_mode & 07777, 0600);
-    assert_int_equal(count_prefixed(base, "device-cert.der" LJ_FS_TMP_MARK), 0);
+    check_replaces(lj_fs_write_ordered, "device-cert.der");
 }
 
 /* One holder at a time; the lock is free again once released; never waits. */

@@ -118,20 +118,32 @@ test_missing_is_fresh(void **state)
     assert_false(j.has_error);
 }
 
+/*
+ * check_roundtrip — a record saved with `save` into a fresh state directory
+ * is stamped, private (0700/0600) and loads back whole into *b.
+ */
+static void
+check_roundtrip(enum lj_rc (*save)(const char *, struct lj_journal *), struct lj_journal *a,
+                struct lj_journal *b)
+{
+    struct lj_journal_report rep;
+
+    fill(a);
+    assert_int_equal(save(dir, a), LJ_OK);
+    assert_int_equal(a->updated, 1764177000);
+    assert_int_equal(mode_of(dir), 0700);
+    assert_int_equal(mode_of(jpath), 0600);
+    assert_int_equal(lj_journal_load(dir, b, &rep), LJ_OK);
+    assert_false(rep.moved_aside);
+    assert_memory_equal(a, b, sizeof(*a));
+}
+
 static void
 test_roundtrip_and_modes(void **state)
 {
     struct lj_journal a, b;
-    struct lj_journal_report rep;
     (void)state;
-    fill(&a);
-    assert_int_equal(lj_journal_save(dir, &a), LJ_OK);
-    assert_int_equal(a.updated, 1764177000);
-    assert_int_equal(mode_of(dir), 0700);
-    assert_int_equal(mode_of(jpath), 0600);
-    assert_int_equal(lj_journal_load(dir, &b, &rep), LJ_OK);
-    assert_false(rep.moved_aside);
-    assert_memory_equal(&a, &b, sizeof(a));
+    check_roundtrip(lj_journal_save, &a, &b);
     assert_int_equal(b.last_error.time, 1764177000);
     assert_int_equal(b.last_error.http_status, 503);
 
@@ -146,16 +158,8 @@ static void
 test_volatile_roundtrip(void **state)
 {
     struct lj_journal a, b;
-    struct lj_journal_report rep;
     (void)state;
-    fill(&a);
-    assert_int_equal(lj_journal_save_volatile(dir, &a), LJ_OK);
-    assert_int_equal(a.updated, 1764177000);
-    assert_int_equal(mode_of(dir), 0700);
-    assert_int_equal(mode_of(jpath), 0600);
-    assert_int_equal(lj_journal_load(dir, &b, &rep), LJ_OK);
-    assert_false(rep.moved_aside);
-    assert_memory_equal(&a, &b, sizeof(a));
+    check_roundtrip(lj_journal_save_volatile, &a, &b);
 }
 
 static void
