@@ -29,20 +29,15 @@ persistent_srk() {
 # (tpmKey not TPM_RH_NULL) in the swtpm log whose response was success, one
 # a line.
 salt_sizes() {
-  python3 - "$CASE/tpm/swtpm.log" <<'PY'
+  PYTHONPATH="$LJ_TOP/tests/integration" python3 - "$CASE/tpm/swtpm.log" <<'PY'
 import sys
-blocks, cur = [], None
-for line in open(sys.argv[1]):
-    if line.startswith(" SWTPM_IO_"):
-        cur = [line.split(":")[0].strip(), []]
-        blocks.append(cur)
-    elif cur is not None and all(len(t) == 2 for t in line.split()) and line.strip():
-        cur[1] += [int(t, 16) for t in line.split()]
+from swtpm_log import blocks as read_blocks
+blocks = read_blocks(sys.argv[1])
 for i, (kind, b) in enumerate(blocks):
     # tag(2) size(4) cc(4) tpmKey(4) bind(4) nonceCaller(2+n) encryptedSalt(2+m)
-    if kind == "SWTPM_IO_Read" and len(b) > 20 and b[6:10] == [0, 0, 1, 0x76]:
+    if kind == "SWTPM_IO_Read" and len(b) > 20 and b[6:10] == bytes([0, 0, 1, 0x76]):
         rsp = blocks[i + 1][1]
-        if rsp[6:10] != [0, 0, 0, 0] or b[10:14] == [0x40, 0, 0, 7]:
+        if rsp[6:10] != bytes(4) or b[10:14] == bytes([0x40, 0, 0, 7]):
             continue
         n = b[18] << 8 | b[19]
         off = 20 + n

@@ -61,15 +61,10 @@ case_wrong_tpm() {
 case_nothing_secret_on_bus() {
   SWTPM_LOG_LEVEL=20 swtpm_start "$CASE/tpm"
   LJ_TEST_TCTI=$TCTI run_unit
-  python3 - "$CASE/tpm/swtpm.log" <<'PY' || fail "a key or derived key in clear on the TPM bus"
+  PYTHONPATH="$LJ_TOP/tests/integration" python3 - "$CASE/tpm/swtpm.log" <<'PY' || fail "a key or derived key in clear on the TPM bus"
 import struct, sys
-blocks, cur = [], None
-for line in open(sys.argv[1]):
-    if line.startswith(" SWTPM_IO_"):
-        cur = bytearray()
-        blocks.append(cur)
-    elif cur is not None and line.strip() and all(len(t) == 2 for t in line.split()):
-        cur += bytes(int(t, 16) for t in line.split())
+from swtpm_log import blocks as read_blocks
+blocks = [data for _, data in read_blocks(sys.argv[1])]
 secrets = [bytes.fromhex(h) for h in (
     "1be0fa6104749c7d66cc377be931d5d003f7b0b0e05bdb390915629518fcf4bf",
     "ae1462319c0d77eb34b730e380bdf29c292a8233ac6a87275c045a4616da3359",

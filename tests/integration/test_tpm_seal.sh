@@ -164,23 +164,18 @@ case_unseal_output_encrypted_on_bus() {
   seal refresh_token "$TOKEN" || fail "seal failed"
   unseal refresh_token >/dev/null || fail "unseal 1 failed"
   unseal refresh_token >/dev/null || fail "unseal 2 failed"
-  python3 - "$CASE/tpm/swtpm.log" <<'PY' || fail "Unseal responses not encrypted"
+  PYTHONPATH="$LJ_TOP/tests/integration" python3 - "$CASE/tpm/swtpm.log" <<'PY' || fail "Unseal responses not encrypted"
 import sys
-blocks, cur = [], None
-for line in open(sys.argv[1]):
-    if line.startswith(" SWTPM_IO_"):
-        cur = [line.split(":")[0].strip(), []]
-        blocks.append(cur)
-    elif cur is not None and all(len(t) == 2 for t in line.split()) and line.strip():
-        cur[1] += [int(t, 16) for t in line.split()]
+from swtpm_log import blocks as read_blocks
+blocks = read_blocks(sys.argv[1])
 outs = []
 for i, (kind, b) in enumerate(blocks):
-    if kind == "SWTPM_IO_Read" and len(b) > 10 and b[6:10] == [0, 0, 1, 0x5E]:
+    if kind == "SWTPM_IO_Read" and len(b) > 10 and b[6:10] == bytes([0, 0, 1, 0x5E]):
         rsp = blocks[i + 1][1]
-        assert rsp[6:10] == [0, 0, 0, 0], "unseal failed"
+        assert rsp[6:10] == bytes(4), "unseal failed"
         # tag, size, rc, parameterSize(4), outData(2 + 32)
-        assert rsp[14:16] == [0, 32], rsp[14:16]
-        outs.append(bytes(rsp[16:48]))
+        assert rsp[14:16] == bytes([0, 32]), rsp[14:16]
+        outs.append(rsp[16:48])
 assert len(outs) == 2, len(outs)
 assert outs[0] != outs[1], "same outData twice: key in clear on the bus"
 PY
